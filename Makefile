@@ -1,0 +1,46 @@
+# antiban: PGXS build.  `make && make install`, then `make installcheck`
+# (pg_regress and TAP tests against a temporary, preloaded instance).
+
+EXTENSION   = antiban
+EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" antiban.control)
+MODULE_big  = antiban
+
+CORE_SRCS   = $(wildcard src/core/*.c)
+PG_SRCS     = $(wildcard src/pg/*.c) $(wildcard src/worker/*.c)
+OBJS        = $(CORE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
+
+SQL_PARTS   = $(sort $(wildcard src/sql/*.sql))
+DATA_built  = antiban--$(EXTVERSION).sql
+
+REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=regress/regress.conf
+TAP_TESTS    = 1
+PROVE_TESTS  = regress/t/*.pl
+
+PG_CPPFLAGS = -Isrc -std=gnu11
+PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
+              -Wno-sign-compare -Wno-cast-function-type
+SHLIB_LINK  = -lm
+
+EXTRA_CLEAN = antiban--*.sql regress/unit/run_unit_tests tmp_check tmp_check_iso \
+              results regression.diffs regression.out log
+
+# The JIT's bitcode would only inline our SQL-callable functions: skip it.
+with_llvm = no
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+antiban--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $^ > $@
+
+# C unit tests of src/core: no server, no PostgreSQL headers (cmocka).
+UNIT_SRCS = $(wildcard regress/unit/test_*.c)
+regress/unit/run_unit_tests: $(UNIT_SRCS) regress/unit/main.c $(CORE_SRCS) $(wildcard src/core/*.h)
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Isrc -o $@ regress/unit/main.c $(UNIT_SRCS) $(CORE_SRCS) -lcmocka -lm
+
+unit: regress/unit/run_unit_tests
+	regress/unit/run_unit_tests
+
+.PHONY: unit

@@ -1,0 +1,725 @@
+/*
+ * validate.c — envelope and per-type checks for message sends.
+ *
+ * Error codes follow Meta: a missing required parameter is 131008, a wrong
+ * JSON type or an over-long field is 100 ("Param x must be at most N
+ * characters long."), a value that is well-formed but not acceptable
+ * (too many buttons, both id and link, bad phone number) is 131009.
+ * Paths in details use Graph's notation: interactive['action']['buttons'][0].
+ */
+#include "validate.h"
+#include "sim.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const msg_type_names[MT__COUNT] = {
+	"text", "image", "audio", "video", "document", "sticker",
+	"location", "contacts", "interactive", "template", "reaction"
+};
+
+#define CALLBACK_MAX 512
+#define PATH_MAX_LEN 160
+
+static bool
+fail(verr *e, int code, const char *fmt,...) __attribute__((format(printf, 3, 4)));
+
+static bool
+fail(verr *e, int code, const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(e->details, sizeof(e->details), fmt, ap);
+	va_end(ap);
+	e->code = code;
+	return false;
+}
+
+/* parent['key'], or just key at the top level. */
+static const char *
+child_path(char *buf, const char *parent, const char *key)
+{
+	if (parent)
+		snprintf(buf, PATH_MAX_LEN, "%s['%s']", parent, key);
+	else
+		snprintf(buf, PATH_MAX_LEN, "%s", key);
+	return buf;
+}
+
+static const char *
+index_path(char *buf, const char *parent, size_t i)
+{
+	snprintf(buf, PATH_MAX_LEN, "%s[%zu]", parent, i);
+	return buf;
+}
+
+static const char *
+type_word(json_type t)
+{
+	switch (t)
+	{
+		case json_type_object:
+			return "an object";
+		case json_type_array:
+			return "an array";
+		case json_type_string:
+			return "a string";
+		case json_type_boolean:
+			return "a boolean";
+		default:
+			return "a number";
+	}
+}
+
+/* Look up key; *out is NULL when absent (or JSON null).  A present value of
+ * the wrong JSON type is an error; so is an absent required one. */
+static bool
+get_typed(json_object *obj, const char *parent, const char *key, json_type want,
+		  bool required, json_object **out, verr *e)
+{
+	json_object *v = NULL;
+	char		p[PATH_MAX_LEN];
+
+	*out = NULL;
+	if (!json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
+	{
+		if (required)
+			return fail(e, 131008, "The parameter %s is required.", child_path(p, parent, key));
+		return true;
+	}
+	if (!json_object_is_type(v, want))
+		return fail(e, 100, "Param %s must be %s.", child_path(p, parent, key), type_word(want));
+	*out = v;
+	return true;
+}
+
+/* A string member with a minimum (0 or 1) and maximum length in characters
+ * (0: no maximum). */
+static bool
+get_str(json_object *obj, const char *parent, const char *key, bool required,
+		size_t min, size_t max, const char **out, verr *e)
+{
+	json_object *v;
+	char		p[PATH_MAX_LEN];
+	size_t		n;
+
+	*out = NULL;
+	if (!get_typed(obj, parent, key, json_type_string, required, &v, e))
+		return false;
+	if (!v)
+		return true;
+	*out = json_object_get_string(v);
+	n = (min || max) ? utf8_chars(*out) : 0;
+	if (n < min)
+		return fail(e, 100, "Param %s must be at least %zu character long.", child_path(p, parent, key), min);
+	if (max && n > max)
+		return fail(e, 100, "Param %s must be at most %zu characters long.", child_path(p, parent, key), max);
+	return true;
+}
+
+static bool
+get_bool(json_object *obj, const char *parent, const char *key, verr *e)
+{
+	json_object *v;
+
+	return get_typed(obj, parent, key, json_type_boolean, false, &v, e);
+}
+
+/* Numbers may arrive as JSON numbers or numeric strings. */
+static bool
+get_coord(json_object *obj, const char *parent, const char *key, double lim, verr *e)
+{
+	json_object *v = NULL;
+	char		p[PATH_MAX_LEN];
+	double		d;
+	char	   *end = NULL;
+
+	if (!json_object_object_get_ex(obj, key, &v) || json_object_is_type(v, json_type_null))
+		return fail(e, 131008, "The parameter %s is required.", child_path(p, parent, key));
+	if (json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int))
+		d = json_object_get_double(v);
+	else if (json_object_is_type(v, json_type_string))
+	{
+		d = strtod(json_object_get_string(v), &end);
+		if (end == json_object_get_string(v) || *end)
+			return fail(e, 100, "Param %s must be a number.", child_path(p, parent, key));
+	}
+	else
+		return fail(e, 100, "Param %s must be a number.", child_path(p, parent, key));
+	if (d < -lim || d > lim)
+		return fail(e, 131009, "Param %s must be between %g and %g.", child_path(p, parent, key), -lim, lim);
+	return true;
+}
+
+/* ---- per-type validators ---------------------------------------------- */
+
+typedef bool (*type_fn) (json_object *obj, const char *path, send_request *req, verr *e);
+
+static bool
+v_text(json_object *o, const char *path, send_request *req, verr *e)
+{
+	const char *body;
+
+	(void) req;
+	return get_str(o, path, "body", true, 1, 4096, &body, e) &&
+		get_bool(o, path, "preview_url", e);
+}
+
+/* Exactly one of id/link; caption/filename where the type has them. */
+static bool
+v_media(json_object *o, const char *path, send_request *req, verr *e)
+{
+	const char *id,
+			   *link,
+			   *s;
+	char		p[PATH_MAX_LEN];
+
+	if (!get_str(o, path, "id", false, 1, 0, &id, e) ||
+		!get_str(o, path, "link", false, 1, 2000, &link, e))
+		return false;
+	if (id && link)
+		return fail(e, 131009, "Param %s must contain only one of id or link.", path);
+	if (!id && !link)
+		return fail(e, 131008, "The parameter %s['id'] or %s['link'] is required.", path, path);
+	if (link && strncmp(link, "https://", 8) != 0 && strncmp(link, "http://", 7) != 0)
+		return fail(e, 131009, "Param %s must be an http(s) URL.", child_path(p, path, "link"));
+	if (req->type == MT_IMAGE || req->type == MT_VIDEO || req->type == MT_DOCUMENT)
+		if (!get_str(o, path, "caption", false, 0, 1024, &s, e))
+			return false;
+	if (req->type == MT_DOCUMENT && !get_str(o, path, "filename", false, 0, 240, &s, e))
+		return false;
+	if (req->type == MT_AUDIO && !get_bool(o, path, "voice", e))
+		return false;
+	return true;
+}
+
+static bool
+v_location(json_object *o, const char *path, send_request *req, verr *e)
+{
+	const char *s;
+
+	(void) req;
+	return get_coord(o, path, "latitude", 90.0, e) &&
+		get_coord(o, path, "longitude", 180.0, e) &&
+		get_str(o, path, "name", false, 0, 1000, &s, e) &&
+		get_str(o, path, "address", false, 0, 1000, &s, e);
+}
+
+static bool
+v_contacts(json_object *arr, const char *path, send_request *req, verr *e)
+{
+	size_t		n = json_object_array_length(arr);
+	char		ip[PATH_MAX_LEN],
+				np[PATH_MAX_LEN];
+
+	(void) req;
+	if (n == 0)
+		return fail(e, 131009, "Param %s must contain at least one contact.", path);
+	for (size_t i = 0; i < n; i++)
+	{
+		json_object *c = json_object_array_get_idx(arr, i),
+				   *name;
+		const char *fn;
+
+		index_path(ip, path, i);
+		if (!json_object_is_type(c, json_type_object))
+			return fail(e, 100, "Param %s must be an object.", ip);
+		if (!get_typed(c, ip, "name", json_type_object, true, &name, e) ||
+			!get_str(name, child_path(np, ip, "name"), "formatted_name", true, 1, 0, &fn, e))
+			return false;
+	}
+	return true;
+}
+
+static bool
+v_reaction(json_object *o, const char *path, send_request *req, verr *e)
+{
+	const char *s;
+
+	(void) req;
+	/* An empty emoji removes the reaction, so it is allowed. */
+	return get_str(o, path, "message_id", true, 1, 0, &s, e) &&
+		get_str(o, path, "emoji", true, 0, 0, &s, e);
+}
+
+/* ---- interactive ------------------------------------------------------- */
+
+static bool
+has_duplicate(const char **ids, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ids[i], id) == 0)
+			return true;
+	return false;
+}
+
+static bool
+iv_buttons(json_object *action, const char *apath, verr *e)
+{
+	json_object *buttons;
+	const char *ids[3];
+	char		bp[PATH_MAX_LEN],
+				ip[PATH_MAX_LEN],
+				rp[PATH_MAX_LEN];
+	size_t		n;
+
+	if (!get_typed(action, apath, "buttons", json_type_array, true, &buttons, e))
+		return false;
+	child_path(bp, apath, "buttons");
+	n = json_object_array_length(buttons);
+	if (n < 1 || n > 3)
+		return fail(e, 131009, "Param %s must have between 1 and 3 buttons.", bp);
+	for (size_t i = 0; i < n; i++)
+	{
+		json_object *b = json_object_array_get_idx(buttons, i),
+				   *reply;
+		const char *type,
+				   *id,
+				   *title;
+
+		index_path(ip, bp, i);
+		if (!json_object_is_type(b, json_type_object))
+			return fail(e, 100, "Param %s must be an object.", ip);
+		if (!get_str(b, ip, "type", true, 1, 0, &type, e))
+			return false;
+		if (strcmp(type, "reply") != 0)
+			return fail(e, 100, "Param %s must be one of {REPLY} - got \"%s\".", child_path(rp, ip, "type"), type);
+		if (!get_typed(b, ip, "reply", json_type_object, true, &reply, e))
+			return false;
+		child_path(rp, ip, "reply");
+		if (!get_str(reply, rp, "id", true, 1, 256, &id, e) ||
+			!get_str(reply, rp, "title", true, 1, 20, &title, e))
+			return false;
+		if (has_duplicate(ids, i, id))
+			return fail(e, 131009, "Param %s['id'] must be unique: duplicate button id \"%s\".", rp, id);
+		ids[i] = id;
+	}
+	return true;
+}
+
+static bool
+iv_rows(json_object *section, const char *spath, size_t *total, const char **ids, verr *e)
+{
+	json_object *rows;
+	char		rp[PATH_MAX_LEN],
+				ip[PATH_MAX_LEN];
+	size_t		n;
+
+	if (!get_typed(section, spath, "rows", json_type_array, true, &rows, e))
+		return false;
+	child_path(rp, spath, "rows");
+	n = json_object_array_length(rows);
+	if (n == 0)
+		return fail(e, 131009, "Param %s must contain at least one row.", rp);
+	for (size_t i = 0; i < n; i++)
+	{
+		json_object *row = json_object_array_get_idx(rows, i);
+		const char *id,
+				   *s;
+
+		index_path(ip, rp, i);
+		if (!json_object_is_type(row, json_type_object))
+			return fail(e, 100, "Param %s must be an object.", ip);
+		if (!get_str(row, ip, "id", true, 1, 200, &id, e) ||
+			!get_str(row, ip, "title", true, 1, 24, &s, e) ||
+			!get_str(row, ip, "description", false, 0, 72, &s, e))
+			return false;
+		if (*total >= 10)
+			return fail(e, 131009, "Param interactive['action']['sections'] must have at most 10 rows in total.");
+		if (has_duplicate(ids, *total, id))
+			return fail(e, 131009, "Param %s must be unique: duplicate row id \"%s\".", ip, id);
+		ids[(*total)++] = id;
+	}
+	return true;
+}
+
+static bool
+iv_list(json_object *action, const char *apath, verr *e)
+{
+	json_object *sections;
+	const char *button,
+			   *title,
+			   *ids[10];
+	char		sp[PATH_MAX_LEN],
+				ip[PATH_MAX_LEN];
+	size_t		n,
+				total = 0;
+
+	if (!get_str(action, apath, "button", true, 1, 20, &button, e) ||
+		!get_typed(action, apath, "sections", json_type_array, true, &sections, e))
+		return false;
+	child_path(sp, apath, "sections");
+	n = json_object_array_length(sections);
+	if (n < 1 || n > 10)
+		return fail(e, 131009, "Param %s must have between 1 and 10 sections.", sp);
+	for (size_t i = 0; i < n; i++)
+	{
+		json_object *s = json_object_array_get_idx(sections, i);
+
+		index_path(ip, sp, i);
+		if (!json_object_is_type(s, json_type_object))
+			return fail(e, 100, "Param %s must be an object.", ip);
+		/* A title is only mandatory when there is more than one section. */
+		if (!get_str(s, ip, "title", n > 1, n > 1 ? 1 : 0, 24, &title, e) ||
+			!iv_rows(s, ip, &total, ids, e))
+			return false;
+	}
+	return true;
+}
+
+static bool
+iv_cta_url(json_object *action, const char *apath, verr *e)
+{
+	json_object *params;
+	const char *s;
+	char		pp[PATH_MAX_LEN];
+
+	if (!get_typed(action, apath, "parameters", json_type_object, true, &params, e))
+		return false;
+	child_path(pp, apath, "parameters");
+	return get_str(params, pp, "display_text", true, 1, 20, &s, e) &&
+		get_str(params, pp, "url", true, 1, 2000, &s, e);
+}
+
+static bool
+iv_flow(json_object *action, const char *apath, verr *e)
+{
+	json_object *params;
+
+	return get_typed(action, apath, "parameters", json_type_object, true, &params, e);
+}
+
+static bool
+iv_any(json_object *action, const char *apath, verr *e)
+{
+	(void) action;
+	(void) apath;
+	(void) e;
+	return true;
+}
+
+typedef bool (*action_fn) (json_object *action, const char *apath, verr *e);
+
+static const struct
+{
+	const char *name;
+	bool		body_required;
+	bool		action_required;
+	action_fn	fn;
+}			interactive_types[] = {
+	{"button", true, true, iv_buttons},
+	{"list", true, true, iv_list},
+	{"cta_url", true, true, iv_cta_url},
+	{"flow", true, true, iv_flow},
+	{"product", false, true, iv_any},
+	{"product_list", true, true, iv_any},
+	{"catalog_message", true, true, iv_any},
+	{"location_request_message", true, true, iv_any},
+	{"address_message", true, true, iv_any},
+	{"call_permission_request", true, true, iv_any},
+	{"voice_call", true, true, iv_any},
+};
+
+#define N_INTERACTIVE (sizeof(interactive_types) / sizeof(interactive_types[0]))
+
+static bool
+iv_header(json_object *o, verr *e)
+{
+	json_object *h;
+	const char *type,
+			   *s;
+
+	if (!get_typed(o, "interactive", "header", json_type_object, false, &h, e))
+		return false;
+	if (!h)
+		return true;
+	if (!get_str(h, "interactive['header']", "type", true, 1, 0, &type, e))
+		return false;
+	if (strcmp(type, "text") == 0)
+		return get_str(h, "interactive['header']", "text", true, 1, 60, &s, e);
+	if (strcmp(type, "image") && strcmp(type, "video") && strcmp(type, "document"))
+		return fail(e, 100, "Param interactive['header']['type'] must be one of {TEXT, IMAGE, VIDEO, DOCUMENT} - got \"%s\".", type);
+	return true;
+}
+
+static bool
+v_interactive(json_object *o, const char *path, send_request *req, verr *e)
+{
+	const char *type,
+			   *s;
+	json_object *body,
+			   *footer,
+			   *action;
+	size_t		i;
+
+	(void) req;
+	if (!get_str(o, path, "type", true, 1, 0, &type, e))
+		return false;
+	for (i = 0; i < N_INTERACTIVE; i++)
+		if (strcmp(interactive_types[i].name, type) == 0)
+			break;
+	if (i == N_INTERACTIVE)
+		return fail(e, 100, "Param interactive['type'] must be one of {BUTTON, LIST, CTA_URL, FLOW, PRODUCT, PRODUCT_LIST, CATALOG_MESSAGE, LOCATION_REQUEST_MESSAGE, ADDRESS_MESSAGE, CALL_PERMISSION_REQUEST, VOICE_CALL} - got \"%s\".", type);
+	if (!get_typed(o, path, "body", json_type_object, interactive_types[i].body_required, &body, e) ||
+		(body && !get_str(body, "interactive['body']", "text", true, 1, 1024, &s, e)) ||
+		!get_typed(o, path, "footer", json_type_object, false, &footer, e) ||
+		(footer && !get_str(footer, "interactive['footer']", "text", true, 1, 60, &s, e)) ||
+		!iv_header(o, e) ||
+		!get_typed(o, path, "action", json_type_object, interactive_types[i].action_required, &action, e))
+		return false;
+	return interactive_types[i].fn(action, "interactive['action']", e);
+}
+
+/* ---- template ---------------------------------------------------------- */
+
+static const char *const component_types[] = {
+	"header", "body", "footer", "button", "carousel", "limited_time_offer", NULL
+};
+
+static bool
+known_component(const char *type)
+{
+	for (int i = 0; component_types[i]; i++)
+		if (ascii_upper_eq(type, component_types[i]))
+			return true;
+	return false;
+}
+
+/* Checks each parameter has a type (and text where it is a text one);
+ * returns the count through *count. */
+static bool
+v_parameters(json_object *comp, const char *cpath, int *count, verr *e)
+{
+	json_object *params;
+	char		pp[PATH_MAX_LEN],
+				ip[PATH_MAX_LEN];
+	size_t		n;
+
+	*count = 0;
+	if (!get_typed(comp, cpath, "parameters", json_type_array, false, &params, e))
+		return false;
+	if (!params)
+		return true;
+	child_path(pp, cpath, "parameters");
+	n = json_object_array_length(params);
+	for (size_t i = 0; i < n; i++)
+	{
+		json_object *p = json_object_array_get_idx(params, i);
+		const char *type,
+				   *s;
+
+		index_path(ip, pp, i);
+		if (!json_object_is_type(p, json_type_object))
+			return fail(e, 100, "Param %s must be an object.", ip);
+		if (!get_str(p, ip, "type", true, 1, 0, &type, e))
+			return false;
+		if (strcmp(type, "text") == 0 && !get_str(p, ip, "text", true, 0, 0, &s, e))
+			return false;
+	}
+	*count = (int) n;
+	return true;
+}
+
+static bool
+v_component(json_object *comp, const char *cpath, send_request *req, verr *e)
+{
+	const char *type,
+			   *s;
+	json_object *index = NULL;
+	char		p[PATH_MAX_LEN];
+	int			count;
+
+	if (!json_object_is_type(comp, json_type_object))
+		return fail(e, 100, "Param %s must be an object.", cpath);
+	if (!get_str(comp, cpath, "type", true, 1, 0, &type, e))
+		return false;
+	if (!known_component(type))
+		return fail(e, 100, "Param %s must be one of {HEADER, BODY, FOOTER, BUTTON, CAROUSEL, LIMITED_TIME_OFFER} - got \"%s\".", child_path(p, cpath, "type"), type);
+	if (ascii_upper_eq(type, "button"))
+	{
+		if (!get_str(comp, cpath, "sub_type", true, 1, 0, &s, e))
+			return false;
+		if (!json_object_object_get_ex(comp, "index", &index) ||
+			!(json_object_is_type(index, json_type_string) || json_object_is_type(index, json_type_int)))
+			return fail(e, 131008, "The parameter %s is required.", child_path(p, cpath, "index"));
+	}
+	if (!v_parameters(comp, cpath, &count, e))
+		return false;
+	if (ascii_upper_eq(type, "body"))
+		req->body_params += count;
+	return true;
+}
+
+static bool
+v_template(json_object *o, const char *path, send_request *req, verr *e)
+{
+	json_object *lang,
+			   *comps;
+	char		cp[PATH_MAX_LEN];
+
+	if (!get_str(o, path, "name", true, 1, 512, &req->template_name, e) ||
+		!get_typed(o, path, "language", json_type_object, true, &lang, e) ||
+		!get_str(lang, "template['language']", "code", true, 1, 20, &req->template_lang, e) ||
+		!get_typed(o, path, "components", json_type_array, false, &comps, e))
+		return false;
+	if (!comps)
+		return true;
+	for (size_t i = 0; i < json_object_array_length(comps); i++)
+	{
+		index_path(cp, "template['components']", i);
+		if (!v_component(json_object_array_get_idx(comps, i), cp, req, e))
+			return false;
+	}
+	return true;
+}
+
+static const struct
+{
+	json_type	shape;
+	type_fn		fn;
+}			type_table[MT__COUNT] = {
+	[MT_TEXT] = {json_type_object, v_text},
+	[MT_IMAGE] = {json_type_object, v_media},
+	[MT_AUDIO] = {json_type_object, v_media},
+	[MT_VIDEO] = {json_type_object, v_media},
+	[MT_DOCUMENT] = {json_type_object, v_media},
+	[MT_STICKER] = {json_type_object, v_media},
+	[MT_LOCATION] = {json_type_object, v_location},
+	[MT_CONTACTS] = {json_type_array, v_contacts},
+	[MT_INTERACTIVE] = {json_type_object, v_interactive},
+	[MT_TEMPLATE] = {json_type_object, v_template},
+	[MT_REACTION] = {json_type_object, v_reaction},
+};
+
+/* ---- envelope ---------------------------------------------------------- */
+
+/* A phone number (E.164 digits with optional + and separators), or a
+ * business-scoped user id (letters, digits, '.', '_', '-'; ≤ 256). */
+static bool
+check_to(const char *to, send_request *req, verr *e)
+{
+	size_t		ndig = 0,
+				len = strlen(to);
+	bool		letters = false,
+				phone_ok = true,
+				bsuid_ok = len <= 256;
+
+	for (const char *p = to; *p; p++)
+	{
+		unsigned char c = (unsigned char) *p;
+
+		if (isdigit(c))
+			ndig++;
+		else if (isalpha(c))
+			letters = true;
+		if (!(isdigit(c) || (c == '+' && p == to) || strchr(" -().", c)))
+			phone_ok = false;
+		if (!(isalnum(c) || c == '.' || c == '_' || c == '-'))
+			bsuid_ok = false;
+	}
+	if (phone_ok && ndig >= 7 && ndig <= 15)
+	{
+		digits_only(req->wa_id, to, sizeof(req->wa_id));
+		snprintf(req->recipient, sizeof(req->recipient), "%s", req->wa_id);
+		return true;
+	}
+	if (letters && bsuid_ok)
+	{
+		req->is_bsuid = true;
+		req->wa_id[0] = '\0';
+		snprintf(req->recipient, sizeof(req->recipient), "%s", to);
+		return true;
+	}
+	return fail(e, 131009, "Param to must be a phone number in E.164 format or a business-scoped user id - got \"%.64s\".", to);
+}
+
+static bool
+v_mark_read(json_object *root, const char *status, send_request *req, verr *e)
+{
+	json_object *typing;
+	const char *s;
+
+	if (strcmp(status, "read") != 0)
+		return fail(e, 100, "Param status must be one of {READ} - got \"%.32s\".", status);
+	if (!get_str(root, NULL, "message_id", true, 1, 0, &req->message_id, e) ||
+		!get_typed(root, NULL, "typing_indicator", json_type_object, false, &typing, e))
+		return false;
+	if (typing)
+	{
+		if (!get_str(typing, "typing_indicator", "type", true, 1, 0, &s, e))
+			return false;
+		if (strcmp(s, "text") != 0)
+			return fail(e, 100, "Param typing_indicator['type'] must be one of {TEXT} - got \"%.32s\".", s);
+	}
+	req->mark_read = true;
+	return true;
+}
+
+static bool
+v_type(json_object *root, send_request *req, verr *e)
+{
+	const char *type;
+
+	if (!get_str(root, NULL, "type", false, 0, 0, &type, e))
+		return false;
+	if (!type)					/* Graph defaults a missing type to text */
+		type = "text";
+	for (int i = 0; i < MT__COUNT; i++)
+		if (strcmp(type, msg_type_names[i]) == 0)
+		{
+			req->type = (msg_type) i;
+			return true;
+		}
+	return fail(e, 100, "Param type must be one of {AUDIO, CONTACTS, DOCUMENT, IMAGE, INTERACTIVE, LOCATION, REACTION, STICKER, TEMPLATE, TEXT, VIDEO} - got \"%.32s\".", type);
+}
+
+static bool
+v_envelope(json_object *root, send_request *req, verr *e)
+{
+	const char *s;
+	json_object *ctx;
+
+	if (!get_str(root, NULL, "recipient_type", false, 0, 0, &s, e))
+		return false;
+	if (s && strcmp(s, "individual") != 0 && strcmp(s, "group") != 0)
+		return fail(e, 100, "Param recipient_type must be one of {INDIVIDUAL, GROUP} - got \"%.32s\".", s);
+	if (!get_str(root, NULL, "to", true, 1, 0, &req->to, e))
+		return false;
+	if (s && strcmp(s, "group") == 0)
+		snprintf(req->recipient, sizeof(req->recipient), "%.256s", req->to);
+	else if (!check_to(req->to, req, e))
+		return false;
+	if (!get_typed(root, NULL, "context", json_type_object, false, &ctx, e) ||
+		(ctx && !get_str(ctx, "context", "message_id", true, 1, 0, &s, e)))
+		return false;
+	return get_str(root, NULL, "biz_opaque_callback_data", false, 0, CALLBACK_MAX, &req->callback, e);
+}
+
+bool
+validate_send(json_object *root, send_request *req, verr *e)
+{
+	const char *mp,
+			   *status;
+	json_object *payload;
+
+	memset(req, 0, sizeof(*req));
+	if (!json_object_is_type(root, json_type_object))
+		return fail(e, 100, "The request body must be a JSON object.");
+	if (!get_str(root, NULL, "messaging_product", true, 1, 0, &mp, e))
+		return false;
+	if (strcmp(mp, "whatsapp") != 0)
+		return fail(e, 100, "Param messaging_product must be one of {WHATSAPP} - got \"%.32s\".", mp);
+	if (!get_str(root, NULL, "status", false, 0, 0, &status, e))
+		return false;
+	if (status)
+		return v_mark_read(root, status, req, e);
+	if (!v_envelope(root, req, e) || !v_type(root, req, e))
+		return false;
+	if (!get_typed(root, NULL, msg_type_names[req->type], type_table[req->type].shape, true, &payload, e))
+		return false;
+	return type_table[req->type].fn(payload, msg_type_names[req->type], req, e);
+}

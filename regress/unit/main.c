@@ -1,0 +1,28 @@
+/*
+ * main.c
+ *		Runs every unit-test group and prints one summary line for CI.
+ */
+#include <stdio.h>
+
+#include "unit.h"
+
+int
+main(void)
+{
+	UnitGroup	(*groups[]) (void) = {
+		token_bucket_tests, slot_table_tests, recipient_tests,
+		reach_window_tests, decision_tests, throughput_tests,
+	};
+	size_t		total = 0;
+	int			failed = 0;
+
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+	{
+		UnitGroup	g = groups[i]();
+
+		total += g.count;
+		failed += _cmocka_run_group_tests(g.name, g.tests, g.count, NULL, NULL);
+	}
+	printf("unit: %zu passed, %d failed\n", total - (size_t) failed, failed);
+	return failed == 0 ? 0 : 1;
+}

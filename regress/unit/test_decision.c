@@ -1,0 +1,287 @@
+/*
+ * test_decision.c
+ *		The SEND / QUEUE / REJECT rules, with a fake admit() port.
+ */
+#include <string.h>
+
+#include "unit.h"
+
+#include "core/decision.h"
+
+#define NOW 1000000
+
+/* The fake port: per number id, what admit() answers; records the calls. */
+typedef struct Fake
+{
+	Admission	answer[8];
+	int64_t		asked[16];
+	int			nasked;
+} Fake;
+
+static Admission
+fake_admit(void *ctx, const NumberView *n)
+{
+	Fake	   *f = ctx;
+
+	f->asked[f->nasked++] = n->id;
+	return f->answer[n->id];
+}
+
+static NumberView numbers[] = {
+	{.id = 1, .phone_number_id = "1001", .health = 90, .mode = MODE_ACTIVE, .can_send = true},
+	{.id = 2, .phone_number_id = "1002", .health = 80, .mode = MODE_ACTIVE, .can_send = true},
+	{.id = 3, .phone_number_id = "1003", .health = 80, .mode = MODE_ACTIVE, .can_send = true},
+	{.id = 4, .phone_number_id = "1004", .health = 20, .mode = MODE_ACTIVE, .can_send = true},
+};
+
+static Fake
+all_open(void)
+{
+	Fake		f;
+
+	memset(&f, 0, sizeof(f));
+	for (int i = 0; i < 8; i++)
+		f.answer[i] = (Admission) {true, NOW, LIMITER_NONE};
+	return f;
+}
+
+static DecideRequest
+request(void)
+{
+	DecideRequest r = {
+		.category = CATEGORY_MARKETING, .priority = PRIORITY_NORMAL, .now = NOW,
+		.valid_until = INT64_MAX, .min_health = 30, .recipient_hash = 0,
+	};
+
+	return r;
+}
+
+static Decision
+run(DecideRequest *r, Fake *f, NumberView *ns, int n)
+{
+	DecidePorts p = {.ctx = f, .admit = fake_admit};
+	Decision	d;
+
+	decide(r, ns, n, &p, &d);
+	return d;
+}
+
+static void
+healthiest_first(void **state)
+{
+	Fake		f = all_open();
+	DecideRequest r = request();
+	Decision	d = run(&r, &f, numbers, 4);
+
+	assert_int_equal(d.outcome, OUTCOME_SEND);
+	assert_int_equal(d.reason, REASON_HEALTHIEST);
+	assert_int_equal(d.number->id, 1);
+}
+
+static void
+full_number_spills_to_next(void **state)
+{
+	Fake		f = all_open();
+	DecideRequest r = request();
+	Decision	d;
+
+	f.answer[1] = (Admission) {false, NOW + 500, LIMITER_NUMBER};
+	d = run(&r, &f, numbers, 4);
+	assert_int_equal(d.outcome, OUTCOME_SEND);
+	assert_true(d.number->id == 2 || d.number->id == 3);
+}
+
+static void
+equal_health_spreads_by_recipient(void **state)
+{
+	Fake		f = all_open();
+	DecideRequest r = request();
+	int			seen[8] = {0};
+
+	f.answer[1] = (Admission) {false, NOW + 500, LIMITER_NUMBER};
+	for (uint64_t h = 0; h < 64; h++)
+	{
+		Decision	d;
+
+		r.recipient_hash = h;
+		d = run(&r, &f, numbers, 4);
+		seen[d.number->id]++;
+	}
+	assert_int_equal(seen[2], 32);
+	assert_int_equal(seen[3], 32);
+}
+
+static void
+sticky_sender_is_kept_even_if_it_must_wait(void **state)
+{
+	Fake		f = all_open();
+	DecideRequest r = request();
+	Decision	d;
+
+	r.sticky_number_id = 3;
+	d = run(&r, &f, numbers, 4);
+	assert_int_equal(d.reason, REASON_STICKY_SENDER);
+	assert_int_equal(d.number->id, 3);
+	f.answer[3] = (Admission) {false, NOW + 6000000, LIMITER_PAIR};
+	d = run(&r, &f, numbers, 4);
+	assert_int_equal(d.outcome, OUTCOME_QUEUE);
+	assert_int_equal(d.reason, REASON_PAIR_RATE);
+	assert_int_equal(d.not_before, NOW + 6000000);
+	assert_int_equal(d.number->id, 3);
+}
+
+static void
+sticky_sender_that_fell_ill_is_left(void **state)
+{
+	Fake		f = all_open();
+	DecideRequest r = request();
+	Decision	d;
+
+	r.sticky_number_id = 4;		/* health 20 <= min_health 30 */
+	d = run(&r, &f, numbers, 4);
+	assert_int_equal(d.reason, REASON_HEALTHIEST);
+	assert_int_equal(d.number->id, 1);
+}
+
+static void
+critical_goes_to_the_healthiest(void **state)
+{
+	Fake		f = all_open();
+	DecideRequest r = request();
+	Decision	d;
+
+	r.sticky_number_id = 3;
+	r.priority = PRIORITY_CRITICAL;
+	d = run(&r, &f, numbers, 4);
+	assert_int_equal(d.reason, REASON_CRITICAL_HEALTHIEST);
+	assert_int_equal(d.number->id, 1);
+}
+
+static void
+queue_at_the_earliest_number(void **state)
+{
+	Fake		f = all_open();
+	DecideRequest r = request();
+	Decision	d;
+
+	f.answer[1] = (Admission) {false, NOW + 900, LIMITER_NUMBER};
+	f.answer[2] = (Admission) {false, NOW + 300, LIMITER_PAIR};
+	f.answer[3] = (Admission) {false, NOW + 700, LIMITER_NUMBER};
+	d = run(&r, &f, numbers, 4);
+	assert_int_equal(d.outcome, OUTCOME_QUEUE);
+	assert_int_equal(d.number->id, 2);
+	assert_int_equal(d.not_before, NOW + 300);
+	assert_int_equal(d.reason, REASON_PAIR_RATE);
+	assert_int_equal(f.nasked, 3);	/* the ineligible number 4 was never asked */
+}
+
+static void
+reject_when_validity_would_pass(void **state)
+{
+	Fake		f = all_open();
+	DecideRequest r = request();
+	Decision	d;
+
+	for (int i = 1; i <= 3; i++)
+		f.answer[i] = (Admission) {false, NOW + 3600000000LL, LIMITER_PORTFOLIO};
+	r.valid_until = NOW + 60000000LL;
+	d = run(&r, &f, numbers, 4);
+	assert_int_equal(d.outcome, OUTCOME_REJECT);
+	assert_int_equal(d.reason, REASON_VALIDITY_WOULD_PASS);
+	assert_non_null(strstr(d.detail, "portfolio messaging limit"));
+}
+
+static void
+reject_what_can_never_go(void **state)
+{
+	Fake		f = all_open();
+	DecideRequest r = request();
+	Decision	d;
+	NumberView	paused[1] = {numbers[0]};
+
+	r.invalid_recipient_why = "too few digits";
+	d = run(&r, &f, numbers, 4);
+	assert_int_equal(d.reason, REASON_INVALID_RECIPIENT);
+	assert_int_equal(f.nasked, 0);
+
+	r = request();
+	paused[0].mode = MODE_PAUSED;
+	d = run(&r, &f, paused, 1);
+	assert_int_equal(d.outcome, OUTCOME_REJECT);
+	assert_int_equal(d.reason, REASON_NO_ELIGIBLE_NUMBER);
+	assert_non_null(strstr(d.detail, "paused"));
+
+	d = run(&r, &f, numbers, 0);
+	assert_int_equal(d.reason, REASON_NO_ELIGIBLE_NUMBER);
+
+	r.valid_until = NOW - 1;
+	d = run(&r, &f, numbers, 4);
+	assert_int_equal(d.reason, REASON_EXPIRED);
+}
+
+static void
+service_without_window_is_rejected(void **state)
+{
+	Fake		f = all_open();
+	DecideRequest r = request();
+	Decision	d;
+
+	for (int i = 1; i <= 3; i++)
+		f.answer[i] = (Admission) {false, INT64_MAX, LIMITER_WINDOW};
+	r.category = CATEGORY_SERVICE;
+	d = run(&r, &f, numbers, 4);
+	assert_int_equal(d.outcome, OUTCOME_REJECT);
+	assert_int_equal(d.reason, REASON_NO_SERVICE_WINDOW);
+}
+
+static void
+pinned_number_only(void **state)
+{
+	Fake		f = all_open();
+	DecideRequest r = request();
+	Decision	d;
+
+	r.pinned = true;
+	d = run(&r, &f, &numbers[2], 1);
+	assert_int_equal(d.reason, REASON_PINNED_NUMBER);
+	assert_int_equal(d.number->id, 3);
+	d = run(&r, &f, &numbers[3], 1);
+	assert_int_equal(d.outcome, OUTCOME_REJECT);
+	assert_non_null(strstr(d.detail, "health"));
+}
+
+static void
+names_round_trip(void **state)
+{
+	Category	c;
+	Priority	p;
+
+	assert_true(category_parse("authentication", &c));
+	assert_int_equal(c, CATEGORY_AUTHENTICATION);
+	assert_false(category_parse("spam", &c));
+	assert_true(priority_parse("critical", &p));
+	assert_string_equal(priority_name(p), "critical");
+	assert_string_equal(reason_name(REASON_VALIDITY_WOULD_PASS), "validity_would_pass");
+	assert_string_equal(outcome_name(OUTCOME_QUEUE), "QUEUE");
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(healthiest_first),
+	cmocka_unit_test(full_number_spills_to_next),
+	cmocka_unit_test(equal_health_spreads_by_recipient),
+	cmocka_unit_test(sticky_sender_is_kept_even_if_it_must_wait),
+	cmocka_unit_test(sticky_sender_that_fell_ill_is_left),
+	cmocka_unit_test(critical_goes_to_the_healthiest),
+	cmocka_unit_test(queue_at_the_earliest_number),
+	cmocka_unit_test(reject_when_validity_would_pass),
+	cmocka_unit_test(reject_what_can_never_go),
+	cmocka_unit_test(service_without_window_is_rejected),
+	cmocka_unit_test(pinned_number_only),
+	cmocka_unit_test(names_round_trip),
+};
+
+UnitGroup
+decision_tests(void)
+{
+	return (UnitGroup) UNIT_GROUP("decision", tests);
+}

@@ -1,0 +1,59 @@
+/*
+ * test_throughput.c
+ *		Throughput levels, overrides, throttling, sendable statuses.
+ */
+#include "unit.h"
+
+#include "core/throughput.h"
+
+static void
+levels_give_meta_rates(void **state)
+{
+	TokenBucketParams p;
+
+	assert_true(throughput_params("STANDARD", 0, 0, 1.0, &p));
+	assert_int_equal(p.rate, 80 * TB_SCALE);
+	assert_int_equal(p.capacity, 80 * TB_SCALE);
+	assert_true(throughput_params("HIGH", 0, 0, 1.0, &p));
+	assert_int_equal(p.rate, 1000 * TB_SCALE);
+	assert_true(throughput_params("COEXISTENCE", 0, 0, 1.0, &p));
+	assert_int_equal(p.rate, 20 * TB_SCALE);
+	assert_false(throughput_params("TURBO", 0, 0, 1.0, &p));
+}
+
+static void
+overrides_and_throttling(void **state)
+{
+	TokenBucketParams p;
+
+	assert_true(throughput_params("STANDARD", 10, 3, 1.0, &p));
+	assert_int_equal(p.rate, 10 * TB_SCALE);
+	assert_int_equal(p.capacity, 3 * TB_SCALE);
+	assert_true(throughput_params("STANDARD", 0, 0, 0.25, &p));
+	assert_int_equal(p.rate, 20 * TB_SCALE);
+	assert_int_equal(p.capacity, 20 * TB_SCALE);
+	assert_true(throughput_params("STANDARD", 0.5, 0, 1.0, &p));
+	assert_int_equal(p.capacity, 1 * TB_SCALE);	/* never below one message */
+}
+
+static void
+statuses(void **state)
+{
+	assert_true(number_status_can_send("CONNECTED"));
+	assert_true(number_status_can_send("FLAGGED"));
+	assert_false(number_status_can_send("BANNED"));
+	assert_false(number_status_can_send("RESTRICTED"));
+	assert_false(number_status_can_send("PENDING"));
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(levels_give_meta_rates),
+	cmocka_unit_test(overrides_and_throttling),
+	cmocka_unit_test(statuses),
+};
+
+UnitGroup
+throughput_tests(void)
+{
+	return (UnitGroup) UNIT_GROUP("throughput", tests);
+}

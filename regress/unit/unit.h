@@ -1,0 +1,32 @@
+/*
+ * unit.h
+ *		cmocka unit tests of src/core: one group per core file.
+ */
+#ifndef ANTIBAN_UNIT_H
+#define ANTIBAN_UNIT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+typedef struct UnitGroup
+{
+	const char *name;
+	const struct CMUnitTest *tests;
+	size_t		count;
+} UnitGroup;
+
+#define UNIT_GROUP(name, array) \
+	{ name, array, sizeof(array) / sizeof(array[0]) }
+
+extern UnitGroup token_bucket_tests(void);
+extern UnitGroup slot_table_tests(void);
+extern UnitGroup recipient_tests(void);
+extern UnitGroup reach_window_tests(void);
+extern UnitGroup decision_tests(void);
+extern UnitGroup throughput_tests(void);
+
+#endif

@@ -1,0 +1,401 @@
+/*
+ * decision.c
+ *		SEND / QUEUE / REJECT.
+ *
+ * Order of preference: a number the caller pinned; otherwise the number this
+ * recipient last talked to (sticky sender) while it stays eligible, unless the
+ * message is critical; otherwise the healthiest eligible numbers first, with
+ * recipients spread over numbers of equal health by their hash.  The first
+ * number that admits the message now wins.  If none does, the message is
+ * queued for the earliest time any of them will, unless that time is never
+ * or lies beyond the message's validity.
+ */
+#include "decision.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const outcome_names[] = {"SEND", "QUEUE", "REJECT"};
+
+static const char *const reason_names[] = {
+	[REASON_STICKY_SENDER] = "sticky_sender",
+	[REASON_HEALTHIEST] = "healthiest",
+	[REASON_CRITICAL_HEALTHIEST] = "critical_healthiest",
+	[REASON_PINNED_NUMBER] = "pinned_number",
+	[REASON_NUMBER_THROUGHPUT] = "number_throughput",
+	[REASON_PAIR_RATE] = "pair_rate",
+	[REASON_PORTFOLIO_LIMIT] = "portfolio_limit",
+	[REASON_TABLE_FULL] = "table_full",
+	[REASON_INVALID_RECIPIENT] = "invalid_recipient",
+	[REASON_NO_ELIGIBLE_NUMBER] = "no_eligible_number",
+	[REASON_NO_SERVICE_WINDOW] = "no_service_window",
+	[REASON_VALIDITY_WOULD_PASS] = "validity_would_pass",
+	[REASON_EXPIRED] = "expired",
+};
+
+static const char *const limiter_names[] = {
+	[LIMITER_NONE] = "none",
+	[LIMITER_NUMBER] = "number throughput",
+	[LIMITER_PAIR] = "pair rate",
+	[LIMITER_PORTFOLIO] = "portfolio messaging limit",
+	[LIMITER_WINDOW] = "service window",
+	[LIMITER_CAPACITY] = "antiban table capacity",
+};
+
+static const char *const category_names[] = {"marketing", "utility", "authentication", "service"};
+static const char *const priority_names[] = {"low", "normal", "high", "critical"};
+static const char *const mode_names[] = {"active", "throttled", "paused", "warming"};
+
+const char *
+outcome_name(Outcome o)
+{
+	return outcome_names[o];
+}
+
+const char *
+reason_name(Reason r)
+{
+	return reason_names[r];
+}
+
+const char *
+limiter_name(Limiter l)
+{
+	return limiter_names[l];
+}
+
+static bool
+parse_name(const char *s, const char *const *names, int n, int *out)
+{
+	for (int i = 0; i < n; i++)
+	{
+		if (strcmp(s, names[i]) == 0)
+		{
+			*out = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+category_parse(const char *s, Category *out)
+{
+	int			i;
+
+	if (!parse_name(s, category_names, 4, &i))
+		return false;
+	*out = (Category) i;
+	return true;
+}
+
+const char *
+category_name(Category c)
+{
+	return category_names[c];
+}
+
+bool
+priority_parse(const char *s, Priority *out)
+{
+	int			i;
+
+	if (!parse_name(s, priority_names, 4, &i))
+		return false;
+	*out = (Priority) i;
+	return true;
+}
+
+const char *
+priority_name(Priority p)
+{
+	return priority_names[p];
+}
+
+bool
+number_mode_parse(const char *s, NumberMode *out)
+{
+	int			i;
+
+	if (!parse_name(s, mode_names, 4, &i))
+		return false;
+	*out = (NumberMode) i;
+	return true;
+}
+
+bool
+number_is_eligible(const NumberView *n, int min_health)
+{
+	return n->can_send && n->mode != MODE_PAUSED && n->health > min_health;
+}
+
+/* Why a number is out of rotation, for the detail sentence. */
+static const char *
+ineligible_why(const NumberView *n)
+{
+	if (!n->can_send)
+		return "its status does not allow sending";
+	if (n->mode == MODE_PAUSED)
+		return "it is paused";
+	return "its health is at or below antiban.min_health";
+}
+
+/*
+ * Walks the numbers (sorted by health, best first) group by group; inside a
+ * group of equal health it starts at an offset chosen by the recipient hash,
+ * so new recipients spread evenly instead of piling onto the first number.
+ */
+typedef struct Rotation
+{
+	const NumberView *numbers;
+	int			n;
+	uint64_t	hash;
+	int			group_start;
+	int			group_len;
+	int			offset;
+	int			k;
+} Rotation;
+
+static void
+rotation_start_group(Rotation *r, int start)
+{
+	int			end = start;
+
+	while (end < r->n && r->numbers[end].health == r->numbers[start].health)
+		end++;
+	r->group_start = start;
+	r->group_len = end - start;
+	r->offset = r->group_len > 0 ? (int) (r->hash % (uint64_t) r->group_len) : 0;
+	r->k = 0;
+}
+
+static int
+rotation_next(Rotation *r)
+{
+	while (r->group_start < r->n)
+	{
+		if (r->k < r->group_len)
+			return r->group_start + (r->offset + r->k++) % r->group_len;
+		rotation_start_group(r, r->group_start + r->group_len);
+	}
+	return -1;
+}
+
+static void
+format_wait(char *buf, size_t size, int64_t t, int64_t now)
+{
+	if (t == INT64_MAX)
+		snprintf(buf, size, "never");
+	else
+		snprintf(buf, size, "in %.3f s", (double) (t - now) / 1e6);
+}
+
+static Reason
+queue_reason(Limiter l)
+{
+	switch (l)
+	{
+		case LIMITER_PAIR:
+			return REASON_PAIR_RATE;
+		case LIMITER_PORTFOLIO:
+			return REASON_PORTFOLIO_LIMIT;
+		case LIMITER_WINDOW:
+			return REASON_NO_SERVICE_WINDOW;
+		case LIMITER_CAPACITY:
+			return REASON_TABLE_FULL;
+		default:
+			return REASON_NUMBER_THROUGHPUT;
+	}
+}
+
+static void
+conclude_send(Decision *out, const DecideRequest *req, const NumberView *n, Reason why)
+{
+	out->outcome = OUTCOME_SEND;
+	out->reason = why;
+	out->number = n;
+	out->not_before = req->now;
+	snprintf(out->detail, sizeof(out->detail),
+			 "send now from %s (health %d, %s)", n->phone_number_id, n->health,
+			 why == REASON_STICKY_SENDER ? "the number this recipient last talked to" :
+			 why == REASON_PINNED_NUMBER ? "the number the caller chose" :
+			 why == REASON_CRITICAL_HEALTHIEST ? "healthiest number, critical priority" :
+			 "healthiest number with capacity now");
+}
+
+static void
+conclude_reject(Decision *out, Reason why, const char *detail)
+{
+	out->outcome = OUTCOME_REJECT;
+	out->reason = why;
+	out->number = NULL;
+	out->not_before = INT64_MAX;
+	snprintf(out->detail, sizeof(out->detail), "%s", detail);
+}
+
+/* No number admits the message now: queue it for the earliest, or reject. */
+static void
+conclude_wait(Decision *out, const DecideRequest *req, const NumberView *best,
+			  Admission adm)
+{
+	char		when[32];
+
+	format_wait(when, sizeof(when), adm.ready_at, req->now);
+	out->limiter = adm.limiter;
+	if (adm.ready_at == INT64_MAX)
+	{
+		Reason		why = adm.limiter == LIMITER_WINDOW ? REASON_NO_SERVICE_WINDOW :
+			adm.limiter == LIMITER_PORTFOLIO ? REASON_PORTFOLIO_LIMIT : REASON_NO_ELIGIBLE_NUMBER;
+
+		conclude_reject(out, why, "");
+		snprintf(out->detail, sizeof(out->detail), "%s: no eligible number can ever carry it%s",
+				 limiter_name(adm.limiter),
+				 adm.limiter == LIMITER_WINDOW ? " (free-form messages need a service window the recipient opened; send a template)" : "");
+		return;
+	}
+	if (adm.ready_at > req->valid_until)
+	{
+		conclude_reject(out, REASON_VALIDITY_WOULD_PASS, "");
+		snprintf(out->detail, sizeof(out->detail),
+				 "%s admits it only %s, after its validity ends (in %.3f s)",
+				 limiter_name(adm.limiter), when,
+				 (double) (req->valid_until - req->now) / 1e6);
+		return;
+	}
+	out->outcome = OUTCOME_QUEUE;
+	out->reason = queue_reason(adm.limiter);
+	out->number = best;
+	out->not_before = adm.ready_at;
+	snprintf(out->detail, sizeof(out->detail), "%s of %s admits it %s",
+			 limiter_name(adm.limiter), best->phone_number_id, when);
+}
+
+/* Try candidates in order; remember the earliest admission among refusals. */
+typedef struct Search
+{
+	const DecideRequest *req;
+	const DecidePorts *ports;
+	const NumberView *best;
+	Admission	best_adm;
+	int			tried;
+} Search;
+
+static bool
+search_try(Search *s, const NumberView *n)
+{
+	Admission	adm = s->ports->admit(s->ports->ctx, n);
+
+	s->tried++;
+	if (adm.granted)
+	{
+		s->best = n;
+		s->best_adm = adm;
+		return true;
+	}
+	if (s->best == NULL || adm.ready_at < s->best_adm.ready_at)
+	{
+		s->best = n;
+		s->best_adm = adm;
+	}
+	return false;
+}
+
+static const NumberView *
+find_number(const NumberView *numbers, int n, int64_t id)
+{
+	for (int i = 0; i < n; i++)
+		if (numbers[i].id == id)
+			return &numbers[i];
+	return NULL;
+}
+
+static void
+decide_pinned(const DecideRequest *req, const NumberView *n, Search *s, Decision *out)
+{
+	char		buf[DECISION_DETAIL_MAX];
+
+	if (!number_is_eligible(n, req->min_health))
+	{
+		snprintf(buf, sizeof(buf), "number %s is not eligible: %s", n->phone_number_id, ineligible_why(n));
+		conclude_reject(out, REASON_NO_ELIGIBLE_NUMBER, buf);
+		return;
+	}
+	if (search_try(s, n))
+		conclude_send(out, req, n, REASON_PINNED_NUMBER);
+	else
+		conclude_wait(out, req, s->best, s->best_adm);
+}
+
+/* Nothing eligible at all: say so, naming one number and why. */
+static void
+conclude_none_eligible(Decision *out, const NumberView *numbers, int nnumbers)
+{
+	char		buf[DECISION_DETAIL_MAX];
+
+	if (nnumbers == 0)
+		snprintf(buf, sizeof(buf), "no number is registered for this sender (register one with antiban.add_number)");
+	else
+		snprintf(buf, sizeof(buf), "none of the %d candidate numbers is eligible; e.g. %s: %s",
+				 nnumbers, numbers[0].phone_number_id, ineligible_why(&numbers[0]));
+	conclude_reject(out, REASON_NO_ELIGIBLE_NUMBER, buf);
+}
+
+/* Healthiest first, spreading over equal health; the first that admits wins. */
+static void
+decide_by_rotation(const DecideRequest *req, const NumberView *numbers,
+				   int nnumbers, Search *s, Decision *out)
+{
+	Rotation	rot = {.numbers = numbers, .n = nnumbers, .hash = req->recipient_hash};
+	bool		critical = req->priority == PRIORITY_CRITICAL;
+	int			i;
+
+	rotation_start_group(&rot, 0);
+	while ((i = rotation_next(&rot)) >= 0)
+	{
+		if (!number_is_eligible(&numbers[i], req->min_health))
+			continue;
+		if (search_try(s, &numbers[i]))
+		{
+			conclude_send(out, req, &numbers[i],
+						  critical ? REASON_CRITICAL_HEALTHIEST : REASON_HEALTHIEST);
+			return;
+		}
+	}
+	if (s->tried == 0)
+		conclude_none_eligible(out, numbers, nnumbers);
+	else
+		conclude_wait(out, req, s->best, s->best_adm);
+}
+
+/*
+ * 'numbers' must be sorted by health, best first.  Writes the decision to
+ * 'out'; any tokens taken belong to the SEND it returns.
+ */
+void
+decide(const DecideRequest *req, const NumberView *numbers, int nnumbers,
+	   const DecidePorts *ports, Decision *out)
+{
+	Search		s = {.req = req, .ports = ports};
+	const NumberView *sticky = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (req->sticky_number_id != 0 && req->priority != PRIORITY_CRITICAL)
+		sticky = find_number(numbers, nnumbers, req->sticky_number_id);
+
+	if (req->invalid_recipient_why)
+		conclude_reject(out, REASON_INVALID_RECIPIENT, req->invalid_recipient_why);
+	else if (req->valid_until < req->now)
+		conclude_reject(out, REASON_EXPIRED, "its validity ended before the decision");
+	else if (req->pinned && nnumbers == 1)
+		decide_pinned(req, &numbers[0], &s, out);
+	else if (sticky && number_is_eligible(sticky, req->min_health))
+	{
+		/* Keep the conversation on its number: wait for it rather than hop. */
+		if (search_try(&s, sticky))
+			conclude_send(out, req, sticky, REASON_STICKY_SENDER);
+		else
+			conclude_wait(out, req, s.best, s.best_adm);
+	}
+	else
+		decide_by_rotation(req, numbers, nnumbers, &s, out);
+}

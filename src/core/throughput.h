@@ -1,0 +1,23 @@
+/*
+ * throughput.h
+ *		A number's throughput bucket from Meta's throughput level.
+ */
+#ifndef ANTIBAN_THROUGHPUT_H
+#define ANTIBAN_THROUGHPUT_H
+
+#include <stdbool.h>
+
+#include "token_bucket.h"
+
+/*
+ * level: STANDARD (80 mps), HIGH (1,000 mps) or COEXISTENCE (20 mps).
+ * rate_override / burst_override: <= 0 means "not set".  factor scales the
+ * rate down for throttled numbers (1.0: full speed).  The burst defaults to
+ * one second of the (scaled) rate, and is never below one message.
+ */
+extern bool throughput_params(const char *level, double rate_override,
+							  double burst_override, double factor,
+							  TokenBucketParams *out);
+extern bool number_status_can_send(const char *status);
+
+#endif							/* ANTIBAN_THROUGHPUT_H */

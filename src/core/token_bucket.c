@@ -1,0 +1,119 @@
+/*
+ * token_bucket.c
+ *		Continuous-refill token bucket over integer micro-tokens.
+ *
+ * The bucket stores only (tokens, stamp); capacity and rate are passed in on
+ * every call, so a number's limits can change (throughput upgrade, throttling)
+ * without touching stored state: tokens are simply clamped to the new
+ * capacity on the next refill.
+ */
+#include "token_bucket.h"
+
+#include <math.h>
+
+/* Micro-tokens added in 'elapsed' microseconds at 'rate', rounded down. */
+static int64_t
+refill_amount(int64_t elapsed, int64_t rate)
+{
+	__int128	added = (__int128) elapsed * rate / TB_SCALE;
+
+	return added > INT64_MAX ? INT64_MAX : (int64_t) added;
+}
+
+/* Convert a token count (already validated as finite and positive). */
+int64_t
+token_bucket_from_double(double tokens)
+{
+	double		scaled = ceil(tokens * (double) TB_SCALE);
+
+	return scaled >= (double) INT64_MAX ? INT64_MAX : (int64_t) scaled;
+}
+
+/*
+ * A bucket seen for the first time is as full as it could have become since
+ * 'empty_at' (server start): after a restart buckets start empty, so a crash
+ * never hands out a fresh burst, while a bucket evicted because it was full
+ * comes back full, which is exactly the state it was evicted in.
+ */
+void
+token_bucket_init(TokenBucket *b, const TokenBucketParams *p,
+				  int64_t now, int64_t empty_at)
+{
+	b->tokens = 0;
+	b->stamp = empty_at < now ? empty_at : now;
+	token_bucket_refill(b, p, now);
+}
+
+void
+token_bucket_refill(TokenBucket *b, const TokenBucketParams *p, int64_t now)
+{
+	int64_t		elapsed = now - b->stamp;
+	int64_t		added;
+
+	if (b->tokens > p->capacity)
+		b->tokens = p->capacity;
+	/* A clock that moves backwards (a pinned test clock) refills nothing. */
+	if (elapsed <= 0)
+		return;
+	added = refill_amount(elapsed, p->rate);
+	b->tokens = (added >= p->capacity - b->tokens) ? p->capacity : b->tokens + added;
+	b->stamp = now;
+}
+
+/*
+ * Earliest time at which 'amount' micro-tokens are available, assuming the
+ * bucket was refilled at 'now'.  TB_NEVER when the amount exceeds capacity or
+ * the bucket never refills.
+ */
+int64_t
+token_bucket_ready_at(const TokenBucket *b, const TokenBucketParams *p,
+					  int64_t amount, int64_t now)
+{
+	__int128	wait;
+	int64_t		deficit = amount - b->tokens;
+
+	if (deficit <= 0)
+		return now;
+	if (amount > p->capacity || p->rate <= 0)
+		return TB_NEVER;
+	/* Round the wait up so the bucket really holds 'amount' at ready_at. */
+	wait = ((__int128) deficit * TB_SCALE + p->rate - 1) / p->rate;
+	if (wait >= (__int128) (INT64_MAX - now))
+		return TB_NEVER;
+	return now + (int64_t) wait;
+}
+
+/*
+ * Refill, then take 'amount' if it is there (or only look, when !consume).
+ */
+TokenBucketResult
+token_bucket_take(TokenBucket *b, const TokenBucketParams *p,
+				  int64_t amount, int64_t now, bool consume)
+{
+	TokenBucketResult r;
+
+	token_bucket_refill(b, p, now);
+	r.allowed = b->tokens >= amount;
+	if (r.allowed && consume)
+		b->tokens -= amount;
+	r.remaining = b->tokens;
+	r.ready_at = r.allowed ? now : token_bucket_ready_at(b, p, amount, now);
+	return r;
+}
+
+/* Return tokens taken for a send that did not happen (never above capacity). */
+void
+token_bucket_give_back(TokenBucket *b, const TokenBucketParams *p, int64_t amount)
+{
+	b->tokens = (amount >= p->capacity - b->tokens) ? p->capacity : b->tokens + amount;
+}
+
+/* A full bucket holds no information: it may be forgotten. */
+bool
+token_bucket_is_full(const TokenBucket *b, const TokenBucketParams *p, int64_t now)
+{
+	TokenBucket copy = *b;
+
+	token_bucket_refill(&copy, p, now);
+	return copy.tokens >= p->capacity;
+}

@@ -1,0 +1,29 @@
+/*
+ * antiban.c
+ *		Module entry point: configuration, shared memory, background workers.
+ */
+#include "pg/antiban.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/*
+ * Loaded without shared_preload_libraries (for instance by CREATE EXTENSION)
+ * we only define the parameters; the SQL functions then explain, through
+ * antiban_require_loaded(), what is missing.
+ */
+void
+_PG_init(void)
+{
+	antiban_define_gucs();
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	antiban_install_shmem_hooks();
+	if (IsBinaryUpgrade)
+		return;
+	antiban_register_journal_writer();
+}

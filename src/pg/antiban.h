@@ -1,0 +1,179 @@
+/*
+ * antiban.h
+ *		Declarations shared by antiban's PostgreSQL adapters and workers.
+ */
+#ifndef ANTIBAN_PG_H
+#define ANTIBAN_PG_H
+
+#include "postgres.h"
+
+#include "datatype/timestamp.h"
+#include "fmgr.h"
+#include "port/atomics.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/spin.h"
+#include "utils/guc.h"
+
+#include "core/decision.h"
+#include "core/recipient.h"
+#include "core/slot_table.h"
+#include "core/token_bucket.h"
+
+/* GUCs (guc.c) */
+extern char *antiban_database_name;
+extern int	antiban_min_health;
+extern double antiban_pair_rate_per_minute;
+extern int	antiban_pair_burst;
+extern int	antiban_max_buckets;
+extern int	antiban_max_recipients;
+extern int	antiban_max_portfolios;
+extern int	antiban_journal_size;
+extern int	antiban_journal_flush_ms;
+extern int	antiban_sticky_ttl_s;
+extern void antiban_define_gucs(void);
+
+/* clock.c: the one source of "now", pinnable by antiban.pinned_now */
+extern char *antiban_pinned_now;
+extern TimestampTz antiban_now(void);
+extern bool antiban_check_pinned_now(char **newval, void **extra, GucSource source);
+extern void antiban_assign_pinned_now(const char *newval, void *extra);
+
+/* shmem.c */
+typedef struct AntibanShared
+{
+	TimestampTz started_at;		/* buckets first seen count as empty here */
+	pg_atomic_uint64 config_generation; /* bumped when numbers change */
+	slock_t		mutex;			/* protects portfolio slot claiming */
+	int			nportfolios;
+} AntibanShared;
+
+extern AntibanShared *antiban_shared;
+extern void antiban_install_shmem_hooks(void);
+extern void antiban_require_loaded(void);
+extern void *antiban_shmem_region(const char *name, Size size, bool *found);
+
+/* numbers_cache.c: this backend's copy of numbers, WABAs and portfolios */
+typedef struct CachedNumber
+{
+	NumberView	view;			/* what the decision core sees */
+	int64		portfolio_id;
+	int			portfolio_index;	/* into NumbersCache.portfolios */
+	TokenBucketParams throughput;
+} CachedNumber;
+
+typedef struct CachedPortfolio
+{
+	int64		id;
+	char	   *business_id;
+	int64		messaging_limit;	/* unique users per 24 h; -1: unlimited */
+	NumberView *numbers;		/* its numbers, best health first */
+	int			nnumbers;
+} CachedPortfolio;
+
+typedef struct NumbersCache
+{
+	Oid			instance;		/* the extension's OID: keys shared memory */
+	CachedNumber *numbers;		/* best health first */
+	NumberView *views;			/* same order, what decide() walks */
+	int			nnumbers;
+	CachedPortfolio *portfolios;
+	int			nportfolios;
+} NumbersCache;
+
+extern NumbersCache *numbers_cache_get(void);
+extern CachedNumber *numbers_cache_find(NumbersCache *c, const char *phone_number_id);
+extern CachedNumber *numbers_cache_by_id(NumbersCache *c, int64 id);
+extern CachedPortfolio *numbers_cache_portfolio(NumbersCache *c, const char *business_id);
+extern const char *numbers_cache_phone(NumbersCache *c, int64 id);
+extern void antiban_config_changed(void);
+
+/* args.c: SQL arguments to core values, or a clear error */
+extern CachedNumber *lookup_number_or_error(NumbersCache *c, const char *phone_number_id);
+extern const char *normalize_recipient_or_error(const char *raw, char *out);
+extern Category category_or_error(const char *s);
+extern Priority priority_or_error(const char *s);
+extern CachedPortfolio *portfolio_or_error(NumbersCache *c, const char *business_id);
+extern char *required_text_arg(FunctionCallInfo fcinfo, int arg, const char *name);
+
+/* buckets.c: throughput and pair-rate buckets in shared memory */
+typedef struct BucketTake
+{
+	bool		allowed;
+	bool		table_full;
+	TokenBucketResult number;
+	TokenBucketResult pair;		/* zeroed when no recipient was given */
+} BucketTake;
+
+extern Size buckets_shmem_size(void);
+extern void buckets_shmem_init(void);
+extern void buckets_request_locks(void);
+extern TokenBucketParams pair_params(void);
+extern BucketTake buckets_take(Oid instance, const CachedNumber *n,
+							   const char *recipient, uint64 recipient_hash,
+							   int64 amount, TimestampTz now, bool consume);
+extern void buckets_give_back(Oid instance, const CachedNumber *n,
+							  uint64 recipient_hash, int64 amount);
+
+/* reach.c: recipients (sticky sender, service window) and portfolio limits */
+typedef struct RecipientState
+{
+	int64		last_reach;		/* REACH_NEVER: not counted */
+	int64		last_sent;
+	int64		last_number_id;
+	int64		window_until;
+	int64		window_number_id;
+	int64		persisted_sent; /* last_sent as last written to the table */
+} RecipientState;
+
+extern Size reach_shmem_size(void);
+extern void reach_shmem_init(void);
+extern void reach_request_locks(void);
+extern void reach_ensure_loaded(NumbersCache *c, const CachedPortfolio *p, TimestampTz now);
+extern bool reach_get(Oid instance, int64 portfolio_id, uint64 rhash, RecipientState *out);
+extern bool reach_admits(Oid instance, const CachedPortfolio *p, const RecipientState *rs,
+						 TimestampTz now, TimestampTz *ready_at);
+extern bool reach_record(Oid instance, const CachedPortfolio *p, const char *recipient,
+						 uint64 rhash, int64 number_id, TimestampTz now, bool counts);
+extern void reach_open_window(Oid instance, int64 portfolio_id, const char *recipient,
+							  uint64 rhash, int64 number_id, TimestampTz until);
+
+/* journal.c: decisions and recipient facts, written behind the hot path */
+typedef struct JournalDecision
+{
+	TimestampTz decided_at;
+	TimestampTz not_before;		/* 0: none */
+	int64		number_id;		/* 0: none */
+	uint8		category;
+	uint8		priority;
+	uint8		outcome;
+	uint8		reason;
+	uint8		limiter;
+	bool		consumed;
+	char		recipient[RECIPIENT_MAXLEN + 1];
+	char		detail[DECISION_DETAIL_MAX];
+} JournalDecision;
+
+typedef struct JournalRecipient
+{
+	int64		portfolio_id;
+	int64		last_number_id;
+	TimestampTz last_sent;
+	TimestampTz last_reach;		/* REACH_NEVER: none */
+	TimestampTz window_until;	/* 0: none */
+	int64		window_number_id;
+	char		recipient[RECIPIENT_MAXLEN + 1];
+} JournalRecipient;
+
+extern Size journal_shmem_size(void);
+extern void journal_shmem_init(void);
+extern void journal_request_locks(void);
+extern void journal_log_decision(Oid instance, const JournalDecision *d);
+extern void journal_log_recipient(Oid instance, const JournalRecipient *r);
+extern int64 journal_flush(void);
+extern void journal_set_writer_latch(Latch *latch);
+
+/* worker/journal_writer.c */
+extern void antiban_register_journal_writer(void);
+
+#endif							/* ANTIBAN_PG_H */

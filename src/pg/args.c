@@ -1,0 +1,87 @@
+/*
+ * args.c
+ *		Turning SQL arguments into core values, with errors people can act on.
+ */
+#include "pg/antiban.h"
+
+#include "fmgr.h"
+#include "utils/builtins.h"
+
+CachedNumber *
+lookup_number_or_error(NumbersCache *c, const char *phone_number_id)
+{
+	CachedNumber *n = numbers_cache_find(c, phone_number_id);
+
+	if (n == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("unknown phone number \"%s\"", phone_number_id),
+				 errdetail("No row of antiban.numbers has this phone_number_id."),
+				 errhint("Register the number with INSERT INTO antiban.numbers, using Meta's phone-number id.")));
+	return n;
+}
+
+const char *
+normalize_recipient_or_error(const char *raw, char *out)
+{
+	const char *why;
+
+	if (recipient_normalize(raw, out, &why) == RECIPIENT_INVALID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid recipient \"%.64s\"", raw),
+				 errdetail("%s.", why),
+				 errhint("Write phones in E.164 with the country code, e.g. +5511987654321, or pass a business-scoped user id such as BR.1234567890.")));
+	return out;
+}
+
+Category
+category_or_error(const char *s)
+{
+	Category	c;
+
+	if (!category_parse(s, &c))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown message category \"%s\"", s),
+				 errhint("Use marketing, utility or authentication for templates, or service for free-form messages inside a service window.")));
+	return c;
+}
+
+Priority
+priority_or_error(const char *s)
+{
+	Priority	p;
+
+	if (!priority_parse(s, &p))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown priority \"%s\"", s),
+				 errhint("Use low, normal, high or critical.")));
+	return p;
+}
+
+CachedPortfolio *
+portfolio_or_error(NumbersCache *c, const char *business_id)
+{
+	CachedPortfolio *p = numbers_cache_portfolio(c, business_id);
+
+	if (p == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("unknown business portfolio \"%s\"", business_id),
+				 errdetail("No row of antiban.portfolios has this business_id."),
+				 errhint("Register it with INSERT INTO antiban.portfolios (business_id, messaging_limit).")));
+	return p;
+}
+
+/* A text argument that must be given. */
+char *
+required_text_arg(FunctionCallInfo fcinfo, int arg, const char *name)
+{
+	if (PG_ARGISNULL(arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", name)));
+	return text_to_cstring(PG_GETARG_TEXT_PP(arg));
+}

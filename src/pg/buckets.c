@@ -1,0 +1,362 @@
+/*
+ * buckets.c
+ *		Throughput and pair-rate token buckets in shared memory.
+ *
+ * One striped slot table holds both kinds; a stripe is guarded by its own
+ * LWLock, so a hot number serialises only callers of that number.  A send
+ * needs its number's bucket and its (number, recipient) pair bucket: both
+ * stripes are locked in index order and both buckets are taken, or neither.
+ */
+#include "pg/antiban.h"
+
+#include <math.h>
+
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#define BUCKET_STRIPES		128
+#define BUCKET_KIND_NUMBER	1
+#define BUCKET_KIND_PAIR	2
+#define BUCKET_LABEL_LEN	24
+
+typedef struct BucketKey
+{
+	uint32		instance;
+	uint32		kind;
+	int64		number_id;
+	uint64		recipient_hash;
+} BucketKey;
+
+typedef struct BucketValue
+{
+	TokenBucket bucket;
+	TokenBucketParams params;	/* as last used: for eviction and the view */
+	int64		granted;
+	int64		denied;
+	char		recipient[BUCKET_LABEL_LEN];	/* pair buckets: for people */
+} BucketValue;
+
+static SlotTable bucket_table;
+static LWLockPadded *bucket_locks = NULL;
+
+static uint32
+stripe_slots(void)
+{
+	uint32		per = (uint32) ((antiban_max_buckets + BUCKET_STRIPES - 1) / BUCKET_STRIPES);
+
+	return pg_nextpower2_32(Max(per, 8));
+}
+
+Size
+buckets_shmem_size(void)
+{
+	return slot_table_memory(BUCKET_STRIPES, stripe_slots(), sizeof(BucketKey),
+							 sizeof(BucketValue));
+}
+
+void
+buckets_request_locks(void)
+{
+	RequestNamedLWLockTranche("antiban_buckets", BUCKET_STRIPES);
+}
+
+void
+buckets_shmem_init(void)
+{
+	bool		found;
+	void	   *mem = antiban_shmem_region("antiban buckets", buckets_shmem_size(), &found);
+
+	slot_table_attach(&bucket_table, mem, BUCKET_STRIPES, stripe_slots(),
+					  sizeof(BucketKey), sizeof(BucketValue));
+	if (!found)
+		slot_table_clear(&bucket_table);
+	bucket_locks = GetNamedLWLockTranche("antiban_buckets");
+}
+
+TokenBucketParams
+pair_params(void)
+{
+	TokenBucketParams p;
+
+	p.rate = token_bucket_from_double(antiban_pair_rate_per_minute / 60.0);
+	p.capacity = token_bucket_from_double((double) antiban_pair_burst);
+	return p;
+}
+
+static uint64
+key_hash(const BucketKey *k)
+{
+	return hash_mix64(hash_mix64(hash_mix64(k->instance, k->kind), (uint64) k->number_id),
+					  k->recipient_hash);
+}
+
+/* Only a full bucket may be forgotten; the longest idle goes first. */
+static int64_t
+bucket_victim_score(const void *key, const void *value, void *arg)
+{
+	const BucketValue *v = value;
+	TimestampTz now = *(TimestampTz *) arg;
+
+	if (!token_bucket_is_full(&v->bucket, &v->params, now))
+		return -1;
+	return Max(now - v->bucket.stamp, 0);
+}
+
+/*
+ * The bucket for 'key'.  Missing: with 'create', inserted (NULL when the
+ * stripe is full of non-full buckets); without, built in 'scratch'.
+ */
+static BucketValue *
+bucket_get(const BucketKey *key, uint64 hash, const TokenBucketParams *params,
+		   TimestampTz now, bool create, BucketValue *scratch)
+{
+	BucketValue *v = slot_table_find(&bucket_table, hash, key);
+
+	if (v == NULL)
+	{
+		v = create ? slot_table_insert(&bucket_table, hash, key, bucket_victim_score, &now) : scratch;
+		if (v == NULL)
+			return NULL;
+		memset(v, 0, sizeof(*v));
+		token_bucket_init(&v->bucket, params, now, antiban_shared->started_at);
+	}
+	v->params = *params;
+	return v;
+}
+
+static void
+lock_stripes(uint32 a, uint32 b, LWLockMode mode)
+{
+	LWLockAcquire(&bucket_locks[Min(a, b)].lock, mode);
+	if (a != b)
+		LWLockAcquire(&bucket_locks[Max(a, b)].lock, mode);
+}
+
+static void
+unlock_stripes(uint32 a, uint32 b)
+{
+	if (a != b)
+		LWLockRelease(&bucket_locks[Max(a, b)].lock);
+	LWLockRelease(&bucket_locks[Min(a, b)].lock);
+}
+
+static void
+count_outcome(BucketValue *v, bool allowed, bool consume)
+{
+	if (v == NULL || !consume)
+		return;
+	if (allowed)
+		v->granted++;
+	else
+		v->denied++;
+}
+
+/* Both buckets (or the number's alone) are taken together, or neither. */
+static void
+take_both(BucketValue *nb, BucketValue *pb, const TokenBucketParams *pp,
+		  int64 amount, TimestampTz now, bool consume, BucketTake *r)
+{
+	r->number = token_bucket_take(&nb->bucket, &nb->params, amount, now, false);
+	if (pb)
+		r->pair = token_bucket_take(&pb->bucket, pp, amount, now, false);
+	else
+		r->pair.allowed = true;
+	r->allowed = r->number.allowed && r->pair.allowed;
+	if (r->allowed && consume)
+	{
+		nb->bucket.tokens -= amount;
+		r->number.remaining = nb->bucket.tokens;
+		if (pb)
+		{
+			pb->bucket.tokens -= amount;
+			r->pair.remaining = pb->bucket.tokens;
+		}
+	}
+	count_outcome(nb, r->allowed, consume);
+	count_outcome(pb, r->allowed, consume);
+}
+
+BucketTake
+buckets_take(Oid instance, const CachedNumber *n, const char *recipient,
+			 uint64 recipient_hash, int64 amount, TimestampTz now, bool consume)
+{
+	BucketKey	nk = {instance, BUCKET_KIND_NUMBER, n->view.id, 0};
+	BucketKey	pk = {instance, BUCKET_KIND_PAIR, n->view.id, recipient_hash};
+	uint64		nh = key_hash(&nk);
+	uint64		ph = key_hash(&pk);
+	uint32		ns = slot_table_stripe(&bucket_table, nh);
+	uint32		ps = recipient ? slot_table_stripe(&bucket_table, ph) : ns;
+	TokenBucketParams pp = pair_params();
+	BucketValue scratch_n, scratch_p;
+	BucketValue *nb, *pb = NULL;
+	BucketTake	r = {0};
+
+	lock_stripes(ns, ps, LW_EXCLUSIVE);
+	nb = bucket_get(&nk, nh, &n->throughput, now, consume, &scratch_n);
+	if (nb && recipient)
+	{
+		pb = bucket_get(&pk, ph, &pp, now, consume, &scratch_p);
+		if (pb && pb != &scratch_p)
+			strlcpy(pb->recipient, recipient, BUCKET_LABEL_LEN);
+	}
+	if (nb == NULL || (recipient && pb == NULL))
+		r.table_full = true;
+	else
+		take_both(nb, pb, &pp, amount, now, consume, &r);
+	unlock_stripes(ns, ps);
+	return r;
+}
+
+/* Undo a take whose send was then refused by a later check. */
+void
+buckets_give_back(Oid instance, const CachedNumber *n, uint64 recipient_hash, int64 amount)
+{
+	BucketKey	keys[2] = {{instance, BUCKET_KIND_NUMBER, n->view.id, 0},
+	{instance, BUCKET_KIND_PAIR, n->view.id, recipient_hash}};
+
+	for (int i = 0; i < 2; i++)
+	{
+		uint64		h = key_hash(&keys[i]);
+		uint32		s = slot_table_stripe(&bucket_table, h);
+		BucketValue *v;
+
+		LWLockAcquire(&bucket_locks[s].lock, LW_EXCLUSIVE);
+		v = slot_table_find(&bucket_table, h, &keys[i]);
+		if (v)
+		{
+			token_bucket_give_back(&v->bucket, &v->params, amount);
+			v->granted--;
+		}
+		LWLockRelease(&bucket_locks[s].lock);
+	}
+}
+
+/* ---- SQL: antiban.try_consume() and antiban.bucket_states() ---- */
+
+static int64
+amount_from_arg(double amount, const TokenBucketParams *capacity_of)
+{
+	if (isnan(amount) || isinf(amount) || amount <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("amount must be a positive, finite number of messages"),
+				 errdetail("The amount given was %g.", amount),
+				 errhint("Pass the number of messages to send, usually 1.")));
+	if (token_bucket_from_double(amount) > capacity_of->capacity)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("amount %g exceeds the bucket's capacity of %g",
+						amount, (double) capacity_of->capacity / TB_SCALE),
+				 errdetail("No amount larger than the burst capacity can ever be granted."),
+				 errhint("Split the request, or raise the number's burst_override.")));
+	return token_bucket_from_double(amount);
+}
+
+PG_FUNCTION_INFO_V1(antiban_try_consume);
+
+/*
+ * antiban.try_consume(phone_number_id, amount, recipient, consume)
+ *		-> (allowed, remaining, retry_at, pair_remaining)
+ */
+Datum
+antiban_try_consume(PG_FUNCTION_ARGS)
+{
+	NumbersCache *c = numbers_cache_get();
+	CachedNumber *n = lookup_number_or_error(c, required_text_arg(fcinfo, 0, "phone_number_id"));
+	int64		amount;
+	char		recipient[RECIPIENT_MAXLEN + 1];
+	bool		has_recipient = !PG_ARGISNULL(2);
+	bool		consume = PG_ARGISNULL(3) ? true : PG_GETARG_BOOL(3);
+	TimestampTz now = antiban_now();
+	BucketTake	r;
+	TupleDesc	desc;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, !has_recipient};
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("amount must not be null")));
+	amount = amount_from_arg(PG_GETARG_FLOAT8(1), &n->throughput);
+	if (has_recipient)
+	{
+		normalize_recipient_or_error(text_to_cstring(PG_GETARG_TEXT_PP(2)), recipient);
+		amount_from_arg(PG_GETARG_FLOAT8(1), &(TokenBucketParams) {.capacity = pair_params().capacity});
+	}
+	r = buckets_take(c->instance, n, has_recipient ? recipient : NULL,
+					 has_recipient ? recipient_hash(recipient) : 0, amount, now, consume);
+	if (r.table_full)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("antiban's bucket table is full"),
+				 errdetail("Every bucket in this part of the table still holds information (none is full)."),
+				 errhint("Raise antiban.max_buckets and restart the server.")));
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "antiban.try_consume must return a record");
+	values[0] = BoolGetDatum(r.allowed);
+	values[1] = Float8GetDatum((double) r.number.remaining / TB_SCALE);
+	values[2] = TimestampTzGetDatum(r.allowed ? now : Max(r.number.ready_at, has_recipient ? r.pair.ready_at : 0));
+	values[3] = Float8GetDatum((double) r.pair.remaining / TB_SCALE);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+static void
+emit_bucket(ReturnSetInfo *rsinfo, const BucketKey *k, const BucketValue *v, TimestampTz now)
+{
+	TokenBucket b = v->bucket;
+	Datum		values[9];
+	bool		nulls[9] = {0};
+
+	token_bucket_refill(&b, &v->params, now);
+	values[0] = CStringGetTextDatum(k->kind == BUCKET_KIND_NUMBER ? "number" : "pair");
+	values[1] = Int64GetDatum(k->number_id);
+	values[2] = CStringGetTextDatum(v->recipient);
+	nulls[2] = k->kind == BUCKET_KIND_NUMBER;
+	values[3] = Float8GetDatum((double) b.tokens / TB_SCALE);
+	values[4] = Float8GetDatum((double) v->params.capacity / TB_SCALE);
+	values[5] = Float8GetDatum((double) v->params.rate / TB_SCALE);
+	values[6] = TimestampTzGetDatum(v->bucket.stamp);
+	values[7] = Int64GetDatum(v->granted);
+	values[8] = Int64GetDatum(v->denied);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+PG_FUNCTION_INFO_V1(antiban_bucket_states);
+
+/* antiban.bucket_states(): every live bucket, refilled to antiban.now(). */
+Datum
+antiban_bucket_states(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	NumbersCache *c = numbers_cache_get();
+	TimestampTz now = antiban_now();
+
+	BucketKey  *keys = palloc(sizeof(BucketKey) * bucket_table.stripe_slots);
+	BucketValue *values = palloc(sizeof(BucketValue) * bucket_table.stripe_slots);
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (uint32 s = 0; s < bucket_table.nstripes; s++)
+	{
+		int			n = 0;
+
+		/* copy under the lock, build tuples after releasing it */
+		LWLockAcquire(&bucket_locks[s].lock, LW_SHARED);
+		for (uint32 i = 0; i < bucket_table.stripe_slots; i++)
+		{
+			const void *key;
+			BucketValue *v = slot_table_value_at(&bucket_table, s, i, &key);
+
+			if (v && ((const BucketKey *) key)->instance == c->instance)
+			{
+				keys[n] = *(const BucketKey *) key;
+				values[n++] = *v;
+			}
+		}
+		LWLockRelease(&bucket_locks[s].lock);
+		for (int i = 0; i < n; i++)
+			emit_bucket(rsinfo, &keys[i], &values[i], now);
+	}
+	return (Datum) 0;
+}

@@ -1,0 +1,265 @@
+/*
+ * decide.c
+ *		antiban.decide(): the SQL face of the send decision.
+ *
+ * The rules are in core/decision.c.  This adapter supplies them with the
+ * numbers (from the backend's cache) and an admit() port that asks shared
+ * memory, in order: the service window, the portfolio's messaging limit and
+ * the number and pair buckets.  When consuming, a granted admission takes
+ * the tokens and records the reach; if the limit filled in between, the
+ * tokens go back.  Every decision goes to the journal.
+ */
+#include "pg/antiban.h"
+
+#include "access/htup_details.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "core/reach_window.h"
+
+/* One message: the amount every decision takes from each bucket. */
+#define ONE_MESSAGE TB_SCALE
+
+typedef struct PortfolioView
+{
+	bool		fetched;
+	RecipientState state;
+} PortfolioView;
+
+typedef struct DecideContext
+{
+	NumbersCache *cache;
+	const char *recipient;		/* normalised */
+	uint64		rhash;
+	Category	category;
+	bool		consume;
+	TimestampTz now;
+	PortfolioView *portfolios;	/* by cache portfolio index */
+} DecideContext;
+
+/* What we know of the recipient in a portfolio, loaded once per call. */
+static RecipientState *
+state_in(DecideContext *ctx, int portfolio_index)
+{
+	PortfolioView *pv = &ctx->portfolios[portfolio_index];
+	CachedPortfolio *p = &ctx->cache->portfolios[portfolio_index];
+
+	if (!pv->fetched)
+	{
+		reach_ensure_loaded(ctx->cache, p, ctx->now);
+		reach_get(ctx->cache->instance, p->id, ctx->rhash, &pv->state);
+		pv->fetched = true;
+	}
+	return &pv->state;
+}
+
+static bool
+window_open_on(const RecipientState *rs, int64 number_id, TimestampTz now)
+{
+	return rs->window_number_id == number_id && rs->window_until > now;
+}
+
+static Admission
+refuse(TimestampTz ready_at, Limiter limiter)
+{
+	Admission	a = {false, ready_at, limiter};
+
+	return a;
+}
+
+/* Later of two refusals: the message needs both limits to admit it. */
+static void
+hold_until(Admission *a, TimestampTz ready_at, Limiter limiter)
+{
+	if (a->limiter == LIMITER_NONE || ready_at > a->ready_at)
+	{
+		a->ready_at = ready_at;
+		a->limiter = limiter;
+	}
+	a->granted = false;
+}
+
+static void
+check_buckets(DecideContext *ctx, const CachedNumber *cn, bool take, Admission *a)
+{
+	BucketTake	t = buckets_take(ctx->cache->instance, cn, ctx->recipient, ctx->rhash,
+								 ONE_MESSAGE, ctx->now, take);
+
+	if (t.table_full)
+		hold_until(a, ctx->now + USECS_PER_SEC, LIMITER_CAPACITY);
+	else if (!t.allowed)
+	{
+		if (!t.number.allowed)
+			hold_until(a, t.number.ready_at, LIMITER_NUMBER);
+		if (!t.pair.allowed)
+			hold_until(a, t.pair.ready_at, LIMITER_PAIR);
+	}
+}
+
+/* The DecidePorts.admit callback. */
+static Admission
+admit(void *arg, const NumberView *n)
+{
+	DecideContext *ctx = arg;
+	const CachedNumber *cn = &ctx->cache->numbers[n->slot];
+	const CachedPortfolio *p = &ctx->cache->portfolios[cn->portfolio_index];
+	RecipientState *rs = state_in(ctx, cn->portfolio_index);
+	bool		in_window = window_open_on(rs, n->id, ctx->now);
+	bool		counts = ctx->category != CATEGORY_SERVICE && !in_window;
+	Admission	a = {true, ctx->now, LIMITER_NONE};
+	TimestampTz reach_ready;
+
+	if (ctx->category == CATEGORY_SERVICE && !in_window)
+		return refuse(TB_NEVER, LIMITER_WINDOW);
+	if (counts && !reach_admits(ctx->cache->instance, p, rs, ctx->now, &reach_ready))
+		hold_until(&a, reach_ready, LIMITER_PORTFOLIO);
+	check_buckets(ctx, cn, ctx->consume && a.granted, &a);
+	if (!a.granted)
+	{
+		/* a free-form reply must leave before the window closes */
+		if (ctx->category == CATEGORY_SERVICE && a.ready_at > rs->window_until)
+			return refuse(TB_NEVER, LIMITER_WINDOW);
+		return a;
+	}
+	if (ctx->consume &&
+		!reach_record(ctx->cache->instance, p, ctx->recipient, ctx->rhash, n->id, ctx->now, counts))
+	{
+		buckets_give_back(ctx->cache->instance, cn, ctx->rhash, ONE_MESSAGE);
+		reach_admits(ctx->cache->instance, p, rs, ctx->now, &reach_ready);
+		return refuse(reach_ready, LIMITER_PORTFOLIO);
+	}
+	return a;
+}
+
+/*
+ * The number this recipient last talked to in one portfolio: the one whose
+ * service window is open, else the last sender within antiban.sticky_ttl.
+ */
+static void
+sticky_in(DecideContext *ctx, int portfolio_index, int64 *best, TimestampTz *best_at)
+{
+	RecipientState *rs = state_in(ctx, portfolio_index);
+	TimestampTz horizon = ctx->now - (TimestampTz) antiban_sticky_ttl_s * USECS_PER_SEC;
+
+	if (rs->window_until > ctx->now && rs->window_until > *best_at)
+	{
+		*best = rs->window_number_id;
+		*best_at = rs->window_until;
+	}
+	else if (rs->last_number_id != 0 && rs->last_sent > horizon && rs->last_sent > *best_at)
+	{
+		*best = rs->last_number_id;
+		*best_at = rs->last_sent;
+	}
+}
+
+/* Sticky sender over one portfolio (index >= 0) or all that have numbers. */
+static int64
+sticky_number(DecideContext *ctx, int portfolio_index)
+{
+	int64		best = 0;
+	TimestampTz best_at = 0;
+
+	if (portfolio_index >= 0)
+		sticky_in(ctx, portfolio_index, &best, &best_at);
+	else
+		for (int i = 0; i < ctx->cache->nportfolios; i++)
+			if (ctx->cache->portfolios[i].nnumbers > 0)
+				sticky_in(ctx, i, &best, &best_at);
+	return best;
+}
+
+static void
+log_decision(DecideContext *ctx, const char *raw_recipient, Priority priority,
+			 const Decision *d)
+{
+	JournalDecision j = {
+		.decided_at = ctx->now,
+		.not_before = d->outcome == OUTCOME_QUEUE ? d->not_before : 0,
+		.number_id = d->number ? d->number->id : 0,
+		.category = (uint8) ctx->category,
+		.priority = (uint8) priority,
+		.outcome = (uint8) d->outcome,
+		.reason = (uint8) d->reason,
+		.limiter = (uint8) d->limiter,
+		.consumed = ctx->consume && d->outcome == OUTCOME_SEND,
+	};
+
+	strlcpy(j.recipient, ctx->recipient ? ctx->recipient : raw_recipient, sizeof(j.recipient));
+	strlcpy(j.detail, d->detail, sizeof(j.detail));
+	journal_log_decision(ctx->cache->instance, &j);
+}
+
+static Datum
+decision_tuple(FunctionCallInfo fcinfo, const Decision *d)
+{
+	TupleDesc	desc;
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, d->number == NULL, d->outcome != OUTCOME_QUEUE};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "antiban.decide must return a record");
+	values[0] = CStringGetTextDatum(outcome_name(d->outcome));
+	values[1] = CStringGetTextDatum(reason_name(d->reason));
+	values[2] = CStringGetTextDatum(d->detail);
+	values[3] = d->number ? CStringGetTextDatum(d->number->phone_number_id) : (Datum) 0;
+	values[4] = TimestampTzGetDatum(d->not_before);
+	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
+}
+
+PG_FUNCTION_INFO_V1(antiban_decide);
+
+/*
+ * antiban.decide(recipient, category, priority, valid_until, from_number,
+ *				  portfolio, consume) -> (outcome, reason, detail,
+ *				  phone_number_id, not_before)
+ */
+Datum
+antiban_decide(PG_FUNCTION_ARGS)
+{
+	char	   *raw = required_text_arg(fcinfo, 0, "recipient");
+	DecideContext ctx = {.cache = numbers_cache_get(), .now = antiban_now()};
+	Priority	priority = priority_or_error(PG_ARGISNULL(2) ? "normal" : text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	char		recipient[RECIPIENT_MAXLEN + 1];
+	DecideRequest req = {.priority = priority, .min_health = antiban_min_health};
+	DecidePorts ports = {.ctx = &ctx, .admit = admit};
+	const NumberView *candidates = ctx.cache->views;
+	int			ncandidates = ctx.cache->nnumbers;
+	int			portfolio_index = -1;
+	Decision	d;
+
+	ctx.category = category_or_error(required_text_arg(fcinfo, 1, "category"));
+	ctx.consume = PG_ARGISNULL(6) ? true : PG_GETARG_BOOL(6);
+	ctx.portfolios = palloc0(sizeof(PortfolioView) * Max(ctx.cache->nportfolios, 1));
+	if (!PG_ARGISNULL(4))
+	{
+		CachedNumber *n = lookup_number_or_error(ctx.cache, text_to_cstring(PG_GETARG_TEXT_PP(4)));
+
+		candidates = &n->view;
+		ncandidates = 1;
+		portfolio_index = n->portfolio_index;
+		req.pinned = true;
+	}
+	else if (!PG_ARGISNULL(5))
+	{
+		CachedPortfolio *p = portfolio_or_error(ctx.cache, text_to_cstring(PG_GETARG_TEXT_PP(5)));
+
+		candidates = p->numbers;
+		ncandidates = p->nnumbers;
+		portfolio_index = (int) (p - ctx.cache->portfolios);
+	}
+	if (recipient_normalize(raw, recipient, &req.invalid_recipient_why) != RECIPIENT_INVALID)
+	{
+		ctx.recipient = recipient;
+		ctx.rhash = recipient_hash(recipient);
+		req.sticky_number_id = sticky_number(&ctx, portfolio_index);
+	}
+	req.category = ctx.category;
+	req.now = ctx.now;
+	req.valid_until = PG_ARGISNULL(3) ? TB_NEVER : PG_GETARG_TIMESTAMPTZ(3);
+	req.recipient_hash = ctx.rhash;
+	decide(&req, candidates, ncandidates, &ports, &d);
+	log_decision(&ctx, raw, priority, &d);
+	PG_RETURN_DATUM(decision_tuple(fcinfo, &d));
+}

@@ -1,0 +1,89 @@
+/*
+ * guc.c
+ *		antiban.* configuration parameters.
+ *
+ * Sizes of shared structures need a restart (PGC_POSTMASTER); tunables
+ * reload on SIGHUP; the pinned clock is for tests and superusers only.
+ */
+#include "pg/antiban.h"
+
+#include "utils/guc.h"
+
+char	   *antiban_database_name = NULL;
+int			antiban_min_health = 30;
+double		antiban_pair_rate_per_minute = 10.0;
+int			antiban_pair_burst = 45;
+int			antiban_max_buckets = 65536;
+int			antiban_max_recipients = 262144;
+int			antiban_max_portfolios = 64;
+int			antiban_journal_size = 16384;
+int			antiban_journal_flush_ms = 200;
+int			antiban_sticky_ttl_s = 7 * 24 * 3600;
+char	   *antiban_pinned_now = NULL;
+
+static void
+define_sizes(void)
+{
+	DefineCustomIntVariable("antiban.max_buckets",
+							"Token buckets (numbers and recipient pairs) kept in shared memory.",
+							"Full buckets are forgotten first when the table fills.",
+							&antiban_max_buckets, 65536, 1024, 16 * 1024 * 1024,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.max_recipients",
+							"Recipients whose sticky sender, service window and 24 h reach are kept in shared memory.",
+							NULL, &antiban_max_recipients, 262144, 1024, 64 * 1024 * 1024,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.max_portfolios",
+							"Business portfolios whose messaging limit is tracked in shared memory.",
+							NULL, &antiban_max_portfolios, 64, 1, 65536,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.journal_size",
+							"Decision-log entries buffered in shared memory before the journal writer stores them.",
+							NULL, &antiban_journal_size, 16384, 64, 1024 * 1024,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+}
+
+static void
+define_tunables(void)
+{
+	DefineCustomStringVariable("antiban.database_name",
+							   "Database in which antiban's background workers run.",
+							   NULL, &antiban_database_name, "postgres",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.min_health",
+							"Numbers at or below this health (0-100) are out of rotation.",
+							NULL, &antiban_min_health, 30, 0, 100,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("antiban.pair_rate_per_minute",
+							 "Messages per minute one number may send to one recipient, sustained.",
+							 "Meta allows about one message every 6 seconds per pair.",
+							 &antiban_pair_rate_per_minute, 10.0, 0.01, 600.0,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.pair_burst",
+							"Messages one number may send to one recipient in a burst.",
+							"Meta tolerates bursts of up to 45 that borrow future quota.",
+							&antiban_pair_burst, 45, 1, 1000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.journal_flush_interval",
+							"How often the journal writer stores buffered decisions.",
+							NULL, &antiban_journal_flush_ms, 200, 10, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.sticky_ttl",
+							"How long a recipient stays with the number they last talked to.",
+							NULL, &antiban_sticky_ttl_s, 7 * 24 * 3600, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomStringVariable("antiban.pinned_now",
+							   "Test only: pin antiban's clock to this timestamp (empty: real time).",
+							   "Refill, windows and backoff then move only when the test moves the clock.",
+							   &antiban_pinned_now, "",
+							   PGC_SUSET, GUC_NOT_IN_SAMPLE,
+							   antiban_check_pinned_now, antiban_assign_pinned_now, NULL);
+}
+
+void
+antiban_define_gucs(void)
+{
+	define_sizes();
+	define_tunables();
+	MarkGUCPrefixReserved("antiban");
+}

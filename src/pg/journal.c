@@ -1,0 +1,498 @@
+/*
+ * journal.c
+ *		Write-behind journal: decision-log rows and recipient facts.
+ *
+ * Every decision is logged, but a commit per decision would cost more than
+ * the decision itself.  Backends append fixed-size records to a bounded
+ * lock-free ring in shared memory (Vyukov's MPMC queue: one CAS to claim a
+ * slot, a sequence number to publish it); the journal writer worker drains
+ * it into tables every antiban.journal_flush_interval.  Nothing is dropped:
+ * when the ring is full, or the backend is not in antiban.database_name
+ * (where the writer runs), the record is written directly, in the caller's
+ * own transaction.  What a crash can lose is the last flush interval of
+ * log rows; outbox rows, which are the messages themselves, are never here.
+ */
+#include "pg/antiban.h"
+
+#include "access/xact.h"
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "commands/extension.h"
+#include "funcapi.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/latch.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "pg/privileged.h"
+
+#define JOURNAL_DECISION	1
+#define JOURNAL_RECIPIENT	2
+/* Records per INSERT statement when flushing. */
+#define FLUSH_BATCH			4096
+
+typedef struct JournalEntry
+{
+	pg_atomic_uint64 sequence;
+	uint32		instance;
+	uint32		kind;
+	union
+	{
+		JournalDecision decision;
+		JournalRecipient recipient;
+	}			u;
+} JournalEntry;
+
+typedef struct JournalRing
+{
+	pg_atomic_uint64 head;		/* next position producers claim */
+	pg_atomic_uint64 tail;		/* next position the flusher reads */
+	pg_atomic_uint64 direct_writes; /* records that bypassed the ring */
+	pg_atomic_uint64 flushed;
+	Latch	   *writer_latch;
+	uint64		mask;
+	JournalEntry entries[FLEXIBLE_ARRAY_MEMBER];
+} JournalRing;
+
+static JournalRing *ring = NULL;
+static LWLock *flush_lock = NULL;
+static Oid	journal_database = InvalidOid;
+
+static uint64
+ring_size(void)
+{
+	return pg_nextpower2_32((uint32) antiban_journal_size);
+}
+
+Size
+journal_shmem_size(void)
+{
+	return add_size(offsetof(JournalRing, entries), mul_size(sizeof(JournalEntry), ring_size()));
+}
+
+void
+journal_request_locks(void)
+{
+	RequestNamedLWLockTranche("antiban_journal", 1);
+}
+
+void
+journal_shmem_init(void)
+{
+	bool		found;
+
+	ring = antiban_shmem_region("antiban journal", journal_shmem_size(), &found);
+	if (!found)
+	{
+		ring->mask = ring_size() - 1;
+		pg_atomic_init_u64(&ring->head, 0);
+		pg_atomic_init_u64(&ring->tail, 0);
+		pg_atomic_init_u64(&ring->direct_writes, 0);
+		pg_atomic_init_u64(&ring->flushed, 0);
+		ring->writer_latch = NULL;
+		for (uint64 i = 0; i <= ring->mask; i++)
+			pg_atomic_init_u64(&ring->entries[i].sequence, i);
+	}
+	flush_lock = &GetNamedLWLockTranche("antiban_journal")->lock;
+}
+
+void
+journal_set_writer_latch(Latch *latch)
+{
+	ring->writer_latch = latch;
+}
+
+/* Claim a slot, or NULL when the ring is full. */
+static JournalEntry *
+ring_claim(uint64 *position)
+{
+	for (;;)
+	{
+		uint64		pos = pg_atomic_read_u64(&ring->head);
+		JournalEntry *e = &ring->entries[pos & ring->mask];
+		int64		lag = (int64) (pg_atomic_read_u64(&e->sequence) - pos);
+
+		if (lag < 0)
+			return NULL;
+		if (lag == 0 && pg_atomic_compare_exchange_u64(&ring->head, &pos, pos + 1))
+		{
+			*position = pos;
+			return e;
+		}
+	}
+}
+
+static void
+ring_publish(JournalEntry *e, uint64 pos)
+{
+	pg_write_barrier();
+	pg_atomic_write_u64(&e->sequence, pos + 1);
+	/* wake the writer early when half full, so the ring rarely overflows */
+	if (pos - pg_atomic_read_u64(&ring->tail) > (ring->mask + 1) / 2 && ring->writer_latch)
+		SetLatch(ring->writer_latch);
+}
+
+/* Only backends in the writer's database may use the ring. */
+static bool
+ring_usable(void)
+{
+	if (!OidIsValid(journal_database) && IsTransactionState())
+		journal_database = get_database_oid(antiban_database_name, true);
+	return MyDatabaseId == journal_database && OidIsValid(MyDatabaseId);
+}
+
+static void write_direct(Oid instance, uint32 kind, const void *record);
+
+static void
+journal_append(Oid instance, uint32 kind, const void *record, Size size)
+{
+	uint64		pos;
+	JournalEntry *e = ring_usable() ? ring_claim(&pos) : NULL;
+
+	if (e == NULL)
+	{
+		pg_atomic_fetch_add_u64(&ring->direct_writes, 1);
+		write_direct(instance, kind, record);
+		return;
+	}
+	e->instance = instance;
+	e->kind = kind;
+	memcpy(&e->u, record, size);
+	ring_publish(e, pos);
+}
+
+void
+journal_log_decision(Oid instance, const JournalDecision *d)
+{
+	journal_append(instance, JOURNAL_DECISION, d, sizeof(*d));
+}
+
+void
+journal_log_recipient(Oid instance, const JournalRecipient *r)
+{
+	journal_append(instance, JOURNAL_RECIPIENT, r, sizeof(*r));
+}
+
+/* ---- draining ---- */
+
+typedef struct Batch
+{
+	int			ndecisions;
+	int			nrecipients;
+	JournalDecision *decisions;
+	JournalRecipient *recipients;
+} Batch;
+
+static const char *const insert_decisions_sql =
+"INSERT INTO antiban.decisions (decided_at, recipient, category, priority, outcome,"
+" reason, phone_number_id, not_before, consumed, detail)"
+" SELECT u.d, u.r, u.c::antiban.category, u.p::antiban.priority, u.o::antiban.outcome,"
+"  u.re, n.phone_number_id, u.nb, u.co, u.de"
+" FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[],"
+"  $6::text[], $7::int8[], $8::timestamptz[], $9::bool[], $10::text[])"
+"  WITH ORDINALITY AS u(d, r, c, p, o, re, nid, nb, co, de, ord)"
+" LEFT JOIN antiban.numbers n ON n.id = u.nid"
+" ORDER BY u.ord";
+
+static const char *const upsert_recipients_sql =
+"INSERT INTO antiban.recipient_state AS s (portfolio_id, recipient, last_number_id,"
+" last_sent_at, last_reached_at, window_until, window_number_id)"
+" SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[], $4::timestamptz[],"
+"  $5::timestamptz[], $6::timestamptz[], $7::int8[])"
+" ON CONFLICT (portfolio_id, recipient) DO UPDATE SET"
+"  last_number_id = CASE WHEN s.last_sent_at IS NULL OR excluded.last_sent_at >= s.last_sent_at"
+"   THEN coalesce(excluded.last_number_id, s.last_number_id) ELSE s.last_number_id END,"
+"  last_sent_at = greatest(s.last_sent_at, excluded.last_sent_at),"
+"  last_reached_at = greatest(s.last_reached_at, excluded.last_reached_at),"
+"  window_number_id = CASE WHEN s.window_until IS NULL OR excluded.window_until >= s.window_until"
+"   THEN coalesce(excluded.window_number_id, s.window_number_id) ELSE s.window_number_id END,"
+"  window_until = greatest(s.window_until, excluded.window_until),"
+"  updated_at = now()";
+
+/* Column builders: NULL where the record says "none". */
+typedef struct Column
+{
+	Datum	   *values;
+	bool	   *nulls;
+	int			n;
+	Oid			type;
+} Column;
+
+static Column
+column_new(int n, Oid type)
+{
+	Column		c = {palloc(sizeof(Datum) * Max(n, 1)), palloc0(sizeof(bool) * Max(n, 1)), n, type};
+
+	return c;
+}
+
+static Datum
+column_array(Column *c)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1] = {c->n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(c->type, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(c->values, c->nulls, 1, dims, lbs,
+											  c->type, typlen, typbyval, typalign));
+}
+
+static void
+set_text(Column *c, int i, const char *s)
+{
+	c->values[i] = CStringGetTextDatum(s);
+}
+
+static void
+set_ts(Column *c, int i, TimestampTz t, TimestampTz none)
+{
+	c->values[i] = TimestampTzGetDatum(t);
+	c->nulls[i] = t == none;
+}
+
+static void
+set_id(Column *c, int i, int64 id)
+{
+	c->values[i] = Int64GetDatum(id);
+	c->nulls[i] = id == 0;
+}
+
+static void
+run_insert(SPIPlanPtr plan, Column *cols, int ncols)
+{
+	Datum		args[10];
+
+	for (int i = 0; i < ncols; i++)
+		args[i] = column_array(&cols[i]);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) < 0)
+		elog(ERROR, "antiban: journal insert failed");
+}
+
+static void
+insert_decisions(const JournalDecision *d, int n)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[10] = {TIMESTAMPTZARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	TEXTARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID, BOOLARRAYOID, TEXTARRAYOID};
+	Oid			elems[10] = {TIMESTAMPTZOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	INT8OID, TIMESTAMPTZOID, BOOLOID, TEXTOID};
+	Column		c[10];
+
+	if (n == 0)
+		return;
+	if (plan == NULL)
+		plan = privileged_prepare(insert_decisions_sql, 10, types);
+	for (int k = 0; k < 10; k++)
+		c[k] = column_new(n, elems[k]);
+	for (int i = 0; i < n; i++)
+	{
+		set_ts(&c[0], i, d[i].decided_at, DT_NOBEGIN);
+		set_text(&c[1], i, d[i].recipient);
+		set_text(&c[2], i, category_name(d[i].category));
+		set_text(&c[3], i, priority_name(d[i].priority));
+		set_text(&c[4], i, outcome_name(d[i].outcome));
+		set_text(&c[5], i, reason_name(d[i].reason));
+		set_id(&c[6], i, d[i].number_id);
+		set_ts(&c[7], i, d[i].not_before, 0);
+		c[8].values[i] = BoolGetDatum(d[i].consumed);
+		set_text(&c[9], i, d[i].detail);
+	}
+	run_insert(plan, c, 10);
+}
+
+static void
+insert_recipients(const JournalRecipient *r, int n)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[7] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID,
+	TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID};
+	Oid			elems[7] = {INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	TIMESTAMPTZOID, INT8OID};
+	Column		c[7];
+
+	if (n == 0)
+		return;
+	if (plan == NULL)
+		plan = privileged_prepare(upsert_recipients_sql, 7, types);
+	for (int k = 0; k < 7; k++)
+		c[k] = column_new(n, elems[k]);
+	for (int i = 0; i < n; i++)
+	{
+		c[0].values[i] = Int64GetDatum(r[i].portfolio_id);
+		set_text(&c[1], i, r[i].recipient);
+		set_id(&c[2], i, r[i].last_number_id);
+		set_ts(&c[3], i, r[i].last_sent, 0);
+		set_ts(&c[4], i, r[i].last_reach, PG_INT64_MIN);
+		set_ts(&c[5], i, r[i].window_until, 0);
+		set_id(&c[6], i, r[i].window_number_id);
+	}
+	run_insert(plan, c, 7);
+}
+
+static int
+compare_recipients(const void *a, const void *b)
+{
+	const JournalRecipient *x = a;
+	const JournalRecipient *y = b;
+
+	if (x->portfolio_id != y->portfolio_id)
+		return x->portfolio_id < y->portfolio_id ? -1 : 1;
+	return strcmp(x->recipient, y->recipient);
+}
+
+/*
+ * One upsert may not touch a row twice: keep each recipient's newest record
+ * (records are snapshots of the whole state, so the newest one wins).
+ */
+static int
+coalesce_recipients(JournalRecipient *r, int n)
+{
+	int			kept = 0;
+
+	/* a stable order of arrival is lost by qsort: keep it in last_sent */
+	qsort(r, n, sizeof(*r), compare_recipients);
+	for (int i = 0; i < n; i++)
+	{
+		if (kept > 0 && compare_recipients(&r[kept - 1], &r[i]) == 0)
+		{
+			if (r[i].last_sent >= r[kept - 1].last_sent)
+				r[kept - 1] = r[i];
+			continue;
+		}
+		r[kept++] = r[i];
+	}
+	return kept;
+}
+
+static void
+write_batch(Batch *b)
+{
+	Privileged	priv;
+
+	privileged_begin(&priv);
+	SPI_connect();
+	insert_decisions(b->decisions, b->ndecisions);
+	insert_recipients(b->recipients, coalesce_recipients(b->recipients, b->nrecipients));
+	SPI_finish();
+	privileged_end(&priv);
+}
+
+static void
+batch_add(Batch *b, uint32 kind, const void *record)
+{
+	if (kind == JOURNAL_DECISION)
+		b->decisions[b->ndecisions++] = *(const JournalDecision *) record;
+	else
+		b->recipients[b->nrecipients++] = *(const JournalRecipient *) record;
+}
+
+/* The ring is full or unusable here: write this one record now. */
+static void
+write_direct(Oid instance, uint32 kind, const void *record)
+{
+	JournalDecision d;
+	JournalRecipient r;
+	Batch		b = {0, 0, &d, &r};
+
+	batch_add(&b, kind, record);
+	write_batch(&b);
+}
+
+/* Move up to FLUSH_BATCH published records of this instance into 'b'. */
+static int
+ring_take(Batch *b, Oid instance)
+{
+	int			taken = 0;
+	uint64		pos = pg_atomic_read_u64(&ring->tail);
+
+	while (taken < FLUSH_BATCH)
+	{
+		JournalEntry *e = &ring->entries[pos & ring->mask];
+
+		if (pg_atomic_read_u64(&e->sequence) != pos + 1)
+			break;
+		pg_read_barrier();
+		if (e->instance == instance)
+			batch_add(b, e->kind, &e->u);
+		pg_memory_barrier();
+		pg_atomic_write_u64(&e->sequence, pos + ring->mask + 1);
+		pos++;
+		taken++;
+	}
+	pg_atomic_write_u64(&ring->tail, pos);
+	return taken;
+}
+
+/*
+ * Store everything published so far.  Runs inside a transaction, in the
+ * journal database; concurrent callers take turns reading the ring.  Returns the
+ * number of records taken from the ring.
+ */
+int64
+journal_flush(void)
+{
+	Oid			instance = get_extension_oid("antiban", true);
+	Batch		b;
+	int64		total = 0;
+	int			taken;
+
+	antiban_require_loaded();
+	if (!ring_usable())
+		return 0;
+	b.decisions = palloc(sizeof(JournalDecision) * FLUSH_BATCH);
+	b.recipients = palloc(sizeof(JournalRecipient) * FLUSH_BATCH);
+	do
+	{
+		/* one reader of the ring at a time; the inserts run unlocked */
+		b.ndecisions = b.nrecipients = 0;
+		LWLockAcquire(flush_lock, LW_EXCLUSIVE);
+		taken = ring_take(&b, instance);
+		LWLockRelease(flush_lock);
+		total += taken;
+		write_batch(&b);
+	} while (taken == FLUSH_BATCH);
+	pg_atomic_fetch_add_u64(&ring->flushed, total);
+	pfree(b.decisions);
+	pfree(b.recipients);
+	return total;
+}
+
+PG_FUNCTION_INFO_V1(antiban_flush_journal);
+
+/* antiban.flush_journal(): store buffered decisions now; returns how many. */
+Datum
+antiban_flush_journal(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(journal_flush());
+}
+
+PG_FUNCTION_INFO_V1(antiban_journal_stats);
+
+/* antiban.journal_stats(): buffered, flushed and directly written records. */
+Datum
+antiban_journal_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[4];
+	bool		nulls[4] = {0};
+	uint64		head, tail;
+
+	antiban_require_loaded();
+	head = pg_atomic_read_u64(&ring->head);
+	tail = pg_atomic_read_u64(&ring->tail);
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "antiban.journal_stats must return a record");
+	values[0] = Int64GetDatum((int64) (head - tail));
+	values[1] = Int64GetDatum((int64) (ring->mask + 1));
+	values[2] = Int64GetDatum((int64) pg_atomic_read_u64(&ring->flushed));
+	values[3] = Int64GetDatum((int64) pg_atomic_read_u64(&ring->direct_writes));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}

@@ -1,0 +1,306 @@
+/*
+ * numbers_cache.c
+ *		This backend's copy of the sending numbers and their portfolios.
+ *
+ * decide() and try_consume() run tens of thousands of times a second; they
+ * must not query tables.  Each backend keeps the numbers (sorted by health,
+ * best first, as the decision core wants them) in local memory and reloads
+ * them when the shared configuration generation moves.  A statement trigger
+ * on the configuration tables bumps the generation at commit, so other
+ * backends see a change as soon as it is visible, and never before.
+ */
+#include "pg/antiban.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+
+#include "core/throughput.h"
+#include "pg/privileged.h"
+
+#define PHONE_ID_MAXLEN 64
+
+typedef struct PhoneEntry
+{
+	char		phone_number_id[PHONE_ID_MAXLEN];
+	int			index;
+} PhoneEntry;
+
+static NumbersCache *cache = NULL;
+static uint64 cache_generation = 0;
+static MemoryContext cache_context = NULL;
+static HTAB *by_phone = NULL;
+static bool bump_pending = false;
+static bool callback_registered = false;
+
+static const char *const numbers_sql =
+"SELECT n.id, n.phone_number_id, n.health, n.mode::text, n.status::text,"
+" n.throughput_level::text, coalesce(n.rate_override, 0), coalesce(n.burst_override, 0),"
+" n.rate_factor, w.portfolio_id"
+" FROM antiban.numbers n JOIN antiban.wabas w ON w.id = n.waba_id"
+" ORDER BY n.health DESC, n.id";
+
+static const char *const portfolios_sql =
+"SELECT p.id, p.business_id, antiban.tier_limit(p.messaging_limit)"
+" FROM antiban.portfolios p ORDER BY p.id";
+
+static int64
+int64_col(HeapTuple t, TupleDesc d, int col)
+{
+	bool		isnull;
+	Datum		v = SPI_getbinval(t, d, col, &isnull);
+
+	return isnull ? -1 : DatumGetInt64(v);
+}
+
+static double
+float_col(HeapTuple t, TupleDesc d, int col)
+{
+	bool		isnull;
+	Datum		v = SPI_getbinval(t, d, col, &isnull);
+
+	return isnull ? 0.0 : DatumGetFloat8(v);
+}
+
+static void
+load_portfolios(NumbersCache *c)
+{
+	SPI_execute(portfolios_sql, true, 0);
+	c->nportfolios = (int) SPI_processed;
+	c->portfolios = palloc0(sizeof(CachedPortfolio) * Max(c->nportfolios, 1));
+	for (int i = 0; i < c->nportfolios; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+
+		c->portfolios[i].id = int64_col(t, d, 1);
+		c->portfolios[i].business_id = SPI_getvalue(t, d, 2);
+		c->portfolios[i].messaging_limit = int64_col(t, d, 3);
+	}
+}
+
+static int
+portfolio_index(NumbersCache *c, int64 id)
+{
+	for (int i = 0; i < c->nportfolios; i++)
+		if (c->portfolios[i].id == id)
+			return i;
+	elog(ERROR, "antiban: number refers to unknown portfolio " INT64_FORMAT, id);
+	return -1;
+}
+
+static void
+load_number(NumbersCache *c, int i, HeapTuple t, TupleDesc d)
+{
+	CachedNumber *n = &c->numbers[i];
+	NumberMode	mode = MODE_ACTIVE;
+	char	   *level = SPI_getvalue(t, d, 6);
+
+	n->view.id = int64_col(t, d, 1);
+	n->view.slot = i;
+	n->view.phone_number_id = SPI_getvalue(t, d, 2);
+	n->view.health = (int) DatumGetInt16(SPI_getbinval(t, d, 3, &(bool) {false}));
+	number_mode_parse(SPI_getvalue(t, d, 4), &mode);
+	n->view.mode = mode;
+	n->view.can_send = number_status_can_send(SPI_getvalue(t, d, 5));
+	if (!throughput_params(level, float_col(t, d, 7), float_col(t, d, 8),
+						   float_col(t, d, 9), &n->throughput))
+		elog(ERROR, "antiban: unknown throughput level \"%s\"", level);
+	n->portfolio_id = int64_col(t, d, 10);
+	n->portfolio_index = portfolio_index(c, n->portfolio_id);
+	c->views[i] = n->view;
+}
+
+/* Each portfolio's numbers, kept in the global best-health-first order. */
+static void
+group_by_portfolio(NumbersCache *c)
+{
+	for (int i = 0; i < c->nnumbers; i++)
+		c->portfolios[c->numbers[i].portfolio_index].nnumbers++;
+	for (int p = 0; p < c->nportfolios; p++)
+	{
+		c->portfolios[p].numbers = palloc(sizeof(NumberView) * Max(c->portfolios[p].nnumbers, 1));
+		c->portfolios[p].nnumbers = 0;
+	}
+	for (int i = 0; i < c->nnumbers; i++)
+	{
+		CachedPortfolio *p = &c->portfolios[c->numbers[i].portfolio_index];
+
+		p->numbers[p->nnumbers++] = c->numbers[i].view;
+	}
+}
+
+static void
+index_by_phone(NumbersCache *c)
+{
+	HASHCTL		ctl = {.keysize = PHONE_ID_MAXLEN, .entrysize = sizeof(PhoneEntry), .hcxt = cache_context};
+
+	by_phone = hash_create("antiban numbers", Max(c->nnumbers, 16), &ctl,
+						   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	for (int i = 0; i < c->nnumbers; i++)
+	{
+		PhoneEntry *e = hash_search(by_phone, c->numbers[i].view.phone_number_id, HASH_ENTER, NULL);
+
+		e->index = i;
+	}
+}
+
+static NumbersCache *
+load_cache(void)
+{
+	NumbersCache *c = MemoryContextAllocZero(cache_context, sizeof(NumbersCache));
+	Privileged	priv;
+
+	c->instance = get_extension_oid("antiban", false);
+	privileged_begin(&priv);
+	SPI_connect();
+	/* results must outlive SPI_finish: allocate them in the cache context */
+	MemoryContextSwitchTo(cache_context);
+	load_portfolios(c);
+	SPI_execute(numbers_sql, true, 0);
+	c->nnumbers = (int) SPI_processed;
+	c->numbers = palloc0(sizeof(CachedNumber) * Max(c->nnumbers, 1));
+	c->views = palloc0(sizeof(NumberView) * Max(c->nnumbers, 1));
+	for (int i = 0; i < c->nnumbers; i++)
+		load_number(c, i, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
+	group_by_portfolio(c);
+	index_by_phone(c);
+	SPI_finish();
+	privileged_end(&priv);
+	return c;
+}
+
+/*
+ * The current cache.  Built in a fresh context that replaces the old one
+ * only once loading succeeded, so an error leaves the previous copy intact.
+ */
+NumbersCache *
+numbers_cache_get(void)
+{
+	uint64		generation;
+	MemoryContext fresh;
+	MemoryContext old;
+	NumbersCache *loaded;
+
+	antiban_require_loaded();
+	generation = pg_atomic_read_u64(&antiban_shared->config_generation);
+	if (cache != NULL && generation == cache_generation)
+		return cache;
+
+	fresh = AllocSetContextCreate(TopMemoryContext, "antiban numbers cache",
+								  ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(fresh);
+	PG_TRY();
+	{
+		MemoryContext previous = cache_context;
+
+		cache_context = fresh;
+		loaded = load_cache();
+		cache_context = previous;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(fresh);
+		by_phone = NULL;
+		cache = NULL;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(old);
+	if (cache_context)
+		MemoryContextDelete(cache_context);
+	cache_context = fresh;
+	cache = loaded;
+	cache_generation = generation;
+	return cache;
+}
+
+CachedNumber *
+numbers_cache_find(NumbersCache *c, const char *phone_number_id)
+{
+	PhoneEntry *e;
+
+	if (strlen(phone_number_id) >= PHONE_ID_MAXLEN)
+		return NULL;
+	e = hash_search(by_phone, phone_number_id, HASH_FIND, NULL);
+	return e ? &c->numbers[e->index] : NULL;
+}
+
+CachedNumber *
+numbers_cache_by_id(NumbersCache *c, int64 id)
+{
+	for (int i = 0; i < c->nnumbers; i++)
+		if (c->numbers[i].view.id == id)
+			return &c->numbers[i];
+	return NULL;
+}
+
+const char *
+numbers_cache_phone(NumbersCache *c, int64 id)
+{
+	CachedNumber *n = numbers_cache_by_id(c, id);
+
+	return n ? n->view.phone_number_id : NULL;
+}
+
+CachedPortfolio *
+numbers_cache_portfolio(NumbersCache *c, const char *business_id)
+{
+	for (int i = 0; i < c->nportfolios; i++)
+		if (strcmp(c->portfolios[i].business_id, business_id) == 0)
+			return &c->portfolios[i];
+	return NULL;
+}
+
+static void
+bump_at_commit(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT && bump_pending && antiban_shared)
+		pg_atomic_fetch_add_u64(&antiban_shared->config_generation, 1);
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+		bump_pending = false;
+}
+
+/* Every backend reloads its cache after this transaction commits. */
+void
+antiban_config_changed(void)
+{
+	if (!callback_registered)
+	{
+		RegisterXactCallback(bump_at_commit, NULL);
+		callback_registered = true;
+	}
+	bump_pending = true;
+}
+
+PG_FUNCTION_INFO_V1(antiban_config_changed_trigger);
+
+/* Statement trigger on numbers, wabas and portfolios. */
+Datum
+antiban_config_changed_trigger(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("antiban.config_changed() must be called as a trigger")));
+	antiban_config_changed();
+	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(antiban_reload_config);
+
+/* antiban.reload_config(): make every backend re-read numbers and portfolios. */
+Datum
+antiban_reload_config(PG_FUNCTION_ARGS)
+{
+	antiban_config_changed();
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,489 @@
+/*
+ * reach.c
+ *		What antiban knows about each recipient, and each portfolio's
+ *		messaging limit (unique users reached per moving 24 h).
+ *
+ * Recipients live in a striped slot table in shared memory: the time they
+ * were last counted against the limit, the number they last talked to
+ * (sticky sender) and their open service window.  Changes are journalled to
+ * antiban.recipient_state, from which a portfolio is reloaded the first time
+ * it is used after a restart, so the 24 h count survives restarts.
+ *
+ * Lock order: a portfolio's lock, then a recipient stripe.  Nothing takes
+ * them the other way round.
+ */
+#include "pg/antiban.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/spin.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "core/reach_window.h"
+#include "pg/privileged.h"
+
+#define RECIPIENT_STRIPES	256
+/* Persist last_sent at most this often when nothing else changed. */
+#define PERSIST_EVERY_US	(60 * USECS_PER_SEC)
+
+typedef struct RecipientKey
+{
+	uint32		instance;
+	uint32		unused;
+	int64		portfolio_id;
+	uint64		recipient_hash;
+} RecipientKey;
+
+typedef struct PortfolioSlot
+{
+	uint32		instance;
+	int64		portfolio_id;
+	pg_atomic_uint32 loaded;
+	ReachWindow window;
+} PortfolioSlot;
+
+static SlotTable recipient_table;
+static LWLockPadded *recipient_locks = NULL;
+static PortfolioSlot *portfolio_slots = NULL;
+static LWLockPadded *portfolio_locks = NULL;
+
+static uint32
+stripe_slots(void)
+{
+	uint32		per = (uint32) ((antiban_max_recipients + RECIPIENT_STRIPES - 1) / RECIPIENT_STRIPES);
+
+	return pg_nextpower2_32(Max(per, 8));
+}
+
+static Size
+portfolios_size(void)
+{
+	return mul_size(sizeof(PortfolioSlot), antiban_max_portfolios);
+}
+
+Size
+reach_shmem_size(void)
+{
+	return add_size(slot_table_memory(RECIPIENT_STRIPES, stripe_slots(), sizeof(RecipientKey),
+									  sizeof(RecipientState)),
+					portfolios_size());
+}
+
+void
+reach_request_locks(void)
+{
+	RequestNamedLWLockTranche("antiban_recipients", RECIPIENT_STRIPES);
+	RequestNamedLWLockTranche("antiban_portfolios", antiban_max_portfolios);
+}
+
+void
+reach_shmem_init(void)
+{
+	bool		found;
+	void	   *mem = antiban_shmem_region("antiban recipients",
+										   slot_table_memory(RECIPIENT_STRIPES, stripe_slots(),
+															 sizeof(RecipientKey), sizeof(RecipientState)),
+										   &found);
+
+	slot_table_attach(&recipient_table, mem, RECIPIENT_STRIPES, stripe_slots(),
+					  sizeof(RecipientKey), sizeof(RecipientState));
+	if (!found)
+		slot_table_clear(&recipient_table);
+	portfolio_slots = antiban_shmem_region("antiban portfolios", portfolios_size(), &found);
+	if (!found)
+		memset(portfolio_slots, 0, portfolios_size());
+	recipient_locks = GetNamedLWLockTranche("antiban_recipients");
+	portfolio_locks = GetNamedLWLockTranche("antiban_portfolios");
+}
+
+static uint64
+key_hash(const RecipientKey *k)
+{
+	return hash_mix64(hash_mix64(k->instance, (uint64) k->portfolio_id), k->recipient_hash);
+}
+
+static LWLock *
+stripe_lock(uint64 hash)
+{
+	return &recipient_locks[slot_table_stripe(&recipient_table, hash)].lock;
+}
+
+/* The most recent thing we know about a recipient: older ones go first. */
+static int64_t
+recipient_victim_score(const void *key, const void *value, void *arg)
+{
+	const RecipientState *rs = value;
+	TimestampTz now = *(TimestampTz *) arg;
+	int64		newest = Max(Max(rs->last_sent, rs->last_reach), rs->window_until);
+
+	/* Forgetting a counted recipient only over-counts: safe, but last. */
+	return Max(now - newest, 0);
+}
+
+/* ---- portfolio slots ---- */
+
+static PortfolioSlot *
+find_slot(Oid instance, int64 portfolio_id)
+{
+	int			n = antiban_shared->nportfolios;
+
+	pg_read_barrier();
+	for (int i = 0; i < n; i++)
+		if (portfolio_slots[i].instance == instance && portfolio_slots[i].portfolio_id == portfolio_id)
+			return &portfolio_slots[i];
+	return NULL;
+}
+
+static PortfolioSlot *
+claim_slot(Oid instance, int64 portfolio_id)
+{
+	PortfolioSlot *slot;
+
+	SpinLockAcquire(&antiban_shared->mutex);
+	slot = find_slot(instance, portfolio_id);
+	if (slot == NULL && antiban_shared->nportfolios < antiban_max_portfolios)
+	{
+		slot = &portfolio_slots[antiban_shared->nportfolios];
+		slot->instance = instance;
+		slot->portfolio_id = portfolio_id;
+		pg_atomic_init_u32(&slot->loaded, 0);
+		pg_write_barrier();
+		antiban_shared->nportfolios++;
+	}
+	SpinLockRelease(&antiban_shared->mutex);
+	if (slot == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("too many business portfolios for antiban's shared memory"),
+				 errdetail("antiban.max_portfolios is %d.", antiban_max_portfolios),
+				 errhint("Raise antiban.max_portfolios and restart the server.")));
+	return slot;
+}
+
+static LWLock *
+slot_lock(PortfolioSlot *slot)
+{
+	return &portfolio_locks[slot - portfolio_slots].lock;
+}
+
+static PortfolioSlot *
+slot_for(Oid instance, int64 portfolio_id)
+{
+	PortfolioSlot *slot = find_slot(instance, portfolio_id);
+
+	return slot ? slot : claim_slot(instance, portfolio_id);
+}
+
+/* ---- recipients ---- */
+
+static void
+state_init(RecipientState *rs)
+{
+	memset(rs, 0, sizeof(*rs));
+	rs->last_reach = REACH_NEVER;
+}
+
+bool
+reach_get(Oid instance, int64 portfolio_id, uint64 rhash, RecipientState *out)
+{
+	RecipientKey key = {instance, 0, portfolio_id, rhash};
+	uint64		h = key_hash(&key);
+	RecipientState *rs;
+
+	LWLockAcquire(stripe_lock(h), LW_SHARED);
+	rs = slot_table_find(&recipient_table, h, &key);
+	if (rs)
+		*out = *rs;
+	else
+		state_init(out);
+	LWLockRelease(stripe_lock(h));
+	return rs != NULL;
+}
+
+/* Find or create; NULL only when the stripe can not make room (never here). */
+static RecipientState *
+state_for_update(const RecipientKey *key, uint64 h, TimestampTz now)
+{
+	RecipientState *rs = slot_table_find(&recipient_table, h, key);
+
+	if (rs == NULL)
+	{
+		rs = slot_table_insert(&recipient_table, h, key, recipient_victim_score, &now);
+		if (rs)
+			state_init(rs);
+	}
+	return rs;
+}
+
+static void
+journal_state(Oid instance, int64 portfolio_id, const char *recipient, const RecipientState *rs)
+{
+	JournalRecipient r = {
+		.portfolio_id = portfolio_id,
+		.last_number_id = rs->last_number_id,
+		.last_sent = rs->last_sent,
+		.last_reach = rs->last_reach,
+		.window_until = rs->window_until,
+		.window_number_id = rs->window_number_id,
+	};
+
+	strlcpy(r.recipient, recipient, sizeof(r.recipient));
+	journal_log_recipient(instance, &r);
+}
+
+/*
+ * Would a template to this recipient fit the portfolio's limit now?  When
+ * not, *ready_at is when the oldest counted recipients leave the window.
+ */
+bool
+reach_admits(Oid instance, const CachedPortfolio *p, const RecipientState *rs,
+			 TimestampTz now, TimestampTz *ready_at)
+{
+	PortfolioSlot *slot;
+	bool		fits;
+
+	if (p->messaging_limit < 0)
+		return true;
+	slot = slot_for(instance, p->id);
+	LWLockAcquire(slot_lock(slot), LW_EXCLUSIVE);
+	reach_window_advance(&slot->window, now);
+	fits = reach_window_counts(&slot->window, rs->last_reach) ||
+		slot->window.total < p->messaging_limit;
+	if (!fits)
+		*ready_at = reach_window_ready_at(&slot->window, p->messaging_limit, now);
+	LWLockRelease(slot_lock(slot));
+	return fits;
+}
+
+/*
+ * Record a send from 'number_id' to a recipient: counted against the
+ * portfolio's limit when 'counts' (a business-initiated template outside a
+ * service window), and remembered as their sticky sender.  Returns false,
+ * changing nothing, when the limit filled up since reach_admits() said yes.
+ */
+bool
+reach_record(Oid instance, const CachedPortfolio *p, const char *recipient,
+			 uint64 rhash, int64 number_id, TimestampTz now, bool counts)
+{
+	PortfolioSlot *slot = slot_for(instance, p->id);
+	RecipientKey key = {instance, 0, p->id, rhash};
+	uint64		h = key_hash(&key);
+	RecipientState *rs;
+	RecipientState copy;
+	bool		ok = true;
+	bool		persist = false;
+
+	LWLockAcquire(slot_lock(slot), LW_EXCLUSIVE);
+	LWLockAcquire(stripe_lock(h), LW_EXCLUSIVE);
+	rs = state_for_update(&key, h, now);
+	if (rs && counts)
+	{
+		reach_window_advance(&slot->window, now);
+		ok = reach_window_counts(&slot->window, rs->last_reach) ||
+			p->messaging_limit < 0 || slot->window.total < p->messaging_limit;
+		if (ok)
+		{
+			reach_window_record(&slot->window, rs->last_reach, now);
+			rs->last_reach = now;
+		}
+	}
+	if (rs && ok)
+	{
+		/* write behind only what matters: a new sender, a count, or an hour-old stamp */
+		persist = counts || rs->last_number_id != number_id ||
+			now - rs->persisted_sent > PERSIST_EVERY_US;
+		rs->last_sent = now;
+		rs->last_number_id = number_id;
+		if (persist)
+			rs->persisted_sent = now;
+		copy = *rs;
+	}
+	LWLockRelease(stripe_lock(h));
+	LWLockRelease(slot_lock(slot));
+	if (persist)
+		journal_state(instance, p->id, recipient, &copy);
+	return ok;
+}
+
+/* A recipient wrote to 'number_id': free-form replies are allowed until 'until'. */
+void
+reach_open_window(Oid instance, int64 portfolio_id, const char *recipient,
+				  uint64 rhash, int64 number_id, TimestampTz until)
+{
+	RecipientKey key = {instance, 0, portfolio_id, rhash};
+	uint64		h = key_hash(&key);
+	TimestampTz now = antiban_now();
+	RecipientState *rs;
+	RecipientState copy;
+
+	LWLockAcquire(stripe_lock(h), LW_EXCLUSIVE);
+	rs = state_for_update(&key, h, now);
+	if (rs)
+	{
+		rs->window_until = Max(rs->window_until, until);
+		rs->window_number_id = number_id;
+		rs->last_number_id = number_id;
+		rs->persisted_sent = now;
+		copy = *rs;
+	}
+	LWLockRelease(stripe_lock(h));
+	if (rs)
+		journal_state(instance, portfolio_id, recipient, &copy);
+}
+
+/* ---- loading a portfolio after a restart ---- */
+
+static const char *const load_sql =
+"SELECT recipient, coalesce(last_number_id, 0), last_sent_at, last_reached_at,"
+" window_until, coalesce(window_number_id, 0)"
+" FROM antiban.recipient_state"
+" WHERE portfolio_id = $1"
+"   AND (last_reached_at > $2 - interval '1441 minutes'"
+"        OR last_sent_at > $2 - make_interval(secs => $3)"
+"        OR window_until > $2)"
+" ORDER BY greatest(last_reached_at, last_sent_at, window_until) DESC"
+" LIMIT $4";
+
+static TimestampTz
+ts_col(HeapTuple t, TupleDesc d, int col, TimestampTz if_null)
+{
+	bool		isnull;
+	Datum		v = SPI_getbinval(t, d, col, &isnull);
+
+	return isnull ? if_null : DatumGetTimestampTz(v);
+}
+
+static void
+restore_row(Oid instance, PortfolioSlot *slot, HeapTuple t, TupleDesc d, TimestampTz now)
+{
+	char	   *recipient = SPI_getvalue(t, d, 1);
+	bool		isnull;
+	RecipientKey key = {instance, 0, slot->portfolio_id, recipient_hash(recipient)};
+	uint64		h = key_hash(&key);
+	RecipientState *rs;
+
+	LWLockAcquire(stripe_lock(h), LW_EXCLUSIVE);
+	rs = state_for_update(&key, h, now);
+	if (rs)
+	{
+		rs->last_number_id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+		rs->last_sent = rs->persisted_sent = ts_col(t, d, 3, 0);
+		rs->last_reach = ts_col(t, d, 4, REACH_NEVER);
+		rs->window_until = ts_col(t, d, 5, 0);
+		rs->window_number_id = DatumGetInt64(SPI_getbinval(t, d, 6, &isnull));
+		if (rs->last_reach != REACH_NEVER)
+			reach_window_restore(&slot->window, rs->last_reach);
+	}
+	LWLockRelease(stripe_lock(h));
+}
+
+static void
+load_rows(Oid instance, PortfolioSlot *slot, TimestampTz now)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[4] = {INT8OID, TIMESTAMPTZOID, FLOAT8OID, INT8OID};
+	Datum		args[4] = {Int64GetDatum(slot->portfolio_id), TimestampTzGetDatum(now),
+	Float8GetDatum((double) antiban_sticky_ttl_s), Int64GetDatum(antiban_max_recipients)};
+
+	if (plan == NULL)
+		plan = privileged_prepare(load_sql, 4, types);
+	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "antiban: could not read antiban.recipient_state");
+	reach_window_init(&slot->window, now);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		restore_row(instance, slot, SPI_tuptable->vals[i], SPI_tuptable->tupdesc, now);
+}
+
+/*
+ * The first use of a portfolio after a restart rebuilds its window from the
+ * table, under its lock, so that no decision sees a half-loaded count.
+ */
+void
+reach_ensure_loaded(NumbersCache *c, const CachedPortfolio *p, TimestampTz now)
+{
+	PortfolioSlot *slot = slot_for(c->instance, p->id);
+	Privileged	priv;
+
+	if (pg_atomic_read_u32(&slot->loaded))
+		return;
+	LWLockAcquire(slot_lock(slot), LW_EXCLUSIVE);
+	if (!pg_atomic_read_u32(&slot->loaded))
+	{
+		privileged_begin(&priv);
+		SPI_connect();
+		load_rows(c->instance, slot, now);
+		SPI_finish();
+		privileged_end(&priv);
+		pg_atomic_write_u32(&slot->loaded, 1);
+	}
+	LWLockRelease(slot_lock(slot));
+}
+
+/* ---- SQL ---- */
+
+PG_FUNCTION_INFO_V1(antiban_portfolio_usage);
+
+/* antiban.portfolio_usage(): unique users counted per portfolio right now. */
+Datum
+antiban_portfolio_usage(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	NumbersCache *c = numbers_cache_get();
+	TimestampTz now = antiban_now();
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < c->nportfolios; i++)
+	{
+		CachedPortfolio *p = &c->portfolios[i];
+		PortfolioSlot *slot;
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+		int64		used;
+		TimestampTz ready;
+
+		reach_ensure_loaded(c, p, now);
+		slot = slot_for(c->instance, p->id);
+		LWLockAcquire(slot_lock(slot), LW_EXCLUSIVE);
+		reach_window_advance(&slot->window, now);
+		used = slot->window.total;
+		ready = p->messaging_limit < 0 ? now :
+			reach_window_ready_at(&slot->window, p->messaging_limit, now);
+		LWLockRelease(slot_lock(slot));
+		values[0] = Int64GetDatum(p->id);
+		values[1] = Int64GetDatum(used);
+		values[2] = TimestampTzGetDatum(ready);
+		nulls[2] = ready <= now;
+		values[3] = Int64GetDatum(p->messaging_limit);
+		nulls[3] = p->messaging_limit < 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(antiban_open_service_window);
+
+/*
+ * antiban.open_service_window(recipient, phone_number_id, until): the
+ * recipient wrote to this number, so free-form messages may follow until
+ * 'until' (24 h after their message) and templates sent meanwhile do not
+ * count against the messaging limit.
+ */
+Datum
+antiban_open_service_window(PG_FUNCTION_ARGS)
+{
+	NumbersCache *c = numbers_cache_get();
+	char		recipient[RECIPIENT_MAXLEN + 1];
+	CachedNumber *n;
+	TimestampTz until;
+
+	normalize_recipient_or_error(required_text_arg(fcinfo, 0, "recipient"), recipient);
+	n = lookup_number_or_error(c, required_text_arg(fcinfo, 1, "phone_number_id"));
+	until = PG_ARGISNULL(2) ? antiban_now() + 24 * USECS_PER_HOUR : PG_GETARG_TIMESTAMPTZ(2);
+	reach_ensure_loaded(c, &c->portfolios[n->portfolio_index], antiban_now());
+	reach_open_window(c->instance, n->portfolio_id, recipient, recipient_hash(recipient),
+					  n->view.id, until);
+	PG_RETURN_TIMESTAMPTZ(until);
+}

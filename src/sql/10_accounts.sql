@@ -1,0 +1,136 @@
+-- What antiban sends from: business portfolios, WABAs and phone numbers.
+
+CREATE TABLE antiban.portfolios (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    business_id     text NOT NULL UNIQUE
+                    CONSTRAINT portfolios_business_id_digits CHECK (business_id ~ '^[0-9]{1,32}$'),
+    name            text,
+    messaging_limit antiban.messaging_tier NOT NULL DEFAULT 'TIER_250',
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE antiban.portfolios IS
+    'Meta business portfolios. The messaging limit is shared by every number of every WABA in the portfolio.';
+
+CREATE TABLE antiban.wabas (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    waba_id         text NOT NULL UNIQUE
+                    CONSTRAINT wabas_waba_id_digits CHECK (waba_id ~ '^[0-9]{1,32}$'),
+    portfolio_id    bigint NOT NULL REFERENCES antiban.portfolios ON DELETE RESTRICT,
+    name            text,
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX ON antiban.wabas (portfolio_id);
+COMMENT ON TABLE antiban.wabas IS 'WhatsApp Business Accounts, each in one business portfolio.';
+
+CREATE TABLE antiban.numbers (
+    id                   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    phone_number_id      text NOT NULL UNIQUE
+                         CONSTRAINT numbers_phone_number_id_digits CHECK (phone_number_id ~ '^[0-9]{1,32}$'),
+    waba_id              bigint NOT NULL REFERENCES antiban.wabas ON DELETE RESTRICT,
+    display_phone_number text,
+    throughput_level     antiban.throughput_level NOT NULL DEFAULT 'STANDARD',
+    quality_rating       antiban.quality_rating NOT NULL DEFAULT 'UNKNOWN',
+    status               antiban.number_status NOT NULL DEFAULT 'CONNECTED',
+    health               smallint NOT NULL DEFAULT 100
+                         CONSTRAINT numbers_health_range CHECK (health BETWEEN 0 AND 100),
+    mode                 antiban.number_mode NOT NULL DEFAULT 'active',
+    rate_factor          double precision NOT NULL DEFAULT 1.0
+                         CONSTRAINT numbers_rate_factor_range CHECK (rate_factor > 0 AND rate_factor <= 1),
+    rate_override        double precision
+                         CONSTRAINT numbers_rate_override_positive CHECK (rate_override > 0 AND rate_override <= 100000),
+    burst_override       double precision
+                         CONSTRAINT numbers_burst_override_positive CHECK (burst_override >= 1 AND burst_override <= 1000000),
+    created_at           timestamptz NOT NULL DEFAULT now(),
+    updated_at           timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX ON antiban.numbers (waba_id);
+COMMENT ON TABLE antiban.numbers IS
+    'Sending phone numbers. health (0-100) and mode decide rotation; rate_override and burst_override replace the throughput level''s bucket; rate_factor slows throttled numbers.';
+COMMENT ON COLUMN antiban.numbers.phone_number_id IS 'Meta''s phone-number id (the one in the send URL), not the phone number.';
+COMMENT ON COLUMN antiban.numbers.rate_override IS 'Messages per second replacing the throughput level''s rate (NULL: follow the level).';
+COMMENT ON COLUMN antiban.numbers.burst_override IS 'Bucket capacity in messages (NULL: one second of the rate).';
+
+-- Secrets: readable by antiban_admin only; no view, log line or error shows them.
+CREATE TABLE antiban.secrets (
+    kind        antiban.secret_kind NOT NULL,
+    waba_id     bigint REFERENCES antiban.wabas ON DELETE CASCADE,
+    value       text NOT NULL,
+    updated_at  timestamptz NOT NULL DEFAULT now()
+    -- no CHECK constraints: a failing row would be echoed, secret included, in the error detail
+);
+CREATE UNIQUE INDEX secrets_one_per_kind ON antiban.secrets (kind, coalesce(waba_id, 0));
+COMMENT ON TABLE antiban.secrets IS
+    'Access tokens (one per WABA), the app secret and the webhook verify token. Only antiban_admin can read it.';
+
+CREATE FUNCTION antiban.set_secret(kind antiban.secret_kind, value text, waba text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+-- An error here must not copy the statement, which holds the secret, into the server log.
+SET log_min_error_statement = 'panic'
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    waba_row bigint;
+BEGIN
+    IF value IS NULL OR length(value) < 8 THEN
+        RAISE EXCEPTION 'secret value is missing or too short'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Paste the whole token or secret; antiban never shows it back.';
+    END IF;
+    IF (kind = 'access_token') <> (waba IS NOT NULL) THEN
+        RAISE EXCEPTION 'an access token belongs to one WABA; the app secret and verify token to none'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Call antiban.set_secret(''access_token'', <token>, <waba_id>).';
+    END IF;
+    IF waba IS NOT NULL THEN
+        SELECT w.id INTO waba_row FROM antiban.wabas w WHERE w.waba_id = waba;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'unknown WABA "%"', waba
+                USING ERRCODE = 'undefined_object',
+                      HINT = 'Register it first with INSERT INTO antiban.wabas.';
+        END IF;
+    END IF;
+    INSERT INTO antiban.secrets AS s (kind, waba_id, value)
+    VALUES (set_secret.kind, waba_row, set_secret.value)
+    ON CONFLICT (kind, coalesce(waba_id, 0))
+    DO UPDATE SET value = excluded.value, updated_at = now();
+END
+$$;
+COMMENT ON FUNCTION antiban.set_secret(antiban.secret_kind, text, text) IS
+    'Store or replace a secret. Errors never echo the value. Note: log_statement = all would still log the call itself.';
+
+CREATE VIEW antiban.secrets_status AS
+SELECT s.kind, w.waba_id, s.updated_at, length(s.value) AS length
+FROM antiban.secrets s LEFT JOIN antiban.wabas w ON w.id = s.waba_id;
+COMMENT ON VIEW antiban.secrets_status IS 'Which secrets are set and when, never their values.';
+
+-- Backends cache numbers and portfolios; any change reloads every cache at commit.
+CREATE FUNCTION antiban.config_changed() RETURNS trigger
+AS 'MODULE_PATHNAME', 'antiban_config_changed_trigger' LANGUAGE C;
+COMMENT ON FUNCTION antiban.config_changed() IS
+    'Statement trigger: every backend reloads its copy of numbers and portfolios after the change commits.';
+
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON antiban.portfolios
+    FOR EACH STATEMENT EXECUTE FUNCTION antiban.config_changed();
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON antiban.wabas
+    FOR EACH STATEMENT EXECUTE FUNCTION antiban.config_changed();
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON antiban.numbers
+    FOR EACH STATEMENT EXECUTE FUNCTION antiban.config_changed();
+
+CREATE FUNCTION antiban.touch_updated_at() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON antiban.portfolios
+    FOR EACH ROW EXECUTE FUNCTION antiban.touch_updated_at();
+CREATE TRIGGER touch_updated_at BEFORE UPDATE ON antiban.numbers
+    FOR EACH ROW EXECUTE FUNCTION antiban.touch_updated_at();
+
+CREATE FUNCTION antiban.reload_config() RETURNS void
+AS 'MODULE_PATHNAME', 'antiban_reload_config' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION antiban.reload_config() IS
+    'Make every backend re-read numbers and portfolios after this transaction commits.';

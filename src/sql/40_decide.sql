@@ -1,0 +1,47 @@
+-- The send decision and its log.
+
+CREATE TABLE antiban.decisions (
+    id              bigint GENERATED ALWAYS AS IDENTITY,
+    decided_at      timestamptz NOT NULL,
+    recipient       text NOT NULL,
+    category        antiban.category NOT NULL,
+    priority        antiban.priority NOT NULL,
+    outcome         antiban.outcome NOT NULL,
+    reason          text NOT NULL,
+    phone_number_id text,
+    not_before      timestamptz,
+    consumed        boolean NOT NULL,
+    detail          text NOT NULL
+);
+CREATE INDEX decisions_decided_at ON antiban.decisions USING brin (decided_at);
+CREATE INDEX decisions_recipient ON antiban.decisions (recipient, decided_at);
+COMMENT ON TABLE antiban.decisions IS
+    'Every decision antiban made, with its reason: "why was this message delayed?" in SQL. Written behind the hot path by the journal writer (antiban.flush_journal() forces it).';
+
+CREATE FUNCTION antiban.decide(
+    recipient text,
+    category text,
+    priority text DEFAULT 'normal',
+    valid_until timestamptz DEFAULT NULL,
+    from_number text DEFAULT NULL,
+    portfolio text DEFAULT NULL,
+    consume boolean DEFAULT true,
+    OUT outcome text,
+    OUT reason text,
+    OUT detail text,
+    OUT phone_number_id text,
+    OUT not_before timestamptz)
+AS 'MODULE_PATHNAME', 'antiban_decide' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION antiban.decide(text, text, text, timestamptz, text, text, boolean) IS
+    'SEND (with the number), QUEUE (with the earliest admissible time) or REJECT, with a machine-readable reason and a sentence. consume => true takes the tokens for a send made right away; false only looks.';
+
+CREATE FUNCTION antiban.flush_journal() RETURNS bigint
+AS 'MODULE_PATHNAME', 'antiban_flush_journal' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION antiban.flush_journal() IS
+    'Store buffered decisions and recipient facts now instead of at the journal writer''s next tick. Returns how many records it stored.';
+
+CREATE FUNCTION antiban.journal_stats(
+    OUT buffered bigint, OUT capacity bigint, OUT flushed bigint, OUT written_directly bigint)
+AS 'MODULE_PATHNAME', 'antiban_journal_stats' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION antiban.journal_stats() IS
+    'The decision journal: records waiting in shared memory, ring size, records stored so far, and records written directly because the ring was full or the caller was outside antiban.database_name.';

@@ -1,0 +1,42 @@
+-- Roles. They are cluster-wide, so they may exist from an earlier install.
+DO $$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['antiban_admin', 'antiban_app', 'antiban_reader', 'antiban_receiver'] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', r);
+        END IF;
+    END LOOP;
+END
+$$;
+
+REVOKE ALL ON ALL TABLES IN SCHEMA antiban FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA antiban FROM PUBLIC;
+GRANT USAGE ON SCHEMA antiban TO antiban_admin, antiban_app, antiban_reader, antiban_receiver;
+
+-- Readers (BI tools, dashboards): every table and view but the secrets.
+GRANT SELECT ON antiban.portfolios, antiban.wabas, antiban.numbers, antiban.recipient_state,
+    antiban.decisions, antiban.buckets, antiban.portfolio_usage, antiban.secrets_status
+    TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.now(), antiban.tier_limit(antiban.messaging_tier),
+    antiban.bucket_states(), antiban.portfolio_usage_raw(), antiban.journal_stats()
+    TO antiban_reader;
+
+-- Applications: decide and consume, and read what readers read.
+GRANT antiban_reader TO antiban_app;
+GRANT EXECUTE ON FUNCTION antiban.decide(text, text, text, timestamptz, text, text, boolean),
+    antiban.try_consume(text, double precision, text, boolean)
+    TO antiban_app;
+
+-- Administrators: configuration and secrets.
+GRANT antiban_app TO antiban_admin;
+GRANT SELECT, INSERT, UPDATE, DELETE ON antiban.portfolios, antiban.wabas, antiban.numbers,
+    antiban.secrets TO antiban_admin;
+GRANT EXECUTE ON FUNCTION antiban.set_secret(antiban.secret_kind, text, text),
+    antiban.reload_config(), antiban.flush_journal(),
+    antiban.open_service_window(text, text, timestamptz)
+    TO antiban_admin;
+
+-- Make every backend drop numbers cached from an earlier install.
+SELECT antiban.reload_config();

@@ -1,0 +1,93 @@
+/*
+ * journal_writer.c
+ *		Background worker that stores the journal: decision-log rows and
+ *		recipient facts buffered in shared memory by decide().
+ *
+ * It wakes every antiban.journal_flush_interval, or early when a producer
+ * finds the ring half full, and writes everything published in one short
+ * transaction.  SIGTERM (server shutdown, pg_terminate_backend) flushes
+ * once more and exits with status 1, so the postmaster restarts it unless
+ * the server is going down.
+ */
+#include "pg/antiban.h"
+
+#include "access/xact.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/snapmgr.h"
+
+PGDLLEXPORT void antiban_journal_writer_main(Datum arg);
+
+void
+antiban_register_journal_writer(void)
+{
+	BackgroundWorker worker = {
+		.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION,
+		.bgw_start_time = BgWorkerStart_RecoveryFinished,
+		.bgw_restart_time = 5,
+		.bgw_library_name = "antiban",
+		.bgw_function_name = "antiban_journal_writer_main",
+		.bgw_name = "antiban journal writer",
+		.bgw_type = "antiban journal writer",
+	};
+
+	RegisterBackgroundWorker(&worker);
+}
+
+/* One flush in its own transaction; quiet when the extension is absent. */
+static void
+flush_once(void)
+{
+	int64		written = 0;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (OidIsValid(get_extension_oid("antiban", true)))
+	{
+		pgstat_report_activity(STATE_RUNNING, "flushing the antiban journal");
+		written = journal_flush();
+	}
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	if (written > 0)
+		elog(DEBUG1, "antiban journal writer stored " INT64_FORMAT " records", written);
+}
+
+void
+antiban_journal_writer_main(Datum arg)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(antiban_database_name, NULL, 0);
+	journal_set_writer_latch(MyLatch);
+
+	while (!ShutdownRequestPending)
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 antiban_journal_flush_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		flush_once();
+	}
+	flush_once();
+	journal_set_writer_latch(NULL);
+	proc_exit(1);
+}
