@@ -278,3 +278,42 @@ scripted_set(scripted_error *s, int64_t n, int code, int http, const char *detai
 	s->http = http;
 	xset_str(&s->details, details);
 }
+
+/* Forget what happened (windows, buckets, counters, scripts) but keep
+ * what was configured (numbers, portfolios, templates). */
+void
+state_reset_runtime(void)
+{
+	for (size_t i = 0; i < sim_numbers.cap; i++)
+	{
+		sim_number *n = sim_numbers.slots[i].value;
+
+		if (!sim_numbers.slots[i].key)
+			continue;
+		ring_free(&n->window);
+		strmap_free(&n->pairs, free_pair);
+		n->pairs_prune_at = 0;
+		n->accepted = n->max_in_1s = n->errors_injected = n->rejected = n->async_failed = 0;
+		memset(n->violations, 0, sizeof(n->violations));
+		scripted_set(&n->fail_next, 0, 0, 0, NULL);
+		scripted_set(&n->fail_async, 0, 0, 0, NULL);
+	}
+	for (size_t i = 0; i < sim_portfolios.cap; i++)
+	{
+		sim_portfolio *p = sim_portfolios.slots[i].value;
+
+		if (!sim_portfolios.slots[i].key)
+			continue;
+		strmap_free(&p->recipients, free);
+		ring_free(&p->events);
+	}
+	for (size_t i = 0; i < sim_wabas.cap; i++)
+	{
+		sim_waba   *w = sim_wabas.slots[i].value;
+
+		if (!sim_wabas.slots[i].key)
+			continue;
+		ring_free(&w->mgmt_window);
+		w->mgmt_total = w->mgmt_max_hour = w->mgmt_rejected = 0;
+	}
+}

@@ -133,6 +133,7 @@ const char *enum_value(const char *const *set, const char *s);
 
 void		state_init(void);
 void		state_clear(void);
+void		state_reset_runtime(void);
 sim_number *number_find(const char *id);
 sim_number *number_create(const char *id);
 sim_portfolio *portfolio_get(const char *id);

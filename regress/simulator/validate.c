@@ -43,17 +43,20 @@ fail(verr *e, int code, const char *fmt,...)
 static const char *
 child_path(char *buf, const char *parent, const char *key)
 {
-	if (parent)
-		snprintf(buf, PATH_MAX_LEN, "%s['%s']", parent, key);
-	else
+	int			n = parent ? snprintf(buf, PATH_MAX_LEN, "%s['%s']", parent, key) :
 		snprintf(buf, PATH_MAX_LEN, "%s", key);
+
+	/* Very deep paths are cut short; the details text stays readable. */
+	if (n >= PATH_MAX_LEN)
+		buf[PATH_MAX_LEN - 1] = '\0';
 	return buf;
 }
 
 static const char *
 index_path(char *buf, const char *parent, size_t i)
 {
-	snprintf(buf, PATH_MAX_LEN, "%s[%zu]", parent, i);
+	if (snprintf(buf, PATH_MAX_LEN, "%s[%zu]", parent, i) >= PATH_MAX_LEN)
+		buf[PATH_MAX_LEN - 1] = '\0';
 	return buf;
 }
 
@@ -722,4 +725,44 @@ validate_send(json_object *root, send_request *req, verr *e)
 	if (!get_typed(root, NULL, msg_type_names[req->type], type_table[req->type].shape, true, &payload, e))
 		return false;
 	return type_table[req->type].fn(payload, msg_type_names[req->type], req, e);
+}
+
+json_object *
+json_parse_strict(const char *s, size_t len, char *err, size_t errlen)
+{
+	json_tokener *tok = json_tokener_new_ex(64);
+	json_object *o;
+	enum json_tokener_error jerr;
+	size_t		end;
+
+	if (!tok)
+	{
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, s, (int) len);
+	jerr = json_tokener_get_error(tok);
+	end = json_tokener_get_parse_end(tok);
+	if (o && jerr == json_tokener_success)
+	{
+		/* Trailing whitespace is fine; anything else is garbage. */
+		while (end < len && isspace((unsigned char) s[end]))
+			end++;
+		if (end < len)
+		{
+			json_object_put(o);
+			o = NULL;
+			snprintf(err, errlen, "unexpected data after the JSON value at offset %zu", end);
+		}
+	}
+	else
+	{
+		json_object_put(o);
+		o = NULL;
+		snprintf(err, errlen, "%s", len == 0 ? "empty body" :
+				 jerr == json_tokener_continue ? "truncated JSON" : json_tokener_error_desc(jerr));
+	}
+	json_tokener_free(tok);
+	return o;
 }

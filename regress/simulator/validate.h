@@ -51,4 +51,9 @@ typedef struct verr
 
 bool		validate_send(json_object *root, send_request *req, verr *e);
 
+
+/* Parse a request body strictly (valid UTF-8, no trailing garbage).
+ * Returns NULL with a reason in err. */
+json_object *json_parse_strict(const char *s, size_t len, char *err, size_t errlen);
+
 #endif							/* VALIDATE_H */

@@ -30,6 +30,7 @@ void		webhooks_init(void);
 void		webhooks_clear(void);
 void		webhooks_enqueue(sim_msg *m);
 void		webhooks_summary(sbuf *b);
+void		webhooks_reset_settings(void);
 void		webhook_sign(const char *secret, const char *body, size_t len, char out[72]);
 bool		webhooks_start(void);
 void		webhooks_stop(void);

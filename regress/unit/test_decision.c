@@ -188,7 +188,8 @@ reject_when_validity_would_pass(void **state)
 	d = run(&r, &f, numbers, 4);
 	assert_int_equal(d.outcome, OUTCOME_REJECT);
 	assert_int_equal(d.reason, REASON_VALIDITY_WOULD_PASS);
-	assert_non_null(strstr(d.detail, "portfolio messaging limit"));
+	assert_non_null(strstr(d.detail, "messaging limit"));
+	assert_non_null(strstr(d.detail, "validity ends in 0 h 01 min 00 s"));
 }
 
 static void

@@ -112,6 +112,19 @@ grants_never_exceed_capacity_plus_refill(void **state)
 }
 
 static void
+frequent_polling_loses_nothing(void **state)
+{
+	TokenBucketParams pair = {.capacity = T(45), .rate = T(1) / 6};
+	TokenBucket b = {.tokens = 0, .stamp = 0};
+
+	/* polled every microsecond for 6 s and a bit: one whole token, as unpolled */
+	for (int64_t now = 1; now <= T(6) + 100; now++)
+		token_bucket_refill(&b, &pair, now);
+	assert_true(b.tokens >= T(1));
+	assert_true(b.tokens <= T(1) + 20);
+}
+
+static void
 full_means_forgettable(void **state)
 {
 	TokenBucket b = {.tokens = T(79), .stamp = 0};
@@ -128,6 +141,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(clock_going_back_refills_nothing),
 	cmocka_unit_test(slow_rates_round_waits_up),
 	cmocka_unit_test(grants_never_exceed_capacity_plus_refill),
+	cmocka_unit_test(frequent_polling_loses_nothing),
 	cmocka_unit_test(full_means_forgettable),
 };
 

@@ -181,13 +181,45 @@ rotation_next(Rotation *r)
 	return -1;
 }
 
+/* "in 0.012 s" for short waits, "in 24 h 01 min 00 s" for long ones. */
 static void
 format_wait(char *buf, size_t size, int64_t t, int64_t now)
 {
+	int64_t		us = t - now;
+	int64_t		s = us / 1000000;
+
 	if (t == INT64_MAX)
 		snprintf(buf, size, "never");
+	else if (us < 60 * INT64_C(1000000))
+		snprintf(buf, size, "in %.3f s", (double) us / 1e6);
 	else
-		snprintf(buf, size, "in %.3f s", (double) (t - now) / 1e6);
+		snprintf(buf, size, "in %lld h %02lld min %02lld s",
+				 (long long) (s / 3600), (long long) (s / 60 % 60), (long long) (s % 60));
+}
+
+/* What holds a message back, in words, naming the number where it matters. */
+static void
+describe_hold(char *buf, size_t size, Limiter l, const NumberView *n, const char *when)
+{
+	switch (l)
+	{
+		case LIMITER_PAIR:
+			snprintf(buf, size, "number %s reached the pair rate for this recipient; next message %s",
+					 n->phone_number_id, when);
+			break;
+		case LIMITER_PORTFOLIO:
+			snprintf(buf, size, "the portfolio's messaging limit (unique users per 24 h) is full; room again %s",
+					 when);
+			break;
+		case LIMITER_CAPACITY:
+			snprintf(buf, size, "antiban's shared tables are full; retry %s (raise antiban.max_buckets)",
+					 when);
+			break;
+		default:
+			snprintf(buf, size, "number %s is at its throughput limit; next token %s",
+					 n->phone_number_id, when);
+			break;
+	}
 }
 
 static Reason
@@ -238,36 +270,36 @@ static void
 conclude_wait(Decision *out, const DecideRequest *req, const NumberView *best,
 			  Admission adm)
 {
-	char		when[32];
+	char		when[48];
+	char		hold[DECISION_DETAIL_MAX];
 
 	format_wait(when, sizeof(when), adm.ready_at, req->now);
 	out->limiter = adm.limiter;
 	if (adm.ready_at == INT64_MAX)
 	{
-		Reason		why = adm.limiter == LIMITER_WINDOW ? REASON_NO_SERVICE_WINDOW :
-			adm.limiter == LIMITER_PORTFOLIO ? REASON_PORTFOLIO_LIMIT : REASON_NO_ELIGIBLE_NUMBER;
-
-		conclude_reject(out, why, "");
-		snprintf(out->detail, sizeof(out->detail), "%s: no eligible number can ever carry it%s",
-				 limiter_name(adm.limiter),
-				 adm.limiter == LIMITER_WINDOW ? " (free-form messages need a service window the recipient opened; send a template)" : "");
+		if (adm.limiter == LIMITER_WINDOW)
+			conclude_reject(out, REASON_NO_SERVICE_WINDOW,
+							"free-form messages need a service window the recipient opened on an eligible number; send a template instead");
+		else
+			conclude_reject(out, adm.limiter == LIMITER_PORTFOLIO ? REASON_PORTFOLIO_LIMIT : REASON_NO_ELIGIBLE_NUMBER,
+							"no eligible number can ever carry it");
 		return;
 	}
+	describe_hold(hold, sizeof(hold), adm.limiter, best, when);
 	if (adm.ready_at > req->valid_until)
 	{
+		char		ends[48];
+
+		format_wait(ends, sizeof(ends), req->valid_until, req->now);
 		conclude_reject(out, REASON_VALIDITY_WOULD_PASS, "");
-		snprintf(out->detail, sizeof(out->detail),
-				 "%s admits it only %s, after its validity ends (in %.3f s)",
-				 limiter_name(adm.limiter), when,
-				 (double) (req->valid_until - req->now) / 1e6);
+		snprintf(out->detail, sizeof(out->detail), "%s, but its validity ends %s", hold, ends);
 		return;
 	}
 	out->outcome = OUTCOME_QUEUE;
 	out->reason = queue_reason(adm.limiter);
 	out->number = best;
 	out->not_before = adm.ready_at;
-	snprintf(out->detail, sizeof(out->detail), "%s of %s admits it %s",
-			 limiter_name(adm.limiter), best->phone_number_id, when);
+	snprintf(out->detail, sizeof(out->detail), "%s", hold);
 }
 
 /* Try candidates in order; remember the earliest admission among refusals. */

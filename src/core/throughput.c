@@ -35,8 +35,8 @@ throughput_params(const char *level, double rate_override,
 	burst = burst_override > 0 ? burst_override : rate;
 	if (burst < 1.0)
 		burst = 1.0;
-	out->rate = token_bucket_from_double(rate);
-	out->capacity = token_bucket_from_double(burst);
+	out->rate = token_bucket_limit(rate);
+	out->capacity = token_bucket_limit(burst);
 	return true;
 }
 

@@ -11,22 +11,24 @@
 
 #include <math.h>
 
-/* Micro-tokens added in 'elapsed' microseconds at 'rate', rounded down. */
 static int64_t
-refill_amount(int64_t elapsed, int64_t rate)
+clamp_scaled(double scaled)
 {
-	__int128	added = (__int128) elapsed * rate / TB_SCALE;
-
-	return added > INT64_MAX ? INT64_MAX : (int64_t) added;
+	return scaled >= (double) INT64_MAX ? INT64_MAX : (int64_t) scaled;
 }
 
-/* Convert a token count (already validated as finite and positive). */
+/* An amount to take: rounded up, so it never costs less than asked. */
 int64_t
-token_bucket_from_double(double tokens)
+token_bucket_amount(double tokens)
 {
-	double		scaled = ceil(tokens * (double) TB_SCALE);
+	return clamp_scaled(ceil(tokens * (double) TB_SCALE));
+}
 
-	return scaled >= (double) INT64_MAX ? INT64_MAX : (int64_t) scaled;
+/* A capacity or rate: rounded down, so it never grants more than configured. */
+int64_t
+token_bucket_limit(double tokens)
+{
+	return clamp_scaled(floor(tokens * (double) TB_SCALE));
 }
 
 /*
@@ -40,24 +42,42 @@ token_bucket_init(TokenBucket *b, const TokenBucketParams *p,
 				  int64_t now, int64_t empty_at)
 {
 	b->tokens = 0;
+	b->carry = 0;
 	b->stamp = empty_at < now ? empty_at : now;
 	token_bucket_refill(b, p, now);
 }
 
+/*
+ * Credit the time since 'stamp' exactly: whole micro-tokens go to 'tokens',
+ * the fraction stays in 'carry', so a slow bucket polled every microsecond
+ * fills at its rate instead of losing the fraction on every call.
+ */
 void
 token_bucket_refill(TokenBucket *b, const TokenBucketParams *p, int64_t now)
 {
 	int64_t		elapsed = now - b->stamp;
-	int64_t		added;
+	__int128	total;
 
-	if (b->tokens > p->capacity)
+	if (b->tokens >= p->capacity)
+	{
 		b->tokens = p->capacity;
+		b->carry = 0;
+	}
 	/* A clock that moves backwards (a pinned test clock) refills nothing. */
 	if (elapsed <= 0)
 		return;
-	added = refill_amount(elapsed, p->rate);
-	b->tokens = (added >= p->capacity - b->tokens) ? p->capacity : b->tokens + added;
 	b->stamp = now;
+	if (b->tokens == p->capacity)
+		return;
+	total = (__int128) elapsed * p->rate + b->carry;
+	if (total / TB_SCALE >= p->capacity - b->tokens)
+	{
+		b->tokens = p->capacity;
+		b->carry = 0;
+		return;
+	}
+	b->tokens += (int64_t) (total / TB_SCALE);
+	b->carry = (int64_t) (total % TB_SCALE);
 }
 
 /*
@@ -77,7 +97,7 @@ token_bucket_ready_at(const TokenBucket *b, const TokenBucketParams *p,
 	if (amount > p->capacity || p->rate <= 0)
 		return TB_NEVER;
 	/* Round the wait up so the bucket really holds 'amount' at ready_at. */
-	wait = ((__int128) deficit * TB_SCALE + p->rate - 1) / p->rate;
+	wait = ((__int128) deficit * TB_SCALE - b->carry + p->rate - 1) / p->rate;
 	if (wait >= (__int128) (INT64_MAX - now))
 		return TB_NEVER;
 	return now + (int64_t) wait;

@@ -27,6 +27,7 @@ typedef struct TokenBucket
 {
 	int64_t		tokens;			/* micro-tokens available at 'stamp' */
 	int64_t		stamp;			/* time of the last refill, in microseconds */
+	int64_t		carry;			/* refill below one micro-token, in millionths */
 } TokenBucket;
 
 typedef struct TokenBucketResult
@@ -36,7 +37,8 @@ typedef struct TokenBucketResult
 	int64_t		ready_at;		/* earliest time the amount fits (now if allowed) */
 } TokenBucketResult;
 
-extern int64_t token_bucket_from_double(double tokens);
+extern int64_t token_bucket_amount(double tokens);
+extern int64_t token_bucket_limit(double tokens);
 extern void token_bucket_init(TokenBucket *b, const TokenBucketParams *p,
 							  int64_t now, int64_t empty_at);
 extern void token_bucket_refill(TokenBucket *b, const TokenBucketParams *p,

@@ -80,8 +80,8 @@ pair_params(void)
 {
 	TokenBucketParams p;
 
-	p.rate = token_bucket_from_double(antiban_pair_rate_per_minute / 60.0);
-	p.capacity = token_bucket_from_double((double) antiban_pair_burst);
+	p.rate = token_bucket_limit(antiban_pair_rate_per_minute / 60.0);
+	p.capacity = token_bucket_limit((double) antiban_pair_burst);
 	return p;
 }
 
@@ -244,14 +244,14 @@ amount_from_arg(double amount, const TokenBucketParams *capacity_of)
 				 errmsg("amount must be a positive, finite number of messages"),
 				 errdetail("The amount given was %g.", amount),
 				 errhint("Pass the number of messages to send, usually 1.")));
-	if (token_bucket_from_double(amount) > capacity_of->capacity)
+	if (token_bucket_amount(amount) > capacity_of->capacity)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("amount %g exceeds the bucket's capacity of %g",
 						amount, (double) capacity_of->capacity / TB_SCALE),
 				 errdetail("No amount larger than the burst capacity can ever be granted."),
 				 errhint("Split the request, or raise the number's burst_override.")));
-	return token_bucket_from_double(amount);
+	return token_bucket_amount(amount);
 }
 
 PG_FUNCTION_INFO_V1(antiban_try_consume);

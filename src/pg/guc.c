@@ -53,7 +53,7 @@ define_tunables(void)
 	DefineCustomIntVariable("antiban.min_health",
 							"Numbers at or below this health (0-100) are out of rotation.",
 							NULL, &antiban_min_health, 30, 0, 100,
-							PGC_SIGHUP, 0, NULL, NULL, NULL);
+							PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomRealVariable("antiban.pair_rate_per_minute",
 							 "Messages per minute one number may send to one recipient, sustained.",
 							 "Meta allows about one message every 6 seconds per pair.",

@@ -50,6 +50,22 @@ static const char *const portfolios_sql =
 "SELECT p.id, p.business_id, antiban.tier_limit(p.messaging_limit)"
 " FROM antiban.portfolios p ORDER BY p.id";
 
+/*
+ * SPI_execute switches back to SPI's own context, freed by SPI_finish: all
+ * that the cache keeps is allocated explicitly in cache_context.
+ */
+static void *
+cache_alloc(Size size)
+{
+	return MemoryContextAllocZero(cache_context, size);
+}
+
+static char *
+cache_text(HeapTuple t, TupleDesc d, int col)
+{
+	return MemoryContextStrdup(cache_context, SPI_getvalue(t, d, col));
+}
+
 static int64
 int64_col(HeapTuple t, TupleDesc d, int col)
 {
@@ -73,14 +89,14 @@ load_portfolios(NumbersCache *c)
 {
 	SPI_execute(portfolios_sql, true, 0);
 	c->nportfolios = (int) SPI_processed;
-	c->portfolios = palloc0(sizeof(CachedPortfolio) * Max(c->nportfolios, 1));
+	c->portfolios = cache_alloc(sizeof(CachedPortfolio) * Max(c->nportfolios, 1));
 	for (int i = 0; i < c->nportfolios; i++)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];
 		TupleDesc	d = SPI_tuptable->tupdesc;
 
 		c->portfolios[i].id = int64_col(t, d, 1);
-		c->portfolios[i].business_id = SPI_getvalue(t, d, 2);
+		c->portfolios[i].business_id = cache_text(t, d, 2);
 		c->portfolios[i].messaging_limit = int64_col(t, d, 3);
 	}
 }
@@ -104,7 +120,7 @@ load_number(NumbersCache *c, int i, HeapTuple t, TupleDesc d)
 
 	n->view.id = int64_col(t, d, 1);
 	n->view.slot = i;
-	n->view.phone_number_id = SPI_getvalue(t, d, 2);
+	n->view.phone_number_id = cache_text(t, d, 2);
 	n->view.health = (int) DatumGetInt16(SPI_getbinval(t, d, 3, &(bool) {false}));
 	number_mode_parse(SPI_getvalue(t, d, 4), &mode);
 	n->view.mode = mode;
@@ -125,7 +141,7 @@ group_by_portfolio(NumbersCache *c)
 		c->portfolios[c->numbers[i].portfolio_index].nnumbers++;
 	for (int p = 0; p < c->nportfolios; p++)
 	{
-		c->portfolios[p].numbers = palloc(sizeof(NumberView) * Max(c->portfolios[p].nnumbers, 1));
+		c->portfolios[p].numbers = cache_alloc(sizeof(NumberView) * Max(c->portfolios[p].nnumbers, 1));
 		c->portfolios[p].nnumbers = 0;
 	}
 	for (int i = 0; i < c->nnumbers; i++)
@@ -154,19 +170,17 @@ index_by_phone(NumbersCache *c)
 static NumbersCache *
 load_cache(void)
 {
-	NumbersCache *c = MemoryContextAllocZero(cache_context, sizeof(NumbersCache));
+	NumbersCache *c = cache_alloc(sizeof(NumbersCache));
 	Privileged	priv;
 
 	c->instance = get_extension_oid("antiban", false);
 	privileged_begin(&priv);
 	SPI_connect();
-	/* results must outlive SPI_finish: allocate them in the cache context */
-	MemoryContextSwitchTo(cache_context);
 	load_portfolios(c);
 	SPI_execute(numbers_sql, true, 0);
 	c->nnumbers = (int) SPI_processed;
-	c->numbers = palloc0(sizeof(CachedNumber) * Max(c->nnumbers, 1));
-	c->views = palloc0(sizeof(NumberView) * Max(c->nnumbers, 1));
+	c->numbers = cache_alloc(sizeof(CachedNumber) * Max(c->nnumbers, 1));
+	c->views = cache_alloc(sizeof(NumberView) * Max(c->nnumbers, 1));
 	for (int i = 0; i < c->nnumbers; i++)
 		load_number(c, i, SPI_tuptable->vals[i], SPI_tuptable->tupdesc);
 	group_by_portfolio(c);

@@ -70,6 +70,7 @@ LANGUAGE plpgsql
 SET log_min_error_statement = 'panic'
 SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
 DECLARE
     waba_row bigint;
 BEGIN

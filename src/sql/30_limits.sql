@@ -24,7 +24,7 @@ COMMENT ON FUNCTION antiban.bucket_states() IS
 
 CREATE VIEW antiban.buckets AS
 SELECT b.kind, n.phone_number_id, b.recipient, round(b.tokens::numeric, 3) AS tokens,
-       b.capacity, b.rate_per_second, b.tokens >= b.capacity AS full,
+       b.capacity, b.rate_per_second, b.tokens >= b.capacity AS is_full,
        b.refilled_at, b.granted, b.denied
 FROM antiban.bucket_states() b
 LEFT JOIN antiban.numbers n ON n.id = b.number_id;
@@ -57,7 +57,7 @@ COMMENT ON FUNCTION antiban.portfolio_usage_raw() IS
 
 CREATE VIEW antiban.portfolio_usage AS
 SELECT p.business_id, p.name, p.messaging_limit AS tier, u.messaging_limit, u.used,
-       CASE WHEN u.messaging_limit < 0 THEN NULL ELSE greatest(u.messaging_limit - u.used, 0) END AS remaining,
+       greatest(u.messaging_limit - u.used, 0) AS remaining,
        CASE WHEN u.messaging_limit > 0 THEN round(100.0 * u.used / u.messaging_limit, 1) END AS used_pct,
        u.room_at
 FROM antiban.portfolio_usage_raw() u JOIN antiban.portfolios p ON p.id = u.portfolio_id;

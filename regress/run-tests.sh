@@ -1,0 +1,48 @@
+#!/bin/sh
+# Runs every antiban test on this machine: C unit tests of src/core, the
+# pg_regress cases in sql/ and the TAP tests in regress/t, each against a
+# temporary preloaded PostgreSQL.  Installs what it needs (Debian 12).
+# The last line is "N passed, M failed"; the exit status is 0 only if M is 0.
+set -u
+ANTIBAN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ANTIBAN_ROOT/regress/lib.sh"
+
+install_packages $ANTIBAN_BUILD_PACKAGES $ANTIBAN_TEST_PACKAGES
+build_and_install
+passed=0
+failed=0
+count() { passed=$((passed + $1)); failed=$((failed + $2)); }
+
+say "unit tests (src/core)"
+unit_out=$(make -s -C "$ANTIBAN_ROOT" unit 2>&1)
+echo "$unit_out" | grep -E '^\[  (FAILED|ERROR)|^unit:' >&2
+unit_pass=$(echo "$unit_out" | sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+unit_fail=$(echo "$unit_out" | sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+count "${unit_pass:-0}" "${unit_fail:-1}"
+
+work=$(copy_tree_for_pg_user)
+say "pg_regress and TAP tests in $work"
+run_as_pg_user make -C "$work" installcheck PROVE_FLAGS=-v > "$work/installcheck.log" 2>&1
+regress_pass=$(grep -cE '^(test| ) *[0-9a-z_]+ +\.\.\. ok' "$work/installcheck.log")
+regress_fail=$(grep -cE '^(test| ) *[0-9a-z_]+ +\.\.\. (FAILED|failed)' "$work/installcheck.log")
+tap_pass=$(grep -cE '^ok [0-9]+' "$work/installcheck.log")
+tap_fail=$(grep -cE '^not ok [0-9]+' "$work/installcheck.log")
+# A TAP file that dies before its plan leaves no "not ok": count it as a failure.
+tap_dead=$(grep -cE '^(Dubious|Parse errors|Bad plan)' "$work/installcheck.log")
+count "$regress_pass" "$regress_fail"
+count "$tap_pass" "$((tap_fail + tap_dead))"
+grep -E '\.\.\. (ok|FAILED|failed)|^not ok|^(Dubious|Parse errors|Bad plan)|^Result:' "$work/installcheck.log" >&2
+if [ "$regress_fail" -gt 0 ] && [ -f "$work/regression.diffs" ]; then
+	head -100 "$work/regression.diffs" >&2
+fi
+if [ "$((tap_fail + tap_dead))" -gt 0 ]; then
+	grep -B2 -A12 -E '^not ok|Dubious' "$work/installcheck.log" | head -80 >&2
+	tail -30 "$work"/tmp_check/log/regress_log_* 2>/dev/null | head -60 >&2
+fi
+if [ "$((regress_pass + regress_fail + tap_pass + tap_fail))" -eq 0 ]; then
+	tail -30 "$work/installcheck.log" >&2
+	count 0 1
+fi
+[ "${KEEP_TEST_DIR:-}" = 1 ] || [ "$failed" -gt 0 ] || rm -rf "$work"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
