@@ -11,6 +11,7 @@
 #include "sim.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -727,10 +728,46 @@ validate_send(json_object *root, send_request *req, verr *e)
 	return type_table[req->type].fn(payload, msg_type_names[req->type], req, e);
 }
 
+/* One tokener per thread, reused: creating one per request costs a calloc
+ * and a 2 KB memset, measurable at 50k requests/s. */
+static pthread_key_t tokener_key;
+static pthread_once_t tokener_once = PTHREAD_ONCE_INIT;
+
+static void
+tokener_free(void *tok)
+{
+	json_tokener_free(tok);
+}
+
+static void
+tokener_key_init(void)
+{
+	pthread_key_create(&tokener_key, tokener_free);
+}
+
+static json_tokener *
+thread_tokener(void)
+{
+	json_tokener *tok;
+
+	pthread_once(&tokener_once, tokener_key_init);
+	if ((tok = pthread_getspecific(tokener_key)))
+	{
+		json_tokener_reset(tok);
+		return tok;
+	}
+	if ((tok = json_tokener_new_ex(64)))
+	{
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+		pthread_setspecific(tokener_key, tok);
+	}
+	return tok;
+}
+
 json_object *
 json_parse_strict(const char *s, size_t len, char *err, size_t errlen)
 {
-	json_tokener *tok = json_tokener_new_ex(64);
+	json_tokener *tok = thread_tokener();
 	json_object *o;
 	enum json_tokener_error jerr;
 	size_t		end;
@@ -740,7 +777,6 @@ json_parse_strict(const char *s, size_t len, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	o = json_tokener_parse_ex(tok, s, (int) len);
 	jerr = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
@@ -763,6 +799,5 @@ json_parse_strict(const char *s, size_t len, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", len == 0 ? "empty body" :
 				 jerr == json_tokener_continue ? "truncated JSON" : json_tokener_error_desc(jerr));
 	}
-	json_tokener_free(tok);
 	return o;
 }

@@ -7,6 +7,7 @@
  */
 #include "pg/antiban.h"
 
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 char	   *antiban_database_name = NULL;
@@ -21,9 +22,14 @@ int			antiban_journal_flush_ms = 200;
 int			antiban_sticky_ttl_s = 7 * 24 * 3600;
 char	   *antiban_pinned_now = NULL;
 
+/* Only while preloading: PGC_POSTMASTER variables can not be made later. */
 static void
-define_sizes(void)
+define_postmaster_settings(void)
 {
+	DefineCustomStringVariable("antiban.database_name",
+							   "Database in which antiban's background workers run.",
+							   NULL, &antiban_database_name, "postgres",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("antiban.max_buckets",
 							"Token buckets (numbers and recipient pairs) kept in shared memory.",
 							"Full buckets are forgotten first when the table fills.",
@@ -46,10 +52,6 @@ define_sizes(void)
 static void
 define_tunables(void)
 {
-	DefineCustomStringVariable("antiban.database_name",
-							   "Database in which antiban's background workers run.",
-							   NULL, &antiban_database_name, "postgres",
-							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("antiban.min_health",
 							"Numbers at or below this health (0-100) are out of rotation.",
 							NULL, &antiban_min_health, 30, 0, 100,
@@ -83,7 +85,8 @@ define_tunables(void)
 void
 antiban_define_gucs(void)
 {
-	define_sizes();
+	if (process_shared_preload_libraries_in_progress)
+		define_postmaster_settings();
 	define_tunables();
 	MarkGUCPrefixReserved("antiban");
 }

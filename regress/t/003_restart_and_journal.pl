@@ -1,0 +1,63 @@
+# The journal writer stores decisions without being asked; what the
+# messaging limit counted survives a clean restart and a crash; the worker
+# comes back after being terminated.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use AntibanTest;
+
+# A pinned clock long after start: buckets are full, the window does not move.
+my $node = antiban_node('restart', 'antiban.pinned_now' => '2030-01-01 00:00:00+00');
+register_numbers($node, '1001' => { throughput_level => "'HIGH'" });
+
+my $sent = $node->safe_psql('postgres', q{
+	SELECT count(*) FROM generate_series(1, 40) i,
+	       antiban.decide('+55119' || lpad(i::text, 8, '0'), 'marketing')
+	WHERE outcome = 'SEND'});
+is($sent, '40', '40 new users reached');
+
+ok($node->poll_query_until('postgres', 'SELECT count(*) = 40 FROM antiban.decisions'),
+	'the journal writer stored every decision by itself');
+ok($node->poll_query_until('postgres', 'SELECT count(*) = 40 FROM antiban.recipient_state WHERE last_reached_at IS NOT NULL'),
+	'and every counted recipient');
+like($node->safe_psql('postgres', q{SELECT backend_type FROM pg_stat_activity WHERE backend_type LIKE 'antiban%'}),
+	qr/antiban journal writer/, 'the writer shows in pg_stat_activity');
+
+$node->restart;
+is($node->safe_psql('postgres', 'SELECT used FROM antiban.portfolio_usage'), '40',
+	'after a clean restart the portfolio still counts 40 users');
+is($node->safe_psql('postgres', q{SELECT outcome || ' ' || reason FROM antiban.decide('+5511900000007', 'marketing', consume => false)}),
+	'SEND sticky_sender', 'and each recipient keeps their sticky sender');
+
+# A crash: shared memory is rebuilt from the table.
+$node->safe_psql('postgres', q{SELECT count(*) FROM generate_series(41, 50) i,
+	antiban.decide('+55119' || lpad(i::text, 8, '0'), 'marketing')});
+ok($node->poll_query_until('postgres', 'SELECT count(*) = 50 FROM antiban.recipient_state'), 'ten more stored');
+$node->stop('immediate');
+$node->start;
+is($node->safe_psql('postgres', 'SELECT used FROM antiban.portfolio_usage'), '50',
+	'after a crash the portfolio counts 50 users');
+
+# Shutdown flushes what is buffered: the worker's last flush on SIGTERM.
+$node->safe_psql('postgres', q{ALTER SYSTEM SET antiban.journal_flush_interval = '60s'; SELECT pg_reload_conf()});
+sleep(1);
+$node->safe_psql('postgres', q{SELECT antiban.decide('+5511900000999', 'utility')});
+is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.decisions WHERE recipient = '+5511900000999'}),
+	'0', 'with a 60 s interval the decision is still buffered');
+$node->restart;
+is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.decisions WHERE recipient = '+5511900000999'}),
+	'1', 'a clean shutdown stored it');
+
+# pg_terminate_backend: the postmaster starts the writer again.
+my $pid = $node->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'antiban journal writer'});
+ok($pid > 0, 'writer running');
+$node->safe_psql('postgres', "SELECT pg_terminate_backend($pid)");
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'antiban journal writer' AND pid <> $pid"),
+	'the writer is back after being terminated');
+$node->stop;
+done_testing();
