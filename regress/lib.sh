@@ -52,3 +52,65 @@ copy_tree_for_pg_user() {
 	chmod 755 "$dest"
 	echo "$dest"
 }
+
+# ---- a local cluster in a folder of the project, run by an unprivileged user ----
+
+ANTIBAN_USER=${ANTIBAN_USER:-antiban}
+
+ensure_cluster_user() {
+	[ "$(id -u)" = 0 ] || { ANTIBAN_USER=$(id -un); return 0; }
+	id "$ANTIBAN_USER" >/dev/null 2>&1 && return 0
+	say "creating system user $ANTIBAN_USER to run PostgreSQL (initdb refuses root)"
+	useradd --system --user-group --home-dir /nonexistent --shell /usr/sbin/nologin "$ANTIBAN_USER"
+}
+
+as_cluster_user() {
+	if [ "$(id -u)" = 0 ]; then runuser -u "$ANTIBAN_USER" -- "$@"; else "$@"; fi
+}
+
+# The project's var/ when the cluster user can reach it, else /var/tmp.
+cluster_home() {
+	home="$ANTIBAN_ROOT/var"
+	mkdir -p "$home" 2>/dev/null || true
+	[ "$(id -u)" = 0 ] && chown "$ANTIBAN_USER" "$home" 2>/dev/null
+	if ! as_cluster_user test -w "$home" 2>/dev/null; then
+		home=/var/tmp/antiban-$ANTIBAN_USER
+		mkdir -p "$home"
+		[ "$(id -u)" = 0 ] && chown "$ANTIBAN_USER" "$home"
+		say "the project folder is not reachable by $ANTIBAN_USER; using $home"
+	fi
+	echo "$home"
+}
+
+# start_cluster HOME PORT: initdb once, (re)start with antiban and pg_cron preloaded.
+start_cluster() {
+	home=$1 port=$2 bin=$(pg_bindir)
+	if [ ! -f "$home/pgdata/PG_VERSION" ]; then
+		as_cluster_user "$bin/initdb" -D "$home/pgdata" -A trust -E UTF8 --locale=C.UTF-8 >/dev/null \
+			|| die "initdb failed"
+		as_cluster_user sh -c "cat >> '$home/pgdata/postgresql.conf'" <<EOC
+# antiban demo settings
+listen_addresses = ''
+port = $port
+unix_socket_directories = '$home'
+shared_preload_libraries = 'antiban, pg_cron'
+antiban.database_name = 'antiban'
+cron.database_name = 'antiban'
+cron.use_background_workers = on
+max_worker_processes = 16
+EOC
+	fi
+	as_cluster_user "$bin/pg_ctl" -D "$home/pgdata" -l "$home/postgresql.log" -w stop -m fast >/dev/null 2>&1 || true
+	as_cluster_user "$bin/pg_ctl" -D "$home/pgdata" -l "$home/postgresql.log" -w start >/dev/null \
+		|| { tail -20 "$home/postgresql.log" >&2; die "PostgreSQL did not start"; }
+}
+
+stop_cluster() {
+	as_cluster_user "$(pg_bindir)/pg_ctl" -D "$1/pgdata" -w stop -m fast >/dev/null 2>&1 || true
+}
+
+cluster_psql() {
+	home=$1 port=$2 db=$3
+	shift 3
+	as_cluster_user "$(pg_bindir)/psql" -X -q -v ON_ERROR_STOP=1 -h "$home" -p "$port" -d "$db" "$@"
+}

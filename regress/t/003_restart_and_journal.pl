@@ -42,6 +42,22 @@ $node->start;
 is($node->safe_psql('postgres', 'SELECT used FROM antiban.portfolio_usage'), '50',
 	'after a crash the portfolio counts 50 users');
 
+# Buckets after a restart: after a crash they start empty (the last flush
+# interval of the journal may be lost); after a clean shutdown, from the journal.
+sub fresh_recipient_outcome
+{
+	my ($who) = @_;
+	return $node->safe_psql('postgres', "SET antiban.pinned_now = '';
+		SELECT outcome FROM antiban.decide('$who', 'utility', consume => false)");
+}
+ok($node->poll_query_until('postgres', q{SELECT previous_shutdown = 'crashed' FROM antiban.journal_stats()}),
+	'the writer knows the last run crashed');
+is(fresh_recipient_outcome('+5511900000777'), 'QUEUE', 'after a crash a new pair bucket starts empty');
+$node->restart;
+ok($node->poll_query_until('postgres', q{SELECT previous_shutdown = 'clean' FROM antiban.journal_stats()}),
+	'the writer knows the last shutdown was clean');
+is(fresh_recipient_outcome('+5511900000778'), 'SEND', 'after a clean shutdown an unknown recipient starts full');
+
 # Shutdown flushes what is buffered: the worker's last flush on SIGTERM.
 $node->safe_psql('postgres', q{ALTER SYSTEM SET antiban.journal_flush_interval = '60s'; SELECT pg_reload_conf()});
 sleep(1);

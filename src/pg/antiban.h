@@ -42,13 +42,20 @@ extern void antiban_assign_pinned_now(const char *newval, void *extra);
 /* shmem.c */
 typedef struct AntibanShared
 {
-	TimestampTz started_at;		/* buckets first seen count as empty here */
+	TimestampTz started_at;		/* after a crash, new buckets were empty here */
+	pg_atomic_uint32 previous_shutdown;	/* SHUTDOWN_UNKNOWN, _CLEAN or _CRASHED */
 	pg_atomic_uint64 config_generation; /* bumped when numbers change */
 	slock_t		mutex;			/* protects portfolio slot claiming */
 	int			nportfolios;
 } AntibanShared;
 
+/* How the server went down before this start, as the journal recorded it. */
+#define SHUTDOWN_UNKNOWN	0
+#define SHUTDOWN_CLEAN		1
+#define SHUTDOWN_CRASHED	2
+
 extern AntibanShared *antiban_shared;
+extern TimestampTz buckets_empty_since(TimestampTz last_known_send);
 extern void antiban_install_shmem_hooks(void);
 extern void antiban_require_loaded(void);
 extern void *antiban_shmem_region(const char *name, Size size, bool *found);
@@ -111,7 +118,8 @@ extern void buckets_request_locks(void);
 extern TokenBucketParams pair_params(void);
 extern BucketTake buckets_take(Oid instance, const CachedNumber *n,
 							   const char *recipient, uint64 recipient_hash,
-							   int64 amount, TimestampTz now, bool consume);
+							   TimestampTz pair_last_send, int64 amount,
+							   TimestampTz now, bool consume);
 extern void buckets_give_back(Oid instance, const CachedNumber *n,
 							  uint64 recipient_hash, int64 amount);
 
@@ -172,6 +180,8 @@ extern void journal_log_decision(Oid instance, const JournalDecision *d);
 extern void journal_log_recipient(Oid instance, const JournalRecipient *r);
 extern int64 journal_flush(void);
 extern void journal_set_writer_latch(Latch *latch);
+extern void journal_mark_startup(void);
+extern void journal_mark_clean_shutdown(void);
 
 /* worker/journal_writer.c */
 extern void antiban_register_journal_writer(void);

@@ -110,7 +110,7 @@ bucket_victim_score(const void *key, const void *value, void *arg)
  */
 static BucketValue *
 bucket_get(const BucketKey *key, uint64 hash, const TokenBucketParams *params,
-		   TimestampTz now, bool create, BucketValue *scratch)
+		   TimestampTz empty_at, TimestampTz now, bool create, BucketValue *scratch)
 {
 	BucketValue *v = slot_table_find(&bucket_table, hash, key);
 
@@ -120,7 +120,7 @@ bucket_get(const BucketKey *key, uint64 hash, const TokenBucketParams *params,
 		if (v == NULL)
 			return NULL;
 		memset(v, 0, sizeof(*v));
-		token_bucket_init(&v->bucket, params, now, antiban_shared->started_at);
+		token_bucket_init(&v->bucket, params, now, empty_at);
 	}
 	v->params = *params;
 	return v;
@@ -180,7 +180,8 @@ take_both(BucketValue *nb, BucketValue *pb, const TokenBucketParams *pp,
 
 BucketTake
 buckets_take(Oid instance, const CachedNumber *n, const char *recipient,
-			 uint64 recipient_hash, int64 amount, TimestampTz now, bool consume)
+			 uint64 recipient_hash, TimestampTz pair_last_send, int64 amount,
+			 TimestampTz now, bool consume)
 {
 	BucketKey	nk = {instance, BUCKET_KIND_NUMBER, n->view.id, 0};
 	BucketKey	pk = {instance, BUCKET_KIND_PAIR, n->view.id, recipient_hash};
@@ -194,10 +195,10 @@ buckets_take(Oid instance, const CachedNumber *n, const char *recipient,
 	BucketTake	r = {0};
 
 	lock_stripes(ns, ps, LW_EXCLUSIVE);
-	nb = bucket_get(&nk, nh, &n->throughput, now, consume, &scratch_n);
+	nb = bucket_get(&nk, nh, &n->throughput, buckets_empty_since(0), now, consume, &scratch_n);
 	if (nb && recipient)
 	{
-		pb = bucket_get(&pk, ph, &pp, now, consume, &scratch_p);
+		pb = bucket_get(&pk, ph, &pp, buckets_empty_since(pair_last_send), now, consume, &scratch_p);
 		if (pb && pb != &scratch_p)
 			strlcpy(pb->recipient, recipient, BUCKET_LABEL_LEN);
 	}
@@ -271,6 +272,7 @@ antiban_try_consume(PG_FUNCTION_ARGS)
 	bool		consume = PG_ARGISNULL(3) ? true : PG_GETARG_BOOL(3);
 	TimestampTz now = antiban_now();
 	BucketTake	r;
+	RecipientState known = {0};
 	TupleDesc	desc;
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, !has_recipient};
@@ -285,8 +287,16 @@ antiban_try_consume(PG_FUNCTION_ARGS)
 		normalize_recipient_or_error(text_to_cstring(PG_GETARG_TEXT_PP(2)), recipient);
 		amount_from_arg(PG_GETARG_FLOAT8(1), &(TokenBucketParams) {.capacity = pair_params().capacity});
 	}
+	if (has_recipient)
+	{
+		CachedPortfolio *p = &c->portfolios[n->portfolio_index];
+
+		reach_ensure_loaded(c, p, now);
+		reach_get(c->instance, p->id, recipient_hash(recipient), &known);
+	}
 	r = buckets_take(c->instance, n, has_recipient ? recipient : NULL,
-					 has_recipient ? recipient_hash(recipient) : 0, amount, now, consume);
+					 has_recipient ? recipient_hash(recipient) : 0, known.last_sent,
+					 amount, now, consume);
 	if (r.table_full)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),

@@ -81,10 +81,11 @@ hold_until(Admission *a, TimestampTz ready_at, Limiter limiter)
 }
 
 static void
-check_buckets(DecideContext *ctx, const CachedNumber *cn, bool take, Admission *a)
+check_buckets(DecideContext *ctx, const CachedNumber *cn, const RecipientState *rs,
+			  bool take, Admission *a)
 {
 	BucketTake	t = buckets_take(ctx->cache->instance, cn, ctx->recipient, ctx->rhash,
-								 ONE_MESSAGE, ctx->now, take);
+								 rs->last_sent, ONE_MESSAGE, ctx->now, take);
 
 	if (t.table_full)
 		hold_until(a, ctx->now + USECS_PER_SEC, LIMITER_CAPACITY);
@@ -114,7 +115,7 @@ admit(void *arg, const NumberView *n)
 		return refuse(TB_NEVER, LIMITER_WINDOW);
 	if (counts && !reach_admits(ctx->cache->instance, p, rs, ctx->now, &reach_ready))
 		hold_until(&a, reach_ready, LIMITER_PORTFOLIO);
-	check_buckets(ctx, cn, ctx->consume && a.granted, &a);
+	check_buckets(ctx, cn, rs, ctx->consume && a.granted, &a);
 	if (!a.granted)
 	{
 		/* a free-form reply must leave before the window closes */

@@ -481,8 +481,9 @@ Datum
 antiban_journal_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	desc;
-	Datum		values[4];
-	bool		nulls[4] = {0};
+	Datum		values[5];
+	bool		nulls[5] = {0};
+	static const char *const shutdown_names[] = {"unknown", "clean", "crashed"};
 	uint64		head, tail;
 
 	antiban_require_loaded();
@@ -494,5 +495,57 @@ antiban_journal_stats(PG_FUNCTION_ARGS)
 	values[1] = Int64GetDatum((int64) (ring->mask + 1));
 	values[2] = Int64GetDatum((int64) pg_atomic_read_u64(&ring->flushed));
 	values[3] = Int64GetDatum((int64) pg_atomic_read_u64(&ring->direct_writes));
+	values[4] = CStringGetTextDatum(shutdown_names[pg_atomic_read_u32(&antiban_shared->previous_shutdown)]);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+/* ---- clean or crashed: what the next start may trust ---- */
+
+static void
+run_privileged(const char *sql)
+{
+	Privileged	priv;
+
+	privileged_begin(&priv);
+	SPI_connect();
+	if (SPI_execute(sql, false, 0) < 0)
+		elog(ERROR, "antiban: could not update antiban.journal_state");
+	SPI_finish();
+	privileged_end(&priv);
+}
+
+/*
+ * The journal writer is up: learn how the previous run ended (once per
+ * server start), then record that this run has not ended cleanly yet.
+ */
+void
+journal_mark_startup(void)
+{
+	Privileged	priv;
+	uint32		unknown = SHUTDOWN_UNKNOWN;
+	uint32		verdict = SHUTDOWN_CLEAN;
+
+	privileged_begin(&priv);
+	SPI_connect();
+	if (SPI_execute("SELECT clean_shutdown FROM antiban.journal_state", true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		clean = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		verdict = DatumGetBool(clean) ? SHUTDOWN_CLEAN : SHUTDOWN_CRASHED;
+	}
+	SPI_finish();
+	privileged_end(&priv);
+	pg_atomic_compare_exchange_u32(&antiban_shared->previous_shutdown, &unknown, verdict);
+	run_privileged("INSERT INTO antiban.journal_state (id, clean_shutdown, started_at)"
+				   " VALUES (1, false, now()) ON CONFLICT (id)"
+				   " DO UPDATE SET clean_shutdown = false, started_at = now()");
+}
+
+/* Everything is stored: the next start may trust the journal. */
+void
+journal_mark_clean_shutdown(void)
+{
+	run_privileged("UPDATE antiban.journal_state SET clean_shutdown = true, stopped_at = now()");
 }

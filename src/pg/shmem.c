@@ -47,6 +47,7 @@ antiban_shmem_startup(void)
 	if (!found)
 	{
 		antiban_shared->started_at = GetCurrentTimestamp();
+		pg_atomic_init_u32(&antiban_shared->previous_shutdown, SHUTDOWN_UNKNOWN);
 		pg_atomic_init_u64(&antiban_shared->config_generation, 1);
 		SpinLockInit(&antiban_shared->mutex);
 		antiban_shared->nportfolios = 0;
@@ -64,6 +65,23 @@ antiban_install_shmem_hooks(void)
 	shmem_request_hook = antiban_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = antiban_shmem_startup;
+}
+
+/*
+ * Where a bucket missing from shared memory is assumed empty.  A bucket is
+ * missing because it was evicted when full, or because it was not used since
+ * the server started.  After a crash (or before the journal writer has said
+ * otherwise) the journal's last flush interval may be lost, so it counts as
+ * empty at start.  After a clean shutdown the journal is complete: the last
+ * send it knows before the start, if any, is when it could have been empty,
+ * and a recipient it does not know starts full.
+ */
+TimestampTz
+buckets_empty_since(TimestampTz last_known_send)
+{
+	if (pg_atomic_read_u32(&antiban_shared->previous_shutdown) == SHUTDOWN_CLEAN)
+		return Min(last_known_send, antiban_shared->started_at);
+	return antiban_shared->started_at;
 }
 
 /* Each module's region, found or created under AddinShmemInitLock. */

@@ -41,7 +41,17 @@ COMMENT ON FUNCTION antiban.flush_journal() IS
     'Store buffered decisions and recipient facts now instead of at the journal writer''s next tick. Returns how many records it stored.';
 
 CREATE FUNCTION antiban.journal_stats(
-    OUT buffered bigint, OUT capacity bigint, OUT flushed bigint, OUT written_directly bigint)
+    OUT buffered bigint, OUT capacity bigint, OUT flushed bigint, OUT written_directly bigint,
+    OUT previous_shutdown text)
 AS 'MODULE_PATHNAME', 'antiban_journal_stats' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.journal_stats() IS
-    'The decision journal: records waiting in shared memory, ring size, records stored so far, and records written directly because the ring was full or the caller was outside antiban.database_name.';
+    'The decision journal: records waiting in shared memory, ring size, records stored so far, and records written directly because the ring was full or the caller was outside antiban.database_name; and how the server went down before this start (clean, crashed, or unknown until the writer has looked).';
+
+CREATE TABLE antiban.journal_state (
+    id              integer PRIMARY KEY CHECK (id = 1),
+    clean_shutdown  boolean NOT NULL,
+    started_at      timestamptz,
+    stopped_at      timestamptz
+);
+COMMENT ON TABLE antiban.journal_state IS
+    'Whether the journal writer stored everything before the last shutdown. After a crash, token buckets restart empty; after a clean shutdown, from what the journal knows.';

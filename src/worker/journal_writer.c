@@ -43,9 +43,14 @@ antiban_register_journal_writer(void)
 	RegisterBackgroundWorker(&worker);
 }
 
-/* One flush in its own transaction; quiet when the extension is absent. */
+static bool started_marked = false;
+
+/*
+ * One flush in its own transaction; quiet when the extension is absent.  The
+ * first flush also records this start, the last one a clean shutdown.
+ */
 static void
-flush_once(void)
+flush_once(bool last)
 {
 	int64		written = 0;
 
@@ -55,7 +60,14 @@ flush_once(void)
 	if (OidIsValid(get_extension_oid("antiban", true)))
 	{
 		pgstat_report_activity(STATE_RUNNING, "flushing the antiban journal");
+		if (!started_marked)
+		{
+			journal_mark_startup();
+			started_marked = true;
+		}
 		written = journal_flush();
+		if (last)
+			journal_mark_clean_shutdown();
 	}
 	PopActiveSnapshot();
 	CommitTransactionCommand();
@@ -85,9 +97,9 @@ antiban_journal_writer_main(Datum arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		flush_once();
+		flush_once(false);
 	}
-	flush_once();
+	flush_once(true);
 	journal_set_writer_latch(NULL);
 	proc_exit(1);
 }
