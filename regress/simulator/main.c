@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 sim_options sim_opts = {
 	.listen_addr = "127.0.0.1",
@@ -340,6 +341,9 @@ main(int argc, char **argv)
 	signal_loop(&set);
 
 	sim_log("shutting down");
+	/* A clean shutdown takes milliseconds; never let a stuck peer keep the
+	 * process alive (SIGALRM is not blocked: its default action ends us). */
+	alarm(15);
 	delay_stop();
 	http_stop();
 	webhooks_stop();
