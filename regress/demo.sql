@@ -15,13 +15,17 @@ FROM antiban.wabas w,
 SELECT phone_number_id, display_phone_number, throughput_level, health, quality_rating, mode
 FROM antiban.numbers ORDER BY id;
 
-\echo '== A campaign: 30 leads get a marketing template (the sick number 3000000003 is left out)'
+\echo '== A campaign: 30 leads get a marketing template at once. HIGH sends 1,000/s as bursts of 10,'
+\echo '   STANDARD 80/s as bursts of 2 (no second ever above the level); the rest queue for milliseconds;'
+\echo '   the sick number 3000000003 (health 25) is left out'
 CREATE TEMP TABLE campaign AS
 SELECT '+55119' || lpad(i::text, 8, '0') AS lead, d.*
 FROM generate_series(1, 30) i, antiban.decide('+55119' || lpad(i::text, 8, '0'), 'marketing') d;
 SELECT outcome, reason, phone_number_id, count(*) FROM campaign GROUP BY 1, 2, 3 ORDER BY 1, 3;
 
-\echo '== One lead gets 50 templates in a burst: the pair rate (45, then 1 per 6 s) queues the rest'
+\echo '== One lead gets 50 templates in a burst from a number with a 100-message bucket:'
+\echo '   the pair rate (45, then 1 per 6 s) queues the rest'
+UPDATE antiban.numbers SET burst_override = 100, rate_override = 1000 WHERE phone_number_id = '3000000001';
 SELECT (d).outcome, (d).reason, count(*), min((d).not_before) - antiban.now() AS first_wait
 FROM (SELECT antiban.decide('+5511900000001', 'utility') AS d FROM generate_series(1, 50)) burst
 GROUP BY 1, 2 ORDER BY 1 DESC;

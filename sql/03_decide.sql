@@ -1,5 +1,7 @@
 -- The send decision: SEND with a number, QUEUE with a time, REJECT; always a reason.
 \i regress/fixture.sql
+-- Buckets of 100 messages (at 100 per second) so that pair rates show at one instant.
+UPDATE antiban.numbers SET rate_override = 100, burst_override = 100;
 
 -- The healthiest eligible number sends; 1004 (health 20) is out of rotation.
 SELECT * FROM antiban.decide('+5511900000101', 'utility');

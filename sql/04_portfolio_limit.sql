@@ -1,7 +1,7 @@
 -- The portfolio messaging limit: unique users reached with business-initiated
 -- templates over a moving 24 h, shared by all numbers of the portfolio.
 \i regress/fixture.sql
-UPDATE antiban.numbers SET throughput_level = 'HIGH';
+UPDATE antiban.numbers SET rate_override = 1000, burst_override = 1000;
 
 -- 250 new users fit a TIER_250 portfolio, spread over its numbers.
 SELECT outcome, count(*)

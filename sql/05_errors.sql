@@ -8,8 +8,9 @@ SELECT * FROM antiban.try_consume('1001', -1);
 SELECT * FROM antiban.try_consume('1001', 'NaN');
 SELECT * FROM antiban.try_consume('1001', 'Infinity');
 SELECT * FROM antiban.try_consume('1001', NULL);
-SELECT * FROM antiban.try_consume('1001', 81);
-SELECT * FROM antiban.try_consume('1001', 46, '+5511987654321');
+SELECT * FROM antiban.try_consume('1001', 3);
+UPDATE antiban.numbers SET burst_override = 100 WHERE phone_number_id = '1003';
+SELECT * FROM antiban.try_consume('1003', 46, '+5511987654321');
 SELECT * FROM antiban.try_consume('1001', 1, '5511987654321');
 SELECT * FROM antiban.try_consume('1001', 1, '+55 11 9876a');
 SELECT * FROM antiban.try_consume('1001', 1, 'someone@example.com');
@@ -38,7 +39,7 @@ SELECT statement, pg_temp.sqlstate_of(statement) FROM (VALUES
     ($$SELECT antiban.try_consume('9999')$$),
     ($$SELECT antiban.try_consume(NULL)$$),
     ($$SELECT antiban.try_consume('1001', 'NaN')$$),
-    ($$SELECT antiban.try_consume('1001', 81)$$),
+    ($$SELECT antiban.try_consume('1001', 3)$$),
     ($$SELECT antiban.try_consume('1001', 1, '5511987654321')$$),
     ($$SELECT antiban.decide('+5511987654321', 'promo')$$),
     ($$SELECT antiban.decide('+5511987654321', 'utility', portfolio => '999')$$),

@@ -536,12 +536,24 @@ apply_config_key(cfg_ctx *c, const char *key, json_object *v)
 }
 
 static bool
+is_object_key(const char *key)
+{
+	return strcmp(key, "numbers") == 0 || strcmp(key, "portfolios") == 0 ||
+		strcmp(key, "templates") == 0;
+}
+
+/* Scalars first, so a number created by the same document already gets
+ * the document's default_throughput. */
+static bool
 walk_config(cfg_ctx *c, json_object *cfg)
 {
 	if (!as_object(c, cfg, "config"))
 		return false;
 	json_object_object_foreach(cfg, key, v)
-		if (!apply_config_key(c, key, v))
+		if (!is_object_key(key) && !apply_config_key(c, key, v))
+		return false;
+	json_object_object_foreach(cfg, okey, ov)
+		if (is_object_key(okey) && !apply_config_key(c, okey, ov))
 		return false;
 	return true;
 }

@@ -13,7 +13,7 @@ my $node = antiban_node('concurrency');
 register_numbers($node,
 	'1001' => { rate_override => 1, burst_override => 1000 },
 	'1002' => { rate_override => 200, burst_override => 50 },
-	'1003' => { throughput_level => "'HIGH'" });
+	'1003' => { rate_override => 1, burst_override => 1000 });
 $node->safe_psql('postgres', 'CREATE UNLOGGED TABLE grants (number text, at timestamptz DEFAULT clock_timestamp())');
 
 sub pgbench

@@ -12,7 +12,7 @@ use AntibanTest;
 
 # A pinned clock long after start: buckets are full, the window does not move.
 my $node = antiban_node('restart', 'antiban.pinned_now' => '2030-01-01 00:00:00+00');
-register_numbers($node, '1001' => { throughput_level => "'HIGH'" });
+register_numbers($node, '1001' => { rate_override => 1000, burst_override => 1000 });
 
 my $sent = $node->safe_psql('postgres', q{
 	SELECT count(*) FROM generate_series(1, 40) i,

@@ -11,13 +11,15 @@ levels_give_meta_rates(void **state)
 {
 	TokenBucketParams p;
 
+	/* burst + refill per second = the level: no second ever exceeds it */
 	assert_true(throughput_params("STANDARD", 0, 0, 1.0, &p));
-	assert_int_equal(p.rate, 80 * TB_SCALE);
-	assert_int_equal(p.capacity, 80 * TB_SCALE);
+	assert_int_equal(p.capacity, 2 * TB_SCALE);
+	assert_int_equal(p.rate, 78 * TB_SCALE);
 	assert_true(throughput_params("HIGH", 0, 0, 1.0, &p));
-	assert_int_equal(p.rate, 1000 * TB_SCALE);
+	assert_int_equal(p.capacity, 10 * TB_SCALE);
+	assert_int_equal(p.rate, 990 * TB_SCALE);
 	assert_true(throughput_params("COEXISTENCE", 0, 0, 1.0, &p));
-	assert_int_equal(p.rate, 20 * TB_SCALE);
+	assert_int_equal(p.capacity + p.rate, 20 * TB_SCALE);
 	assert_false(throughput_params("TURBO", 0, 0, 1.0, &p));
 }
 
@@ -30,10 +32,12 @@ overrides_and_throttling(void **state)
 	assert_int_equal(p.rate, 10 * TB_SCALE);
 	assert_int_equal(p.capacity, 3 * TB_SCALE);
 	assert_true(throughput_params("STANDARD", 0, 0, 0.25, &p));
-	assert_int_equal(p.rate, 20 * TB_SCALE);
-	assert_int_equal(p.capacity, 20 * TB_SCALE);
+	assert_int_equal(p.capacity + p.rate, 20 * TB_SCALE);
+	assert_true(throughput_params("HIGH", 0, 0, 0.5, &p));
+	assert_int_equal(p.capacity, 5 * TB_SCALE);
+	assert_int_equal(p.rate, 495 * TB_SCALE);
 	assert_true(throughput_params("STANDARD", 0.5, 0, 1.0, &p));
-	assert_int_equal(p.capacity, 1 * TB_SCALE);	/* never below one message */
+	assert_int_equal(p.capacity, 2 * TB_SCALE);	/* never below two messages */
 }
 
 static void

@@ -4,6 +4,7 @@
  */
 #include "throughput.h"
 
+#include <math.h>
 #include <string.h>
 
 static const struct
@@ -32,7 +33,18 @@ throughput_params(const char *level, double rate_override,
 		rate = rate_override;
 	if (factor > 0 && factor < 1.0)
 		rate *= factor;
-	burst = burst_override > 0 ? burst_override : rate;
+	if (burst_override > 0)
+		burst = burst_override;
+	else
+	{
+		/* keep every one-second window within the rate: burst + refill = rate */
+		burst = floor(rate / 100.0);
+		/* two, so that a sender polling every millisecond loses no refill */
+		if (burst < 2.0)
+			burst = 2.0;
+		if (rate_override <= 0 && rate > burst)
+			rate -= burst;
+	}
 	if (burst < 1.0)
 		burst = 1.0;
 	out->rate = token_bucket_limit(rate);

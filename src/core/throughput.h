@@ -12,8 +12,12 @@
 /*
  * level: STANDARD (80 mps), HIGH (1,000 mps) or COEXISTENCE (20 mps).
  * rate_override / burst_override: <= 0 means "not set".  factor scales the
- * rate down for throttled numbers (1.0: full speed).  The burst defaults to
- * one second of the (scaled) rate, and is never below one message.
+ * rate down for throttled numbers (1.0: full speed).
+ *
+ * Meta counts messages per second.  A bucket with capacity C refilling at
+ * R grants up to C + R in one second, so the level's L messages per second
+ * become a burst of C = L/100 (at least two messages) refilling at L - C: no
+ * one-second window ever holds more than L.  Overrides are taken as given.
  */
 extern bool throughput_params(const char *level, double rate_override,
 							  double burst_override, double factor,

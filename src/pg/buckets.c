@@ -312,21 +312,35 @@ antiban_try_consume(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
 }
 
+/* The parameters a bucket has now: configuration may have changed since its last use. */
+static TokenBucketParams
+current_params(NumbersCache *c, const BucketKey *k, const BucketValue *v)
+{
+	CachedNumber *n;
+
+	if (k->kind == BUCKET_KIND_PAIR)
+		return pair_params();
+	n = numbers_cache_by_id(c, k->number_id);
+	return n ? n->throughput : v->params;
+}
+
 static void
-emit_bucket(ReturnSetInfo *rsinfo, const BucketKey *k, const BucketValue *v, TimestampTz now)
+emit_bucket(ReturnSetInfo *rsinfo, NumbersCache *c, const BucketKey *k, const BucketValue *v,
+			TimestampTz now)
 {
 	TokenBucket b = v->bucket;
+	TokenBucketParams p = current_params(c, k, v);
 	Datum		values[9];
 	bool		nulls[9] = {0};
 
-	token_bucket_refill(&b, &v->params, now);
+	token_bucket_refill(&b, &p, now);
 	values[0] = CStringGetTextDatum(k->kind == BUCKET_KIND_NUMBER ? "number" : "pair");
 	values[1] = Int64GetDatum(k->number_id);
 	values[2] = CStringGetTextDatum(v->recipient);
 	nulls[2] = k->kind == BUCKET_KIND_NUMBER;
 	values[3] = Float8GetDatum((double) b.tokens / TB_SCALE);
-	values[4] = Float8GetDatum((double) v->params.capacity / TB_SCALE);
-	values[5] = Float8GetDatum((double) v->params.rate / TB_SCALE);
+	values[4] = Float8GetDatum((double) p.capacity / TB_SCALE);
+	values[5] = Float8GetDatum((double) p.rate / TB_SCALE);
 	values[6] = TimestampTzGetDatum(v->bucket.stamp);
 	values[7] = Int64GetDatum(v->granted);
 	values[8] = Int64GetDatum(v->denied);
@@ -366,7 +380,7 @@ antiban_bucket_states(PG_FUNCTION_ARGS)
 		}
 		LWLockRelease(&bucket_locks[s].lock);
 		for (int i = 0; i < n; i++)
-			emit_bucket(rsinfo, &keys[i], &values[i], now);
+			emit_bucket(rsinfo, c, &keys[i], &values[i], now);
 	}
 	return (Datum) 0;
 }
