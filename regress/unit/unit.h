@@ -28,5 +28,6 @@ extern UnitGroup recipient_tests(void);
 extern UnitGroup reach_window_tests(void);
 extern UnitGroup decision_tests(void);
 extern UnitGroup throughput_tests(void);
+extern UnitGroup error_tests(void);
 
 #endif
