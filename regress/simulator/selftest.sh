@@ -583,9 +583,19 @@ SLOW=$(cat "$TMP/slow")
 check "slow answer: still HTTP 200" 200 "${SLOW%% *}"
 check "slow answer: arrives after slow_ms" 1 "$(echo "${SLOW#* }" | awk '{ print ($1 >= 0.75) }')"
 check "slow answer does not block other requests" 1 "$(echo "$FAST" | awk '{ print ($1 < 0.5) }')"
+sim POST script '{"slow_rate":1,"slow_ms":500}'
+T0=$(date +%s%N)
+i=0
+while [ $i -lt 8 ]; do
+	curl -s -m 20 -o /dev/null -H "Authorization: Bearer $TOKEN" --data-binary "$(text_msg +1555777002$i)" "$BASE/v24.0/5001/messages" &
+	i=$((i + 1))
+done
+wait
+T1=$(date +%s%N)
+check "8 concurrent slow answers overlap (no thread sleeps)" 1 "$(echo $(((T1 - T0) / 1000000)) | awk '{ print ($1 < 1500) }')"
 sim POST script '{"slow_rate":0}'
 ledger
-check "ledger: faults counted (500 + 503)" "1 1 1" "$(jget failed_500) $(jget error_2) $(jget slowed)"
+check "ledger: faults counted (500, 503, slow)" "1 1 9" "$(jget failed_500) $(jget error_2) $(jget slowed)"
 
 # ---- deterministic faults with --seed ------------------------------------------------
 fault_pattern() {
@@ -658,8 +668,10 @@ sim POST script '{"sink_fail_next":3}'
 CODES=$(burst 6 6001 "$(text_msg +15558880010)")
 check "six more sends accepted" 6 "$(count_of 200 "$CODES")"
 wait_for "19 statuses at the sink" 20 sink_has statuses 19
+sleep 0.6					# let any late (wrong) read statuses arrive
 sim GET sink
 check "read_rate 0: no new read statuses" 2 "$(jget_line read)"
+check "exactly 19 statuses in the end" 19 "$(jget_line statuses)"
 check "sink rejected 3 POSTs as scripted" 3 "$(jget_line rejected)"
 ledger
 WH=$(after '"webhooks":{')

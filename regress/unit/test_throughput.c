@@ -12,15 +12,15 @@ levels_give_meta_rates(void **state)
 	TokenBucketParams p;
 
 	/* burst + refill per second = the level: no second ever exceeds it */
-	assert_true(throughput_params("STANDARD", 0, 0, 1.0, &p));
+	assert_true(throughput_params("STANDARD", 0, 0, 1.0, 0.0, &p));
 	assert_int_equal(p.capacity, 2 * TB_SCALE);
 	assert_int_equal(p.rate, 78 * TB_SCALE);
-	assert_true(throughput_params("HIGH", 0, 0, 1.0, &p));
+	assert_true(throughput_params("HIGH", 0, 0, 1.0, 0.0, &p));
 	assert_int_equal(p.capacity, 10 * TB_SCALE);
 	assert_int_equal(p.rate, 990 * TB_SCALE);
-	assert_true(throughput_params("COEXISTENCE", 0, 0, 1.0, &p));
+	assert_true(throughput_params("COEXISTENCE", 0, 0, 1.0, 0.0, &p));
 	assert_int_equal(p.capacity + p.rate, 20 * TB_SCALE);
-	assert_false(throughput_params("TURBO", 0, 0, 1.0, &p));
+	assert_false(throughput_params("TURBO", 0, 0, 1.0, 0.0, &p));
 }
 
 static void
@@ -28,16 +28,29 @@ overrides_and_throttling(void **state)
 {
 	TokenBucketParams p;
 
-	assert_true(throughput_params("STANDARD", 10, 3, 1.0, &p));
+	assert_true(throughput_params("STANDARD", 10, 3, 1.0, 0.0, &p));
 	assert_int_equal(p.rate, 10 * TB_SCALE);
 	assert_int_equal(p.capacity, 3 * TB_SCALE);
-	assert_true(throughput_params("STANDARD", 0, 0, 0.25, &p));
+	assert_true(throughput_params("STANDARD", 0, 0, 0.25, 0.0, &p));
 	assert_int_equal(p.capacity + p.rate, 20 * TB_SCALE);
-	assert_true(throughput_params("HIGH", 0, 0, 0.5, &p));
+	assert_true(throughput_params("HIGH", 0, 0, 0.5, 0.0, &p));
 	assert_int_equal(p.capacity, 5 * TB_SCALE);
 	assert_int_equal(p.rate, 495 * TB_SCALE);
-	assert_true(throughput_params("STANDARD", 0.5, 0, 1.0, &p));
+	assert_true(throughput_params("STANDARD", 0.5, 0, 1.0, 0.0, &p));
 	assert_int_equal(p.capacity, 2 * TB_SCALE);	/* never below two messages */
+}
+
+static void
+headroom_keeps_arrivals_under_the_level(void **state)
+{
+	TokenBucketParams p;
+
+	assert_true(throughput_params("HIGH", 0, 0, 1.0, 0.02, &p));
+	assert_int_equal(p.capacity, 10 * TB_SCALE);
+	assert_int_equal(p.rate, 970 * TB_SCALE);
+	/* overrides are the operator's numbers: no headroom taken */
+	assert_true(throughput_params("HIGH", 500, 0, 1.0, 0.02, &p));
+	assert_int_equal(p.rate, 500 * TB_SCALE);
 }
 
 static void
@@ -53,6 +66,7 @@ statuses(void **state)
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(levels_give_meta_rates),
 	cmocka_unit_test(overrides_and_throttling),
+	cmocka_unit_test(headroom_keeps_arrivals_under_the_level),
 	cmocka_unit_test(statuses),
 };
 

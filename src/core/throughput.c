@@ -19,7 +19,8 @@ static const struct
 
 bool
 throughput_params(const char *level, double rate_override,
-				  double burst_override, double factor, TokenBucketParams *out)
+				  double burst_override, double factor, double headroom,
+				  TokenBucketParams *out)
 {
 	double		rate = -1.0;
 	double		burst;
@@ -42,8 +43,10 @@ throughput_params(const char *level, double rate_override,
 		/* two, so that a sender polling every millisecond loses no refill */
 		if (burst < 2.0)
 			burst = 2.0;
-		if (rate_override <= 0 && rate > burst)
-			rate -= burst;
+		if (rate_override <= 0)
+			rate = rate * (1.0 - headroom) - burst;
+		if (rate < 1.0)
+			rate = 1.0;
 	}
 	if (burst < 1.0)
 		burst = 1.0;

@@ -14,14 +14,16 @@
  * rate_override / burst_override: <= 0 means "not set".  factor scales the
  * rate down for throttled numbers (1.0: full speed).
  *
- * Meta counts messages per second.  A bucket with capacity C refilling at
- * R grants up to C + R in one second, so the level's L messages per second
- * become a burst of C = L/100 (at least two messages) refilling at L - C: no
- * one-second window ever holds more than L.  Overrides are taken as given.
+ * Meta counts messages per second as they arrive.  A bucket with capacity C
+ * refilling at R grants up to C + R in one second, and requests leave in an
+ * order the network may bunch by a few milliseconds.  So the level's L
+ * messages per second become a burst of C = L/100 (at least two messages)
+ * refilling at L * (1 - headroom) - C: no one-second window at Meta holds
+ * more than L even with that jitter.  Overrides are taken as given.
  */
 extern bool throughput_params(const char *level, double rate_override,
 							  double burst_override, double factor,
-							  TokenBucketParams *out);
+							  double headroom, TokenBucketParams *out);
 extern bool number_status_can_send(const char *status);
 
 #endif							/* ANTIBAN_THROUGHPUT_H */

@@ -23,6 +23,7 @@
 /* GUCs (guc.c) */
 extern char *antiban_database_name;
 extern int	antiban_min_health;
+extern double antiban_throughput_headroom;
 extern double antiban_pair_rate_per_minute;
 extern int	antiban_pair_burst;
 extern int	antiban_max_buckets;

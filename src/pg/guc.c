@@ -12,6 +12,7 @@
 
 char	   *antiban_database_name = NULL;
 int			antiban_min_health = 30;
+double		antiban_throughput_headroom = 2.0;
 double		antiban_pair_rate_per_minute = 10.0;
 int			antiban_pair_burst = 45;
 int			antiban_max_buckets = 65536;
@@ -56,6 +57,11 @@ define_tunables(void)
 							"Numbers at or below this health (0-100) are out of rotation.",
 							NULL, &antiban_min_health, 30, 0, 100,
 							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("antiban.throughput_headroom",
+							 "Percent of a number's throughput level kept unused, so network jitter never makes one second at Meta exceed it.",
+							 "Applies to numbers without rate_override.",
+							 &antiban_throughput_headroom, 2.0, 0.0, 50.0,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 	DefineCustomRealVariable("antiban.pair_rate_per_minute",
 							 "Messages per minute one number may send to one recipient, sustained.",
 							 "Meta allows about one message every 6 seconds per pair.",

@@ -34,6 +34,7 @@ typedef struct PhoneEntry
 
 static NumbersCache *cache = NULL;
 static uint64 cache_generation = 0;
+static double cache_headroom = -1;
 static MemoryContext cache_context = NULL;
 static HTAB *by_phone = NULL;
 static bool bump_pending = false;
@@ -126,7 +127,8 @@ load_number(NumbersCache *c, int i, HeapTuple t, TupleDesc d)
 	n->view.mode = mode;
 	n->view.can_send = number_status_can_send(SPI_getvalue(t, d, 5));
 	if (!throughput_params(level, float_col(t, d, 7), float_col(t, d, 8),
-						   float_col(t, d, 9), &n->throughput))
+						   float_col(t, d, 9), antiban_throughput_headroom / 100.0,
+						   &n->throughput))
 		elog(ERROR, "antiban: unknown throughput level \"%s\"", level);
 	n->portfolio_id = int64_col(t, d, 10);
 	n->portfolio_index = portfolio_index(c, n->portfolio_id);
@@ -204,7 +206,8 @@ numbers_cache_get(void)
 
 	antiban_require_loaded();
 	generation = pg_atomic_read_u64(&antiban_shared->config_generation);
-	if (cache != NULL && generation == cache_generation)
+	if (cache != NULL && generation == cache_generation &&
+		cache_headroom == antiban_throughput_headroom)
 		return cache;
 
 	fresh = AllocSetContextCreate(TopMemoryContext, "antiban numbers cache",
@@ -233,6 +236,7 @@ numbers_cache_get(void)
 	cache_context = fresh;
 	cache = loaded;
 	cache_generation = generation;
+	cache_headroom = antiban_throughput_headroom;
 	return cache;
 }
 
