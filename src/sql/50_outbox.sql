@@ -1,0 +1,84 @@
+-- The outbox: every message, its state, and when each state was reached.
+
+CREATE TYPE antiban.message_state AS ENUM
+    ('queued', 'sending', 'sent', 'delivered', 'read', 'retry_wait', 'failed', 'dead',
+     'rejected', 'expired', 'cancelled', 'unknown');
+COMMENT ON TYPE antiban.message_state IS
+    'queued -> sending -> sent -> delivered -> read; retry_wait after a transient error; failed (permanent error), dead (retries exhausted), rejected (by the decision), expired (validity passed), cancelled, unknown (sent or not: no evidence after a crash).';
+
+CREATE TABLE antiban.outbox (
+    id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    created_at        timestamptz NOT NULL DEFAULT now(),
+    recipient         text NOT NULL,
+    message_type      text NOT NULL,
+    category          antiban.category NOT NULL,
+    priority          antiban.priority NOT NULL DEFAULT 'normal',
+    payload           jsonb NOT NULL,
+    state             antiban.message_state NOT NULL,
+    not_before        timestamptz NOT NULL,
+    valid_until       timestamptz,
+    idempotency_key   text UNIQUE,
+    metadata          jsonb NOT NULL DEFAULT '{}',
+    number_id         bigint,
+    phone_number_id   text,
+    portfolio_id      bigint,
+    attempts          integer NOT NULL DEFAULT 0,
+    lease_until       timestamptz,
+    leased_by         integer,
+    wamid             text,
+    reason            text,
+    detail            text,
+    error_code        integer,
+    error_title       text,
+    error_details     text,
+    fbtrace_id        text,
+    queued_at         timestamptz,
+    sending_at        timestamptz,
+    sent_at           timestamptz,
+    delivered_at      timestamptz,
+    read_at           timestamptz,
+    retry_at          timestamptz,
+    failed_at         timestamptz,
+    dead_at           timestamptz,
+    rejected_at       timestamptz,
+    expired_at        timestamptz,
+    cancelled_at      timestamptz,
+    unknown_at        timestamptz,
+    updated_at        timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE antiban.outbox IS
+    'Every message antiban was asked to send, with its decision, state and a timestamp per state reached. The id travels to Meta in biz_opaque_callback_data.';
+-- What the sender claims: due rows, most urgent first.
+CREATE INDEX outbox_due ON antiban.outbox (priority DESC, not_before, id)
+    WHERE state IN ('queued', 'retry_wait');
+-- Leases to reconcile after a crash.
+CREATE INDEX outbox_sending ON antiban.outbox (lease_until) WHERE state = 'sending';
+CREATE INDEX outbox_wamid ON antiban.outbox (wamid) WHERE wamid IS NOT NULL;
+CREATE INDEX outbox_recipient ON antiban.outbox (recipient, created_at);
+
+CREATE VIEW antiban.queue_depth AS
+SELECT coalesce(phone_number_id, '(not yet chosen)') AS phone_number_id, state,
+       count(*) AS messages,
+       min(not_before) FILTER (WHERE state IN ('queued', 'retry_wait')) AS next_due,
+       max(antiban.now() - created_at) AS oldest_age
+FROM antiban.outbox
+WHERE state IN ('queued', 'retry_wait', 'sending', 'unknown')
+GROUP BY 1, 2;
+COMMENT ON VIEW antiban.queue_depth IS 'Messages waiting or in flight, per sending number and state.';
+
+CREATE VIEW antiban.outbox_states AS
+SELECT state, count(*) AS messages, max(updated_at) AS last_change
+FROM antiban.outbox GROUP BY state;
+COMMENT ON VIEW antiban.outbox_states IS 'How many messages are in each state.';
+
+CREATE FUNCTION antiban.outbox_transition() RETURNS trigger
+AS 'MODULE_PATHNAME', 'antiban_outbox_transition' LANGUAGE C;
+COMMENT ON FUNCTION antiban.outbox_transition() IS
+    'Keeps outbox rows on the state machine and stamps the time each state was reached.';
+CREATE TRIGGER outbox_transition BEFORE INSERT OR UPDATE ON antiban.outbox
+    FOR EACH ROW EXECUTE FUNCTION antiban.outbox_transition();
+
+CREATE FUNCTION antiban.transition_allowed(from_state text, to_state text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'antiban_transition_allowed' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION antiban.transition_allowed(text, text) IS
+    'Whether an outbox message may move from one state to another.';
