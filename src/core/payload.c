@@ -17,6 +17,11 @@ typedef struct Check
 	bool		ok;
 } Check;
 
+static bool fail(Check *c, const char *field, const char *fmt,...)
+			__attribute__((format(printf, 3, 4)));
+static const char *at(char *buf, const char *fmt,...)
+			__attribute__((format(printf, 2, 3)));
+
 static bool
 fail(Check *c, const char *field, const char *fmt,...)
 {

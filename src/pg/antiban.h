@@ -14,6 +14,7 @@
 #include "storage/lwlock.h"
 #include "storage/spin.h"
 #include "utils/guc.h"
+#include "utils/timestamp.h"
 
 #include "core/decision.h"
 #include "core/recipient.h"
@@ -41,13 +42,16 @@ extern bool antiban_check_pinned_now(char **newval, void **extra, GucSource sour
 extern void antiban_assign_pinned_now(const char *newval, void *extra);
 
 /* shmem.c */
+#define ANTIBAN_MAX_SENDERS 16
+
 typedef struct AntibanShared
 {
 	TimestampTz started_at;		/* after a crash, new buckets were empty here */
 	pg_atomic_uint32 previous_shutdown;	/* SHUTDOWN_UNKNOWN, _CLEAN or _CRASHED */
 	pg_atomic_uint64 config_generation; /* bumped when numbers change */
-	slock_t		mutex;			/* protects portfolio slot claiming */
+	slock_t		mutex;			/* protects portfolio slots and sender latches */
 	int			nportfolios;
+	Latch	   *sender_latch[ANTIBAN_MAX_SENDERS];	/* set to wake a sender */
 } AntibanShared;
 
 /* How the server went down before this start, as the journal recorded it. */
@@ -59,6 +63,9 @@ extern AntibanShared *antiban_shared;
 extern TimestampTz buckets_empty_since(TimestampTz last_known_send);
 extern void antiban_install_shmem_hooks(void);
 extern void antiban_require_loaded(void);
+extern void antiban_wake_senders_at_commit(void);
+extern void antiban_wake_senders(void);
+extern void antiban_register_sender_latch(int slot, Latch *latch);
 extern void *antiban_shmem_region(const char *name, Size size, bool *found);
 
 /* numbers_cache.c: this backend's copy of numbers, WABAs and portfolios */
@@ -146,6 +153,22 @@ extern bool reach_record(Oid instance, const CachedPortfolio *p, const char *rec
 						 uint64 rhash, int64 number_id, TimestampTz now, bool counts);
 extern void reach_open_window(Oid instance, int64 portfolio_id, const char *recipient,
 							  uint64 rhash, int64 number_id, TimestampTz until);
+
+/* decide.c: one decision, for SQL, the send functions and the sender */
+typedef struct DecideArgs
+{
+	NumbersCache *cache;
+	TimestampTz now;
+	const char *recipient;		/* as given */
+	Category	category;
+	Priority	priority;
+	TimestampTz valid_until;	/* TB_NEVER: none */
+	const char *from_number;	/* NULL: any */
+	const char *portfolio;		/* NULL: any */
+	bool		consume;
+} DecideArgs;
+
+extern void antiban_decide_message(const DecideArgs *args, Decision *d, char *normalized);
 
 /* journal.c: decisions and recipient facts, written behind the hot path */
 typedef struct JournalDecision

@@ -209,6 +209,57 @@ decision_tuple(FunctionCallInfo fcinfo, const Decision *d)
 	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
 }
 
+/*
+ * Decide for one message.  Shared by antiban.decide(), the send functions
+ * (which only look) and the sender worker (which consumes at send time).
+ * Every decision is journalled.  'normalized' receives the recipient in
+ * canonical form ("" when invalid).
+ */
+void
+antiban_decide_message(const DecideArgs *args, Decision *d, char *normalized)
+{
+	DecideContext ctx = {.cache = args->cache, .now = args->now, .category = args->category,
+	.consume = args->consume};
+	DecideRequest req = {.priority = args->priority, .min_health = antiban_min_health,
+	.category = args->category, .now = args->now, .valid_until = args->valid_until};
+	DecidePorts ports = {.ctx = &ctx, .admit = admit};
+	const NumberView *candidates = ctx.cache->views;
+	int			ncandidates = ctx.cache->nnumbers;
+	int			portfolio_index = -1;
+
+	ctx.portfolios = palloc0(sizeof(PortfolioView) * Max(ctx.cache->nportfolios, 1));
+	if (args->from_number)
+	{
+		CachedNumber *n = lookup_number_or_error(ctx.cache, args->from_number);
+
+		candidates = &n->view;
+		ncandidates = 1;
+		portfolio_index = n->portfolio_index;
+		req.pinned = true;
+	}
+	else if (args->portfolio)
+	{
+		CachedPortfolio *p = portfolio_or_error(ctx.cache, args->portfolio);
+
+		candidates = p->numbers;
+		ncandidates = p->nnumbers;
+		portfolio_index = (int) (p - ctx.cache->portfolios);
+	}
+	normalized[0] = '\0';
+	if (recipient_normalize(args->recipient, normalized, &req.invalid_recipient_why) != RECIPIENT_INVALID)
+	{
+		ctx.recipient = normalized;
+		ctx.rhash = recipient_hash(normalized);
+		req.sticky_number_id = sticky_number(&ctx, portfolio_index);
+	}
+	else
+		normalized[0] = '\0';
+	req.recipient_hash = ctx.rhash;
+	decide(&req, candidates, ncandidates, &ports, d);
+	log_decision(&ctx, args->recipient, args->priority, d);
+	pfree(ctx.portfolios);
+}
+
 PG_FUNCTION_INFO_V1(antiban_decide);
 
 /*
@@ -219,48 +270,20 @@ PG_FUNCTION_INFO_V1(antiban_decide);
 Datum
 antiban_decide(PG_FUNCTION_ARGS)
 {
-	char	   *raw = required_text_arg(fcinfo, 0, "recipient");
-	DecideContext ctx = {.cache = numbers_cache_get(), .now = antiban_now()};
-	Priority	priority = priority_or_error(PG_ARGISNULL(2) ? "normal" : text_to_cstring(PG_GETARG_TEXT_PP(2)));
-	char		recipient[RECIPIENT_MAXLEN + 1];
-	DecideRequest req = {.priority = priority, .min_health = antiban_min_health};
-	DecidePorts ports = {.ctx = &ctx, .admit = admit};
-	const NumberView *candidates = ctx.cache->views;
-	int			ncandidates = ctx.cache->nnumbers;
-	int			portfolio_index = -1;
+	char		normalized[RECIPIENT_MAXLEN + 1];
+	DecideArgs	args = {
+		.cache = numbers_cache_get(),
+		.now = antiban_now(),
+		.recipient = required_text_arg(fcinfo, 0, "recipient"),
+		.category = category_or_error(required_text_arg(fcinfo, 1, "category")),
+		.priority = priority_or_error(PG_ARGISNULL(2) ? "normal" : text_to_cstring(PG_GETARG_TEXT_PP(2))),
+		.valid_until = PG_ARGISNULL(3) ? TB_NEVER : PG_GETARG_TIMESTAMPTZ(3),
+		.from_number = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4)),
+		.portfolio = PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5)),
+		.consume = PG_ARGISNULL(6) ? true : PG_GETARG_BOOL(6),
+	};
 	Decision	d;
 
-	ctx.category = category_or_error(required_text_arg(fcinfo, 1, "category"));
-	ctx.consume = PG_ARGISNULL(6) ? true : PG_GETARG_BOOL(6);
-	ctx.portfolios = palloc0(sizeof(PortfolioView) * Max(ctx.cache->nportfolios, 1));
-	if (!PG_ARGISNULL(4))
-	{
-		CachedNumber *n = lookup_number_or_error(ctx.cache, text_to_cstring(PG_GETARG_TEXT_PP(4)));
-
-		candidates = &n->view;
-		ncandidates = 1;
-		portfolio_index = n->portfolio_index;
-		req.pinned = true;
-	}
-	else if (!PG_ARGISNULL(5))
-	{
-		CachedPortfolio *p = portfolio_or_error(ctx.cache, text_to_cstring(PG_GETARG_TEXT_PP(5)));
-
-		candidates = p->numbers;
-		ncandidates = p->nnumbers;
-		portfolio_index = (int) (p - ctx.cache->portfolios);
-	}
-	if (recipient_normalize(raw, recipient, &req.invalid_recipient_why) != RECIPIENT_INVALID)
-	{
-		ctx.recipient = recipient;
-		ctx.rhash = recipient_hash(recipient);
-		req.sticky_number_id = sticky_number(&ctx, portfolio_index);
-	}
-	req.category = ctx.category;
-	req.now = ctx.now;
-	req.valid_until = PG_ARGISNULL(3) ? TB_NEVER : PG_GETARG_TIMESTAMPTZ(3);
-	req.recipient_hash = ctx.rhash;
-	decide(&req, candidates, ncandidates, &ports, &d);
-	log_decision(&ctx, raw, priority, &d);
+	antiban_decide_message(&args, &d, normalized);
 	PG_RETURN_DATUM(decision_tuple(fcinfo, &d));
 }

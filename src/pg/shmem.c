@@ -46,6 +46,7 @@ antiban_shmem_startup(void)
 	antiban_shared = ShmemInitStruct("antiban", sizeof(AntibanShared), &found);
 	if (!found)
 	{
+		memset(antiban_shared, 0, sizeof(AntibanShared));
 		antiban_shared->started_at = GetCurrentTimestamp();
 		pg_atomic_init_u32(&antiban_shared->previous_shutdown, SHUTDOWN_UNKNOWN);
 		pg_atomic_init_u64(&antiban_shared->config_generation, 1);

@@ -9,7 +9,7 @@ COMMENT ON TYPE antiban.message_state IS
 CREATE TABLE antiban.outbox (
     id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     created_at        timestamptz NOT NULL DEFAULT now(),
-    recipient         text NOT NULL,
+    recipient         text,
     message_type      text NOT NULL,
     category          antiban.category NOT NULL,
     priority          antiban.priority NOT NULL DEFAULT 'normal',
@@ -44,7 +44,8 @@ CREATE TABLE antiban.outbox (
     expired_at        timestamptz,
     cancelled_at      timestamptz,
     unknown_at        timestamptz,
-    updated_at        timestamptz NOT NULL DEFAULT now()
+    updated_at        timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT outbox_recipient_required CHECK (recipient IS NOT NULL OR message_type = 'read_receipt')
 );
 COMMENT ON TABLE antiban.outbox IS
     'Every message antiban was asked to send, with its decision, state and a timestamp per state reached. The id travels to Meta in biz_opaque_callback_data.';
@@ -60,7 +61,7 @@ CREATE VIEW antiban.queue_depth AS
 SELECT coalesce(phone_number_id, '(not yet chosen)') AS phone_number_id, state,
        count(*) AS messages,
        min(not_before) FILTER (WHERE state IN ('queued', 'retry_wait')) AS next_due,
-       max(antiban.now() - created_at) AS oldest_age
+       antiban.now() - min(coalesce(queued_at, created_at)) AS oldest_age
 FROM antiban.outbox
 WHERE state IN ('queued', 'retry_wait', 'sending', 'unknown')
 GROUP BY 1, 2;

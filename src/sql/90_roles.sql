@@ -26,8 +26,17 @@ GRANT EXECUTE ON FUNCTION antiban.now(), antiban.tier_limit(antiban.messaging_ti
 -- Applications: decide and consume, and read what readers read.
 GRANT antiban_reader TO antiban_app;
 GRANT EXECUTE ON FUNCTION antiban.decide(text, text, text, timestamptz, text, text, boolean),
-    antiban.try_consume(text, double precision, text, boolean)
+    antiban.try_consume(text, double precision, text, boolean),
+    antiban.enqueue(text, text, text, jsonb, text, timestamptz, text, jsonb, text),
+    antiban.template_object(text, text, jsonb),
+    antiban.send_template(text, text, text, jsonb, text, text, timestamptz, text, jsonb, text),
+    antiban.send_text(text, text, boolean, text, text, timestamptz, text, jsonb, text),
+    antiban.send(text, jsonb, text, text, timestamptz, text, jsonb, text),
+    antiban.mark_read(text, text, boolean),
+    antiban.cancel(bigint)
     TO antiban_app;
+GRANT SELECT ON antiban.outbox, antiban.queue_depth, antiban.outbox_states TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.transition_allowed(text, text) TO antiban_reader;
 
 -- Administrators: configuration and secrets.
 GRANT antiban_app TO antiban_admin;

@@ -1,0 +1,218 @@
+/*
+ * send.c
+ *		antiban.enqueue(): validate a message, decide, and put it in the
+ *		outbox.  The SQL send functions (send_template, send_text, send,
+ *		mark_read) build the payload and call this.
+ *
+ * The decision here only looks (the sender worker takes the tokens when it
+ * really sends); it chooses the row's first state: queued (due now or at the
+ * earliest admissible time) or rejected, with its reason.  A free-form
+ * message outside a service window is an error, never a 131047 from Meta.
+ */
+#include "pg/antiban.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "core/payload.h"
+#include "pg/jsonb_view.h"
+#include "pg/privileged.h"
+
+typedef struct EnqueueRow
+{
+	const char *recipient;		/* NULL for read receipts */
+	const char *message_type;
+	Category	category;
+	Priority	priority;
+	Jsonb	   *payload;
+	const char *state;
+	TimestampTz not_before;
+	TimestampTz valid_until;	/* TB_NEVER: none */
+	const char *idempotency_key;
+	Jsonb	   *metadata;
+	int64		number_id;
+	const char *phone_number_id;
+	int64		portfolio_id;
+	const char *reason;
+	const char *detail;
+} EnqueueRow;
+
+static void
+check_payload(const char *type, Category category, Jsonb *payload)
+{
+	JsonView	view = jsonb_view(payload);
+	PayloadError err;
+
+	if (!payload_type_known(type) && strcmp(type, "read_receipt") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown message type \"%s\"", type),
+				 errhint("Use text, image, video, audio, document, sticker, location, contacts, interactive, reaction or template.")));
+	if (payload_type_is_template(type) == (category == CATEGORY_SERVICE))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a %s message can not have category %s", type, category_name(category)),
+				 errdetail("Templates are marketing, utility or authentication; every other message is a free-form service message."),
+				 errhint("%s", payload_type_is_template(type) ? "Pass the template's category." : "Use category => 'service', or send a template.")));
+	if (strcmp(type, "read_receipt") == 0)
+		return;
+	if (!payload_validate(type, &view, &err))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s message: %s %s", type, err.field, err.message),
+				 errdetail("Field \"%s\" of the payload does not meet the WhatsApp Cloud API's limits.", err.field),
+				 errhint("See the Cloud API reference for %s messages; the payload was not queued.", type)));
+}
+
+static int64
+existing_id(const char *key)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(key)};
+	bool		isnull;
+
+	if (SPI_execute_with_args("SELECT id FROM antiban.outbox WHERE idempotency_key = $1",
+							  1, types, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed == 0)
+		return 0;
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+static const char *const insert_sql =
+"INSERT INTO antiban.outbox (recipient, message_type, category, priority, payload, state,"
+" not_before, valid_until, idempotency_key, metadata, number_id, phone_number_id,"
+" portfolio_id, reason, detail)"
+" VALUES ($1, $2, $3::antiban.category, $4::antiban.priority, $5, $6::antiban.message_state,"
+" $7, $8, $9, coalesce($10, '{}'), $11, $12, $13, $14, $15)"
+" ON CONFLICT (idempotency_key) DO NOTHING RETURNING id";
+
+#define TEXT_OR_NULL(s) ((s) ? CStringGetTextDatum(s) : (Datum) 0)
+
+static int64
+insert_row(const EnqueueRow *r)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[15] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, TIMESTAMPTZOID,
+	TIMESTAMPTZOID, TEXTOID, JSONBOID, INT8OID, TEXTOID, INT8OID, TEXTOID, TEXTOID};
+	Datum		v[15] = {
+		TEXT_OR_NULL(r->recipient), CStringGetTextDatum(r->message_type),
+		CStringGetTextDatum(category_name(r->category)), CStringGetTextDatum(priority_name(r->priority)),
+		JsonbPGetDatum(r->payload), CStringGetTextDatum(r->state), TimestampTzGetDatum(r->not_before),
+		TimestampTzGetDatum(r->valid_until), TEXT_OR_NULL(r->idempotency_key),
+		r->metadata ? JsonbPGetDatum(r->metadata) : (Datum) 0, Int64GetDatum(r->number_id),
+		TEXT_OR_NULL(r->phone_number_id), Int64GetDatum(r->portfolio_id),
+		TEXT_OR_NULL(r->reason), TEXT_OR_NULL(r->detail),
+	};
+	char		nulls[15];
+	bool		isnull;
+
+	memset(nulls, ' ', sizeof(nulls));
+	nulls[0] = r->recipient ? ' ' : 'n';
+	nulls[7] = r->valid_until == TB_NEVER ? 'n' : ' ';
+	nulls[8] = r->idempotency_key ? ' ' : 'n';
+	nulls[9] = r->metadata ? ' ' : 'n';
+	nulls[10] = r->number_id ? ' ' : 'n';
+	nulls[11] = r->phone_number_id ? ' ' : 'n';
+	nulls[12] = r->portfolio_id ? ' ' : 'n';
+	nulls[13] = r->reason ? ' ' : 'n';
+	nulls[14] = r->detail ? ' ' : 'n';
+	if (plan == NULL)
+		plan = privileged_prepare(insert_sql, 15, types);
+	if (SPI_execute_plan(plan, v, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "antiban: could not insert into antiban.outbox");
+	if (SPI_processed == 0)
+		return r->idempotency_key ? existing_id(r->idempotency_key) : 0;
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* The decision becomes the row's first state. */
+static void
+apply_decision(EnqueueRow *r, NumbersCache *c, const Decision *d)
+{
+	if (d->outcome == OUTCOME_REJECT && d->reason == REASON_NO_SERVICE_WINDOW)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no open customer-service window with %s", r->recipient),
+				 errdetail("Free-form messages may only be sent within 24 h of the recipient's last message to the sending number; Meta would answer 131047."),
+				 errhint("Send an approved template instead: antiban.send_template(...).")));
+	r->state = d->outcome == OUTCOME_REJECT ? "rejected" : "queued";
+	r->not_before = d->outcome == OUTCOME_QUEUE ? d->not_before : r->not_before;
+	r->reason = reason_name(d->reason);
+	r->detail = d->detail;
+	if (d->number)
+	{
+		const CachedNumber *n = &c->numbers[d->number->slot];
+
+		r->number_id = n->view.id;
+		r->phone_number_id = n->view.phone_number_id;
+		r->portfolio_id = n->portfolio_id;
+	}
+}
+
+PG_FUNCTION_INFO_V1(antiban_enqueue);
+
+/*
+ * antiban.enqueue(recipient, message_type, category, payload, priority,
+ *				   valid_until, idempotency_key, metadata, from_number) -> id
+ */
+Datum
+antiban_enqueue(PG_FUNCTION_ARGS)
+{
+	NumbersCache *c = numbers_cache_get();
+	EnqueueRow	r = {0};
+	const char *from_number = PG_ARGISNULL(8) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(8));
+	char		checked[RECIPIENT_MAXLEN + 1];
+	char		normalized[RECIPIENT_MAXLEN + 1];
+	Privileged	priv;
+	int64		id;
+
+	r.message_type = required_text_arg(fcinfo, 1, "message_type");
+	r.category = category_or_error(required_text_arg(fcinfo, 2, "category"));
+	if (PG_ARGISNULL(3))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("payload must not be null")));
+	r.payload = PG_GETARG_JSONB_P(3);
+	r.priority = priority_or_error(PG_ARGISNULL(4) ? "normal" : text_to_cstring(PG_GETARG_TEXT_PP(4)));
+	r.valid_until = PG_ARGISNULL(5) ? TB_NEVER : PG_GETARG_TIMESTAMPTZ(5);
+	r.idempotency_key = PG_ARGISNULL(6) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(6));
+	r.metadata = PG_ARGISNULL(7) ? NULL : PG_GETARG_JSONB_P(7);
+	r.not_before = antiban_now();
+	check_payload(r.message_type, r.category, r.payload);
+
+	/* the caller may send; the outbox itself is antiban's to write */
+	privileged_begin(&priv);
+	SPI_connect();
+	if (r.idempotency_key && (id = existing_id(r.idempotency_key)) != 0)
+	{
+		SPI_finish();
+		privileged_end(&priv);
+		PG_RETURN_INT64(id);
+	}
+	if (strcmp(r.message_type, "read_receipt") == 0)
+	{
+		CachedNumber *n = lookup_number_or_error(c, from_number ? from_number :
+												 required_text_arg(fcinfo, 8, "phone_number_id"));
+
+		r.state = "queued";
+		r.number_id = n->view.id;
+		r.phone_number_id = n->view.phone_number_id;
+		r.portfolio_id = n->portfolio_id;
+	}
+	else
+	{
+		DecideArgs	args = {.cache = c, .now = r.not_before, .category = r.category,
+			.priority = r.priority, .valid_until = r.valid_until, .from_number = from_number,
+		.consume = false};
+		Decision	d;
+
+		args.recipient = normalize_recipient_or_error(required_text_arg(fcinfo, 0, "recipient"), checked);
+		antiban_decide_message(&args, &d, normalized);
+		r.recipient = normalized;
+		apply_decision(&r, c, &d);
+	}
+	id = insert_row(&r);
+	SPI_finish();
+	privileged_end(&priv);
+	antiban_wake_senders_at_commit();
+	PG_RETURN_INT64(id);
+}

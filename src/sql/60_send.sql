@@ -1,0 +1,113 @@
+-- Sending: what applications call.  Each returns the outbox id.
+
+CREATE FUNCTION antiban.enqueue(
+    recipient text, message_type text, category text, payload jsonb,
+    priority text DEFAULT 'normal', valid_until timestamptz DEFAULT NULL,
+    idempotency_key text DEFAULT NULL, metadata jsonb DEFAULT NULL, from_number text DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'antiban_enqueue' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION antiban.enqueue(text, text, text, jsonb, text, timestamptz, text, jsonb, text) IS
+    'Validate a message against the Cloud API''s limits, decide (SEND, QUEUE or REJECT) and put it in the outbox. The send_* functions build the payload and call this.';
+
+-- params: NULL; an array of values (positional body parameters); an object of
+-- named body parameters; or {"components": [...]} as the Cloud API takes it.
+CREATE FUNCTION antiban.template_object(template_name text, language text, params jsonb)
+RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN jsonb_build_object('name', template_name, 'language', jsonb_build_object('code', language))
+    || CASE
+        WHEN params IS NULL OR params = 'null' THEN '{}'::jsonb
+        WHEN jsonb_typeof(params) = 'object' AND params ? 'components' THEN
+            jsonb_build_object('components', params -> 'components')
+        WHEN jsonb_typeof(params) = 'array' AND jsonb_array_length(params) > 0
+             AND jsonb_typeof(params -> 0) = 'object' AND params -> 0 ? 'type'
+             AND params -> 0 ->> 'type' IN ('header', 'body', 'button') THEN
+            jsonb_build_object('components', params)
+        WHEN jsonb_typeof(params) = 'array' THEN
+            jsonb_build_object('components', jsonb_build_array(jsonb_build_object('type', 'body',
+                'parameters', (SELECT coalesce(jsonb_agg(jsonb_build_object('type', 'text', 'text', v #>> '{}')
+                                                         ORDER BY i), '[]')
+                               FROM jsonb_array_elements(params) WITH ORDINALITY AS e(v, i)))))
+        WHEN jsonb_typeof(params) = 'object' THEN
+            jsonb_build_object('components', jsonb_build_array(jsonb_build_object('type', 'body',
+                'parameters', (SELECT coalesce(jsonb_agg(jsonb_build_object('type', 'text',
+                                                   'parameter_name', k, 'text', v #>> '{}') ORDER BY k), '[]')
+                               FROM jsonb_each(params) AS e(k, v)))))
+        ELSE jsonb_build_object('components', params)
+    END;
+COMMENT ON FUNCTION antiban.template_object(text, text, jsonb) IS
+    'The Cloud API "template" object for a template name, language code and parameters (array: positional; object: named; {"components": [...]}: as given).';
+
+CREATE FUNCTION antiban.send_template(
+    recipient text, template_name text, language text, params jsonb DEFAULT NULL,
+    category text DEFAULT 'marketing', priority text DEFAULT 'normal',
+    valid_until timestamptz DEFAULT NULL, idempotency_key text DEFAULT NULL,
+    metadata jsonb DEFAULT NULL, from_number text DEFAULT NULL)
+RETURNS bigint LANGUAGE sql VOLATILE
+RETURN antiban.enqueue(recipient, 'template', category,
+    jsonb_build_object('template', antiban.template_object(template_name, language, params)),
+    priority, valid_until, idempotency_key, metadata, from_number);
+COMMENT ON FUNCTION antiban.send_template(text, text, text, jsonb, text, text, timestamptz, text, jsonb, text) IS
+    'Queue an approved template (category: marketing by default, utility or authentication). Returns the outbox id; the same idempotency_key twice returns the same id and sends once.';
+
+CREATE FUNCTION antiban.send_text(
+    recipient text, body text, preview_url boolean DEFAULT false, reply_to text DEFAULT NULL,
+    priority text DEFAULT 'normal', valid_until timestamptz DEFAULT NULL,
+    idempotency_key text DEFAULT NULL, metadata jsonb DEFAULT NULL, from_number text DEFAULT NULL)
+RETURNS bigint LANGUAGE sql VOLATILE
+RETURN antiban.enqueue(recipient, 'text', 'service',
+    jsonb_build_object('text', jsonb_build_object('body', body, 'preview_url', preview_url))
+    || CASE WHEN reply_to IS NULL THEN '{}'::jsonb
+            ELSE jsonb_build_object('context', jsonb_build_object('message_id', reply_to)) END,
+    priority, valid_until, idempotency_key, metadata, from_number);
+COMMENT ON FUNCTION antiban.send_text(text, text, boolean, text, text, timestamptz, text, jsonb, text) IS
+    'Queue a free-form text. Only inside the 24 h window the recipient opened: otherwise an error says to send a template.';
+
+-- payload: {"type": "<type>", "<type>": {...}, "context": {"message_id": ...}}
+CREATE FUNCTION antiban.send(
+    recipient text, payload jsonb, category text DEFAULT 'service', priority text DEFAULT 'normal',
+    valid_until timestamptz DEFAULT NULL, idempotency_key text DEFAULT NULL,
+    metadata jsonb DEFAULT NULL, from_number text DEFAULT NULL)
+RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF payload IS NULL OR jsonb_typeof(payload) <> 'object' OR NOT payload ? 'type' THEN
+        RAISE EXCEPTION 'payload must be an object with a "type" and the object of that type'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example {"type": "image", "image": {"link": "https://..."}}.';
+    END IF;
+    RETURN antiban.enqueue(recipient, payload ->> 'type', category, payload - 'type', priority,
+                           valid_until, idempotency_key, metadata, from_number);
+END
+$$;
+COMMENT ON FUNCTION antiban.send(text, jsonb, text, text, timestamptz, text, jsonb, text) IS
+    'Queue any Cloud API message: image, video, audio, document, sticker, location, contacts, interactive (button, list, cta_url, flow), reaction, template; with an optional reply "context". Validated against Meta''s limits.';
+
+CREATE FUNCTION antiban.mark_read(
+    message_id text, phone_number_id text, typing_indicator boolean DEFAULT false)
+RETURNS bigint LANGUAGE sql VOLATILE
+RETURN antiban.enqueue(NULL, 'read_receipt', 'service',
+    jsonb_build_object('status', 'read', 'message_id', message_id)
+    || CASE WHEN typing_indicator THEN '{"typing_indicator": {"type": "text"}}'::jsonb ELSE '{}' END,
+    'high', NULL, NULL, NULL, phone_number_id);
+COMMENT ON FUNCTION antiban.mark_read(text, text, boolean) IS
+    'Mark an inbound message as read (blue ticks), optionally showing a typing indicator for up to 25 s.';
+
+CREATE FUNCTION antiban.cancel(message bigint) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    current antiban.message_state;
+BEGIN
+    SELECT o.state INTO current FROM antiban.outbox o WHERE o.id = message FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no outbox message %', message USING ERRCODE = 'undefined_object';
+    END IF;
+    IF current NOT IN ('queued', 'retry_wait') THEN
+        RETURN false;
+    END IF;
+    UPDATE antiban.outbox SET state = 'cancelled' WHERE id = message;
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION antiban.cancel(bigint) IS
+    'Cancel a message that has not left yet (queued or waiting to retry). Returns false when it is already on its way or done.';
