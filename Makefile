@@ -7,7 +7,8 @@ MODULE_big  = antiban
 
 CORE_SRCS   = $(wildcard src/core/*.c)
 PG_SRCS     = $(wildcard src/pg/*.c) $(wildcard src/worker/*.c)
-OBJS        = $(CORE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
+CLOUDAPI_SRCS = $(wildcard src/cloudapi/*.c)
+OBJS        = $(CORE_SRCS:.c=.o) $(CLOUDAPI_SRCS:.c=.o) $(PG_SRCS:.c=.o)
 
 SQL_PARTS   = $(sort $(wildcard src/sql/*.sql))
 DATA_built  = antiban--$(EXTVERSION).sql
@@ -17,10 +18,10 @@ REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=regress/regress.conf
 TAP_TESTS    = 1
 PROVE_TESTS  = regress/t/*.pl
 
-PG_CPPFLAGS = -Isrc -std=gnu11
+PG_CPPFLAGS = -Isrc -std=gnu11 -I/usr/include/json-c -DANTIBAN_VERSION='"$(EXTVERSION)"'
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
               -Wno-sign-compare -Wno-cast-function-type
-SHLIB_LINK  = -lm
+SHLIB_LINK  = -lcurl -ljson-c -lm
 
 EXTRA_CLEAN = antiban--*.sql regress/unit/run_unit_tests tmp_check tmp_check_iso \
               results regression.diffs regression.out log

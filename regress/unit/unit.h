@@ -31,5 +31,6 @@ extern UnitGroup throughput_tests(void);
 extern UnitGroup error_tests(void);
 extern UnitGroup message_state_tests(void);
 extern UnitGroup payload_tests(void);
+extern UnitGroup retry_plan_tests(void);
 
 #endif

@@ -26,4 +26,5 @@ _PG_init(void)
 	if (IsBinaryUpgrade)
 		return;
 	antiban_register_journal_writer();
+	antiban_register_senders();
 }

@@ -33,6 +33,22 @@ extern int	antiban_max_portfolios;
 extern int	antiban_journal_size;
 extern int	antiban_journal_flush_ms;
 extern int	antiban_sticky_ttl_s;
+extern char *antiban_graph_base_url;
+extern char *antiban_graph_version;
+extern int	antiban_sender_workers;
+extern int	antiban_max_inflight;
+extern int	antiban_claim_batch;
+extern int	antiban_http_timeout_ms;
+extern int	antiban_max_attempts;
+extern int	antiban_retry_base_ms;
+extern int	antiban_retry_cap_ms;
+extern int	antiban_unconfirmed_grace_s;
+extern int	antiban_on_unconfirmed;
+extern int	antiban_sender_tick_ms;
+
+#define ON_UNCONFIRMED_MARK_UNKNOWN 0
+#define ON_UNCONFIRMED_RESEND 1
+
 extern void antiban_define_gucs(void);
 
 /* clock.c: the one source of "now", pinnable by antiban.pinned_now */
@@ -130,6 +146,8 @@ extern BucketTake buckets_take(Oid instance, const CachedNumber *n,
 							   TimestampTz now, bool consume);
 extern void buckets_give_back(Oid instance, const CachedNumber *n,
 							  uint64 recipient_hash, int64 amount);
+extern void buckets_drain(Oid instance, const CachedNumber *n, const char *recipient,
+						  uint64 recipient_hash);
 
 /* reach.c: recipients (sticky sender, service window) and portfolio limits */
 typedef struct RecipientState
@@ -207,7 +225,8 @@ extern void journal_set_writer_latch(Latch *latch);
 extern void journal_mark_startup(void);
 extern void journal_mark_clean_shutdown(void);
 
-/* worker/journal_writer.c */
+/* worker/journal_writer.c, worker/sender.c */
 extern void antiban_register_journal_writer(void);
+extern void antiban_register_senders(void);
 
 #endif							/* ANTIBAN_PG_H */

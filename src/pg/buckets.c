@@ -234,6 +234,34 @@ buckets_give_back(Oid instance, const CachedNumber *n, uint64 recipient_hash, in
 	}
 }
 
+/*
+ * Meta said this bucket is empty (130429 for a number, 131056 for a pair):
+ * empty it here too, so nothing else is tried before it refills.
+ */
+void
+buckets_drain(Oid instance, const CachedNumber *n, const char *recipient, uint64 recipient_hash)
+{
+	BucketKey	key = {instance, recipient ? BUCKET_KIND_PAIR : BUCKET_KIND_NUMBER, n->view.id,
+	recipient ? recipient_hash : 0};
+	TokenBucketParams params = recipient ? pair_params() : n->throughput;
+	uint64		h = key_hash(&key);
+	uint32		s = slot_table_stripe(&bucket_table, h);
+	TimestampTz now = antiban_now();
+	BucketValue *v;
+
+	LWLockAcquire(&bucket_locks[s].lock, LW_EXCLUSIVE);
+	v = bucket_get(&key, h, &params, buckets_empty_since(0), now, true, NULL);
+	if (v)
+	{
+		token_bucket_refill(&v->bucket, &params, now);
+		v->bucket.tokens = 0;
+		v->bucket.carry = 0;
+		if (recipient)
+			strlcpy(v->recipient, recipient, BUCKET_LABEL_LEN);
+	}
+	LWLockRelease(&bucket_locks[s].lock);
+}
+
 /* ---- SQL: antiban.try_consume() and antiban.bucket_states() ---- */
 
 static int64

@@ -22,6 +22,24 @@ int			antiban_journal_size = 16384;
 int			antiban_journal_flush_ms = 200;
 int			antiban_sticky_ttl_s = 7 * 24 * 3600;
 char	   *antiban_pinned_now = NULL;
+char	   *antiban_graph_base_url = NULL;
+char	   *antiban_graph_version = NULL;
+int			antiban_sender_workers = 1;
+int			antiban_max_inflight = 64;
+int			antiban_claim_batch = 200;
+int			antiban_http_timeout_ms = 15000;
+int			antiban_max_attempts = 8;
+int			antiban_retry_base_ms = 2000;
+int			antiban_retry_cap_ms = 600000;
+int			antiban_unconfirmed_grace_s = 120;
+int			antiban_on_unconfirmed = ON_UNCONFIRMED_MARK_UNKNOWN;
+int			antiban_sender_tick_ms = 1000;
+
+static const struct config_enum_entry on_unconfirmed_options[] = {
+	{"mark_unknown", ON_UNCONFIRMED_MARK_UNKNOWN, false},
+	{"resend", ON_UNCONFIRMED_RESEND, false},
+	{NULL, 0, false}
+};
 
 /* Only while preloading: PGC_POSTMASTER variables can not be made later. */
 static void
@@ -31,6 +49,10 @@ define_postmaster_settings(void)
 							   "Database in which antiban's background workers run.",
 							   NULL, &antiban_database_name, "postgres",
 							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.sender_workers",
+							"Sender background workers draining the outbox.",
+							NULL, &antiban_sender_workers, 1, 0, ANTIBAN_MAX_SENDERS,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("antiban.max_buckets",
 							"Token buckets (numbers and recipient pairs) kept in shared memory.",
 							"Full buckets are forgotten first when the table fills.",
@@ -48,6 +70,56 @@ define_postmaster_settings(void)
 							"Decision-log entries buffered in shared memory before the journal writer stores them.",
 							NULL, &antiban_journal_size, 16384, 64, 1024 * 1024,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+}
+
+static void
+define_sender_settings(void)
+{
+	DefineCustomStringVariable("antiban.graph_base_url",
+							   "Base URL of the Graph API (the local simulator in tests and the demo).",
+							   NULL, &antiban_graph_base_url, "https://graph.facebook.com",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("antiban.graph_version",
+							   "Graph API version in request paths.",
+							   NULL, &antiban_graph_version, "v24.0",
+							   PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.max_inflight",
+							"Requests each sender keeps in flight at once.",
+							NULL, &antiban_max_inflight, 64, 1, 4096,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.claim_batch",
+							"Messages a sender claims in one short transaction.",
+							NULL, &antiban_claim_batch, 200, 1, 10000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.http_timeout",
+							"Timeout of one Cloud API request.",
+							NULL, &antiban_http_timeout_ms, 15000, 100, 600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.max_attempts",
+							"Send attempts before a message is dead.",
+							NULL, &antiban_max_attempts, 8, 1, 100,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.retry_base",
+							"First retry delay after a transient error (doubled each attempt, with jitter).",
+							NULL, &antiban_retry_base_ms, 2000, 10, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.retry_cap",
+							"Longest delay between retries.",
+							NULL, &antiban_retry_cap_ms, 600000, 100, 86400000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.unconfirmed_grace",
+							"How long a message left in 'sending' (crash, ambiguous timeout) waits for evidence before antiban.on_unconfirmed applies.",
+							NULL, &antiban_unconfirmed_grace_s, 120, 1, 7 * 86400,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomEnumVariable("antiban.on_unconfirmed",
+							 "What to do with a message still unconfirmed after the grace period.",
+							 "mark_unknown never duplicates (an operator decides); resend never loses (but may duplicate).",
+							 &antiban_on_unconfirmed, ON_UNCONFIRMED_MARK_UNKNOWN, on_unconfirmed_options,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.sender_tick",
+							"Longest a sender sleeps without being woken (for leases, retries and expiry).",
+							NULL, &antiban_sender_tick_ms, 1000, 10, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 }
 
 static void
@@ -94,5 +166,6 @@ antiban_define_gucs(void)
 	if (process_shared_preload_libraries_in_progress)
 		define_postmaster_settings();
 	define_tunables();
+	define_sender_settings();
 	MarkGUCPrefixReserved("antiban");
 }

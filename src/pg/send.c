@@ -32,6 +32,7 @@ typedef struct EnqueueRow
 	TimestampTz valid_until;	/* TB_NEVER: none */
 	const char *idempotency_key;
 	Jsonb	   *metadata;
+	const char *from_number;
 	int64		number_id;
 	const char *phone_number_id;
 	int64		portfolio_id;
@@ -82,9 +83,9 @@ existing_id(const char *key)
 static const char *const insert_sql =
 "INSERT INTO antiban.outbox (recipient, message_type, category, priority, payload, state,"
 " not_before, valid_until, idempotency_key, metadata, number_id, phone_number_id,"
-" portfolio_id, reason, detail)"
+" portfolio_id, reason, detail, from_number)"
 " VALUES ($1, $2, $3::antiban.category, $4::antiban.priority, $5, $6::antiban.message_state,"
-" $7, $8, $9, coalesce($10, '{}'), $11, $12, $13, $14, $15)"
+" $7, $8, $9, coalesce($10, '{}'), $11, $12, $13, $14, $15, $16)"
 " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id";
 
 #define TEXT_OR_NULL(s) ((s) ? CStringGetTextDatum(s) : (Datum) 0)
@@ -93,18 +94,18 @@ static int64
 insert_row(const EnqueueRow *r)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			types[15] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, TIMESTAMPTZOID,
-	TIMESTAMPTZOID, TEXTOID, JSONBOID, INT8OID, TEXTOID, INT8OID, TEXTOID, TEXTOID};
-	Datum		v[15] = {
+	Oid			types[16] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, TIMESTAMPTZOID,
+	TIMESTAMPTZOID, TEXTOID, JSONBOID, INT8OID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		v[16] = {
 		TEXT_OR_NULL(r->recipient), CStringGetTextDatum(r->message_type),
 		CStringGetTextDatum(category_name(r->category)), CStringGetTextDatum(priority_name(r->priority)),
 		JsonbPGetDatum(r->payload), CStringGetTextDatum(r->state), TimestampTzGetDatum(r->not_before),
 		TimestampTzGetDatum(r->valid_until), TEXT_OR_NULL(r->idempotency_key),
 		r->metadata ? JsonbPGetDatum(r->metadata) : (Datum) 0, Int64GetDatum(r->number_id),
 		TEXT_OR_NULL(r->phone_number_id), Int64GetDatum(r->portfolio_id),
-		TEXT_OR_NULL(r->reason), TEXT_OR_NULL(r->detail),
+		TEXT_OR_NULL(r->reason), TEXT_OR_NULL(r->detail), TEXT_OR_NULL(r->from_number),
 	};
-	char		nulls[15];
+	char		nulls[16];
 	bool		isnull;
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -117,8 +118,9 @@ insert_row(const EnqueueRow *r)
 	nulls[12] = r->portfolio_id ? ' ' : 'n';
 	nulls[13] = r->reason ? ' ' : 'n';
 	nulls[14] = r->detail ? ' ' : 'n';
+	nulls[15] = r->from_number ? ' ' : 'n';
 	if (plan == NULL)
-		plan = privileged_prepare(insert_sql, 15, types);
+		plan = privileged_prepare(insert_sql, 16, types);
 	if (SPI_execute_plan(plan, v, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "antiban: could not insert into antiban.outbox");
 	if (SPI_processed == 0)
@@ -177,6 +179,7 @@ antiban_enqueue(PG_FUNCTION_ARGS)
 	r.idempotency_key = PG_ARGISNULL(6) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(6));
 	r.metadata = PG_ARGISNULL(7) ? NULL : PG_GETARG_JSONB_P(7);
 	r.not_before = antiban_now();
+	r.from_number = from_number;
 	check_payload(r.message_type, r.category, r.payload);
 
 	/* the caller may send; the outbox itself is antiban's to write */

@@ -118,6 +118,8 @@ CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON an
     FOR EACH STATEMENT EXECUTE FUNCTION antiban.config_changed();
 CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON antiban.numbers
     FOR EACH STATEMENT EXECUTE FUNCTION antiban.config_changed();
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON antiban.secrets
+    FOR EACH STATEMENT EXECUTE FUNCTION antiban.config_changed();
 
 CREATE FUNCTION antiban.touch_updated_at() RETURNS trigger
 LANGUAGE plpgsql AS $$

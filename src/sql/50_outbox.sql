@@ -19,10 +19,12 @@ CREATE TABLE antiban.outbox (
     valid_until       timestamptz,
     idempotency_key   text UNIQUE,
     metadata          jsonb NOT NULL DEFAULT '{}',
+    from_number       text,
     number_id         bigint,
     phone_number_id   text,
     portfolio_id      bigint,
     attempts          integer NOT NULL DEFAULT 0,
+    pair_hits         integer NOT NULL DEFAULT 0,
     lease_until       timestamptz,
     leased_by         integer,
     wamid             text,
@@ -83,3 +85,6 @@ CREATE FUNCTION antiban.transition_allowed(from_state text, to_state text) RETUR
 AS 'MODULE_PATHNAME', 'antiban_transition_allowed' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION antiban.transition_allowed(text, text) IS
     'Whether an outbox message may move from one state to another.';
+
+CREATE INDEX outbox_validity ON antiban.outbox (valid_until)
+    WHERE state IN ('queued', 'retry_wait') AND valid_until IS NOT NULL;

@@ -1,0 +1,345 @@
+/*
+ * outbox_claim.c
+ *		The sender's first short transaction: lock due messages (SKIP
+ *		LOCKED, so several senders share the outbox), decide each again
+ *		with consumption (the tokens are taken here, once), and mark those
+ *		that go as 'sending' under a lease.  The HTTP calls happen only
+ *		after this commits.
+ */
+#include "worker/sender.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "pg/privileged.h"
+
+/* Retry a message whose numbers are all out of rotation this much later. */
+#define NO_NUMBER_RETRY_US	(60 * USECS_PER_SEC)
+
+static const char *const due_sql =
+"SELECT id, recipient, message_type, category::text, priority::text, valid_until,"
+" attempts, pair_hits, from_number, number_id"
+" FROM antiban.outbox"
+" WHERE state IN ('queued', 'retry_wait') AND not_before <= $1"
+" ORDER BY priority DESC, not_before, id LIMIT $2 FOR UPDATE SKIP LOCKED";
+
+static const char *const next_due_sql =
+"SELECT min(not_before) FROM antiban.outbox WHERE state IN ('queued', 'retry_wait')";
+
+/* Mark the ones that go; hand back what to send. */
+static const char *const sending_sql =
+"UPDATE antiban.outbox o SET state = 'sending', number_id = u.nid, phone_number_id = n.phone_number_id,"
+" portfolio_id = w.portfolio_id, attempts = o.attempts + 1, lease_until = $4, leased_by = $5,"
+" reason = u.reason, detail = u.detail"
+" FROM unnest($1::int8[], $2::int8[], $3::text[], $6::text[]) AS u(id, nid, reason, detail),"
+"  antiban.numbers n, antiban.wabas w"
+" WHERE o.id = u.id AND n.id = u.nid AND w.id = n.waba_id"
+" RETURNING o.id, n.phone_number_id,"
+"  (CASE WHEN o.message_type = 'read_receipt'"
+"   THEN jsonb_build_object('messaging_product', 'whatsapp') || o.payload"
+"   ELSE jsonb_build_object('messaging_product', 'whatsapp', 'recipient_type', 'individual',"
+"     'to', o.recipient, 'type', o.message_type, 'biz_opaque_callback_data', o.id::text) || o.payload"
+"   END)::text";
+
+/* Put back (queued later) or close (expired, rejected, failed) the others. */
+static const char *const settle_sql =
+"UPDATE antiban.outbox o SET state = u.state::antiban.message_state,"
+" not_before = coalesce(u.nb, o.not_before), reason = u.reason, detail = u.detail"
+" FROM unnest($1::int8[], $2::text[], $3::timestamptz[], $4::text[], $5::text[])"
+"  AS u(id, state, nb, reason, detail)"
+" WHERE o.id = u.id";
+
+typedef struct Columns
+{
+	int			n;
+	Datum	   *id;
+	Datum	   *number_id;
+	Datum	   *state;
+	Datum	   *not_before;
+	bool	   *not_before_null;
+	Datum	   *reason;
+	Datum	   *detail;
+} Columns;
+
+static Columns
+columns_new(int cap)
+{
+	Columns		c = {0};
+
+	c.id = palloc(sizeof(Datum) * cap);
+	c.number_id = palloc(sizeof(Datum) * cap);
+	c.state = palloc(sizeof(Datum) * cap);
+	c.not_before = palloc(sizeof(Datum) * cap);
+	c.not_before_null = palloc0(sizeof(bool) * cap);
+	c.reason = palloc(sizeof(Datum) * cap);
+	c.detail = palloc(sizeof(Datum) * cap);
+	return c;
+}
+
+static Datum
+array_of(Datum *values, bool *nulls, int n, Oid type)
+{
+	int16		len;
+	bool		byval;
+	char		align;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(type, &len, &byval, &align);
+	return PointerGetDatum(construct_md_array(values, nulls, 1, dims, lbs, type, len, byval, align));
+}
+
+static void
+add_settled(Columns *c, int64 id, const char *state, TimestampTz nb, const char *reason, const char *detail)
+{
+	int			i = c->n++;
+
+	c->id[i] = Int64GetDatum(id);
+	c->state[i] = CStringGetTextDatum(state);
+	c->not_before[i] = TimestampTzGetDatum(nb);
+	c->not_before_null[i] = nb == 0;
+	c->reason[i] = CStringGetTextDatum(reason);
+	c->detail[i] = CStringGetTextDatum(detail);
+}
+
+static void
+add_sending(Columns *c, int64 id, int64 number_id, const char *reason, const char *detail)
+{
+	int			i = c->n++;
+
+	c->id[i] = Int64GetDatum(id);
+	c->number_id[i] = Int64GetDatum(number_id);
+	c->reason[i] = CStringGetTextDatum(reason);
+	c->detail[i] = CStringGetTextDatum(detail);
+}
+
+static char *
+text_col(HeapTuple t, TupleDesc d, int col)
+{
+	return SPI_getvalue(t, d, col);
+}
+
+static int64
+int_col(HeapTuple t, TupleDesc d, int col, bool *isnull)
+{
+	Datum		v = SPI_getbinval(t, d, col, isnull);
+
+	if (*isnull)
+		return 0;
+	return SPI_gettypeid(d, col) == INT4OID ? DatumGetInt32(v) : DatumGetInt64(v);
+}
+
+/* A read receipt needs only its number's throughput token. */
+static void
+plan_read_receipt(NumbersCache *c, HeapTuple t, TupleDesc d, int64 id, TimestampTz now,
+				  Columns *go, Columns *settle)
+{
+	bool		isnull;
+	CachedNumber *n = numbers_cache_by_id(c, int_col(t, d, 10, &isnull));
+	BucketTake	take;
+
+	if (n == NULL)
+	{
+		add_settled(settle, id, "failed", 0, "no_number", "the number of this read receipt is no longer registered");
+		return;
+	}
+	take = buckets_take(c->instance, n, NULL, 0, 0, TB_SCALE, now, true);
+	if (take.allowed)
+		add_sending(go, id, n->view.id, "read_receipt", "");
+	else
+		add_settled(settle, id, "queued", take.number.ready_at, "number_throughput",
+					"waiting for the number's throughput");
+}
+
+/* Any other message: the decision, consuming. */
+static void
+plan_message(SenderState *st, NumbersCache *c, HeapTuple t, TupleDesc d, int64 id,
+			 TimestampTz now, Columns *go, Columns *settle)
+{
+	bool		isnull;
+	char		normalized[RECIPIENT_MAXLEN + 1];
+	DecideArgs	args = {.cache = c, .now = now, .consume = true};
+	Decision	dec;
+	TimestampTz valid_until;
+
+	args.recipient = text_col(t, d, 2);
+	category_parse(text_col(t, d, 4), &args.category);
+	priority_parse(text_col(t, d, 5), &args.priority);
+	valid_until = DatumGetTimestampTz(SPI_getbinval(t, d, 6, &isnull));
+	args.valid_until = isnull ? TB_NEVER : valid_until;
+	args.from_number = text_col(t, d, 9);
+	if (args.from_number && numbers_cache_find(c, args.from_number) == NULL)
+	{
+		add_settled(settle, id, "failed", 0, "no_number", "the number this message was pinned to is no longer registered");
+		return;
+	}
+	antiban_decide_message(&args, &dec, normalized);
+	if (dec.outcome == OUTCOME_SEND)
+		add_sending(go, id, dec.number->id, reason_name(dec.reason), dec.detail);
+	else if (dec.outcome == OUTCOME_QUEUE)
+		add_settled(settle, id, "queued", dec.not_before, reason_name(dec.reason), dec.detail);
+	else if (dec.reason == REASON_NO_ELIGIBLE_NUMBER && now + NO_NUMBER_RETRY_US <= args.valid_until)
+		/* numbers may come back (an operator, the monitor): wait for them */
+		add_settled(settle, id, "queued", now + NO_NUMBER_RETRY_US, reason_name(dec.reason), dec.detail);
+	else
+		add_settled(settle, id, dec.reason == REASON_INVALID_RECIPIENT ? "failed" : "expired", 0,
+					reason_name(dec.reason), dec.detail);
+}
+
+static void
+settle(Columns *c)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[5] = {INT8ARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+	Datum		args[5];
+
+	if (c->n == 0)
+		return;
+	if (plan == NULL)
+		plan = privileged_prepare(settle_sql, 5, types);
+	args[0] = array_of(c->id, NULL, c->n, INT8OID);
+	args[1] = array_of(c->state, NULL, c->n, TEXTOID);
+	args[2] = array_of(c->not_before, c->not_before_null, c->n, TIMESTAMPTZOID);
+	args[3] = array_of(c->reason, NULL, c->n, TEXTOID);
+	args[4] = array_of(c->detail, NULL, c->n, TEXTOID);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "antiban: could not settle claimed messages");
+}
+
+/* Mark as sending and build the requests (in the batch context). */
+static int
+mark_sending(SenderState *st, Columns *c, TimestampTz now, Outgoing **out)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[6] = {INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID, TIMESTAMPTZOID, INT4OID, TEXTARRAYOID};
+	Datum		args[6];
+	TimestampTz lease = now + (TimestampTz) antiban_http_timeout_ms * 1000 +
+		(TimestampTz) antiban_unconfirmed_grace_s * USECS_PER_SEC;
+	MemoryContext old;
+	SPITupleTable *rows;
+	uint64		nrows;
+	int			n = 0;
+
+	if (c->n == 0)
+		return 0;
+	if (plan == NULL)
+		plan = privileged_prepare(sending_sql, 6, types);
+	args[0] = array_of(c->id, NULL, c->n, INT8OID);
+	args[1] = array_of(c->number_id, NULL, c->n, INT8OID);
+	args[2] = array_of(c->reason, NULL, c->n, TEXTOID);
+	args[3] = TimestampTzGetDatum(lease);
+	args[4] = Int32GetDatum(MyProcPid);
+	args[5] = array_of(c->detail, NULL, c->n, TEXTOID);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_UPDATE_RETURNING)
+		elog(ERROR, "antiban: could not mark messages as sending");
+	rows = SPI_tuptable;
+	nrows = SPI_processed;
+	old = MemoryContextSwitchTo(st->batch_context);
+	*out = palloc(sizeof(Outgoing) * Max(nrows, 1));
+	for (uint64 i = 0; i < nrows; i++)
+	{
+		HeapTuple	t = rows->vals[i];
+		TupleDesc	d = rows->tupdesc;
+		bool		isnull;
+		Outgoing   *o = &(*out)[n];
+		InFlight   *f;
+
+		o->id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		o->url = psprintf("%s/%s/%s/messages", antiban_graph_base_url, antiban_graph_version,
+						  SPI_getvalue(t, d, 2));
+		o->body = SPI_getvalue(t, d, 3);
+		f = hash_search(st->inflight, &o->id, HASH_FIND, NULL);
+		o->token = f ? access_token_for(f->number_id) : NULL;
+		/* a later call may reload the tokens: keep our own copy */
+		o->token = o->token ? pstrdup(o->token) : NULL;
+		n++;
+	}
+	MemoryContextSwitchTo(old);
+	return n;
+}
+
+/* Remember what recording the result will need. */
+static void
+remember(SenderState *st, HeapTuple t, TupleDesc d, int64 id, int64 number_id)
+{
+	bool		isnull;
+	bool		found;
+	InFlight   *f = hash_search(st->inflight, &id, HASH_ENTER, &found);
+	char	   *recipient = text_col(t, d, 2);
+	TimestampTz valid_until = DatumGetTimestampTz(SPI_getbinval(t, d, 6, &isnull));
+
+	f->number_id = number_id;
+	f->valid_until = isnull ? TB_NEVER : valid_until;
+	f->attempts = (int) int_col(t, d, 7, &isnull) + 1;
+	f->pair_hits = (int) int_col(t, d, 8, &isnull);
+	f->read_receipt = recipient == NULL;
+	strlcpy(f->recipient, recipient ? recipient : "", sizeof(f->recipient));
+}
+
+static TimestampTz
+next_due_time(void)
+{
+	bool		isnull;
+	Datum		v;
+
+	if (SPI_execute(next_due_sql, true, 1) != SPI_OK_SELECT || SPI_processed == 0)
+		return 0;
+	v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetTimestampTz(v);
+}
+
+/*
+ * Claim up to 'limit' due messages.  Returns how many go out now (their
+ * requests in *out); *next_due is when the next queued message is due (0:
+ * none queued), valid when nothing was due.
+ */
+int
+sender_claim(SenderState *st, int limit, Outgoing **out, TimestampTz *next_due)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {TIMESTAMPTZOID, INT4OID};
+	TimestampTz now = antiban_now();
+	Datum		args[2] = {TimestampTzGetDatum(now), Int32GetDatum(limit)};
+	NumbersCache *c;
+	Columns		go, settled;
+	int			n;
+
+	SPITupleTable *due;
+	uint64		ndue;
+
+	*next_due = 0;
+	c = numbers_cache_get();
+	if (plan == NULL)
+		plan = privileged_prepare(due_sql, 2, types);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "antiban: could not read due messages");
+	/* later SPI calls (decisions, tokens) replace SPI_tuptable: keep ours */
+	due = SPI_tuptable;
+	ndue = SPI_processed;
+	go = columns_new(Max(ndue, 1));
+	settled = columns_new(Max(ndue, 1));
+	for (uint64 i = 0; i < ndue; i++)
+	{
+		HeapTuple	t = due->vals[i];
+		TupleDesc	d = due->tupdesc;
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		int			before = go.n;
+
+		if (strcmp(text_col(t, d, 3), "read_receipt") == 0)
+			plan_read_receipt(c, t, d, id, now, &go, &settled);
+		else
+			plan_message(st, c, t, d, id, now, &go, &settled);
+		if (go.n > before)
+			remember(st, t, d, id, DatumGetInt64(go.number_id[go.n - 1]));
+	}
+	if (ndue == 0)
+		*next_due = next_due_time();
+	settle(&settled);
+	n = mark_sending(st, &go, now, out);
+	return n;
+}

@@ -1,0 +1,231 @@
+/*
+ * outbox_record.c
+ *		The sender's second short transaction: what each request's answer
+ *		means for its message (core/error_class.c, core/retry_plan.c), for
+ *		its number (slowed on 130429, paused on ban signals, with an alert)
+ *		and for its recipient's pair (131056 drains it).
+ */
+#include "worker/sender.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "core/retry_plan.h"
+#include "pg/privileged.h"
+
+#define RECORD_COLUMNS 11
+
+static const char *const record_sql =
+"UPDATE antiban.outbox o SET"
+" state = CASE WHEN o.state = 'sending' THEN u.state::antiban.message_state ELSE o.state END,"
+" not_before = coalesce(u.nb, o.not_before), wamid = coalesce(u.wamid, o.wamid),"
+" error_code = u.code, error_title = u.title, error_details = u.details,"
+" fbtrace_id = u.trace, lease_until = u.lease, pair_hits = o.pair_hits + u.pair_hit,"
+" reason = coalesce(u.reason, o.reason)"
+" FROM unnest($1::int8[], $2::text[], $3::timestamptz[], $4::text[], $5::int4[], $6::text[],"
+"  $7::text[], $8::text[], $9::timestamptz[], $10::int4[], $11::text[])"
+"  AS u(id, state, nb, wamid, code, title, details, trace, lease, pair_hit, reason)"
+" WHERE o.id = u.id";
+
+/* Multiplicative decrease: half the rate, never below a twentieth. */
+static const char *const slow_sql =
+"UPDATE antiban.numbers SET rate_factor = greatest(0.05, rate_factor * 0.5),"
+" mode = CASE WHEN mode = 'active' THEN 'throttled'::antiban.number_mode ELSE mode END"
+" WHERE id = $1";
+
+static const char *const pause_sql =
+"WITH paused AS (UPDATE antiban.numbers SET mode = 'paused' WHERE id = $1 AND mode <> 'paused'"
+"  RETURNING id, phone_number_id)"
+" INSERT INTO antiban.alerts (severity, phone_number_id, kind, detail)"
+" SELECT 'critical', phone_number_id, 'number_paused', $2 FROM paused";
+
+typedef struct Columns
+{
+	int			n;
+	Datum	   *v[RECORD_COLUMNS];
+	bool	   *nulls[RECORD_COLUMNS];
+} Columns;
+
+static const Oid element_types[RECORD_COLUMNS] = {
+	INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, TEXTOID,
+	TIMESTAMPTZOID, INT4OID, TEXTOID,
+};
+
+enum
+{
+	COL_ID, COL_STATE, COL_NB, COL_WAMID, COL_CODE, COL_TITLE, COL_DETAILS, COL_TRACE,
+	COL_LEASE, COL_PAIR_HIT, COL_REASON
+};
+
+static Columns
+columns_new(int cap)
+{
+	Columns		c = {0};
+
+	for (int k = 0; k < RECORD_COLUMNS; k++)
+	{
+		c.v[k] = palloc0(sizeof(Datum) * cap);
+		c.nulls[k] = palloc(sizeof(bool) * cap);
+		memset(c.nulls[k], true, sizeof(bool) * cap);
+	}
+	return c;
+}
+
+static void
+put(Columns *c, int i, int col, Datum v)
+{
+	c->v[col][i] = v;
+	c->nulls[col][i] = false;
+}
+
+static void
+put_text(Columns *c, int i, int col, const char *s)
+{
+	if (s && s[0])
+		put(c, i, col, CStringGetTextDatum(s));
+}
+
+static void
+put_error(Columns *c, int i, const CloudApiResult *r)
+{
+	if (r->answer.error_code >= 0)
+		put(c, i, COL_CODE, Int32GetDatum(r->answer.error_code));
+	put_text(c, i, COL_TITLE, r->transport == TRANSPORT_OK ? r->answer.error_title : r->transport_error);
+	put_text(c, i, COL_DETAILS, r->answer.error_details);
+	put_text(c, i, COL_TRACE, r->answer.fbtrace_id);
+}
+
+static void
+run_for_number(const char *sql, int64 number_id, const char *detail)
+{
+	Oid			types[2] = {INT8OID, TEXTOID};
+	Datum		args[2] = {Int64GetDatum(number_id), CStringGetTextDatum(detail ? detail : "")};
+
+	if (SPI_execute_with_args(sql, 2, types, args, NULL, false, 0) < 0)
+		elog(ERROR, "antiban: could not update number " INT64_FORMAT, number_id);
+}
+
+/* 130429, 368, 131048 ...: the number suffers, once per answer. */
+static void
+apply_account_signal(const InFlight *f, const RetryPlan *p, const CloudApiResult *r)
+{
+	NumbersCache *c = numbers_cache_get();
+	CachedNumber *n = numbers_cache_by_id(c, f->number_id);
+	char		detail[512];
+
+	if (p->slow_number)
+	{
+		if (n)
+			buckets_drain(c->instance, n, NULL, 0);
+		run_for_number(slow_sql, f->number_id, NULL);
+	}
+	if (p->pause_number)
+	{
+		snprintf(detail, sizeof(detail), "Meta answered %d (%s): number paused, no further sends until an operator resumes it",
+				 r->answer.error_code, error_classify(r->answer.error_code, (int) r->http_status).meaning);
+		run_for_number(pause_sql, f->number_id, detail);
+	}
+	if (p->drain_pair && n)
+		buckets_drain(c->instance, n, f->recipient, recipient_hash(f->recipient));
+}
+
+static double
+jitter(void)
+{
+	return (double) random() / ((double) RAND_MAX + 1.0);
+}
+
+/* Fill row i of 'c' for result r. */
+static void
+plan_result(const InFlight *f, const CloudApiResult *r, TimestampTz now, Columns *c, int i)
+{
+	RetryInput	in;
+	RetryPlan	p;
+
+	put(c, i, COL_ID, Int64GetDatum(r->id));
+	put(c, i, COL_PAIR_HIT, Int32GetDatum(0));
+	if (r->transport == TRANSPORT_OK && r->answer.ok)
+	{
+		put_text(c, i, COL_STATE, "sent");
+		put_text(c, i, COL_WAMID, r->answer.wamid);
+		return;
+	}
+	put_error(c, i, r);
+	if (r->transport == TRANSPORT_AMBIGUOUS)
+	{
+		/* maybe Meta has it: stay 'sending' until evidence or the grace ends */
+		put_text(c, i, COL_STATE, "sending");
+		put(c, i, COL_LEASE, TimestampTzGetDatum(now + (TimestampTz) antiban_unconfirmed_grace_s * USECS_PER_SEC));
+		put_text(c, i, COL_REASON, "unconfirmed");
+		return;
+	}
+	memset(&in, 0, sizeof(in));
+	in.error = r->transport == TRANSPORT_OK ?
+		error_classify(r->answer.error_code, (int) r->http_status) :
+		error_classify(-1, 0);
+	in.attempts = f->attempts;
+	in.max_attempts = antiban_max_attempts;
+	in.pair_hits = f->pair_hits;
+	in.now = now;
+	in.valid_until = f->valid_until;
+	in.retry_after_us = r->retry_after_us;
+	in.random01 = jitter();
+	in.backoff.base_us = (int64) antiban_retry_base_ms * 1000;
+	in.backoff.cap_us = (int64) antiban_retry_cap_ms * 1000;
+	p = plan_retry(&in);
+	put_text(c, i, COL_STATE, message_state_name(p.state));
+	if (p.state == MSG_RETRY_WAIT)
+		put(c, i, COL_NB, TimestampTzGetDatum(p.not_before));
+	put_text(c, i, COL_REASON, p.reason);
+	if (p.drain_pair)
+		put(c, i, COL_PAIR_HIT, Int32GetDatum(1));
+	if (p.slow_number || p.pause_number || p.drain_pair)
+		apply_account_signal(f, &p, r);
+}
+
+static Datum
+array_of(Columns *c, int col)
+{
+	int16		len;
+	bool		byval;
+	char		align;
+	int			dims[1] = {c->n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(element_types[col], &len, &byval, &align);
+	return PointerGetDatum(construct_md_array(c->v[col], c->nulls[col], 1, dims, lbs,
+											  element_types[col], len, byval, align));
+}
+
+void
+sender_record(SenderState *st, CloudApiResult *results, int n)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[RECORD_COLUMNS];
+	Datum		args[RECORD_COLUMNS];
+	TimestampTz now = antiban_now();
+	Columns		c = columns_new(Max(n, 1));
+
+	for (int k = 0; k < RECORD_COLUMNS; k++)
+		types[k] = get_array_type(element_types[k]);
+	for (int i = 0; i < n; i++)
+	{
+		InFlight   *f = hash_search(st->inflight, &results[i].id, HASH_FIND, NULL);
+
+		if (f == NULL)
+			continue;			/* can not happen: every request was remembered */
+		plan_result(f, &results[i], now, &c, c.n++);
+		hash_search(st->inflight, &results[i].id, HASH_REMOVE, NULL);
+	}
+	if (c.n == 0)
+		return;
+	if (plan == NULL)
+		plan = privileged_prepare(record_sql, RECORD_COLUMNS, types);
+	for (int k = 0; k < RECORD_COLUMNS; k++)
+		args[k] = array_of(&c, k);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "antiban: could not record send results");
+}

@@ -1,0 +1,57 @@
+/*
+ * sender.h
+ *		The sender background worker's shared pieces: what is in flight, and
+ *		the claim / record / reconcile steps around the HTTP calls.
+ */
+#ifndef ANTIBAN_SENDER_H
+#define ANTIBAN_SENDER_H
+
+#include "pg/antiban.h"
+
+#include "utils/hsearch.h"
+
+#include "cloudapi/client.h"
+
+/* A message on its way: what recording its result will need. */
+typedef struct InFlight
+{
+	int64		id;				/* hash key */
+	int64		number_id;
+	int			attempts;
+	int			pair_hits;
+	bool		read_receipt;
+	TimestampTz valid_until;
+	char		recipient[RECIPIENT_MAXLEN + 1];
+} InFlight;
+
+/* A claimed message ready to go out once the claim has committed. */
+typedef struct Outgoing
+{
+	int64		id;
+	char	   *url;
+	char	   *body;
+	const char *token;
+} Outgoing;
+
+typedef struct SenderState
+{
+	int			slot;
+	CloudApiClient *client;
+	HTAB	   *inflight;
+	MemoryContext batch_context;	/* reset every loop iteration */
+	TimestampTz next_reconcile;
+} SenderState;
+
+/* outbox_claim.c */
+extern int	sender_claim(SenderState *st, int limit, Outgoing **out, TimestampTz *next_due);
+
+/* outbox_record.c */
+extern void sender_record(SenderState *st, CloudApiResult *results, int n);
+
+/* outbox_reconcile.c */
+extern void sender_reconcile(SenderState *st);
+
+/* access_tokens.c */
+extern const char *access_token_for(int64 number_id);
+
+#endif							/* ANTIBAN_SENDER_H */

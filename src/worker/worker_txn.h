@@ -1,0 +1,16 @@
+/*
+ * worker_txn.h
+ *		Short transactions for antiban's background workers: begin with a
+ *		snapshot and SPI, commit, and tell pg_stat_activity what happens.
+ */
+#ifndef ANTIBAN_WORKER_TXN_H
+#define ANTIBAN_WORKER_TXN_H
+
+#include "postgres.h"
+
+extern void worker_begin(const char *activity);
+extern void worker_commit(void);
+extern bool worker_extension_present(void);
+extern void worker_report_idle(const char *what);
+
+#endif							/* ANTIBAN_WORKER_TXN_H */
