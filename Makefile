@@ -36,6 +36,11 @@ include $(PGXS)
 # PGXS tracks no header dependencies: any header change rebuilds every object.
 $(OBJS): $(wildcard src/*/*.h)
 
+# The Cloud API simulator the integration tests and the demo talk to.
+all: regress/simulator/antiban-sim
+regress/simulator/antiban-sim: $(wildcard regress/simulator/*.c regress/simulator/*.h)
+	$(MAKE) -C regress/simulator
+
 antiban--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 
@@ -47,4 +52,8 @@ regress/unit/run_unit_tests: $(UNIT_SRCS) regress/unit/main.c $(CORE_SRCS) $(wil
 unit: regress/unit/run_unit_tests
 	regress/unit/run_unit_tests
 
-.PHONY: unit
+clean: clean-simulator
+clean-simulator:
+	$(MAKE) -C regress/simulator clean
+
+.PHONY: unit clean-simulator

@@ -4,9 +4,20 @@ package AntibanTest;
 use strict;
 use warnings;
 use Exporter 'import';
+use File::Basename qw(dirname);
+use File::Temp qw(tempdir);
+use HTTP::Tiny;
+use JSON::PP;
 use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep);
 
-our @EXPORT = qw(antiban_node register_numbers);
+our @EXPORT = qw(antiban_node register_numbers start_simulator sim_get sim_post
+  sim_ledger sim_messages stop_simulator wait_for);
+
+my $simulator_bin = dirname(__FILE__) . '/../simulator/antiban-sim';
+my $http = HTTP::Tiny->new(timeout => 10, keep_alive => 0);
 
 # A started node with antiban preloaded, the extension created in 'postgres'.
 sub antiban_node
@@ -40,6 +51,92 @@ sub register_numbers
 			join(', ', @names), join(', ', @values));
 	}
 	$node->safe_psql('postgres', $sql);
+}
+
+# Start the Cloud API simulator on a free port with the given options.
+sub start_simulator
+{
+	my (@options) = @_;
+	my $dir = tempdir(CLEANUP => 1);
+	my $port_file = "$dir/port";
+	my $log = $PostgreSQL::Test::Utils::log_path . '/simulator_' . time() . "_$$.log";
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		open(STDOUT, '>>', $log);
+		open(STDERR, '>&', \*STDOUT);
+		exec($simulator_bin, '--port', '0', '--port-file', $port_file, @options)
+		  or die "exec $simulator_bin: $!";
+	}
+	for (1 .. 100)
+	{
+		last if -s $port_file;
+		usleep(50_000);
+	}
+	my $port = PostgreSQL::Test::Utils::slurp_file($port_file);
+	chomp $port;
+	die "simulator did not start (see $log)" unless $port;
+	return { pid => $pid, port => $port, url => "http://127.0.0.1:$port", log => $log };
+}
+
+sub sim_get
+{
+	my ($sim, $path) = @_;
+	my $r = $http->get("$sim->{url}$path");
+	die "GET $path: $r->{status} $r->{content}" unless $r->{success};
+	return $r->{content};
+}
+
+sub sim_post
+{
+	my ($sim, $path, $body) = @_;
+	my $r = $http->post("$sim->{url}$path",
+		{ content => ref $body ? encode_json($body) : $body,
+		  headers => { 'content-type' => 'application/json' } });
+	die "POST $path: $r->{status} $r->{content}" unless $r->{success};
+	return $r->{content};
+}
+
+sub sim_ledger
+{
+	my ($sim) = @_;
+	return decode_json(sim_get($sim, '/_sim/ledger'));
+}
+
+# Accepted messages: [ { wamid, number, to, type, template, callback, at } ]
+sub sim_messages
+{
+	my ($sim) = @_;
+	my @rows;
+	for my $line (split /\n/, sim_get($sim, '/_sim/messages'))
+	{
+		my @f = split /\t/, $line;
+		push @rows, { wamid => $f[0], number => $f[1], to => $f[2], type => $f[3],
+			template => $f[4], callback => $f[5], at => $f[6] };
+	}
+	return \@rows;
+}
+
+sub stop_simulator
+{
+	my ($sim) = @_;
+	kill 'TERM', $sim->{pid};
+	waitpid($sim->{pid}, 0);
+}
+
+# Poll a SQL condition until true or the timeout (seconds) passes.
+sub wait_for
+{
+	my ($node, $sql, $timeout) = @_;
+	my $deadline = time() + ($timeout // 120);
+	while (time() < $deadline)
+	{
+		my $v = $node->safe_psql('postgres', $sql);
+		return 1 if $v eq 't';
+		usleep(100_000);
+	}
+	return 0;
 }
 
 1;
