@@ -74,8 +74,9 @@ existing_id(const char *key)
 	Datum		args[1] = {CStringGetTextDatum(key)};
 	bool		isnull;
 
+	/* not read-only: a row this transaction just inserted must be seen */
 	if (SPI_execute_with_args("SELECT id FROM antiban.outbox WHERE idempotency_key = $1",
-							  1, types, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed == 0)
+							  1, types, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed == 0)
 		return 0;
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
