@@ -100,6 +100,9 @@ cron.use_background_workers = on
 max_worker_processes = 16
 EOC
 	fi
+	# per-run settings (simulator URL...) live in an included file
+	grep -q "antiban-demo.conf" "$home/pgdata/postgresql.conf" 2>/dev/null ||
+		as_cluster_user sh -c "echo \"include_if_exists = 'antiban-demo.conf'\" >> '$home/pgdata/postgresql.conf'"
 	as_cluster_user "$bin/pg_ctl" -D "$home/pgdata" -l "$home/postgresql.log" -w stop -m fast >/dev/null 2>&1 || true
 	as_cluster_user "$bin/pg_ctl" -D "$home/pgdata" -l "$home/postgresql.log" -w start >/dev/null \
 		|| { tail -20 "$home/postgresql.log" >&2; die "PostgreSQL did not start"; }

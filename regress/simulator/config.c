@@ -566,7 +566,10 @@ config_apply(json_object *cfg, char *err, size_t errlen)
 	if (!walk_config(&c, cfg))
 		return false;
 	c.dry = false;
-	return walk_config(&c, cfg);
+	if (!walk_config(&c, cfg))
+		return false;
+	faults_changed();
+	return true;
 }
 
 /* ---- scripts ----------------------------------------------------------- */
@@ -726,7 +729,10 @@ script_apply(json_object *script, char *err, size_t errlen)
 	if (!walk_script(&c, script))
 		return false;
 	c.dry = false;
-	return walk_script(&c, script);
+	if (!walk_script(&c, script))
+		return false;
+	faults_changed();
+	return true;
 }
 
 /* ---- dump -------------------------------------------------------------- */

@@ -14,6 +14,10 @@
 #include <unistd.h>
 
 sim_faults	sim_fault_cfg;
+/* Set when any fault rate is non-zero, so requests can skip the lock and
+ * the RNG entirely in the common fault-free case.  Skipping draws while
+ * inactive keeps runs deterministic: the RNG only moves when faults are on. */
+static bool active;
 static uint64_t request_rng;
 static uint64_t webhook_rng;
 
@@ -31,6 +35,7 @@ faults_init(void)
 	sim_fault_cfg.lost_reply_rate = sim_opts.lost_reply_rate;
 	request_rng = seed;
 	webhook_rng = seed ^ 0x5bd1e9955bd1e995ULL;
+	faults_changed();
 }
 
 void
@@ -79,4 +84,21 @@ double
 faults_uniform(void)
 {
 	return rng_double(&webhook_rng);
+}
+
+/* Call after changing sim_fault_cfg (sim_lock held). */
+void
+faults_changed(void)
+{
+	const sim_faults *f = &sim_fault_cfg;
+	bool		on = f->fail_rate > 0 || f->error2_rate > 0 || f->drop_rate > 0 ||
+		f->lost_reply_rate > 0 || (f->slow_rate > 0 && f->slow_ms > 0);
+
+	__atomic_store_n(&active, on, __ATOMIC_RELEASE);
+}
+
+bool
+faults_active(void)
+{
+	return __atomic_load_n(&active, __ATOMIC_ACQUIRE);
 }

@@ -38,5 +38,7 @@ extern sim_faults sim_fault_cfg;
 void		faults_init(void);
 void		faults_draw(fault_draw *d);
 double		faults_uniform(void);
+bool		faults_active(void);
+void		faults_changed(void);
 
 #endif							/* FAULTS_H */

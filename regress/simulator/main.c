@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 sim_options sim_opts = {
@@ -278,6 +279,20 @@ write_ledger(void)
 		sim_log("%s", err);
 }
 
+/* Benchmarks open many connections; the soft fd limit (often 1024) would
+ * cap them long before MHD's own connection limit. */
+static void
+raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+	{
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static void
 announce(int port)
 {
@@ -315,6 +330,7 @@ main(int argc, char **argv)
 	char		err[512];
 
 	parse_options(argc, argv);
+	raise_fd_limit();
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&set);

@@ -588,9 +588,11 @@ T0=$(date +%s%N)
 i=0
 while [ $i -lt 8 ]; do
 	curl -s -m 20 -o /dev/null -H "Authorization: Bearer $TOKEN" --data-binary "$(text_msg +1555777002$i)" "$BASE/v24.0/5001/messages" &
+	SLOW_PIDS="${SLOW_PIDS:-} $!"
 	i=$((i + 1))
 done
-wait
+# shellcheck disable=SC2086
+wait $SLOW_PIDS
 T1=$(date +%s%N)
 check "8 concurrent slow answers overlap (no thread sleeps)" 1 "$(echo $(((T1 - T0) / 1000000)) | awk '{ print ($1 < 1500) }')"
 sim POST script '{"slow_rate":0}'

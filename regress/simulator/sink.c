@@ -5,7 +5,7 @@
  *                            current app secret, in constant time)
  * GET  /_sim/sink            counters as "name value" lines
  * GET  /_sim/sink/statuses   one TSV line per status received
- * GET  /_sim/sink/body?i=N   raw body of the N-th POST (0-based)
+ * GET  /_sim/sink/body?i=N   raw body of the N-th POST (0-based; the last 1000 kept)
  * GET  /_sim/sink/sig?i=N    its X-Hub-Signature-256 header
  */
 #include "http.h"
@@ -20,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SINK_KEEP 10000
+#define SINK_KEEP 1000
+/* The sink is for tests, not load: cap the status listing at ~32 MB. */
+#define SINK_LISTING_MAX (32u << 20)
 
 typedef struct sink_post
 {
@@ -45,6 +47,7 @@ static struct
 	int64_t		rejected;
 	int64_t		bad_content_type;
 	int64_t		bad_json;
+	int64_t		unlisted;		/* statuses beyond SINK_LISTING_MAX */
 }			counts;
 
 void
@@ -129,6 +132,11 @@ record_status(const char *waba, const char *number, json_object *st)
 	if (errors && json_object_is_type(errors, json_type_array) && json_object_array_length(errors))
 		snprintf(code, sizeof(code), "%s", jstr(json_object_array_get_idx(errors, 0), "code") ?: "");
 	count_status(status ? status : "");
+	if (statuses.len > SINK_LISTING_MAX)
+	{
+		counts.unlisted++;
+		return;
+	}
 	const char *fields[] = {
 		waba, number, jstr(st, "id"), status, jstr(st, "timestamp"),
 		jstr(st, "recipient_id"), jstr(st, "biz_opaque_callback_data"),
@@ -216,11 +224,13 @@ sink_summary(sim_reply *r)
 	sbuf_init(&b, 256);
 	SIM_LOCK();
 	sbuf_printf(&b, "posts %lld\nstatuses %lld\nsent %lld\ndelivered %lld\nread %lld\nfailed %lld\n"
-				"sig_ok %lld\nsig_bad %lld\nrejected %lld\nbad_content_type %lld\nbad_json %lld\n",
+				"sig_ok %lld\nsig_bad %lld\nrejected %lld\nbad_content_type %lld\nbad_json %lld\n"
+				"unlisted %lld\n",
 				(long long) nposts, (long long) counts.statuses, (long long) counts.sent,
 				(long long) counts.delivered, (long long) counts.read, (long long) counts.failed,
 				(long long) counts.sig_ok, (long long) counts.sig_bad, (long long) counts.rejected,
-				(long long) counts.bad_content_type, (long long) counts.bad_json);
+				(long long) counts.bad_content_type, (long long) counts.bad_json,
+				(long long) counts.unlisted);
 	SIM_UNLOCK();
 	reply_sbuf(r, 200, &b);
 	r->content_type = "text/plain; charset=utf-8";

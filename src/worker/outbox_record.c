@@ -3,7 +3,8 @@
  *		The sender's second short transaction: what each request's answer
  *		means for its message (core/error_class.c, core/retry_plan.c), for
  *		its number (slowed on 130429, paused on ban signals, with an alert)
- *		and for its recipient's pair (131056 drains it).
+ *		and for its recipient's pair (131056 drains it).  A message sent after
+ *		retries keeps the last error it met, for the record.
  */
 #include "worker/sender.h"
 
@@ -22,8 +23,11 @@ static const char *const record_sql =
 "UPDATE antiban.outbox o SET"
 " state = CASE WHEN o.state = 'sending' THEN u.state::antiban.message_state ELSE o.state END,"
 " not_before = coalesce(u.nb, o.not_before), wamid = coalesce(u.wamid, o.wamid),"
-" error_code = u.code, error_title = u.title, error_details = u.details,"
-" fbtrace_id = u.trace, lease_until = u.lease, pair_hits = o.pair_hits + u.pair_hit,"
+" error_code = coalesce(u.code, CASE WHEN u.state = 'sent' THEN o.error_code END),"
+" error_title = coalesce(u.title, CASE WHEN u.state = 'sent' THEN o.error_title END),"
+" error_details = coalesce(u.details, CASE WHEN u.state = 'sent' THEN o.error_details END),"
+" fbtrace_id = coalesce(u.trace, CASE WHEN u.state = 'sent' THEN o.fbtrace_id END),"
+" lease_until = u.lease, pair_hits = o.pair_hits + u.pair_hit,"
 " reason = coalesce(u.reason, o.reason)"
 " FROM unnest($1::int8[], $2::text[], $3::timestamptz[], $4::text[], $5::int4[], $6::text[],"
 "  $7::text[], $8::text[], $9::timestamptz[], $10::int4[], $11::text[])"
