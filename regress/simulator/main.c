@@ -98,52 +98,65 @@ static const char usage_text[] =
 "Control API: /_sim/health, /_sim/config, /_sim/script, /_sim/reset, /_sim/ledger,\n"
 "/_sim/messages, /_sim/mgmt_calls, /_sim/sink; see README.md.\n";
 
-enum
+/* How an option's argument is read into sim_opts. */
+typedef enum
 {
-	OPT_LISTEN = 256, OPT_PORT, OPT_PORT_FILE, OPT_THREADS, OPT_VERSION_PREFIX, OPT_TOKEN,
-	OPT_STRICT, OPT_DEFAULT_TP, OPT_PAIR_CAP, OPT_PAIR_REFILL, OPT_MARKETING_CAP,
-	OPT_MGMT_LIMIT, OPT_CONFIG, OPT_FAIL_RATE, OPT_ERROR2_RATE, OPT_SLOW_RATE, OPT_SLOW_MS,
-	OPT_DROP_RATE, OPT_LOST_RATE, OPT_SEED, OPT_WEBHOOK_URL, OPT_APP_SECRET, OPT_WH_BATCH,
-	OPT_WH_DELAY, OPT_READ_RATE, OPT_WH_CONC, OPT_WH_RETRY, OPT_WH_RETRY_MAX,
-	OPT_LEDGER_FILE, OPT_MAX_LEDGER, OPT_VERBOSE, OPT_HELP, OPT_VERSION
+	K_STR,						/* const char * */
+	K_INT,						/* int, in [min, max] */
+	K_I64,						/* int64_t, in [min, max] */
+	K_DBL,						/* double, in [min, max] */
+	K_FLAG,						/* bool, no argument */
+	K_SEED,						/* uint64_t + seed_given */
+	K_HELP,
+	K_VERSION
+} opt_kind;
+
+typedef struct opt_def
+{
+	const char *name;
+	opt_kind	kind;
+	void	   *ptr;
+	double		min;
+	double		max;
+} opt_def;
+
+static const opt_def opt_defs[] = {
+	{"listen", K_STR, &sim_opts.listen_addr, 0, 0},
+	{"port", K_INT, &sim_opts.port, 0, 65535},
+	{"port-file", K_STR, &sim_opts.port_file, 0, 0},
+	{"threads", K_INT, &sim_opts.threads, 1, 64},
+	{"version-prefix", K_STR, &sim_opts.version_prefix, 0, 0},
+	{"token", K_STR, &sim_opts.token, 0, 0},
+	{"strict-numbers", K_FLAG, &sim_opts.strict_numbers, 0, 0},
+	{"default-throughput", K_I64, &sim_opts.default_throughput, 1, 1e12},
+	{"pair-capacity", K_I64, &sim_opts.pair_capacity, 0, 1e9},
+	{"pair-refill-seconds", K_DBL, &sim_opts.pair_refill_seconds, 0.001, 86400},
+	{"marketing-cap", K_I64, &sim_opts.marketing_cap, 0, 1e9},
+	{"mgmt-limit", K_I64, &sim_opts.mgmt_limit, 0, 1e12},
+	{"config", K_STR, &sim_opts.config_file, 0, 0},
+	{"fail-rate", K_DBL, &sim_opts.fail_rate, 0, 1},
+	{"error-rate-2", K_DBL, &sim_opts.error2_rate, 0, 1},
+	{"slow-rate", K_DBL, &sim_opts.slow_rate, 0, 1},
+	{"slow-ms", K_INT, &sim_opts.slow_ms, 0, 600000},
+	{"drop-rate", K_DBL, &sim_opts.drop_rate, 0, 1},
+	{"lost-reply-rate", K_DBL, &sim_opts.lost_reply_rate, 0, 1},
+	{"seed", K_SEED, &sim_opts.seed, 0, 9.2e18},
+	{"webhook-url", K_STR, &sim_opts.webhook_url, 0, 0},
+	{"app-secret", K_STR, &sim_opts.app_secret, 0, 0},
+	{"webhook-batch", K_INT, &sim_opts.webhook_batch, 1, 1000},
+	{"webhook-delay-ms", K_INT, &sim_opts.webhook_delay_ms, 0, 3600000},
+	{"read-rate", K_DBL, &sim_opts.read_rate, 0, 1},
+	{"webhook-concurrency", K_INT, &sim_opts.webhook_concurrency, 1, 64},
+	{"webhook-retry-ms", K_INT, &sim_opts.webhook_retry_ms, 1, 3600000},
+	{"webhook-retry-max-ms", K_INT, &sim_opts.webhook_retry_max_ms, 1, 86400000},
+	{"ledger-file", K_STR, &sim_opts.ledger_file, 0, 0},
+	{"max-ledger", K_I64, &sim_opts.max_ledger, 0, 9.2e18},
+	{"verbose", K_FLAG, &sim_opts.verbose, 0, 0},
+	{"help", K_HELP, NULL, 0, 0},
+	{"version", K_VERSION, NULL, 0, 0},
 };
 
-static const struct option long_options[] = {
-	{"listen", required_argument, NULL, OPT_LISTEN},
-	{"port", required_argument, NULL, OPT_PORT},
-	{"port-file", required_argument, NULL, OPT_PORT_FILE},
-	{"threads", required_argument, NULL, OPT_THREADS},
-	{"version-prefix", required_argument, NULL, OPT_VERSION_PREFIX},
-	{"token", required_argument, NULL, OPT_TOKEN},
-	{"strict-numbers", no_argument, NULL, OPT_STRICT},
-	{"default-throughput", required_argument, NULL, OPT_DEFAULT_TP},
-	{"pair-capacity", required_argument, NULL, OPT_PAIR_CAP},
-	{"pair-refill-seconds", required_argument, NULL, OPT_PAIR_REFILL},
-	{"marketing-cap", required_argument, NULL, OPT_MARKETING_CAP},
-	{"mgmt-limit", required_argument, NULL, OPT_MGMT_LIMIT},
-	{"config", required_argument, NULL, OPT_CONFIG},
-	{"fail-rate", required_argument, NULL, OPT_FAIL_RATE},
-	{"error-rate-2", required_argument, NULL, OPT_ERROR2_RATE},
-	{"slow-rate", required_argument, NULL, OPT_SLOW_RATE},
-	{"slow-ms", required_argument, NULL, OPT_SLOW_MS},
-	{"drop-rate", required_argument, NULL, OPT_DROP_RATE},
-	{"lost-reply-rate", required_argument, NULL, OPT_LOST_RATE},
-	{"seed", required_argument, NULL, OPT_SEED},
-	{"webhook-url", required_argument, NULL, OPT_WEBHOOK_URL},
-	{"app-secret", required_argument, NULL, OPT_APP_SECRET},
-	{"webhook-batch", required_argument, NULL, OPT_WH_BATCH},
-	{"webhook-delay-ms", required_argument, NULL, OPT_WH_DELAY},
-	{"read-rate", required_argument, NULL, OPT_READ_RATE},
-	{"webhook-concurrency", required_argument, NULL, OPT_WH_CONC},
-	{"webhook-retry-ms", required_argument, NULL, OPT_WH_RETRY},
-	{"webhook-retry-max-ms", required_argument, NULL, OPT_WH_RETRY_MAX},
-	{"ledger-file", required_argument, NULL, OPT_LEDGER_FILE},
-	{"max-ledger", required_argument, NULL, OPT_MAX_LEDGER},
-	{"verbose", no_argument, NULL, OPT_VERBOSE},
-	{"help", no_argument, NULL, OPT_HELP},
-	{"version", no_argument, NULL, OPT_VERSION},
-	{NULL, 0, NULL, 0}
-};
+#define N_OPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
 
 static void
 die(const char *fmt, const char *arg)
@@ -155,27 +168,60 @@ die(const char *fmt, const char *arg)
 }
 
 static int64_t
-parse_int(const char *name, const char *s, int64_t min, int64_t max)
+parse_int(const opt_def *d, const char *s)
 {
 	char	   *end;
 	long long	v;
 
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (errno || end == s || *end || v < min || v > max)
-		die("invalid value for --%s", name);
+	if (errno || end == s || *end || v < (long long) d->min || (double) v > d->max)
+		die("invalid value for --%s", d->name);
 	return v;
 }
 
 static double
-parse_share(const char *name, const char *s, double max)
+parse_double(const opt_def *d, const char *s)
 {
 	char	   *end;
 	double		v = strtod(s, &end);
 
-	if (end == s || *end || !(v >= 0.0 && v <= max))
-		die("invalid value for --%s", name);
+	if (end == s || *end || !(v >= d->min && v <= d->max))
+		die("invalid value for --%s", d->name);
 	return v;
+}
+
+static void
+set_option(const opt_def *d, const char *arg)
+{
+	switch (d->kind)
+	{
+		case K_STR:
+			*(const char **) d->ptr = arg;
+			break;
+		case K_INT:
+			*(int *) d->ptr = (int) parse_int(d, arg);
+			break;
+		case K_I64:
+			*(int64_t *) d->ptr = parse_int(d, arg);
+			break;
+		case K_DBL:
+			*(double *) d->ptr = parse_double(d, arg);
+			break;
+		case K_FLAG:
+			*(bool *) d->ptr = true;
+			break;
+		case K_SEED:
+			*(uint64_t *) d->ptr = (uint64_t) parse_int(d, arg);
+			sim_opts.seed_given = true;
+			break;
+		case K_HELP:
+			fputs(usage_text, stdout);
+			exit(0);
+		case K_VERSION:
+			printf("antiban-sim %s\n", SIM_VERSION);
+			exit(0);
+	}
 }
 
 static char *
@@ -195,62 +241,33 @@ read_file(const char *path)
 	return sbuf_steal(&b, NULL);
 }
 
-/* Options that take a share (0..1) or a positive count, by table. */
-static void
-set_option(int opt, const char *arg)
-{
-	sim_options *o = &sim_opts;
-	const char *name = NULL;
-
-	for (const struct option *lo = long_options; lo->name; lo++)
-		if (lo->val == opt)
-			name = lo->name;
-	switch (opt)
-	{
-		case OPT_LISTEN: o->listen_addr = arg; break;
-		case OPT_PORT: o->port = (int) parse_int(name, arg, 0, 65535); break;
-		case OPT_PORT_FILE: o->port_file = arg; break;
-		case OPT_THREADS: o->threads = (int) parse_int(name, arg, 1, 64); break;
-		case OPT_VERSION_PREFIX: o->version_prefix = arg; break;
-		case OPT_TOKEN: o->token = *arg ? arg : NULL; break;
-		case OPT_STRICT: o->strict_numbers = true; break;
-		case OPT_DEFAULT_TP: o->default_throughput = parse_int(name, arg, 1, (int64_t) 1e12); break;
-		case OPT_PAIR_CAP: o->pair_capacity = parse_int(name, arg, 0, (int64_t) 1e9); break;
-		case OPT_PAIR_REFILL: o->pair_refill_seconds = parse_share(name, arg, 86400); break;
-		case OPT_MARKETING_CAP: o->marketing_cap = parse_int(name, arg, 0, (int64_t) 1e9); break;
-		case OPT_MGMT_LIMIT: o->mgmt_limit = parse_int(name, arg, 0, (int64_t) 1e12); break;
-		case OPT_CONFIG: o->config_file = arg; break;
-		case OPT_FAIL_RATE: o->fail_rate = parse_share(name, arg, 1); break;
-		case OPT_ERROR2_RATE: o->error2_rate = parse_share(name, arg, 1); break;
-		case OPT_SLOW_RATE: o->slow_rate = parse_share(name, arg, 1); break;
-		case OPT_SLOW_MS: o->slow_ms = (int) parse_int(name, arg, 0, 600000); break;
-		case OPT_DROP_RATE: o->drop_rate = parse_share(name, arg, 1); break;
-		case OPT_LOST_RATE: o->lost_reply_rate = parse_share(name, arg, 1); break;
-		case OPT_SEED: o->seed = (uint64_t) parse_int(name, arg, 0, INT64_MAX); o->seed_given = true; break;
-		case OPT_WEBHOOK_URL: o->webhook_url = arg; break;
-		case OPT_APP_SECRET: o->app_secret = arg; break;
-		case OPT_WH_BATCH: o->webhook_batch = (int) parse_int(name, arg, 1, 1000); break;
-		case OPT_WH_DELAY: o->webhook_delay_ms = (int) parse_int(name, arg, 0, 3600000); break;
-		case OPT_READ_RATE: o->read_rate = parse_share(name, arg, 1); break;
-		case OPT_WH_CONC: o->webhook_concurrency = (int) parse_int(name, arg, 1, 64); break;
-		case OPT_WH_RETRY: o->webhook_retry_ms = (int) parse_int(name, arg, 1, 3600000); break;
-		case OPT_WH_RETRY_MAX: o->webhook_retry_max_ms = (int) parse_int(name, arg, 1, 86400000); break;
-		case OPT_LEDGER_FILE: o->ledger_file = arg; break;
-		case OPT_MAX_LEDGER: o->max_ledger = parse_int(name, arg, 0, INT64_MAX); break;
-		case OPT_VERBOSE: o->verbose = true; break;
-		case OPT_HELP: fputs(usage_text, stdout); exit(0);
-		case OPT_VERSION: printf("antiban-sim %s\n", SIM_VERSION); exit(0);
-		default: die("%s", "unknown option");
-	}
-}
-
 static void
 parse_options(int argc, char **argv)
 {
+	struct option longopts[N_OPTS + 1];
 	int			opt;
 
-	while ((opt = getopt_long(argc, argv, "", long_options, NULL)) != -1)
-		set_option(opt, optarg);
+	/* getopt_long's table comes from ours: val is 256 + the index into
+	 * opt_defs, so it can never be mistaken for '?' (unknown option). */
+	for (size_t i = 0; i < N_OPTS; i++)
+	{
+		opt_kind	k = opt_defs[i].kind;
+
+		longopts[i] = (struct option) {
+			.name = opt_defs[i].name,
+			.has_arg = (k == K_FLAG || k == K_HELP || k == K_VERSION) ? no_argument : required_argument,
+			.val = 256 + (int) i
+		};
+	}
+	longopts[N_OPTS] = (struct option) {0};
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1)
+	{
+		if (opt < 256 || (size_t) (opt - 256) >= N_OPTS)
+			die("%s", "unknown option");
+		set_option(&opt_defs[opt - 256], optarg);
+	}
+	if (sim_opts.token && !*sim_opts.token)
+		sim_opts.token = NULL;
 	if (optind < argc)
 		die("unexpected argument %s", argv[optind]);
 	if (sim_opts.webhook_url && *sim_opts.webhook_url &&

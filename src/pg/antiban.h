@@ -146,6 +146,7 @@ extern BucketTake buckets_take(Oid instance, const CachedNumber *n,
 							   TimestampTz now, bool consume);
 extern void buckets_give_back(Oid instance, const CachedNumber *n,
 							  uint64 recipient_hash, int64 amount);
+extern int64 buckets_available(NumbersCache *c, TimestampTz now, TimestampTz *next_token);
 extern void buckets_drain(Oid instance, const CachedNumber *n, const char *recipient,
 						  uint64 recipient_hash);
 

@@ -235,6 +235,43 @@ buckets_give_back(Oid instance, const CachedNumber *n, uint64 recipient_hash, in
 }
 
 /*
+ * Whole messages the eligible numbers could send right now, and when the
+ * next token arrives if none can: the sender claims no more rows than this,
+ * so it does not lock, decide and put back messages that must wait anyway.
+ */
+int64
+buckets_available(NumbersCache *c, TimestampTz now, TimestampTz *next_token)
+{
+	int64		total = 0;
+
+	*next_token = TB_NEVER;
+	for (int i = 0; i < c->nnumbers; i++)
+	{
+		CachedNumber *n = &c->numbers[i];
+		BucketKey	key = {c->instance, BUCKET_KIND_NUMBER, n->view.id, 0};
+		uint64		h = key_hash(&key);
+		uint32		s = slot_table_stripe(&bucket_table, h);
+		BucketValue *v;
+		TokenBucket b;
+
+		if (!number_is_eligible(&n->view, antiban_min_health))
+			continue;
+		LWLockAcquire(&bucket_locks[s].lock, LW_SHARED);
+		v = slot_table_find(&bucket_table, h, &key);
+		if (v)
+			b = v->bucket;
+		LWLockRelease(&bucket_locks[s].lock);
+		if (v == NULL)
+			token_bucket_init(&b, &n->throughput, now, buckets_empty_since(0));
+		token_bucket_refill(&b, &n->throughput, now);
+		total += b.tokens / TB_SCALE;
+		if (b.tokens < TB_SCALE)
+			*next_token = Min(*next_token, token_bucket_ready_at(&b, &n->throughput, TB_SCALE, now));
+	}
+	return total;
+}
+
+/*
  * Meta said this bucket is empty (130429 for a number, 131056 for a pair):
  * empty it here too, so nothing else is tried before it refills.
  */

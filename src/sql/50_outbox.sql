@@ -86,5 +86,7 @@ AS 'MODULE_PATHNAME', 'antiban_transition_allowed' LANGUAGE C IMMUTABLE STRICT P
 COMMENT ON FUNCTION antiban.transition_allowed(text, text) IS
     'Whether an outbox message may move from one state to another.';
 
+-- When the next waiting message is due, so an idle sender knows how long to sleep.
+CREATE INDEX outbox_next_due ON antiban.outbox (not_before) WHERE state IN ('queued', 'retry_wait');
 CREATE INDEX outbox_validity ON antiban.outbox (valid_until)
     WHERE state IN ('queued', 'retry_wait') AND valid_until IS NOT NULL;

@@ -21,14 +21,16 @@
 #define NO_NUMBER_RETRY_US	(60 * USECS_PER_SEC)
 
 static const char *const due_sql =
-"SELECT id, recipient, message_type, category::text, priority::text, valid_until,"
-" attempts, pair_hits, from_number, number_id"
-" FROM antiban.outbox"
-" WHERE state IN ('queued', 'retry_wait') AND not_before <= $1"
-" ORDER BY priority DESC, not_before, id LIMIT $2 FOR UPDATE SKIP LOCKED";
+"SELECT o.id, o.recipient, o.message_type, o.category::text, o.priority::text, o.valid_until,"
+" o.attempts, o.pair_hits, o.from_number, o.number_id"
+" FROM antiban.outbox o"
+" WHERE o.state IN ('queued', 'retry_wait') AND o.not_before <= $1"
+/* qualified: the output column "priority" is text and would sort as text */
+" ORDER BY o.priority DESC, o.not_before, o.id LIMIT $2 FOR UPDATE SKIP LOCKED";
 
 static const char *const next_due_sql =
-"SELECT min(not_before) FROM antiban.outbox WHERE state IN ('queued', 'retry_wait')";
+"SELECT not_before FROM antiban.outbox WHERE state IN ('queued', 'retry_wait')"
+" ORDER BY not_before LIMIT 1";
 
 /* Mark the ones that go; hand back what to send. */
 static const char *const sending_sql =

@@ -20,6 +20,7 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 
 #include "worker/worker_txn.h"
@@ -79,10 +80,21 @@ claim_and_send(SenderState *st, TimestampTz *next_due)
 	int			nfailed = 0;
 	int			n;
 
+	int64		tokens;
+	TimestampTz next_token;
+
 	if (room <= 0)
 		return 0;
 	worker_begin("antiban sender: claiming due messages");
-	n = sender_claim(st, Min(room, Min(antiban_claim_batch, MAX_RESULTS)), &out, next_due);
+	/* claim no more than the numbers can send now: nothing to put back */
+	tokens = buckets_available(numbers_cache_get(), antiban_now(), &next_token);
+	if (tokens == 0)
+	{
+		worker_commit();
+		*next_due = next_token;
+		return 0;
+	}
+	n = sender_claim(st, (int) Min(tokens, Min(room, Min(antiban_claim_batch, MAX_RESULTS))), &out, next_due);
 	worker_commit();
 	submit_all(st, out, n, failed, &nfailed);
 	if (nfailed > 0)
@@ -216,6 +228,13 @@ antiban_sender_main(Datum arg)
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("antiban sender could not initialise libcurl")));
 	srandom((unsigned) MyProcPid);
+	/*
+	 * A queue filled in one go has no statistics yet, and the planner would
+	 * sort every due row on each claim.  Our queries all have an index made
+	 * for them: tell the planner to use it.
+	 */
+	SetConfigOption("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION);
+	SetConfigOption("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION);
 
 	/* idle until the extension exists in this database */
 	while (!ShutdownRequestPending && !worker_extension_present())
