@@ -112,6 +112,15 @@ msg_new(const sim_number *n, const send_request *req, const char *category)
 	return m;
 }
 
+static bool
+listed_duplicate(const char *cb)
+{
+	for (int i = 0; i < ndup_examples; i++)
+		if (strcmp(dup_examples[i], cb) == 0)
+			return true;
+	return false;
+}
+
 /* The client marks its outbox row with biz_opaque_callback_data; a second
  * accepted send with the same value means it sent a row twice. */
 static void
@@ -128,7 +137,7 @@ note_callback(const char *cb)
 		return;
 	}
 	sim_ledger.duplicates++;
-	if (ndup_examples < DUP_EXAMPLES)
+	if (ndup_examples < DUP_EXAMPLES && !listed_duplicate(cb))
 		dup_examples[ndup_examples++] = xstrdup(cb);
 }
 

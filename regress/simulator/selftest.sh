@@ -554,6 +554,10 @@ check "messages: template line" 1 "$(printf '%s\n' "$RESP" | grep -c "	5001	+155
 check "messages: '-' for no template and no callback" 1 "$(printf '%s\n' "$RESP" | grep -c '	text	-	-	')"
 sim GET "messages?from=4&limit=10"
 check "messages?from= pages" 1 "$(printf '%s\n' "$RESP" | grep -c '^wamid\.')"
+send 5001 "$(text_msg +15557770006 row-1)"
+ledger
+check "ledger: a third use of the same callback data" 2 "$(jget duplicates)"
+check_has "ledger: duplicate_callbacks lists distinct values" '"duplicate_callbacks":["row-1"]' "$RESP"
 
 # ---- faults -----------------------------------------------------------------------
 sim POST script '{"fail_rate":1}'
@@ -570,7 +574,7 @@ send 5001 "$(text_msg +15557770013)"
 check "lost_reply_rate 1: no response" 000 "$CODE"
 sim POST script '{"lost_reply_rate":0}'
 ledger
-check "lost reply: the message was still accepted" 6 "$(jget accepted)"
+check "lost reply: the message was still accepted" 7 "$(jget accepted)"
 check "dropped request: not accepted, counted" 1 "$(jget dropped)"
 sim POST script '{"slow_rate":1,"slow_ms":800}'
 curl -s -m 20 -o /dev/null -w '%{http_code} %{time_total}\n' -H "Authorization: Bearer $TOKEN" \

@@ -68,7 +68,8 @@ send_batch(1001, 1005, from => '1004');
 ok(settled(), 'scripted 131000s settled');
 is($node->safe_psql('postgres', q{SELECT string_agg(DISTINCT state || ' after ' || attempts || ' with ' || error_code, ',')
 	FROM antiban.outbox WHERE from_number = '1004'}), 'dead after 3 with 131000',
-	'131000 is retried a few times, then the message is dead with its code');
+	'131000 is retried a few times, then the message is dead with its code')
+  or diag($node->safe_psql('postgres', q{SELECT id, recipient, state, attempts, error_code, reason, detail FROM antiban.outbox WHERE from_number = '1004'}));
 sim_post($sim, '/_sim/script', { number => '1004', fail_next => 1000, code => 131026 });
 send_batch(1006, 1008, from => '1004');
 ok(settled(), 'scripted 131026s settled');

@@ -237,9 +237,13 @@ bool
 cloudapi_submit(CloudApiClient *c, int64_t id, const char *url,
 				const char *bearer_token, const char *body)
 {
-	Transfer   *t = transfer_get(c);
+	Transfer   *t;
 	char		auth[1024];
 
+	/* an empty token or body is a bug upstream: never let it reach Meta */
+	if (bearer_token == NULL || bearer_token[0] == '\0' || body == NULL || body[0] == '\0')
+		return false;
+	t = transfer_get(c);
 	if (t == NULL)
 		return false;
 	t->id = id;

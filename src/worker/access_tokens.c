@@ -19,10 +19,12 @@ static HTAB *tokens = NULL;
 static MemoryContext token_context = NULL;
 static uint64 loaded_generation = 0;
 
+/* SPI_execute leaves CurrentMemoryContext at SPI's own: put the caller's back. */
 static void
 load_tokens(void)
 {
 	HASHCTL		ctl = {.keysize = sizeof(int64), .entrysize = sizeof(TokenEntry)};
+	MemoryContext caller = CurrentMemoryContext;
 
 	if (token_context)
 		MemoryContextDelete(token_context);
@@ -42,6 +44,7 @@ load_tokens(void)
 
 		e->token = MemoryContextStrdup(token_context, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
 	}
+	MemoryContextSwitchTo(caller);
 }
 
 /*

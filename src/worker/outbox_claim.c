@@ -240,8 +240,11 @@ mark_sending(SenderState *st, Columns *c, TimestampTz now, Outgoing **out)
 		elog(ERROR, "antiban: could not mark messages as sending");
 	rows = SPI_tuptable;
 	nrows = SPI_processed;
-	old = MemoryContextSwitchTo(st->batch_context);
-	*out = palloc(sizeof(Outgoing) * Max(nrows, 1));
+	/*
+	 * Everything here must outlive SPI_finish and the commit: allocate it
+	 * in the batch context explicitly, whatever context SPI leaves current.
+	 */
+	*out = MemoryContextAlloc(st->batch_context, sizeof(Outgoing) * Max(nrows, 1));
 	for (uint64 i = 0; i < nrows; i++)
 	{
 		HeapTuple	t = rows->vals[i];
@@ -249,18 +252,20 @@ mark_sending(SenderState *st, Columns *c, TimestampTz now, Outgoing **out)
 		bool		isnull;
 		Outgoing   *o = &(*out)[n];
 		InFlight   *f;
+		const char *token;
 
 		o->id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		old = MemoryContextSwitchTo(st->batch_context);
 		o->url = psprintf("%s/%s/%s/messages", antiban_graph_base_url, antiban_graph_version,
 						  SPI_getvalue(t, d, 2));
 		o->body = SPI_getvalue(t, d, 3);
+		MemoryContextSwitchTo(old);
 		f = hash_search(st->inflight, &o->id, HASH_FIND, NULL);
-		o->token = f ? access_token_for(f->number_id) : NULL;
+		token = f ? access_token_for(f->number_id) : NULL;
 		/* a later call may reload the tokens: keep our own copy */
-		o->token = o->token ? pstrdup(o->token) : NULL;
+		o->token = token ? MemoryContextStrdup(st->batch_context, token) : NULL;
 		n++;
 	}
-	MemoryContextSwitchTo(old);
 	return n;
 }
 
