@@ -730,7 +730,7 @@ check "ledger file written at exit" 1 "$(grep -c '^{"wamid":' "$TMP/ledger.jsonl
 cat >"$TMP/config.json" <<'EOF'
 {"numbers":{"7001":{"waba":"w8"}},"default_throughput":2}
 EOF
-start_sim --strict-numbers --version-prefix v24.0 --config "$TMP/config.json" --default-throughput 50 \
+start_sim --strict-numbers --version-prefix v24.0 --config "$TMP/config.json" --default-throughput 50 --max-ledger 1 \
 	|| { echo "selftest: $PASS passed, $((FAIL + 1)) failed"; exit 1; }
 send 7002 "$(text_msg +15559990001)"
 check "--strict-numbers: unknown id rejected" "400 100" "$CODE $(jget code)"
@@ -740,6 +740,10 @@ api POST /7001/messages "$(text_msg +15559990001)"
 check "--version-prefix v24.0: missing version rejected" 400 "$CODE"
 CODES=$(burst 3 7001 "$(text_msg +15559990001)")
 check "--config applied: default_throughput 2 from the file" "2 1" "$(count_of 200 "$CODES") $(count_of 400 "$CODES")"
+ledger
+check "--max-ledger 1: one message kept, the other only counted" "2 1 1" "$(jget accepted) $(jget stored) $(jget not_stored)"
+sim GET messages
+check "--max-ledger 1: GET /_sim/messages lists what was kept" 1 "$(printf '%s\n' "$RESP" | grep -c '^wamid\.')"
 sim POST reset
 sim GET config
 check "reset re-applies --config" w8 "$(jget waba "$(after '"7001":{')")"
