@@ -141,11 +141,36 @@ evicts_the_best_victim(void **state)
 	assert_true(table.stripe_used[0] <= 14);
 }
 
+static void
+batch_eviction_frees_many_at_once(void **state)
+{
+	int			stored;
+
+	slot_table_set_evict_batch(&table, 8);
+	stored = fill_stripe_zero(1);
+	assert_int_equal(stored, 32);
+	/* one pass freed room for several inserts: the stripe is well below full */
+	assert_true(table.stripe_used[0] < 14);
+	/* everything left is still findable after the shifts */
+	for (uint64_t id = 1, seen = 0; id < 100000 && seen < table.stripe_used[0]; id++)
+	{
+		Key			k = {id};
+		Value	   *v = slot_table_find(&table, h(id), &k);
+
+		if (v)
+		{
+			assert_int_equal(v->payload, (int64_t) id);
+			seen++;
+		}
+	}
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test_setup_teardown(finds_what_it_stores, setup, teardown),
 	cmocka_unit_test_setup_teardown(delete_keeps_probe_chains_intact, setup, teardown),
 	cmocka_unit_test_setup_teardown(refuses_when_nothing_may_go, setup, teardown),
 	cmocka_unit_test_setup_teardown(evicts_the_best_victim, setup, teardown),
+	cmocka_unit_test_setup_teardown(batch_eviction_frees_many_at_once, setup, teardown),
 };
 
 UnitGroup

@@ -42,8 +42,20 @@ slot_table_attach(SlotTable *t, void *memory, uint32_t nstripes,
 	t->stripe_slots = stripe_slots;
 	t->key_size = key_size;
 	t->entry_size = (uint32_t) ALIGN8(sizeof(SlotHeader) + ALIGN8(key_size) + value_size);
+	t->evict_batch = 1;
 	t->stripe_used = memory;
 	t->slots = (char *) memory + ALIGN8((size_t) nstripes * sizeof(uint32_t));
+}
+
+/*
+ * When every victim is as good as any other (a full token bucket holds no
+ * information), evicting many in one pass makes the next inserts free
+ * instead of scanning the stripe on each.
+ */
+void
+slot_table_set_evict_batch(SlotTable *t, uint32_t batch)
+{
+	t->evict_batch = batch > 0 ? batch : 1;
 }
 
 void
@@ -140,6 +152,28 @@ remove_at(SlotTable *t, uint32_t stripe, uint32_t hole)
 	t->stripe_used[stripe]--;
 }
 
+/* Evict up to evict_batch entries that may go, in one pass. */
+static bool
+evict_many(SlotTable *t, uint32_t stripe, SlotVictimScore score, void *arg)
+{
+	uint32_t	evicted = 0;
+
+	for (uint32_t i = 0; i < t->stripe_slots && evicted < t->evict_batch;)
+	{
+		SlotHeader *h = slot_at(t, stripe, i);
+
+		if (h->used && score(key_of(h), value_of(t, h), arg) >= 0)
+		{
+			/* slot i now holds what the backward shift moved in: look again */
+			remove_at(t, stripe, i);
+			evicted++;
+		}
+		else
+			i++;
+	}
+	return evicted > 0;
+}
+
 static bool
 evict_one(SlotTable *t, uint32_t stripe, SlotVictimScore score, void *arg)
 {
@@ -148,6 +182,8 @@ evict_one(SlotTable *t, uint32_t stripe, SlotVictimScore score, void *arg)
 
 	if (score == NULL)
 		return false;
+	if (t->evict_batch > 1)
+		return evict_many(t, stripe, score, arg);
 	for (uint32_t i = 0; i < t->stripe_slots; i++)
 	{
 		SlotHeader *h = slot_at(t, stripe, i);

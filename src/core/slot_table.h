@@ -22,6 +22,7 @@ typedef struct SlotTable
 	uint32_t	stripe_slots;	/* power of two */
 	uint32_t	key_size;		/* bytes compared with memcmp */
 	uint32_t	entry_size;		/* header + key + value, 8-byte aligned */
+	uint32_t	evict_batch;	/* 1: evict the best victim; more: any that may go, up to this many */
 	uint32_t   *stripe_used;	/* nstripes counters */
 	char	   *slots;			/* nstripes * stripe_slots entries */
 } SlotTable;
@@ -38,6 +39,7 @@ extern void slot_table_attach(SlotTable *t, void *memory, uint32_t nstripes,
 							  uint32_t stripe_slots, uint32_t key_size,
 							  uint32_t value_size);
 extern void slot_table_clear(SlotTable *t);
+extern void slot_table_set_evict_batch(SlotTable *t, uint32_t batch);
 extern uint32_t slot_table_stripe(const SlotTable *t, uint64_t hash);
 extern void *slot_table_find(const SlotTable *t, uint64_t hash, const void *key);
 extern void *slot_table_insert(SlotTable *t, uint64_t hash, const void *key,

@@ -132,8 +132,12 @@ token_bucket_give_back(TokenBucket *b, const TokenBucketParams *p, int64_t amoun
 bool
 token_bucket_is_full(const TokenBucket *b, const TokenBucketParams *p, int64_t now)
 {
-	TokenBucket copy = *b;
+	int64_t		elapsed = now - b->stamp;
 
-	token_bucket_refill(&copy, p, now);
-	return copy.tokens >= p->capacity;
+	if (b->tokens >= p->capacity)
+		return true;
+	if (elapsed <= 0)
+		return false;
+	/* refill >= missing, by multiplication: this runs for every eviction candidate */
+	return (__int128) elapsed * p->rate + b->carry >= (__int128) (p->capacity - b->tokens) * TB_SCALE;
 }

@@ -72,6 +72,8 @@ buckets_shmem_init(void)
 					  sizeof(BucketKey), sizeof(BucketValue));
 	if (!found)
 		slot_table_clear(&bucket_table);
+	/* full buckets are all alike: make room for a quarter of a stripe at once */
+	slot_table_set_evict_batch(&bucket_table, stripe_slots() / 4);
 	bucket_locks = GetNamedLWLockTranche("antiban_buckets");
 }
 
@@ -92,16 +94,25 @@ key_hash(const BucketKey *k)
 					  k->recipient_hash);
 }
 
-/* Only a full bucket may be forgotten; the longest idle goes first. */
+/* What eviction needs: the time, and a bucket that must stay (in use). */
+typedef struct VictimArg
+{
+	TimestampTz now;
+	const BucketKey *keep;
+} VictimArg;
+
+/* Only a full bucket may be forgotten, never the one being used; the longest idle goes first. */
 static int64_t
 bucket_victim_score(const void *key, const void *value, void *arg)
 {
 	const BucketValue *v = value;
-	TimestampTz now = *(TimestampTz *) arg;
+	const VictimArg *va = arg;
 
-	if (!token_bucket_is_full(&v->bucket, &v->params, now))
+	if (va->keep && memcmp(key, va->keep, sizeof(BucketKey)) == 0)
 		return -1;
-	return Max(now - v->bucket.stamp, 0);
+	if (!token_bucket_is_full(&v->bucket, &v->params, va->now))
+		return -1;
+	return Max(va->now - v->bucket.stamp, 0);
 }
 
 /*
@@ -110,13 +121,15 @@ bucket_victim_score(const void *key, const void *value, void *arg)
  */
 static BucketValue *
 bucket_get(const BucketKey *key, uint64 hash, const TokenBucketParams *params,
-		   TimestampTz empty_at, TimestampTz now, bool create, BucketValue *scratch)
+		   TimestampTz empty_at, TimestampTz now, bool create, BucketValue *scratch,
+		   const BucketKey *keep)
 {
 	BucketValue *v = slot_table_find(&bucket_table, hash, key);
+	VictimArg	arg = {now, keep};
 
 	if (v == NULL)
 	{
-		v = create ? slot_table_insert(&bucket_table, hash, key, bucket_victim_score, &now) : scratch;
+		v = create ? slot_table_insert(&bucket_table, hash, key, bucket_victim_score, &arg) : scratch;
 		if (v == NULL)
 			return NULL;
 		memset(v, 0, sizeof(*v));
@@ -195,12 +208,16 @@ buckets_take(Oid instance, const CachedNumber *n, const char *recipient,
 	BucketTake	r = {0};
 
 	lock_stripes(ns, ps, LW_EXCLUSIVE);
-	nb = bucket_get(&nk, nh, &n->throughput, buckets_empty_since(0), now, consume, &scratch_n);
+	nb = bucket_get(&nk, nh, &n->throughput, buckets_empty_since(0), now, consume, &scratch_n, NULL);
 	if (nb && recipient)
 	{
-		pb = bucket_get(&pk, ph, &pp, buckets_empty_since(pair_last_send), now, consume, &scratch_p);
+		/* inserting the pair may evict and shift entries: keep the number's, then find it again */
+		pb = bucket_get(&pk, ph, &pp, buckets_empty_since(pair_last_send), now, consume, &scratch_p, &nk);
 		if (pb && pb != &scratch_p)
+		{
 			strlcpy(pb->recipient, recipient, BUCKET_LABEL_LEN);
+			nb = slot_table_find(&bucket_table, nh, &nk);
+		}
 	}
 	if (nb == NULL || (recipient && pb == NULL))
 		r.table_full = true;
@@ -287,7 +304,7 @@ buckets_drain(Oid instance, const CachedNumber *n, const char *recipient, uint64
 	BucketValue *v;
 
 	LWLockAcquire(&bucket_locks[s].lock, LW_EXCLUSIVE);
-	v = bucket_get(&key, h, &params, buckets_empty_since(0), now, true, NULL);
+	v = bucket_get(&key, h, &params, buckets_empty_since(0), now, true, NULL, NULL);
 	if (v)
 	{
 		token_bucket_refill(&v->bucket, &params, now);

@@ -15,7 +15,7 @@ int			antiban_min_health = 30;
 double		antiban_throughput_headroom = 2.0;
 double		antiban_pair_rate_per_minute = 10.0;
 int			antiban_pair_burst = 45;
-int			antiban_max_buckets = 65536;
+int			antiban_max_buckets = 262144;
 int			antiban_max_recipients = 262144;
 int			antiban_max_portfolios = 64;
 int			antiban_journal_size = 16384;
@@ -56,7 +56,7 @@ define_postmaster_settings(void)
 	DefineCustomIntVariable("antiban.max_buckets",
 							"Token buckets (numbers and recipient pairs) kept in shared memory.",
 							"Full buckets are forgotten first when the table fills.",
-							&antiban_max_buckets, 65536, 1024, 16 * 1024 * 1024,
+							&antiban_max_buckets, 262144, 1024, 16 * 1024 * 1024,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("antiban.max_recipients",
 							"Recipients whose sticky sender, service window and 24 h reach are kept in shared memory.",
