@@ -126,6 +126,7 @@ extern Category category_or_error(const char *s);
 extern Priority priority_or_error(const char *s);
 extern CachedPortfolio *portfolio_or_error(NumbersCache *c, const char *business_id);
 extern char *required_text_arg(FunctionCallInfo fcinfo, int arg, const char *name);
+extern TupleDesc result_desc(FunctionCallInfo fcinfo);
 
 /* buckets.c: throughput and pair-rate buckets in shared memory */
 typedef struct BucketTake

@@ -5,6 +5,7 @@
 #include "pg/antiban.h"
 
 #include "fmgr.h"
+#include "funcapi.h"
 #include "utils/builtins.h"
 
 CachedNumber *
@@ -73,6 +74,28 @@ portfolio_or_error(NumbersCache *c, const char *business_id)
 				 errdetail("No row of antiban.portfolios has this business_id."),
 				 errhint("Register it with INSERT INTO antiban.portfolios (business_id, messaging_limit).")));
 	return p;
+}
+
+/*
+ * The blessed result descriptor of a function returning a record, looked up
+ * once per call site (fn_extra) instead of on every call: decide() and
+ * try_consume() run tens of thousands of times a second.
+ */
+TupleDesc
+result_desc(FunctionCallInfo fcinfo)
+{
+	TupleDesc	desc;
+	MemoryContext old;
+
+	if (fcinfo->flinfo->fn_extra)
+		return (TupleDesc) fcinfo->flinfo->fn_extra;
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "antiban: function must return a record");
+	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	desc = BlessTupleDesc(CreateTupleDescCopy(desc));
+	MemoryContextSwitchTo(old);
+	fcinfo->flinfo->fn_extra = desc;
+	return desc;
 }
 
 /* A text argument that must be given. */

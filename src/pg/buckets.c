@@ -385,13 +385,12 @@ antiban_try_consume(PG_FUNCTION_ARGS)
 				 errmsg("antiban's bucket table is full"),
 				 errdetail("Every bucket in this part of the table still holds information (none is full)."),
 				 errhint("Raise antiban.max_buckets and restart the server.")));
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "antiban.try_consume must return a record");
+	desc = result_desc(fcinfo);
 	values[0] = BoolGetDatum(r.allowed);
 	values[1] = Float8GetDatum((double) r.number.remaining / TB_SCALE);
 	values[2] = TimestampTzGetDatum(r.allowed ? now : Max(r.number.ready_at, has_recipient ? r.pair.ready_at : 0));
 	values[3] = Float8GetDatum((double) r.pair.remaining / TB_SCALE);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
 /* The parameters a bucket has now: configuration may have changed since its last use. */

@@ -199,14 +199,13 @@ decision_tuple(FunctionCallInfo fcinfo, const Decision *d)
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, d->number == NULL, d->outcome != OUTCOME_QUEUE};
 
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "antiban.decide must return a record");
+	desc = result_desc(fcinfo);
 	values[0] = CStringGetTextDatum(outcome_name(d->outcome));
 	values[1] = CStringGetTextDatum(reason_name(d->reason));
 	values[2] = CStringGetTextDatum(d->detail);
 	values[3] = d->number ? CStringGetTextDatum(d->number->phone_number_id) : (Datum) 0;
 	values[4] = TimestampTzGetDatum(d->not_before);
-	return HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls));
+	return HeapTupleGetDatum(heap_form_tuple(desc, values, nulls));
 }
 
 /*

@@ -489,14 +489,13 @@ antiban_journal_stats(PG_FUNCTION_ARGS)
 	antiban_require_loaded();
 	head = pg_atomic_read_u64(&ring->head);
 	tail = pg_atomic_read_u64(&ring->tail);
-	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "antiban.journal_stats must return a record");
+	desc = result_desc(fcinfo);
 	values[0] = Int64GetDatum((int64) (head - tail));
 	values[1] = Int64GetDatum((int64) (ring->mask + 1));
 	values[2] = Int64GetDatum((int64) pg_atomic_read_u64(&ring->flushed));
 	values[3] = Int64GetDatum((int64) pg_atomic_read_u64(&ring->direct_writes));
 	values[4] = CStringGetTextDatum(shutdown_names[pg_atomic_read_u32(&antiban_shared->previous_shutdown)]);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
 }
 
 /* ---- clean or crashed: what the next start may trust ---- */
