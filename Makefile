@@ -21,7 +21,7 @@ PROVE_TESTS  = regress/t/*.pl
 PG_CPPFLAGS = -Isrc -std=gnu11 -I/usr/include/json-c -DANTIBAN_VERSION='"$(EXTVERSION)"'
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
               -Wno-sign-compare -Wno-cast-function-type
-SHLIB_LINK  = -lcurl -ljson-c -lm
+SHLIB_LINK  = -lcurl -ljson-c -lcrypto -lm
 
 EXTRA_CLEAN = antiban--*.sql regress/unit/run_unit_tests tmp_check tmp_check_iso \
               results regression.diffs regression.out log

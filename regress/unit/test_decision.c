@@ -236,6 +236,20 @@ service_without_window_is_rejected(void **state)
 }
 
 static void
+opted_out_is_rejected(void **state)
+{
+	Fake		f = all_open();
+	DecideRequest r = request();
+	Decision	d;
+
+	for (int i = 1; i <= 3; i++)
+		f.answer[i] = (Admission) {false, INT64_MAX, LIMITER_CONSENT};
+	d = run(&r, &f, numbers, 4);
+	assert_int_equal(d.outcome, OUTCOME_REJECT);
+	assert_int_equal(d.reason, REASON_OPTED_OUT);
+}
+
+static void
 pinned_number_only(void **state)
 {
 	Fake		f = all_open();
@@ -277,6 +291,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(reject_when_validity_would_pass),
 	cmocka_unit_test(reject_what_can_never_go),
 	cmocka_unit_test(service_without_window_is_rejected),
+	cmocka_unit_test(opted_out_is_rejected),
 	cmocka_unit_test(pinned_number_only),
 	cmocka_unit_test(names_round_trip),
 };

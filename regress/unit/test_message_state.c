@@ -28,6 +28,15 @@ never_backwards(void **state)
 }
 
 static void
+webhook_evidence_settles_waiting_messages(void **state)
+{
+	/* queued again after an unconfirmed send, then Meta says it was delivered */
+	assert_true(message_transition_allowed(MSG_QUEUED, MSG_DELIVERED));
+	assert_true(message_transition_allowed(MSG_RETRY_WAIT, MSG_SENT));
+	assert_false(message_transition_allowed(MSG_CANCELLED, MSG_SENT));
+}
+
+static void
 finals_and_cancel(void **state)
 {
 	MessageState finals[] = {MSG_READ, MSG_FAILED, MSG_DEAD, MSG_REJECTED, MSG_EXPIRED, MSG_CANCELLED};
@@ -63,6 +72,7 @@ names(void **state)
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(happy_path),
 	cmocka_unit_test(never_backwards),
+	cmocka_unit_test(webhook_evidence_settles_waiting_messages),
 	cmocka_unit_test(finals_and_cancel),
 	cmocka_unit_test(unknown_can_be_resolved),
 	cmocka_unit_test(names),

@@ -32,5 +32,6 @@ extern UnitGroup error_tests(void);
 extern UnitGroup message_state_tests(void);
 extern UnitGroup payload_tests(void);
 extern UnitGroup retry_plan_tests(void);
+extern UnitGroup opt_out_tests(void);
 
 #endif

@@ -31,6 +31,7 @@ static const char *const reason_names[] = {
 	[REASON_NO_SERVICE_WINDOW] = "no_service_window",
 	[REASON_VALIDITY_WOULD_PASS] = "validity_would_pass",
 	[REASON_EXPIRED] = "expired",
+	[REASON_OPTED_OUT] = "opted_out",
 };
 
 static const char *const limiter_names[] = {
@@ -40,6 +41,7 @@ static const char *const limiter_names[] = {
 	[LIMITER_PORTFOLIO] = "portfolio messaging limit",
 	[LIMITER_WINDOW] = "service window",
 	[LIMITER_CAPACITY] = "antiban table capacity",
+	[LIMITER_CONSENT] = "consent",
 };
 
 static const char *const category_names[] = {"marketing", "utility", "authentication", "service"};
@@ -280,6 +282,9 @@ conclude_wait(Decision *out, const DecideRequest *req, const NumberView *best,
 		if (adm.limiter == LIMITER_WINDOW)
 			conclude_reject(out, REASON_NO_SERVICE_WINDOW,
 							"free-form messages need a service window the recipient opened on an eligible number; send a template instead");
+		else if (adm.limiter == LIMITER_CONSENT)
+			conclude_reject(out, REASON_OPTED_OUT,
+							"the recipient asked to stop marketing messages from this business");
 		else
 			conclude_reject(out, adm.limiter == LIMITER_PORTFOLIO ? REASON_PORTFOLIO_LIMIT : REASON_NO_ELIGIBLE_NUMBER,
 							"no eligible number can ever carry it");

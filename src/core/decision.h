@@ -55,7 +55,8 @@ typedef enum Limiter
 	LIMITER_PAIR,				/* the (number, recipient) pair rate */
 	LIMITER_PORTFOLIO,			/* unique recipients per moving 24 h */
 	LIMITER_WINDOW,				/* free-form needs an open service window */
-	LIMITER_CAPACITY			/* antiban's own tables are full */
+	LIMITER_CAPACITY,			/* antiban's own tables are full */
+	LIMITER_CONSENT				/* the recipient stopped marketing */
 } Limiter;
 
 typedef enum Reason
@@ -72,7 +73,8 @@ typedef enum Reason
 	REASON_NO_ELIGIBLE_NUMBER,
 	REASON_NO_SERVICE_WINDOW,
 	REASON_VALIDITY_WOULD_PASS,
-	REASON_EXPIRED
+	REASON_EXPIRED,
+	REASON_OPTED_OUT
 } Reason;
 
 typedef struct NumberView

@@ -14,10 +14,15 @@ static const char *const names[MSG_NSTATES] = {
 #define B(s) (1u << (s))
 
 /* allowed[from] = the states 'from' may move to */
+/* Meta's status webhooks are evidence: they may settle a message whose send was unconfirmed. */
+#define EVIDENCE (B(MSG_SENT) | B(MSG_DELIVERED) | B(MSG_READ) | B(MSG_FAILED))
+
 static const unsigned allowed[MSG_NSTATES] = {
-	[MSG_QUEUED] = B(MSG_QUEUED) | B(MSG_SENDING) | B(MSG_REJECTED) | B(MSG_EXPIRED) | B(MSG_CANCELLED),
+	/* a message queued again after an unconfirmed send may turn out sent */
+	[MSG_QUEUED] = B(MSG_QUEUED) | B(MSG_SENDING) | B(MSG_REJECTED) | B(MSG_EXPIRED) |
+	B(MSG_CANCELLED) | EVIDENCE,
 	[MSG_RETRY_WAIT] = B(MSG_RETRY_WAIT) | B(MSG_QUEUED) | B(MSG_SENDING) | B(MSG_EXPIRED) |
-	B(MSG_CANCELLED) | B(MSG_DEAD),
+	B(MSG_CANCELLED) | B(MSG_DEAD) | EVIDENCE,
 	/* a status webhook may arrive before the send is recorded */
 	[MSG_SENDING] = B(MSG_SENT) | B(MSG_DELIVERED) | B(MSG_READ) | B(MSG_RETRY_WAIT) |
 	B(MSG_QUEUED) | B(MSG_FAILED) | B(MSG_DEAD) | B(MSG_EXPIRED) | B(MSG_UNKNOWN),

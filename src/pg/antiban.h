@@ -160,6 +160,7 @@ typedef struct RecipientState
 	int64		window_until;
 	int64		window_number_id;
 	int64		persisted_sent; /* last_sent as last written to the table */
+	bool		opted_out;		/* asked to stop marketing (this portfolio) */
 } RecipientState;
 
 extern Size reach_shmem_size(void);
@@ -173,6 +174,8 @@ extern bool reach_record(Oid instance, const CachedPortfolio *p, const char *rec
 						 uint64 rhash, int64 number_id, TimestampTz now, bool counts);
 extern void reach_open_window(Oid instance, int64 portfolio_id, const char *recipient,
 							  uint64 rhash, int64 number_id, TimestampTz until);
+extern void reach_set_opt_out(Oid instance, int64 portfolio_id, const char *recipient,
+							  uint64 rhash, bool opted_out);
 
 /* decide.c: one decision, for SQL, the send functions and the sender */
 typedef struct DecideArgs
@@ -214,6 +217,7 @@ typedef struct JournalRecipient
 	TimestampTz last_reach;		/* REACH_NEVER: none */
 	TimestampTz window_until;	/* 0: none */
 	int64		window_number_id;
+	bool		opted_out;
 	char		recipient[RECIPIENT_MAXLEN + 1];
 } JournalRecipient;
 

@@ -113,6 +113,8 @@ admit(void *arg, const NumberView *n)
 
 	if (ctx->category == CATEGORY_SERVICE && !in_window)
 		return refuse(TB_NEVER, LIMITER_WINDOW);
+	if (ctx->category == CATEGORY_MARKETING && rs->opted_out)
+		return refuse(TB_NEVER, LIMITER_CONSENT);
 	if (counts && !reach_admits(ctx->cache->instance, p, rs, ctx->now, &reach_ready))
 		hold_until(&a, reach_ready, LIMITER_PORTFOLIO);
 	check_buckets(ctx, cn, rs, ctx->consume && a.granted, &a);

@@ -201,9 +201,9 @@ static const char *const insert_decisions_sql =
 
 static const char *const upsert_recipients_sql =
 "INSERT INTO antiban.recipient_state AS s (portfolio_id, recipient, last_number_id,"
-" last_sent_at, last_reached_at, window_until, window_number_id)"
+" last_sent_at, last_reached_at, window_until, window_number_id, marketing_opt_out)"
 " SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[], $4::timestamptz[],"
-"  $5::timestamptz[], $6::timestamptz[], $7::int8[])"
+"  $5::timestamptz[], $6::timestamptz[], $7::int8[], $8::bool[])"
 " ON CONFLICT (portfolio_id, recipient) DO UPDATE SET"
 "  last_number_id = CASE WHEN s.last_sent_at IS NULL OR excluded.last_sent_at >= s.last_sent_at"
 "   THEN coalesce(excluded.last_number_id, s.last_number_id) ELSE s.last_number_id END,"
@@ -212,6 +212,7 @@ static const char *const upsert_recipients_sql =
 "  window_number_id = CASE WHEN s.window_until IS NULL OR excluded.window_until >= s.window_until"
 "   THEN coalesce(excluded.window_number_id, s.window_number_id) ELSE s.window_number_id END,"
 "  window_until = greatest(s.window_until, excluded.window_until),"
+"  marketing_opt_out = excluded.marketing_opt_out,"
 "  updated_at = now()";
 
 /* Column builders: NULL where the record says "none". */
@@ -312,17 +313,17 @@ static void
 insert_recipients(const JournalRecipient *r, int n)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			types[7] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID,
-	TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID};
-	Oid			elems[7] = {INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-	TIMESTAMPTZOID, INT8OID};
-	Column		c[7];
+	Oid			types[8] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID,
+	TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID, BOOLARRAYOID};
+	Oid			elems[8] = {INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	TIMESTAMPTZOID, INT8OID, BOOLOID};
+	Column		c[8];
 
 	if (n == 0)
 		return;
 	if (plan == NULL)
-		plan = privileged_prepare(upsert_recipients_sql, 7, types);
-	for (int k = 0; k < 7; k++)
+		plan = privileged_prepare(upsert_recipients_sql, 8, types);
+	for (int k = 0; k < 8; k++)
 		c[k] = column_new(n, elems[k]);
 	for (int i = 0; i < n; i++)
 	{
@@ -333,8 +334,9 @@ insert_recipients(const JournalRecipient *r, int n)
 		set_ts(&c[4], i, r[i].last_reach, PG_INT64_MIN);
 		set_ts(&c[5], i, r[i].window_until, 0);
 		set_id(&c[6], i, r[i].window_number_id);
+		c[7].values[i] = BoolGetDatum(r[i].opted_out);
 	}
-	run_insert(plan, c, 7);
+	run_insert(plan, c, 8);
 }
 
 static int

@@ -228,6 +228,7 @@ journal_state(Oid instance, int64 portfolio_id, const char *recipient, const Rec
 		.last_reach = rs->last_reach,
 		.window_until = rs->window_until,
 		.window_number_id = rs->window_number_id,
+		.opted_out = rs->opted_out,
 	};
 
 	strlcpy(r.recipient, recipient, sizeof(r.recipient));
@@ -334,16 +335,43 @@ reach_open_window(Oid instance, int64 portfolio_id, const char *recipient,
 		journal_state(instance, portfolio_id, recipient, &copy);
 }
 
+/* Marketing consent: stop (or resume) marketing to this recipient, at once. */
+void
+reach_set_opt_out(Oid instance, int64 portfolio_id, const char *recipient,
+				  uint64 rhash, bool opted_out)
+{
+	RecipientKey key = {instance, 0, portfolio_id, rhash};
+	uint64		h = key_hash(&key);
+	RecipientState *rs;
+	RecipientState copy;
+
+	LWLockAcquire(stripe_lock(h), LW_EXCLUSIVE);
+	rs = state_for_update(&key, h, antiban_now());
+	if (rs)
+	{
+		rs->opted_out = opted_out;
+		copy = *rs;
+	}
+	LWLockRelease(stripe_lock(h));
+	if (rs)
+		journal_state(instance, portfolio_id, recipient, &copy);
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("antiban's recipient table is full"),
+				 errhint("Raise antiban.max_recipients and restart the server.")));
+}
+
 /* ---- loading a portfolio after a restart ---- */
 
 static const char *const load_sql =
 "SELECT recipient, coalesce(last_number_id, 0), last_sent_at, last_reached_at,"
-" window_until, coalesce(window_number_id, 0)"
+" window_until, coalesce(window_number_id, 0), marketing_opt_out"
 " FROM antiban.recipient_state"
 " WHERE portfolio_id = $1"
 "   AND (last_reached_at > $2 - interval '1441 minutes'"
 "        OR last_sent_at > $2 - make_interval(secs => $3)"
-"        OR window_until > $2)"
+"        OR window_until > $2 OR marketing_opt_out)"
 " ORDER BY greatest(last_reached_at, last_sent_at, window_until) DESC"
 " LIMIT $4";
 
@@ -374,6 +402,7 @@ restore_row(Oid instance, PortfolioSlot *slot, HeapTuple t, TupleDesc d, Timesta
 		rs->last_reach = ts_col(t, d, 4, REACH_NEVER);
 		rs->window_until = ts_col(t, d, 5, 0);
 		rs->window_number_id = DatumGetInt64(SPI_getbinval(t, d, 6, &isnull));
+		rs->opted_out = DatumGetBool(SPI_getbinval(t, d, 7, &isnull));
 		if (rs->last_reach != REACH_NEVER)
 			reach_window_restore(&slot->window, rs->last_reach);
 	}

@@ -40,6 +40,7 @@ CREATE TABLE antiban.recipient_state (
     last_reached_at  timestamptz,
     window_until     timestamptz,
     window_number_id bigint,
+    marketing_opt_out boolean NOT NULL DEFAULT false,
     updated_at       timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (portfolio_id, recipient)
 );

@@ -47,5 +47,14 @@ GRANT EXECUTE ON FUNCTION antiban.set_secret(antiban.secret_kind, text, text),
     antiban.open_service_window(text, text, timestamptz)
     TO antiban_admin;
 
+-- The webhook receiver: ingest and the GET handshake, nothing else.
+GRANT EXECUTE ON FUNCTION antiban.ingest_webhook(bytea, text), antiban.webhook_verify(text)
+    TO antiban_receiver;
+GRANT SELECT ON antiban.webhook_events, antiban.contacts, antiban.interactions, antiban.templates,
+    antiban.quality_history, antiban.alerts TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.error_action(integer, integer), antiban.is_opt_out(text) TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.set_marketing_opt_out(text, text, boolean),
+    antiban.acknowledge_alert(bigint) TO antiban_admin;
+
 -- Make every backend drop numbers cached from an earlier install.
 SELECT antiban.reload_config();

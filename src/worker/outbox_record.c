@@ -34,17 +34,9 @@ static const char *const record_sql =
 "  AS u(id, state, nb, wamid, code, title, details, trace, lease, pair_hit, reason)"
 " WHERE o.id = u.id";
 
-/* Multiplicative decrease: half the rate, never below a twentieth. */
-static const char *const slow_sql =
-"UPDATE antiban.numbers SET rate_factor = greatest(0.05, rate_factor * 0.5),"
-" mode = CASE WHEN mode = 'active' THEN 'throttled'::antiban.number_mode ELSE mode END"
-" WHERE id = $1";
-
-static const char *const pause_sql =
-"WITH paused AS (UPDATE antiban.numbers SET mode = 'paused' WHERE id = $1 AND mode <> 'paused'"
-"  RETURNING id, phone_number_id)"
-" INSERT INTO antiban.alerts (severity, phone_number_id, kind, detail)"
-" SELECT 'critical', phone_number_id, 'number_paused', $2 FROM paused";
+/* The number's penalties live in SQL, shared with the webhook triggers. */
+static const char *const slow_sql = "SELECT antiban.slow_number($1)";
+static const char *const pause_sql = "SELECT antiban.pause_number($1, 'number_paused', $2)";
 
 typedef struct Columns
 {
@@ -108,7 +100,7 @@ run_for_number(const char *sql, int64 number_id, const char *detail)
 	Oid			types[2] = {INT8OID, TEXTOID};
 	Datum		args[2] = {Int64GetDatum(number_id), CStringGetTextDatum(detail ? detail : "")};
 
-	if (SPI_execute_with_args(sql, 2, types, args, NULL, false, 0) < 0)
+	if (SPI_execute_with_args(sql, detail ? 2 : 1, types, args, NULL, false, 0) < 0)
 		elog(ERROR, "antiban: could not update number " INT64_FORMAT, number_id);
 }
 

@@ -1,0 +1,331 @@
+/*
+ * webhook.c
+ *		antiban.ingest_webhook(): the one door for Meta's webhooks.
+ *
+ * The receiver passes the raw body bytes and the X-Hub-Signature-256
+ * header.  We check the HMAC-SHA256 of exactly those bytes with the app
+ * secret (constant-time compare), keep the raw bytes whatever they are, and
+ * store the event once (Meta retries: the same body is stored once).  A
+ * signed, well-formed event is applied by the BEFORE INSERT trigger of
+ * antiban.webhook_events in the same transaction, so a 200 from the receiver
+ * means "stored and applied".  Nothing in the body can make this function
+ * fail: invalid UTF-8, broken or absurdly nested JSON are stored with a
+ * reason and not applied.
+ */
+#include "pg/antiban.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+#include "core/error_class.h"
+#include "core/opt_out.h"
+#include "pg/privileged.h"
+
+/* Meta nests about eight levels; anything this deep is an attack, not a webhook. */
+#define MAX_JSON_DEPTH 64
+
+typedef struct Verdict
+{
+	bool		signature_valid;
+	const char *problem;		/* why it is not applied, or NULL */
+	Jsonb	   *json;			/* parsed body when applicable */
+} Verdict;
+
+/* The stored secret of a kind (and WABA), or NULL; read as antiban itself. */
+static char *
+secret(const char *kind)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(kind)};
+	char	   *value = NULL;
+
+	if (SPI_execute_with_args("SELECT value FROM antiban.secrets WHERE kind = $1::antiban.secret_kind"
+							  " AND waba_id IS NULL", 1, types, args, NULL, true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+		value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	return value;
+}
+
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static bool
+hex_to_bytes(const char *hex, unsigned char *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+	{
+		int			hi = hex_digit(hex[2 * i]);
+		int			lo = hi < 0 ? -1 : hex_digit(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (unsigned char) (hi << 4 | lo);
+	}
+	return hex[2 * n] == '\0';
+}
+
+/* "sha256=<64 hex>" over the raw bytes, compared in constant time. */
+static bool
+signature_matches(const char *header, const char *app_secret, const char *body, size_t len)
+{
+	unsigned char expected[SHA256_DIGEST_LENGTH];
+	unsigned char given[SHA256_DIGEST_LENGTH];
+	unsigned int n = 0;
+
+	if (header == NULL || app_secret == NULL || strncmp(header, "sha256=", 7) != 0 ||
+		!hex_to_bytes(header + 7, given, sizeof(given)))
+		return false;
+	if (HMAC(EVP_sha256(), app_secret, (int) strlen(app_secret),
+			 (const unsigned char *) body, len, expected, &n) == NULL || n != sizeof(expected))
+		return false;
+	return CRYPTO_memcmp(expected, given, sizeof(expected)) == 0;
+}
+
+/* Nesting depth outside strings; a cheap guard before the real parser. */
+static int
+json_depth(const char *s, size_t len)
+{
+	int			depth = 0,
+				max = 0;
+	bool		in_string = false;
+
+	for (size_t i = 0; i < len; i++)
+	{
+		char		c = s[i];
+
+		if (in_string)
+		{
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+		}
+		else if (c == '"')
+			in_string = true;
+		else if (c == '{' || c == '[')
+			max = Max(max, ++depth);
+		else if (c == '}' || c == ']')
+			depth--;
+	}
+	return max;
+}
+
+/*
+ * jsonb_in in a subtransaction: a parse error becomes a reason, not an
+ * error of ours (the caller's transaction must go on to store the bytes).
+ */
+static Jsonb *
+parse_json(const char *text, const char **problem)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	Jsonb	   *volatile result = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(caller);
+	PG_TRY();
+	{
+		result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(caller);
+		e = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		*problem = psprintf("not JSON: %s", e->message);
+		result = NULL;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(caller);
+	CurrentResourceOwner = owner;
+	return result;
+}
+
+static Verdict
+judge(bytea *body, const char *header)
+{
+	Verdict		v = {false, NULL, NULL};
+	const char *data = VARDATA_ANY(body);
+	size_t		len = VARSIZE_ANY_EXHDR(body);
+	char	   *app_secret = secret("app_secret");
+
+	v.signature_valid = signature_matches(header, app_secret, data, len);
+	if (app_secret == NULL)
+		v.problem = "no app secret is configured (antiban.set_secret('app_secret', ...))";
+	else if (!v.signature_valid)
+		v.problem = header ? "X-Hub-Signature-256 does not match the body" : "no X-Hub-Signature-256 header";
+	else if (!pg_verify_mbstr(PG_UTF8, data, (int) len, true))
+		v.problem = "body is not valid UTF-8";
+	else if (json_depth(data, len) > MAX_JSON_DEPTH)
+		v.problem = psprintf("JSON nested deeper than %d levels", MAX_JSON_DEPTH);
+	else
+		v.json = parse_json(text_to_cstring((text *) body), &v.problem);
+	return v;
+}
+
+static const char *const insert_sql =
+"INSERT INTO antiban.webhook_events (body_raw, body_sha256, body, signature_valid, status, problems)"
+" VALUES ($1, $2, $3, $4, $5::antiban.webhook_status, CASE WHEN $6 IS NULL THEN '{}' ELSE ARRAY[$6] END)"
+" ON CONFLICT (body_sha256) DO NOTHING RETURNING id";
+
+static int64
+store(bytea *body, const unsigned char *sha, const Verdict *v)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[6] = {BYTEAOID, BYTEAOID, JSONBOID, BOOLOID, TEXTOID, TEXTOID};
+	bytea	   *digest = palloc(VARHDRSZ + SHA256_DIGEST_LENGTH);
+	Datum		args[6];
+	char		nulls[6] = {' ', ' ', v->json ? ' ' : 'n', ' ', ' ', v->problem ? ' ' : 'n'};
+	const char *status = v->json ? "pending" : (v->signature_valid ? "malformed" : "rejected");
+	bool		isnull;
+
+	SET_VARSIZE(digest, VARHDRSZ + SHA256_DIGEST_LENGTH);
+	memcpy(VARDATA(digest), sha, SHA256_DIGEST_LENGTH);
+	args[0] = PointerGetDatum(body);
+	args[1] = PointerGetDatum(digest);
+	args[2] = v->json ? JsonbPGetDatum(v->json) : (Datum) 0;
+	args[3] = BoolGetDatum(v->signature_valid);
+	args[4] = CStringGetTextDatum(status);
+	args[5] = v->problem ? CStringGetTextDatum(v->problem) : (Datum) 0;
+	if (plan == NULL)
+		plan = privileged_prepare(insert_sql, 6, types);
+	if (SPI_execute_plan(plan, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "antiban: could not store the webhook");
+	if (SPI_processed == 0)
+		return 0;				/* the same body was stored already */
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+PG_FUNCTION_INFO_V1(antiban_ingest_webhook);
+
+/*
+ * antiban.ingest_webhook(body bytea, signature text)
+ *		-> (stored, signature_valid, duplicate, event_id)
+ */
+Datum
+antiban_ingest_webhook(PG_FUNCTION_ARGS)
+{
+	bytea	   *body;
+	const char *header = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	unsigned char sha[SHA256_DIGEST_LENGTH];
+	Privileged	priv;
+	Verdict		v;
+	int64		id;
+	Datum		values[4];
+	bool		nulls[4] = {false, false, false, false};
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("body must not be null")));
+	body = PG_GETARG_BYTEA_PP(0);
+	SHA256((const unsigned char *) VARDATA_ANY(body), VARSIZE_ANY_EXHDR(body), sha);
+	privileged_begin(&priv);
+	SPI_connect();
+	v = judge(body, header);
+	id = store(body, sha, &v);
+	SPI_finish();
+	privileged_end(&priv);
+	values[0] = BoolGetDatum(true);
+	values[1] = BoolGetDatum(v.signature_valid);
+	values[2] = BoolGetDatum(id == 0);
+	values[3] = Int64GetDatum(id);
+	nulls[3] = id == 0;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc(fcinfo), values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(antiban_webhook_verify);
+
+/* antiban.webhook_verify(token): Meta's GET handshake, constant-time. */
+Datum
+antiban_webhook_verify(PG_FUNCTION_ARGS)
+{
+	char	   *given = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+	unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
+	Privileged	priv;
+	char	   *stored;
+	bool		ok;
+
+	privileged_begin(&priv);
+	SPI_connect();
+	stored = secret("webhook_verify_token");
+	/* compare digests, so neither length nor content leaks through timing */
+	ok = given && stored;
+	if (ok)
+	{
+		SHA256((const unsigned char *) given, strlen(given), a);
+		SHA256((const unsigned char *) stored, strlen(stored), b);
+		ok = CRYPTO_memcmp(a, b, sizeof(a)) == 0;
+	}
+	SPI_finish();
+	privileged_end(&priv);
+	PG_RETURN_BOOL(ok);
+}
+
+PG_FUNCTION_INFO_V1(antiban_error_action);
+
+/* antiban.error_action(code, http_status) -> (action, meaning): core/error_class.c for SQL. */
+Datum
+antiban_error_action(PG_FUNCTION_ARGS)
+{
+	ErrorClass	e = error_classify(PG_ARGISNULL(0) ? -1 : PG_GETARG_INT32(0),
+								   PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1));
+	Datum		values[2] = {CStringGetTextDatum(error_action_name(e.action)),
+	CStringGetTextDatum(e.meaning)};
+	bool		nulls[2] = {false, false};
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc(fcinfo), values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(antiban_is_opt_out);
+
+/* antiban.is_opt_out(text): a stop request in Portuguese, Spanish or English? */
+Datum
+antiban_is_opt_out(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(opt_out_text(text_to_cstring(PG_GETARG_TEXT_PP(0))));
+}
+
+PG_FUNCTION_INFO_V1(antiban_set_marketing_opt_out);
+
+/*
+ * antiban.set_marketing_opt_out(recipient, phone_number_id, opted_out):
+ * takes effect for every decision from now on, in the number's portfolio.
+ */
+Datum
+antiban_set_marketing_opt_out(PG_FUNCTION_ARGS)
+{
+	NumbersCache *c = numbers_cache_get();
+	char		recipient[RECIPIENT_MAXLEN + 1];
+	CachedNumber *n;
+	bool		opted_out = PG_ARGISNULL(2) ? true : PG_GETARG_BOOL(2);
+
+	normalize_recipient_or_error(required_text_arg(fcinfo, 0, "recipient"), recipient);
+	n = lookup_number_or_error(c, required_text_arg(fcinfo, 1, "phone_number_id"));
+	reach_ensure_loaded(c, &c->portfolios[n->portfolio_index], antiban_now());
+	reach_set_opt_out(c->instance, n->portfolio_id, recipient, recipient_hash(recipient), opted_out);
+	PG_RETURN_BOOL(opted_out);
+}

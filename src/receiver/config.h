@@ -1,0 +1,73 @@
+/*
+ * config.h — antiban-receiver: compile-time constants.
+ *
+ * Everything a deployment may want to change is a command-line option
+ * (options.h); what stays here are safety bounds that only a code change
+ * should move.
+ */
+#ifndef RECEIVER_CONFIG_H
+#define RECEIVER_CONFIG_H
+
+#ifndef RECEIVER_VERSION
+#define RECEIVER_VERSION "0.1.0"
+#endif
+
+#define RECEIVER_NAME "antiban-receiver"
+
+/* Option defaults (see --help). */
+#define DEFAULT_LISTEN		"127.0.0.1"
+#define DEFAULT_PORT		8080
+#define DEFAULT_POOL		4
+#define DEFAULT_THREADS		4
+#define DEFAULT_MAX_BODY	(3 * 1024 * 1024)	/* Meta sends up to 3 MB */
+#define DEFAULT_PATH		"/webhook"
+
+/*
+ * An idle or trickling connection is dropped after this many seconds, so
+ * a slowloris client holds a socket for at most this long per byte gap.
+ */
+#define CONNECTION_TIMEOUT_S	30
+
+/*
+ * Upper bound on open client connections.  Meta opens a handful; the cap
+ * keeps a flood of idle sockets from exhausting file descriptors.
+ */
+#define CONNECTION_LIMIT	1024
+
+/*
+ * Per-connection memory for the request line and headers (and read
+ * buffering).  Meta's headers are well under 2 KB; a larger header block
+ * is refused by libmicrohttpd itself with 431.
+ */
+#define CONNECTION_MEMORY	(16 * 1024)
+
+/* How long a request waits for a free database connection before 503. */
+#define POOL_WAIT_MS		5000
+
+/*
+ * After a failed connection attempt, a pool slot is not retried for this
+ * long: while the database is down, requests get their 503 at once
+ * instead of each one paying for a connect attempt.
+ */
+#define RECONNECT_BACKOFF_MS	1000
+
+/*
+ * libpq connect_timeout (seconds) used unless the conninfo sets one: an
+ * unreachable host must not hold a server thread for minutes.
+ */
+#define CONNECT_TIMEOUT_S	"5"
+
+/* On SIGTERM, requests already being served get this long to finish. */
+#define SHUTDOWN_GRACE_MS	10000
+
+/*
+ * Text parameters (verify token, signature header) longer than this are
+ * refused without asking the database.  A sha256= header is 71 bytes.
+ */
+#define MAX_TEXT_PARAM		512
+
+/* Longest path and method kept for the request log line. */
+#define LOG_PATH_MAX		128
+#define LOG_METHOD_MAX		16
+
+#endif							/* RECEIVER_CONFIG_H */

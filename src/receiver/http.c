@@ -1,0 +1,314 @@
+/*
+ * http.c — antiban-receiver: the libmicrohttpd server.
+ *
+ * libmicrohttpd runs its own epoll loop on a pool of --threads threads.
+ * A request's database call runs in the worker thread that read it (the
+ * call is short, and a thread per query keeps the flow plain), so
+ * --threads bounds the queries in flight and --pool above that is idle.
+ *
+ * The access handler is called once when the headers are in, then once
+ * per chunk of body, then once more with no data: routing happens on the
+ * first call, the webhook handlers on the last.
+ */
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "options.h"
+#include "reply.h"
+#include "request.h"
+#include "webhook.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* First allocation for a body; it doubles from there up to --max-body. */
+#define BODY_INITIAL	(16 * 1024)
+
+static struct MHD_Daemon *daemon_handle;
+static struct sockaddr_storage listen_addr;
+static atomic_bool stopping;
+static atomic_int in_flight;	/* requests begun and not completed */
+
+static double
+elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - since->tv_sec) * 1e3 + (now.tv_nsec - since->tv_nsec) / 1e6;
+}
+
+static request *
+request_begin(const char *method, const char *url)
+{
+	request    *req = calloc(1, sizeof(request));
+
+	if (!req)
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &req->started);
+	log_sanitize(req->method, sizeof(req->method), method);
+	log_sanitize(req->path, sizeof(req->path), url);
+	atomic_fetch_add(&in_flight, 1);
+	return req;
+}
+
+/*
+ * A declared length over the limit is refused before a byte of the body
+ * is read (libmicrohttpd then closes the connection instead of reading
+ * it).  The first buffer is sized from it, but never beyond BODY_INITIAL:
+ * a client must send the bytes before it gets the memory.
+ */
+static enum MHD_Result
+post_begin(struct MHD_Connection *conn, request *req)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+												 MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+
+	if (declared > (unsigned long long) receiver_opts.max_body)
+	{
+		req->too_large = true;
+		return reply_queue(conn, REPLY_TOO_LARGE, &req->status);
+	}
+	req->cap = declared && declared < BODY_INITIAL ? declared : BODY_INITIAL;
+	return MHD_YES;
+}
+
+/* Routing, on the first call for a request. */
+static enum MHD_Result
+route(struct MHD_Connection *conn, request *req, const char *url, const char *method)
+{
+	if (atomic_load(&stopping))
+		return reply_queue(conn, REPLY_SHUTTING_DOWN, &req->status);
+	if (strcmp(url, receiver_opts.path) != 0)
+		return reply_queue(conn, REPLY_NOT_FOUND, &req->status);
+	if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
+		return webhook_verify(conn, req);
+	if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
+		return post_begin(conn, req);
+	return reply_queue(conn, REPLY_BAD_METHOD, &req->status);
+}
+
+/*
+ * Keeps the body bytes, until the total passes --max-body: from then on
+ * they are counted and dropped, and the request ends in 413.
+ */
+static bool
+body_append(request *req, const char *data, size_t n)
+{
+	req->received += n;
+	if (req->too_large)
+		return true;
+	if (req->received > (size_t) receiver_opts.max_body)
+	{
+		req->too_large = true;
+		free(req->body);
+		req->body = NULL;
+		req->len = req->cap = 0;
+		return true;
+	}
+	if (req->len + n > req->cap || !req->body)
+	{
+		size_t		cap = req->cap ? req->cap : BODY_INITIAL;
+		char	   *grown;
+
+		while (cap < req->len + n)
+			cap *= 2;
+		if (!(grown = realloc(req->body, cap)))
+			return false;
+		req->body = grown;
+		req->cap = cap;
+	}
+	memcpy(req->body + req->len, data, n);
+	req->len += n;
+	return true;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+		   const char *version, const char *upload_data, size_t *upload_data_size,
+		   void **con_cls)
+{
+	request    *req = *con_cls;
+
+	(void) cls;
+	(void) version;
+	if (!req)
+	{
+		if (!(req = request_begin(method, url)))
+			return MHD_NO;
+		*con_cls = req;
+		return route(conn, req, url, method);
+	}
+	if (req->status)
+	{
+		*upload_data_size = 0;	/* answered already: the rest is dropped */
+		return MHD_YES;
+	}
+	if (*upload_data_size)
+	{
+		bool		ok = body_append(req, upload_data, *upload_data_size);
+
+		*upload_data_size = 0;
+		return ok ? MHD_YES : MHD_NO;
+	}
+	return webhook_ingest(conn, req);
+}
+
+static const char *
+termination_reason(enum MHD_RequestTerminationCode toe)
+{
+	switch (toe)
+	{
+		case MHD_REQUEST_TERMINATED_COMPLETED_OK:
+			return NULL;
+		case MHD_REQUEST_TERMINATED_TIMEOUT_REACHED:
+			return "timed out";
+		case MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN:
+			return "cut by shutdown";
+		case MHD_REQUEST_TERMINATED_CLIENT_ABORT:
+		case MHD_REQUEST_TERMINATED_READ_ERROR:
+			return "client went away";
+		default:
+			return "connection error";
+	}
+}
+
+/* The request log line, then the request's memory goes. */
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	request    *req = *con_cls;
+	const char *why = termination_reason(toe);
+
+	(void) cls;
+	(void) conn;
+	if (!req)
+		return;
+	if (!receiver_opts.quiet || why)
+		log_line("%s %s %d %.2f ms %zu bytes%s%s", req->method, req->path, req->status,
+				 elapsed_ms(&req->started), req->received, why ? " " : "", why ? why : "");
+	free(req->body);
+	free(req);
+	*con_cls = NULL;
+	atomic_fetch_sub(&in_flight, 1);
+}
+
+static void
+mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	char		msg[512];
+
+	(void) cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_line("libmicrohttpd: %s", msg);
+}
+
+/* --listen and --port into listen_addr; a host name takes its first address. */
+static bool
+resolve_listen(char *err, size_t errlen)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	.ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *ai;
+	char		port[8];
+	int			rc;
+
+	snprintf(port, sizeof(port), "%d", receiver_opts.port);
+	if ((rc = getaddrinfo(receiver_opts.listen_addr, port, &hints, &ai)) != 0)
+	{
+		snprintf(err, errlen, "cannot resolve --listen %s: %s", receiver_opts.listen_addr,
+				 gai_strerror(rc));
+		return false;
+	}
+	memcpy(&listen_addr, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	return true;
+}
+
+bool
+http_start(char *err, size_t errlen)
+{
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+		MHD_USE_ERROR_LOG;
+
+	if (!resolve_listen(err, errlen))
+		return false;
+	if (!reply_init())
+	{
+		snprintf(err, errlen, "out of memory");
+		return false;
+	}
+	if (listen_addr.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	/* the logger comes first, so that errors about later options reach it */
+	daemon_handle = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
+									 MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+									 MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &listen_addr,
+									 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) receiver_opts.threads,
+									 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) CONNECTION_TIMEOUT_S,
+									 MHD_OPTION_CONNECTION_LIMIT, (unsigned int) CONNECTION_LIMIT,
+									 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) CONNECTION_MEMORY,
+									 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+									 MHD_OPTION_END);
+	if (!daemon_handle)
+	{
+		snprintf(err, errlen, "cannot listen on %s port %d: %s", receiver_opts.listen_addr,
+				 receiver_opts.port, errno ? strerror(errno) : "libmicrohttpd failed to start");
+		reply_free();
+		return false;
+	}
+	return true;
+}
+
+int
+http_port(void)
+{
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(daemon_handle,
+														   MHD_DAEMON_INFO_BIND_PORT);
+
+	return info ? info->port : receiver_opts.port;
+}
+
+/*
+ * In-flight requests finish; a request that begins meanwhile on a kept-
+ * alive connection gets 503 with "Connection: close" (Meta retries it).
+ */
+static void
+drain(void)
+{
+	struct timespec start,
+				tick = {.tv_nsec = 10 * 1000000L};
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (atomic_load(&in_flight) > 0 && elapsed_ms(&start) < SHUTDOWN_GRACE_MS)
+		nanosleep(&tick, NULL);
+	if (atomic_load(&in_flight) > 0)
+		log_line("%d requests still running after %d ms: cutting them",
+				 atomic_load(&in_flight), SHUTDOWN_GRACE_MS);
+}
+
+void
+http_stop(void)
+{
+	MHD_socket	listen_fd;
+
+	atomic_store(&stopping, true);
+	listen_fd = MHD_quiesce_daemon(daemon_handle);
+	drain();
+	MHD_stop_daemon(daemon_handle);
+	/* a quiesced socket is ours to close, but only once the threads are gone */
+	if (listen_fd != MHD_INVALID_SOCKET)
+		close(listen_fd);
+	daemon_handle = NULL;
+	reply_free();
+}

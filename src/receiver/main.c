@@ -1,0 +1,153 @@
+/*
+ * main.c — antiban-receiver: start-up, signals and shutdown.
+ *
+ * Signals are blocked in every thread and taken synchronously here with
+ * sigwait(), so nothing ever runs in a signal handler: SIGTERM and SIGINT
+ * stop the server gracefully, SIGHUP is ignored (nothing to reload).
+ */
+#include "config.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "options.h"
+#include "pool.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/*
+ * Checks the conninfo's syntax now (a typo should stop the start, an
+ * unreachable server should not) and logs where it points, never the
+ * password.
+ */
+static bool
+describe_conninfo(void)
+{
+	char	   *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(receiver_opts.conninfo, &err);
+	const char *host = NULL,
+			   *port = NULL,
+			   *dbname = NULL,
+			   *user = NULL;
+
+	if (!opts)
+	{
+		log_line("invalid --conninfo: %s", err ? err : "out of memory");
+		PQfreemem(err);
+		return false;
+	}
+	for (PQconninfoOption *o = opts; o->keyword; o++)
+	{
+		const char **slot = strcmp(o->keyword, "host") == 0 ? &host :
+			strcmp(o->keyword, "port") == 0 ? &port :
+			strcmp(o->keyword, "dbname") == 0 ? &dbname :
+			strcmp(o->keyword, "user") == 0 ? &user : NULL;
+
+		if (slot && o->val && *o->val)
+			*slot = o->val;
+	}
+	log_line("database: host=%s port=%s dbname=%s user=%s (unset ones come from PG* variables)",
+			 host ? host : "-", port ? port : "-", dbname ? dbname : "-", user ? user : "-");
+	PQconninfoFree(opts);
+	return true;
+}
+
+static bool
+start_database(void)
+{
+	int			ready;
+
+	if (receiver_opts.no_db)
+	{
+		log_line("BENCHMARK MODE (--no-db): no database, no verification, nothing stored; "
+				 "every POST is answered 200 and every GET echoes its challenge. "
+				 "Never expose this to Meta.");
+		return true;
+	}
+	if (!describe_conninfo())
+		return false;
+	pool_init(receiver_opts.conninfo, receiver_opts.pool, db_prepare);
+	ready = pool_warm();
+	if (ready < receiver_opts.pool)
+		log_line("%d of %d database connections ready; requests get 503 until the "
+				 "database can be reached", ready, receiver_opts.pool);
+	return true;
+}
+
+/* Written to a temporary name and renamed, so a reader never sees half. */
+static void
+write_port_file(int port)
+{
+	char		tmp[4096];
+	FILE	   *f;
+
+	if (!receiver_opts.port_file)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", receiver_opts.port_file);
+	if (!(f = fopen(tmp, "w")) || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 ||
+		rename(tmp, receiver_opts.port_file) != 0)
+		log_line("cannot write port file %s: %m", receiver_opts.port_file);
+}
+
+/* Returns once SIGTERM or SIGINT arrives. */
+static void
+wait_for_stop(const sigset_t *set)
+{
+	for (;;)
+	{
+		int			sig;
+
+		if (sigwait(set, &sig) != 0)
+			continue;
+		if (sig == SIGTERM || sig == SIGINT)
+		{
+			log_line("%s received: finishing requests in flight", strsignal(sig));
+			return;
+		}
+		log_line("%s ignored", strsignal(sig));
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	sigset_t	set;
+	char		err[512];
+
+	options_parse(argc, argv);
+
+	/* before any thread exists, so that every thread inherits the mask */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	if (!start_database())
+		return 2;
+	if (!http_start(err, sizeof(err)))
+	{
+		log_line("%s", err);
+		if (!receiver_opts.no_db)
+			pool_close();
+		return 1;
+	}
+	log_line(RECEIVER_NAME " " RECEIVER_VERSION " listening on %s port %d, path %s "
+			 "(%d threads, %d database connections, bodies up to %ld bytes)",
+			 receiver_opts.listen_addr, http_port(), receiver_opts.path, receiver_opts.threads,
+			 receiver_opts.no_db ? 0 : receiver_opts.pool, receiver_opts.max_body);
+	write_port_file(http_port());
+
+	wait_for_stop(&set);
+	http_stop();
+	if (!receiver_opts.no_db)
+		pool_close();
+	log_line("stopped");
+	return 0;
+}

@@ -1,0 +1,229 @@
+/*
+ * options.c — antiban-receiver: command line and environment.
+ *
+ * Every option is one row of option_table: its flag, its environment
+ * variable, its type and bounds, and its --help text.  The environment is
+ * read first and flags override it, so a systemd unit can use either.
+ */
+#include "config.h"
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+receiver_options receiver_opts = {
+	.listen_addr = DEFAULT_LISTEN,
+	.port = DEFAULT_PORT,
+	.pool = DEFAULT_POOL,
+	.threads = DEFAULT_THREADS,
+	.max_body = DEFAULT_MAX_BODY,
+	.path = DEFAULT_PATH,
+};
+
+typedef enum option_kind
+{
+	OPT_STRING,
+	OPT_INT,
+	OPT_LONG,
+	OPT_FLAG,
+} option_kind;
+
+typedef struct option_def
+{
+	const char *name;
+	const char *env;
+	option_kind kind;
+	void	   *target;
+	long		min;
+	long		max;
+	const char *arg;			/* placeholder in --help */
+	const char *help;
+} option_def;
+
+static const option_def option_table[] = {
+	{"conninfo", "ANTIBAN_RECEIVER_CONNINFO", OPT_STRING, &receiver_opts.conninfo, 0, 0, "STR",
+	"libpq connection string (required unless --no-db); PG* variables apply too"},
+	{"listen", "ANTIBAN_RECEIVER_LISTEN", OPT_STRING, &receiver_opts.listen_addr, 0, 0, "ADDR",
+	"address to listen on, IPv4 or IPv6 (default " DEFAULT_LISTEN ")"},
+	{"port", "ANTIBAN_RECEIVER_PORT", OPT_INT, &receiver_opts.port, 0, 65535, "N",
+	"TCP port (default 8080; 0 picks a free port)"},
+	{"port-file", "ANTIBAN_RECEIVER_PORT_FILE", OPT_STRING, &receiver_opts.port_file, 0, 0, "PATH",
+	"write the port actually bound to PATH (for tests)"},
+	{"pool", "ANTIBAN_RECEIVER_POOL", OPT_INT, &receiver_opts.pool, 1, 1000, "N",
+	"database connections (default 4); more than --threads are never used"},
+	{"threads", "ANTIBAN_RECEIVER_THREADS", OPT_INT, &receiver_opts.threads, 1, 1024, "N",
+	"HTTP worker threads (default 4); each runs one query at a time"},
+	{"max-body", "ANTIBAN_RECEIVER_MAX_BODY", OPT_LONG, &receiver_opts.max_body, 1, 1L << 30, "BYTES",
+	"largest POST body accepted, larger ones get 413 (default 3145728)"},
+	{"path", "ANTIBAN_RECEIVER_PATH", OPT_STRING, &receiver_opts.path, 0, 0, "PATH",
+	"webhook path (default " DEFAULT_PATH "); other paths get 404"},
+	{"no-db", "ANTIBAN_RECEIVER_NO_DB", OPT_FLAG, &receiver_opts.no_db, 0, 0, NULL,
+	"BENCHMARK ONLY: no database, no verification, nothing stored; every\n"
+	"POST gets 200 and every GET echoes hub.challenge"},
+	{"quiet", "ANTIBAN_RECEIVER_QUIET", OPT_FLAG, &receiver_opts.quiet, 0, 0, NULL,
+	"no per-request log lines (start, stop and errors are still logged)"},
+};
+
+#define N_OPTIONS (sizeof(option_table) / sizeof(option_table[0]))
+#define OPT_HELP	'h'
+#define OPT_VERSION	'V'
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+			"Usage: " RECEIVER_NAME " [OPTION]...\n"
+			"Receives WhatsApp Cloud API webhooks and hands them to antiban in PostgreSQL:\n"
+			"GET PATH answers Meta's verification challenge (antiban.webhook_verify),\n"
+			"POST PATH stores the raw body with its X-Hub-Signature-256 header\n"
+			"(antiban.ingest_webhook), which checks the signature.\n\n"
+			"Options (each also read from the environment variable shown):\n");
+	for (size_t i = 0; i < N_OPTIONS; i++)
+	{
+		const option_def *o = &option_table[i];
+		char		flag[48];
+		const char *line = o->help;
+
+		snprintf(flag, sizeof(flag), "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(out, "  %-22s ", flag);
+		/* continuation lines of a help text are indented under the first */
+		for (const char *nl; (nl = strchr(line, '\n')); line = nl + 1)
+			fprintf(out, "%.*s\n  %-22s ", (int) (nl - line), line, "");
+		fprintf(out, "%s\n  %-22s [%s%s]\n", line, "", o->env, o->kind == OPT_FLAG ? "=1" : "");
+	}
+	fprintf(out,
+			"  %-22s show this help\n"
+			"  %-22s show the version\n\n"
+			"Answers: 200 stored (or challenge echoed), 401 bad or missing signature,\n"
+			"403 verification refused, 404 other path, 405 other method, 413 body too\n"
+			"large, 503 database unavailable (Meta retries).  Logs go to stderr.\n",
+			"--help", "--version");
+}
+
+static void die(const char *fmt,...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void
+die(const char *fmt,...)
+{
+	va_list		ap;
+
+	fprintf(stderr, RECEIVER_NAME ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '" RECEIVER_NAME " --help'.\n");
+	exit(2);
+}
+
+static bool
+parse_flag(const char *s, bool *out)
+{
+	static const char *const yes[] = {"1", "true", "yes", "on"};
+	static const char *const no[] = {"", "0", "false", "no", "off"};
+
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (strcasecmp(s, yes[i]) == 0)
+			return (*out = true);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (strcasecmp(s, no[i]) == 0)
+			return !(*out = false);
+	return false;
+}
+
+static void
+apply(const option_def *o, const char *value, const char *source)
+{
+	char	   *end;
+	long		v;
+
+	switch (o->kind)
+	{
+		case OPT_STRING:
+			*(const char **) o->target = value;
+			return;
+		case OPT_FLAG:
+			if (!parse_flag(value ? value : "1", (bool *) o->target))
+				die("invalid boolean '%s' for %s", value, source);
+			return;
+		case OPT_INT:
+		case OPT_LONG:
+			errno = 0;
+			v = strtol(value, &end, 10);
+			if (errno || end == value || *end || v < o->min || v > o->max)
+				die("invalid value '%s' for %s", value, source);
+			if (o->kind == OPT_INT)
+				*(int *) o->target = (int) v;
+			else
+				*(long *) o->target = v;
+			return;
+	}
+}
+
+static void
+read_environment(void)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++)
+	{
+		const char *v = getenv(option_table[i].env);
+
+		if (v)
+			apply(&option_table[i], v, option_table[i].env);
+	}
+}
+
+static void
+read_arguments(int argc, char **argv)
+{
+	struct option longopts[N_OPTIONS + 3];
+	int			c,
+				index;
+	char		source[48];
+
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		longopts[i] = (struct option) {
+			option_table[i].name,
+				option_table[i].kind == OPT_FLAG ? no_argument : required_argument,
+				NULL, 0
+		};
+	longopts[N_OPTIONS] = (struct option) {"help", no_argument, NULL, OPT_HELP};
+	longopts[N_OPTIONS + 1] = (struct option) {"version", no_argument, NULL, OPT_VERSION};
+	longopts[N_OPTIONS + 2] = (struct option) {0};
+
+	while ((c = getopt_long(argc, argv, "hV", longopts, &index)) != -1)
+	{
+		if (c == OPT_HELP)
+			usage(stdout), exit(0);
+		if (c == OPT_VERSION)
+			printf(RECEIVER_NAME " " RECEIVER_VERSION "\n"), exit(0);
+		if (c != 0)
+			exit(2);		/* getopt has said what is wrong */
+		snprintf(source, sizeof(source), "--%s", option_table[index].name);
+		apply(&option_table[index], optarg, source);
+	}
+	if (optind < argc)
+		die("unexpected argument '%s'", argv[optind]);
+}
+
+static void
+check_options(void)
+{
+	if (!receiver_opts.no_db && !receiver_opts.conninfo)
+		die("--conninfo (or ANTIBAN_RECEIVER_CONNINFO) is required unless --no-db");
+	if (receiver_opts.path[0] != '/')
+		die("--path must start with '/', not '%s'", receiver_opts.path);
+	if (!*receiver_opts.listen_addr)
+		die("--listen must not be empty");
+}
+
+void
+options_parse(int argc, char **argv)
+{
+	read_environment();
+	read_arguments(argc, argv);
+	check_options();
+}

@@ -1,0 +1,30 @@
+/*
+ * options.h — antiban-receiver: run-time options (command line and
+ * ANTIBAN_RECEIVER_* environment variables).
+ */
+#ifndef RECEIVER_OPTIONS_H
+#define RECEIVER_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct receiver_options
+{
+	const char *conninfo;		/* libpq conninfo; NULL when not given */
+	const char *listen_addr;
+	int			port;			/* 0 = any free port */
+	const char *port_file;
+	int			pool;			/* database connections */
+	int			threads;		/* libmicrohttpd worker threads */
+	long		max_body;		/* bytes */
+	const char *path;			/* webhook path */
+	bool		no_db;			/* benchmark ceiling mode */
+	bool		quiet;			/* no per-request log lines */
+} receiver_options;
+
+extern receiver_options receiver_opts;
+
+/* Fills receiver_opts from the environment, then argv; exits on error. */
+extern void options_parse(int argc, char **argv);
+
+#endif							/* RECEIVER_OPTIONS_H */

@@ -1,0 +1,154 @@
+-- Webhooks: every event Meta posts, kept raw, applied by trigger.
+
+CREATE TYPE antiban.webhook_status AS ENUM ('pending', 'applied', 'partial', 'rejected', 'malformed');
+COMMENT ON TYPE antiban.webhook_status IS
+    'applied: every change used; partial: some changes unknown or failed (see problems); rejected: bad or missing signature (kept, not applied); malformed: signed but not valid UTF-8 JSON.';
+
+CREATE TABLE antiban.webhook_events (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    received_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    body_raw         bytea NOT NULL,
+    body_sha256      bytea NOT NULL UNIQUE,
+    body             jsonb,
+    signature_valid  boolean NOT NULL,
+    status           antiban.webhook_status NOT NULL,
+    updates          integer NOT NULL DEFAULT 0,
+    problems         text[] NOT NULL DEFAULT '{}'
+);
+CREATE INDEX webhook_events_received ON antiban.webhook_events USING brin (received_at);
+COMMENT ON TABLE antiban.webhook_events IS
+    'Every webhook POST, byte for byte, with its signature verdict, what was applied and what was not. Meta''s retries of the same body are stored once.';
+
+-- People who wrote to us, by phone (wa_id) and/or business-scoped user id.
+CREATE TABLE antiban.contacts (
+    id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    wa_id               text UNIQUE,
+    user_id             text UNIQUE,
+    profile_name        text,
+    first_seen_at       timestamptz NOT NULL DEFAULT now(),
+    last_inbound_at     timestamptz,
+    last_phone_number_id text,
+    marketing_opt_out   boolean NOT NULL DEFAULT false,
+    opt_out_at          timestamptz,
+    opt_out_source      text,
+    referral            jsonb,
+    free_entry_until    timestamptz,
+    CONSTRAINT contacts_identified CHECK (wa_id IS NOT NULL OR user_id IS NOT NULL)
+);
+COMMENT ON TABLE antiban.contacts IS
+    'Everyone who wrote to one of our numbers: phone (wa_id) and/or business-scoped user id, marketing consent, click-to-WhatsApp referral and its 72 h free entry window.';
+COMMENT ON COLUMN antiban.contacts.free_entry_until IS 'End of the 72 h free-entry-point window opened by an ad referral (pricing).';
+
+CREATE TABLE antiban.interactions (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    contact_id       bigint NOT NULL REFERENCES antiban.contacts ON DELETE CASCADE,
+    direction        text NOT NULL CHECK (direction IN ('in', 'out')),
+    wamid            text NOT NULL UNIQUE,
+    phone_number_id  text,
+    message_type     text NOT NULL,
+    body             text,
+    payload          jsonb NOT NULL,
+    context_wamid    text,
+    occurred_at      timestamptz NOT NULL,
+    received_at      timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX interactions_contact ON antiban.interactions (contact_id, occurred_at);
+COMMENT ON TABLE antiban.interactions IS
+    'Inbound messages: text, button and interactive replies, reactions, media metadata, locations; once each (by wamid).';
+
+CREATE TABLE antiban.templates (
+    id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    waba_id            bigint REFERENCES antiban.wabas ON DELETE CASCADE,
+    template_id        text,
+    name               text NOT NULL,
+    language           text NOT NULL,
+    status             text,
+    category           text,
+    previous_category  text,
+    quality            text,
+    reason             text,
+    updated_at         timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (waba_id, name, language)
+);
+COMMENT ON TABLE antiban.templates IS 'Message templates as Meta last reported them: status, category, quality.';
+
+CREATE TABLE antiban.quality_history (
+    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    observed_at      timestamptz NOT NULL DEFAULT now(),
+    phone_number_id  text,
+    waba_id          text,
+    source           text NOT NULL CHECK (source IN ('webhook', 'poll')),
+    event            text NOT NULL,
+    quality_rating   text,
+    messaging_limit  text,
+    detail           jsonb
+);
+CREATE INDEX quality_history_number ON antiban.quality_history (phone_number_id, observed_at);
+COMMENT ON TABLE antiban.quality_history IS 'One row per observation of a number''s quality or limit, from webhooks or polls.';
+
+-- Per-message pricing (PMP), from status webhooks.
+ALTER TABLE antiban.outbox
+    ADD COLUMN billable boolean,
+    ADD COLUMN pricing_model text,
+    ADD COLUMN pricing_type text,
+    ADD COLUMN pricing_category text;
+
+CREATE FUNCTION antiban.ingest_webhook(body bytea, signature text,
+    OUT stored boolean, OUT signature_valid boolean, OUT duplicate boolean, OUT event_id bigint)
+AS 'MODULE_PATHNAME', 'antiban_ingest_webhook' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION antiban.ingest_webhook(bytea, text) IS
+    'Verify the HMAC-SHA256 of the raw body with the app secret, store the event once (Meta retries) and apply it. stored means it is in antiban.webhook_events; only a valid signature is applied.';
+
+CREATE FUNCTION antiban.webhook_verify(token text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'antiban_webhook_verify' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION antiban.webhook_verify(text) IS
+    'Meta''s GET handshake: does hub.verify_token match the stored webhook verify token (constant-time)?';
+
+CREATE FUNCTION antiban.error_action(code integer, http_status integer DEFAULT 400,
+    OUT action text, OUT meaning text)
+AS 'MODULE_PATHNAME', 'antiban_error_action' LANGUAGE C IMMUTABLE;
+COMMENT ON FUNCTION antiban.error_action(integer, integer) IS
+    'How antiban treats a Cloud API error code: transient, permanent, recipient_backoff, retry_next_day, slow_number or pause_number.';
+
+CREATE FUNCTION antiban.is_opt_out(message text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'antiban_is_opt_out' LANGUAGE C IMMUTABLE STRICT;
+COMMENT ON FUNCTION antiban.is_opt_out(text) IS
+    'Is this message a stop request ("PARAR", "não quero mais", "darme de baja", "STOP"...)?';
+
+CREATE FUNCTION antiban.set_marketing_opt_out(recipient text, phone_number_id text, opted_out boolean DEFAULT true)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'antiban_set_marketing_opt_out' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION antiban.set_marketing_opt_out(text, text, boolean) IS
+    'Stop (or resume) marketing to a recipient in the portfolio of this number; decide() rejects marketing to them at once.';
+
+-- What a number suffers for an account signal: shared by the sender and the webhooks.
+CREATE FUNCTION antiban.pause_number(number bigint, kind text, detail text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    paused text;
+BEGIN
+    UPDATE antiban.numbers SET mode = 'paused' WHERE id = number AND mode <> 'paused'
+    RETURNING phone_number_id INTO paused;
+    IF paused IS NULL THEN
+        RETURN false;           -- already paused: one alert, not one per message
+    END IF;
+    INSERT INTO antiban.alerts (severity, phone_number_id, kind, detail)
+    VALUES ('critical', paused, kind, detail);
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION antiban.pause_number(bigint, text, text) IS
+    'Take a number out of rotation after a ban signal, with one critical alert.';
+
+CREATE FUNCTION antiban.slow_number(number bigint) RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- multiplicative decrease: half the rate, never below a twentieth
+    UPDATE antiban.numbers SET rate_factor = greatest(0.05, rate_factor * 0.5),
+           mode = CASE WHEN mode = 'active' THEN 'throttled'::antiban.number_mode ELSE mode END
+    WHERE id = number
+$$;
+COMMENT ON FUNCTION antiban.slow_number(bigint) IS 'Halve a number''s sending rate after 130429 (throughput) answers.';
