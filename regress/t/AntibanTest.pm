@@ -14,9 +14,10 @@ use Test::More;
 use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(antiban_node register_numbers start_simulator sim_get sim_post
-  sim_ledger sim_messages stop_simulator wait_for);
+  sim_ledger sim_messages stop_simulator wait_for start_receiver stop_receiver);
 
 my $simulator_bin = dirname(__FILE__) . '/../simulator/antiban-sim';
+my $receiver_bin = dirname(__FILE__) . '/../../src/receiver/antiban-receiver';
 my $http = HTTP::Tiny->new(timeout => 10, keep_alive => 0);
 
 # A started node with antiban preloaded, the extension created in 'postgres'.
@@ -123,6 +124,40 @@ sub stop_simulator
 	my ($sim) = @_;
 	kill 'TERM', $sim->{pid};
 	waitpid($sim->{pid}, 0);
+}
+
+# Start antiban-receiver for a node, as a login role of antiban_receiver.
+sub start_receiver
+{
+	my ($node, %opt) = @_;
+	my $dir = tempdir(CLEANUP => 1);
+	my $log = $PostgreSQL::Test::Utils::log_path . '/receiver_' . time() . "_$$.log";
+	my $conninfo = sprintf('host=%s port=%d dbname=postgres user=receiver', $node->host, $node->port);
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		open(STDOUT, '>>', $log);
+		open(STDERR, '>&', \*STDOUT);
+		exec($receiver_bin, '--conninfo', $conninfo, '--port', $opt{port} // 0,
+			'--port-file', "$dir/port") or die "exec $receiver_bin: $!";
+	}
+	for (1 .. 100)
+	{
+		last if -s "$dir/port";
+		usleep(50_000);
+	}
+	my $port = PostgreSQL::Test::Utils::slurp_file("$dir/port");
+	chomp $port;
+	die "receiver did not start (see $log)" unless $port;
+	return { pid => $pid, port => $port, url => "http://127.0.0.1:$port", log => $log };
+}
+
+sub stop_receiver
+{
+	my ($r, $signal) = @_;
+	kill $signal // 'TERM', $r->{pid};
+	waitpid($r->{pid}, 0);
 }
 
 # Poll a SQL condition until true or the timeout (seconds) passes.

@@ -1,0 +1,93 @@
+# Webhooks end to end: the simulator posts signed status webhooks to
+# antiban-receiver, which stores them through antiban.ingest_webhook; a
+# message queued in SQL ends 'read' with its price.  The receiver answers
+# Meta's GET handshake, refuses bad signatures (401) and oversized bodies
+# (413), and when it is killed and restarted while the simulator keeps
+# posting nothing is lost: every event the simulator saw answered 200 is in
+# the table.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use HTTP::Tiny;
+use FindBin;
+use lib $FindBin::RealBin;
+use AntibanTest;
+
+my $node = antiban_node('webhooks', 'antiban.sender_tick' => '100ms');
+register_numbers($node, map { ("100$_" => { throughput_level => "'HIGH'" }) } 1 .. 2);
+$node->safe_psql('postgres', q{
+	UPDATE antiban.portfolios SET messaging_limit = 'TIER_UNLIMITED';
+	SELECT antiban.set_secret('access_token', 'EAAG-hooks-token', '200');
+	SELECT antiban.set_secret('app_secret', 'the-app-secret');
+	SELECT antiban.set_secret('webhook_verify_token', 'verify-token-123');
+	CREATE ROLE receiver LOGIN IN ROLE antiban_receiver;});
+
+my $receiver = start_receiver($node);
+my $sim = start_simulator('--webhook-url', "$receiver->{url}/webhook", '--app-secret', 'the-app-secret',
+	'--webhook-delay-ms', '20', '--webhook-retry-ms', '100', '--webhook-retry-max-ms', '500');
+sim_post($sim, '/_sim/config', {
+	numbers => { map { ("100$_" => { throughput => 1000, portfolio => 'p1', waba => '200',
+		display => "+55 11 90000-000$_" }) } 1 .. 2 },
+	portfolios => { p1 => { limit => 'unlimited' } } });
+$node->safe_psql('postgres', "ALTER SYSTEM SET antiban.graph_base_url = '$sim->{url}'; SELECT pg_reload_conf();");
+
+my $http = HTTP::Tiny->new(timeout => 10);
+
+# Meta's handshake.
+my $r = $http->get("$receiver->{url}/webhook?hub.mode=subscribe&hub.verify_token=verify-token-123&hub.challenge=1158201444");
+is($r->{status} . ' ' . $r->{content}, '200 1158201444', 'GET with the right verify token echoes the challenge');
+$r = $http->get("$receiver->{url}/webhook?hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1158201444");
+is($r->{status}, 403, 'a wrong verify token gets 403');
+
+# Refusals.
+$r = $http->post("$receiver->{url}/webhook", { content => '{"object":"whatsapp_business_account","entry":[]}',
+	headers => { 'content-type' => 'application/json', 'x-hub-signature-256' => 'sha256=' . ('0' x 64) } });
+is($r->{status}, 401, 'a bad signature gets 401');
+$r = $http->post("$receiver->{url}/webhook", { content => 'x' x (4 * 1024 * 1024),
+	headers => { 'content-type' => 'application/json' } });
+is($r->{status}, 413, 'a body over 3 MB gets 413');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.webhook_events WHERE signature_valid}), '0',
+	'nothing was applied from them');
+
+# 1. End to end: queued in SQL, read with its price.
+$node->safe_psql('postgres', q{SELECT count(antiban.send_template('+55119' || lpad(i::text, 8, '0'), 'oferta', 'pt_BR'))
+	FROM generate_series(1, 200) i});
+ok(wait_for($node, q{SELECT count(*) = 200 FROM antiban.outbox WHERE state = 'read' AND pricing_category IS NOT NULL}, 60),
+	'every message ended read, with its pricing')
+  or diag($node->safe_psql('postgres', q{SELECT state, pricing_category IS NULL, count(*) FROM antiban.outbox GROUP BY 1, 2}));
+is($node->safe_psql('postgres', q{SELECT string_agg(DISTINCT pricing_model || '/' || pricing_type || '/' || pricing_category, ',')
+	FROM antiban.outbox}), 'PMP/regular/marketing', 'PMP pricing stored per message');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.outbox WHERE sent_at IS NULL OR delivered_at IS NULL OR read_at IS NULL}),
+	'0', 'sent, delivered and read are each timestamped');
+
+# 2. The receiver dies while the simulator keeps posting; it comes back on the same port.
+$node->safe_psql('postgres', q{SELECT count(antiban.send_template('+55219' || lpad(i::text, 8, '0'), 'oferta', 'pt_BR'))
+	FROM generate_series(1, 300) i});
+select(undef, undef, undef, 0.3);
+stop_receiver($receiver, 'KILL');
+select(undef, undef, undef, 1.0);
+my $failed_while_down = sim_ledger($sim)->{webhooks}{failed};
+$receiver = start_receiver($node, port => $receiver->{port});
+ok(wait_for($node, q{SELECT count(*) = 500 FROM antiban.outbox WHERE state = 'read'}, 90),
+	'after the restart every message still reached read')
+  or diag($node->safe_psql('postgres', q{SELECT state, count(*) FROM antiban.outbox GROUP BY 1}));
+my $ledger;
+for (1 .. 100)
+{
+	$ledger = sim_ledger($sim);
+	last if $ledger->{webhooks}{pending} == 0;
+	select(undef, undef, undef, 0.1);
+}
+cmp_ok($failed_while_down + $ledger->{webhooks}{failed}, '>', 0, 'posts failed while the receiver was down');
+is($ledger->{webhooks}{pending}, 0, 'the simulator has nothing left to deliver');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.webhook_events WHERE signature_valid}),
+	$ledger->{webhooks}{posted}, 'every post answered 200 is in the webhook table, once');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.webhook_events WHERE signature_valid AND status <> 'applied'}),
+	'0', 'and every one was applied');
+
+stop_receiver($receiver);
+stop_simulator($sim);
+$node->stop;
+done_testing();
