@@ -36,8 +36,16 @@ include $(PGXS)
 # PGXS tracks no header dependencies: any header change rebuilds every object.
 $(OBJS): $(wildcard src/*/*.h)
 
-# The Cloud API simulator the integration tests and the demo talk to.
-all: regress/simulator/antiban-sim
+# The webhook receiver (installed next to PostgreSQL's programs) and the
+# Cloud API simulator the integration tests and the demo talk to.
+all: src/receiver/antiban-receiver regress/simulator/antiban-sim
+src/receiver/antiban-receiver: $(wildcard src/receiver/*.c src/receiver/*.h)
+	$(MAKE) -C src/receiver
+
+install: install-receiver
+install-receiver: src/receiver/antiban-receiver
+	$(INSTALL_PROGRAM) src/receiver/antiban-receiver '$(DESTDIR)$(bindir)/antiban-receiver'
+
 regress/simulator/antiban-sim: $(wildcard regress/simulator/*.c regress/simulator/*.h)
 	$(MAKE) -C regress/simulator
 
@@ -52,8 +60,9 @@ regress/unit/run_unit_tests: $(UNIT_SRCS) regress/unit/main.c $(CORE_SRCS) $(wil
 unit: regress/unit/run_unit_tests
 	regress/unit/run_unit_tests
 
-clean: clean-simulator
-clean-simulator:
+clean: clean-tools
+clean-tools:
 	$(MAKE) -C regress/simulator clean
+	$(MAKE) -C src/receiver clean
 
-.PHONY: unit clean-simulator
+.PHONY: unit clean-tools install-receiver

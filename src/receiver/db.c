@@ -28,6 +28,7 @@ typedef enum statement_id
 
 typedef struct statement
 {
+	const char *label;			/* for the log */
 	const char *name;
 	const char *sql;
 	int			nparams;
@@ -36,27 +37,30 @@ typedef struct statement
 
 static const statement statements[N_STATEMENTS] = {
 	[STMT_VERIFY] = {
+		"antiban.webhook_verify",
 		"antiban_receiver_verify",
 		"SELECT antiban.webhook_verify($1)",
 		1, {TEXTOID}
 	},
 	[STMT_INGEST] = {
+		"antiban.ingest_webhook",
 		"antiban_receiver_ingest",
 		"SELECT stored, signature_valid FROM antiban.ingest_webhook($1::bytea, $2)",
 		2, {BYTEAOID, TEXTOID}
 	},
 };
 
+/* action is "preparing" or "calling" */
 static void
-log_db_error(const char *what, PGconn *conn, const PGresult *res)
+log_db_error(const char *action, const char *label, PGconn *conn, const PGresult *res)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
 
 	if (state && msg)
-		log_line("%s failed: SQLSTATE %s: %s", what, state, msg);
+		log_line("%s %s failed: SQLSTATE %s: %s", action, label, state, msg);
 	else
-		log_line("%s failed: %s", what, PQerrorMessage(conn));
+		log_line("%s %s failed: %s", action, label, PQerrorMessage(conn));
 }
 
 bool
@@ -69,7 +73,7 @@ db_prepare(PGconn *conn)
 		bool		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 
 		if (!ok)
-			log_db_error(s->sql, conn, res);
+			log_db_error("preparing", s->label, conn, res);
 		PQclear(res);
 		if (!ok)
 			return false;
@@ -105,7 +109,7 @@ run(statement_id id, const char *const *values, const int *lengths, const int *f
 			pool_release(pc, false);
 			return res;
 		}
-		log_db_error(s->sql, conn, res);
+		log_db_error("calling", s->label, conn, res);
 		lost = pool_conn_lost(conn, res);
 		PQclear(res);
 		pool_release(pc, lost);

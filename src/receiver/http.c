@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -56,6 +57,8 @@ request_begin(const char *method, const char *url)
 	clock_gettime(CLOCK_MONOTONIC, &req->started);
 	log_sanitize(req->method, sizeof(req->method), method);
 	log_sanitize(req->path, sizeof(req->path), url);
+	/* an escaped "?" is part of the path once unescaped: never log past it */
+	req->path[strcspn(req->path, "?")] = '\0';
 	atomic_fetch_add(&in_flight, 1);
 	return req;
 }
@@ -99,14 +102,17 @@ route(struct MHD_Connection *conn, request *req, const char *url, const char *me
 
 /*
  * Keeps the body bytes, until the total passes --max-body: from then on
- * they are counted and dropped, and the request ends in 413.
+ * they are counted and dropped, and the request ends in 413.  (A body
+ * without Content-Length cannot be answered mid-way: libmicrohttpd only
+ * queues a reply before or after the upload.)  One that goes on past
+ * twice the limit is not worth reading to the end: false closes it.
  */
 static bool
 body_append(request *req, const char *data, size_t n)
 {
 	req->received += n;
 	if (req->too_large)
-		return true;
+		return req->received <= 2 * (size_t) receiver_opts.max_body;
 	if (req->received > (size_t) receiver_opts.max_body)
 	{
 		req->too_large = true;
@@ -248,10 +254,12 @@ http_start(char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return false;
 	}
+	/* "::" means every address, IPv4 ones included */
 	if (listen_addr.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
+		flags |= IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *) &listen_addr)->sin6_addr) ?
+			MHD_USE_DUAL_STACK : MHD_USE_IPv6;
 	/* the logger comes first, so that errors about later options reach it */
-	daemon_handle = MHD_start_daemon(flags, 0, NULL, NULL, on_request, NULL,
+	daemon_handle = MHD_start_daemon(flags, (uint16_t) receiver_opts.port, NULL, NULL, on_request, NULL,
 									 MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
 									 MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &listen_addr,
 									 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) receiver_opts.threads,

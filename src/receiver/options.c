@@ -47,26 +47,28 @@ typedef struct option_def
 
 static const option_def option_table[] = {
 	{"conninfo", "ANTIBAN_RECEIVER_CONNINFO", OPT_STRING, &receiver_opts.conninfo, 0, 0, "STR",
-	"libpq connection string (required unless --no-db); PG* variables apply too"},
+	"libpq connection string (required unless --no-db);\n"
+	"PG* environment variables fill in what it omits"},
 	{"listen", "ANTIBAN_RECEIVER_LISTEN", OPT_STRING, &receiver_opts.listen_addr, 0, 0, "ADDR",
-	"address to listen on, IPv4 or IPv6 (default " DEFAULT_LISTEN ")"},
+	"address to listen on, IPv4 or IPv6\n(default " DEFAULT_LISTEN "; :: is every address)"},
 	{"port", "ANTIBAN_RECEIVER_PORT", OPT_INT, &receiver_opts.port, 0, 65535, "N",
 	"TCP port (default 8080; 0 picks a free port)"},
 	{"port-file", "ANTIBAN_RECEIVER_PORT_FILE", OPT_STRING, &receiver_opts.port_file, 0, 0, "PATH",
 	"write the port actually bound to PATH (for tests)"},
 	{"pool", "ANTIBAN_RECEIVER_POOL", OPT_INT, &receiver_opts.pool, 1, 1000, "N",
-	"database connections (default 4); more than --threads are never used"},
+	"database connections (default 4); more than\n--threads are never used at once"},
 	{"threads", "ANTIBAN_RECEIVER_THREADS", OPT_INT, &receiver_opts.threads, 1, 1024, "N",
-	"HTTP worker threads (default 4); each runs one query at a time"},
+	"HTTP worker threads (default 4); each runs at\nmost one query at a time"},
 	{"max-body", "ANTIBAN_RECEIVER_MAX_BODY", OPT_LONG, &receiver_opts.max_body, 1, 1L << 30, "BYTES",
-	"largest POST body accepted, larger ones get 413 (default 3145728)"},
+	"largest POST body kept (default 3145728);\nlarger ones get 413"},
 	{"path", "ANTIBAN_RECEIVER_PATH", OPT_STRING, &receiver_opts.path, 0, 0, "PATH",
-	"webhook path (default " DEFAULT_PATH "); other paths get 404"},
+	"webhook path (default " DEFAULT_PATH ");\nother paths get 404"},
 	{"no-db", "ANTIBAN_RECEIVER_NO_DB", OPT_FLAG, &receiver_opts.no_db, 0, 0, NULL,
-	"BENCHMARK ONLY: no database, no verification, nothing stored; every\n"
-	"POST gets 200 and every GET echoes hub.challenge"},
+	"BENCHMARK ONLY: no database, no verification,\n"
+	"nothing stored; every POST gets 200 and every\n"
+	"GET echoes hub.challenge"},
 	{"quiet", "ANTIBAN_RECEIVER_QUIET", OPT_FLAG, &receiver_opts.quiet, 0, 0, NULL,
-	"no per-request log lines (start, stop and errors are still logged)"},
+	"no per-request log lines (start, stop and\nerrors are still logged)"},
 };
 
 #define N_OPTIONS (sizeof(option_table) / sizeof(option_table[0]))
@@ -90,15 +92,15 @@ usage(FILE *out)
 		const char *line = o->help;
 
 		snprintf(flag, sizeof(flag), "--%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-		fprintf(out, "  %-22s ", flag);
+		fprintf(out, "  %-20s ", flag);
 		/* continuation lines of a help text are indented under the first */
 		for (const char *nl; (nl = strchr(line, '\n')); line = nl + 1)
-			fprintf(out, "%.*s\n  %-22s ", (int) (nl - line), line, "");
-		fprintf(out, "%s\n  %-22s [%s%s]\n", line, "", o->env, o->kind == OPT_FLAG ? "=1" : "");
+			fprintf(out, "%.*s\n  %-20s ", (int) (nl - line), line, "");
+		fprintf(out, "%s\n  %-20s [%s%s]\n", line, "", o->env, o->kind == OPT_FLAG ? "=1" : "");
 	}
 	fprintf(out,
-			"  %-22s show this help\n"
-			"  %-22s show the version\n\n"
+			"  %-20s show this help\n"
+			"  %-20s show the version\n\n"
 			"Answers: 200 stored (or challenge echoed), 401 bad or missing signature,\n"
 			"403 verification refused, 404 other path, 405 other method, 413 body too\n"
 			"large, 503 database unavailable (Meta retries).  Logs go to stderr.\n",

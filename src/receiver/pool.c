@@ -216,13 +216,20 @@ pool_conn_lost(PGconn *conn, const PGresult *res)
 		strcmp(state, "26000") == 0;
 }
 
+/*
+ * A lost connection usually means a server restart or failover, which
+ * took every idle connection with it: those are reset on their next use
+ * too, so the caller's retry gets a new connection, not another corpse.
+ */
 void
 pool_release(pool_conn *pc, bool lost)
 {
 	pthread_mutex_lock(&pool.lock);
-	if (lost)
-		pc->ready = false;
 	pc->busy = false;
+	if (lost)
+		for (int i = 0; i < pool.size; i++)
+			if (!pool.slots[i].busy)
+				pool.slots[i].ready = false;
 	pthread_cond_signal(&pool.freed);
 	pthread_mutex_unlock(&pool.lock);
 }

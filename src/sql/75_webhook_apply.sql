@@ -168,7 +168,11 @@ BEGIN
     IF jsonb_array_length(coalesce(value -> 'errors', '[]')) > 0 THEN
         PERFORM antiban.raise_alert('warning', phone_number, 'webhook_error', value ->> 'errors');
     END IF;
-    RETURN applied + antiban.apply_statuses(value);
+    -- statuses were applied for the whole event first, in outbox id order
+    IF value ? 'statuses' AND jsonb_typeof(value -> 'statuses') <> 'array' THEN
+        RAISE EXCEPTION 'statuses is not an array';
+    END IF;
+    RETURN applied;
 END
 $$;
 
@@ -404,12 +408,44 @@ END;
 COMMENT ON FUNCTION antiban.apply_change(text, text, jsonb) IS
     'Apply one change of a webhook; NULL for a field antiban does not use.';
 
+-- Run one step, retrying a deadlock with the sender or another webhook; if it
+-- keeps failing, the error aborts the whole ingest: the receiver answers 503
+-- and Meta posts again later.  A lost status would be worse than a retry.
+CREATE FUNCTION antiban.apply_with_retry(step text, waba text, field text, value jsonb,
+                                         INOUT updates integer, INOUT problems text[])
+LANGUAGE plpgsql AS $$
+DECLARE
+    n integer;
+BEGIN
+    FOR attempt IN 1 .. 3 LOOP
+        BEGIN
+            n := CASE step WHEN 'statuses' THEN antiban.apply_statuses(value)
+                           ELSE antiban.apply_change(waba, field, value) END;
+            IF n IS NULL THEN
+                problems := problems || format('field %s: not used by antiban, kept', field);
+            ELSE
+                updates := updates + n;
+            END IF;
+            RETURN;
+        EXCEPTION
+            WHEN deadlock_detected OR serialization_failure OR lock_not_available THEN
+                IF attempt = 3 THEN
+                    RAISE;
+                END IF;
+            WHEN OTHERS THEN
+                problems := problems || format('field %s: %s', field, SQLERRM);
+                RETURN;
+        END;
+    END LOOP;
+END
+$$;
+
 CREATE FUNCTION antiban.apply_webhook() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     e jsonb;
     c jsonb;
-    n integer;
+    statuses jsonb;
 BEGIN
     IF NEW.status <> 'pending' THEN
         RETURN NEW;
@@ -420,19 +456,24 @@ BEGIN
         NEW.problems := NEW.problems || 'not a whatsapp_business_account object with entry[]'::text;
         RETURN NEW;
     END IF;
+    -- every status of the event in one pass: outbox rows are locked in id order,
+    -- like the sender does, so concurrent webhooks and senders never deadlock
+    SELECT jsonb_agg(st.x) INTO statuses
+    FROM jsonb_array_elements(NEW.body -> 'entry') AS ev(x),
+         jsonb_array_elements(CASE WHEN jsonb_typeof(ev.x -> 'changes') = 'array' THEN ev.x -> 'changes' ELSE '[]' END) AS ch(x),
+         jsonb_array_elements(CASE WHEN ch.x ->> 'field' = 'messages' AND jsonb_typeof(ch.x -> 'value' -> 'statuses') = 'array'
+                                   THEN ch.x -> 'value' -> 'statuses' ELSE '[]' END) AS st(x);
+    IF statuses IS NOT NULL THEN
+        SELECT * INTO NEW.updates, NEW.problems
+        FROM antiban.apply_with_retry('statuses', NULL, 'messages', jsonb_build_object('statuses', statuses),
+                                      NEW.updates, NEW.problems);
+    END IF;
     FOR e IN SELECT x FROM jsonb_array_elements(NEW.body -> 'entry') x LOOP
         FOR c IN SELECT x FROM jsonb_array_elements(CASE WHEN jsonb_typeof(e -> 'changes') = 'array'
                                                          THEN e -> 'changes' ELSE '[]' END) x LOOP
-            BEGIN
-                n := antiban.apply_change(e ->> 'id', c ->> 'field', c -> 'value');
-                IF n IS NULL THEN
-                    NEW.problems := NEW.problems || format('field %s: not used by antiban, kept', c ->> 'field');
-                ELSE
-                    NEW.updates := NEW.updates + n;
-                END IF;
-            EXCEPTION WHEN OTHERS THEN
-                NEW.problems := NEW.problems || format('field %s: %s', c ->> 'field', SQLERRM);
-            END;
+            SELECT * INTO NEW.updates, NEW.problems
+            FROM antiban.apply_with_retry('change', e ->> 'id', c ->> 'field', c -> 'value',
+                                          NEW.updates, NEW.problems);
         END LOOP;
     END LOOP;
     NEW.status := CASE WHEN cardinality(NEW.problems) = 0 THEN 'applied' ELSE 'partial' END;

@@ -19,8 +19,10 @@
 
 #define RECORD_COLUMNS 11
 
+/* Rows are locked in id order, as the webhook triggers do: no deadlock between them. */
 static const char *const record_sql =
-"UPDATE antiban.outbox o SET"
+"WITH locked AS (SELECT id FROM antiban.outbox WHERE id = ANY($1) ORDER BY id FOR UPDATE)"
+" UPDATE antiban.outbox o SET"
 " state = CASE WHEN o.state = 'sending' THEN u.state::antiban.message_state ELSE o.state END,"
 " not_before = coalesce(u.nb, o.not_before), wamid = coalesce(u.wamid, o.wamid),"
 " error_code = coalesce(u.code, CASE WHEN u.state = 'sent' THEN o.error_code END),"
@@ -32,7 +34,7 @@ static const char *const record_sql =
 " FROM unnest($1::int8[], $2::text[], $3::timestamptz[], $4::text[], $5::int4[], $6::text[],"
 "  $7::text[], $8::text[], $9::timestamptz[], $10::int4[], $11::text[])"
 "  AS u(id, state, nb, wamid, code, title, details, trace, lease, pair_hit, reason)"
-" WHERE o.id = u.id";
+" WHERE o.id = u.id AND o.id IN (SELECT id FROM locked)";
 
 /* The number's penalties live in SQL, shared with the webhook triggers. */
 static const char *const slow_sql = "SELECT antiban.slow_number($1)";
@@ -134,9 +136,18 @@ jitter(void)
 	return (double) random() / ((double) RAND_MAX + 1.0);
 }
 
-/* Fill row i of 'c' for result r. */
+/* Account signals wait until the messages are recorded: outbox rows, then numbers. */
+typedef struct Signal
+{
+	InFlight	flight;
+	RetryPlan	plan;
+	CloudApiResult result;
+} Signal;
+
+/* Fill row i of 'c' for result r; an account signal goes to *signal. */
 static void
-plan_result(const InFlight *f, const CloudApiResult *r, TimestampTz now, Columns *c, int i)
+plan_result(const InFlight *f, const CloudApiResult *r, TimestampTz now, Columns *c, int i,
+			Signal *signal, bool *has_signal)
 {
 	RetryInput	in;
 	RetryPlan	p;
@@ -179,7 +190,12 @@ plan_result(const InFlight *f, const CloudApiResult *r, TimestampTz now, Columns
 	if (p.drain_pair)
 		put(c, i, COL_PAIR_HIT, Int32GetDatum(1));
 	if (p.slow_number || p.pause_number || p.drain_pair)
-		apply_account_signal(f, &p, r);
+	{
+		signal->flight = *f;
+		signal->plan = p;
+		signal->result = *r;
+		*has_signal = true;
+	}
 }
 
 static Datum
@@ -204,16 +220,20 @@ sender_record(SenderState *st, CloudApiResult *results, int n)
 	Datum		args[RECORD_COLUMNS];
 	TimestampTz now = antiban_now();
 	Columns		c = columns_new(Max(n, 1));
+	Signal	   *signals = palloc(sizeof(Signal) * Max(n, 1));
+	int			nsignals = 0;
 
 	for (int k = 0; k < RECORD_COLUMNS; k++)
 		types[k] = get_array_type(element_types[k]);
 	for (int i = 0; i < n; i++)
 	{
 		InFlight   *f = hash_search(st->inflight, &results[i].id, HASH_FIND, NULL);
+		bool		has_signal = false;
 
 		if (f == NULL)
 			continue;			/* can not happen: every request was remembered */
-		plan_result(f, &results[i], now, &c, c.n++);
+		plan_result(f, &results[i], now, &c, c.n++, &signals[nsignals], &has_signal);
+		nsignals += has_signal;
 		hash_search(st->inflight, &results[i].id, HASH_REMOVE, NULL);
 	}
 	if (c.n == 0)
@@ -224,4 +244,6 @@ sender_record(SenderState *st, CloudApiResult *results, int n)
 		args[k] = array_of(&c, k);
 	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "antiban: could not record send results");
+	for (int i = 0; i < nsignals; i++)
+		apply_account_signal(&signals[i].flight, &signals[i].plan, &signals[i].result);
 }
