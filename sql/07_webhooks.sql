@@ -135,6 +135,11 @@ SELECT stored, signature_valid FROM antiban.ingest_webhook('\x7b22613a22ff7d'::b
 SELECT stored, signature_valid FROM antiban.ingest_webhook(convert_to(repeat('[', 100000) || repeat(']', 100000), 'UTF8'),
     'sha256=' || encode(hmac(convert_to(repeat('[', 100000) || repeat(']', 100000), 'UTF8'), 'app-secret-for-tests', 'sha256'), 'hex'));
 SELECT status, signature_valid, problems, octet_length(body_raw) AS bytes FROM antiban.webhook_events ORDER BY id DESC LIMIT 5;
+-- A long batch is wide, not deep: 200 statuses (nesting 6) parse, whatever the depth guard counts.
+SELECT stored, signature_valid FROM pg_temp.post(pg_temp.statuses(
+    (SELECT string_agg(pg_temp.status(900000 + i, 'delivered', ',"pricing":{"billable":true,"pricing_model":"PMP","type":"regular","category":"marketing"}'), ',')
+     FROM generate_series(1, 200) i)));
+SELECT status, problems::text LIKE '%deeper%' AS depth_problem FROM antiban.webhook_events ORDER BY id DESC LIMIT 1;
 SELECT state FROM antiban.outbox WHERE id = 1;
 
 -- The GET handshake.

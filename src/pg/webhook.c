@@ -124,7 +124,10 @@ json_depth(const char *s, size_t len)
 		else if (c == '"')
 			in_string = true;
 		else if (c == '{' || c == '[')
-			max = Max(max, ++depth);
+		{
+			depth++;
+			max = Max(max, depth);	/* Max() evaluates its arguments twice */
+		}
 		else if (c == '}' || c == ']')
 			depth--;
 	}

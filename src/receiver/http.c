@@ -128,6 +128,9 @@ body_append(request *req, const char *data, size_t n)
 
 		while (cap < req->len + n)
 			cap *= 2;
+		/* the total is within the limit here: never allocate beyond it */
+		if (cap > (size_t) receiver_opts.max_body)
+			cap = (size_t) receiver_opts.max_body;
 		if (!(grown = realloc(req->body, cap)))
 			return false;
 		req->body = grown;

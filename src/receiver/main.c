@@ -89,9 +89,14 @@ write_port_file(int port)
 	if (!receiver_opts.port_file)
 		return;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", receiver_opts.port_file);
-	if (!(f = fopen(tmp, "w")) || fprintf(f, "%d\n", port) < 0 || fclose(f) != 0 ||
-		rename(tmp, receiver_opts.port_file) != 0)
-		log_line("cannot write port file %s: %m", receiver_opts.port_file);
+	if ((f = fopen(tmp, "w")))
+	{
+		bool		ok = fprintf(f, "%d\n", port) > 0;
+
+		if (fclose(f) == 0 && ok && rename(tmp, receiver_opts.port_file) == 0)
+			return;
+	}
+	log_line("cannot write port file %s: %m", receiver_opts.port_file);
 }
 
 /* Returns once SIGTERM or SIGINT arrives. */
