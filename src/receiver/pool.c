@@ -177,7 +177,8 @@ pool_acquire(void)
 	}
 	if (!make_ready(pc))
 	{
-		pool_release(pc, true);
+		/* not "lost": it never was ready, the others are no less so */
+		pool_release(pc, false);
 		return NULL;
 	}
 	return pc;
@@ -196,8 +197,8 @@ pool_is_fresh(pool_conn *pc)
 }
 
 /*
- * Class 08 is connection exceptions; 57P01-57P03 an administrator or a
- * crash ending the session; 26000 a prepared statement that vanished
+ * Class 08 is connection exceptions; 57P0x an administrator, a crash,
+ * a dropped database or an idle timeout ending the session; 26000 a prepared statement that vanished
  * (a pooler swapped the session).  A session left inside a transaction
  * cannot be reused either.
  */
