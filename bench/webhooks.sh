@@ -12,6 +12,7 @@ PER_POST=${BENCH_STATUSES_PER_POST:-10}
 INBOUND_POSTS=$((STATUS_POSTS / 3))
 PORT=${BENCH_PORT:-5497}
 CONNECTIONS=${BENCH_CONNECTIONS:-8}
+SYNCHRONOUS_COMMIT=${BENCH_SYNCHRONOUS_COMMIT:-on}	# on: a 200 means on disk
 SECRET=bench-app-secret
 
 install_packages $ANTIBAN_BUILD_PACKAGES $ANTIBAN_BENCH_PACKAGES
@@ -27,7 +28,7 @@ trap cleanup EXIT INT TERM
 
 start_cluster "$DIR" "$PORT"
 # the senders stay off: the queued messages are only there to be updated
-as_cluster_user sh -c "echo 'antiban.sender_workers = 0' >> '$DIR/pgdata/postgresql.conf'"
+as_cluster_user sh -c "printf 'antiban.sender_workers = 0\nsynchronous_commit = $SYNCHRONOUS_COMMIT\n' >> '$DIR/pgdata/postgresql.conf'"
 start_cluster "$DIR" "$PORT"
 cluster_psql "$DIR" "$PORT" postgres -c "CREATE DATABASE antiban"
 cluster_psql "$DIR" "$PORT" antiban -c "CREATE EXTENSION antiban" -c "
@@ -54,10 +55,11 @@ start_receiver() {
 	[ -s "$DIR/receiver.port" ] || { cat "$DIR/receiver.log" >&2; die "the receiver did not start"; }
 	URL="http://127.0.0.1:$(cat "$DIR/receiver.port")/webhook"
 }
-# run_wrk URL LOOP DURATION: wrk's report on stdout
+# run_wrk URL LOOP DURATION: wrk's report on stdout; call it in a subshell
+# (it becomes wrk, so a background one can be interrupted)
 run_wrk() {
 	BODIES="$DIR/bodies.tsv" WRK_THREADS=2 WRK_CONNECTIONS=$CONNECTIONS LOOP=$2 \
-		wrk -t 2 -c "$CONNECTIONS" -d "$3" --latency -s "$ANTIBAN_ROOT/bench/webhook_post.lua" "$1"
+		exec wrk -t 2 -c "$CONNECTIONS" -d "$3" --latency -s "$ANTIBAN_ROOT/bench/webhook_post.lua" "$1"
 }
 # wrk report fields, times in ms
 requests_per_s() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
@@ -72,7 +74,7 @@ start_receiver --conninfo "host=$DIR port=$PORT dbname=antiban user=receiver" --
 posts=$(wc -l < "$DIR/bodies.tsv")
 # wrk sleeps for its whole -d even when every thread stopped: interrupt it
 # (it then reports) once the database holds every body
-run_wrk "$URL" 0 600s > "$DIR/wrk.db.txt" &
+(run_wrk "$URL" 0 600s) > "$DIR/wrk.db.txt" &
 WRK_PID=$!
 i=0
 while kill -0 $WRK_PID 2>/dev/null && [ "$(sql "SELECT count(*) FROM antiban.webhook_events")" -lt "$posts" ] \
@@ -92,7 +94,7 @@ db_seconds=$(sql "SELECT extract(epoch FROM max(received_at) - min(received_at))
 # 2. The ceiling: the same receiver and bodies, no database, 10 s.
 say "posting to the receiver without a database (the ceiling)"
 start_receiver --no-db --threads 4
-run_wrk "$URL" 1 10s > "$DIR/wrk.nodb.txt"
+(run_wrk "$URL" 1 10s) > "$DIR/wrk.nodb.txt"
 stop_receiver
 
 updates_per_post=$(awk -v u="$updates" -v p="$posts" 'BEGIN { printf "%.2f", u / p }')
@@ -100,7 +102,7 @@ db_updates=$(awk -v u="$updates" -v s="$db_seconds" 'BEGIN { printf "%d", u / s 
 ceiling_updates=$(awk -v r="$(requests_per_s "$DIR/wrk.nodb.txt")" -v k="$updates_per_post" 'BEGIN { printf "%d", r * k }')
 row() { printf '| %-58s | %12s |\n' "$1" "$2"; }
 echo
-echo "antiban webhook benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, wrk -t 2 -c $CONNECTIONS, receiver 4 threads / 4 connections, synchronous_commit on"
+echo "antiban webhook benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, wrk -t 2 -c $CONNECTIONS, receiver 4 threads / 4 connections, synchronous_commit $SYNCHRONOUS_COMMIT"
 row "measure" "value"
 row "----------------------------------------------------------" "------------"
 row "signed POSTs (3 status batches of $PER_POST : 1 inbound message)" "$posts"

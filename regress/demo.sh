@@ -1,24 +1,55 @@
 #!/bin/sh
 # The main job: installs what antiban needs (Debian 12), builds and installs
 # it, starts a local PostgreSQL in var/ of the project (as an unprivileged
-# user), creates the extension and runs the demo in regress/demo.sql.
+# user), creates the extension, starts the Cloud API simulator and the
+# webhook receiver, and runs the demo: decisions (regress/demo.sql), a
+# campaign drained by the sender worker (demo_send.sql) whose statuses come
+# back as signed webhooks, inbound leads, and a summary (demo_summary.sql).
 #   sh regress/demo.sh          set up and run the demo (re-runnable)
-#   sh regress/demo.sh stop     stop the demo's PostgreSQL
+#   sh regress/demo.sh stop     stop the demo's PostgreSQL, simulator and receiver
 set -eu
 ANTIBAN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ANTIBAN_ROOT/regress/lib.sh"
 PORT=${ANTIBAN_DEMO_PORT:-5499}
 
-stop_simulator() {
-	[ -f "$1/simulator.pid" ] && kill "$(cat "$1/simulator.pid")" 2>/dev/null
-	rm -f "$1/simulator.pid" "$1/simulator.port"
+APP_SECRET=demo-app-secret-not-a-real-one
+VERIFY_TOKEN=demo-verify-token
+
+# stop_process HOME NAME: the demo's simulator or receiver
+stop_process() {
+	[ -f "$1/$2.pid" ] && kill "$(cat "$1/$2.pid")" 2>/dev/null
+	rm -f "$1/$2.pid" "$1/$2.port"
+}
+
+# start_process HOME NAME PROGRAM ARGS...: in the background, on a free port; prints the URL
+start_process() {
+	home=$1 name=$2
+	shift 2
+	stop_process "$home" "$name"
+	"$@" --port 0 --port-file "$home/$name.port" >> "$home/$name.log" 2>&1 &
+	echo $! > "$home/$name.pid"
+	i=0; while [ ! -s "$home/$name.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	[ -s "$home/$name.port" ] || { tail -5 "$home/$name.log" >&2; die "the $name did not start"; }
+	echo "http://127.0.0.1:$(cat "$home/$name.port")"
+}
+
+# post_inbound FROM NAME TEXT: a lead writes to number 3000000001, signed like Meta
+post_inbound() {
+	body=$(printf '{"object":"whatsapp_business_account","entry":[{"id":"2000000001","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"551140000001","phone_number_id":"3000000001"},"contacts":[{"profile":{"name":"%s"},"wa_id":"%s"}],"messages":[{"from":"%s","id":"wamid.demo-in-%s","timestamp":"%s","type":"text","text":{"body":"%s"}}]}}]}]}' \
+		"$2" "$1" "$1" "$1" "$(date +%s)" "$3")
+	signature=$(cluster_psql "$HOME_DIR" "$PORT" antiban -tA -v body="$body" -v secret="$APP_SECRET" \
+		-c "SELECT encode(hmac(convert_to(:'body', 'UTF8'), :'secret', 'sha256'), 'hex')")
+	printf '%s' "$body" | curl -s -o /dev/null -w "   POST from $2: HTTP %{http_code}\n" \
+		-H 'Content-Type: application/json' -H "X-Hub-Signature-256: sha256=$signature" \
+		--data-binary @- "$RECEIVER_URL/webhook"
 }
 
 if [ "${1:-}" = stop ]; then
 	ensure_cluster_user
 	HOME_DIR=$(cluster_home)
+	stop_process "$HOME_DIR" receiver
+	stop_process "$HOME_DIR" simulator
 	stop_cluster "$HOME_DIR"
-	stop_simulator "$HOME_DIR"
 	exit 0
 fi
 
@@ -26,23 +57,6 @@ install_packages $ANTIBAN_BUILD_PACKAGES
 build_and_install
 ensure_cluster_user
 HOME_DIR=$(cluster_home)
-
-# The Cloud API simulator stands in for graph.facebook.com: 2 % of requests
-# fail with a 500, and number 3000000002 is scripted to be flagged for spam
-# (131048) as soon as it sends.
-stop_simulator "$HOME_DIR"
-SIM="$ANTIBAN_ROOT/regress/simulator/antiban-sim"
-"$SIM" --port 0 --port-file "$HOME_DIR/simulator.port" --token EAAG-demo-token-not-a-real-one \
-	--fail-rate 0.02 --seed 42 > "$HOME_DIR/simulator.log" 2>&1 &
-echo $! > "$HOME_DIR/simulator.pid"
-i=0; while [ ! -s "$HOME_DIR/simulator.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-SIM_URL="http://127.0.0.1:$(cat "$HOME_DIR/simulator.port")"
-curl -s -X POST "$SIM_URL/_sim/config" -d '{"numbers": {
-	"3000000001": {"throughput": 1000, "portfolio": "p1", "waba": "2000000001"},
-	"3000000002": {"throughput": 80, "portfolio": "p1", "waba": "2000000001"},
-	"3000000003": {"throughput": 80, "portfolio": "p1", "waba": "2000000001"}},
-	"portfolios": {"p1": {"limit": 2000}}}' >/dev/null || die "the simulator did not start"
-say "Cloud API simulator at $SIM_URL"
 
 say "starting PostgreSQL in $HOME_DIR (port $PORT)"
 # The sender points nowhere until the demo database is fresh: rows left by an
@@ -56,7 +70,32 @@ EOC
 demo_conf "http://127.0.0.1:9"
 start_cluster "$HOME_DIR" "$PORT"
 cluster_psql "$HOME_DIR" "$PORT" postgres -c "DROP DATABASE IF EXISTS antiban WITH (FORCE)" -c "CREATE DATABASE antiban"
-cluster_psql "$HOME_DIR" "$PORT" antiban -c "CREATE EXTENSION antiban" -c "CREATE EXTENSION pg_cron"
+cluster_psql "$HOME_DIR" "$PORT" antiban -c "CREATE EXTENSION antiban" -c "CREATE EXTENSION pg_cron" \
+	-c "CREATE EXTENSION pgcrypto" -c "SELECT antiban.set_secret('app_secret', '$APP_SECRET')" \
+	-c "SELECT antiban.set_secret('webhook_verify_token', '$VERIFY_TOKEN')" \
+	-c "DO \$\$ BEGIN CREATE ROLE receiver LOGIN IN ROLE antiban_receiver;
+	    EXCEPTION WHEN duplicate_object THEN GRANT antiban_receiver TO receiver; END \$\$" >/dev/null
+
+# The webhook receiver: Meta (here the simulator) posts to it; it stores
+# every signed body through antiban.ingest_webhook as role 'receiver'.
+RECEIVER_URL=$(start_process "$HOME_DIR" receiver "$(pg_bindir)/antiban-receiver" \
+	--conninfo "host=$HOME_DIR port=$PORT dbname=antiban user=receiver")
+say "webhook receiver at $RECEIVER_URL/webhook; Meta's verification handshake:"
+echo "   GET ?hub.mode=subscribe&hub.verify_token=...: $(curl -s "$RECEIVER_URL/webhook?hub.mode=subscribe&hub.verify_token=$VERIFY_TOKEN&hub.challenge=1158201444") (the challenge, echoed)"
+
+# The Cloud API simulator stands in for graph.facebook.com: 2 % of requests
+# fail with a 500, number 3000000002 is scripted to be flagged for spam
+# (131048) as soon as it sends, and statuses come back as signed webhooks
+# (70 % of messages get read).
+SIM_URL=$(start_process "$HOME_DIR" simulator "$ANTIBAN_ROOT/regress/simulator/antiban-sim" \
+	--token EAAG-demo-token-not-a-real-one --fail-rate 0.02 --seed 42 \
+	--webhook-url "$RECEIVER_URL/webhook" --app-secret "$APP_SECRET" --webhook-delay-ms 300)
+curl -s -X POST "$SIM_URL/_sim/config" -d '{"numbers": {
+	"3000000001": {"throughput": 1000, "portfolio": "p1", "waba": "2000000001"},
+	"3000000002": {"throughput": 80, "portfolio": "p1", "waba": "2000000001"},
+	"3000000003": {"throughput": 80, "portfolio": "p1", "waba": "2000000001"}},
+	"portfolios": {"p1": {"limit": 2000}}, "read_rate": 0.7}' >/dev/null || die "the simulator did not answer"
+say "Cloud API simulator at $SIM_URL"
 demo_conf "$SIM_URL"
 cluster_psql "$HOME_DIR" "$PORT" postgres -c "SELECT pg_reload_conf()" >/dev/null
 # The journal writer (re)connects within seconds of the database appearing;
@@ -70,11 +109,14 @@ say "running the demo"
 cluster_psql "$HOME_DIR" "$PORT" antiban -f "$ANTIBAN_ROOT/regress/demo.sql"
 cluster_psql "$HOME_DIR" "$PORT" antiban -c "UPDATE antiban.numbers SET burst_override = NULL, rate_override = NULL"
 curl -s -X POST "$SIM_URL/_sim/script" -d '{"number": "3000000002", "fail_next": 1000, "code": 131048}' >/dev/null
+say "two leads write in through the receiver: one asks, one opts out"
+post_inbound 5521900000001 "Ana Souza" "Olá! Vi o anúncio do CDB, quanto rende?"
+post_inbound 5521900000002 "Bruno Lima" "PARE"
 cluster_psql "$HOME_DIR" "$PORT" antiban -f "$ANTIBAN_ROOT/regress/demo_send.sql"
-say "the sender worker drains the outbox to the simulator"
+say "the sender worker drains the outbox to the simulator; statuses come back as webhooks"
 i=0
 while [ $i -lt 120 ] && [ "$(cluster_psql "$HOME_DIR" "$PORT" antiban -tAc \
-	"SELECT count(*) FROM antiban.outbox WHERE state IN ('queued', 'retry_wait', 'sending')")" != 0 ]; do
+	"SELECT count(*) FROM antiban.outbox WHERE state IN ('queued', 'retry_wait', 'sending', 'sent')")" != 0 ]; do
 	sleep 0.5; i=$((i + 1))
 done
 cluster_psql "$HOME_DIR" "$PORT" antiban -f "$ANTIBAN_ROOT/regress/demo_summary.sql"

@@ -1,5 +1,6 @@
 -- The demo, part two: a campaign queued in SQL and drained to the Cloud API
--- simulator by the sender worker.
+-- simulator by the sender worker.  Ana wrote in (her 24 h window is open);
+-- Bruno answered PARE (no more marketing to him).
 \pset footer off
 \echo
 \echo '== A campaign of 300 leads (marketing), 20 order updates (utility) and one free-form reply'
@@ -13,5 +14,4 @@ SELECT count(antiban.send_template('+55219' || lpad(i::text, 8, '0'), 'atualizac
                                    jsonb_build_array('#' || i), 'utility', 'high'))
        AS utility_queued
 FROM generate_series(1, 20) i;
-SELECT antiban.open_service_window('+5521900000001', '3000000002');
 SELECT antiban.send_text('+5521900000001', 'Oi! Sou o assessor. Quer agendar uma conversa?') AS reply_id;

@@ -10,6 +10,15 @@ GROUP BY o.phone_number_id, n.mode, n.rate_factor, n.health ORDER BY 1;
 \echo '== Errors met on the way (the last one per message), and where the message ended'
 SELECT error_code, left(error_title, 50) AS error_title, state, count(*) FROM antiban.outbox
 WHERE error_code IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 4 DESC LIMIT 6;
+\echo '== Webhooks stored by the receiver and applied by the triggers (antiban.webhook_events)'
+SELECT status, count(*) AS posts, sum(updates) AS updates FROM antiban.webhook_events GROUP BY 1;
+\echo '== What Meta will bill: per-message pricing from the status webhooks'
+SELECT pricing_model, pricing_category, billable, count(*) AS messages
+FROM antiban.outbox WHERE pricing_model IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 2, 3;
+\echo '== Leads who wrote in: contacts, their 24 h window, marketing opt-out'
+SELECT wa_id, profile_name, last_inbound_at + interval '24 hours' AS window_open_until, marketing_opt_out, opt_out_source FROM antiban.contacts ORDER BY id;
+SELECT left(recipient, 14) AS recipient, message_type, state, reason FROM antiban.outbox
+WHERE recipient IN ('+5521900000001', '+5521900000002') ORDER BY id;
 \echo '== Alerts for a person'
 SELECT severity, phone_number_id, kind, detail FROM antiban.alerts ORDER BY id;
 \echo '== Time from queue to Meta (ms)'

@@ -29,6 +29,9 @@ DECLARE
     act record;
     applied integer := 0;
 BEGIN
+    -- One statement for the whole batch: rows are locked in id order first
+    -- (as the sender does), then updated together; only failures come back
+    -- here for their account-level consequences.
     FOR r IN
         WITH s AS (
             SELECT x.id AS wamid, CASE x.status WHEN 'played' THEN 'read' ELSE x.status END AS status,
@@ -38,33 +41,43 @@ BEGIN
             WHERE x.status IN ('sent', 'delivered', 'read', 'played', 'failed')
         ), matched AS (
             -- our outbox id travels in biz_opaque_callback_data; else the wamid
-            SELECT o.id, o.state::text AS current, o.number_id, o.phone_number_id, o.recipient, s.*
+            SELECT o.id, s.*
             FROM s JOIN antiban.outbox o
               ON s.callback ~ '^[0-9]{1,18}$' AND o.id = s.callback::bigint
             UNION ALL
-            SELECT o.id, o.state::text, o.number_id, o.phone_number_id, o.recipient, s.*
+            SELECT o.id, s.*
             FROM s JOIN antiban.outbox o ON o.wamid = s.wamid
             WHERE s.callback IS NULL OR s.callback !~ '^[0-9]{1,18}$'
+        ), furthest AS (
+            -- one update per message: its furthest status in this batch, pricing from any
+            SELECT DISTINCT ON (id) m.*,
+                   (SELECT x.pricing FROM matched x WHERE x.id = m.id AND x.pricing IS NOT NULL LIMIT 1) AS price
+            FROM matched m ORDER BY id, antiban.status_rank(status) DESC
+        ), locked AS (
+            SELECT o.id FROM antiban.outbox o WHERE o.id IN (SELECT id FROM furthest) ORDER BY o.id FOR UPDATE
+        ), updated AS (
+            UPDATE antiban.outbox o SET
+                wamid = coalesce(o.wamid, f.wamid),
+                state = CASE WHEN antiban.transition_allowed(o.state::text, f.status)
+                             THEN f.status::antiban.message_state ELSE o.state END,
+                billable = coalesce((f.price ->> 'billable')::boolean, o.billable),
+                pricing_model = coalesce(f.price ->> 'pricing_model', o.pricing_model),
+                pricing_type = coalesce(f.price ->> 'type', o.pricing_type),
+                pricing_category = coalesce(f.price ->> 'category', o.pricing_category),
+                error_code = CASE WHEN f.status = 'failed' THEN (f.errors -> 0 ->> 'code')::integer ELSE o.error_code END,
+                error_title = CASE WHEN f.status = 'failed' THEN f.errors -> 0 ->> 'title' ELSE o.error_title END,
+                error_details = CASE WHEN f.status = 'failed' THEN f.errors -> 0 -> 'error_data' ->> 'details' ELSE o.error_details END,
+                reason = CASE WHEN f.status = 'failed' THEN 'failed_after_send' ELSE o.reason END
+            FROM furthest f
+            WHERE o.id = f.id AND o.id IN (SELECT id FROM locked)
+            RETURNING o.id, f.status, f.errors, o.number_id, o.phone_number_id, o.recipient
         )
-        -- one update per message: its furthest status in this batch, pricing from any
-        SELECT DISTINCT ON (id) m.*,
-               (SELECT x.pricing FROM matched x WHERE x.id = m.id AND x.pricing IS NOT NULL LIMIT 1) AS price
-        FROM matched m ORDER BY id, antiban.status_rank(status) DESC
+        SELECT u.*, count(*) OVER () AS total FROM updated u
+        ORDER BY u.status = 'failed' DESC, u.id
     LOOP
-        UPDATE antiban.outbox o SET
-            wamid = coalesce(o.wamid, r.wamid),
-            state = CASE WHEN antiban.transition_allowed(o.state::text, r.status)
-                         THEN r.status::antiban.message_state ELSE o.state END,
-            billable = coalesce((r.price ->> 'billable')::boolean, o.billable),
-            pricing_model = coalesce(r.price ->> 'pricing_model', o.pricing_model),
-            pricing_type = coalesce(r.price ->> 'type', o.pricing_type),
-            pricing_category = coalesce(r.price ->> 'category', o.pricing_category),
-            error_code = CASE WHEN r.status = 'failed' THEN (r.errors -> 0 ->> 'code')::integer ELSE o.error_code END,
-            error_title = CASE WHEN r.status = 'failed' THEN r.errors -> 0 ->> 'title' ELSE o.error_title END,
-            error_details = CASE WHEN r.status = 'failed' THEN r.errors -> 0 -> 'error_data' ->> 'details' ELSE o.error_details END,
-            reason = CASE WHEN r.status = 'failed' THEN 'failed_after_send' ELSE o.reason END
-        WHERE o.id = r.id;
-        IF r.status = 'failed' AND r.errors -> 0 ->> 'code' ~ '^[0-9]+$' THEN
+        applied := r.total;
+        EXIT WHEN r.status <> 'failed';
+        IF r.errors -> 0 ->> 'code' ~ '^[0-9]+$' THEN
             -- the same classification as an error answered at send time
             SELECT * INTO act FROM antiban.error_action((r.errors -> 0 ->> 'code')::integer, 400);
             IF act.action = 'pause_number' THEN
@@ -77,7 +90,6 @@ BEGIN
                 PERFORM antiban.set_marketing_opt_out(r.recipient, r.phone_number_id, true);
             END IF;
         END IF;
-        applied := applied + 1;
     END LOOP;
     RETURN applied;
 END
