@@ -37,8 +37,9 @@ start_process() {
 post_inbound() {
 	body=$(printf '{"object":"whatsapp_business_account","entry":[{"id":"2000000001","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"551140000001","phone_number_id":"3000000001"},"contacts":[{"profile":{"name":"%s"},"wa_id":"%s"}],"messages":[{"from":"%s","id":"wamid.demo-in-%s","timestamp":"%s","type":"text","text":{"body":"%s"}}]}}]}]}' \
 		"$2" "$1" "$1" "$1" "$(date +%s)" "$3")
-	signature=$(cluster_psql "$HOME_DIR" "$PORT" antiban -tA -v body="$body" -v secret="$APP_SECRET" \
-		-c "SELECT encode(hmac(convert_to(:'body', 'UTF8'), :'secret', 'sha256'), 'hex')")
+	# (psql interpolates :'variables' in scripts, not in -c)
+	signature=$(echo "SELECT encode(hmac(convert_to(:'body', 'UTF8'), :'secret', 'sha256'), 'hex')" |
+		cluster_psql "$HOME_DIR" "$PORT" antiban -tA -v body="$body" -v secret="$APP_SECRET")
 	printf '%s' "$body" | curl -s -o /dev/null -w "   POST from $2: HTTP %{http_code}\n" \
 		-H 'Content-Type: application/json' -H "X-Hub-Signature-256: sha256=$signature" \
 		--data-binary @- "$RECEIVER_URL/webhook"
@@ -94,7 +95,11 @@ curl -s -X POST "$SIM_URL/_sim/config" -d '{"numbers": {
 	"3000000001": {"throughput": 1000, "portfolio": "p1", "waba": "2000000001"},
 	"3000000002": {"throughput": 80, "portfolio": "p1", "waba": "2000000001"},
 	"3000000003": {"throughput": 80, "portfolio": "p1", "waba": "2000000001"}},
-	"portfolios": {"p1": {"limit": 2000}}, "read_rate": 0.7}' >/dev/null || die "the simulator did not answer"
+	"portfolios": {"p1": {"limit": 2000}}, "read_rate": 0.7,
+	"templates": {"2000000001": [
+		{"name": "oferta_cdb", "language": "pt_BR", "category": "MARKETING", "status": "APPROVED"},
+		{"name": "atualizacao_pedido", "language": "pt_BR", "category": "UTILITY", "status": "APPROVED"}]}}' \
+	| grep -q '"ok":true' || die "the simulator refused the demo configuration"
 say "Cloud API simulator at $SIM_URL"
 demo_conf "$SIM_URL"
 cluster_psql "$HOME_DIR" "$PORT" postgres -c "SELECT pg_reload_conf()" >/dev/null

@@ -4,9 +4,9 @@
 \echo '== Outbox states (antiban.outbox_states)'
 SELECT state, messages FROM antiban.outbox_states ORDER BY messages DESC;
 \echo '== Messages per sending number, and the numbers now'
-SELECT o.phone_number_id, count(*) FILTER (WHERE o.state = 'sent') AS sent, n.mode, n.rate_factor, n.health
-FROM antiban.outbox o JOIN antiban.numbers n USING (phone_number_id)
-GROUP BY o.phone_number_id, n.mode, n.rate_factor, n.health ORDER BY 1;
+SELECT n.phone_number_id, count(o.sent_at) AS sent, n.mode, n.rate_factor, n.health
+FROM antiban.numbers n LEFT JOIN antiban.outbox o USING (phone_number_id)
+GROUP BY n.phone_number_id, n.mode, n.rate_factor, n.health ORDER BY 1;
 \echo '== Errors met on the way (the last one per message), and where the message ended'
 SELECT error_code, left(error_title, 50) AS error_title, state, count(*) FROM antiban.outbox
 WHERE error_code IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 4 DESC LIMIT 6;
@@ -24,4 +24,4 @@ SELECT severity, phone_number_id, kind, detail FROM antiban.alerts ORDER BY id;
 \echo '== Time from queue to Meta (ms)'
 SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - queued_at) * 1000)::numeric, 1) AS p50,
        round(percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - queued_at) * 1000)::numeric, 1) AS p99
-FROM antiban.outbox WHERE state = 'sent' AND message_type = 'template';
+FROM antiban.outbox WHERE sent_at IS NOT NULL AND message_type = 'template';
