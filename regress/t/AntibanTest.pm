@@ -31,6 +31,7 @@ sub antiban_node
 shared_preload_libraries = 'antiban'
 antiban.database_name = 'postgres'
 antiban.journal_flush_interval = '50ms'
+antiban.monitor = off
 EOC
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION antiban');

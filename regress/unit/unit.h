@@ -33,5 +33,7 @@ extern UnitGroup message_state_tests(void);
 extern UnitGroup payload_tests(void);
 extern UnitGroup retry_plan_tests(void);
 extern UnitGroup opt_out_tests(void);
+extern UnitGroup health_tests(void);
+extern UnitGroup rate_control_tests(void);
 
 #endif

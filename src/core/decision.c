@@ -46,7 +46,13 @@ static const char *const limiter_names[] = {
 
 static const char *const category_names[] = {"marketing", "utility", "authentication", "service"};
 static const char *const priority_names[] = {"low", "normal", "high", "critical"};
-static const char *const mode_names[] = {"active", "throttled", "paused", "warming"};
+static const char *const mode_names[] = {
+	[MODE_ACTIVE] = "active",
+	[MODE_THROTTLED] = "throttled",
+	[MODE_PAUSED] = "paused",
+	[MODE_WARMING] = "warming",
+	[MODE_RECOVERING] = "recovering",
+};
 
 const char *
 outcome_name(Outcome o)
@@ -119,10 +125,17 @@ number_mode_parse(const char *s, NumberMode *out)
 {
 	int			i;
 
-	if (!parse_name(s, mode_names, 4, &i))
+	if (!parse_name(s, mode_names, (int) (sizeof(mode_names) / sizeof(mode_names[0])), &i))
 		return false;
 	*out = (NumberMode) i;
 	return true;
+}
+
+/* The antiban.number_mode enum label. */
+const char *
+number_mode_name(NumberMode m)
+{
+	return mode_names[m];
 }
 
 bool

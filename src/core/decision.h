@@ -37,7 +37,8 @@ typedef enum NumberMode
 	MODE_ACTIVE,
 	MODE_THROTTLED,
 	MODE_PAUSED,
-	MODE_WARMING
+	MODE_WARMING,
+	MODE_RECOVERING				/* back from a pause, ramping up: eligible */
 } NumberMode;
 
 typedef enum Outcome
@@ -134,6 +135,7 @@ extern const char *category_name(Category c);
 extern bool priority_parse(const char *s, Priority *out);
 extern const char *priority_name(Priority p);
 extern bool number_mode_parse(const char *s, NumberMode *out);
+extern const char *number_mode_name(NumberMode m);
 extern bool number_is_eligible(const NumberView *n, int min_health);
 
 #endif							/* ANTIBAN_DECISION_H */

@@ -27,4 +27,6 @@ _PG_init(void)
 		return;
 	antiban_register_journal_writer();
 	antiban_register_senders();
+	if (antiban_monitor_enabled)
+		antiban_register_monitor();
 }

@@ -36,6 +36,7 @@ extern int	antiban_sticky_ttl_s;
 extern char *antiban_graph_base_url;
 extern char *antiban_graph_version;
 extern int	antiban_sender_workers;
+extern bool antiban_monitor_enabled;
 extern int	antiban_max_inflight;
 extern int	antiban_claim_batch;
 extern int	antiban_http_timeout_ms;
@@ -45,6 +46,25 @@ extern int	antiban_retry_cap_ms;
 extern int	antiban_unconfirmed_grace_s;
 extern int	antiban_on_unconfirmed;
 extern int	antiban_sender_tick_ms;
+
+/* guc_protection.c */
+extern bool antiban_protection;
+extern int	antiban_monitor_interval_ms;
+extern int	antiban_health_window_s;
+extern int	antiban_recovery_half_life_s;
+extern int	antiban_throttle_below;
+extern int	antiban_pause_below;
+extern int	antiban_resume_at;
+extern double antiban_aimd_decrease;
+extern double antiban_aimd_increase;
+extern int	antiban_aimd_interval_s;
+extern int	antiban_pause_cooldown_s;
+extern int	antiban_recovery_ramp_s;
+extern int	antiban_poll_interval_s;
+extern int	antiban_mgmt_requests_per_hour;
+extern char *antiban_alert_webhook_url;
+extern int	antiban_template_hold_s;
+extern void antiban_define_protection_gucs(void);
 
 #define ON_UNCONFIRMED_MARK_UNKNOWN 0
 #define ON_UNCONFIRMED_RESEND 1
@@ -234,5 +254,6 @@ extern void journal_mark_clean_shutdown(void);
 /* worker/journal_writer.c, worker/sender.c */
 extern void antiban_register_journal_writer(void);
 extern void antiban_register_senders(void);
+extern void antiban_register_monitor(void);
 
 #endif							/* ANTIBAN_PG_H */

@@ -25,6 +25,7 @@ char	   *antiban_pinned_now = NULL;
 char	   *antiban_graph_base_url = NULL;
 char	   *antiban_graph_version = NULL;
 int			antiban_sender_workers = 1;
+bool		antiban_monitor_enabled = true;
 int			antiban_max_inflight = 64;
 int			antiban_claim_batch = 200;
 int			antiban_http_timeout_ms = 15000;
@@ -53,6 +54,10 @@ define_postmaster_settings(void)
 							"Sender background workers draining the outbox.",
 							NULL, &antiban_sender_workers, 1, 0, ANTIBAN_MAX_SENDERS,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("antiban.monitor",
+							 "Run the monitor background worker (health, modes, polls, early warnings, alert delivery).",
+							 NULL, &antiban_monitor_enabled, true,
+							 PGC_POSTMASTER, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("antiban.max_buckets",
 							"Token buckets (numbers and recipient pairs) kept in shared memory.",
 							"Full buckets are forgotten first when the table fills.",
@@ -167,5 +172,6 @@ antiban_define_gucs(void)
 		define_postmaster_settings();
 	define_tunables();
 	define_sender_settings();
+	antiban_define_protection_gucs();
 	MarkGUCPrefixReserved("antiban");
 }

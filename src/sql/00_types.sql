@@ -20,7 +20,7 @@ CREATE TYPE antiban.number_status AS ENUM
 COMMENT ON TYPE antiban.number_status IS
     'Meta''s phone-number status. Only CONNECTED, FLAGGED, RATE_LIMITED and UNKNOWN numbers send.';
 
-CREATE TYPE antiban.number_mode AS ENUM ('active', 'throttled', 'paused', 'warming');
+CREATE TYPE antiban.number_mode AS ENUM ('active', 'throttled', 'paused', 'warming', 'recovering');
 COMMENT ON TYPE antiban.number_mode IS
     'How hard antiban pushes a number: paused numbers never send; throttled and warming ones send at rate_factor.';
 

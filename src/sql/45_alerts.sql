@@ -4,10 +4,11 @@ CREATE TYPE antiban.alert_severity AS ENUM ('info', 'warning', 'critical');
 
 CREATE TABLE antiban.alerts (
     id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    created_at       timestamptz NOT NULL DEFAULT now(),
+    created_at       timestamptz NOT NULL DEFAULT antiban.now(),
     severity         antiban.alert_severity NOT NULL,
     phone_number_id  text,
     kind             text NOT NULL,
+    subject          text,
     detail           text NOT NULL,
     acknowledged_at  timestamptz,
     acknowledged_by  text

@@ -122,14 +122,18 @@ COMMENT ON FUNCTION antiban.set_marketing_opt_out(text, text, boolean) IS
     'Stop (or resume) marketing to a recipient in the portfolio of this number; decide() rejects marketing to them at once.';
 
 -- What a number suffers for an account signal: shared by the sender and the webhooks.
-CREATE FUNCTION antiban.pause_number(number bigint, kind text, detail text) RETURNS boolean
+CREATE FUNCTION antiban.pause_number(number bigint, kind text, detail text, hard boolean DEFAULT true)
+RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     paused text;
 BEGIN
-    UPDATE antiban.numbers SET mode = 'paused' WHERE id = number AND mode <> 'paused'
+    -- a hard signal overrides an operator's forced mode and hardens a soft pause
+    UPDATE antiban.numbers SET mode = 'paused', hard_block = hard_block OR hard, change_reason = detail,
+           mode_forced = mode_forced AND NOT hard
+    WHERE id = number AND (NOT mode_forced OR hard) AND (mode <> 'paused' OR (hard AND NOT hard_block))
     RETURNING phone_number_id INTO paused;
     IF paused IS NULL THEN
         RETURN false;           -- already paused: one alert, not one per message
@@ -139,8 +143,8 @@ BEGIN
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION antiban.pause_number(bigint, text, text) IS
-    'Take a number out of rotation after a ban signal, with one critical alert.';
+COMMENT ON FUNCTION antiban.pause_number(bigint, text, text, boolean) IS
+    'Take a number out of rotation after a ban or spam signal, with one critical alert. hard: only a person may resume it (antiban.release_mode); otherwise it recovers by itself after antiban.pause_cooldown.';
 
 CREATE FUNCTION antiban.slow_number(number bigint) RETURNS void
 LANGUAGE sql VOLATILE SECURITY DEFINER
@@ -148,7 +152,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     -- multiplicative decrease: half the rate, never below a twentieth
     UPDATE antiban.numbers SET rate_factor = greatest(0.05, rate_factor * 0.5),
-           mode = CASE WHEN mode = 'active' THEN 'throttled'::antiban.number_mode ELSE mode END
-    WHERE id = number
+           mode = CASE WHEN mode IN ('active', 'recovering') THEN 'throttled'::antiban.number_mode ELSE mode END,
+           change_reason = format('130429 (throughput limit) from Meta: rate %s%% -> %s%%',
+                                  round(rate_factor * 100), round(greatest(0.05, rate_factor * 0.5) * 100))
+    WHERE id = number AND NOT mode_forced
 $$;
 COMMENT ON FUNCTION antiban.slow_number(bigint) IS 'Halve a number''s sending rate after 130429 (throughput) answers.';

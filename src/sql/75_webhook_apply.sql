@@ -14,11 +14,23 @@ CREATE FUNCTION antiban.digits(phone text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN regexp_replace(phone, '[^0-9]', '', 'g');
 
-CREATE FUNCTION antiban.raise_alert(severity antiban.alert_severity, phone_number_id text, kind text, detail text)
-RETURNS void LANGUAGE sql VOLATILE
+-- One alert per (kind, number, subject) while it is open and recent: a
+-- burst of the same signal tells a person once, not a thousand times.
+CREATE FUNCTION antiban.raise_alert(severity antiban.alert_severity, phone_number_id text, kind text, detail text,
+                                    subject text DEFAULT NULL)
+RETURNS boolean LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    INSERT INTO antiban.alerts (severity, phone_number_id, kind, detail) VALUES (severity, phone_number_id, kind, detail);
+    INSERT INTO antiban.alerts (severity, phone_number_id, kind, subject, detail)
+    SELECT severity, phone_number_id, kind, subject, detail
+    WHERE NOT EXISTS (
+        SELECT 1 FROM antiban.alerts a
+        WHERE a.kind = raise_alert.kind AND a.phone_number_id IS NOT DISTINCT FROM raise_alert.phone_number_id
+          AND a.subject IS NOT DISTINCT FROM raise_alert.subject
+          AND a.acknowledged_at IS NULL AND a.created_at > antiban.now() - interval '1 hour')
+    RETURNING true;
 END;
+COMMENT ON FUNCTION antiban.raise_alert(antiban.alert_severity, text, text, text, text) IS
+    'Raise an alert unless the same kind for the same number and subject (a template, a portfolio) is still open from the last hour; true when raised.';
 
 -- ---- statuses: sent < delivered < read, failed terminal; pricing ----
 
@@ -77,12 +89,17 @@ BEGIN
     LOOP
         applied := r.total;
         EXIT WHEN r.status <> 'failed';
-        IF r.errors -> 0 ->> 'code' ~ '^[0-9]+$' THEN
+        IF r.errors -> 0 ->> 'code' ~ '^[0-9]{1,9}$' THEN
+            IF r.number_id IS NOT NULL THEN
+                INSERT INTO antiban.send_errors (number_id, message_id, code, source)
+                VALUES (r.number_id, r.id, (r.errors -> 0 ->> 'code')::integer, 'webhook');
+            END IF;
             -- the same classification as an error answered at send time
             SELECT * INTO act FROM antiban.error_action((r.errors -> 0 ->> 'code')::integer, 400);
             IF act.action = 'pause_number' THEN
                 PERFORM antiban.pause_number(r.number_id, 'number_paused',
-                    format('Meta reported %s (%s) for message %s: number paused', r.errors -> 0 ->> 'code', act.meaning, r.id));
+                    format('Meta reported %s (%s) for message %s: number paused', r.errors -> 0 ->> 'code', act.meaning, r.id),
+                    r.errors -> 0 ->> 'code' <> '131048');
             ELSIF act.action = 'slow_number' THEN
                 PERFORM antiban.slow_number(r.number_id);
             END IF;
@@ -362,7 +379,8 @@ BEGIN
         PERFORM antiban.raise_alert(CASE WHEN event IN ('DISABLED', 'LOCKED') THEN 'critical' ELSE 'warning' END::antiban.alert_severity,
             NULL, 'template_' || lower(event),
             format('template %s (%s) is %s%s', value ->> 'message_template_name', value ->> 'message_template_language',
-                   event, coalesce(': ' || nullif(value ->> 'reason', 'NONE'), '')));
+                   event, coalesce(': ' || nullif(value ->> 'reason', 'NONE'), '')),
+            concat_ws('/', value ->> 'message_template_name', value ->> 'message_template_language'));
     END IF;
     RETURN 1;
 END
@@ -380,7 +398,8 @@ BEGIN
     IF worse THEN
         PERFORM antiban.raise_alert('warning', NULL, 'template_quality_dropped',
             format('template %s quality %s -> %s', value ->> 'message_template_name',
-                   value ->> 'previous_quality_score', value ->> 'new_quality_score'));
+                   value ->> 'previous_quality_score', value ->> 'new_quality_score'),
+            concat_ws('/', value ->> 'message_template_name', value ->> 'message_template_language'));
     END IF;
     RETURN 1;
 END
@@ -397,7 +416,8 @@ BEGIN
     WHERE id = t;
     PERFORM antiban.raise_alert('info', NULL, 'template_category_changed',
         format('template %s: %s -> %s (billed at the new category)', value ->> 'message_template_name',
-               coalesce(value ->> 'previous_category', value ->> 'correct_category'), value ->> 'new_category'));
+               coalesce(value ->> 'previous_category', value ->> 'correct_category'), value ->> 'new_category'),
+        concat_ws('/', value ->> 'message_template_name', value ->> 'message_template_language'));
     RETURN 1;
 END
 $$;

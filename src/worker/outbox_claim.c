@@ -28,6 +28,10 @@ static const char *const due_sql =
 /* qualified: the output column "priority" is text and would sort as text */
 " ORDER BY o.priority DESC, o.not_before, o.id LIMIT $2 FOR UPDATE SKIP LOCKED";
 
+/* Paused or refused templates never reach Meta (see 85_monitor.sql). */
+static const char *const hold_sql =
+"SELECT antiban.hold_unapproved_templates(make_interval(secs => $1), $2)";
+
 static const char *const next_due_sql =
 "SELECT not_before FROM antiban.outbox WHERE state IN ('queued', 'retry_wait')"
 " ORDER BY not_before LIMIT 1";
@@ -304,6 +308,19 @@ next_due_time(void)
  * requests in *out); *next_due is when the next queued message is due (0:
  * none queued), valid when nothing was due.
  */
+static void
+hold_unapproved_templates(int limit)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {FLOAT8OID, INT4OID};
+	Datum		args[2] = {Float8GetDatum((double) antiban_template_hold_s), Int32GetDatum(limit)};
+
+	if (plan == NULL)
+		plan = privileged_prepare(hold_sql, 2, types);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "antiban: could not hold messages with unapproved templates");
+}
+
 int
 sender_claim(SenderState *st, int limit, Outgoing **out, TimestampTz *next_due)
 {
@@ -320,6 +337,7 @@ sender_claim(SenderState *st, int limit, Outgoing **out, TimestampTz *next_due)
 
 	*next_due = 0;
 	c = numbers_cache_get();
+	hold_unapproved_templates(limit);
 	if (plan == NULL)
 		plan = privileged_prepare(due_sql, 2, types);
 	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)

@@ -19,10 +19,14 @@
 
 #define RECORD_COLUMNS 11
 
-/* Rows are locked in id order, as the webhook triggers do: no deadlock between them. */
+/*
+ * Rows are locked in id order, as the webhook triggers do: no deadlock
+ * between them.  Meta's error codes also go to send_errors, where the
+ * health score counts them.
+ */
 static const char *const record_sql =
-"WITH locked AS (SELECT id FROM antiban.outbox WHERE id = ANY($1) ORDER BY id FOR UPDATE)"
-" UPDATE antiban.outbox o SET"
+"WITH locked AS (SELECT id FROM antiban.outbox WHERE id = ANY($1) ORDER BY id FOR UPDATE),"
+" recorded AS (UPDATE antiban.outbox o SET"
 " state = CASE WHEN o.state = 'sending' THEN u.state::antiban.message_state ELSE o.state END,"
 " not_before = coalesce(u.nb, o.not_before), wamid = coalesce(u.wamid, o.wamid),"
 " error_code = coalesce(u.code, CASE WHEN u.state = 'sent' THEN o.error_code END),"
@@ -34,11 +38,14 @@ static const char *const record_sql =
 " FROM unnest($1::int8[], $2::text[], $3::timestamptz[], $4::text[], $5::int4[], $6::text[],"
 "  $7::text[], $8::text[], $9::timestamptz[], $10::int4[], $11::text[])"
 "  AS u(id, state, nb, wamid, code, title, details, trace, lease, pair_hit, reason)"
-" WHERE o.id = u.id AND o.id IN (SELECT id FROM locked)";
+" WHERE o.id = u.id AND o.id IN (SELECT id FROM locked)"
+" RETURNING o.id, o.number_id, u.code)"
+" INSERT INTO antiban.send_errors (number_id, message_id, code, source)"
+" SELECT number_id, id, code, 'send' FROM recorded WHERE code IS NOT NULL AND number_id IS NOT NULL";
 
 /* The number's penalties live in SQL, shared with the webhook triggers. */
 static const char *const slow_sql = "SELECT antiban.slow_number($1)";
-static const char *const pause_sql = "SELECT antiban.pause_number($1, 'number_paused', $2)";
+static const char *const pause_sql = "SELECT antiban.pause_number($1, 'number_paused', $2, $3)";
 
 typedef struct Columns
 {
@@ -96,13 +103,15 @@ put_error(Columns *c, int i, const CloudApiResult *r)
 	put_text(c, i, COL_TRACE, r->answer.fbtrace_id);
 }
 
+/* Run slow_sql (number only) or pause_sql (number, detail, hard). */
 static void
-run_for_number(const char *sql, int64 number_id, const char *detail)
+run_for_number(const char *sql, int64 number_id, const char *detail, bool hard)
 {
-	Oid			types[2] = {INT8OID, TEXTOID};
-	Datum		args[2] = {Int64GetDatum(number_id), CStringGetTextDatum(detail ? detail : "")};
+	Oid			types[3] = {INT8OID, TEXTOID, BOOLOID};
+	Datum		args[3] = {Int64GetDatum(number_id), CStringGetTextDatum(detail ? detail : ""),
+	BoolGetDatum(hard)};
 
-	if (SPI_execute_with_args(sql, detail ? 2 : 1, types, args, NULL, false, 0) < 0)
+	if (SPI_execute_with_args(sql, detail ? 3 : 1, types, args, NULL, false, 0) < 0)
 		elog(ERROR, "antiban: could not update number " INT64_FORMAT, number_id);
 }
 
@@ -118,13 +127,18 @@ apply_account_signal(const InFlight *f, const RetryPlan *p, const CloudApiResult
 	{
 		if (n)
 			buckets_drain(c->instance, n, NULL, 0);
-		run_for_number(slow_sql, f->number_id, NULL);
+		run_for_number(slow_sql, f->number_id, NULL, false);
 	}
 	if (p->pause_number)
 	{
-		snprintf(detail, sizeof(detail), "Meta answered %d (%s): number paused, no further sends until an operator resumes it",
-				 r->answer.error_code, error_classify(r->answer.error_code, (int) r->http_status).meaning);
-		run_for_number(pause_sql, f->number_id, detail);
+		/* 131048 is Meta slowing a spammy number: it may come back by itself */
+		bool		hard = r->answer.error_code != 131048;
+
+		snprintf(detail, sizeof(detail), "Meta answered %d (%s): number paused, %s",
+				 r->answer.error_code, error_classify(r->answer.error_code, (int) r->http_status).meaning,
+				 hard ? "no further sends until an operator resumes it (antiban.release_mode)"
+				 : "it recovers by itself after antiban.pause_cooldown if its health allows");
+		run_for_number(pause_sql, f->number_id, detail, hard);
 	}
 	if (p->drain_pair && n)
 		buckets_drain(c->instance, n, f->recipient, recipient_hash(f->recipient));
@@ -242,7 +256,7 @@ sender_record(SenderState *st, CloudApiResult *results, int n)
 		plan = privileged_prepare(record_sql, RECORD_COLUMNS, types);
 	for (int k = 0; k < RECORD_COLUMNS; k++)
 		args[k] = array_of(&c, k);
-	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "antiban: could not record send results");
 	for (int i = 0; i < nsignals; i++)
 		apply_account_signal(&signals[i].flight, &signals[i].plan, &signals[i].result);

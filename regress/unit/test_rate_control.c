@@ -1,0 +1,329 @@
+/*
+ * test_rate_control.c
+ *		Modes and the AIMD rate controller, the warm-up curve, and the
+ *		recovering mode's place among the number modes.
+ */
+#include "unit.h"
+
+#include <limits.h>
+#include <string.h>
+
+#include "core/decision.h"
+#include "core/rate_control.h"
+
+#define MIN(m) ((int64_t) (m) * INT64_C(60000000))
+#define T0 MIN(10000)
+
+static RateControlStep
+step(RateControlState s, int health, bool bad, bool pause, bool hard, int64_t now)
+{
+	RateControlParams p = rate_control_defaults();
+	RateControlInput in = {.health = health, .bad_signal = bad, .pause_signal = pause,
+	.hard_signal = hard, .now = now};
+	RateControlStep out;
+
+	memset(&out, 0x7f, sizeof(out));
+	rate_control_step(&p, &s, &in, &out);
+	return out;
+}
+
+static RateControlState
+in_mode(NumberMode mode, double factor)
+{
+	return (RateControlState) {.mode = mode, .factor = factor, .since = T0, .last_change = T0};
+}
+
+static void
+assert_why(const RateControlStep *r, const char *expected)
+{
+	assert_string_equal(r->why, expected);
+}
+
+static void
+bad_signal_halves_down_to_the_floor(void **state)
+{
+	RateControlStep r = step(in_mode(MODE_ACTIVE, 1.0), 90, true, false, false, T0 + MIN(1));
+
+	assert_true(r.changed);
+	assert_int_equal(r.next.mode, MODE_THROTTLED);
+	assert_float_equal(r.next.factor, 0.5, 1e-9);
+	assert_int_equal(r.next.since, T0 + MIN(1));
+	assert_int_equal(r.next.last_change, T0 + MIN(1));
+	assert_why(&r, "throttle-class event: throttled to 50 % of the rate");
+
+	r = step(r.next, 90, true, false, false, T0 + MIN(2));
+	assert_float_equal(r.next.factor, 0.25, 1e-9);
+	assert_int_equal(r.next.since, T0 + MIN(1));
+	assert_why(&r, "throttle-class event: rate 50 % → 25 %");
+
+	for (int i = 0; i < 5; i++)
+		r = step(r.next, 90, true, false, false, T0 + MIN(3 + i));
+	assert_float_equal(r.next.factor, 0.05, 1e-9);
+	r = step(r.next, 90, true, false, false, T0 + MIN(9));
+	assert_false(r.changed);
+	assert_float_equal(r.next.factor, 0.05, 1e-9);
+}
+
+static void
+low_health_throttles_an_active_number(void **state)
+{
+	RateControlStep r = step(in_mode(MODE_ACTIVE, 1.0), 55, false, false, false, T0);
+
+	assert_int_equal(r.next.mode, MODE_THROTTLED);
+	assert_float_equal(r.next.factor, 0.5, 1e-9);
+	assert_why(&r, "health 55 < 70: throttled to 50 % of the rate");
+	r = step(in_mode(MODE_ACTIVE, 1.0), 70, false, false, false, T0);
+	assert_false(r.changed);
+	assert_int_equal(r.next.mode, MODE_ACTIVE);
+}
+
+static void
+additive_increase_after_each_clean_interval(void **state)
+{
+	RateControlState s = in_mode(MODE_THROTTLED, 0.5);
+	RateControlStep r = step(s, 90, false, false, false, T0 + MIN(5) - 1);
+
+	assert_false(r.changed);
+	assert_float_equal(r.next.factor, 0.5, 1e-9);
+	/* low health earns no increase, however long */
+	r = step(s, 69, false, false, false, T0 + MIN(60));
+	assert_false(r.changed);
+	r = step(s, 90, false, false, false, T0 + MIN(5));
+	assert_true(r.changed);
+	assert_int_equal(r.next.mode, MODE_THROTTLED);
+	assert_float_equal(r.next.factor, 0.6, 1e-9);
+	assert_int_equal(r.next.last_change, T0 + MIN(5));
+	assert_why(&r, "clean for 5 min: rate 50 % → 60 %");
+	/* one increase per interval, counted from the last change */
+	r = step(r.next, 90, false, false, false, T0 + MIN(9));
+	assert_false(r.changed);
+	for (int i = 2; i <= 4; i++)
+	{
+		r = step(r.next, 90, false, false, false, T0 + MIN(5 * i));
+		assert_int_equal(r.next.mode, MODE_THROTTLED);
+	}
+	assert_float_equal(r.next.factor, 0.9, 1e-9);
+	r = step(r.next, 90, false, false, false, T0 + MIN(25));
+	assert_int_equal(r.next.mode, MODE_ACTIVE);
+	assert_true(r.next.factor == 1.0);
+	assert_int_equal(r.next.since, T0 + MIN(25));
+	assert_why(&r, "clean for 5 min: rate 90 % → 100 %, active");
+}
+
+static void
+low_health_pauses(void **state)
+{
+	RateControlState s = in_mode(MODE_ACTIVE, 1.0);
+	RateControlStep r;
+
+	s.hard_block = true;		/* stale: a new automatic pause is not hard */
+	r = step(s, 25, false, false, false, T0 + MIN(1));
+	assert_true(r.changed);
+	assert_int_equal(r.next.mode, MODE_PAUSED);
+	assert_int_equal(r.next.since, T0 + MIN(1));
+	assert_false(r.next.hard_block);
+	assert_why(&r, "health 25 < 30: paused");
+
+	r = step(in_mode(MODE_THROTTLED, 0.5), 90, false, true, false, T0 + MIN(1));
+	assert_int_equal(r.next.mode, MODE_PAUSED);
+	assert_why(&r, "pause-class event (e.g. a 131048 burst): paused");
+}
+
+static void
+pause_lasts_its_cooldown_and_needs_health(void **state)
+{
+	RateControlState s = in_mode(MODE_PAUSED, 0.5);
+	RateControlStep r;
+
+	r = step(s, 90, false, false, false, T0 + MIN(30) - 1);
+	assert_false(r.changed);
+	assert_int_equal(r.next.mode, MODE_PAUSED);
+	r = step(s, 59, false, false, false, T0 + MIN(30));
+	assert_false(r.changed);
+	/* a pause signal while paused does not restart the cooldown */
+	r = step(s, 90, false, true, false, T0 + MIN(20));
+	assert_int_equal(r.next.since, T0);
+	r = step(s, 72, false, false, false, T0 + MIN(30));
+	assert_true(r.changed);
+	assert_int_equal(r.next.mode, MODE_RECOVERING);
+	assert_float_equal(r.next.factor, 0.1, 1e-9);
+	assert_int_equal(r.next.since, T0 + MIN(30));
+	assert_int_equal(r.next.last_change, T0 + MIN(30));
+	assert_why(&r, "paused 30 min and health 72 ≥ 60: recovering from 10 %");
+}
+
+static void
+hard_block_holds_until_a_person_clears_it(void **state)
+{
+	RateControlStep r = step(in_mode(MODE_ACTIVE, 1.0), 100, false, false, true, T0 + MIN(1));
+	RateControlState held;
+
+	assert_int_equal(r.next.mode, MODE_PAUSED);
+	assert_true(r.next.hard_block);
+	assert_int_equal(r.next.since, T0 + MIN(1));
+	held = r.next;
+	r = step(held, 100, false, false, false, T0 + MIN(600));
+	assert_false(r.changed);
+	assert_int_equal(r.next.mode, MODE_PAUSED);
+	assert_why(&r, "paused until a person clears the hard block");
+
+	held.hard_block = false;
+	r = step(held, 100, false, false, false, T0 + MIN(600));
+	assert_int_equal(r.next.mode, MODE_RECOVERING);
+	assert_float_equal(r.next.factor, 0.1, 1e-9);
+
+	/* a hard signal on an automatic pause makes it hard, keeping its start */
+	r = step(in_mode(MODE_PAUSED, 1.0), 100, false, false, true, T0 + MIN(5));
+	assert_true(r.changed);
+	assert_true(r.next.hard_block);
+	assert_int_equal(r.next.since, T0);
+}
+
+static void
+recovering_ramps_linearly_to_active(void **state)
+{
+	RateControlState s = in_mode(MODE_RECOVERING, 0.1);
+	RateControlStep r = step(s, 90, false, false, false, T0 + MIN(60));
+
+	assert_true(r.changed);
+	assert_int_equal(r.next.mode, MODE_RECOVERING);
+	assert_float_equal(r.next.factor, 0.55, 1e-9);
+	assert_int_equal(r.next.since, T0);
+	assert_why(&r, "recovering: 55 % of the rate, 60 of 120 min into the ramp");
+	/* never below the current factor */
+	s.factor = 0.7;
+	r = step(s, 90, false, false, false, T0 + MIN(60));
+	assert_false(r.changed);
+	assert_float_equal(r.next.factor, 0.7, 1e-9);
+	r = step(s, 90, false, false, false, T0 + MIN(120));
+	assert_true(r.changed);
+	assert_int_equal(r.next.mode, MODE_ACTIVE);
+	assert_true(r.next.factor == 1.0);
+	assert_why(&r, "ramp done: active");
+}
+
+static void
+bad_signal_while_recovering_throttles(void **state)
+{
+	RateControlStep r = step(in_mode(MODE_RECOVERING, 0.55), 90, true, false, false, T0 + MIN(61));
+
+	assert_int_equal(r.next.mode, MODE_THROTTLED);
+	assert_float_equal(r.next.factor, 0.275, 1e-9);
+	assert_int_equal(r.next.since, T0 + MIN(61));
+	r = step(in_mode(MODE_RECOVERING, 0.55), 65, false, false, false, T0 + MIN(61));
+	assert_int_equal(r.next.mode, MODE_THROTTLED);
+}
+
+static void
+operator_hold_freezes_everything(void **state)
+{
+	RateControlState s = in_mode(MODE_THROTTLED, 0.3);
+	RateControlStep r;
+
+	s.operator_hold = true;
+	r = step(s, 0, true, true, true, T0 + MIN(600));
+	assert_false(r.changed);
+	assert_int_equal(r.next.mode, MODE_THROTTLED);
+	assert_true(r.next.factor == 0.3);
+	assert_int_equal(r.next.since, T0);
+	assert_int_equal(r.next.last_change, T0);
+	assert_false(r.next.hard_block);
+	assert_true(r.next.operator_hold);
+	s.mode = MODE_PAUSED;
+	r = step(s, 100, false, false, false, T0 + MIN(600));
+	assert_false(r.changed);
+	assert_int_equal(r.next.mode, MODE_PAUSED);
+	assert_why(&r, "operator hold: the controller changes nothing");
+}
+
+static void
+warming_pauses_and_halves_but_ignores_low_health(void **state)
+{
+	RateControlStep r = step(in_mode(MODE_WARMING, 0.8), 90, true, false, false, T0 + MIN(1));
+
+	assert_int_equal(r.next.mode, MODE_WARMING);
+	assert_float_equal(r.next.factor, 0.4, 1e-9);
+	assert_int_equal(r.next.since, T0);
+	assert_why(&r, "throttle-class event while warming: rate 80 % → 40 %");
+	r = step(in_mode(MODE_WARMING, 0.8), 50, false, false, false, T0 + MIN(600));
+	assert_false(r.changed);
+	assert_int_equal(r.next.mode, MODE_WARMING);
+	r = step(in_mode(MODE_WARMING, 0.8), 90, false, true, false, T0 + MIN(1));
+	assert_int_equal(r.next.mode, MODE_PAUSED);
+	r = step(in_mode(MODE_WARMING, 0.8), 29, false, false, false, T0 + MIN(1));
+	assert_int_equal(r.next.mode, MODE_PAUSED);
+}
+
+static void
+stored_factor_outside_range_is_repaired(void **state)
+{
+	RateControlStep r = step(in_mode(MODE_ACTIVE, 0.0), 90, false, false, false, T0);
+
+	assert_true(r.changed);
+	assert_float_equal(r.next.factor, 0.05, 1e-9);
+	r = step(in_mode(MODE_ACTIVE, 3.0), 90, false, false, false, T0);
+	assert_true(r.next.factor == 1.0);
+}
+
+static void
+warmup_doubles_daily_until_graduation(void **state)
+{
+	WarmupParams p = warmup_defaults();
+	int64_t		expected[] = {250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000};
+	bool		graduated = true;
+
+	for (int day = 0; day < 9; day++)
+	{
+		assert_int_equal(warmup_daily_cap(&p, day, &graduated), expected[day]);
+		assert_false(graduated);
+	}
+	assert_int_equal(warmup_daily_cap(&p, 9, &graduated), 100000);
+	assert_true(graduated);
+	graduated = false;
+	assert_int_equal(warmup_daily_cap(&p, 200, &graduated), 100000);
+	assert_true(graduated);
+	assert_int_equal(warmup_daily_cap(&p, INT_MAX, NULL), 100000);
+	assert_int_equal(warmup_daily_cap(&p, -1, &graduated), 250);
+	assert_false(graduated);
+	p.growth = 1.5;
+	assert_int_equal(warmup_daily_cap(&p, 1, NULL), 375);
+	assert_int_equal(warmup_daily_cap(&p, 3, NULL), 844);	/* 843.75 */
+}
+
+static void
+recovering_is_a_mode_and_eligible(void **state)
+{
+	NumberMode m = MODE_ACTIVE;
+	NumberView n = {.health = 80, .mode = MODE_RECOVERING, .can_send = true};
+
+	assert_true(number_mode_parse("recovering", &m));
+	assert_int_equal(m, MODE_RECOVERING);
+	assert_true(number_mode_parse("warming", &m));
+	assert_int_equal(m, MODE_WARMING);
+	assert_false(number_mode_parse("resting", &m));
+	assert_string_equal(number_mode_name(MODE_RECOVERING), "recovering");
+	assert_string_equal(number_mode_name(MODE_THROTTLED), "throttled");
+	assert_true(number_is_eligible(&n, 50));
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(bad_signal_halves_down_to_the_floor),
+	cmocka_unit_test(low_health_throttles_an_active_number),
+	cmocka_unit_test(additive_increase_after_each_clean_interval),
+	cmocka_unit_test(low_health_pauses),
+	cmocka_unit_test(pause_lasts_its_cooldown_and_needs_health),
+	cmocka_unit_test(hard_block_holds_until_a_person_clears_it),
+	cmocka_unit_test(recovering_ramps_linearly_to_active),
+	cmocka_unit_test(bad_signal_while_recovering_throttles),
+	cmocka_unit_test(operator_hold_freezes_everything),
+	cmocka_unit_test(warming_pauses_and_halves_but_ignores_low_health),
+	cmocka_unit_test(stored_factor_outside_range_is_repaired),
+	cmocka_unit_test(warmup_doubles_daily_until_graduation),
+	cmocka_unit_test(recovering_is_a_mode_and_eligible),
+};
+
+UnitGroup
+rate_control_tests(void)
+{
+	return (UnitGroup) UNIT_GROUP("rate_control", tests);
+}

@@ -1,0 +1,316 @@
+/*
+ * rate_control.c
+ *		One step of a number's rate controller, and the warm-up curve.
+ *
+ * Rules, first match wins:
+ *	1. An operator hold freezes everything.
+ *	2. A hard signal (ban, restriction, 368, 131031, BLOCKED) pauses until a
+ *	   person clears hard_block; a pause signal or health under pause_below
+ *	   pauses too.
+ *	3. A pause ends once it is not hard, has lasted pause_cooldown and health
+ *	   is back at resume_at: the number recovers from ramp_start.
+ *	4. Recovering ramps linearly to full rate over 'ramp', then is active; a
+ *	   bad signal or low health throttles it instead.
+ *	5. Active: a bad signal or health under throttle_below throttles.
+ *	6. Throttled: each bad step multiplies the factor by 'decrease'; each
+ *	   clean increase_interval at good health adds 'increase'; at 1 it is
+ *	   active again.
+ *	7. Warming follows the warm-up curve; only pauses and bad signals touch it.
+ */
+#include "rate_control.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#define MINUTE		INT64_C(60000000)
+#define SECOND		INT64_C(1000000)
+/* Factors this close are equal: repeated +0.1 never lands exactly on 1. */
+#define FACTOR_EPSILON 1e-9
+
+RateControlParams
+rate_control_defaults(void)
+{
+	return (RateControlParams) {
+		.throttle_below = 70,
+		.pause_below = 30,
+		.resume_at = 60,
+		.decrease = 0.5,
+		.increase = 0.1,
+		.min_factor = 0.05,
+		.increase_interval = 5 * MINUTE,
+		.pause_cooldown = 30 * MINUTE,
+		.ramp = 120 * MINUTE,
+		.ramp_start = 0.1,
+	};
+}
+
+WarmupParams
+warmup_defaults(void)
+{
+	return (WarmupParams) {
+		.start_daily = 250,
+		.growth = 2.0,
+		.max_daily = 100000,
+		.gate_health = 80,
+	};
+}
+
+static void say(RateControlStep *out, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+static void
+say(RateControlStep *out, const char *fmt,...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(out->why, sizeof(out->why), fmt, ap);
+	va_end(ap);
+}
+
+static double
+pct(double factor)
+{
+	return factor * 100;
+}
+
+static long long
+minutes(int64_t us)
+{
+	return (long long) (us / MINUTE);
+}
+
+static void
+enter(RateControlState *n, NumberMode mode, int64_t now)
+{
+	if (n->mode != mode)
+	{
+		n->mode = mode;
+		n->since = now;
+	}
+}
+
+/* Multiplicative decrease, at most once per step; from any mode but warming. */
+static void
+throttle(const RateControlParams *p, const RateControlInput *in, RateControlStep *out)
+{
+	RateControlState *n = &out->next;
+	double		before = n->factor;
+	bool		was_throttled = n->mode == MODE_THROTTLED;
+	char		cause[48];
+
+	if (in->bad_signal)
+		snprintf(cause, sizeof(cause), "throttle-class event");
+	else
+		snprintf(cause, sizeof(cause), "health %d < %d", in->health, p->throttle_below);
+	n->factor = fmax(p->min_factor, before * p->decrease);
+	n->last_change = in->now;
+	enter(n, MODE_THROTTLED, in->now);
+	if (was_throttled)
+		say(out, "%s: rate %.0f %% → %.0f %%", cause, pct(before), pct(n->factor));
+	else
+		say(out, "%s: throttled to %.0f %% of the rate", cause, pct(n->factor));
+}
+
+/* Rule 2: does this step pause the number?  Says why when it does. */
+static bool
+step_pause(const RateControlParams *p, const RateControlInput *in, RateControlStep *out)
+{
+	RateControlState *n = &out->next;
+	const char *verb = n->mode == MODE_PAUSED ? "stays paused" : "paused";
+
+	if (!in->hard_signal && !in->pause_signal && in->health >= p->pause_below)
+		return false;
+	if (n->mode != MODE_PAUSED)
+		n->hard_block = false;
+	enter(n, MODE_PAUSED, in->now);
+	if (in->hard_signal)
+	{
+		n->hard_block = true;
+		say(out, "ban or account restriction: %s until a person clears it", verb);
+	}
+	else if (in->pause_signal)
+		say(out, "pause-class event (e.g. a 131048 burst): %s", verb);
+	else
+		say(out, "health %d < %d: %s", in->health, p->pause_below, verb);
+	return true;
+}
+
+/* Rule 3: a pause ends after its cooldown, at good health, unless hard. */
+static void
+step_paused(const RateControlParams *p, const RateControlInput *in, RateControlStep *out)
+{
+	RateControlState *n = &out->next;
+	int64_t		paused_for = in->now - n->since;
+
+	if (n->hard_block)
+		say(out, "paused until a person clears the hard block");
+	else if (paused_for < p->pause_cooldown)
+		say(out, "paused %lld min of at least %lld min", minutes(paused_for), minutes(p->pause_cooldown));
+	else if (in->health < p->resume_at)
+		say(out, "paused: health %d < %d", in->health, p->resume_at);
+	else
+	{
+		n->mode = MODE_RECOVERING;
+		n->factor = p->ramp_start;
+		n->since = n->last_change = in->now;
+		say(out, "paused %lld min and health %d ≥ %d: recovering from %.0f %%",
+			minutes(paused_for), in->health, p->resume_at, pct(n->factor));
+	}
+}
+
+/* Rule 4: a linear ramp from ramp_start to 1, never below the current factor. */
+static void
+step_recovering(const RateControlParams *p, const RateControlInput *in, RateControlStep *out)
+{
+	RateControlState *n = &out->next;
+	int64_t		elapsed = in->now - n->since;
+	double		target;
+
+	if (in->bad_signal || in->health < p->throttle_below)
+	{
+		throttle(p, in, out);
+		return;
+	}
+	if (elapsed >= p->ramp)
+	{
+		n->mode = MODE_ACTIVE;
+		n->factor = 1.0;
+		n->since = n->last_change = in->now;
+		say(out, "ramp done: active");
+		return;
+	}
+	target = p->ramp_start + (1.0 - p->ramp_start) * (double) elapsed / (double) p->ramp;
+	if (target > n->factor)
+	{
+		n->factor = target;
+		n->last_change = in->now;
+	}
+	say(out, "recovering: %.0f %% of the rate, %lld of %lld min into the ramp",
+		pct(n->factor), minutes(elapsed), minutes(p->ramp));
+}
+
+/* Rule 6: one decrease per bad step, one increase per clean interval. */
+static void
+step_throttled(const RateControlParams *p, const RateControlInput *in, RateControlStep *out)
+{
+	RateControlState *n = &out->next;
+	int64_t		clean_for = in->now - n->last_change;
+	double		before = n->factor;
+
+	if (in->bad_signal)
+		throttle(p, in, out);
+	else if (in->health < p->throttle_below)
+		say(out, "throttled at %.0f %%: health %d < %d", pct(before), in->health, p->throttle_below);
+	else if (clean_for < p->increase_interval)
+		say(out, "throttled at %.0f %%: next increase in %lld s",
+			pct(before), (long long) ((p->increase_interval - clean_for + SECOND - 1) / SECOND));
+	else
+	{
+		n->factor = fmin(1.0, before + p->increase);
+		n->last_change = in->now;
+		if (n->factor < 1.0 - FACTOR_EPSILON)
+			say(out, "clean for %lld min: rate %.0f %% → %.0f %%",
+				minutes(clean_for), pct(before), pct(n->factor));
+		else
+		{
+			n->factor = 1.0;
+			enter(n, MODE_ACTIVE, in->now);
+			say(out, "clean for %lld min: rate %.0f %% → 100 %%, active",
+				minutes(clean_for), pct(before));
+		}
+	}
+}
+
+/* Rule 7: the warm-up curve owns the rate; a bad signal still cuts it. */
+static void
+step_warming(const RateControlParams *p, const RateControlInput *in, RateControlStep *out)
+{
+	RateControlState *n = &out->next;
+	double		before = n->factor;
+
+	if (!in->bad_signal)
+	{
+		say(out, "warming: the warm-up curve sets the rate");
+		return;
+	}
+	n->factor = fmax(p->min_factor, before * p->decrease);
+	n->last_change = in->now;
+	say(out, "throttle-class event while warming: rate %.0f %% → %.0f %%",
+		pct(before), pct(n->factor));
+}
+
+/*
+ * One controller step from state 's' and input 'in' into 'out'.  A stored
+ * factor outside (0, 1] is first brought back into [min_factor, 1].
+ */
+void
+rate_control_step(const RateControlParams *p, const RateControlState *s,
+				  const RateControlInput *in, RateControlStep *out)
+{
+	RateControlState *n = &out->next;
+
+	*n = *s;
+	out->changed = false;
+	out->why[0] = '\0';
+	if (s->operator_hold)
+	{
+		say(out, "operator hold: the controller changes nothing");
+		return;
+	}
+	if (isnan(n->factor) || n->factor > 1.0)
+		n->factor = 1.0;
+	else if (n->factor < p->min_factor)
+		n->factor = p->min_factor;
+
+	if (!step_pause(p, in, out))
+	{
+		switch (n->mode)
+		{
+			case MODE_PAUSED:
+				step_paused(p, in, out);
+				break;
+			case MODE_RECOVERING:
+				step_recovering(p, in, out);
+				break;
+			case MODE_THROTTLED:
+				step_throttled(p, in, out);
+				break;
+			case MODE_WARMING:
+				step_warming(p, in, out);
+				break;
+			case MODE_ACTIVE:
+				if (in->bad_signal || in->health < p->throttle_below)
+					throttle(p, in, out);
+				else
+					say(out, "active at %.0f %% of the rate", pct(n->factor));
+				break;
+		}
+	}
+	out->changed = n->mode != s->mode || n->hard_block != s->hard_block ||
+		!(fabs(n->factor - s->factor) <= FACTOR_EPSILON);
+}
+
+/*
+ * The daily cap of warm-up day 'day' (0-based): start_daily × growth^day,
+ * rounded, at most max_daily.  Computed in double so a large day saturates
+ * instead of overflowing.  Whether a day counts (health held at gate_health)
+ * is the caller's call.
+ */
+int64_t
+warmup_daily_cap(const WarmupParams *p, int day, bool *graduated)
+{
+	double		cap = (double) p->start_daily * pow(p->growth, day > 0 ? day : 0);
+	int64_t		out;
+
+	if (isnan(cap) || cap <= 0)
+		out = 0;
+	else if (cap >= (double) p->max_daily)
+		out = p->max_daily;
+	else
+		out = llround(cap);
+	if (out > p->max_daily)
+		out = p->max_daily;
+	if (graduated)
+		*graduated = out >= p->max_daily;
+	return out;
+}

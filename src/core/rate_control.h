@@ -1,0 +1,77 @@
+/*
+ * rate_control.h
+ *		A number's mode (active, throttled, paused, recovering, warming) and the
+ *		share of its throughput it may use, driven by health and bad signals.
+ *
+ * AIMD, as TCP does it: a bad signal halves the rate at once, clean intervals
+ * win it back a step at a time.  A pause ends only after a cooldown and a
+ * recovered health, and then ramps up slowly instead of jumping back to full
+ * speed, because Meta punishes a number that repeats what got it flagged.
+ */
+#ifndef ANTIBAN_RATE_CONTROL_H
+#define ANTIBAN_RATE_CONTROL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "decision.h"
+
+#define RATE_CONTROL_WHY_MAX 160
+
+typedef struct RateControlParams
+{
+	int			throttle_below; /* 70: health under this throttles */
+	int			pause_below;	/* 30: health under this pauses */
+	int			resume_at;		/* 60: a pause may end once health is at least this */
+	double		decrease;		/* 0.5: multiplicative decrease on a bad signal */
+	double		increase;		/* 0.1: additive increase per clean interval */
+	double		min_factor;		/* 0.05 */
+	int64_t		increase_interval;	/* 5 min: one increase per interval */
+	int64_t		pause_cooldown; /* 30 min: shortest automatic pause */
+	int64_t		ramp;			/* 2 h: recovering -> active */
+	double		ramp_start;		/* 0.1: where recovering starts */
+} RateControlParams;
+
+typedef struct RateControlState
+{
+	NumberMode	mode;
+	double		factor;			/* 0 < factor <= 1: share of the throughput level */
+	int64_t		since;			/* when the mode was entered */
+	int64_t		last_change;	/* last increase or decrease of factor */
+	bool		operator_hold;	/* an operator forced the mode: change nothing */
+	bool		hard_block;		/* the pause needs a person (ban, 368, BLOCKED...) */
+} RateControlState;
+
+typedef struct RateControlInput
+{
+	int			health;
+	bool		bad_signal;		/* a new throttle-class event since the last step */
+	bool		pause_signal;	/* a new pause-class event (131048 burst...) */
+	bool		hard_signal;	/* ban, restriction, 368, 131031, BLOCKED */
+	int64_t		now;
+} RateControlInput;
+
+typedef struct RateControlStep
+{
+	RateControlState next;
+	bool		changed;		/* mode, factor or hard_block changed */
+	char		why[RATE_CONTROL_WHY_MAX];
+} RateControlStep;
+
+typedef struct WarmupParams
+{
+	int64_t		start_daily;	/* 250 */
+	double		growth;			/* 2.0 per warm-up day */
+	int64_t		max_daily;		/* 100000: graduation */
+	int			gate_health;	/* 80: a day counts only at this health or better */
+} WarmupParams;
+
+extern RateControlParams rate_control_defaults(void);
+extern void rate_control_step(const RateControlParams *p,
+							  const RateControlState *s,
+							  const RateControlInput *in,
+							  RateControlStep *out);
+extern WarmupParams warmup_defaults(void);
+extern int64_t warmup_daily_cap(const WarmupParams *p, int day, bool *graduated);
+
+#endif							/* ANTIBAN_RATE_CONTROL_H */

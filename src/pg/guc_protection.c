@@ -1,0 +1,94 @@
+/*
+ * guc_protection.c
+ *		antiban.* parameters of protection: the health score's window, the
+ *		mode controller, the monitor's schedule and alert delivery.
+ *
+ * All reload on SIGHUP; the monitor re-reads them on its next tick.
+ */
+#include "pg/antiban.h"
+
+#include "utils/guc.h"
+
+bool		antiban_protection = true;
+int			antiban_monitor_interval_ms = 10000;
+int			antiban_health_window_s = 3600;
+int			antiban_recovery_half_life_s = 1800;
+int			antiban_throttle_below = 70;
+int			antiban_pause_below = 30;
+int			antiban_resume_at = 60;
+double		antiban_aimd_decrease = 0.5;
+double		antiban_aimd_increase = 0.1;
+int			antiban_aimd_interval_s = 300;
+int			antiban_pause_cooldown_s = 1800;
+int			antiban_recovery_ramp_s = 7200;
+int			antiban_poll_interval_s = 300;
+int			antiban_mgmt_requests_per_hour = 200;
+char	   *antiban_alert_webhook_url = NULL;
+int			antiban_template_hold_s = 300;
+
+static void
+define_controller_settings(void)
+{
+	DefineCustomBoolVariable("antiban.protection",
+							 "Let health move numbers between modes and rates (off: a naive sender, for comparison).",
+							 "Off, antiban still scores numbers, but never throttles, pauses or ramps them by itself.",
+							 &antiban_protection, true, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.throttle_below",
+							"Health under which a number is throttled.",
+							NULL, &antiban_throttle_below, 70, 0, 100, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.pause_below",
+							"Health under which a number is paused.",
+							NULL, &antiban_pause_below, 30, 0, 100, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.resume_at",
+							"Health a paused number needs (after antiban.pause_cooldown) to start recovering.",
+							NULL, &antiban_resume_at, 60, 0, 100, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("antiban.aimd_decrease",
+							 "Multiplicative decrease of a number's rate on a bad signal.",
+							 NULL, &antiban_aimd_decrease, 0.5, 0.01, 0.99, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("antiban.aimd_increase",
+							 "Additive increase of a throttled number's rate per clean antiban.aimd_interval.",
+							 NULL, &antiban_aimd_increase, 0.1, 0.001, 1.0, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.aimd_interval",
+							"Clean time a throttled number needs for each increase of its rate.",
+							NULL, &antiban_aimd_interval_s, 300, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.pause_cooldown",
+							"Shortest automatic pause (a pause for a ban or restriction waits for a person).",
+							NULL, &antiban_pause_cooldown_s, 1800, 0, 7 * 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.recovery_ramp",
+							"How long a recovering number takes to ramp from 10 % back to its full rate.",
+							NULL, &antiban_recovery_ramp_s, 7200, 1, 30 * 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+}
+
+static void
+define_monitor_settings(void)
+{
+	DefineCustomIntVariable("antiban.monitor_interval",
+							"How often the monitor scores numbers, checks early warnings and delivers alerts.",
+							NULL, &antiban_monitor_interval_ms, 10000, 100, 3600000, PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.health_window",
+							"The recent window in which error rates are counted.",
+							NULL, &antiban_health_window_s, 3600, 60, 7 * 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.recovery_half_life",
+							"Error penalties halve every this long without a new bad event.",
+							NULL, &antiban_recovery_half_life_s, 1800, 1, 7 * 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.poll_interval",
+							"How often the monitor polls each WABA's numbers and templates from the Graph API.",
+							NULL, &antiban_poll_interval_s, 300, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.mgmt_requests_per_hour",
+							"Graph API management calls the monitor makes per WABA per rolling hour, at most.",
+							"Meta allows 200 per hour per WABA (5,000 with a registered number); keep below it.",
+							&antiban_mgmt_requests_per_hour, 200, 1, 5000, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("antiban.alert_webhook_url",
+							   "Post each alert here as Slack-compatible JSON (empty: do not post).",
+							   NULL, &antiban_alert_webhook_url, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.template_hold",
+							"How long a message whose template is paused or in review waits before it is looked at again.",
+							NULL, &antiban_template_hold_s, 300, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+}
+
+void
+antiban_define_protection_gucs(void)
+{
+	define_controller_settings();
+	define_monitor_settings();
+}

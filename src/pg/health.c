@@ -1,0 +1,310 @@
+/*
+ * health.c
+ *		antiban.evaluate_health(): score every number and step its mode.
+ *
+ * The signals come from SQL (antiban.number_signals), the rules from
+ * src/core (health.c for the score, rate_control.c for modes and AIMD);
+ * what changed is written back to antiban.numbers, whose trigger explains
+ * it in antiban.health_events.  The monitor worker calls this every
+ * antiban.monitor_interval; tests call it with a pinned clock.
+ */
+#include "pg/antiban.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+
+#include "core/health.h"
+#include "core/rate_control.h"
+#include "pg/privileged.h"
+
+#define REASON_MAX 600
+
+/* Column numbers of antiban.number_signals(). */
+enum
+{
+	SIG_NUMBER_ID = 1, SIG_PHONE, SIG_HEALTH, SIG_MODE, SIG_FACTOR, SIG_MODE_SINCE,
+	SIG_RATE_CHANGED, SIG_FORCED, SIG_HARD_BLOCK, SIG_QUALITY, SIG_PREVIOUS_QUALITY,
+	SIG_QUALITY_FELL, SIG_STATUS, SIG_CAN_SEND, SIG_SENT_RECENT, SIG_SPAM, SIG_POLICY,
+	SIG_THROUGHPUT, SIG_PAIR, SIG_CAP, SIG_UNDELIVERABLE, SIG_SENT_DAY, SIG_DELIVERED_DAY,
+	SIG_READ_DAY, SIG_REPLIED_DAY, SIG_BLOCKS_DAY, SIG_LAST_BAD, SIG_NEW_THROTTLE,
+	SIG_NEW_SPAM, SIG_NEW_HARD
+};
+
+static const char *const signals_sql =
+"SELECT * FROM antiban.number_signals(make_interval(secs => $1))";
+
+static const char *const update_sql =
+"UPDATE antiban.numbers SET health = $2, health_terms = $3::jsonb, mode = $4::antiban.number_mode,"
+" rate_factor = $5, mode_since = $6, rate_changed_at = $7, hard_block = $8, change_reason = $9"
+" WHERE id = $1";
+
+static const char *const pause_alert_sql =
+"SELECT antiban.raise_alert('critical', $1, 'number_paused', $2)";
+
+static const char *const evaluated_sql =
+"INSERT INTO antiban.health_state (number_id, evaluated_at) SELECT id, $1 FROM antiban.numbers"
+" ON CONFLICT (number_id) DO UPDATE SET evaluated_at = excluded.evaluated_at";
+
+/* One number as SQL reported it. */
+typedef struct NumberSignals
+{
+	int64		id;
+	char	   *phone_number_id;
+	int			health;
+	RateControlState state;
+	HealthSignals signals;
+	RateControlInput input;
+} NumberSignals;
+
+static int64
+int8_at(HeapTuple t, TupleDesc d, int col)
+{
+	bool		isnull;
+	Datum		v = SPI_getbinval(t, d, col, &isnull);
+
+	return isnull ? 0 : DatumGetInt64(v);
+}
+
+static bool
+bool_at(HeapTuple t, TupleDesc d, int col)
+{
+	bool		isnull;
+	Datum		v = SPI_getbinval(t, d, col, &isnull);
+
+	return !isnull && DatumGetBool(v);
+}
+
+static TimestampTz
+time_at(HeapTuple t, TupleDesc d, int col, TimestampTz otherwise)
+{
+	bool		isnull;
+	Datum		v = SPI_getbinval(t, d, col, &isnull);
+
+	return isnull ? otherwise : DatumGetTimestampTz(v);
+}
+
+/* Status texts that mean Meta will not let the number send at all. */
+static bool
+status_is_hard(const char *status)
+{
+	return status && (strcmp(status, "BANNED") == 0 || strcmp(status, "RESTRICTED") == 0 ||
+					  strcmp(status, "DISCONNECTED") == 0 || strcmp(status, "DELETED") == 0);
+}
+
+static void
+read_row(HeapTuple t, TupleDesc d, TimestampTz now, NumberSignals *n)
+{
+	HealthSignals *s = &n->signals;
+	RateControlState *st = &n->state;
+	TimestampTz last_bad = time_at(t, d, SIG_LAST_BAD, 0);
+	bool		isnull;
+
+	n->id = int8_at(t, d, SIG_NUMBER_ID);
+	n->phone_number_id = SPI_getvalue(t, d, SIG_PHONE);
+	n->health = DatumGetInt32(SPI_getbinval(t, d, SIG_HEALTH, &isnull));
+
+	st->mode = MODE_ACTIVE;
+	number_mode_parse(SPI_getvalue(t, d, SIG_MODE), &st->mode);
+	st->factor = DatumGetFloat8(SPI_getbinval(t, d, SIG_FACTOR, &isnull));
+	st->since = time_at(t, d, SIG_MODE_SINCE, now);
+	st->last_change = time_at(t, d, SIG_RATE_CHANGED, now);
+	st->operator_hold = bool_at(t, d, SIG_FORCED);
+	st->hard_block = bool_at(t, d, SIG_HARD_BLOCK);
+
+	if (!quality_rating_parse(SPI_getvalue(t, d, SIG_QUALITY), &s->quality))
+		s->quality = QUALITY_UNKNOWN;
+	if (!quality_rating_parse(SPI_getvalue(t, d, SIG_PREVIOUS_QUALITY), &s->previous_quality))
+		s->previous_quality = s->quality;
+	s->status = SPI_getvalue(t, d, SIG_STATUS);
+	if (!send_capability_parse(SPI_getvalue(t, d, SIG_CAN_SEND), &s->can_send))
+		s->can_send = CAN_SEND_AVAILABLE;
+	s->sent_recent = int8_at(t, d, SIG_SENT_RECENT);
+	s->spam_errors = int8_at(t, d, SIG_SPAM);
+	s->policy_errors = int8_at(t, d, SIG_POLICY);
+	s->throughput_errors = int8_at(t, d, SIG_THROUGHPUT);
+	s->pair_errors = int8_at(t, d, SIG_PAIR);
+	s->marketing_cap_errors = int8_at(t, d, SIG_CAP);
+	s->undeliverable_errors = int8_at(t, d, SIG_UNDELIVERABLE);
+	s->sent_day = int8_at(t, d, SIG_SENT_DAY);
+	s->delivered_day = int8_at(t, d, SIG_DELIVERED_DAY);
+	s->read_day = int8_at(t, d, SIG_READ_DAY);
+	s->replied_day = int8_at(t, d, SIG_REPLIED_DAY);
+	s->blocks_day = int8_at(t, d, SIG_BLOCKS_DAY);
+	s->seconds_since_bad_event = last_bad == 0 ? -1 : Max(0, (now - last_bad) / USECS_PER_SEC);
+
+	n->input.now = now;
+	n->input.bad_signal = int8_at(t, d, SIG_NEW_THROTTLE) > 0 || bool_at(t, d, SIG_QUALITY_FELL);
+	n->input.pause_signal = int8_at(t, d, SIG_NEW_SPAM) > 0;
+	n->input.hard_signal = int8_at(t, d, SIG_NEW_HARD) > 0 || status_is_hard(s->status) ||
+		s->can_send == CAN_SEND_BLOCKED;
+}
+
+static RateControlParams
+controller_params(void)
+{
+	RateControlParams p = rate_control_defaults();
+
+	p.throttle_below = antiban_throttle_below;
+	p.pause_below = antiban_pause_below;
+	p.resume_at = antiban_resume_at;
+	p.decrease = antiban_aimd_decrease;
+	p.increase = antiban_aimd_increase;
+	p.increase_interval = (int64) antiban_aimd_interval_s * USECS_PER_SEC;
+	p.pause_cooldown = (int64) antiban_pause_cooldown_s * USECS_PER_SEC;
+	p.ramp = (int64) antiban_recovery_ramp_s * USECS_PER_SEC;
+	return p;
+}
+
+/* [{"signal": ..., "points": ..., "why": ...}, ...] */
+static char *
+terms_json(const HealthScore *h)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '[');
+	for (int i = 0; i < h->nterms; i++)
+	{
+		appendStringInfo(&buf, "%s{\"signal\": ", i ? ", " : "");
+		escape_json(&buf, h->terms[i].signal);
+		appendStringInfo(&buf, ", \"points\": %d, \"why\": ", h->terms[i].points);
+		escape_json(&buf, h->terms[i].why);
+		appendStringInfoChar(&buf, '}');
+	}
+	appendStringInfoChar(&buf, ']');
+	return buf.data;
+}
+
+/* "health 100 -> 76: -24 12 x 131048 ... ; -5 ..." */
+static void
+health_reason(int before, const HealthScore *h, char *out, size_t size)
+{
+	size_t		len = snprintf(out, size, "health %d -> %d:", before, h->score);
+
+	if (h->nterms == 0)
+		snprintf(out + len, size - len, " no penalties left");
+	for (int i = 0; i < h->nterms && len < size; i++)
+		len += snprintf(out + len, size - len, "%s %+d %s", i ? ";" : "", h->terms[i].points, h->terms[i].why);
+}
+
+static void
+write_change(const NumberSignals *n, const HealthScore *h, const RateControlState *next,
+			 const char *reason)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[9] = {INT8OID, INT2OID, TEXTOID, TEXTOID, FLOAT8OID, TIMESTAMPTZOID,
+	TIMESTAMPTZOID, BOOLOID, TEXTOID};
+	Datum		args[9];
+
+	if (plan == NULL)
+		plan = privileged_prepare(update_sql, 9, types);
+	args[0] = Int64GetDatum(n->id);
+	args[1] = Int16GetDatum((int16) h->score);
+	args[2] = CStringGetTextDatum(terms_json(h));
+	args[3] = CStringGetTextDatum(number_mode_name(next->mode));
+	args[4] = Float8GetDatum(next->factor);
+	args[5] = TimestampTzGetDatum(next->since);
+	args[6] = TimestampTzGetDatum(next->last_change);
+	args[7] = BoolGetDatum(next->hard_block);
+	args[8] = CStringGetTextDatum(reason);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "antiban: could not update number " INT64_FORMAT, n->id);
+	if (next->mode == MODE_PAUSED && n->state.mode != MODE_PAUSED)
+	{
+		Oid			atypes[2] = {TEXTOID, TEXTOID};
+		Datum		aargs[2] = {CStringGetTextDatum(n->phone_number_id), CStringGetTextDatum(reason)};
+
+		if (SPI_execute_with_args(pause_alert_sql, 2, atypes, aargs, NULL, false, 0) < 0)
+			elog(ERROR, "antiban: could not raise the pause alert");
+	}
+}
+
+static void
+emit(ReturnSetInfo *rsinfo, const NumberSignals *n, const HealthScore *h,
+	 const RateControlState *next, bool changed, const char *reason)
+{
+	Datum		values[6];
+	bool		nulls[6] = {false, false, false, false, false, !changed};
+
+	values[0] = CStringGetTextDatum(n->phone_number_id);
+	values[1] = Int32GetDatum(h->score);
+	values[2] = DirectFunctionCall2(enum_in, CStringGetDatum(number_mode_name(next->mode)),
+									ObjectIdGetDatum(TupleDescAttr(rsinfo->setDesc, 2)->atttypid));
+	values[3] = Float8GetDatum(next->factor);
+	values[4] = BoolGetDatum(changed);
+	values[5] = changed ? CStringGetTextDatum(reason) : (Datum) 0;
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/* Score one number, step its controller, write what changed. */
+static void
+evaluate_number(ReturnSetInfo *rsinfo, NumberSignals *n, const HealthWeights *w,
+				const RateControlParams *p)
+{
+	HealthScore h;
+	RateControlStep step;
+	RateControlState next;
+	char		reason[REASON_MAX];
+	bool		changed;
+
+	health_score(&n->signals, w, &h);
+	n->input.health = h.score;
+	rate_control_step(p, &n->state, &n->input, &step);
+	/* without protection antiban only watches: a naive sender, for comparison */
+	next = antiban_protection ? step.next : n->state;
+	changed = antiban_protection && (h.score != n->health || step.changed);
+	if (step.changed && antiban_protection)
+		snprintf(reason, sizeof(reason), "%s (health %d)", step.why, h.score);
+	else
+		health_reason(n->health, &h, reason, sizeof(reason));
+	if (changed)
+		write_change(n, &h, &next, reason);
+	emit(rsinfo, n, &h, &next, changed, reason);
+}
+
+PG_FUNCTION_INFO_V1(antiban_evaluate_health);
+
+Datum
+antiban_evaluate_health(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	TimestampTz now = antiban_now();
+	HealthWeights w = health_weights_default();
+	RateControlParams p = controller_params();
+	Privileged	priv;
+	Oid			types[1] = {FLOAT8OID};
+	Datum		args[1] = {Float8GetDatum((double) antiban_health_window_s)};
+	SPITupleTable *rows;
+	uint64		nrows;
+
+	w.recovery_half_life_s = antiban_recovery_half_life_s;
+	InitMaterializedSRF(fcinfo, 0);
+	privileged_begin(&priv);
+	SPI_connect();
+	if (SPI_execute_with_args(signals_sql, 1, types, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "antiban: could not read number signals");
+	rows = SPI_tuptable;
+	nrows = SPI_processed;
+	for (uint64 i = 0; i < nrows; i++)
+	{
+		NumberSignals n;
+
+		read_row(rows->vals[i], rows->tupdesc, now, &n);
+		evaluate_number(rsinfo, &n, &w, &p);
+	}
+	{
+		Oid			etypes[1] = {TIMESTAMPTZOID};
+		Datum		eargs[1] = {TimestampTzGetDatum(now)};
+
+		if (SPI_execute_with_args(evaluated_sql, 1, etypes, eargs, NULL, false, 0) < 0)
+			elog(ERROR, "antiban: could not record the evaluation time");
+	}
+	SPI_finish();
+	privileged_end(&priv);
+	return (Datum) 0;
+}

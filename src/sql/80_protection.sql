@@ -1,0 +1,267 @@
+-- Protection: a health score per number, modes that change by themselves
+-- (active, throttled, paused, recovering; warming for new numbers), every
+-- change explained in a row, and the signals they are computed from.
+
+CREATE INDEX alerts_open_kind ON antiban.alerts (kind, phone_number_id) WHERE acknowledged_at IS NULL;
+
+ALTER TABLE antiban.numbers
+    ADD COLUMN can_send_message      text NOT NULL DEFAULT 'AVAILABLE'
+        CONSTRAINT numbers_can_send_message CHECK (can_send_message IN ('AVAILABLE', 'LIMITED', 'BLOCKED')),
+    ADD COLUMN previous_quality      antiban.quality_rating,
+    ADD COLUMN quality_changed_at    timestamptz,
+    ADD COLUMN mode_since            timestamptz NOT NULL DEFAULT antiban.now(),
+    ADD COLUMN mode_forced           boolean NOT NULL DEFAULT false,
+    ADD COLUMN hard_block            boolean NOT NULL DEFAULT false,
+    ADD COLUMN rate_changed_at       timestamptz NOT NULL DEFAULT antiban.now(),
+    ADD COLUMN change_reason         text,
+    ADD COLUMN health_terms          jsonb NOT NULL DEFAULT '[]',
+    ADD COLUMN warmup_day            integer NOT NULL DEFAULT 0,
+    ADD COLUMN warmup_day_started_at timestamptz,
+    ADD COLUMN polled_at             timestamptz;
+COMMENT ON COLUMN antiban.numbers.can_send_message IS 'health_status.can_send_message from Meta''s last poll: BLOCKED takes the number out of rotation.';
+COMMENT ON COLUMN antiban.numbers.mode_forced IS 'An operator set the mode (antiban.set_mode): the controller leaves the number alone until antiban.release_mode.';
+COMMENT ON COLUMN antiban.numbers.hard_block IS 'Paused for a reason only a person can clear (ban, restriction, 368, 131031, 131042, token errors, BLOCKED).';
+COMMENT ON COLUMN antiban.numbers.health_terms IS 'What the health score is made of right now: [{signal, points, why}].';
+COMMENT ON COLUMN antiban.numbers.change_reason IS 'Why health, mode or rate last changed (also in antiban.health_events).';
+
+-- Every change of health, mode or rate, with its reason.
+CREATE TABLE antiban.health_events (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at              timestamptz NOT NULL DEFAULT antiban.now(),
+    number_id       bigint NOT NULL REFERENCES antiban.numbers ON DELETE CASCADE,
+    phone_number_id text NOT NULL,
+    health_before   smallint NOT NULL,
+    health_after    smallint NOT NULL,
+    mode_before     antiban.number_mode NOT NULL,
+    mode_after      antiban.number_mode NOT NULL,
+    factor_before   double precision NOT NULL,
+    factor_after    double precision NOT NULL,
+    reason          text NOT NULL,
+    terms           jsonb NOT NULL DEFAULT '[]'
+);
+CREATE INDEX health_events_number ON antiban.health_events (number_id, at);
+COMMENT ON TABLE antiban.health_events IS
+    'One row per change of a number''s health, mode or rate factor, with the reason ("-24: 12 x 131048 (spam rate limit) in 200 recent sends") and the score''s terms.';
+
+-- Errors per number, from send answers and failed-status webhooks: the
+-- health score's recent error rates.
+CREATE TABLE antiban.send_errors (
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at              timestamptz NOT NULL DEFAULT antiban.now(),
+    number_id       bigint NOT NULL,
+    message_id      bigint,
+    code            integer NOT NULL,
+    source          text NOT NULL CHECK (source IN ('send', 'webhook'))
+);
+CREATE INDEX send_errors_number ON antiban.send_errors (number_id, at);
+COMMENT ON TABLE antiban.send_errors IS 'Every error Meta returned for a number (send answers and failed statuses), for error rates and trends.';
+
+-- When each number was last evaluated (kept apart so evaluating does not
+-- rewrite antiban.numbers, which every backend caches).
+CREATE TABLE antiban.health_state (
+    number_id       bigint PRIMARY KEY REFERENCES antiban.numbers ON DELETE CASCADE,
+    evaluated_at    timestamptz NOT NULL
+);
+
+-- The score reads sends of the last day: a BRIN index stays tiny because
+-- rows are written roughly in sent_at order.
+CREATE INDEX outbox_sent_at ON antiban.outbox USING brin (sent_at);
+CREATE INDEX interactions_number ON antiban.interactions (phone_number_id, occurred_at);
+
+CREATE FUNCTION antiban.quality_rank(q antiban.quality_rating) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN CASE q WHEN 'GREEN' THEN 3 WHEN 'YELLOW' THEN 2 WHEN 'RED' THEN 1 END;
+
+-- Bookkeeping on every change of a number: when its quality, mode and rate
+-- changed, and a reason for changes made by hand.
+CREATE FUNCTION antiban.numbers_track_changes() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.quality_rating IS DISTINCT FROM OLD.quality_rating THEN
+        NEW.previous_quality := OLD.quality_rating;
+        NEW.quality_changed_at := antiban.now();
+        IF antiban.quality_rank(NEW.quality_rating) < antiban.quality_rank(OLD.quality_rating) THEN
+            PERFORM antiban.raise_alert(CASE NEW.quality_rating WHEN 'RED' THEN 'critical' ELSE 'warning' END::antiban.alert_severity,
+                NEW.phone_number_id, 'quality_dropped',
+                format('quality fell from %s to %s: antiban slows this number down before Meta acts', OLD.quality_rating, NEW.quality_rating));
+        END IF;
+    END IF;
+    IF NEW.mode IS DISTINCT FROM OLD.mode AND NEW.mode_since IS NOT DISTINCT FROM OLD.mode_since THEN
+        NEW.mode_since := antiban.now();
+    END IF;
+    IF NEW.rate_factor IS DISTINCT FROM OLD.rate_factor AND NEW.rate_changed_at IS NOT DISTINCT FROM OLD.rate_changed_at THEN
+        NEW.rate_changed_at := antiban.now();
+    END IF;
+    IF (NEW.health, NEW.mode, NEW.rate_factor) IS DISTINCT FROM (OLD.health, OLD.mode, OLD.rate_factor)
+       AND NEW.change_reason IS NOT DISTINCT FROM OLD.change_reason THEN
+        NEW.change_reason := format('changed by %s', session_user);
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER numbers_track_changes BEFORE UPDATE ON antiban.numbers
+    FOR EACH ROW EXECUTE FUNCTION antiban.numbers_track_changes();
+
+CREATE FUNCTION antiban.numbers_log_health() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO antiban.health_events (number_id, phone_number_id, health_before, health_after, mode_before, mode_after,
+                                       factor_before, factor_after, reason, terms)
+    VALUES (NEW.id, NEW.phone_number_id, OLD.health, NEW.health, OLD.mode, NEW.mode,
+            OLD.rate_factor, NEW.rate_factor, NEW.change_reason, NEW.health_terms);
+    IF NEW.mode IS DISTINCT FROM OLD.mode AND NEW.mode <> 'paused' THEN
+        -- pauses raise their own, critical, alert where they happen
+        PERFORM antiban.raise_alert(CASE NEW.mode WHEN 'throttled' THEN 'warning' ELSE 'info' END::antiban.alert_severity,
+            NEW.phone_number_id, 'number_' || NEW.mode::text, NEW.change_reason);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER numbers_log_health AFTER UPDATE ON antiban.numbers
+    FOR EACH ROW WHEN ((OLD.health, OLD.mode, OLD.rate_factor) IS DISTINCT FROM (NEW.health, NEW.mode, NEW.rate_factor))
+    EXECUTE FUNCTION antiban.numbers_log_health();
+
+-- ---- operators ----
+
+CREATE FUNCTION antiban.number_id_of(phone_number_id text) RETURNS bigint
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    found bigint;
+BEGIN
+    SELECT n.id INTO found FROM antiban.numbers n WHERE n.phone_number_id = number_id_of.phone_number_id;
+    IF found IS NULL THEN
+        RAISE EXCEPTION 'unknown number "%"', phone_number_id USING ERRCODE = 'undefined_object',
+            HINT = 'Numbers are identified by Meta''s phone_number_id; see antiban.numbers.';
+    END IF;
+    RETURN found;
+END
+$$;
+
+CREATE FUNCTION antiban.set_mode(phone_number_id text, mode antiban.number_mode, reason text)
+RETURNS antiban.number_mode
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    number bigint := antiban.number_id_of(phone_number_id);
+BEGIN
+    IF coalesce(trim(reason), '') = '' THEN
+        RAISE EXCEPTION 'a reason is required to force a number''s mode' USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'The reason is kept in antiban.health_events for whoever looks next.',
+            HINT = 'SELECT antiban.set_mode(''3000000001'', ''paused'', ''template review'');';
+    END IF;
+    UPDATE antiban.numbers n SET mode = set_mode.mode, mode_forced = true, mode_since = antiban.now(),
+           hard_block = false, rate_factor = CASE WHEN set_mode.mode = 'active' THEN 1.0 ELSE n.rate_factor END,
+           change_reason = format('%s forced %s: %s', session_user, set_mode.mode, reason)
+    WHERE n.id = number;
+    PERFORM antiban.raise_alert('info', phone_number_id, 'mode_forced',
+        format('%s forced %s: %s', session_user, mode, reason));
+    RETURN mode;
+END
+$$;
+COMMENT ON FUNCTION antiban.set_mode(text, antiban.number_mode, text) IS
+    'Force a number''s mode (active, throttled, paused, recovering, warming) with a reason; the controller leaves it alone until antiban.release_mode.';
+
+CREATE FUNCTION antiban.release_mode(phone_number_id text, reason text DEFAULT 'released to the controller')
+RETURNS antiban.number_mode
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    UPDATE antiban.numbers n SET mode_forced = false, hard_block = false,
+           change_reason = format('%s: %s', session_user, reason)
+    WHERE n.id = antiban.number_id_of(release_mode.phone_number_id)
+    RETURNING n.mode
+$$;
+COMMENT ON FUNCTION antiban.release_mode(text, text) IS
+    'Hand a number back to the automatic controller (also clears a pause that needed a person); it ramps back from where it is.';
+
+-- ---- the signals the score is computed from ----
+
+CREATE FUNCTION antiban.number_signals(recent interval DEFAULT interval '1 hour')
+RETURNS TABLE (number_id bigint, phone_number_id text, health integer, mode text, rate_factor double precision,
+               mode_since timestamptz, rate_changed_at timestamptz, mode_forced boolean, hard_block boolean,
+               quality text, previous_quality text, quality_fell_recently boolean, status text, can_send text,
+               sent_recent bigint, spam_errors bigint, policy_errors bigint, throughput_errors bigint,
+               pair_errors bigint, marketing_cap_errors bigint, undeliverable_errors bigint,
+               sent_day bigint, delivered_day bigint, read_day bigint, replied_day bigint, blocks_day bigint,
+               last_bad_event_at timestamptz, new_throttle_errors bigint, new_spam_errors bigint,
+               new_hard_errors bigint, evaluated_at timestamptz)
+LANGUAGE sql STABLE AS $$
+    WITH clock AS (SELECT antiban.now() AS now),
+    errors AS (
+        SELECT e.number_id,
+               count(*) FILTER (WHERE e.at > c.now - recent AND e.code = 131048) AS spam,
+               count(*) FILTER (WHERE e.at > c.now - recent AND e.code IN (368, 131031)) AS policy,
+               count(*) FILTER (WHERE e.at > c.now - recent AND e.code = 130429) AS throughput,
+               count(*) FILTER (WHERE e.at > c.now - recent AND e.code = 131056) AS pair,
+               count(*) FILTER (WHERE e.at > c.now - recent AND e.code = 131049) AS cap,
+               count(*) FILTER (WHERE e.at > c.now - recent AND e.code = 131026) AS undeliverable,
+               count(*) FILTER (WHERE e.code = 131050) AS stops,
+               max(e.at) FILTER (WHERE e.code IN (131048, 368, 131031, 130429, 131050, 131026)) AS last_bad,
+               count(*) FILTER (WHERE e.at > coalesce(h.evaluated_at, '-infinity') AND e.code = 130429) AS new_throttle,
+               count(*) FILTER (WHERE e.at > coalesce(h.evaluated_at, '-infinity') AND e.code = 131048) AS new_spam,
+               count(*) FILTER (WHERE e.at > coalesce(h.evaluated_at, '-infinity')
+                                  AND e.code IN (368, 131031, 131042, 190, 0)) AS new_hard
+        FROM antiban.send_errors e CROSS JOIN clock c LEFT JOIN antiban.health_state h USING (number_id)
+        WHERE e.at > c.now - greatest(recent, interval '1 day')
+        GROUP BY e.number_id
+    ), sends AS (
+        -- day rates count messages sent at least 10 min ago: younger ones
+        -- may not have had their delivered status yet
+        SELECT o.number_id,
+               count(*) FILTER (WHERE o.sent_at > c.now - recent) AS sent_recent,
+               count(*) FILTER (WHERE o.sent_at <= c.now - interval '10 minutes') AS sent_day,
+               count(*) FILTER (WHERE o.sent_at <= c.now - interval '10 minutes'
+                                  AND (o.delivered_at IS NOT NULL OR o.read_at IS NOT NULL)) AS delivered_day,
+               count(*) FILTER (WHERE o.sent_at <= c.now - interval '10 minutes' AND o.read_at IS NOT NULL) AS read_day
+        FROM antiban.outbox o CROSS JOIN clock c
+        WHERE o.sent_at > c.now - interval '1 day'
+        GROUP BY o.number_id
+    ), replies AS (
+        SELECT i.phone_number_id, count(DISTINCT i.contact_id) AS replied
+        FROM antiban.interactions i CROSS JOIN clock c
+        WHERE i.direction = 'in' AND i.occurred_at > c.now - interval '1 day'
+        GROUP BY i.phone_number_id
+    ), opt_outs AS (
+        SELECT k.last_phone_number_id AS phone_number_id, count(*) AS opted_out, max(k.opt_out_at) AS last_at
+        FROM antiban.contacts k CROSS JOIN clock c
+        WHERE k.opt_out_at > c.now - interval '1 day'
+        GROUP BY k.last_phone_number_id
+    )
+    SELECT n.id, n.phone_number_id, n.health::integer, n.mode::text, n.rate_factor, n.mode_since, n.rate_changed_at,
+           n.mode_forced, n.hard_block, n.quality_rating::text, coalesce(n.previous_quality, n.quality_rating)::text,
+           n.quality_changed_at > coalesce(h.evaluated_at, '-infinity')
+             AND antiban.quality_rank(n.quality_rating) < antiban.quality_rank(n.previous_quality),
+           n.status::text, n.can_send_message,
+           coalesce(s.sent_recent, 0), coalesce(e.spam, 0), coalesce(e.policy, 0), coalesce(e.throughput, 0),
+           coalesce(e.pair, 0), coalesce(e.cap, 0), coalesce(e.undeliverable, 0),
+           coalesce(s.sent_day, 0), coalesce(s.delivered_day, 0), coalesce(s.read_day, 0), coalesce(r.replied, 0),
+           coalesce(e.stops, 0) + coalesce(x.opted_out, 0),
+           greatest(e.last_bad, x.last_at),
+           coalesce(e.new_throttle, 0), coalesce(e.new_spam, 0), coalesce(e.new_hard, 0), h.evaluated_at
+    FROM antiban.numbers n
+    LEFT JOIN antiban.health_state h ON h.number_id = n.id
+    LEFT JOIN errors e ON e.number_id = n.id
+    LEFT JOIN sends s ON s.number_id = n.id
+    LEFT JOIN replies r ON r.phone_number_id = n.phone_number_id
+    LEFT JOIN opt_outs x ON x.phone_number_id = n.phone_number_id
+    ORDER BY n.id
+$$;
+COMMENT ON FUNCTION antiban.number_signals(interval) IS
+    'What each number''s health is computed from: quality and its trend, status, Meta''s health_status, error counts by class in the recent window, sends, deliveries, reads, replies and blocks of the last day.';
+
+CREATE FUNCTION antiban.evaluate_health(OUT phone_number_id text, OUT health integer, OUT mode antiban.number_mode,
+                                        OUT rate_factor double precision, OUT changed boolean, OUT reason text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'antiban_evaluate_health' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION antiban.evaluate_health() IS
+    'Score every number from antiban.number_signals() and step its mode and rate (src/core/health.c, rate_control.c); changes are written to antiban.numbers and antiban.health_events. The monitor worker calls it every antiban.monitor_interval.';
+
+-- ---- the view people look at ----
+
+CREATE VIEW antiban.number_health AS
+SELECT n.phone_number_id, n.display_phone_number, n.health, n.mode, round(n.rate_factor::numeric, 3) AS rate_factor,
+       n.quality_rating, n.previous_quality, n.status, n.can_send_message, n.mode_since, n.mode_forced,
+       n.hard_block, n.change_reason, n.health_terms, n.polled_at
+FROM antiban.numbers n;
+COMMENT ON VIEW antiban.number_health IS 'Each number''s health, mode and rate, and why.';
