@@ -60,7 +60,7 @@ extern double antiban_aimd_increase;
 extern int	antiban_aimd_interval_s;
 extern int	antiban_pause_cooldown_s;
 extern int	antiban_recovery_ramp_s;
-extern int	antiban_poll_interval_s;
+extern int	antiban_poll_interval_ms;
 extern int	antiban_mgmt_requests_per_hour;
 extern char *antiban_alert_webhook_url;
 extern int	antiban_template_hold_s;

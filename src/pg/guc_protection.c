@@ -21,7 +21,7 @@ double		antiban_aimd_increase = 0.1;
 int			antiban_aimd_interval_s = 300;
 int			antiban_pause_cooldown_s = 1800;
 int			antiban_recovery_ramp_s = 7200;
-int			antiban_poll_interval_s = 300;
+int			antiban_poll_interval_ms = 300000;
 int			antiban_mgmt_requests_per_hour = 200;
 char	   *antiban_alert_webhook_url = NULL;
 int			antiban_template_hold_s = 300;
@@ -73,7 +73,7 @@ define_monitor_settings(void)
 							NULL, &antiban_recovery_half_life_s, 1800, 1, 7 * 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("antiban.poll_interval",
 							"How often the monitor polls each WABA's numbers and templates from the Graph API.",
-							NULL, &antiban_poll_interval_s, 300, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+							NULL, &antiban_poll_interval_ms, 300000, 100, 86400000, PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomIntVariable("antiban.mgmt_requests_per_hour",
 							"Graph API management calls the monitor makes per WABA per rolling hour, at most.",
 							"Meta allows 200 per hour per WABA (5,000 with a registered number); keep below it.",

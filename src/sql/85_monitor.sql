@@ -23,14 +23,17 @@ CREATE TABLE antiban.poll_state (
 );
 COMMENT ON TABLE antiban.poll_state IS 'When each WABA is polled next, and how the last poll went (failures back off).';
 
--- WABAs due for a poll, with their numbers and what is left of the hour's budget.
+-- WABAs due for a poll, with their numbers (least recently polled first, so
+-- a budget too small for all of them still reaches each in turn) and what is
+-- left of the hour's budget.
 CREATE FUNCTION antiban.poll_plan(per_hour integer)
 RETURNS TABLE (waba bigint, waba_id text, budget integer, numbers text[])
 LANGUAGE sql STABLE AS $$
     SELECT w.id, w.waba_id,
            (per_hour - (SELECT count(*) FROM antiban.mgmt_calls c
                         WHERE c.waba_id = w.id AND c.at > antiban.now() - interval '1 hour'))::integer,
-           ARRAY(SELECT n.phone_number_id FROM antiban.numbers n WHERE n.waba_id = w.id ORDER BY n.id)
+           ARRAY(SELECT n.phone_number_id FROM antiban.numbers n WHERE n.waba_id = w.id
+                 ORDER BY n.polled_at NULLS FIRST, n.id)
     FROM antiban.wabas w
     LEFT JOIN antiban.poll_state p ON p.waba_id = w.id
     WHERE coalesce(p.next_poll_at, '-infinity') <= antiban.now()
@@ -102,6 +105,7 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     t record;
     old record;
+    row_id bigint;
     seen integer := 0;
 BEGIN
     FOR t IN SELECT x.id, x.name, x.language, x.status, x.category, x.quality_score ->> 'score' AS quality
@@ -111,9 +115,10 @@ BEGIN
     LOOP
         SELECT tp.status, tp.quality INTO old FROM antiban.templates tp JOIN antiban.wabas w ON w.id = tp.waba_id
         WHERE w.waba_id = waba AND tp.name = t.name AND tp.language = coalesce(t.language, '');
+        row_id := antiban.template_row(waba, t.id, t.name, t.language);
         UPDATE antiban.templates SET status = coalesce(t.status, status), category = coalesce(t.category, category),
                quality = coalesce(t.quality, quality), updated_at = antiban.now()
-        WHERE id = antiban.template_row(waba, t.id, t.name, t.language);
+        WHERE id = row_id;
         IF t.status IS DISTINCT FROM old.status AND t.status IN ('PAUSED', 'DISABLED', 'REJECTED', 'LOCKED') THEN
             PERFORM antiban.raise_alert(CASE WHEN t.status IN ('DISABLED', 'LOCKED') THEN 'critical' ELSE 'warning' END::antiban.alert_severity,
                 NULL, 'template_' || lower(t.status), format('template %s (%s) is %s (seen by the monitor)', t.name, t.language, t.status),

@@ -139,29 +139,30 @@ call(WabaPoll *p, CallKind kind, const char *target, char *path)
 		  code == 4 || code == 80007 || code == 80008 || code == 190);
 }
 
+/* Templates first (a paused one must stop its sends), then the numbers. */
 static void
 fetch(WabaPoll *p)
 {
 	char		cursor[512] = "";
 	char		escaped[1024];
 
-	for (int k = 0; k < p->nnumbers && p->budget > 0 && p->ncalls < MAX_CALLS_PER_WABA; k++)
-		if (!call(p, CALL_NUMBER, p->numbers[k], psprintf("%s?fields=%s", p->numbers[k], number_fields)))
-			return;
 	while (p->budget > 0 && p->ncalls < MAX_CALLS_PER_WABA)
 	{
 		Call	   *c;
 
 		if (!http_escape(cursor, escaped, sizeof(escaped)))
-			return;
+			break;
 		if (!call(p, CALL_TEMPLATES, p->waba_id,
 				  psprintf("%s/message_templates?fields=%s&limit=100%s%s", p->waba_id, template_fields,
 						   cursor[0] ? "&after=" : "", cursor[0] ? escaped : "")))
 			return;
 		c = &p->calls[p->ncalls - 1];
 		if (c->error || !graph_next_cursor(c->body, cursor, sizeof(cursor)))
-			return;
+			break;
 	}
+	for (int k = 0; k < p->nnumbers && p->budget > 0 && p->ncalls < MAX_CALLS_PER_WABA; k++)
+		if (!call(p, CALL_NUMBER, p->numbers[k], psprintf("%s?fields=%s", p->numbers[k], number_fields)))
+			return;
 }
 
 static void
@@ -199,7 +200,7 @@ store(WabaPoll *p)
 	{
 		Oid			types[4] = {INT8OID, BOOLOID, TEXTOID, FLOAT8OID};
 		Datum		args[4] = {Int64GetDatum(p->id), BoolGetDatum(failure == NULL),
-		failure ? CStringGetTextDatum(failure) : (Datum) 0, Float8GetDatum((double) antiban_poll_interval_s)};
+		failure ? CStringGetTextDatum(failure) : (Datum) 0, Float8GetDatum(antiban_poll_interval_ms / 1000.0)};
 		char		nulls[4] = {' ', ' ', failure ? ' ' : 'n', ' '};
 
 		if (SPI_execute_with_args("SELECT antiban.record_poll($1, $2, $3, make_interval(secs => $4))",
