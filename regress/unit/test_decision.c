@@ -280,7 +280,40 @@ names_round_trip(void **state)
 	assert_string_equal(outcome_name(OUTCOME_QUEUE), "QUEUE");
 }
 
+/* Marketing avoids a throttled number while another can carry it; utility does not. */
+static void
+marketing_keeps_off_throttled_numbers(void **state)
+{
+	NumberView	ns[2] = {
+		{.id = 1, .phone_number_id = "1001", .health = 95, .mode = MODE_THROTTLED, .can_send = true},
+		{.id = 2, .phone_number_id = "1002", .health = 70, .mode = MODE_ACTIVE, .can_send = true},
+	};
+	Fake		f = all_open();
+	DecideRequest r = request();
+	Decision	d = run(&r, &f, ns, 2);
+
+	assert_int_equal(d.outcome, OUTCOME_SEND);
+	assert_int_equal(d.number->id, 2);
+	r.category = CATEGORY_UTILITY;
+	f = all_open();
+	d = run(&r, &f, ns, 2);
+	assert_int_equal(d.number->id, 1);
+	/* the throttled number still carries marketing when the others are full */
+	r.category = CATEGORY_MARKETING;
+	f = all_open();
+	f.answer[2] = (Admission) {false, NOW + 500, LIMITER_NUMBER};
+	d = run(&r, &f, ns, 2);
+	assert_int_equal(d.outcome, OUTCOME_SEND);
+	assert_int_equal(d.number->id, 1);
+	/* a recovering number is eligible like an active one */
+	ns[1].mode = MODE_RECOVERING;
+	f = all_open();
+	d = run(&r, &f, ns, 2);
+	assert_int_equal(d.number->id, 2);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(marketing_keeps_off_throttled_numbers),
 	cmocka_unit_test(healthiest_first),
 	cmocka_unit_test(full_number_spills_to_next),
 	cmocka_unit_test(equal_health_spreads_by_recipient),

@@ -390,25 +390,41 @@ conclude_none_eligible(Decision *out, const NumberView *numbers, int nnumbers)
 	conclude_reject(out, REASON_NO_ELIGIBLE_NUMBER, buf);
 }
 
+/*
+ * Marketing goes to throttled numbers last: they are the ones Meta is
+ * watching, and marketing is what users report.  Other categories take the
+ * healthiest number whatever its mode.
+ */
+static bool
+kept_for_last(const DecideRequest *req, const NumberView *n)
+{
+	return req->category == CATEGORY_MARKETING && n->mode == MODE_THROTTLED;
+}
+
 /* Healthiest first, spreading over equal health; the first that admits wins. */
 static void
 decide_by_rotation(const DecideRequest *req, const NumberView *numbers,
 				   int nnumbers, Search *s, Decision *out)
 {
-	Rotation	rot = {.numbers = numbers, .n = nnumbers, .hash = req->recipient_hash};
 	bool		critical = req->priority == PRIORITY_CRITICAL;
-	int			i;
 
-	rotation_start_group(&rot, 0);
-	while ((i = rotation_next(&rot)) >= 0)
+	for (int pass = 0; pass < 2; pass++)
 	{
-		if (!number_is_eligible(&numbers[i], req->min_health))
-			continue;
-		if (search_try(s, &numbers[i]))
+		Rotation	rot = {.numbers = numbers, .n = nnumbers, .hash = req->recipient_hash};
+		int			i;
+
+		rotation_start_group(&rot, 0);
+		while ((i = rotation_next(&rot)) >= 0)
 		{
-			conclude_send(out, req, &numbers[i],
-						  critical ? REASON_CRITICAL_HEALTHIEST : REASON_HEALTHIEST);
-			return;
+			if (!number_is_eligible(&numbers[i], req->min_health) ||
+				kept_for_last(req, &numbers[i]) != (pass == 1))
+				continue;
+			if (search_try(s, &numbers[i]))
+			{
+				conclude_send(out, req, &numbers[i],
+							  critical ? REASON_CRITICAL_HEALTHIEST : REASON_HEALTHIEST);
+				return;
+			}
 		}
 	}
 	if (s->tried == 0)

@@ -43,7 +43,7 @@ static bool callback_registered = false;
 static const char *const numbers_sql =
 "SELECT n.id, n.phone_number_id, n.health, n.mode::text, n.status::text,"
 " n.throughput_level::text, coalesce(n.rate_override, 0), coalesce(n.burst_override, 0),"
-" n.rate_factor, w.portfolio_id"
+" n.rate_factor, w.portfolio_id, n.can_send_message <> 'BLOCKED'"
 " FROM antiban.numbers n JOIN antiban.wabas w ON w.id = n.waba_id"
 " ORDER BY n.health DESC, n.id";
 
@@ -125,7 +125,9 @@ load_number(NumbersCache *c, int i, HeapTuple t, TupleDesc d)
 	n->view.health = (int) DatumGetInt16(SPI_getbinval(t, d, 3, &(bool) {false}));
 	number_mode_parse(SPI_getvalue(t, d, 4), &mode);
 	n->view.mode = mode;
-	n->view.can_send = number_status_can_send(SPI_getvalue(t, d, 5));
+	/* Meta's status and its health_status must both allow sending */
+	n->view.can_send = number_status_can_send(SPI_getvalue(t, d, 5)) &&
+		DatumGetBool(SPI_getbinval(t, d, 11, &(bool) {false}));
 	if (!throughput_params(level, float_col(t, d, 7), float_col(t, d, 8),
 						   float_col(t, d, 9), antiban_throughput_headroom / 100.0,
 						   &n->throughput))

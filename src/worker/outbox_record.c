@@ -123,13 +123,14 @@ apply_account_signal(const InFlight *f, const RetryPlan *p, const CloudApiResult
 	CachedNumber *n = numbers_cache_by_id(c, f->number_id);
 	char		detail[512];
 
-	if (p->slow_number)
+	/* without protection (a naive sender, for comparison) the number is not spared */
+	if (p->slow_number && antiban_protection)
 	{
 		if (n)
 			buckets_drain(c->instance, n, NULL, 0);
 		run_for_number(slow_sql, f->number_id, NULL, false);
 	}
-	if (p->pause_number)
+	if (p->pause_number && antiban_protection)
 	{
 		/* 131048 is Meta slowing a spammy number: it may come back by itself */
 		bool		hard = r->answer.error_code != 131048;
