@@ -130,6 +130,9 @@ AS $$
 DECLARE
     paused text;
 BEGIN
+    IF current_setting('antiban.protection', true) = 'off' THEN
+        RETURN false;           -- a naive sender, for comparison: nothing is spared
+    END IF;
     -- a hard signal overrides an operator's forced mode and hardens a soft pause
     UPDATE antiban.numbers SET mode = 'paused', hard_block = hard_block OR hard, change_reason = detail,
            mode_forced = mode_forced AND NOT hard
@@ -155,6 +158,6 @@ AS $$
            mode = CASE WHEN mode IN ('active', 'recovering') THEN 'throttled'::antiban.number_mode ELSE mode END,
            change_reason = format('130429 (throughput limit) from Meta: rate %s%% -> %s%%',
                                   round(rate_factor * 100), round(greatest(0.05, rate_factor * 0.5) * 100))
-    WHERE id = number AND NOT mode_forced
+    WHERE id = number AND NOT mode_forced AND current_setting('antiban.protection', true) IS DISTINCT FROM 'off'
 $$;
 COMMENT ON FUNCTION antiban.slow_number(bigint) IS 'Halve a number''s sending rate after 130429 (throughput) answers.';
