@@ -312,7 +312,42 @@ marketing_keeps_off_throttled_numbers(void **state)
 	assert_int_equal(d.number->id, 2);
 }
 
+/* A warming number that sent its daily cap is skipped without asking its buckets. */
+static void
+warming_number_over_its_cap_waits(void **state)
+{
+	NumberView	ns[2] = {
+		{.id = 1, .phone_number_id = "1001", .health = 95, .mode = MODE_WARMING, .can_send = true,
+		.full_until = NOW + 3600000000LL},
+		{.id = 2, .phone_number_id = "1002", .health = 70, .mode = MODE_ACTIVE, .can_send = true},
+	};
+	Fake		f = all_open();
+	DecideRequest r = request();
+	Decision	d = run(&r, &f, ns, 2);
+
+	assert_int_equal(d.outcome, OUTCOME_SEND);
+	assert_int_equal(d.number->id, 2);
+	assert_int_equal(f.nasked, 1);
+	assert_int_equal(f.asked[0], 2);
+	/* alone, it queues until the cap has room, with the reason */
+	f = all_open();
+	d = run(&r, &f, ns, 1);
+	assert_int_equal(d.outcome, OUTCOME_QUEUE);
+	assert_int_equal(d.reason, REASON_WARMUP_CAP);
+	assert_int_equal(d.limiter, LIMITER_WARMUP);
+	assert_int_equal(d.not_before, NOW + 3600000000LL);
+	assert_string_equal(d.detail, "number 1001 is warming up and sent its daily cap; room again in 1 h 00 min 00 s");
+	assert_string_equal(reason_name(d.reason), "warmup_cap");
+	/* the moment passes: it sends again */
+	ns[0].full_until = NOW;
+	f = all_open();
+	d = run(&r, &f, ns, 1);
+	assert_int_equal(d.outcome, OUTCOME_SEND);
+	assert_int_equal(d.number->id, 1);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(warming_number_over_its_cap_waits),
 	cmocka_unit_test(marketing_keeps_off_throttled_numbers),
 	cmocka_unit_test(healthiest_first),
 	cmocka_unit_test(full_number_spills_to_next),

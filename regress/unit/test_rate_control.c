@@ -1,6 +1,6 @@
 /*
  * test_rate_control.c
- *		Modes and the AIMD rate controller, the warm-up curve, and the
+ *		Modes and the AIMD rate controller, and the
  *		recovering mode's place among the number modes.
  */
 #include "unit.h"
@@ -266,31 +266,6 @@ stored_factor_outside_range_is_repaired(void **state)
 }
 
 static void
-warmup_doubles_daily_until_graduation(void **state)
-{
-	WarmupParams p = warmup_defaults();
-	int64_t		expected[] = {250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000};
-	bool		graduated = true;
-
-	for (int day = 0; day < 9; day++)
-	{
-		assert_int_equal(warmup_daily_cap(&p, day, &graduated), expected[day]);
-		assert_false(graduated);
-	}
-	assert_int_equal(warmup_daily_cap(&p, 9, &graduated), 100000);
-	assert_true(graduated);
-	graduated = false;
-	assert_int_equal(warmup_daily_cap(&p, 200, &graduated), 100000);
-	assert_true(graduated);
-	assert_int_equal(warmup_daily_cap(&p, INT_MAX, NULL), 100000);
-	assert_int_equal(warmup_daily_cap(&p, -1, &graduated), 250);
-	assert_false(graduated);
-	p.growth = 1.5;
-	assert_int_equal(warmup_daily_cap(&p, 1, NULL), 375);
-	assert_int_equal(warmup_daily_cap(&p, 3, NULL), 844);	/* 843.75 */
-}
-
-static void
 recovering_is_a_mode_and_eligible(void **state)
 {
 	NumberMode m = MODE_ACTIVE;
@@ -318,7 +293,6 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(operator_hold_freezes_everything),
 	cmocka_unit_test(warming_pauses_and_halves_but_ignores_low_health),
 	cmocka_unit_test(stored_factor_outside_range_is_repaired),
-	cmocka_unit_test(warmup_doubles_daily_until_graduation),
 	cmocka_unit_test(recovering_is_a_mode_and_eligible),
 };
 

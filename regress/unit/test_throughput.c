@@ -38,6 +38,15 @@ overrides_and_throttling(void **state)
 	assert_int_equal(p.rate, 495 * TB_SCALE);
 	assert_true(throughput_params("STANDARD", 0.5, 0, 1.0, 0.0, &p));
 	assert_int_equal(p.capacity, 2 * TB_SCALE);	/* never below two messages */
+	assert_int_equal(p.rate, TB_SCALE / 2);	/* a slow explicit rate is kept */
+	/* a warming number: 250 a day over 8 h */
+	assert_true(throughput_params("STANDARD", 250.0 / (8 * 3600), 0, 1.0, 0.02, &p));
+	assert_int_equal(p.rate, 8680);
+	assert_true(throughput_params("STANDARD", 1e-9, 0, 1.0, 0.0, &p));
+	assert_int_equal(p.rate, (int64_t) (THROUGHPUT_MIN_RATE * TB_SCALE));
+	/* without an override, a throttled level never drops under one a second */
+	assert_true(throughput_params("COEXISTENCE", 0, 0, 0.05, 0.0, &p));
+	assert_int_equal(p.rate, TB_SCALE);
 }
 
 static void

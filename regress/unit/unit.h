@@ -35,5 +35,6 @@ extern UnitGroup retry_plan_tests(void);
 extern UnitGroup opt_out_tests(void);
 extern UnitGroup health_tests(void);
 extern UnitGroup rate_control_tests(void);
+extern UnitGroup warmup_tests(void);
 
 #endif

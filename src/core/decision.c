@@ -32,6 +32,7 @@ static const char *const reason_names[] = {
 	[REASON_VALIDITY_WOULD_PASS] = "validity_would_pass",
 	[REASON_EXPIRED] = "expired",
 	[REASON_OPTED_OUT] = "opted_out",
+	[REASON_WARMUP_CAP] = "warmup_cap",
 };
 
 static const char *const limiter_names[] = {
@@ -42,6 +43,7 @@ static const char *const limiter_names[] = {
 	[LIMITER_WINDOW] = "service window",
 	[LIMITER_CAPACITY] = "antiban table capacity",
 	[LIMITER_CONSENT] = "consent",
+	[LIMITER_WARMUP] = "warm-up daily cap",
 };
 
 static const char *const category_names[] = {"marketing", "utility", "authentication", "service"};
@@ -144,6 +146,13 @@ number_is_eligible(const NumberView *n, int min_health)
 	return n->can_send && n->mode != MODE_PAUSED && n->health > min_health;
 }
 
+/* A warming number that sent its daily cap waits, like a bucket, until then. */
+bool
+number_is_full(const NumberView *n, int64_t now)
+{
+	return n->full_until > now;
+}
+
 /* Why a number is out of rotation, for the detail sentence. */
 static const char *
 ineligible_why(const NumberView *n)
@@ -230,6 +239,10 @@ describe_hold(char *buf, size_t size, Limiter l, const NumberView *n, const char
 			snprintf(buf, size, "antiban's shared tables are full; retry %s (raise antiban.max_buckets)",
 					 when);
 			break;
+		case LIMITER_WARMUP:
+			snprintf(buf, size, "number %s is warming up and sent its daily cap; room again %s",
+					 n->phone_number_id, when);
+			break;
 		default:
 			snprintf(buf, size, "number %s is at its throughput limit; next token %s",
 					 n->phone_number_id, when);
@@ -250,6 +263,8 @@ queue_reason(Limiter l)
 			return REASON_NO_SERVICE_WINDOW;
 		case LIMITER_CAPACITY:
 			return REASON_TABLE_FULL;
+		case LIMITER_WARMUP:
+			return REASON_WARMUP_CAP;
 		default:
 			return REASON_NUMBER_THROUGHPUT;
 	}
@@ -333,7 +348,10 @@ typedef struct Search
 static bool
 search_try(Search *s, const NumberView *n)
 {
-	Admission	adm = s->ports->admit(s->ports->ctx, n);
+	Admission	adm = {false, n->full_until, LIMITER_WARMUP};
+
+	if (!number_is_full(n, s->req->now))
+		adm = s->ports->admit(s->ports->ctx, n);
 
 	s->tried++;
 	if (adm.granted)

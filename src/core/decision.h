@@ -57,7 +57,8 @@ typedef enum Limiter
 	LIMITER_PORTFOLIO,			/* unique recipients per moving 24 h */
 	LIMITER_WINDOW,				/* free-form needs an open service window */
 	LIMITER_CAPACITY,			/* antiban's own tables are full */
-	LIMITER_CONSENT				/* the recipient stopped marketing */
+	LIMITER_CONSENT,			/* the recipient stopped marketing */
+	LIMITER_WARMUP				/* a warming number sent its daily cap */
 } Limiter;
 
 typedef enum Reason
@@ -75,7 +76,8 @@ typedef enum Reason
 	REASON_NO_SERVICE_WINDOW,
 	REASON_VALIDITY_WOULD_PASS,
 	REASON_EXPIRED,
-	REASON_OPTED_OUT
+	REASON_OPTED_OUT,
+	REASON_WARMUP_CAP
 } Reason;
 
 typedef struct NumberView
@@ -85,6 +87,7 @@ typedef struct NumberView
 	int			health;			/* 0..100 */
 	NumberMode	mode;
 	bool		can_send;		/* Meta's status lets it send */
+	int64_t		full_until;		/* warming: sent today's cap until then; 0: room */
 	int			slot;			/* the adapter's own index for this number */
 } NumberView;
 
@@ -137,5 +140,6 @@ extern const char *priority_name(Priority p);
 extern bool number_mode_parse(const char *s, NumberMode *out);
 extern const char *number_mode_name(NumberMode m);
 extern bool number_is_eligible(const NumberView *n, int min_health);
+extern bool number_is_full(const NumberView *n, int64_t now);
 
 #endif							/* ANTIBAN_DECISION_H */

@@ -1,6 +1,6 @@
 /*
  * rate_control.c
- *		One step of a number's rate controller, and the warm-up curve.
+ *		One step of a number's rate controller (the warm-up curve is warmup.c).
  *
  * Rules, first match wins:
  *	1. An operator hold freezes everything.
@@ -42,17 +42,6 @@ rate_control_defaults(void)
 		.pause_cooldown = 30 * MINUTE,
 		.ramp = 120 * MINUTE,
 		.ramp_start = 0.1,
-	};
-}
-
-WarmupParams
-warmup_defaults(void)
-{
-	return (WarmupParams) {
-		.start_daily = 250,
-		.growth = 2.0,
-		.max_daily = 100000,
-		.gate_health = 80,
 	};
 }
 
@@ -288,29 +277,4 @@ rate_control_step(const RateControlParams *p, const RateControlState *s,
 	}
 	out->changed = n->mode != s->mode || n->hard_block != s->hard_block ||
 		!(fabs(n->factor - s->factor) <= FACTOR_EPSILON);
-}
-
-/*
- * The daily cap of warm-up day 'day' (0-based): start_daily × growth^day,
- * rounded, at most max_daily.  Computed in double so a large day saturates
- * instead of overflowing.  Whether a day counts (health held at gate_health)
- * is the caller's call.
- */
-int64_t
-warmup_daily_cap(const WarmupParams *p, int day, bool *graduated)
-{
-	double		cap = (double) p->start_daily * pow(p->growth, day > 0 ? day : 0);
-	int64_t		out;
-
-	if (isnan(cap) || cap <= 0)
-		out = 0;
-	else if (cap >= (double) p->max_daily)
-		out = p->max_daily;
-	else
-		out = llround(cap);
-	if (out > p->max_daily)
-		out = p->max_daily;
-	if (graduated)
-		*graduated = out >= p->max_daily;
-	return out;
 }

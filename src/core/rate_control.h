@@ -58,20 +58,10 @@ typedef struct RateControlStep
 	char		why[RATE_CONTROL_WHY_MAX];
 } RateControlStep;
 
-typedef struct WarmupParams
-{
-	int64_t		start_daily;	/* 250 */
-	double		growth;			/* 2.0 per warm-up day */
-	int64_t		max_daily;		/* 100000: graduation */
-	int			gate_health;	/* 80: a day counts only at this health or better */
-} WarmupParams;
-
 extern RateControlParams rate_control_defaults(void);
 extern void rate_control_step(const RateControlParams *p,
 							  const RateControlState *s,
 							  const RateControlInput *in,
 							  RateControlStep *out);
-extern WarmupParams warmup_defaults(void);
-extern int64_t warmup_daily_cap(const WarmupParams *p, int day, bool *graduated);
 
 #endif							/* ANTIBAN_RATE_CONTROL_H */

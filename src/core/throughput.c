@@ -44,10 +44,15 @@ throughput_params(const char *level, double rate_override,
 		if (burst < 2.0)
 			burst = 2.0;
 		if (rate_override <= 0)
+		{
 			rate = rate * (1.0 - headroom) - burst;
-		if (rate < 1.0)
-			rate = 1.0;
+			if (rate < 1.0)
+				rate = 1.0;
+		}
 	}
+	/* an explicit rate may be slow (a warming number: a few a minute), never zero */
+	if (rate < THROUGHPUT_MIN_RATE)
+		rate = THROUGHPUT_MIN_RATE;
 	if (burst < 1.0)
 		burst = 1.0;
 	out->rate = token_bucket_limit(rate);

@@ -64,6 +64,11 @@ extern int	antiban_poll_interval_ms;
 extern int	antiban_mgmt_requests_per_hour;
 extern char *antiban_alert_webhook_url;
 extern int	antiban_template_hold_s;
+extern int	antiban_warmup_start_daily;
+extern double antiban_warmup_growth;
+extern int	antiban_warmup_max_daily;
+extern int	antiban_warmup_gate_health;
+extern int	antiban_warmup_spread_s;
 extern void antiban_define_protection_gucs(void);
 
 #define ON_UNCONFIRMED_MARK_UNKNOWN 0

@@ -1,7 +1,8 @@
 /*
  * guc_protection.c
  *		antiban.* parameters of protection: the health score's window, the
- *		mode controller, the monitor's schedule and alert delivery.
+ *		mode controller, the warm-up schedule, the monitor's schedule and
+ *		alert delivery.
  *
  * All reload on SIGHUP; the monitor re-reads them on its next tick.
  */
@@ -25,6 +26,11 @@ int			antiban_poll_interval_ms = 300000;
 int			antiban_mgmt_requests_per_hour = 200;
 char	   *antiban_alert_webhook_url = NULL;
 int			antiban_template_hold_s = 300;
+int			antiban_warmup_start_daily = 250;
+double		antiban_warmup_growth = 2.0;
+int			antiban_warmup_max_daily = 100000;
+int			antiban_warmup_gate_health = 80;
+int			antiban_warmup_spread_s = 8 * 3600;
 
 static void
 define_controller_settings(void)
@@ -86,9 +92,30 @@ define_monitor_settings(void)
 							NULL, &antiban_template_hold_s, 300, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 }
 
+static void
+define_warmup_settings(void)
+{
+	DefineCustomIntVariable("antiban.warmup_start_daily",
+							"Messages per moving 24 h a warming number may send on its first day.",
+							NULL, &antiban_warmup_start_daily, 250, 1, 10000000, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("antiban.warmup_growth",
+							 "Factor by which a warming number's daily cap grows with each day that counts.",
+							 NULL, &antiban_warmup_growth, 2.0, 1.01, 10.0, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.warmup_max_daily",
+							"Daily cap at which a warming number graduates to active.",
+							NULL, &antiban_warmup_max_daily, 100000, 1, 10000000, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.warmup_gate_health",
+							"Health a warming number needs at the end of a day for the day to count (else it is repeated).",
+							NULL, &antiban_warmup_gate_health, 80, 0, 100, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.warmup_spread",
+							"A warming number sends its daily cap over at least this long: its rate is the cap divided by it.",
+							NULL, &antiban_warmup_spread_s, 8 * 3600, 60, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+}
+
 void
 antiban_define_protection_gucs(void)
 {
 	define_controller_settings();
+	define_warmup_settings();
 	define_monitor_settings();
 }

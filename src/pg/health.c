@@ -21,6 +21,7 @@
 #include "core/health.h"
 #include "core/rate_control.h"
 #include "pg/privileged.h"
+#include "pg/warmup.h"
 
 #define REASON_MAX 600
 
@@ -32,7 +33,8 @@ enum
 	SIG_QUALITY_FELL, SIG_STATUS, SIG_CAN_SEND, SIG_SENT_RECENT, SIG_SPAM, SIG_POLICY,
 	SIG_THROUGHPUT, SIG_PAIR, SIG_CAP, SIG_UNDELIVERABLE, SIG_SENT_DAY, SIG_DELIVERED_DAY,
 	SIG_READ_DAY, SIG_REPLIED_DAY, SIG_BLOCKS_DAY, SIG_LAST_BAD, SIG_NEW_THROTTLE,
-	SIG_NEW_SPAM, SIG_NEW_HARD
+	SIG_NEW_SPAM, SIG_NEW_HARD, SIG_EVALUATED_AT, SIG_WARMUP_DAY, SIG_WARMUP_STARTED,
+	SIG_WARMUP_CAP, SIG_WARMUP_FULL, SIG_SENT_24H, SIG_OLDEST_SENT_24H
 };
 
 static const char *const signals_sql =
@@ -59,6 +61,8 @@ typedef struct NumberSignals
 	RateControlState state;
 	HealthSignals signals;
 	RateControlInput input;
+	WarmupRow	warmup;
+	WarmupInput warmup_input;
 } NumberSignals;
 
 static int64
@@ -68,6 +72,15 @@ int8_at(HeapTuple t, TupleDesc d, int col)
 	Datum		v = SPI_getbinval(t, d, col, &isnull);
 
 	return isnull ? 0 : DatumGetInt64(v);
+}
+
+static int32
+int4_at(HeapTuple t, TupleDesc d, int col)
+{
+	bool		isnull;
+	Datum		v = SPI_getbinval(t, d, col, &isnull);
+
+	return isnull ? 0 : DatumGetInt32(v);
 }
 
 static bool
@@ -142,6 +155,16 @@ read_row(HeapTuple t, TupleDesc d, TimestampTz now, NumberSignals *n)
 	n->input.pause_signal = int8_at(t, d, SIG_NEW_SPAM) > 0;
 	n->input.hard_signal = int8_at(t, d, SIG_NEW_HARD) > 0 || status_is_hard(s->status) ||
 		s->can_send == CAN_SEND_BLOCKED;
+
+	n->warmup.id = n->id;
+	n->warmup.state.day = int4_at(t, d, SIG_WARMUP_DAY);
+	n->warmup.state.day_started = time_at(t, d, SIG_WARMUP_STARTED, 0);
+	n->warmup.cap = int4_at(t, d, SIG_WARMUP_CAP);
+	n->warmup.full_until = time_at(t, d, SIG_WARMUP_FULL, 0);
+	n->warmup_input.now = now;
+	n->warmup_input.sent_24h = int8_at(t, d, SIG_SENT_24H);
+	n->warmup_input.oldest_sent_24h = time_at(t, d, SIG_OLDEST_SENT_24H, 0);
+	n->warmup_input.bad_signal = n->input.bad_signal || n->input.pause_signal || n->input.hard_signal;
 }
 
 static RateControlParams
@@ -264,6 +287,22 @@ evaluate_number(ReturnSetInfo *rsinfo, NumberSignals *n, const HealthWeights *w,
 		health_reason(n->health, &h, reason, sizeof(reason));
 	if (changed)
 		write_change(n, &h, &next, reason);
+	if (antiban_protection)
+	{
+		bool		graduated;
+		const char *warmup_why;
+
+		n->warmup_input.health = h.score;
+		warmup_why = warmup_evaluate(&n->warmup, &n->warmup_input, next.mode == MODE_WARMING,
+									 !next.operator_hold, &graduated);
+		if (warmup_why)
+		{
+			strlcpy(reason, warmup_why, sizeof(reason));
+			changed = true;
+		}
+		if (graduated)
+			next.mode = MODE_ACTIVE;
+	}
 	emit(rsinfo, n, &h, &next, changed, reason);
 }
 

@@ -23,6 +23,7 @@
 
 #include "core/throughput.h"
 #include "pg/privileged.h"
+#include "pg/warmup.h"
 
 #define PHONE_ID_MAXLEN 64
 
@@ -43,7 +44,7 @@ static bool callback_registered = false;
 static const char *const numbers_sql =
 "SELECT n.id, n.phone_number_id, n.health, n.mode::text, n.status::text,"
 " n.throughput_level::text, coalesce(n.rate_override, 0), coalesce(n.burst_override, 0),"
-" n.rate_factor, w.portfolio_id, n.can_send_message <> 'BLOCKED'"
+" n.rate_factor, w.portfolio_id, n.can_send_message <> 'BLOCKED', n.warmup_day, n.warmup_full_until"
 " FROM antiban.numbers n JOIN antiban.wabas w ON w.id = n.waba_id"
 " ORDER BY n.health DESC, n.id";
 
@@ -112,12 +113,25 @@ portfolio_index(NumbersCache *c, int64 id)
 	return -1;
 }
 
+/* A warming number sends at its warm-up day's rate, or slower if set so. */
+static double
+warming_rate(double rate_override, int day)
+{
+	WarmupParams p = antiban_warmup_params();
+	double		rate = warmup_rate(&p, day);
+
+	return rate_override > 0 && rate_override < rate ? rate_override : rate;
+}
+
 static void
 load_number(NumbersCache *c, int i, HeapTuple t, TupleDesc d)
 {
 	CachedNumber *n = &c->numbers[i];
 	NumberMode	mode = MODE_ACTIVE;
 	char	   *level = SPI_getvalue(t, d, 6);
+	double		rate_override = float_col(t, d, 7);
+	bool		isnull;
+	Datum		full_until = SPI_getbinval(t, d, 13, &isnull);
 
 	n->view.id = int64_col(t, d, 1);
 	n->view.slot = i;
@@ -128,7 +142,10 @@ load_number(NumbersCache *c, int i, HeapTuple t, TupleDesc d)
 	/* Meta's status and its health_status must both allow sending */
 	n->view.can_send = number_status_can_send(SPI_getvalue(t, d, 5)) &&
 		DatumGetBool(SPI_getbinval(t, d, 11, &(bool) {false}));
-	if (!throughput_params(level, float_col(t, d, 7), float_col(t, d, 8),
+	n->view.full_until = isnull ? 0 : DatumGetTimestampTz(full_until);
+	if (mode == MODE_WARMING)
+		rate_override = warming_rate(rate_override, DatumGetInt32(SPI_getbinval(t, d, 12, &isnull)));
+	if (!throughput_params(level, rate_override, float_col(t, d, 8),
 						   float_col(t, d, 9), antiban_throughput_headroom / 100.0,
 						   &n->throughput))
 		elog(ERROR, "antiban: unknown throughput level \"%s\"", level);

@@ -17,11 +17,15 @@ ALTER TABLE antiban.numbers
     ADD COLUMN health_terms          jsonb NOT NULL DEFAULT '[]',
     ADD COLUMN warmup_day            integer NOT NULL DEFAULT 0,
     ADD COLUMN warmup_day_started_at timestamptz,
+    ADD COLUMN warmup_cap            integer,
+    ADD COLUMN warmup_full_until     timestamptz,
     ADD COLUMN polled_at             timestamptz;
 COMMENT ON COLUMN antiban.numbers.can_send_message IS 'health_status.can_send_message from Meta''s last poll: BLOCKED takes the number out of rotation.';
 COMMENT ON COLUMN antiban.numbers.mode_forced IS 'An operator set the mode (antiban.set_mode): the controller leaves the number alone until antiban.release_mode.';
 COMMENT ON COLUMN antiban.numbers.hard_block IS 'Paused for a reason only a person can clear (ban, restriction, 368, 131031, 131042, token errors, BLOCKED).';
 COMMENT ON COLUMN antiban.numbers.health_terms IS 'What the health score is made of right now: [{signal, points, why}].';
+COMMENT ON COLUMN antiban.numbers.warmup_cap IS 'Warming numbers: messages allowed per moving 24 h on this warm-up day (src/core/warmup.c).';
+COMMENT ON COLUMN antiban.numbers.warmup_full_until IS 'Warming numbers: the day''s cap is used up; decide queues for this number until then.';
 COMMENT ON COLUMN antiban.numbers.change_reason IS 'Why health, mode or rate last changed (also in antiban.health_events).';
 
 -- Every change of health, mode or rate, with its reason.
@@ -118,7 +122,8 @@ BEGIN
 END
 $$;
 CREATE TRIGGER numbers_log_health AFTER UPDATE ON antiban.numbers
-    FOR EACH ROW WHEN ((OLD.health, OLD.mode, OLD.rate_factor) IS DISTINCT FROM (NEW.health, NEW.mode, NEW.rate_factor))
+    FOR EACH ROW WHEN ((OLD.health, OLD.mode, OLD.rate_factor, OLD.warmup_day, OLD.warmup_day_started_at)
+                       IS DISTINCT FROM (NEW.health, NEW.mode, NEW.rate_factor, NEW.warmup_day, NEW.warmup_day_started_at))
     EXECUTE FUNCTION antiban.numbers_log_health();
 
 -- ---- operators ----
@@ -175,6 +180,44 @@ $$;
 COMMENT ON FUNCTION antiban.release_mode(text, text) IS
     'Hand a number back to the automatic controller (also clears a pause that needed a person); it ramps back from where it is.';
 
+-- ---- warm-up of new numbers (src/core/warmup.c) ----
+
+CREATE FUNCTION antiban.warmup_schedule(days integer DEFAULT 30, OUT day integer, OUT daily_cap bigint,
+                                        OUT messages_per_second double precision, OUT total bigint,
+                                        OUT graduated boolean)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'antiban_warmup_schedule' LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION antiban.warmup_schedule(integer) IS
+    'The warm-up curve under the current antiban.warmup_* settings: each day''s cap per moving 24 h, its rate, the running total, up to graduation.';
+
+CREATE FUNCTION antiban.start_warmup(phone_number_id text, reason text DEFAULT 'new number', from_day integer DEFAULT 1)
+RETURNS antiban.number_mode
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    number bigint := antiban.number_id_of(phone_number_id);
+    last_day integer;
+    cap bigint;
+BEGIN
+    SELECT s.day, s.daily_cap INTO last_day, cap
+    FROM antiban.warmup_schedule(greatest(from_day, 1)) s ORDER BY s.day DESC LIMIT 1;
+    IF from_day < 1 OR last_day < from_day THEN
+        RAISE EXCEPTION 'warm-up day % does not exist', from_day USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = format('Warm-up days count from 1 to graduation on day %s; see antiban.warmup_schedule().', last_day),
+            HINT = 'SELECT antiban.start_warmup(''3000000001'', ''new number'');';
+    END IF;
+    UPDATE antiban.numbers n SET mode = 'warming', mode_forced = false, hard_block = false, rate_factor = 1.0,
+           warmup_day = from_day - 1, warmup_day_started_at = antiban.now(), warmup_cap = cap,
+           warmup_full_until = NULL,
+           change_reason = format('%s started warm-up at day %s (%s a day): %s', session_user, from_day, cap, reason)
+    WHERE n.id = number;
+    RETURN 'warming';
+END
+$$;
+COMMENT ON FUNCTION antiban.start_warmup(text, text, integer) IS
+    'Put a number on the warm-up schedule: a daily cap and rate that grow each healthy day until it graduates to active.';
+
 -- ---- the signals the score is computed from ----
 
 CREATE FUNCTION antiban.number_signals(recent interval DEFAULT interval '1 hour')
@@ -185,7 +228,8 @@ RETURNS TABLE (number_id bigint, phone_number_id text, health integer, mode text
                pair_errors bigint, marketing_cap_errors bigint, undeliverable_errors bigint,
                sent_day bigint, delivered_day bigint, read_day bigint, replied_day bigint, blocks_day bigint,
                last_bad_event_at timestamptz, new_throttle_errors bigint, new_spam_errors bigint,
-               new_hard_errors bigint, evaluated_at timestamptz)
+               new_hard_errors bigint, evaluated_at timestamptz, warmup_day integer,
+               warmup_day_started_at timestamptz, warmup_cap integer, warmup_full_until timestamptz, sent_24h bigint, oldest_sent_24h timestamptz)
 LANGUAGE sql STABLE AS $$
     WITH clock AS (SELECT antiban.now() AS now),
     errors AS (
@@ -213,7 +257,8 @@ LANGUAGE sql STABLE AS $$
                count(*) FILTER (WHERE o.sent_at <= c.now - interval '10 minutes') AS sent_day,
                count(*) FILTER (WHERE o.sent_at <= c.now - interval '10 minutes'
                                   AND (o.delivered_at IS NOT NULL OR o.read_at IS NOT NULL)) AS delivered_day,
-               count(*) FILTER (WHERE o.sent_at <= c.now - interval '10 minutes' AND o.read_at IS NOT NULL) AS read_day
+               count(*) FILTER (WHERE o.sent_at <= c.now - interval '10 minutes' AND o.read_at IS NOT NULL) AS read_day,
+               count(*) AS sent_24h, min(o.sent_at) AS oldest_sent
         FROM antiban.outbox o CROSS JOIN clock c
         WHERE o.sent_at > c.now - interval '1 day'
         GROUP BY o.number_id
@@ -238,7 +283,9 @@ LANGUAGE sql STABLE AS $$
            coalesce(s.sent_day, 0), coalesce(s.delivered_day, 0), coalesce(s.read_day, 0), coalesce(r.replied, 0),
            coalesce(e.stops, 0) + coalesce(x.opted_out, 0),
            greatest(e.last_bad, x.last_at),
-           coalesce(e.new_throttle, 0), coalesce(e.new_spam, 0), coalesce(e.new_hard, 0), h.evaluated_at
+           coalesce(e.new_throttle, 0), coalesce(e.new_spam, 0), coalesce(e.new_hard, 0), h.evaluated_at,
+           n.warmup_day, n.warmup_day_started_at, n.warmup_cap, n.warmup_full_until,
+           coalesce(s.sent_24h, 0), s.oldest_sent
     FROM antiban.numbers n
     LEFT JOIN antiban.health_state h ON h.number_id = n.id
     LEFT JOIN errors e ON e.number_id = n.id
@@ -248,7 +295,7 @@ LANGUAGE sql STABLE AS $$
     ORDER BY n.id
 $$;
 COMMENT ON FUNCTION antiban.number_signals(interval) IS
-    'What each number''s health is computed from: quality and its trend, status, Meta''s health_status, error counts by class in the recent window, sends, deliveries, reads, replies and blocks of the last day.';
+    'What each number''s health is computed from: quality and its trend, status, Meta''s health_status, error counts by class in the recent window, sends, deliveries, reads, replies and blocks of the last day; and for warming numbers their warm-up day and sends in the last 24 h.';
 
 CREATE FUNCTION antiban.evaluate_health(OUT phone_number_id text, OUT health integer, OUT mode antiban.number_mode,
                                         OUT rate_factor double precision, OUT changed boolean, OUT reason text)
@@ -262,6 +309,9 @@ COMMENT ON FUNCTION antiban.evaluate_health() IS
 CREATE VIEW antiban.number_health AS
 SELECT n.phone_number_id, n.display_phone_number, n.health, n.mode, round(n.rate_factor::numeric, 3) AS rate_factor,
        n.quality_rating, n.previous_quality, n.status, n.can_send_message, n.mode_since, n.mode_forced,
-       n.hard_block, n.change_reason, n.health_terms, n.polled_at
+       n.hard_block, n.change_reason, n.health_terms, n.polled_at,
+       CASE WHEN n.mode = 'warming' THEN n.warmup_day + 1 END AS warmup_day,
+       CASE WHEN n.mode = 'warming' THEN n.warmup_cap END AS warmup_daily_cap,
+       CASE WHEN n.mode = 'warming' THEN n.warmup_full_until END AS warmup_full_until
 FROM antiban.numbers n;
 COMMENT ON VIEW antiban.number_health IS 'Each number''s health, mode and rate, and why.';

@@ -56,5 +56,14 @@ GRANT EXECUTE ON FUNCTION antiban.error_action(integer, integer), antiban.is_opt
 GRANT EXECUTE ON FUNCTION antiban.set_marketing_opt_out(text, text, boolean),
     antiban.acknowledge_alert(bigint) TO antiban_admin;
 
+-- Protection: everyone who reads sees health and why; operators steer modes.
+GRANT SELECT ON antiban.number_health, antiban.health_events, antiban.send_errors, antiban.health_state,
+    antiban.mgmt_calls, antiban.poll_state TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.warmup_schedule(integer), antiban.quality_rank(antiban.quality_rating)
+    TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.set_mode(text, antiban.number_mode, text), antiban.release_mode(text, text),
+    antiban.start_warmup(text, text, integer), antiban.evaluate_health()
+    TO antiban_admin;
+
 -- Make every backend drop numbers cached from an earlier install.
 SELECT antiban.reload_config();
