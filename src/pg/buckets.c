@@ -273,6 +273,11 @@ buckets_available(NumbersCache *c, TimestampTz now, TimestampTz *next_token)
 
 		if (!number_is_eligible(&n->view, antiban_min_health))
 			continue;
+		if (number_is_full(&n->view, now))
+		{
+			*next_token = Min(*next_token, n->view.full_until);
+			continue;
+		}
 		LWLockAcquire(&bucket_locks[s].lock, LW_SHARED);
 		v = slot_table_find(&bucket_table, h, &key);
 		if (v)
