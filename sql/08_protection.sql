@@ -118,3 +118,17 @@ SELECT id = :paused_one AS paused, state, not_before - antiban.now() AS waits, r
 FROM antiban.outbox WHERE id IN (:paused_one, :approved_one) ORDER BY id;
 SELECT state, reason, count(*) FROM antiban.outbox
 WHERE payload -> 'template' ->> 'name' = 'lembrete' GROUP BY 1, 2;
+
+-- The score's weights are one setting; a mistake is refused with the reason.
+ALTER SYSTEM SET antiban.health_weights = 'quality_purple=3';
+ALTER SYSTEM SET antiban.health_weights = 'delivery_target=2';
+UPDATE antiban.numbers SET quality_rating = 'RED', previous_quality = 'RED', status = 'CONNECTED',
+       can_send_message = 'AVAILABLE', mode_forced = true WHERE phone_number_id = '1003';
+SELECT phone_number_id, health FROM antiban.evaluate_health() WHERE phone_number_id = '1003';
+ALTER SYSTEM SET antiban.health_weights = 'quality_red = 70';
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.2);
+SELECT phone_number_id, health FROM antiban.evaluate_health() WHERE phone_number_id = '1003';
+SELECT left(health_terms::text, 60) AS terms FROM antiban.numbers WHERE phone_number_id = '1003';
+ALTER SYSTEM RESET antiban.health_weights;
+SELECT pg_reload_conf();

@@ -441,7 +441,55 @@ ratings_and_capabilities_parse(void **state)
 	assert_string_equal(send_capability_name(CAN_SEND_BLOCKED), "BLOCKED");
 }
 
+/* The weights setting: named fields change, the rest keep their defaults. */
+static void
+weights_are_configurable(void **state)
+{
+	HealthWeights w = health_weights_default();
+	HealthWeights d = health_weights_default();
+	char		err[128] = "";
+
+	assert_true(health_weights_apply(&w, " quality_red=60, spam_cap = 55.5,block_min_sample=100 ,", err, sizeof(err)));
+	assert_true(w.quality_red == 60);
+	assert_true(w.spam_cap == 55.5);
+	assert_int_equal(w.block_min_sample, 100);
+	assert_true(w.quality_yellow == d.quality_yellow);
+	assert_true(health_weights_apply(&w, "", err, sizeof(err)));
+	assert_true(health_weights_apply(&w, NULL, err, sizeof(err)));
+
+	assert_false(health_weights_apply(&w, "quality_purple=3", err, sizeof(err)));
+	assert_string_equal(err, "unknown weight \"quality_purple\"");
+	assert_false(health_weights_apply(&w, "spam_cap", err, sizeof(err)));
+	assert_string_equal(err, "spam_cap needs \"=value\"");
+	assert_false(health_weights_apply(&w, "spam_cap=lots", err, sizeof(err)));
+	assert_string_equal(err, "spam_cap needs a number after \"=\"");
+	assert_false(health_weights_apply(&w, "spam_cap=-1", err, sizeof(err)));
+	assert_string_equal(err, "spam_cap must be 0 or more, not -1");
+	assert_false(health_weights_apply(&w, "delivery_target=1.5", err, sizeof(err)));
+	assert_string_equal(err, "delivery_target must be a share between 0 and 1, not 1.5");
+	assert_false(health_weights_apply(&w, "day_min_sample=2.5", err, sizeof(err)));
+	assert_string_equal(err, "day_min_sample must be a whole number of messages, 0 or more, not 2.5");
+	assert_false(health_weights_apply(&w, "spam_cap=1 2", err, sizeof(err)));
+	assert_string_equal(err, "expected \",\" after spam_cap=1");
+	assert_false(health_weights_apply(&w, "spam_cap=nan", err, sizeof(err)));
+
+	/* a changed weight changes the score: RED costs 60 instead of 50 */
+	{
+		HealthSignals s = {.quality = QUALITY_RED, .previous_quality = QUALITY_RED,
+		.can_send = CAN_SEND_AVAILABLE, .seconds_since_bad_event = -1};
+		HealthScore h;
+
+		w = health_weights_default();
+		health_score(&s, &w, &h);
+		assert_int_equal(h.score, 50);
+		assert_true(health_weights_apply(&w, "quality_red=60", err, sizeof(err)));
+		health_score(&s, &w, &h);
+		assert_int_equal(h.score, 40);
+	}
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(weights_are_configurable),
 	cmocka_unit_test(clean_green_number_is_100),
 	cmocka_unit_test(yellow_falling_from_green_is_70),
 	cmocka_unit_test(red_and_flagged_is_20),

@@ -11,6 +11,7 @@
 #define ANTIBAN_HEALTH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum QualityRating
@@ -121,6 +122,7 @@ extern const char *quality_rating_name(QualityRating q);
 extern bool send_capability_parse(const char *s, SendCapability *out);
 extern const char *send_capability_name(SendCapability c);
 extern HealthWeights health_weights_default(void);
+extern bool health_weights_apply(HealthWeights *w, const char *spec, char *err, size_t errlen);
 extern void health_score(const HealthSignals *s, const HealthWeights *w,
 						 HealthScore *out);
 

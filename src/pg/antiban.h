@@ -17,6 +17,7 @@
 #include "utils/timestamp.h"
 
 #include "core/decision.h"
+#include "core/health.h"
 #include "core/recipient.h"
 #include "core/slot_table.h"
 #include "core/token_bucket.h"
@@ -64,12 +65,14 @@ extern int	antiban_poll_interval_ms;
 extern int	antiban_mgmt_requests_per_hour;
 extern char *antiban_alert_webhook_url;
 extern int	antiban_template_hold_s;
+extern char *antiban_health_weights;
 extern int	antiban_warmup_start_daily;
 extern double antiban_warmup_growth;
 extern int	antiban_warmup_max_daily;
 extern int	antiban_warmup_gate_health;
 extern int	antiban_warmup_spread_s;
 extern void antiban_define_protection_gucs(void);
+extern HealthWeights antiban_health_weights_in_force(void);
 
 #define ON_UNCONFIRMED_MARK_UNKNOWN 0
 #define ON_UNCONFIRMED_RESEND 1

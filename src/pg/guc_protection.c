@@ -10,6 +10,8 @@
 
 #include "utils/guc.h"
 
+#include "core/health.h"
+
 bool		antiban_protection = true;
 int			antiban_monitor_interval_ms = 10000;
 int			antiban_health_window_s = 3600;
@@ -26,11 +28,39 @@ int			antiban_poll_interval_ms = 300000;
 int			antiban_mgmt_requests_per_hour = 200;
 char	   *antiban_alert_webhook_url = NULL;
 int			antiban_template_hold_s = 300;
+char	   *antiban_health_weights = NULL;
 int			antiban_warmup_start_daily = 250;
 double		antiban_warmup_growth = 2.0;
 int			antiban_warmup_max_daily = 100000;
 int			antiban_warmup_gate_health = 80;
 int			antiban_warmup_spread_s = 8 * 3600;
+
+/* A weights setting that does not parse is refused with the reason. */
+static bool
+check_health_weights(char **newval, void **extra, GucSource source)
+{
+	HealthWeights w = health_weights_default();
+	char		err[160];
+
+	if (health_weights_apply(&w, *newval, err, sizeof(err)))
+		return true;
+	GUC_check_errdetail("%s.", err);
+	GUC_check_errhint("Write name=value pairs separated by commas, e.g. 'quality_red=60, spam_cap=50'; the names are listed in the README.");
+	return false;
+}
+
+/* The weights in force: the defaults, then antiban.health_weights, then antiban.recovery_half_life. */
+HealthWeights
+antiban_health_weights_in_force(void)
+{
+	HealthWeights w = health_weights_default();
+	char		err[160];
+
+	if (!health_weights_apply(&w, antiban_health_weights, err, sizeof(err)))
+		w = health_weights_default();	/* cannot happen: the check hook refused it */
+	w.recovery_half_life_s = antiban_recovery_half_life_s;
+	return w;
+}
 
 static void
 define_controller_settings(void)
@@ -39,6 +69,10 @@ define_controller_settings(void)
 							 "Let health move numbers between modes and rates (off: a naive sender, for comparison).",
 							 "Off, antiban still scores numbers, but never throttles, pauses or ramps them by itself.",
 							 &antiban_protection, true, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("antiban.health_weights",
+							   "Health score weights that differ from the defaults, as name=value pairs.",
+							   "For example 'quality_red=60, spam_cap=50'; every weight is in the README's health table.",
+							   &antiban_health_weights, "", PGC_SIGHUP, 0, check_health_weights, NULL, NULL);
 	DefineCustomIntVariable("antiban.throttle_below",
 							"Health under which a number is throttled.",
 							NULL, &antiban_throttle_below, 70, 0, 100, PGC_SIGHUP, 0, NULL, NULL, NULL);

@@ -313,7 +313,7 @@ antiban_evaluate_health(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	TimestampTz now = antiban_now();
-	HealthWeights w = health_weights_default();
+	HealthWeights w = antiban_health_weights_in_force();
 	RateControlParams p = controller_params();
 	Privileged	priv;
 	Oid			types[1] = {FLOAT8OID};
@@ -321,7 +321,6 @@ antiban_evaluate_health(PG_FUNCTION_ARGS)
 	SPITupleTable *rows;
 	uint64		nrows;
 
-	w.recovery_half_life_s = antiban_recovery_half_life_s;
 	InitMaterializedSRF(fcinfo, 0);
 	privileged_begin(&priv);
 	SPI_connect();
