@@ -19,6 +19,9 @@ FROM antiban.outbox WHERE pricing_model IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 2,
 SELECT wa_id, profile_name, last_inbound_at + interval '24 hours' AS window_open_until, marketing_opt_out, opt_out_source FROM antiban.contacts ORDER BY id;
 SELECT left(recipient, 14) AS recipient, message_type, state, reason FROM antiban.outbox
 WHERE recipient IN ('+5521900000001', '+5521900000002') ORDER BY id;
+\echo '== Health: score, mode and why (antiban.number_health; every change in antiban.health_events)'
+SELECT phone_number_id, health, mode, rate_factor, left(change_reason, 80) AS why
+FROM antiban.number_health ORDER BY 1;
 \echo '== Alerts for a person'
 SELECT severity, phone_number_id, kind, detail FROM antiban.alerts ORDER BY id;
 \echo '== Time from queue to Meta (ms)'
