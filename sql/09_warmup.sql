@@ -40,6 +40,16 @@ SELECT warmup_day, warmup_daily_cap, warmup_full_until FROM antiban.number_healt
 SELECT outcome, phone_number_id FROM antiban.decide('+5511911110003', 'marketing', from_number => '1001');
 SELECT round(rate_per_second::numeric, 6) AS doubled_rate
 FROM antiban.buckets WHERE kind = 'number' AND phone_number_id = '1001';
+-- A new spread (a reload) reaches the cached rate without touching the number: 500 over 4 h.
+ALTER SYSTEM SET antiban.warmup_spread = '4h';
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.2);
+SELECT outcome FROM antiban.decide('+5511911110004', 'marketing', from_number => '1001', consume => false);
+SELECT round(rate_per_second::numeric, 6) AS rate_over_4h
+FROM antiban.buckets WHERE kind = 'number' AND phone_number_id = '1001';
+ALTER SYSTEM RESET antiban.warmup_spread;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.2);
 
 -- A bad signal as the day ends: the day is repeated, the cap stays.
 SELECT pg_temp.at('2030-01-03 00:00:00+00');

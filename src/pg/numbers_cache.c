@@ -35,7 +35,14 @@ typedef struct PhoneEntry
 
 static NumbersCache *cache = NULL;
 static uint64 cache_generation = 0;
-static double cache_headroom = -1;
+/* Settings that shape the cached buckets: a change (SIGHUP) rebuilds the cache. */
+typedef struct CacheSettings
+{
+	double		headroom;
+	WarmupParams warmup;
+} CacheSettings;
+
+static CacheSettings cache_settings;
 static MemoryContext cache_context = NULL;
 static HTAB *by_phone = NULL;
 static bool bump_pending = false;
@@ -215,9 +222,28 @@ load_cache(void)
  * The current cache.  Built in a fresh context that replaces the old one
  * only once loading succeeded, so an error leaves the previous copy intact.
  */
+static CacheSettings
+current_settings(void)
+{
+	CacheSettings s;
+
+	s.headroom = antiban_throughput_headroom;
+	s.warmup = antiban_warmup_params();
+	return s;
+}
+
+static bool
+same_settings(const CacheSettings *a, const CacheSettings *b)
+{
+	return a->headroom == b->headroom &&
+		a->warmup.start_daily == b->warmup.start_daily && a->warmup.growth == b->warmup.growth &&
+		a->warmup.max_daily == b->warmup.max_daily && a->warmup.spread_hours == b->warmup.spread_hours;
+}
+
 NumbersCache *
 numbers_cache_get(void)
 {
+	CacheSettings settings;
 	uint64		generation;
 	MemoryContext fresh;
 	MemoryContext old;
@@ -225,8 +251,9 @@ numbers_cache_get(void)
 
 	antiban_require_loaded();
 	generation = pg_atomic_read_u64(&antiban_shared->config_generation);
+	settings = current_settings();
 	if (cache != NULL && generation == cache_generation &&
-		cache_headroom == antiban_throughput_headroom)
+		same_settings(&settings, &cache_settings))
 		return cache;
 
 	fresh = AllocSetContextCreate(TopMemoryContext, "antiban numbers cache",
@@ -255,7 +282,7 @@ numbers_cache_get(void)
 	cache_context = fresh;
 	cache = loaded;
 	cache_generation = generation;
-	cache_headroom = antiban_throughput_headroom;
+	cache_settings = settings;
 	return cache;
 }
 
