@@ -132,3 +132,16 @@ SELECT phone_number_id, health FROM antiban.evaluate_health() WHERE phone_number
 SELECT left(health_terms::text, 60) AS terms FROM antiban.numbers WHERE phone_number_id = '1003';
 ALTER SYSTEM RESET antiban.health_weights;
 SELECT pg_reload_conf();
+
+-- A page of the monitor's template poll: status, category, quality and
+-- components are kept; a pause or a quality drop raises one alert.
+SELECT antiban.apply_template_poll('200', '{"data": [{"id": "9001", "name": "convite", "language": "es",
+  "status": "APPROVED", "category": "MARKETING", "quality_score": {"score": "GREEN"},
+  "components": [{"type": "BODY", "text": "Hola {{1}}, ¿hablamos de tu inversión?"}]}]}') AS seen;
+SELECT antiban.apply_template_poll('200', '{"data": [{"id": "9001", "name": "convite", "language": "es",
+  "status": "PAUSED", "quality_score": {"score": "RED"}}]}') AS seen;
+SELECT name, language, status, category, quality, components -> 0 ->> 'text' AS body FROM antiban.templates WHERE name = 'convite';
+SELECT severity, kind, subject, detail FROM antiban.alerts WHERE subject = 'convite/es' ORDER BY id;
+SELECT source, event, quality_rating, detail ->> 'name' AS name, detail ->> 'status' AS status,
+       detail ->> 'previous_status' AS previous_status
+FROM antiban.quality_history WHERE event = 'template' ORDER BY id;

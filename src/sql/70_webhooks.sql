@@ -66,11 +66,12 @@ CREATE TABLE antiban.templates (
     category           text,
     previous_category  text,
     quality            text,
+    components         jsonb,
     reason             text,
     updated_at         timestamptz NOT NULL DEFAULT now(),
     UNIQUE (waba_id, name, language)
 );
-COMMENT ON TABLE antiban.templates IS 'Message templates as Meta last reported them: status, category, quality.';
+COMMENT ON TABLE antiban.templates IS 'Message templates as Meta last reported them: status, category, quality, components (header, body, buttons).';
 
 CREATE TABLE antiban.quality_history (
     id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

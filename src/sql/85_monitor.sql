@@ -108,17 +108,27 @@ DECLARE
     row_id bigint;
     seen integer := 0;
 BEGIN
-    FOR t IN SELECT x.id, x.name, x.language, x.status, x.category, x.quality_score ->> 'score' AS quality
+    FOR t IN SELECT x.id, x.name, x.language, x.status, x.category, x.quality_score ->> 'score' AS quality,
+                    CASE WHEN jsonb_typeof(x.components) = 'array' THEN x.components END AS components
              FROM jsonb_to_recordset(CASE WHEN jsonb_typeof(body -> 'data') = 'array' THEN body -> 'data' ELSE '[]' END)
-                  AS x(id text, name text, language text, status text, category text, quality_score jsonb)
+                  AS x(id text, name text, language text, status text, category text, quality_score jsonb,
+                       components jsonb)
              WHERE x.name IS NOT NULL
     LOOP
         SELECT tp.status, tp.quality INTO old FROM antiban.templates tp JOIN antiban.wabas w ON w.id = tp.waba_id
         WHERE w.waba_id = waba AND tp.name = t.name AND tp.language = coalesce(t.language, '');
         row_id := antiban.template_row(waba, t.id, t.name, t.language);
         UPDATE antiban.templates SET status = coalesce(t.status, status), category = coalesce(t.category, category),
-               quality = coalesce(t.quality, quality), updated_at = antiban.now()
+               quality = coalesce(t.quality, quality), components = coalesce(t.components, components),
+               updated_at = antiban.now()
         WHERE id = row_id;
+        IF (t.status, t.quality) IS DISTINCT FROM (old.status, old.quality) THEN
+            -- templates are many and polled often: their history keeps the changes
+            INSERT INTO antiban.quality_history (observed_at, waba_id, source, event, quality_rating, detail)
+            VALUES (antiban.now(), waba, 'poll', 'template', t.quality,
+                    jsonb_build_object('name', t.name, 'language', t.language, 'status', t.status,
+                                       'previous_status', old.status, 'previous_quality', old.quality));
+        END IF;
         IF t.status IS DISTINCT FROM old.status AND t.status IN ('PAUSED', 'DISABLED', 'REJECTED', 'LOCKED') THEN
             PERFORM antiban.raise_alert(CASE WHEN t.status IN ('DISABLED', 'LOCKED') THEN 'critical' ELSE 'warning' END::antiban.alert_severity,
                 NULL, 'template_' || lower(t.status), format('template %s (%s) is %s (seen by the monitor)', t.name, t.language, t.status),
@@ -135,7 +145,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.apply_template_poll(text, jsonb) IS
-    'Store one page of a WABA''s templates (status, category, quality) and alert when one is paused, disabled or its quality drops.';
+    'Store one page of a WABA''s templates (status, category, quality, components) and alert when one is paused, disabled or its quality drops.';
 
 -- ---- early warnings: before Meta acts ----
 

@@ -26,7 +26,7 @@
 
 static const char *const number_fields =
 "quality_rating,status,throughput,health_status,whatsapp_business_manager_messaging_limit,display_phone_number";
-static const char *const template_fields = "name,language,status,category,quality_score,id";
+static const char *const template_fields = "name,language,status,category,quality_score,components,id";
 
 typedef enum CallKind
 {
