@@ -69,6 +69,21 @@ SELECT mode, warmup_day, warmup_daily_cap FROM antiban.number_health WHERE phone
 SELECT mode_before, mode_after, left(reason, 100) AS reason
 FROM antiban.health_events WHERE phone_number_id = '1001' ORDER BY id;
 
+-- Paused in the middle of its warm-up, a number comes back to it, not to active;
+-- the day it left starts over.
+SELECT antiban.start_warmup('1003', 'second new chip', from_day => 3);
+SELECT pg_temp.errors('1003', 131048, 12);
+SELECT phone_number_id, mode, left(reason, 70) AS reason FROM antiban.evaluate_health() WHERE phone_number_id = '1003';
+SELECT pg_temp.at('2030-01-04 00:32:00+00');
+SELECT phone_number_id, mode, left(reason, 70) AS reason FROM antiban.evaluate_health() WHERE phone_number_id = '1003';
+SELECT pg_temp.at('2030-01-04 02:33:00+00');
+SELECT phone_number_id, mode, left(reason, 70) AS reason FROM antiban.evaluate_health() WHERE phone_number_id = '1003';
+SELECT left(reason, 60) AS reason FROM antiban.health_events WHERE phone_number_id = '1003' ORDER BY id DESC LIMIT 2;
+SELECT mode, warmup_day, warmup_daily_cap FROM antiban.number_health WHERE phone_number_id = '1003';
+-- An operator who forces a number active ends its warm-up for good.
+SELECT antiban.set_mode('1003', 'active', 'Meta raised its tier');
+SELECT warmup_day_started_at IS NULL AS warmup_ended FROM antiban.numbers WHERE phone_number_id = '1003';
+
 -- Without protection the schedule is not enforced (a naive sender).
 SELECT antiban.start_warmup('1002');
 SELECT pg_temp.sent('1002', 250);

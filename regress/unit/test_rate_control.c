@@ -281,7 +281,31 @@ recovering_is_a_mode_and_eligible(void **state)
 	assert_true(number_is_eligible(&n, 50));
 }
 
+/* A number paused in the middle of its warm-up goes back to it, not to active. */
+static void
+unfinished_warmup_resumes_after_recovery(void **state)
+{
+	RateControlState s = in_mode(MODE_RECOVERING, 0.9);
+	RateControlStep r;
+
+	s.warmup_pending = true;
+	r = step(s, 90, false, false, false, T0 + MIN(120));
+	assert_int_equal(r.next.mode, MODE_WARMING);
+	assert_true(r.next.factor == 1.0);
+	assert_why(&r, "ramp done: back to its warm-up");
+	/* the same from throttled, once the rate is whole again */
+	s = in_mode(MODE_THROTTLED, 0.95);
+	s.warmup_pending = true;
+	r = step(s, 90, false, false, false, T0 + MIN(5));
+	assert_int_equal(r.next.mode, MODE_WARMING);
+	assert_why(&r, "clean for 5 min: rate 95 % → 100 %, back to its warm-up");
+	s.warmup_pending = false;
+	r = step(s, 90, false, false, false, T0 + MIN(5));
+	assert_int_equal(r.next.mode, MODE_ACTIVE);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(unfinished_warmup_resumes_after_recovery),
 	cmocka_unit_test(bad_signal_halves_down_to_the_floor),
 	cmocka_unit_test(low_health_throttles_an_active_number),
 	cmocka_unit_test(additive_increase_after_each_clean_interval),

@@ -9,12 +9,13 @@
  *	   pauses too.
  *	3. A pause ends once it is not hard, has lasted pause_cooldown and health
  *	   is back at resume_at: the number recovers from ramp_start.
- *	4. Recovering ramps linearly to full rate over 'ramp', then is active; a
- *	   bad signal or low health throttles it instead.
+ *	4. Recovering ramps linearly to full rate over 'ramp', then is active (or
+ *	   warming again, if it left an unfinished warm-up); a bad signal or low
+ *	   health throttles it instead.
  *	5. Active: a bad signal or health under throttle_below throttles.
  *	6. Throttled: each bad step multiplies the factor by 'decrease'; each
  *	   clean increase_interval at good health adds 'increase'; at 1 it is
- *	   active again.
+ *	   active (or warming) again.
  *	7. Warming follows the warm-up curve; only pauses and bad signals touch it.
  */
 #include "rate_control.h"
@@ -76,6 +77,15 @@ enter(RateControlState *n, NumberMode mode, int64_t now)
 		n->mode = mode;
 		n->since = now;
 	}
+}
+
+/* Full rate again: active, or back on the warm-up curve it left. */
+static const char *
+settle(RateControlState *n, int64_t now)
+{
+	n->factor = 1.0;
+	enter(n, n->warmup_pending ? MODE_WARMING : MODE_ACTIVE, now);
+	return n->warmup_pending ? "back to its warm-up" : "active";
 }
 
 /* Multiplicative decrease, at most once per step; from any mode but warming. */
@@ -162,10 +172,10 @@ step_recovering(const RateControlParams *p, const RateControlInput *in, RateCont
 	}
 	if (elapsed >= p->ramp)
 	{
-		n->mode = MODE_ACTIVE;
-		n->factor = 1.0;
+		const char *now_in = settle(n, in->now);
+
 		n->since = n->last_change = in->now;
-		say(out, "ramp done: active");
+		say(out, "ramp done: %s", now_in);
 		return;
 	}
 	target = p->ramp_start + (1.0 - p->ramp_start) * (double) elapsed / (double) p->ramp;
@@ -201,12 +211,8 @@ step_throttled(const RateControlParams *p, const RateControlInput *in, RateContr
 			say(out, "clean for %lld min: rate %.0f %% → %.0f %%",
 				minutes(clean_for), pct(before), pct(n->factor));
 		else
-		{
-			n->factor = 1.0;
-			enter(n, MODE_ACTIVE, in->now);
-			say(out, "clean for %lld min: rate %.0f %% → 100 %%, active",
-				minutes(clean_for), pct(before));
-		}
+			say(out, "clean for %lld min: rate %.0f %% → 100 %%, %s",
+				minutes(clean_for), pct(before), settle(n, in->now));
 	}
 }
 

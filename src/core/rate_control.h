@@ -40,6 +40,7 @@ typedef struct RateControlState
 	int64_t		last_change;	/* last increase or decrease of factor */
 	bool		operator_hold;	/* an operator forced the mode: change nothing */
 	bool		hard_block;		/* the pause needs a person (ban, 368, BLOCKED...) */
+	bool		warmup_pending; /* its warm-up is unfinished: full rate means warming */
 } RateControlState;
 
 typedef struct RateControlInput

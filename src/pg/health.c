@@ -128,6 +128,8 @@ read_row(HeapTuple t, TupleDesc d, TimestampTz now, NumberSignals *n)
 	st->last_change = time_at(t, d, SIG_RATE_CHANGED, now);
 	st->operator_hold = bool_at(t, d, SIG_FORCED);
 	st->hard_block = bool_at(t, d, SIG_HARD_BLOCK);
+	/* started and not graduated (graduation clears the day's start) */
+	st->warmup_pending = time_at(t, d, SIG_WARMUP_STARTED, 0) != 0;
 
 	if (!quality_rating_parse(SPI_getvalue(t, d, SIG_QUALITY), &s->quality))
 		s->quality = QUALITY_UNKNOWN;
@@ -293,6 +295,9 @@ evaluate_number(ReturnSetInfo *rsinfo, NumberSignals *n, const HealthWeights *w,
 		const char *warmup_why;
 
 		n->warmup_input.health = h.score;
+		/* back from a pause or a slow-down: the day it left starts over */
+		if (next.mode == MODE_WARMING && n->state.mode != MODE_WARMING)
+			n->warmup.state.day_started = 0;
 		warmup_why = warmup_evaluate(&n->warmup, &n->warmup_input, next.mode == MODE_WARMING,
 									 !next.operator_hold, &graduated);
 		if (warmup_why)

@@ -23,7 +23,8 @@
 #include "pg/warmup.h"
 
 static const char *const update_sql =
-"UPDATE antiban.numbers SET warmup_day = $2, warmup_day_started_at = $3, warmup_cap = $4,"
+"UPDATE antiban.numbers SET warmup_day = $2,"
+" warmup_day_started_at = CASE WHEN $6 THEN NULL ELSE $3 END, warmup_cap = $4,"
 " warmup_full_until = $5,"
 " mode = CASE WHEN $6 THEN 'active'::antiban.number_mode ELSE mode END,"
 " rate_factor = CASE WHEN $6 THEN 1.0 ELSE rate_factor END,"

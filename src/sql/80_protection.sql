@@ -157,6 +157,8 @@ BEGIN
     END IF;
     UPDATE antiban.numbers n SET mode = set_mode.mode, mode_forced = true, mode_since = antiban.now(),
            hard_block = false, rate_factor = CASE WHEN set_mode.mode = 'active' THEN 1.0 ELSE n.rate_factor END,
+           -- forced active ends a warm-up for good
+           warmup_day_started_at = CASE WHEN set_mode.mode = 'active' THEN NULL ELSE n.warmup_day_started_at END,
            change_reason = format('%s forced %s: %s', session_user, set_mode.mode, reason)
     WHERE n.id = number;
     PERFORM antiban.raise_alert('info', phone_number_id, 'mode_forced',
