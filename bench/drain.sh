@@ -13,22 +13,11 @@ PORT=${BENCH_PORT:-5496}
 install_packages $ANTIBAN_BUILD_PACKAGES $ANTIBAN_BENCH_PACKAGES
 build_and_install
 ensure_cluster_user
-DIR=$(mktemp -d /tmp/antiban-drain.XXXXXX)
-chmod 755 "$DIR"
-[ "$(id -u)" = 0 ] && chown "$ANTIBAN_USER" "$DIR"
-SIM_PID=""
-cleanup() {
-	stop_cluster "$DIR"
-	[ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null
-	rm -rf "$DIR"
-}
+DIR=$(work_dir drain)
+cleanup() { stop_cluster "$DIR"; stop_process "$DIR" simulator; rm -rf "$DIR"; }
 trap cleanup EXIT INT TERM
 
-"$ANTIBAN_ROOT/regress/simulator/antiban-sim" --port 0 --port-file "$DIR/sim.port" \
-	--max-ledger 200000 > "$DIR/sim.log" 2>&1 &
-SIM_PID=$!
-i=0; while [ ! -s "$DIR/sim.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-SIM="http://127.0.0.1:$(cat "$DIR/sim.port")"
+SIM=$(start_process "$DIR" simulator "$ANTIBAN_ROOT/regress/simulator/antiban-sim" --max-ledger 200000)
 numbers=$(i=1; while [ $i -le $NUMBERS ]; do
 	printf '"%d": {"throughput": 1000, "portfolio": "p1", "waba": "200"},' $((4000000 + i)); i=$((i + 1)); done)
 curl -s -X POST "$SIM/_sim/config" -d "{\"numbers\": {${numbers%,}}, \"portfolios\": {\"p1\": {\"limit\": \"unlimited\"}}}" >/dev/null

@@ -15,21 +15,11 @@ SICK=3000002
 install_packages $ANTIBAN_BUILD_PACKAGES $ANTIBAN_BENCH_PACKAGES
 build_and_install
 ensure_cluster_user
-DIR=$(mktemp -d /tmp/antiban-protection.XXXXXX)
-chmod 755 "$DIR"
-[ "$(id -u)" = 0 ] && chown "$ANTIBAN_USER" "$DIR"
-SIM_PID=""
-cleanup() {
-	stop_cluster "$DIR"
-	[ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null
-	rm -rf "$DIR"
-}
+DIR=$(work_dir protection)
+cleanup() { stop_cluster "$DIR"; stop_process "$DIR" simulator; rm -rf "$DIR"; }
 trap cleanup EXIT INT TERM
 
-"$ANTIBAN_ROOT/regress/simulator/antiban-sim" --port 0 --port-file "$DIR/sim.port" > "$DIR/sim.log" 2>&1 &
-SIM_PID=$!
-i=0; while [ ! -s "$DIR/sim.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-SIM="http://127.0.0.1:$(cat "$DIR/sim.port")"
+SIM=$(start_process "$DIR" simulator "$ANTIBAN_ROOT/regress/simulator/antiban-sim")
 CONFIG='{"numbers": {"3000001": {"throughput": 80, "portfolio": "p1", "waba": "200"},
 	"3000002": {"throughput": 80, "portfolio": "p1", "waba": "200"},
 	"3000003": {"throughput": 80, "portfolio": "p1", "waba": "200"}},

@@ -18,12 +18,8 @@ SECRET=bench-app-secret
 install_packages $ANTIBAN_BUILD_PACKAGES $ANTIBAN_BENCH_PACKAGES
 build_and_install
 ensure_cluster_user
-DIR=$(mktemp -d /tmp/antiban-webhooks.XXXXXX)
-chmod 755 "$DIR"
-[ "$(id -u)" = 0 ] && chown "$ANTIBAN_USER" "$DIR"
-RECEIVER_PID=""
-stop_receiver() { [ -n "$RECEIVER_PID" ] && kill "$RECEIVER_PID" 2>/dev/null && wait "$RECEIVER_PID" 2>/dev/null; RECEIVER_PID=""; }
-cleanup() { stop_receiver || true; stop_cluster "$DIR"; rm -rf "$DIR"; }
+DIR=$(work_dir webhooks)
+cleanup() { stop_process "$DIR" receiver; stop_cluster "$DIR"; rm -rf "$DIR"; }
 trap cleanup EXIT INT TERM
 
 start_cluster "$DIR" "$PORT"
@@ -44,16 +40,9 @@ cluster_psql "$DIR" "$PORT" antiban -v status_posts="$STATUS_POSTS" -v per_post=
 cluster_psql "$DIR" "$PORT" antiban -c "COPY (SELECT signature, body FROM bench_bodies ORDER BY k) TO STDOUT" > "$DIR/bodies.tsv"
 cluster_psql "$DIR" "$PORT" antiban -c "CHECKPOINT" -c "VACUUM ANALYZE" >/dev/null 2>&1
 
-# start_receiver ARGS...: the installed receiver, quiet, on a free port;
-# sets RECEIVER_PID and URL (no subshell: the pid must survive)
+# start_receiver ARGS...: the installed receiver, quiet, on a free port; sets URL
 start_receiver() {
-	rm -f "$DIR/receiver.port"
-	"$(pg_bindir)/antiban-receiver" --quiet --port 0 --port-file "$DIR/receiver.port" "$@" \
-		>> "$DIR/receiver.log" 2>&1 &
-	RECEIVER_PID=$!
-	i=0; while [ ! -s "$DIR/receiver.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	[ -s "$DIR/receiver.port" ] || { cat "$DIR/receiver.log" >&2; die "the receiver did not start"; }
-	URL="http://127.0.0.1:$(cat "$DIR/receiver.port")/webhook"
+	URL="$(start_process "$DIR" receiver "$(pg_bindir)/antiban-receiver" --quiet "$@")/webhook"
 }
 # run_wrk URL LOOP DURATION: wrk's report on stdout; call it in a subshell
 # (it becomes wrk, so a background one can be interrupted)
@@ -82,7 +71,7 @@ while kill -0 $WRK_PID 2>/dev/null && [ "$(sql "SELECT count(*) FROM antiban.web
 sleep 0.5
 kill -INT $WRK_PID 2>/dev/null || true
 wait $WRK_PID || true
-stop_receiver
+stop_process "$DIR" receiver
 stored=$(sql "SELECT count(*) FROM antiban.webhook_events WHERE signature_valid")
 not_applied=$(sql "SELECT count(*) FROM antiban.webhook_events WHERE status <> 'applied'")
 updates=$(sql "SELECT sum(updates) FROM antiban.webhook_events")
@@ -95,7 +84,7 @@ db_seconds=$(sql "SELECT extract(epoch FROM max(received_at) - min(received_at))
 say "posting to the receiver without a database (the ceiling)"
 start_receiver --no-db --threads 4
 (run_wrk "$URL" 1 10s) > "$DIR/wrk.nodb.txt"
-stop_receiver
+stop_process "$DIR" receiver
 
 updates_per_post=$(awk -v u="$updates" -v p="$posts" 'BEGIN { printf "%.2f", u / p }')
 db_updates=$(awk -v u="$updates" -v s="$db_seconds" 'BEGIN { printf "%d", u / s }')

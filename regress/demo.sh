@@ -15,24 +15,6 @@ PORT=${ANTIBAN_DEMO_PORT:-5499}
 APP_SECRET=demo-app-secret-not-a-real-one
 VERIFY_TOKEN=demo-verify-token
 
-# stop_process HOME NAME: the demo's simulator or receiver
-stop_process() {
-	[ -f "$1/$2.pid" ] && kill "$(cat "$1/$2.pid")" 2>/dev/null
-	rm -f "$1/$2.pid" "$1/$2.port"
-}
-
-# start_process HOME NAME PROGRAM ARGS...: in the background, on a free port; prints the URL
-start_process() {
-	home=$1 name=$2
-	shift 2
-	stop_process "$home" "$name"
-	"$@" --port 0 --port-file "$home/$name.port" >> "$home/$name.log" 2>&1 &
-	echo $! > "$home/$name.pid"
-	i=0; while [ ! -s "$home/$name.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	[ -s "$home/$name.port" ] || { tail -5 "$home/$name.log" >&2; die "the $name did not start"; }
-	echo "http://127.0.0.1:$(cat "$home/$name.port")"
-}
-
 # post_inbound FROM NAME TEXT: a lead writes to number 3000000001, signed like Meta
 post_inbound() {
 	body=$(printf '{"object":"whatsapp_business_account","entry":[{"id":"2000000001","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"551140000001","phone_number_id":"3000000001"},"contacts":[{"profile":{"name":"%s"},"wa_id":"%s"}],"messages":[{"from":"%s","id":"wamid.demo-in-%s","timestamp":"%s","type":"text","text":{"body":"%s"}}]}}]}]}' \

@@ -117,3 +117,36 @@ cluster_psql() {
 	shift 3
 	as_cluster_user "$(pg_bindir)/psql" -X -q -v ON_ERROR_STOP=1 -h "$home" -p "$port" -d "$db" "$@"
 }
+
+# work_dir NAME: a fresh directory under /tmp the cluster user can write to
+work_dir() {
+	dir=$(mktemp -d "/tmp/antiban-$1.XXXXXX")
+	chmod 755 "$dir"
+	[ "$(id -u)" = 0 ] && chown "$ANTIBAN_USER" "$dir"
+	echo "$dir"
+}
+
+# start_process HOME NAME PROGRAM ARGS...: in the background, on a free port
+# (the program takes --port 0 --port-file); prints its URL.  The pid is kept
+# in HOME/NAME.pid, so this may run in a command substitution.
+start_process() {
+	home=$1 name=$2
+	shift 2
+	stop_process "$home" "$name"
+	"$@" --port 0 --port-file "$home/$name.port" >> "$home/$name.log" 2>&1 &
+	echo $! > "$home/$name.pid"
+	i=0; while [ ! -s "$home/$name.port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	[ -s "$home/$name.port" ] || { tail -5 "$home/$name.log" >&2; die "the $name did not start"; }
+	echo "http://127.0.0.1:$(cat "$home/$name.port")"
+}
+
+# stop_process HOME NAME: stop what start_process started and wait (10 s at
+# most) until it has finished what it was doing
+stop_process() {
+	if [ -f "$1/$2.pid" ]; then
+		pid=$(cat "$1/$2.pid")
+		kill "$pid" 2>/dev/null || true
+		i=0; while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	fi
+	rm -f "$1/$2.pid" "$1/$2.port"
+}
