@@ -97,3 +97,11 @@ FROM (VALUES ('queued', 'sending'), ('sent', 'delivered'), ('delivered', 'sent')
 -- What is waiting, per number and state.
 SELECT phone_number_id, state, messages, next_due FROM antiban.queue_depth ORDER BY 1, 2;
 SELECT state, messages FROM antiban.outbox_states ORDER BY 1;
+
+-- Meta's read (or delivered) status can reach a message still 'sending'
+-- before the sender records its answer: it left, so sent_at is stamped too.
+SELECT antiban.send_template('+5511977770001', 'oferta', 'pt_BR') AS racing \gset
+UPDATE antiban.outbox SET state = 'sending' WHERE id = :racing;
+UPDATE antiban.outbox SET state = 'read' WHERE id = :racing;
+SELECT state, sent_at IS NOT NULL AS sent_stamped, delivered_at IS NULL AS delivered_folded,
+       read_at IS NOT NULL AS read_stamped FROM antiban.outbox WHERE id = :racing;

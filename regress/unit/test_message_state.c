@@ -69,7 +69,19 @@ names(void **state)
 	assert_false(message_state_parse("lost", &s));
 }
 
+static void
+delivered_and_read_imply_sent(void **state)
+{
+	assert_true(message_state_implies_sent(MSG_DELIVERED));
+	assert_true(message_state_implies_sent(MSG_READ));
+	assert_false(message_state_implies_sent(MSG_SENT));
+	assert_false(message_state_implies_sent(MSG_SENDING));
+	assert_false(message_state_implies_sent(MSG_FAILED));
+	assert_false(message_state_implies_sent(MSG_UNKNOWN));
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(delivered_and_read_imply_sent),
 	cmocka_unit_test(happy_path),
 	cmocka_unit_test(never_backwards),
 	cmocka_unit_test(webhook_evidence_settles_waiting_messages),

@@ -63,3 +63,14 @@ message_state_is_final(MessageState s)
 {
 	return allowed[s] == 0;
 }
+
+/*
+ * Meta reports delivered or read only for a message that left: reaching them
+ * means it was sent, even when its "sent" status was folded into a later one
+ * or arrived before the sender recorded its own answer.
+ */
+bool
+message_state_implies_sent(MessageState s)
+{
+	return s == MSG_DELIVERED || s == MSG_READ;
+}

@@ -33,5 +33,6 @@ extern bool message_state_parse(const char *s, MessageState *out);
 extern const char *message_state_name(MessageState s);
 extern bool message_transition_allowed(MessageState from, MessageState to);
 extern bool message_state_is_final(MessageState s);
+extern bool message_state_implies_sent(MessageState s);
 
 #endif							/* ANTIBAN_MESSAGE_STATE_H */

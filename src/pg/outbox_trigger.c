@@ -88,9 +88,9 @@ antiban_outbox_transition(PG_FUNCTION_ARGS)
 	HeapTuple	row;
 	MessageState to;
 	bool		changed;
-	int			cols[2];
-	Datum		values[2];
-	bool		nulls[2] = {false, false};
+	int			cols[3];
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
 	int			ncols = 0;
 	TimestampTz now = antiban_now();
 
@@ -123,6 +123,12 @@ antiban_outbox_transition(PG_FUNCTION_ARGS)
 	if (changed && shape.stamp_att[to] > 0)
 	{
 		cols[ncols] = shape.stamp_att[to];
+		values[ncols++] = TimestampTzGetDatum(now);
+	}
+	if (changed && message_state_implies_sent(to) && shape.stamp_att[MSG_SENT] > 0 &&
+		heap_attisnull(row, shape.stamp_att[MSG_SENT], desc))
+	{
+		cols[ncols] = shape.stamp_att[MSG_SENT];
 		values[ncols++] = TimestampTzGetDatum(now);
 	}
 	cols[ncols] = shape.updated_att;
