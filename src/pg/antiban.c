@@ -13,13 +13,15 @@ void		_PG_init(void);
 
 /*
  * Loaded without shared_preload_libraries (for instance by CREATE EXTENSION)
- * we only define the parameters; the SQL functions then explain, through
- * antiban_require_loaded(), what is missing.
+ * we only define the parameters and mask secrets in this backend's log; the
+ * SQL functions then explain, through antiban_require_loaded(), what is
+ * missing.
  */
 void
 _PG_init(void)
 {
 	antiban_define_gucs();
+	antiban_install_secret_log_hook();
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 	antiban_install_shmem_hooks();

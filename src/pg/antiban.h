@@ -85,6 +85,9 @@ extern TimestampTz antiban_now(void);
 extern bool antiban_check_pinned_now(char **newval, void **extra, GucSource source);
 extern void antiban_assign_pinned_now(const char *newval, void *extra);
 
+/* secret_log.c: secrets never reach the server log or an error */
+extern void antiban_install_secret_log_hook(void);
+
 /* shmem.c */
 #define ANTIBAN_MAX_SENDERS 16
 

@@ -118,9 +118,12 @@ define_monitor_settings(void)
 							"Graph API management calls the monitor makes per WABA per rolling hour, at most.",
 							"Meta allows 200 per hour per WABA (5,000 with a registered number); keep below it.",
 							&antiban_mgmt_requests_per_hour, 200, 1, 5000, PGC_SIGHUP, 0, NULL, NULL, NULL);
+	/* a Slack or Teams incoming-webhook URL is itself a credential */
 	DefineCustomStringVariable("antiban.alert_webhook_url",
 							   "Post each alert here as Slack-compatible JSON (empty: do not post).",
-							   NULL, &antiban_alert_webhook_url, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
+							   "Shown to superusers only: an incoming-webhook URL is a credential.",
+							   &antiban_alert_webhook_url, "", PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
 	DefineCustomIntVariable("antiban.template_hold",
 							"How long a message whose template is paused or in review waits before it is looked at again.",
 							NULL, &antiban_template_hold_s, 300, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);

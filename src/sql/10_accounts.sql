@@ -51,7 +51,8 @@ COMMENT ON COLUMN antiban.numbers.phone_number_id IS 'Meta''s phone-number id (t
 COMMENT ON COLUMN antiban.numbers.rate_override IS 'Messages per second replacing the throughput level''s rate (NULL: follow the level).';
 COMMENT ON COLUMN antiban.numbers.burst_override IS 'Bucket capacity in messages (NULL: one second of the rate).';
 
--- Secrets: readable by antiban_admin only; no view, log line or error shows them.
+-- Secrets: write-only. antiban's own code reads them as antiban_owner; admins
+-- set and clear them through functions; no view, log line or error shows them.
 CREATE TABLE antiban.secrets (
     kind        antiban.secret_kind NOT NULL,
     waba_id     bigint REFERENCES antiban.wabas ON DELETE CASCADE,
@@ -61,14 +62,47 @@ CREATE TABLE antiban.secrets (
 );
 CREATE UNIQUE INDEX secrets_one_per_kind ON antiban.secrets (kind, coalesce(waba_id, 0));
 COMMENT ON TABLE antiban.secrets IS
-    'Access tokens (one per WABA), the app secret and the webhook verify token. Only antiban_admin can read it.';
+    'Access tokens (one per WABA), the app secret and the webhook verify token. No role but antiban_owner reads it: set with antiban.set_secret, see antiban.secrets_status.';
+
+-- Which row of antiban.wabas a secret belongs to; never echoes what it was given
+-- (a token passed in the WABA's place by mistake must not reach an error).
+CREATE FUNCTION antiban.secret_waba(kind antiban.secret_kind, waba text) RETURNS bigint
+LANGUAGE plpgsql STABLE
+AS $$
+#variable_conflict use_column
+DECLARE
+    waba_row bigint;
+BEGIN
+    IF kind IS NULL THEN
+        RAISE EXCEPTION 'secret kind must not be null'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'One of access_token, app_secret, webhook_verify_token.';
+    END IF;
+    IF (kind = 'access_token') <> (waba IS NOT NULL) THEN
+        RAISE EXCEPTION 'an access token belongs to one WABA; the app secret and verify token to none'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Call antiban.set_secret(''access_token'', <token>, <waba_id>).';
+    END IF;
+    IF waba IS NULL THEN
+        RETURN NULL;
+    END IF;
+    SELECT w.id INTO waba_row FROM antiban.wabas w WHERE w.waba_id = waba;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown WABA'
+            USING ERRCODE = 'undefined_object',
+                  DETAIL = 'No row of antiban.wabas has that waba_id (the value is not shown, in case it was a secret).',
+                  HINT = 'Register it first with INSERT INTO antiban.wabas, and check the order of the arguments: kind, value, waba.';
+    END IF;
+    RETURN waba_row;
+END
+$$;
+COMMENT ON FUNCTION antiban.secret_waba(antiban.secret_kind, text) IS
+    'Internal: the antiban.wabas row a secret of this kind belongs to (NULL for none); errors never echo their arguments.';
 
 CREATE FUNCTION antiban.set_secret(kind antiban.secret_kind, value text, waba text DEFAULT NULL)
 RETURNS void
-LANGUAGE plpgsql
--- An error here must not copy the statement, which holds the secret, into the server log.
-SET log_min_error_statement = 'panic'
-SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, antiban, pg_temp
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -79,19 +113,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Paste the whole token or secret; antiban never shows it back.';
     END IF;
-    IF (kind = 'access_token') <> (waba IS NOT NULL) THEN
-        RAISE EXCEPTION 'an access token belongs to one WABA; the app secret and verify token to none'
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Call antiban.set_secret(''access_token'', <token>, <waba_id>).';
-    END IF;
-    IF waba IS NOT NULL THEN
-        SELECT w.id INTO waba_row FROM antiban.wabas w WHERE w.waba_id = waba;
-        IF NOT FOUND THEN
-            RAISE EXCEPTION 'unknown WABA "%"', waba
-                USING ERRCODE = 'undefined_object',
-                      HINT = 'Register it first with INSERT INTO antiban.wabas.';
-        END IF;
-    END IF;
+    waba_row := antiban.secret_waba(kind, waba);
     INSERT INTO antiban.secrets AS s (kind, waba_id, value)
     VALUES (set_secret.kind, waba_row, set_secret.value)
     ON CONFLICT (kind, coalesce(waba_id, 0))
@@ -99,7 +121,23 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.set_secret(antiban.secret_kind, text, text) IS
-    'Store or replace a secret. Errors never echo the value. Note: log_statement = all would still log the call itself.';
+    'Store or replace a secret (antiban_admin). kind: access_token (with the WABA id as waba), app_secret or webhook_verify_token; value: at least 8 characters. Errors never echo the value, and with antiban preloaded every server-log line of a statement that calls set_secret has its quoted literals masked. Still avoid: calling it inside a DO block while pg_stat_statements tracks utility statements (the block is stored verbatim). Secrets are read back by no role: see antiban.secrets_status.';
+
+CREATE FUNCTION antiban.clear_secret(kind antiban.secret_kind, waba text DEFAULT NULL)
+RETURNS boolean
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, antiban, pg_temp
+AS $$
+#variable_conflict use_column
+DECLARE
+    waba_row bigint := antiban.secret_waba(kind, waba);
+BEGIN
+    DELETE FROM antiban.secrets s WHERE s.kind = clear_secret.kind AND s.waba_id IS NOT DISTINCT FROM waba_row;
+    RETURN FOUND;
+END
+$$;
+COMMENT ON FUNCTION antiban.clear_secret(antiban.secret_kind, text) IS
+    'Remove a secret (antiban_admin): an access token with its WABA id, or the app secret / verify token without. Returns false when none was set.';
 
 CREATE VIEW antiban.secrets_status AS
 SELECT s.kind, w.waba_id, s.updated_at, length(s.value) AS length

@@ -19,7 +19,7 @@ COMMENT ON TABLE antiban.alerts IS
 
 CREATE FUNCTION antiban.acknowledge_alert(alert bigint) RETURNS boolean
 LANGUAGE sql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, antiban, pg_temp
 AS $$
     UPDATE antiban.alerts SET acknowledged_at = now(), acknowledged_by = session_user
     WHERE id = alert AND acknowledged_at IS NULL

@@ -93,7 +93,7 @@ COMMENT ON FUNCTION antiban.mark_read(text, text, boolean) IS
 
 CREATE FUNCTION antiban.cancel(message bigint) RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, antiban, pg_temp
 AS $$
 DECLARE
     current antiban.message_state;

@@ -145,7 +145,7 @@ $$;
 CREATE FUNCTION antiban.set_mode(phone_number_id text, mode antiban.number_mode, reason text)
 RETURNS antiban.number_mode
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, antiban, pg_temp
 AS $$
 DECLARE
     number bigint := antiban.number_id_of(phone_number_id);
@@ -172,7 +172,7 @@ COMMENT ON FUNCTION antiban.set_mode(text, antiban.number_mode, text) IS
 CREATE FUNCTION antiban.release_mode(phone_number_id text, reason text DEFAULT 'released to the controller')
 RETURNS antiban.number_mode
 LANGUAGE sql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, antiban, pg_temp
 AS $$
     UPDATE antiban.numbers n SET mode_forced = false, hard_block = false,
            change_reason = format('%s: %s', session_user, reason)
@@ -195,7 +195,7 @@ COMMENT ON FUNCTION antiban.warmup_schedule(integer) IS
 CREATE FUNCTION antiban.start_warmup(phone_number_id text, reason text DEFAULT 'new number', from_day integer DEFAULT 1)
 RETURNS antiban.number_mode
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
+SET search_path = pg_catalog, antiban, pg_temp
 AS $$
 DECLARE
     number bigint := antiban.number_id_of(phone_number_id);

@@ -1,9 +1,26 @@
 -- Roles. They are cluster-wide, so they may exist from an earlier install.
+-- antiban_owner is the identity of antiban's own code: the C adapters switch to
+-- it to read and write internal tables, and every SECURITY DEFINER function is
+-- owned by it. It is NOLOGIN, never a superuser, and granted to no one.
 DO $$
 DECLARE
     r text;
 BEGIN
-    FOREACH r IN ARRAY ARRAY['antiban_admin', 'antiban_app', 'antiban_reader', 'antiban_receiver'] LOOP
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'antiban_owner'
+               AND (rolsuper OR rolcanlogin OR rolbypassrls OR rolcreaterole OR rolcreatedb)) THEN
+        RAISE EXCEPTION 'role antiban_owner exists with more rights than antiban gives it'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'antiban runs its own code as antiban_owner: it must be NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB.',
+                  HINT = 'ALTER ROLE antiban_owner NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB, then try again.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid
+               WHERE r.rolname = 'antiban_owner') THEN
+        RAISE EXCEPTION 'role antiban_owner is granted to other roles'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Every member of antiban_owner could read the secrets.',
+                  HINT = 'REVOKE antiban_owner FROM each member, then try again.';
+    END IF;
+    FOREACH r IN ARRAY ARRAY['antiban_owner', 'antiban_admin', 'antiban_app', 'antiban_reader', 'antiban_receiver'] LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
             EXECUTE format('CREATE ROLE %I NOLOGIN', r);
         END IF;
@@ -13,6 +30,36 @@ $$;
 
 REVOKE ALL ON ALL TABLES IN SCHEMA antiban FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA antiban FROM PUBLIC;
+
+-- antiban's own identity: exactly the rights on antiban's objects, nothing else.
+GRANT USAGE ON SCHEMA antiban TO antiban_owner;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA antiban TO antiban_owner;
+GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA antiban TO antiban_owner;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA antiban TO antiban_owner;
+
+-- Every function whose body is parsed when it runs (PL/pgSQL, SQL with a
+-- string body) resolves names through pg_catalog, antiban and pg_temp, in that
+-- order, whoever calls it: nothing a caller creates (an operator in their
+-- schema, a pg_temp.text domain) is ever found first. SECURITY DEFINER
+-- functions also run as antiban_owner, never as the superuser who installed
+-- antiban. The C adapters do the same in src/pg/privileged.c.
+DO $$
+DECLARE
+    f record;
+BEGIN
+    FOR f IN
+        SELECT p.oid::regprocedure AS sig, p.prosecdef
+        FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+        WHERE p.pronamespace = 'antiban'::regnamespace
+          AND (p.prosecdef OR l.lanname = 'plpgsql' OR (l.lanname = 'sql' AND p.prosqlbody IS NULL))
+    LOOP
+        EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, antiban, pg_temp', f.sig);
+        IF f.prosecdef THEN
+            EXECUTE format('ALTER FUNCTION %s OWNER TO antiban_owner', f.sig);
+        END IF;
+    END LOOP;
+END
+$$;
 GRANT USAGE ON SCHEMA antiban TO antiban_admin, antiban_app, antiban_reader, antiban_receiver;
 
 -- Readers (BI tools, dashboards): every table and view but the secrets.
@@ -38,11 +85,13 @@ GRANT EXECUTE ON FUNCTION antiban.decide(text, text, text, timestamptz, text, te
 GRANT SELECT ON antiban.outbox, antiban.queue_depth, antiban.outbox_states TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.transition_allowed(text, text) TO antiban_reader;
 
--- Administrators: configuration and secrets.
+-- Administrators: configuration and secrets. Secrets are write-only: set and
+-- cleared through functions, seen only as antiban.secrets_status.
 GRANT antiban_app TO antiban_admin;
-GRANT SELECT, INSERT, UPDATE, DELETE ON antiban.portfolios, antiban.wabas, antiban.numbers,
-    antiban.secrets TO antiban_admin;
+GRANT SELECT, INSERT, UPDATE, DELETE ON antiban.portfolios, antiban.wabas, antiban.numbers
+    TO antiban_admin;
 GRANT EXECUTE ON FUNCTION antiban.set_secret(antiban.secret_kind, text, text),
+    antiban.clear_secret(antiban.secret_kind, text),
     antiban.reload_config(), antiban.flush_journal(),
     antiban.open_service_window(text, text, timestamptz)
     TO antiban_admin;

@@ -10,6 +10,7 @@
  * the server is going down.
  */
 #include "pg/antiban.h"
+#include "worker/worker_txn.h"
 
 #include "access/xact.h"
 #include "commands/extension.h"
@@ -83,7 +84,7 @@ antiban_journal_writer_main(Datum arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(antiban_database_name, NULL, 0);
+	worker_connect(NULL);
 	journal_set_writer_latch(MyLatch);
 
 	while (!ShutdownRequestPending)

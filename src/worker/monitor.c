@@ -126,8 +126,7 @@ antiban_monitor_main(Datum arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(antiban_database_name, NULL, 0);
-	pgstat_report_appname("antiban monitor");
+	worker_connect("antiban monitor");
 	step_context = AllocSetContextCreate(TopMemoryContext, "antiban monitor step",
 										 ALLOCSET_DEFAULT_SIZES);
 

@@ -216,8 +216,7 @@ antiban_sender_main(Datum arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(antiban_database_name, NULL, 0);
-	pgstat_report_appname("antiban sender");
+	worker_connect("antiban sender");
 
 	st.inflight = hash_create("antiban in flight", 1024, &ctl, HASH_ELEM | HASH_BLOBS);
 	st.batch_context = AllocSetContextCreate(TopMemoryContext, "antiban sender batch",

@@ -7,8 +7,25 @@
 #include "access/xact.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
+#include "pg/antiban.h"
+#include "pg/privileged.h"
 #include "pgstat.h"
+#include "postmaster/bgworker.h"
 #include "utils/snapmgr.h"
+
+/*
+ * Connect to antiban.database_name and pin the session's search_path: a
+ * worker runs only antiban's own SQL and triggers, and none of it may
+ * resolve a name through a schema someone else can create objects in.
+ */
+void
+worker_connect(const char *appname)
+{
+	BackgroundWorkerInitializeConnection(antiban_database_name, NULL, 0);
+	pin_session_search_path();
+	if (appname)
+		pgstat_report_appname(appname);
+}
 
 void
 worker_begin(const char *activity)

@@ -8,6 +8,7 @@
 
 #include "postgres.h"
 
+extern void worker_connect(const char *appname);
 extern void worker_begin(const char *activity);
 extern void worker_commit(void);
 extern bool worker_extension_present(void);
