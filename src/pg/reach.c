@@ -40,8 +40,8 @@
 #include "pg/privileged.h"
 
 #define RECIPIENT_STRIPES	256
-/* Portfolio slots for sessions on their own pinned clock (tests), apart from the real ones. */
-#define PINNED_PORTFOLIOS	64
+/* Portfolio slots for sessions on their own pinned clock (tests): as many as real ones, to a point. */
+#define PINNED_PORTFOLIOS	Min(antiban_max_portfolios, 1024)
 /* Persist last_sent at most this often when nothing else changed. */
 #define PERSIST_EVERY_US	(60 * USECS_PER_SEC)
 
@@ -65,7 +65,8 @@ typedef struct PortfolioSlot
 /*
  * Slots [0, max_portfolios) are the real domain's, counted by
  * antiban_shared->nportfolios; the PINNED_PORTFOLIOS after them belong to
- * pinned sessions, so those can never use up a real portfolio's slot.
+ * pinned sessions, so those can never use up a real portfolio's slot.  (A
+ * slot is about 6 kB: the pinned pool stops growing at 1,024.)
  */
 typedef struct PortfolioPools
 {
