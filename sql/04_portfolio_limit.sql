@@ -37,9 +37,25 @@ SELECT '2001', id, 'HIGH' FROM antiban.wabas WHERE waba_id = '201';
 SELECT outcome, reason, phone_number_id FROM antiban.decide('+5511900009999', 'marketing', portfolio => '101');
 SELECT business_id, tier, messaging_limit, used, remaining FROM antiban.portfolio_usage ORDER BY business_id;
 
--- What survives a restart: the journal keeps recipient_state current.
+-- What survives a restart: the journal keeps each recipient's sends stored,
+-- and opt-outs and windows are stored by the transaction that states them.
+-- This session pinned the clock itself, so none of the above was stored: its
+-- sends and windows are a test's, and must never reach real-clock sessions.
 SELECT antiban.flush_journal() >= 0 AS flushed;
-SELECT count(*) AS recipients, count(last_reached_at) AS counted, count(window_until) AS with_window
-FROM antiban.recipient_state;
-SELECT recipient, last_reached_at, window_until
-FROM antiban.recipient_state WHERE recipient IN ('+5511900000007', '+5511900000252') ORDER BY 1;
+SELECT count(*) AS stored FROM antiban.recipient_state;
+-- On the real clock they are (TAP 003 restarts a server pinned server-wide).
+-- (New buckets start full once the journal writer has read how the server
+-- last stopped: wait for that, so the decision below is a SEND.)
+DO $$ BEGIN
+    FOR i IN 1..1200 LOOP
+        EXIT WHEN (SELECT previous_shutdown <> 'unknown' FROM antiban.journal_stats());
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END $$;
+RESET antiban.pinned_now;
+SELECT outcome, reason FROM antiban.decide('+5511900000301', 'marketing', portfolio => '101');
+SELECT antiban.open_service_window('+5511900000302', '2001') > now() AS window_opened;
+SELECT antiban.flush_journal() >= 0 AS flushed;
+SELECT recipient, last_reached_at > now() - interval '1 hour' AS counted,
+       window_until > now() AS window_open, window_number_id = n.id AS on_2001
+FROM antiban.recipient_state s, antiban.numbers n WHERE n.phone_number_id = '2001' ORDER BY 1;

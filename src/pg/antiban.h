@@ -80,8 +80,15 @@ extern HealthWeights antiban_health_weights_in_force(void);
 extern void antiban_define_gucs(void);
 
 /* clock.c: the one source of "now", pinnable by antiban.pinned_now */
+typedef enum ClockDomain
+{
+	CLOCK_REAL = 0,				/* real clock, or pinned server-wide */
+	CLOCK_PINNED = 1			/* this session pinned the clock itself */
+} ClockDomain;
+
 extern char *antiban_pinned_now;
 extern TimestampTz antiban_now(void);
+extern ClockDomain antiban_clock_domain(void);
 extern bool antiban_check_pinned_now(char **newval, void **extra, GucSource source);
 extern void antiban_assign_pinned_now(const char *newval, void *extra);
 
@@ -192,7 +199,29 @@ typedef struct RecipientState
 	int64		window_number_id;
 	int64		persisted_sent; /* last_sent as last written to the table */
 	bool		opted_out;		/* asked to stop marketing (this portfolio) */
+	bool		uncommitted_window; /* reach_get only: the window is this
+									 * transaction's own, not committed yet */
 } RecipientState;
+
+/* A fact a transaction states about a recipient (recipient_facts.c). */
+typedef enum FactKind
+{
+	FACT_OPT_OUT,
+	FACT_WINDOW
+} FactKind;
+
+typedef struct RecipientFact
+{
+	FactKind	kind;
+	ClockDomain domain;
+	Oid			instance;
+	int64		portfolio_id;
+	uint64		rhash;
+	bool		opted_out;		/* FACT_OPT_OUT */
+	TimestampTz window_until;	/* FACT_WINDOW */
+	int64		window_number_id;	/* FACT_WINDOW */
+	TimestampTz noted_at;		/* antiban.now() when stated */
+} RecipientFact;
 
 extern Size reach_shmem_size(void);
 extern void reach_shmem_init(void);
@@ -207,6 +236,13 @@ extern void reach_open_window(Oid instance, int64 portfolio_id, const char *reci
 							  uint64 rhash, int64 number_id, TimestampTz until);
 extern void reach_set_opt_out(Oid instance, int64 portfolio_id, const char *recipient,
 							  uint64 rhash, bool opted_out);
+extern void reach_fact_apply_to(RecipientState *rs, const RecipientFact *f);
+extern bool reach_apply_fact(const RecipientFact *f);
+
+/* recipient_facts.c: opt-outs and windows follow the caller's transaction */
+extern void recipient_fact_note(const RecipientFact *f, const char *recipient);
+extern void recipient_facts_overlay(ClockDomain domain, Oid instance, int64 portfolio_id,
+									uint64 rhash, RecipientState *rs);
 
 /* decide.c: one decision, for SQL, the send functions and the sender */
 typedef struct DecideArgs
@@ -240,15 +276,13 @@ typedef struct JournalDecision
 	char		detail[DECISION_DETAIL_MAX];
 } JournalDecision;
 
+/* A send to a recipient (sticky sender, counted reach): never their facts. */
 typedef struct JournalRecipient
 {
 	int64		portfolio_id;
 	int64		last_number_id;
 	TimestampTz last_sent;
 	TimestampTz last_reach;		/* REACH_NEVER: none */
-	TimestampTz window_until;	/* 0: none */
-	int64		window_number_id;
-	bool		opted_out;
 	char		recipient[RECIPIENT_MAXLEN + 1];
 } JournalRecipient;
 

@@ -6,6 +6,15 @@
  * LWLock, so a hot number serialises only callers of that number.  A send
  * needs its number's bucket and its (number, recipient) pair bucket: both
  * stripes are locked in index order and both buckets are taken, or neither.
+ *
+ * Tokens are taken at once, not at commit: a decision that consumes is for
+ * a send made right away, and holding tokens back until commit would let
+ * concurrent callers over-grant.  A rolled-back transaction's tokens stay
+ * taken, which only errs on the safe side.
+ *
+ * Keys carry the clock domain (clock.c): a session that pinned the clock
+ * itself has buckets of its own, which real-clock sessions and the senders
+ * neither see nor are slowed by.
  */
 #include "pg/antiban.h"
 
@@ -24,7 +33,8 @@
 typedef struct BucketKey
 {
 	uint32		instance;
-	uint32		kind;
+	uint16		kind;
+	uint16		domain;			/* ClockDomain */
 	int64		number_id;
 	uint64		recipient_hash;
 } BucketKey;
@@ -87,29 +97,46 @@ pair_params(void)
 	return p;
 }
 
+static BucketKey
+bucket_key(Oid instance, uint16 kind, int64 number_id, uint64 recipient_hash)
+{
+	BucketKey	k = {instance, kind, (uint16) antiban_clock_domain(), number_id, recipient_hash};
+
+	return k;
+}
+
 static uint64
 key_hash(const BucketKey *k)
 {
-	return hash_mix64(hash_mix64(hash_mix64(k->instance, k->kind), (uint64) k->number_id),
+	return hash_mix64(hash_mix64(hash_mix64(k->instance, ((uint64) k->domain << 16) | k->kind),
+								 (uint64) k->number_id),
 					  k->recipient_hash);
 }
 
-/* What eviction needs: the time, and a bucket that must stay (in use). */
+/* What eviction needs: the time, a bucket that must stay (in use), the inserter's domain. */
 typedef struct VictimArg
 {
 	TimestampTz now;
 	const BucketKey *keep;
+	uint16		domain;
 } VictimArg;
 
-/* Only a full bucket may be forgotten, never the one being used; the longest idle goes first. */
+/*
+ * Only a full bucket may be forgotten, never the one being used; the
+ * longest idle goes first.  Across clock domains: a pinned session never
+ * evicts a real bucket, and a real session evicts pinned ones first.
+ */
 static int64_t
 bucket_victim_score(const void *key, const void *value, void *arg)
 {
+	const BucketKey *k = key;
 	const BucketValue *v = value;
 	const VictimArg *va = arg;
 
 	if (va->keep && memcmp(key, va->keep, sizeof(BucketKey)) == 0)
 		return -1;
+	if (k->domain != va->domain)
+		return va->domain == CLOCK_PINNED ? -1 : PG_INT64_MAX;
 	if (!token_bucket_is_full(&v->bucket, &v->params, va->now))
 		return -1;
 	return Max(va->now - v->bucket.stamp, 0);
@@ -125,7 +152,7 @@ bucket_get(const BucketKey *key, uint64 hash, const TokenBucketParams *params,
 		   const BucketKey *keep)
 {
 	BucketValue *v = slot_table_find(&bucket_table, hash, key);
-	VictimArg	arg = {now, keep};
+	VictimArg	arg = {now, keep, key->domain};
 
 	if (v == NULL)
 	{
@@ -196,8 +223,8 @@ buckets_take(Oid instance, const CachedNumber *n, const char *recipient,
 			 uint64 recipient_hash, TimestampTz pair_last_send, int64 amount,
 			 TimestampTz now, bool consume)
 {
-	BucketKey	nk = {instance, BUCKET_KIND_NUMBER, n->view.id, 0};
-	BucketKey	pk = {instance, BUCKET_KIND_PAIR, n->view.id, recipient_hash};
+	BucketKey	nk = bucket_key(instance, BUCKET_KIND_NUMBER, n->view.id, 0);
+	BucketKey	pk = bucket_key(instance, BUCKET_KIND_PAIR, n->view.id, recipient_hash);
 	uint64		nh = key_hash(&nk);
 	uint64		ph = key_hash(&pk);
 	uint32		ns = slot_table_stripe(&bucket_table, nh);
@@ -231,8 +258,8 @@ buckets_take(Oid instance, const CachedNumber *n, const char *recipient,
 void
 buckets_give_back(Oid instance, const CachedNumber *n, uint64 recipient_hash, int64 amount)
 {
-	BucketKey	keys[2] = {{instance, BUCKET_KIND_NUMBER, n->view.id, 0},
-	{instance, BUCKET_KIND_PAIR, n->view.id, recipient_hash}};
+	BucketKey	keys[2] = {bucket_key(instance, BUCKET_KIND_NUMBER, n->view.id, 0),
+	bucket_key(instance, BUCKET_KIND_PAIR, n->view.id, recipient_hash)};
 
 	for (int i = 0; i < 2; i++)
 	{
@@ -265,7 +292,7 @@ buckets_available(NumbersCache *c, TimestampTz now, TimestampTz *next_token)
 	for (int i = 0; i < c->nnumbers; i++)
 	{
 		CachedNumber *n = &c->numbers[i];
-		BucketKey	key = {c->instance, BUCKET_KIND_NUMBER, n->view.id, 0};
+		BucketKey	key = bucket_key(c->instance, BUCKET_KIND_NUMBER, n->view.id, 0);
 		uint64		h = key_hash(&key);
 		uint32		s = slot_table_stripe(&bucket_table, h);
 		BucketValue *v;
@@ -300,8 +327,8 @@ buckets_available(NumbersCache *c, TimestampTz now, TimestampTz *next_token)
 void
 buckets_drain(Oid instance, const CachedNumber *n, const char *recipient, uint64 recipient_hash)
 {
-	BucketKey	key = {instance, recipient ? BUCKET_KIND_PAIR : BUCKET_KIND_NUMBER, n->view.id,
-	recipient ? recipient_hash : 0};
+	BucketKey	key = bucket_key(instance, recipient ? BUCKET_KIND_PAIR : BUCKET_KIND_NUMBER,
+								 n->view.id, recipient ? recipient_hash : 0);
 	TokenBucketParams params = recipient ? pair_params() : n->throughput;
 	uint64		h = key_hash(&key);
 	uint32		s = slot_table_stripe(&bucket_table, h);
@@ -435,14 +462,14 @@ emit_bucket(ReturnSetInfo *rsinfo, NumbersCache *c, const BucketKey *k, const Bu
 
 PG_FUNCTION_INFO_V1(antiban_bucket_states);
 
-/* antiban.bucket_states(): every live bucket, refilled to antiban.now(). */
+/* antiban.bucket_states(): every live bucket of this session's clock domain, refilled to antiban.now(). */
 Datum
 antiban_bucket_states(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	NumbersCache *c = numbers_cache_get();
 	TimestampTz now = antiban_now();
-
+	uint16		domain = (uint16) antiban_clock_domain();
 	BucketKey  *keys = palloc(sizeof(BucketKey) * bucket_table.stripe_slots);
 	BucketValue *values = palloc(sizeof(BucketValue) * bucket_table.stripe_slots);
 
@@ -458,7 +485,8 @@ antiban_bucket_states(PG_FUNCTION_ARGS)
 			const void *key;
 			BucketValue *v = slot_table_value_at(&bucket_table, s, i, &key);
 
-			if (v && ((const BucketKey *) key)->instance == c->instance)
+			if (v && ((const BucketKey *) key)->instance == c->instance &&
+				((const BucketKey *) key)->domain == domain)
 			{
 				keys[n] = *(const BucketKey *) key;
 				values[n++] = *v;

@@ -8,6 +8,12 @@
  * the number and pair buckets.  When consuming, a granted admission takes
  * the tokens and records the reach; if the limit filled in between, the
  * tokens go back.  Every decision goes to the journal.
+ *
+ * consume => true is for a send made right away: tokens and the reach are
+ * taken at once, in shared memory, and stay taken if the caller's
+ * transaction rolls back (deliberately conservative; concurrent decisions
+ * must see them immediately).  What the decision reads, on the other hand,
+ * includes the caller's own uncommitted opt-outs and windows (reach_get).
  */
 #include "pg/antiban.h"
 
@@ -107,7 +113,13 @@ admit(void *arg, const NumberView *n)
 	const CachedPortfolio *p = &ctx->cache->portfolios[cn->portfolio_index];
 	RecipientState *rs = state_in(ctx, cn->portfolio_index);
 	bool		in_window = window_open_on(rs, n->id, ctx->now);
-	bool		counts = ctx->category != CATEGORY_SERVICE && !in_window;
+
+	/*
+	 * A template sent now inside a window this transaction opened but has
+	 * not committed still counts: the send stays if the window is rolled back.
+	 */
+	bool		counts = ctx->category != CATEGORY_SERVICE &&
+		!(in_window && !(ctx->consume && rs->uncommitted_window));
 	Admission	a = {true, ctx->now, LIMITER_NONE};
 	TimestampTz reach_ready;
 

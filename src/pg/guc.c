@@ -159,7 +159,7 @@ define_tunables(void)
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomStringVariable("antiban.pinned_now",
 							   "Test only: pin antiban's clock to this timestamp (empty: real time).",
-							   "Refill, windows and backoff then move only when the test moves the clock.",
+							   "Refill, windows and backoff then move only when the test moves the clock. Set in postgresql.conf, every session and worker shares it; set by a session (SET, PGOPTIONS, per role or database), that session works on its own copy of buckets, recipients and portfolio windows, which real-clock sessions never see, and stores no recipient rows.",
 							   &antiban_pinned_now, "",
 							   PGC_SUSET, GUC_NOT_IN_SAMPLE,
 							   antiban_check_pinned_now, antiban_assign_pinned_now, NULL);

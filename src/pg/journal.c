@@ -1,6 +1,6 @@
 /*
  * journal.c
- *		Write-behind journal: decision-log rows and recipient facts.
+ *		Write-behind journal: decision-log rows and recipients' sends.
  *
  * Every decision is logged, but a commit per decision would cost more than
  * the decision itself.  Backends append fixed-size records to a bounded
@@ -9,8 +9,15 @@
  * it into tables every antiban.journal_flush_interval.  Nothing is dropped:
  * when the ring is full, or the backend is not in antiban.database_name
  * (where the writer runs), the record is written directly, in the caller's
- * own transaction.  What a crash can lose is the last flush interval of
- * log rows; outbox rows, which are the messages themselves, are never here.
+ * own transaction (and so goes if that transaction aborts).  What a crash
+ * can lose is the last flush interval of log rows; outbox rows, which are
+ * the messages themselves, are never here.
+ *
+ * Only sends (antiban.recipient_reach) come through here: opt-outs and
+ * service windows are written by the transaction that states them.  A
+ * session on its own pinned clock (clock.c) journals its decisions, stamped
+ * with its pinned time, but no sends: those stay in its own copy of shared
+ * memory, so that no real-clock session ever loads them.
  */
 #include "pg/antiban.h"
 
@@ -199,20 +206,22 @@ static const char *const insert_decisions_sql =
 " LEFT JOIN antiban.numbers n ON n.id = u.nid"
 " ORDER BY u.ord";
 
+/*
+ * Sends only, into their own table: opt-outs and service windows are
+ * written by the transactions that state them (recipient_facts.c), so this
+ * write-behind can neither overwrite them with an older copy nor wait on, or
+ * deadlock with, a transaction that holds their row.
+ */
 static const char *const upsert_recipients_sql =
-"INSERT INTO antiban.recipient_state AS s (portfolio_id, recipient, last_number_id,"
-" last_sent_at, last_reached_at, window_until, window_number_id, marketing_opt_out)"
+"INSERT INTO antiban.recipient_reach AS s (portfolio_id, recipient, last_number_id,"
+" last_sent_at, last_reached_at)"
 " SELECT * FROM unnest($1::int8[], $2::text[], $3::int8[], $4::timestamptz[],"
-"  $5::timestamptz[], $6::timestamptz[], $7::int8[], $8::bool[])"
+"  $5::timestamptz[])"
 " ON CONFLICT (portfolio_id, recipient) DO UPDATE SET"
 "  last_number_id = CASE WHEN s.last_sent_at IS NULL OR excluded.last_sent_at >= s.last_sent_at"
 "   THEN coalesce(excluded.last_number_id, s.last_number_id) ELSE s.last_number_id END,"
 "  last_sent_at = greatest(s.last_sent_at, excluded.last_sent_at),"
 "  last_reached_at = greatest(s.last_reached_at, excluded.last_reached_at),"
-"  window_number_id = CASE WHEN s.window_until IS NULL OR excluded.window_until >= s.window_until"
-"   THEN coalesce(excluded.window_number_id, s.window_number_id) ELSE s.window_number_id END,"
-"  window_until = greatest(s.window_until, excluded.window_until),"
-"  marketing_opt_out = excluded.marketing_opt_out,"
 "  updated_at = now()";
 
 /* Column builders: NULL where the record says "none". */
@@ -313,17 +322,16 @@ static void
 insert_recipients(const JournalRecipient *r, int n)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			types[8] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID,
-	TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID, INT8ARRAYOID, BOOLARRAYOID};
-	Oid			elems[8] = {INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-	TIMESTAMPTZOID, INT8OID, BOOLOID};
-	Column		c[8];
+	Oid			types[5] = {INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID, TIMESTAMPTZARRAYOID,
+	TIMESTAMPTZARRAYOID};
+	Oid			elems[5] = {INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Column		c[5];
 
 	if (n == 0)
 		return;
 	if (plan == NULL)
-		plan = privileged_prepare(upsert_recipients_sql, 8, types);
-	for (int k = 0; k < 8; k++)
+		plan = privileged_prepare(upsert_recipients_sql, 5, types);
+	for (int k = 0; k < 5; k++)
 		c[k] = column_new(n, elems[k]);
 	for (int i = 0; i < n; i++)
 	{
@@ -332,11 +340,8 @@ insert_recipients(const JournalRecipient *r, int n)
 		set_id(&c[2], i, r[i].last_number_id);
 		set_ts(&c[3], i, r[i].last_sent, 0);
 		set_ts(&c[4], i, r[i].last_reach, PG_INT64_MIN);
-		set_ts(&c[5], i, r[i].window_until, 0);
-		set_id(&c[6], i, r[i].window_number_id);
-		c[7].values[i] = BoolGetDatum(r[i].opted_out);
 	}
-	run_insert(plan, c, 8);
+	run_insert(plan, c, 5);
 }
 
 static int
@@ -352,7 +357,7 @@ compare_recipients(const void *a, const void *b)
 
 /*
  * One upsert may not touch a row twice: keep each recipient's newest record
- * (records are snapshots of the whole state, so the newest one wins).
+ * (records are snapshots of a recipient's sends, so the newest one wins).
  */
 static int
 coalesce_recipients(JournalRecipient *r, int n)

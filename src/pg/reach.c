@@ -5,9 +5,23 @@
  *
  * Recipients live in a striped slot table in shared memory: the time they
  * were last counted against the limit, the number they last talked to
- * (sticky sender) and their open service window.  Changes are journalled to
- * antiban.recipient_state, from which a portfolio is reloaded the first time
- * it is used after a restart, so the 24 h count survives restarts.
+ * (sticky sender), their open service window and marketing opt-out.  A
+ * portfolio is reloaded from antiban.recipient_reach and
+ * antiban.recipient_facts the first time it is used after a restart, so the
+ * 24 h count survives restarts.
+ *
+ * Two kinds of change, two rules:
+ *  - Sends (reach_record) take effect at once, whatever becomes of the
+ *    transaction that decided them: the message may already be on its way,
+ *    and counting it early only errs on the safe side.  They are written
+ *    behind by the journal, to antiban.recipient_reach only.
+ *  - Facts a transaction states (an opt-out, a service window) follow that
+ *    transaction: recipient_facts.c writes the row in it and applies them
+ *    here at commit (reach_apply_fact), never on abort.
+ *
+ * Every key carries the clock domain (clock.c): a session that pinned the
+ * clock itself works on a copy of this state that real-clock sessions and
+ * the workers never see, and nothing it records is written to the tables.
  *
  * Lock order: a portfolio's lock, then a recipient stripe.  Nothing takes
  * them the other way round.
@@ -26,13 +40,15 @@
 #include "pg/privileged.h"
 
 #define RECIPIENT_STRIPES	256
+/* Portfolio slots for sessions on their own pinned clock (tests): as many as real ones, to a point. */
+#define PINNED_PORTFOLIOS	Min(antiban_max_portfolios, 1024)
 /* Persist last_sent at most this often when nothing else changed. */
 #define PERSIST_EVERY_US	(60 * USECS_PER_SEC)
 
 typedef struct RecipientKey
 {
 	uint32		instance;
-	uint32		unused;
+	uint32		domain;			/* ClockDomain */
 	int64		portfolio_id;
 	uint64		recipient_hash;
 } RecipientKey;
@@ -40,14 +56,27 @@ typedef struct RecipientKey
 typedef struct PortfolioSlot
 {
 	uint32		instance;
+	uint32		domain;
 	int64		portfolio_id;
 	pg_atomic_uint32 loaded;
 	ReachWindow window;
 } PortfolioSlot;
 
+/*
+ * Slots [0, max_portfolios) are the real domain's, counted by
+ * antiban_shared->nportfolios; the PINNED_PORTFOLIOS after them belong to
+ * pinned sessions, so those can never use up a real portfolio's slot.  (A
+ * slot is about 6 kB: the pinned pool stops growing at 1,024.)
+ */
+typedef struct PortfolioPools
+{
+	int			npinned;		/* under antiban_shared->mutex */
+	PortfolioSlot slots[FLEXIBLE_ARRAY_MEMBER];
+} PortfolioPools;
+
 static SlotTable recipient_table;
 static LWLockPadded *recipient_locks = NULL;
-static PortfolioSlot *portfolio_slots = NULL;
+static PortfolioPools *pools = NULL;
 static LWLockPadded *portfolio_locks = NULL;
 
 static uint32
@@ -61,7 +90,8 @@ stripe_slots(void)
 static Size
 portfolios_size(void)
 {
-	return mul_size(sizeof(PortfolioSlot), antiban_max_portfolios);
+	return add_size(offsetof(PortfolioPools, slots),
+					mul_size(sizeof(PortfolioSlot), antiban_max_portfolios + PINNED_PORTFOLIOS));
 }
 
 Size
@@ -76,7 +106,7 @@ void
 reach_request_locks(void)
 {
 	RequestNamedLWLockTranche("antiban_recipients", RECIPIENT_STRIPES);
-	RequestNamedLWLockTranche("antiban_portfolios", antiban_max_portfolios);
+	RequestNamedLWLockTranche("antiban_portfolios", antiban_max_portfolios + PINNED_PORTFOLIOS);
 }
 
 void
@@ -92,9 +122,9 @@ reach_shmem_init(void)
 					  sizeof(RecipientKey), sizeof(RecipientState));
 	if (!found)
 		slot_table_clear(&recipient_table);
-	portfolio_slots = antiban_shmem_region("antiban portfolios", portfolios_size(), &found);
+	pools = antiban_shmem_region("antiban portfolios", portfolios_size(), &found);
 	if (!found)
-		memset(portfolio_slots, 0, portfolios_size());
+		memset(pools, 0, portfolios_size());
 	recipient_locks = GetNamedLWLockTranche("antiban_recipients");
 	portfolio_locks = GetNamedLWLockTranche("antiban_portfolios");
 }
@@ -111,70 +141,121 @@ stripe_lock(uint64 hash)
 	return &recipient_locks[slot_table_stripe(&recipient_table, hash)].lock;
 }
 
-/* The most recent thing we know about a recipient: older ones go first. */
+/* Who inserts: their clock and their domain. */
+typedef struct VictimArg
+{
+	TimestampTz now;
+	ClockDomain domain;
+} VictimArg;
+
+/*
+ * The most recent thing we know about a recipient: older ones go first.
+ * Across domains: a pinned session never evicts a real recipient, and a
+ * real session evicts pinned ones before any of its own.
+ */
 static int64_t
 recipient_victim_score(const void *key, const void *value, void *arg)
 {
+	const RecipientKey *k = key;
 	const RecipientState *rs = value;
-	TimestampTz now = *(TimestampTz *) arg;
+	const VictimArg *va = arg;
 	int64		newest = Max(Max(rs->last_sent, rs->last_reach), rs->window_until);
 
+	if (k->domain != (uint32) va->domain)
+		return va->domain == CLOCK_PINNED ? -1 : PG_INT64_MAX;
 	/* Forgetting a counted recipient only over-counts: safe, but last. */
-	return Max(now - newest, 0);
+	return Max(va->now - newest, 0);
 }
 
 /* ---- portfolio slots ---- */
 
+/* A domain's pool: its first slot, its capacity and its counter. */
 static PortfolioSlot *
-find_slot(Oid instance, int64 portfolio_id)
+pool_of(ClockDomain domain, int *capacity, int **used)
 {
-	int			n = antiban_shared->nportfolios;
-
-	pg_read_barrier();
-	for (int i = 0; i < n; i++)
-		if (portfolio_slots[i].instance == instance && portfolio_slots[i].portfolio_id == portfolio_id)
-			return &portfolio_slots[i];
-	return NULL;
+	if (domain == CLOCK_PINNED)
+	{
+		*capacity = PINNED_PORTFOLIOS;
+		*used = &pools->npinned;
+		return &pools->slots[antiban_max_portfolios];
+	}
+	*capacity = antiban_max_portfolios;
+	*used = &antiban_shared->nportfolios;
+	return &pools->slots[0];
 }
 
 static PortfolioSlot *
-claim_slot(Oid instance, int64 portfolio_id)
+find_slot(ClockDomain domain, Oid instance, int64 portfolio_id)
 {
+	int			capacity;
+	int		   *used;
+	PortfolioSlot *first = pool_of(domain, &capacity, &used);
+	int			n = *(volatile int *) used;
+
+	pg_read_barrier();
+	for (int i = 0; i < n; i++)
+		if (first[i].instance == instance && first[i].portfolio_id == portfolio_id)
+			return &first[i];
+	return NULL;
+}
+
+static void
+too_many_portfolios(ClockDomain domain)
+{
+	if (domain == CLOCK_PINNED)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("too many business portfolios for sessions on a pinned clock"),
+				 errdetail("Sessions that set antiban.pinned_now themselves share %d portfolio slots, apart from the real ones.",
+						   PINNED_PORTFOLIOS),
+				 errhint("Restart the server, or pin the clock server-wide in postgresql.conf.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+			 errmsg("too many business portfolios for antiban's shared memory"),
+			 errdetail("antiban.max_portfolios is %d.", antiban_max_portfolios),
+			 errhint("Raise antiban.max_portfolios and restart the server.")));
+}
+
+static PortfolioSlot *
+claim_slot(ClockDomain domain, Oid instance, int64 portfolio_id)
+{
+	int			capacity;
+	int		   *used;
+	PortfolioSlot *first = pool_of(domain, &capacity, &used);
 	PortfolioSlot *slot;
 
 	SpinLockAcquire(&antiban_shared->mutex);
-	slot = find_slot(instance, portfolio_id);
-	if (slot == NULL && antiban_shared->nportfolios < antiban_max_portfolios)
+	slot = find_slot(domain, instance, portfolio_id);
+	if (slot == NULL && *used < capacity)
 	{
-		slot = &portfolio_slots[antiban_shared->nportfolios];
+		slot = &first[*used];
 		slot->instance = instance;
+		slot->domain = (uint32) domain;
 		slot->portfolio_id = portfolio_id;
 		pg_atomic_init_u32(&slot->loaded, 0);
 		pg_write_barrier();
-		antiban_shared->nportfolios++;
+		(*used)++;
 	}
 	SpinLockRelease(&antiban_shared->mutex);
 	if (slot == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("too many business portfolios for antiban's shared memory"),
-				 errdetail("antiban.max_portfolios is %d.", antiban_max_portfolios),
-				 errhint("Raise antiban.max_portfolios and restart the server.")));
+		too_many_portfolios(domain);
 	return slot;
 }
 
 static LWLock *
 slot_lock(PortfolioSlot *slot)
 {
-	return &portfolio_locks[slot - portfolio_slots].lock;
+	return &portfolio_locks[slot - pools->slots].lock;
 }
 
+/* The portfolio's slot in this session's clock domain. */
 static PortfolioSlot *
 slot_for(Oid instance, int64 portfolio_id)
 {
-	PortfolioSlot *slot = find_slot(instance, portfolio_id);
+	ClockDomain domain = antiban_clock_domain();
+	PortfolioSlot *slot = find_slot(domain, instance, portfolio_id);
 
-	return slot ? slot : claim_slot(instance, portfolio_id);
+	return slot ? slot : claim_slot(domain, instance, portfolio_id);
 }
 
 /* ---- recipients ---- */
@@ -186,10 +267,24 @@ state_init(RecipientState *rs)
 	rs->last_reach = REACH_NEVER;
 }
 
+static RecipientKey
+recipient_key(ClockDomain domain, Oid instance, int64 portfolio_id, uint64 rhash)
+{
+	RecipientKey key = {instance, (uint32) domain, portfolio_id, rhash};
+
+	return key;
+}
+
+/*
+ * What this transaction sees of a recipient: shared memory (in its clock
+ * domain) with its own uncommitted facts laid over it.  Returns whether
+ * shared memory knew them.
+ */
 bool
 reach_get(Oid instance, int64 portfolio_id, uint64 rhash, RecipientState *out)
 {
-	RecipientKey key = {instance, 0, portfolio_id, rhash};
+	ClockDomain domain = antiban_clock_domain();
+	RecipientKey key = recipient_key(domain, instance, portfolio_id, rhash);
 	uint64		h = key_hash(&key);
 	RecipientState *rs;
 
@@ -200,24 +295,30 @@ reach_get(Oid instance, int64 portfolio_id, uint64 rhash, RecipientState *out)
 	else
 		state_init(out);
 	LWLockRelease(stripe_lock(h));
+	recipient_facts_overlay(domain, instance, portfolio_id, rhash, out);
 	return rs != NULL;
 }
 
-/* Find or create; NULL only when the stripe can not make room (never here). */
+/*
+ * Find or create.  NULL when the stripe can not make room: never in the
+ * real domain; in the pinned one when the stripe is full of real recipients.
+ */
 static RecipientState *
 state_for_update(const RecipientKey *key, uint64 h, TimestampTz now)
 {
 	RecipientState *rs = slot_table_find(&recipient_table, h, key);
+	VictimArg	arg = {now, (ClockDomain) key->domain};
 
 	if (rs == NULL)
 	{
-		rs = slot_table_insert(&recipient_table, h, key, recipient_victim_score, &now);
+		rs = slot_table_insert(&recipient_table, h, key, recipient_victim_score, &arg);
 		if (rs)
 			state_init(rs);
 	}
 	return rs;
 }
 
+/* Sends only: opt-outs and windows are written by the transaction that states them. */
 static void
 journal_state(Oid instance, int64 portfolio_id, const char *recipient, const RecipientState *rs)
 {
@@ -226,9 +327,6 @@ journal_state(Oid instance, int64 portfolio_id, const char *recipient, const Rec
 		.last_number_id = rs->last_number_id,
 		.last_sent = rs->last_sent,
 		.last_reach = rs->last_reach,
-		.window_until = rs->window_until,
-		.window_number_id = rs->window_number_id,
-		.opted_out = rs->opted_out,
 	};
 
 	strlcpy(r.recipient, recipient, sizeof(r.recipient));
@@ -264,13 +362,19 @@ reach_admits(Oid instance, const CachedPortfolio *p, const RecipientState *rs,
  * portfolio's limit when 'counts' (a business-initiated template outside a
  * service window), and remembered as their sticky sender.  Returns false,
  * changing nothing, when the limit filled up since reach_admits() said yes.
+ *
+ * Immediate, not at commit: the send is made right away, and a concurrent
+ * decision must see the count at once or two could both take the last
+ * place.  If the transaction aborts, the count stays: conservative.  A
+ * session on its own pinned clock journals nothing (its copy is not real).
  */
 bool
 reach_record(Oid instance, const CachedPortfolio *p, const char *recipient,
 			 uint64 rhash, int64 number_id, TimestampTz now, bool counts)
 {
+	ClockDomain domain = antiban_clock_domain();
 	PortfolioSlot *slot = slot_for(instance, p->id);
-	RecipientKey key = {instance, 0, p->id, rhash};
+	RecipientKey key = recipient_key(domain, instance, p->id, rhash);
 	uint64		h = key_hash(&key);
 	RecipientState *rs;
 	RecipientState copy;
@@ -294,8 +398,9 @@ reach_record(Oid instance, const CachedPortfolio *p, const char *recipient,
 	if (rs && ok)
 	{
 		/* write behind only what matters: a new sender, a count, or an hour-old stamp */
-		persist = counts || rs->last_number_id != number_id ||
-			now - rs->persisted_sent > PERSIST_EVERY_US;
+		persist = domain == CLOCK_REAL &&
+			(counts || rs->last_number_id != number_id ||
+			 now - rs->persisted_sent > PERSIST_EVERY_US);
 		rs->last_sent = now;
 		rs->last_number_id = number_id;
 		if (persist)
@@ -309,70 +414,108 @@ reach_record(Oid instance, const CachedPortfolio *p, const char *recipient,
 	return ok;
 }
 
-/* A recipient wrote to 'number_id': free-form replies are allowed until 'until'. */
+/*
+ * A fact laid over a recipient's state: at commit in shared memory, and
+ * before that over this transaction's own view.  A window never shrinks, and
+ * the number of the latest one wins (webhooks arrive out of order).
+ */
+void
+reach_fact_apply_to(RecipientState *rs, const RecipientFact *f)
+{
+	if (f->kind == FACT_OPT_OUT)
+		rs->opted_out = f->opted_out;
+	else if (f->window_until >= rs->window_until)
+	{
+		rs->window_until = f->window_until;
+		rs->window_number_id = f->window_number_id;
+		rs->last_number_id = f->window_number_id;
+	}
+}
+
+/*
+ * Apply a committed fact to shared memory.  Runs in the commit callback:
+ * must not throw.  Returns false when there was no room (pinned domain only).
+ */
+bool
+reach_apply_fact(const RecipientFact *f)
+{
+	RecipientKey key = recipient_key(f->domain, f->instance, f->portfolio_id, f->rhash);
+	uint64		h = key_hash(&key);
+	RecipientState *rs;
+
+	LWLockAcquire(stripe_lock(h), LW_EXCLUSIVE);
+	rs = state_for_update(&key, h, f->noted_at);
+	if (rs)
+		reach_fact_apply_to(rs, f);
+	LWLockRelease(stripe_lock(h));
+	return rs != NULL;
+}
+
+static RecipientFact
+fact_for(Oid instance, int64 portfolio_id, uint64 rhash, FactKind kind)
+{
+	RecipientFact f = {.kind = kind, .domain = antiban_clock_domain(), .instance = instance,
+	.portfolio_id = portfolio_id, .rhash = rhash, .noted_at = antiban_now()};
+
+	return f;
+}
+
+/*
+ * A recipient wrote to 'number_id': free-form replies are allowed until
+ * 'until'.  Takes effect when the caller's transaction commits.
+ */
 void
 reach_open_window(Oid instance, int64 portfolio_id, const char *recipient,
 				  uint64 rhash, int64 number_id, TimestampTz until)
 {
-	RecipientKey key = {instance, 0, portfolio_id, rhash};
-	uint64		h = key_hash(&key);
-	TimestampTz now = antiban_now();
-	RecipientState *rs;
-	RecipientState copy;
+	RecipientFact f = fact_for(instance, portfolio_id, rhash, FACT_WINDOW);
 
-	LWLockAcquire(stripe_lock(h), LW_EXCLUSIVE);
-	rs = state_for_update(&key, h, now);
-	if (rs)
-	{
-		rs->window_until = Max(rs->window_until, until);
-		rs->window_number_id = number_id;
-		rs->last_number_id = number_id;
-		rs->persisted_sent = now;
-		copy = *rs;
-	}
-	LWLockRelease(stripe_lock(h));
-	if (rs)
-		journal_state(instance, portfolio_id, recipient, &copy);
+	f.window_until = until;
+	f.window_number_id = number_id;
+	recipient_fact_note(&f, recipient);
 }
 
-/* Marketing consent: stop (or resume) marketing to this recipient, at once. */
+/*
+ * Marketing consent: stop (or resume) marketing to this recipient.  Takes
+ * effect when the caller's transaction commits; until then only it sees it.
+ */
 void
 reach_set_opt_out(Oid instance, int64 portfolio_id, const char *recipient,
 				  uint64 rhash, bool opted_out)
 {
-	RecipientKey key = {instance, 0, portfolio_id, rhash};
-	uint64		h = key_hash(&key);
-	RecipientState *rs;
-	RecipientState copy;
+	RecipientFact f = fact_for(instance, portfolio_id, rhash, FACT_OPT_OUT);
 
-	LWLockAcquire(stripe_lock(h), LW_EXCLUSIVE);
-	rs = state_for_update(&key, h, antiban_now());
-	if (rs)
-	{
-		rs->opted_out = opted_out;
-		copy = *rs;
-	}
-	LWLockRelease(stripe_lock(h));
-	if (rs)
-		journal_state(instance, portfolio_id, recipient, &copy);
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("antiban's recipient table is full"),
-				 errhint("Raise antiban.max_recipients and restart the server.")));
+	f.opted_out = opted_out;
+	recipient_fact_note(&f, recipient);
 }
 
 /* ---- loading a portfolio after a restart ---- */
 
+/*
+ * What still matters at 'now' ($2).  A send or a window stamped after now
+ * was made on a clock ahead of this one (a server pinned in the future and
+ * since unpinned, a clock stepped back): ignored, for counting it would
+ * hold the limit or a window for years.  An opt-out is not about time and
+ * is always kept.
+ */
 static const char *const load_sql =
-"SELECT recipient, coalesce(last_number_id, 0), last_sent_at, last_reached_at,"
-" window_until, coalesce(window_number_id, 0), marketing_opt_out"
-" FROM antiban.recipient_state"
-" WHERE portfolio_id = $1"
-"   AND (last_reached_at > $2 - interval '1441 minutes'"
-"        OR last_sent_at > $2 - make_interval(secs => $3)"
-"        OR window_until > $2 OR marketing_opt_out)"
-" ORDER BY greatest(last_reached_at, last_sent_at, window_until) DESC"
+"SELECT recipient, coalesce(r.last_number_id, 0), r.last_sent_at, r.last_reached_at,"
+" f.window_until, coalesce(f.window_number_id, 0), coalesce(f.marketing_opt_out, false)"
+" FROM (SELECT recipient, last_number_id, last_sent_at, last_reached_at"
+"       FROM antiban.recipient_reach"
+"       WHERE portfolio_id = $1"
+"         AND greatest(last_sent_at, last_reached_at) <= $2"
+"         AND (last_reached_at > $2 - interval '1441 minutes'"
+"              OR last_sent_at > $2 - make_interval(secs => $3))) r"
+" FULL JOIN"
+"      (SELECT recipient, marketing_opt_out,"
+"              CASE WHEN window_opened_at <= $2 THEN window_until END AS window_until,"
+"              CASE WHEN window_opened_at <= $2 THEN window_number_id END AS window_number_id"
+"       FROM antiban.recipient_facts"
+"       WHERE portfolio_id = $1"
+"         AND (marketing_opt_out OR (window_until > $2 AND window_opened_at <= $2))) f"
+" USING (recipient)"
+" ORDER BY greatest(r.last_reached_at, r.last_sent_at, f.window_until) DESC"
 " LIMIT $4";
 
 static TimestampTz
@@ -389,7 +532,8 @@ restore_row(Oid instance, PortfolioSlot *slot, HeapTuple t, TupleDesc d, Timesta
 {
 	char	   *recipient = SPI_getvalue(t, d, 1);
 	bool		isnull;
-	RecipientKey key = {instance, 0, slot->portfolio_id, recipient_hash(recipient)};
+	RecipientKey key = recipient_key((ClockDomain) slot->domain, instance, slot->portfolio_id,
+									 recipient_hash(recipient));
 	uint64		h = key_hash(&key);
 	RecipientState *rs;
 
@@ -420,15 +564,16 @@ load_rows(Oid instance, PortfolioSlot *slot, TimestampTz now)
 	if (plan == NULL)
 		plan = privileged_prepare(load_sql, 4, types);
 	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "antiban: could not read antiban.recipient_state");
+		elog(ERROR, "antiban: could not read antiban.recipient_reach and recipient_facts");
 	reach_window_init(&slot->window, now);
 	for (uint64 i = 0; i < SPI_processed; i++)
 		restore_row(instance, slot, SPI_tuptable->vals[i], SPI_tuptable->tupdesc, now);
 }
 
 /*
- * The first use of a portfolio after a restart rebuilds its window from the
- * table, under its lock, so that no decision sees a half-loaded count.
+ * The first use of a portfolio after a restart (or, in the pinned domain,
+ * by the first pinned session) rebuilds its window from the tables, under
+ * its lock, so that no decision sees a half-loaded count.
  */
 void
 reach_ensure_loaded(NumbersCache *c, const CachedPortfolio *p, TimestampTz now)
@@ -455,7 +600,7 @@ reach_ensure_loaded(NumbersCache *c, const CachedPortfolio *p, TimestampTz now)
 
 PG_FUNCTION_INFO_V1(antiban_portfolio_usage);
 
-/* antiban.portfolio_usage(): unique users counted per portfolio right now. */
+/* antiban.portfolio_usage(): unique users counted per portfolio right now (in this session's clock domain). */
 Datum
 antiban_portfolio_usage(PG_FUNCTION_ARGS)
 {
@@ -498,7 +643,7 @@ PG_FUNCTION_INFO_V1(antiban_open_service_window);
  * antiban.open_service_window(recipient, phone_number_id, until): the
  * recipient wrote to this number, so free-form messages may follow until
  * 'until' (24 h after their message) and templates sent meanwhile do not
- * count against the messaging limit.
+ * count against the messaging limit.  From the caller's commit on.
  */
 Datum
 antiban_open_service_window(PG_FUNCTION_ARGS)

@@ -11,7 +11,7 @@ CREATE FUNCTION antiban.try_consume(
     OUT pair_remaining double precision)
 AS 'MODULE_PATHNAME', 'antiban_try_consume' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION antiban.try_consume(text, double precision, text, boolean) IS
-    'Take amount tokens from a number''s throughput bucket and, with a recipient, from the (number, recipient) pair bucket: both or neither. Returns whether it was allowed, what remains and the earliest time it would be allowed. consume => false only looks.';
+    'Take amount tokens from a number''s throughput bucket and, with a recipient, from the (number, recipient) pair bucket: both or neither. Returns whether it was allowed, what remains and the earliest time it would be allowed. consume => false only looks. Tokens are taken at once and stay taken if the transaction rolls back (conservative).';
 
 CREATE FUNCTION antiban.bucket_states(
     OUT kind text, OUT number_id bigint, OUT recipient text, OUT tokens double precision,
@@ -31,23 +31,46 @@ LEFT JOIN antiban.numbers n ON n.id = b.number_id;
 COMMENT ON VIEW antiban.buckets IS
     'Token buckets per number (throughput) and per number and recipient (pair rate). Buckets absent here are full.';
 
--- Recipients: sticky sender, service window and 24 h reach, written behind by the journal.
-CREATE TABLE antiban.recipient_state (
+-- Recipients, in two tables because their changes follow two rules.
+-- Sends take effect at once and are written behind by the journal writer:
+CREATE TABLE antiban.recipient_reach (
     portfolio_id     bigint NOT NULL REFERENCES antiban.portfolios ON DELETE CASCADE,
     recipient        text NOT NULL,
     last_number_id   bigint,
     last_sent_at     timestamptz,
     last_reached_at  timestamptz,
-    window_until     timestamptz,
-    window_number_id bigint,
-    marketing_opt_out boolean NOT NULL DEFAULT false,
     updated_at       timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (portfolio_id, recipient)
 );
-COMMENT ON TABLE antiban.recipient_state IS
-    'Per portfolio and recipient: the number they last talked to, their open service window and when they were last counted against the messaging limit. Shared memory is the live copy; this table lets it survive restarts.';
-COMMENT ON COLUMN antiban.recipient_state.last_reached_at IS
+COMMENT ON TABLE antiban.recipient_reach IS
+    'Per portfolio and recipient: the number that last sent to them and when they were last counted against the messaging limit. Written behind by the journal writer (a send counts at once, even if the transaction that decided it rolls back); shared memory is the live copy, this table lets it survive restarts. Sessions on their own pinned clock write nothing here.';
+COMMENT ON COLUMN antiban.recipient_reach.last_reached_at IS
     'Last business-initiated template outside a service window: counts the recipient for 24 h.';
+
+-- What a recipient told us is written in the transaction that states it, and
+-- reaches shared memory when that transaction commits:
+CREATE TABLE antiban.recipient_facts (
+    portfolio_id      bigint NOT NULL REFERENCES antiban.portfolios ON DELETE CASCADE,
+    recipient         text NOT NULL,
+    marketing_opt_out boolean NOT NULL DEFAULT false,
+    window_until      timestamptz,
+    window_number_id  bigint,
+    window_opened_at  timestamptz,
+    updated_at        timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (portfolio_id, recipient)
+);
+COMMENT ON TABLE antiban.recipient_facts IS
+    'Per portfolio and recipient: marketing opt-out and the open service window, written by set_marketing_opt_out and open_service_window (and the webhooks that call them) inside the caller''s transaction; decisions see them once it commits. Sessions on their own pinned clock write nothing here.';
+COMMENT ON COLUMN antiban.recipient_facts.window_opened_at IS
+    'antiban.now() when the window was opened: a window opened on a clock ahead of the loading session''s is ignored after a restart.';
+
+CREATE VIEW antiban.recipient_state AS
+SELECT portfolio_id, recipient, r.last_number_id, r.last_sent_at, r.last_reached_at,
+       f.window_until, f.window_number_id, coalesce(f.marketing_opt_out, false) AS marketing_opt_out,
+       greatest(r.updated_at, f.updated_at) AS updated_at
+FROM antiban.recipient_reach r FULL JOIN antiban.recipient_facts f USING (portfolio_id, recipient);
+COMMENT ON VIEW antiban.recipient_state IS
+    'Per portfolio and recipient: the number they last talked to, their open service window, their marketing opt-out and when they were last counted against the messaging limit, as stored (recipient_reach and recipient_facts). Shared memory is the live copy; these tables let it survive restarts.';
 
 CREATE FUNCTION antiban.portfolio_usage_raw(
     OUT portfolio_id bigint, OUT used bigint, OUT room_at timestamptz, OUT messaging_limit bigint)
@@ -69,4 +92,4 @@ CREATE FUNCTION antiban.open_service_window(recipient text, phone_number_id text
 RETURNS timestamptz
 AS 'MODULE_PATHNAME', 'antiban_open_service_window' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.open_service_window(text, text, timestamptz) IS
-    'The recipient wrote to this number: free-form replies are allowed until "until" (default 24 h from antiban.now()), and templates sent meanwhile do not count against the messaging limit.';
+    'The recipient wrote to this number: free-form replies are allowed until "until" (default 24 h from antiban.now()), and templates sent meanwhile do not count against the messaging limit. Takes effect when the calling transaction commits (it sees its own change before that); refused in a transaction that is then prepared.';

@@ -33,7 +33,7 @@ CREATE FUNCTION antiban.decide(
     OUT not_before timestamptz)
 AS 'MODULE_PATHNAME', 'antiban_decide' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION antiban.decide(text, text, text, timestamptz, text, text, boolean) IS
-    'SEND (with the number), QUEUE (with the earliest admissible time) or REJECT, with a machine-readable reason and a sentence. consume => true takes the tokens for a send made right away; false only looks.';
+    'SEND (with the number), QUEUE (with the earliest admissible time) or REJECT, with a machine-readable reason and a sentence. consume => true takes the tokens and counts the reach for a send made right away: at once, and they stay taken if the transaction rolls back (conservative); false only looks. Sees the calling transaction''s own uncommitted opt-outs and service windows.';
 
 CREATE FUNCTION antiban.flush_journal() RETURNS bigint
 AS 'MODULE_PATHNAME', 'antiban_flush_journal' LANGUAGE C VOLATILE;

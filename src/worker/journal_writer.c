@@ -1,7 +1,7 @@
 /*
  * journal_writer.c
  *		Background worker that stores the journal: decision-log rows and
- *		recipient facts buffered in shared memory by decide().
+ *		recipients' sends buffered in shared memory by decide().
  *
  * It wakes every antiban.journal_flush_interval, or early when a producer
  * finds the ring half full, and writes everything published in one short

@@ -1,0 +1,223 @@
+/*
+ * recipient_facts.c
+ *		What a transaction states about a recipient (a marketing opt-out, an
+ *		open service window) takes effect if, and when, it commits.
+ *
+ * The durable row, antiban.recipient_facts, is written through SPI inside
+ * the caller's transaction, so it commits or aborts with it.  The copy in
+ * shared memory that every decision reads must follow the same fate, but
+ * shared memory has no rollback: the change waits in a backend-local list,
+ * stamped with the subtransaction that made it, and is applied by the
+ * transaction callback at COMMIT.  ABORT forgets the list; a subtransaction
+ * that aborts (ROLLBACK TO SAVEPOINT, a PL/pgSQL exception block) drops its
+ * own entries, one that commits hands them to its parent.  Meanwhile the
+ * transaction sees its own changes: reach_get() lays the list over shared
+ * memory.
+ *
+ * PREPARE TRANSACTION is refused while changes wait: COMMIT PREPARED runs
+ * in a backend that never sees this list, so they would be lost.
+ *
+ * A session that pinned antiban.pinned_now itself writes no row: its facts
+ * live only in its clock domain's copy of shared memory (clock.c), which no
+ * real-clock session reads.
+ */
+#include "pg/antiban.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
+
+#include "pg/privileged.h"
+
+typedef struct PendingFact
+{
+	SubTransactionId subxid;
+	RecipientFact fact;
+} PendingFact;
+
+/* This transaction's facts, oldest first, in TopTransactionContext. */
+static PendingFact *pending = NULL;
+static int	npending = 0;
+static int	pending_capacity = 0;
+static bool callbacks_registered = false;
+
+/* ---- the durable row ---- */
+
+static const char *const store_opt_out_sql =
+"INSERT INTO antiban.recipient_facts AS f (portfolio_id, recipient, marketing_opt_out)"
+" VALUES ($1, $2, $3)"
+" ON CONFLICT (portfolio_id, recipient) DO UPDATE SET"
+"  marketing_opt_out = excluded.marketing_opt_out, updated_at = now()";
+
+/* The same rule as reach_fact_apply_to(): a window never shrinks, the latest one's number wins. */
+static const char *const store_window_sql =
+"INSERT INTO antiban.recipient_facts AS f (portfolio_id, recipient, window_until,"
+" window_number_id, window_opened_at)"
+" VALUES ($1, $2, $3, $4, $5)"
+" ON CONFLICT (portfolio_id, recipient) DO UPDATE SET"
+"  window_number_id = CASE WHEN f.window_until IS NULL OR excluded.window_until >= f.window_until"
+"   THEN excluded.window_number_id ELSE f.window_number_id END,"
+"  window_opened_at = CASE WHEN f.window_until IS NULL OR excluded.window_until >= f.window_until"
+"   THEN excluded.window_opened_at ELSE f.window_opened_at END,"
+"  window_until = greatest(f.window_until, excluded.window_until),"
+"  updated_at = now()";
+
+static void
+store_fact(const RecipientFact *f, const char *recipient)
+{
+	static SPIPlanPtr opt_out_plan = NULL;
+	static SPIPlanPtr window_plan = NULL;
+	Oid			opt_out_types[3] = {INT8OID, TEXTOID, BOOLOID};
+	Oid			window_types[5] = {INT8OID, TEXTOID, TIMESTAMPTZOID, INT8OID, TIMESTAMPTZOID};
+	Datum		args[5] = {Int64GetDatum(f->portfolio_id), CStringGetTextDatum(recipient)};
+	SPIPlanPtr	plan;
+	Privileged	priv;
+
+	privileged_begin(&priv);
+	SPI_connect();
+	if (f->kind == FACT_OPT_OUT)
+	{
+		if (opt_out_plan == NULL)
+			opt_out_plan = privileged_prepare(store_opt_out_sql, 3, opt_out_types);
+		plan = opt_out_plan;
+		args[2] = BoolGetDatum(f->opted_out);
+	}
+	else
+	{
+		if (window_plan == NULL)
+			window_plan = privileged_prepare(store_window_sql, 5, window_types);
+		plan = window_plan;
+		args[2] = TimestampTzGetDatum(f->window_until);
+		args[3] = Int64GetDatum(f->window_number_id);
+		args[4] = TimestampTzGetDatum(f->noted_at);
+	}
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "antiban: could not write antiban.recipient_facts");
+	SPI_finish();
+	privileged_end(&priv);
+}
+
+/* ---- the pending list ---- */
+
+static void
+forget_pending(void)
+{
+	/* the memory goes with TopTransactionContext */
+	pending = NULL;
+	npending = 0;
+	pending_capacity = 0;
+}
+
+/* Commit: apply in the order stated.  Must not throw (the commit is done). */
+static void
+apply_pending(void)
+{
+	for (int i = 0; i < npending; i++)
+		if (!reach_apply_fact(&pending[i].fact))
+			elog(WARNING, "antiban: no room in shared memory for a committed recipient fact of portfolio " INT64_FORMAT,
+				 pending[i].fact.portfolio_id);
+}
+
+static void
+facts_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_PREPARE:
+			if (npending > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot prepare a transaction that changed a marketing opt-out or a service window"),
+						 errdetail("antiban applies these changes to shared memory when the transaction commits, which COMMIT PREPARED would skip."),
+						 errhint("Commit this transaction directly, or make the change in a transaction that is not prepared.")));
+			break;
+		case XACT_EVENT_COMMIT:
+			apply_pending();
+			forget_pending();
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			forget_pending();
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+facts_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	int			kept = 0;
+
+	if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		for (int i = 0; i < npending; i++)
+			if (pending[i].subxid == mySubid)
+				pending[i].subxid = parentSubid;
+	}
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		for (int i = 0; i < npending; i++)
+			if (pending[i].subxid != mySubid)
+				pending[kept++] = pending[i];
+		npending = kept;
+	}
+}
+
+static void
+add_pending(const RecipientFact *f)
+{
+	if (!callbacks_registered)
+	{
+		RegisterXactCallback(facts_xact_callback, NULL);
+		RegisterSubXactCallback(facts_subxact_callback, NULL);
+		callbacks_registered = true;
+	}
+	if (pending == NULL)
+	{
+		pending_capacity = 8;
+		pending = MemoryContextAlloc(TopTransactionContext, sizeof(PendingFact) * pending_capacity);
+	}
+	else if (npending == pending_capacity)
+	{
+		pending_capacity *= 2;
+		pending = repalloc(pending, sizeof(PendingFact) * pending_capacity);
+	}
+	pending[npending].subxid = GetCurrentSubTransactionId();
+	pending[npending].fact = *f;
+	npending++;
+}
+
+/*
+ * State a fact in the caller's transaction: the row now (real clock only),
+ * shared memory at commit.
+ */
+void
+recipient_fact_note(const RecipientFact *f, const char *recipient)
+{
+	if (f->domain == CLOCK_REAL)
+		store_fact(f, recipient);
+	add_pending(f);
+}
+
+/* Read your own writes: this transaction's facts over what shared memory says. */
+void
+recipient_facts_overlay(ClockDomain domain, Oid instance, int64 portfolio_id, uint64 rhash,
+						RecipientState *rs)
+{
+	for (int i = 0; i < npending; i++)
+	{
+		const RecipientFact *f = &pending[i].fact;
+
+		if (f->domain != domain || f->instance != instance ||
+			f->portfolio_id != portfolio_id || f->rhash != rhash)
+			continue;
+		reach_fact_apply_to(rs, f);
+		if (f->kind == FACT_WINDOW)
+			rs->uncommitted_window = true;
+	}
+}
