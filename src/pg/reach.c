@@ -163,8 +163,15 @@ recipient_victim_score(const void *key, const void *value, void *arg)
 
 	if (k->domain != (uint32) va->domain)
 		return va->domain == CLOCK_PINNED ? -1 : PG_INT64_MAX;
-	/* Forgetting a counted recipient only over-counts: safe, but last. */
-	return Max(va->now - newest, 0);
+	/*
+	 * Forgetting an opt-out would let marketing reach someone who said stop:
+	 * only when nothing else in the stripe can go (size max_recipients above
+	 * the number of opted-out people; a restart reloads every opt-out).
+	 */
+	if (rs->opted_out)
+		return 0;
+	/* Forgetting a counted recipient only over-counts: safe, but after the rest. */
+	return Max(va->now - newest, 1);
 }
 
 /* ---- portfolio slots ---- */
