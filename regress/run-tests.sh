@@ -1,5 +1,6 @@
 #!/bin/sh
 # Runs every antiban test on this machine: C unit tests of src/core, the
+# libFuzzer harnesses in regress/fuzz (about a minute each), the
 # pg_regress cases in sql/ and the TAP tests in regress/t, each against a
 # temporary preloaded PostgreSQL; then the README's main job (regress/demo.sh)
 # from a clean clone of HEAD.  Installs what it needs (Debian 12).
@@ -20,6 +21,19 @@ echo "$unit_out" | grep -E '^\[  (FAILED|ERROR)|^unit:' >&2
 unit_pass=$(echo "$unit_out" | sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
 unit_fail=$(echo "$unit_out" | sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
 count "${unit_pass:-0}" "${unit_fail:-1}"
+
+# The C that reads untrusted bytes (payloads, recipients, the receiver's
+# request handling) under libFuzzer with AddressSanitizer and UBSan, about
+# a minute per harness (ANTIBAN_FUZZ_SECONDS); one test each.
+if [ "${ANTIBAN_SKIP_FUZZ:-}" = 1 ]; then
+	say "fuzzing: skipped (ANTIBAN_SKIP_FUZZ=1)"
+else
+	fuzz_out=$(sh "$ANTIBAN_ROOT/regress/fuzz/run.sh")
+	echo "$fuzz_out" >&2
+	fuzz_pass=$(echo "$fuzz_out" | sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+	fuzz_fail=$(echo "$fuzz_out" | sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+	count "${fuzz_pass:-0}" "${fuzz_fail:-1}"
+fi
 
 work=$(copy_tree_for_pg_user)
 say "pg_regress and TAP tests in $work"
