@@ -24,7 +24,7 @@ PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-ini
 SHLIB_LINK  = -lcurl -ljson-c -lcrypto -lm
 
 EXTRA_CLEAN = antiban--*.sql regress/unit/run_unit_tests tmp_check tmp_check_iso \
-              results regression.diffs regression.out log
+              results regression.diffs regression.out log regress/fuzz/bin
 
 # The JIT's bitcode would only inline our SQL-callable functions: skip it.
 override with_llvm = no
@@ -60,9 +60,25 @@ regress/unit/run_unit_tests: $(UNIT_SRCS) regress/unit/main.c $(CORE_SRCS) $(wil
 unit: regress/unit/run_unit_tests
 	regress/unit/run_unit_tests
 
+# Fuzzing (libFuzzer, clang-14): each regress/fuzz/fuzz_NAME.c is one
+# harness, linked with all of src/core and the receiver's plain-C parsers,
+# seeded from regress/fuzz/corpus/NAME/ when that folder exists.  Adding a
+# harness is adding one file: `make fuzz` builds regress/fuzz/bin/fuzz_NAME,
+# regress/fuzz/run.sh (run by run-tests.sh) runs every one it finds.
+FUZZ_CC      = clang-14
+FUZZ_CFLAGS  = -std=gnu11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=all -Wall -Wextra -Wno-unused-parameter -Isrc -I/usr/include/json-c
+FUZZ_LINKED  = $(CORE_SRCS) src/receiver/body.c src/receiver/text_param.c src/receiver/log.c
+FUZZ_NAMES   = $(patsubst regress/fuzz/fuzz_%.c,%,$(wildcard regress/fuzz/fuzz_*.c))
+regress/fuzz/bin/fuzz_%: regress/fuzz/fuzz_%.c $(FUZZ_LINKED) $(wildcard src/core/*.h src/receiver/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_LINKED) -ljson-c -lm
+
+fuzz: $(FUZZ_NAMES:%=regress/fuzz/bin/fuzz_%)
+
 clean: clean-tools
 clean-tools:
 	$(MAKE) -C regress/simulator clean
 	$(MAKE) -C src/receiver clean
 
-.PHONY: unit clean-tools install-receiver
+.PHONY: unit clean-tools install-receiver fuzz

@@ -10,6 +10,8 @@
 set -eu
 ANTIBAN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ANTIBAN_ROOT/regress/lib.sh"
+# PostgreSQL listens on a Unix socket in the cluster's folder only, so the
+# port only names that socket: set ANTIBAN_DEMO_PORT to run beside another.
 PORT=${ANTIBAN_DEMO_PORT:-5499}
 
 APP_SECRET=demo-app-secret-not-a-real-one
@@ -22,9 +24,20 @@ post_inbound() {
 	# (psql interpolates :'variables' in scripts, not in -c)
 	signature=$(echo "SELECT encode(hmac(convert_to(:'body', 'UTF8'), :'secret', 'sha256'), 'hex')" |
 		cluster_psql "$HOME_DIR" "$PORT" antiban -tA -v body="$body" -v secret="$APP_SECRET")
-	printf '%s' "$body" | curl -s -o /dev/null -w "   POST from $2: HTTP %{http_code}\n" \
+	code=$(printf '%s' "$body" | curl -s -o /dev/null -w '%{http_code}' \
 		-H 'Content-Type: application/json' -H "X-Hub-Signature-256: sha256=$signature" \
-		--data-binary @- "$RECEIVER_URL/webhook"
+		--data-binary @- "$RECEIVER_URL/webhook") || true
+	echo "   POST from $2: HTTP $code"
+	[ "$code" = 200 ] || die "the receiver did not store the message from $2"
+}
+
+# wait_until SECONDS SQL: poll until the query answers t; false on timeout
+wait_until() {
+	deadline=$(($(date +%s) + $1))
+	while [ "$(cluster_psql "$HOME_DIR" "$PORT" antiban -tAc "$2")" != t ]; do
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.5
+	done
 }
 
 if [ "${1:-}" = stop ]; then
@@ -40,8 +53,12 @@ install_packages $ANTIBAN_BUILD_PACKAGES
 build_and_install
 ensure_cluster_user
 HOME_DIR=$(cluster_home)
+# A step that fails stops the demo with a non-zero status and says where to
+# look, instead of printing a summary of nothing.
+trap 'rc=$?; [ $rc = 0 ] || printf "error: the demo failed (status %s); logs in %s; stop it: sh regress/demo.sh stop\n" $rc "$HOME_DIR" >&2' EXIT
 
 say "starting PostgreSQL in $HOME_DIR (port $PORT)"
+init_cluster "$HOME_DIR"
 # The sender points nowhere until the demo database is fresh: rows left by an
 # earlier run must not reach this run's simulator.
 demo_conf() {
@@ -64,7 +81,9 @@ cluster_psql "$HOME_DIR" "$PORT" antiban -c "CREATE EXTENSION antiban" -c "CREAT
 RECEIVER_URL=$(start_process "$HOME_DIR" receiver "$(pg_bindir)/antiban-receiver" \
 	--conninfo "host=$HOME_DIR port=$PORT dbname=antiban user=receiver")
 say "webhook receiver at $RECEIVER_URL/webhook; Meta's verification handshake:"
-echo "   GET ?hub.mode=subscribe&hub.verify_token=...: $(curl -s "$RECEIVER_URL/webhook?hub.mode=subscribe&hub.verify_token=$VERIFY_TOKEN&hub.challenge=1158201444") (the challenge, echoed)"
+challenge=$(curl -s "$RECEIVER_URL/webhook?hub.mode=subscribe&hub.verify_token=$VERIFY_TOKEN&hub.challenge=1158201444") || true
+echo "   GET ?hub.mode=subscribe&hub.verify_token=...: $challenge (the challenge, echoed)"
+[ "$challenge" = 1158201444 ] || die "the receiver did not answer Meta's verification handshake"
 
 # The Cloud API simulator stands in for graph.facebook.com: 2 % of requests
 # fail with a 500, number 3000000002 is scripted to be flagged for spam
@@ -87,27 +106,34 @@ demo_conf "$SIM_URL"
 cluster_psql "$HOME_DIR" "$PORT" postgres -c "SELECT pg_reload_conf()" >/dev/null
 # The journal writer (re)connects within seconds of the database appearing;
 # until it has read how the last run ended, new buckets start empty.
-i=0
-while [ $i -lt 40 ] && [ "$(cluster_psql "$HOME_DIR" "$PORT" antiban -tAc \
-	"SELECT previous_shutdown FROM antiban.journal_stats()")" = unknown ]; do
-	sleep 0.25; i=$((i + 1))
-done
+wait_until 120 "SELECT previous_shutdown <> 'unknown' FROM antiban.journal_stats()" ||
+	die "antiban's journal writer did not start (see $HOME_DIR/postgresql.log)"
 say "running the demo"
-cluster_psql "$HOME_DIR" "$PORT" antiban -f "$ANTIBAN_ROOT/regress/demo.sql"
+cluster_psql "$HOME_DIR" "$PORT" antiban < "$ANTIBAN_ROOT/regress/demo.sql"
 cluster_psql "$HOME_DIR" "$PORT" antiban -c "UPDATE antiban.numbers SET burst_override = NULL, rate_override = NULL"
 curl -s -X POST "$SIM_URL/_sim/script" -d '{"number": "3000000002", "fail_next": 1000, "code": 131048}' >/dev/null
 say "two leads write in through the receiver: one asks, one opts out"
 post_inbound 5521900000001 "Ana Souza" "Olá! Vi o anúncio do CDB, quanto rende?"
 post_inbound 5521900000002 "Bruno Lima" "PARE"
-cluster_psql "$HOME_DIR" "$PORT" antiban -f "$ANTIBAN_ROOT/regress/demo_send.sql"
+cluster_psql "$HOME_DIR" "$PORT" antiban < "$ANTIBAN_ROOT/regress/demo_send.sql"
 say "the sender worker drains the outbox to the simulator; statuses come back as webhooks"
-i=0
-while [ $i -lt 120 ] && [ "$(cluster_psql "$HOME_DIR" "$PORT" antiban -tAc \
-	"SELECT count(*) FROM antiban.outbox WHERE state IN ('queued', 'retry_wait', 'sending', 'sent')")" != 0 ]; do
-	sleep 0.5; i=$((i + 1))
-done
-cluster_psql "$HOME_DIR" "$PORT" antiban -f "$ANTIBAN_ROOT/regress/demo_summary.sql"
+# (a loaded machine is slow, not wrong: the timeout is generous)
+if ! wait_until 300 "SELECT count(*) = 0 FROM antiban.outbox WHERE state IN ('queued', 'retry_wait', 'sending', 'sent')"; then
+	cluster_psql "$HOME_DIR" "$PORT" antiban -c "SELECT state, reason, count(*) FROM antiban.outbox GROUP BY 1, 2 ORDER BY 1" >&2
+	die "the outbox did not drain in 300 s"
+fi
+cluster_psql "$HOME_DIR" "$PORT" antiban < "$ANTIBAN_ROOT/regress/demo_summary.sql"
 echo "== What the simulator saw (its ledger)"
-curl -s "$SIM_URL/_sim/ledger" | sed 's/,"per_number".*//; s/$/}/'
-echo
+ledger=$(curl -s "$SIM_URL/_sim/ledger") || die "the simulator's ledger could not be read"
+printf '%s\n' "$ledger" | sed 's/,"per_number".*/}/'
+# One line that CI (and a person) can check: what Meta accepted, and the two
+# things that must never happen.
+verdict=$(cluster_psql "$HOME_DIR" "$PORT" antiban -tA -v ledger="$ledger" < "$ANTIBAN_ROOT/regress/demo_ledger.sql") ||
+	die "the simulator's ledger is not the JSON expected: $ledger"
+echo "== simulator ledger: $verdict"
+case $verdict in
+	"0 messages accepted,"*) die "the simulator accepted no message" ;;
+	*", 0 duplicates, 0 violations") ;;
+	*) die "messages were sent twice or over a limit" ;;
+esac
 say "done. Connect: psql -h $HOME_DIR -p $PORT -d antiban   Stop: sh regress/demo.sh stop"

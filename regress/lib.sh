@@ -2,7 +2,8 @@
 
 # Debian packages each job needs.  A fresh Debian 12 has none of them.
 ANTIBAN_BUILD_PACKAGES="build-essential pkg-config postgresql-15 postgresql-server-dev-15 postgresql-15-cron libpq-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libjson-c-dev"
-ANTIBAN_TEST_PACKAGES="libcmocka-dev libipc-run-perl curl"
+# (clang-14 and its compiler-rt: the libFuzzer harnesses in regress/fuzz)
+ANTIBAN_TEST_PACKAGES="libcmocka-dev libipc-run-perl curl clang-14 libclang-rt-14-dev"
 ANTIBAN_BENCH_PACKAGES="redis-server redis-tools wrk"
 
 say() { printf '%s\n' "== $*" >&2; }
@@ -64,17 +65,20 @@ ensure_cluster_user() {
 	useradd --system --user-group --home-dir /nonexistent --shell /usr/sbin/nologin "$ANTIBAN_USER"
 }
 
+# (from /: the caller's folder may be one the cluster user cannot enter;
+# every path given is absolute)
 as_cluster_user() {
-	if [ "$(id -u)" = 0 ]; then runuser -u "$ANTIBAN_USER" -- "$@"; else "$@"; fi
+	if [ "$(id -u)" = 0 ]; then (cd / && runuser -u "$ANTIBAN_USER" -- "$@"); else "$@"; fi
 }
 
-# The project's var/ when the cluster user can reach it, else /var/tmp.
+# The project's var/ when the cluster user can reach it, else a folder in
+# /var/tmp named after this checkout (two clones never share a cluster).
 cluster_home() {
 	home="$ANTIBAN_ROOT/var"
 	mkdir -p "$home" 2>/dev/null || true
 	[ "$(id -u)" = 0 ] && chown "$ANTIBAN_USER" "$home" 2>/dev/null
 	if ! as_cluster_user test -w "$home" 2>/dev/null; then
-		home=/var/tmp/antiban-$ANTIBAN_USER
+		home=/var/tmp/antiban-$ANTIBAN_USER-$(printf '%s' "$ANTIBAN_ROOT" | cksum | cut -d' ' -f1)
 		mkdir -p "$home"
 		[ "$(id -u)" = 0 ] && chown "$ANTIBAN_USER" "$home"
 		say "the project folder is not reachable by $ANTIBAN_USER; using $home"
@@ -82,16 +86,17 @@ cluster_home() {
 	echo "$home"
 }
 
-# start_cluster HOME PORT: initdb once, (re)start with antiban and pg_cron preloaded.
-start_cluster() {
-	home=$1 port=$2 bin=$(pg_bindir)
+# init_cluster HOME: initdb once, with antiban and pg_cron preloaded; per-run
+# settings (the simulator's URL...) go in HOME/pgdata/antiban-demo.conf,
+# which may be written once this has run.
+init_cluster() {
+	home=$1 bin=$(pg_bindir)
 	if [ ! -f "$home/pgdata/PG_VERSION" ]; then
 		as_cluster_user "$bin/initdb" -D "$home/pgdata" -A trust -E UTF8 --locale=C.UTF-8 >/dev/null \
 			|| die "initdb failed"
 		as_cluster_user sh -c "cat >> '$home/pgdata/postgresql.conf'" <<EOC
-# antiban demo settings
+# antiban demo settings (the port is given to pg_ctl at each start)
 listen_addresses = ''
-port = $port
 unix_socket_directories = '$home'
 shared_preload_libraries = 'antiban, pg_cron'
 antiban.database_name = 'antiban'
@@ -100,11 +105,17 @@ cron.use_background_workers = on
 max_worker_processes = 16
 EOC
 	fi
-	# per-run settings (simulator URL...) live in an included file
 	grep -q "antiban-demo.conf" "$home/pgdata/postgresql.conf" 2>/dev/null ||
 		as_cluster_user sh -c "echo \"include_if_exists = 'antiban-demo.conf'\" >> '$home/pgdata/postgresql.conf'"
+}
+
+# start_cluster HOME PORT: init_cluster, then (re)start on PORT (a Unix
+# socket in HOME only: no TCP port is taken).
+start_cluster() {
+	home=$1 port=$2 bin=$(pg_bindir)
+	init_cluster "$home"
 	as_cluster_user "$bin/pg_ctl" -D "$home/pgdata" -l "$home/postgresql.log" -w stop -m fast >/dev/null 2>&1 || true
-	as_cluster_user "$bin/pg_ctl" -D "$home/pgdata" -l "$home/postgresql.log" -w start >/dev/null \
+	as_cluster_user "$bin/pg_ctl" -D "$home/pgdata" -l "$home/postgresql.log" -o "-p $port" -w start >/dev/null \
 		|| { tail -20 "$home/postgresql.log" >&2; die "PostgreSQL did not start"; }
 }
 

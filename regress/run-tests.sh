@@ -1,7 +1,9 @@
 #!/bin/sh
 # Runs every antiban test on this machine: C unit tests of src/core, the
+# libFuzzer harnesses in regress/fuzz (about a minute each), the
 # pg_regress cases in sql/ and the TAP tests in regress/t, each against a
-# temporary preloaded PostgreSQL.  Installs what it needs (Debian 12).
+# temporary preloaded PostgreSQL; then the README's main job (regress/demo.sh)
+# from a clean clone of HEAD.  Installs what it needs (Debian 12).
 # The last line is "N passed, M failed"; the exit status is 0 only if M is 0.
 set -u
 ANTIBAN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,6 +21,19 @@ echo "$unit_out" | grep -E '^\[  (FAILED|ERROR)|^unit:' >&2
 unit_pass=$(echo "$unit_out" | sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
 unit_fail=$(echo "$unit_out" | sed -n 's/^unit: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
 count "${unit_pass:-0}" "${unit_fail:-1}"
+
+# The C that reads untrusted bytes (payloads, recipients, the receiver's
+# request handling) under libFuzzer with AddressSanitizer and UBSan, about
+# a minute per harness (ANTIBAN_FUZZ_SECONDS); one test each.
+if [ "${ANTIBAN_SKIP_FUZZ:-}" = 1 ]; then
+	say "fuzzing: skipped (ANTIBAN_SKIP_FUZZ=1)"
+else
+	fuzz_out=$(sh "$ANTIBAN_ROOT/regress/fuzz/run.sh")
+	echo "$fuzz_out" >&2
+	fuzz_pass=$(echo "$fuzz_out" | sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+	fuzz_fail=$(echo "$fuzz_out" | sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+	count "${fuzz_pass:-0}" "${fuzz_fail:-1}"
+fi
 
 work=$(copy_tree_for_pg_user)
 say "pg_regress and TAP tests in $work"
@@ -44,5 +59,55 @@ if [ "$((regress_pass + regress_fail + tap_pass + tap_fail))" -eq 0 ]; then
 	count 0 1
 fi
 [ "${KEEP_TEST_DIR:-}" = 1 ] || [ "$failed" -gt 0 ] || rm -rf "$work"
+
+# The README's main job, exactly as a newcomer runs it: a fresh clone of HEAD
+# (untracked build output cannot hide a missing step) in a folder only root
+# can enter, on its own port, then stopped.  Its verdict is counted here.
+# ANTIBAN_SKIP_DEMO=1 leaves it out.
+# demo_check RESULT LABEL: one test
+demo_check() {
+	if [ "$1" = 0 ]; then count 1 0; echo "ok - demo: $2" >&2
+	else count 0 1; echo "not ok - demo: $2" >&2; fi
+}
+run_demo_from_clean_clone() {
+	clone=$(mktemp -d /tmp/antiban-demo-check.XXXXXX)
+	log="$clone.log"
+	say "the main job (sh regress/demo.sh) from a clean clone of HEAD in $clone"
+	if ! git clone -q "$ANTIBAN_ROOT" "$clone/main" 2>"$log"; then
+		cat "$log" >&2
+		demo_check 1 "clone the project"
+		return
+	fi
+	(cd "$clone/main" && ANTIBAN_DEMO_PORT=${ANTIBAN_DEMO_PORT:-55478} sh regress/demo.sh) > "$log" 2>&1
+	demo_status=$?
+	verdict=$(sed -n 's/^== simulator ledger: //p' "$log")
+	home=$(sed -n 's/^== starting PostgreSQL in \(.*\) (port [0-9]*)$/\1/p' "$log")
+	(cd "$clone/main" && sh regress/demo.sh stop) >> "$log" 2>&1
+	demo_check "$demo_status" "sh regress/demo.sh ran to its end (status $demo_status)"
+	accepted=$(echo "$verdict" | sed -n 's/^\([0-9]*\) messages accepted, .*/\1/p')
+	[ "${accepted:-0}" -gt 0 ]
+	demo_check $? "the simulator accepted the campaign (${verdict:-no ledger line})"
+	echo "$verdict" | grep -q ', 0 duplicates, '
+	demo_check $? "no message reached the simulator twice"
+	echo "$verdict" | grep -q ', 0 violations$'
+	demo_check $? "no limit was violated"
+	stopped=1
+	if [ -n "$home" ]; then
+		ensure_cluster_user
+		as_cluster_user "$(pg_bindir)/pg_ctl" -D "$home/pgdata" status >/dev/null 2>&1
+		[ $? = 3 ] && stopped=0
+	fi
+	demo_check $stopped "sh regress/demo.sh stop stopped its PostgreSQL"
+	if [ "$demo_status" != 0 ] || [ -z "$verdict" ]; then tail -40 "$log" >&2; fi
+	case $home in /var/tmp/antiban-*) rm -rf "$home" ;; esac
+	rm -rf "$clone" "$log"
+}
+if [ "${ANTIBAN_SKIP_DEMO:-}" = 1 ]; then
+	say "the main job from a clean clone: skipped (ANTIBAN_SKIP_DEMO=1)"
+elif ! git -C "$ANTIBAN_ROOT" rev-parse --verify -q HEAD >/dev/null 2>&1; then
+	say "the main job from a clean clone: skipped (not a git checkout)"
+else
+	run_demo_from_clean_clone
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -9,6 +9,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use Time::HiRes qw(usleep);
 use FindBin;
 use lib $FindBin::RealBin;
 use AntibanTest;
@@ -34,10 +35,16 @@ $node->safe_psql('postgres', q{
 	UPDATE antiban.portfolios SET messaging_limit = 'TIER_UNLIMITED';
 	SELECT antiban.set_secret('access_token', 'EAAG-protection-token', '200');});
 
-sub mode_of
+# A number's mode is a state that time changes (a pause ends after
+# antiban.pause_cooldown, 2 s here, while a loaded machine may take longer
+# than that to answer): tests ask antiban.health_events what happened.
+# SQL true once NUMBER has entered MODE (and the reason matches REASON).
+sub entered
 {
-	my ($number) = @_;
-	return $node->safe_psql('postgres', "SELECT mode FROM antiban.numbers WHERE phone_number_id = '$number'");
+	my ($number, $mode, $reason) = @_;
+	my $why = defined $reason ? " AND reason ~ '$reason'" : '';
+	return qq{SELECT EXISTS (SELECT FROM antiban.health_events WHERE phone_number_id = '$number'
+		AND mode_before <> '$mode' AND mode_after = '$mode'$why)};
 }
 
 # 0. The monitor polls: numbers and templates arrive, one quality_history row per poll.
@@ -48,27 +55,47 @@ ok(wait_for($node, q{SELECT count(DISTINCT phone_number_id) = 4 FROM antiban.qua
 
 # 1. Quality drops to RED and Meta flags the number: paused within one poll,
 # then, once Meta says GREEN again, it recovers along the ramp.
-my $listener_out = '';
-# (psql prints notifications after each command: the last one is there for that)
-my $listener = IPC::Run::start([ 'psql', '-X', '-d', $node->connstr('postgres'),
-	'-c', 'LISTEN antiban_alert', '-c', 'SELECT pg_sleep(6)', '-c', 'SELECT 1' ],
-	'>', \$listener_out, '2>', \$listener_out);
+# A listener that stays connected until the alert is in the table (not for
+# a fixed time the pause might outlast); psql prints notifications after
+# each command it runs, so it is fed "SELECT 1" until one shows.
+my ($listener_in, $listener_out) = ("LISTEN antiban_alert;\n", '');
+my $listener = IPC::Run::start([ 'psql', '-X', '-d', $node->connstr('postgres') ],
+	'<', \$listener_in, '>', \$listener_out, '2>', \$listener_out);
+sub listener_until
+{
+	my ($ready) = @_;
+	my $deadline = time() + 60;
+	until ($ready->() || time() > $deadline)
+	{
+		$listener->pump_nb;
+		usleep(100_000);
+	}
+}
+listener_until(sub { $node->safe_psql('postgres',
+	q{SELECT count(*) FROM pg_stat_activity WHERE query ~ '^LISTEN antiban_alert'}) eq '1' });
 sim_post($sim, '/_sim/script', { number => '1003', quality => 'RED', status => 'FLAGGED' });
-ok(wait_for($node, q{SELECT mode = 'paused' FROM antiban.numbers WHERE phone_number_id = '1003'}, 10),
+ok(wait_for($node, entered('1003', 'paused'), 10),
 	'a number Meta rates RED and flags is paused within one poll period');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.alerts WHERE phone_number_id = '1003' AND kind = 'quality_dropped'}),
 	'1', 'with one quality_dropped alert');
+listener_until(sub { return 1 if $listener_out =~ /Asynchronous notification/;
+	$listener_in .= "SELECT 1;\n"; return 0; });
+$listener_in .= "\\q\n";
 $listener->finish;
 like($listener_out, qr/Asynchronous notification "antiban_alert" with payload ".*"phone_number_id" : "1003", "kind" : "quality_dropped"/,
 	'NOTIFY antiban_alert carried the alert as JSON to a listener');
 sim_post($sim, '/_sim/script', { number => '1003', quality => 'GREEN', status => 'CONNECTED' });
-ok(wait_for($node, q{SELECT mode = 'active' AND rate_factor = 1 FROM antiban.numbers WHERE phone_number_id = '1003'}, 30),
+ok(wait_for($node, q{SELECT EXISTS (SELECT FROM antiban.health_events WHERE phone_number_id = '1003'
+	AND mode_before = 'recovering' AND mode_after = 'active' AND factor_after = 1)}, 30),
 	'once Meta says GREEN again it recovers to active');
 my $ramp = $node->safe_psql('postgres', q{
 	SELECT string_agg(round(factor_after::numeric, 2)::text, ' ' ORDER BY id) FROM antiban.health_events
 	WHERE phone_number_id = '1003' AND mode_after = 'recovering'});
 my @ramp = split / /, $ramp;
-ok(@ramp >= 2 && $ramp[0] <= 0.11 && $ramp[-1] > $ramp[0], "along the ramp ($ramp)");
+# (how many steps a 3 s ramp shows depends on how busy the machine is: the
+# shape is asserted, the curve itself is the unit tests' business)
+ok(@ramp >= 1 && $ramp[0] <= 0.11 && !grep({ $ramp[$_] < $ramp[$_ - 1] } 1 .. $#ramp),
+	"along the ramp from 10 %, never down ($ramp)");
 like($node->safe_psql('postgres', q{SELECT string_agg(mode_after::text, ',' ORDER BY id) FROM antiban.health_events
 	WHERE phone_number_id = '1003' AND mode_before <> mode_after}),
 	qr/paused,recovering,active/, 'health_events tell the story: paused, recovering, active');
@@ -81,7 +108,10 @@ $node->safe_psql('postgres', q{SELECT count(antiban.send_template('+55119' || lp
 ok(wait_for($node, q{SELECT count(*) = 300 FROM antiban.outbox WHERE state IN ('sent', 'delivered', 'read')}, 60),
 	'all 300 messages were sent')
   or diag($node->safe_psql('postgres', 'SELECT state, reason, phone_number_id, count(*) FROM antiban.outbox GROUP BY 1, 2, 3'));
-is(mode_of('1002'), 'paused', 'the number answering 131048 is paused');
+is($node->safe_psql('postgres', entered('1002', 'paused', '131048')), 't',
+	'the number answering 131048 was paused, for that reason')
+  or diag($node->safe_psql('postgres', q{SELECT mode_before, mode_after, reason FROM antiban.health_events
+	WHERE phone_number_id = '1002' ORDER BY id}));
 is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.alerts WHERE phone_number_id = '1002' AND kind = 'number_paused'}),
 	'1', 'with one alert, not one per message');
 my $ledger = sim_ledger($sim);
@@ -116,8 +146,16 @@ like($body, qr/^\{"text": ".*antiban \[/, 'as Slack-compatible JSON with a text 
 $node->safe_psql('postgres', q{ALTER SYSTEM SET antiban.poll_interval = '100ms'; SELECT pg_reload_conf();});
 ok(wait_for($node, qq{SELECT count(*) >= $mgmt_limit FROM antiban.mgmt_calls}, 120),
 	'the monitor used its whole budget');
-sleep(3);
-my @calls = map { [ split /\t/ ] } split /\n/, sim_get($sim, '/_sim/mgmt_calls');
+# The answers are stored after the calls: wait until every call the
+# simulator saw is counted (the budget is gone, no new call starts).
+my @calls;
+my $deadline = time() + 60;
+do
+{
+	usleep(200_000);
+	@calls = map { [ split /\t/ ] } split /\n/, sim_get($sim, '/_sim/mgmt_calls');
+} until (scalar(@calls) == $node->safe_psql('postgres', q{SELECT count(*) FROM antiban.mgmt_calls})
+	  || time() > $deadline);
 cmp_ok(scalar(@calls), '<=', $mgmt_limit, scalar(@calls) . " management calls, at most $mgmt_limit an hour");
 is(scalar(grep { $_->[3] ne '200' } @calls), 0, 'none was refused for the rate limit (80007)');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.mgmt_calls}), scalar(@calls),

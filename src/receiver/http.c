@@ -10,6 +10,7 @@
  * per chunk of body, then once more with no data: routing happens on the
  * first call, the webhook handlers on the last.
  */
+#include "body.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
@@ -29,9 +30,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-/* First allocation for a body; it doubles from there up to --max-body. */
-#define BODY_INITIAL	(16 * 1024)
 
 static struct MHD_Daemon *daemon_handle;
 static struct sockaddr_storage listen_addr;
@@ -63,25 +61,15 @@ request_begin(const char *method, const char *url)
 	return req;
 }
 
-/*
- * A declared length over the limit is refused before a byte of the body
- * is read (libmicrohttpd then closes the connection instead of reading
- * it).  The first buffer is sized from it, but never beyond BODY_INITIAL:
- * a client must send the bytes before it gets the memory.
- */
+/* A declared length over --max-body gets its 413 before the body is read. */
 static enum MHD_Result
 post_begin(struct MHD_Connection *conn, request *req)
 {
 	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 												 MHD_HTTP_HEADER_CONTENT_LENGTH);
-	unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
 
-	if (declared > (unsigned long long) receiver_opts.max_body)
-	{
-		req->too_large = true;
+	if (!body_begin(req, cl, (size_t) receiver_opts.max_body))
 		return reply_queue(conn, REPLY_TOO_LARGE, &req->status);
-	}
-	req->cap = declared && declared < BODY_INITIAL ? declared : BODY_INITIAL;
 	return MHD_YES;
 }
 
@@ -98,47 +86,6 @@ route(struct MHD_Connection *conn, request *req, const char *url, const char *me
 	if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
 		return post_begin(conn, req);
 	return reply_queue(conn, REPLY_BAD_METHOD, &req->status);
-}
-
-/*
- * Keeps the body bytes, until the total passes --max-body: from then on
- * they are counted and dropped, and the request ends in 413.  (A body
- * without Content-Length cannot be answered mid-way: libmicrohttpd only
- * queues a reply before or after the upload.)  One that goes on past
- * twice the limit is not worth reading to the end: false closes it.
- */
-static bool
-body_append(request *req, const char *data, size_t n)
-{
-	req->received += n;
-	if (req->too_large)
-		return req->received <= 2 * (size_t) receiver_opts.max_body;
-	if (req->received > (size_t) receiver_opts.max_body)
-	{
-		req->too_large = true;
-		free(req->body);
-		req->body = NULL;
-		req->len = req->cap = 0;
-		return true;
-	}
-	if (req->len + n > req->cap || !req->body)
-	{
-		size_t		cap = req->cap ? req->cap : BODY_INITIAL;
-		char	   *grown;
-
-		while (cap < req->len + n)
-			cap *= 2;
-		/* the total is within the limit here: never allocate beyond it */
-		if (cap > (size_t) receiver_opts.max_body)
-			cap = (size_t) receiver_opts.max_body;
-		if (!(grown = realloc(req->body, cap)))
-			return false;
-		req->body = grown;
-		req->cap = cap;
-	}
-	memcpy(req->body + req->len, data, n);
-	req->len += n;
-	return true;
 }
 
 static enum MHD_Result
@@ -164,7 +111,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	}
 	if (*upload_data_size)
 	{
-		bool		ok = body_append(req, upload_data, *upload_data_size);
+		bool		ok = body_append(req, upload_data, *upload_data_size,
+										 (size_t) receiver_opts.max_body);
 
 		*upload_data_size = 0;
 		return ok ? MHD_YES : MHD_NO;
