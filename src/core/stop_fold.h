@@ -74,5 +74,6 @@ extern void stop_fold(const char *utf8, StopText *out);
 extern const char *stop_lexicon_lookup(const char *word, StopClass *classes);
 extern const char *stop_lexicon_bigram(const char *first, const char *second);
 extern StopClass stop_class_named(const char *name, int len);
+extern bool stop_word_in_list(const char *list, const char *word);
 
 #endif							/* ANTIBAN_STOP_FOLD_H */

@@ -186,8 +186,8 @@ static const WordClass classes[] = {
 #define LENGTH(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Is word one of the space-separated words of list? */
-static bool
-in_list(const char *list, const char *word)
+bool
+stop_word_in_list(const char *list, const char *word)
 {
 	size_t		n = strlen(word);
 
@@ -206,14 +206,14 @@ stop_lexicon_lookup(const char *word, StopClass *cls)
 	const char *canon = word;
 
 	for (size_t i = 0; i < LENGTH(spellings); i++)
-		if (in_list(spellings[i].variants, word))
+		if (stop_word_in_list(spellings[i].variants, word))
 		{
 			canon = spellings[i].canonical;
 			break;
 		}
 	*cls = 0;
 	for (size_t i = 0; i < LENGTH(classes); i++)
-		if (in_list(classes[i].words, canon))
+		if (stop_word_in_list(classes[i].words, canon))
 			*cls |= classes[i].cls;
 	return canon;
 }

@@ -490,17 +490,7 @@ language(const StopText *t, const Match *m)
 		int			score = 0;
 
 		for (int k = m->start; k < m->end; k++)
-		{
-			const char *w = t->tok[k].word;
-			size_t		n = strlen(w);
-
-			for (const char *p = strstr(languages[l].words, w); p; p = strstr(p + 1, w))
-				if ((p == languages[l].words || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
-				{
-					score++;
-					break;
-				}
-		}
+			score += stop_word_in_list(languages[l].words, t->tok[k].word);
 		if (score > best_score)
 		{
 			best = l;
