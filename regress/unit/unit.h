@@ -36,5 +36,8 @@ extern UnitGroup opt_out_tests(void);
 extern UnitGroup health_tests(void);
 extern UnitGroup rate_control_tests(void);
 extern UnitGroup warmup_tests(void);
+extern UnitGroup recipient_match_tests(void);
+extern UnitGroup event_time_tests(void);
+extern UnitGroup json_repair_tests(void);
 
 #endif
