@@ -1,6 +1,8 @@
 -- Webhooks are believed only when they are ours, and only once.
 \i regress/fixture.sql
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
+RESET client_min_messages;
 SELECT antiban.set_secret('app_secret', 'app-secret-for-tests');
 UPDATE antiban.portfolios SET messaging_limit = 'TIER_UNLIMITED';
 -- Sign like Meta (HMAC-SHA256 of the exact bytes); bytes, so a body may hold anything.
