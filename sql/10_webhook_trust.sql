@@ -76,6 +76,11 @@ SELECT id - :a AS message, state, wamid, error_code FROM antiban.outbox WHERE id
 SELECT phone_number_id, mode, hard_block FROM antiban.numbers WHERE phone_number_id = '1001';
 SELECT count(*) AS send_errors FROM antiban.send_errors;
 SELECT count(*) AS alerts FROM antiban.alerts;
+-- An app numbering its callbacks like us: ten named, the rest counted.
+SELECT stored FROM pg_temp.post(pg_temp.entry(pg_temp.statuses('1001',
+    (SELECT string_agg(pg_temp.status('wamid.OTHER-BULK-' || i, 'read', '5511999990000', :a), ',') FROM generate_series(1, 13) i))));
+SELECT status, updates, cardinality(problems) AS problems, problems[11] AS summary FROM antiban.webhook_events ORDER BY id DESC LIMIT 1;
+SELECT state FROM antiban.outbox WHERE id = :a;
 -- Ours, before the sender recorded the wamid: recipient (without the ninth digit) and number agree.
 SELECT stored, duplicate FROM pg_temp.post(pg_temp.entry(pg_temp.statuses('1002',
     pg_temp.status('wamid.C', 'delivered', '553188880301', :c))));

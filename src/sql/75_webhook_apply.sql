@@ -111,16 +111,26 @@ BEGIN
                        ((f.price ->> 'billable')::boolean, f.price ->> 'pricing_model', f.price ->> 'type', f.price ->> 'category')))
             RETURNING o.id, f.errors, o.number_id, o.phone_number_id, o.recipient, l.old_state, o.state AS new_state
         )
-        SELECT u.id, u.errors, u.number_id, u.phone_number_id, u.recipient, NULL::text AS problem, NULL::integer AS total
+        SELECT u.id, u.errors, u.number_id, u.phone_number_id, u.recipient, NULL::text AS problem,
+               NULL::integer AS total, 0::bigint AS n
         FROM updated u WHERE u.new_state = 'failed' AND u.old_state IS DISTINCT FROM 'failed'
         UNION ALL
-        SELECT m.id, NULL, NULL, NULL, NULL,
-               format('entry %s change %s: field messages: status %s for outbox id %s ignored: %s',
-                      m.entry, m.change, m.status, m.id, m.mismatch), NULL
-        FROM matched m WHERE m.mismatch IS NOT NULL
+        -- another app's statuses may all carry ids like ours: name ten, count the rest
+        SELECT f.id, NULL, NULL, NULL, NULL, f.problem, NULL, f.n
+        FROM (SELECT m.id, row_number() OVER w AS n,
+                     CASE WHEN row_number() OVER w <= 10
+                          THEN format('entry %s change %s: field messages: status %s for outbox id %s ignored: %s',
+                                      m.entry, m.change, m.status, m.id, m.mismatch)
+                          WHEN row_number() OVER w = 11
+                          THEN format('field messages: %s more statuses with our outbox ids in biz_opaque_callback_data were not ours: ignored',
+                                      count(*) OVER () - 10)
+                     END AS problem
+              FROM matched m WHERE m.mismatch IS NOT NULL
+              WINDOW w AS (ORDER BY m.entry, m.change, m.id)) f
+        WHERE f.problem IS NOT NULL
         UNION ALL
-        SELECT NULL, NULL, NULL, NULL, NULL, NULL, count(*)::integer FROM updated
-        ORDER BY 1, 6
+        SELECT NULL, NULL, NULL, NULL, NULL, NULL, count(*)::integer, NULL FROM updated
+        ORDER BY n NULLS LAST, id
     LOOP
         IF r.total IS NOT NULL THEN
             applied := r.total;
@@ -568,8 +578,12 @@ BEGIN
 END
 $$;
 
+-- Runs with antiban's rights (ingest_webhook's privileged section), so it
+-- resolves nothing through the caller's search_path.
 CREATE FUNCTION antiban.apply_webhook(event bigint, body jsonb) RETURNS antiban.webhook_status
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, antiban, pg_temp
+AS $$
 DECLARE
     received timestamptz := antiban.now();
     applied integer := 0;
