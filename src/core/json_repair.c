@@ -11,6 +11,8 @@
  */
 #include "json_repair.h"
 
+#include "hex.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -190,18 +192,6 @@ replace(Scan *s, JsonFault fault, const unsigned char *escape, size_t consumed)
 }
 
 /* ---- inside strings ---- */
-
-static int
-hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Hex digits of a \u escape at 'at' (up to four, within the input). */
 static int

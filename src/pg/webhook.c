@@ -39,6 +39,7 @@
 #include <openssl/sha.h>
 
 #include "core/error_class.h"
+#include "core/hex.h"
 #include "core/json_repair.h"
 #include "core/opt_out.h"
 #include "pg/privileged.h"
@@ -74,25 +75,13 @@ secret(const char *kind)
 	return value;
 }
 
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool
 hex_to_bytes(const char *hex, unsigned char *out, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 	{
-		int			hi = hex_digit(hex[2 * i]);
-		int			lo = hi < 0 ? -1 : hex_digit(hex[2 * i + 1]);
+		int			hi = hex_value((unsigned char) hex[2 * i]);
+		int			lo = hi < 0 ? -1 : hex_value((unsigned char) hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return false;

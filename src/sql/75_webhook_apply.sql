@@ -556,7 +556,9 @@ BEGIN
                 RETURN;         -- Meta's retry of a change applied before
             ELSE
                 SELECT * INTO n, notes FROM antiban.apply_change(waba, field, value, received, event);
-                notes := ARRAY(SELECT format('%sfield %s: %s', place, field, x) FROM unnest(notes) x);
+                IF cardinality(notes) > 0 THEN
+                    notes := ARRAY(SELECT format('%sfield %s: %s', place, field, x) FROM unnest(notes) x);
+                END IF;
             END IF;
             IF n IS NULL THEN
                 problems := problems || format('%sfield %s: not used by antiban, kept', place, field);
