@@ -17,6 +17,9 @@ SELECT row_number() OVER (ORDER BY id) - 1 AS n, id, wamid, phone_number_id, ltr
 FROM antiban.outbox;
 CREATE INDEX ON bench_rows (n);
 
+-- event times just before the run: later ones would be clamped (and noted) as absurd
+SELECT extract(epoch FROM now())::bigint - :status_posts - :inbound_posts AS t0 \gset
+
 CREATE UNLOGGED TABLE bench_bodies AS
 WITH statuses AS (
     SELECT j, (j * 4) / 3.0 AS k,
@@ -30,7 +33,7 @@ SELECT s.k, format('{"object":"whatsapp_business_account","entry":[{"id":"200","
        min(r.phone_number_id), min(r.phone_number_id),
        string_agg(format('{"id":"%s","status":"%s","timestamp":"%s","recipient_id":"%s","biz_opaque_callback_data":"%s",'
                          '"pricing":{"billable":true,"pricing_model":"PMP","type":"regular","category":"marketing"}}',
-                         r.wamid, s.status, 1890000000 + s.j, r.wa_id, r.id), ',' ORDER BY r.n)) AS body
+                         r.wamid, s.status, :t0 + s.j, r.wa_id, r.id), ',' ORDER BY r.n)) AS body
 FROM statuses s JOIN bench_rows r ON r.n >= s.first AND r.n < s.first + :per_post
 GROUP BY s.j, s.k, s.status
 UNION ALL
@@ -39,7 +42,7 @@ SELECT m * 4 + 3, format('{"object":"whatsapp_business_account","entry":[{"id":"
        '"contacts":[{"profile":{"name":"Lead %s"},"wa_id":"55219%s"}],'
        '"messages":[{"from":"55219%s","id":"wamid.IN%s","timestamp":"%s","type":"text","text":{"body":"%s"}}]},'
        '"field":"messages"}]}]}',
-       m, lpad(m::text, 8, '0'), lpad(m::text, 8, '0'), m, 1890000000 + m,
+       m, lpad(m::text, 8, '0'), lpad(m::text, 8, '0'), m, :t0 + m,
        (ARRAY['Olá, quero saber mais sobre o fundo de renda fixa', 'Hola, ¿cuánto rinde el CDB?',
               'Qual é a taxa de administração?', 'Me interesa invertir, ¿me llaman?'])[1 + m % 4])
 FROM generate_series(0, :inbound_posts - 1) m;

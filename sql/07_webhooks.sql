@@ -14,9 +14,10 @@ $$;
 CREATE FUNCTION pg_temp.statuses(list text) RETURNS text LANGUAGE sql AS $$
     SELECT pg_temp.envelope('messages', format('{"messaging_product":"whatsapp","metadata":{"display_phone_number":"5511900000001","phone_number_id":"1001"},"statuses":[%s]}', list))
 $$;
+-- Message N went to +55119876500NN through number 1001 (the healthiest).
 CREATE FUNCTION pg_temp.status(id bigint, status text, extra text DEFAULT '') RETURNS text LANGUAGE sql AS $$
-    SELECT format('{"id":"wamid.T%s","status":"%s","timestamp":"1893456000","recipient_id":"5511987650001","biz_opaque_callback_data":"%s"%s}',
-                  id, status, id, extra)
+    SELECT format('{"id":"wamid.T%s","status":"%s","timestamp":"1893456000","recipient_id":"55119876500%s","biz_opaque_callback_data":"%s"%s}',
+                  id, status, lpad(id::text, 2, '0'), id, extra)
 $$;
 
 -- Three messages in the outbox (the senders are off in pg_regress).

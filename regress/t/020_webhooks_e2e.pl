@@ -1,8 +1,10 @@
 # Webhooks end to end: the simulator posts signed status webhooks to
 # antiban-receiver, which stores them through antiban.ingest_webhook; a
 # message queued in SQL ends 'read' with its price.  The receiver answers
-# Meta's GET handshake, refuses bad signatures (401) and oversized bodies
-# (413), and when it is killed and restarted while the simulator keeps
+# Meta's GET handshake, refuses bad signatures (401, keeping only the size,
+# hash and first kilobyte of such a body) and oversized bodies (413), every
+# status the simulator posts is believed (it is ours: wamid, or recipient
+# and number), and when it is killed and restarted while the simulator keeps
 # posting nothing is lost: every event the simulator saw answered 200 is in
 # the table.
 use strict;
@@ -51,6 +53,20 @@ my $big = $node->basedir . '/big.json';
 PostgreSQL::Test::Utils::append_to_file($big, 'x' x (4 * 1024 * 1024));
 my $code = `curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary \@$big $receiver->{url}/webhook`;
 is($code, '413', 'a body over 3 MB gets 413');
+# Unsigned bodies near the 3 MB limit, each different: nobody's word, so
+# each keeps 1 KB (twenty of them used to keep 60 MB).
+my $unsigned = $node->basedir . '/unsigned.json';
+for my $i (1 .. 5)
+{
+	open(my $fh, '>', $unsigned) or die "$unsigned: $!";
+	print $fh '{"object":"whatsapp_business_account","entry":[{"id":"' . $i . '","pad":"' . ('y' x (2900 * 1024)) . '"}]}';
+	close($fh);
+	$code = `curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -H 'X-Hub-Signature-256: sha256=@{[ '1' x 64 ]}' --data-binary \@$unsigned $receiver->{url}/webhook`;
+	is($code, '401', "unsigned body $i of 2.9 MB gets 401");
+}
+is($node->safe_psql('postgres', q{SELECT count(*) || ' bodies, ' || floor(sum(body_size) / 1024 / 1024) || ' MB posted, '
+	|| max(octet_length(body_raw)) || ' bytes kept at most' FROM antiban.webhook_events WHERE body_size > 1024 * 1024}),
+	'5 bodies, 14 MB posted, 1024 bytes kept at most', 'of an unsigned body only its size, hash and first KB are kept');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.webhook_events WHERE signature_valid}), '0',
 	'nothing was applied from them');
 

@@ -38,5 +38,8 @@ extern UnitGroup health_tests(void);
 extern UnitGroup rate_control_tests(void);
 extern UnitGroup warmup_tests(void);
 extern UnitGroup redact_tests(void);
+extern UnitGroup recipient_match_tests(void);
+extern UnitGroup event_time_tests(void);
+extern UnitGroup json_repair_tests(void);
 
 #endif

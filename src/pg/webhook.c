@@ -4,13 +4,20 @@
  *
  * The receiver passes the raw body bytes and the X-Hub-Signature-256
  * header.  We check the HMAC-SHA256 of exactly those bytes with the app
- * secret (constant-time compare), keep the raw bytes whatever they are, and
- * store the event once (Meta retries: the same body is stored once).  A
- * signed, well-formed event is applied by the BEFORE INSERT trigger of
- * antiban.webhook_events in the same transaction, so a 200 from the receiver
- * means "stored and applied".  Nothing in the body can make this function
- * fail: invalid UTF-8, broken or absurdly nested JSON are stored with a
- * reason and not applied.
+ * secret (constant-time compare), then store the event once: Meta retries,
+ * and the same body is stored once (UNIQUE body_sha256, ON CONFLICT DO
+ * NOTHING).  Only an event this call newly stored is applied, by
+ * antiban.apply_webhook() in the same transaction, so a 200 from the
+ * receiver means "stored and applied" and a retry of the same bytes
+ * applies nothing twice.
+ *
+ * A signed body is kept whole, whatever it holds.  When only some strings
+ * in it are bad ("\u0000", a lone surrogate, bytes that are not UTF-8), the
+ * bad parts are replaced (core/json_repair.c) so every other change is
+ * still applied, and each repair is recorded against its change; broken or
+ * absurdly nested JSON is stored 'malformed' and not applied.  An unsigned
+ * body is nobody's word: only its size, hash and first kilobyte are kept.
+ * Nothing in the body can make this function fail.
  */
 #include "pg/antiban.h"
 
@@ -19,6 +26,8 @@
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
+#include "nodes/pg_list.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -30,16 +39,24 @@
 #include <openssl/sha.h>
 
 #include "core/error_class.h"
+#include "core/hex.h"
+#include "core/json_repair.h"
 #include "core/opt_out.h"
 #include "pg/privileged.h"
 
 /* Meta nests about eight levels; anything this deep is an attack, not a webhook. */
-#define MAX_JSON_DEPTH 64
+#define MAX_JSON_DEPTH JSON_REPAIR_MAX_DEPTH
+
+/* What an investigation of a refused POST needs of its body: its start. */
+#define UNSIGNED_KEPT_BYTES 1024
+
+/* Repairs named one by one; more are summed up in one line. */
+#define MAX_REPAIRS_NAMED 16
 
 typedef struct Verdict
 {
 	bool		signature_valid;
-	const char *problem;		/* why it is not applied, or NULL */
+	List	   *problems;		/* why it is not (all) applied, as char * */
 	Jsonb	   *json;			/* parsed body when applicable */
 } Verdict;
 
@@ -58,25 +75,13 @@ secret(const char *kind)
 	return value;
 }
 
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool
 hex_to_bytes(const char *hex, unsigned char *out, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 	{
-		int			hi = hex_digit(hex[2 * i]);
-		int			lo = hi < 0 ? -1 : hex_digit(hex[2 * i + 1]);
+		int			hi = hex_value((unsigned char) hex[2 * i]);
+		int			lo = hi < 0 ? -1 : hex_value((unsigned char) hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return false;
@@ -169,59 +174,158 @@ parse_json(const char *text, const char **problem)
 	return result;
 }
 
+/* UTF-8 without NUL bytes, the only text jsonb_in may be given. */
+static bool
+is_utf8_text(const char *data, size_t len)
+{
+	return len < MaxAllocSize && pg_verify_mbstr(PG_UTF8, data, (int) len, true);
+}
+
+/*
+ * The body with its bad strings replaced, parsed; each repair named in
+ * 'problems'.  NULL when nothing could be repaired or the repaired text is
+ * still not JSON (then *why says why).
+ */
+static Jsonb *
+repair_and_parse(const char *data, size_t len, const char **why, List **problems)
+{
+	JsonFix		fixes[MAX_REPAIRS_NAMED];
+	JsonRepair	sized = json_repair(data, len, NULL, 0, fixes, MAX_REPAIRS_NAMED);
+	char	   *text;
+	Jsonb	   *json;
+
+	if (sized.nfixes == 0 || sized.too_deep || sized.out_len >= MaxAllocSize)
+		return NULL;
+	text = palloc(sized.out_len + 1);
+	json_repair(data, len, text, sized.out_len, NULL, 0);
+	text[sized.out_len] = '\0';
+	if (!is_utf8_text(text, sized.out_len))
+		return NULL;			/* bad bytes outside strings: *why stands */
+	json = parse_json(text, why);
+	if (json == NULL)
+		return NULL;
+	for (int i = 0; i < Min(sized.nfixes, MAX_REPAIRS_NAMED); i++)
+	{
+		char		line[JSON_FIX_PATH_SIZE + 128];
+
+		json_fix_describe(&fixes[i], line, sizeof(line));
+		*problems = lappend(*problems, pstrdup(line));
+	}
+	if (sized.nfixes > MAX_REPAIRS_NAMED)
+		*problems = lappend(*problems, psprintf("%d more strings repaired in the same way",
+												sized.nfixes - MAX_REPAIRS_NAMED));
+	pfree(text);
+	return json;
+}
+
+static Jsonb *
+parse_body(const char *data, size_t len, List **problems)
+{
+	const char *why = "body is not valid UTF-8";
+	Jsonb	   *json = NULL;
+
+	if (is_utf8_text(data, len))
+		json = parse_json(pnstrdup(data, len), &why);
+	if (json == NULL)
+		json = repair_and_parse(data, len, &why, problems);
+	if (json == NULL)
+		*problems = lappend(*problems, pstrdup(why));
+	return json;
+}
+
 static Verdict
 judge(bytea *body, const char *header)
 {
-	Verdict		v = {false, NULL, NULL};
+	Verdict		v = {false, NIL, NULL};
 	const char *data = VARDATA_ANY(body);
 	size_t		len = VARSIZE_ANY_EXHDR(body);
 	char	   *app_secret = secret("app_secret");
 
 	v.signature_valid = signature_matches(header, app_secret, data, len);
 	if (app_secret == NULL)
-		v.problem = "no app secret is configured (antiban.set_secret('app_secret', ...))";
+		v.problems = list_make1(pstrdup("no app secret is configured (antiban.set_secret('app_secret', ...))"));
 	else if (!v.signature_valid)
-		v.problem = header ? "X-Hub-Signature-256 does not match the body" : "no X-Hub-Signature-256 header";
-	else if (!pg_verify_mbstr(PG_UTF8, data, (int) len, true))
-		v.problem = "body is not valid UTF-8";
+		v.problems = list_make1(pstrdup(header ? "X-Hub-Signature-256 does not match the body" : "no X-Hub-Signature-256 header"));
 	else if (json_depth(data, len) > MAX_JSON_DEPTH)
-		v.problem = psprintf("JSON nested deeper than %d levels", MAX_JSON_DEPTH);
+		v.problems = list_make1(psprintf("JSON nested deeper than %d levels", MAX_JSON_DEPTH));
 	else
-		v.json = parse_json(text_to_cstring((text *) body), &v.problem);
+		v.json = parse_body(data, len, &v.problems);
 	return v;
 }
 
+static Datum
+text_array(List *items)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(items), 1));
+	int			n = 0;
+	ListCell   *lc;
+
+	foreach(lc, items)
+		elems[n++] = CStringGetTextDatum((char *) lfirst(lc));
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* The bytes kept: all of a signed body, the start of anything else. */
+static bytea *
+kept_bytes(bytea *body, bool signature_valid)
+{
+	size_t		len = VARSIZE_ANY_EXHDR(body);
+	bytea	   *kept;
+
+	if (signature_valid || len <= UNSIGNED_KEPT_BYTES)
+		return body;
+	kept = palloc(VARHDRSZ + UNSIGNED_KEPT_BYTES);
+	SET_VARSIZE(kept, VARHDRSZ + UNSIGNED_KEPT_BYTES);
+	memcpy(VARDATA(kept), VARDATA_ANY(body), UNSIGNED_KEPT_BYTES);
+	return kept;
+}
+
 static const char *const insert_sql =
-"INSERT INTO antiban.webhook_events (body_raw, body_sha256, body, signature_valid, status, problems)"
-" VALUES ($1, $2, $3, $4, $5::antiban.webhook_status, CASE WHEN $6 IS NULL THEN '{}' ELSE ARRAY[$6] END)"
+"INSERT INTO antiban.webhook_events (body_raw, body_size, body_sha256, body, signature_valid, status, problems)"
+" VALUES ($1, $2, $3, $4, $5, $6::antiban.webhook_status, $7)"
 " ON CONFLICT (body_sha256) DO NOTHING RETURNING id";
 
 static int64
 store(bytea *body, const unsigned char *sha, const Verdict *v)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			types[6] = {BYTEAOID, BYTEAOID, JSONBOID, BOOLOID, TEXTOID, TEXTOID};
+	Oid			types[7] = {BYTEAOID, INT8OID, BYTEAOID, JSONBOID, BOOLOID, TEXTOID, TEXTARRAYOID};
 	bytea	   *digest = palloc(VARHDRSZ + SHA256_DIGEST_LENGTH);
-	Datum		args[6];
-	char		nulls[6] = {' ', ' ', v->json ? ' ' : 'n', ' ', ' ', v->problem ? ' ' : 'n'};
+	Datum		args[7];
+	char		nulls[7] = {' ', ' ', ' ', v->json ? ' ' : 'n', ' ', ' ', ' '};
 	const char *status = v->json ? "pending" : (v->signature_valid ? "malformed" : "rejected");
 	bool		isnull;
 
 	SET_VARSIZE(digest, VARHDRSZ + SHA256_DIGEST_LENGTH);
 	memcpy(VARDATA(digest), sha, SHA256_DIGEST_LENGTH);
-	args[0] = PointerGetDatum(body);
-	args[1] = PointerGetDatum(digest);
-	args[2] = v->json ? JsonbPGetDatum(v->json) : (Datum) 0;
-	args[3] = BoolGetDatum(v->signature_valid);
-	args[4] = CStringGetTextDatum(status);
-	args[5] = v->problem ? CStringGetTextDatum(v->problem) : (Datum) 0;
+	args[0] = PointerGetDatum(kept_bytes(body, v->signature_valid));
+	args[1] = Int64GetDatum((int64) VARSIZE_ANY_EXHDR(body));
+	args[2] = PointerGetDatum(digest);
+	args[3] = v->json ? JsonbPGetDatum(v->json) : (Datum) 0;
+	args[4] = BoolGetDatum(v->signature_valid);
+	args[5] = CStringGetTextDatum(status);
+	args[6] = text_array(v->problems);
 	if (plan == NULL)
-		plan = privileged_prepare(insert_sql, 6, types);
+		plan = privileged_prepare(insert_sql, 7, types);
 	if (SPI_execute_plan(plan, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "antiban: could not store the webhook");
 	if (SPI_processed == 0)
 		return 0;				/* the same body was stored already */
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* Apply an event this call stored: never one stored before (Meta's retry). */
+static void
+apply(int64 id, Jsonb *json)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {INT8OID, JSONBOID};
+	Datum		args[2] = {Int64GetDatum(id), JsonbPGetDatum(json)};
+
+	if (plan == NULL)
+		plan = privileged_prepare("SELECT antiban.apply_webhook($1, $2)", 2, types);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "antiban: could not apply webhook event " INT64_FORMAT, id);
 }
 
 PG_FUNCTION_INFO_V1(antiban_ingest_webhook);
@@ -250,6 +354,8 @@ antiban_ingest_webhook(PG_FUNCTION_ARGS)
 	SPI_connect();
 	v = judge(body, header);
 	id = store(body, sha, &v);
+	if (id != 0 && v.json != NULL)
+		apply(id, v.json);
 	SPI_finish();
 	privileged_end(&priv);
 	values[0] = BoolGetDatum(true);

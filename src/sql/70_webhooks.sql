@@ -1,13 +1,14 @@
--- Webhooks: every event Meta posts, kept raw, applied by trigger.
+-- Webhooks: every event Meta posts, kept raw, applied once.
 
 CREATE TYPE antiban.webhook_status AS ENUM ('pending', 'applied', 'partial', 'rejected', 'malformed');
 COMMENT ON TYPE antiban.webhook_status IS
-    'applied: every change used; partial: some changes unknown or failed (see problems); rejected: bad or missing signature (kept, not applied); malformed: signed but not valid UTF-8 JSON.';
+    'applied: every change used; partial: something was not believed, repaired, clamped or not used (see problems); rejected: bad or missing signature (size, hash and first KB kept, not applied); malformed: signed but not JSON even after repairing its strings.';
 
 CREATE TABLE antiban.webhook_events (
     id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     received_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
     body_raw         bytea NOT NULL,
+    body_size        bigint NOT NULL,
     body_sha256      bytea NOT NULL UNIQUE,
     body             jsonb,
     signature_valid  boolean NOT NULL,
@@ -17,7 +18,29 @@ CREATE TABLE antiban.webhook_events (
 );
 CREATE INDEX webhook_events_received ON antiban.webhook_events USING brin (received_at);
 COMMENT ON TABLE antiban.webhook_events IS
-    'Every webhook POST, byte for byte, with its signature verdict, what was applied and what was not. Meta''s retries of the same body are stored once.';
+    'Every webhook POST with its signature verdict, what was applied and what was not. Meta''s retries of the same body are stored once and applied once.';
+COMMENT ON COLUMN antiban.webhook_events.body_raw IS
+    'A signed body byte for byte; of an unsigned (or wrongly signed) one only the first 1,024 bytes.';
+COMMENT ON COLUMN antiban.webhook_events.body_size IS 'Bytes in the body as posted, kept or not.';
+COMMENT ON COLUMN antiban.webhook_events.body_sha256 IS 'SHA-256 of the whole body as posted: the same bytes are stored once.';
+COMMENT ON COLUMN antiban.webhook_events.body IS
+    'The signed body parsed; a string jsonb can not hold (\u0000, a lone surrogate, bytes that are not UTF-8) replaced by U+FFFD, each repair named in problems.';
+COMMENT ON COLUMN antiban.webhook_events.problems IS
+    'What was not applied as posted, each naming its change ("entry 0 change 1: ..."): statuses that are not ours, repaired strings, clamped times, unused fields, errors.';
+
+-- Changes of the non-status fields already applied.  Meta posts at least
+-- once and may batch a retried change into a new envelope (new bytes, new
+-- body_sha256); the change itself is the same JSON, so its key is: the WABA,
+-- the field and the canonical text of the value (jsonb's).  Statuses and
+-- inbound messages are keyed per message instead (outbox state, wamid).
+CREATE TABLE antiban.webhook_changes (
+    change_key       bytea PRIMARY KEY,
+    field            text NOT NULL,
+    event_id         bigint NOT NULL,
+    applied_at       timestamptz NOT NULL
+);
+COMMENT ON TABLE antiban.webhook_changes IS
+    'One row per applied webhook change (sha256 of WABA, field and value): the same change posted again within Meta''s retry horizon is not applied again. Rows older than antiban.webhook_retry_horizon() may be deleted.';
 
 -- People who wrote to us, by phone (wa_id) and/or business-scoped user id.
 CREATE TABLE antiban.contacts (
@@ -98,7 +121,22 @@ CREATE FUNCTION antiban.ingest_webhook(body bytea, signature text,
     OUT stored boolean, OUT signature_valid boolean, OUT duplicate boolean, OUT event_id bigint)
 AS 'MODULE_PATHNAME', 'antiban_ingest_webhook' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.ingest_webhook(bytea, text) IS
-    'Verify the HMAC-SHA256 of the raw body with the app secret, store the event once (Meta retries) and apply it. stored means it is in antiban.webhook_events; only a valid signature is applied.';
+    'Verify the HMAC-SHA256 of the raw body with the app secret, store the event once (Meta retries) and apply it if this call stored it. stored means it is in antiban.webhook_events; only a valid signature is applied; of an unsigned body only its size, hash and first KB are kept.';
+
+CREATE FUNCTION antiban.same_recipient(a text, b text) RETURNS boolean
+AS 'MODULE_PATHNAME', 'antiban_same_recipient' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION antiban.same_recipient(text, text) IS
+    'Do two identifiers name the same WhatsApp user? Phones as digits with an optional "+" (Meta''s wa_id or our E.164), a Brazilian mobile equal with or without its ninth digit; business-scoped user ids compared exactly; NULL or empty is nobody.';
+
+CREATE FUNCTION antiban.webhook_time(seconds text, received timestamptz, OUT at timestamptz, OUT problem text)
+AS 'MODULE_PATHNAME', 'antiban_webhook_time' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION antiban.webhook_time(text, timestamptz) IS
+    'A webhook timestamp (unix seconds) as a time no earlier than received minus Meta''s 7-day retry horizon and no later than received plus 5 minutes; problem says why it was clamped or not read (NULL when Meta''s time is used as given; a missing one is the receipt time).';
+
+CREATE FUNCTION antiban.webhook_retry_horizon() RETURNS interval
+AS 'MODULE_PATHNAME', 'antiban_webhook_retry_horizon' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION antiban.webhook_retry_horizon() IS
+    'How long Meta may post the same webhook again (7 days): the oldest event time believed and how long applied changes are remembered.';
 
 CREATE FUNCTION antiban.webhook_verify(token text) RETURNS boolean
 AS 'MODULE_PATHNAME', 'antiban_webhook_verify' LANGUAGE C VOLATILE;

@@ -1,10 +1,12 @@
 -- Applying webhooks: each change field has its function; the dispatcher runs
 -- each change in its own subtransaction so one bad change never blocks the
 -- rest of the batch, and records what it could not apply.
-
-CREATE FUNCTION antiban.unix_time(seconds text) RETURNS timestamptz
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN CASE WHEN seconds ~ '^[0-9]{1,12}(\.[0-9]+)?$' THEN to_timestamp(seconds::double precision) END;
+--
+-- What is believed, and how often: a status settles an outbox row only on
+-- evidence that it is ours (its wamid, or else its recipient and number);
+-- a message's failure has its consequences once, when the row becomes
+-- failed; an inbound message once per wamid; any other change once per
+-- antiban.webhook_changes key; event times through antiban.webhook_time.
 
 CREATE FUNCTION antiban.status_rank(status text) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -34,40 +36,60 @@ COMMENT ON FUNCTION antiban.raise_alert(antiban.alert_severity, text, text, text
 
 -- ---- statuses: sent < delivered < read, failed terminal; pricing ----
 
-CREATE FUNCTION antiban.apply_statuses(value jsonb) RETURNS integer
+-- statuses: [{entry, change, phone_number_id (the change's metadata), status}]
+CREATE FUNCTION antiban.apply_statuses(statuses jsonb, OUT applied integer, OUT problems text[])
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     r record;
     act record;
-    applied integer := 0;
+    code text;
 BEGIN
+    applied := 0;
+    problems := '{}';
     -- One statement for the whole batch: rows are locked in id order first
-    -- (as the sender does), then updated together; only failures come back
-    -- here for their account-level consequences.
+    -- (as the sender does), then updated together; only new failures and
+    -- statuses that are not ours come back here.
     FOR r IN
         WITH s AS (
-            SELECT x.id AS wamid, CASE x.status WHEN 'played' THEN 'read' ELSE x.status END AS status,
-                   x.biz_opaque_callback_data AS callback, x.pricing, x.errors
-            FROM jsonb_to_recordset(coalesce(value -> 'statuses', '[]'))
-                 AS x(id text, status text, biz_opaque_callback_data text, pricing jsonb, errors jsonb)
-            WHERE x.status IN ('sent', 'delivered', 'read', 'played', 'failed')
+            SELECT x.entry, x.change, x.phone_number_id, x.status ->> 'id' AS wamid,
+                   CASE x.status ->> 'status' WHEN 'played' THEN 'read' ELSE x.status ->> 'status' END AS status,
+                   x.status ->> 'biz_opaque_callback_data' AS callback,
+                   nullif(x.status ->> 'recipient_id', '') AS recipient_id, nullif(x.status ->> 'user_id', '') AS user_id,
+                   x.status -> 'pricing' AS pricing, x.status -> 'errors' AS errors
+            FROM jsonb_to_recordset(statuses) AS x(entry integer, change integer, phone_number_id text, status jsonb)
+            WHERE x.status ->> 'status' IN ('sent', 'delivered', 'read', 'played', 'failed')
         ), matched AS (
-            -- our outbox id travels in biz_opaque_callback_data; else the wamid
-            SELECT o.id, s.*
-            FROM s JOIN antiban.outbox o
-              ON s.callback ~ '^[0-9]{1,18}$' AND o.id = s.callback::bigint
-            UNION ALL
-            SELECT o.id, s.*
+            -- Meta's wamid is the message's own id
+            SELECT o.id, NULL::text AS mismatch, s.*
             FROM s JOIN antiban.outbox o ON o.wamid = s.wamid
-            WHERE s.callback IS NULL OR s.callback !~ '^[0-9]{1,18}$'
+            UNION ALL
+            -- our outbox id in biz_opaque_callback_data, which any other app on
+            -- the WABA may also use: believed only if the rest agrees with the row
+            SELECT o.id,
+                   CASE WHEN o.wamid IS NOT NULL
+                            THEN format('its wamid %s is not the message''s (%s)', s.wamid, o.wamid)
+                        WHEN s.phone_number_id IS DISTINCT FROM o.phone_number_id
+                            THEN format('it came through number %s, the message through %s',
+                                        coalesce(s.phone_number_id, '(none)'), coalesce(o.phone_number_id, '(none)'))
+                        WHEN NOT (antiban.same_recipient(s.recipient_id, o.recipient)
+                                  OR antiban.same_recipient(s.user_id, o.recipient))
+                            THEN format('its recipient %s is not the message''s (%s)',
+                                        coalesce(s.recipient_id, s.user_id, '(none)'), o.recipient)
+                   END,
+                   s.*
+            FROM s JOIN antiban.outbox o ON s.callback ~ '^[0-9]{1,18}$' AND o.id = s.callback::bigint
+            WHERE NOT EXISTS (SELECT 1 FROM antiban.outbox w WHERE w.wamid = s.wamid)
         ), furthest AS (
             -- one update per message: its furthest status in this batch, pricing from any
             SELECT DISTINCT ON (id) m.*,
-                   (SELECT x.pricing FROM matched x WHERE x.id = m.id AND x.pricing IS NOT NULL LIMIT 1) AS price
-            FROM matched m ORDER BY id, antiban.status_rank(status) DESC
+                   (SELECT x.pricing FROM matched x
+                    WHERE x.id = m.id AND x.mismatch IS NULL AND x.pricing IS NOT NULL LIMIT 1) AS price
+            FROM matched m WHERE m.mismatch IS NULL ORDER BY id, antiban.status_rank(status) DESC
         ), locked AS (
-            SELECT o.id FROM antiban.outbox o WHERE o.id IN (SELECT id FROM furthest) ORDER BY o.id FOR UPDATE
+            SELECT o.id, o.state AS old_state
+            FROM antiban.outbox o WHERE o.id IN (SELECT id FROM furthest) ORDER BY o.id FOR UPDATE
         ), updated AS (
+            -- a failure's details are the first failure's: a retried one changes nothing
             UPDATE antiban.outbox o SET
                 wamid = coalesce(o.wamid, f.wamid),
                 state = CASE WHEN antiban.transition_allowed(o.state::text, f.status)
@@ -76,41 +98,90 @@ BEGIN
                 pricing_model = coalesce(f.price ->> 'pricing_model', o.pricing_model),
                 pricing_type = coalesce(f.price ->> 'type', o.pricing_type),
                 pricing_category = coalesce(f.price ->> 'category', o.pricing_category),
-                error_code = CASE WHEN f.status = 'failed' THEN (f.errors -> 0 ->> 'code')::integer ELSE o.error_code END,
-                error_title = CASE WHEN f.status = 'failed' THEN f.errors -> 0 ->> 'title' ELSE o.error_title END,
-                error_details = CASE WHEN f.status = 'failed' THEN f.errors -> 0 -> 'error_data' ->> 'details' ELSE o.error_details END,
-                reason = CASE WHEN f.status = 'failed' THEN 'failed_after_send' ELSE o.reason END
-            FROM furthest f
-            WHERE o.id = f.id AND o.id IN (SELECT id FROM locked)
-            RETURNING o.id, f.status, f.errors, o.number_id, o.phone_number_id, o.recipient
+                error_code = CASE WHEN n.fails THEN (f.errors -> 0 ->> 'code')::integer ELSE o.error_code END,
+                error_title = CASE WHEN n.fails THEN f.errors -> 0 ->> 'title' ELSE o.error_title END,
+                error_details = CASE WHEN n.fails THEN f.errors -> 0 -> 'error_data' ->> 'details' ELSE o.error_details END,
+                reason = CASE WHEN n.fails THEN 'failed_after_send' ELSE o.reason END
+            FROM furthest f JOIN locked l USING (id),
+                 LATERAL (SELECT f.status = 'failed' AND antiban.transition_allowed(l.old_state::text, 'failed') AS fails) n
+            WHERE o.id = f.id
+              AND (antiban.transition_allowed(o.state::text, f.status) OR (o.wamid IS NULL AND f.wamid IS NOT NULL)
+                   OR (f.price IS NOT NULL AND
+                       (o.billable, o.pricing_model, o.pricing_type, o.pricing_category) IS DISTINCT FROM
+                       ((f.price ->> 'billable')::boolean, f.price ->> 'pricing_model', f.price ->> 'type', f.price ->> 'category')))
+            RETURNING o.id, f.errors, o.number_id, o.phone_number_id, o.recipient, l.old_state, o.state AS new_state
         )
-        SELECT u.*, count(*) OVER () AS total FROM updated u
-        ORDER BY u.status = 'failed' DESC, u.id
+        SELECT u.id, u.errors, u.number_id, u.phone_number_id, u.recipient, NULL::text AS problem,
+               NULL::integer AS total, 0::bigint AS n
+        FROM updated u WHERE u.new_state = 'failed' AND u.old_state IS DISTINCT FROM 'failed'
+        UNION ALL
+        -- another app's statuses may all carry ids like ours: name ten, count the rest
+        SELECT f.id, NULL, NULL, NULL, NULL, f.problem, NULL, f.n
+        FROM (SELECT m.id, row_number() OVER w AS n,
+                     CASE WHEN row_number() OVER w <= 10
+                          THEN format('entry %s change %s: field messages: status %s for outbox id %s ignored: %s',
+                                      m.entry, m.change, m.status, m.id, m.mismatch)
+                          WHEN row_number() OVER w = 11
+                          THEN format('field messages: %s more statuses with our outbox ids in biz_opaque_callback_data were not ours: ignored',
+                                      count(*) OVER () - 10)
+                     END AS problem
+              FROM matched m WHERE m.mismatch IS NOT NULL
+              WINDOW w AS (ORDER BY m.entry, m.change, m.id)) f
+        WHERE f.problem IS NOT NULL
+        UNION ALL
+        SELECT NULL, NULL, NULL, NULL, NULL, NULL, count(*)::integer, NULL FROM updated
+        ORDER BY n NULLS LAST, id
     LOOP
-        applied := r.total;
-        EXIT WHEN r.status <> 'failed';
-        IF r.errors -> 0 ->> 'code' ~ '^[0-9]{1,9}$' THEN
-            IF r.number_id IS NOT NULL THEN
-                INSERT INTO antiban.send_errors (number_id, message_id, code, source)
-                VALUES (r.number_id, r.id, (r.errors -> 0 ->> 'code')::integer, 'webhook');
-            END IF;
-            -- the same classification as an error answered at send time
-            SELECT * INTO act FROM antiban.error_action((r.errors -> 0 ->> 'code')::integer, 400);
-            IF act.action = 'pause_number' THEN
-                PERFORM antiban.pause_number(r.number_id, 'number_paused',
-                    format('Meta reported %s (%s) for message %s: number paused', r.errors -> 0 ->> 'code', act.meaning, r.id),
-                    r.errors -> 0 ->> 'code' <> '131048');
-            ELSIF act.action = 'slow_number' THEN
-                PERFORM antiban.slow_number(r.number_id);
-            END IF;
-            IF r.errors -> 0 ->> 'code' = '131050' AND r.recipient IS NOT NULL THEN
-                PERFORM antiban.set_marketing_opt_out(r.recipient, r.phone_number_id, true);
-            END IF;
+        IF r.total IS NOT NULL THEN
+            applied := r.total;
+            CONTINUE;
+        ELSIF r.problem IS NOT NULL THEN
+            problems := problems || r.problem;
+            CONTINUE;
+        END IF;
+        -- the message became failed now: its consequences, once
+        code := r.errors -> 0 ->> 'code';
+        CONTINUE WHEN code IS NULL OR code !~ '^[0-9]{1,9}$';
+        IF r.number_id IS NOT NULL THEN
+            INSERT INTO antiban.send_errors (number_id, message_id, code, source)
+            VALUES (r.number_id, r.id, code::integer, 'webhook');
+        END IF;
+        -- the same classification as an error answered at send time
+        SELECT * INTO act FROM antiban.error_action(code::integer, 400);
+        IF act.action = 'pause_number' THEN
+            PERFORM antiban.pause_number(r.number_id, 'number_paused',
+                format('Meta reported %s (%s) for message %s: number paused', code, act.meaning, r.id),
+                code <> '131048');
+        ELSIF act.action = 'slow_number' THEN
+            PERFORM antiban.slow_number(r.number_id);
+        END IF;
+        IF code = '131050' AND r.recipient IS NOT NULL THEN
+            PERFORM antiban.set_marketing_opt_out(r.recipient, r.phone_number_id, true);
         END IF;
     END LOOP;
-    RETURN applied;
 END
 $$;
+COMMENT ON FUNCTION antiban.apply_statuses(jsonb) IS
+    'Move outbox rows forward on status webhooks ([{entry, change, phone_number_id, status}]): matched by wamid, or by the outbox id in biz_opaque_callback_data when the recipient and number agree and the row has no other wamid; a failure''s consequences (send_errors, pause or slow-down, 131050 opt-out) happen once, when the row becomes failed. Statuses that are not ours come back as problems.';
+
+-- Remember a change as applied; false when the same change (WABA, field,
+-- Meta's entry time, value) was applied within Meta's retry horizon.
+CREATE FUNCTION antiban.claim_change(waba text, field text, sent_at text, value jsonb, event bigint,
+                                     received timestamptz)
+RETURNS boolean LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    WITH claimed AS (
+        INSERT INTO antiban.webhook_changes AS c (change_key, field, event_id, applied_at)
+        VALUES (sha256(convert_to(format('%s %s %s ', quote_nullable(waba), quote_nullable(field),
+                                         quote_nullable(sent_at)) || coalesce(value::text, 'null'), 'UTF8')),
+                coalesce(field, ''), event, received)
+        ON CONFLICT (change_key) DO UPDATE SET event_id = excluded.event_id, applied_at = excluded.applied_at
+        WHERE c.applied_at < excluded.applied_at - antiban.webhook_retry_horizon()
+        RETURNING 1)
+    SELECT EXISTS (SELECT 1 FROM claimed);
+END;
+COMMENT ON FUNCTION antiban.claim_change(text, text, text, jsonb, bigint, timestamptz) IS
+    'True the first time a webhook change (WABA, field, entry time, value) is seen within Meta''s retry horizon, and records it in antiban.webhook_changes.';
 
 -- ---- inbound messages: contacts, service window, interactions, consent ----
 
@@ -147,7 +218,8 @@ RETURN coalesce(m -> 'text' ->> 'body', m -> 'button' ->> 'text',
                 m -> 'interactive' -> 'button_reply' ->> 'title', m -> 'interactive' -> 'list_reply' ->> 'title',
                 m -> 'reaction' ->> 'emoji', m -> (m ->> 'type') ->> 'caption', m -> 'location' ->> 'name');
 
-CREATE FUNCTION antiban.apply_messages(value jsonb) RETURNS integer
+CREATE FUNCTION antiban.apply_messages(waba text, value jsonb, received timestamptz, event bigint,
+                                       OUT applied integer, OUT problems text[])
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     m jsonb;
@@ -158,26 +230,33 @@ DECLARE
     uid text;
     who text;
     at timestamptz;
+    late text;
     contact bigint;
     inserted bigint;
-    applied integer := 0;
 BEGIN
+    applied := 0;
+    problems := '{}';
     ours := EXISTS (SELECT 1 FROM antiban.numbers n WHERE n.phone_number_id = phone_number);
     FOR m IN SELECT x FROM jsonb_array_elements(coalesce(value -> 'messages', '[]')) x LOOP
+        -- a message Meta posts again (same or another envelope) was applied already
+        CONTINUE WHEN EXISTS (SELECT 1 FROM antiban.interactions i WHERE i.wamid = m ->> 'id');
         wa := nullif(m ->> 'from', '');
         uid := nullif(coalesce(m ->> 'from_user_id', m ->> 'user_id'), '');
         SELECT x INTO c FROM jsonb_array_elements(coalesce(value -> 'contacts', '[]')) x
         WHERE (wa IS NOT NULL AND x ->> 'wa_id' = wa) OR (uid IS NOT NULL AND x ->> 'user_id' = uid) LIMIT 1;
         uid := coalesce(uid, nullif(c ->> 'user_id', ''));
-        at := coalesce(antiban.unix_time(m ->> 'timestamp'), now());
+        SELECT t.at, t.problem INTO at, late FROM antiban.webhook_time(m ->> 'timestamp', received) t;
         contact := antiban.contact_for(wa, uid, c -> 'profile' ->> 'name', at, phone_number);
         INSERT INTO antiban.interactions (contact_id, direction, wamid, phone_number_id, message_type,
                                           body, payload, context_wamid, occurred_at)
         VALUES (contact, 'in', m ->> 'id', phone_number, coalesce(m ->> 'type', 'unknown'),
                 antiban.message_text(m), m, m -> 'context' ->> 'id', at)
         ON CONFLICT (wamid) DO NOTHING RETURNING id INTO inserted;
-        CONTINUE WHEN inserted IS NULL;    -- a duplicate: already applied
+        CONTINUE WHEN inserted IS NULL;    -- posted twice at once: the other one applied it
         applied := applied + 1;
+        IF late IS NOT NULL THEN
+            problems := problems || format('message %s: %s', m ->> 'id', late);
+        END IF;
         who := CASE WHEN wa IS NOT NULL THEN '+' || wa ELSE uid END;
         IF m ? 'referral' THEN
             UPDATE antiban.contacts SET referral = m -> 'referral', free_entry_until = at + interval '72 hours'
@@ -193,33 +272,40 @@ BEGIN
             PERFORM antiban.set_marketing_opt_out(who, phone_number, true);
         END IF;
     END LOOP;
-    -- value.errors: system or app-level errors Meta reports without a message
-    IF jsonb_array_length(coalesce(value -> 'errors', '[]')) > 0 THEN
+    -- value.errors: system or app-level errors Meta reports without a message, once per change
+    IF jsonb_array_length(coalesce(value -> 'errors', '[]')) > 0
+       AND antiban.claim_change(waba, 'messages', NULL, value, event, received) THEN
         PERFORM antiban.raise_alert('warning', phone_number, 'webhook_error', value ->> 'errors');
     END IF;
     -- statuses were applied for the whole event first, in outbox id order
     IF value ? 'statuses' AND jsonb_typeof(value -> 'statuses') <> 'array' THEN
         RAISE EXCEPTION 'statuses is not an array';
     END IF;
-    RETURN applied;
 END
 $$;
 
-CREATE FUNCTION antiban.apply_user_preferences(waba text, value jsonb) RETURNS integer
+CREATE FUNCTION antiban.apply_user_preferences(waba text, value jsonb, received timestamptz,
+                                               OUT applied integer, OUT problems text[])
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     p jsonb;
     stop boolean;
     contact bigint;
     phone_number text;
-    applied integer := 0;
+    at timestamptz;
+    late text;
 BEGIN
+    applied := 0;
+    problems := '{}';
     FOR p IN SELECT x FROM jsonb_array_elements(coalesce(value -> 'user_preferences', '[]')) x
              WHERE x ->> 'category' = 'marketing_messages' LOOP
         stop := p ->> 'value' = 'stop';
-        contact := antiban.contact_for(nullif(p ->> 'wa_id', ''), nullif(p ->> 'user_id', ''), NULL,
-                                       coalesce(antiban.unix_time(p ->> 'timestamp'), now()), NULL);
-        UPDATE antiban.contacts SET marketing_opt_out = stop, opt_out_at = now(),
+        SELECT t.at, t.problem INTO at, late FROM antiban.webhook_time(p ->> 'timestamp', received) t;
+        IF late IS NOT NULL THEN
+            problems := problems || format('user %s: %s', coalesce(nullif(p ->> 'wa_id', ''), p ->> 'user_id'), late);
+        END IF;
+        contact := antiban.contact_for(nullif(p ->> 'wa_id', ''), nullif(p ->> 'user_id', ''), NULL, at, NULL);
+        UPDATE antiban.contacts SET marketing_opt_out = stop, opt_out_at = at,
                opt_out_source = 'user_preferences webhook'
         WHERE id = contact;
         -- consent is per portfolio: apply it through any number of this WABA
@@ -230,7 +316,6 @@ BEGIN
         END LOOP;
         applied := applied + 1;
     END LOOP;
-    RETURN applied;
 END
 $$;
 
@@ -424,40 +509,63 @@ $$;
 
 -- ---- dispatch ----
 
-CREATE FUNCTION antiban.apply_change(waba text, field text, value jsonb) RETURNS integer
-LANGUAGE sql VOLATILE
-RETURN CASE field
-    WHEN 'messages' THEN antiban.apply_messages(value)
-    WHEN 'user_preferences' THEN antiban.apply_user_preferences(waba, value)
-    WHEN 'phone_number_quality_update' THEN antiban.apply_quality_update(waba, value)
-    WHEN 'account_update' THEN antiban.apply_account_update(waba, value)
-    WHEN 'account_alerts' THEN antiban.apply_account_alerts(waba, value)
-    WHEN 'business_capability_update' THEN antiban.apply_capability_update(waba, value)
-    WHEN 'message_template_status_update' THEN antiban.apply_template_status(waba, value)
-    WHEN 'message_template_quality_update' THEN antiban.apply_template_quality(waba, value)
-    WHEN 'template_category_update' THEN antiban.apply_template_category(waba, value)
-END;
-COMMENT ON FUNCTION antiban.apply_change(text, text, jsonb) IS
-    'Apply one change of a webhook; NULL for a field antiban does not use.';
+CREATE FUNCTION antiban.apply_change(waba text, field text, value jsonb, received timestamptz, event bigint,
+                                     OUT applied integer, OUT problems text[])
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    problems := '{}';
+    CASE field
+        WHEN 'messages' THEN
+            SELECT * INTO applied, problems FROM antiban.apply_messages(waba, value, received, event);
+        WHEN 'user_preferences' THEN
+            SELECT * INTO applied, problems FROM antiban.apply_user_preferences(waba, value, received);
+        ELSE
+            applied := CASE field
+                WHEN 'phone_number_quality_update' THEN antiban.apply_quality_update(waba, value)
+                WHEN 'account_update' THEN antiban.apply_account_update(waba, value)
+                WHEN 'account_alerts' THEN antiban.apply_account_alerts(waba, value)
+                WHEN 'business_capability_update' THEN antiban.apply_capability_update(waba, value)
+                WHEN 'message_template_status_update' THEN antiban.apply_template_status(waba, value)
+                WHEN 'message_template_quality_update' THEN antiban.apply_template_quality(waba, value)
+                WHEN 'template_category_update' THEN antiban.apply_template_category(waba, value)
+            END;
+    END CASE;
+END
+$$;
+COMMENT ON FUNCTION antiban.apply_change(text, text, jsonb, timestamptz, bigint) IS
+    'Apply one change of a webhook received at a given time; applied is NULL for a field antiban does not use; problems are what was believed only in part.';
 
 -- Run one step, retrying a deadlock with the sender or another webhook; if it
 -- keeps failing, the error aborts the whole ingest: the receiver answers 503
 -- and Meta posts again later.  A lost status would be worse than a retry.
-CREATE FUNCTION antiban.apply_with_retry(step text, waba text, field text, value jsonb,
+-- A change other than messages is applied only the first time it is seen.
+CREATE FUNCTION antiban.apply_with_retry(step text, waba text, field text, sent_at text, value jsonb,
+                                         received timestamptz, event bigint, place text,
                                          INOUT updates integer, INOUT problems text[])
 LANGUAGE plpgsql AS $$
 DECLARE
     n integer;
+    notes text[];
 BEGIN
     FOR attempt IN 1 .. 3 LOOP
         BEGIN
-            n := CASE step WHEN 'statuses' THEN antiban.apply_statuses(value)
-                           ELSE antiban.apply_change(waba, field, value) END;
+            IF step = 'statuses' THEN
+                SELECT * INTO n, notes FROM antiban.apply_statuses(value);
+            ELSIF field IS DISTINCT FROM 'messages'
+                  AND NOT antiban.claim_change(waba, field, sent_at, value, event, received) THEN
+                RETURN;         -- Meta's retry of a change applied before
+            ELSE
+                SELECT * INTO n, notes FROM antiban.apply_change(waba, field, value, received, event);
+                IF cardinality(notes) > 0 THEN
+                    notes := ARRAY(SELECT format('%sfield %s: %s', place, field, x) FROM unnest(notes) x);
+                END IF;
+            END IF;
             IF n IS NULL THEN
-                problems := problems || format('field %s: not used by antiban, kept', field);
+                problems := problems || format('%sfield %s: not used by antiban, kept', place, field);
             ELSE
                 updates := updates + n;
             END IF;
+            problems := problems || notes;
             RETURN;
         EXCEPTION
             WHEN deadlock_detected OR serialization_failure OR lock_not_available THEN
@@ -465,55 +573,70 @@ BEGIN
                     RAISE;
                 END IF;
             WHEN OTHERS THEN
-                problems := problems || format('field %s: %s', field, SQLERRM);
+                problems := problems || format('%sfield %s: %s', place, field, SQLERRM);
                 RETURN;
         END;
     END LOOP;
 END
 $$;
 
-CREATE FUNCTION antiban.apply_webhook() RETURNS trigger
-LANGUAGE plpgsql AS $$
+-- Runs with antiban's rights (ingest_webhook's privileged section), so it
+-- resolves nothing through the caller's search_path.
+CREATE FUNCTION antiban.apply_webhook(event bigint, body jsonb) RETURNS antiban.webhook_status
+LANGUAGE plpgsql
+SET search_path = pg_catalog, antiban, pg_temp
+AS $$
 DECLARE
-    e jsonb;
-    c jsonb;
+    received timestamptz := antiban.now();
+    applied integer := 0;
+    notes text[] := '{}';
     statuses jsonb;
+    e record;
+    c record;
+    outcome antiban.webhook_status;
 BEGIN
-    IF NEW.status <> 'pending' THEN
-        RETURN NEW;
+    -- applied once: a stored event that is no longer pending is left alone
+    SELECT w.status INTO outcome FROM antiban.webhook_events w WHERE w.id = event FOR UPDATE;
+    IF outcome IS DISTINCT FROM 'pending' THEN
+        RETURN outcome;
     END IF;
-    IF NEW.body ->> 'object' IS DISTINCT FROM 'whatsapp_business_account'
-       OR jsonb_typeof(NEW.body -> 'entry') IS DISTINCT FROM 'array' THEN
-        NEW.status := 'partial';
-        NEW.problems := NEW.problems || 'not a whatsapp_business_account object with entry[]'::text;
-        RETURN NEW;
-    END IF;
-    -- every status of the event in one pass: outbox rows are locked in id order,
-    -- like the sender does, so concurrent webhooks and senders never deadlock
-    SELECT jsonb_agg(st.x) INTO statuses
-    FROM jsonb_array_elements(NEW.body -> 'entry') AS ev(x),
-         jsonb_array_elements(CASE WHEN jsonb_typeof(ev.x -> 'changes') = 'array' THEN ev.x -> 'changes' ELSE '[]' END) AS ch(x),
-         jsonb_array_elements(CASE WHEN ch.x ->> 'field' = 'messages' AND jsonb_typeof(ch.x -> 'value' -> 'statuses') = 'array'
-                                   THEN ch.x -> 'value' -> 'statuses' ELSE '[]' END) AS st(x);
-    IF statuses IS NOT NULL THEN
-        SELECT * INTO NEW.updates, NEW.problems
-        FROM antiban.apply_with_retry('statuses', NULL, 'messages', jsonb_build_object('statuses', statuses),
-                                      NEW.updates, NEW.problems);
-    END IF;
-    FOR e IN SELECT x FROM jsonb_array_elements(NEW.body -> 'entry') x LOOP
-        FOR c IN SELECT x FROM jsonb_array_elements(CASE WHEN jsonb_typeof(e -> 'changes') = 'array'
-                                                         THEN e -> 'changes' ELSE '[]' END) x LOOP
-            SELECT * INTO NEW.updates, NEW.problems
-            FROM antiban.apply_with_retry('change', e ->> 'id', c ->> 'field', c -> 'value',
-                                          NEW.updates, NEW.problems);
+    IF body ->> 'object' IS DISTINCT FROM 'whatsapp_business_account'
+       OR jsonb_typeof(body -> 'entry') IS DISTINCT FROM 'array' THEN
+        notes := ARRAY['not a whatsapp_business_account object with entry[]'];
+    ELSE
+        -- every status of the event in one pass, with the change it came in:
+        -- outbox rows are locked in id order, like the sender does, so
+        -- concurrent webhooks and senders never deadlock
+        SELECT jsonb_agg(jsonb_build_object('entry', ev.i - 1, 'change', ch.i - 1,
+                   'phone_number_id', ch.x -> 'value' -> 'metadata' ->> 'phone_number_id', 'status', st.x)
+                   ORDER BY ev.i, ch.i, st.i)
+        INTO statuses
+        FROM jsonb_array_elements(body -> 'entry') WITH ORDINALITY AS ev(x, i),
+             jsonb_array_elements(CASE WHEN jsonb_typeof(ev.x -> 'changes') = 'array' THEN ev.x -> 'changes' ELSE '[]' END)
+                 WITH ORDINALITY AS ch(x, i),
+             jsonb_array_elements(CASE WHEN ch.x ->> 'field' = 'messages' AND jsonb_typeof(ch.x -> 'value' -> 'statuses') = 'array'
+                                       THEN ch.x -> 'value' -> 'statuses' ELSE '[]' END) WITH ORDINALITY AS st(x, i);
+        IF statuses IS NOT NULL THEN
+            SELECT * INTO applied, notes
+            FROM antiban.apply_with_retry('statuses', NULL, 'messages', NULL, statuses, received, event, '',
+                                          applied, notes);
+        END IF;
+        FOR e IN SELECT t.x, t.i - 1 AS i FROM jsonb_array_elements(body -> 'entry') WITH ORDINALITY t(x, i) LOOP
+            FOR c IN SELECT t.x, t.i - 1 AS i
+                     FROM jsonb_array_elements(CASE WHEN jsonb_typeof(e.x -> 'changes') = 'array'
+                                                    THEN e.x -> 'changes' ELSE '[]' END) WITH ORDINALITY t(x, i) LOOP
+                SELECT * INTO applied, notes
+                FROM antiban.apply_with_retry('change', e.x ->> 'id', c.x ->> 'field', e.x ->> 'time', c.x -> 'value',
+                                              received, event, format('entry %s change %s: ', e.i, c.i), applied, notes);
+            END LOOP;
         END LOOP;
-    END LOOP;
-    NEW.status := CASE WHEN cardinality(NEW.problems) = 0 THEN 'applied' ELSE 'partial' END;
-    RETURN NEW;
+    END IF;
+    UPDATE antiban.webhook_events w SET updates = applied, problems = w.problems || notes,
+           status = (CASE WHEN cardinality(w.problems || notes) = 0 THEN 'applied' ELSE 'partial' END)::antiban.webhook_status
+    WHERE w.id = event
+    RETURNING w.status INTO outcome;
+    RETURN outcome;
 END
 $$;
-COMMENT ON FUNCTION antiban.apply_webhook() IS
-    'Walks every entry[] and changes[] of a signed webhook; each change in its own subtransaction, so one bad change never blocks the rest.';
-
-CREATE TRIGGER apply_webhook BEFORE INSERT ON antiban.webhook_events
-    FOR EACH ROW EXECUTE FUNCTION antiban.apply_webhook();
+COMMENT ON FUNCTION antiban.apply_webhook(bigint, jsonb) IS
+    'Apply a stored, pending webhook event (antiban.ingest_webhook calls it for what it newly stored): statuses in one pass, then every entry[] and changes[] in its own subtransaction, so one bad change never blocks the rest; sets the event applied or partial with its problems.';

@@ -1,0 +1,99 @@
+/*
+ * test_recipient_match.c
+ *		Recipient equivalence: "+" optional, Brazil's ninth digit, BSUIDs exact.
+ */
+#include <string.h>
+
+#include "unit.h"
+
+#include "core/recipient_match.h"
+
+static void
+plus_is_optional(void **state)
+{
+	assert_true(recipient_same("+5511987650001", "5511987650001"));
+	assert_true(recipient_same("16505551234", "+16505551234"));
+	assert_false(recipient_same("+5511987650001", "5511987650002"));
+}
+
+static void
+brazilian_mobiles_match_without_the_ninth_digit(void **state)
+{
+	char		key[RECIPIENT_KEY_SIZE];
+
+	assert_true(recipient_same("+5531988880301", "553188880301"));
+	assert_true(recipient_same("553188880301", "+5531988880301"));
+	assert_true(recipient_same("+553188880301", "553188880301"));
+	assert_true(recipient_same("+5511987654321", "551187654321"));
+	assert_true(recipient_same("+5521960000001", "552160000001"));
+	assert_true(recipient_match_key("552178880301", key));
+	assert_string_equal(key, "+5521978880301");
+	/* another line of the same area code */
+	assert_false(recipient_same("+5531988880301", "553188880302"));
+	/* the same eight digits in another area code */
+	assert_false(recipient_same("+5531988880301", "553288880301"));
+}
+
+static void
+fixed_lines_and_other_countries_are_not_folded(void **state)
+{
+	char		key[RECIPIENT_KEY_SIZE];
+
+	/* fixed lines start 2-5 and have no ninth digit */
+	assert_false(recipient_same("+551140000001", "+5511940000001"));
+	assert_true(recipient_match_key("551140000001", key));
+	assert_string_equal(key, "+551140000001");
+	/* twelve digits that are not Brazil's */
+	assert_false(recipient_same("+441188880301", "+4411988880301"));
+	/* no area code starts or ends with 0 */
+	assert_false(recipient_same("550188880301", "+5501988880301"));
+	assert_true(recipient_match_key("550188880301", key));
+	assert_string_equal(key, "+550188880301");
+}
+
+static void
+bsuids_compare_exactly(void **state)
+{
+	assert_true(recipient_same("BR.8675309abc", "BR.8675309abc"));
+	assert_false(recipient_same("BR.8675309abc", "BR.8675309ABC"));
+	assert_false(recipient_same("BR.8675309abc", "BR.8675309abc "));
+	assert_false(recipient_same("BR.5531988880301", "+5531988880301"));
+}
+
+static void
+nothing_matches_what_is_not_an_identifier(void **state)
+{
+	char		key[RECIPIENT_KEY_SIZE];
+	char		huge[RECIPIENT_KEY_SIZE + 10];
+
+	assert_false(recipient_same("", ""));
+	assert_false(recipient_same(NULL, NULL));
+	assert_false(recipient_same("+5511987650001", NULL));
+	assert_false(recipient_same("+5511987650001", ""));
+	/* digits only: punctuation is not a phone here */
+	assert_false(recipient_same("+55 11 98765-0001", "5511987650001"));
+	assert_false(recipient_same("+", "+"));
+	assert_false(recipient_same("123456", "123456"));
+	assert_false(recipient_same("+1234567890123456", "+1234567890123456"));
+	assert_false(recipient_match_key("55119876500a1", key));
+	memset(huge, 'a', sizeof(huge) - 1);
+	huge[sizeof(huge) - 1] = '\0';
+	assert_false(recipient_match_key(huge, key));
+	huge[RECIPIENT_KEY_SIZE - 1] = '\0';
+	assert_true(recipient_match_key(huge, key));
+	assert_true(recipient_same(huge, huge));
+}
+
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(plus_is_optional),
+	cmocka_unit_test(brazilian_mobiles_match_without_the_ninth_digit),
+	cmocka_unit_test(fixed_lines_and_other_countries_are_not_folded),
+	cmocka_unit_test(bsuids_compare_exactly),
+	cmocka_unit_test(nothing_matches_what_is_not_an_identifier),
+};
+
+UnitGroup
+recipient_match_tests(void)
+{
+	return (UnitGroup) UNIT_GROUP("recipient_match", tests);
+}

@@ -1,0 +1,34 @@
+/*
+ * recipient_match.h
+ *		Do two recipient identifiers name the same WhatsApp user?
+ *
+ * Meta writes a phone as bare digits (wa_id, recipient_id "5511987650001"),
+ * we keep it as E.164 ("+5511987650001"), and in Brazil Meta's wa_id often
+ * lacks the mobile ninth digit ("553188880301" for "+5531988880301").
+ * Business-scoped user ids (BSUIDs, "BR.8675309abc") are opaque: equal or
+ * not.  This is the rule every place that compares such strings uses; a
+ * fuller identity resolution (linked numbers, user_id <-> phone) builds on it.
+ */
+#ifndef ANTIBAN_RECIPIENT_MATCH_H
+#define ANTIBAN_RECIPIENT_MATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Room for the longest key: a 256-character BSUID, or "+" and 15 digits. */
+#define RECIPIENT_KEY_SIZE 257
+
+/*
+ * The comparison key of an identifier, in 'out' (RECIPIENT_KEY_SIZE bytes):
+ * a phone (an optional "+" then 7 to 15 digits, nothing else) becomes
+ * "+<digits>", a Brazilian mobile written without its ninth digit gaining it;
+ * anything else (a BSUID) is kept as given.  False (no key) for NULL, "",
+ * something that starts like a phone but is not one, or an identifier too
+ * long to be a BSUID.
+ */
+extern bool recipient_match_key(const char *in, char *out);
+
+/* Same user as far as the strings tell: both have a key and the keys are equal. */
+extern bool recipient_same(const char *a, const char *b);
+
+#endif							/* ANTIBAN_RECIPIENT_MATCH_H */
