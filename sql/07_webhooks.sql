@@ -94,6 +94,23 @@ SELECT * FROM pg_temp.post(pg_temp.envelope('user_preferences', '{"messaging_pro
   "user_preferences":[{"wa_id":"5511955550001","detail":"User requested to resume marketing messages","category":"marketing_messages","value":"resume","timestamp":1893456040}]}'));
 SELECT outcome, reason FROM antiban.decide('+5511955550001', 'marketing', consume => false);
 
+-- Stop requests as people write them, read by message type: a typed "não quero mais receber
+-- mensagens" blocks; a tapped "Cancel" button (a normal answer) does not; "não tenho
+-- interesse" is doubtful: a review row, nothing blocked until a person decides.
+SELECT * FROM pg_temp.post(pg_temp.envelope('messages', '{"messaging_product":"whatsapp",
+  "metadata":{"display_phone_number":"5511900000002","phone_number_id":"1002"},
+  "contacts":[{"profile":{"name":"Caio"},"wa_id":"5511955550011"},{"profile":{"name":"Dora"},"wa_id":"5511955550012"},
+              {"profile":{"name":"Edu"},"wa_id":"5511955550013"}],
+  "messages":[
+   {"from":"5511955550011","id":"wamid.IN11","timestamp":"1893456050","type":"text","text":{"body":"Não quero mais receber mensagens, obrigado"}},
+   {"from":"5511955550012","id":"wamid.IN12","timestamp":"1893456051","type":"interactive","interactive":{"type":"button_reply","button_reply":{"id":"cancel_visit","title":"Cancel"}}},
+   {"from":"5511955550013","id":"wamid.IN13","timestamp":"1893456052","type":"text","text":{"body":"não tenho interesse"}}]}'));
+SELECT wa_id, marketing_opt_out, opt_out_source FROM antiban.contacts
+WHERE wa_id IN ('5511955550011', '5511955550012', '5511955550013') ORDER BY wa_id;
+SELECT r.outcome, r.reason FROM unnest(ARRAY['+5511955550011', '+5511955550012', '+5511955550013']) who,
+       antiban.decide(who, 'marketing', consume => false) r;
+SELECT wamid, source, verdict, rule, resolved_at IS NULL AS open FROM antiban.stop_reviews ORDER BY id;
+
 -- Account-level fields.
 SELECT * FROM pg_temp.post(pg_temp.envelope('phone_number_quality_update',
   '{"display_phone_number":"+55 11 90000-0003","event":"FLAGGED","current_limit":"TIER_2K"}'));

@@ -158,7 +158,7 @@ CREATE FUNCTION antiban.set_marketing_opt_out(recipient text, phone_number_id te
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'antiban_set_marketing_opt_out' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.set_marketing_opt_out(text, text, boolean) IS
-    'Stop (or resume) marketing to a recipient in the portfolio of this number; decide() rejects marketing to them at once.';
+    'Stop (or resume) marketing to a recipient in the portfolio of this number. Takes effect when the calling transaction commits (nothing on rollback); decide() then rejects marketing to them (opted_out). The same transaction already sees it.';
 
 -- What a number suffers for an account signal: shared by the sender and the webhooks.
 CREATE FUNCTION antiban.pause_number(number bigint, kind text, detail text, hard boolean DEFAULT true)

@@ -218,6 +218,29 @@ RETURN coalesce(m -> 'text' ->> 'body', m -> 'button' ->> 'text',
                 m -> 'interactive' -> 'button_reply' ->> 'title', m -> 'interactive' -> 'list_reply' ->> 'title',
                 m -> 'reaction' ->> 'emoji', m -> (m ->> 'type') ->> 'caption', m -> 'location' ->> 'name');
 
+-- What an inbound message says about marketing, read by its type: what the
+-- person typed is text; a template quick reply or an interactive reply is a
+-- button the business defined (its payload or id, then its label).
+CREATE FUNCTION antiban.stop_verdict_of(m jsonb,
+                                        OUT verdict text, OUT rule text, OUT explanation text,
+                                        OUT source text, OUT message text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT c.verdict, c.rule, c.explanation, x.source, x.message
+    FROM (VALUES
+            (1, CASE m ->> 'type' WHEN 'button' THEN 'button' WHEN 'interactive' THEN 'interactive' ELSE 'text' END,
+             antiban.message_text(m)),
+            (2, 'button', m -> 'button' ->> 'payload'),
+            (3, 'interactive', coalesce(m -> 'interactive' -> 'button_reply' ->> 'id',
+                                        m -> 'interactive' -> 'list_reply' ->> 'id'))) AS x(n, source, message)
+         CROSS JOIN LATERAL antiban.classify_stop(x.message, x.source) c
+    WHERE x.message IS NOT NULL
+    ORDER BY CASE c.verdict WHEN 'stop' THEN 0 WHEN 'doubtful' THEN 1 ELSE 2 END, x.n
+    LIMIT 1;
+END;
+COMMENT ON FUNCTION antiban.stop_verdict_of(jsonb) IS
+    'The stop verdict of an inbound message object (Meta''s value.messages[i]): its typed text, or its button payload, id or label as a business-defined button; the most decided verdict wins (stop, then doubtful). NULL for a message with no text.';
+
 CREATE FUNCTION antiban.apply_messages(waba text, value jsonb, received timestamptz, event bigint,
                                        OUT applied integer, OUT problems text[])
 LANGUAGE plpgsql VOLATILE AS $$
@@ -233,6 +256,7 @@ DECLARE
     late text;
     contact bigint;
     inserted bigint;
+    stop record;
 BEGIN
     applied := 0;
     problems := '{}';
@@ -265,11 +289,19 @@ BEGIN
         CONTINUE WHEN NOT ours OR who IS NULL;
         -- the 24 h customer-service window opens (or refreshes) on this number
         PERFORM antiban.open_service_window(who, phone_number, at + interval '24 hours');
-        IF antiban.is_opt_out(antiban.message_text(m)) OR antiban.is_opt_out(m -> 'button' ->> 'payload') THEN
+        -- a stop request blocks marketing at once; a doubtful one waits for a person
+        SELECT * INTO stop FROM antiban.stop_verdict_of(m);
+        IF stop.verdict = 'stop' THEN
             UPDATE antiban.contacts SET marketing_opt_out = true, opt_out_at = at,
-                   opt_out_source = format('message %s', m ->> 'id')
+                   opt_out_source = format('message %s (%s)', m ->> 'id', stop.rule)
             WHERE id = contact;
             PERFORM antiban.set_marketing_opt_out(who, phone_number, true);
+        ELSIF stop.verdict = 'doubtful' THEN
+            INSERT INTO antiban.stop_reviews (contact_id, wamid, phone_number_id, message, source,
+                                              verdict, rule, explanation)
+            VALUES (contact, m ->> 'id', phone_number, stop.message, stop.source,
+                    stop.verdict, stop.rule, stop.explanation)
+            ON CONFLICT (wamid) DO NOTHING;
         END IF;
     END LOOP;
     -- value.errors: system or app-level errors Meta reports without a message, once per change

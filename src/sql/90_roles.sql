@@ -114,5 +114,11 @@ GRANT EXECUTE ON FUNCTION antiban.set_mode(text, antiban.number_mode, text), ant
     antiban.start_warmup(text, text, integer), antiban.evaluate_health()
     TO antiban_admin;
 
+-- Stop requests and webhook evidence: readers see them; admins resolve reviews.
+GRANT SELECT ON antiban.stop_reviews, antiban.webhook_changes TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.classify_stop(text, text), antiban.same_recipient(text, text),
+    antiban.webhook_time(text, timestamptz), antiban.webhook_retry_horizon() TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.resolve_stop_review(bigint, boolean) TO antiban_admin;
+
 -- Make every backend drop numbers cached from an earlier install.
 SELECT antiban.reload_config();
