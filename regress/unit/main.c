@@ -12,7 +12,7 @@ main(void)
 	UnitGroup	(*groups[]) (void) = {
 		token_bucket_tests, slot_table_tests, recipient_tests,
 		reach_window_tests, decision_tests, throughput_tests, error_tests, message_state_tests, payload_tests, retry_plan_tests, opt_out_tests,
-		health_tests, rate_control_tests, warmup_tests,
+		health_tests, rate_control_tests, warmup_tests, transport_outcome_tests,
 	};
 	size_t		total = 0;
 	int			failed = 0;

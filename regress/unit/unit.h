@@ -36,5 +36,6 @@ extern UnitGroup opt_out_tests(void);
 extern UnitGroup health_tests(void);
 extern UnitGroup rate_control_tests(void);
 extern UnitGroup warmup_tests(void);
+extern UnitGroup transport_outcome_tests(void);
 
 #endif
