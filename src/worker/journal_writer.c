@@ -25,6 +25,8 @@
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
 
+#include "worker/worker_txn.h"
+
 PGDLLEXPORT void antiban_journal_writer_main(Datum arg);
 
 void
@@ -84,6 +86,7 @@ antiban_journal_writer_main(Datum arg)
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(antiban_database_name, NULL, 0);
+	worker_session_settings();
 	journal_set_writer_latch(MyLatch);
 
 	while (!ShutdownRequestPending)

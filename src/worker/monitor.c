@@ -127,6 +127,7 @@ antiban_monitor_main(Datum arg)
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(antiban_database_name, NULL, 0);
+	worker_session_settings();
 	pgstat_report_appname("antiban monitor");
 	step_context = AllocSetContextCreate(TopMemoryContext, "antiban monitor step",
 										 ALLOCSET_DEFAULT_SIZES);

@@ -217,6 +217,7 @@ antiban_sender_main(Datum arg)
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(antiban_database_name, NULL, 0);
+	worker_session_settings();
 	pgstat_report_appname("antiban sender");
 
 	st.inflight = hash_create("antiban in flight", 1024, &ctl, HASH_ELEM | HASH_BLOBS);
@@ -228,13 +229,6 @@ antiban_sender_main(Datum arg)
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("antiban sender could not initialise libcurl")));
 	srandom((unsigned) MyProcPid);
-	/*
-	 * A queue filled in one go has no statistics yet, and the planner would
-	 * sort every due row on each claim.  Our queries all have an index made
-	 * for them: tell the planner to use it.
-	 */
-	SetConfigOption("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION);
-	SetConfigOption("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION);
 
 	/* idle until the extension exists in this database */
 	while (!ShutdownRequestPending && !worker_extension_present())

@@ -8,7 +8,21 @@
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "pgstat.h"
+#include "utils/guc.h"
 #include "utils/snapmgr.h"
+
+/*
+ * Settings every antiban worker runs with, set once right after it connects.
+ * Its queries are all short: compiling them with LLVM (jit_above_cost is
+ * easily crossed by a misestimated plan) costs more than running them, and
+ * did so on every tick of an idle sender.  A session setting, so a reload of
+ * postgresql.conf does not bring it back.
+ */
+void
+worker_session_settings(void)
+{
+	SetConfigOption("jit", "off", PGC_USERSET, PGC_S_SESSION);
+}
 
 void
 worker_begin(const char *activity)

@@ -11,6 +11,7 @@
 extern void worker_begin(const char *activity);
 extern void worker_commit(void);
 extern bool worker_extension_present(void);
+extern void worker_session_settings(void);
 extern void worker_report_idle(const char *what);
 
 #endif							/* ANTIBAN_WORKER_TXN_H */
