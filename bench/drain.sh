@@ -47,6 +47,10 @@ antiban.claim_batch = 256
 synchronous_commit = off
 EOC
 start_cluster "$DIR" "$PORT"
+# JIT on in the server, and able to compile (the senders must not pay for it)
+jit=$(cluster_psql "$DIR" "$PORT" antiban -tAc "SHOW jit")
+jit_works=$(cluster_psql "$DIR" "$PORT" antiban -tA -c "SET jit_above_cost = 0" \
+	-c "EXPLAIN (ANALYZE) SELECT sum(i) FROM generate_series(1, 10) i" | grep -c "JIT:" || true)
 
 # drain LEVEL MESSAGES LABEL: prints "msgs/s elapsed configured worst_pacing_% sent"
 drain() {
@@ -92,6 +96,7 @@ echo
 echo "antiban drain benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, 2 senders x 256 in flight"
 row "measure" "value"
 row "------------------------------------------------------" "------------"
+row "server jit / a query can be JIT-compiled" "$jit / $([ "$jit_works" -gt 0 ] && echo yes || echo no)"
 row "HIGH x $NUMBERS: messages accepted by the simulator" "$(field "$high" 5)"
 row "HIGH x $NUMBERS: drain throughput (msgs/s)" "$(field "$high" 1)"
 row "simulator ceiling, wrk -t 2 -c 8 (req/s)" "$ceiling"

@@ -41,5 +41,6 @@ extern UnitGroup redact_tests(void);
 extern UnitGroup recipient_match_tests(void);
 extern UnitGroup event_time_tests(void);
 extern UnitGroup json_repair_tests(void);
+extern UnitGroup transport_outcome_tests(void);
 
 #endif

@@ -5,12 +5,13 @@
  * One rule above speed: a request must never be sent twice by the HTTP
  * layer.  libcurl silently re-sends a request when a reused connection turns
  * out dead after sending, which for a POST to Meta could mean a duplicate
- * message.  So the body is supplied through a read callback whose seek
- * callback refuses to rewind once any byte was handed over: libcurl then
- * fails with CURLE_SEND_FAIL_REWIND, and the sender treats the outcome as
- * ambiguous (reconciled later) instead of sending again blindly.
+ * message.  So the body goes through transport.c's watch, which refuses to
+ * rewind once any byte was handed over: libcurl then fails with
+ * CURLE_SEND_FAIL_REWIND, the outcome is ambiguous (core/transport_outcome.c)
+ * and the sender waits for evidence instead of sending again blindly.
  */
 #include "client.h"
+#include "transport.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,8 +27,7 @@ typedef struct Transfer
 	CURL	   *easy;
 	int64_t		id;
 	char	   *body;
-	size_t		body_len;
-	size_t		body_sent;		/* bytes handed to libcurl */
+	TransportWatch watch;		/* what became of the body */
 	char	   *answer;
 	size_t		answer_len;
 	size_t		answer_cap;
@@ -84,29 +84,6 @@ on_header(char *line, size_t size, size_t n, void *userp)
 	if (len > 12 && strncasecmp(line, "Retry-After:", 12) == 0)
 		t->retry_after_us = (int64_t) strtol(line + 12, NULL, 10) * 1000000;
 	return len;
-}
-
-static size_t
-on_read(char *buffer, size_t size, size_t n, void *userp)
-{
-	Transfer   *t = userp;
-	size_t		left = t->body_len - t->body_sent;
-	size_t		len = size * n < left ? size * n : left;
-
-	memcpy(buffer, t->body + t->body_sent, len);
-	t->body_sent += len;
-	return len;
-}
-
-/* Rewinding is a re-send: allowed only before anything was sent. */
-static int
-on_seek(void *userp, curl_off_t offset, int origin)
-{
-	Transfer   *t = userp;
-
-	if (offset == 0 && origin == SEEK_SET && t->body_sent == 0)
-		return CURL_SEEKFUNC_OK;
-	return CURL_SEEKFUNC_FAIL;
 }
 
 CloudApiClient *
@@ -207,18 +184,13 @@ transfer_put(CloudApiClient *c, Transfer *t)
 }
 
 static void
-set_options(CloudApiClient *c, Transfer *t, const char *url)
+set_options(CloudApiClient *c, Transfer *t, const char *url, size_t body_len)
 {
 	CURL	   *e = t->easy;
 
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_POST, 1L);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) t->body_len);
-	curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
-	curl_easy_setopt(e, CURLOPT_READDATA, t);
-	curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
-	curl_easy_setopt(e, CURLOPT_SEEKDATA, t);
+	transport_watch(e, &t->watch, t->body, body_len);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
@@ -239,6 +211,7 @@ cloudapi_submit(CloudApiClient *c, int64_t id, const char *url,
 {
 	Transfer   *t;
 	char		auth[1024];
+	size_t		body_len;
 
 	/* an empty token or body is a bug upstream: never let it reach Meta */
 	if (bearer_token == NULL || bearer_token[0] == '\0' || body == NULL || body[0] == '\0')
@@ -247,9 +220,8 @@ cloudapi_submit(CloudApiClient *c, int64_t id, const char *url,
 	if (t == NULL)
 		return false;
 	t->id = id;
-	t->body_len = strlen(body);
-	t->body = malloc(t->body_len + 1);
-	t->body_sent = 0;
+	body_len = strlen(body);
+	t->body = malloc(body_len + 1);
 	t->retry_after_us = 0;
 	t->error[0] = '\0';
 	if (t->body == NULL)
@@ -257,13 +229,13 @@ cloudapi_submit(CloudApiClient *c, int64_t id, const char *url,
 		transfer_put(c, t);
 		return false;
 	}
-	memcpy(t->body, body, t->body_len + 1);
+	memcpy(t->body, body, body_len + 1);
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer_token);
 	t->headers = curl_slist_append(NULL, auth);
 	t->headers = curl_slist_append(t->headers, "Content-Type: application/json");
 	/* no "Expect: 100-continue" round trip for larger bodies */
 	t->headers = curl_slist_append(t->headers, "Expect:");
-	set_options(c, t, url);
+	set_options(c, t, url, body_len);
 	if (curl_multi_add_handle(c->multi, t->easy) != CURLM_OK)
 	{
 		transfer_put(c, t);
@@ -282,26 +254,6 @@ int
 cloudapi_inflight(const CloudApiClient *c)
 {
 	return c->inflight;
-}
-
-/*
- * Nothing left the machine (no connection, or not a byte of the request
- * written): safe to retry.  Anything else may have reached Meta.
- */
-static TransportOutcome
-classify_failure(Transfer *t, CURLcode rc)
-{
-	curl_off_t	connect_us = 0;
-	long		request_bytes = 0;
-
-	if (rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY ||
-		rc == CURLE_COULDNT_CONNECT)
-		return TRANSPORT_NOT_SENT;
-	curl_easy_getinfo(t->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
-	curl_easy_getinfo(t->easy, CURLINFO_REQUEST_SIZE, &request_bytes);
-	if (connect_us == 0 || (request_bytes == 0 && t->body_sent == 0))
-		return TRANSPORT_NOT_SENT;
-	return TRANSPORT_AMBIGUOUS;
 }
 
 static void
@@ -324,10 +276,11 @@ collect(CloudApiClient *c, CURL *easy, CURLcode rc, CloudApiResult *r)
 	}
 	else
 	{
-		r->transport = classify_failure(t, rc);
+		r->transport = transport_outcome(&t->watch, rc);
 		r->answer.error_code = -1;
-		snprintf(r->transport_error, sizeof(r->transport_error), "%s%s%s (after %.0f ms)",
-				 curl_easy_strerror(rc), t->error[0] ? ": " : "", t->error, r->total_ms);
+		snprintf(r->transport_error, sizeof(r->transport_error), "%s%s%s (after %.0f ms%s)",
+				 curl_easy_strerror(rc), t->error[0] ? ": " : "", t->error, r->total_ms,
+				 r->transport == TRANSPORT_AMBIGUOUS ? "; it may have reached Meta" : "; nothing was sent");
 	}
 	curl_multi_remove_handle(c->multi, easy);
 	if (t->prev_active)

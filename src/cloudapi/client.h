@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/error_class.h"
+#include "core/transport_outcome.h"
 #include "response.h"
 
 typedef struct CloudApiClient CloudApiClient;

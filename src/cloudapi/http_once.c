@@ -4,8 +4,12 @@
  *
  * The monitor makes a few calls a minute, each bounded by a timeout; a
  * handle per call keeps it simple (the sender's many POSTs use curl multi).
+ * A failure says whether the request may have arrived (transport.c), as the
+ * sender's do: an alert post that timed out after sending may have been
+ * delivered.
  */
 #include "http_once.h"
+#include "transport.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,12 +44,14 @@ http_once(const char *url, const char *bearer_token, const char *json_body,
 	CURL	   *h = curl_easy_init();
 	struct curl_slist *headers = NULL;
 	char		auth[1024];
+	TransportWatch watch;
 	CURLcode	rc;
 
 	memset(out, 0, sizeof(*out));
 	if (h == NULL)
 	{
 		snprintf(out->error, sizeof(out->error), "could not initialise libcurl");
+		out->transport = TRANSPORT_NOT_SENT;
 		return false;
 	}
 	if (bearer_token && bearer_token[0])
@@ -56,8 +62,10 @@ http_once(const char *url, const char *bearer_token, const char *json_body,
 	if (json_body)
 	{
 		headers = curl_slist_append(headers, "Content-Type: application/json");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, json_body);
+		/* no "Expect: 100-continue" round trip for larger bodies */
+		headers = curl_slist_append(headers, "Expect:");
 	}
+	transport_watch(h, &watch, json_body, json_body ? strlen(json_body) : 0);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
@@ -67,10 +75,12 @@ http_once(const char *url, const char *bearer_token, const char *json_body,
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	rc = curl_easy_perform(h);
+	out->transport = transport_outcome(&watch, rc);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
 	else
-		snprintf(out->error, sizeof(out->error), "%s", curl_easy_strerror(rc));
+		snprintf(out->error, sizeof(out->error), "%s%s", curl_easy_strerror(rc),
+				 out->transport == TRANSPORT_AMBIGUOUS ? " (the request may have arrived)" : " (nothing was sent)");
 	curl_slist_free_all(headers);
 	memset(auth, 0, sizeof(auth));
 	curl_easy_cleanup(h);

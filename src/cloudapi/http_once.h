@@ -9,11 +9,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/transport_outcome.h"
+
 #define HTTP_ONCE_MAX_BODY (4 * 1024 * 1024)
 
 typedef struct HttpOnce
 {
-	long		status;			/* 0: no answer (see error) */
+	long		status;			/* 0: no answer (see error and transport) */
+	TransportOutcome transport; /* without an answer: did the request leave? */
 	char	   *body;			/* NUL-terminated, malloc'd; NULL if none */
 	size_t		len;
 	char		error[256];		/* transport error, never containing the token */

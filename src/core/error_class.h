@@ -28,14 +28,6 @@ typedef struct ErrorClass
 	const char *meaning;
 } ErrorClass;
 
-/* How a request ended before any Cloud API answer was read. */
-typedef enum TransportOutcome
-{
-	TRANSPORT_OK,				/* an HTTP answer arrived */
-	TRANSPORT_NOT_SENT,			/* connection refused, DNS: nothing left us */
-	TRANSPORT_AMBIGUOUS			/* timeout or reset after sending: maybe accepted */
-} TransportOutcome;
-
 extern ErrorClass error_classify(int code, int http_status);
 extern const char *error_action_name(ErrorAction a);
 extern bool error_is_account_signal(ErrorAction a);

@@ -51,7 +51,8 @@ CREATE TABLE antiban.outbox (
 );
 COMMENT ON TABLE antiban.outbox IS
     'Every message antiban was asked to send, with its decision, state and a timestamp per state reached. The id travels to Meta in biz_opaque_callback_data.';
--- What the sender claims: due rows, most urgent first.
+-- What the sender claims: due rows, most urgent first; per priority, its
+-- first entry is also when the next waiting message is due.
 CREATE INDEX outbox_due ON antiban.outbox (priority DESC, not_before, id)
     WHERE state IN ('queued', 'retry_wait');
 -- Leases to reconcile after a crash.
@@ -86,7 +87,5 @@ AS 'MODULE_PATHNAME', 'antiban_transition_allowed' LANGUAGE C IMMUTABLE STRICT P
 COMMENT ON FUNCTION antiban.transition_allowed(text, text) IS
     'Whether an outbox message may move from one state to another.';
 
--- When the next waiting message is due, so an idle sender knows how long to sleep.
-CREATE INDEX outbox_next_due ON antiban.outbox (not_before) WHERE state IN ('queued', 'retry_wait');
 CREATE INDEX outbox_validity ON antiban.outbox (valid_until)
     WHERE state IN ('queued', 'retry_wait') AND valid_until IS NOT NULL;

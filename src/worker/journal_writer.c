@@ -26,6 +26,8 @@
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
 
+#include "worker/worker_txn.h"
+
 PGDLLEXPORT void antiban_journal_writer_main(Datum arg);
 
 void

@@ -20,30 +20,49 @@
 /* Retry a message whose numbers are all out of rotation this much later. */
 #define NO_NUMBER_RETRY_US	(60 * USECS_PER_SEC)
 
+/*
+ * Due messages, most urgent first.  Each priority is one bounded range of
+ * outbox_due (priority = p, not_before <= now), read in index order and cut
+ * by the LIMIT, the highest priority first: the cost follows the rows
+ * claimed, whatever the statistics say.  One ORDER BY over the whole queue
+ * let the planner sort every due row on each claim (a queue filled in one go,
+ * before any ANALYZE), or walk every waiting row of a campaign scheduled for
+ * later, in index order, to find the few due now.
+ */
 static const char *const due_sql =
-"SELECT o.id, o.recipient, o.message_type, o.category::text, o.priority::text, o.valid_until,"
-" o.attempts, o.pair_hits, o.from_number, o.number_id"
-" FROM antiban.outbox o"
-" WHERE o.state IN ('queued', 'retry_wait') AND o.not_before <= $1"
-/* qualified: the output column "priority" is text and would sort as text */
-" ORDER BY o.priority DESC, o.not_before, o.id LIMIT $2 FOR UPDATE SKIP LOCKED";
+"SELECT d.id, d.recipient, d.message_type, d.category::text, d.priority::text, d.valid_until,"
+" d.attempts, d.pair_hits, d.from_number, d.number_id"
+" FROM (SELECT level FROM unnest(enum_range(NULL::antiban.priority)) AS level ORDER BY level DESC) p"
+" CROSS JOIN LATERAL (SELECT o.id, o.recipient, o.message_type, o.category, o.priority,"
+"   o.valid_until, o.attempts, o.pair_hits, o.from_number, o.number_id, o.not_before"
+"  FROM antiban.outbox o"
+"  WHERE o.state IN ('queued', 'retry_wait') AND o.priority = p.level AND o.not_before <= $1"
+"  ORDER BY o.not_before, o.id LIMIT $2 FOR UPDATE SKIP LOCKED) d"
+" ORDER BY p.level DESC, d.not_before, d.id LIMIT $2";
 
 /* Paused or refused templates never reach Meta (see 85_monitor.sql). */
 static const char *const hold_sql =
 "SELECT antiban.hold_unapproved_templates(make_interval(secs => $1), $2)";
 
+/* The earliest waiting message: the first entry of each priority in outbox_due. */
 static const char *const next_due_sql =
-"SELECT not_before FROM antiban.outbox WHERE state IN ('queued', 'retry_wait')"
-" ORDER BY not_before LIMIT 1";
+"SELECT min(d.not_before) FROM unnest(enum_range(NULL::antiban.priority)) AS p(level)"
+" CROSS JOIN LATERAL (SELECT o.not_before FROM antiban.outbox o"
+"  WHERE o.state IN ('queued', 'retry_wait') AND o.priority = p.level"
+"  ORDER BY o.not_before LIMIT 1) d";
 
-/* Mark the ones that go; hand back what to send. */
+/*
+ * Mark the ones that go; hand back what to send.  "o.id = ANY($1)" lets the
+ * planner see how few rows are touched: without it, an outbox with no
+ * statistics yet was hashed whole to join a few hundred ids.
+ */
 static const char *const sending_sql =
 "UPDATE antiban.outbox o SET state = 'sending', number_id = u.nid, phone_number_id = n.phone_number_id,"
 " portfolio_id = w.portfolio_id, attempts = o.attempts + 1, lease_until = $4, leased_by = $5,"
 " reason = u.reason, detail = u.detail"
 " FROM unnest($1::int8[], $2::int8[], $3::text[], $6::text[]) AS u(id, nid, reason, detail),"
 "  antiban.numbers n, antiban.wabas w"
-" WHERE o.id = u.id AND n.id = u.nid AND w.id = n.waba_id"
+" WHERE o.id = ANY($1) AND o.id = u.id AND n.id = u.nid AND w.id = n.waba_id"
 " RETURNING o.id, n.phone_number_id,"
 "  (CASE WHEN o.message_type = 'read_receipt'"
 "   THEN jsonb_build_object('messaging_product', 'whatsapp') || o.payload"
@@ -57,7 +76,7 @@ static const char *const settle_sql =
 " not_before = coalesce(u.nb, o.not_before), reason = u.reason, detail = u.detail"
 " FROM unnest($1::int8[], $2::text[], $3::timestamptz[], $4::text[], $5::text[])"
 "  AS u(id, state, nb, reason, detail)"
-" WHERE o.id = u.id";
+" WHERE o.id = ANY($1) AND o.id = u.id";
 
 typedef struct Columns
 {

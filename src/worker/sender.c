@@ -227,13 +227,6 @@ antiban_sender_main(Datum arg)
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("antiban sender could not initialise libcurl")));
 	srandom((unsigned) MyProcPid);
-	/*
-	 * A queue filled in one go has no statistics yet, and the planner would
-	 * sort every due row on each claim.  Our queries all have an index made
-	 * for them: tell the planner to use it.
-	 */
-	SetConfigOption("enable_seqscan", "off", PGC_USERSET, PGC_S_SESSION);
-	SetConfigOption("enable_bitmapscan", "off", PGC_USERSET, PGC_S_SESSION);
 
 	/* idle until the extension exists in this database */
 	while (!ShutdownRequestPending && !worker_extension_present())

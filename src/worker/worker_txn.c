@@ -11,18 +11,25 @@
 #include "pg/privileged.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "utils/guc.h"
 #include "utils/snapmgr.h"
 
 /*
- * Connect to antiban.database_name and pin the session's search_path: a
- * worker runs only antiban's own SQL and triggers, and none of it may
- * resolve a name through a schema someone else can create objects in.
+ * Connect to antiban.database_name and set what every antiban worker runs
+ * with.  search_path is pinned: a worker runs only antiban's own SQL and
+ * triggers, and none of it may resolve a name through a schema someone else
+ * can create objects in.  jit is off: its queries are all short, and
+ * compiling them with LLVM (jit_above_cost is easily crossed by a
+ * misestimated plan) costs more than running them, and did so on every tick
+ * of an idle sender.  Session settings, so a reload of postgresql.conf does
+ * not bring them back.
  */
 void
 worker_connect(const char *appname)
 {
 	BackgroundWorkerInitializeConnection(antiban_database_name, NULL, 0);
 	pin_session_search_path();
+	SetConfigOption("jit", "off", PGC_USERSET, PGC_S_SESSION);
 	if (appname)
 		pgstat_report_appname(appname);
 }

@@ -1,0 +1,126 @@
+/*
+ * transport.c
+ *		From libcurl's codes and what the callbacks saw to the facts the
+ *		core's rule reads (core/transport_outcome.c).
+ */
+#include "transport.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static size_t
+on_read(char *buffer, size_t size, size_t n, void *userp)
+{
+	TransportWatch *w = userp;
+	size_t		left = w->body_len - w->body_sent;
+	size_t		len = size * n < left ? size * n : left;
+
+	memcpy(buffer, w->body + w->body_sent, len);
+	w->body_sent += len;
+	return len;
+}
+
+/* Rewinding is a re-send: allowed only before anything was handed over. */
+static int
+on_seek(void *userp, curl_off_t offset, int origin)
+{
+	TransportWatch *w = userp;
+
+	if (offset == 0 && origin == SEEK_SET && w->body_sent == 0)
+		return CURL_SEEKFUNC_OK;
+	return CURL_SEEKFUNC_FAIL;
+}
+
+/*
+ * Called once the connection is ready (new, or kept alive), before the
+ * request is written.  No connection opened yet in this transfer means a
+ * kept-alive one carries it.
+ */
+static int
+on_prereq(void *userp, char *remote_ip, char *local_ip, int remote_port, int local_port)
+{
+	TransportWatch *w = userp;
+	long		opened = 0;
+
+	w->request_started = true;
+	if (curl_easy_getinfo(w->easy, CURLINFO_NUM_CONNECTS, &opened) != CURLE_OK || opened == 0)
+		w->connection_reused = true;
+	return CURL_PREREQFUNC_OK;
+}
+
+void
+transport_watch(CURL *easy, TransportWatch *w, const char *body, size_t body_len)
+{
+	memset(w, 0, sizeof(*w));
+	w->easy = easy;
+	w->body = body;
+	w->body_len = body ? body_len : 0;
+	if (body)
+	{
+		curl_easy_setopt(easy, CURLOPT_POST, 1L);
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) w->body_len);
+		curl_easy_setopt(easy, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(easy, CURLOPT_READDATA, w);
+		curl_easy_setopt(easy, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(easy, CURLOPT_SEEKDATA, w);
+	}
+	curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, on_prereq);
+	curl_easy_setopt(easy, CURLOPT_PREREQDATA, w);
+}
+
+static TransportFailure
+failure_of(CURLcode rc)
+{
+	switch (rc)
+	{
+		case CURLE_COULDNT_RESOLVE_HOST:
+		case CURLE_COULDNT_RESOLVE_PROXY:
+			return TRANSPORT_FAILED_RESOLVE;
+		case CURLE_COULDNT_CONNECT:
+			return TRANSPORT_FAILED_CONNECT;
+		case CURLE_SSL_CONNECT_ERROR:
+		case CURLE_PEER_FAILED_VERIFICATION:
+		case CURLE_SSL_CERTPROBLEM:
+		case CURLE_SSL_CIPHER:
+		case CURLE_SSL_CACERT_BADFILE:
+		case CURLE_SSL_ISSUER_ERROR:
+		case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		case CURLE_SSL_INVALIDCERTSTATUS:
+		case CURLE_USE_SSL_FAILED:
+			return TRANSPORT_FAILED_TLS;
+		case CURLE_OPERATION_TIMEDOUT:
+			return TRANSPORT_FAILED_TIMEOUT;
+		case CURLE_UNSUPPORTED_PROTOCOL:
+		case CURLE_URL_MALFORMAT:
+		case CURLE_FAILED_INIT:
+		case CURLE_OUT_OF_MEMORY:
+		case CURLE_BAD_FUNCTION_ARGUMENT:
+		case CURLE_NOT_BUILT_IN:
+			return TRANSPORT_FAILED_LOCAL;
+		case CURLE_SEND_ERROR:
+		case CURLE_SEND_FAIL_REWIND:
+			return TRANSPORT_FAILED_SEND;
+		case CURLE_RECV_ERROR:
+		case CURLE_GOT_NOTHING:
+		case CURLE_PARTIAL_FILE:
+		case CURLE_WRITE_ERROR:
+			return TRANSPORT_FAILED_RECEIVE;
+		default:
+			return TRANSPORT_FAILED_OTHER;
+	}
+}
+
+TransportOutcome
+transport_outcome(const TransportWatch *w, CURLcode rc)
+{
+	TransportFacts facts = {
+		.failure = failure_of(rc),
+		.request_started = w->request_started,
+		.connection_reused = w->connection_reused,
+		.body_withheld = w->body != NULL && w->body_len > 0 && w->body_sent == 0,
+	};
+
+	if (rc == CURLE_OK)
+		return TRANSPORT_OK;
+	return transport_failure_outcome(&facts);
+}

@@ -1,0 +1,38 @@
+/*
+ * transport.h
+ *		What libcurl shows of a request in flight, and what a failure means
+ *		(core/transport_outcome.c decides).  Shared by the sender's client and
+ *		the monitor's one-shot calls.  No PostgreSQL headers.
+ */
+#ifndef ANTIBAN_CLOUDAPI_TRANSPORT_H
+#define ANTIBAN_CLOUDAPI_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <curl/curl.h>
+
+#include "core/transport_outcome.h"
+
+/*
+ * One request's body and what became of it.  The body is handed to libcurl
+ * through a read callback whose seek callback refuses to rewind once a byte
+ * was handed over: libcurl then can not silently re-send it on a fresh
+ * connection when a kept-alive one dies (it fails with
+ * CURLE_SEND_FAIL_REWIND instead, an ambiguous outcome).
+ */
+typedef struct TransportWatch
+{
+	CURL	   *easy;
+	const char *body;			/* NULL: no body (GET) */
+	size_t		body_len;
+	size_t		body_sent;		/* bytes handed to libcurl */
+	bool		request_started;	/* libcurl had a ready connection for it */
+	bool		connection_reused;	/* ... and it was a kept-alive one */
+} TransportWatch;
+
+/* Set the body (POST) or none (GET) and the callbacks that watch it. */
+extern void transport_watch(CURL *easy, TransportWatch *w, const char *body, size_t body_len);
+extern TransportOutcome transport_outcome(const TransportWatch *w, CURLcode rc);
+
+#endif							/* ANTIBAN_CLOUDAPI_TRANSPORT_H */
