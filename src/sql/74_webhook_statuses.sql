@@ -1,0 +1,129 @@
+-- Statuses of our messages: sent < delivered < read, failed terminal; pricing.
+
+-- statuses: [{entry, change, phone_number_id (the change's metadata), status}]
+CREATE FUNCTION antiban.apply_statuses(statuses jsonb, OUT applied integer, OUT problems text[])
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    r record;
+    act record;
+    code text;
+BEGIN
+    applied := 0;
+    problems := '{}';
+    -- One statement for the whole batch: rows are locked in id order first
+    -- (as the sender does), then updated together; only new failures and
+    -- statuses that are not ours come back here.
+    FOR r IN
+        WITH s AS (
+            SELECT x.entry, x.change, x.phone_number_id, x.status ->> 'id' AS wamid,
+                   CASE x.status ->> 'status' WHEN 'played' THEN 'read' ELSE x.status ->> 'status' END AS status,
+                   x.status ->> 'biz_opaque_callback_data' AS callback,
+                   nullif(x.status ->> 'recipient_id', '') AS recipient_id, nullif(x.status ->> 'user_id', '') AS user_id,
+                   x.status -> 'pricing' AS pricing, x.status -> 'errors' AS errors
+            FROM jsonb_to_recordset(statuses) AS x(entry integer, change integer, phone_number_id text, status jsonb)
+            WHERE x.status ->> 'status' IN ('sent', 'delivered', 'read', 'played', 'failed')
+        ), matched AS (
+            -- Meta's wamid is the message's own id
+            SELECT o.id, NULL::text AS mismatch, s.*
+            FROM s JOIN antiban.outbox o ON o.wamid = s.wamid
+            UNION ALL
+            -- our outbox id in biz_opaque_callback_data, which any other app on
+            -- the WABA may also use: believed only if the rest agrees with the row
+            SELECT o.id,
+                   CASE WHEN o.wamid IS NOT NULL
+                            THEN format('its wamid %s is not the message''s (%s)', s.wamid, o.wamid)
+                        WHEN s.phone_number_id IS DISTINCT FROM o.phone_number_id
+                            THEN format('it came through number %s, the message through %s',
+                                        coalesce(s.phone_number_id, '(none)'), coalesce(o.phone_number_id, '(none)'))
+                        WHEN NOT (antiban.same_recipient(s.recipient_id, o.recipient)
+                                  OR antiban.same_recipient(s.user_id, o.recipient))
+                            THEN format('its recipient %s is not the message''s (%s)',
+                                        coalesce(s.recipient_id, s.user_id, '(none)'), o.recipient)
+                   END,
+                   s.*
+            FROM s JOIN antiban.outbox o ON s.callback ~ '^[0-9]{1,18}$' AND o.id = s.callback::bigint
+            WHERE NOT EXISTS (SELECT 1 FROM antiban.outbox w WHERE w.wamid = s.wamid)
+        ), furthest AS (
+            -- one update per message: its furthest status in this batch, pricing from any
+            SELECT DISTINCT ON (id) m.*,
+                   (SELECT x.pricing FROM matched x
+                    WHERE x.id = m.id AND x.mismatch IS NULL AND x.pricing IS NOT NULL LIMIT 1) AS price
+            FROM matched m WHERE m.mismatch IS NULL ORDER BY id, antiban.status_rank(status) DESC
+        ), locked AS (
+            SELECT o.id, o.state AS old_state
+            FROM antiban.outbox o WHERE o.id IN (SELECT id FROM furthest) ORDER BY o.id FOR UPDATE
+        ), updated AS (
+            -- a failure's details are the first failure's: a retried one changes nothing
+            UPDATE antiban.outbox o SET
+                wamid = coalesce(o.wamid, f.wamid),
+                state = CASE WHEN antiban.transition_allowed(o.state::text, f.status)
+                             THEN f.status::antiban.message_state ELSE o.state END,
+                billable = coalesce((f.price ->> 'billable')::boolean, o.billable),
+                pricing_model = coalesce(f.price ->> 'pricing_model', o.pricing_model),
+                pricing_type = coalesce(f.price ->> 'type', o.pricing_type),
+                pricing_category = coalesce(f.price ->> 'category', o.pricing_category),
+                error_code = CASE WHEN n.fails THEN (f.errors -> 0 ->> 'code')::integer ELSE o.error_code END,
+                error_title = CASE WHEN n.fails THEN f.errors -> 0 ->> 'title' ELSE o.error_title END,
+                error_details = CASE WHEN n.fails THEN f.errors -> 0 -> 'error_data' ->> 'details' ELSE o.error_details END,
+                reason = CASE WHEN n.fails THEN 'failed_after_send' ELSE o.reason END
+            FROM furthest f JOIN locked l USING (id),
+                 LATERAL (SELECT f.status = 'failed' AND antiban.transition_allowed(l.old_state::text, 'failed') AS fails) n
+            WHERE o.id = f.id
+              AND (antiban.transition_allowed(o.state::text, f.status) OR (o.wamid IS NULL AND f.wamid IS NOT NULL)
+                   OR (f.price IS NOT NULL AND
+                       (o.billable, o.pricing_model, o.pricing_type, o.pricing_category) IS DISTINCT FROM
+                       ((f.price ->> 'billable')::boolean, f.price ->> 'pricing_model', f.price ->> 'type', f.price ->> 'category')))
+            RETURNING o.id, f.errors, o.number_id, o.phone_number_id, o.recipient, l.old_state, o.state AS new_state
+        )
+        SELECT u.id, u.errors, u.number_id, u.phone_number_id, u.recipient, NULL::text AS problem,
+               NULL::integer AS total, 0::bigint AS n
+        FROM updated u WHERE u.new_state = 'failed' AND u.old_state IS DISTINCT FROM 'failed'
+        UNION ALL
+        -- another app's statuses may all carry ids like ours: name ten, count the rest
+        SELECT f.id, NULL, NULL, NULL, NULL, f.problem, NULL, f.n
+        FROM (SELECT m.id, row_number() OVER w AS n,
+                     CASE WHEN row_number() OVER w <= 10
+                          THEN format('entry %s change %s: field messages: status %s for outbox id %s ignored: %s',
+                                      m.entry, m.change, m.status, m.id, m.mismatch)
+                          WHEN row_number() OVER w = 11
+                          THEN format('field messages: %s more statuses with our outbox ids in biz_opaque_callback_data were not ours: ignored',
+                                      count(*) OVER () - 10)
+                     END AS problem
+              FROM matched m WHERE m.mismatch IS NOT NULL
+              WINDOW w AS (ORDER BY m.entry, m.change, m.id)) f
+        WHERE f.problem IS NOT NULL
+        UNION ALL
+        SELECT NULL, NULL, NULL, NULL, NULL, NULL, count(*)::integer, NULL FROM updated
+        ORDER BY n NULLS LAST, id
+    LOOP
+        IF r.total IS NOT NULL THEN
+            applied := r.total;
+            CONTINUE;
+        ELSIF r.problem IS NOT NULL THEN
+            problems := problems || r.problem;
+            CONTINUE;
+        END IF;
+        -- the message became failed now: its consequences, once
+        code := r.errors -> 0 ->> 'code';
+        CONTINUE WHEN code IS NULL OR code !~ '^[0-9]{1,9}$';
+        IF r.number_id IS NOT NULL THEN
+            INSERT INTO antiban.send_errors (number_id, message_id, code, source)
+            VALUES (r.number_id, r.id, code::integer, 'webhook');
+        END IF;
+        -- the same classification as an error answered at send time
+        SELECT * INTO act FROM antiban.error_action(code::integer, 400);
+        IF act.action = 'pause_number' THEN
+            PERFORM antiban.pause_number(r.number_id, 'number_paused',
+                format('Meta reported %s (%s) for message %s: number paused', code, act.meaning, r.id),
+                code <> '131048');
+        ELSIF act.action = 'slow_number' THEN
+            PERFORM antiban.slow_number(r.number_id);
+        END IF;
+        IF code = '131050' AND r.recipient IS NOT NULL THEN
+            PERFORM antiban.set_marketing_opt_out(r.recipient, r.phone_number_id, true);
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION antiban.apply_statuses(jsonb) IS
+    'Move outbox rows forward on status webhooks ([{entry, change, phone_number_id, status}]): matched by wamid, or by the outbox id in biz_opaque_callback_data when the recipient and number agree and the row has no other wamid; a failure''s consequences (send_errors, pause or slow-down, 131050 opt-out) happen once, when the row becomes failed. Statuses that are not ours come back as problems.';
