@@ -56,3 +56,20 @@ SELECT signature_valid FROM pg_temp.ingest(format(
     lpad(:q::text, 4, '0')), true);
 SELECT state, wamid FROM antiban.outbox WHERE id = :q;
 SELECT outcome, reason FROM antiban.decide('+5511987650003', 'marketing', consume => false);
+
+-- ==== 4. A read receipt is a read receipt ====
+-- antiban.enqueue (granted to antiban_app) takes any payload as a
+-- 'read_receipt', skips validation and the decision, and the sender POSTs it
+-- to /messages: with "to" and "type": "text" it is a free-form message to
+-- anyone (no window, opt-out, pair rate or reach). It must be refused.
+DO $$
+BEGIN
+    PERFORM antiban.enqueue(NULL, 'read_receipt', 'service',
+        '{"to":"+5511900001111","recipient_type":"individual","type":"text","text":{"body":"not a receipt"}}',
+        from_number => '1001');
+EXCEPTION WHEN others THEN NULL;
+END $$;
+SELECT antiban.mark_read('wamid.T9READ1', '1001') > 0 AS control_receipt_queued;
+SELECT count(*) AS receipts_that_are_not_receipts FROM antiban.outbox
+WHERE message_type = 'read_receipt'
+  AND NOT (payload - array['status', 'message_id', 'typing_indicator'] = '{}'::jsonb AND payload ->> 'status' = 'read');
