@@ -73,3 +73,17 @@ SELECT antiban.mark_read('wamid.T9READ1', '1001') > 0 AS control_receipt_queued;
 SELECT count(*) AS receipts_that_are_not_receipts FROM antiban.outbox
 WHERE message_type = 'read_receipt'
   AND NOT (payload - array['status', 'message_id', 'typing_indicator'] = '{}'::jsonb AND payload ->> 'status' = 'read');
+
+-- ==== 5. An admin configures numbers; their health, mode and blocks change only with an audit row ====
+SET ROLE antiban_admin;
+UPDATE antiban.numbers SET rate_override = 50, throughput_level = 'STANDARD' WHERE phone_number_id = '1001';
+UPDATE antiban.numbers SET hard_block = false WHERE phone_number_id = '1001';
+UPDATE antiban.numbers SET mode = 'active', rate_factor = 1 WHERE phone_number_id = '1001';
+RESET ROLE;
+SELECT phone_number_id, rate_override FROM antiban.numbers WHERE phone_number_id = '1001';
+
+-- ==== 6. Arguments stay within what Meta allows ====
+SELECT antiban.open_service_window('+5511987650009', '1001', 'infinity');
+SELECT antiban.open_service_window('+5511987650009', '1001', antiban.now() + interval '48 hours');
+SELECT antiban.mark_read(repeat('w', 300), '1001');
+SELECT antiban.decide('+5511987650009', 'marketing', from_number => repeat('9', 200));
