@@ -37,25 +37,28 @@ fi
 
 work=$(copy_tree_for_pg_user)
 say "pg_regress and TAP tests in $work"
-run_as_pg_user make -C "$work" installcheck PROVE_FLAGS=-v > "$work/installcheck.log" 2>&1
-regress_pass=$(grep -cE '^(test| ) *[0-9a-z_]+ +\.\.\. ok' "$work/installcheck.log")
-regress_fail=$(grep -cE '^(test| ) *[0-9a-z_]+ +\.\.\. (FAILED|failed)' "$work/installcheck.log")
-tap_pass=$(grep -cE '^ok [0-9]+' "$work/installcheck.log")
-tap_fail=$(grep -cE '^not ok [0-9]+' "$work/installcheck.log")
+log="$work/installcheck.log"
+run_as_pg_user make -C "$work" installcheck PROVE_FLAGS=-v > "$log" 2>&1
+# A log that vanished (the folder removed under us) counts as a failure, not as a crash of this script.
+[ -f "$log" ] || { say "the test log $log is gone"; log=/dev/null; count 0 1; }
+regress_pass=$(grep -cE '^(test| ) *[0-9a-z_]+ +\.\.\. ok' "$log")
+regress_fail=$(grep -cE '^(test| ) *[0-9a-z_]+ +\.\.\. (FAILED|failed)' "$log")
+tap_pass=$(grep -cE '^ok [0-9]+' "$log")
+tap_fail=$(grep -cE '^not ok [0-9]+' "$log")
 # A TAP file that dies before its plan leaves no "not ok": count it as a failure.
-tap_dead=$(grep -cE '^(Dubious|Parse errors|Bad plan)' "$work/installcheck.log")
+tap_dead=$(grep -cE '^(Dubious|Parse errors|Bad plan)' "$log")
 count "$regress_pass" "$regress_fail"
 count "$tap_pass" "$((tap_fail + tap_dead))"
-grep -E '\.\.\. (ok|FAILED|failed)|^not ok|^(Dubious|Parse errors|Bad plan)|^Result:' "$work/installcheck.log" >&2
+grep -E '\.\.\. (ok|FAILED|failed)|^not ok|^(Dubious|Parse errors|Bad plan)|^Result:' "$log" >&2
 if [ "$regress_fail" -gt 0 ] && [ -f "$work/regression.diffs" ]; then
 	head -100 "$work/regression.diffs" >&2
 fi
 if [ "$((tap_fail + tap_dead))" -gt 0 ]; then
-	grep -B2 -A12 -E '^not ok|Dubious' "$work/installcheck.log" | head -80 >&2
+	grep -B2 -A12 -E '^not ok|Dubious' "$log" | head -80 >&2
 	tail -30 "$work"/tmp_check/log/regress_log_* 2>/dev/null | head -60 >&2
 fi
 if [ "$((regress_pass + regress_fail + tap_pass + tap_fail))" -eq 0 ]; then
-	tail -30 "$work/installcheck.log" >&2
+	tail -30 "$log" >&2
 	count 0 1
 fi
 [ "${KEEP_TEST_DIR:-}" = 1 ] || [ "$failed" -gt 0 ] || rm -rf "$work"
