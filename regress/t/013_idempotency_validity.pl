@@ -45,7 +45,7 @@ is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.outbox
 	WHERE from_number = '1002' AND queued_at IS NOT NULL AND rejected_at IS NULL}),
 	'2', 'both were admissible when queued')
   or diag($node->safe_psql('postgres', q{SELECT state, reason, detail FROM antiban.outbox WHERE from_number = '1002'}));
-ok(wait_for($node, q{SELECT state = 'expired' FROM antiban.outbox WHERE recipient = '+5511900000003'}, 30),
+ok(wait_for($node, q{SELECT state = 'expired' FROM antiban.outbox WHERE recipient = '+5511900000003'}, 180),
 	'the message that could not leave in time expired');
 like($node->safe_psql('postgres', q{SELECT reason || ': ' || detail FROM antiban.outbox WHERE recipient = '+5511900000003'}),
 	qr/validit/, 'with the reason');

@@ -39,7 +39,7 @@ for my $name (sort keys %messages)
 }
 $node->safe_psql('postgres', "$sql COMMIT;");
 
-ok(wait_for($node, q{SELECT count(*) = 8 FROM antiban.outbox WHERE state = 'sent'}, 60), 'the eight due messages were sent')
+ok(wait_for($node, q{SELECT count(*) = 8 FROM antiban.outbox WHERE state = 'sent'}, 180), 'the eight due messages were sent')
   or diag($node->safe_psql('postgres', 'SELECT metadata, state, reason, not_before FROM antiban.outbox ORDER BY id'));
 my %name_of = map { split /\|/ } split /\n/,
   $node->safe_psql('postgres', q{SELECT id || '|' || (metadata ->> 'name') FROM antiban.outbox});

@@ -73,7 +73,7 @@ is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.webhook_events WH
 # 1. End to end: queued in SQL, read with its price.
 $node->safe_psql('postgres', q{SELECT count(antiban.send_template('+55119' || lpad(i::text, 8, '0'), 'oferta', 'pt_BR'))
 	FROM generate_series(1, 200) i});
-ok(wait_for($node, q{SELECT count(*) = 200 FROM antiban.outbox WHERE state = 'read' AND pricing_category IS NOT NULL}, 60),
+ok(wait_for($node, q{SELECT count(*) = 200 FROM antiban.outbox WHERE state = 'read' AND pricing_category IS NOT NULL}, 180),
 	'every message ended read, with its pricing')
   or diag($node->safe_psql('postgres', q{SELECT state, pricing_category IS NULL, count(*) FROM antiban.outbox GROUP BY 1, 2}));
 is($node->safe_psql('postgres', q{SELECT string_agg(DISTINCT pricing_model || '/' || pricing_type || '/' || pricing_category, ',')
@@ -87,7 +87,7 @@ $node->safe_psql('postgres', q{SELECT count(antiban.send_template('+55219' || lp
 	FROM generate_series(1, 300) i});
 select(undef, undef, undef, 1.5);
 $receiver = start_receiver($node, port => $receiver->{port});
-ok(wait_for($node, q{SELECT count(*) = 500 FROM antiban.outbox WHERE state = 'read'}, 90),
+ok(wait_for($node, q{SELECT count(*) = 500 FROM antiban.outbox WHERE state = 'read'}, 180),
 	'after the restart every message still reached read')
   or diag($node->safe_psql('postgres', q{SELECT state, count(*) FROM antiban.outbox GROUP BY 1}));
 my $ledger;

@@ -48,9 +48,9 @@ sub entered
 }
 
 # 0. The monitor polls: numbers and templates arrive, one quality_history row per poll.
-ok(wait_for($node, q{SELECT count(*) = 2 FROM antiban.templates WHERE status = 'APPROVED'}, 30),
+ok(wait_for($node, q{SELECT count(*) = 2 FROM antiban.templates WHERE status = 'APPROVED'}, 180),
 	'the monitor polled the WABA\'s templates');
-ok(wait_for($node, q{SELECT count(DISTINCT phone_number_id) = 4 FROM antiban.quality_history WHERE source = 'poll'}, 30),
+ok(wait_for($node, q{SELECT count(DISTINCT phone_number_id) = 4 FROM antiban.quality_history WHERE source = 'poll'}, 180),
 	'and every number, into quality_history');
 
 # 1. Quality drops to RED and Meta flags the number: paused within one poll,
@@ -86,7 +86,7 @@ like($listener_out, qr/Asynchronous notification "antiban_alert" with payload ".
 	'NOTIFY antiban_alert carried the alert as JSON to a listener');
 sim_post($sim, '/_sim/script', { number => '1003', quality => 'GREEN', status => 'CONNECTED' });
 ok(wait_for($node, q{SELECT EXISTS (SELECT FROM antiban.health_events WHERE phone_number_id = '1003'
-	AND mode_before = 'recovering' AND mode_after = 'active' AND factor_after = 1)}, 30),
+	AND mode_before = 'recovering' AND mode_after = 'active' AND factor_after = 1)}, 180),
 	'once Meta says GREEN again it recovers to active');
 my $ramp = $node->safe_psql('postgres', q{
 	SELECT string_agg(round(factor_after::numeric, 2)::text, ' ' ORDER BY id) FROM antiban.health_events
@@ -105,7 +105,7 @@ like($node->safe_psql('postgres', q{SELECT string_agg(mode_after::text, ',' ORDE
 sim_post($sim, '/_sim/script', { number => '1002', fail_next => 100, code => 131048 });
 $node->safe_psql('postgres', q{SELECT count(antiban.send_template('+55119' || lpad(i::text, 8, '0'), 'oferta', 'pt_BR'))
 	FROM generate_series(1, 300) i});
-ok(wait_for($node, q{SELECT count(*) = 300 FROM antiban.outbox WHERE state IN ('sent', 'delivered', 'read')}, 60),
+ok(wait_for($node, q{SELECT count(*) = 300 FROM antiban.outbox WHERE state IN ('sent', 'delivered', 'read')}, 180),
 	'all 300 messages were sent')
   or diag($node->safe_psql('postgres', 'SELECT state, reason, phone_number_id, count(*) FROM antiban.outbox GROUP BY 1, 2, 3'));
 is($node->safe_psql('postgres', entered('1002', 'paused', '131048')), 't',
@@ -121,22 +121,22 @@ is($on_sick, 0, 'the paused number carried none of them');
 
 # 3. A template Meta pauses stops its sends until it is approved again.
 sim_post($sim, '/_sim/script', { template => { waba => '200', name => 'promo', status => 'PAUSED' } });
-ok(wait_for($node, q{SELECT status = 'PAUSED' FROM antiban.templates WHERE name = 'promo'}, 10),
+ok(wait_for($node, q{SELECT status = 'PAUSED' FROM antiban.templates WHERE name = 'promo'}, 180),
 	'the monitor saw the template paused');
 my $before = grep { $_->{template} eq 'promo' } @{ sim_messages($sim) };
 $node->safe_psql('postgres', q{SELECT count(antiban.send_template('+55219' || lpad(i::text, 8, '0'), 'promo', 'pt_BR'))
 	FROM generate_series(1, 20) i});
 ok(wait_for($node, q{SELECT count(*) = 20 FROM antiban.outbox WHERE payload -> 'template' ->> 'name' = 'promo'
-	AND state = 'queued' AND reason = 'template_paused'}, 10), 'its messages wait, with the reason');
+	AND state = 'queued' AND reason = 'template_paused'}, 180), 'its messages wait, with the reason');
 sleep(2);
 my $after = grep { $_->{template} eq 'promo' } @{ sim_messages($sim) };
 is($after - $before, 0, 'none of them reached Meta while it was paused');
 sim_post($sim, '/_sim/script', { template => { waba => '200', name => 'promo', status => 'APPROVED' } });
 ok(wait_for($node, q{SELECT count(*) = 20 FROM antiban.outbox WHERE payload -> 'template' ->> 'name' = 'promo'
-	AND state IN ('sent', 'delivered', 'read')}, 30), 'approved again, they go');
+	AND state IN ('sent', 'delivered', 'read')}, 180), 'approved again, they go');
 
 # 4. The alert webhook got Slack-compatible JSON.
-ok(wait_for($node, q{SELECT count(*) > 0 FROM antiban.alerts WHERE delivered_at IS NOT NULL}, 10),
+ok(wait_for($node, q{SELECT count(*) > 0 FROM antiban.alerts WHERE delivered_at IS NOT NULL}, 180),
 	'alerts were delivered to the alert webhook');
 my $body = sim_get($sim, '/_sim/sink/body?i=0');
 like($body, qr/^\{"text": ".*antiban \[/, 'as Slack-compatible JSON with a text field');
