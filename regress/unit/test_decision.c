@@ -57,13 +57,18 @@ request(void)
 }
 
 static Decision
-run(DecideRequest *r, Fake *f, NumberView *ns, int n)
+run_ports(DecideRequest *r, DecidePorts p, NumberView *ns, int n)
 {
-	DecidePorts p = {.ctx = f, .admit = fake_admit};
 	Decision	d;
 
 	decide(r, ns, n, &p, &d);
 	return d;
+}
+
+static Decision
+run(DecideRequest *r, Fake *f, NumberView *ns, int n)
+{
+	return run_ports(r, (DecidePorts) {.ctx = f, .admit = fake_admit}, ns, n);
 }
 
 static void
@@ -387,11 +392,7 @@ restricted_admit(void *ctx, const NumberView *n)
 static Decision
 run_restricted(DecideRequest *r, RestrictedFake *f, NumberView *ns, int n)
 {
-	DecidePorts p = {.ctx = f, .admit = restricted_admit};
-	Decision	d;
-
-	decide(r, ns, n, &p, &d);
-	return d;
+	return run_ports(r, (DecidePorts) {.ctx = f, .admit = restricted_admit}, ns, n);
 }
 
 static void

@@ -240,7 +240,7 @@ LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_notify('antiban_alert', json_build_object(
         'id', NEW.id, 'created_at', NEW.created_at, 'severity', NEW.severity, 'phone_number_id', NEW.phone_number_id,
-        'waba_id', NEW.waba_id, 'kind', NEW.kind, 'subject', NEW.subject, 'detail', NEW.detail)::text);
+        'kind', NEW.kind, 'subject', NEW.subject, 'detail', NEW.detail, 'waba_id', NEW.waba_id)::text);
     RETURN NULL;
 END
 $$;
