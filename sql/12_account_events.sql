@@ -158,8 +158,11 @@ SELECT antiban.send_template('+5511987650006', 'welcome', 'en-US') AS en \gset
 SELECT antiban.hold_unapproved_templates('1 hour', 100) AS held;
 SELECT id - :pt AS message, state, reason, detail FROM antiban.outbox WHERE id IN (:pt, :en) ORDER BY id;
 -- The monitor's poll (en_US) and the webhook (en-US) are the same template.
-SELECT antiban.apply_template_poll('200', '{"data":[{"id":"7003","name":"boas_vindas","language":"pt_BR","status":"PAUSED","category":"MARKETING"}]}');
+SELECT antiban.apply_template_poll('200', '{"data":[{"id":"7003","name":"boas_vindas","language":"pt_BR","status":"PAUSED","category":"MARKETING"},
+    {"id":"7002","name":"lembrete","language":"pt_BR","status":"APPROVED","category":"MARKETING"}]}');
 SELECT name, language, count(*) FROM antiban.templates WHERE name IN ('boas_vindas', 'welcome') GROUP BY 1, 2 ORDER BY 1;
+-- Seen approved again by the poll, a template no longer carries its disable date.
+SELECT name, status, disable_at FROM antiban.templates WHERE name = 'lembrete';
 
 -- ==== 8. A Flow completion keeps its response_json parsed ====
 SELECT * FROM pg_temp.post(pg_temp.inbound('1002', '5511955550001', 'wamid.FLOW1',

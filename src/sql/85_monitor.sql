@@ -124,6 +124,10 @@ BEGIN
         row_id := antiban.template_row(waba, t.id, t.name, t.language);
         UPDATE antiban.templates SET status = coalesce(t.status, status), category = coalesce(t.category, category),
                quality = coalesce(t.quality, quality), components = coalesce(t.components, components),
+               -- approved again: what Meta said against it no longer holds (as for the webhook)
+               rejection_reason = CASE WHEN t.status = 'APPROVED' THEN NULL ELSE rejection_reason END,
+               rejection_recommendation = CASE WHEN t.status = 'APPROVED' THEN NULL ELSE rejection_recommendation END,
+               disable_at = CASE WHEN t.status = 'APPROVED' THEN NULL ELSE disable_at END,
                updated_at = antiban.now()
         WHERE id = row_id;
         IF (t.status, t.quality) IS DISTINCT FROM (old.status, old.quality) THEN
