@@ -174,5 +174,10 @@ SELECT wamid, jsonb_typeof(payload -> 'interactive' -> 'nfm_reply' -> 'response_
        payload -> 'interactive' -> 'nfm_reply' -> 'response_json' ->> 'plano' AS plano
 FROM antiban.interactions WHERE wamid LIKE 'wamid.FLOW%' ORDER BY wamid;
 
+-- Times inside values (expiries, disable dates) as Meta writes them, unclamped.
+SELECT v, antiban.meta_time(v)
+FROM (VALUES ('1893542400'), ('1893542400.5'), ('2030-01-02T00:00:00Z'), ('2030-01-02T03:00:00+03:00'), ('October 9, 2023'),
+             ('soon'), (''), (NULL)) AS x(v);
+
 -- What was applied last, per subject.
 SELECT subject, event_at FROM antiban.event_order ORDER BY subject;
