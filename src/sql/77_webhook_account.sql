@@ -231,7 +231,9 @@ BEGIN
     applied := 1;
     problems := '{}';
     SELECT * INTO effect FROM antiban.account_update_effect(kind, ban_state);
-    IF account IS NOT NULL AND kind = 'ACCOUNT_RESTRICTION' THEN
+    IF account IS NOT NULL AND kind = 'ACCOUNT_RESTRICTION'
+       AND jsonb_typeof(value -> 'restriction_info') IN ('array', 'object')
+       AND value -> 'restriction_info' NOT IN ('[]', '{}') THEN
         problems := antiban.apply_restrictions(account, waba, value, at, event);
         RETURN;
     ELSIF account IS NOT NULL AND effect.kind IS NOT NULL THEN
@@ -249,8 +251,10 @@ BEGIN
                 format('%s: %s is lifted, its numbers are back in rotation', detail, effect.kind), effect.kind, waba);
         END IF;
         RETURN;
-    ELSIF effect.kind IS NOT NULL OR kind = 'ACCOUNT_RESTRICTION' THEN
+    ELSIF account IS NULL AND (effect.kind IS NOT NULL OR kind = 'ACCOUNT_RESTRICTION') THEN
         problems := ARRAY[format('%s for WABA %s: the WABA is not registered, nothing to hold or lift', kind, waba)];
+    ELSIF kind = 'ACCOUNT_RESTRICTION' THEN
+        problems := ARRAY[format('ACCOUNT_RESTRICTION for WABA %s names no restriction_info: nothing held', waba)];
     END IF;
     PERFORM antiban.raise_alert(
         CASE WHEN effect.blocks OR kind IN ('ACCOUNT_VIOLATION', 'ACCOUNT_RESTRICTION') THEN 'critical'
