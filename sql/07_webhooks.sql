@@ -133,7 +133,7 @@ SELECT * FROM pg_temp.post(pg_temp.envelope('account_alerts',
   '{"entity_type":"BUSINESS","entity_id":"100","alert_info":{"alert_severity":"WARNING","alert_status":"ACTIVE","alert_type":"INCREASED_CAPABILITIES_ELIGIBILITY_DEFERRED","alert_description":"Your messaging limit increase was deferred."}}'));
 SELECT * FROM pg_temp.post(pg_temp.envelope('account_update',
   '{"phone_number":"5511900000001","event":"ACCOUNT_RESTRICTION","restriction_info":[{"restriction_type":"RESTRICTED_BIZ_INITIATED_MESSAGING","expiration":1893542400}]}'));
-SELECT phone_number_id, mode FROM antiban.numbers ORDER BY 1;
+SELECT phone_number_id, mode, restricted_until FROM antiban.number_health ORDER BY 1;
 SELECT severity, phone_number_id, kind FROM antiban.alerts ORDER BY id;
 SELECT count(*) AS flagged_history FROM antiban.quality_history WHERE event = 'FLAGGED';
 

@@ -113,21 +113,22 @@ SELECT state, error_code FROM antiban.outbox WHERE id = :d;
 SELECT count(*) AS send_errors, min(code) AS code FROM antiban.send_errors WHERE message_id = :d;
 SELECT phone_number_id, mode, rate_factor FROM antiban.numbers WHERE phone_number_id = '1003';
 SELECT count(*) AS events FROM antiban.webhook_events WHERE body::text LIKE '%wamid.D%';
--- An account restriction pauses the WABA's numbers; an operator releases them;
--- Meta's retry of the same change in another envelope must not pause them again.
+-- An account restriction holds the WABA's numbers; an operator lifts it;
+-- Meta's retry of the same change in another envelope must not hold them again.
 SELECT pg_temp.change('account_update', '{"event":"ACCOUNT_RESTRICTION","restriction_info":[{"restriction_type":"RESTRICTED_BIZ_INITIATED_MESSAGING","expiration":1893542400}]}') AS restriction \gset
 SELECT stored, duplicate FROM pg_temp.post(pg_temp.entry_at(1893455990, :'restriction'));
-SELECT count(*) FILTER (WHERE mode = 'paused') AS paused FROM antiban.numbers;
-UPDATE antiban.numbers SET mode = 'active', hard_block = false, mode_forced = false;
+SELECT count(restricted_until) AS restricted FROM antiban.number_health;
+SELECT antiban.lift_account_block('200', 'RESTRICTED_BIZ_INITIATED_MESSAGING', 'appeal accepted');
 SELECT stored, duplicate FROM pg_temp.post(pg_temp.entry_at(1893455990, :'restriction',
     pg_temp.change('account_alerts', '{"entity_type":"BUSINESS","entity_id":"100","alert_info":{"alert_severity":"INFORMATIONAL","alert_status":"NONE","alert_type":"OBA_APPROVED","alert_description":"ok"}}')));
 SELECT * FROM pg_temp.last_event();
-SELECT count(*) FILTER (WHERE mode = 'paused') AS paused FROM antiban.numbers;
+SELECT count(restricted_until) AS restricted FROM antiban.number_health;
 SELECT kind, count(*) FROM antiban.alerts WHERE kind IN ('number_paused', 'account_restricted', 'oba_approved') GROUP BY 1 ORDER BY 1;
 SELECT field, event_id > 0 AS traced FROM antiban.webhook_changes ORDER BY event_id, field;
 -- The same restriction again, at a later time: a new event, applied.
 SELECT stored, duplicate FROM pg_temp.post(pg_temp.entry_at(1893455999, :'restriction'));
-SELECT count(*) FILTER (WHERE mode = 'paused') AS paused FROM antiban.numbers;
+SELECT count(restricted_until) AS restricted FROM antiban.number_health;
+SELECT antiban.lift_account_block('200', 'RESTRICTED_BIZ_INITIATED_MESSAGING', 'appeal accepted');
 UPDATE antiban.numbers SET mode = 'active', hard_block = false, mode_forced = false, rate_factor = 1;
 -- A quality update retried in another envelope is one observation, not two.
 SELECT pg_temp.change('phone_number_quality_update', '{"display_phone_number":"+55 11 90000-0004","event":"THROUGHPUT_UPGRADE","max_daily_conversations_per_business":"TIER_UNLIMITED"}') AS upgrade \gset

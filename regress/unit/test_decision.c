@@ -57,13 +57,18 @@ request(void)
 }
 
 static Decision
-run(DecideRequest *r, Fake *f, NumberView *ns, int n)
+run_ports(DecideRequest *r, DecidePorts p, NumberView *ns, int n)
 {
-	DecidePorts p = {.ctx = f, .admit = fake_admit};
 	Decision	d;
 
 	decide(r, ns, n, &p, &d);
 	return d;
+}
+
+static Decision
+run(DecideRequest *r, Fake *f, NumberView *ns, int n)
+{
+	return run_ports(r, (DecidePorts) {.ctx = f, .admit = fake_admit}, ns, n);
 }
 
 static void
@@ -346,7 +351,122 @@ warming_number_over_its_cap_waits(void **state)
 	assert_int_equal(d.number->id, 1);
 }
 
+/* What a business-initiated restriction holds: everything but replies in a window, until it expires. */
+static void
+restriction_holds_only_business_initiated(void **state)
+{
+	NumberView	n = {.id = 1, .phone_number_id = "1001", .health = 90, .can_send = true,
+	.restricted_until = NOW + 3600000000LL};
+
+	assert_int_equal(restriction_hold(&n, false, NOW), NOW + 3600000000LL);
+	assert_int_equal(restriction_hold(&n, true, NOW), 0);
+	/* it lifts by itself: the clock decides, no worker has to run */
+	assert_int_equal(restriction_hold(&n, false, NOW + 3600000000LL), 0);
+	n.restricted_until = INT64_MAX;
+	assert_int_equal(restriction_hold(&n, false, NOW), INT64_MAX);
+	assert_int_equal(restriction_hold(&n, true, NOW), 0);
+	n.restricted_until = 0;
+	assert_int_equal(restriction_hold(&n, false, NOW), 0);
+	assert_true(number_is_eligible(&n, 30));
+}
+
+/* The adapter's admit() as far as a restriction goes: window per number id. */
+typedef struct RestrictedFake
+{
+	bool		in_window[8];
+	int			asked;
+} RestrictedFake;
+
+static Admission
+restricted_admit(void *ctx, const NumberView *n)
+{
+	RestrictedFake *f = ctx;
+	int64_t		until = restriction_hold(n, f->in_window[n->id], NOW);
+
+	f->asked++;
+	if (until != 0)
+		return (Admission) {false, until, LIMITER_RESTRICTION};
+	return (Admission) {true, NOW, LIMITER_NONE};
+}
+
+static Decision
+run_restricted(DecideRequest *r, RestrictedFake *f, NumberView *ns, int n)
+{
+	return run_ports(r, (DecidePorts) {.ctx = f, .admit = restricted_admit}, ns, n);
+}
+
+static void
+restricted_account_waits_for_expiry(void **state)
+{
+	NumberView	ns[2] = {
+		{.id = 1, .phone_number_id = "1001", .health = 90, .can_send = true,
+		.restricted_until = NOW + 3600000000LL},
+		{.id = 2, .phone_number_id = "2001", .health = 80, .can_send = true},
+	};
+	RestrictedFake f = {0};
+	DecideRequest r = request();
+	Decision	d = run_restricted(&r, &f, ns, 2);
+
+	/* another WABA's number is not restricted: it carries the template */
+	assert_int_equal(d.outcome, OUTCOME_SEND);
+	assert_int_equal(d.number->id, 2);
+	/* alone, the template waits until the restriction expires */
+	d = run_restricted(&r, &f, ns, 1);
+	assert_int_equal(d.outcome, OUTCOME_QUEUE);
+	assert_int_equal(d.reason, REASON_ACCOUNT_RESTRICTED);
+	assert_int_equal(d.limiter, LIMITER_RESTRICTION);
+	assert_int_equal(d.not_before, NOW + 3600000000LL);
+	assert_string_equal(d.detail, "Meta restricted business-initiated messages on the account of number 1001; the restriction lifts in 1 h 00 min 00 s");
+	assert_string_equal(reason_name(d.reason), "account_restricted");
+	/* a reply inside the window the user opened goes at once */
+	f.in_window[1] = true;
+	r.category = CATEGORY_SERVICE;
+	r.sticky_number_id = 1;
+	d = run_restricted(&r, &f, ns, 2);
+	assert_int_equal(d.outcome, OUTCOME_SEND);
+	assert_int_equal(d.number->id, 1);
+	/* a validity that ends first, or no end date at all: rejected */
+	f.in_window[1] = false;
+	r = request();
+	r.valid_until = NOW + 60000000LL;
+	d = run_restricted(&r, &f, ns, 1);
+	assert_int_equal(d.outcome, OUTCOME_REJECT);
+	assert_int_equal(d.reason, REASON_VALIDITY_WOULD_PASS);
+	ns[0].restricted_until = INT64_MAX;
+	r = request();
+	d = run_restricted(&r, &f, ns, 1);
+	assert_int_equal(d.outcome, OUTCOME_REJECT);
+	assert_int_equal(d.reason, REASON_ACCOUNT_RESTRICTED);
+}
+
+/* A WABA out of rotation (disabled, partner removed) takes its numbers with it. */
+static void
+blocked_account_is_not_eligible(void **state)
+{
+	NumberView	ns[2] = {
+		{.id = 1, .phone_number_id = "1001", .health = 90, .can_send = true,
+		.account_block = "account_disabled"},
+		{.id = 2, .phone_number_id = "2001", .health = 80, .can_send = true},
+	};
+	Fake		f = all_open();
+	DecideRequest r = request();
+	Decision	d = run(&r, &f, ns, 2);
+
+	assert_false(number_is_eligible(&ns[0], 30));
+	assert_int_equal(d.outcome, OUTCOME_SEND);
+	assert_int_equal(d.number->id, 2);
+	assert_int_equal(f.nasked, 1);
+	r.pinned = true;
+	d = run(&r, &f, ns, 1);
+	assert_int_equal(d.outcome, OUTCOME_REJECT);
+	assert_int_equal(d.reason, REASON_NO_ELIGIBLE_NUMBER);
+	assert_string_equal(d.detail, "number 1001 is not eligible: its WhatsApp Business Account is out of rotation (account_disabled)");
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(restriction_holds_only_business_initiated),
+	cmocka_unit_test(restricted_account_waits_for_expiry),
+	cmocka_unit_test(blocked_account_is_not_eligible),
 	cmocka_unit_test(warming_number_over_its_cap_waits),
 	cmocka_unit_test(marketing_keeps_off_throttled_numbers),
 	cmocka_unit_test(healthiest_first),

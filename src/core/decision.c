@@ -9,6 +9,11 @@
  * number that admits the message now wins.  If none does, the message is
  * queued for the earliest time any of them will, unless that time is never
  * or lies beyond the message's validity.
+ *
+ * Account signals from Meta: a number whose WABA is out of rotation (disabled,
+ * removed from its partner, offboarded) is not eligible at all; a WABA
+ * restricted from business-initiated messaging still answers inside open
+ * service windows, and holds everything else until the restriction expires.
  */
 #include "decision.h"
 
@@ -33,6 +38,7 @@ static const char *const reason_names[] = {
 	[REASON_EXPIRED] = "expired",
 	[REASON_OPTED_OUT] = "opted_out",
 	[REASON_WARMUP_CAP] = "warmup_cap",
+	[REASON_ACCOUNT_RESTRICTED] = "account_restricted",
 };
 
 static const char *const limiter_names[] = {
@@ -44,6 +50,7 @@ static const char *const limiter_names[] = {
 	[LIMITER_CAPACITY] = "antiban table capacity",
 	[LIMITER_CONSENT] = "consent",
 	[LIMITER_WARMUP] = "warm-up daily cap",
+	[LIMITER_RESTRICTION] = "account restriction",
 };
 
 static const char *const category_names[] = {"marketing", "utility", "authentication", "service"};
@@ -143,7 +150,8 @@ number_mode_name(NumberMode m)
 bool
 number_is_eligible(const NumberView *n, int min_health)
 {
-	return n->can_send && n->mode != MODE_PAUSED && n->health > min_health;
+	return n->can_send && n->account_block == NULL && n->mode != MODE_PAUSED &&
+		n->health > min_health;
 }
 
 /* A warming number that sent its daily cap waits, like a bucket, until then. */
@@ -153,15 +161,33 @@ number_is_full(const NumberView *n, int64_t now)
 	return n->full_until > now;
 }
 
+/*
+ * Meta's RESTRICTED_BIZ_INITIATED_MESSAGING: until it expires the number may
+ * not start a conversation (a template, or anything, outside a service
+ * window), but a reply inside a window the user opened still goes.  Returns
+ * when the hold lifts (INT64_MAX: only when Meta lifts it), or 0 when this
+ * message is not held.  It lifts by itself: 'now' decides, not a worker.
+ */
+int64_t
+restriction_hold(const NumberView *n, bool in_window, int64_t now)
+{
+	if (in_window || n->restricted_until <= now)
+		return 0;
+	return n->restricted_until;
+}
+
 /* Why a number is out of rotation, for the detail sentence. */
-static const char *
-ineligible_why(const NumberView *n)
+static void
+ineligible_why(const NumberView *n, char *buf, size_t size)
 {
 	if (!n->can_send)
-		return "its status does not allow sending";
-	if (n->mode == MODE_PAUSED)
-		return "it is paused";
-	return "its health is at or below antiban.min_health";
+		snprintf(buf, size, "its status does not allow sending");
+	else if (n->account_block)
+		snprintf(buf, size, "its WhatsApp Business Account is out of rotation (%s)", n->account_block);
+	else if (n->mode == MODE_PAUSED)
+		snprintf(buf, size, "it is paused");
+	else
+		snprintf(buf, size, "its health is at or below antiban.min_health");
 }
 
 /*
@@ -243,6 +269,10 @@ describe_hold(char *buf, size_t size, Limiter l, const NumberView *n, const char
 			snprintf(buf, size, "number %s is warming up and sent its daily cap; room again %s",
 					 n->phone_number_id, when);
 			break;
+		case LIMITER_RESTRICTION:
+			snprintf(buf, size, "Meta restricted business-initiated messages on the account of number %s; the restriction lifts %s",
+					 n->phone_number_id, when);
+			break;
 		default:
 			snprintf(buf, size, "number %s is at its throughput limit; next token %s",
 					 n->phone_number_id, when);
@@ -265,6 +295,8 @@ queue_reason(Limiter l)
 			return REASON_TABLE_FULL;
 		case LIMITER_WARMUP:
 			return REASON_WARMUP_CAP;
+		case LIMITER_RESTRICTION:
+			return REASON_ACCOUNT_RESTRICTED;
 		default:
 			return REASON_NUMBER_THROUGHPUT;
 	}
@@ -313,6 +345,9 @@ conclude_wait(Decision *out, const DecideRequest *req, const NumberView *best,
 		else if (adm.limiter == LIMITER_CONSENT)
 			conclude_reject(out, REASON_OPTED_OUT,
 							"the recipient asked to stop marketing messages from this business");
+		else if (adm.limiter == LIMITER_RESTRICTION)
+			conclude_reject(out, REASON_ACCOUNT_RESTRICTED,
+							"Meta restricted business-initiated messages on this account with no end date; only replies inside an open service window can go");
 		else
 			conclude_reject(out, adm.limiter == LIMITER_PORTFOLIO ? REASON_PORTFOLIO_LIMIT : REASON_NO_ELIGIBLE_NUMBER,
 							"no eligible number can ever carry it");
@@ -381,10 +416,12 @@ static void
 decide_pinned(const DecideRequest *req, const NumberView *n, Search *s, Decision *out)
 {
 	char		buf[DECISION_DETAIL_MAX];
+	char		why[DECISION_DETAIL_MAX / 2];
 
 	if (!number_is_eligible(n, req->min_health))
 	{
-		snprintf(buf, sizeof(buf), "number %s is not eligible: %s", n->phone_number_id, ineligible_why(n));
+		ineligible_why(n, why, sizeof(why));
+		snprintf(buf, sizeof(buf), "number %s is not eligible: %s", n->phone_number_id, why);
 		conclude_reject(out, REASON_NO_ELIGIBLE_NUMBER, buf);
 		return;
 	}
@@ -399,12 +436,16 @@ static void
 conclude_none_eligible(Decision *out, const NumberView *numbers, int nnumbers)
 {
 	char		buf[DECISION_DETAIL_MAX];
+	char		why[DECISION_DETAIL_MAX / 2];
 
 	if (nnumbers == 0)
 		snprintf(buf, sizeof(buf), "no number is registered for this sender (register one with antiban.add_number)");
 	else
+	{
+		ineligible_why(&numbers[0], why, sizeof(why));
 		snprintf(buf, sizeof(buf), "none of the %d candidate numbers is eligible; e.g. %s: %s",
-				 nnumbers, numbers[0].phone_number_id, ineligible_why(&numbers[0]));
+				 nnumbers, numbers[0].phone_number_id, why);
+	}
 	conclude_reject(out, REASON_NO_ELIGIBLE_NUMBER, buf);
 }
 

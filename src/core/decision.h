@@ -58,7 +58,8 @@ typedef enum Limiter
 	LIMITER_WINDOW,				/* free-form needs an open service window */
 	LIMITER_CAPACITY,			/* antiban's own tables are full */
 	LIMITER_CONSENT,			/* the recipient stopped marketing */
-	LIMITER_WARMUP				/* a warming number sent its daily cap */
+	LIMITER_WARMUP,				/* a warming number sent its daily cap */
+	LIMITER_RESTRICTION			/* Meta restricted business-initiated messages */
 } Limiter;
 
 typedef enum Reason
@@ -77,7 +78,8 @@ typedef enum Reason
 	REASON_VALIDITY_WOULD_PASS,
 	REASON_EXPIRED,
 	REASON_OPTED_OUT,
-	REASON_WARMUP_CAP
+	REASON_WARMUP_CAP,
+	REASON_ACCOUNT_RESTRICTED
 } Reason;
 
 typedef struct NumberView
@@ -87,6 +89,10 @@ typedef struct NumberView
 	int			health;			/* 0..100 */
 	NumberMode	mode;
 	bool		can_send;		/* Meta's status lets it send */
+	const char *account_block;	/* non-NULL: its WABA is out of rotation, why */
+	int64_t		restricted_until;	/* business-initiated messages held until
+									 * then (INT64_MAX: until Meta lifts it); 0:
+									 * none */
 	int64_t		full_until;		/* warming: sent today's cap until then; 0: room */
 	int			slot;			/* the adapter's own index for this number */
 } NumberView;
@@ -141,5 +147,6 @@ extern bool number_mode_parse(const char *s, NumberMode *out);
 extern const char *number_mode_name(NumberMode m);
 extern bool number_is_eligible(const NumberView *n, int min_health);
 extern bool number_is_full(const NumberView *n, int64_t now);
+extern int64_t restriction_hold(const NumberView *n, bool in_window, int64_t now);
 
 #endif							/* ANTIBAN_DECISION_H */

@@ -122,11 +122,16 @@ admit(void *arg, const NumberView *n)
 		!(in_window && !(ctx->consume && rs->uncommitted_window));
 	Admission	a = {true, ctx->now, LIMITER_NONE};
 	TimestampTz reach_ready;
+	TimestampTz restricted;
 
 	if (ctx->category == CATEGORY_SERVICE && !in_window)
 		return refuse(TB_NEVER, LIMITER_WINDOW);
 	if (ctx->category == CATEGORY_MARKETING && rs->opted_out)
 		return refuse(TB_NEVER, LIMITER_CONSENT);
+	/* Meta's restriction on starting conversations (core/decision.c) */
+	restricted = restriction_hold(n, in_window, ctx->now);
+	if (restricted != 0)
+		return refuse(restricted, LIMITER_RESTRICTION);
 	if (counts && !reach_admits(ctx->cache->instance, p, rs, ctx->now, &reach_ready))
 		hold_until(&a, reach_ready, LIMITER_PORTFOLIO);
 	check_buckets(ctx, cn, rs, ctx->consume && a.granted, &a);

@@ -48,11 +48,21 @@ static HTAB *by_phone = NULL;
 static bool bump_pending = false;
 static bool callback_registered = false;
 
+/*
+ * Columns 14 and 15: what Meta's account signals hold against the number's
+ * WABA (antiban.waba_blocks): the blocks that take it out of rotation, and
+ * until when business-initiated messages are restricted.  decide() compares
+ * the latter with the clock, so a restriction lifts without a reload.
+ */
 static const char *const numbers_sql =
 "SELECT n.id, n.phone_number_id, n.health, n.mode::text, n.status::text,"
 " n.throughput_level::text, coalesce(n.rate_override, 0), coalesce(n.burst_override, 0),"
-" n.rate_factor, w.portfolio_id, n.can_send_message <> 'BLOCKED', n.warmup_day, n.warmup_full_until"
+" n.rate_factor, w.portfolio_id, n.can_send_message <> 'BLOCKED', n.warmup_day, n.warmup_full_until,"
+" b.blocked, b.restricted_until"
 " FROM antiban.numbers n JOIN antiban.wabas w ON w.id = n.waba_id"
+" LEFT JOIN LATERAL (SELECT string_agg(k.kind, ', ' ORDER BY k.kind) FILTER (WHERE k.scope = 'all') AS blocked,"
+"   max(coalesce(k.until, 'infinity')) FILTER (WHERE k.scope = 'business_initiated') AS restricted_until"
+"   FROM antiban.waba_blocks k WHERE k.waba_id = n.waba_id) b ON true"
 " ORDER BY n.health DESC, n.id";
 
 static const char *const portfolios_sql =
@@ -139,6 +149,7 @@ load_number(NumbersCache *c, int i, HeapTuple t, TupleDesc d)
 	double		rate_override = float_col(t, d, 7);
 	bool		isnull;
 	Datum		full_until = SPI_getbinval(t, d, 13, &isnull);
+	Datum		restricted_until;
 
 	n->view.id = int64_col(t, d, 1);
 	n->view.slot = i;
@@ -150,6 +161,10 @@ load_number(NumbersCache *c, int i, HeapTuple t, TupleDesc d)
 	n->view.can_send = number_status_can_send(SPI_getvalue(t, d, 5)) &&
 		DatumGetBool(SPI_getbinval(t, d, 11, &(bool) {false}));
 	n->view.full_until = isnull ? 0 : DatumGetTimestampTz(full_until);
+	n->view.account_block = SPI_getvalue(t, d, 14) ? cache_text(t, d, 14) : NULL;
+	restricted_until = SPI_getbinval(t, d, 15, &isnull);
+	/* 'infinity' is DT_NOEND, INT64_MAX: no end date */
+	n->view.restricted_until = isnull ? 0 : DatumGetTimestampTz(restricted_until);
 	if (mode == MODE_WARMING)
 		rate_override = warming_rate(rate_override, DatumGetInt32(SPI_getbinval(t, d, 12, &isnull)));
 	if (!throughput_params(level, rate_override, float_col(t, d, 8),

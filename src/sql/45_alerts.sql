@@ -7,6 +7,7 @@ CREATE TABLE antiban.alerts (
     created_at       timestamptz NOT NULL DEFAULT antiban.now(),
     severity         antiban.alert_severity NOT NULL,
     phone_number_id  text,
+    waba_id          text,
     kind             text NOT NULL,
     subject          text,
     detail           text NOT NULL,
@@ -16,6 +17,8 @@ CREATE TABLE antiban.alerts (
 CREATE INDEX alerts_open ON antiban.alerts (created_at) WHERE acknowledged_at IS NULL;
 COMMENT ON TABLE antiban.alerts IS
     'Things a person should know: a number paused after a ban signal, a quality drop, a limit nearly used. Acknowledge with antiban.acknowledge_alert(id).';
+COMMENT ON COLUMN antiban.alerts.waba_id IS
+    'Meta''s WhatsApp Business Account id for alerts about an account or its templates (as Meta posted it in entry.id).';
 
 CREATE FUNCTION antiban.acknowledge_alert(alert bigint) RETURNS boolean
 LANGUAGE sql VOLATILE SECURITY DEFINER

@@ -107,10 +107,22 @@ CREATE TABLE antiban.templates (
     quality            text,
     components         jsonb,
     reason             text,
+    rejection_reason   text,
+    rejection_recommendation text,
+    disable_at         timestamptz,
+    pending_category   text,
+    pending_category_at timestamptz,
     updated_at         timestamptz NOT NULL DEFAULT now(),
     UNIQUE (waba_id, name, language)
 );
 COMMENT ON TABLE antiban.templates IS 'Message templates as Meta last reported them: status, category, quality, components (header, body, buttons).';
+COMMENT ON COLUMN antiban.templates.language IS 'Meta''s language code as antiban.template_language writes it (en_US, also when Meta posted en-US).';
+COMMENT ON COLUMN antiban.templates.reason IS 'The reason code of the last status event (INVALID_FORMAT, PROMOTIONAL, NONE for a pause...).';
+COMMENT ON COLUMN antiban.templates.rejection_reason IS 'Why Meta rejected it, in Meta''s words (rejection_info.reason); cleared when it is approved again.';
+COMMENT ON COLUMN antiban.templates.rejection_recommendation IS 'What Meta recommends changing (rejection_info.recommendation); cleared when it is approved again.';
+COMMENT ON COLUMN antiban.templates.disable_at IS 'When Meta disables (or disabled) it (disable_info.disable_date); cleared when it is approved or reinstated.';
+COMMENT ON COLUMN antiban.templates.pending_category IS 'An impending category change Meta announced (correct_category): the template is billed at it from pending_category_at.';
+COMMENT ON COLUMN antiban.templates.pending_category_at IS 'When the impending category change takes effect (category_update_timestamp).';
 
 CREATE TABLE antiban.quality_history (
     id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

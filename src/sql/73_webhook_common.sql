@@ -16,23 +16,25 @@ CREATE FUNCTION antiban.digits(phone text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN regexp_replace(phone, '[^0-9]', '', 'g');
 
--- One alert per (kind, number, subject) while it is open and recent: a
--- burst of the same signal tells a person once, not a thousand times.
+-- One alert per (kind, number, WABA, subject) while it is open and recent:
+-- a burst of the same signal tells a person once, not a thousand times; the
+-- same signal on two WABAs is two things to look at.
 CREATE FUNCTION antiban.raise_alert(severity antiban.alert_severity, phone_number_id text, kind text, detail text,
-                                    subject text DEFAULT NULL)
+                                    subject text DEFAULT NULL, waba text DEFAULT NULL)
 RETURNS boolean LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    INSERT INTO antiban.alerts (severity, phone_number_id, kind, subject, detail)
-    SELECT severity, phone_number_id, kind, subject, detail
+    INSERT INTO antiban.alerts (severity, phone_number_id, waba_id, kind, subject, detail)
+    SELECT severity, phone_number_id, waba, kind, subject, detail
     WHERE NOT EXISTS (
         SELECT 1 FROM antiban.alerts a
         WHERE a.kind = raise_alert.kind AND a.phone_number_id IS NOT DISTINCT FROM raise_alert.phone_number_id
+          AND a.waba_id IS NOT DISTINCT FROM raise_alert.waba
           AND a.subject IS NOT DISTINCT FROM raise_alert.subject
           AND a.acknowledged_at IS NULL AND a.created_at > antiban.now() - interval '1 hour')
     RETURNING true;
 END;
-COMMENT ON FUNCTION antiban.raise_alert(antiban.alert_severity, text, text, text, text) IS
-    'Raise an alert unless the same kind for the same number and subject (a template, a portfolio) is still open from the last hour; true when raised.';
+COMMENT ON FUNCTION antiban.raise_alert(antiban.alert_severity, text, text, text, text, text) IS
+    'Raise an alert unless the same kind for the same number, WABA and subject (a template, a portfolio) is still open from the last hour; true when raised.';
 
 -- Remember a change as applied; false when the same change (WABA, field,
 -- Meta's entry time, value) was applied within Meta's retry horizon.
@@ -52,3 +54,98 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION antiban.claim_change(text, text, text, jsonb, bigint, timestamptz) IS
     'True the first time a webhook change (WABA, field, entry time, value) is seen within Meta''s retry horizon, and records it in antiban.webhook_changes.';
+
+-- ---- events in the order they happened ----
+
+-- Meta retries and reorders: an account, template, quality or limit event
+-- that arrives after a newer one about the same subject must not undo it.
+CREATE TABLE antiban.event_order (
+    subject          text PRIMARY KEY,
+    event_at         timestamptz NOT NULL,
+    event_id         bigint,
+    applied_at       timestamptz NOT NULL
+);
+COMMENT ON TABLE antiban.event_order IS
+    'Per subject that webhooks set state on (a WABA''s ban, partner or restriction state, a number''s quality, a portfolio''s messaging limit, a template''s status, quality or category), Meta''s time of the last event applied to it: an older event arriving later is recorded as a problem and not applied.';
+
+-- NULL when an event at 'at' may set the subject's state (and is recorded as
+-- the last applied); otherwise the problem to record: it is older.
+CREATE FUNCTION antiban.claim_event_order(subject text, what text, at timestamptz, event bigint)
+RETURNS text LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    claimed boolean;
+    newer timestamptz;
+BEGIN
+    -- the row stays locked to the end of the transaction: a concurrent event
+    -- on the same subject waits, then compares with this one
+    INSERT INTO antiban.event_order AS o (subject, event_at, event_id, applied_at)
+    VALUES (claim_event_order.subject, at, event, antiban.now())
+    ON CONFLICT ON CONSTRAINT event_order_pkey DO UPDATE
+        SET event_at = excluded.event_at, event_id = excluded.event_id, applied_at = excluded.applied_at
+        WHERE o.event_at <= excluded.event_at
+    RETURNING true INTO claimed;
+    IF claimed THEN
+        RETURN NULL;
+    END IF;
+    SELECT o.event_at INTO newer FROM antiban.event_order o WHERE o.subject = claim_event_order.subject;
+    RETURN format('%s at %s is older than the last applied (%s): not applied', what,
+                  to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                  to_char(newer AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'));
+END
+$$;
+COMMENT ON FUNCTION antiban.claim_event_order(text, text, timestamptz, bigint) IS
+    'Internal: may an event of Meta''s time at set the state of subject? NULL when it may (recorded in antiban.event_order; equal times apply in arrival order), else the problem to record: it is older than the last applied.';
+
+-- A time Meta gives inside a value (an expiry, a disable date, when a
+-- category changes): unix seconds, or a date as text ("2030-01-02T00:00:00Z",
+-- "October 9, 2023", read as UTC when it names no zone).  NULL when neither.
+-- Unlike antiban.webhook_time it is not clamped: these lie in the future.
+CREATE FUNCTION antiban.meta_time(value text) RETURNS timestamptz
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+BEGIN
+    IF value ~ '^\s*[0-9]{1,11}(\.[0-9]+)?\s*$' THEN
+        RETURN to_timestamp(btrim(value)::double precision);
+    ELSIF value ~ '(Z|[+-][0-9]{2}(:?[0-9]{2})?)\s*$' THEN
+        RETURN value::timestamptz;
+    END IF;
+    RETURN value::timestamp AT TIME ZONE 'UTC';
+EXCEPTION WHEN data_exception THEN
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION antiban.meta_time(text) IS
+    'A time inside a webhook value (unix seconds, or a date as text, UTC unless it names a zone); NULL when it is neither. Not clamped, unlike antiban.webhook_time.';
+
+-- ---- templates ----
+
+-- Meta names a language en_US in the API and en-US in some webhooks; the
+-- same template must be the same row, and a pause spelled one way must hold
+-- sends spelled the other.  Every comparison of template languages goes
+-- through this one function.
+CREATE FUNCTION antiban.template_language(code text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+RETURN coalesce((SELECT lower(m[1]) || coalesce('_' || upper(m[2]), '')
+                 FROM regexp_match(btrim(code), '^([A-Za-z]{2,3})(?:[-_]([A-Za-z]{2}|[0-9]{3}))?$') m),
+                replace(btrim(code), '-', '_'));
+COMMENT ON FUNCTION antiban.template_language(text) IS
+    'A template language code in Meta''s form: en-US, en_us and EN_US are en_US; pt is pt. Templates are compared by it everywhere (sends, holds, webhooks, polls).';
+
+-- ---- inbound messages ----
+
+-- A Flow completion carries its answers as a JSON string
+-- (interactive.nfm_reply.response_json): kept parsed, so they can be read
+-- with jsonb operators; a string that is not JSON stays as it came.
+CREATE FUNCTION antiban.inbound_payload(m jsonb) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    IF jsonb_typeof(m -> 'interactive' -> 'nfm_reply' -> 'response_json') IS DISTINCT FROM 'string' THEN
+        RETURN m;
+    END IF;
+    RETURN jsonb_set(m, '{interactive,nfm_reply,response_json}',
+                     (m -> 'interactive' -> 'nfm_reply' ->> 'response_json')::jsonb);
+EXCEPTION WHEN data_exception THEN
+    RETURN m;
+END
+$$;
+COMMENT ON FUNCTION antiban.inbound_payload(jsonb) IS
+    'An inbound message object as antiban.interactions keeps it: a Flow reply''s response_json parsed from its JSON string.';

@@ -89,7 +89,7 @@ BEGIN
         INSERT INTO antiban.interactions (contact_id, direction, wamid, phone_number_id, message_type,
                                           body, payload, context_wamid, occurred_at)
         VALUES (contact, 'in', m ->> 'id', phone_number, coalesce(m ->> 'type', 'unknown'),
-                antiban.message_text(m), m, m -> 'context' ->> 'id', at)
+                antiban.message_text(m), antiban.inbound_payload(m), m -> 'context' ->> 'id', at)
         ON CONFLICT (wamid) DO NOTHING RETURNING id INTO inserted;
         CONTINUE WHEN inserted IS NULL;    -- posted twice at once: the other one applied it
         applied := applied + 1;

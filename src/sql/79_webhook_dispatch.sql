@@ -1,8 +1,12 @@
 -- Dispatch: each change in its own subtransaction, statuses of the event in one pass.
 
 CREATE FUNCTION antiban.apply_change(waba text, field text, value jsonb, received timestamptz, event bigint,
-                                     OUT applied integer, OUT problems text[])
+                                     sent_at text, OUT applied integer, OUT problems text[])
 LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    -- Meta's time of the event, which orders the events that set state:
+    -- entry.time, else the value's own timestamp, else when it was received
+    at timestamptz := (SELECT t.at FROM antiban.webhook_time(coalesce(sent_at, value ->> 'timestamp'), received) t);
 BEGIN
     problems := '{}';
     CASE field
@@ -10,21 +14,27 @@ BEGIN
             SELECT * INTO applied, problems FROM antiban.apply_messages(waba, value, received, event);
         WHEN 'user_preferences' THEN
             SELECT * INTO applied, problems FROM antiban.apply_user_preferences(waba, value, received);
+        WHEN 'phone_number_quality_update' THEN
+            SELECT * INTO applied, problems FROM antiban.apply_quality_update(waba, value, at, event);
+        WHEN 'account_update' THEN
+            SELECT * INTO applied, problems FROM antiban.apply_account_update(waba, value, at, event);
+        WHEN 'account_alerts' THEN
+            SELECT * INTO applied, problems FROM antiban.apply_account_alerts(waba, value, at, event);
+        WHEN 'business_capability_update' THEN
+            SELECT * INTO applied, problems FROM antiban.apply_capability_update(waba, value, at, event);
+        WHEN 'message_template_status_update' THEN
+            SELECT * INTO applied, problems FROM antiban.apply_template_status(waba, value, at, event);
+        WHEN 'message_template_quality_update' THEN
+            SELECT * INTO applied, problems FROM antiban.apply_template_quality(waba, value, at, event);
+        WHEN 'template_category_update' THEN
+            SELECT * INTO applied, problems FROM antiban.apply_template_category(waba, value, at, event);
         ELSE
-            applied := CASE field
-                WHEN 'phone_number_quality_update' THEN antiban.apply_quality_update(waba, value)
-                WHEN 'account_update' THEN antiban.apply_account_update(waba, value)
-                WHEN 'account_alerts' THEN antiban.apply_account_alerts(waba, value)
-                WHEN 'business_capability_update' THEN antiban.apply_capability_update(waba, value)
-                WHEN 'message_template_status_update' THEN antiban.apply_template_status(waba, value)
-                WHEN 'message_template_quality_update' THEN antiban.apply_template_quality(waba, value)
-                WHEN 'template_category_update' THEN antiban.apply_template_category(waba, value)
-            END;
+            applied := NULL;
     END CASE;
 END
 $$;
-COMMENT ON FUNCTION antiban.apply_change(text, text, jsonb, timestamptz, bigint) IS
-    'Apply one change of a webhook received at a given time; applied is NULL for a field antiban does not use; problems are what was believed only in part.';
+COMMENT ON FUNCTION antiban.apply_change(text, text, jsonb, timestamptz, bigint, text) IS
+    'Apply one change of a webhook received at a given time (sent_at: Meta''s entry.time, which orders account and template events); applied is NULL for a field antiban does not use; problems are what was believed only in part.';
 
 -- Run one step, retrying a deadlock with the sender or another webhook; if it
 -- keeps failing, the error aborts the whole ingest: the receiver answers 503
@@ -46,7 +56,7 @@ BEGIN
                   AND NOT antiban.claim_change(waba, field, sent_at, value, event, received) THEN
                 RETURN;         -- Meta's retry of a change applied before
             ELSE
-                SELECT * INTO n, notes FROM antiban.apply_change(waba, field, value, received, event);
+                SELECT * INTO n, notes FROM antiban.apply_change(waba, field, value, received, event, sent_at);
                 IF cardinality(notes) > 0 THEN
                     notes := ARRAY(SELECT format('%sfield %s: %s', place, field, x) FROM unnest(notes) x);
                 END IF;

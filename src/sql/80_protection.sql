@@ -320,6 +320,13 @@ SELECT n.phone_number_id, n.display_phone_number, n.health, n.mode, round(n.rate
        n.hard_block, n.change_reason, n.health_terms, n.polled_at,
        CASE WHEN n.mode = 'warming' THEN n.warmup_day + 1 END AS warmup_day,
        CASE WHEN n.mode = 'warming' THEN n.warmup_cap END AS warmup_daily_cap,
-       CASE WHEN n.mode = 'warming' THEN n.warmup_full_until END AS warmup_full_until
-FROM antiban.numbers n;
-COMMENT ON VIEW antiban.number_health IS 'Each number''s health, mode and rate, and why.';
+       CASE WHEN n.mode = 'warming' THEN n.warmup_full_until END AS warmup_full_until,
+       b.account_blocks, b.restricted_until
+FROM antiban.numbers n
+LEFT JOIN LATERAL (
+    SELECT string_agg(k.kind, ', ' ORDER BY k.kind) FILTER (WHERE k.scope = 'all') AS account_blocks,
+           max(coalesce(k.until, 'infinity')) FILTER (WHERE k.scope = 'business_initiated'
+                                                       AND coalesce(k.until, 'infinity') > antiban.now()) AS restricted_until
+    FROM antiban.waba_blocks k WHERE k.waba_id = n.waba_id) b ON true;
+COMMENT ON VIEW antiban.number_health IS
+    'Each number''s health, mode and rate, and why; account_blocks: what takes its WABA out of rotation (antiban.waba_blocks); restricted_until: business-initiated messages wait until then (Meta''s restriction).';

@@ -89,6 +89,9 @@ BEGIN
         throughput_level = CASE WHEN new_level = 'HIGH' THEN 'HIGH'
                                 WHEN new_level = 'STANDARD' AND n.throughput_level = 'HIGH' THEN 'STANDARD'
                                 ELSE n.throughput_level END,
+        -- a number registered without its display number learns it here, so
+        -- phone_number_quality_update (which names only that) finds it
+        display_phone_number = coalesce(n.display_phone_number, nullif(body ->> 'display_phone_number', '')),
         polled_at = antiban.now()
     WHERE n.id = number.id;
     INSERT INTO antiban.quality_history (observed_at, phone_number_id, waba_id, source, event, quality_rating, messaging_limit, detail)
@@ -116,10 +119,15 @@ BEGIN
              WHERE x.name IS NOT NULL
     LOOP
         SELECT tp.status, tp.quality INTO old FROM antiban.templates tp JOIN antiban.wabas w ON w.id = tp.waba_id
-        WHERE w.waba_id = waba AND tp.name = t.name AND tp.language = coalesce(t.language, '');
+        WHERE w.waba_id = waba AND tp.name = t.name
+          AND tp.language = coalesce(antiban.template_language(t.language), '');
         row_id := antiban.template_row(waba, t.id, t.name, t.language);
         UPDATE antiban.templates SET status = coalesce(t.status, status), category = coalesce(t.category, category),
                quality = coalesce(t.quality, quality), components = coalesce(t.components, components),
+               -- approved again: what Meta said against it no longer holds (as for the webhook)
+               rejection_reason = CASE WHEN t.status = 'APPROVED' THEN NULL ELSE rejection_reason END,
+               rejection_recommendation = CASE WHEN t.status = 'APPROVED' THEN NULL ELSE rejection_recommendation END,
+               disable_at = CASE WHEN t.status = 'APPROVED' THEN NULL ELSE disable_at END,
                updated_at = antiban.now()
         WHERE id = row_id;
         IF (t.status, t.quality) IS DISTINCT FROM (old.status, old.quality) THEN
@@ -132,12 +140,12 @@ BEGIN
         IF t.status IS DISTINCT FROM old.status AND t.status IN ('PAUSED', 'DISABLED', 'REJECTED', 'LOCKED') THEN
             PERFORM antiban.raise_alert(CASE WHEN t.status IN ('DISABLED', 'LOCKED') THEN 'critical' ELSE 'warning' END::antiban.alert_severity,
                 NULL, 'template_' || lower(t.status), format('template %s (%s) is %s (seen by the monitor)', t.name, t.language, t.status),
-                concat_ws('/', t.name, t.language));
+                concat_ws('/', t.name, antiban.template_language(t.language)), waba);
         END IF;
         IF array_position(ARRAY['GREEN', 'YELLOW', 'RED'], t.quality) > array_position(ARRAY['GREEN', 'YELLOW', 'RED'], old.quality) THEN
             PERFORM antiban.raise_alert('warning', NULL, 'template_quality_dropped',
                 format('template %s quality %s -> %s (seen by the monitor)', t.name, old.quality, t.quality),
-                concat_ws('/', t.name, t.language));
+                concat_ws('/', t.name, antiban.template_language(t.language)), waba);
         END IF;
         seen := seen + 1;
     END LOOP;
@@ -236,7 +244,7 @@ LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_notify('antiban_alert', json_build_object(
         'id', NEW.id, 'created_at', NEW.created_at, 'severity', NEW.severity, 'phone_number_id', NEW.phone_number_id,
-        'kind', NEW.kind, 'subject', NEW.subject, 'detail', NEW.detail)::text);
+        'kind', NEW.kind, 'subject', NEW.subject, 'detail', NEW.detail, 'waba_id', NEW.waba_id)::text);
     RETURN NULL;
 END
 $$;
@@ -279,11 +287,11 @@ BEGIN
         RETURN 0;               -- the usual case: nothing to look at
     END IF;
     WITH verdict AS (
-        SELECT t.name, t.language,
+        SELECT t.name, antiban.template_language(t.language) AS language,
                bool_or(t.status IN ('REJECTED', 'DISABLED', 'DELETED', 'PENDING_DELETION', 'ARCHIVED')) AS refused,
                string_agg(DISTINCT t.status, ', ') AS statuses
         FROM antiban.templates t
-        GROUP BY t.name, t.language
+        GROUP BY 1, 2
         HAVING NOT bool_or(coalesce(t.status, 'APPROVED') = 'APPROVED')
     ), due AS (
         SELECT o.id, o.message_type, o.payload FROM antiban.outbox o
@@ -293,7 +301,8 @@ BEGIN
     ), unapproved AS (
         SELECT d.id, v.refused, v.statuses, v.name
         FROM due d JOIN verdict v
-          ON v.name = d.payload -> 'template' ->> 'name' AND v.language = d.payload -> 'template' -> 'language' ->> 'code'
+          ON v.name = d.payload -> 'template' ->> 'name'
+         AND v.language = antiban.template_language(d.payload -> 'template' -> 'language' ->> 'code')
         WHERE d.message_type = 'template'
     ), changed AS (
         UPDATE antiban.outbox o SET
