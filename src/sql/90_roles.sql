@@ -125,5 +125,10 @@ GRANT EXECUTE ON FUNCTION antiban.classify_stop(text, text), antiban.same_recipi
     antiban.webhook_time(text, timestamptz), antiban.webhook_retry_horizon() TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.resolve_stop_review(bigint, boolean) TO antiban_admin;
 
+-- Account and template events: what blocks a WABA and in what order events were applied.
+GRANT SELECT ON antiban.waba_blocks, antiban.event_order TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.template_language(text), antiban.meta_time(text) TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.lift_account_block(text, text, text) TO antiban_admin;
+
 -- Make every backend drop numbers cached from an earlier install.
 SELECT antiban.reload_config();
