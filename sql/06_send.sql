@@ -105,3 +105,7 @@ UPDATE antiban.outbox SET state = 'sending' WHERE id = :racing;
 UPDATE antiban.outbox SET state = 'read' WHERE id = :racing;
 SELECT state, sent_at IS NOT NULL AS sent_stamped, delivered_at IS NULL AS delivered_folded,
        read_at IS NOT NULL AS read_stamped FROM antiban.outbox WHERE id = :racing;
+
+-- A language written the way people write it leaves the way Meta names it.
+SELECT antiban.send_template('+5511987650077', 'oferta', 'pt-br', category => 'utility') AS spelled \gset
+SELECT payload -> 'template' -> 'language' ->> 'code' AS code FROM antiban.outbox WHERE id = :spelled;

@@ -9,11 +9,19 @@ AS 'MODULE_PATHNAME', 'antiban_enqueue' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.enqueue(text, text, text, jsonb, text, timestamptz, text, jsonb, text) IS
     'Validate a message against the Cloud API''s limits, decide (SEND, QUEUE or REJECT) and put it in the outbox. The send_* functions build the payload and call this.';
 
+CREATE FUNCTION antiban.template_language(code text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+RETURN coalesce((SELECT lower(m[1]) || coalesce('_' || upper(m[2]), '')
+                 FROM regexp_match(btrim(code), '^([A-Za-z]{2,3})(?:[-_]([A-Za-z]{2}|[0-9]{3}))?$') m),
+                replace(btrim(code), '-', '_'));
+COMMENT ON FUNCTION antiban.template_language(text) IS
+    'A template language code in Meta''s form: en-US, en_us and EN_US are en_US; pt is pt. Sends are made with it, and templates are compared by it everywhere (sends, holds, webhooks, polls).';
+
 -- params: NULL; an array of values (positional body parameters); an object of
 -- named body parameters; or {"components": [...]} as the Cloud API takes it.
 CREATE FUNCTION antiban.template_object(template_name text, language text, params jsonb)
 RETURNS jsonb LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN jsonb_build_object('name', template_name, 'language', jsonb_build_object('code', language))
+RETURN jsonb_build_object('name', template_name, 'language', jsonb_build_object('code', antiban.template_language(language)))
     || CASE
         WHEN params IS NULL OR params = 'null' THEN '{}'::jsonb
         WHEN jsonb_typeof(params) = 'object' AND params ? 'components' THEN

@@ -122,14 +122,6 @@ COMMENT ON FUNCTION antiban.meta_time(text) IS
 -- same template must be the same row, and a pause spelled one way must hold
 -- sends spelled the other.  Every comparison of template languages goes
 -- through this one function.
-CREATE FUNCTION antiban.template_language(code text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
-RETURN coalesce((SELECT lower(m[1]) || coalesce('_' || upper(m[2]), '')
-                 FROM regexp_match(btrim(code), '^([A-Za-z]{2,3})(?:[-_]([A-Za-z]{2}|[0-9]{3}))?$') m),
-                replace(btrim(code), '-', '_'));
-COMMENT ON FUNCTION antiban.template_language(text) IS
-    'A template language code in Meta''s form: en-US, en_us and EN_US are en_US; pt is pt. Templates are compared by it everywhere (sends, holds, webhooks, polls).';
-
 -- ---- inbound messages ----
 
 -- A Flow completion carries its answers as a JSON string
