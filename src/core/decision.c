@@ -33,6 +33,7 @@ static const char *const reason_names[] = {
 	[REASON_EXPIRED] = "expired",
 	[REASON_OPTED_OUT] = "opted_out",
 	[REASON_WARMUP_CAP] = "warmup_cap",
+	[REASON_MARKETING_CAP] = "marketing_cap",
 };
 
 static const char *const limiter_names[] = {
@@ -44,6 +45,7 @@ static const char *const limiter_names[] = {
 	[LIMITER_CAPACITY] = "antiban table capacity",
 	[LIMITER_CONSENT] = "consent",
 	[LIMITER_WARMUP] = "warm-up daily cap",
+	[LIMITER_MARKETING_CAP] = "per-user marketing cap",
 };
 
 static const char *const category_names[] = {"marketing", "utility", "authentication", "service"};
@@ -243,6 +245,10 @@ describe_hold(char *buf, size_t size, Limiter l, const NumberView *n, const char
 			snprintf(buf, size, "number %s is warming up and sent its daily cap; room again %s",
 					 n->phone_number_id, when);
 			break;
+		case LIMITER_MARKETING_CAP:
+			snprintf(buf, size, "Meta capped marketing to this recipient (131049); marketing again %s",
+					 when);
+			break;
 		default:
 			snprintf(buf, size, "number %s is at its throughput limit; next token %s",
 					 n->phone_number_id, when);
@@ -265,6 +271,8 @@ queue_reason(Limiter l)
 			return REASON_TABLE_FULL;
 		case LIMITER_WARMUP:
 			return REASON_WARMUP_CAP;
+		case LIMITER_MARKETING_CAP:
+			return REASON_MARKETING_CAP;
 		default:
 			return REASON_NUMBER_THROUGHPUT;
 	}

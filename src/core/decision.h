@@ -58,7 +58,8 @@ typedef enum Limiter
 	LIMITER_WINDOW,				/* free-form needs an open service window */
 	LIMITER_CAPACITY,			/* antiban's own tables are full */
 	LIMITER_CONSENT,			/* the recipient stopped marketing */
-	LIMITER_WARMUP				/* a warming number sent its daily cap */
+	LIMITER_WARMUP,				/* a warming number sent its daily cap */
+	LIMITER_MARKETING_CAP		/* Meta capped this person's marketing (131049) */
 } Limiter;
 
 typedef enum Reason
@@ -77,7 +78,8 @@ typedef enum Reason
 	REASON_VALIDITY_WOULD_PASS,
 	REASON_EXPIRED,
 	REASON_OPTED_OUT,
-	REASON_WARMUP_CAP
+	REASON_WARMUP_CAP,
+	REASON_MARKETING_CAP
 } Reason;
 
 typedef struct NumberView
