@@ -22,6 +22,9 @@ $$;
 
 -- Three messages in the outbox (the senders are off in pg_regress).
 SELECT antiban.send_template('+55119876500' || lpad(i::text, 2, '0'), 'oferta', 'pt_BR') FROM generate_series(1, 3) i;
+-- The sender has POSTed them (sending) and Meta's statuses come back before its
+-- answers: only for such a send is our id in biz_opaque_callback_data evidence.
+UPDATE antiban.outbox SET state = 'sending', attempts = 1 WHERE id <= 3;
 
 -- A batch: out of order, with pricing, and a duplicate retry of the same body.
 SELECT * FROM pg_temp.post(pg_temp.statuses(

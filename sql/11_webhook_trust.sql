@@ -55,14 +55,17 @@ CREATE FUNCTION pg_temp.error(code integer) RETURNS text LANGUAGE sql AS $$
 $$;
 
 -- ==== 1. Foreign statuses: evidence must agree with the row ====
--- A: sent with its wamid, then delivered. B: waiting to retry, no wamid yet.
--- C: a Brazilian mobile written with the ninth digit; Meta's recipient_id lacks it.
+-- A: sent with its wamid, then delivered. B: waiting to retry, no wamid yet
+-- (its send was refused: nothing of it reached Meta). C: in flight, its answer
+-- not back yet; a Brazilian mobile written with the ninth digit, whose
+-- recipient_id from Meta lacks it.
 SELECT antiban.send_template('+5511987650011', 'oferta', 'pt_BR', from_number => '1001') AS a \gset
 SELECT antiban.send_template('+5511987650012', 'oferta', 'pt_BR', from_number => '1001') AS b \gset
 SELECT antiban.send_template('+5531988880301', 'oferta', 'pt_BR', from_number => '1002') AS c \gset
 SELECT pg_temp.accepted(:a, 'wamid.A');
 UPDATE antiban.outbox SET state = 'sending' WHERE id = :b;
 UPDATE antiban.outbox SET state = 'retry_wait' WHERE id = :b;
+UPDATE antiban.outbox SET state = 'sending' WHERE id = :c;
 SELECT stored, duplicate FROM pg_temp.post(pg_temp.entry(pg_temp.statuses('1001',
     pg_temp.status('wamid.A', 'delivered', '5511987650011', :a))));
 -- Another app on the WABA: its callback data happens to be our ids, its wamids are not ours.
@@ -70,7 +73,8 @@ SELECT stored, duplicate FROM pg_temp.post(pg_temp.entry(pg_temp.statuses('1001'
     pg_temp.status('wamid.OTHER-APP-1', 'failed', '5511987650011', :a, pg_temp.error(131031)) || ',' ||
     pg_temp.status('wamid.OTHER-APP-2', 'delivered', '5511999990000', :b) || ',' ||
     pg_temp.status('wamid.OTHER-APP-3', 'sent', '5511999990000', :c)),
-    pg_temp.statuses('1003', pg_temp.status('wamid.OTHER-APP-4', 'read', '5511987650012', :b))));
+    pg_temp.statuses('1003', pg_temp.status('wamid.OTHER-APP-4', 'read', '5511987650012', :b)),
+    pg_temp.statuses('1002', pg_temp.status('wamid.OTHER-APP-5', 'delivered', '5511999990000', :c))));
 SELECT * FROM pg_temp.last_event();
 SELECT id - :a AS message, state, wamid, error_code FROM antiban.outbox WHERE id IN (:a, :b, :c) ORDER BY id;
 SELECT phone_number_id, mode, hard_block FROM antiban.numbers WHERE phone_number_id = '1001';

@@ -15,7 +15,8 @@ my $node = antiban_node('secrets',
 	'log_statement' => 'all',
 	'log_min_duration_statement' => '0',
 	'log_min_error_statement' => 'error',
-	'log_error_verbosity' => 'verbose');
+	'log_error_verbosity' => 'verbose',
+	'restart_after_crash' => 'on');
 register_numbers($node, '1001' => {});
 $node->safe_psql('postgres', q{
 	CREATE ROLE admin LOGIN IN ROLE antiban_admin;
@@ -41,6 +42,9 @@ my @as_admin = (
 	[ 'a failing row next to it', q{INSERT INTO public.notes VALUES ('EAAG-LEAK-12') \; SELECT antiban.set_secret('app_secret', 'EAAG-LEAK-12')}, 1 ],
 	[ 'clear a token with a bad WABA', q{SELECT antiban.clear_secret('access_token', 'EAAG-LEAK-13')}, 1 ],
 	[ 'verify a guessed token', q{SELECT antiban.webhook_verify('verify-LEAK-14')}, 1 ],
+	[ 'dollar-quoted', q{SELECT antiban.set_secret($$app_secret$$, $x$app-LEAK-16-dollar$x$)}, 0 ],
+	[ 'dollar-quoted bad cast', q{SELECT antiban.set_secret('app_secret', $x$LEAK-17$x$::int::text)}, 1 ],
+	[ 'a Unicode-escaped name', q{SELECT antiban.U&"set_\0073ecret"('app_secret', 'app-LEAK-18-unicode')}, 0 ],
 );
 for my $case (@as_admin)
 {
@@ -56,13 +60,34 @@ like($err, qr/permission denied for function set_secret/, 'a reader may not set 
 unlike($err, qr/LEAK/, 'and is not shown the value it tried');
 
 is($node->safe_psql('postgres', q{SELECT string_agg(kind || ':' || length, ',' ORDER BY kind) FROM antiban.secrets_status}),
-	'access_token:18,app_secret:17', 'the admin\'s secrets are stored (lengths only in the view)');
+	'access_token:18,app_secret:19', 'the admin\'s secrets are stored (lengths only in the view)');
 ($ret, $out, $err) = $node->psql('postgres', 'SELECT value FROM antiban.secrets', extra_params => [ '-U', 'admin' ]);
 like($err, qr/permission denied for table secrets/, 'and not even the admin reads them back');
 is($node->safe_psql('postgres', q{SELECT antiban.clear_secret('app_secret')}, extra_params => [ '-U', 'admin' ]),
 	't', 'the admin clears a secret');
 
+# A backend that dies while running set_secret: the postmaster's report quotes
+# the statement it was running.
+my $victim = $node->background_psql('postgres');
+$victim->query_until(qr/started/, q{
+	\echo started
+	SELECT antiban.set_secret('app_secret', 'app-LEAK-19-crash'), pg_sleep(600);
+});
+my $pid;
+for (1 .. 100)
+{
+	$pid = $node->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()});
+	last if $pid;
+	select(undef, undef, undef, 0.1);
+}
+ok($pid, 'a backend is running set_secret');
+kill 'KILL', $pid;
+eval { $victim->quit };
+ok($node->poll_query_until('postgres', 'SELECT true'), 'the server came back');
+
 my $log = slurp_file($node->logfile);
+like($log, qr/Failed process was running: SELECT antiban\.set_secret\('app_secret', '\*\*\*'\)/,
+	'the crash report names the statement, masked');
 like($log, qr/statement: SELECT antiban\.set_secret\('app_secret', '\*\*\*'\)/,
 	'statements that carry a secret are logged masked');
 like($log, qr/invalid input value for enum antiban\.secret_kind/,

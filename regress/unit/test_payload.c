@@ -87,6 +87,8 @@ fake_number(void *ctx, const char *path)
 #define S(p, t) {p, JSON_STRING, t, 0, 0}
 #define A(p, n) {p, JSON_ARRAY, NULL, n, 0}
 #define N(p, x) {p, JSON_NUMBER, NULL, 0, x}
+/* the payload itself, with this many keys */
+#define ROOT(n) {"", JSON_OBJECT, NULL, n, 0}
 
 static bool
 validate(const char *type, const Leaf *leaves, int n, PayloadError *err)
@@ -221,7 +223,45 @@ unknown_type_and_template_fields(void **state)
 	assert_string_equal(e.field, "location.longitude");
 }
 
+static void
+envelope_keys_are_antibans(void **state)
+{
+	PayloadError e;
+	Leaf		to[] = {S("image.link", "https://x/a.jpg"), S("to", "+5511900001111")};
+	Leaf		callback[] = {S("text.body", "oi"), S("biz_opaque_callback_data", "1")};
+	Leaf		type[] = {S("text.body", "oi"), S("type", "template")};
+
+	assert_false(VALIDATE("image", to, &e));
+	assert_string_equal(e.field, "to");
+	assert_false(VALIDATE("text", callback, &e));
+	assert_string_equal(e.field, "biz_opaque_callback_data");
+	assert_false(VALIDATE("text", type, &e));
+	assert_string_equal(e.field, "type");
+}
+
+static void
+read_receipts_are_only_read_receipts(void **state)
+{
+	PayloadError e;
+	Leaf		plain[] = {ROOT(2), S("status", "read"), S("message_id", "wamid.IN1")};
+	Leaf		typing[] = {ROOT(3), S("status", "read"), S("message_id", "wamid.IN1"), S("typing_indicator.type", "text")};
+	Leaf		a_message[] = {ROOT(3), S("status", "read"), S("message_id", "wamid.IN1"), S("text.body", "spam")};
+	Leaf		not_read[] = {ROOT(2), S("status", "delivered"), S("message_id", "wamid.IN1")};
+	Leaf		no_id[] = {ROOT(2), S("status", "read"), S("message_id", "")};
+
+	assert_true(VALIDATE(PAYLOAD_READ_RECEIPT, plain, &e));
+	assert_true(VALIDATE(PAYLOAD_READ_RECEIPT, typing, &e));
+	assert_false(VALIDATE(PAYLOAD_READ_RECEIPT, a_message, &e));
+	assert_string_equal(e.field, "read_receipt");
+	assert_false(VALIDATE(PAYLOAD_READ_RECEIPT, not_read, &e));
+	assert_string_equal(e.field, "status");
+	assert_false(VALIDATE(PAYLOAD_READ_RECEIPT, no_id, &e));
+	assert_string_equal(e.field, "message_id");
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(envelope_keys_are_antibans),
+	cmocka_unit_test(read_receipts_are_only_read_receipts),
 	cmocka_unit_test(text_limits),
 	cmocka_unit_test(media_needs_exactly_id_or_link),
 	cmocka_unit_test(buttons_at_most_three_titles_at_most_twenty),

@@ -67,6 +67,22 @@ errors_that_quote_or_copy(void **state)
 }
 
 static void
+dollar_quotes_and_unicode_names(void **state)
+{
+	const char *stmt = "SELECT antiban.set_secret($$app_secret$$, $x$DOLLARSECRET111$x$)";
+
+	assert_redacted("statement: SELECT antiban.set_secret($$app_secret$$, $x$DOLLARSECRET111$x$)", stmt,
+					"statement: SELECT antiban.set_secret($$app_secret$$, $x$***$x$)");
+	/* a parameter is not a dollar quote */
+	assert_redacted("parameters: $1 = 'x'", "SELECT antiban.set_secret($1, $2)", "parameters: $1 = '***'");
+	/* a DO block's body is masked whole, and its literals wherever they reappear */
+	assert_redacted("Failing row contains (DOBLOCKSECRET).",
+					"DO $do$ BEGIN PERFORM antiban.set_secret('app_secret', 'DOBLOCKSECRET'); END $do$",
+					"Failing row contains (***).");
+	assert_true(redact_statement_has_secret("SELECT antiban.U&\"set_\\0073ecret\"('access_token', 'x')"));
+}
+
+static void
 never_less_than_masked(void **state)
 {
 	/* an unterminated quote masks to the end; a backslash never ends a run early */
@@ -80,6 +96,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(which_statements),
 	cmocka_unit_test(statement_logging),
 	cmocka_unit_test(errors_that_quote_or_copy),
+	cmocka_unit_test(dollar_quotes_and_unicode_names),
 	cmocka_unit_test(never_less_than_masked),
 };
 

@@ -350,11 +350,51 @@ payload_type_is_template(const char *type)
 	return strcmp(type, "template") == 0;
 }
 
+/*
+ * Keys the sender writes into every request from the call's own arguments
+ * (the recipient the decision was made for, our outbox id): a payload that
+ * set them would send to someone nobody decided about, or settle another row.
+ */
+static const char *const envelope_keys[] = {
+	"messaging_product", "recipient_type", "to", "type", "biz_opaque_callback_data"
+};
+
+static bool
+check_envelope(Check *c)
+{
+	for (size_t i = 0; i < sizeof(envelope_keys) / sizeof(envelope_keys[0]); i++)
+		if (kind(c, envelope_keys[i]) != JSON_MISSING)
+			return fail(c, envelope_keys[i], "is set by antiban from the call's arguments; remove it from the payload");
+	return true;
+}
+
+/* {"status": "read", "message_id": ..., "typing_indicator": {"type": "text"}?}: nothing else. */
+static void
+check_read_receipt(Check *c)
+{
+	bool		typing = kind(c, "typing_indicator") != JSON_MISSING;
+
+	if (!c->v->text_is(c->v->ctx, "status", "read"))
+		fail(c, "status", "must be \"read\"");
+	string_field(c, "message_id", true, 256);
+	if (typing && !c->v->text_is(c->v->ctx, "typing_indicator.type", "text"))
+		fail(c, "typing_indicator.type", "must be \"text\"");
+	if (c->ok && c->v->size(c->v->ctx, "") != 2 + typing)
+		fail(c, "read_receipt", "may hold only status, message_id and typing_indicator");
+}
+
 bool
 payload_validate(const char *type, const JsonView *v, PayloadError *err)
 {
 	Check		c = {v, err, true};
 
+	if (!check_envelope(&c))
+		return false;
+	if (strcmp(type, PAYLOAD_READ_RECEIPT) == 0)
+	{
+		check_read_receipt(&c);
+		return c.ok;
+	}
 	if (!payload_type_known(type))
 		return fail(&c, "type", "\"%s\" is not a Cloud API message type", type);
 	if (strcmp(type, "contacts") != 0 && !object_field(&c, type, true))

@@ -42,7 +42,15 @@ typedef struct PayloadError
 	char		message[256];
 } PayloadError;
 
-/* 'type' is the Cloud API message type; the payload holds "<type>": {...}. */
+/* Marking an inbound message read: not a message, but it goes to /messages too. */
+#define PAYLOAD_READ_RECEIPT "read_receipt"
+
+/*
+ * 'type' is the Cloud API message type; the payload holds "<type>": {...}
+ * (for a read receipt: status, message_id, typing_indicator).  Keys the
+ * sender sets from the call's arguments ("to", "type", ...) are refused.
+ * JsonView's size of "" is the number of keys of the payload itself.
+ */
 extern bool payload_validate(const char *type, const JsonView *v, PayloadError *err);
 extern bool payload_type_known(const char *type);
 extern bool payload_type_is_template(const char *type);

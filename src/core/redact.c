@@ -15,7 +15,9 @@
  * token), and anything else that talks about secrets; masking too much costs
  * only readability.
  */
-static const char *const secret_functions[] = {"secret", "webhook_verify"};
+static const char *const secret_functions[] = {"secret", "webhook_verify",
+	/* a Unicode-escaped name can spell "secret" without the letters */
+"U&", "u&"};
 
 #define MAX_LITERALS 64
 
@@ -103,6 +105,62 @@ run_end(const char *s, size_t i)
 	return j;
 }
 
+/*
+ * Length of the dollar-quote tag starting at s[i] ("$$", "$x$"), or 0 when
+ * s[i] does not open one ("$1" is a parameter, not a quote).
+ */
+static size_t
+dollar_tag(const char *s, size_t i)
+{
+	size_t		j = i + 1;
+
+	if (s[i] != '$')
+		return 0;
+	if (s[j] >= '0' && s[j] <= '9')
+		return 0;
+	while ((s[j] >= 'a' && s[j] <= 'z') || (s[j] >= 'A' && s[j] <= 'Z') ||
+		   (s[j] >= '0' && s[j] <= '9') || s[j] == '_')
+		j++;
+	return s[j] == '$' ? j + 1 - i : 0;
+}
+
+/*
+ * A quoted run at s[i]: '...', "..." or $tag$...$tag$.  Sets the content's
+ * start and length and whether it closed; returns the index just past it,
+ * or i when s[i] opens no run.
+ */
+static size_t
+quoted_run(const char *s, size_t i, size_t *start, size_t *len, bool *closed)
+{
+	size_t		tag = dollar_tag(s, i);
+	size_t		end;
+
+	if (tag > 0)
+	{
+		const char *close = NULL;
+		const char *p = s + i + tag;
+
+		/* find the same tag again */
+		for (; *p; p++)
+			if (strncmp(p, s + i, tag) == 0)
+			{
+				close = p;
+				break;
+			}
+		*start = i + tag;
+		*closed = close != NULL;
+		*len = close ? (size_t) (close - (s + *start)) : strlen(s + *start);
+		return close ? (size_t) (close - s) + tag : *start + *len;
+	}
+	if (s[i] != '\'' && s[i] != '"')
+		return i;
+	end = run_end(s, i);
+	*closed = end - i >= 2 && s[end - 1] == s[i];
+	*start = i + 1;
+	*len = end - i - 1 - (*closed ? 1 : 0);
+	return end;
+}
+
 static bool
 is_kept(const char *content, size_t len, const char *const *keep, int nkeep)
 {
@@ -122,19 +180,46 @@ collect_literals(const char *statement, Span *out, const char *const *keep, int 
 		return 0;
 	for (size_t i = 0; statement[i] && n < MAX_LITERALS;)
 	{
-		size_t		end;
-		size_t		len;
+		size_t		start,
+					len,
+					next;
+		bool		closed;
 
-		if (statement[i] != '\'' && statement[i] != '"')
+		next = quoted_run(statement, i, &start, &len, &closed);
+		if (next == i)
 		{
 			i++;
 			continue;
 		}
-		end = run_end(statement, i);
-		len = end - i - 1 - (statement[end - 1] == statement[i] && end - i >= 2 ? 1 : 0);
-		if (len >= REDACT_MIN_LITERAL && !is_kept(statement + i + 1, len, keep, nkeep))
-			out[n++] = (Span) {statement + i + 1, len};
-		i = end;
+		if (len >= REDACT_MIN_LITERAL && !is_kept(statement + start, len, keep, nkeep))
+			out[n++] = (Span) {statement + start, len};
+		/* a literal inside a dollar-quoted body (a DO block) is a literal too */
+		if (statement[i] == '$' && n < MAX_LITERALS)
+		{
+			char	   *body = strndup(statement + start, len);
+
+			if (body)
+			{
+				/* spans must point into 'statement': search the body's runs there */
+				for (size_t k = 0; body[k] && n < MAX_LITERALS;)
+				{
+					size_t		s2,
+								l2,
+								nx = quoted_run(body, k, &s2, &l2, &closed);
+
+					if (nx == k)
+					{
+						k++;
+						continue;
+					}
+					if (l2 >= REDACT_MIN_LITERAL && !is_kept(body + s2, l2, keep, nkeep))
+						out[n++] = (Span) {statement + start + s2, l2};
+					k = nx;
+				}
+				free(body);
+			}
+		}
+		i = next;
 	}
 	return n;
 }
@@ -158,22 +243,23 @@ redact_text(const char *text, const char *statement, const char *const *keep, in
 	put(&b, "", 0);
 	for (size_t i = 0; text && text[i];)
 	{
-		size_t		skip;
+		size_t		skip,
+					start,
+					len,
+					end;
+		bool		closed;
 
-		if (text[i] == '\'' || text[i] == '"')
+		if ((end = quoted_run(text, i, &start, &len, &closed)) != i)
 		{
-			size_t		end = run_end(text, i);
-			bool		closed = end - i >= 2 && text[end - 1] == text[i];
-			size_t		len = end - i - 1 - (closed ? 1 : 0);
-
-			if (is_kept(text + i + 1, len, keep, nkeep))
+			if (is_kept(text + start, len, keep, nkeep))
 				put(&b, text + i, end - i);
 			else
 			{
-				put(&b, text + i, 1);
+				/* the opening quote or tag, the mask, the closing one */
+				put(&b, text + i, start - i);
 				put(&b, REDACT_MASK, strlen(REDACT_MASK));
 				if (closed)
-					put(&b, text + end - 1, 1);
+					put(&b, text + start + len, end - start - len);
 			}
 			i = end;
 		}

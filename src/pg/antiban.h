@@ -30,6 +30,7 @@ extern double antiban_pair_rate_per_minute;
 extern int	antiban_pair_burst;
 extern int	antiban_max_buckets;
 extern int	antiban_max_recipients;
+extern int	antiban_webhook_rejected_per_hour;
 extern int	antiban_max_portfolios;
 extern int	antiban_journal_size;
 extern int	antiban_journal_flush_ms;

@@ -16,7 +16,7 @@ lookup_number_or_error(NumbersCache *c, const char *phone_number_id)
 	if (n == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("unknown phone number \"%s\"", phone_number_id),
+				 errmsg("unknown phone number \"%.64s\"", phone_number_id),
 				 errdetail("No row of antiban.numbers has this phone_number_id."),
 				 errhint("Register the number with INSERT INTO antiban.numbers, using Meta's phone-number id.")));
 	return n;
@@ -44,7 +44,7 @@ category_or_error(const char *s)
 	if (!category_parse(s, &c))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown message category \"%s\"", s),
+				 errmsg("unknown message category \"%.64s\"", s),
 				 errhint("Use marketing, utility or authentication for templates, or service for free-form messages inside a service window.")));
 	return c;
 }
@@ -57,7 +57,7 @@ priority_or_error(const char *s)
 	if (!priority_parse(s, &p))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown priority \"%s\"", s),
+				 errmsg("unknown priority \"%.64s\"", s),
 				 errhint("Use low, normal, high or critical.")));
 	return p;
 }
@@ -70,7 +70,7 @@ portfolio_or_error(NumbersCache *c, const char *business_id)
 	if (p == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("unknown business portfolio \"%s\"", business_id),
+				 errmsg("unknown business portfolio \"%.64s\"", business_id),
 				 errdetail("No row of antiban.portfolios has this business_id."),
 				 errhint("Register it with INSERT INTO antiban.portfolios (business_id, messaging_limit).")));
 	return p;

@@ -17,6 +17,7 @@ double		antiban_pair_rate_per_minute = 10.0;
 int			antiban_pair_burst = 45;
 int			antiban_max_buckets = 262144;
 int			antiban_max_recipients = 262144;
+int			antiban_webhook_rejected_per_hour = 1000;
 int			antiban_max_portfolios = 64;
 int			antiban_journal_size = 16384;
 int			antiban_journal_flush_ms = 200;
@@ -71,6 +72,10 @@ define_postmaster_settings(void)
 							"Business portfolios whose messaging limit is tracked in shared memory.",
 							NULL, &antiban_max_portfolios, 64, 1, 65536,
 							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.webhook_rejected_per_hour",
+							"Refused (unsigned or wrongly signed) webhook bodies kept per hour for investigation.",
+							"Beyond it a refused POST is only counted in antiban.webhook_rejections: anyone can post to the receiver.",
+							&antiban_webhook_rejected_per_hour, 1000, 0, 1000000, PGC_SIGHUP, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("antiban.journal_size",
 							"Decision-log entries buffered in shared memory before the journal writer stores them.",
 							NULL, &antiban_journal_size, 16384, 64, 1024 * 1024,

@@ -20,6 +20,15 @@ value_at(Jsonb *root, const char *path, JsonbValue *out)
 	char		buf[256];
 	char	   *save = NULL;
 
+	if (path[0] == '\0')
+	{
+		/* the payload itself */
+		out->type = jbvBinary;
+		out->val.binary.data = c;
+		out->val.binary.len = VARSIZE(root);
+		return true;
+	}
+
 	strlcpy(buf, path, sizeof(buf));
 	for (char *seg = strtok_r(buf, ".", &save); seg; seg = strtok_r(NULL, ".", &save))
 	{

@@ -36,6 +36,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
+#include "core/event_time.h"
 #include "core/reach_window.h"
 #include "pg/privileged.h"
 
@@ -684,6 +685,14 @@ antiban_open_service_window(PG_FUNCTION_ARGS)
 	normalize_recipient_or_error(required_text_arg(fcinfo, 0, "recipient"), recipient);
 	n = lookup_number_or_error(c, required_text_arg(fcinfo, 1, "phone_number_id"));
 	until = PG_ARGISNULL(2) ? antiban_now() + 24 * USECS_PER_HOUR : PG_GETARG_TIMESTAMPTZ(2);
+	/* Meta's window lasts 24 h from the person's message: never longer, clock skew aside */
+	if (until > antiban_now() + 24 * USECS_PER_HOUR + EVENT_CLOCK_SKEW_SECONDS * USECS_PER_SEC)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a customer-service window lasts at most 24 hours"),
+				 errdetail("until is %s; antiban.now() is %s.", pstrdup(timestamptz_to_str(until)),
+						   pstrdup(timestamptz_to_str(antiban_now()))),
+				 errhint("Pass the time of the person's message plus 24 hours, or leave until out.")));
 	reach_ensure_loaded(c, &c->portfolios[n->portfolio_index], antiban_now());
 	reach_open_window(c->instance, n->portfolio_id, recipient, recipient_hash(recipient),
 					  n->view.id, until);

@@ -39,10 +39,18 @@ redact_field(char **field, const char *statement)
 	free(masked);
 }
 
+/*
+ * The statement being run, or any text of the message itself: a deadlock
+ * report quotes the other process's statement in its detail, and the
+ * postmaster's crash report quotes the statement a backend was running.
+ */
 static bool
 mentions_secret_function(const ErrorData *edata)
 {
 	return redact_statement_has_secret(debug_query_string) ||
+		redact_statement_has_secret(edata->message) ||
+		redact_statement_has_secret(edata->detail) ||
+		redact_statement_has_secret(edata->detail_log) ||
 		redact_statement_has_secret(edata->context) ||
 		redact_statement_has_secret(edata->internalquery);
 }

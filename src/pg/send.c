@@ -46,7 +46,7 @@ check_payload(const char *type, Category category, Jsonb *payload)
 	JsonView	view = jsonb_view(payload);
 	PayloadError err;
 
-	if (!payload_type_known(type) && strcmp(type, "read_receipt") != 0)
+	if (!payload_type_known(type) && strcmp(type, PAYLOAD_READ_RECEIPT) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown message type \"%s\"", type),
@@ -57,8 +57,6 @@ check_payload(const char *type, Category category, Jsonb *payload)
 				 errmsg("a %s message can not have category %s", type, category_name(category)),
 				 errdetail("Templates are marketing, utility or authentication; every other message is a free-form service message."),
 				 errhint("%s", payload_type_is_template(type) ? "Pass the template's category." : "Use category => 'service', or send a template.")));
-	if (strcmp(type, "read_receipt") == 0)
-		return;
 	if (!payload_validate(type, &view, &err))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -279,38 +279,102 @@ kept_bytes(bytea *body, bool signature_valid)
 	return kept;
 }
 
-static const char *const insert_sql =
+/* The same bytes are kept once per verdict (two partial unique indexes). */
+static const char *const insert_signed_sql =
 "INSERT INTO antiban.webhook_events (body_raw, body_size, body_sha256, body, signature_valid, status, problems)"
 " VALUES ($1, $2, $3, $4, $5, $6::antiban.webhook_status, $7)"
-" ON CONFLICT (body_sha256) DO NOTHING RETURNING id";
+" ON CONFLICT (body_sha256) WHERE signature_valid DO NOTHING RETURNING id";
+static const char *const insert_unsigned_sql =
+"INSERT INTO antiban.webhook_events (body_raw, body_size, body_sha256, body, signature_valid, status, problems)"
+" VALUES ($1, $2, $3, $4, $5, $6::antiban.webhook_status, $7)"
+" ON CONFLICT (body_sha256) WHERE NOT signature_valid DO NOTHING RETURNING id";
 
+/*
+ * Count an unsigned POST in its hour; true while the hour may still keep
+ * its body.  Anyone can post to the receiver: past the cap a flood costs a
+ * counter update, not a row.
+ */
+static const char *const count_rejection_sql =
+"INSERT INTO antiban.webhook_rejections AS r (hour, posts, bytes, kept)"
+" VALUES (date_trunc('hour', clock_timestamp()), 1, $1, 0)"
+" ON CONFLICT (hour) DO UPDATE SET posts = r.posts + 1, bytes = r.bytes + excluded.bytes"
+" RETURNING kept < $2";
+static const char *const kept_rejection_sql =
+"UPDATE antiban.webhook_rejections SET kept = kept + 1 WHERE hour = date_trunc('hour', clock_timestamp())";
+
+static bool
+rejection_may_be_kept(int64 size)
+{
+	static SPIPlanPtr count_plan = NULL;
+	Oid			types[2] = {INT8OID, INT8OID};
+	Datum		args[2] = {Int64GetDatum(size), Int64GetDatum(antiban_webhook_rejected_per_hour)};
+	bool		isnull;
+
+	if (count_plan == NULL)
+		count_plan = privileged_prepare(count_rejection_sql, 2, types);
+	if (SPI_execute_plan(count_plan, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "antiban: could not count a refused webhook");
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+static void
+rejection_kept(void)
+{
+	static SPIPlanPtr plan = NULL;
+
+	if (plan == NULL)
+		plan = privileged_prepare(kept_rejection_sql, 0, NULL);
+	if (SPI_execute_plan(plan, NULL, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "antiban: could not count a refused webhook");
+}
+
+/* The new event's id; 0 when these bytes were stored already; -1 when not kept. */
 static int64
 store(bytea *body, const unsigned char *sha, const Verdict *v)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr signed_plan = NULL;
+	static SPIPlanPtr unsigned_plan = NULL;
+	SPIPlanPtr	plan;
 	Oid			types[7] = {BYTEAOID, INT8OID, BYTEAOID, JSONBOID, BOOLOID, TEXTOID, TEXTARRAYOID};
 	bytea	   *digest = palloc(VARHDRSZ + SHA256_DIGEST_LENGTH);
 	Datum		args[7];
 	char		nulls[7] = {' ', ' ', ' ', v->json ? ' ' : 'n', ' ', ' ', ' '};
 	const char *status = v->json ? "pending" : (v->signature_valid ? "malformed" : "rejected");
+	int64		size = (int64) VARSIZE_ANY_EXHDR(body);
+	int64		id;
 	bool		isnull;
 
+	if (!v->signature_valid && !rejection_may_be_kept(size))
+		return -1;
 	SET_VARSIZE(digest, VARHDRSZ + SHA256_DIGEST_LENGTH);
 	memcpy(VARDATA(digest), sha, SHA256_DIGEST_LENGTH);
 	args[0] = PointerGetDatum(kept_bytes(body, v->signature_valid));
-	args[1] = Int64GetDatum((int64) VARSIZE_ANY_EXHDR(body));
+	args[1] = Int64GetDatum(size);
 	args[2] = PointerGetDatum(digest);
 	args[3] = v->json ? JsonbPGetDatum(v->json) : (Datum) 0;
 	args[4] = BoolGetDatum(v->signature_valid);
 	args[5] = CStringGetTextDatum(status);
 	args[6] = text_array(v->problems);
-	if (plan == NULL)
-		plan = privileged_prepare(insert_sql, 7, types);
+	if (v->signature_valid)
+	{
+		if (signed_plan == NULL)
+			signed_plan = privileged_prepare(insert_signed_sql, 7, types);
+		plan = signed_plan;
+	}
+	else
+	{
+		if (unsigned_plan == NULL)
+			unsigned_plan = privileged_prepare(insert_unsigned_sql, 7, types);
+		plan = unsigned_plan;
+	}
 	if (SPI_execute_plan(plan, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "antiban: could not store the webhook");
 	if (SPI_processed == 0)
 		return 0;				/* the same body was stored already */
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (!v->signature_valid)
+		rejection_kept();		/* (replaces SPI_tuptable) */
+	return id;
 }
 
 /* Apply an event this call stored: never one stored before (Meta's retry). */
@@ -353,15 +417,15 @@ antiban_ingest_webhook(PG_FUNCTION_ARGS)
 	SPI_connect();
 	v = judge(body, header);
 	id = store(body, sha, &v);
-	if (id != 0 && v.json != NULL)
+	if (id > 0 && v.json != NULL)
 		apply(id, v.json);
 	SPI_finish();
 	privileged_end(&priv);
-	values[0] = BoolGetDatum(true);
+	values[0] = BoolGetDatum(id >= 0);
 	values[1] = BoolGetDatum(v.signature_valid);
 	values[2] = BoolGetDatum(id == 0);
 	values[3] = Int64GetDatum(id);
-	nulls[3] = id == 0;
+	nulls[3] = id <= 0;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc(fcinfo), values, nulls)));
 }
 

@@ -9,7 +9,7 @@ CREATE TABLE antiban.webhook_events (
     received_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
     body_raw         bytea NOT NULL,
     body_size        bigint NOT NULL,
-    body_sha256      bytea NOT NULL UNIQUE,
+    body_sha256      bytea NOT NULL,
     body             jsonb,
     signature_valid  boolean NOT NULL,
     status           antiban.webhook_status NOT NULL,
@@ -17,12 +17,28 @@ CREATE TABLE antiban.webhook_events (
     problems         text[] NOT NULL DEFAULT '{}'
 );
 CREATE INDEX webhook_events_received ON antiban.webhook_events USING brin (received_at);
+-- The same bytes are stored once per verdict: a copy refused for its
+-- signature (say while the app secret was being rotated) never hides Meta's
+-- signed retry of the same body, which is stored and applied.
+CREATE UNIQUE INDEX webhook_events_signed_once ON antiban.webhook_events (body_sha256) WHERE signature_valid;
+CREATE UNIQUE INDEX webhook_events_unsigned_once ON antiban.webhook_events (body_sha256) WHERE NOT signature_valid;
+
+-- Unsigned POSTs per hour: what a flood cost, although past
+-- antiban.webhook_rejected_per_hour their bodies are no longer kept.
+CREATE TABLE antiban.webhook_rejections (
+    hour    timestamptz PRIMARY KEY,
+    posts   bigint NOT NULL,
+    bytes   bigint NOT NULL,
+    kept    bigint NOT NULL
+);
+COMMENT ON TABLE antiban.webhook_rejections IS
+    'POSTs refused for their signature, per hour: how many, how many bytes, and how many were kept in antiban.webhook_events (at most antiban.webhook_rejected_per_hour; the rest are only counted here).';
 COMMENT ON TABLE antiban.webhook_events IS
     'Every webhook POST with its signature verdict, what was applied and what was not. Meta''s retries of the same body are stored once and applied once.';
 COMMENT ON COLUMN antiban.webhook_events.body_raw IS
     'A signed body byte for byte; of an unsigned (or wrongly signed) one only the first 1,024 bytes.';
 COMMENT ON COLUMN antiban.webhook_events.body_size IS 'Bytes in the body as posted, kept or not.';
-COMMENT ON COLUMN antiban.webhook_events.body_sha256 IS 'SHA-256 of the whole body as posted: the same bytes are stored once.';
+COMMENT ON COLUMN antiban.webhook_events.body_sha256 IS 'SHA-256 of the whole body as posted: the same bytes are stored once when signed and once when refused.';
 COMMENT ON COLUMN antiban.webhook_events.body IS
     'The signed body parsed; a string jsonb can not hold (\u0000, a lone surrogate, bytes that are not UTF-8) replaced by U+FFFD, each repair named in problems.';
 COMMENT ON COLUMN antiban.webhook_events.problems IS
@@ -121,7 +137,7 @@ CREATE FUNCTION antiban.ingest_webhook(body bytea, signature text,
     OUT stored boolean, OUT signature_valid boolean, OUT duplicate boolean, OUT event_id bigint)
 AS 'MODULE_PATHNAME', 'antiban_ingest_webhook' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.ingest_webhook(bytea, text) IS
-    'Verify the HMAC-SHA256 of the raw body with the app secret, store the event once (Meta retries) and apply it if this call stored it. stored means it is in antiban.webhook_events; only a valid signature is applied; of an unsigned body only its size, hash and first KB are kept.';
+    'Verify the HMAC-SHA256 of the raw body with the app secret, store the event once (Meta retries) and apply it if this call stored it. stored: the event is in antiban.webhook_events (false only for a refused body past antiban.webhook_rejected_per_hour, then only counted in antiban.webhook_rejections); duplicate: these bytes were stored already with the same verdict (a signed retry of a body once refused is stored and applied). Only a valid signature is applied; of an unsigned body only its size, hash and first KB are kept. Meta docs: Webhooks, "Validating payloads".';
 
 CREATE FUNCTION antiban.same_recipient(a text, b text) RETURNS boolean
 AS 'MODULE_PATHNAME', 'antiban_same_recipient' LANGUAGE C IMMUTABLE PARALLEL SAFE;

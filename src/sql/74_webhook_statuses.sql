@@ -31,6 +31,10 @@ BEGIN
             SELECT o.id,
                    CASE WHEN o.wamid IS NOT NULL
                             THEN format('its wamid %s is not the message''s (%s)', s.wamid, o.wamid)
+                        -- only a send that may have reached Meta without its answer
+                        -- (in flight, or its outcome unknown) can be settled this way
+                        WHEN o.state NOT IN ('sending', 'unknown')
+                            THEN format('message %s is %s, not a send whose answer is missing', o.id, o.state)
                         WHEN s.phone_number_id IS DISTINCT FROM o.phone_number_id
                             THEN format('it came through number %s, the message through %s',
                                         coalesce(s.phone_number_id, '(none)'), coalesce(o.phone_number_id, '(none)'))
@@ -40,7 +44,7 @@ BEGIN
                                         coalesce(s.recipient_id, s.user_id, '(none)'), o.recipient)
                    END,
                    s.*
-            FROM s JOIN antiban.outbox o ON s.callback ~ '^[0-9]{1,18}$' AND o.id = s.callback::bigint
+            FROM s JOIN antiban.outbox o ON s.callback ~ '^[1-9][0-9]{0,17}$' AND o.id = s.callback::bigint
             WHERE NOT EXISTS (SELECT 1 FROM antiban.outbox w WHERE w.wamid = s.wamid)
         ), furthest AS (
             -- one update per message: its furthest status in this batch, pricing from any

@@ -84,8 +84,12 @@ RETURN CASE q WHEN 'GREEN' THEN 3 WHEN 'YELLOW' THEN 2 WHEN 'RED' THEN 1 END;
 
 -- Bookkeeping on every change of a number: when its quality, mode and rate
 -- changed, and a reason for changes made by hand.
+-- The audit trail is antiban's to write, whoever changed the row (an admin's
+-- UPDATE of a configuration column included): SECURITY DEFINER.
 CREATE FUNCTION antiban.numbers_track_changes() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, antiban, pg_temp
+AS $$
 BEGIN
     IF NEW.quality_rating IS DISTINCT FROM OLD.quality_rating THEN
         NEW.previous_quality := OLD.quality_rating;
@@ -113,7 +117,9 @@ CREATE TRIGGER numbers_track_changes BEFORE UPDATE ON antiban.numbers
     FOR EACH ROW EXECUTE FUNCTION antiban.numbers_track_changes();
 
 CREATE FUNCTION antiban.numbers_log_health() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, antiban, pg_temp
+AS $$
 BEGIN
     INSERT INTO antiban.health_events (number_id, phone_number_id, health_before, health_after, mode_before, mode_after,
                                        factor_before, factor_after, reason, terms)

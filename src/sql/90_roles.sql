@@ -88,8 +88,13 @@ GRANT EXECUTE ON FUNCTION antiban.transition_allowed(text, text) TO antiban_read
 -- Administrators: configuration and secrets. Secrets are write-only: set and
 -- cleared through functions, seen only as antiban.secrets_status.
 GRANT antiban_app TO antiban_admin;
-GRANT SELECT, INSERT, UPDATE, DELETE ON antiban.portfolios, antiban.wabas, antiban.numbers
-    TO antiban_admin;
+GRANT SELECT, INSERT, UPDATE, DELETE ON antiban.portfolios, antiban.wabas TO antiban_admin;
+-- A number's configuration is the admin's; its health, mode, rate, warm-up and
+-- Meta's facts about it change only through functions that leave an audit row
+-- (set_mode, release_mode, start_warmup) or from Meta (polls, webhooks).
+GRANT SELECT, INSERT, DELETE ON antiban.numbers TO antiban_admin;
+GRANT UPDATE (waba_id, display_phone_number, throughput_level, rate_override, burst_override)
+    ON antiban.numbers TO antiban_admin;
 GRANT EXECUTE ON FUNCTION antiban.set_secret(antiban.secret_kind, text, text),
     antiban.clear_secret(antiban.secret_kind, text),
     antiban.reload_config(), antiban.flush_journal(),

@@ -65,9 +65,9 @@ static const char *const sending_sql =
 " WHERE o.id = ANY($1) AND o.id = u.id AND n.id = u.nid AND w.id = n.waba_id"
 " RETURNING o.id, n.phone_number_id,"
 "  (CASE WHEN o.message_type = 'read_receipt'"
-"   THEN jsonb_build_object('messaging_product', 'whatsapp') || o.payload"
-"   ELSE jsonb_build_object('messaging_product', 'whatsapp', 'recipient_type', 'individual',"
-"     'to', o.recipient, 'type', o.message_type, 'biz_opaque_callback_data', o.id::text) || o.payload"
+"   THEN o.payload || jsonb_build_object('messaging_product', 'whatsapp')"
+"   ELSE o.payload || jsonb_build_object('messaging_product', 'whatsapp', 'recipient_type', 'individual',"
+"     'to', o.recipient, 'type', o.message_type, 'biz_opaque_callback_data', o.id::text)"
 "   END)::text";
 
 /* Put back (queued later) or close (expired, rejected, failed) the others. */
