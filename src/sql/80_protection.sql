@@ -247,26 +247,36 @@ RETURNS TABLE (number_id bigint, phone_number_id text, health integer, mode text
                oldest_sent_24h timestamptz, rate_decreased_at timestamptz)
 LANGUAGE sql STABLE AS $$
     WITH clock AS (SELECT antiban.now() AS now),
-    -- each error counts as its code's row says (antiban.error_action, src/core/error_class.c)
-    errors AS (
-        SELECT e.number_id,
-               count(*) FILTER (WHERE e.at > c.now - recent AND a.health_counter = 'spam') AS spam,
-               count(*) FILTER (WHERE e.at > c.now - recent AND a.health_counter = 'policy') AS policy,
-               count(*) FILTER (WHERE e.at > c.now - recent AND a.health_counter = 'throughput') AS throughput,
-               count(*) FILTER (WHERE e.at > c.now - recent AND a.health_counter = 'pair') AS pair,
-               count(*) FILTER (WHERE e.at > c.now - recent AND a.health_counter = 'marketing_cap') AS cap,
-               count(*) FILTER (WHERE e.at > c.now - recent AND a.health_counter = 'undeliverable') AS undeliverable,
-               count(*) FILTER (WHERE a.health_counter = 'blocks') AS stops,
-               max(e.at) FILTER (WHERE a.restarts_recovery) AS last_bad,
+    -- each error counts as its code's row says (antiban.error_action,
+    -- src/core/error_class.c): counted per code first, so the table is read
+    -- once per number and code, not once per error
+    per_code AS (
+        SELECT e.number_id, e.code,
+               count(*) FILTER (WHERE e.at > c.now - recent) AS in_window,
+               count(*) AS in_day,
+               max(e.at) AS last_at,
+               count(*) FILTER (WHERE e.at > coalesce(h.evaluated_at, '-infinity')) AS since_evaluated,
+               max(e.request_at) FILTER (WHERE e.at > coalesce(h.evaluated_at, '-infinity')) AS new_request_at
+        FROM antiban.send_errors e CROSS JOIN clock c LEFT JOIN antiban.health_state h USING (number_id)
+        WHERE e.at > c.now - greatest(recent, interval '1 day')
+        GROUP BY e.number_id, e.code
+    ), errors AS (
+        SELECT p.number_id,
+               sum(p.in_window) FILTER (WHERE a.health_counter = 'spam')::bigint AS spam,
+               sum(p.in_window) FILTER (WHERE a.health_counter = 'policy')::bigint AS policy,
+               sum(p.in_window) FILTER (WHERE a.health_counter = 'throughput')::bigint AS throughput,
+               sum(p.in_window) FILTER (WHERE a.health_counter = 'pair')::bigint AS pair,
+               sum(p.in_window) FILTER (WHERE a.health_counter = 'marketing_cap')::bigint AS cap,
+               sum(p.in_window) FILTER (WHERE a.health_counter = 'undeliverable')::bigint AS undeliverable,
+               sum(p.in_day) FILTER (WHERE a.health_counter = 'blocks')::bigint AS stops,
+               max(p.last_at) FILTER (WHERE a.restarts_recovery) AS last_bad,
                -- the latest request among new congestion errors: the controller
                -- ignores it if sent before its last decrease (rate_control.c)
-               max(e.request_at) FILTER (WHERE e.at > coalesce(h.evaluated_at, '-infinity') AND a.slow_number) AS congestion_at,
-               count(*) FILTER (WHERE e.at > coalesce(h.evaluated_at, '-infinity') AND a.pause = 'soft') AS new_soft_pause,
-               count(*) FILTER (WHERE e.at > coalesce(h.evaluated_at, '-infinity') AND a.pause = 'hard') AS new_hard_pause
-        FROM antiban.send_errors e CROSS JOIN clock c LEFT JOIN antiban.health_state h USING (number_id)
-             CROSS JOIN LATERAL antiban.error_action(e.code) a
-        WHERE e.at > c.now - greatest(recent, interval '1 day')
-        GROUP BY e.number_id
+               max(p.new_request_at) FILTER (WHERE a.slow_number) AS congestion_at,
+               sum(p.since_evaluated) FILTER (WHERE a.pause = 'soft')::bigint AS new_soft_pause,
+               sum(p.since_evaluated) FILTER (WHERE a.pause = 'hard')::bigint AS new_hard_pause
+        FROM per_code p CROSS JOIN LATERAL antiban.error_action(p.code) a
+        GROUP BY p.number_id
     ), sends AS (
         -- day rates count messages sent at least 10 min ago: younger ones
         -- may not have had their delivered status yet
