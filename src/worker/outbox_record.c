@@ -184,13 +184,14 @@ answered_errors(uint64 *nerrors)
 	{
 		HeapTuple	t = rows->vals[i];
 		TupleDesc	d = rows->tupdesc;
-		Datum		sent = SPI_getbinval(t, d, 5, &isnull);
+		bool		unsent;
+		Datum		sent = SPI_getbinval(t, d, 5, &unsent);
 
 		errors[i].message_id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
 		errors[i].number_id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
 		errors[i].code = DatumGetInt32(SPI_getbinval(t, d, 3, &isnull));
 		errors[i].http_status = DatumGetInt32(SPI_getbinval(t, d, 4, &isnull));
-		errors[i].request_at = isnull ? 0 : DatumGetTimestampTz(sent);
+		errors[i].request_at = unsent ? 0 : DatumGetTimestampTz(sent);
 		errors[i].recipient = SPI_getvalue(t, d, 6);
 		errors[i].source = "send";
 	}
