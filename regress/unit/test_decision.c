@@ -254,6 +254,28 @@ opted_out_is_rejected(void **state)
 	assert_int_equal(d.reason, REASON_OPTED_OUT);
 }
 
+/* 131049: every number holds marketing for this person until the deferral ends. */
+static void
+marketing_cap_queues_until_it_ends(void **state)
+{
+	Fake		f = all_open();
+	DecideRequest r = request();
+	int64_t		day = INT64_C(24) * 3600 * 1000000;
+	Decision	d;
+
+	for (int i = 1; i <= 3; i++)
+		f.answer[i] = (Admission) {false, NOW + day, LIMITER_MARKETING_CAP};
+	d = run(&r, &f, numbers, 4);
+	assert_int_equal(d.outcome, OUTCOME_QUEUE);
+	assert_int_equal(d.reason, REASON_MARKETING_CAP);
+	assert_string_equal(reason_name(d.reason), "marketing_cap");
+	assert_int_equal(d.not_before, NOW + day);
+	assert_string_equal(d.detail, "Meta capped marketing to this recipient (131049); marketing again in 24 h 00 min 00 s");
+	/* a validity that ends first rejects it instead of queueing it for nothing */
+	r.valid_until = NOW + day / 2;
+	assert_int_equal(run(&r, &f, numbers, 4).reason, REASON_VALIDITY_WOULD_PASS);
+}
+
 static void
 pinned_number_only(void **state)
 {
@@ -480,6 +502,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(reject_what_can_never_go),
 	cmocka_unit_test(service_without_window_is_rejected),
 	cmocka_unit_test(opted_out_is_rejected),
+	cmocka_unit_test(marketing_cap_queues_until_it_ends),
 	cmocka_unit_test(pinned_number_only),
 	cmocka_unit_test(names_round_trip),
 };

@@ -304,7 +304,106 @@ unfinished_warmup_resumes_after_recovery(void **state)
 	assert_int_equal(r.next.mode, MODE_ACTIVE);
 }
 
+/* Congestion met at once: one decrease by the configured factor, per event. */
+static void
+congestion_decreases_once_per_event(void **state)
+{
+	RateControlParams p = rate_control_defaults();
+	RateControlState s = in_mode(MODE_ACTIVE, 1.0);
+	RateControlStep r;
+
+	p.decrease = 0.7;
+	/* a request sent at T0 + 1 min meets 130429, answered at + 2 min */
+	rate_control_congestion(&p, &s, "throughput limit (130429)", T0 + MIN(1), T0 + MIN(2), &r);
+	assert_true(r.changed);
+	assert_int_equal(r.next.mode, MODE_THROTTLED);
+	assert_float_equal(r.next.factor, 0.7, 1e-9);
+	assert_int_equal(r.next.last_decrease, T0 + MIN(2));
+	assert_int_equal(r.next.last_change, T0 + MIN(2));
+	assert_why(&r, "throughput limit (130429): rate 100 % → 70 %");
+
+	/* another request sent before that decrease: the same event */
+	s = r.next;
+	rate_control_congestion(&p, &s, "throughput limit (130429)", T0 + MIN(2), T0 + MIN(3), &r);
+	assert_false(r.changed);
+	assert_float_equal(r.next.factor, 0.7, 1e-9);
+	assert_int_equal(r.next.last_decrease, T0 + MIN(2));
+	assert_why(&r, "throughput limit (130429) for a request sent before the last decrease: already answered");
+
+	/* one sent after it: a new event, a second decrease */
+	rate_control_congestion(&p, &s, "throughput limit (130429)", T0 + MIN(2) + 1, T0 + MIN(3), &r);
+	assert_true(r.changed);
+	assert_float_equal(r.next.factor, 0.49, 1e-9);
+}
+
+/* The monitor's step sees the event the sender already acted on, and leaves it. */
+static void
+monitor_step_ignores_congestion_already_answered(void **state)
+{
+	RateControlParams p = rate_control_defaults();
+	RateControlState s = in_mode(MODE_ACTIVE, 1.0);
+	RateControlInput in = {.health = 95, .now = T0 + MIN(3), .congestion_at = T0 + MIN(1)};
+	RateControlStep r;
+
+	p.decrease = 0.7;
+	rate_control_congestion(&p, &s, "throughput limit (130429)", T0 + MIN(1), T0 + MIN(2), &r);
+	s = r.next;
+	rate_control_step(&p, &s, &in, &r);
+	assert_false(r.changed);
+	assert_float_equal(r.next.factor, 0.7, 1e-9);
+
+	/* before the sender acted (no decrease yet), the step cuts: by the same factor */
+	s = in_mode(MODE_ACTIVE, 1.0);
+	rate_control_step(&p, &s, &in, &r);
+	assert_true(r.changed);
+	assert_float_equal(r.next.factor, 0.7, 1e-9);
+	assert_int_equal(r.next.last_decrease, T0 + MIN(3));
+	/* and then congestion from that request is answered */
+	assert_false(rate_control_congestion_is_new(&r.next, T0 + MIN(1)));
+	assert_false(rate_control_congestion_is_new(&r.next, 0));
+	assert_true(rate_control_congestion_is_new(&r.next, T0 + MIN(3) + 1));
+
+	/* a cut for any other reason also answers the congestion before it */
+	s = in_mode(MODE_ACTIVE, 1.0);
+	in.congestion_at = 0;
+	in.bad_signal = true;
+	rate_control_step(&p, &s, &in, &r);
+	assert_int_equal(r.next.last_decrease, T0 + MIN(3));
+}
+
+static void
+congestion_spares_paused_held_and_warming_modes(void **state)
+{
+	RateControlParams p = rate_control_defaults();
+	RateControlState s = in_mode(MODE_PAUSED, 0.5);
+	RateControlStep r;
+
+	rate_control_congestion(&p, &s, "throughput limit (130429)", T0, T0 + 1, &r);
+	assert_false(r.changed);
+	assert_int_equal(r.next.last_decrease, 0);
+	assert_why(&r, "throughput limit (130429): the number is paused, nothing to slow");
+
+	s = in_mode(MODE_ACTIVE, 1.0);
+	s.operator_hold = true;
+	rate_control_congestion(&p, &s, "throughput limit (130429)", T0, T0 + 1, &r);
+	assert_false(r.changed);
+
+	s = in_mode(MODE_WARMING, 1.0);
+	rate_control_congestion(&p, &s, "throughput limit (130429)", T0, T0 + 1, &r);
+	assert_true(r.changed);
+	assert_int_equal(r.next.mode, MODE_WARMING);
+	assert_float_equal(r.next.factor, 0.5, 1e-9);
+
+	s = in_mode(MODE_RECOVERING, 0.4);
+	rate_control_congestion(&p, &s, "throughput limit (130429)", T0, T0 + 1, &r);
+	assert_int_equal(r.next.mode, MODE_THROTTLED);
+	assert_float_equal(r.next.factor, 0.2, 1e-9);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(congestion_decreases_once_per_event),
+	cmocka_unit_test(monitor_step_ignores_congestion_already_answered),
+	cmocka_unit_test(congestion_spares_paused_held_and_warming_modes),
 	cmocka_unit_test(unfinished_warmup_resumes_after_recovery),
 	cmocka_unit_test(bad_signal_halves_down_to_the_floor),
 	cmocka_unit_test(low_health_throttles_an_active_number),

@@ -39,6 +39,7 @@ static const char *const reason_names[] = {
 	[REASON_OPTED_OUT] = "opted_out",
 	[REASON_WARMUP_CAP] = "warmup_cap",
 	[REASON_ACCOUNT_RESTRICTED] = "account_restricted",
+	[REASON_MARKETING_CAP] = "marketing_cap",
 };
 
 static const char *const limiter_names[] = {
@@ -51,6 +52,7 @@ static const char *const limiter_names[] = {
 	[LIMITER_CONSENT] = "consent",
 	[LIMITER_WARMUP] = "warm-up daily cap",
 	[LIMITER_RESTRICTION] = "account restriction",
+	[LIMITER_MARKETING_CAP] = "per-user marketing cap",
 };
 
 static const char *const category_names[] = {"marketing", "utility", "authentication", "service"};
@@ -273,6 +275,10 @@ describe_hold(char *buf, size_t size, Limiter l, const NumberView *n, const char
 			snprintf(buf, size, "Meta restricted business-initiated messages on the account of number %s; the restriction lifts %s",
 					 n->phone_number_id, when);
 			break;
+		case LIMITER_MARKETING_CAP:
+			snprintf(buf, size, "Meta capped marketing to this recipient (131049); marketing again %s",
+					 when);
+			break;
 		default:
 			snprintf(buf, size, "number %s is at its throughput limit; next token %s",
 					 n->phone_number_id, when);
@@ -297,6 +303,8 @@ queue_reason(Limiter l)
 			return REASON_WARMUP_CAP;
 		case LIMITER_RESTRICTION:
 			return REASON_ACCOUNT_RESTRICTED;
+		case LIMITER_MARKETING_CAP:
+			return REASON_MARKETING_CAP;
 		default:
 			return REASON_NUMBER_THROUGHPUT;
 	}

@@ -59,7 +59,8 @@ typedef enum Limiter
 	LIMITER_CAPACITY,			/* antiban's own tables are full */
 	LIMITER_CONSENT,			/* the recipient stopped marketing */
 	LIMITER_WARMUP,				/* a warming number sent its daily cap */
-	LIMITER_RESTRICTION			/* Meta restricted business-initiated messages */
+	LIMITER_RESTRICTION,			/* Meta restricted business-initiated messages */
+	LIMITER_MARKETING_CAP		/* Meta capped this person's marketing (131049) */
 } Limiter;
 
 typedef enum Reason
@@ -79,7 +80,8 @@ typedef enum Reason
 	REASON_EXPIRED,
 	REASON_OPTED_OUT,
 	REASON_WARMUP_CAP,
-	REASON_ACCOUNT_RESTRICTED
+	REASON_ACCOUNT_RESTRICTED,
+	REASON_MARKETING_CAP
 } Reason;
 
 typedef struct NumberView

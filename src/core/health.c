@@ -15,7 +15,7 @@
  * |                      | PENDING/UNVERIFIED/MIGRATED/UNKNOWN/OFFLINE   |                                         |
  * |                      | −10, any other text −10                       |                                         |
  * | can_send             | LIMITED −25, BLOCKED −100                     | health_status.can_send_message          |
- * | spam_errors *        | −min(40, 400 × r), at least −15               | 131048 in the recent window             |
+ * | spam_errors *        | −min(40, 400 × r), at least −15               | 131048, 471 in the recent window        |
  * | policy_errors *      | −60 each, at most −100                        | 368, 131031 in the recent window        |
  * | throughput_errors *  | −min(15, 100 × r)                             | 130429 in the recent window             |
  * | pair_errors *        | −min(10, 50 × r)                              | 131056 in the recent window             |
@@ -31,7 +31,10 @@
  * q = read / delivered, p = replied / delivered, all over the last day.
  *
  * (*) Recovery: these penalties are multiplied by 0.5^(t / 1800 s), t being
- * the seconds since the last bad event (0 or unknown: × 1).  While nothing new
+ * the seconds since the last bad event (0 or unknown: × 1): an error whose
+ * counter restarts recovery (spam, policy, throughput, undeliverable, blocks;
+ * not the pair rate nor the per-user marketing cap, which say more about the
+ * recipient than the number), or an opt-out.  While nothing new
  * goes wrong health comes back by itself: half the penalty after 30 min, a
  * sixteenth after 2 h.  Meta's own signals (quality, status, can_send) are not
  * decayed: they clear when Meta says so.
@@ -50,6 +53,17 @@ static const char *const quality_names[] = {
 	[QUALITY_GREEN] = "GREEN",
 	[QUALITY_YELLOW] = "YELLOW",
 	[QUALITY_RED] = "RED",
+};
+
+static const char *const counter_names[] = {
+	[HEALTH_COUNTER_NONE] = "none",
+	[HEALTH_COUNTER_SPAM] = "spam",
+	[HEALTH_COUNTER_POLICY] = "policy",
+	[HEALTH_COUNTER_THROUGHPUT] = "throughput",
+	[HEALTH_COUNTER_PAIR] = "pair",
+	[HEALTH_COUNTER_MARKETING_CAP] = "marketing_cap",
+	[HEALTH_COUNTER_UNDELIVERABLE] = "undeliverable",
+	[HEALTH_COUNTER_BLOCKS] = "blocks",
 };
 
 static const char *const capability_names[] = {
@@ -173,6 +187,31 @@ send_capability_parse(const char *s, SendCapability *out)
 		return false;
 	*out = (SendCapability) i;
 	return true;
+}
+
+const char *
+health_counter_name(HealthCounter c)
+{
+	return (unsigned) c < HEALTH_COUNTERS ? counter_names[c] : "none";
+}
+
+bool
+health_counter_parse(const char *s, HealthCounter *out)
+{
+	int			i;
+
+	if (!find_name(s, counter_names, HEALTH_COUNTERS, &i))
+		return false;
+	*out = (HealthCounter) i;
+	return true;
+}
+
+/* Does a new error of this counter restart the fading of the penalties? */
+bool
+health_counter_restarts_recovery(HealthCounter c)
+{
+	return c != HEALTH_COUNTER_NONE && c != HEALTH_COUNTER_PAIR &&
+		c != HEALTH_COUNTER_MARKETING_CAP;
 }
 
 const char *

@@ -30,6 +30,24 @@ typedef enum SendCapability
 	CAN_SEND_BLOCKED
 } SendCapability;
 
+/*
+ * The error counts of the score.  Which Meta code feeds which is a column of
+ * the code table (error_class.c); what each costs is below.
+ */
+typedef enum HealthCounter
+{
+	HEALTH_COUNTER_NONE,
+	HEALTH_COUNTER_SPAM,		/* spam_errors */
+	HEALTH_COUNTER_POLICY,		/* policy_errors */
+	HEALTH_COUNTER_THROUGHPUT,	/* throughput_errors */
+	HEALTH_COUNTER_PAIR,		/* pair_errors */
+	HEALTH_COUNTER_MARKETING_CAP,	/* marketing_cap_errors */
+	HEALTH_COUNTER_UNDELIVERABLE,	/* undeliverable_errors */
+	HEALTH_COUNTER_BLOCKS		/* blocks_day */
+} HealthCounter;
+
+#define HEALTH_COUNTERS (HEALTH_COUNTER_BLOCKS + 1)
+
 typedef struct HealthSignals
 {
 	QualityRating quality;		/* now */
@@ -38,7 +56,7 @@ typedef struct HealthSignals
 	SendCapability can_send;
 	/* the recent window (last hour by default; the caller counts) */
 	int64_t		sent_recent;
-	int64_t		spam_errors;	/* 131048 */
+	int64_t		spam_errors;	/* 131048, 471 */
 	int64_t		policy_errors;	/* 368, 131031 */
 	int64_t		throughput_errors;	/* 130429 */
 	int64_t		pair_errors;	/* 131056 */
@@ -121,6 +139,9 @@ extern bool quality_rating_parse(const char *s, QualityRating *out);
 extern const char *quality_rating_name(QualityRating q);
 extern bool send_capability_parse(const char *s, SendCapability *out);
 extern const char *send_capability_name(SendCapability c);
+extern const char *health_counter_name(HealthCounter c);
+extern bool health_counter_parse(const char *s, HealthCounter *out);
+extern bool health_counter_restarts_recovery(HealthCounter c);
 extern HealthWeights health_weights_default(void);
 extern bool health_weights_apply(HealthWeights *w, const char *spec, char *err, size_t errlen);
 extern void health_score(const HealthSignals *s, const HealthWeights *w,

@@ -17,6 +17,12 @@
  *	   clean increase_interval at good health adds 'increase'; at 1 it is
  *	   active (or warming) again.
  *	7. Warming follows the warm-up curve; only pauses and bad signals touch it.
+ *
+ * A congestion signal is a bad signal only when its request was sent after
+ * the last decrease (rate_control_congestion_is_new).  Congestion met by the
+ * sender or told by a webhook is acted on at once with
+ * rate_control_congestion(); the monitor's step later sees the same event and
+ * leaves it alone.
  */
 #include "rate_control.h"
 
@@ -102,7 +108,7 @@ throttle(const RateControlParams *p, const RateControlInput *in, RateControlStep
 	else
 		snprintf(cause, sizeof(cause), "health %d < %d", in->health, p->throttle_below);
 	n->factor = fmax(p->min_factor, before * p->decrease);
-	n->last_change = in->now;
+	n->last_change = n->last_decrease = in->now;
 	enter(n, MODE_THROTTLED, in->now);
 	if (was_throttled)
 		say(out, "%s: rate %.0f %% → %.0f %%", cause, pct(before), pct(n->factor));
@@ -229,9 +235,40 @@ step_warming(const RateControlParams *p, const RateControlInput *in, RateControl
 		return;
 	}
 	n->factor = fmax(p->min_factor, before * p->decrease);
-	n->last_change = in->now;
+	n->last_change = n->last_decrease = in->now;
 	say(out, "throttle-class event while warming: rate %.0f %% → %.0f %%",
 		pct(before), pct(n->factor));
+}
+
+/* Bring a stored factor outside (0, 1] back into [min_factor, 1]. */
+static void
+repair_factor(const RateControlParams *p, RateControlState *n)
+{
+	if (isnan(n->factor) || n->factor > 1.0)
+		n->factor = 1.0;
+	else if (n->factor < p->min_factor)
+		n->factor = p->min_factor;
+}
+
+static void
+note_changes(const RateControlState *s, RateControlStep *out)
+{
+	const RateControlState *n = &out->next;
+
+	out->changed = n->mode != s->mode || n->hard_block != s->hard_block ||
+		!(fabs(n->factor - s->factor) <= FACTOR_EPSILON);
+}
+
+/*
+ * Is a congestion signal about a request sent at 'request_at' a new event?
+ * Only if the request left after the last decrease: one sent before (or at
+ * the same instant, as on a pinned clock) met the congestion that decrease
+ * answered.
+ */
+bool
+rate_control_congestion_is_new(const RateControlState *s, int64_t request_at)
+{
+	return request_at != 0 && request_at > s->last_decrease;
 }
 
 /*
@@ -240,9 +277,11 @@ step_warming(const RateControlParams *p, const RateControlInput *in, RateControl
  */
 void
 rate_control_step(const RateControlParams *p, const RateControlState *s,
-				  const RateControlInput *in, RateControlStep *out)
+				  const RateControlInput *given, RateControlStep *out)
 {
 	RateControlState *n = &out->next;
+	RateControlInput in_copy = *given;
+	const RateControlInput *in = &in_copy;
 
 	*n = *s;
 	out->changed = false;
@@ -252,10 +291,9 @@ rate_control_step(const RateControlParams *p, const RateControlState *s,
 		say(out, "operator hold: the controller changes nothing");
 		return;
 	}
-	if (isnan(n->factor) || n->factor > 1.0)
-		n->factor = 1.0;
-	else if (n->factor < p->min_factor)
-		n->factor = p->min_factor;
+	repair_factor(p, n);
+	in_copy.bad_signal = given->bad_signal ||
+		rate_control_congestion_is_new(s, given->congestion_at);
 
 	if (!step_pause(p, in, out))
 	{
@@ -281,6 +319,48 @@ rate_control_step(const RateControlParams *p, const RateControlState *s,
 				break;
 		}
 	}
-	out->changed = n->mode != s->mode || n->hard_block != s->hard_block ||
-		!(fabs(n->factor - s->factor) <= FACTOR_EPSILON);
+	note_changes(s, out);
+}
+
+/*
+ * Meta answered congestion ('cause', e.g. "throughput limit (130429)") for
+ * a request sent at 'request_at': one multiplicative decrease now, unless the
+ * event was already answered, the number is paused (it recovers from
+ * ramp_start anyway) or an operator holds it.  A warming number stays on its
+ * curve with a lower factor, as in a step.
+ */
+void
+rate_control_congestion(const RateControlParams *p, const RateControlState *s,
+						const char *cause, int64_t request_at, int64_t now,
+						RateControlStep *out)
+{
+	RateControlState *n = &out->next;
+	double		before;
+
+	*n = *s;
+	out->changed = false;
+	out->why[0] = '\0';
+	if (s->operator_hold)
+	{
+		say(out, "%s: operator hold, the controller changes nothing", cause);
+		return;
+	}
+	if (s->mode == MODE_PAUSED)
+	{
+		say(out, "%s: the number is paused, nothing to slow", cause);
+		return;
+	}
+	if (!rate_control_congestion_is_new(s, request_at))
+	{
+		say(out, "%s for a request sent before the last decrease: already answered", cause);
+		return;
+	}
+	repair_factor(p, n);
+	before = n->factor;
+	n->factor = fmax(p->min_factor, before * p->decrease);
+	n->last_change = n->last_decrease = now;
+	if (n->mode != MODE_WARMING)
+		enter(n, MODE_THROTTLED, now);
+	say(out, "%s: rate %.0f %% → %.0f %%", cause, pct(before), pct(n->factor));
+	note_changes(s, out);
 }

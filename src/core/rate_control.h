@@ -4,7 +4,10 @@
  *		share of its throughput it may use, driven by health and bad signals.
  *
  * AIMD, as TCP does it: a bad signal halves the rate at once, clean intervals
- * win it back a step at a time.  A pause ends only after a cooldown and a
+ * win it back a step at a time.  One congestion event is one decrease: a
+ * congestion signal (130429) about a request sent before the last decrease
+ * reports the congestion that decrease already answered, and is ignored
+ * (as TCP ignores losses of segments sent before it cut its window).  A pause ends only after a cooldown and a
  * recovered health, and then ramps up slowly instead of jumping back to full
  * speed, because Meta punishes a number that repeats what got it flagged.
  */
@@ -38,6 +41,7 @@ typedef struct RateControlState
 	double		factor;			/* 0 < factor <= 1: share of the throughput level */
 	int64_t		since;			/* when the mode was entered */
 	int64_t		last_change;	/* last increase or decrease of factor */
+	int64_t		last_decrease;	/* last multiplicative decrease; 0: never */
 	bool		operator_hold;	/* an operator forced the mode: change nothing */
 	bool		hard_block;		/* the pause needs a person (ban, 368, BLOCKED...) */
 	bool		warmup_pending; /* its warm-up is unfinished: full rate means warming */
@@ -46,7 +50,10 @@ typedef struct RateControlState
 typedef struct RateControlInput
 {
 	int			health;
-	bool		bad_signal;		/* a new throttle-class event since the last step */
+	bool		bad_signal;		/* a new throttle-class event since the last step
+								 * (a quality drop) */
+	int64_t		congestion_at;	/* the latest request sent among new congestion
+								 * signals (130429); 0: none */
 	bool		pause_signal;	/* a new pause-class event (131048 burst...) */
 	bool		hard_signal;	/* ban, restriction, 368, 131031, BLOCKED */
 	int64_t		now;
@@ -64,5 +71,10 @@ extern void rate_control_step(const RateControlParams *p,
 							  const RateControlState *s,
 							  const RateControlInput *in,
 							  RateControlStep *out);
+extern bool rate_control_congestion_is_new(const RateControlState *s, int64_t request_at);
+extern void rate_control_congestion(const RateControlParams *p,
+									const RateControlState *s,
+									const char *cause, int64_t request_at,
+									int64_t now, RateControlStep *out);
 
 #endif							/* ANTIBAN_RATE_CONTROL_H */

@@ -34,38 +34,34 @@ delay(const RetryInput *in)
 	return backoff_delay(&in->backoff, in->attempts, in->random01, at_least);
 }
 
+/* Wait the backoff, within the attempts allowed. */
+static RetryPlan
+retry(const RetryInput *in, int limit, const char *reason)
+{
+	if (in->attempts >= limit)
+		return final(MSG_DEAD, "attempts exhausted");
+	return wait_until(in, in->now + delay(in), reason);
+}
+
 RetryPlan
 plan_retry(const RetryInput *in)
 {
+	const ErrorClass *e = &in->error;
 	RetryPlan	p;
-	int			limit = in->error.max_attempts > 0 ? in->error.max_attempts : in->max_attempts;
 
-	switch (in->error.action)
+	if (e->kind == ERROR_PERMANENT)
+		return final(MSG_FAILED, "permanent error");
+	if (e->defer_marketing_us > 0)
+		return wait_until(in, in->now + delay(in), "Meta did not deliver (per-user marketing cap); retry after 24 h");
+	if (e->recipient_backoff)
 	{
-		case ERROR_PERMANENT:
-			return final(MSG_FAILED, "permanent error");
-		case ERROR_RETRY_NEXT_DAY:
-			return wait_until(in, in->now + delay(in), "Meta did not deliver (per-user marketing cap); retry after 24 h");
-		case ERROR_RECIPIENT_BACKOFF:
-			p = wait_until(in, in->now + backoff_pair_delay(in->pair_hits), "pair rate limit: 4^X s for this recipient");
-			p.drain_pair = true;
-			return p;
-		case ERROR_PAUSE_NUMBER:
-			/* the message did not go; another number may carry it later */
-			if (in->attempts >= in->max_attempts)
-				p = final(MSG_DEAD, "attempts exhausted");
-			else
-				p = wait_until(in, in->now + delay(in), "the number was paused; waiting for another");
-			p.pause_number = true;
-			return p;
-		case ERROR_SLOW_NUMBER:
-		case ERROR_TRANSIENT:
-			break;
+		p = wait_until(in, in->now + backoff_pair_delay(in->pair_hits), "pair rate limit: 4^X s for this recipient");
+		p.pair_hit = true;
+		return p;
 	}
-	if (in->attempts >= limit)
-		p = final(MSG_DEAD, "attempts exhausted");
-	else
-		p = wait_until(in, in->now + delay(in), "transient error; backing off");
-	p.slow_number = in->error.action == ERROR_SLOW_NUMBER;
-	return p;
+	/* the message did not go; another number may carry it later */
+	if (e->pause != PAUSE_NONE)
+		return retry(in, in->max_attempts, "the number was paused; waiting for another");
+	return retry(in, e->max_attempts > 0 ? e->max_attempts : in->max_attempts,
+				 "transient error; backing off");
 }

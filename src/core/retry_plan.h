@@ -1,7 +1,8 @@
 /*
  * retry_plan.h
- *		What happens to a message after a failed send: which state, when to
- *		try again, and what the number and the recipient's pair must suffer.
+ *		What happens to a message after a failed send: which state and when to
+ *		try again.  What the number and the recipient suffer is the code's
+ *		row in error_class.c, acted on by src/pg/error_consequences.c.
  */
 #ifndef ANTIBAN_RETRY_PLAN_H
 #define ANTIBAN_RETRY_PLAN_H
@@ -30,9 +31,7 @@ typedef struct RetryPlan
 {
 	MessageState state;			/* retry_wait, failed, dead or expired */
 	int64_t		not_before;		/* retry_wait: when */
-	bool		slow_number;	/* 130429: cut the number's rate */
-	bool		pause_number;	/* ban risk: take it out of rotation */
-	bool		drain_pair;		/* 131056: this pair waits too */
+	bool		pair_hit;		/* 131056: one more hit for this pair's 4^X */
 	const char *reason;
 } RetryPlan;
 

@@ -200,6 +200,7 @@ typedef struct RecipientState
 	int64		window_number_id;
 	int64		persisted_sent; /* last_sent as last written to the table */
 	bool		opted_out;		/* asked to stop marketing (this portfolio) */
+	int64		marketing_not_before;	/* Meta capped their marketing (131049) */
 	bool		uncommitted_window; /* reach_get only: the window is this
 									 * transaction's own, not committed yet */
 } RecipientState;
@@ -208,7 +209,8 @@ typedef struct RecipientState
 typedef enum FactKind
 {
 	FACT_OPT_OUT,
-	FACT_WINDOW
+	FACT_WINDOW,
+	FACT_MARKETING_DEFER
 } FactKind;
 
 typedef struct RecipientFact
@@ -221,6 +223,7 @@ typedef struct RecipientFact
 	bool		opted_out;		/* FACT_OPT_OUT */
 	TimestampTz window_until;	/* FACT_WINDOW */
 	int64		window_number_id;	/* FACT_WINDOW */
+	TimestampTz marketing_not_before;	/* FACT_MARKETING_DEFER */
 	TimestampTz noted_at;		/* antiban.now() when stated */
 } RecipientFact;
 
@@ -237,6 +240,8 @@ extern void reach_open_window(Oid instance, int64 portfolio_id, const char *reci
 							  uint64 rhash, int64 number_id, TimestampTz until);
 extern void reach_set_opt_out(Oid instance, int64 portfolio_id, const char *recipient,
 							  uint64 rhash, bool opted_out);
+extern void reach_defer_marketing(Oid instance, int64 portfolio_id, const char *recipient,
+								  uint64 rhash, TimestampTz until);
 extern void reach_fact_apply_to(RecipientState *rs, const RecipientFact *f);
 extern bool reach_apply_fact(const RecipientFact *f);
 

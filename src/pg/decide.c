@@ -132,6 +132,9 @@ admit(void *arg, const NumberView *n)
 	restricted = restriction_hold(n, in_window, ctx->now);
 	if (restricted != 0)
 		return refuse(restricted, LIMITER_RESTRICTION);
+	/* Meta capped this person's marketing (131049): it waits, utility goes */
+	if (ctx->category == CATEGORY_MARKETING && rs->marketing_not_before > ctx->now)
+		hold_until(&a, rs->marketing_not_before, LIMITER_MARKETING_CAP);
 	if (counts && !reach_admits(ctx->cache->instance, p, rs, ctx->now, &reach_ready))
 		hold_until(&a, reach_ready, LIMITER_PORTFOLIO);
 	check_buckets(ctx, cn, rs, ctx->consume && a.granted, &a);

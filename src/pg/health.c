@@ -1,12 +1,19 @@
 /*
  * health.c
- *		antiban.evaluate_health(): score every number and step its mode.
+ *		antiban.evaluate_health(): score every number and step its mode; and
+ *		number_congestion(): the same controller's decrease for a congestion
+ *		answer (130429), at once, for the sender and the webhooks.
  *
- * The signals come from SQL (antiban.number_signals), the rules from
- * src/core (health.c for the score, rate_control.c for modes and AIMD);
- * what changed is written back to antiban.numbers, whose trigger explains
- * it in antiban.health_events.  The monitor worker calls this every
- * antiban.monitor_interval; tests call it with a pinned clock.
+ * The signals come from SQL (antiban.number_signals, which counts errors by
+ * the code table's columns), the rules from src/core (health.c for the
+ * score, rate_control.c for modes and AIMD); what changed is written back to
+ * antiban.numbers, whose trigger explains it in antiban.health_events.  The
+ * monitor worker calls evaluate_health every antiban.monitor_interval; tests
+ * call it with a pinned clock.
+ *
+ * A number may change between the monitor's read and its write (the sender
+ * slowed or paused it meanwhile): the write is skipped then, and the next
+ * evaluation starts from what is there, so neither change is lost.
  */
 #include "pg/antiban.h"
 
@@ -20,6 +27,7 @@
 
 #include "core/health.h"
 #include "core/rate_control.h"
+#include "pg/error_consequences.h"
 #include "pg/privileged.h"
 #include "pg/warmup.h"
 
@@ -32,18 +40,30 @@ enum
 	SIG_RATE_CHANGED, SIG_FORCED, SIG_HARD_BLOCK, SIG_QUALITY, SIG_PREVIOUS_QUALITY,
 	SIG_QUALITY_FELL, SIG_STATUS, SIG_CAN_SEND, SIG_SENT_RECENT, SIG_SPAM, SIG_POLICY,
 	SIG_THROUGHPUT, SIG_PAIR, SIG_CAP, SIG_UNDELIVERABLE, SIG_SENT_DAY, SIG_DELIVERED_DAY,
-	SIG_READ_DAY, SIG_REPLIED_DAY, SIG_BLOCKS_DAY, SIG_LAST_BAD, SIG_NEW_THROTTLE,
-	SIG_NEW_SPAM, SIG_NEW_HARD, SIG_EVALUATED_AT, SIG_WARMUP_DAY, SIG_WARMUP_STARTED,
-	SIG_WARMUP_CAP, SIG_WARMUP_FULL, SIG_SENT_24H, SIG_OLDEST_SENT_24H
+	SIG_READ_DAY, SIG_REPLIED_DAY, SIG_BLOCKS_DAY, SIG_LAST_BAD, SIG_CONGESTION_AT,
+	SIG_NEW_SOFT_PAUSE, SIG_NEW_HARD_PAUSE, SIG_EVALUATED_AT, SIG_WARMUP_DAY, SIG_WARMUP_STARTED,
+	SIG_WARMUP_CAP, SIG_WARMUP_FULL, SIG_SENT_24H, SIG_OLDEST_SENT_24H, SIG_RATE_DECREASED
 };
 
 static const char *const signals_sql =
 "SELECT * FROM antiban.number_signals(make_interval(secs => $1))";
 
+/* Only if nobody changed the number's controller state since it was read. */
 static const char *const update_sql =
 "UPDATE antiban.numbers SET health = $2, health_terms = $3::jsonb, mode = $4::antiban.number_mode,"
-" rate_factor = $5, mode_since = $6, rate_changed_at = $7, hard_block = $8, change_reason = $9"
-" WHERE id = $1";
+" rate_factor = $5, mode_since = $6, rate_changed_at = $7, hard_block = $8, change_reason = $9,"
+" rate_decreased_at = $10"
+" WHERE id = $1 AND mode = $11::antiban.number_mode AND rate_factor = $12 AND hard_block = $13"
+"  AND rate_decreased_at IS NOT DISTINCT FROM $14 AND mode_forced = $15";
+
+/* The congestion step reads and writes the row under its lock. */
+static const char *const congestion_read_sql =
+"SELECT mode::text, rate_factor, mode_since, rate_changed_at, rate_decreased_at, mode_forced, hard_block"
+" FROM antiban.numbers WHERE id = $1 FOR UPDATE";
+
+static const char *const congestion_write_sql =
+"UPDATE antiban.numbers SET mode = $2::antiban.number_mode, rate_factor = $3, mode_since = $4,"
+" rate_changed_at = $5, rate_decreased_at = $6, change_reason = $7 WHERE id = $1";
 
 static const char *const pause_alert_sql =
 "SELECT antiban.raise_alert('critical', $1, 'number_paused', $2)";
@@ -126,6 +146,7 @@ read_row(HeapTuple t, TupleDesc d, TimestampTz now, NumberSignals *n)
 	st->factor = DatumGetFloat8(SPI_getbinval(t, d, SIG_FACTOR, &isnull));
 	st->since = time_at(t, d, SIG_MODE_SINCE, now);
 	st->last_change = time_at(t, d, SIG_RATE_CHANGED, now);
+	st->last_decrease = time_at(t, d, SIG_RATE_DECREASED, 0);
 	st->operator_hold = bool_at(t, d, SIG_FORCED);
 	st->hard_block = bool_at(t, d, SIG_HARD_BLOCK);
 	/* started and not graduated (graduation clears the day's start) */
@@ -153,9 +174,10 @@ read_row(HeapTuple t, TupleDesc d, TimestampTz now, NumberSignals *n)
 	s->seconds_since_bad_event = last_bad == 0 ? -1 : Max(0, (now - last_bad) / USECS_PER_SEC);
 
 	n->input.now = now;
-	n->input.bad_signal = int8_at(t, d, SIG_NEW_THROTTLE) > 0 || bool_at(t, d, SIG_QUALITY_FELL);
-	n->input.pause_signal = int8_at(t, d, SIG_NEW_SPAM) > 0;
-	n->input.hard_signal = int8_at(t, d, SIG_NEW_HARD) > 0 || status_is_hard(s->status) ||
+	n->input.bad_signal = bool_at(t, d, SIG_QUALITY_FELL);
+	n->input.congestion_at = time_at(t, d, SIG_CONGESTION_AT, 0);
+	n->input.pause_signal = int8_at(t, d, SIG_NEW_SOFT_PAUSE) > 0;
+	n->input.hard_signal = int8_at(t, d, SIG_NEW_HARD_PAUSE) > 0 || status_is_hard(s->status) ||
 		s->can_send == CAN_SEND_BLOCKED;
 
 	n->warmup.id = n->id;
@@ -166,7 +188,8 @@ read_row(HeapTuple t, TupleDesc d, TimestampTz now, NumberSignals *n)
 	n->warmup_input.now = now;
 	n->warmup_input.sent_24h = int8_at(t, d, SIG_SENT_24H);
 	n->warmup_input.oldest_sent_24h = time_at(t, d, SIG_OLDEST_SENT_24H, 0);
-	n->warmup_input.bad_signal = n->input.bad_signal || n->input.pause_signal || n->input.hard_signal;
+	n->warmup_input.bad_signal = n->input.bad_signal || n->input.pause_signal || n->input.hard_signal ||
+		rate_control_congestion_is_new(st, n->input.congestion_at);
 }
 
 static RateControlParams
@@ -217,17 +240,30 @@ health_reason(int before, const HealthScore *h, char *out, size_t size)
 		len += snprintf(out + len, size - len, "%s %+d %s", i ? ";" : "", h->terms[i].points, h->terms[i].why);
 }
 
-static void
+/* A timestamp argument, NULL for 0 (never). */
+static Datum
+time_arg(TimestampTz t, char *null_flag)
+{
+	*null_flag = t == 0 ? 'n' : ' ';
+	return TimestampTzGetDatum(t);
+}
+
+/* False when the number changed since it was read: the next evaluation redoes it. */
+static bool
 write_change(const NumberSignals *n, const HealthScore *h, const RateControlState *next,
 			 const char *reason)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			types[9] = {INT8OID, INT2OID, TEXTOID, TEXTOID, FLOAT8OID, TIMESTAMPTZOID,
-	TIMESTAMPTZOID, BOOLOID, TEXTOID};
-	Datum		args[9];
+	Oid			types[15] = {INT8OID, INT2OID, TEXTOID, TEXTOID, FLOAT8OID, TIMESTAMPTZOID,
+		TIMESTAMPTZOID, BOOLOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, FLOAT8OID, BOOLOID,
+	TIMESTAMPTZOID, BOOLOID};
+	Datum		args[15];
+	char		nulls[16];
 
 	if (plan == NULL)
-		plan = privileged_prepare(update_sql, 9, types);
+		plan = privileged_prepare(update_sql, 15, types);
+	memset(nulls, ' ', sizeof(nulls));
+	nulls[15] = '\0';
 	args[0] = Int64GetDatum(n->id);
 	args[1] = Int16GetDatum((int16) h->score);
 	args[2] = CStringGetTextDatum(terms_json(h));
@@ -237,8 +273,17 @@ write_change(const NumberSignals *n, const HealthScore *h, const RateControlStat
 	args[6] = TimestampTzGetDatum(next->last_change);
 	args[7] = BoolGetDatum(next->hard_block);
 	args[8] = CStringGetTextDatum(reason);
-	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+	args[9] = time_arg(next->last_decrease, &nulls[9]);
+	/* what was read: the row must still say so */
+	args[10] = CStringGetTextDatum(number_mode_name(n->state.mode));
+	args[11] = Float8GetDatum(n->state.factor);
+	args[12] = BoolGetDatum(n->state.hard_block);
+	args[13] = time_arg(n->state.last_decrease, &nulls[13]);
+	args[14] = BoolGetDatum(n->state.operator_hold);
+	if (SPI_execute_plan(plan, args, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "antiban: could not update number " INT64_FORMAT, n->id);
+	if (SPI_processed == 0)
+		return false;
 	if (next->mode == MODE_PAUSED && n->state.mode != MODE_PAUSED)
 	{
 		Oid			atypes[2] = {TEXTOID, TEXTOID};
@@ -247,6 +292,7 @@ write_change(const NumberSignals *n, const HealthScore *h, const RateControlStat
 		if (SPI_execute_with_args(pause_alert_sql, 2, atypes, aargs, NULL, false, 0) < 0)
 			elog(ERROR, "antiban: could not raise the pause alert");
 	}
+	return true;
 }
 
 static void
@@ -287,8 +333,12 @@ evaluate_number(ReturnSetInfo *rsinfo, NumberSignals *n, const HealthWeights *w,
 		snprintf(reason, sizeof(reason), "%s (health %d)", step.why, h.score);
 	else
 		health_reason(n->health, &h, reason, sizeof(reason));
-	if (changed)
-		write_change(n, &h, &next, reason);
+	if (changed && !write_change(n, &h, &next, reason))
+	{
+		/* changed by someone else since it was read: the next tick decides */
+		emit(rsinfo, n, &h, &n->state, false, reason);
+		return;
+	}
 	if (antiban_protection)
 	{
 		bool		graduated;
@@ -350,4 +400,63 @@ antiban_evaluate_health(PG_FUNCTION_ARGS)
 	SPI_finish();
 	privileged_end(&priv);
 	return (Datum) 0;
+}
+
+/*
+ * Meta answered congestion ('cause') for a request sent at 'request_at':
+ * the controller's one decrease for that event (rate_control_congestion),
+ * written to the number under its row lock.  Inside SPI, as antiban_owner.
+ * Returns whether the number changed; *why says what happened either way.
+ */
+bool
+number_congestion(int64 number_id, const char *cause, TimestampTz request_at,
+				  char *why, size_t whylen)
+{
+	static SPIPlanPtr read_plan = NULL;
+	static SPIPlanPtr write_plan = NULL;
+	Oid			read_types[1] = {INT8OID};
+	Oid			write_types[7] = {INT8OID, TEXTOID, FLOAT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	TIMESTAMPTZOID, TEXTOID};
+	Datum		args[7] = {Int64GetDatum(number_id)};
+	RateControlParams p = controller_params();
+	RateControlState s = {0};
+	RateControlStep step;
+	TimestampTz now = antiban_now();
+	HeapTuple	t;
+	TupleDesc	d;
+	bool		isnull;
+
+	if (read_plan == NULL)
+		read_plan = privileged_prepare(congestion_read_sql, 1, read_types);
+	if (SPI_execute_plan(read_plan, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "antiban: could not read number " INT64_FORMAT, number_id);
+	if (SPI_processed == 0)
+	{
+		snprintf(why, whylen, "%s: number " INT64_FORMAT " does not exist", cause, number_id);
+		return false;
+	}
+	t = SPI_tuptable->vals[0];
+	d = SPI_tuptable->tupdesc;
+	number_mode_parse(SPI_getvalue(t, d, 1), &s.mode);
+	s.factor = DatumGetFloat8(SPI_getbinval(t, d, 2, &isnull));
+	s.since = time_at(t, d, 3, now);
+	s.last_change = time_at(t, d, 4, now);
+	s.last_decrease = time_at(t, d, 5, 0);
+	s.operator_hold = bool_at(t, d, 6);
+	s.hard_block = bool_at(t, d, 7);
+	rate_control_congestion(&p, &s, cause, request_at, now, &step);
+	strlcpy(why, step.why, whylen);
+	if (!step.changed)
+		return false;
+	if (write_plan == NULL)
+		write_plan = privileged_prepare(congestion_write_sql, 7, write_types);
+	args[1] = CStringGetTextDatum(number_mode_name(step.next.mode));
+	args[2] = Float8GetDatum(step.next.factor);
+	args[3] = TimestampTzGetDatum(step.next.since);
+	args[4] = TimestampTzGetDatum(step.next.last_change);
+	args[5] = TimestampTzGetDatum(step.next.last_decrease);
+	args[6] = CStringGetTextDatum(step.why);
+	if (SPI_execute_plan(write_plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "antiban: could not slow number " INT64_FORMAT, number_id);
+	return true;
 }

@@ -160,7 +160,8 @@ recipient_victim_score(const void *key, const void *value, void *arg)
 	const RecipientKey *k = key;
 	const RecipientState *rs = value;
 	const VictimArg *va = arg;
-	int64		newest = Max(Max(rs->last_sent, rs->last_reach), rs->window_until);
+	int64		newest = Max(Max(rs->last_sent, rs->last_reach),
+							 Max(rs->window_until, rs->marketing_not_before));
 
 	if (k->domain != (uint32) va->domain)
 		return va->domain == CLOCK_PINNED ? -1 : PG_INT64_MAX;
@@ -432,6 +433,8 @@ reach_fact_apply_to(RecipientState *rs, const RecipientFact *f)
 {
 	if (f->kind == FACT_OPT_OUT)
 		rs->opted_out = f->opted_out;
+	else if (f->kind == FACT_MARKETING_DEFER)
+		rs->marketing_not_before = Max(rs->marketing_not_before, f->marketing_not_before);
 	else if (f->window_until >= rs->window_until)
 	{
 		rs->window_until = f->window_until;
@@ -497,6 +500,20 @@ reach_set_opt_out(Oid instance, int64 portfolio_id, const char *recipient,
 	recipient_fact_note(&f, recipient);
 }
 
+/*
+ * Meta capped this recipient's marketing (131049): none before 'until'.
+ * Takes effect when the caller's transaction commits.
+ */
+void
+reach_defer_marketing(Oid instance, int64 portfolio_id, const char *recipient,
+					  uint64 rhash, TimestampTz until)
+{
+	RecipientFact f = fact_for(instance, portfolio_id, rhash, FACT_MARKETING_DEFER);
+
+	f.marketing_not_before = until;
+	recipient_fact_note(&f, recipient);
+}
+
 /* ---- loading a portfolio after a restart ---- */
 
 /*
@@ -508,7 +525,8 @@ reach_set_opt_out(Oid instance, int64 portfolio_id, const char *recipient,
  */
 static const char *const load_sql =
 "SELECT recipient, coalesce(r.last_number_id, 0), r.last_sent_at, r.last_reached_at,"
-" f.window_until, coalesce(f.window_number_id, 0), coalesce(f.marketing_opt_out, false)"
+" f.window_until, coalesce(f.window_number_id, 0), coalesce(f.marketing_opt_out, false),"
+" f.marketing_not_before"
 " FROM (SELECT recipient, last_number_id, last_sent_at, last_reached_at"
 "       FROM antiban.recipient_reach"
 "       WHERE portfolio_id = $1"
@@ -518,10 +536,12 @@ static const char *const load_sql =
 " FULL JOIN"
 "      (SELECT recipient, marketing_opt_out,"
 "              CASE WHEN window_opened_at <= $2 THEN window_until END AS window_until,"
-"              CASE WHEN window_opened_at <= $2 THEN window_number_id END AS window_number_id"
+"              CASE WHEN window_opened_at <= $2 THEN window_number_id END AS window_number_id,"
+"              CASE WHEN marketing_not_before > $2 THEN marketing_not_before END AS marketing_not_before"
 "       FROM antiban.recipient_facts"
 "       WHERE portfolio_id = $1"
-"         AND (marketing_opt_out OR (window_until > $2 AND window_opened_at <= $2))) f"
+"         AND (marketing_opt_out OR marketing_not_before > $2"
+"              OR (window_until > $2 AND window_opened_at <= $2))) f"
 " USING (recipient)"
 " ORDER BY greatest(r.last_reached_at, r.last_sent_at, f.window_until) DESC"
 " LIMIT $4";
@@ -555,6 +575,7 @@ restore_row(Oid instance, PortfolioSlot *slot, HeapTuple t, TupleDesc d, Timesta
 		rs->window_until = ts_col(t, d, 5, 0);
 		rs->window_number_id = DatumGetInt64(SPI_getbinval(t, d, 6, &isnull));
 		rs->opted_out = DatumGetBool(SPI_getbinval(t, d, 7, &isnull));
+		rs->marketing_not_before = ts_col(t, d, 8, 0);
 		if (rs->last_reach != REACH_NEVER)
 			reach_window_restore(&slot->window, rs->last_reach);
 	}

@@ -64,11 +64,21 @@ static const char *const store_window_sql =
 "  window_until = greatest(f.window_until, excluded.window_until),"
 "  updated_at = now()";
 
+/* 131049: the later of two deferrals wins. */
+static const char *const store_defer_sql =
+"INSERT INTO antiban.recipient_facts AS f (portfolio_id, recipient, marketing_not_before)"
+" VALUES ($1, $2, $3)"
+" ON CONFLICT (portfolio_id, recipient) DO UPDATE SET"
+"  marketing_not_before = greatest(f.marketing_not_before, excluded.marketing_not_before),"
+"  updated_at = now()";
+
 static void
 store_fact(const RecipientFact *f, const char *recipient)
 {
 	static SPIPlanPtr opt_out_plan = NULL;
 	static SPIPlanPtr window_plan = NULL;
+	static SPIPlanPtr defer_plan = NULL;
+	Oid			defer_types[3] = {INT8OID, TEXTOID, TIMESTAMPTZOID};
 	Oid			opt_out_types[3] = {INT8OID, TEXTOID, BOOLOID};
 	Oid			window_types[5] = {INT8OID, TEXTOID, TIMESTAMPTZOID, INT8OID, TIMESTAMPTZOID};
 	Datum		args[5] = {Int64GetDatum(f->portfolio_id), CStringGetTextDatum(recipient)};
@@ -83,6 +93,13 @@ store_fact(const RecipientFact *f, const char *recipient)
 			opt_out_plan = privileged_prepare(store_opt_out_sql, 3, opt_out_types);
 		plan = opt_out_plan;
 		args[2] = BoolGetDatum(f->opted_out);
+	}
+	else if (f->kind == FACT_MARKETING_DEFER)
+	{
+		if (defer_plan == NULL)
+			defer_plan = privileged_prepare(store_defer_sql, 3, defer_types);
+		plan = defer_plan;
+		args[2] = TimestampTzGetDatum(f->marketing_not_before);
 	}
 	else
 	{

@@ -38,7 +38,6 @@
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 
-#include "core/error_class.h"
 #include "core/hex.h"
 #include "core/json_repair.h"
 #include "core/opt_out.h"
@@ -456,21 +455,6 @@ antiban_webhook_verify(PG_FUNCTION_ARGS)
 	SPI_finish();
 	privileged_end(&priv);
 	PG_RETURN_BOOL(ok);
-}
-
-PG_FUNCTION_INFO_V1(antiban_error_action);
-
-/* antiban.error_action(code, http_status) -> (action, meaning): core/error_class.c for SQL. */
-Datum
-antiban_error_action(PG_FUNCTION_ARGS)
-{
-	ErrorClass	e = error_classify(PG_ARGISNULL(0) ? -1 : PG_GETARG_INT32(0),
-								   PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1));
-	Datum		values[2] = {CStringGetTextDatum(error_action_name(e.action)),
-	CStringGetTextDatum(e.meaning)};
-	bool		nulls[2] = {false, false};
-
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc(fcinfo), values, nulls)));
 }
 
 PG_FUNCTION_INFO_V1(antiban_is_opt_out);

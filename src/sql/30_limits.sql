@@ -56,6 +56,7 @@ CREATE TABLE antiban.recipient_facts (
     window_until      timestamptz,
     window_number_id  bigint,
     window_opened_at  timestamptz,
+    marketing_not_before timestamptz,
     updated_at        timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (portfolio_id, recipient)
 );
@@ -63,11 +64,13 @@ COMMENT ON TABLE antiban.recipient_facts IS
     'Per portfolio and recipient: marketing opt-out and the open service window, written by set_marketing_opt_out and open_service_window (and the webhooks that call them) inside the caller''s transaction; decisions see them once it commits. Sessions on their own pinned clock write nothing here.';
 COMMENT ON COLUMN antiban.recipient_facts.window_opened_at IS
     'antiban.now() when the window was opened: a window opened on a clock ahead of the loading session''s is ignored after a restart.';
+COMMENT ON COLUMN antiban.recipient_facts.marketing_not_before IS
+    'Meta capped this person''s marketing (131049): decide() queues marketing to them until then; utility and service still go.';
 
 CREATE VIEW antiban.recipient_state AS
 SELECT portfolio_id, recipient, r.last_number_id, r.last_sent_at, r.last_reached_at,
        f.window_until, f.window_number_id, coalesce(f.marketing_opt_out, false) AS marketing_opt_out,
-       greatest(r.updated_at, f.updated_at) AS updated_at
+       greatest(r.updated_at, f.updated_at) AS updated_at, f.marketing_not_before
 FROM antiban.recipient_reach r FULL JOIN antiban.recipient_facts f USING (portfolio_id, recipient);
 COMMENT ON VIEW antiban.recipient_state IS
     'Per portfolio and recipient: the number they last talked to, their open service window, their marketing opt-out and when they were last counted against the messaging limit, as stored (recipient_reach and recipient_facts). Shared memory is the live copy; these tables let it survive restarts.';

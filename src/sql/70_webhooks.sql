@@ -171,11 +171,39 @@ AS 'MODULE_PATHNAME', 'antiban_webhook_verify' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.webhook_verify(text) IS
     'Meta''s GET handshake: does hub.verify_token match the stored webhook verify token (constant-time)?';
 
-CREATE FUNCTION antiban.error_action(code integer, http_status integer DEFAULT 400,
-    OUT action text, OUT meaning text)
-AS 'MODULE_PATHNAME', 'antiban_error_action' LANGUAGE C IMMUTABLE;
+-- What each Meta error code does: one table in src/core/error_class.c, read
+-- here, by the sender and by the webhooks alike.
+CREATE TYPE antiban.meta_code AS (
+    code              integer,
+    last_code         integer,
+    action            text,
+    class             text,
+    pause             text,
+    slow_number       boolean,
+    recipient_backoff boolean,
+    defer_marketing   interval,
+    opt_out           boolean,
+    health_counter    text,
+    restarts_recovery boolean,
+    alert_kind        text,
+    alert_severity    antiban.alert_severity,
+    max_attempts      integer,
+    min_delay         interval,
+    meaning           text
+);
+COMMENT ON TYPE antiban.meta_code IS
+    'What a Cloud API error code does. code..last_code: the codes of the row (last_code NULL: one code). action: the main consequence in a word. class: transient (the message may go again) or permanent (it fails). pause: soft (back by itself after antiban.pause_cooldown if healthy) or hard (until a person resumes it), NULL for none. slow_number: one AIMD decrease by antiban.aimd_decrease per congestion event. recipient_backoff: the pair waits 4^X s. defer_marketing: how long marketing to that person waits. opt_out: the person stopped marketing. health_counter: the count of the health score it feeds (spam, policy, throughput, pair, marketing_cap, undeliverable, blocks; NULL none); restarts_recovery: a new one restarts the fading of penalties. alert_kind, alert_severity: the alert raised when it acts. max_attempts (NULL: antiban.max_attempts) and min_delay: how the message is retried.';
+
+CREATE FUNCTION antiban.error_action(code integer, http_status integer DEFAULT 400)
+RETURNS antiban.meta_code
+AS 'MODULE_PATHNAME', 'antiban_error_action' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION antiban.error_action(integer, integer) IS
-    'How antiban treats a Cloud API error code: transient, permanent, recipient_backoff, retry_next_day, slow_number or pause_number.';
+    'What antiban does for a Cloud API error code (antiban.meta_code); a code it does not know is transient on HTTP 5xx, 429 or no answer (0), permanent otherwise.';
+
+CREATE FUNCTION antiban.meta_codes() RETURNS SETOF antiban.meta_code
+AS 'MODULE_PATHNAME', 'antiban_meta_codes' LANGUAGE C IMMUTABLE PARALLEL SAFE ROWS 80;
+COMMENT ON FUNCTION antiban.meta_codes() IS
+    'Every Cloud API error code antiban knows and what it does (see antiban.meta_code), in code order.';
 
 CREATE FUNCTION antiban.is_opt_out(message text) RETURNS boolean
 AS 'MODULE_PATHNAME', 'antiban_is_opt_out' LANGUAGE C IMMUTABLE STRICT;
@@ -189,7 +217,8 @@ COMMENT ON FUNCTION antiban.set_marketing_opt_out(text, text, boolean) IS
     'Stop (or resume) marketing to a recipient in the portfolio of this number. Takes effect when the calling transaction commits (nothing on rollback); decide() then rejects marketing to them (opted_out). The same transaction already sees it.';
 
 -- What a number suffers for an account signal: shared by the sender and the webhooks.
-CREATE FUNCTION antiban.pause_number(number bigint, kind text, detail text, hard boolean DEFAULT true)
+CREATE FUNCTION antiban.pause_number(number bigint, kind text, detail text, hard boolean DEFAULT true,
+                                     severity antiban.alert_severity DEFAULT 'critical')
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -209,22 +238,18 @@ BEGIN
         RETURN false;           -- already paused: one alert, not one per message
     END IF;
     INSERT INTO antiban.alerts (severity, phone_number_id, kind, detail)
-    VALUES ('critical', paused, kind, detail);
+    VALUES (severity, paused, kind, detail);
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION antiban.pause_number(bigint, text, text, boolean) IS
-    'Take a number out of rotation after a ban or spam signal, with one critical alert. hard: only a person may resume it (antiban.release_mode); otherwise it recovers by itself after antiban.pause_cooldown.';
+COMMENT ON FUNCTION antiban.pause_number(bigint, text, text, boolean, antiban.alert_severity) IS
+    'Take a number out of rotation after a ban or spam signal, with one alert (critical unless said). hard: only a person may resume it (antiban.release_mode); otherwise it recovers by itself after antiban.pause_cooldown.';
 
-CREATE FUNCTION antiban.slow_number(number bigint) RETURNS void
-LANGUAGE sql VOLATILE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-    -- multiplicative decrease: half the rate, never below a twentieth
-    UPDATE antiban.numbers SET rate_factor = greatest(0.05, rate_factor * 0.5),
-           mode = CASE WHEN mode IN ('active', 'recovering') THEN 'throttled'::antiban.number_mode ELSE mode END,
-           change_reason = format('130429 (throughput limit) from Meta: rate %s%% -> %s%%',
-                                  round(rate_factor * 100), round(greatest(0.05, rate_factor * 0.5) * 100))
-    WHERE id = number AND NOT mode_forced AND current_setting('antiban.protection', true) IS DISTINCT FROM 'off'
-$$;
-COMMENT ON FUNCTION antiban.slow_number(bigint) IS 'Halve a number''s sending rate after 130429 (throughput) answers.';
+-- What a Meta error does, done: the sender's record step runs the same C.
+CREATE FUNCTION antiban.act_on_error(number_id bigint, message_id bigint, code integer,
+    http_status integer DEFAULT 400, source text DEFAULT 'webhook', request_at timestamptz DEFAULT NULL,
+    recipient text DEFAULT NULL)
+RETURNS text[]
+AS 'MODULE_PATHNAME', 'antiban_act_on_error' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION antiban.act_on_error(bigint, bigint, integer, integer, text, timestamptz, text) IS
+    'Do what antiban.error_action(code, http_status) says for an error Meta reported on a message of this number: record it in antiban.send_errors (source send or webhook), pause the number (soft or hard) with its alert, slow it by one antiban.aimd_decrease unless the request (request_at, default now) was sent before its last decrease, drain the pair bucket, defer (131049) or stop (131050) marketing to the recipient in the number''s portfolio at commit. Returns what was done (recorded, paused, slowed, pair_drained, marketing_deferred, opted_out).';

@@ -5,7 +5,6 @@ CREATE FUNCTION antiban.apply_statuses(statuses jsonb, OUT applied integer, OUT 
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     r record;
-    act record;
     code text;
 BEGIN
     applied := 0;
@@ -107,27 +106,15 @@ BEGIN
             problems := problems || r.problem;
             CONTINUE;
         END IF;
-        -- the message became failed now: its consequences, once
+        -- the message became failed now: its code does, once, what it does
+        -- when the sender meets it in an answer (src/core/error_class.c);
+        -- the request went out when the accepted attempt was claimed
         code := r.errors -> 0 ->> 'code';
         CONTINUE WHEN code IS NULL OR code !~ '^[0-9]{1,9}$';
-        IF r.number_id IS NOT NULL THEN
-            INSERT INTO antiban.send_errors (number_id, message_id, code, source)
-            VALUES (r.number_id, r.id, code::integer, 'webhook');
-        END IF;
-        -- the same classification as an error answered at send time
-        SELECT * INTO act FROM antiban.error_action(code::integer, 400);
-        IF act.action = 'pause_number' THEN
-            PERFORM antiban.pause_number(r.number_id, 'number_paused',
-                format('Meta reported %s (%s) for message %s: number paused', code, act.meaning, r.id),
-                code <> '131048');
-        ELSIF act.action = 'slow_number' THEN
-            PERFORM antiban.slow_number(r.number_id);
-        END IF;
-        IF code = '131050' AND r.recipient IS NOT NULL THEN
-            PERFORM antiban.set_marketing_opt_out(r.recipient, r.phone_number_id, true);
-        END IF;
+        PERFORM antiban.act_on_error(r.number_id, r.id, code::integer, 400, 'webhook',
+            (SELECT o.sending_at FROM antiban.outbox o WHERE o.id = r.id), r.recipient);
     END LOOP;
 END
 $$;
 COMMENT ON FUNCTION antiban.apply_statuses(jsonb) IS
-    'Move outbox rows forward on status webhooks ([{entry, change, phone_number_id, status}]): matched by wamid, or by the outbox id in biz_opaque_callback_data when the recipient and number agree and the row has no other wamid; a failure''s consequences (send_errors, pause or slow-down, 131050 opt-out) happen once, when the row becomes failed. Statuses that are not ours come back as problems.';
+    'Move outbox rows forward on status webhooks ([{entry, change, phone_number_id, status}]): matched by wamid, or by the outbox id in biz_opaque_callback_data when the recipient and number agree and the row has no other wamid; a failure''s code then does, once, what antiban.act_on_error does for it (send_errors, pause, slow-down, pair backoff, 131049 marketing deferral, 131050 opt-out), as when the sender meets it in an answer. Statuses that are not ours come back as problems.';

@@ -13,6 +13,7 @@ ALTER TABLE antiban.numbers
     ADD COLUMN mode_forced           boolean NOT NULL DEFAULT false,
     ADD COLUMN hard_block            boolean NOT NULL DEFAULT false,
     ADD COLUMN rate_changed_at       timestamptz NOT NULL DEFAULT antiban.now(),
+    ADD COLUMN rate_decreased_at     timestamptz,
     ADD COLUMN change_reason         text,
     ADD COLUMN health_terms          jsonb NOT NULL DEFAULT '[]',
     ADD COLUMN warmup_day            integer NOT NULL DEFAULT 0,
@@ -26,6 +27,8 @@ COMMENT ON COLUMN antiban.numbers.hard_block IS 'Paused for a reason only a pers
 COMMENT ON COLUMN antiban.numbers.health_terms IS 'What the health score is made of right now: [{signal, points, why}].';
 COMMENT ON COLUMN antiban.numbers.warmup_cap IS 'Warming numbers: messages allowed per moving 24 h on this warm-up day (src/core/warmup.c).';
 COMMENT ON COLUMN antiban.numbers.warmup_full_until IS 'Warming numbers: the day''s cap is used up; decide queues for this number until then.';
+COMMENT ON COLUMN antiban.numbers.rate_decreased_at IS
+    'The rate controller''s last multiplicative decrease: a congestion answer (130429) for a request sent before it is the same congestion event, and does not cut the rate again.';
 COMMENT ON COLUMN antiban.numbers.change_reason IS 'Why health, mode or rate last changed (also in antiban.health_events).';
 
 -- Every change of health, mode or rate, with its reason.
@@ -47,18 +50,21 @@ CREATE INDEX health_events_number ON antiban.health_events (number_id, at);
 COMMENT ON TABLE antiban.health_events IS
     'One row per change of a number''s health, mode or rate factor, with the reason ("-24: 12 x 131048 (spam rate limit) in 200 recent sends") and the score''s terms.';
 
--- Errors per number, from send answers and failed-status webhooks: the
--- health score's recent error rates.
+-- Errors per number, from send answers and failed-status webhooks
+-- (antiban.act_on_error): the health score's recent error rates.
 CREATE TABLE antiban.send_errors (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     at              timestamptz NOT NULL DEFAULT antiban.now(),
     number_id       bigint NOT NULL,
     message_id      bigint,
     code            integer NOT NULL,
-    source          text NOT NULL CHECK (source IN ('send', 'webhook'))
+    source          text NOT NULL CHECK (source IN ('send', 'webhook')),
+    request_at      timestamptz NOT NULL DEFAULT antiban.now()
 );
 CREATE INDEX send_errors_number ON antiban.send_errors (number_id, at);
-COMMENT ON TABLE antiban.send_errors IS 'Every error Meta returned for a number (send answers and failed statuses), for error rates and trends.';
+COMMENT ON TABLE antiban.send_errors IS 'Every error Meta returned for a number (send answers and failed statuses), for error rates and trends; what each code counts as is antiban.error_action(code).';
+COMMENT ON COLUMN antiban.send_errors.request_at IS
+    'When the request that met the error went out (the claim of that attempt): congestion from a request sent before the number''s last rate decrease is not a new event.';
 
 -- When each number was last evaluated (kept apart so evaluating does not
 -- rewrite antiban.numbers, which every backend caches).
@@ -235,28 +241,42 @@ RETURNS TABLE (number_id bigint, phone_number_id text, health integer, mode text
                sent_recent bigint, spam_errors bigint, policy_errors bigint, throughput_errors bigint,
                pair_errors bigint, marketing_cap_errors bigint, undeliverable_errors bigint,
                sent_day bigint, delivered_day bigint, read_day bigint, replied_day bigint, blocks_day bigint,
-               last_bad_event_at timestamptz, new_throttle_errors bigint, new_spam_errors bigint,
-               new_hard_errors bigint, evaluated_at timestamptz, warmup_day integer,
-               warmup_day_started_at timestamptz, warmup_cap integer, warmup_full_until timestamptz, sent_24h bigint, oldest_sent_24h timestamptz)
+               last_bad_event_at timestamptz, congestion_at timestamptz, new_soft_pause_errors bigint,
+               new_hard_pause_errors bigint, evaluated_at timestamptz, warmup_day integer,
+               warmup_day_started_at timestamptz, warmup_cap integer, warmup_full_until timestamptz, sent_24h bigint,
+               oldest_sent_24h timestamptz, rate_decreased_at timestamptz)
 LANGUAGE sql STABLE AS $$
     WITH clock AS (SELECT antiban.now() AS now),
-    errors AS (
-        SELECT e.number_id,
-               count(*) FILTER (WHERE e.at > c.now - recent AND e.code = 131048) AS spam,
-               count(*) FILTER (WHERE e.at > c.now - recent AND e.code IN (368, 131031)) AS policy,
-               count(*) FILTER (WHERE e.at > c.now - recent AND e.code = 130429) AS throughput,
-               count(*) FILTER (WHERE e.at > c.now - recent AND e.code = 131056) AS pair,
-               count(*) FILTER (WHERE e.at > c.now - recent AND e.code = 131049) AS cap,
-               count(*) FILTER (WHERE e.at > c.now - recent AND e.code = 131026) AS undeliverable,
-               count(*) FILTER (WHERE e.code = 131050) AS stops,
-               max(e.at) FILTER (WHERE e.code IN (131048, 368, 131031, 130429, 131050, 131026)) AS last_bad,
-               count(*) FILTER (WHERE e.at > coalesce(h.evaluated_at, '-infinity') AND e.code = 130429) AS new_throttle,
-               count(*) FILTER (WHERE e.at > coalesce(h.evaluated_at, '-infinity') AND e.code = 131048) AS new_spam,
-               count(*) FILTER (WHERE e.at > coalesce(h.evaluated_at, '-infinity')
-                                  AND e.code IN (368, 131031, 131042, 190, 0)) AS new_hard
+    -- each error counts as its code's row says (antiban.error_action,
+    -- src/core/error_class.c): counted per code first, so the table is read
+    -- once per number and code, not once per error
+    per_code AS (
+        SELECT e.number_id, e.code,
+               count(*) FILTER (WHERE e.at > c.now - recent) AS in_window,
+               count(*) AS in_day,
+               max(e.at) AS last_at,
+               count(*) FILTER (WHERE e.at > coalesce(h.evaluated_at, '-infinity')) AS since_evaluated,
+               max(e.request_at) FILTER (WHERE e.at > coalesce(h.evaluated_at, '-infinity')) AS new_request_at
         FROM antiban.send_errors e CROSS JOIN clock c LEFT JOIN antiban.health_state h USING (number_id)
         WHERE e.at > c.now - greatest(recent, interval '1 day')
-        GROUP BY e.number_id
+        GROUP BY e.number_id, e.code
+    ), errors AS (
+        SELECT p.number_id,
+               sum(p.in_window) FILTER (WHERE a.health_counter = 'spam')::bigint AS spam,
+               sum(p.in_window) FILTER (WHERE a.health_counter = 'policy')::bigint AS policy,
+               sum(p.in_window) FILTER (WHERE a.health_counter = 'throughput')::bigint AS throughput,
+               sum(p.in_window) FILTER (WHERE a.health_counter = 'pair')::bigint AS pair,
+               sum(p.in_window) FILTER (WHERE a.health_counter = 'marketing_cap')::bigint AS cap,
+               sum(p.in_window) FILTER (WHERE a.health_counter = 'undeliverable')::bigint AS undeliverable,
+               sum(p.in_day) FILTER (WHERE a.health_counter = 'blocks')::bigint AS stops,
+               max(p.last_at) FILTER (WHERE a.restarts_recovery) AS last_bad,
+               -- the latest request among new congestion errors: the controller
+               -- ignores it if sent before its last decrease (rate_control.c)
+               max(p.new_request_at) FILTER (WHERE a.slow_number) AS congestion_at,
+               sum(p.since_evaluated) FILTER (WHERE a.pause = 'soft')::bigint AS new_soft_pause,
+               sum(p.since_evaluated) FILTER (WHERE a.pause = 'hard')::bigint AS new_hard_pause
+        FROM per_code p CROSS JOIN LATERAL antiban.error_action(p.code) a
+        GROUP BY p.number_id
     ), sends AS (
         -- day rates count messages sent at least 10 min ago: younger ones
         -- may not have had their delivered status yet
@@ -291,9 +311,9 @@ LANGUAGE sql STABLE AS $$
            coalesce(s.sent_day, 0), coalesce(s.delivered_day, 0), coalesce(s.read_day, 0), coalesce(r.replied, 0),
            coalesce(e.stops, 0) + coalesce(x.opted_out, 0),
            greatest(e.last_bad, x.last_at),
-           coalesce(e.new_throttle, 0), coalesce(e.new_spam, 0), coalesce(e.new_hard, 0), h.evaluated_at,
+           e.congestion_at, coalesce(e.new_soft_pause, 0), coalesce(e.new_hard_pause, 0), h.evaluated_at,
            n.warmup_day, n.warmup_day_started_at, n.warmup_cap, n.warmup_full_until,
-           coalesce(s.sent_24h, 0), s.oldest_sent
+           coalesce(s.sent_24h, 0), s.oldest_sent, n.rate_decreased_at
     FROM antiban.numbers n
     LEFT JOIN antiban.health_state h ON h.number_id = n.id
     LEFT JOIN errors e ON e.number_id = n.id
@@ -303,7 +323,7 @@ LANGUAGE sql STABLE AS $$
     ORDER BY n.id
 $$;
 COMMENT ON FUNCTION antiban.number_signals(interval) IS
-    'What each number''s health is computed from: quality and its trend, status, Meta''s health_status, error counts by class in the recent window, sends, deliveries, reads, replies and blocks of the last day; and for warming numbers their warm-up day and sends in the last 24 h.';
+    'What each number''s health is computed from: quality and its trend, status, Meta''s health_status, error counts by health counter in the recent window (antiban.error_action), sends, deliveries, reads, replies and blocks of the last day; since the last evaluation, the latest congestion request (130429) and soft and hard pause signals; and for warming numbers their warm-up day and sends in the last 24 h.';
 
 CREATE FUNCTION antiban.evaluate_health(OUT phone_number_id text, OUT health integer, OUT mode antiban.number_mode,
                                         OUT rate_factor double precision, OUT changed boolean, OUT reason text)

@@ -130,5 +130,8 @@ GRANT SELECT ON antiban.waba_blocks, antiban.event_order TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.template_language(text), antiban.meta_time(text) TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.lift_account_block(text, text, text) TO antiban_admin;
 
+-- What each Meta code does, for whoever reads the docs or a dashboard.
+GRANT EXECUTE ON FUNCTION antiban.meta_codes() TO antiban_reader;
+
 -- Make every backend drop numbers cached from an earlier install.
 SELECT antiban.reload_config();

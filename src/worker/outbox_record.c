@@ -1,10 +1,11 @@
 /*
  * outbox_record.c
  *		The sender's second short transaction: what each request's answer
- *		means for its message (core/error_class.c, core/retry_plan.c), for
- *		its number (slowed on 130429, paused on ban signals, with an alert)
- *		and for its recipient's pair (131056 drains it).  A message sent after
- *		retries keeps the last error it met, for the record.
+ *		means for its message (core/error_class.c, core/retry_plan.c), and,
+ *		for an error, what its code does to the number, the pair and the
+ *		person (error_consequences.c, the same routine a failed status
+ *		webhook runs).  A message sent after retries keeps the last error it
+ *		met, for the record.
  */
 #include "worker/sender.h"
 
@@ -15,14 +16,16 @@
 #include "utils/lsyscache.h"
 
 #include "core/retry_plan.h"
+#include "pg/error_consequences.h"
 #include "pg/privileged.h"
 
-#define RECORD_COLUMNS 11
+#define RECORD_COLUMNS 12
 
 /*
  * Rows are locked in id order, as the webhook triggers do: no deadlock
- * between them.  Meta's error codes also go to send_errors, where the
- * health score counts them.
+ * between them.  The errors Meta answered come back, in number order, with
+ * what acting on them needs: the number, the recipient and when the request
+ * went out (the claim of this attempt).
  */
 static const char *const record_sql =
 "WITH locked AS (SELECT id FROM antiban.outbox WHERE id = ANY($1) ORDER BY id FOR UPDATE),"
@@ -36,16 +39,12 @@ static const char *const record_sql =
 " lease_until = u.lease, pair_hits = o.pair_hits + u.pair_hit,"
 " reason = coalesce(u.reason, o.reason)"
 " FROM unnest($1::int8[], $2::text[], $3::timestamptz[], $4::text[], $5::int4[], $6::text[],"
-"  $7::text[], $8::text[], $9::timestamptz[], $10::int4[], $11::text[])"
-"  AS u(id, state, nb, wamid, code, title, details, trace, lease, pair_hit, reason)"
+"  $7::text[], $8::text[], $9::timestamptz[], $10::int4[], $11::text[], $12::int4[])"
+"  AS u(id, state, nb, wamid, code, title, details, trace, lease, pair_hit, reason, http)"
 " WHERE o.id = u.id AND o.id IN (SELECT id FROM locked)"
-" RETURNING o.id, o.number_id, u.code)"
-" INSERT INTO antiban.send_errors (number_id, message_id, code, source)"
-" SELECT number_id, id, code, 'send' FROM recorded WHERE code IS NOT NULL AND number_id IS NOT NULL";
-
-/* The number's penalties live in SQL, shared with the webhook triggers. */
-static const char *const slow_sql = "SELECT antiban.slow_number($1)";
-static const char *const pause_sql = "SELECT antiban.pause_number($1, 'number_paused', $2, $3)";
+" RETURNING o.id, o.number_id, u.code, u.http, o.sending_at, o.recipient)"
+" SELECT id, number_id, code, http, sending_at, recipient FROM recorded"
+" WHERE code IS NOT NULL AND number_id IS NOT NULL ORDER BY number_id, id";
 
 typedef struct Columns
 {
@@ -56,13 +55,13 @@ typedef struct Columns
 
 static const Oid element_types[RECORD_COLUMNS] = {
 	INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, TEXTOID,
-	TIMESTAMPTZOID, INT4OID, TEXTOID,
+	TIMESTAMPTZOID, INT4OID, TEXTOID, INT4OID,
 };
 
 enum
 {
 	COL_ID, COL_STATE, COL_NB, COL_WAMID, COL_CODE, COL_TITLE, COL_DETAILS, COL_TRACE,
-	COL_LEASE, COL_PAIR_HIT, COL_REASON
+	COL_LEASE, COL_PAIR_HIT, COL_REASON, COL_HTTP
 };
 
 static Columns
@@ -97,52 +96,13 @@ static void
 put_error(Columns *c, int i, const CloudApiResult *r)
 {
 	if (r->answer.error_code >= 0)
+	{
 		put(c, i, COL_CODE, Int32GetDatum(r->answer.error_code));
+		put(c, i, COL_HTTP, Int32GetDatum((int32) r->http_status));
+	}
 	put_text(c, i, COL_TITLE, r->transport == TRANSPORT_OK ? r->answer.error_title : r->transport_error);
 	put_text(c, i, COL_DETAILS, r->answer.error_details);
 	put_text(c, i, COL_TRACE, r->answer.fbtrace_id);
-}
-
-/* Run slow_sql (number only) or pause_sql (number, detail, hard). */
-static void
-run_for_number(const char *sql, int64 number_id, const char *detail, bool hard)
-{
-	Oid			types[3] = {INT8OID, TEXTOID, BOOLOID};
-	Datum		args[3] = {Int64GetDatum(number_id), CStringGetTextDatum(detail ? detail : ""),
-	BoolGetDatum(hard)};
-
-	if (SPI_execute_with_args(sql, detail ? 3 : 1, types, args, NULL, false, 0) < 0)
-		elog(ERROR, "antiban: could not update number " INT64_FORMAT, number_id);
-}
-
-/* 130429, 368, 131048 ...: the number suffers, once per answer. */
-static void
-apply_account_signal(const InFlight *f, const RetryPlan *p, const CloudApiResult *r)
-{
-	NumbersCache *c = numbers_cache_get();
-	CachedNumber *n = numbers_cache_by_id(c, f->number_id);
-	char		detail[512];
-
-	/* without protection (a naive sender, for comparison) the number is not spared */
-	if (p->slow_number && antiban_protection)
-	{
-		if (n)
-			buckets_drain(c->instance, n, NULL, 0);
-		run_for_number(slow_sql, f->number_id, NULL, false);
-	}
-	if (p->pause_number && antiban_protection)
-	{
-		/* 131048 is Meta slowing a spammy number: it may come back by itself */
-		bool		hard = r->answer.error_code != 131048;
-
-		snprintf(detail, sizeof(detail), "Meta answered %d (%s): number paused, %s",
-				 r->answer.error_code, error_classify(r->answer.error_code, (int) r->http_status).meaning,
-				 hard ? "no further sends until an operator resumes it (antiban.release_mode)"
-				 : "it recovers by itself after antiban.pause_cooldown if its health allows");
-		run_for_number(pause_sql, f->number_id, detail, hard);
-	}
-	if (p->drain_pair && n)
-		buckets_drain(c->instance, n, f->recipient, recipient_hash(f->recipient));
 }
 
 static double
@@ -151,18 +111,9 @@ jitter(void)
 	return (double) random() / ((double) RAND_MAX + 1.0);
 }
 
-/* Account signals wait until the messages are recorded: outbox rows, then numbers. */
-typedef struct Signal
-{
-	InFlight	flight;
-	RetryPlan	plan;
-	CloudApiResult result;
-} Signal;
-
-/* Fill row i of 'c' for result r; an account signal goes to *signal. */
+/* Fill row i of 'c' for result r. */
 static void
-plan_result(const InFlight *f, const CloudApiResult *r, TimestampTz now, Columns *c, int i,
-			Signal *signal, bool *has_signal)
+plan_result(const InFlight *f, const CloudApiResult *r, TimestampTz now, Columns *c, int i)
 {
 	RetryInput	in;
 	RetryPlan	p;
@@ -202,15 +153,8 @@ plan_result(const InFlight *f, const CloudApiResult *r, TimestampTz now, Columns
 	if (p.state == MSG_RETRY_WAIT)
 		put(c, i, COL_NB, TimestampTzGetDatum(p.not_before));
 	put_text(c, i, COL_REASON, p.reason);
-	if (p.drain_pair)
+	if (p.pair_hit)
 		put(c, i, COL_PAIR_HIT, Int32GetDatum(1));
-	if (p.slow_number || p.pause_number || p.drain_pair)
-	{
-		signal->flight = *f;
-		signal->plan = p;
-		signal->result = *r;
-		*has_signal = true;
-	}
 }
 
 static Datum
@@ -227,6 +171,33 @@ array_of(Columns *c, int col)
 											  element_types[col], len, byval, align));
 }
 
+/* The errors the record statement returned, copied out before acting on them. */
+static MetaErrorEvent *
+answered_errors(uint64 *nerrors)
+{
+	SPITupleTable *rows = SPI_tuptable;
+	MetaErrorEvent *errors = palloc0(sizeof(MetaErrorEvent) * Max(SPI_processed, 1));
+	bool		isnull;
+
+	*nerrors = SPI_processed;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = rows->vals[i];
+		TupleDesc	d = rows->tupdesc;
+		bool		unsent;
+		Datum		sent = SPI_getbinval(t, d, 5, &unsent);
+
+		errors[i].message_id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
+		errors[i].number_id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+		errors[i].code = DatumGetInt32(SPI_getbinval(t, d, 3, &isnull));
+		errors[i].http_status = DatumGetInt32(SPI_getbinval(t, d, 4, &isnull));
+		errors[i].request_at = unsent ? 0 : DatumGetTimestampTz(sent);
+		errors[i].recipient = SPI_getvalue(t, d, 6);
+		errors[i].source = "send";
+	}
+	return errors;
+}
+
 void
 sender_record(SenderState *st, CloudApiResult *results, int n)
 {
@@ -235,20 +206,18 @@ sender_record(SenderState *st, CloudApiResult *results, int n)
 	Datum		args[RECORD_COLUMNS];
 	TimestampTz now = antiban_now();
 	Columns		c = columns_new(Max(n, 1));
-	Signal	   *signals = palloc(sizeof(Signal) * Max(n, 1));
-	int			nsignals = 0;
+	MetaErrorEvent *errors;
+	uint64		nerrors;
 
 	for (int k = 0; k < RECORD_COLUMNS; k++)
 		types[k] = get_array_type(element_types[k]);
 	for (int i = 0; i < n; i++)
 	{
 		InFlight   *f = hash_search(st->inflight, &results[i].id, HASH_FIND, NULL);
-		bool		has_signal = false;
 
 		if (f == NULL)
 			continue;			/* can not happen: every request was remembered */
-		plan_result(f, &results[i], now, &c, c.n++, &signals[nsignals], &has_signal);
-		nsignals += has_signal;
+		plan_result(f, &results[i], now, &c, c.n++);
 		hash_search(st->inflight, &results[i].id, HASH_REMOVE, NULL);
 	}
 	if (c.n == 0)
@@ -257,8 +226,10 @@ sender_record(SenderState *st, CloudApiResult *results, int n)
 		plan = privileged_prepare(record_sql, RECORD_COLUMNS, types);
 	for (int k = 0; k < RECORD_COLUMNS; k++)
 		args[k] = array_of(&c, k);
-	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "antiban: could not record send results");
-	for (int i = 0; i < nsignals; i++)
-		apply_account_signal(&signals[i].flight, &signals[i].plan, &signals[i].result);
+	/* outbox rows first, then numbers and people: the lock order of the webhooks */
+	errors = answered_errors(&nerrors);
+	for (uint64 i = 0; i < nerrors; i++)
+		(void) meta_error_act(&errors[i]);
 }
