@@ -176,7 +176,9 @@ BEGIN
                    count(*) FILTER (WHERE e.at > now - interval '15 minutes') AS recent,
                    count(*) FILTER (WHERE e.at <= now - interval '15 minutes') AS before
             FROM antiban.send_errors e
-            WHERE e.at > now - interval '75 minutes' AND e.code IN (131048, 131049, 131026, 131050, 130429, 368, 131031)
+            -- the codes that feed a health count (antiban.meta_codes()), pair rate aside
+            WHERE e.at > now - interval '75 minutes'
+              AND (SELECT a.health_counter NOT IN ('pair') FROM antiban.error_action(e.code) a)
             GROUP BY e.number_id
         )
         SELECT n.phone_number_id, n.quality_rating, b.recent AS errors, s.recent AS sends,
