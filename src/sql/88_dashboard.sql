@@ -189,7 +189,7 @@ SELECT 'antiban journal writer' AS worker, s.running,
               j.buffered, j.capacity, j.flushed, j.written_directly, j.previous_shutdown) AS detail
 FROM antiban.journal_stats() j, seen s WHERE s.worker = 'antiban journal writer'
 UNION ALL
-SELECT 'antiban sender', s.running, 'seconds the oldest due message has waited for a sender',
+SELECT 'antiban sender', s.running, 'oldest due message waiting for a sender',
        coalesce(extract(epoch FROM c.now - min(o.not_before)), 0)::float8,
        format('%s messages due now', count(o.*))
 FROM clock c CROSS JOIN seen s
@@ -197,7 +197,7 @@ LEFT JOIN antiban.outbox o ON o.state IN ('queued', 'retry_wait') AND o.not_befo
 WHERE s.worker = 'antiban sender'
 GROUP BY s.running, c.now
 UNION ALL
-SELECT 'antiban monitor', s.running, 'seconds since the last health evaluation',
+SELECT 'antiban monitor', s.running, 'time since the last health evaluation',
        extract(epoch FROM c.now - max(h.evaluated_at))::float8,
        format('%s numbers evaluated; last at %s', count(h.*), max(h.evaluated_at))
 FROM clock c CROSS JOIN seen s
