@@ -136,7 +136,7 @@
 				return d;
 			} },
 			{ title: 'Quality', field: 'quality_rating', render: function (n) {
-				var d = el('div');
+				var d = el('div', 'nowrap');
 				if (QUALITY_COLOR[n.previous_quality] && n.previous_quality !== n.quality_rating) {
 					d.appendChild(badge(n.previous_quality, 'q-' + n.previous_quality.toLowerCase() + ' faded'));
 					d.appendChild(el('span', 'arrow', '→'));
@@ -153,8 +153,9 @@
 			{ title: 'Throughput in use', render: function (n) {
 				var d = el('div', 'throughput');
 				var now = r[n.phone_number_id];
-				var limit = Number(n.rate_limit);
-				d.appendChild(el('div', '', (now === undefined ? '…' : now.toFixed(1)) + ' / ' + limit.toLocaleString('en-US') + ' msg/s'));
+				var limit = n.mode === 'paused' ? 0 : Number(n.rate_limit);
+				d.appendChild(el('div', '', (now === undefined ? '…' : now.toFixed(1)) + ' / ' +
+					(n.mode === 'paused' ? '0 msg/s (paused)' : limit.toLocaleString('en-US') + ' msg/s')));
 				d.appendChild(bar(now === undefined || !limit ? 0 : now / limit, 'rate'));
 				d.appendChild(el('div', 'sub', n.throughput_level + (Number(n.rate_factor) < 1 ? ' × ' + n.rate_factor : '') +
 					' · bucket ' + Math.round(Number(n.bucket_fill) * 100) + '% full · ' + fmtInt(n.denied) + ' denied'));
@@ -388,7 +389,15 @@
 	 * the first change (or today's health when none), through each change,
 	 * to now. */
 	function chartSeries(rows, numbers, nowS) {
+		/* the last 24 h, or since the first number was registered */
+		var born = {};
 		var start = nowS - 86400;
+		var first = nowS;
+		numbers.forEach(function (n) {
+			born[n.phone_number_id] = new Date(n.created_at).getTime() / 1000;
+			first = Math.min(first, born[n.phone_number_id]);
+		});
+		start = Math.max(start, Math.min(first, nowS - 60));
 		var ids = numbers.map(function (n) { return n.phone_number_id; });
 		var times = [start, nowS];
 		var events = {};
@@ -404,7 +413,9 @@
 				marks.push({ t: t, id: r.phone_number_id, rating: r.quality_rating });
 			}
 		});
-		times = Array.from(new Set(times)).sort(function (a, b) { return a - b; });
+		times.push(first);
+		times = Array.from(new Set(times)).filter(function (t) { return t >= start; })
+			.sort(function (a, b) { return a - b; });
 		var data = [times];
 		numbers.forEach(function (n) {
 			var ev = events[n.phone_number_id];
@@ -412,7 +423,8 @@
 			var i = 0;
 			data.push(times.map(function (t) {
 				while (i < ev.length && ev[i].t <= t) value = ev[i++].after;
-				return value;
+				/* nothing before the number existed */
+				return t < born[n.phone_number_id] - 1 ? null : value;
 			}));
 		});
 		/* keep a mark where a number's rating changes (and its first one) */

@@ -66,7 +66,7 @@ SELECT n.phone_number_id, n.display_phone_number, w.waba_id, p.business_id,
        round(coalesce(b.tokens, b.capacity)::numeric, 2) AS tokens, b.capacity,
        round(coalesce(b.tokens / nullif(b.capacity, 0), 1)::numeric, 4) AS bucket_fill,
        coalesce(b.granted, 0) AS granted, coalesce(b.denied, 0) AS denied,
-       n.change_reason
+       n.change_reason, n.created_at
 FROM antiban.numbers n
 JOIN antiban.wabas w ON w.id = n.waba_id
 JOIN antiban.portfolios p ON p.id = w.portfolio_id
@@ -199,13 +199,15 @@ GROUP BY s.running, c.now
 UNION ALL
 SELECT 'antiban monitor', s.running, 'time since the last health evaluation',
        extract(epoch FROM c.now - max(h.evaluated_at))::float8,
-       format('%s numbers evaluated; last at %s', count(h.*), max(h.evaluated_at))
+       CASE WHEN count(h.*) = 0 THEN 'no number evaluated yet (is antiban.monitor on?)'
+            ELSE format('%s numbers evaluated, last at %s UTC', count(h.*),
+                        to_char(max(h.evaluated_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')) END
 FROM clock c CROSS JOIN seen s
 LEFT JOIN antiban.health_state h ON true
 WHERE s.worker = 'antiban monitor'
 GROUP BY s.running, c.now;
 COMMENT ON VIEW antiban.dashboard_workers IS
-    'Dashboard: whether each background worker keeps up, from what it leaves behind (journal backlog; how long the oldest due message has waited for a sender; time since the monitor last evaluated health), and how many run (NULL unless the role may read pg_stat_activity of others, as pg_read_all_stats does).';
+    'Dashboard: whether each background worker keeps up, from what it leaves behind (value: records in the journal''s backlog; seconds the oldest due message has waited for a sender; seconds since the monitor last evaluated health), and how many run (NULL unless the role may read pg_stat_activity of others, as pg_read_all_stats does).';
 
 -- ---- the page's one query ----
 
