@@ -4,7 +4,8 @@
  * Users and hashes come from a file, never from argv or the environment,
  * and are never logged.  Comparisons run in constant time: every line is
  * checked whatever matched before, user names are compared as SHA-256
- * digests, hashes with CRYPTO_memcmp.  A bcrypt check costs tens of ms on
+ * digests, hashes with CRYPTO_memcmp, and an unknown user costs the same
+ * hash as a known one.  A bcrypt check costs tens of ms on
  * purpose; the page polls every few seconds, so a credential that passed is
  * remembered (as the SHA-256 of user, NUL, password) and later checks of the
  * same one are a digest compare.
@@ -196,7 +197,8 @@ admin_auth_check(const char *user, const char *password)
 	size_t		ulen,
 				plen;
 	char	   *both;
-	bool		ok = false;
+	int			line = -1;
+	bool		ok;
 
 	if (!user || !password)
 		return false;
@@ -215,13 +217,14 @@ admin_auth_check(const char *user, const char *password)
 	digest(user, ulen, user_digest);
 	digest(password, plen, pw_digest);
 	for (int i = 0; i < n_users; i++)
-	{
-		/* the password is checked only for the user's own line (bcrypt is slow) */
-		bool		same_user = CRYPTO_memcmp(users[i].user_digest, user_digest, DIGEST_LEN) == 0;
-
-		if (same_user && password_matches(&users[i], password, pw_digest))
-			ok = true;
-	}
+		if (CRYPTO_memcmp(users[i].user_digest, user_digest, DIGEST_LEN) == 0)
+			line = i;
+	/*
+	 * The password is hashed once (bcrypt is slow on purpose), against the
+	 * user's own line or, for an unknown user, the first line: both take
+	 * the same time, so timing does not tell which users exist.
+	 */
+	ok = password_matches(&users[line >= 0 ? line : 0], password, pw_digest) && line >= 0;
 	if (ok)
 		remember(key);
 	return ok;
