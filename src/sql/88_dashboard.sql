@@ -91,16 +91,17 @@ COMMENT ON VIEW antiban.dashboard_queue IS
     'Dashboard: messages waiting (queued, retry_wait) and in flight (sending, unknown) per sending number, the age of the oldest waiting one and when the next is due.';
 
 CREATE VIEW antiban.dashboard_errors AS
-SELECT e.code, a.action, a.meaning,
-       count(*) FILTER (WHERE e.at > c.now - interval '1 hour') AS last_hour,
-       count(*) AS last_24h,
-       count(DISTINCT e.number_id) AS numbers,
-       max(e.at) AS last_at
-FROM (SELECT antiban.now() AS now) c
-JOIN antiban.send_errors e ON e.at > c.now - interval '24 hours'
+SELECT e.code, a.action, a.meaning, e.last_hour, e.last_24h, e.numbers, e.last_at
+FROM (SELECT e.code,
+             count(*) FILTER (WHERE e.at > c.now - interval '1 hour') AS last_hour,
+             count(*) AS last_24h,
+             count(DISTINCT e.number_id) AS numbers,
+             max(e.at) AS last_at
+      FROM (SELECT antiban.now() AS now) c
+      JOIN antiban.send_errors e ON e.at > c.now - interval '24 hours'
+      GROUP BY e.code) e
 CROSS JOIN LATERAL antiban.error_action(e.code) a
-GROUP BY e.code, a.action, a.meaning
-ORDER BY last_hour DESC, last_24h DESC, e.code;
+ORDER BY e.last_hour DESC, e.last_24h DESC, e.code;
 COMMENT ON VIEW antiban.dashboard_errors IS
     'Dashboard: Cloud API errors of the last 24 h by code, with what antiban does about each (antiban.error_action) and how many numbers saw it.';
 
