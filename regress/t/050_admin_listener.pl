@@ -132,6 +132,9 @@ like($err, qr/permission denied/, 'nor steer numbers');
 # /metrics: the receiver's counters follow the webhook port.
 $http->get("$r->{url}/webhook?hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1");
 $http->get("$r->{url}/nowhere");
+# a decision of the last minute, however slowly the steps above ran
+$node->safe_psql('postgres', q{SELECT antiban.decide('+5511988887777', 'marketing', consume => false);
+	SELECT antiban.flush_journal();});
 my $text = get('/metrics', %prom)->{content};
 like(get('/metrics', %prom)->{headers}{'content-type'}, qr{^text/plain; version=0\.0\.4}, 'exposition format 0.0.4');
 like($text, qr/^antiban_receiver_webhook_requests_total\{code="403"\} 1$/m, 'a refused handshake counted as 403');
