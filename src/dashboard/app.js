@@ -389,15 +389,17 @@
 	 * the first change (or today's health when none), through each change,
 	 * to now. */
 	function chartSeries(rows, numbers, nowS) {
-		/* the last 24 h, or since the first number was registered */
+		/* the last 24 h, or since the first thing known of a number (it was
+		 * registered, or its health or quality was recorded) */
 		var born = {};
-		var start = nowS - 86400;
 		var first = nowS;
-		numbers.forEach(function (n) {
-			born[n.phone_number_id] = new Date(n.created_at).getTime() / 1000;
-			first = Math.min(first, born[n.phone_number_id]);
+		numbers.forEach(function (n) { born[n.phone_number_id] = new Date(n.created_at).getTime() / 1000; });
+		rows.forEach(function (r) {
+			var t = new Date(r.at).getTime() / 1000;
+			if (born[r.phone_number_id] !== undefined) born[r.phone_number_id] = Math.min(born[r.phone_number_id], t);
 		});
-		start = Math.max(start, Math.min(first, nowS - 60));
+		Object.keys(born).forEach(function (id) { first = Math.min(first, born[id]); });
+		var start = Math.max(nowS - 86400, Math.min(first, nowS - 60));
 		var ids = numbers.map(function (n) { return n.phone_number_id; });
 		var times = [start, nowS];
 		var events = {};
