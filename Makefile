@@ -24,7 +24,7 @@ PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-ini
 SHLIB_LINK  = -lcurl -ljson-c -lcrypto -lm
 
 EXTRA_CLEAN = antiban--*.sql regress/unit/run_unit_tests tmp_check tmp_check_iso \
-              results regression.diffs regression.out log regress/fuzz/bin
+              results regression.diffs regression.out log regress/fuzz/bin src/dashboard/dist
 
 # The JIT's bitcode would only inline our SQL-callable functions: skip it.
 override with_llvm = no
@@ -38,13 +38,35 @@ $(OBJS): $(wildcard src/*/*.h)
 
 # The webhook receiver (installed next to PostgreSQL's programs) and the
 # Cloud API simulator the integration tests and the demo talk to.
-all: src/receiver/antiban-receiver regress/simulator/antiban-sim
-src/receiver/antiban-receiver: $(wildcard src/receiver/*.c src/receiver/*.h)
-	$(MAKE) -C src/receiver
+all: src/receiver/antiban-receiver regress/simulator/antiban-sim dashboard
+src/receiver/antiban-receiver: $(wildcard src/receiver/*.c src/receiver/*.h) Makefile
+	$(MAKE) -C src/receiver DASHBOARD_DIR='$(dashboard_dir)'
 
-install: install-receiver
+install: install-receiver install-dashboard
 install-receiver: src/receiver/antiban-receiver
 	$(INSTALL_PROGRAM) src/receiver/antiban-receiver '$(DESTDIR)$(bindir)/antiban-receiver'
+
+# The dashboard page the receiver's admin listener serves: our HTML, CSS and
+# JS plus uPlot from npm (`npm ci` against the committed package-lock.json),
+# copied into src/dashboard/dist and installed into PostgreSQL's share
+# folder, where the receiver looks by default (--admin-assets).  Nothing is
+# fetched at run time.
+dashboard_dir   = $(datadir)/antiban_dashboard
+DASHBOARD_PAGE  = $(addprefix src/dashboard/,index.html app.js style.css)
+DASHBOARD_LIB   = $(addprefix src/dashboard/node_modules/uplot/dist/,uPlot.iife.min.js uPlot.min.css)
+dashboard: src/dashboard/dist/.built
+src/dashboard/node_modules/.package-lock.json: src/dashboard/package.json src/dashboard/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm not found: it builds the dashboard page (Debian: apt-get install nodejs npm; or sh regress/install-deps.sh build)" >&2; exit 1; }
+	cd src/dashboard && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+$(DASHBOARD_LIB): src/dashboard/node_modules/.package-lock.json
+src/dashboard/dist/.built: $(DASHBOARD_PAGE) $(DASHBOARD_LIB)
+	@mkdir -p src/dashboard/dist
+	cp $(DASHBOARD_PAGE) $(DASHBOARD_LIB) src/dashboard/dist/
+	@touch $@
+install-dashboard: dashboard
+	$(MKDIR_P) '$(DESTDIR)$(dashboard_dir)'
+	$(INSTALL_DATA) $(addprefix src/dashboard/dist/,$(notdir $(DASHBOARD_PAGE) $(DASHBOARD_LIB))) '$(DESTDIR)$(dashboard_dir)/'
 
 regress/simulator/antiban-sim: $(wildcard regress/simulator/*.c regress/simulator/*.h)
 	$(MAKE) -C regress/simulator
@@ -81,4 +103,4 @@ clean-tools:
 	$(MAKE) -C regress/simulator clean
 	$(MAKE) -C src/receiver clean
 
-.PHONY: unit clean-tools install-receiver fuzz
+.PHONY: unit clean-tools install-receiver fuzz dashboard install-dashboard

@@ -2,9 +2,10 @@
 # The main job: installs what antiban needs (Debian 12), builds and installs
 # it, starts a local PostgreSQL in var/ of the project (as an unprivileged
 # user), creates the extension, starts the Cloud API simulator and the
-# webhook receiver, and runs the demo: decisions (regress/demo.sql), a
-# campaign drained by the sender worker (demo_send.sql) whose statuses come
-# back as signed webhooks, inbound leads, and a summary (demo_summary.sql).
+# webhook receiver (with its dashboard), and runs the demo: decisions
+# (regress/demo.sql), a campaign drained by the sender worker (demo_send.sql)
+# whose statuses come back as signed webhooks, inbound leads, and a summary
+# (demo_summary.sql).  It ends with the dashboard's URL.
 #   sh regress/demo.sh          set up and run the demo (re-runnable)
 #   sh regress/demo.sh stop     stop the demo's PostgreSQL, simulator and receiver
 set -eu
@@ -44,6 +45,7 @@ if [ "${1:-}" = stop ]; then
 	ensure_cluster_user
 	HOME_DIR=$(cluster_home)
 	stop_process "$HOME_DIR" receiver
+	rm -f "$HOME_DIR/receiver.admin-port"
 	stop_process "$HOME_DIR" simulator
 	stop_cluster "$HOME_DIR"
 	exit 0
@@ -74,12 +76,19 @@ cluster_psql "$HOME_DIR" "$PORT" antiban -c "CREATE EXTENSION antiban" -c "CREAT
 	-c "CREATE EXTENSION pgcrypto" -c "SELECT antiban.set_secret('app_secret', '$APP_SECRET')" \
 	-c "SELECT antiban.set_secret('webhook_verify_token', '$VERIFY_TOKEN')" \
 	-c "DO \$\$ BEGIN CREATE ROLE receiver LOGIN IN ROLE antiban_receiver;
-	    EXCEPTION WHEN duplicate_object THEN GRANT antiban_receiver TO receiver; END \$\$" >/dev/null
+	    EXCEPTION WHEN duplicate_object THEN GRANT antiban_receiver TO receiver; END \$\$" \
+	-c "DO \$\$ BEGIN CREATE ROLE dashboard LOGIN IN ROLE antiban_dashboard;
+	    EXCEPTION WHEN duplicate_object THEN GRANT antiban_dashboard TO dashboard; END \$\$" >/dev/null
 
 # The webhook receiver: Meta (here the simulator) posts to it; it stores
-# every signed body through antiban.ingest_webhook as role 'receiver'.
+# every signed body through antiban.ingest_webhook as role 'receiver'.  Its
+# private admin listener serves the dashboard and /metrics as the read-only
+# role 'dashboard' (on 127.0.0.1, a free port unless ANTIBAN_DASHBOARD_PORT).
 RECEIVER_URL=$(start_process "$HOME_DIR" receiver "$(pg_bindir)/antiban-receiver" \
-	--conninfo "host=$HOME_DIR port=$PORT dbname=antiban user=receiver")
+	--conninfo "host=$HOME_DIR port=$PORT dbname=antiban user=receiver" \
+	--admin-port "${ANTIBAN_DASHBOARD_PORT:-0}" --admin-port-file "$HOME_DIR/receiver.admin-port" \
+	--admin-conninfo "host=$HOME_DIR port=$PORT dbname=antiban user=dashboard")
+DASHBOARD_URL="http://127.0.0.1:$(cat "$HOME_DIR/receiver.admin-port")"
 say "webhook receiver at $RECEIVER_URL/webhook; Meta's verification handshake:"
 challenge=$(curl -s "$RECEIVER_URL/webhook?hub.mode=subscribe&hub.verify_token=$VERIFY_TOKEN&hub.challenge=1158201444") || true
 echo "   GET ?hub.mode=subscribe&hub.verify_token=...: $challenge (the challenge, echoed)"
@@ -136,4 +145,10 @@ case $verdict in
 	*", 0 duplicates, 0 violations") ;;
 	*) die "messages were sent twice or over a limit" ;;
 esac
+# The dashboard must show what SQL says, and /metrics must answer.
+page=$(curl -s -o /dev/null -w '%{http_code}' "$DASHBOARD_URL/") || true
+[ "$page" = 200 ] || die "the dashboard page did not load (HTTP $page; see $HOME_DIR/receiver.log)"
+curl -s "$DASHBOARD_URL/metrics" | grep -q '^antiban_number_health{phone_number_id="3000000001"}' ||
+	die "the dashboard's /metrics has no number health (see $HOME_DIR/receiver.log)"
 say "done. Connect: psql -h $HOME_DIR -p $PORT -d antiban   Stop: sh regress/demo.sh stop"
+echo "== dashboard: $DASHBOARD_URL/   (Prometheus metrics: $DASHBOARD_URL/metrics; the demo keeps running until: sh regress/demo.sh stop)"

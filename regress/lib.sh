@@ -1,10 +1,17 @@
 # Shared shell helpers for antiban's scripts (POSIX sh).  Sourced, not run.
 
 # Debian packages each job needs.  A fresh Debian 12 has none of them.
-ANTIBAN_BUILD_PACKAGES="build-essential pkg-config postgresql-15 postgresql-server-dev-15 postgresql-15-cron libpq-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libjson-c-dev"
+# npm builds the dashboard page (front-end packages only): machines of this
+# kind come with NodeSource's nodejs, which bundles npm; where npm is missing,
+# Debian's nodejs and npm.
+if command -v npm >/dev/null 2>&1; then ANTIBAN_NODE_PACKAGES=""; else ANTIBAN_NODE_PACKAGES="nodejs npm"; fi
+ANTIBAN_BUILD_PACKAGES="build-essential pkg-config postgresql-15 postgresql-server-dev-15 postgresql-15-cron libpq-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libjson-c-dev $ANTIBAN_NODE_PACKAGES"
 # (clang-14 and its compiler-rt: the libFuzzer harnesses in regress/fuzz)
 ANTIBAN_TEST_PACKAGES="libcmocka-dev libipc-run-perl curl clang-14 libclang-rt-14-dev"
 ANTIBAN_BENCH_PACKAGES="redis-server redis-tools wrk"
+# The dashboard's tests (run-tests.sh): a real Prometheus scrapes /metrics,
+# headless Chromium (driven by playwright-core from npm) loads the page.
+ANTIBAN_DASHBOARD_TEST_PACKAGES="prometheus chromium fonts-dejavu-core"
 
 say() { printf '%s\n' "== $*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

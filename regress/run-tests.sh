@@ -10,7 +10,14 @@ ANTIBAN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ANTIBAN_ROOT/regress/lib.sh"
 
 install_packages $ANTIBAN_BUILD_PACKAGES $ANTIBAN_TEST_PACKAGES
+# The dashboard's Prometheus and browser tests skip, saying why, only when
+# these cannot be had.
+(install_packages $ANTIBAN_DASHBOARD_TEST_PACKAGES) ||
+	say "could not install $ANTIBAN_DASHBOARD_TEST_PACKAGES: the dashboard's Prometheus and browser tests will skip"
 build_and_install
+# playwright-core drives Debian's /usr/bin/chromium (it downloads no browser).
+(cd "$ANTIBAN_ROOT/regress/browser" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+	say "npm ci in regress/browser failed: the browser test will skip"
 passed=0
 failed=0
 count() { passed=$((passed + $1)); failed=$((failed + $2)); }
@@ -60,6 +67,12 @@ fi
 if [ "$((regress_pass + regress_fail + tap_pass + tap_fail))" -eq 0 ]; then
 	tail -30 "$log" >&2
 	count 0 1
+fi
+# Screenshots the tests took (the dashboard's) are kept in the project's tmp_check/.
+if ls "$work"/tmp_check/*.png >/dev/null 2>&1; then
+	mkdir -p "$ANTIBAN_ROOT/tmp_check"
+	cp "$work"/tmp_check/*.png "$ANTIBAN_ROOT/tmp_check/"
+	say "screenshots kept: $(cd "$ANTIBAN_ROOT" && ls tmp_check/*.png | tr '\n' ' ')"
 fi
 [ "${KEEP_TEST_DIR:-}" = 1 ] || [ "$failed" -gt 0 ] || rm -rf "$work"
 

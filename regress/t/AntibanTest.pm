@@ -18,6 +18,7 @@ our @EXPORT = qw(antiban_node register_numbers start_simulator sim_get sim_post
 
 my $simulator_bin = dirname(__FILE__) . '/../simulator/antiban-sim';
 my $receiver_bin = dirname(__FILE__) . '/../../src/receiver/antiban-receiver';
+my $dashboard_dir = dirname(__FILE__) . '/../../src/dashboard/dist';
 my $http = HTTP::Tiny->new(timeout => 10, keep_alive => 0);
 
 # A started node with antiban preloaded, the extension created in 'postgres'.
@@ -128,12 +129,23 @@ sub stop_simulator
 }
 
 # Start antiban-receiver for a node, as a login role of antiban_receiver.
+# With admin_user (a login role of antiban_dashboard) it also opens the
+# admin listener on a free port (admin_url), serving the built page from
+# src/dashboard/dist; admin_auth_file requires basic auth.
 sub start_receiver
 {
 	my ($node, %opt) = @_;
 	my $dir = tempdir(CLEANUP => 1);
 	my $log = $PostgreSQL::Test::Utils::log_path . '/receiver_' . time() . "_$$.log";
 	my $conninfo = sprintf('host=%s port=%d dbname=postgres user=receiver', $node->host, $node->port);
+	my @admin;
+	if ($opt{admin_user})
+	{
+		@admin = ('--admin-port', 0, '--admin-port-file', "$dir/admin_port", '--admin-conninfo',
+			sprintf('host=%s port=%d dbname=postgres user=%s', $node->host, $node->port, $opt{admin_user}),
+			'--admin-assets', $opt{admin_assets} // $dashboard_dir);
+		push @admin, '--admin-auth-file', $opt{admin_auth_file} if $opt{admin_auth_file};
+	}
 	my $pid = fork();
 	die "fork: $!" unless defined $pid;
 	if ($pid == 0)
@@ -141,17 +153,25 @@ sub start_receiver
 		open(STDOUT, '>>', $log);
 		open(STDERR, '>&', \*STDOUT);
 		exec($receiver_bin, '--conninfo', $conninfo, '--port', $opt{port} // 0,
-			'--port-file', "$dir/port") or die "exec $receiver_bin: $!";
+			'--port-file', "$dir/port", @admin) or die "exec $receiver_bin: $!";
 	}
 	for (1 .. 100)
 	{
-		last if -s "$dir/port";
+		last if -s "$dir/port" && (!@admin || -s "$dir/admin_port");
 		usleep(50_000);
 	}
-	my $port = PostgreSQL::Test::Utils::slurp_file("$dir/port");
+	my $port = -s "$dir/port" ? PostgreSQL::Test::Utils::slurp_file("$dir/port") : '';
 	chomp $port;
 	die "receiver did not start (see $log)" unless $port;
-	return { pid => $pid, port => $port, url => "http://127.0.0.1:$port", log => $log };
+	my $r = { pid => $pid, port => $port, url => "http://127.0.0.1:$port", log => $log };
+	if (@admin)
+	{
+		my $admin_port = PostgreSQL::Test::Utils::slurp_file("$dir/admin_port");
+		chomp $admin_port;
+		$r->{admin_port} = $admin_port;
+		$r->{admin_url} = "http://127.0.0.1:$admin_port";
+	}
+	return $r;
 }
 
 sub stop_receiver

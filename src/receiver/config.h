@@ -22,6 +22,21 @@
 #define DEFAULT_MAX_BODY	(3 * 1024 * 1024)	/* Meta sends up to 3 MB */
 #define DEFAULT_PATH		"/webhook"
 
+/* Where `make install` puts the dashboard page (the Makefile passes it). */
+#ifndef DEFAULT_ADMIN_ASSETS
+#define DEFAULT_ADMIN_ASSETS "/usr/local/share/antiban/dashboard"
+#endif
+
+/* Admin listener: a few people and a Prometheus, never Meta. */
+#define ADMIN_THREADS		2
+#define ADMIN_POOL			2
+#define ADMIN_CONNECTION_LIMIT	64
+/* Largest static file served, and most files in the assets folder. */
+#define ADMIN_ASSET_MAX		(4 * 1024 * 1024)
+#define ADMIN_ASSETS_MAX	32
+/* Successful basic-auth logins remembered, so bcrypt runs once per login. */
+#define ADMIN_AUTH_CACHE	16
+
 /*
  * An idle or trickling connection is dropped after this many seconds, so
  * a slowloris client holds a socket for at most this long per byte gap.

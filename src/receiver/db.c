@@ -1,7 +1,8 @@
 /*
- * db.c — antiban-receiver: the two SQL calls the receiver makes.
+ * db.c — antiban-receiver: running prepared statements through a pool, and
+ * the two SQL calls of the webhook path.
  *
- * Both are prepared once per connection.  The body goes as a binary
+ * Statements are prepared once per connection.  The body goes as a binary
  * bytea parameter: the HMAC is over the exact bytes Meta sent, so they
  * must reach the database with no escaping and no re-encoding.
  *
@@ -15,9 +16,7 @@
 
 #include <string.h>
 
-/* Built-in type OIDs (pg_type.dat), stable across releases. */
-#define BYTEAOID	17
-#define TEXTOID		25
+pool	   *webhook_pool;
 
 typedef enum statement_id
 {
@@ -26,16 +25,7 @@ typedef enum statement_id
 	N_STATEMENTS
 } statement_id;
 
-typedef struct statement
-{
-	const char *label;			/* for the log */
-	const char *name;
-	const char *sql;
-	int			nparams;
-	Oid			types[2];
-} statement;
-
-static const statement statements[N_STATEMENTS] = {
+static const db_statement statements[N_STATEMENTS] = {
 	[STMT_VERIFY] = {
 		"antiban.webhook_verify",
 		"antiban_receiver_verify",
@@ -64,11 +54,11 @@ log_db_error(const char *action, const char *label, PGconn *conn, const PGresult
 }
 
 bool
-db_prepare(PGconn *conn)
+db_prepare_statements(PGconn *conn, const db_statement *statements, int n)
 {
-	for (int i = 0; i < N_STATEMENTS; i++)
+	for (int i = 0; i < n; i++)
 	{
-		const statement *s = &statements[i];
+		const db_statement *s = &statements[i];
 		PGresult   *res = PQprepare(conn, s->name, s->sql, s->nparams, s->types);
 		bool		ok = PQresultStatus(res) == PGRES_COMMAND_OK;
 
@@ -88,14 +78,13 @@ db_prepare(PGconn *conn)
  * answering 503.  A repeat is harmless, since Meta's own retries already
  * make duplicate deliveries something the database must absorb.
  */
-static PGresult *
-run(statement_id id, const char *const *values, const int *lengths, const int *formats)
+PGresult *
+db_run(pool *p, const db_statement *s, const char *const *values, const int *lengths,
+	   const int *formats)
 {
-	const statement *s = &statements[id];
-
 	for (int attempt = 0; attempt < 2; attempt++)
 	{
-		pool_conn  *pc = pool_acquire();
+		pool_conn  *pc = pool_acquire(p);
 		PGconn	   *conn;
 		PGresult   *res;
 		bool		lost;
@@ -117,6 +106,18 @@ run(statement_id id, const char *const *values, const int *lengths, const int *f
 			return NULL;
 	}
 	return NULL;
+}
+
+bool
+db_prepare(PGconn *conn)
+{
+	return db_prepare_statements(conn, statements, N_STATEMENTS);
+}
+
+static PGresult *
+run(statement_id id, const char *const *values, const int *lengths, const int *formats)
+{
+	return db_run(webhook_pool, &statements[id], values, lengths, formats);
 }
 
 static bool

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "options.h"
 #include "reply.h"
 #include "request.h"
@@ -146,14 +147,17 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	request    *req = *con_cls;
 	const char *why = termination_reason(toe);
+	double		ms;
 
 	(void) cls;
 	(void) conn;
 	if (!req)
 		return;
+	ms = elapsed_ms(&req->started);
+	metrics_webhook_done(req->status, strcmp(req->method, MHD_HTTP_METHOD_POST) == 0, req->received, ms);
 	if (!receiver_opts.quiet || why)
 		log_line("%s %s %d %.2f ms %zu bytes%s%s", req->method, req->path, req->status,
-				 elapsed_ms(&req->started), req->received, why ? " " : "", why ? why : "");
+				 ms, req->received, why ? " " : "", why ? why : "");
 	free(req->body);
 	free(req);
 	*con_cls = NULL;
@@ -234,6 +238,12 @@ http_start(char *err, size_t errlen)
 		return false;
 	}
 	return true;
+}
+
+int
+http_in_flight(void)
+{
+	return atomic_load(&in_flight);
 }
 
 int

@@ -10,6 +10,9 @@
 /* Binds and starts the worker threads; false with a message in err. */
 extern bool http_start(char *err, size_t errlen);
 
+/* Webhook requests begun and not finished (for /metrics). */
+extern int	http_in_flight(void);
+
 /* The port actually bound (useful with --port 0). */
 extern int	http_port(void);
 

@@ -5,10 +5,12 @@
  * sigwait(), so nothing ever runs in a signal handler: SIGTERM and SIGINT
  * stop the server gracefully, SIGHUP is ignored (nothing to reload).
  */
+#include "admin_http.h"
 #include "config.h"
 #include "db.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "options.h"
 #include "pool.h"
 
@@ -26,10 +28,10 @@
  * password.
  */
 static bool
-describe_conninfo(void)
+describe_conninfo(const char *label, const char *flag, const char *conninfo)
 {
 	char	   *err = NULL;
-	PQconninfoOption *opts = PQconninfoParse(receiver_opts.conninfo, &err);
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &err);
 	const char *host = NULL,
 			   *port = NULL,
 			   *dbname = NULL,
@@ -37,7 +39,7 @@ describe_conninfo(void)
 
 	if (!opts)
 	{
-		log_line("invalid --conninfo: %s", err ? err : "out of memory");
+		log_line("invalid %s: %s", flag, err ? err : "out of memory");
 		PQfreemem(err);
 		return false;
 	}
@@ -51,8 +53,8 @@ describe_conninfo(void)
 		if (slot && o->val && *o->val)
 			*slot = o->val;
 	}
-	log_line("database: host=%s port=%s dbname=%s user=%s (unset ones come from PG* variables)",
-			 host ? host : "-", port ? port : "-", dbname ? dbname : "-", user ? user : "-");
+	log_line("%s database: host=%s port=%s dbname=%s user=%s (unset ones come from PG* variables)",
+			 label, host ? host : "-", port ? port : "-", dbname ? dbname : "-", user ? user : "-");
 	PQconninfoFree(opts);
 	return true;
 }
@@ -69,10 +71,10 @@ start_database(void)
 				 "Never expose this to Meta.");
 		return true;
 	}
-	if (!describe_conninfo())
+	if (!describe_conninfo("webhook", "--conninfo", receiver_opts.conninfo))
 		return false;
-	pool_init(receiver_opts.conninfo, receiver_opts.pool, db_prepare);
-	ready = pool_warm();
+	webhook_pool = pool_create("webhook", receiver_opts.conninfo, receiver_opts.pool, db_prepare);
+	ready = pool_warm(webhook_pool);
 	if (ready < receiver_opts.pool)
 		log_line("%d of %d database connections ready; requests get 503 until the "
 				 "database can be reached", ready, receiver_opts.pool);
@@ -81,22 +83,22 @@ start_database(void)
 
 /* Written to a temporary name and renamed, so a reader never sees half. */
 static void
-write_port_file(int port)
+write_port_file(const char *path, int port)
 {
 	char		tmp[4096];
 	FILE	   *f;
 
-	if (!receiver_opts.port_file)
+	if (!path)
 		return;
-	snprintf(tmp, sizeof(tmp), "%s.tmp", receiver_opts.port_file);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if ((f = fopen(tmp, "w")))
 	{
 		bool		ok = fprintf(f, "%d\n", port) > 0;
 
-		if (fclose(f) == 0 && ok && rename(tmp, receiver_opts.port_file) == 0)
+		if (fclose(f) == 0 && ok && rename(tmp, path) == 0)
 			return;
 	}
-	log_line("cannot write port file %s: %m", receiver_opts.port_file);
+	log_line("cannot write port file %s: %m", path);
 }
 
 /* Returns once SIGTERM or SIGINT arrives. */
@@ -134,25 +136,46 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
+	metrics_start();
 	if (!start_database())
+		return 2;
+	if (receiver_opts.admin_port >= 0 &&
+		!describe_conninfo("admin", "--admin-conninfo", receiver_opts.admin_conninfo))
 		return 2;
 	if (!http_start(err, sizeof(err)))
 	{
 		log_line("%s", err);
 		if (!receiver_opts.no_db)
-			pool_close();
+			pool_close(webhook_pool);
+		return 1;
+	}
+	if (receiver_opts.admin_port >= 0 && !admin_http_start(err, sizeof(err)))
+	{
+		log_line("%s", err);
+		http_stop();
+		if (!receiver_opts.no_db)
+			pool_close(webhook_pool);
 		return 1;
 	}
 	log_line(RECEIVER_NAME " " RECEIVER_VERSION " listening on %s port %d, path %s "
 			 "(%d threads, %d database connections, bodies up to %ld bytes)",
 			 receiver_opts.listen_addr, http_port(), receiver_opts.path, receiver_opts.threads,
 			 receiver_opts.no_db ? 0 : receiver_opts.pool, receiver_opts.max_body);
-	write_port_file(http_port());
+	if (receiver_opts.admin_port >= 0)
+	{
+		log_line("admin listener (dashboard, /metrics, /health) on %s port %d%s",
+				 receiver_opts.admin_listen, admin_http_port(),
+				 receiver_opts.admin_auth_file ? ", basic auth required" : "");
+		write_port_file(receiver_opts.admin_port_file, admin_http_port());
+	}
+	write_port_file(receiver_opts.port_file, http_port());
 
 	wait_for_stop(&set);
 	http_stop();
+	if (receiver_opts.admin_port >= 0)
+		admin_http_stop();
 	if (!receiver_opts.no_db)
-		pool_close();
+		pool_close(webhook_pool);
 	log_line("stopped");
 	return 0;
 }

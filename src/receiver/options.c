@@ -23,6 +23,9 @@ receiver_options receiver_opts = {
 	.threads = DEFAULT_THREADS,
 	.max_body = DEFAULT_MAX_BODY,
 	.path = DEFAULT_PATH,
+	.admin_port = -1,
+	.admin_listen = DEFAULT_LISTEN,
+	.admin_assets = DEFAULT_ADMIN_ASSETS,
 };
 
 typedef enum option_kind
@@ -69,6 +72,18 @@ static const option_def option_table[] = {
 	"GET echoes hub.challenge"},
 	{"quiet", "ANTIBAN_RECEIVER_QUIET", OPT_FLAG, &receiver_opts.quiet, 0, 0, NULL,
 	"no per-request log lines (start, stop and\nerrors are still logged)"},
+	{"admin-port", "ANTIBAN_RECEIVER_ADMIN_PORT", OPT_INT, &receiver_opts.admin_port, 0, 65535, "N",
+	"private admin listener (dashboard, /metrics,\n/health) on this port; 0 picks a free port;\nnot given: no admin listener"},
+	{"admin-listen", "ANTIBAN_RECEIVER_ADMIN_LISTEN", OPT_STRING, &receiver_opts.admin_listen, 0, 0, "ADDR",
+	"address of the admin listener (default " DEFAULT_LISTEN ");\nkeep it private: never the public address"},
+	{"admin-port-file", "ANTIBAN_RECEIVER_ADMIN_PORT_FILE", OPT_STRING, &receiver_opts.admin_port_file, 0, 0, "PATH",
+	"write the admin port actually bound to PATH"},
+	{"admin-conninfo", "ANTIBAN_RECEIVER_ADMIN_CONNINFO", OPT_STRING, &receiver_opts.admin_conninfo, 0, 0, "STR",
+	"libpq connection string of the admin listener,\nfor a login role granted antiban_dashboard\n(read-only but for acknowledging alerts);\nrequired with --admin-port; put a password in\n~/.pgpass or PGPASSFILE, not here"},
+	{"admin-auth-file", "ANTIBAN_RECEIVER_ADMIN_AUTH_FILE", OPT_STRING, &receiver_opts.admin_auth_file, 0, 0, "PATH",
+	"require HTTP basic auth on the admin listener:\nlines user:hash, hash a crypt(3) one ($2b$ bcrypt,\n$y$, $6$, $5$) or sha256:HEX; not given: no auth"},
+	{"admin-assets", "ANTIBAN_RECEIVER_ADMIN_ASSETS", OPT_STRING, &receiver_opts.admin_assets, 0, 0, "DIR",
+	"the built dashboard page\n(default " DEFAULT_ADMIN_ASSETS ")"},
 };
 
 #define N_OPTIONS (sizeof(option_table) / sizeof(option_table[0]))
@@ -103,7 +118,9 @@ usage(FILE *out)
 			"  %-20s show the version\n\n"
 			"Answers: 200 stored (or challenge echoed), 401 bad or missing signature,\n"
 			"403 verification refused, 404 other path, 405 other method, 413 body too\n"
-			"large, 503 database unavailable (Meta retries).  Logs go to stderr.\n",
+			"large, 503 database unavailable (Meta retries).  Logs go to stderr.\n"
+			"With --admin-port, a second, private listener serves the dashboard (/),\n"
+			"its JSON (/api/...), Prometheus metrics (/metrics) and /health.\n",
 			"--help", "--version");
 }
 
@@ -220,6 +237,12 @@ check_options(void)
 		die("--path must start with '/', not '%s'", receiver_opts.path);
 	if (!*receiver_opts.listen_addr)
 		die("--listen must not be empty");
+	if (receiver_opts.admin_port >= 0 && !receiver_opts.admin_conninfo)
+		die("--admin-conninfo (or ANTIBAN_RECEIVER_ADMIN_CONNINFO) is required with --admin-port");
+	if (receiver_opts.admin_port >= 0 && !*receiver_opts.admin_listen)
+		die("--admin-listen must not be empty");
+	if (receiver_opts.admin_port > 0 && receiver_opts.admin_port == receiver_opts.port)
+		die("--admin-port must differ from --port: the admin listener is never the public one");
 }
 
 void

@@ -20,6 +20,14 @@ typedef struct receiver_options
 	const char *path;			/* webhook path */
 	bool		no_db;			/* benchmark ceiling mode */
 	bool		quiet;			/* no per-request log lines */
+
+	/* the private admin listener: dashboard, /metrics, /health */
+	int			admin_port;		/* -1 = no admin listener; 0 = any free port */
+	const char *admin_listen;
+	const char *admin_port_file;
+	const char *admin_conninfo; /* a login role in antiban_dashboard */
+	const char *admin_auth_file;	/* user:hash lines; NULL = no auth */
+	const char *admin_assets;	/* the built dashboard (index.html, app.js...) */
 } receiver_options;
 
 extern receiver_options receiver_opts;

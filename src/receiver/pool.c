@@ -1,7 +1,8 @@
 /*
- * pool.c — antiban-receiver: a small pool of libpq connections.
+ * pool.c — antiban-receiver: small pools of libpq connections (one for the
+ * webhook path, one for the admin listener, each with its own conninfo).
  *
- * A fixed array of slots under one mutex; a request takes a free slot,
+ * A pool is a fixed array of slots under one mutex; a request takes a free slot,
  * runs its query outside the lock and gives the slot back.  Connecting,
  * resetting and preparing happen lazily in the requesting thread, also
  * outside the lock, so one slow connect never blocks the other slots.
@@ -23,6 +24,7 @@
 
 struct pool_conn
 {
+	pool	   *owner;
 	int			id;
 	PGconn	   *conn;
 	bool		busy;
@@ -31,16 +33,15 @@ struct pool_conn
 	int64_t		retry_at_ms;	/* no connect attempt before this */
 };
 
-static struct
+struct pool
 {
+	const char *name;			/* in log lines: "webhook", "admin" */
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
 	const char *conninfo;
 	pool_setup_fn setup;
 	int			size;
 	pool_conn  *slots;
-} pool = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
 static int64_t
@@ -52,25 +53,35 @@ now_ms(void)
 	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-void
-pool_init(const char *conninfo, int size, pool_setup_fn setup)
+pool *
+pool_create(const char *name, const char *conninfo, int size, pool_setup_fn setup)
 {
 	pthread_condattr_t attr;
+	pool	   *p = calloc(1, sizeof(pool));
+
+	if (!p)
+		abort();
+	pthread_mutex_init(&p->lock, NULL);
 
 	/* timed waits measure a monotonic clock: wall-clock jumps are harmless */
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&pool.freed, &attr);
+	pthread_cond_init(&p->freed, &attr);
 	pthread_condattr_destroy(&attr);
 
-	pool.conninfo = conninfo;
-	pool.setup = setup;
-	pool.size = size;
-	pool.slots = calloc(size, sizeof(pool_conn));
-	if (!pool.slots)
+	p->name = name;
+	p->conninfo = conninfo;
+	p->setup = setup;
+	p->size = size;
+	p->slots = calloc(size, sizeof(pool_conn));
+	if (!p->slots)
 		abort();
 	for (int i = 0; i < size; i++)
-		pool.slots[i].id = i + 1;
+	{
+		p->slots[i].owner = p;
+		p->slots[i].id = i + 1;
+	}
+	return p;
 }
 
 /*
@@ -79,11 +90,11 @@ pool_init(const char *conninfo, int size, pool_setup_fn setup)
  * the encoding the request checks assume.
  */
 static PGconn *
-open_connection(void)
+open_connection(const pool *p)
 {
 	const char *const keys[] = {"connect_timeout", "fallback_application_name",
 	"client_encoding", "dbname", NULL};
-	const char *const values[] = {CONNECT_TIMEOUT_S, RECEIVER_NAME, "UTF8", pool.conninfo, NULL};
+	const char *const values[] = {CONNECT_TIMEOUT_S, RECEIVER_NAME, "UTF8", p->conninfo, NULL};
 
 	return PQconnectdbParams(keys, values, 1);
 }
@@ -95,17 +106,18 @@ connect_slot(pool_conn *pc)
 	if (pc->conn)
 		PQreset(pc->conn);
 	else
-		pc->conn = open_connection();
+		pc->conn = open_connection(pc->owner);
 	if (!pc->conn)
 		abort();				/* out of memory */
 	if (PQstatus(pc->conn) != CONNECTION_OK)
 	{
-		log_line("database connection %d failed: %s", pc->id, PQerrorMessage(pc->conn));
+		log_line("%s database connection %d failed: %s", pc->owner->name, pc->id,
+				 PQerrorMessage(pc->conn));
 		return false;
 	}
-	if (!pool.setup(pc->conn))
+	if (!pc->owner->setup(pc->conn))
 		return false;
-	log_line("database connection %d ready (server %d, pid %d)", pc->id,
+	log_line("%s database connection %d ready (server %d, pid %d)", pc->owner->name, pc->id,
 			 PQserverVersion(pc->conn), PQbackendPID(pc->conn));
 	return true;
 }
@@ -134,15 +146,15 @@ make_ready(pool_conn *pc)
  * fast: better a quick 503 than waiting for another slot).
  */
 static pool_conn *
-take_free_slot(void)
+take_free_slot(pool *p)
 {
 	pool_conn  *best = NULL;
 	int			best_rank = 0;
 	int64_t		now = now_ms();
 
-	for (int i = 0; i < pool.size; i++)
+	for (int i = 0; i < p->size; i++)
 	{
-		pool_conn  *pc = &pool.slots[i];
+		pool_conn  *pc = &p->slots[i];
 		int			rank = pc->ready ? 3 : (now >= pc->retry_at_ms ? 2 : 1);
 
 		if (!pc->busy && rank > best_rank)
@@ -154,7 +166,7 @@ take_free_slot(void)
 }
 
 pool_conn *
-pool_acquire(void)
+pool_acquire(pool *p)
 {
 	pool_conn  *pc;
 	struct timespec deadline;
@@ -165,14 +177,14 @@ pool_acquire(void)
 	if (deadline.tv_nsec >= 1000000000L)
 		deadline.tv_sec++, deadline.tv_nsec -= 1000000000L;
 
-	pthread_mutex_lock(&pool.lock);
-	while (!(pc = take_free_slot()))
-		if (pthread_cond_timedwait(&pool.freed, &pool.lock, &deadline) == ETIMEDOUT)
+	pthread_mutex_lock(&p->lock);
+	while (!(pc = take_free_slot(p)))
+		if (pthread_cond_timedwait(&p->freed, &p->lock, &deadline) == ETIMEDOUT)
 			break;
-	pthread_mutex_unlock(&pool.lock);
+	pthread_mutex_unlock(&p->lock);
 	if (!pc)
 	{
-		log_line("no database connection free within %d ms", POOL_WAIT_MS);
+		log_line("no %s database connection free within %d ms", p->name, POOL_WAIT_MS);
 		return NULL;
 	}
 	if (!make_ready(pc))
@@ -225,14 +237,16 @@ pool_conn_lost(PGconn *conn, const PGresult *res)
 void
 pool_release(pool_conn *pc, bool lost)
 {
-	pthread_mutex_lock(&pool.lock);
+	pool	   *p = pc->owner;
+
+	pthread_mutex_lock(&p->lock);
 	pc->busy = false;
 	if (lost)
-		for (int i = 0; i < pool.size; i++)
-			if (!pool.slots[i].busy)
-				pool.slots[i].ready = false;
-	pthread_cond_signal(&pool.freed);
-	pthread_mutex_unlock(&pool.lock);
+		for (int i = 0; i < p->size; i++)
+			if (!p->slots[i].busy)
+				p->slots[i].ready = false;
+	pthread_cond_signal(&p->freed);
+	pthread_mutex_unlock(&p->lock);
 }
 
 /*
@@ -240,13 +254,13 @@ pool_release(pool_conn *pc, bool lost)
  * requests may try again at once (no backoff from start-up).
  */
 int
-pool_warm(void)
+pool_warm(pool *p)
 {
 	int			ready = 0;
 
-	for (int i = 0; i < pool.size; i++)
+	for (int i = 0; i < p->size; i++)
 	{
-		pool_conn  *pc = &pool.slots[i];
+		pool_conn  *pc = &p->slots[i];
 
 		if (!make_ready(pc))
 		{
@@ -259,15 +273,15 @@ pool_warm(void)
 }
 
 void
-pool_close(void)
+pool_close(pool *p)
 {
-	pthread_mutex_lock(&pool.lock);
-	for (int i = 0; i < pool.size; i++)
-		if (pool.slots[i].conn)
-			PQfinish(pool.slots[i].conn);
-	pthread_mutex_unlock(&pool.lock);
-	free(pool.slots);
-	pool.slots = NULL;
-	pool.size = 0;
-	pthread_cond_destroy(&pool.freed);
+	pthread_mutex_lock(&p->lock);
+	for (int i = 0; i < p->size; i++)
+		if (p->slots[i].conn)
+			PQfinish(p->slots[i].conn);
+	pthread_mutex_unlock(&p->lock);
+	free(p->slots);
+	pthread_cond_destroy(&p->freed);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
 }

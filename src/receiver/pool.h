@@ -1,5 +1,5 @@
 /*
- * pool.h — antiban-receiver: a small pool of libpq connections.
+ * pool.h — antiban-receiver: small pools of libpq connections.
  */
 #ifndef RECEIVER_POOL_H
 #define RECEIVER_POOL_H
@@ -7,6 +7,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
+typedef struct pool pool;
 typedef struct pool_conn pool_conn;
 
 /*
@@ -15,17 +16,17 @@ typedef struct pool_conn pool_conn;
  */
 typedef bool (*pool_setup_fn) (PGconn *conn);
 
-/* Sets the pool up; no connection is opened yet. */
-extern void pool_init(const char *conninfo, int size, pool_setup_fn setup);
+/* A new pool; no connection is opened yet.  name is for log lines. */
+extern pool *pool_create(const char *name, const char *conninfo, int size, pool_setup_fn setup);
 
 /* Opens every connection now, so a bad conninfo shows in the start log. */
-extern int	pool_warm(void);
+extern int	pool_warm(pool *p);
 
 /*
  * A connected, set-up connection for the caller alone, or NULL if none
  * became free within POOL_WAIT_MS or the database cannot be reached.
  */
-extern pool_conn *pool_acquire(void);
+extern pool_conn *pool_acquire(pool *p);
 
 extern PGconn *pool_pgconn(pool_conn *pc);
 
@@ -41,7 +42,7 @@ extern bool pool_conn_lost(PGconn *conn, const PGresult *res);
 /* Gives the connection back; a lost one is reset on its next use. */
 extern void pool_release(pool_conn *pc, bool lost);
 
-/* Closes every connection; no request may be running. */
-extern void pool_close(void);
+/* Closes every connection and frees the pool; no request may be running. */
+extern void pool_close(pool *p);
 
 #endif							/* RECEIVER_POOL_H */
