@@ -51,6 +51,9 @@ same_name(const char *a, const char *b)
 	}
 }
 
+static void fail(PricingCsvError *e, int line, int column, const char *column_name, const char *hint,
+				 const char *fmt,...) __attribute__((format(printf, 6, 7)));
+
 static void
 fail(PricingCsvError *e, int line, int column, const char *column_name, const char *hint,
 	 const char *fmt,...)

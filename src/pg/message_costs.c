@@ -43,6 +43,7 @@ static PendingCharge *pending = NULL;	/* in TopTransactionContext */
 static int	npending = 0;
 static int	pending_cap = 0;
 static bool callbacks_registered = false;
+static SPIPlanPtr charge_plan = NULL;	/* kept for the backend's life */
 
 static void
 forget_all(void)
@@ -139,7 +140,9 @@ antiban_cost_flush(PG_FUNCTION_ARGS)
 	args[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	privileged_begin(&priv);
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT antiban.charge_messages($1)", 1, types, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (charge_plan == NULL)
+		charge_plan = privileged_prepare("SELECT antiban.charge_messages($1)", 1, types);
+	if (SPI_execute_plan(charge_plan, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "antiban: could not charge delivered messages");
 	SPI_finish();
 	privileged_end(&priv);

@@ -382,45 +382,46 @@ DROP FUNCTION antiban.ship_rate_card(date, text, text);
 -- ---- the price of one message ----
 
 -- The card in force for a currency on a local date and a market's bands in
--- a column (or, when the card has none there, the fallback column).
-CREATE FUNCTION antiban.card_bands(currency text, on_date date, market text, rate_column text, fallback_column text,
-    OUT card_id bigint, OUT card_effective date, OUT afters bigint[], OUT rates numeric[], OUT unpriced_reason text)
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    col text;
-BEGIN
-    SELECT c.id, c.effective_from INTO card_id, card_effective
-    FROM antiban.rate_cards c WHERE c.currency = card_bands.currency AND c.effective_from <= on_date
-    ORDER BY c.effective_from DESC LIMIT 1;
-    IF card_id IS NULL THEN
-        unpriced_reason := format('no %s rate card in force on %s', card_bands.currency, on_date);
-        RETURN;
-    END IF;
-    FOREACH col IN ARRAY ARRAY[rate_column, fallback_column] LOOP
-        CONTINUE WHEN col IS NULL;
-        SELECT array_agg(r.volume_after ORDER BY r.volume_after), array_agg(r.rate ORDER BY r.volume_after)
-        INTO afters, rates
-        FROM antiban.rates r WHERE r.card_id = card_bands.card_id AND r.market = card_bands.market AND r.category = col;
-        EXIT WHEN afters IS NOT NULL;
-    END LOOP;
-    IF afters IS NULL THEN
-        unpriced_reason := format('the %s card of %s has no %s price for %s', card_bands.currency, card_effective,
-                                  coalesce(rate_column, 'such'), market);
-    END IF;
-END
-$$;
+-- a column (or, when the card has none there, the fallback column).  Plain
+-- SQL with a standard body, so the planner inlines it into the statement
+-- that charges a whole status batch.
+CREATE FUNCTION antiban.card_bands(currency text, on_date date, market text, rate_column text, fallback_column text)
+RETURNS TABLE (card_id bigint, card_effective date, afters bigint[], rates numeric[], unpriced_reason text)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT c.id, c.effective_from, b.afters, b.rates,
+           CASE WHEN c.id IS NULL THEN format('no %s rate card in force on %s', card_bands.currency, card_bands.on_date)
+                WHEN b.afters IS NULL THEN format('the %s card of %s has no %s price for %s', card_bands.currency,
+                                                  c.effective_from, coalesce(card_bands.rate_column, 'such'), card_bands.market)
+           END
+    FROM (SELECT 1) one
+    LEFT JOIN LATERAL (SELECT rc.id, rc.effective_from FROM antiban.rate_cards rc
+                       WHERE rc.currency = card_bands.currency AND rc.effective_from <= card_bands.on_date
+                       ORDER BY rc.effective_from DESC LIMIT 1) c ON true
+    LEFT JOIN LATERAL (SELECT array_agg(r.volume_after ORDER BY r.volume_after) AS afters,
+                              array_agg(r.rate ORDER BY r.volume_after) AS rates
+                       FROM antiban.rates r
+                       WHERE r.card_id = c.id AND r.market = card_bands.market
+                         AND r.category = (SELECT r2.category FROM antiban.rates r2
+                                           WHERE r2.card_id = c.id AND r2.market = card_bands.market AND r2.volume_after = 0
+                                             AND r2.category IN (card_bands.rate_column, card_bands.fallback_column)
+                                           ORDER BY r2.category = card_bands.rate_column DESC LIMIT 1)
+                       HAVING count(*) > 0) b ON true;
+END;
 COMMENT ON FUNCTION antiban.card_bands(text, date, text, text, text) IS
     'The rate card of a currency in force on a local date, and a market''s price bands in a column (or the fallback column): afters[i] messages counted this month before band i, rates[i] its price. unpriced_reason says why there are none.';
 
 CREATE FUNCTION antiban.unit_price(currency text, on_date date, market text, rate_column text,
-    fallback_column text, message_position bigint,
-    OUT card_id bigint, OUT card_effective date, OUT tier text, OUT unit_price numeric, OUT unpriced_reason text)
-LANGUAGE sql STABLE AS $$
+    fallback_column text, message_position bigint)
+RETURNS TABLE (card_id bigint, card_effective date, tier text, unit_price numeric, unpriced_reason text)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
     SELECT b.card_id, b.card_effective,
            antiban.tier_label(b.afters[x.band], b.afters[x.band + 1]), b.rates[x.band], b.unpriced_reason
-    FROM antiban.card_bands(currency, on_date, market, rate_column, fallback_column) b,
-         LATERAL (SELECT antiban.tier_band(b.afters, coalesce(message_position, 1)) AS band) x
-$$;
+    FROM antiban.card_bands(unit_price.currency, unit_price.on_date, unit_price.market, unit_price.rate_column,
+                            unit_price.fallback_column) b,
+         LATERAL (SELECT antiban.tier_band(b.afters, coalesce(unit_price.message_position, 1)) AS band) x;
+END;
 COMMENT ON FUNCTION antiban.unit_price(text, date, text, text, text, bigint) IS
     'The price of one delivered message: the card of the currency in force on the WABA''s local date, the market''s price in the column (or the fallback column), at the volume band holding the month''s message number (NULL: the first band). unpriced_reason says why there is none.';
 
@@ -535,10 +536,17 @@ BEGIN
               GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4) g
     ), numbered AS (
         SELECT m.*, c.before + row_number() OVER (PARTITION BY m.portfolio_id, m.market, m.tier_counter, m.month
-                                                  ORDER BY m.delivered_at, m.id) AS tier_position
+                                                  ORDER BY m.delivered_at, m.id) AS tier_position,
+               m.charged AND m.rate_column IS NOT NULL AND m.pricing_model IS DISTINCT FROM 'CBP' AS priced
         FROM m LEFT JOIN counted c
           ON (c.portfolio_id, c.market, c.tier_counter, c.month) = (m.portfolio_id, m.market, m.tier_counter, m.month)
          AND m.charged AND m.pricing_model IS DISTINCT FROM 'CBP'
+    ), cards AS MATERIALIZED (
+        -- one card lookup per currency, day, market and column in the batch
+        SELECT k.*, b.*
+        FROM (SELECT DISTINCT x.currency, x.local_date, x.market, x.rate_column, x.fallback_column
+              FROM numbered x WHERE x.priced) k,
+             LATERAL antiban.card_bands(k.currency, k.local_date, k.market, k.rate_column, k.fallback_column) b
     ), priced AS (
         INSERT INTO antiban.message_costs AS mc (message_id, portfolio_id, waba_id, number_id, phone_number_id, recipient,
             campaign, delivered_at, local_date, currency, country, market, pricing_model, pricing_type, pricing_category,
@@ -547,16 +555,16 @@ BEGIN
         SELECT x.id, x.portfolio_id, x.waba, x.number_id, x.phone_number_id, x.recipient, x.campaign, x.delivered_at,
                x.local_date, x.currency, x.country, x.market, x.pricing_model, x.pricing_type, x.pricing_category,
                x.charged, x.rate_column, x.tier_counter, CASE WHEN x.charged THEN x.tier_position END,
-               u.tier, u.card_id, u.card_effective, u.unit_price,
-               CASE WHEN NOT x.charged THEN 0 ELSE u.unit_price END,
+               antiban.tier_label(b.afters[u.band], b.afters[u.band + 1]), b.card_id, b.card_effective, b.rates[u.band],
+               CASE WHEN NOT x.charged THEN 0 ELSE b.rates[u.band] END,
                CASE WHEN NOT x.charged THEN NULL
                     WHEN x.pricing_model = 'CBP' THEN 'conversation-based pricing (CBP): billed per conversation, not per message'
                     WHEN x.rate_column IS NULL THEN format('category %s is not priced per message', coalesce(x.pricing_category, '(none)'))
-                    ELSE u.unpriced_reason END
+                    ELSE b.unpriced_reason END
         FROM numbered x
-        LEFT JOIN LATERAL antiban.unit_price(x.currency, x.local_date, x.market, x.rate_column, x.fallback_column,
-                                             x.tier_position) u
-               ON x.charged AND x.rate_column IS NOT NULL AND x.pricing_model IS DISTINCT FROM 'CBP'
+        LEFT JOIN cards b ON x.priced AND (b.currency, b.local_date, b.market, b.rate_column, b.fallback_column)
+                                          IS NOT DISTINCT FROM (x.currency, x.local_date, x.market, x.rate_column, x.fallback_column)
+        LEFT JOIN LATERAL (SELECT antiban.tier_band(b.afters, coalesce(x.tier_position, 1)) AS band) u ON true
         ON CONFLICT (message_id) DO NOTHING
         RETURNING 1
     )
