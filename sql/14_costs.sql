@@ -1,7 +1,9 @@
 -- Costs: rate cards (good and bad files), markets, volume tiers, and the
 -- cost of each message through signed status webhooks.
 \i regress/fixture.sql
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
+RESET client_min_messages;
 SELECT antiban.set_secret('app_secret', 'app-secret-for-tests');
 CREATE FUNCTION pg_temp.post(body text) RETURNS boolean
 LANGUAGE sql AS $$

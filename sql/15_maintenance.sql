@@ -2,7 +2,9 @@
 -- visible in antiban.maintenance_runs, retention (only old rows, in bounded
 -- batches, old partitions dropped), daily rollups, lease housekeeping.
 \i regress/fixture.sql
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
+RESET client_min_messages;
 SELECT antiban.set_secret('app_secret', 'app-secret-for-tests');
 CREATE FUNCTION pg_temp.statuses(VARIADIC list text[]) RETURNS boolean LANGUAGE sql AS $$
     SELECT i.stored AND i.signature_valid AND NOT i.duplicate
@@ -77,7 +79,9 @@ SELECT antiban.send_template('+5511987650213', 'oferta', 'pt_BR', from_number =>
 SELECT pg_temp.statuses(pg_temp.status(:recent, 'delivered', ',"pricing":{"billable":true,"pricing_model":"PMP","type":"regular","category":"marketing"}'));
 
 SET antiban.pinned_now = '2030-01-01 00:00:00+00';
--- old and new rows in the other tables
+-- old and new rows in the other tables (the decisions above put aside)
+SELECT antiban.flush_journal() >= 0 AS journal_flushed;
+DELETE FROM antiban.decisions;
 INSERT INTO antiban.decisions (decided_at, recipient, category, priority, outcome, reason, consumed, detail)
 SELECT at, '+5511987650001', 'marketing', 'normal', 'SEND', 'test', true, 'retention test'
 FROM generate_series(timestamptz '2029-09-01', '2029-12-31', interval '10 days') at;

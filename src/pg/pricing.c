@@ -187,6 +187,8 @@ antiban_tier_label(PG_FUNCTION_ARGS)
 {
 	char		buf[64];
 
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
 	tier_label(PG_GETARG_INT64(0), PG_ARGISNULL(1) ? TIER_OPEN : PG_GETARG_INT64(1), buf, sizeof(buf));
 	PG_RETURN_TEXT_P(cstring_to_text(buf));
 }
