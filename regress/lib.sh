@@ -3,7 +3,9 @@
 # Debian packages each job needs.  A fresh Debian 12 has none of them.
 ANTIBAN_BUILD_PACKAGES="build-essential pkg-config postgresql-15 postgresql-server-dev-15 postgresql-15-cron libpq-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libjson-c-dev"
 # (clang-14 and its compiler-rt: the libFuzzer harnesses in regress/fuzz)
-ANTIBAN_TEST_PACKAGES="libcmocka-dev libipc-run-perl curl clang-14 libclang-rt-14-dev"
+# (python3-yaml, python3-jsonschema and docker-compose: regress/t/060_compose.pl checks docker/compose.yaml
+# against the Compose schema docker-compose ships, with no Docker engine)
+ANTIBAN_TEST_PACKAGES="libcmocka-dev libipc-run-perl curl clang-14 libclang-rt-14-dev python3-yaml python3-jsonschema docker-compose"
 ANTIBAN_BENCH_PACKAGES="redis-server redis-tools wrk"
 
 say() { printf '%s\n' "== $*" >&2; }
