@@ -114,6 +114,20 @@ standalone_regions_and_other(void **state)
 }
 
 static void
+user_ids_are_not_phone_numbers(void **state)
+{
+	const char *c = NULL;
+
+	/* the digits of a business-scoped user id are no calling code */
+	assert_null(country("BR.8675309abc"));
+	assert_string_equal(pricing_market_of_number("BR.8675309abc", 20261001, &c), "Brazil");
+	assert_string_equal(c, "BR");
+	assert_string_equal(pricing_market_of_number("US.13491208655302741918", 20261001, &c), "North America");
+	assert_string_equal(pricing_market_of_number("8675309abc", 20261001, &c), "Other");
+	assert_null(c);
+}
+
+static void
 markets_move_on_their_dates(void **state)
 {
 	assert_string_equal(market("+6591234567", 20260630), "Rest of Asia Pacific");
@@ -173,6 +187,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(kazakhstan_shares_plus_seven_with_russia),
 	cmocka_unit_test(nanp_exceptions_are_latin_america),
 	cmocka_unit_test(standalone_regions_and_other),
+	cmocka_unit_test(user_ids_are_not_phone_numbers),
 	cmocka_unit_test(markets_move_on_their_dates),
 	cmocka_unit_test(market_names_are_known),
 	cmocka_unit_test(webhook_categories_pick_columns),

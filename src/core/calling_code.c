@@ -109,12 +109,20 @@ compare_prefix(const void *key, const void *entry)
 	return strcmp((const char *) key, ((const CallingCode *) entry)->prefix);
 }
 
-/* The first MAX_PREFIX digits of a number, skipping '+', spaces and punctuation. */
+/*
+ * The first MAX_PREFIX digits of a number, skipping '+', spaces and
+ * punctuation; none when it has a letter (a business-scoped user id is not
+ * a phone number, whatever digits it holds).
+ */
 static int
 leading_digits(const char *number, char *out)
 {
 	int			n = 0;
 
+	out[0] = '\0';
+	for (const char *p = number; p && *p; p++)
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))
+			return 0;
 	for (const char *p = number; p && *p && n < MAX_PREFIX; p++)
 		if (*p >= '0' && *p <= '9')
 			out[n++] = *p;

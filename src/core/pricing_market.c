@@ -119,10 +119,32 @@ pricing_market(const char *country, bool nanp, int date)
 	return nanp ? PRICING_MARKET_NORTH_AMERICA : PRICING_MARKET_OTHER;
 }
 
+/* A business-scoped user id ("BR.8675309...") names its country first. */
+static const char *
+bsuid_country(const char *id, char *buf)
+{
+	if (id && id[0] >= 'A' && id[0] <= 'Z' && id[1] >= 'A' && id[1] <= 'Z' && id[2] == '.')
+	{
+		buf[0] = id[0];
+		buf[1] = id[1];
+		buf[2] = '\0';
+		return buf;
+	}
+	return NULL;
+}
+
 const char *
 pricing_market_of_number(const char *number, int date, const char **country)
 {
+	static char bsuid[3];
 	const char *c = calling_code_country(number, NULL);
+
+	if (c == NULL && (c = bsuid_country(number, bsuid)) != NULL)
+	{
+		if (country)
+			*country = c;
+		return pricing_market(c, strcmp(c, "US") == 0 || strcmp(c, "CA") == 0, date);
+	}
 
 	if (country)
 		*country = c;

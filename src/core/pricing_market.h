@@ -23,7 +23,12 @@
 /* The market of a country (ISO 3166-1 alpha-2) on 'date'; nanp: its calling code is +1. */
 extern const char *pricing_market(const char *country, bool nanp, int date);
 
-/* The market of a number on 'date'; *country (may be NULL) gets its country or NULL. */
+/*
+ * The market of a recipient on 'date': a phone number by its calling code,
+ * a business-scoped user id ("BR.8675309...") by the country it starts
+ * with (an assumption: Meta's examples start with the user's country).
+ * *country (may be NULL) gets the country or NULL (then the market is Other).
+ */
 extern const char *pricing_market_of_number(const char *number, int date, const char **country);
 
 /* Is 'name' a market antiban can map numbers to (exactly as Meta's cards spell it)? */
