@@ -135,6 +135,10 @@ SELECT pg_temp.statuses(pg_temp.status(:m4, 'delivered', 'regular', 'marketing')
                         pg_temp.status(:m7, 'delivered'));
 SELECT count(*) AS m7_charged_without_pricing FROM antiban.message_costs WHERE message_id = :m7;
 SELECT pg_temp.statuses(pg_temp.status(:m7, 'read', 'regular', 'service'));
+-- pricing on 'sent' only, then a 'delivered' that does not restate it: charged
+SELECT antiban.send_template('+5511987650008', 'oferta', 'pt_BR', from_number => '1001') AS m8 \gset
+SELECT pg_temp.statuses(pg_temp.status(:m8, 'sent', 'regular', 'marketing'));
+SELECT pg_temp.statuses(pg_temp.status(:m8, 'delivered'));
 SELECT message_id - :m1 AS message, local_date, pricing_type, pricing_category, charged, tier_position, tier,
        card_effective, unit_price, cost
 FROM antiban.message_costs WHERE message_id >= :m4 ORDER BY message_id;

@@ -5,19 +5,20 @@
  *
  * Two triggers on antiban.outbox share a list of message ids:
  *
- *	cost_note  AFTER UPDATE OF pricing_type, pricing_category FOR EACH ROW,
+ *	cost_note  AFTER UPDATE OF state, pricing_type, pricing_category FOR EACH ROW,
  *			   WHEN the row became both delivered (or read) and priced in
  *			   this update: remembers its id.  The WHEN clause is checked by
  *			   the executor, so rows that do not qualify cost no call.
- *	cost_flush AFTER UPDATE OF pricing_type, pricing_category FOR EACH
- *			   STATEMENT: charges the remembered ids with one set-based call
- *			   of antiban.charge_messages (as antiban_owner).
+ *	cost_flush AFTER UPDATE OF the same columns FOR EACH STATEMENT:
+ *			   charges the remembered ids with one set-based call of
+ *			   antiban.charge_messages (as antiban_owner); with none it
+ *			   returns at once (the senders' own updates of state).
  *
  * PostgreSQL refuses transition tables on column-specific triggers, and a
  * statement trigger with a transition table on every outbox UPDATE would
- * make the senders' claims and results copy their rows for nothing; this
- * pair fires only for the statements that set pricing (the status
- * webhooks) and costs one SQL call per status batch.  Row triggers of a
+ * make the senders' claims and results copy their rows for nothing; with
+ * this pair a sender's statement costs a WHEN check per row and one empty
+ * trigger call, and a status batch one SQL call.  Row triggers of a
  * statement fire before its statement triggers, so the list is consumed
  * by the statement that filled it; ids remembered in a subtransaction that
  * aborts are forgotten with it.

@@ -584,12 +584,14 @@ AS 'MODULE_PATHNAME', 'antiban_cost_flush' LANGUAGE C;
 COMMENT ON FUNCTION antiban.cost_flush() IS
     'Statement trigger: charge the messages antiban.cost_note remembered, in one call of antiban.charge_messages.';
 
-CREATE TRIGGER cost_note AFTER UPDATE OF pricing_type, pricing_category ON antiban.outbox
+-- (state is in the list so that a status that moves a row without restating
+-- its pricing still charges it; the WHEN clause keeps every other row free)
+CREATE TRIGGER cost_note AFTER UPDATE OF state, pricing_type, pricing_category ON antiban.outbox
     FOR EACH ROW
     WHEN (NEW.pricing_type IS NOT NULL AND coalesce(NEW.delivered_at, NEW.read_at) IS NOT NULL
           AND (OLD.pricing_type IS NULL OR coalesce(OLD.delivered_at, OLD.read_at) IS NULL))
     EXECUTE FUNCTION antiban.cost_note();
-CREATE TRIGGER cost_flush AFTER UPDATE OF pricing_type, pricing_category ON antiban.outbox
+CREATE TRIGGER cost_flush AFTER UPDATE OF state, pricing_type, pricing_category ON antiban.outbox
     FOR EACH STATEMENT EXECUTE FUNCTION antiban.cost_flush();
 
 CREATE FUNCTION antiban.reprice_messages(since timestamptz, until timestamptz DEFAULT 'infinity') RETURNS integer
