@@ -12,9 +12,14 @@ SELECT error_code, left(error_title, 50) AS error_title, state, count(*) FROM an
 WHERE error_code IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 4 DESC LIMIT 6;
 \echo '== Webhooks stored by the receiver and applied by the triggers (antiban.webhook_events)'
 SELECT status, count(*) AS posts, sum(updates) AS updates FROM antiban.webhook_events GROUP BY 1;
-\echo '== What Meta will bill: per-message pricing from the status webhooks'
-SELECT pricing_model, pricing_category, billable, count(*) AS messages
-FROM antiban.outbox WHERE pricing_model IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 2, 3;
+\echo '== What the messages cost: each delivered one charged once, at the rate card in force, in the WABA''s currency'
+SELECT m.pricing_category AS category, m.pricing_type AS type, count(*) AS delivered,
+       count(*) FILTER (WHERE m.charged) AS billed, m.currency, sum(m.cost) AS cost,
+       max(m.card_effective) AS card, max(m.unit_price) AS unit_price
+FROM antiban.message_costs m GROUP BY 1, 2, m.currency ORDER BY 1, 2;
+SELECT count(*) FILTER (WHERE charged) AS messages_billed, currency, sum(cost) AS total_cost,
+       count(*) FILTER (WHERE charged AND cost IS NULL) AS unpriced
+FROM antiban.message_costs GROUP BY currency;
 \echo '== Leads who wrote in: contacts, their 24 h window, marketing opt-out'
 SELECT wa_id, profile_name, last_inbound_at + interval '24 hours' AS window_open_until, marketing_opt_out, opt_out_source FROM antiban.contacts ORDER BY id;
 SELECT left(recipient, 14) AS recipient, message_type, state, reason FROM antiban.outbox

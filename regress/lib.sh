@@ -7,7 +7,9 @@
 if command -v npm >/dev/null 2>&1; then ANTIBAN_NODE_PACKAGES=""; else ANTIBAN_NODE_PACKAGES="nodejs npm"; fi
 ANTIBAN_BUILD_PACKAGES="build-essential pkg-config postgresql-15 postgresql-server-dev-15 postgresql-15-cron libpq-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libjson-c-dev $ANTIBAN_NODE_PACKAGES"
 # (clang-14 and its compiler-rt: the libFuzzer harnesses in regress/fuzz)
-ANTIBAN_TEST_PACKAGES="libcmocka-dev libipc-run-perl curl clang-14 libclang-rt-14-dev"
+# (python3-yaml, python3-jsonschema and docker-compose: regress/t/060_compose.pl checks docker/compose.yaml
+# against the Compose schema docker-compose ships, with no Docker engine)
+ANTIBAN_TEST_PACKAGES="libcmocka-dev libipc-run-perl curl clang-14 libclang-rt-14-dev python3-yaml python3-jsonschema docker-compose"
 ANTIBAN_BENCH_PACKAGES="redis-server redis-tools wrk"
 # The dashboard's tests (run-tests.sh): a real Prometheus scrapes /metrics,
 # headless Chromium (driven by playwright-core from npm) loads the page.

@@ -11,12 +11,14 @@
 #include "ledger.h"
 #include "limits.h"
 #include "mgmt.h"
+#include "pricing.h"
 #include "sim.h"
 #include "sink.h"
 #include "state.h"
 #include "validate.h"
 #include "webhooks.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -515,6 +517,48 @@ apply_templates(cfg_ctx *c, json_object *v)
 	return true;
 }
 
+/* ---- prices (pricing_analytics) ---------------------------------------- */
+
+static bool
+is_country_key(const char *k)
+{
+	return strcmp(k, "*") == 0 ||
+		(strlen(k) == 2 && isupper((unsigned char) k[0]) && isupper((unsigned char) k[1]));
+}
+
+/* {"BR": {"marketing": 0.0625, "utility": 0.0068}, "*": {...}} */
+static bool
+apply_prices(cfg_ctx *c, json_object *v)
+{
+	static const char *const categories[] = {"marketing", "utility", "authentication", "service"};
+
+	if (!as_object(c, v, "prices"))
+		return false;
+	json_object_object_foreach(v, country, per)
+	{
+		if (!is_country_key(country))
+			return cfail(c, "prices: \"%s\" is not a country code (two capitals) or \"*\"", country);
+		if (!as_object(c, per, "prices[country]"))
+			return false;
+		json_object_object_foreach(per, category, price)
+		{
+			bool		known = false;
+
+			for (size_t i = 0; i < sizeof(categories) / sizeof(categories[0]); i++)
+				known |= strcmp(category, categories[i]) == 0;
+			if (!known)
+				return cfail(c, "prices[%s]: unknown category \"%s\" (marketing, utility, authentication, service)",
+							 country, category);
+			if (!(json_object_is_type(price, json_type_double) || json_object_is_type(price, json_type_int)) ||
+				json_object_get_double(price) < 0)
+				return cfail(c, "prices[%s][%s] must be a number >= 0", country, category);
+			if (!c->dry)
+				pricing_set(country, category, json_object_get_double(price));
+		}
+	}
+	return true;
+}
+
 /* ---- documents --------------------------------------------------------- */
 
 static bool
@@ -528,6 +572,8 @@ apply_config_key(cfg_ctx *c, const char *key, json_object *v)
 		return apply_portfolios(c, v);
 	if (strcmp(key, "templates") == 0)
 		return apply_templates(c, v);
+	if (strcmp(key, "prices") == 0)
+		return apply_prices(c, v);
 	if (strcmp(key, "pair_refill_seconds") == 0)
 		return set_refill(c, v);
 	if ((d = find_scalar(key)))
@@ -867,6 +913,7 @@ sim_state_setup(char *err, size_t errlen)
 	limits_init();
 	ledger_init();
 	mgmt_init();
+	pricing_init();
 	sink_init();
 	faults_init();
 	webhooks_reset_settings();
@@ -886,6 +933,7 @@ sim_state_teardown(void)
 	webhooks_clear();
 	ledger_clear();
 	mgmt_clear();
+	pricing_clear();
 	sink_clear();
 	limits_clear();
 	state_clear();

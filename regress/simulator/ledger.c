@@ -221,6 +221,13 @@ json_faults(sbuf *b)
 }
 
 void
+ledger_each(void (*fn) (const sim_msg *m, void *arg), void *arg)
+{
+	for (size_t i = 0; i < nmsgs; i++)
+		fn(msgs[i], arg);
+}
+
+void
 ledger_summary(sbuf *b)
 {
 	sbuf_printf(b, "{\"accepted\":%lld,\"unique_callback_data\":%lld,\"duplicates\":%lld,"

@@ -68,6 +68,8 @@ sim_msg    *ledger_accept(const sim_number *n, const send_request *req,
 						  const char *category, int fail_code, int64_t wall_ms);
 void		msg_release(sim_msg *m);
 void		ledger_summary(sbuf *b);
+/* Call fn for every stored message, in acceptance order. */
+void		ledger_each(void (*fn) (const sim_msg *m, void *arg), void *arg);
 void		ledger_messages_tsv(sbuf *b, size_t from, size_t limit);
 bool		ledger_write_file(const char *path, char *err, size_t errlen);
 

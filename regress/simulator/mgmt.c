@@ -8,6 +8,7 @@
  */
 #include "http.h"
 #include "mgmt.h"
+#include "pricing.h"
 #include "sim.h"
 #include "state.h"
 
@@ -125,6 +126,15 @@ find_field(const field_def *table, const char *name)
 		if (strcmp(table->name, name) == 0)
 			return table;
 	return NULL;
+}
+
+static bool
+wants_field(const field_list *want, const char *name)
+{
+	for (int i = 0; i < want->n; i++)
+		if (strcmp(want->names[i], name) == 0)
+			return true;
+	return false;
 }
 
 /* First requested field the node does not have, or NULL. */
@@ -396,7 +406,19 @@ wf_health(sbuf *b, const void *o)
 	sbuf_puts(b, "]}");
 }
 
+/* pricing_analytics needs the request's modifiers: mgmt_answer computes
+ * it first (under sim_lock) and the field writer copies it. */
+static const char *analytics_json;
+
+static void
+wf_pricing(sbuf *b, const void *o)
+{
+	(void) o;
+	sbuf_puts(b, analytics_json ? analytics_json : "{\"data\":[]}");
+}
+
 static const field_def waba_fields[] = {
+	{"pricing_analytics", wf_pricing},
 	{"id", wf_id},
 	{"name", wf_name},
 	{"currency", wf_usd},
@@ -730,6 +752,20 @@ mgmt_answer(const sim_request *req, const char *version, sim_number *n, sim_waba
 						  "Invalid paging cursor or limit.");
 		return;
 	}
+	if (table == waba_fields && wants_field(&want, "pricing_analytics"))
+	{
+		sbuf		pa;
+		const char *why;
+
+		sbuf_init(&pa, 256);
+		if (!pricing_analytics(&pa, w->id, req_arg(req, "fields"), &why))
+		{
+			sbuf_free(&pa);
+			reply_code(r, 100, why);
+			return;
+		}
+		analytics_json = sbuf_steal(&pa, NULL);
+	}
 	sbuf_init(&b, 1024);
 	if (!edge)
 		write_node(&b, table, n ? (const void *) n : (const void *) w, &want,
@@ -738,6 +774,8 @@ mgmt_answer(const sim_request *req, const char *version, sim_number *n, sim_waba
 		list_templates(&b, req, version, w, &want, &p);
 	else
 		list_numbers(&b, req, version, w, &want, &p);
+	free((char *) analytics_json);
+	analytics_json = NULL;
 	reply_sbuf(r, 200, &b);
 }
 

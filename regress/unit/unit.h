@@ -42,5 +42,8 @@ extern UnitGroup recipient_match_tests(void);
 extern UnitGroup event_time_tests(void);
 extern UnitGroup json_repair_tests(void);
 extern UnitGroup transport_outcome_tests(void);
+extern UnitGroup pricing_market_tests(void);
+extern UnitGroup volume_tier_tests(void);
+extern UnitGroup rate_card_tests(void);
 
 #endif

@@ -18,6 +18,7 @@
 #include "utils/builtins.h"
 
 #include "cloudapi/http_once.h"
+#include "worker/monitor_pricing.h"
 #include "worker/worker_txn.h"
 
 #define POLL_TIMEOUT_MS 10000
@@ -228,7 +229,7 @@ monitor_poll_due(void)
 		pgstat_report_activity(STATE_RUNNING, psprintf("polling WABA %s", p->waba_id));
 		fetch(p);
 		store(p);
-		calls += p->ncalls;
+		calls += p->ncalls + monitor_poll_pricing(p->id, p->waba_id, p->token, p->budget);
 		memset(p->token, 0, strlen(p->token));
 	}
 	return calls;
