@@ -110,12 +110,16 @@ SELECT antiban.send_template('+5511987650001', 'oferta', 'pt_BR', metadata => '{
 SELECT antiban.send_template('+5511987650002', 'oferta', 'pt_BR', metadata => '{"campaign":"reveillon"}', from_number => '1001') AS m2 \gset
 SELECT antiban.send_template('+16505550003', 'oferta', 'pt_BR', from_number => '2001') AS m3 \gset
 -- sent with pricing: not delivered, not charged
+UPDATE antiban.outbox SET state = 'sending', attempts = attempts + 1 WHERE state = 'queued'; -- the sender POSTed them
 SELECT pg_temp.statuses(pg_temp.status(:m1, 'sent', 'regular', 'marketing'), pg_temp.status(:m2, 'sent', 'regular', 'marketing'));
 SELECT count(*) AS charged_before_delivery FROM antiban.message_costs;
 -- delivered: charged once, in the WABA's currency, with the card of its local day
+UPDATE antiban.outbox SET state = 'sending', attempts = attempts + 1 WHERE state = 'queued'; -- the sender POSTed them
 SELECT pg_temp.statuses(pg_temp.status(:m1, 'delivered', 'regular', 'marketing'), pg_temp.status(:m2, 'delivered', 'regular', 'marketing'));
+UPDATE antiban.outbox SET state = 'sending', attempts = attempts + 1 WHERE state = 'queued'; -- the sender POSTed them
 SELECT pg_temp.statuses(pg_temp.status(:m3, 'delivered', 'regular', 'marketing'));
 -- the same pricing again on read, and a recategorised one: still charged once
+UPDATE antiban.outbox SET state = 'sending', attempts = attempts + 1 WHERE state = 'queued'; -- the sender POSTed them
 SELECT pg_temp.statuses(pg_temp.status(:m1, 'read', 'regular', 'marketing'), pg_temp.status(:m2, 'read', 'regular', 'utility'));
 SELECT message_id - :m1 AS message, local_date, currency, country, market, pricing_type, pricing_category, charged, tier,
        card_effective, unit_price, cost, unpriced_reason
@@ -129,15 +133,19 @@ SELECT antiban.send_template('+5511987650004', 'oferta', 'pt_BR', from_number =>
 SELECT antiban.send_template('+5511987650005', 'aviso', 'pt_BR', category => 'utility', from_number => '1001') AS m5 \gset
 SELECT antiban.send_template('+5511987650006', 'oferta', 'pt_BR', from_number => '1001') AS m6 \gset
 SELECT antiban.send_template('+5511987650007', 'oferta', 'pt_BR', from_number => '1001') AS m7 \gset
+UPDATE antiban.outbox SET state = 'sending', attempts = attempts + 1 WHERE state = 'queued'; -- the sender POSTed them
 SELECT pg_temp.statuses(pg_temp.status(:m4, 'delivered', 'regular', 'marketing'),
                         pg_temp.status(:m5, 'delivered', 'free_customer_service', 'utility'),
                         pg_temp.status(:m6, 'delivered', 'free_entry_point', 'marketing'),
                         pg_temp.status(:m7, 'delivered'));
 SELECT count(*) AS m7_charged_without_pricing FROM antiban.message_costs WHERE message_id = :m7;
+UPDATE antiban.outbox SET state = 'sending', attempts = attempts + 1 WHERE state = 'queued'; -- the sender POSTed them
 SELECT pg_temp.statuses(pg_temp.status(:m7, 'read', 'regular', 'service'));
 -- pricing on 'sent' only, then a 'delivered' that does not restate it: charged
 SELECT antiban.send_template('+5511987650008', 'oferta', 'pt_BR', from_number => '1001') AS m8 \gset
+UPDATE antiban.outbox SET state = 'sending', attempts = attempts + 1 WHERE state = 'queued'; -- the sender POSTed them
 SELECT pg_temp.statuses(pg_temp.status(:m8, 'sent', 'regular', 'marketing'));
+UPDATE antiban.outbox SET state = 'sending', attempts = attempts + 1 WHERE state = 'queued'; -- the sender POSTed them
 SELECT pg_temp.statuses(pg_temp.status(:m8, 'delivered'));
 SELECT message_id - :m1 AS message, local_date, pricing_type, pricing_category, charged, tier_position, tier,
        card_effective, unit_price, cost
@@ -147,6 +155,7 @@ FROM antiban.message_costs WHERE message_id >= :m4 ORDER BY message_id;
 -- Brazil this month pay the list price, the 3rd and 4th the next band.
 SELECT min(antiban.send_template('+55119876500' || i, 'aviso', 'pt_BR', category => 'utility', from_number => '1001')) AS first_id
 FROM generate_series(10, 13) i \gset
+UPDATE antiban.outbox SET state = 'sending', attempts = attempts + 1 WHERE state = 'queued'; -- the sender POSTed them
 SELECT pg_temp.statuses(VARIADIC ARRAY(SELECT pg_temp.status(id, 'delivered', 'regular', 'utility')
                                        FROM antiban.outbox WHERE id >= :first_id ORDER BY id));
 SELECT message_id - :m1 AS message, tier_counter, tier_position, tier, unit_price
@@ -157,7 +166,9 @@ SELECT portfolio_id, market, counter, month, sum(charged) AS charged FROM antiba
 UPDATE antiban.wabas SET currency = 'BRL' WHERE waba_id = '201';
 SELECT antiban.send_template('+16505550014', 'oferta', 'pt_BR', from_number => '2001') AS m14 \gset
 SELECT antiban.send_template('+5511987650015', 'oferta', 'pt_BR', from_number => '1001') AS m15 \gset
+UPDATE antiban.outbox SET state = 'sending', attempts = attempts + 1 WHERE state = 'queued'; -- the sender POSTed them
 SELECT pg_temp.statuses(pg_temp.status(:m14, 'delivered', 'regular', 'marketing'));
+UPDATE antiban.outbox SET state = 'sending', attempts = attempts + 1 WHERE state = 'queued'; -- the sender POSTed them
 SELECT pg_temp.statuses(pg_temp.status(:m15, 'delivered', 'regular', 'referral_conversion'));
 SELECT message_id - :m1 AS message, currency, charged, cost, unpriced_reason
 FROM antiban.message_costs WHERE message_id IN (:m14, :m15) ORDER BY message_id;

@@ -66,6 +66,7 @@ SELECT id - :lost AS message, state, reason FROM antiban.outbox WHERE id IN (:lo
 SET antiban.pinned_now = '2029-09-01 15:00:00+00';
 SELECT min(antiban.send_template('+55119876502' || i, 'oferta', 'pt_BR', from_number => '1001')) AS old_first
 FROM generate_series(10, 12) i \gset
+UPDATE antiban.outbox SET state = 'sending', attempts = attempts + 1 WHERE state = 'queued'; -- the sender POSTed them
 SELECT pg_temp.statuses(pg_temp.status(:old_first, 'delivered', ',"pricing":{"billable":true,"pricing_model":"PMP","type":"regular","category":"marketing"}'),
                         pg_temp.status(:old_first + 1, 'read', ',"pricing":{"billable":true,"pricing_model":"PMP","type":"regular","category":"marketing"}'),
                         pg_temp.status(:old_first + 2, 'failed', ',"errors":[{"code":131049,"title":"ecosystem"}]'));
@@ -76,6 +77,7 @@ FROM antiban.number_days ORDER BY day;
 
 SET antiban.pinned_now = '2029-12-31 15:00:00+00';
 SELECT antiban.send_template('+5511987650213', 'oferta', 'pt_BR', from_number => '1001') AS recent \gset
+UPDATE antiban.outbox SET state = 'sending', attempts = attempts + 1 WHERE state = 'queued'; -- the sender POSTed them
 SELECT pg_temp.statuses(pg_temp.status(:recent, 'delivered', ',"pricing":{"billable":true,"pricing_model":"PMP","type":"regular","category":"marketing"}'));
 
 SET antiban.pinned_now = '2030-01-01 00:00:00+00';

@@ -133,5 +133,32 @@ GRANT EXECUTE ON FUNCTION antiban.lift_account_block(text, text, text) TO antiba
 -- What each Meta code does, for whoever reads the docs or a dashboard.
 GRANT EXECUTE ON FUNCTION antiban.meta_codes() TO antiban_reader;
 
+-- Costs, rate cards, maintenance: readers see them; apps price a dry run; admins load cards
+-- and run maintenance.
+GRANT SELECT ON antiban.rate_cards, antiban.rates, antiban.rate_card, antiban.message_costs,
+    antiban.tier_volumes, antiban.costs, antiban.pricing_analytics, antiban.pricing_polls,
+    antiban.pricing_reconciliation, antiban.daily_rollups, antiban.number_days, antiban.vacuum_hints,
+    antiban.maintenance_runs, antiban.settings TO antiban_reader;
+DO $$
+DECLARE
+    v text;
+BEGIN
+    FOR v IN SELECT format('%I.%I', schemaname, viewname) FROM pg_views
+             WHERE schemaname = 'antiban' AND viewname LIKE 'cost\_by\_%' LOOP
+        EXECUTE format('GRANT SELECT ON %s TO antiban_reader', v);
+    END LOOP;
+END
+$$;
+GRANT EXECUTE ON FUNCTION antiban.recipient_market, antiban.pricing_markets, antiban.is_pricing_market,
+    antiban.pricing_rule, antiban.tier_band, antiban.tier_spread, antiban.tier_label,
+    antiban.read_rate_card, antiban.read_volume_tiers, antiban.rate_card_prices, antiban.card_bands,
+    antiban.unit_price, antiban.setting, antiban.setting_interval, antiban.maintenance_jobs,
+    antiban.maintenance_job_runs TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.expected_cost TO antiban_app;
+GRANT EXECUTE ON FUNCTION antiban.load_rate_card, antiban.load_volume_tiers, antiban.reprice_messages,
+    antiban.schedule_maintenance, antiban.unschedule_maintenance, antiban.apply_retention,
+    antiban.roll_up_days, antiban.reconcile_unconfirmed TO antiban_admin;
+GRANT UPDATE ON antiban.settings TO antiban_admin;
+
 -- Make every backend drop numbers cached from an earlier install.
 SELECT antiban.reload_config();
