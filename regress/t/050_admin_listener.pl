@@ -94,8 +94,8 @@ is(get('/api/panels/Bad;name', %ops)->{status}, 404, 'a bad panel name: 404');
 # A panel lights up when its view appears: no change to the receiver or page.
 $node->safe_psql('postgres', q{
 	CREATE VIEW antiban.dashboard_campaigns AS SELECT 'spring' AS name, 120 AS sent, 3.5 AS cost_usd;
-	CREATE VIEW antiban.dashboard_costs AS SELECT 1 AS n;});
-like(get('/api/panels/costs', %ops)->{content}, qr/not granted to dashboard/, 'a view not granted says so');
+	CREATE VIEW antiban.dashboard_experiments AS SELECT 1 AS n;});
+like(get('/api/panels/experiments', %ops)->{content}, qr/not granted to dashboard/, 'a view not granted says so');
 $node->safe_psql('postgres', 'GRANT SELECT ON antiban.dashboard_campaigns TO antiban_reader');
 is(get('/api/panels/campaigns', %ops)->{content}, '[{"name":"spring","sent":120,"cost_usd":3.5}]',
 	'a new view is a new panel once granted to antiban_reader');

@@ -746,3 +746,17 @@ COMMENT ON VIEW antiban.cost_by_recipient IS 'Cost per recipient (as sent) and p
 --   antiban.lead_roi            portfolio, month, currency, won leads, value (close_lead's), cost,
 --       value - cost, value / cost; never across currencies
 -- ==================================================================================
+
+-- The dashboard's costs panel (src/dashboard reads antiban.dashboard_<panel>):
+-- this month so far in each WABA's own time zone and currency, by category.
+CREATE VIEW antiban.dashboard_costs AS
+SELECT w.waba_id AS waba, c.currency, coalesce(c.pricing_category, '(none)') AS category,
+       count(*) FILTER (WHERE c.local_date = (antiban.now() AT TIME ZONE w.timezone)::date) AS billed_today,
+       coalesce(sum(c.cost) FILTER (WHERE c.local_date = (antiban.now() AT TIME ZONE w.timezone)::date), 0) AS cost_today,
+       count(*) AS billed_this_month, coalesce(sum(c.cost), 0) AS cost_this_month,
+       count(*) FILTER (WHERE c.cost IS NULL) AS unpriced
+FROM antiban.message_costs c JOIN antiban.wabas w ON w.id = c.waba_id
+WHERE c.charged AND c.local_date >= date_trunc('month', antiban.now() AT TIME ZONE w.timezone)::date
+GROUP BY w.waba_id, c.currency, coalesce(c.pricing_category, '(none)');
+COMMENT ON VIEW antiban.dashboard_costs IS
+    'Billed messages and their cost today and this month so far, per WABA, currency (never converted) and category, each WABA in its own time zone.';

@@ -138,7 +138,7 @@ GRANT EXECUTE ON FUNCTION antiban.meta_codes() TO antiban_reader;
 GRANT SELECT ON antiban.rate_cards, antiban.rates, antiban.rate_card, antiban.message_costs,
     antiban.tier_volumes, antiban.costs, antiban.pricing_analytics, antiban.pricing_polls,
     antiban.pricing_reconciliation, antiban.daily_rollups, antiban.number_days, antiban.vacuum_hints,
-    antiban.maintenance_runs, antiban.settings TO antiban_reader;
+    antiban.maintenance_runs, antiban.settings, antiban.dashboard_costs TO antiban_reader;
 DO $$
 DECLARE
     v text;
