@@ -71,7 +71,8 @@ EOC
 }
 demo_conf "http://127.0.0.1:9"
 start_cluster "$HOME_DIR" "$PORT"
-cluster_psql "$HOME_DIR" "$PORT" postgres -c "DROP DATABASE IF EXISTS antiban WITH (FORCE)" -c "CREATE DATABASE antiban"
+cluster_psql "$HOME_DIR" "$PORT" postgres -c "SET client_min_messages = warning" \
+	-c "DROP DATABASE IF EXISTS antiban WITH (FORCE)" -c "CREATE DATABASE antiban"
 cluster_psql "$HOME_DIR" "$PORT" antiban -c "CREATE EXTENSION antiban" -c "CREATE EXTENSION pg_cron" \
 	-c "CREATE EXTENSION pgcrypto" -c "SELECT antiban.set_secret('app_secret', '$APP_SECRET')" \
 	-c "SELECT antiban.set_secret('webhook_verify_token', '$VERIFY_TOKEN')" \

@@ -26,7 +26,8 @@ SELECT outcome, reason, phone_number_id, count(*) FROM campaign GROUP BY 1, 2, 3
 \echo '== One lead gets 50 templates in a burst from a number with a 100-message bucket:'
 \echo '   the pair rate (45, then 1 per 6 s) queues the rest'
 UPDATE antiban.numbers SET burst_override = 100, rate_override = 1000 WHERE phone_number_id = '3000000001';
-SELECT pg_sleep(0.2) AS "(the bucket fills at 1,000/s)";
+-- (a fifth of a second: the bucket fills at 1,000/s)
+SELECT pg_sleep(0.2) \g /dev/null
 SELECT (d).outcome, (d).reason, count(*), min((d).not_before) - antiban.now() AS first_wait
 FROM (SELECT antiban.decide('+5511900000001', 'utility') AS d FROM generate_series(1, 50)) burst
 GROUP BY 1, 2 ORDER BY 1 DESC;

@@ -3,8 +3,10 @@
 -- Bruno answered PARE (no more marketing to him).
 \pset footer off
 \echo
+\echo '== Secrets are write-only: set with antiban.set_secret, seen only as their length'
+SELECT antiban.set_secret('access_token', 'EAAG-demo-token-not-a-real-one', '2000000001') \g /dev/null
+SELECT kind, waba_id, length AS characters FROM antiban.secrets_status ORDER BY kind;
 \echo '== A campaign of 300 leads (marketing), 20 order updates (utility) and one free-form reply'
-SELECT antiban.set_secret('access_token', 'EAAG-demo-token-not-a-real-one', '2000000001');
 SELECT count(antiban.send_template('+55219' || lpad(i::text, 8, '0'), 'oferta_cdb', 'pt_BR',
                                    jsonb_build_array('Lead ' || i, '12,5% a.a.'),
                                    metadata => jsonb_build_object('campaign', 'cdb-novembro')))

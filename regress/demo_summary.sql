@@ -3,8 +3,9 @@
 \echo
 \echo '== Outbox states (antiban.outbox_states)'
 SELECT state, messages FROM antiban.outbox_states ORDER BY messages DESC;
-\echo '== Messages per sending number, and the numbers now'
-SELECT n.phone_number_id, count(o.sent_at) AS sent, n.mode, n.rate_factor, n.health
+\echo '== Messages per sending number, and the numbers now (in rotation: health above antiban.min_health and not paused)'
+SELECT n.phone_number_id, count(o.sent_at) AS sent, n.mode, n.rate_factor, n.health,
+       n.health > current_setting('antiban.min_health')::int AND n.mode <> 'paused' AS in_rotation
 FROM antiban.numbers n LEFT JOIN antiban.outbox o USING (phone_number_id)
 GROUP BY n.phone_number_id, n.mode, n.rate_factor, n.health ORDER BY 1;
 \echo '== Errors met on the way (the last one per message), and where the message ended'
