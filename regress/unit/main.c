@@ -14,6 +14,8 @@ main(void)
 		reach_window_tests, decision_tests, throughput_tests, error_tests, message_state_tests, payload_tests, retry_plan_tests, stop_request_tests, stop_corpus_tests,
 		health_tests, rate_control_tests, warmup_tests, redact_tests,
 		recipient_match_tests, event_time_tests, json_repair_tests, transport_outcome_tests,
+		lead_text_tests, lead_signals_tests, lead_vector_tests, lead_engagement_tests,
+		lead_calibrate_tests, lead_score_tests, lead_corpus_tests,
 	};
 	size_t		total = 0;
 	int			failed = 0;

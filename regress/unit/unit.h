@@ -42,5 +42,12 @@ extern UnitGroup recipient_match_tests(void);
 extern UnitGroup event_time_tests(void);
 extern UnitGroup json_repair_tests(void);
 extern UnitGroup transport_outcome_tests(void);
+extern UnitGroup lead_text_tests(void);
+extern UnitGroup lead_signals_tests(void);
+extern UnitGroup lead_vector_tests(void);
+extern UnitGroup lead_engagement_tests(void);
+extern UnitGroup lead_calibrate_tests(void);
+extern UnitGroup lead_score_tests(void);
+extern UnitGroup lead_corpus_tests(void);
 
 #endif
