@@ -1,7 +1,7 @@
 # Shared shell helpers for antiban's scripts (POSIX sh).  Sourced, not run.
 
 # Debian packages each job needs.  A fresh Debian 12 has none of them.
-ANTIBAN_BUILD_PACKAGES="build-essential pkg-config postgresql-15 postgresql-server-dev-15 postgresql-15-cron libpq-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libjson-c-dev"
+ANTIBAN_BUILD_PACKAGES="build-essential pkg-config postgresql-15 postgresql-server-dev-15 postgresql-15-cron libpq-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libjson-c-dev liblinear-dev"
 # (clang-14 and its compiler-rt: the libFuzzer harnesses in regress/fuzz)
 ANTIBAN_TEST_PACKAGES="libcmocka-dev libipc-run-perl curl clang-14 libclang-rt-14-dev"
 ANTIBAN_BENCH_PACKAGES="redis-server redis-tools wrk"

@@ -51,7 +51,7 @@ score_is_the_calibrated_probability_in_percent(void **state)
 }
 
 static void
-reasons_are_leave_one_out_points_in_words(void **state)
+reasons_are_points_at_this_lead_in_words(void **state)
 {
 	LeadModelView m = model();
 	LeadEntry	x[] = {{LF_PRODUCT_CDB, 1}, {LF_AMOUNT_50K, 1}, {LF_JUST_CURIOUS, 1},
@@ -62,7 +62,8 @@ reasons_are_leave_one_out_points_in_words(void **state)
 	int			nup,
 				ndown;
 	LeadExplainArgs a = {.model = &m, .x = x, .n = 6, .score = &s, .k = 3,
-	.lang = LEAD_REASONS_PT, .term = term_of, .minus = "\u2212"};
+	.lang = LEAD_REASONS_PT, .term = term_of, .minus = "\u2212",
+	.open_quote = "\u201c", .close_quote = "\u201d"};
 	int			cdb_points;
 
 	lead_model_score(&m, x, 6, &s);
@@ -72,7 +73,7 @@ reasons_are_leave_one_out_points_in_words(void **state)
 	assert_int_equal(up[0].feature, LF_PRODUCT_CDB);
 	assert_int_equal(up[1].feature, LF_AMOUNT_50K);
 	assert_int_equal(up[2].feature, 5000);
-	cdb_points = (int) lround(100 * (s.p - 1 / (1 + exp(-(s.z - 1.2)))));
+	cdb_points = (int) lround(100 * 1.2 * s.p * (1 - s.p));
 	assert_int_equal(up[0].points, cdb_points);
 	{
 		char		want[64];
@@ -97,6 +98,29 @@ reasons_are_leave_one_out_points_in_words(void **state)
 	assert_non_null(strstr(up[2].text, "wrote \u201cquanto rende\u201d"));
 	assert_non_null(strstr(up[3].text, "words in the conversation"));
 	assert_true(down[0].text[0] == '-');
+}
+
+/* A lead scored 0 hears what put it there: the slope is taken at 5 at least. */
+static void
+saturated_scores_still_have_reasons(void **state)
+{
+	LeadModelView m = model();
+	LeadEntry	x[] = {{LF_SILENT_3D, 1}};
+	LeadScore	s;
+	LeadReason	up[LEAD_REASONS_MAX],
+				down[LEAD_REASONS_MAX];
+	int			nup,
+				ndown;
+	LeadExplainArgs a = {.model = &m, .x = x, .n = 1, .score = &s, .k = 3, .lang = LEAD_REASONS_EN,
+	.minus = "-"};
+
+	w[LF_SILENT_3D] = -9;
+	lead_model_score(&m, x, 1, &s);
+	assert_int_equal(s.score, 0);
+	lead_explain(&a, up, &nup, down, &ndown);
+	assert_int_equal(ndown, 1);
+	assert_int_equal(down[0].points, (int) lround(-100 * 9 * 0.05 * 0.95));
+	assert_string_equal(down[0].text, "-43 no reply for 3 to 7 days");
 }
 
 static void
@@ -138,7 +162,7 @@ long_terms_keep_whole_characters(void **state)
 	int			nup,
 				ndown;
 	LeadExplainArgs a = {.model = &m, .x = x, .n = 1, .score = &s, .k = 1, .lang = LEAD_REASONS_PT,
-	.term = long_term, .ctx = term, .minus = "-"};
+	.term = long_term, .ctx = term, .minus = "-", .open_quote = "\u201c", .close_quote = "\u201d"};
 	const char *open;
 
 	for (int i = 0; i < 100; i++)
@@ -191,7 +215,8 @@ lead_score_tests(void)
 {
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(score_is_the_calibrated_probability_in_percent),
-		cmocka_unit_test(reasons_are_leave_one_out_points_in_words),
+		cmocka_unit_test(reasons_are_points_at_this_lead_in_words),
+		cmocka_unit_test(saturated_scores_still_have_reasons),
 		cmocka_unit_test(without_a_lookup_terms_are_words_of_the_conversation),
 		cmocka_unit_test(long_terms_keep_whole_characters),
 		cmocka_unit_test(reason_language_names),

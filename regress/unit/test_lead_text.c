@@ -80,6 +80,11 @@ words_are_folded(void **state)
 	assert_string_equal(t.tok[7].word, "k");
 	assert_string_equal(t.tok[8].word, "carro");
 	assert_int_equal(t.questions, 1);
+	/* the surface form keeps the accents, in lower case */
+	lead_tokenize_surface("AÇÕES Rendimento é", &t);
+	assert_string_equal(t.tok[0].word, "ações");
+	assert_string_equal(t.tok[1].word, "rendimento");
+	assert_string_equal(t.tok[2].word, "é");
 	/* combining accents (NFD) fold the same way */
 	lead_tokenize("ac\xcc\xa7o\xcc\x83" "es", &t);
 	assert_string_equal(t.tok[0].word, "acoes");

@@ -20,6 +20,8 @@ typedef struct Reader
 	size_t		errlen;
 } Reader;
 
+static int	fail(Reader *r, int line, const char *fmt,...) __attribute__((format(printf, 3, 4)));
+
 static int
 fail(Reader *r, int line, const char *fmt,...)
 {

@@ -156,7 +156,7 @@ multiplier_at(const LeadTokens *t, int j)
 	"million", "millions", "mio", NULL};
 	static const char *const billions[] = {"bi", "bilhao", "bilhoes", "billion", NULL};
 
-	if (j >= t->n || t->tok[j].kind != LT_WORD)
+	if (j < 0 || j >= t->n || t->tok[j].kind != LT_WORD)
 		return 0;
 	if (is_word(t, j, thousands) || (t->tok[j].attached && strcmp(t->tok[j].word, "k") == 0))
 		return 1e3;
@@ -202,7 +202,7 @@ currency_word(const LeadTokens *t, int j, LeadLanguage lang)
 	static const char *const eur[] = {"euro", "euros", "eur", NULL};
 	static const char *const peso[] = {"peso", "pesos", "ars", "mxn", "clp", "cop", NULL};
 
-	if (j >= t->n)
+	if (j < 0 || j >= t->n)
 		return CUR_UNKNOWN;
 	if (t->tok[j].kind == LT_CURRENCY)
 		return currency_mark(&t->tok[j], lang);

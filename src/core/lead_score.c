@@ -76,19 +76,25 @@ describe(const LeadExplainArgs *a, LeadReason *r)
 			snprintf(what, sizeof(what), "%s", a->lang == LEAD_REASONS_EN ?
 					 "words in the conversation" : "palavras da conversa");
 		else
-			snprintf(what, sizeof(what), a->lang == LEAD_REASONS_EN ?
-					 "wrote \u201c%s\u201d" : "escreveu \u201c%s\u201d", quoted);
+			snprintf(what, sizeof(what), "%s %s%s%s", a->lang == LEAD_REASONS_EN ? "wrote" : "escreveu",
+					 a->open_quote ? a->open_quote : "\"", quoted, a->close_quote ? a->close_quote : "\"");
 	}
 	snprintf(r->text, sizeof(r->text), "%s%d %s", sign, abs(r->points), what);
 }
 
-/* Points: the score with the feature minus the score without it. */
+#define SLOPE_FLOOR_P 0.05
+
+/* Points: the push on the log-odds times the score's slope at this lead. */
 static int
 points_of(const LeadExplainArgs *a, double c)
 {
-	double		without = lead_platt_apply(&a->model->platt, a->score->z - c);
+	double		p = a->score->p;
 
-	return (int) lround(100.0 * (a->score->p - without));
+	if (p < SLOPE_FLOOR_P)
+		p = SLOPE_FLOOR_P;
+	if (p > 1 - SLOPE_FLOOR_P)
+		p = 1 - SLOPE_FLOOR_P;
+	return (int) lround(100.0 * a->model->platt.a * c * p * (1 - p));
 }
 
 static int

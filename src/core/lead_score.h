@@ -4,13 +4,14 @@
  *		pushed it up and down most, in points and in words.
  *
  * The score is the calibrated probability of winning the lead, 0 to 100.
- * A reason's points are what the score would lose (or gain) without that
- * feature, everything else kept: "+18 perguntou sobre CDB" means the lead
- * would score 18 lower had they not asked.  Points are not additive
- * (the logistic curve flattens near 0 and 100), but each one is exact for
- * its own feature, which is what a salesperson asks: "what if not?".
- * Features whose removal changes the score by less than half a point are
- * not reasons.
+ * A reason's points are the feature's push on the log-odds times the
+ * slope of the score where this lead stands: "+18 perguntou sobre CDB"
+ * means the question is worth about 18 points to this lead.  For a lead
+ * near 50 that is what it would lose without the feature; the slope is
+ * taken no lower than at 5 and 95, so a lead scored 0 or 100 still hears
+ * what put it there (what-if-not points vanish where the curve is flat).
+ * Points order reasons exactly as their pushes do; reasons worth less
+ * than half a point are left out.
  */
 #ifndef ANTIBAN_LEAD_SCORE_H
 #define ANTIBAN_LEAD_SCORE_H
@@ -65,6 +66,8 @@ typedef struct LeadExplainArgs
 	LeadTermLookup term;
 	void	   *ctx;
 	const char *minus;			/* "−" (U+2212) or "-" */
+	const char *open_quote;		/* "“" or "\"" around a lead's words */
+	const char *close_quote;
 } LeadExplainArgs;
 
 extern void lead_model_score(const LeadModelView *m, const LeadEntry *x, int n, LeadScore *out);

@@ -23,6 +23,7 @@ typedef struct Builder
 	int			len;
 	bool		attached;		/* the token being built touches the previous one */
 	bool		glued;			/* nothing separates the next token from the last */
+	bool		keep_accents;	/* lower case only: "ações" stays "ações" */
 } Builder;
 
 /* Latin-1 0xC0-0xFF folded to ASCII; '*' and '/' (multiplication, division) separate. */
@@ -245,11 +246,26 @@ utf8_next(const unsigned char *p, unsigned *cp)
 	return n;
 }
 
+/* A Latin-1 letter in lower case, as UTF-8 (two bytes). */
+static void
+add_accented(Builder *b, unsigned cp)
+{
+	if (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7)
+		cp += 0x20;
+	add(b, CUR_WORD, (char) (0xC0 | (cp >> 6)));
+	add(b, CUR_WORD, (char) (0x80 | (cp & 0x3F)));
+}
+
 static void
 read_wide(Builder *b, unsigned cp)
 {
 	if (cp >= 0xC0 && cp <= 0xFF && latin1[cp - 0xC0] >= 'a')
-		add(b, CUR_WORD, latin1[cp - 0xC0]);
+	{
+		if (b->keep_accents)
+			add_accented(b, cp);
+		else
+			add(b, CUR_WORD, latin1[cp - 0xC0]);
+	}
 	else if (cp >= 0x300 && cp <= 0x36F)
 		return;					/* a combining accent: the letter stays */
 	else if (cp == 0x2018 || cp == 0x2019)
@@ -264,10 +280,10 @@ read_wide(Builder *b, unsigned cp)
 		separate(b);
 }
 
-void
-lead_tokenize(const char *utf8, LeadTokens *out)
+static void
+tokenize(const char *utf8, LeadTokens *out, bool keep_accents)
 {
-	Builder		b = {.out = out};
+	Builder		b = {.out = out, .keep_accents = keep_accents};
 	const unsigned char *s = (const unsigned char *) (utf8 ? utf8 : "");
 
 	out->n = 0;
@@ -294,6 +310,18 @@ lead_tokenize(const char *utf8, LeadTokens *out)
 	finish(&b);
 	if (out->n > 0 && out->tok[out->n - 1].kind == LT_BREAK)
 		out->n--;
+}
+
+void
+lead_tokenize(const char *utf8, LeadTokens *out)
+{
+	tokenize(utf8, out, false);
+}
+
+void
+lead_tokenize_surface(const char *utf8, LeadTokens *out)
+{
+	tokenize(utf8, out, true);
 }
 
 /*

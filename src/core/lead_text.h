@@ -62,6 +62,12 @@ typedef enum LeadLanguage
 extern void lead_tokenize(const char *utf8, LeadTokens *out);
 
 /*
+ * The same, keeping accents (lower-cased, UTF-8): the words as the lead
+ * wrote them, to say which word a hashed feature stands for.
+ */
+extern void lead_tokenize_surface(const char *utf8, LeadTokens *out);
+
+/*
  * The message's language by counting function words that belong to one
  * language only ("você", "não" / "usted", "pero" / "the", "you"); a tie,
  * or none, is Portuguese (most leads write it).
