@@ -192,16 +192,14 @@ int
 lead_engagement_features(const LeadEngagement *e, LeadTime now, LeadEntry *out)
 {
 	double		f = 1.0;
-	double		replies;
 	int			n = 0;
 	bool		waiting;
 
 	if (e->as_of != LEAD_TIME_NEVER && now > e->as_of)
 		f = lead_decay(1.0, seconds(now - e->as_of), e->half_life_s);
-	replies = e->replies * f;
-	put(out, &n, LF_ENG_REPLIES, log1p(replies));
-	if (replies > 0.01)
-		put(out, &n, LF_ENG_QUICK, e->quick_replies * f / replies);
+	put(out, &n, LF_ENG_REPLIES, log1p(e->replies * f));
+	/* a count, not a share: one quick "não tenho interesse" is no evidence */
+	put(out, &n, LF_ENG_QUICK, log1p(e->quick_replies * f));
 	put(out, &n, LF_ENG_READS, log1p(e->reads * f));
 	put(out, &n, LF_ENG_TAPS, log1p(e->taps * f));
 	if (e->last_inbound_at == LEAD_TIME_NEVER && e->last_outbound_at != LEAD_TIME_NEVER)
