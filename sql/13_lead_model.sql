@@ -124,6 +124,18 @@ SELECT antiban.rescore_leads(at => '2030-01-10 00:00+00') AS rescored;
 SELECT conversation_id, model_id, score < 50 AS cold, scored_at, reasons -> 'negative' -> 0 AS strongest_down
 FROM antiban.lead_scores ORDER BY conversation_id;
 SELECT antiban.rescore_leads(portfolio => 1) AS rescored_in_portfolio_1;
+-- A batch, as a webhook POST brings it: several conversations, events in
+-- any order, one call; each conversation replayed in time order.
+SELECT conversation_id, model_id, score > 50 AS warm
+FROM antiban.note_lead_events(
+    ARRAY[503, 504, 503, 504, 503],
+    ARRAY['inbound', 'outbound', 'outbound', 'inbound', 'read'],
+    ARRAY['2029-12-31 21:05', '2029-12-31 21:00', '2029-12-31 21:00', '2029-12-31 21:10', '2029-12-31 21:06']::timestamptz[],
+    ARRAY['tenho 400 mil e quero investir, me liga', NULL, NULL, 'não tenho interesse, para de me mandar mensagem', NULL])
+ORDER BY 1;
+SELECT conversation_id, messages, (engagement).replies > 0.99 AS replied, (engagement).quick_replies > 0.99 AS quick,
+       (engagement).last_outbound_at, features @> ARRAY[68] AS asked_to_stop
+FROM antiban.lead_features WHERE conversation_id IN (503, 504) ORDER BY 1;
 
 -- Errors.
 -- a portfolio with no won lead
@@ -143,6 +155,8 @@ SELECT antiban.lead_score(1, '{1,2}', '{1}', NULL);
 SELECT antiban.lead_score(1, '{300000}', '{1}', NULL);
 SELECT antiban.lead_score(1, '{1,NULL}', '{1,1}', NULL);
 -- bad events
+SELECT * FROM antiban.note_lead_events(ARRAY[1, 2], ARRAY['read'], ARRAY[antiban.now(), antiban.now()]);
+SELECT * FROM antiban.note_lead_events(ARRAY[1], ARRAY['read'], NULL);
 SELECT antiban.note_lead_event(600, 'delivered');
 SELECT antiban.note_lead_event(600, 'failure');
 SELECT antiban.note_lead_event(501, 'inbound', body => 'oi', portfolio => 2);

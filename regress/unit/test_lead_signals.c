@@ -121,7 +121,7 @@ signals(const char *text)
 	int			n;
 
 	lead_tokenize(text, &t);
-	n = lead_fit_signals(text, &t, lead_language_of(&t), e);
+	n = lead_fit_signals(&t, lead_language_of(&t), e);
 	out[0] = '\0';
 	for (int i = 0; i < n; i++)
 	{

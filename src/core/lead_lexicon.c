@@ -11,15 +11,19 @@
  * "rico" (a broker in Brazil, "rich" in Spanish) only in Portuguese.  A
  * message with no function word of any language ("just looking", "CDB?")
  * is tried in all three.  Each signal counts once per message.
+ *
+ * A request to stop is read here only from its plainest phrases: the
+ * webhook path already runs the full stop classifier (stop_request.c) and
+ * the leads work passes its verdict as an opt_out event.
  */
 #include "lead_signals.h"
 
 #include <ctype.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "lead_features.h"
-#include "stop_request.h"
 
 #define PT LEAD_LANG_PT_BIT
 #define ES LEAD_LANG_ES_BIT
@@ -241,9 +245,55 @@ static const Phrase phrases[] = {
 	{LF_FEES_OBJECTION, EN, "fees are|too high"},
 	{LF_FEES_OBJECTION, EN, "too high"},
 	{LF_FEES_OBJECTION, ES, "cobran mucho"},
+	{LF_STOP_REQUEST, PT, "para|pare|parem de ~ mandar|enviar"},
+	{LF_STOP_REQUEST, PT, "nao|n quero ~ receber"},
+	{LF_STOP_REQUEST, PT, "me tira|tirem|remove|remova da|dessa lista"},
+	{LF_STOP_REQUEST, PT, "tirar|tira|tirem meu numero|contato"},
+	{LF_STOP_REQUEST, PT, "descadastrar|descadastra|descadastre"},
+	{LF_STOP_REQUEST, ES, "dejen|deja de ~ mandar|enviar|escribir"},
+	{LF_STOP_REQUEST, ES, "dame|denme de baja"},
+	{LF_STOP_REQUEST, EN, "unsubscribe|optout"},
+	{LF_STOP_REQUEST, EN, "stop ~ messaging|texting|sending"},
+	{LF_STOP_REQUEST, ALL, "stop"},
 };
 
 #define NPHRASES ((int) (sizeof(phrases) / sizeof(phrases[0])))
+
+/*
+ * Which first characters a phrase can start with, one bit each: letters,
+ * any digit, '%'.  Most phrases are ruled out for a token by one AND.
+ */
+#define FIRST_DIGIT 26
+#define FIRST_PERCENT 27
+
+static uint64_t first_chars[NPHRASES];
+static bool indexed;
+
+static int
+first_bit(char c)
+{
+	if (c >= 'a' && c <= 'z')
+		return c - 'a';
+	if ((c >= '0' && c <= '9') || c == '#')
+		return FIRST_DIGIT;
+	return FIRST_PERCENT;
+}
+
+static void
+index_phrases(void)
+{
+	for (int p = 0; p < NPHRASES; p++)
+	{
+		const char *s = phrases[p].pattern;
+
+		first_chars[p] = UINT64_C(1) << first_bit(*s);
+		/* every alternative of the first slot */
+		for (; *s && *s != ' '; s++)
+			if (*s == '|')
+				first_chars[p] |= UINT64_C(1) << first_bit(s[1]);
+	}
+	indexed = true;
+}
 
 /* Does the word match one of the '|'-separated alternatives of a slot? */
 static bool
@@ -327,30 +377,32 @@ add_signal(LeadEntry *out, int *n, bool *seen, int feature)
 }
 
 int
-lead_fit_signals(const char *utf8, const LeadTokens *t, LeadLanguage lang, LeadEntry *out)
+lead_fit_signals(const LeadTokens *t, LeadLanguage lang, LeadEntry *out)
 {
 	bool		seen[LEAD_FIT_LAST + 1] = {false};
 	int			n = 0;
 	int			votes[3];
 	int			langs = lead_language_votes(t, votes) > 0 ? 1 << lang : LEAD_LANG_ALL;
-	StopResult	stop;
 
+	if (!indexed)
+		index_phrases();
 	for (int i = 0; i < t->n; i++)
 	{
+		uint64_t	first;
+
 		if (t->tok[i].kind != LT_WORD && t->tok[i].kind != LT_NUMBER)
 			continue;
+		first = UINT64_C(1) << first_bit(t->tok[i].word[0]);
 		add_signal(out, &n, seen, ticker_feature(&t->tok[i]));
 		for (int p = 0; p < NPHRASES; p++)
-			if (!seen[phrases[p].feature] && (phrases[p].langs & langs) &&
-				match_at(t, i, phrases[p].pattern))
+			if ((first_chars[p] & first) && !seen[phrases[p].feature] &&
+				(phrases[p].langs & langs) && match_at(t, i, phrases[p].pattern))
 				add_signal(out, &n, seen, phrases[p].feature);
 	}
 	add_signal(out, &n, seen, lead_amount_feature(lead_amount_brl(t, lang)));
 	add_signal(out, &n, seen, lead_horizon_feature(lead_horizon_months(t)));
 	if (t->questions > 0)
 		add_signal(out, &n, seen, LF_ASKED_QUESTION);
-	if (stop_classify(utf8, STOP_SOURCE_TEXT, &stop) == STOP_VERDICT_STOP)
-		add_signal(out, &n, seen, LF_STOP_REQUEST);
 	return n;
 }
 

@@ -14,6 +14,7 @@
  */
 #include "lead_signals.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "lead_features.h"
@@ -63,13 +64,29 @@ static const NumWord num_words[] = {
 	{"meio", 0.5, NW_HALF}, {"medio", 0.5, NW_HALF}, {"half", 0.5, NW_HALF},
 };
 
+#define NNUMWORDS (sizeof(num_words) / sizeof(num_words[0]))
+
+/* Most words start with a letter no number word starts with: one test. */
+static uint32_t
+first_letters(void)
+{
+	static uint32_t mask;
+
+	if (mask == 0)
+		for (size_t i = 0; i < NNUMWORDS; i++)
+			mask |= UINT32_C(1) << (num_words[i].word[0] - 'a');
+	return mask;
+}
+
 static const NumWord *
 num_word(const LeadToken *t)
 {
-	if (t->kind != LT_WORD)
+	char		c = t->word[0];
+
+	if (t->kind != LT_WORD || c < 'a' || c > 'z' || !(first_letters() & (UINT32_C(1) << (c - 'a'))))
 		return NULL;
-	for (size_t i = 0; i < sizeof(num_words) / sizeof(num_words[0]); i++)
-		if (strcmp(t->word, num_words[i].word) == 0)
+	for (size_t i = 0; i < NNUMWORDS; i++)
+		if (num_words[i].word[0] == c && strcmp(t->word, num_words[i].word) == 0)
 			return &num_words[i];
 	return NULL;
 }

@@ -24,11 +24,10 @@
 #define LEAD_FIT_MAX 48
 
 /*
- * Appends one entry (value 1) per fit signal found in the message to out
- * (room for LEAD_FIT_MAX); utf8 is the message as typed (for the stop
- * classifier), t its tokens.  Returns how many.
+ * Appends one entry (value 1) per fit signal found in a message (its
+ * tokens) to out (room for LEAD_FIT_MAX).  Returns how many.
  */
-extern int	lead_fit_signals(const char *utf8, const LeadTokens *t, LeadLanguage lang, LeadEntry *out);
+extern int	lead_fit_signals(const LeadTokens *t, LeadLanguage lang, LeadEntry *out);
 
 /* The largest amount of money in the message, in reais; 0 if none. */
 extern double lead_amount_brl(const LeadTokens *t, LeadLanguage lang);

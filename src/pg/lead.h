@@ -13,6 +13,7 @@
 #include "access/htup.h"
 #include "access/tupdesc.h"
 #include "utils/array.h"
+#include "utils/jsonb.h"
 
 #include "core/lead_engagement.h"
 #include "core/lead_score.h"
@@ -59,6 +60,10 @@ extern void lead_text_extract(const char *body, LeadVec *out, LeadTerms *terms);
 /* lead_engagement_pg.c */
 extern void lead_engagement_from_datum(Datum d, bool isnull, LeadEngagement *out);
 extern Datum lead_engagement_to_datum(const LeadEngagement *e, TupleDesc desc);
+
+/* antiban.lead_engagement's attributes, in order, as datums (12 of them). */
+#define LEAD_ENGAGEMENT_NATTS 12
+extern void lead_engagement_fields(const LeadEngagement *e, Datum *v, bool *n);
 extern TupleDesc lead_engagement_desc(void);
 
 /* lead_model.c */
@@ -73,6 +78,17 @@ typedef struct LeadModelEntry
 } LeadModelEntry;
 
 extern const LeadModelEntry *lead_model_get(int64 id);
+
+typedef struct LeadScoreResult
+{
+	int16		score;
+	float4		probability;
+	Jsonb	   *reasons;
+} LeadScoreResult;
+
+/* Scores a stored vector and engagement at now with a model, reasons included. */
+extern void lead_score_stored(const LeadModelEntry *m, const LeadEntry *stored, int n,
+							  const LeadEngagement *e, LeadTime now, LeadScoreResult *out);
 extern const char *lead_model_term(void *model, int feature);
 
 /* The presented vector of stored features and engagement at now (palloc'd). */

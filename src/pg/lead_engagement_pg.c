@@ -96,12 +96,10 @@ put_time(Datum *v, bool *n, int att, LeadTime t)
 	v[att] = n[att] ? (Datum) 0 : TimestampTzGetDatum((TimestampTz) t);
 }
 
-Datum
-lead_engagement_to_datum(const LeadEngagement *e, TupleDesc desc)
+void
+lead_engagement_fields(const LeadEngagement *e, Datum *v, bool *n)
 {
-	Datum		v[NATTS];
-	bool		n[NATTS] = {false};
-
+	memset(n, 0, sizeof(bool) * NATTS);
 	put_time(v, n, A_AS_OF, e->as_of);
 	v[A_HALF_LIFE] = IntervalPGetDatum(seconds_interval(e->half_life_s));
 	v[A_REPLIES] = Float8GetDatum(e->replies);
@@ -114,6 +112,15 @@ lead_engagement_to_datum(const LeadEngagement *e, TupleDesc desc)
 	put_time(v, n, A_LAST_OUTBOUND_AT, e->last_outbound_at);
 	v[A_OPTED_OUT] = BoolGetDatum(e->opted_out);
 	v[A_BLOCKED] = BoolGetDatum(e->blocked);
+}
+
+Datum
+lead_engagement_to_datum(const LeadEngagement *e, TupleDesc desc)
+{
+	Datum		v[NATTS];
+	bool		n[NATTS];
+
+	lead_engagement_fields(e, v, n);
 	return HeapTupleGetDatum(heap_form_tuple(desc, v, n));
 }
 

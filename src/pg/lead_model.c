@@ -264,6 +264,21 @@ reasons_jsonb(const LeadModelEntry *m, const LeadEntry *x, int n, const LeadScor
 	return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
 }
 
+void
+lead_score_stored(const LeadModelEntry *m, const LeadEntry *stored, int n, const LeadEngagement *e,
+				  LeadTime now, LeadScoreResult *out)
+{
+	LeadEntry  *x;
+	int			nx = lead_present(stored, n, e, now, &x);
+	LeadScore	s;
+
+	lead_model_score(&m->view, x, nx, &s);
+	out->score = (int16) s.score;
+	out->probability = (float4) s.p;
+	out->reasons = reasons_jsonb(m, x, nx, &s);
+	pfree(x);
+}
+
 static int64
 model_arg(FunctionCallInfo fcinfo)
 {
@@ -287,9 +302,7 @@ antiban_lead_score(PG_FUNCTION_ARGS)
 	const LeadModelEntry *m = lead_model_get(model_arg(fcinfo));
 	LeadVec		stored;
 	LeadEngagement e;
-	LeadEntry  *x;
-	int			n;
-	LeadScore	s;
+	LeadScoreResult r;
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
 
@@ -300,12 +313,11 @@ antiban_lead_score(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("a lead score needs the time it is taken at")));
-	n = lead_present(stored.e, stored.n, &e, (LeadTime) PG_GETARG_TIMESTAMPTZ(4), &x);
-	lead_model_score(&m->view, x, n, &s);
-	values[0] = Int16GetDatum((int16) s.score);
-	values[1] = Float4GetDatum((float4) s.p);
+	lead_score_stored(m, stored.e, stored.n, &e, (LeadTime) PG_GETARG_TIMESTAMPTZ(4), &r);
+	values[0] = Int16GetDatum(r.score);
+	values[1] = Float4GetDatum(r.probability);
 	values[2] = Int64GetDatum(m->id);
-	values[3] = JsonbPGetDatum(reasons_jsonb(m, x, n, &s));
+	values[3] = JsonbPGetDatum(r.reasons);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc(fcinfo), values, nulls)));
 }
 

@@ -164,7 +164,7 @@ lead_text_extract(const char *body, LeadVec *out, LeadTerms *terms)
 
 	lead_tokenize(utf8, t);
 	lang = lead_language_of(t);
-	n = lead_fit_signals(utf8, t, lang, fit);
+	n = lead_fit_signals(t, lang, fit);
 	for (int i = 0; i < n; i++)
 		lead_vec_push(out, fit[i].idx, fit[i].val);
 	pfree(t);

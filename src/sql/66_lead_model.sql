@@ -301,56 +301,27 @@ END;
 COMMENT ON FUNCTION antiban.score_conversation(text[], jsonb, bigint, timestamptz, bigint) IS
     'Scores a conversation given as the lead''s inbound texts and its events (see antiban.lead_engagement_of; without events, each text counts as a reply just now), with the portfolio''s model in force (or the one named), at a time: 0-100 and the reasons. Nothing is stored.';
 
+CREATE FUNCTION antiban.note_lead_events(conversations bigint[], kinds text[], ats timestamptz[],
+                                         bodies text[] DEFAULT NULL, codes integer[] DEFAULT NULL,
+                                         portfolios bigint[] DEFAULT NULL)
+RETURNS SETOF antiban.lead_scores
+AS 'MODULE_PATHNAME', 'antiban_note_lead_events' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION antiban.note_lead_events(bigint[], text[], timestamptz[], text[], integer[], bigint[]) IS
+    'A batch of conversation events as they arrive, one array element per event: conversation, kind (inbound or tap with the body the lead wrote or the button title; outbound, read, failure with its code, opt_out, opt_in, block), time, and optionally body, code and portfolio (given on a conversation''s first event). Adds them to antiban.lead_features (rows created on first use, locked in conversation order, events replayed in time order), rescores each conversation once with its portfolio''s model in force and upserts antiban.lead_scores; returns the scores written (none for a conversation when no model exists yet).';
+
 CREATE FUNCTION antiban.note_lead_event(conversation bigint, kind text, at timestamptz DEFAULT antiban.now(),
                                         body text DEFAULT NULL, code integer DEFAULT NULL,
                                         portfolio bigint DEFAULT NULL)
 RETURNS antiban.lead_score
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
-DECLARE
-    f antiban.lead_features;
-    s antiban.lead_score;
-    model bigint;
-BEGIN
-    IF conversation IS NULL THEN
-        RAISE EXCEPTION 'a lead event needs its conversation' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
-    INSERT INTO antiban.lead_features AS l (conversation_id, portfolio_id) VALUES (conversation, portfolio)
-    ON CONFLICT (conversation_id) DO NOTHING;
-    SELECT * INTO f FROM antiban.lead_features l WHERE l.conversation_id = conversation FOR UPDATE;
-    IF portfolio IS NOT NULL AND f.portfolio_id IS DISTINCT FROM portfolio THEN
-        IF f.portfolio_id IS NOT NULL THEN
-            RAISE EXCEPTION 'conversation % belongs to portfolio %, not %', conversation, f.portfolio_id, portfolio
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'A conversation is one person''s in one portfolio: use another conversation id.';
-        END IF;
-        f.portfolio_id := portfolio;
-    END IF;
-    f.engagement := antiban.lead_engagement_note(f.engagement, kind, at, code);
-    IF body IS NOT NULL AND kind IN ('inbound', 'tap') THEN
-        SELECT a.features, a.feature_values INTO f.features, f.feature_values
-        FROM antiban.lead_text_features(ARRAY[body]) t,
-             antiban.lead_vector_add(f.features, f.feature_values, t.features, t.feature_values) a;
-        f.messages := f.messages + 1;
-    END IF;
-    UPDATE antiban.lead_features l
-    SET portfolio_id = f.portfolio_id, features = f.features, feature_values = f.feature_values,
-        engagement = f.engagement, messages = f.messages, updated_at = now()
-    WHERE l.conversation_id = conversation;
-    model := antiban.active_lead_model(f.portfolio_id);
-    IF model IS NULL THEN
-        RETURN NULL;                -- features kept; rescore_leads scores them once a model exists
-    END IF;
-    s := antiban.lead_score(model, f.features, f.feature_values, f.engagement, antiban.now());
-    INSERT INTO antiban.lead_scores AS l (conversation_id, model_id, score, probability, reasons, scored_at)
-    VALUES (conversation, s.model_id, s.score, s.probability, s.reasons, antiban.now())
-    ON CONFLICT (conversation_id) DO UPDATE
-    SET model_id = excluded.model_id, score = excluded.score, probability = excluded.probability,
-        reasons = excluded.reasons, scored_at = excluded.scored_at;
-    RETURN s;
-END
-$$;
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT ROW(s.score, s.probability, s.model_id, s.reasons)::antiban.lead_score
+    FROM antiban.note_lead_events(ARRAY[note_lead_event.conversation], ARRAY[note_lead_event.kind],
+                                  ARRAY[note_lead_event.at], ARRAY[note_lead_event.body],
+                                  ARRAY[note_lead_event.code], ARRAY[note_lead_event.portfolio]) s;
+END;
 COMMENT ON FUNCTION antiban.note_lead_event(bigint, text, timestamptz, text, integer, bigint) IS
-    'One event of a lead''s conversation, as it arrives: kind inbound or tap (with the body the lead wrote or the button title), outbound, read, failure (with its code), opt_out, opt_in or block. Adds it to antiban.lead_features (created on first use, in the given portfolio), rescores the conversation with the model in force and stores the score in antiban.lead_scores; returns it (NULL if no model exists yet).';
+    'One event of a lead''s conversation (see antiban.note_lead_events): stored, rescored, its score returned (NULL if no model exists yet).';
 
 CREATE FUNCTION antiban.rescore_leads(portfolio bigint DEFAULT NULL, at timestamptz DEFAULT antiban.now())
 RETURNS bigint
