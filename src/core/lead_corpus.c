@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* a conversation spans a century at most: times stay far inside timestamptz */
+#define MAX_MINUTES (INT64_C(100) * 366 * 1440)
+
 typedef struct Reader
 {
 	LeadCorpusConversation conv;
@@ -55,6 +58,8 @@ parse_minutes(const char **p, const char *end, int64_t *out)
 		v *= *s == 'h' ? 60 : *s == 'd' ? 1440 : 1;
 		s++;
 	}
+	if (v > MAX_MINUTES)
+		return false;
 	if (s < end && !isspace((unsigned char) *s))
 		return false;
 	while (s < end && isspace((unsigned char) *s))

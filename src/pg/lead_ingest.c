@@ -245,27 +245,13 @@ int8_array(const int64 *v, const bool *nulls, int n)
 											  TYPALIGN_DOUBLE));
 }
 
-/* Creates the missing rows, then locks and reads every row of the batch. */
+/* Locks and reads the rows of the given conversations that exist. */
 static void
-lock_rows(Conversation *c, int nconv)
+read_rows(Conversation *c, int nconv, Datum ids)
 {
-	int64	   *ids = palloc(sizeof(int64) * Max(nconv, 1));
-	int64	   *pf = palloc(sizeof(int64) * Max(nconv, 1));
-	bool	   *pf_null = palloc(sizeof(bool) * Max(nconv, 1));
-	Datum		args[2];
 	int			k = 0;
 
-	for (int i = 0; i < nconv; i++)
-	{
-		ids[i] = c[i].id;
-		pf[i] = c[i].portfolio;
-		pf_null[i] = c[i].portfolio == 0;
-	}
-	args[0] = int8_array(ids, NULL, nconv);
-	args[1] = int8_array(pf, pf_null, nconv);
-	if (SPI_execute_plan(create_plan, args, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "antiban: could not create lead features rows");
-	if (SPI_execute_plan(lock_plan, args, NULL, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(lock_plan, &ids, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "antiban: could not lock lead features rows");
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
@@ -284,7 +270,7 @@ lock_rows(Conversation *c, int nconv)
 
 		while (k < nconv && c[k].id < id)
 			k++;
-		if (k == nconv || c[k].id != id)
+		if (k == nconv || c[k].id != id || c[k].found)
 			continue;
 		cv = &c[k];
 		cv->found = true;
@@ -301,6 +287,40 @@ lock_rows(Conversation *c, int nconv)
 		lead_engagement_from_datum(e, enull, &cv->engagement);
 		cv->messages = DatumGetInt32(SPI_getbinval(t, d, 6, &isnull));
 	}
+}
+
+/*
+ * Locks and reads every row of the batch, creating the missing ones first
+ * (a conversation's first event): most events find their row, and pay one
+ * statement for it.
+ */
+static void
+lock_rows(Conversation *c, int nconv)
+{
+	int64	   *ids = palloc(sizeof(int64) * Max(nconv, 1));
+	int64	   *pf = palloc(sizeof(int64) * Max(nconv, 1));
+	bool	   *pf_null = palloc(sizeof(bool) * Max(nconv, 1));
+	Datum		args[2];
+	int			missing = 0;
+
+	for (int i = 0; i < nconv; i++)
+		ids[i] = c[i].id;
+	read_rows(c, nconv, int8_array(ids, NULL, nconv));
+	for (int i = 0; i < nconv; i++)
+		if (!c[i].found)
+		{
+			ids[missing] = c[i].id;
+			pf[missing] = c[i].portfolio;
+			pf_null[missing++] = c[i].portfolio == 0;
+		}
+	if (missing == 0)
+		return;
+	args[0] = int8_array(ids, NULL, missing);
+	args[1] = int8_array(pf, pf_null, missing);
+	if (SPI_execute_plan(create_plan, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "antiban: could not create lead features rows");
+	/* created here, or by a concurrent batch since: either way, lock them now */
+	read_rows(c, nconv, args[0]);
 }
 
 /* Replays a conversation's events on its stored features and engagement. */
