@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8_fold.h"
+
 typedef enum Current
 {
 	CUR_NONE,
@@ -25,33 +27,6 @@ typedef struct Builder
 	bool		glued;			/* nothing separates the next token from the last */
 	bool		keep_accents;	/* lower case only: "ações" stays "ações" */
 } Builder;
-
-/* Latin-1 0xC0-0xFF folded to ASCII; '*' and '/' (multiplication, division) separate. */
-static const char latin1[64] =
-"aaaaaaaceeeeiiii"
-"dnooooo*ouuuuyts"
-"aaaaaaaceeeeiiii"
-"dnooooo/ouuuuyty";
-
-/* "muuuito" -> "muito", "simmm" -> "sim"; doubles stay ("kk", "carro"). */
-static void
-cut_runs(char *w)
-{
-	char	   *o = w;
-
-	for (const char *p = w; *p;)
-	{
-		const char *q = p;
-
-		while (*q == *p)
-			q++;
-		*o++ = *p;
-		if (q - p == 2)
-			*o++ = *p;
-		p = q;
-	}
-	*o = '\0';
-}
 
 /*
  * "50.000,00" and "50,000.00": the last of two different separators is the
@@ -119,7 +94,7 @@ finish(Builder *b)
 	if (t)
 	{
 		if (b->cur == CUR_WORD)
-			cut_runs(b->buf);
+			cut_letter_runs(b->buf);
 		else
 			t->number = parse_number(b->buf);
 		memcpy(t->word, b->buf, b->len + 1);
@@ -222,30 +197,6 @@ read_ascii(Builder *b, const char *p)
 		separate(b);
 }
 
-/* Length of a well-formed UTF-8 sequence at p and its code point; 0 if not. */
-static int
-utf8_next(const unsigned char *p, unsigned *cp)
-{
-	int			n;
-
-	if (p[0] >= 0xC2 && p[0] <= 0xDF)
-		n = 2;
-	else if (p[0] >= 0xE0 && p[0] <= 0xEF)
-		n = 3;
-	else if (p[0] >= 0xF0 && p[0] <= 0xF4)
-		n = 4;
-	else
-		return 0;
-	*cp = p[0] & (0xFF >> (n + 1));
-	for (int i = 1; i < n; i++)
-	{
-		if ((p[i] & 0xC0) != 0x80)	/* also stops at the terminating NUL */
-			return 0;
-		*cp = (*cp << 6) | (p[i] & 0x3F);
-	}
-	return n;
-}
-
 /* A Latin-1 letter in lower case, as UTF-8 (two bytes). */
 static void
 add_accented(Builder *b, unsigned cp)
@@ -259,12 +210,12 @@ add_accented(Builder *b, unsigned cp)
 static void
 read_wide(Builder *b, unsigned cp)
 {
-	if (cp >= 0xC0 && cp <= 0xFF && latin1[cp - 0xC0] >= 'a')
+	if (latin1_fold(cp) >= 'a')
 	{
 		if (b->keep_accents)
 			add_accented(b, cp);
 		else
-			add(b, CUR_WORD, latin1[cp - 0xC0]);
+			add(b, CUR_WORD, latin1_fold(cp));
 	}
 	else if (cp >= 0x300 && cp <= 0x36F)
 		return;					/* a combining accent: the letter stays */

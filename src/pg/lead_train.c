@@ -98,15 +98,16 @@ typedef enum Activation
 } Activation;
 
 /*
- * CREATE EXTENSION trains the default model before the roles exist
- * (90_roles.sql runs last): the installer is a superuser then and runs
- * the install script with a pinned search_path.  Any other time, antiban's
- * own SQL runs as antiban_owner.
+ * CREATE EXTENSION antiban trains the default model before the roles exist
+ * (90_roles.sql runs last): the installer is a superuser then (the
+ * extension is not trusted) and runs the install script with a pinned
+ * search_path.  Any other time, antiban's own SQL runs as antiban_owner.
  */
 void
 lead_spi_begin(LeadSpiScope *s)
 {
-	s->switched = !creating_extension;
+	s->switched = !(creating_extension &&
+					CurrentExtensionObject == get_extension_oid("antiban", true));
 	if (s->switched)
 		privileged_begin(&s->priv);
 }

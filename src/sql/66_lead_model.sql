@@ -244,8 +244,9 @@ COMMENT ON FUNCTION antiban.lead_metrics(double precision[], boolean[]) IS
     'AUC, log loss, Brier score and expected calibration error (10 bins) of probabilities against outcomes, as training measures models.';
 
 -- SQL functions
+-- (SECURITY DEFINER: callers score leads without reading the models table)
 CREATE FUNCTION antiban.active_lead_model(portfolio bigint DEFAULT NULL) RETURNS bigint
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
 BEGIN ATOMIC
     SELECT m.id FROM antiban.lead_models m
     WHERE m.active AND (m.portfolio_id = portfolio OR m.portfolio_id IS NULL)
