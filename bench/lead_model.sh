@@ -46,6 +46,7 @@ say "quality: model against keywords on held-out corpus conversations, 5 seeds"
 sql -v hot="{cdb,lci,lca,tesouro,acoes,fii,previdencia,investir,aplicar,rendimento,rende,quanto,mil,conta,assessor,ligar,reuniao,urgente,hoje,invest,account,call,invertir,cuenta,llamar,asesor}" \
 	-f "$ANTIBAN_ROOT/bench/lead_quality.sql" | grep -E '^[0-9]+[|]' > "$DIR/quality.txt"
 cat "$DIR/quality.txt" >&2
+echo "antiban lead model benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg)"
 echo "== quality (mean ± sd over 5 seeds, $(sql -c "SELECT held_out_examples FROM antiban.lead_models WHERE id = 1") held-out conversations each)"
 awk -F'|' '
 	{ for (i = 2; i <= NF; i++) { s[i] += $i; q[i] += $i * $i } n++ }
