@@ -22,7 +22,7 @@ RETURN ROW((e).as_of + by, (e).half_life, (e).replies, (e).quick_replies, (e).re
 INSERT INTO antiban.lead_features (conversation_id, portfolio_id, features, feature_values, engagement, messages)
 SELECT i, 1 + i % 2, c.features, c.feature_values,
        pg_temp.moved(c.engagement, (timestamptz '2026-03-01' - c.observed_at)
-                                   - make_interval(secs => (i * 7919) % 1209600)),
+                                   - make_interval(secs => (i::bigint * 7919) % 1209600)),
        1
 FROM generate_series(1, :leads) i
      JOIN corpus_vectors c ON c.k = i % (SELECT count(*) FROM corpus_vectors);
