@@ -10,8 +10,14 @@ PG_SRCS     = $(wildcard src/pg/*.c) $(wildcard src/worker/*.c)
 CLOUDAPI_SRCS = $(wildcard src/cloudapi/*.c)
 OBJS        = $(CORE_SRCS:.c=.o) $(CLOUDAPI_SRCS:.c=.o) $(PG_SRCS:.c=.o)
 
-SQL_PARTS   = $(sort $(wildcard src/sql/*.sql))
+# The lead model's corpus is part of the install script (67_lead_corpus.sql,
+# generated): CREATE EXTENSION trains the default model on it.
+LEAD_CORPUS = regress/lead_corpus/pt.txt regress/lead_corpus/es.txt regress/lead_corpus/en.txt
+LEAD_CORPUS_SQL = src/sql/67_lead_corpus.sql
+SQL_PARTS   = $(sort $(wildcard src/sql/*.sql) $(LEAD_CORPUS_SQL))
 DATA_built  = antiban--$(EXTVERSION).sql
+# stop words without accents (they are matched after unaccent), negations kept
+DATA_TSEARCH = $(wildcard src/tsearch/*.stop)
 
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --temp-instance=./tmp_check --temp-config=regress/regress.conf
@@ -21,9 +27,9 @@ PROVE_TESTS  = regress/t/*.pl
 PG_CPPFLAGS = -Isrc -std=gnu11 -I/usr/include/json-c -DANTIBAN_VERSION='"$(EXTVERSION)"'
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers \
               -Wno-sign-compare -Wno-cast-function-type
-SHLIB_LINK  = -lcurl -ljson-c -lcrypto -lm
+SHLIB_LINK  = -lcurl -ljson-c -lcrypto -llinear -lm
 
-EXTRA_CLEAN = antiban--*.sql regress/unit/run_unit_tests tmp_check tmp_check_iso \
+EXTRA_CLEAN = antiban--*.sql $(LEAD_CORPUS_SQL) regress/unit/run_unit_tests tmp_check tmp_check_iso \
               results regression.diffs regression.out log regress/fuzz/bin src/dashboard/dist
 
 # The JIT's bitcode would only inline our SQL-callable functions: skip it.
@@ -73,6 +79,16 @@ regress/simulator/antiban-sim: $(wildcard regress/simulator/*.c regress/simulato
 
 antiban--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
+
+$(LEAD_CORPUS_SQL): $(LEAD_CORPUS)
+	@! grep -q 'lead_corpus[$$]' $^ || { echo "the corpus may not contain the quote tag" >&2; exit 1; }
+	{ echo '-- Generated from $^ by the Makefile: the default lead model, trained at install.'; \
+	  echo 'INSERT INTO antiban.lead_training_examples (portfolio_id, source, example_key, won, texts, engagement, observed_at)'; \
+	  echo 'SELECT NULL, '"'"'corpus'"'"', example_key, won, texts, engagement, observed_at'; \
+	  echo 'FROM antiban.lead_corpus_examples($$lead_corpus$$'; \
+	  cat $^; \
+	  echo '$$lead_corpus$$);'; \
+	  echo "SELECT antiban.train_lead_model(source => 'corpus', activate => 'always');"; } > $@
 
 # C unit tests of src/core: no server, no PostgreSQL headers (cmocka).
 UNIT_SRCS = $(wildcard regress/unit/test_*.c)

@@ -15,6 +15,8 @@ main(void)
 		health_tests, rate_control_tests, warmup_tests, redact_tests,
 		recipient_match_tests, event_time_tests, json_repair_tests, transport_outcome_tests,
 		pricing_market_tests, volume_tier_tests, rate_card_tests,
+		lead_text_tests, lead_signals_tests, lead_vector_tests, lead_engagement_tests,
+		lead_calibrate_tests, lead_score_tests, lead_corpus_tests,
 	};
 	size_t		total = 0;
 	int			failed = 0;

@@ -45,5 +45,12 @@ extern UnitGroup transport_outcome_tests(void);
 extern UnitGroup pricing_market_tests(void);
 extern UnitGroup volume_tier_tests(void);
 extern UnitGroup rate_card_tests(void);
+extern UnitGroup lead_text_tests(void);
+extern UnitGroup lead_signals_tests(void);
+extern UnitGroup lead_vector_tests(void);
+extern UnitGroup lead_engagement_tests(void);
+extern UnitGroup lead_calibrate_tests(void);
+extern UnitGroup lead_score_tests(void);
+extern UnitGroup lead_corpus_tests(void);
 
 #endif

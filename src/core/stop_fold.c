@@ -14,6 +14,8 @@
 
 #include <string.h>
 
+#include "utf8_fold.h"
+
 typedef struct Builder
 {
 	StopText   *out;
@@ -23,33 +25,6 @@ typedef struct Builder
 	int			end;
 	bool		overlong;
 } Builder;
-
-/* Latin-1 0xC0-0xFF folded; '*' and '/' (multiplication, division) separate. */
-static const char latin1[64] =
-"aaaaaaaceeeeiiii"
-"dnooooo*ouuuuyts"
-"aaaaaaaceeeeiiii"
-"dnooooo/ouuuuyty";
-
-/* "paraaaa" -> "para", "stoooop" -> "stop", "kkkk" -> "k"; doubles stay. */
-static void
-cut_runs(char *w)
-{
-	char	   *o = w;
-
-	for (const char *p = w; *p;)
-	{
-		const char *q = p;
-
-		while (*q == *p)
-			q++;
-		*o++ = *p;
-		if (q - p == 2)
-			*o++ = *p;
-		p = q;
-	}
-	*o = '\0';
-}
 
 static void
 set_token(StopToken *t, const char *word, int start, int end)
@@ -75,7 +50,7 @@ push_word(Builder *b)
 		return;
 	b->word[b->len] = '\0';
 	b->len = 0;
-	cut_runs(b->word);
+	cut_letter_runs(b->word);
 	if (b->overlong)
 	{
 		/* no stop word is this long: keep it as an unmatchable word */
@@ -130,30 +105,6 @@ add_letter(Builder *b, char c, int at, int width)
 		b->word[b->len++] = c;
 }
 
-/* Length of a well-formed UTF-8 sequence at p and its code point; 0 if not. */
-static int
-utf8_next(const unsigned char *p, unsigned *cp)
-{
-	int			n;
-
-	if (p[0] >= 0xC2 && p[0] <= 0xDF)
-		n = 2;
-	else if (p[0] >= 0xE0 && p[0] <= 0xEF)
-		n = 3;
-	else if (p[0] >= 0xF0 && p[0] <= 0xF4)
-		n = 4;
-	else
-		return 0;
-	*cp = p[0] & (0xFF >> (n + 1));
-	for (int i = 1; i < n; i++)
-	{
-		if ((p[i] & 0xC0) != 0x80)	/* also stops at the terminating NUL */
-			return 0;
-		*cp = (*cp << 6) | (p[i] & 0x3F);
-	}
-	return n;
-}
-
 static void
 fold_ascii(Builder *b, char c, int at)
 {
@@ -170,8 +121,8 @@ fold_ascii(Builder *b, char c, int at)
 static void
 fold_wide(Builder *b, unsigned cp, int at, int width)
 {
-	if (cp >= 0xC0 && cp <= 0xFF && latin1[cp - 0xC0] >= 'a')
-		add_letter(b, latin1[cp - 0xC0], at, width);
+	if (latin1_fold(cp) >= 'a')
+		add_letter(b, latin1_fold(cp), at, width);
 	else if (cp >= 0x300 && cp <= 0x36F)
 		b->end = at + width;	/* a combining accent: the letter stays */
 	else if (cp == 0x2018 || cp == 0x2019)

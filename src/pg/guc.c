@@ -6,6 +6,7 @@
  * reload on SIGHUP; the pinned clock is for tests and superusers only.
  */
 #include "pg/antiban.h"
+#include "pg/lead.h"
 
 #include "miscadmin.h"
 #include "utils/guc.h"
@@ -178,5 +179,6 @@ antiban_define_gucs(void)
 	define_tunables();
 	define_sender_settings();
 	antiban_define_protection_gucs();
+	antiban_define_lead_gucs();
 	MarkGUCPrefixReserved("antiban");
 }

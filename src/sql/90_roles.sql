@@ -160,5 +160,15 @@ GRANT EXECUTE ON FUNCTION antiban.load_rate_card, antiban.load_volume_tiers, ant
     antiban.roll_up_days, antiban.reconcile_unconfirmed TO antiban_admin;
 GRANT UPDATE ON antiban.settings TO antiban_admin;
 
+-- The lead model: apps score and note events, admins train and activate, readers look.
+GRANT EXECUTE ON FUNCTION antiban.score_conversation, antiban.note_lead_event, antiban.note_lead_events,
+    antiban.lead_score, antiban.lead_text_features, antiban.lead_engagement_of, antiban.lead_engagement_note,
+    antiban.active_lead_model TO antiban_app;
+GRANT SELECT ON antiban.lead_scores TO antiban_app, antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.train_lead_model, antiban.activate_lead_model, antiban.rescore_leads
+    TO antiban_admin;
+GRANT SELECT, INSERT, DELETE ON antiban.lead_training_examples TO antiban_admin;
+GRANT SELECT ON antiban.lead_model_versions TO antiban_reader;
+
 -- Make every backend drop numbers cached from an earlier install.
 SELECT antiban.reload_config();

@@ -1,0 +1,43 @@
+/*
+ * lead_guc.c
+ *		antiban.lead_* parameters of the lead qualification model.
+ */
+#include "pg/lead.h"
+
+#include "utils/guc.h"
+
+#include "core/lead_score.h"
+
+int			antiban_lead_half_life_s = 7 * 86400;
+int			antiban_lead_reason_language = LEAD_REASONS_PT;
+int			antiban_lead_min_examples = 200;
+int			antiban_lead_reasons = 3;
+
+static const struct config_enum_entry reason_languages[] = {
+	{"pt", LEAD_REASONS_PT, false},
+	{"en", LEAD_REASONS_EN, false},
+	{NULL, 0, false}
+};
+
+void
+antiban_define_lead_gucs(void)
+{
+	DefineCustomIntVariable("antiban.lead_half_life",
+							"Half-life of a lead's engagement (replies, reads, taps, failures).",
+							"Applies to conversations whose engagement starts after the change: "
+							"counts kept with one half-life cannot be converted to another.",
+							&antiban_lead_half_life_s, 7 * 86400, 3600, 365 * 86400,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomEnumVariable("antiban.lead_reason_language",
+							 "Language of the reasons stored with lead scores: pt or en.",
+							 NULL, &antiban_lead_reason_language, LEAD_REASONS_PT, reason_languages,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.lead_min_examples",
+							"Won and lost leads a portfolio needs before its own model replaces the default one.",
+							NULL, &antiban_lead_min_examples, 200, 10, 1000000,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.lead_reasons",
+							"Reasons kept each way (up and down) with a lead score.",
+							NULL, &antiban_lead_reasons, 3, 1, LEAD_REASONS_MAX,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+}
