@@ -42,5 +42,7 @@ extern UnitGroup recipient_match_tests(void);
 extern UnitGroup event_time_tests(void);
 extern UnitGroup json_repair_tests(void);
 extern UnitGroup transport_outcome_tests(void);
+extern UnitGroup business_hours_tests(void);
+extern UnitGroup lead_assignment_tests(void);
 
 #endif
