@@ -333,6 +333,18 @@ fairness_limit_is_a_hard_cap(void **state)
 	a[1].open_leads = 8;
 	assert_int_equal(chosen(a, 2, &l, &capped, &c), 0);
 	assert_int_equal(c.reason, QUEUE_ALL_FULL);
+	/* one agent: the sentence says so */
+	assert_int_equal(chosen(a, 1, &l, &capped, &c), 0);
+	assert_string_equal(c.explanation, "the only available matching agent is full (8/8)");
+	a[0].open_leads = 0;
+	a[0].recent = 5;
+	assert_int_equal(chosen(a, 1, &l, &capped, &c), 0);
+	assert_string_equal(c.explanation,
+						"the only available matching agent with room reached the fairness limit (2 per window)");
+	a[0].presence = PRESENCE_AWAY;
+	assert_int_equal(chosen(a, 1, &l, &capped, &c), 0);
+	assert_string_equal(c.explanation,
+						"the only matching agent is not online and on shift (1 away, 0 offline, 0 off shift)");
 }
 
 static void

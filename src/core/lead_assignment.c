@@ -221,6 +221,8 @@ fairness_cap(const AssignRules *rules, const AssignAgent *a)
 	return cap < 1 ? 1 : (int) cap;
 }
 
+static void appendf(char *buf, size_t size, const char *fmt,...) __attribute__((format(printf, 3, 4)));
+
 static void
 appendf(char *buf, size_t size, const char *fmt,...)
 {
@@ -425,13 +427,18 @@ explain_queue(const AssignAgent *agents, int nagents, const AssignLead *lead,
 			explain_no_product(agents, nagents, lead, rules, buf, size);
 			break;
 		case STAGE_UNAVAILABLE:
-			appendf(buf, size, "none of %d matching agent%s is online and on shift (%d away, %d offline, %d off shift)",
-					count[STAGE_UNAVAILABLE], count[STAGE_UNAVAILABLE] == 1 ? "" : "s", away, offline,
+			if (count[STAGE_UNAVAILABLE] == 1)
+				appendf(buf, size, "the only matching agent is not online and on shift");
+			else
+				appendf(buf, size, "none of %d matching agents is online and on shift", count[STAGE_UNAVAILABLE]);
+			appendf(buf, size, " (%d away, %d offline, %d off shift)", away, offline,
 					count[STAGE_UNAVAILABLE] - away - offline);
 			break;
 		case STAGE_FULL:
-			appendf(buf, size, "all %d available matching agent%s full (", count[STAGE_FULL],
-					count[STAGE_FULL] == 1 ? " is" : "s are");
+			if (count[STAGE_FULL] == 1)
+				appendf(buf, size, "the only available matching agent is full (");
+			else
+				appendf(buf, size, "all %d available matching agents are full (", count[STAGE_FULL]);
 			for (int i = 0; i < nagents; i++)
 				if (stage_of(&agents[i], lead, rules) == STAGE_FULL && listed++ < LISTED_FULL)
 					appendf(buf, size, "%s%d/%d", listed > 1 ? ", " : "", agents[i].open_leads,
@@ -439,8 +446,11 @@ explain_queue(const AssignAgent *agents, int nagents, const AssignLead *lead,
 			appendf(buf, size, "%s)", listed > LISTED_FULL ? ", ..." : "");
 			break;
 		case STAGE_CAPPED:
-			appendf(buf, size, "all %d available matching agent%s with room reached the fairness limit (%d per window)",
-					count[STAGE_CAPPED], count[STAGE_CAPPED] == 1 ? "" : "s", rules->fairness_limit);
+			if (count[STAGE_CAPPED] == 1)
+				appendf(buf, size, "the only available matching agent with room");
+			else
+				appendf(buf, size, "all %d available matching agents with room", count[STAGE_CAPPED]);
+			appendf(buf, size, " reached the fairness limit (%d per window)", rules->fairness_limit);
 			break;
 		case STAGE_ELIGIBLE:
 			break;
