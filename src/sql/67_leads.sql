@@ -339,9 +339,11 @@ BEGIN
             OLD.stage || ' -> ' || NEW.stage
             || CASE WHEN NEW.value IS NOT NULL AND NEW.stage = 'won' THEN ', value ' || NEW.value ELSE '' END);
     IF NEW.closed_at IS NOT NULL AND OLD.closed_at IS NULL THEN
-        UPDATE antiban.lead_assignments SET sla_outcome = 'closed', ended_at = NEW.closed_at
-        WHERE id = NEW.assignment_id AND sla_outcome IS NULL AND sla_due_at IS NOT NULL
-          AND first_response_at IS NULL;
+        UPDATE antiban.lead_assignments
+        SET ended_at = NEW.closed_at,
+            sla_outcome = CASE WHEN sla_outcome IS NULL AND sla_due_at IS NOT NULL AND first_response_at IS NULL
+                               THEN 'closed' ELSE sla_outcome END
+        WHERE id = NEW.assignment_id AND ended_at IS NULL;
     END IF;
     IF NEW.stage = 'qualified' AND NEW.owner_agent_id IS NULL THEN
         PERFORM antiban.assign_new_leads(ARRAY[NEW.id]);
