@@ -137,9 +137,9 @@ run_begin(Run *run, RunMode mode, int64 portfolio_id, const char *policy)
 {
 	run->mode = mode;
 	run->routing = routing_load(portfolio_id);
-	run->rules = run->routing.rules;
-	if (policy != NULL && !assign_policy_parse(policy, &run->rules.policy))
+	if (policy != NULL && !assign_policy_parse(policy, &run->routing.rules.policy))
 		elog(ERROR, "antiban: unknown assignment policy \"%s\"", policy);
+	run->rules = run->routing.rules;
 	roster_lock(portfolio_id);
 	roster_load(&run->roster, portfolio_id, antiban_now(), &run->routing);
 	run->batch = lead_batch_new(portfolio_id, run->roster.now);
@@ -388,7 +388,8 @@ run_leads(ArrayType *ids, const char *policy, LeadResult *result)
 	int			nportfolios = 0;
 	int			assigned = 0;
 
-	if (SPI_execute_with_args("SELECT portfolio_id, id, closed_at IS NOT NULL FROM antiban.leads"
+	if (SPI_execute_with_args("SELECT portfolio_id, id, closed_at IS NOT NULL,"
+							  " coalesce(owner_agent_id, 0), coalesce(assignment_id, 0) FROM antiban.leads"
 							  " WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
 							  1, lock_types, lock_args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "antiban: could not lock leads");
@@ -399,23 +400,36 @@ run_leads(ArrayType *ids, const char *policy, LeadResult *result)
 	portfolios = palloc(sizeof(int64) * Max(SPI_processed, 1));
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		int64		p = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-		bool		closed = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3, &isnull));
+		int64		p = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		bool		closed = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+		int64		owner = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
 		bool		seen = false;
 
 		if (strict && closed)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("lead " INT64_FORMAT " is closed",
-							DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull))),
+					 errmsg("lead " INT64_FORMAT " is closed", id),
 					 errhint("Reopen it with antiban.set_lead_stage() first.")));
+		/* an owned lead keeps its owner: no run (nor lock) for it */
+		if (owner != 0 || closed)
+		{
+			if (result != NULL)
+			{
+				result->agent_id = owner;
+				result->assignment_id = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+			}
+			continue;
+		}
 		for (int k = 0; k < nportfolios && !seen; k++)
 			seen = portfolios[k] == p;
 		if (!seen)
 			portfolios[nportfolios++] = p;
 	}
-	/* portfolios in id order too: two callers never wait on each other's agents crosswise */
+	/* portfolios in id order too: two callers never wait on each other's locks crosswise */
 	for (int i = 1; i < nportfolios; i++)
 		for (int k = i; k > 0 && portfolios[k - 1] > portfolios[k]; k--)
 		{
@@ -476,7 +490,7 @@ antiban_assign_lead(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("lead must not be null")));
 	id = PG_GETARG_DATUM(0);
-	privileged_begin(&priv);
+	lead_privileged_begin(&priv);
 	SPI_connect();
 	run_leads(construct_array(&id, 1, INT8OID, 8, true, TYPALIGN_DOUBLE), policy, &result);
 	if (result.explanation[0] == '\0' && result.assignment_id != 0)
@@ -522,7 +536,7 @@ antiban_assign_new_leads(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_INT32(0);
-	privileged_begin(&priv);
+	lead_privileged_begin(&priv);
 	SPI_connect();
 	assigned = run_leads(PG_GETARG_ARRAYTYPE_P(0), NULL, NULL);
 	SPI_finish();
@@ -548,7 +562,7 @@ antiban_assign_queued(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_leads must be positive"),
 				 errhint("Leave it NULL to assign as many as agents have room for.")));
-	privileged_begin(&priv);
+	lead_privileged_begin(&priv);
 	SPI_connect();
 	if (PG_ARGISNULL(0))
 	{
@@ -589,7 +603,7 @@ antiban_sweep_leads(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0))
 		return (Datum) 0;
-	privileged_begin(&priv);
+	lead_privileged_begin(&priv);
 	SPI_connect();
 	run_sweep(PG_GETARG_INT64(0), rsinfo);
 	SPI_finish();

@@ -13,10 +13,10 @@
  *						unanswered leads) and their SQL entry points
  *
  * Lock order, everywhere: a lead a caller names is locked first (waiting);
- * then the portfolio's agents, all of them, in id order; leads found while
- * holding the agents are claimed with SKIP LOCKED, never waited for.  Two
- * runs on one portfolio are therefore serialized by the agent rows, and
- * each computes load after taking them, so capacity holds.
+ * then the portfolio's assignment lock (antiban.lock_lead_assignment);
+ * leads found while holding it are claimed with SKIP LOCKED, never waited
+ * for.  Two runs on one portfolio are therefore serialized, and each counts
+ * load after taking the lock, so capacity holds.
  */
 #ifndef ANTIBAN_LEAD_ASSIGN_H
 #define ANTIBAN_LEAD_ASSIGN_H
@@ -63,6 +63,8 @@ extern bool lead_hours_on_shift(const AgentHours *h, TimestampTz at);
 extern TimestampTz lead_hours_deadline(const AgentHours *h, TimestampTz start, int64 business);
 
 /* lead_assign_roster.c */
+struct Privileged;
+extern void lead_privileged_begin(struct Privileged *p);
 extern Routing routing_load(int64 portfolio_id);
 extern void roster_lock(int64 portfolio_id);
 extern void roster_load(Roster *r, int64 portfolio_id, TimestampTz now, const Routing *routing);

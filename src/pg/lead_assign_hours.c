@@ -89,7 +89,7 @@ lead_hours_load(AgentHours *hours, int64 *agent_ids, int n)
 								  " ORDER BY agent_id, weekday, starts",
 								  1, types);
 	args[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
-	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "antiban: could not read agent shifts");
 	/* one array for every shift; each agent's are consecutive (ordered by agent) */
 	all = palloc(sizeof(WeeklyShift) * Max(SPI_processed, 1));
@@ -156,7 +156,7 @@ ask(int64 agent, HoursQuestion q, TimestampTz a, TimestampTz b, int64 business)
 	Datum		result;
 	LocalClock	clock;
 
-	privileged_begin(&priv);
+	lead_privileged_begin(&priv);
 	SPI_connect();
 	agent_hours(agent, &h);
 	clock.offset = zone_offset;

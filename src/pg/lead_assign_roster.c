@@ -2,11 +2,13 @@
  * lead_assign_roster.c
  *		A portfolio's routing settings and its agents as the core sees them.
  *
- * roster_lock() takes every agent row of the portfolio, in id order (FOR NO
- * KEY UPDATE: foreign-key checks from leads still pass).  roster_load()
- * must run after it, in a later statement: under READ COMMITTED that
- * statement's snapshot sees what the previous lock holder committed, so
- * the open-lead counts are exact and capacity holds between sessions.
+ * roster_lock() takes the portfolio's assignment lock (an advisory lock, see
+ * antiban.lock_lead_assignment).  roster_load() must run after it, and
+ * every one of its queries is run not read-only, so that under READ
+ * COMMITTED each takes a new snapshot that sees what the previous lock
+ * holder committed: the open-lead counts are exact and capacity holds
+ * between sessions.  (A read-only query would reuse the caller's snapshot,
+ * taken before the wait: regress/t/060 fails that way.)
  *
  * Everything is allocated in the current memory context, inside SPI.
  */
@@ -16,6 +18,7 @@
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 
 #include "pg/lead_assign.h"
@@ -27,6 +30,19 @@ interval_datum_usecs(Datum d)
 	Interval   *iv = DatumGetIntervalP(d);
 
 	return iv->time + ((int64) iv->month * DAYS_PER_MONTH + iv->day) * USECS_PER_DAY;
+}
+
+/*
+ * privileged_begin(), and no JIT until privileged_end(): a drain's cursor
+ * over thousands of leads costs past jit_above_cost, and compiling it
+ * costs more than running it (setup-notes: JIT).  Set in the nest level
+ * privileged_begin() opened, so privileged_end() restores the caller's.
+ */
+void
+lead_privileged_begin(Privileged *p)
+{
+	privileged_begin(p);
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 }
 
 /* "15 min", "1 h 30 min", "48 h": the same whatever the session's IntervalStyle. */
@@ -84,10 +100,9 @@ roster_lock(int64 portfolio_id)
 	Datum		args[1] = {Int64GetDatum(portfolio_id)};
 
 	if (plan == NULL)
-		plan = privileged_prepare("SELECT id FROM antiban.agents WHERE portfolio_id = $1"
-								  " ORDER BY id FOR NO KEY UPDATE", 1, types);
+		plan = privileged_prepare("SELECT antiban.lock_lead_assignment($1)", 1, types);
 	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "antiban: could not lock the agents of portfolio " INT64_FORMAT, portfolio_id);
+		elog(ERROR, "antiban: could not lock assignment in portfolio " INT64_FORMAT, portfolio_id);
 }
 
 Datum
@@ -117,11 +132,21 @@ text_array_items(Datum array, int *n)
 
 static const char *const agents_sql =
 "SELECT a.id, a.name, a.active, a.presence::text, a.tier::text, a.capacity, a.weight,"
-" a.languages, a.products, a.time_zone,"
-" (SELECT count(*) FROM antiban.leads l WHERE l.owner_agent_id = a.id AND l.closed_at IS NULL)::int4,"
-" (SELECT count(*) FROM antiban.lead_assignments s WHERE s.agent_id = a.id AND s.assigned_at > $2)::int4,"
-" coalesce((SELECT max(s.id) FROM antiban.lead_assignments s WHERE s.agent_id = a.id), 0)"
+" a.languages, a.products, a.time_zone"
 " FROM antiban.agents a WHERE a.portfolio_id = $1 ORDER BY a.id";
+
+/* Open leads per agent: one pass over the portfolio's open leads. */
+static const char *const load_sql =
+"SELECT owner_agent_id, count(*)::int4 FROM antiban.leads"
+" WHERE portfolio_id = $1 AND closed_at IS NULL AND owner_agent_id IS NOT NULL GROUP BY 1";
+
+/*
+ * Assignments per agent in the fairness window, one pass over it, and the
+ * latest one's id: the agent's turn (none in the window: first in turn).
+ */
+static const char *const recent_sql =
+"SELECT agent_id, count(*)::int4, max(id) FROM antiban.lead_assignments"
+" WHERE portfolio_id = $1 AND assigned_at > $2 GROUP BY 1";
 
 /* Wins and closes per agent and score band (the lead's score when it closed). */
 static const char *const conversion_sql =
@@ -149,12 +174,41 @@ load_agent(Roster *r, int i, HeapTuple tup, TupleDesc desc)
 	a->languages = (const char *const *) text_array_items(SPI_getbinval(tup, desc, 8, &isnull), &a->nlanguages);
 	a->products = (const char *const *) text_array_items(SPI_getbinval(tup, desc, 9, &isnull), &a->nproducts);
 	r->hours[i].zone = lead_hours_zone(TextDatumGetCString(SPI_getbinval(tup, desc, 10, &isnull)));
-	a->open_leads = DatumGetInt32(SPI_getbinval(tup, desc, 11, &isnull));
-	a->recent = DatumGetInt32(SPI_getbinval(tup, desc, 12, &isnull));
-	a->rotation = DatumGetInt64(SPI_getbinval(tup, desc, 13, &isnull));
-	memset(a->conversion, 0, sizeof(a->conversion));
-	if (a->rotation > r->rotation)
-		r->rotation = a->rotation;
+}
+
+/*
+ * Per-agent counts (agent id, count) from one query into each agent's
+ * field; a third column, when there is one, is the agent's rotation.
+ */
+static void
+load_counts(Roster *r, SPIPlanPtr *plan, const char *sql, TimestampTz since, size_t field)
+{
+	Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
+	Datum		args[2] = {Int64GetDatum(r->portfolio_id), TimestampTzGetDatum(since)};
+
+	if (*plan == NULL)
+		*plan = privileged_prepare(sql, since == DT_NOBEGIN ? 1 : 2, types);
+	/* not read-only: a fresh snapshot, taken after the assignment lock */
+	if (SPI_execute_plan(*plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "antiban: could not count the leads of portfolio " INT64_FORMAT, r->portfolio_id);
+	for (uint64 k = 0; k < SPI_processed; k++)
+	{
+		bool		isnull;
+		int			i = roster_find(r, DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 1, &isnull)));
+
+		if (i < 0)
+			continue;
+		*(int *) ((char *) &r->agents[i] + field) =
+			DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 2, &isnull));
+		if (SPI_tuptable->tupdesc->natts >= 3)
+		{
+			AssignAgent *a = &r->agents[i];
+
+			a->rotation = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 3, &isnull));
+			if (a->rotation > r->rotation)
+				r->rotation = a->rotation;
+		}
+	}
 }
 
 static void
@@ -166,7 +220,7 @@ load_conversion(Roster *r, TimestampTz since)
 
 	if (plan == NULL)
 		plan = privileged_prepare(conversion_sql, 2, types);
-	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "antiban: could not read win rates");
 	for (uint64 k = 0; k < SPI_processed; k++)
 	{
@@ -187,6 +241,8 @@ void
 roster_load(Roster *r, int64 portfolio_id, TimestampTz now, const Routing *routing)
 {
 	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr load_plan = NULL;
+	static SPIPlanPtr recent_plan = NULL;
 	Oid			types[2] = {INT8OID, TIMESTAMPTZOID};
 	Datum		args[2] = {Int64GetDatum(portfolio_id), TimestampTzGetDatum(now - routing->fairness_window)};
 	int64	   *ids;
@@ -214,7 +270,11 @@ roster_load(Roster *r, int64 portfolio_id, TimestampTz now, const Routing *routi
 	lead_hours_load(r->hours, ids, r->n);
 	for (int i = 0; i < r->n; i++)
 		r->agents[i].on_shift = lead_hours_on_shift(&r->hours[i], now);
-	load_conversion(r, now - routing->conversion_window);
+	load_counts(r, &load_plan, load_sql, DT_NOBEGIN, offsetof(AssignAgent, open_leads));
+	load_counts(r, &recent_plan, recent_sql, now - routing->fairness_window, offsetof(AssignAgent, recent));
+	/* only score_aware reads win rates: the others need not pay for them */
+	if (routing->rules.policy == ASSIGN_SCORE_AWARE)
+		load_conversion(r, now - routing->conversion_window);
 }
 
 /* Binary search: agents are in id order. */

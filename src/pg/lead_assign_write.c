@@ -12,7 +12,9 @@
  *				clock stopped, an event and an alert each
  *
  * Missed SLAs are written before assignments, so a lead moved for a missed
- * SLA ends with the new owner's clock running.
+ * SLA ends with the new owner's clock running.  Each UPDATE also names its
+ * rows with "id = ANY(array)": the planner cannot see how few rows unnest()
+ * brings and would otherwise scan the whole table to hash-join them.
  */
 #include "pg/antiban.h"
 
@@ -202,12 +204,12 @@ static const char *const assign_sql =
 "), upd AS ("
 "  UPDATE antiban.leads l SET owner_agent_id = ins.agent_id, assignment_id = ins.id, assigned_at = $2,"
 "   queued_at = NULL, queue_reason = NULL, sla_due_at = ins.sla_due_at"
-"  FROM ins WHERE l.id = ins.lead_id"
+"  FROM ins WHERE l.id = ins.lead_id AND l.id = ANY($3)"
 "), prev AS ("
 "  UPDATE antiban.lead_assignments p SET ended_at = $2,"
 "   sla_outcome = CASE WHEN p.sla_outcome IS NULL AND p.sla_due_at IS NOT NULL"
 "    AND p.first_response_at IS NULL THEN v.previous_outcome ELSE p.sla_outcome END"
-"  FROM v WHERE p.id = v.previous_assignment"
+"  FROM v WHERE p.id = v.previous_assignment AND p.id = ANY($14)"
 "), ev AS ("
 "  INSERT INTO antiban.lead_events (lead_id, portfolio_id, at, kind, agent_id, detail)"
 "  SELECT lead_id, $1, $2, CASE WHEN previous_agent_id IS NULL THEN 'assigned' ELSE 'reassigned' END,"
@@ -220,7 +222,7 @@ static const char *const queue_sql =
 "  SELECT * FROM unnest($3::int8[], $4::text[], $5::text[]) AS v(lead_id, reason, explanation)"
 "), upd AS ("
 "  UPDATE antiban.leads l SET queued_at = coalesce(l.queued_at, $2), queue_reason = v.reason"
-"  FROM v WHERE l.id = v.lead_id"
+"  FROM v WHERE l.id = v.lead_id AND l.id = ANY($3)"
 ") INSERT INTO antiban.lead_events (lead_id, portfolio_id, at, kind, detail)"
 "  SELECT lead_id, $1, $2, 'queued', explanation FROM v";
 
@@ -229,9 +231,9 @@ static const char *const missed_sql =
 "  SELECT * FROM unnest($3::int8[], $4::int8[], $5::int8[], $6::text[]) AS v(lead_id, assignment, owner, detail)"
 "), a AS ("
 "  UPDATE antiban.lead_assignments s SET sla_outcome = 'missed'"
-"  FROM v WHERE s.id = v.assignment AND s.sla_outcome IS NULL"
+"  FROM v WHERE s.id = v.assignment AND s.id = ANY($4) AND s.sla_outcome IS NULL"
 "), clock AS ("
-"  UPDATE antiban.leads l SET sla_due_at = NULL FROM v WHERE l.id = v.lead_id"
+"  UPDATE antiban.leads l SET sla_due_at = NULL FROM v WHERE l.id = v.lead_id AND l.id = ANY($3)"
 "), ev AS ("
 "  INSERT INTO antiban.lead_events (lead_id, portfolio_id, at, kind, agent_id, detail)"
 "  SELECT lead_id, $1, $2, 'sla_missed', owner, detail FROM v"

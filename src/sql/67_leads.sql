@@ -201,7 +201,8 @@ CREATE TABLE antiban.leads (
     CONSTRAINT leads_queued_with_reason CHECK ((queue_reason IS NULL) = (queued_at IS NULL))
 );
 CREATE INDEX leads_queue ON antiban.leads (portfolio_id, queued_at) WHERE queued_at IS NOT NULL;
-CREATE INDEX leads_open_by_owner ON antiban.leads (owner_agent_id) WHERE closed_at IS NULL;
+CREATE INDEX leads_open_by_owner ON antiban.leads (portfolio_id, owner_agent_id)
+    WHERE closed_at IS NULL AND owner_agent_id IS NOT NULL;
 CREATE INDEX leads_sla_running ON antiban.leads (portfolio_id, sla_due_at) WHERE sla_due_at IS NOT NULL;
 CREATE INDEX leads_person ON antiban.leads (portfolio_id, person_id) WHERE person_id IS NOT NULL;
 CREATE INDEX leads_closed ON antiban.leads (portfolio_id, closed_at) WHERE closed_at IS NOT NULL;
@@ -234,7 +235,7 @@ CREATE TABLE antiban.lead_assignments (
                        CHECK (sla_outcome IN ('met', 'missed', 'moved', 'closed')),
     ended_at           timestamptz
 );
-CREATE INDEX ON antiban.lead_assignments (agent_id, assigned_at);
+CREATE INDEX ON antiban.lead_assignments (agent_id, id);
 CREATE INDEX ON antiban.lead_assignments (lead_id, id);
 CREATE INDEX ON antiban.lead_assignments (portfolio_id, assigned_at);
 ALTER TABLE antiban.leads ADD CONSTRAINT leads_assignment_fk
@@ -258,6 +259,19 @@ COMMENT ON TABLE antiban.lead_events IS
     'A lead''s log: stage changes, assignments and reassignments (with the explanation), entering the queue (with the reason), the first response, missed SLAs.';
 
 -- ---------------------------------------------------------------- C adapters
+
+-- One lock per portfolio serializes everything that assigns or moves its
+-- leads (assign_lead, assign_queued, check_sla, set_agent_presence): each
+-- counts the agents' open leads after taking it, so two sessions never both
+-- see the last free place.  An advisory lock, not the agents' rows: one
+-- lock instead of a row lock (and a WAL record) per agent.  Lock order: a
+-- lead the caller names first, then this; leads found while holding it are
+-- claimed with SKIP LOCKED, never waited for.
+CREATE FUNCTION antiban.lock_lead_assignment(portfolio bigint) RETURNS void
+LANGUAGE sql VOLATILE
+RETURN pg_advisory_xact_lock(1279607108, (portfolio % 2147483647)::integer);
+COMMENT ON FUNCTION antiban.lock_lead_assignment(bigint) IS
+    'Internal: the transaction lock that serializes assignment in a portfolio (advisory lock 1279607108 = ''LEAD'', portfolio id).';
 
 CREATE FUNCTION antiban.assign_lead(lead bigint, policy antiban.assignment_policy DEFAULT NULL,
                                     OUT agent_id bigint, OUT assignment_id bigint,
@@ -480,8 +494,7 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'Agents set their own presence (their login_role); antiban_admin sets anyone''s.';
     END IF;
-    -- the portfolio's agents in id order, as every assignment locks them
-    PERFORM 1 FROM antiban.agents g WHERE g.portfolio_id = a.portfolio_id ORDER BY g.id FOR NO KEY UPDATE;
+    PERFORM antiban.lock_lead_assignment(a.portfolio_id);
     UPDATE antiban.agents g SET presence = set_agent_presence.presence WHERE g.id = a.id
       AND g.presence IS DISTINCT FROM set_agent_presence.presence;
     IF NOT FOUND THEN
@@ -617,7 +630,8 @@ SELECT a.id AS agent_id, a.portfolio_id, a.name, a.presence, a.presence_since, a
 FROM antiban.agents a
 LEFT JOIN LATERAL (
     SELECT count(*) AS open_leads, count(*) FILTER (WHERE l.first_response_at IS NULL) AS unanswered
-    FROM antiban.leads l WHERE l.owner_agent_id = a.id AND l.closed_at IS NULL) o ON true;
+    FROM antiban.leads l
+    WHERE l.portfolio_id = a.portfolio_id AND l.owner_agent_id = a.id AND l.closed_at IS NULL) o ON true;
 COMMENT ON VIEW antiban.agent_load IS
     'Each agent now: presence, on shift, open leads against capacity, room left, unanswered leads, assignments in the portfolio''s fairness window.';
 
