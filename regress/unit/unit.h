@@ -52,5 +52,7 @@ extern UnitGroup lead_engagement_tests(void);
 extern UnitGroup lead_calibrate_tests(void);
 extern UnitGroup lead_score_tests(void);
 extern UnitGroup lead_corpus_tests(void);
+extern UnitGroup business_hours_tests(void);
+extern UnitGroup lead_assignment_tests(void);
 
 #endif

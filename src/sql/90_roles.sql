@@ -170,5 +170,30 @@ GRANT EXECUTE ON FUNCTION antiban.train_lead_model, antiban.activate_lead_model,
 GRANT SELECT, INSERT, DELETE ON antiban.lead_training_examples TO antiban_admin;
 GRANT SELECT ON antiban.lead_model_versions TO antiban_reader;
 
+-- Leads: agents, assignment and the SLA. Admins manage agents; apps create and move leads;
+-- readers see everything; agents (login roles in antiban_agent) set their own presence.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'antiban_agent') THEN
+        CREATE ROLE antiban_agent NOLOGIN;
+    END IF;
+END
+$$;
+GRANT USAGE ON SCHEMA antiban TO antiban_agent;
+GRANT SELECT, INSERT, UPDATE, DELETE ON antiban.agents, antiban.agent_shifts, antiban.lead_routing TO antiban_admin;
+GRANT EXECUTE ON FUNCTION antiban.set_working_hours, antiban.set_agent_presence, antiban.check_sla,
+    antiban.assign_queued TO antiban_admin;
+GRANT SELECT, INSERT ON antiban.leads TO antiban_app;
+GRANT UPDATE (stage, score, language, products, source, campaign, first_inbound_at, last_inbound_at)
+    ON antiban.leads TO antiban_app;
+GRANT EXECUTE ON FUNCTION antiban.assign_lead, antiban.set_lead_stage, antiban.close_lead,
+    antiban.record_first_response TO antiban_app;
+GRANT SELECT ON antiban.leads, antiban.lead_assignments, antiban.lead_events, antiban.agents,
+    antiban.agent_shifts, antiban.lead_routing, antiban.agent_load, antiban.lead_queue, antiban.lead_sla,
+    antiban.agent_sla TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.agent_on_shift, antiban.business_deadline, antiban.business_time
+    TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.set_agent_presence TO antiban_agent;
+
 -- Make every backend drop numbers cached from an earlier install.
 SELECT antiban.reload_config();
