@@ -141,3 +141,7 @@ END
 $$;
 COMMENT ON FUNCTION antiban.apply_webhook(bigint, jsonb) IS
     'Apply a stored, pending webhook event (antiban.ingest_webhook calls it for what it newly stored): statuses in one pass, then every entry[] and changes[] in its own subtransaction, so one bad change never blocks the rest; sets the event applied or partial with its problems.';
+
+-- What the functions above without one do (every SQL function has a comment).
+COMMENT ON FUNCTION antiban.apply_with_retry(text,text,text,text,jsonb,timestamp with time zone,bigint,text,integer,text[]) IS
+    'Apply one change of a webhook in its own subtransaction, retrying a deadlock or serialization failure; any other error becomes a problem of that change only. Keeps the count of updates and the list of problems.';
