@@ -14,6 +14,7 @@ main(void)
 		reach_window_tests, decision_tests, throughput_tests, error_tests, message_state_tests, payload_tests, retry_plan_tests, stop_request_tests, stop_corpus_tests,
 		health_tests, rate_control_tests, warmup_tests, redact_tests,
 		recipient_match_tests, event_time_tests, json_repair_tests, transport_outcome_tests,
+		recipient_state_tests,
 	};
 	size_t		total = 0;
 	int			failed = 0;

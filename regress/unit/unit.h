@@ -42,5 +42,6 @@ extern UnitGroup recipient_match_tests(void);
 extern UnitGroup event_time_tests(void);
 extern UnitGroup json_repair_tests(void);
 extern UnitGroup transport_outcome_tests(void);
+extern UnitGroup recipient_state_tests(void);
 
 #endif

@@ -58,40 +58,58 @@ normalize_phone(const char *in, char *out, const char **why)
 }
 
 static bool
-is_upper(char c)
+is_letter(char c)
 {
-	return c >= 'A' && c <= 'Z';
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
 static bool
 is_alnum(char c)
 {
-	return is_upper(c) || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+	return is_letter(c) || (c >= '0' && c <= '9');
 }
 
-/* BSUID: two upper-case country letters, a dot, then alphanumerics. */
+/*
+ * BSUID: segments of letters and digits joined by single dots, the first
+ * starting with a letter.  Meta writes "US.13491208655302741918" (country,
+ * id), parent BSUIDs "US.ENT.11815799212886844830", and some payloads carry
+ * the "user.<digits>" shape; it answers and matches them verbatim, so they
+ * are kept as given.  A dot is required: a bare word is a typo, not an id.
+ */
 static RecipientKind
 normalize_bsuid(const char *in, char *out, const char **why)
 {
 	size_t		len = strlen(in);
+	size_t		segment = 0;	/* characters in the current segment */
 
 	if (len > RECIPIENT_MAXLEN)
 	{
 		*why = "a business-scoped user id has at most 256 characters";
 		return RECIPIENT_INVALID;
 	}
-	if (len < 4 || !is_upper(in[0]) || !is_upper(in[1]) || in[2] != '.')
+	if (!is_letter(in[0]) || strchr(in, '.') == NULL)
 	{
 		*why = "neither an E.164 phone number (\"+\" and country code) nor a business-scoped user id (\"CC.<id>\")";
 		return RECIPIENT_INVALID;
 	}
-	for (size_t i = 3; i < len; i++)
+	for (size_t i = 0; i < len; i++)
 	{
+		if (in[i] == '.' && segment > 0)
+		{
+			segment = 0;
+			continue;
+		}
 		if (!is_alnum(in[i]))
 		{
-			*why = "a business-scoped user id holds only letters and digits after \"CC.\"";
+			*why = "a business-scoped user id holds only letters and digits, in segments joined by single dots";
 			return RECIPIENT_INVALID;
 		}
+		segment++;
+	}
+	if (segment == 0)
+	{
+		*why = "a business-scoped user id does not end with a dot";
+		return RECIPIENT_INVALID;
 	}
 	memcpy(out, in, len + 1);
 	return RECIPIENT_BSUID;
