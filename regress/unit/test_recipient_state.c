@@ -52,6 +52,20 @@ a_stop_wins_a_tie(void **state)
 }
 
 static void
+a_statement_as_of_now_wins_a_tie_not_the_future(void **state)
+{
+	RecipientState rs = fresh();
+
+	recipient_state_set_consent(&rs, true, T(100));
+	assert_true(recipient_state_set_consent_now(&rs, false, T(100)));
+	assert_false(rs.opted_out);
+	/* a stop the person said later than "now" stands */
+	recipient_state_set_consent(&rs, true, T(200));
+	assert_false(recipient_state_set_consent_now(&rs, false, T(150)));
+	assert_true(rs.opted_out);
+}
+
+static void
 any_event_beats_none(void **state)
 {
 	RecipientState rs = fresh();
@@ -165,6 +179,7 @@ an_empty_record_merges_into_nothing(void **state)
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(a_resume_older_than_a_stop_is_ignored),
 	cmocka_unit_test(a_stop_wins_a_tie),
+	cmocka_unit_test(a_statement_as_of_now_wins_a_tie_not_the_future),
 	cmocka_unit_test(any_event_beats_none),
 	cmocka_unit_test(a_window_never_shrinks),
 	cmocka_unit_test(merged_records_keep_the_latest_of_each),

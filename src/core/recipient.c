@@ -57,16 +57,12 @@ normalize_phone(const char *in, char *out, const char **why)
 	return RECIPIENT_PHONE;
 }
 
+#define BSUID_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789."
+
 static bool
 is_letter(char c)
 {
 	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-}
-
-static bool
-is_alnum(char c)
-{
-	return is_letter(c) || (c >= '0' && c <= '9');
 }
 
 /*
@@ -80,35 +76,17 @@ static RecipientKind
 normalize_bsuid(const char *in, char *out, const char **why)
 {
 	size_t		len = strlen(in);
-	size_t		segment = 0;	/* characters in the current segment */
 
 	if (len > RECIPIENT_MAXLEN)
 	{
 		*why = "a business-scoped user id has at most 256 characters";
 		return RECIPIENT_INVALID;
 	}
-	if (!is_letter(in[0]) || strchr(in, '.') == NULL)
+	/* anything else is most likely not meant as a BSUID at all: say what is expected */
+	if (!is_letter(in[0]) || strspn(in, BSUID_CHARS) != len || strchr(in, '.') == NULL ||
+		strstr(in, "..") != NULL || in[len - 1] == '.')
 	{
-		*why = "neither an E.164 phone number (\"+\" and country code) nor a business-scoped user id (\"CC.<id>\")";
-		return RECIPIENT_INVALID;
-	}
-	for (size_t i = 0; i < len; i++)
-	{
-		if (in[i] == '.' && segment > 0)
-		{
-			segment = 0;
-			continue;
-		}
-		if (!is_alnum(in[i]))
-		{
-			*why = "a business-scoped user id holds only letters and digits, in segments joined by single dots";
-			return RECIPIENT_INVALID;
-		}
-		segment++;
-	}
-	if (segment == 0)
-	{
-		*why = "a business-scoped user id does not end with a dot";
+		*why = "neither an E.164 phone number (\"+\" and country code) nor a business-scoped user id (\"CC.<id>\", letters and digits joined by single dots)";
 		return RECIPIENT_INVALID;
 	}
 	memcpy(out, in, len + 1);

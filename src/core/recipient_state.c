@@ -35,6 +35,16 @@ recipient_state_set_consent(RecipientState *rs, bool opted_out, int64_t at)
 	return true;
 }
 
+bool
+recipient_state_set_consent_now(RecipientState *rs, bool opted_out, int64_t now)
+{
+	if (now < rs->consent_at)
+		return false;
+	rs->opted_out = opted_out;
+	rs->consent_at = now;
+	return true;
+}
+
 /* The number of the latest window wins too: it is the one the person wrote to last. */
 void
 recipient_state_open_window(RecipientState *rs, int64_t until, int64_t number_id)

@@ -45,6 +45,13 @@ extern bool consent_event_wins(const RecipientState *rs, bool opted_out, int64_t
 /* Apply a stop or resume stated at 'at'; false when an event in force is newer. */
 extern bool recipient_state_set_consent(RecipientState *rs, bool opted_out, int64_t at);
 
+/*
+ * The same for a statement made "as of now" by someone acting on what is
+ * held (an operator, antiban.set_marketing_opt_out without a time): it also
+ * wins a tie, or with a clock that stands still it could never undo.
+ */
+extern bool recipient_state_set_consent_now(RecipientState *rs, bool opted_out, int64_t now);
+
 /* The person wrote to 'number_id': free-form allowed until 'until' (never shrinks). */
 extern void recipient_state_open_window(RecipientState *rs, int64_t until, int64_t number_id);
 

@@ -123,7 +123,46 @@ BEGIN
             PERFORM antiban.set_marketing_opt_out(r.recipient, r.phone_number_id, true);
         END IF;
     END LOOP;
+    PERFORM antiban.link_status_recipients(statuses);
 END
 $$;
 COMMENT ON FUNCTION antiban.apply_statuses(jsonb) IS
     'Move outbox rows forward on status webhooks ([{entry, change, phone_number_id, status}]): matched by wamid, or by the outbox id in biz_opaque_callback_data when the recipient and number agree and the row has no other wamid; a failure''s consequences (send_errors, pause or slow-down, 131050 opt-out) happen once, when the row becomes failed. Statuses that are not ours come back as problems.';
+
+-- Who Meta says our messages reached: recipient_id (its wa_id for what we
+-- sent to) and, with business-scoped user ids, user_id, recipient_user_id,
+-- parent ids and contacts[]: one person with the message's recipient.  Only
+-- statuses matched by wamid (ours), only when they name someone the
+-- recipient's own key does not (in Brazil, recipient_id usually lacks the
+-- ninth digit and needs no link).
+CREATE FUNCTION antiban.link_status_recipients(statuses jsonb) RETURNS integer
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    WITH s AS (
+        SELECT x.status ->> 'id' AS wamid, nullif(x.status ->> 'recipient_id', '') AS recipient_id,
+               ARRAY[x.status ->> 'recipient_id', x.status ->> 'user_id', x.status ->> 'recipient_user_id']
+                 || ARRAY(SELECT v FROM jsonb_array_elements(CASE WHEN jsonb_typeof(x.status -> 'contacts') = 'array'
+                                                                  THEN x.status -> 'contacts' ELSE '[]' END) c,
+                                        LATERAL (VALUES (c ->> 'wa_id'), (c ->> 'user_id')) AS w(v)) AS ids,
+               ARRAY[x.status ->> 'parent_user_id', x.status ->> 'recipient_parent_user_id']
+                 || ARRAY(SELECT c ->> 'parent_user_id'
+                          FROM jsonb_array_elements(CASE WHEN jsonb_typeof(x.status -> 'contacts') = 'array'
+                                                         THEN x.status -> 'contacts' ELSE '[]' END) c) AS parents
+        FROM jsonb_to_recordset(statuses) AS x(status jsonb)
+        WHERE x.status ->> 'id' IS NOT NULL
+    ), recorded AS (
+        -- Meta's wa_id for what we sent to, when the send answer did not say it
+        UPDATE antiban.outbox o SET wa_id = s.recipient_id
+        FROM s WHERE o.wamid = s.wamid AND o.wa_id IS NULL AND s.recipient_id IS NOT NULL
+        RETURNING o.id
+    )
+    SELECT count(antiban.link_identifiers(o.portfolio_id, o.recipient || s.ids, 'status', s.parents,
+                                          format('status of %s', o.wamid)))::integer
+    FROM s JOIN antiban.outbox o ON o.wamid = s.wamid
+    WHERE o.portfolio_id IS NOT NULL AND o.recipient IS NOT NULL
+      AND EXISTS (SELECT 1 FROM unnest(s.ids || s.parents) v
+                  WHERE antiban.recipient_key(nullif(v, '')) IS NOT NULL
+                    AND antiban.recipient_key(nullif(v, '')) IS DISTINCT FROM antiban.recipient_key(o.recipient));
+END;
+COMMENT ON FUNCTION antiban.link_status_recipients(jsonb) IS
+    'Internal (antiban.apply_statuses): the identifiers a status gives for our message''s recipient (recipient_id, user_id, parent ids, contacts[]) become the same person; recipient_id is kept as the message''s wa_id when the send answer did not give one.';

@@ -5,6 +5,12 @@
  *		its number (slowed on 130429, paused on ban signals, with an alert)
  *		and for its recipient's pair (131056 drains it).  A message sent after
  *		retries keeps the last error it met, for the record.
+ *
+ * The answer also says whom Meta took the recipient for (contacts[0].wa_id):
+ * kept on the row, and when it is not the recipient even by the rules of
+ * core/recipient_match.c (Brazil's ninth digit, Mexico's "1"), the two are
+ * linked as one person (antiban.link_send_answers), so the inbound messages
+ * and statuses that will use Meta's form reach the same record.
  */
 #include "worker/sender.h"
 
@@ -14,10 +20,11 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "core/recipient_match.h"
 #include "core/retry_plan.h"
 #include "pg/privileged.h"
 
-#define RECORD_COLUMNS 11
+#define RECORD_COLUMNS 12
 
 /*
  * Rows are locked in id order, as the webhook triggers do: no deadlock
@@ -34,14 +41,17 @@ static const char *const record_sql =
 " error_details = coalesce(u.details, CASE WHEN u.state = 'sent' THEN o.error_details END),"
 " fbtrace_id = coalesce(u.trace, CASE WHEN u.state = 'sent' THEN o.fbtrace_id END),"
 " lease_until = u.lease, pair_hits = o.pair_hits + u.pair_hit,"
-" reason = coalesce(u.reason, o.reason)"
+" reason = coalesce(u.reason, o.reason), wa_id = coalesce(u.wa_id, o.wa_id)"
 " FROM unnest($1::int8[], $2::text[], $3::timestamptz[], $4::text[], $5::int4[], $6::text[],"
-"  $7::text[], $8::text[], $9::timestamptz[], $10::int4[], $11::text[])"
-"  AS u(id, state, nb, wamid, code, title, details, trace, lease, pair_hit, reason)"
+"  $7::text[], $8::text[], $9::timestamptz[], $10::int4[], $11::text[], $12::text[])"
+"  AS u(id, state, nb, wamid, code, title, details, trace, lease, pair_hit, reason, wa_id)"
 " WHERE o.id = u.id AND o.id IN (SELECT id FROM locked)"
 " RETURNING o.id, o.number_id, u.code)"
 " INSERT INTO antiban.send_errors (number_id, message_id, code, source)"
 " SELECT number_id, id, code, 'send' FROM recorded WHERE code IS NOT NULL AND number_id IS NOT NULL";
+
+/* Answers whose wa_id is another identifier than the recipient: one person. */
+static const char *const link_sql = "SELECT antiban.link_send_answers($1)";
 
 /* The number's penalties live in SQL, shared with the webhook triggers. */
 static const char *const slow_sql = "SELECT antiban.slow_number($1)";
@@ -56,13 +66,13 @@ typedef struct Columns
 
 static const Oid element_types[RECORD_COLUMNS] = {
 	INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, TEXTOID,
-	TIMESTAMPTZOID, INT4OID, TEXTOID,
+	TIMESTAMPTZOID, INT4OID, TEXTOID, TEXTOID,
 };
 
 enum
 {
 	COL_ID, COL_STATE, COL_NB, COL_WAMID, COL_CODE, COL_TITLE, COL_DETAILS, COL_TRACE,
-	COL_LEASE, COL_PAIR_HIT, COL_REASON
+	COL_LEASE, COL_PAIR_HIT, COL_REASON, COL_WA_ID
 };
 
 static Columns
@@ -115,6 +125,22 @@ run_for_number(const char *sql, int64 number_id, const char *detail, bool hard)
 		elog(ERROR, "antiban: could not update number " INT64_FORMAT, number_id);
 }
 
+/* 131056: the pair of the number and the person the recipient names is empty. */
+static void
+drain_pair(NumbersCache *c, const CachedNumber *n, const char *recipient)
+{
+	char		key[RECIPIENT_KEY_SIZE];
+	uint64		kh;
+	uint64		anchor;
+	RecipientState rs;
+
+	if (!identity_key(recipient, key, &kh))
+		return;
+	reach_ensure_loaded(c, &c->portfolios[n->portfolio_index], antiban_now());
+	reach_get(c->instance, n->portfolio_id, kh, &rs, &anchor);
+	buckets_drain(c->instance, n, recipient, anchor);
+}
+
 /* 130429, 368, 131048 ...: the number suffers, once per answer. */
 static void
 apply_account_signal(const InFlight *f, const RetryPlan *p, const CloudApiResult *r)
@@ -142,7 +168,7 @@ apply_account_signal(const InFlight *f, const RetryPlan *p, const CloudApiResult
 		run_for_number(pause_sql, f->number_id, detail, hard);
 	}
 	if (p->drain_pair && n)
-		buckets_drain(c->instance, n, f->recipient, recipient_hash(f->recipient));
+		drain_pair(c, n, f->recipient);
 }
 
 static double
@@ -159,10 +185,31 @@ typedef struct Signal
 	CloudApiResult result;
 } Signal;
 
+/*
+ * Meta's wa_id for what we sent to, when the answer is about our recipient
+ * (its input, if given, is ours); *other: it is not the recipient by any
+ * rule we know, so the two must be linked.
+ */
+static const char *
+answered_wa_id(const InFlight *f, const ApiAnswer *a, bool *other)
+{
+	char		ours[RECIPIENT_KEY_SIZE];
+	char		theirs[RECIPIENT_KEY_SIZE];
+
+	*other = false;
+	if (a->wa_id[0] == '\0' || !recipient_match_key(f->recipient, ours))
+		return NULL;
+	if (a->input[0] != '\0' && !recipient_same(a->input, f->recipient) &&
+		strcmp(a->input, f->recipient) != 0)
+		return NULL;
+	*other = !recipient_match_key(a->wa_id, theirs) || strcmp(ours, theirs) != 0;
+	return a->wa_id;
+}
+
 /* Fill row i of 'c' for result r; an account signal goes to *signal. */
 static void
 plan_result(const InFlight *f, const CloudApiResult *r, TimestampTz now, Columns *c, int i,
-			Signal *signal, bool *has_signal)
+			Signal *signal, bool *has_signal, bool *to_link)
 {
 	RetryInput	in;
 	RetryPlan	p;
@@ -173,6 +220,8 @@ plan_result(const InFlight *f, const CloudApiResult *r, TimestampTz now, Columns
 	{
 		put_text(c, i, COL_STATE, "sent");
 		put_text(c, i, COL_WAMID, r->answer.wamid);
+		if (!f->read_receipt)
+			put_text(c, i, COL_WA_ID, answered_wa_id(f, &r->answer, to_link));
 		return;
 	}
 	put_error(c, i, r);
@@ -227,6 +276,25 @@ array_of(Columns *c, int col)
 											  element_types[col], len, byval, align));
 }
 
+/* After the rows carry their wa_id: one person for each recipient and its wa_id. */
+static void
+link_answers(Datum *ids, int n)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[1] = {INT8ARRAYOID};
+	Datum		args[1];
+	int16		len;
+	bool		byval;
+	char		align;
+
+	get_typlenbyvalalign(INT8OID, &len, &byval, &align);
+	args[0] = PointerGetDatum(construct_array(ids, n, INT8OID, len, byval, align));
+	if (plan == NULL)
+		plan = privileged_prepare(link_sql, 1, types);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "antiban: could not link recipients to Meta's wa_id");
+}
+
 void
 sender_record(SenderState *st, CloudApiResult *results, int n)
 {
@@ -237,6 +305,8 @@ sender_record(SenderState *st, CloudApiResult *results, int n)
 	Columns		c = columns_new(Max(n, 1));
 	Signal	   *signals = palloc(sizeof(Signal) * Max(n, 1));
 	int			nsignals = 0;
+	Datum	   *link_ids = palloc(sizeof(Datum) * Max(n, 1));
+	int			nlinks = 0;
 
 	for (int k = 0; k < RECORD_COLUMNS; k++)
 		types[k] = get_array_type(element_types[k]);
@@ -244,11 +314,14 @@ sender_record(SenderState *st, CloudApiResult *results, int n)
 	{
 		InFlight   *f = hash_search(st->inflight, &results[i].id, HASH_FIND, NULL);
 		bool		has_signal = false;
+		bool		to_link = false;
 
 		if (f == NULL)
 			continue;			/* can not happen: every request was remembered */
-		plan_result(f, &results[i], now, &c, c.n++, &signals[nsignals], &has_signal);
+		plan_result(f, &results[i], now, &c, c.n++, &signals[nsignals], &has_signal, &to_link);
 		nsignals += has_signal;
+		if (to_link)
+			link_ids[nlinks++] = Int64GetDatum(results[i].id);
 		hash_search(st->inflight, &results[i].id, HASH_REMOVE, NULL);
 	}
 	if (c.n == 0)
@@ -259,6 +332,8 @@ sender_record(SenderState *st, CloudApiResult *results, int n)
 		args[k] = array_of(&c, k);
 	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "antiban: could not record send results");
+	if (nlinks > 0)
+		link_answers(link_ids, nlinks);
 	for (int i = 0; i < nsignals; i++)
 		apply_account_signal(&signals[i].flight, &signals[i].plan, &signals[i].result);
 }
