@@ -6,6 +6,7 @@
 
 #include "unit.h"
 
+#include "core/recipient.h"
 #include "core/recipient_match.h"
 
 static void
@@ -112,7 +113,31 @@ nothing_matches_what_is_not_an_identifier(void **state)
 	assert_true(recipient_same(huge, huge));
 }
 
+/* Whatever a caller may pass (recipient_normalize) has a key: decide() relies on it. */
+static void
+every_normalised_recipient_has_a_key(void **state)
+{
+	const char *given[] = {"+55 (31) 98888-0301", "+1 650 555 1234", "+1234567", "+123456789012345",
+		"BR.8675309abc", "user.1", "US.ENT.11815799212886844830"};
+	char		normalized[RECIPIENT_MAXLEN + 1];
+	char		key[RECIPIENT_KEY_SIZE];
+	char		longest[RECIPIENT_MAXLEN + 1];
+	const char *why;
+
+	for (size_t i = 0; i < sizeof(given) / sizeof(given[0]); i++)
+	{
+		assert_int_not_equal(recipient_normalize(given[i], normalized, &why), RECIPIENT_INVALID);
+		assert_true(recipient_match_key(normalized, key));
+	}
+	memset(longest, 'a', RECIPIENT_MAXLEN);
+	longest[1] = '.';
+	longest[RECIPIENT_MAXLEN] = '\0';
+	assert_int_equal(recipient_normalize(longest, normalized, &why), RECIPIENT_BSUID);
+	assert_true(recipient_match_key(normalized, key));
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(every_normalised_recipient_has_a_key),
 	cmocka_unit_test(plus_is_optional),
 	cmocka_unit_test(brazilian_mobiles_match_without_the_ninth_digit),
 	cmocka_unit_test(fixed_lines_and_other_countries_are_not_folded),

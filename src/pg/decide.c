@@ -278,14 +278,19 @@ antiban_decide_message(const DecideArgs *args, Decision *d, char *normalized)
 	normalized[0] = '\0';
 	if (args->recipient == NULL)
 		req.invalid_recipient_why = "the recipient is empty";
-	else if (recipient_normalize(args->recipient, normalized, &req.invalid_recipient_why) != RECIPIENT_INVALID &&
-			 identity_key(normalized, ctx.key, &ctx.key_hash))
+	else if (recipient_normalize(args->recipient, normalized, &req.invalid_recipient_why) == RECIPIENT_INVALID)
+		normalized[0] = '\0';
+	else if (!identity_key(normalized, ctx.key, &ctx.key_hash))
+	{
+		/* can not happen: whatever normalises has a key */
+		req.invalid_recipient_why = "the recipient names nobody";
+		normalized[0] = '\0';
+	}
+	else
 	{
 		ctx.recipient = normalized;
 		req.sticky_number_id = sticky_number(&ctx, portfolio_index);
 	}
-	else
-		normalized[0] = '\0';
 	req.recipient_hash = ctx.key_hash;
 	decide(&req, candidates, ncandidates, &ports, d);
 	log_decision(&ctx, args->recipient, args->priority, d);

@@ -144,7 +144,7 @@ facts_xact_callback(XactEvent event, void *arg)
 			if (npending > 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("cannot prepare a transaction that changed a marketing opt-out, a service window or a person's identifiers"),
+						 errmsg("cannot prepare a transaction that changed a marketing opt-out or a service window, or linked a person's identifiers"),
 						 errdetail("antiban applies these changes to shared memory when the transaction commits, which COMMIT PREPARED would skip."),
 						 errhint("Commit this transaction directly, or make the change in a transaction that is not prepared.")));
 			break;

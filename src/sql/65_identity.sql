@@ -120,15 +120,14 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, antiban, pg_temp
 AS $$
 DECLARE
-    wanted text[] := '{}';
-    kinds antiban.identifier_kind[] := '{}';
-    x text;
-    canonical text;
-    is_parent boolean;
+    wanted text[];
+    kinds antiban.identifier_kind[];
     known integer;
-    lo bigint;
-    hi bigint;
+    taken text[];
+    x text;
+    found bigint[];
     person bigint;
+    created bigint;
     other bigint;
     anchor_key text;
     k record;
@@ -136,51 +135,89 @@ BEGIN
     IF portfolio IS NULL THEN
         RETURN NULL;
     END IF;
-    -- canonical keys, in the order given: the first one of a new person is its anchor
-    FOR x, is_parent IN SELECT u.i, u.p FROM (
-                            SELECT i, false, n FROM unnest(identifiers) WITH ORDINALITY a(i, n)
-                            UNION ALL
-                            SELECT i, true, n + coalesce(cardinality(identifiers), 0) FROM unnest(parents) WITH ORDINALITY b(i, n)) u(i, p, n)
-                        ORDER BY u.n LOOP
-        canonical := antiban.recipient_key(nullif(x, ''));
-        CONTINUE WHEN canonical IS NULL OR canonical = ANY (wanted);
-        wanted := wanted || canonical;
-        kinds := kinds || (CASE WHEN is_parent THEN 'parent_bsuid' WHEN canonical LIKE '+%' THEN 'phone'
-                                ELSE 'bsuid' END)::antiban.identifier_kind;
-    END LOOP;
-    IF cardinality(wanted) = 0 THEN
+    -- canonical keys, each once, in the order given: the first one of a new person is its anchor
+    SELECT array_agg(d.key ORDER BY d.n), array_agg(d.kind ORDER BY d.n) INTO wanted, kinds
+    FROM (SELECT DISTINCT ON (c.key) c.key, c.n,
+                 (CASE WHEN c.p THEN 'parent_bsuid' WHEN c.key LIKE '+%' THEN 'phone' ELSE 'bsuid' END)::antiban.identifier_kind AS kind
+          FROM (SELECT antiban.recipient_key(nullif(u.i, '')) AS key, u.n, u.p
+                FROM (SELECT i, n, false FROM unnest(identifiers) WITH ORDINALITY a(i, n)
+                      UNION ALL
+                      SELECT i, n + coalesce(cardinality(identifiers), 0), true FROM unnest(parents) WITH ORDINALITY b(i, n)) AS u(i, n, p)) c
+          WHERE c.key IS NOT NULL
+          ORDER BY c.key, c.n) d;
+    IF wanted IS NULL THEN
         RETURN NULL;
     END IF;
-    -- the usual case: all of them already name one person, nothing to write
-    SELECT count(*), min(i.person_id), max(i.person_id) INTO known, lo, hi
-    FROM antiban.person_ids i WHERE i.portfolio_id = portfolio AND i.key = ANY (wanted);
-    IF known = cardinality(wanted) AND lo = hi THEN
-        RETURN lo;
-    END IF;
-    -- anything else is written under one lock per portfolio, so that two
-    -- transactions linking overlapping identifiers make one person, not two
-    PERFORM pg_advisory_xact_lock(1769107011, hashint8(portfolio));
-    SELECT min(i.person_id) INTO person
-    FROM antiban.person_ids i WHERE i.portfolio_id = portfolio AND i.key = ANY (wanted);
-    IF person IS NULL THEN
-        INSERT INTO antiban.persons (portfolio_id, anchor) VALUES (portfolio, wanted[1]) RETURNING id INTO person;
-    END IF;
-    -- two persons were one: the older survives
-    FOR other IN SELECT DISTINCT i.person_id FROM antiban.person_ids i
-                 WHERE i.portfolio_id = portfolio AND i.key = ANY (wanted) AND i.person_id <> person
-                 ORDER BY 1 LOOP
-        PERFORM antiban.merge_persons(person, other, source, evidence);
-    END LOOP;
-    SELECT p.anchor INTO anchor_key FROM antiban.persons p WHERE p.id = person;
-    FOR k IN INSERT INTO antiban.person_ids AS i (portfolio_id, key, kind, person_id, source, evidence)
-             SELECT portfolio, w.key, w.kind, person, link_identifiers.source, link_identifiers.evidence
-             FROM unnest(wanted, kinds) AS w(key, kind)
-             ON CONFLICT (portfolio_id, key) DO NOTHING
-             RETURNING i.key LOOP
-        IF k.key <> anchor_key THEN
-            PERFORM antiban.note_person_link(portfolio, k.key, anchor_key);
+    -- No lock is held until commit on the way most calls take (every identifier
+    -- known, or none: a new person, whose keys make it unique), so webhooks of
+    -- different people never wait for each other.  Adding an identifier to a
+    -- person or merging two locks those persons' rows, older first; whatever
+    -- changed meanwhile (a key taken first by another transaction, a merge)
+    -- sends it round again.
+    FOR attempt IN 1 .. 10 LOOP
+        SELECT array_agg(DISTINCT i.person_id ORDER BY i.person_id), count(*) INTO found, known
+        FROM antiban.person_ids i WHERE i.portfolio_id = portfolio AND i.key = ANY (wanted);
+        IF known = cardinality(wanted) AND cardinality(found) = 1 THEN
+            person := found[1];
+            EXIT;
         END IF;
+        IF found IS NULL THEN
+            -- a new person and its identifiers in one statement
+            WITH made AS (
+                INSERT INTO antiban.persons (portfolio_id, anchor) VALUES (portfolio, wanted[1]) RETURNING id
+            ), ids AS (
+                INSERT INTO antiban.person_ids AS i (portfolio_id, key, kind, person_id, source, evidence)
+                SELECT portfolio, w.key, w.kind, made.id, link_identifiers.source, link_identifiers.evidence
+                FROM made, unnest(wanted, kinds) AS w(key, kind)
+                ON CONFLICT (portfolio_id, key) DO NOTHING
+                RETURNING i.key
+            )
+            SELECT made.id, ARRAY(SELECT ids.key FROM ids) INTO person, taken FROM made;
+            created := coalesce(created, person);
+            FOREACH x IN ARRAY taken LOOP
+                IF x <> wanted[1] THEN
+                    PERFORM antiban.note_person_link(portfolio, x, wanted[1]);
+                END IF;
+            END LOOP;
+            EXIT WHEN cardinality(taken) = cardinality(wanted);
+            person := NULL;
+            CONTINUE;
+        ELSE
+            PERFORM 1 FROM antiban.persons p WHERE p.id = ANY (found) ORDER BY p.id FOR UPDATE;
+            CONTINUE WHEN EXISTS (SELECT 1 FROM antiban.persons p WHERE p.id = ANY (found) AND p.merged_into IS NOT NULL)
+                       OR found IS DISTINCT FROM (SELECT array_agg(DISTINCT i.person_id ORDER BY i.person_id)
+                                                  FROM antiban.person_ids i
+                                                  WHERE i.portfolio_id = portfolio AND i.key = ANY (wanted));
+            -- two persons were one: the older survives
+            person := found[1];
+            FOREACH other IN ARRAY found[2:] LOOP
+                PERFORM antiban.merge_persons(person, other, source, evidence);
+            END LOOP;
+        END IF;
+        SELECT p.anchor INTO anchor_key FROM antiban.persons p WHERE p.id = person;
+        FOR k IN INSERT INTO antiban.person_ids AS i (portfolio_id, key, kind, person_id, source, evidence)
+                 SELECT portfolio, w.key, w.kind, person, link_identifiers.source, link_identifiers.evidence
+                 FROM unnest(wanted, kinds) AS w(key, kind)
+                 ON CONFLICT (portfolio_id, key) DO NOTHING
+                 RETURNING i.key LOOP
+            IF k.key <> anchor_key THEN
+                PERFORM antiban.note_person_link(portfolio, k.key, anchor_key);
+            END IF;
+        END LOOP;
+        EXIT WHEN NOT EXISTS (SELECT 1 FROM unnest(wanted) AS w(key)
+                              LEFT JOIN antiban.person_ids i ON i.portfolio_id = portfolio AND i.key = w.key
+                              WHERE i.person_id IS DISTINCT FROM person);
+        person := NULL;
     END LOOP;
+    IF person IS NULL THEN
+        RAISE EXCEPTION 'identifiers of portfolio % kept changing while they were being linked', portfolio
+            USING ERRCODE = 'serialization_failure', HINT = 'Try again.';
+    END IF;
+    -- a person made for identifiers another transaction took first is nobody
+    IF created IS NOT NULL AND created <> person THEN
+        DELETE FROM antiban.persons p WHERE p.id = created AND p.merged_into IS NULL
+          AND NOT EXISTS (SELECT 1 FROM antiban.person_ids i WHERE i.person_id = created);
+    END IF;
     RETURN person;
 END
 $$;
@@ -194,18 +231,29 @@ RETURN (SELECT i.person_id FROM antiban.person_ids i
 COMMENT ON FUNCTION antiban.person_id(bigint, text) IS
     'The person an identifier names in a portfolio (Brazil''s ninth digit and links included), or NULL when no evidence about them was ever recorded.';
 
--- The sender's answers whose wa_id is not the recipient by any rule: one person.
+-- The sender's answers whose wa_id is not the recipient by any rule: one
+-- person.  Each in its own subtransaction: a link that fails (a deadlock with
+-- a webhook linking the same people) is skipped, never the answers recorded.
 CREATE FUNCTION antiban.link_send_answers(ids bigint[]) RETURNS integer
-LANGUAGE sql VOLATILE
-BEGIN ATOMIC
-    WITH linked AS (
-        UPDATE antiban.outbox o
-        SET person_id = antiban.link_identifiers(o.portfolio_id, ARRAY[o.recipient, o.wa_id], 'send_answer', NULL,
-                                                 format('send answer to outbox %s (%s)', o.id, o.wamid))
-        WHERE o.id = ANY (ids) AND o.wa_id IS NOT NULL AND o.portfolio_id IS NOT NULL
-        RETURNING 1)
-    SELECT count(*)::integer FROM linked;
-END;
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    o record;
+    linked integer := 0;
+BEGIN
+    FOR o IN SELECT m.id, m.wamid, m.recipient, m.wa_id, m.portfolio_id FROM antiban.outbox m
+             WHERE m.id = ANY (ids) AND m.wa_id IS NOT NULL AND m.portfolio_id IS NOT NULL ORDER BY m.id LOOP
+        BEGIN
+            UPDATE antiban.outbox SET person_id = antiban.link_identifiers(o.portfolio_id, ARRAY[o.recipient, o.wa_id],
+                'send_answer', NULL, format('send answer to outbox %s (%s)', o.id, o.wamid))
+            WHERE id = o.id;
+            linked := linked + 1;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE WARNING 'antiban: outbox % not linked to wa_id %: %', o.id, o.wa_id, SQLERRM;
+        END;
+    END LOOP;
+    RETURN linked;
+END
+$$;
 COMMENT ON FUNCTION antiban.link_send_answers(bigint[]) IS
     'Internal (the sender): link each message''s recipient to the wa_id Meta answered for it, and note the person on the message.';
 

@@ -136,33 +136,52 @@ COMMENT ON FUNCTION antiban.apply_statuses(jsonb) IS
 -- recipient's own key does not (in Brazil, recipient_id usually lacks the
 -- ninth digit and needs no link).
 CREATE FUNCTION antiban.link_status_recipients(statuses jsonb) RETURNS integer
-LANGUAGE sql VOLATILE
-BEGIN ATOMIC
-    WITH s AS (
-        SELECT x.status ->> 'id' AS wamid, nullif(x.status ->> 'recipient_id', '') AS recipient_id,
-               ARRAY[x.status ->> 'recipient_id', x.status ->> 'user_id', x.status ->> 'recipient_user_id']
-                 || ARRAY(SELECT v FROM jsonb_array_elements(CASE WHEN jsonb_typeof(x.status -> 'contacts') = 'array'
-                                                                  THEN x.status -> 'contacts' ELSE '[]' END) c,
-                                        LATERAL (VALUES (c ->> 'wa_id'), (c ->> 'user_id')) AS w(v)) AS ids,
-               ARRAY[x.status ->> 'parent_user_id', x.status ->> 'recipient_parent_user_id']
-                 || ARRAY(SELECT c ->> 'parent_user_id'
-                          FROM jsonb_array_elements(CASE WHEN jsonb_typeof(x.status -> 'contacts') = 'array'
-                                                         THEN x.status -> 'contacts' ELSE '[]' END) c) AS parents
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    r record;
+    ids text[];
+    parents text[];
+    linked integer := 0;
+BEGIN
+    -- the usual status names the recipient as we sent it (or Brazil's form of
+    -- it) and nothing else: only the rest is looked at
+    FOR r IN
+        SELECT o.id, o.wamid, o.recipient, o.portfolio_id, o.wa_id, x.status AS st,
+               nullif(x.status ->> 'recipient_id', '') AS recipient_id
         FROM jsonb_to_recordset(statuses) AS x(status jsonb)
-        WHERE x.status ->> 'id' IS NOT NULL
-    ), recorded AS (
-        -- Meta's wa_id for what we sent to, when the send answer did not say it
-        UPDATE antiban.outbox o SET wa_id = s.recipient_id
-        FROM s WHERE o.wamid = s.wamid AND o.wa_id IS NULL AND s.recipient_id IS NOT NULL
-        RETURNING o.id
-    )
-    SELECT count(antiban.link_identifiers(o.portfolio_id, o.recipient || s.ids, 'status', s.parents,
-                                          format('status of %s', o.wamid)))::integer
-    FROM s JOIN antiban.outbox o ON o.wamid = s.wamid
-    WHERE o.portfolio_id IS NOT NULL AND o.recipient IS NOT NULL
-      AND EXISTS (SELECT 1 FROM unnest(s.ids || s.parents) v
-                  WHERE antiban.recipient_key(nullif(v, '')) IS NOT NULL
-                    AND antiban.recipient_key(nullif(v, '')) IS DISTINCT FROM antiban.recipient_key(o.recipient));
-END;
+        -- one index probe per status (LIMIT: not flattened into a hash join over the outbox)
+        CROSS JOIN LATERAL (SELECT m.id, m.wamid, m.recipient, m.portfolio_id, m.wa_id FROM antiban.outbox m
+                            WHERE m.wamid = x.status ->> 'id' LIMIT 1) o
+        WHERE o.recipient IS NOT NULL
+          AND (x.status ?| ARRAY['user_id', 'recipient_user_id', 'parent_user_id', 'recipient_parent_user_id', 'contacts']
+               OR (nullif(x.status ->> 'recipient_id', '') IS NOT NULL
+                   AND (o.wa_id IS NULL
+                        OR (o.recipient <> '+' || (x.status ->> 'recipient_id')
+                            AND antiban.recipient_key(x.status ->> 'recipient_id') IS DISTINCT FROM antiban.recipient_key(o.recipient)))))
+        ORDER BY o.id
+    LOOP
+        IF r.wa_id IS NULL AND r.recipient_id IS NOT NULL THEN
+            -- Meta's wa_id for what we sent to, when the send answer did not say it
+            UPDATE antiban.outbox SET wa_id = r.recipient_id WHERE id = r.id;
+        END IF;
+        ids := ARRAY[r.recipient_id, r.st ->> 'user_id', r.st ->> 'recipient_user_id']
+               || ARRAY(SELECT v FROM jsonb_array_elements(CASE WHEN jsonb_typeof(r.st -> 'contacts') = 'array'
+                                                                THEN r.st -> 'contacts' ELSE '[]' END) c,
+                                      LATERAL (VALUES (c ->> 'wa_id'), (c ->> 'user_id')) AS w(v));
+        parents := ARRAY[r.st ->> 'parent_user_id', r.st ->> 'recipient_parent_user_id']
+                   || ARRAY(SELECT c ->> 'parent_user_id'
+                            FROM jsonb_array_elements(CASE WHEN jsonb_typeof(r.st -> 'contacts') = 'array'
+                                                           THEN r.st -> 'contacts' ELSE '[]' END) c);
+        CONTINUE WHEN r.portfolio_id IS NULL
+            OR NOT EXISTS (SELECT 1 FROM unnest(ids || parents) v
+                           WHERE antiban.recipient_key(nullif(v, '')) IS NOT NULL
+                             AND antiban.recipient_key(nullif(v, '')) IS DISTINCT FROM antiban.recipient_key(r.recipient));
+        PERFORM antiban.link_identifiers(r.portfolio_id, r.recipient || ids, 'status', parents,
+                                         format('status of %s', r.wamid));
+        linked := linked + 1;
+    END LOOP;
+    RETURN linked;
+END
+$$;
 COMMENT ON FUNCTION antiban.link_status_recipients(jsonb) IS
     'Internal (antiban.apply_statuses): the identifiers a status gives for our message''s recipient (recipient_id, user_id, parent ids, contacts[]) become the same person; recipient_id is kept as the message''s wa_id when the send answer did not give one.';

@@ -1,33 +1,43 @@
 -- Inbound messages: contacts, interactions, the service window, stop requests.
 
 -- The contact (profile) of a person: found, or made with what is known of
--- them.  Nothing here is an inbound touch: apply_messages stamps those.
+-- them.  inbound_on: the number an inbound message written at 'seen' came
+-- in on (its time, name and number are the contact's latest if newer); NULL
+-- for anything that is not a message from the person (a preference, a
+-- system event), which touches none of them.
 CREATE FUNCTION antiban.contact_of(person bigint, portfolio bigint, wa text, uid text, parent text,
-                                   seen timestamptz)
+                                   seen timestamptz, name text DEFAULT NULL, inbound_on text DEFAULT NULL)
 RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     found_id bigint;
 BEGIN
-    SELECT id INTO found_id FROM antiban.contacts WHERE person_id = person;
-    IF found_id IS NULL THEN
-        INSERT INTO antiban.contacts (portfolio_id, person_id, wa_id, user_id, parent_user_id, first_seen_at)
-        VALUES (portfolio, person, wa, uid, parent, seen)
-        ON CONFLICT (person_id) DO NOTHING RETURNING id INTO found_id;
-        IF found_id IS NULL THEN        -- made meanwhile by another webhook
-            SELECT id INTO found_id FROM antiban.contacts WHERE person_id = person;
-        END IF;
+    UPDATE antiban.contacts k SET
+        wa_id = CASE WHEN inbound_on IS NOT NULL AND seen >= coalesce(k.last_inbound_at, seen)
+                     THEN coalesce(wa, k.wa_id) ELSE coalesce(k.wa_id, wa) END,
+        user_id = coalesce(uid, k.user_id),
+        parent_user_id = coalesce(parent, k.parent_user_id),
+        profile_name = CASE WHEN inbound_on IS NOT NULL THEN coalesce(name, k.profile_name) ELSE k.profile_name END,
+        last_inbound_at = CASE WHEN inbound_on IS NOT NULL THEN greatest(k.last_inbound_at, seen) ELSE k.last_inbound_at END,
+        last_phone_number_id = CASE WHEN inbound_on IS NOT NULL AND seen >= coalesce(k.last_inbound_at, seen)
+                                    THEN inbound_on ELSE k.last_phone_number_id END
+    WHERE k.person_id = person
+    RETURNING k.id INTO found_id;
+    IF found_id IS NOT NULL THEN
         RETURN found_id;
     END IF;
-    UPDATE antiban.contacts SET wa_id = coalesce(wa_id, wa), user_id = coalesce(uid, user_id),
-           parent_user_id = coalesce(parent, parent_user_id)
-    WHERE id = found_id
-      AND ((wa_id IS NULL AND wa IS NOT NULL) OR (uid IS NOT NULL AND uid IS DISTINCT FROM user_id)
-           OR (parent IS NOT NULL AND parent IS DISTINCT FROM parent_user_id));
+    INSERT INTO antiban.contacts (portfolio_id, person_id, wa_id, user_id, parent_user_id, profile_name,
+                                  first_seen_at, last_inbound_at, last_phone_number_id)
+    VALUES (portfolio, person, wa, uid, parent, name, seen,
+            CASE WHEN inbound_on IS NOT NULL THEN seen END, inbound_on)
+    ON CONFLICT (person_id) DO NOTHING RETURNING id INTO found_id;
+    IF found_id IS NULL THEN        -- made meanwhile by another webhook: touch that one
+        RETURN antiban.contact_of(person, portfolio, wa, uid, parent, seen, name, inbound_on);
+    END IF;
     RETURN found_id;
 END
 $$;
-COMMENT ON FUNCTION antiban.contact_of(bigint, bigint, text, text, text, timestamptz) IS
-    'The contact of a person (made if they have none): one per person, whichever identifier they use.';
+COMMENT ON FUNCTION antiban.contact_of(bigint, bigint, text, text, text, timestamptz, text, text) IS
+    'The contact of a person (made if they have none), one per person whichever identifier they use; an inbound message (inbound_on: its number) also stamps the latest message time, name, phone and number.';
 
 -- The effective time of the consent a contact holds (a stop stored before
 -- consent_at was kept counts from its opt_out_at).
@@ -180,7 +190,9 @@ BEGIN
                                                    format('message %s quoting %s (outbox %s)', m ->> 'id', quoted.wamid, quoted.id));
             END IF;
         END IF;
-        contact := antiban.contact_of(person, portfolio, coalesce(new_ids[1], wa), uid, parent, at);
+        contact := antiban.contact_of(person, portfolio, coalesce(new_ids[1], wa), uid, parent, at,
+                                      c -> 'profile' ->> 'name',
+                                      CASE WHEN m ->> 'type' IS DISTINCT FROM 'system' THEN phone_number END);
         INSERT INTO antiban.interactions (contact_id, direction, wamid, phone_number_id, message_type,
                                           body, payload, context_wamid, occurred_at)
         VALUES (contact, 'in', m ->> 'id', phone_number, coalesce(m ->> 'type', 'unknown'),
@@ -199,12 +211,6 @@ BEGIN
             CONTINUE;
         END IF;
         CONTINUE WHEN m ->> 'type' = 'system';
-        UPDATE antiban.contacts SET
-            profile_name = coalesce(c -> 'profile' ->> 'name', profile_name),
-            wa_id = CASE WHEN at >= coalesce(last_inbound_at, at) THEN coalesce(wa, wa_id) ELSE wa_id END,
-            last_inbound_at = greatest(last_inbound_at, at),
-            last_phone_number_id = CASE WHEN at >= coalesce(last_inbound_at, at) THEN phone_number ELSE last_phone_number_id END
-        WHERE id = contact;
         IF m ? 'referral' THEN
             UPDATE antiban.contacts SET referral = m -> 'referral', free_entry_until = at + interval '72 hours'
             WHERE id = contact;
