@@ -62,8 +62,7 @@ link_stripe_slots(void)
 {
 	uint32		per = (uint32) ((antiban_max_recipients + LINK_STRIPES - 1) / LINK_STRIPES);
 
-	/* the table keeps one slot of each stripe free: round up past it */
-	return pg_nextpower2_32(Max(per + 1, 8));
+	return pg_nextpower2_32(Max(per, 8));
 }
 
 Size
