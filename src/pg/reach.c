@@ -553,10 +553,9 @@ move_in_domain(PortfolioSlot *slot, const RecipientFact *f)
 	uint64		old = shared_anchor(domain, f->instance, f->portfolio_id, f->key_hash);
 	RecipientKey oldkey = recipient_key(domain, f->instance, f->portfolio_id, old);
 	uint64		h = record_hash(&oldkey);
+	RecipientState *found;
 	RecipientState from;
 	bool		had;
-
-	RecipientState *found;
 
 	LWLockAcquire(stripe_lock(h), LW_SHARED);
 	found = slot_table_find(&recipient_table, h, &oldkey);
