@@ -19,7 +19,7 @@ CREATE TABLE antiban.persons (
     portfolio_id  bigint NOT NULL REFERENCES antiban.portfolios ON DELETE CASCADE,
     anchor        text NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),
-    merged_into   bigint REFERENCES antiban.persons,
+    merged_into   bigint REFERENCES antiban.persons ON DELETE CASCADE,
     merged_at     timestamptz
 );
 CREATE INDEX persons_merged_into ON antiban.persons (merged_into) WHERE merged_into IS NOT NULL;
@@ -29,11 +29,12 @@ COMMENT ON COLUMN antiban.persons.anchor IS
     'Canonical key of the identifier the person was first known by: what shared memory keys the person''s opt-out, window, sticky number, reach and pair buckets by.';
 COMMENT ON COLUMN antiban.persons.merged_into IS 'The person this one was merged into (always the surviving one).';
 
+-- (portfolio_id is the person's: no second foreign key to check on every insert)
 CREATE TABLE antiban.person_ids (
-    portfolio_id  bigint NOT NULL REFERENCES antiban.portfolios ON DELETE CASCADE,
+    portfolio_id  bigint NOT NULL,
     key           text NOT NULL,
     kind          antiban.identifier_kind NOT NULL,
-    person_id     bigint NOT NULL REFERENCES antiban.persons,
+    person_id     bigint NOT NULL REFERENCES antiban.persons ON DELETE CASCADE,
     source        text NOT NULL CONSTRAINT person_ids_source
         CHECK (source IN ('send_answer', 'status', 'inbound', 'changed_number', 'context', 'preferences', 'operator')),
     evidence      text,
@@ -47,8 +48,8 @@ COMMENT ON TABLE antiban.person_ids IS
 CREATE TABLE antiban.person_merges (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     portfolio_id  bigint NOT NULL REFERENCES antiban.portfolios ON DELETE CASCADE,
-    kept          bigint NOT NULL REFERENCES antiban.persons,
-    merged        bigint NOT NULL REFERENCES antiban.persons,
+    kept          bigint NOT NULL,
+    merged        bigint NOT NULL,
     source        text NOT NULL,
     evidence      text,
     merged_at     timestamptz NOT NULL DEFAULT now()

@@ -46,8 +46,8 @@ COMMENT ON TABLE antiban.webhook_changes IS
 -- contact per person, whichever identifier they wrote from.
 CREATE TABLE antiban.contacts (
     id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    portfolio_id        bigint REFERENCES antiban.portfolios ON DELETE CASCADE,
-    person_id           bigint UNIQUE REFERENCES antiban.persons,
+    portfolio_id        bigint,
+    person_id           bigint UNIQUE REFERENCES antiban.persons ON DELETE SET NULL,
     wa_id               text,
     user_id             text,
     parent_user_id      text,
