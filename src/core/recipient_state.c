@@ -25,24 +25,27 @@ consent_event_wins(const RecipientState *rs, bool opted_out, int64_t at)
 	return opted_out && !rs->opted_out;
 }
 
+static bool
+take_consent(RecipientState *rs, bool wins, bool opted_out, int64_t at)
+{
+	if (wins)
+	{
+		rs->opted_out = opted_out;
+		rs->consent_at = at;
+	}
+	return wins;
+}
+
 bool
 recipient_state_set_consent(RecipientState *rs, bool opted_out, int64_t at)
 {
-	if (!consent_event_wins(rs, opted_out, at))
-		return false;
-	rs->opted_out = opted_out;
-	rs->consent_at = at;
-	return true;
+	return take_consent(rs, consent_event_wins(rs, opted_out, at), opted_out, at);
 }
 
 bool
 recipient_state_set_consent_now(RecipientState *rs, bool opted_out, int64_t now)
 {
-	if (now < rs->consent_at)
-		return false;
-	rs->opted_out = opted_out;
-	rs->consent_at = now;
-	return true;
+	return take_consent(rs, now >= rs->consent_at, opted_out, now);
 }
 
 /* The number of the latest window wins too: it is the one the person wrote to last. */

@@ -812,6 +812,22 @@ antiban_portfolio_usage(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/*
+ * The SQL face of a fact: the person argument 0 names in the portfolio of
+ * the number argument 1 names (loaded), as a canonical key and its hash.
+ */
+static CachedNumber *
+fact_args(FunctionCallInfo fcinfo, NumbersCache *c, char *key, uint64 *key_hash)
+{
+	char		normalized[RECIPIENT_MAXLEN + 1];
+	CachedNumber *n;
+
+	recipient_key_or_error(required_text_arg(fcinfo, 0, "recipient"), normalized, key, key_hash);
+	n = lookup_number_or_error(c, required_text_arg(fcinfo, 1, "phone_number_id"));
+	reach_ensure_loaded(c, &c->portfolios[n->portfolio_index], antiban_now());
+	return n;
+}
+
 PG_FUNCTION_INFO_V1(antiban_open_service_window);
 
 /*
@@ -824,16 +840,11 @@ Datum
 antiban_open_service_window(PG_FUNCTION_ARGS)
 {
 	NumbersCache *c = numbers_cache_get();
-	char		normalized[RECIPIENT_MAXLEN + 1];
 	char		key[RECIPIENT_KEY_SIZE];
 	uint64		kh;
-	CachedNumber *n;
-	TimestampTz until;
+	CachedNumber *n = fact_args(fcinfo, c, key, &kh);
+	TimestampTz until = PG_ARGISNULL(2) ? antiban_now() + 24 * USECS_PER_HOUR : PG_GETARG_TIMESTAMPTZ(2);
 
-	recipient_key_or_error(required_text_arg(fcinfo, 0, "recipient"), normalized, key, &kh);
-	n = lookup_number_or_error(c, required_text_arg(fcinfo, 1, "phone_number_id"));
-	until = PG_ARGISNULL(2) ? antiban_now() + 24 * USECS_PER_HOUR : PG_GETARG_TIMESTAMPTZ(2);
-	reach_ensure_loaded(c, &c->portfolios[n->portfolio_index], antiban_now());
 	reach_open_window(c->instance, n->portfolio_id, key, kh, n->view.id, until);
 	PG_RETURN_TIMESTAMPTZ(until);
 }
@@ -843,24 +854,20 @@ PG_FUNCTION_INFO_V1(antiban_set_marketing_opt_out);
 /*
  * antiban.set_marketing_opt_out(recipient, phone_number_id, opted_out
  * [, at]): the person, in the portfolio of this number, said stop (or
- * resume) at 'at' (default antiban.now()).  The latest statement wins
- * whatever order they arrive in; from the caller's commit on.
+ * resume) at 'at' (default: as of antiban.now()).  The latest statement
+ * wins whatever order they arrive in; from the caller's commit on.
  */
 Datum
 antiban_set_marketing_opt_out(PG_FUNCTION_ARGS)
 {
 	NumbersCache *c = numbers_cache_get();
-	char		normalized[RECIPIENT_MAXLEN + 1];
 	char		key[RECIPIENT_KEY_SIZE];
 	uint64		kh;
-	CachedNumber *n;
+	CachedNumber *n = fact_args(fcinfo, c, key, &kh);
 	bool		opted_out = PG_ARGISNULL(2) ? true : PG_GETARG_BOOL(2);
 	bool		as_of_now = PG_NARGS() <= 3 || PG_ARGISNULL(3);
 	TimestampTz at = as_of_now ? antiban_now() : PG_GETARG_TIMESTAMPTZ(3);
 
-	recipient_key_or_error(required_text_arg(fcinfo, 0, "recipient"), normalized, key, &kh);
-	n = lookup_number_or_error(c, required_text_arg(fcinfo, 1, "phone_number_id"));
-	reach_ensure_loaded(c, &c->portfolios[n->portfolio_index], antiban_now());
 	reach_set_opt_out(c->instance, n->portfolio_id, key, kh, opted_out, at, as_of_now);
 	PG_RETURN_BOOL(opted_out);
 }
