@@ -190,7 +190,7 @@ BEGIN
                                                    format('message %s quoting %s (outbox %s)', m ->> 'id', quoted.wamid, quoted.id));
             END IF;
         END IF;
-        contact := antiban.contact_of(person, portfolio, coalesce(new_ids[1], wa), uid, parent, at,
+        contact := antiban.contact_of(person, portfolio, coalesce(nullif(m -> 'system' ->> 'wa_id', ''), wa), uid, parent, at,
                                       c -> 'profile' ->> 'name',
                                       CASE WHEN m ->> 'type' IS DISTINCT FROM 'system' THEN phone_number END);
         INSERT INTO antiban.interactions (contact_id, direction, wamid, phone_number_id, message_type,
