@@ -72,6 +72,8 @@ CREATE TABLE antiban.health_state (
     number_id       bigint PRIMARY KEY REFERENCES antiban.numbers ON DELETE CASCADE,
     evaluated_at    timestamptz NOT NULL
 );
+COMMENT ON TABLE antiban.health_state IS
+    'When the monitor last evaluated each number''s health (kept apart from antiban.numbers so an evaluation does not invalidate every backend''s cache of numbers).';
 
 -- The score reads sends of the last day: a BRIN index stays tiny because
 -- rows are written roughly in sent_at order.
