@@ -86,6 +86,19 @@ is($node->safe_psql('postgres', q{
 is($node->safe_psql('postgres', q{
 	SELECT count(*) FROM antiban.interactions WHERE wamid LIKE 'wamid.NEW%'}),
 	'3', 'F1: the stop messages themselves are recorded');
+# one change carrying two messages (Meta batches): a person known by phone only
+# says "PARAR" next to someone whose link finds no room; her stop must not
+# depend on the other message
+my $t = time() - 30;
+my $two = qq({"object":"whatsapp_business_account","entry":[{"id":"200","changes":[{"field":"messages","value":)
+  . qq({"messaging_product":"whatsapp","metadata":{"display_phone_number":"5511900000001","phone_number_id":"1001"},)
+  . qq("contacts":[{"profile":{"name":"A"},"wa_id":"5511972000001","user_id":"BR.TWO1"},{"profile":{"name":"B"},"wa_id":"5511972000002"}],)
+  . qq("messages":[{"from":"5511972000001","from_user_id":"BR.TWO1","id":"wamid.TWO1","timestamp":"$t","type":"text","text":{"body":"oi"}},)
+  . qq({"from":"5511972000002","id":"wamid.TWO2","timestamp":"$t","type":"text","text":{"body":"PARAR"}}]}}]}]});
+note('two messages: ' . post_signed($node, $two));
+is($node->safe_psql('postgres', q{
+	SELECT outcome || ' ' || reason FROM antiban.decide('+5511972000002', 'marketing', consume => false)}),
+	'REJECT opted_out', 'F1: a stop is not lost because another message of the same change could not be linked');
 $node->stop;
 
 # ---- F2: one transaction links more than fits ----
