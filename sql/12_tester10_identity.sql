@@ -37,6 +37,12 @@ SELECT pg_temp.post(pg_temp.statuses('1001', format('{"id":"wamid.T10-556","stat
 SELECT state FROM antiban.outbox WHERE id = :failed_one;
 SELECT outcome, reason FROM antiban.decide('BR.556abc', 'marketing', consume => false);
 
+-- ==== F6: a user_preferences stop that names the person by parent_user_id only ====
+-- (the person is known: phone, BSUID and parent BSUID from an earlier message)
+SELECT pg_temp.post('{"object":"whatsapp_business_account","entry":[{"id":"200","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"phone_number_id":"1001"},"contacts":[{"profile":{"name":"Pia"},"wa_id":"5511955550300","user_id":"BR.300abc","parent_user_id":"BR.ENT.300abc"}],"messages":[{"from":"5511955550300","from_user_id":"BR.300abc","from_parent_user_id":"BR.ENT.300abc","id":"wamid.T10-P1","timestamp":"1893456040","type":"text","text":{"body":"oi"}}]}}]}]}');
+SELECT pg_temp.post('{"object":"whatsapp_business_account","entry":[{"id":"200","changes":[{"field":"user_preferences","value":{"messaging_product":"whatsapp","user_preferences":[{"parent_user_id":"BR.ENT.300abc","detail":"","category":"marketing_messages","value":"stop","timestamp":1893456050}]}}]}]}');
+SELECT outcome, reason FROM antiban.decide('+5511955550300', 'marketing', consume => false);
+
 -- ==== F5: operators can not see or make the links the README tells them about ====
 -- ("antiban.people lists each person", "antiban.link_identifiers(portfolio_id, ids, 'operator')")
 SET client_min_messages = warning;
@@ -46,7 +52,7 @@ CREATE ROLE t10_operator;
 GRANT antiban_admin TO t10_operator;
 SELECT pg_temp.post('{"object":"whatsapp_business_account","entry":[{"id":"200","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"phone_number_id":"1001"},"contacts":[{"profile":{"name":"Caio"},"wa_id":"5511955550100","user_id":"BR.100abc"}],"messages":[{"from":"5511955550100","from_user_id":"BR.100abc","id":"wamid.T10-IN1","timestamp":"1893456030","type":"text","text":{"body":"oi"}}]}}]}]}');
 SET ROLE t10_operator;
-SELECT identifiers FROM antiban.people;
+SELECT identifiers FROM antiban.people WHERE 'BR.100abc' = ANY (identifiers);
 SELECT antiban.link_identifiers(1, ARRAY['+5511955550700', 'BR.700abc'], 'operator') IS NOT NULL AS linked;
 RESET ROLE;
 DROP OWNED BY t10_operator;
