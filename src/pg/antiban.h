@@ -240,6 +240,8 @@ extern void reach_set_opt_out(Oid instance, int64 portfolio_id, const char *key,
 							  uint64 key_hash, bool opted_out, TimestampTz at, bool as_of_now);
 extern void reach_defer_marketing(Oid instance, int64 portfolio_id, const char *key,
 								  uint64 key_hash, TimestampTz until);
+extern bool reach_consent_spilled(void);
+extern void reach_consent_from_tables(int64 portfolio_id, const char *key, RecipientState *rs);
 extern void reach_fact_apply_to(RecipientState *rs, const RecipientFact *f);
 extern bool reach_apply_fact(const RecipientFact *f);
 extern void reach_apply_link(const RecipientFact *f);
@@ -255,7 +257,6 @@ extern uint64 identity_anchor(ClockDomain domain, Oid instance, int64 portfolio_
 							  uint64 key_hash);
 extern bool identity_set(ClockDomain domain, Oid instance, int64 portfolio_id,
 						 uint64 key_hash, uint64 anchor);
-extern void identity_check_room(Oid instance, int64 portfolio_id, uint64 key_hash);
 extern void identity_load(ClockDomain domain, Oid instance, int64 portfolio_id);
 
 /* recipient_facts.c: opt-outs, windows and links follow the caller's transaction */

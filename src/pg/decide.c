@@ -64,6 +64,9 @@ view_in(DecideContext *ctx, int portfolio_index)
 	{
 		reach_ensure_loaded(ctx->cache, p, ctx->now);
 		reach_get(ctx->cache->instance, p->id, ctx->key_hash, &pv->state, &pv->anchor);
+		/* shared memory lost a consent fact since startup: the tables have it */
+		if (ctx->category == CATEGORY_MARKETING && reach_consent_spilled())
+			reach_consent_from_tables(p->id, ctx->key, &pv->state);
 		pv->fetched = true;
 	}
 	return pv;

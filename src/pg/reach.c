@@ -82,6 +82,7 @@ typedef struct PortfolioSlot
 typedef struct PortfolioPools
 {
 	int			npinned;		/* under antiban_shared->mutex */
+	pg_atomic_uint32 consent_spilled;	/* see note_spill() */
 	PortfolioSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } PortfolioPools;
 
@@ -138,7 +139,10 @@ reach_shmem_init(void)
 		slot_table_clear(&recipient_table);
 	pools = antiban_shmem_region("antiban portfolios", portfolios_size(), &found);
 	if (!found)
+	{
 		memset(pools, 0, portfolios_size());
+		pg_atomic_init_u32(&pools->consent_spilled, 0);
+	}
 	recipient_locks = GetNamedLWLockTranche("antiban_recipients");
 	portfolio_locks = GetNamedLWLockTranche("antiban_portfolios");
 	identity_shmem_init();
@@ -161,6 +165,7 @@ typedef struct VictimArg
 {
 	TimestampTz now;
 	ClockDomain domain;
+	int64		best;			/* the highest score seen: the victim's */
 } VictimArg;
 
 /*
@@ -173,21 +178,49 @@ recipient_victim_score(const void *key, const void *value, void *arg)
 {
 	const RecipientKey *k = key;
 	const RecipientState *rs = value;
-	const VictimArg *va = arg;
+	VictimArg  *va = arg;
+	int64		score;
 	int64		newest = Max(Max(rs->last_sent, rs->last_reach),
 							 Max(rs->window_until, rs->marketing_not_before));
 
 	if (k->domain != (uint32) va->domain)
-		return va->domain == CLOCK_PINNED ? -1 : PG_INT64_MAX;
+		score = va->domain == CLOCK_PINNED ? -1 : PG_INT64_MAX;
+
 	/*
 	 * Forgetting an opt-out would let marketing reach someone who said stop:
-	 * only when nothing else in the stripe can go (size max_recipients above
-	 * the number of opted-out people; a restart reloads every opt-out).
+	 * only when nothing else in the stripe can go, and then decisions read
+	 * consent from the tables too (note_spill).
 	 */
-	if (rs->opted_out)
-		return 0;
+	else if (rs->opted_out)
+		score = 0;
 	/* Forgetting a counted recipient only over-counts: safe, but after the rest. */
-	return Max(va->now - newest, 1);
+	else
+		score = Max(va->now - newest, 1);
+	va->best = Max(va->best, score);
+	return score;
+}
+
+/*
+ * Shared memory could not keep something a consent rule needs (an opted-out
+ * record evicted, a link or a merge that found no room): from now on until
+ * the next restart, marketing decisions also read consent from the tables
+ * (reach_consent_from_tables), slower but never wrong.  Must not throw.
+ */
+static void
+note_spill(const char *what)
+{
+	if (pg_atomic_exchange_u32(&pools->consent_spilled, 1) == 0)
+		ereport(WARNING,
+				(errmsg("antiban: shared memory has no room for %s", what),
+				 errdetail("Marketing decisions now also read consent from antiban.recipient_facts and antiban.person_ids, until the next restart."),
+				 errhint("Raise antiban.max_recipients and restart the server.")));
+}
+
+/* Has shared memory lost a consent fact since the server started? */
+bool
+reach_consent_spilled(void)
+{
+	return pools != NULL && pg_atomic_read_u32(&pools->consent_spilled) != 0;
 }
 
 /* ---- portfolio slots ---- */
@@ -337,13 +370,16 @@ static RecipientState *
 state_for_update(const RecipientKey *key, uint64 h, TimestampTz now)
 {
 	RecipientState *rs = slot_table_find(&recipient_table, h, key);
-	VictimArg	arg = {now, (ClockDomain) key->domain};
+	VictimArg	arg = {now, (ClockDomain) key->domain, -1};
 
 	if (rs == NULL)
 	{
 		rs = slot_table_insert(&recipient_table, h, key, recipient_victim_score, &arg);
 		if (rs)
 			recipient_state_init(rs);
+		/* the victim is the best score: 0 is an opted-out person's */
+		if (arg.best == 0)
+			note_spill("every opted-out person");
 	}
 	return rs;
 }
@@ -568,12 +604,10 @@ move_in_domain(PortfolioSlot *slot, const RecipientFact *f)
 		from = *found;
 	LWLockRelease(stripe_lock(h));
 	if (old != f->anchor && had && !absorb_into(slot, f->anchor, &from, true, f->noted_at))
-		elog(WARNING, "antiban: no room in shared memory to merge a person's records in portfolio " INT64_FORMAT,
-			 f->portfolio_id);
+		note_spill("a merge of two records of one person");
 	if (!identity_set(domain, f->instance, f->portfolio_id, f->key_hash, f->anchor))
 	{
-		elog(WARNING, "antiban: no room in shared memory for a linked identifier of portfolio " INT64_FORMAT,
-			 f->portfolio_id);
+		note_spill("every linked identifier");
 		return;
 	}
 	if (old != f->anchor && had)
@@ -665,6 +699,46 @@ reach_defer_marketing(Oid instance, int64 portfolio_id, const char *key,
 
 	f.marketing_not_before = until;
 	recipient_fact_note(&f, key);
+}
+
+/*
+ * After a spill: the consent statements stored for every identifier of the
+ * person 'key' names (one of them, if no link is known), folded into rs by
+ * the rule of event time.  The caller's own uncommitted rows count too.
+ */
+static const char *const spilled_consent_sql =
+"SELECT f.marketing_opt_out, f.consent_at FROM antiban.recipient_facts f"
+" WHERE f.portfolio_id = $1 AND (f.marketing_opt_out OR f.consent_at IS NOT NULL)"
+"   AND f.recipient IN (SELECT $2 UNION ALL"
+"                       SELECT i.key FROM antiban.person_ids i"
+"                       WHERE i.portfolio_id = $1 AND i.person_id ="
+"                             (SELECT j.person_id FROM antiban.person_ids j"
+"                              WHERE j.portfolio_id = $1 AND j.key = $2))";
+
+void
+reach_consent_from_tables(int64 portfolio_id, const char *key, RecipientState *rs)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {INT8OID, TEXTOID};
+	Datum		args[2] = {Int64GetDatum(portfolio_id), CStringGetTextDatum(key)};
+	Privileged	priv;
+
+	privileged_begin(&priv);
+	SPI_connect();
+	if (plan == NULL)
+		plan = privileged_prepare(spilled_consent_sql, 2, types);
+	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "antiban: could not read consent from antiban.recipient_facts");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		bool		stop = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		Datum		at = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+
+		recipient_state_set_consent(rs, stop, isnull ? CONSENT_NEVER : DatumGetTimestampTz(at));
+	}
+	SPI_finish();
+	privileged_end(&priv);
 }
 
 /* ---- loading a portfolio after a restart ---- */
