@@ -43,7 +43,8 @@ BEGIN
                         WHEN NOT (antiban.same_recipient(s.recipient_id, o.recipient)
                                   OR antiban.same_recipient(s.user_id, o.recipient)
                                   -- or an identifier already known to be the recipient's person
-                                  OR antiban.person_id(o.portfolio_id, coalesce(s.recipient_id, s.user_id)) = o.person_id)
+                                  OR coalesce(antiban.person_id(o.portfolio_id, coalesce(s.recipient_id, s.user_id))
+                                              = o.person_id, false))
                             THEN format('its recipient %s is not the message''s (%s)',
                                         coalesce(s.recipient_id, s.user_id, '(none)'), o.recipient)
                    END,

@@ -138,6 +138,7 @@ GRANT EXECUTE ON FUNCTION antiban.lift_account_block(text, text, text) TO antiba
 
 -- What each Meta code does, for whoever reads the docs or a dashboard.
 GRANT EXECUTE ON FUNCTION antiban.meta_codes() TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.genuine_alert(text) TO antiban_reader;
 
 -- Costs, rate cards, maintenance: readers see them; apps price a dry run; admins load cards
 -- and run maintenance.
