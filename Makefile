@@ -15,7 +15,10 @@ OBJS        = $(CORE_SRCS:.c=.o) $(CLOUDAPI_SRCS:.c=.o) $(PG_SRCS:.c=.o)
 LEAD_CORPUS = regress/lead_corpus/pt.txt regress/lead_corpus/es.txt regress/lead_corpus/en.txt
 LEAD_CORPUS_SQL = src/sql/67_lead_corpus.sql
 SQL_PARTS   = $(sort $(wildcard src/sql/*.sql) $(LEAD_CORPUS_SQL))
-DATA_built  = antiban--$(EXTVERSION).sql
+DATA_built  = antiban--$(EXTVERSION).sql antiban--0.1.0--$(EXTVERSION).sql
+# 0.1.0 as released, and the upgrade from it: src/sql/upgrade/before.sql, the
+# whole install script, src/sql/upgrade/after.sql (see before.sql for why)
+DATA        = src/sql/upgrade/antiban--0.1.0.sql
 # stop words without accents (they are matched after unaccent), negations kept
 DATA_TSEARCH = $(wildcard src/tsearch/*.stop)
 
@@ -78,6 +81,9 @@ regress/simulator/antiban-sim: $(wildcard regress/simulator/*.c regress/simulato
 	$(MAKE) -C regress/simulator
 
 antiban--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $^ > $@
+
+antiban--0.1.0--$(EXTVERSION).sql: src/sql/upgrade/before.sql $(SQL_PARTS) src/sql/upgrade/after.sql
 	cat $^ > $@
 
 $(LEAD_CORPUS_SQL): $(LEAD_CORPUS)
