@@ -2,21 +2,7 @@
 -- the documented roles would.  Each block names the finding in
 -- /work/notes/tester10-findings.md it pins.
 \i regress/fixture.sql
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgcrypto;
-RESET client_min_messages;
-SELECT antiban.set_secret('app_secret', 'app-secret-for-tests');
-UPDATE antiban.numbers SET rate_override = 1000, burst_override = 1000;
-CREATE FUNCTION pg_temp.post(body text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    event bigint;
-BEGIN
-    SELECT i.event_id INTO event FROM antiban.ingest_webhook(convert_to(body, 'UTF8'),
-        'sha256=' || encode(hmac(convert_to(body, 'UTF8'), 'app-secret-for-tests', 'sha256'), 'hex')) i;
-    RETURN (SELECT w.status || coalesce(' ' || nullif(array_to_string(w.problems, '; '), ''), '')
-            FROM antiban.webhook_events w WHERE w.id = event);
-END
-$$;
+\i regress/webhook_post.sql
 CREATE FUNCTION pg_temp.statuses(number text, status text) RETURNS text LANGUAGE sql AS $$
     SELECT format('{"object":"whatsapp_business_account","entry":[{"id":"200","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"5511900000000","phone_number_id":"%s"},"statuses":[%s]}}]}]}', number, status)
 $$;
