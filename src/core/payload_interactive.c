@@ -47,8 +47,8 @@ unique_id(Check *c, const char *path, char (*seen)[PATH_MAX_LEN], int n, const c
 {
 	for (int i = 0; i < n; i++)
 		if (pc_same_text(c, seen[i], path))
-			return pc_fail(c, path, "repeats the id of %s %s; ids must be unique within a message",
-						   what, seen[i]);
+			return pc_fail(c, path, "repeats the id of %s %d (%s); ids must be unique within a message",
+						   what, i, seen[i]);
 	return true;
 }
 

@@ -57,7 +57,7 @@ currency_code(Check *c, const char *path)
 	const char *s;
 	long		len;
 
-	if (!pc_string(c, path, true, 3))
+	if (!pc_string(c, path, true, 0))
 		return false;
 	if (c->v->text(c->v->ctx, path, &s, &len) && len == 3 &&
 		s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && s[2] >= 'A' && s[2] <= 'Z')
@@ -238,7 +238,8 @@ check_parameter(Check *c, const char *param, const char *component, const char *
 		if (!pc_is(c, p, param_types[i].type))
 			continue;
 		if (!listed(param_types[i].components, where))
-			pc_fail(c, p, "a %s parameter is not allowed in a %s %s; use %s", param_types[i].type,
+			pc_fail(c, p, "%s %s parameter is not allowed in a %s %s; use %s",
+					strchr("aeiou", param_types[i].type[0]) ? "an" : "a", param_types[i].type,
 					where, strcmp(component, "button") == 0 ? "button" : "component",
 					types_for(where, types, sizeof(types)));
 		else

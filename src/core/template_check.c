@@ -353,11 +353,11 @@ check_body(Ctx *c, const Approved *a, const Sent *s)
 							a->ncomponents > 1 ? 1024 : 32768);
 }
 
-/* "an IMAGE", "a VIDEO" */
+/* "an IMAGE", "a VIDEO", "a UTILITY", "a URL" */
 static const char *
 article(const char *w)
 {
-	return strchr("AEIOU", w[0]) ? "an" : "a";
+	return w[0] && strchr("AEIO", w[0]) ? "an" : "a";
 }
 
 static void
@@ -372,8 +372,8 @@ check_media_header(Ctx *c, const Approved *a, const Sent *s)
 			a->header_format[i] - 'A' + 'a' : a->header_format[i];
 	if (s->header < 0)
 	{
-		fail(c, "template.components", "the header of %s is %s %s: add a header component with a %s parameter",
-			 c->label, article(a->header_format), a->header_format, lower);
+		fail(c, "template.components", "the header of %s is %s %s: add a header component with %s %s parameter",
+			 c->label, article(a->header_format), a->header_format, article(a->header_format), lower);
 		return;
 	}
 	word(c->send, at(p, "template.components.%ld.parameters.0.type", s->header), given);

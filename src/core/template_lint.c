@@ -179,7 +179,8 @@ lint_variable_text(const char *s, long len, const char *category, const char *lo
 
 	template_vars_scan(s, len, &vars);
 	variable_form(&vars, loc, r);
-	if (strcmp(loc, "body") == 0)
+	/* Meta writes authentication bodies itself ("{{1}} is your verification code.") */
+	if (strcmp(loc, "body") == 0 && strcmp(category, "authentication") != 0)
 	{
 		variable_placement(s, len, &vars, loc, r);
 		variable_density(s, len, &vars, loc, r);
