@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef void (*ParamCheck) (Check *c, const char *param, const char *component);
+/* param: its path; type: its "type" (a known one); component: header, body or button */
+typedef void (*ParamCheck) (Check *c, const char *param, const char *type, const char *component);
 
 /* Meta refuses body and header text with line breaks, tabs or > 4 spaces in a row. */
 static void
@@ -41,7 +42,7 @@ one_line(Check *c, const char *path)
 }
 
 static void
-p_text(Check *c, const char *param, const char *component)
+p_text(Check *c, const char *param, const char *type, const char *component)
 {
 	char		p[PATH_MAX_LEN];
 	long		max = strcmp(component, "header") == 0 ? 60 :
@@ -67,7 +68,7 @@ currency_code(Check *c, const char *path)
 
 /* {"fallback_value": "R$ 10,50", "code": "BRL", "amount_1000": 10500} */
 static void
-p_currency(Check *c, const char *param, const char *component)
+p_currency(Check *c, const char *param, const char *type, const char *component)
 {
 	char		obj[PATH_MAX_LEN];
 	char		p[PATH_MAX_LEN];
@@ -83,7 +84,7 @@ p_currency(Check *c, const char *param, const char *component)
 
 /* Cloud API renders only the fallback value of a date_time. */
 static void
-p_date_time(Check *c, const char *param, const char *component)
+p_date_time(Check *c, const char *param, const char *type, const char *component)
 {
 	char		p[PATH_MAX_LEN];
 
@@ -91,32 +92,17 @@ p_date_time(Check *c, const char *param, const char *component)
 		pc_string(c, pc_at(p, "%s.date_time.fallback_value", param), true, 0);
 }
 
+/* image, video, document: the media object named by the type */
 static void
-p_image(Check *c, const char *param, const char *component)
+p_media(Check *c, const char *param, const char *type, const char *component)
 {
 	char		p[PATH_MAX_LEN];
 
-	pc_media(c, pc_at(p, "%s.image", param), "image");
+	pc_media(c, pc_at(p, "%s.%s", param, type), type);
 }
 
 static void
-p_video(Check *c, const char *param, const char *component)
-{
-	char		p[PATH_MAX_LEN];
-
-	pc_media(c, pc_at(p, "%s.video", param), "video");
-}
-
-static void
-p_document(Check *c, const char *param, const char *component)
-{
-	char		p[PATH_MAX_LEN];
-
-	pc_media(c, pc_at(p, "%s.document", param), "document");
-}
-
-static void
-p_location(Check *c, const char *param, const char *component)
+p_location(Check *c, const char *param, const char *type, const char *component)
 {
 	char		p[PATH_MAX_LEN];
 
@@ -125,7 +111,7 @@ p_location(Check *c, const char *param, const char *component)
 
 /* What a quick-reply button sends back in the reply webhook. */
 static void
-p_payload(Check *c, const char *param, const char *component)
+p_payload(Check *c, const char *param, const char *type, const char *component)
 {
 	char		p[PATH_MAX_LEN];
 
@@ -134,7 +120,7 @@ p_payload(Check *c, const char *param, const char *component)
 
 /* The code a copy-code button copies: 15 characters, 20 for coupon templates. */
 static void
-p_coupon_code(Check *c, const char *param, const char *component)
+p_coupon_code(Check *c, const char *param, const char *type, const char *component)
 {
 	char		p[PATH_MAX_LEN];
 
@@ -143,7 +129,7 @@ p_coupon_code(Check *c, const char *param, const char *component)
 
 /* Flow, catalog and multi-product buttons: an action object. */
 static void
-p_action(Check *c, const char *param, const char *component)
+p_action(Check *c, const char *param, const char *type, const char *component)
 {
 	char		p[PATH_MAX_LEN];
 
@@ -163,9 +149,9 @@ static const struct
 	{"text", " header body url ", p_text},
 	{"currency", " body ", p_currency},
 	{"date_time", " body ", p_date_time},
-	{"image", " header ", p_image},
-	{"video", " header ", p_video},
-	{"document", " header ", p_document},
+	{"image", " header ", p_media},
+	{"video", " header ", p_media},
+	{"document", " header ", p_media},
 	{"location", " header ", p_location},
 	{"payload", " quick_reply ", p_payload},
 	{"coupon_code", " copy_code ", p_coupon_code},
@@ -243,7 +229,7 @@ check_parameter(Check *c, const char *param, const char *component, const char *
 					where, strcmp(component, "button") == 0 ? "button" : "component",
 					types_for(where, types, sizeof(types)));
 		else
-			param_types[i].check(c, param, component);
+			param_types[i].check(c, param, param_types[i].type, component);
 		return;
 	}
 	pc_fail(c, p, "must be %s", types_for(where, types, sizeof(types)));

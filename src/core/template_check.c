@@ -8,16 +8,16 @@
  * of at most 1024 characters when the template has other components, 32768
  * when it is a body alone; a text header of 60; a URL of 2000.
  */
+#include "payload_check.h"
 #include "template_check.h"
 #include "template_vars.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#define PATH_LEN 128
+#define PATH_LEN PATH_MAX_LEN
 #define MAX_BUTTONS 10
 #define WORD_LEN 16
 
@@ -48,45 +48,16 @@ typedef struct Sent
 	long		button[MAX_BUTTONS];
 } Sent;
 
+/* The send is pc.v; failures go to pc.err (payload_check.h). */
 typedef struct Ctx
 {
+	Check		pc;
 	const TemplateSpec *t;
-	const JsonView *send;
-	PayloadError *err;
 	char		label[160];		/* "oferta_cdb (pt_BR)" */
-	bool		ok;
 } Ctx;
 
-static bool fail(Ctx *c, const char *field, const char *fmt,...)
-			__attribute__((format(printf, 3, 4)));
-static const char *at(char *buf, const char *fmt,...)
-			__attribute__((format(printf, 2, 3)));
-
-static bool
-fail(Ctx *c, const char *field, const char *fmt,...)
-{
-	va_list		ap;
-
-	if (!c->ok)
-		return false;
-	c->ok = false;
-	snprintf(c->err->field, sizeof(c->err->field), "%s", field);
-	va_start(ap, fmt);
-	vsnprintf(c->err->message, sizeof(c->err->message), fmt, ap);
-	va_end(ap);
-	return false;
-}
-
-static const char *
-at(char *buf, const char *fmt,...)
-{
-	va_list		ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, PATH_LEN, fmt, ap);
-	va_end(ap);
-	return buf;
-}
+#define fail(c, ...) pc_fail(&(c)->pc, __VA_ARGS__)
+#define at pc_at
 
 /* An upper-cased copy of a short string ("" when it is not one). */
 static void
@@ -200,7 +171,7 @@ read_sent(const JsonView *v, Sent *s)
 static long
 count(Ctx *c, const char *path)
 {
-	return c->send->kind(c->send->ctx, path) == JSON_ARRAY ? c->send->size(c->send->ctx, path) : 0;
+	return c->pc.v->kind(c->pc.v->ctx, path) == JSON_ARRAY ? c->pc.v->size(c->pc.v->ctx, path) : 0;
 }
 
 /* "{{nome}}, {{cidade}}": the variables, for a message. */
@@ -224,8 +195,8 @@ param_chars(Ctx *c, const char *param)
 	char		p[PATH_LEN];
 
 	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++)
-		if (c->send->kind(c->send->ctx, at(p, "%s.%s", param, where[i])) == JSON_STRING)
-			return c->send->size(c->send->ctx, p);
+		if (c->pc.v->kind(c->pc.v->ctx, at(p, "%s.%s", param, where[i])) == JSON_STRING)
+			return c->pc.v->size(c->pc.v->ctx, p);
 	return 0;
 }
 
@@ -242,7 +213,7 @@ param_for(Ctx *c, long comp, const TemplateVar *var, long given)
 		return k >= 0 && k < given ? k : -1;
 	}
 	for (long j = 0; j < given; j++)
-		if (c->send->text_is(c->send->ctx, at(p, "template.components.%ld.parameters.%ld.parameter_name", comp, j),
+		if (c->pc.v->text_is(c->pc.v->ctx, at(p, "template.components.%ld.parameters.%ld.parameter_name", comp, j),
 							 var->name))
 			return j;
 	return -1;
@@ -280,28 +251,28 @@ check_named(Ctx *c, const char *what, const TemplateVars *vars, long comp, long 
 	const char *s;
 	long		len;
 
-	for (long j = 0; j < given && c->ok; j++)
+	for (long j = 0; j < given && c->pc.ok; j++)
 	{
 		at(p, "template.components.%ld.parameters.%ld.parameter_name", comp, j);
-		if (!c->send->text(c->send->ctx, p, &s, &len))
+		if (!c->pc.v->text(c->pc.v->ctx, p, &s, &len))
 			fail(c, at(p, "template.components.%ld.parameters.%ld", comp, j),
 				 "the %s of %s takes named parameters (%s): add \"parameter_name\"",
 				 what, c->label, var_list(vars, list, sizeof(list)));
 		else if (template_vars_find(vars, s, len) < 0)
 			fail(c, p, "the %s of %s has no {{%.*s}}; it takes %s",
 				 what, c->label, (int) (len < 64 ? len : 64), s, var_list(vars, list, sizeof(list)));
-		for (long k = 0; k < j && c->ok; k++)
+		for (long k = 0; k < j && c->pc.ok; k++)
 		{
 			char		q[PATH_LEN];
 			const char *t;
 			long		tlen;
 
-			if (c->send->text(c->send->ctx, at(q, "template.components.%ld.parameters.%ld.parameter_name", comp, k),
+			if (c->pc.v->text(c->pc.v->ctx, at(q, "template.components.%ld.parameters.%ld.parameter_name", comp, k),
 							  &t, &tlen) && tlen == len && memcmp(t, s, (size_t) len) == 0)
 				fail(c, p, "gives {{%.*s}} a second time (parameter %ld gave it)", (int) (len < 64 ? len : 64), s, k);
 		}
 	}
-	for (int i = 0; i < vars->n && c->ok; i++)
+	for (int i = 0; i < vars->n && c->pc.ok; i++)
 		if (param_for(c, comp, &vars->v[i], given) < 0)
 			fail(c, comp >= 0 ? at(p, "template.components.%ld.parameters", comp) : "template.components",
 				 "the %s of %s needs {{%s}}, which was not given", what, c->label, vars->v[i].name);
@@ -312,12 +283,12 @@ check_positional(Ctx *c, const char *what, const TemplateVars *vars, long comp, 
 {
 	char		p[PATH_LEN];
 
-	for (long j = 0; j < given && c->ok; j++)
-		if (c->send->kind(c->send->ctx, at(p, "template.components.%ld.parameters.%ld.parameter_name",
+	for (long j = 0; j < given && c->pc.ok; j++)
+		if (c->pc.v->kind(c->pc.v->ctx, at(p, "template.components.%ld.parameters.%ld.parameter_name",
 										   comp, j)) != JSON_MISSING)
 			fail(c, p, "the %s of %s has positional variables ({{1}}, {{2}}...): remove \"parameter_name\"",
 				 what, c->label);
-	if (c->ok && given != vars->distinct)
+	if (c->pc.ok && given != vars->distinct)
 		fail(c, comp >= 0 ? at(p, "template.components.%ld.parameters", comp) : "template.components",
 			 "the %s of %s takes %d parameter%s, %ld given", what, c->label, vars->distinct,
 			 vars->distinct == 1 ? "" : "s", given);
@@ -348,7 +319,7 @@ check_body(Ctx *c, const Approved *a, const Sent *s)
 		return;
 	}
 	check_variables(c, "body", &a->body_vars, s->body);
-	if (c->ok && s->body >= 0)
+	if (c->pc.ok && s->body >= 0)
 		check_filled_length(c, "body", a->body_text, a->body_len, &a->body_vars, s->body,
 							a->ncomponents > 1 ? 1024 : 32768);
 }
@@ -376,7 +347,7 @@ check_media_header(Ctx *c, const Approved *a, const Sent *s)
 			 c->label, article(a->header_format), a->header_format, article(a->header_format), lower);
 		return;
 	}
-	word(c->send, at(p, "template.components.%ld.parameters.0.type", s->header), given);
+	word(c->pc.v, at(p, "template.components.%ld.parameters.0.type", s->header), given);
 	if (strcmp(given, a->header_format) != 0)
 		fail(c, p, "the header of %s is %s %s; %s %s was given", c->label, article(a->header_format),
 			 a->header_format, article(given), given);
@@ -401,11 +372,11 @@ check_header(Ctx *c, const Approved *a, const Sent *s)
 				 "the header of %s is fixed text: remove this component", c->label);
 		else if (a->header_vars.n > 0)
 		{
-			if (s->header >= 0 && !c->send->text_is(c->send->ctx,
+			if (s->header >= 0 && !c->pc.v->text_is(c->pc.v->ctx,
 													at(p, "template.components.%ld.parameters.0.type", s->header), "text"))
 				fail(c, p, "the header of %s is TEXT; its parameter must be a text", c->label);
 			check_variables(c, "header", &a->header_vars, s->header);
-			if (c->ok)
+			if (c->pc.ok)
 				check_filled_length(c, "header", a->header_text, a->header_len, &a->header_vars, s->header, 60);
 		}
 		return;
@@ -463,7 +434,7 @@ check_sent_button(Ctx *c, const Approved *a, int b, long comp)
 	if (button_kinds[k].sub_type == NULL)
 		fail(c, at(p, "template.components.%ld", comp), "button %d of %s is a %s button; it takes no parameters",
 			 b, c->label, a->button_type[b]);
-	else if (!c->send->text_is(c->send->ctx, at(p, "template.components.%ld.sub_type", comp), button_kinds[k].sub_type))
+	else if (!c->pc.v->text_is(c->pc.v->ctx, at(p, "template.components.%ld.sub_type", comp), button_kinds[k].sub_type))
 		fail(c, p, "button %d of %s is a %s button: sub_type must be \"%s\"", b, c->label,
 			 a->button_type[b], button_kinds[k].sub_type);
 	else if (strcmp(a->button_type[b], "URL") == 0 && !a->button_dynamic[b])
@@ -481,10 +452,10 @@ check_sent_button(Ctx *c, const Approved *a, int b, long comp)
 static void
 check_buttons(Ctx *c, const Approved *a, const Sent *s)
 {
-	for (int b = 0; b < MAX_BUTTONS && c->ok; b++)
+	for (int b = 0; b < MAX_BUTTONS && c->pc.ok; b++)
 		if (s->button[b] >= 0)
 			check_sent_button(c, a, b, s->button[b]);
-	for (int b = 0; b < a->nbuttons && c->ok; b++)
+	for (int b = 0; b < a->nbuttons && c->pc.ok; b++)
 	{
 		int			k = button_kind(a->button_type[b]);
 
@@ -510,29 +481,29 @@ check_category(Ctx *c, const char *send_category)
 		return;
 	fail(c, "category", "is %s, but %s is %s %s template: Meta bills and rates each send at the template's category",
 		 send_category, c->label, article(c->t->category), c->t->category);
-	snprintf(c->err->hint, sizeof(c->err->hint), "Pass category => '%s'.", lower);
+	snprintf(c->pc.err->hint, sizeof(c->pc.err->hint), "Pass category => '%s'.", lower);
 }
 
 bool
 template_check(const TemplateSpec *t, const JsonView *send, const char *send_category, PayloadError *err)
 {
-	Ctx			c = {t, send, err, "", true};
+	Ctx			c = {{send, err, true}, t, ""};
 	Approved	a;
 	Sent		s;
 
 	err->hint[0] = '\0';
 	snprintf(c.label, sizeof(c.label), "%.100s (%.40s)", t->name, t->language);
 	check_category(&c, send_category);
-	if (!c.ok || t->components == NULL)
-		return c.ok;
+	if (!c.pc.ok || t->components == NULL)
+		return c.pc.ok;
 	read_approved(t->components, &a);
 	read_sent(send, &s);
 	check_header(&c, &a, &s);
-	if (c.ok)
+	if (c.pc.ok)
 		check_body(&c, &a, &s);
-	if (c.ok)
+	if (c.pc.ok)
 		check_buttons(&c, &a, &s);
-	return c.ok;
+	return c.pc.ok;
 }
 
 /* Levenshtein distance, bounded by the short names templates have. */

@@ -129,6 +129,7 @@ template_check_or_error(Jsonb *payload, Category category, const char *from_numb
 	PayloadError err;
 	Lookup		l;
 	JsonView	approved;
+	Datum		components;
 	bool		isnull;
 
 	spec.name = payload_text(&send, "template.name");
@@ -145,21 +146,23 @@ template_check_or_error(Jsonb *payload, Category category, const char *from_numb
 		elog(ERROR, "antiban: could not look up template %s", spec.name);
 	if (SPI_processed == 0)
 	{
-		if (SPI_execute_plan(plan_for(&catalogue_plan, catalogue_sql), l.args, l.nulls, true, 1) == SPI_OK_SELECT &&
-			SPI_processed == 1 &&
-			(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull), !isnull))
-			refuse_unknown(spec.name, spec.language, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+		/* names is NULL unless some template of those WABAs was synced */
+		if (SPI_execute_plan(plan_for(&catalogue_plan, catalogue_sql), l.args, l.nulls, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "antiban: could not read the template catalogue");
+		if (SPI_processed == 1)
+		{
+			(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+			if (!isnull)
+				refuse_unknown(spec.name, spec.language, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+		}
 		return;
 	}
 	spec.category = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	components = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (!isnull)
 	{
-		Datum		components = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-
-		if (!isnull)
-		{
-			approved = jsonb_view(DatumGetJsonbP(components));
-			spec.components = &approved;
-		}
+		approved = jsonb_view(DatumGetJsonbP(components));
+		spec.components = &approved;
 	}
 	if (!template_check(&spec, &send, category_name(category), &err))
 		refuse("template", &err);
