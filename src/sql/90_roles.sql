@@ -133,6 +133,10 @@ GRANT EXECUTE ON FUNCTION antiban.lift_account_block(text, text, text) TO antiba
 -- What each Meta code does, for whoever reads the docs or a dashboard.
 GRANT EXECUTE ON FUNCTION antiban.meta_codes() TO antiban_reader;
 
+-- Policy lint of templates and texts: pure functions, for whoever writes or reviews a campaign.
+GRANT EXECUTE ON FUNCTION antiban.lint_template(jsonb, text), antiban.lint_text(text, text)
+    TO antiban_reader;
+
 -- Costs, rate cards, maintenance: readers see them; apps price a dry run; admins load cards
 -- and run maintenance.
 GRANT SELECT ON antiban.rate_cards, antiban.rates, antiban.rate_card, antiban.message_costs,
