@@ -1,0 +1,17 @@
+/*
+ * wake_sql.c
+ *		antiban.wake_senders(): SQL that makes messages due (a requeue) wakes
+ *		the senders when it commits, as the send functions do, instead of
+ *		leaving them to their next tick.
+ */
+#include "pg/antiban.h"
+
+PG_FUNCTION_INFO_V1(antiban_wake_senders_sql);
+
+Datum
+antiban_wake_senders_sql(PG_FUNCTION_ARGS)
+{
+	antiban_require_loaded();
+	antiban_wake_senders_at_commit();
+	PG_RETURN_VOID();
+}
