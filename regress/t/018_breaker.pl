@@ -172,6 +172,22 @@ is(sql(qq{SELECT string_agg(DISTINCT attempts::text, ',') FROM antiban.outbox WH
 	'each counts the one attempt that reached Meta');
 is($ledger->{mgmt_calls}{200}{total} // 0, 0, 'no management call was made without budget');
 
+# ---- 3. A message dead of Meta's errors, requeued: sent once, its first life kept ----
+sim_post($sim, '/_sim/script', { number => '1001', fail_next => 3, code => 131000 });
+my $dead = sql(q{SELECT antiban.send_template('+5511900000201', 'oferta', 'pt_BR', from_number => '1001')});
+ok(wait_for($node, qq{SELECT state = 'dead' FROM antiban.outbox WHERE id = $dead}, 120),
+	'a message answered 131000 each time died after its attempts');
+is(sql(qq{SELECT attempts || ' ' || error_code FROM antiban.outbox WHERE id = $dead}), '3 131000',
+	'three attempts, Meta\'s code kept');
+is(sql(qq{SELECT array_agg(r) FROM antiban.requeue(ARRAY[$dead]::bigint[]) r}), "{$dead}", 'requeued');
+ok(wait_for($node, qq{SELECT state = 'sent' FROM antiban.outbox WHERE id = $dead}, 120), 'and sent');
+is(scalar(grep { $_->{callback} eq $dead } @{ sim_messages($sim) }), 1, 'the simulator accepted it once');
+is(sql(qq{SELECT attempts || ' ' || requeue_count FROM antiban.outbox WHERE id = $dead}), '1 1',
+	'one attempt in its new life, one requeue');
+is(sql(qq{SELECT from_state || ' ' || attempts || ' ' || error_code FROM antiban.outbox_requeues WHERE outbox_id = $dead}),
+	'dead 3 131000', 'its first life is kept');
+is(sim_ledger($sim)->{duplicates}, 0, 'no duplicates');
+
 $node->stop;
 stop_simulator($sim);
 done_testing();
