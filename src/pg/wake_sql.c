@@ -11,7 +11,8 @@ PG_FUNCTION_INFO_V1(antiban_wake_senders_sql);
 Datum
 antiban_wake_senders_sql(PG_FUNCTION_ARGS)
 {
-	antiban_require_loaded();
-	antiban_wake_senders_at_commit();
+	/* not preloaded: no sender runs, nobody to wake */
+	if (antiban_shared != NULL)
+		antiban_wake_senders_at_commit();
 	PG_RETURN_VOID();
 }
