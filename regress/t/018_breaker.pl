@@ -119,9 +119,17 @@ like(sql(q{SELECT detail FROM antiban.breaker_events WHERE to_state = 'half_open
 is(sql(q{SELECT count(*) FROM antiban.mgmt_calls}), '0', 'refused probes did not spend the management budget');
 
 # ---- the endpoint answers again ----
+my $restarted = sql(q{SELECT clock_timestamp()});
 $sim = start_simulator('--port', $port, '--config', $config);
 ok(wait_for($node, q{SELECT count(*) = 10 FROM antiban.outbox WHERE state = 'sent'}, 120), 'every message was sent')
   or diag(sql(q{SELECT state, reason, count(*) FROM antiban.outbox GROUP BY 1, 2}));
+# figures for the reader (not asserted: time depends on the machine)
+diag(sql(qq{SELECT format('down: %s probes, held %s s; closed %s ms after the simulator was started, all sent %s ms after',
+	count(*) FILTER (WHERE to_state = 'half_open'),
+	round(extract(epoch FROM max(at) FILTER (WHERE to_state = 'closed') - min(at))::numeric, 1),
+	round(extract(epoch FROM max(at) FILTER (WHERE to_state = 'closed') - '$restarted'::timestamptz)::numeric * 1000),
+	round(extract(epoch FROM (SELECT max(sent_at) FROM antiban.outbox) - '$restarted'::timestamptz)::numeric * 1000))
+	FROM antiban.breaker_events}));
 my $ledger = sim_ledger($sim);
 is($ledger->{accepted}, 10, 'the simulator accepted ten messages');
 is($ledger->{duplicates}, 0, 'none twice');
