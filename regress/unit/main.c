@@ -19,6 +19,7 @@ main(void)
 		lead_calibrate_tests, lead_score_tests, lead_corpus_tests,
 		business_hours_tests, lead_assignment_tests,
 		recipient_state_tests, template_check_tests, template_lint_tests,
+		circuit_breaker_tests,
 	};
 	size_t		total = 0;
 	int			failed = 0;

@@ -38,6 +38,7 @@ extern UnitGroup health_tests(void);
 extern UnitGroup rate_control_tests(void);
 extern UnitGroup warmup_tests(void);
 extern UnitGroup redact_tests(void);
+extern UnitGroup circuit_breaker_tests(void);
 extern UnitGroup recipient_match_tests(void);
 extern UnitGroup event_time_tests(void);
 extern UnitGroup json_repair_tests(void);

@@ -133,6 +133,12 @@ GRANT EXECUTE ON FUNCTION antiban.lift_account_block(text, text, text) TO antiba
 -- What each Meta code does, for whoever reads the docs or a dashboard.
 GRANT EXECUTE ON FUNCTION antiban.meta_codes() TO antiban_reader;
 
+-- The circuit breaker and requeue: readers see the breakers, their history and each
+-- message's earlier lives; administrators requeue.
+GRANT SELECT ON antiban.circuit_breakers, antiban.breaker_events, antiban.outbox_requeues TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.circuit_breaker_states() TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.requeue(bigint[], boolean) TO antiban_admin;
+
 -- Policy lint of templates and texts: pure functions, for whoever writes or reviews a campaign.
 GRANT EXECUTE ON FUNCTION antiban.lint_template(jsonb, text), antiban.lint_text(text, text)
     TO antiban_reader;
