@@ -44,6 +44,8 @@ COMMENT ON FUNCTION antiban.contact_of(bigint, bigint, text, text, text, timesta
 CREATE FUNCTION antiban.contact_consent_at(k antiban.contacts) RETURNS timestamptz
 LANGUAGE sql STABLE
 RETURN coalesce(k.consent_at, CASE WHEN k.marketing_opt_out THEN k.opt_out_at END);
+COMMENT ON FUNCTION antiban.contact_consent_at(antiban.contacts) IS
+    'Internal: when the consent a contact holds was stated (consent_at; a stop stored before consent_at existed counts from its opt_out_at).';
 
 -- Two persons were one: their contacts become the kept person's.
 CREATE FUNCTION antiban.merge_contacts(kept bigint, merged bigint) RETURNS void
@@ -97,6 +99,8 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN coalesce(m -> 'text' ->> 'body', m -> 'button' ->> 'text',
                 m -> 'interactive' -> 'button_reply' ->> 'title', m -> 'interactive' -> 'list_reply' ->> 'title',
                 m -> 'reaction' ->> 'emoji', m -> (m ->> 'type') ->> 'caption', m -> 'location' ->> 'name');
+COMMENT ON FUNCTION antiban.message_text(jsonb) IS
+    'What a person reads in an inbound message (Meta''s messages[] object), whatever its type: the text body, a button''s or reply''s label, a reaction''s emoji, a media caption or a location''s name; NULL when there is none.';
 
 -- What an inbound message says about marketing, read by its type: what the
 -- person typed is text; a template quick reply or an interactive reply is a
