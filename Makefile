@@ -99,7 +99,7 @@ $(LEAD_CORPUS_SQL): $(LEAD_CORPUS)
 # C unit tests of src/core: no server, no PostgreSQL headers (cmocka).
 UNIT_SRCS = $(wildcard regress/unit/test_*.c)
 regress/unit/run_unit_tests: $(UNIT_SRCS) regress/unit/main.c $(CORE_SRCS) $(wildcard src/core/*.h)
-	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -Isrc -o $@ regress/unit/main.c $(UNIT_SRCS) $(CORE_SRCS) -lcmocka -lm
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -Isrc -I/usr/include/json-c -o $@ regress/unit/main.c $(UNIT_SRCS) $(CORE_SRCS) -lcmocka -ljson-c -lm
 
 unit: regress/unit/run_unit_tests
 	regress/unit/run_unit_tests

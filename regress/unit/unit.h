@@ -38,6 +38,7 @@ extern UnitGroup health_tests(void);
 extern UnitGroup rate_control_tests(void);
 extern UnitGroup warmup_tests(void);
 extern UnitGroup redact_tests(void);
+extern UnitGroup circuit_breaker_tests(void);
 extern UnitGroup recipient_match_tests(void);
 extern UnitGroup event_time_tests(void);
 extern UnitGroup json_repair_tests(void);
@@ -55,5 +56,7 @@ extern UnitGroup lead_corpus_tests(void);
 extern UnitGroup business_hours_tests(void);
 extern UnitGroup lead_assignment_tests(void);
 extern UnitGroup recipient_state_tests(void);
+extern UnitGroup template_check_tests(void);
+extern UnitGroup template_lint_tests(void);
 
 #endif

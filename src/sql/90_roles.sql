@@ -140,6 +140,16 @@ GRANT EXECUTE ON FUNCTION antiban.lift_account_block(text, text, text) TO antiba
 GRANT EXECUTE ON FUNCTION antiban.meta_codes() TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.genuine_alert(text) TO antiban_reader;
 
+-- The circuit breaker and requeue: readers see the breakers, their history and each
+-- message's earlier lives; administrators requeue.
+GRANT SELECT ON antiban.circuit_breakers, antiban.breaker_events, antiban.outbox_requeues TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.circuit_breaker_states() TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.requeue(bigint[], boolean) TO antiban_admin;
+
+-- Policy lint of templates and texts: pure functions, for whoever writes or reviews a campaign.
+GRANT EXECUTE ON FUNCTION antiban.lint_template(jsonb, text), antiban.lint_text(text, text)
+    TO antiban_reader;
+
 -- Costs, rate cards, maintenance: readers see them; apps price a dry run; admins load cards
 -- and run maintenance.
 GRANT SELECT ON antiban.rate_cards, antiban.rates, antiban.rate_card, antiban.message_costs,
