@@ -43,6 +43,20 @@ SELECT pg_temp.post('{"object":"whatsapp_business_account","entry":[{"id":"200",
 SELECT pg_temp.post('{"object":"whatsapp_business_account","entry":[{"id":"200","changes":[{"field":"user_preferences","value":{"messaging_product":"whatsapp","user_preferences":[{"parent_user_id":"BR.ENT.300abc","detail":"","category":"marketing_messages","value":"stop","timestamp":1893456050}]}}]}]}');
 SELECT outcome, reason FROM antiban.decide('+5511955550300', 'marketing', consume => false);
 
+-- ==== F7: a stop review resolved as a stop leaves the contact's consent time stale ====
+-- (a doubtful message, a later resume, then a reviewer says it was a stop: decisions
+-- block; the contact row keeps the resume's time, so a merge with a person who resumed
+-- a little later turns the contact back to opted in while decisions still block)
+SELECT pg_temp.post(format('{"object":"whatsapp_business_account","entry":[{"id":"200","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"phone_number_id":"1001"},"contacts":[{"profile":{"name":"Rui"},"wa_id":"5511955551111"}],"messages":[{"from":"5511955551111","id":"wamid.T10-R1","timestamp":"%s","type":"text","text":{"body":"não tenho interesse"}}]}}]}]}', 1893456000 - 300));
+SELECT pg_temp.post(format('{"object":"whatsapp_business_account","entry":[{"id":"200","changes":[{"field":"user_preferences","value":{"messaging_product":"whatsapp","user_preferences":[{"wa_id":"5511955551111","category":"marketing_messages","value":"resume","timestamp":%s}]}}]}]}', 1893456000 - 200));
+SELECT antiban.resolve_stop_review(id, true) FROM antiban.stop_reviews WHERE wamid = 'wamid.T10-R1';
+SELECT pg_temp.post(format('{"object":"whatsapp_business_account","entry":[{"id":"200","changes":[{"field":"user_preferences","value":{"messaging_product":"whatsapp","user_preferences":[{"wa_id":"","user_id":"BR.1111r","category":"marketing_messages","value":"resume","timestamp":%s}]}}]}]}', 1893456000 - 100));
+SELECT pg_temp.post(format('{"object":"whatsapp_business_account","entry":[{"id":"200","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"phone_number_id":"1001"},"contacts":[{"profile":{"name":"Rui"},"wa_id":"5511955551111","user_id":"BR.1111r"}],"messages":[{"from":"5511955551111","from_user_id":"BR.1111r","id":"wamid.T10-R2","timestamp":"%s","type":"text","text":{"body":"ok"}}]}}]}]}', 1893456000 - 50));
+-- what decisions say and what the contact says agree
+SELECT d.outcome, d.reason, k.marketing_opt_out AS contact_opted_out
+FROM antiban.decide('+5511955551111', 'marketing', consume => false) d,
+     antiban.contacts k WHERE k.wa_id = '5511955551111';
+
 -- ==== F5: operators can not see or make the links the README tells them about ====
 -- ("antiban.people lists each person", "antiban.link_identifiers(portfolio_id, ids, 'operator')")
 SET client_min_messages = warning;
