@@ -26,5 +26,11 @@ is($node->safe_psql('postgres', q{
 	SELECT count(*) FROM generate_series(1, 3000) i,
 	       antiban.decide('+55119' || lpad(i::text, 8, '0'), 'marketing', consume => false) d
 	WHERE d.outcome = 'SEND'}), '0', 'no one who said stop is sent marketing');
+# a restart reloads every opt-out (README): the same after it
+$node->restart;
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM generate_series(1, 3000) i,
+	       antiban.decide('+55119' || lpad(i::text, 8, '0'), 'marketing', consume => false) d
+	WHERE d.outcome = 'SEND'}), '0', 'after a restart, no one who said stop is sent marketing');
 $node->stop;
 done_testing();
