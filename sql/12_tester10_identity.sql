@@ -57,6 +57,14 @@ SELECT d.outcome, d.reason, k.marketing_opt_out AS contact_opted_out
 FROM antiban.decide('+5511955551111', 'marketing', consume => false) d,
      antiban.contacts k WHERE k.wa_id = '5511955551111';
 
+-- ==== F8: a system message naming the person's new parent BSUID ====
+-- (user_changed_user_id: system.user_id is the new BSUID, system.parent_user_id the new
+-- parent; a system message has no contacts[]).  The person said stop before.
+SELECT pg_temp.post('{"object":"whatsapp_business_account","entry":[{"id":"200","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"phone_number_id":"1001"},"contacts":[{"profile":{"name":"Ugo","username":"@ugo"},"user_id":"BR.old9"}],"messages":[{"from_user_id":"BR.old9","id":"wamid.T10-Y1","timestamp":"1893456010","type":"text","text":{"body":"PARAR"}}]}}]}]}');
+SELECT pg_temp.post('{"object":"whatsapp_business_account","entry":[{"id":"200","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"phone_number_id":"1001"},"messages":[{"from_user_id":"BR.old9","id":"wamid.T10-Y2","timestamp":"1893456020","type":"system","system":{"body":"User Ugo changed their user id","user_id":"BR.new9","parent_user_id":"BR.ENT.new9","type":"user_changed_user_id"}}]}}]}]}');
+SELECT v AS identifier, d.outcome, d.reason
+FROM unnest(ARRAY['BR.new9', 'BR.ENT.new9']) v, antiban.decide(v, 'marketing', consume => false) d;
+
 -- ==== F5: operators can not see or make the links the README tells them about ====
 -- ("antiban.people lists each person", "antiban.link_identifiers(portfolio_id, ids, 'operator')")
 SET client_min_messages = warning;
