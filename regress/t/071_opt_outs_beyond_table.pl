@@ -28,5 +28,11 @@ is($node->safe_psql('postgres', q{
 	WHERE d.outcome = 'SEND'}), '0', 'no one who said stop is sent marketing');
 like(slurp_file($node->logfile), qr/shared memory has no room for every opted-out person.*\n.*DETAIL:  Marketing decisions now also read consent from/,
 	'the operator is told, once, with what to do');
+# a restart reloads every opt-out (README): the same after it
+$node->restart;
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM generate_series(1, 3000) i,
+	       antiban.decide('+55119' || lpad(i::text, 8, '0'), 'marketing', consume => false) d
+	WHERE d.outcome = 'SEND'}), '0', 'after a restart, no one who said stop is sent marketing');
 $node->stop;
 done_testing();

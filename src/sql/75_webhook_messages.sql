@@ -180,7 +180,10 @@ BEGIN
                                                 nullif(m -> 'system' ->> 'user_id', '')], NULL) ELSE '{}' END;
         person := antiban.link_identifiers(portfolio, ARRAY[wa, uid] || new_ids,
                                            CASE WHEN cardinality(new_ids) > 0 THEN 'changed_number' ELSE 'inbound' END,
-                                           ARRAY[parent], format('message %s', m ->> 'id'));
+                                           -- a changed user id may come with a new parent id too
+                                           ARRAY[parent, CASE WHEN m ->> 'type' = 'system'
+                                                              THEN nullif(m -> 'system' ->> 'parent_user_id', '') END],
+                                           format('message %s', m ->> 'id'));
         IF person IS NULL THEN
             problems := problems || format('message %s: no sender (from, from_user_id) to apply it to', m ->> 'id');
             CONTINUE;
