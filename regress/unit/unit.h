@@ -55,5 +55,7 @@ extern UnitGroup lead_corpus_tests(void);
 extern UnitGroup business_hours_tests(void);
 extern UnitGroup lead_assignment_tests(void);
 extern UnitGroup recipient_state_tests(void);
+extern UnitGroup frequency_cap_tests(void);
+extern UnitGroup quiet_hours_tests(void);
 
 #endif
