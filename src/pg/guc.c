@@ -180,5 +180,6 @@ antiban_define_gucs(void)
 	define_sender_settings();
 	antiban_define_protection_gucs();
 	antiban_define_lead_gucs();
+	antiban_define_policy_gucs();
 	MarkGUCPrefixReserved("antiban");
 }

@@ -64,7 +64,7 @@ BEGIN
           AND antiban.consent_event_wins(antiban.contact_consent_at(k), k.marketing_opt_out, at, stop);
         who := CASE WHEN wa IS NOT NULL THEN '+' || wa ELSE uid END;
         IF phone_number IS NOT NULL THEN
-            PERFORM antiban.set_marketing_opt_out(who, phone_number, stop, at);
+            PERFORM antiban.set_marketing_opt_out(who, phone_number, stop, at, 'user_preferences');
         END IF;
         applied := applied + 1;
     END LOOP;
