@@ -120,21 +120,21 @@ parse_one(const char **p, FrequencyCaps *out, const char **why)
 			break;
 	if (c == CAP_CATEGORIES)
 	{
-		*why = "each cap starts with marketing= or utility=";
+		*why = "Each cap starts with marketing= or utility=";
 		return false;
 	}
 	s += strlen(names[c]) + 1;
 	count = strtol(s, &after, 10);
 	if (after == s || count < 1 || count > FREQUENCY_LOG_SIZE || *after != '/')
 	{
-		*why = "the count must be a whole number from 1 to 4, followed by /";
+		*why = "The count must be a whole number from 1 to 4, followed by /";
 		return false;
 	}
 	out->cap[c].count = (int) count;
 	out->cap[c].window = parse_window(after + 1, &s);
 	if (out->cap[c].window == 0)
 	{
-		*why = "the window must be a whole number of s, min, h or d (at most 3660)";
+		*why = "The window must be a whole number of s, min, h or d (at most 3660)";
 		return false;
 	}
 	*p = skip_spaces(s);
@@ -155,7 +155,7 @@ frequency_caps_parse(const char *text, FrequencyCaps *out, const char **why)
 			p++;
 		else if (*p != '\0')
 		{
-			*why = "caps are separated by commas";
+			*why = "Caps are separated by commas";
 			return false;
 		}
 	}

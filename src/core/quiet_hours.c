@@ -36,12 +36,12 @@ quiet_hours_parse(const char *text, QuietHours *out, const char **why)
 	if (!parse_clock(text, &out->start_minute, &used) || text[used] != '-' ||
 		!parse_clock(text + used + 1, &out->end_minute, &used) || text[6 + used] != '\0')
 	{
-		*why = "write the quiet hours as HH:MM-HH:MM, for example 21:00-08:00";
+		*why = "Write the quiet hours as HH:MM-HH:MM, for example 21:00-08:00";
 		return false;
 	}
 	if (out->start_minute == out->end_minute)
 	{
-		*why = "the quiet hours start and end at the same time";
+		*why = "The quiet hours start and end at the same time";
 		return false;
 	}
 	out->enabled = true;

@@ -290,7 +290,8 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     key text := antiban.recipient_key(recipient);
 BEGIN
-    SELECT n.portfolio_id INTO portfolio FROM antiban.numbers n
+    SELECT w.portfolio_id INTO portfolio
+    FROM antiban.numbers n JOIN antiban.wabas w ON w.id = n.waba_id
     WHERE n.phone_number_id = person_of_request.phone_number_id;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown phone_number_id "%"', phone_number_id
@@ -408,7 +409,7 @@ BEGIN
     PERFORM antiban.cancel(o.id) FROM antiban.outbox o
     WHERE (o.person_id = ANY (r.persons) OR (o.portfolio_id = r.portfolio AND antiban.recipient_key(o.recipient) = ANY (r.keys)))
       AND o.state IN ('queued', 'retry_wait');
-    UPDATE antiban.outbox o SET recipient = NULL, wa_id = NULL, person_id = NULL,
+    UPDATE antiban.outbox o SET recipient = 'erased', wa_id = NULL, person_id = NULL,
            payload = jsonb_build_object('erased', true), metadata = '{}', error_details = NULL,
            idempotency_key = NULL
     WHERE (o.person_id = ANY (r.persons) OR (o.portfolio_id = r.portfolio AND antiban.recipient_key(o.recipient) = ANY (r.keys)))
