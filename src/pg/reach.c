@@ -645,6 +645,19 @@ reach_open_window(Oid instance, int64 portfolio_id, const char *key,
 	recipient_fact_note(&f, key);
 }
 
+static void
+note_consent_fact(Oid instance, int64 portfolio_id, const char *key, uint64 key_hash,
+				  bool opted_out, bool opt_in, TimestampTz at, bool as_of_now)
+{
+	RecipientFact f = fact_for(instance, portfolio_id, key_hash, FACT_OPT_OUT);
+
+	f.opted_out = opted_out;
+	f.opt_in = opt_in;
+	f.consent_at = at;
+	f.as_of_now = as_of_now;
+	recipient_fact_note(&f, key);
+}
+
 /*
  * Marketing consent: the person said stop (or resume) at 'at' (as_of_now:
  * someone states it now, winning a tie).  An older statement than the one
@@ -655,12 +668,7 @@ void
 reach_set_opt_out(Oid instance, int64 portfolio_id, const char *key,
 				  uint64 key_hash, bool opted_out, TimestampTz at, bool as_of_now)
 {
-	RecipientFact f = fact_for(instance, portfolio_id, key_hash, FACT_OPT_OUT);
-
-	f.opted_out = opted_out;
-	f.consent_at = at;
-	f.as_of_now = as_of_now;
-	recipient_fact_note(&f, key);
+	note_consent_fact(instance, portfolio_id, key, key_hash, opted_out, false, at, as_of_now);
 }
 
 /*
@@ -672,13 +680,7 @@ void
 reach_note_opt_in(Oid instance, int64 portfolio_id, const char *key,
 				  uint64 key_hash, TimestampTz at, bool as_of_now)
 {
-	RecipientFact f = fact_for(instance, portfolio_id, key_hash, FACT_OPT_OUT);
-
-	f.opted_out = false;
-	f.opt_in = true;
-	f.consent_at = at;
-	f.as_of_now = as_of_now;
-	recipient_fact_note(&f, key);
+	note_consent_fact(instance, portfolio_id, key, key_hash, false, true, at, as_of_now);
 }
 
 /*

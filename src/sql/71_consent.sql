@@ -285,7 +285,8 @@ COMMENT ON FUNCTION antiban.set_marketing_opt_out(text, text, boolean, timestamp
 -- person merged into it, and the keys that name them.
 CREATE FUNCTION antiban.person_of_request(recipient text, phone_number_id text,
                                           OUT portfolio bigint, OUT person bigint,
-                                          OUT persons bigint[], OUT keys text[])
+                                          OUT persons bigint[], OUT keys text[],
+                                          OUT contact_ids bigint[], OUT lead_ids bigint[])
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     key text := antiban.recipient_key(recipient);
@@ -315,10 +316,12 @@ BEGIN
     SELECT array_agg(DISTINCT i.key ORDER BY i.key) INTO keys FROM antiban.person_ids i
     WHERE i.person_id = ANY (persons);
     keys := coalesce(keys, ARRAY[key]);
+    SELECT array_agg(k.id) INTO contact_ids FROM antiban.contacts k WHERE k.person_id = ANY (persons);
+    SELECT array_agg(l.id) INTO lead_ids FROM antiban.leads l WHERE l.person_id = ANY (persons);
 END
 $$;
 COMMENT ON FUNCTION antiban.person_of_request(text, text) IS
-    'Internal (export_person, erase_person): the person an identifier names in the portfolio of a number, the persons merged into them and every key that names them; an error for an unknown number or person.';
+    'Internal (export_person, erase_person): the person an identifier names in the portfolio of a number, the persons merged into them, every key that names them, their contacts and leads; an error for an unknown number or person.';
 
 CREATE FUNCTION antiban.export_person(recipient text, phone_number_id text) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -326,12 +329,8 @@ SET search_path = pg_catalog, antiban, pg_temp
 AS $$
 DECLARE
     r record;
-    contact_ids bigint[];
-    lead_ids bigint[];
 BEGIN
     SELECT * INTO r FROM antiban.person_of_request(recipient, phone_number_id);
-    SELECT array_agg(id) INTO contact_ids FROM antiban.contacts WHERE person_id = ANY (r.persons);
-    SELECT array_agg(id) INTO lead_ids FROM antiban.leads WHERE person_id = ANY (r.persons);
     RETURN jsonb_build_object(
         'exported_at', now(),
         'portfolio_id', r.portfolio,
@@ -344,11 +343,11 @@ BEGIN
         'consent', (SELECT jsonb_agg(to_jsonb(c)) FROM antiban.consent c WHERE c.person_id = ANY (r.persons)),
         'consent_events', (SELECT jsonb_agg(to_jsonb(e) ORDER BY e.id) FROM antiban.consent_events e
                            WHERE e.person_id = ANY (r.persons)),
-        'contacts', (SELECT jsonb_agg(to_jsonb(k) ORDER BY k.id) FROM antiban.contacts k WHERE k.id = ANY (contact_ids)),
+        'contacts', (SELECT jsonb_agg(to_jsonb(k) ORDER BY k.id) FROM antiban.contacts k WHERE k.id = ANY (r.contact_ids)),
         'interactions', (SELECT jsonb_agg(to_jsonb(x) ORDER BY x.occurred_at, x.id) FROM antiban.interactions x
-                         WHERE x.contact_id = ANY (contact_ids)),
+                         WHERE x.contact_id = ANY (r.contact_ids)),
         'stop_reviews', (SELECT jsonb_agg(to_jsonb(s) ORDER BY s.id) FROM antiban.stop_reviews s
-                         WHERE s.contact_id = ANY (contact_ids)),
+                         WHERE s.contact_id = ANY (r.contact_ids)),
         'recipient_facts', (SELECT jsonb_agg(to_jsonb(f) ORDER BY f.recipient) FROM antiban.recipient_facts f
                             WHERE f.portfolio_id = r.portfolio AND antiban.recipient_key(f.recipient) = ANY (r.keys)),
         'recipient_reach', (SELECT jsonb_agg(to_jsonb(f) ORDER BY f.recipient) FROM antiban.recipient_reach f
@@ -358,9 +357,9 @@ BEGIN
                         OR (o.portfolio_id = r.portfolio AND antiban.recipient_key(o.recipient) = ANY (r.keys))),
         'decisions', (SELECT jsonb_agg(to_jsonb(d) ORDER BY d.decided_at, d.id) FROM antiban.decisions d
                       WHERE antiban.recipient_key(d.recipient) = ANY (r.keys)),
-        'leads', (SELECT jsonb_agg(to_jsonb(l) ORDER BY l.id) FROM antiban.leads l WHERE l.id = ANY (lead_ids)),
+        'leads', (SELECT jsonb_agg(to_jsonb(l) ORDER BY l.id) FROM antiban.leads l WHERE l.id = ANY (r.lead_ids)),
         'lead_events', (SELECT jsonb_agg(to_jsonb(e) ORDER BY e.id) FROM antiban.lead_events e
-                        WHERE e.lead_id = ANY (lead_ids)));
+                        WHERE e.lead_id = ANY (r.lead_ids)));
 END
 $$;
 COMMENT ON FUNCTION antiban.export_person(text, text) IS
@@ -372,8 +371,6 @@ SET search_path = pg_catalog, antiban, pg_temp
 AS $$
 DECLARE
     r record;
-    contact_ids bigint[];
-    lead_ids bigint[];
     done jsonb := '{}';
     n bigint;
 BEGIN
@@ -381,8 +378,6 @@ BEGIN
     -- what the law lets us keep: the opt-out, so they never get marketing again
     PERFORM antiban.set_marketing_opt_out(recipient, phone_number_id, true, NULL, 'erasure');
     PERFORM set_config('antiban_erasure.in_progress', 'on', true);
-    SELECT array_agg(id) INTO contact_ids FROM antiban.contacts WHERE person_id = ANY (r.persons);
-    SELECT array_agg(id) INTO lead_ids FROM antiban.leads WHERE person_id = ANY (r.persons);
 
     DELETE FROM antiban.consent_events WHERE person_id = ANY (r.persons) AND action <> 'opt_out';
     GET DIAGNOSTICS n = ROW_COUNT; done := done || jsonb_build_object('consent_events_deleted', n);
@@ -396,13 +391,13 @@ BEGIN
     DELETE FROM antiban.recipient_reach f
     WHERE f.portfolio_id = r.portfolio AND antiban.recipient_key(f.recipient) = ANY (r.keys);
 
-    DELETE FROM antiban.stop_reviews WHERE contact_id = ANY (contact_ids);
-    DELETE FROM antiban.interactions WHERE contact_id = ANY (contact_ids);
+    DELETE FROM antiban.stop_reviews WHERE contact_id = ANY (r.contact_ids);
+    DELETE FROM antiban.interactions WHERE contact_id = ANY (r.contact_ids);
     GET DIAGNOSTICS n = ROW_COUNT; done := done || jsonb_build_object('interactions_deleted', n);
-    DELETE FROM antiban.contacts WHERE id = ANY (contact_ids);
+    DELETE FROM antiban.contacts WHERE id = ANY (r.contact_ids);
     GET DIAGNOSTICS n = ROW_COUNT; done := done || jsonb_build_object('contacts_deleted', n);
-    DELETE FROM antiban.lead_features WHERE conversation_id = ANY (lead_ids);
-    DELETE FROM antiban.leads WHERE id = ANY (lead_ids);
+    DELETE FROM antiban.lead_features WHERE conversation_id = ANY (r.lead_ids);
+    DELETE FROM antiban.leads WHERE id = ANY (r.lead_ids);
     GET DIAGNOSTICS n = ROW_COUNT; done := done || jsonb_build_object('leads_deleted', n);
 
     -- messages: what was sent stays counted (costs, limits), not to whom or what
