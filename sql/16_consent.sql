@@ -164,6 +164,7 @@ SELECT antiban.send_template('+5511911120002', 'promo', 'pt_BR') > 0 AS queued;
 INSERT INTO antiban.interactions (contact_id, direction, wamid, phone_number_id, message_type, body, payload, occurred_at)
 SELECT id, 'in', 'wamid.consent-in-1', '1001', 'text', 'Quero saber mais', '{}', '2029-12-31 10:00+00'
 FROM antiban.contacts WHERE wa_id = '5511911120002';
+SELECT antiban.flush_journal() >= 0 AS decisions_stored;
 SELECT key, jsonb_typeof(value) AS kind, CASE jsonb_typeof(value) WHEN 'array' THEN jsonb_array_length(value) END AS n
 FROM jsonb_each(antiban.export_person('+5511911120002', '1001'))
 WHERE key NOT IN ('exported_at', 'portfolio_id', 'person_id')
@@ -177,6 +178,7 @@ FROM antiban.export_person('+5511911120002', '1001') x;
 SELECT antiban.erase_person('+5511911120002', '1001') - 'person_id';
 -- only the opt-out is left, and decide honours it
 SELECT pg_temp.decide('+5511911120002') AS decide, pg_temp.consent('+5511911120002') AS registry;
+SELECT antiban.flush_journal() >= 0 AS decisions_stored;
 SELECT key, jsonb_typeof(value) AS kind, CASE jsonb_typeof(value) WHEN 'array' THEN jsonb_array_length(value) END AS n
 FROM jsonb_each(antiban.export_person('+5511911120002', '1001'))
 WHERE key NOT IN ('exported_at', 'portfolio_id', 'person_id')
