@@ -193,4 +193,10 @@ SET ROLE antiban_app;
 SELECT antiban.record_opt_in('+5511911120030', '1001', 'form', 'https://example.com/f v1') > 0 AS app_records_opt_in;
 SELECT antiban.erase_person('+5511911120030', '1001');
 SELECT antiban.export_person('+5511911120030', '1001');
+SET ROLE antiban_admin;
+SELECT antiban.export_person('+5511911120030', '1001') -> 'consent' -> 0 ->> 'state' AS admin_exports;
+SELECT antiban.erase_person('+5511911120030', '1001') ->> 'consent_events_deleted' AS admin_erases;
+SELECT DISTINCT c.state AS after_erasure FROM antiban.consent c JOIN antiban.consent_events e USING (person_id)
+WHERE e.identifier = '+5511911120030';
+UPDATE antiban.consent_events SET proof = NULL;
 RESET ROLE;
