@@ -143,6 +143,18 @@ SET antiban.default_time_zone = 'Europe/Lisbon';
 SELECT pg_temp.decide('+12125550100') AS new_york_number_on_lisbon_time;
 SET antiban.default_time_zone = 'Asia/Tokyo';
 SELECT pg_temp.decide('+12125550100') AS on_tokyo_time;
+-- the person's own zone, when known, wins over the number's (from commit on)
+RESET antiban.default_time_zone;
+SELECT antiban.set_person_time_zone('+5511911120022', '1001', 'Mars/Olympus_Mons');
+BEGIN;
+SELECT antiban.set_person_time_zone('+5511911120022', '1001', 'Asia/Tokyo');
+SELECT pg_temp.decide('+5511911120022') AS inside;
+ROLLBACK;
+SELECT pg_temp.decide('+5511911120022') AS rolled_back;
+SELECT antiban.set_person_time_zone('+5511911120022', '1001', 'Asia/Tokyo');
+SELECT pg_temp.decide('+5511911120022') AS lives_in_tokyo;
+SELECT antiban.set_person_time_zone('+5511911120022', '1001', NULL) IS NULL AS cleared;
+SELECT pg_temp.decide('+5511911120022') AS by_the_number_again;
 -- quiet hours and a frequency cap: the answer is when both admit it
 SET antiban.frequency_caps = 'marketing=1/12h';
 SET antiban.pinned_now = '2030-01-01 19:00:00+00';

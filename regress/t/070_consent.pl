@@ -71,6 +71,9 @@ ok(wait_for($node, q{SELECT count(*) = 2 FROM antiban.outbox WHERE state = 'sent
   or diag($node->safe_psql('postgres', 'SELECT state, reason, detail FROM antiban.outbox'));
 is(marketing('+5511911130001'), 'QUEUE frequency_cap', 'a third is held by the frequency cap');
 
+# A lives in Tokyo, whatever their Brazilian number says (quiet hours follow it)
+$node->safe_psql('postgres', q{SELECT antiban.set_person_time_zone('+5511911130001', '1001', 'Asia/Tokyo')});
+
 $node->restart;
 
 is(marketing('+5511911130001'), 'QUEUE frequency_cap',
@@ -84,6 +87,13 @@ is($node->safe_psql('postgres', q{
 	SELECT reason NOT IN ('no_opt_in', 'frequency_cap')
 	FROM antiban.decide('+5511911130001', 'marketing', consume => false, frequency_caps => 'marketing=3/7d')}),
 	't', 'the opt-in survived the restart (a campaign allowing three may send)');
+# quiet all day but the last minute of Tokyo's: held until 23:59 there (that minute itself proves nothing)
+is($node->safe_psql('postgres', q{
+	SET antiban.quiet_hours = '00:00-23:59';
+	SELECT CASE WHEN to_char(antiban.now() AT TIME ZONE 'Asia/Tokyo', 'HH24:MI') = '23:59' THEN true
+	            ELSE reason = 'quiet_hours' AND to_char(not_before AT TIME ZONE 'Asia/Tokyo', 'HH24:MI') = '23:59' END
+	FROM antiban.decide('+5511911130001', 'marketing', consume => false, frequency_caps => 'marketing=3/7d')}),
+	't', 'the person\'s own time zone survived the restart');
 is(marketing('+5511911130002'), 'REJECT opted_out', 'the committed stop survived the restart');
 is(marketing('+5511911130003'), 'REJECT no_opt_in', 'the stop that ended an opt-in survived the restart');
 is(marketing('+5511911130004'), 'REJECT no_opt_in', 'nobody else has an opt-in');

@@ -256,7 +256,45 @@ merged_send_logs_count_a_send_once(void **state)
 	assert_int_equal(frequency_log_count(&a.sent[CAP_UTILITY], T(100), T(50)), 0);
 }
 
+static void
+the_latest_stated_time_zone_wins_in_any_order(void **state)
+{
+	RecipientState a = fresh();
+	RecipientState b = fresh();
+	RecipientState ab,
+				ba;
+
+	assert_int_equal(a.time_zone, 0);
+	recipient_state_set_time_zone(&a, 7, T(200));
+	recipient_state_set_time_zone(&a, 3, T(100));
+	assert_int_equal(a.time_zone, 7);
+	/* cleared later: back to the number's zone */
+	recipient_state_set_time_zone(&b, 0, T(300));
+	ab = a;
+	recipient_state_merge(&ab, &b);
+	ba = b;
+	recipient_state_merge(&ba, &a);
+	assert_int_equal(ab.time_zone, 0);
+	assert_int_equal(ba.time_zone, 0);
+	assert_int_equal(ab.time_zone_at, T(300));
+	/* a tie goes the same way whichever record absorbs the other */
+	recipient_state_init(&a);
+	recipient_state_init(&b);
+	recipient_state_set_time_zone(&a, 4, T(50));
+	recipient_state_set_time_zone(&b, 9, T(50));
+	/* one record: the second statement at the same instant wins (a pinned clock) */
+	recipient_state_set_time_zone(&b, 0, T(50));
+	assert_int_equal(b.time_zone, 0);
+	recipient_state_set_time_zone(&b, 9, T(50));
+	ab = a;
+	recipient_state_merge(&ab, &b);
+	ba = b;
+	recipient_state_merge(&ba, &a);
+	assert_int_equal(ab.time_zone, ba.time_zone);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(the_latest_stated_time_zone_wins_in_any_order),
 	cmocka_unit_test(a_stop_ends_every_opt_in_before_it),
 	cmocka_unit_test(a_late_stop_older_than_the_opt_in_changes_nothing),
 	cmocka_unit_test(a_resume_in_force_after_a_stop_does_not_revive_an_opt_in),

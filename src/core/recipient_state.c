@@ -69,6 +69,28 @@ recipient_state_opt_in_live(const RecipientState *rs)
 	return !rs->opted_out && rs->opt_in_at != CONSENT_NEVER && rs->opt_in_at > rs->stop_at;
 }
 
+void
+recipient_state_set_time_zone(RecipientState *rs, uint16_t zone, int64_t at)
+{
+	if (at >= rs->time_zone_at)
+	{
+		rs->time_zone = zone;
+		rs->time_zone_at = at;
+	}
+}
+
+/* Merging: the later statement, or on a tie the larger index (commutative). */
+static void
+merge_time_zone(RecipientState *into, const RecipientState *from)
+{
+	if (from->time_zone_at > into->time_zone_at ||
+		(from->time_zone_at == into->time_zone_at && from->time_zone > into->time_zone))
+	{
+		into->time_zone = from->time_zone;
+		into->time_zone_at = from->time_zone_at;
+	}
+}
+
 /* The number of the latest window wins too: it is the one the person wrote to last. */
 void
 recipient_state_open_window(RecipientState *rs, int64_t until, int64_t number_id)
@@ -111,6 +133,7 @@ recipient_state_merge(RecipientState *into, const RecipientState *from)
 		into->stop_at = from->stop_at;
 	for (int c = 0; c < CAP_CATEGORIES; c++)
 		frequency_log_merge(&into->sent[c], &from->sent[c]);
+	merge_time_zone(into, from);
 	if (from->last_reach > into->last_reach)
 		into->last_reach = from->last_reach;
 	into->uncommitted_window = into->uncommitted_window || from->uncommitted_window;

@@ -34,6 +34,8 @@ typedef struct RecipientState
 	int64_t		opt_in_at;		/* latest marketing opt-in (CONSENT_NEVER: none) */
 	int64_t		stop_at;		/* latest stop, in force or not (CONSENT_NEVER: none) */
 	FrequencyLog sent[CAP_CATEGORIES];	/* recent sends per capped category */
+	int64_t		time_zone_at;	/* when their own time zone was stated */
+	uint16_t	time_zone;		/* the adapter's index of it; 0: from the number */
 	bool		opted_out;		/* asked to stop marketing (this portfolio) */
 	bool		uncommitted_window; /* the window is this transaction's own,
 									 * not committed yet (a reader's view) */
@@ -72,6 +74,13 @@ extern bool recipient_state_opt_in(RecipientState *rs, int64_t at, bool as_of_no
  */
 extern bool recipient_state_opt_in_live(const RecipientState *rs);
 
+/*
+ * Someone stated the person's own time zone at 'at' (0: none, go by the
+ * number): a statement replaces any made before or at the same time
+ * (merging two records breaks that tie by the larger index instead).
+ */
+extern void recipient_state_set_time_zone(RecipientState *rs, uint16_t zone, int64_t at);
+
 /* The person wrote to 'number_id': free-form allowed until 'until' (never shrinks). */
 extern void recipient_state_open_window(RecipientState *rs, int64_t until, int64_t number_id);
 
@@ -82,7 +91,7 @@ extern void recipient_state_defer_marketing(RecipientState *rs, int64_t until);
  * Two records of one person become one, in 'into': consent from the later
  * event (a stop on a tie), the later window, the sticky number of the later
  * send, the later marketing deferral, the later opt-in and stop, the
- * newest sends of both logs, and the later counted reach (a person is counted once).  Merging is
+ * newest sends of both logs, the later stated time zone, and the later counted reach (a person is counted once).  Merging is
  * commutative and idempotent in everything a decision reads.
  */
 extern void recipient_state_merge(RecipientState *into, const RecipientState *from);

@@ -203,6 +203,7 @@ typedef enum FactKind
 	FACT_OPT_OUT,
 	FACT_WINDOW,
 	FACT_MARKETING_DEFER,
+	FACT_TIME_ZONE,				/* the person's own time zone (noted_at: when) */
 	FACT_LINK					/* an identifier now names another anchor */
 } FactKind;
 
@@ -217,6 +218,7 @@ typedef struct RecipientFact
 	TimestampTz consent_at;		/* FACT_OPT_OUT: when the person said it */
 	bool		as_of_now;		/* FACT_OPT_OUT: stated now, not at an event time */
 	bool		opt_in;			/* FACT_OPT_OUT: a marketing opt-in (opted_out false) */
+	uint16		time_zone;		/* FACT_TIME_ZONE: person_zone_index(), 0: none */
 	TimestampTz window_until;	/* FACT_WINDOW */
 	int64		window_number_id;	/* FACT_WINDOW */
 	TimestampTz marketing_not_before;	/* FACT_MARKETING_DEFER */
@@ -241,6 +243,8 @@ extern void reach_open_window(Oid instance, int64 portfolio_id, const char *key,
 							  uint64 key_hash, int64 number_id, TimestampTz until);
 extern void reach_set_opt_out(Oid instance, int64 portfolio_id, const char *key,
 							  uint64 key_hash, bool opted_out, TimestampTz at, bool as_of_now);
+extern void reach_set_time_zone(Oid instance, int64 portfolio_id, const char *key,
+								uint64 key_hash, uint16 time_zone);
 extern void reach_note_opt_in(Oid instance, int64 portfolio_id, const char *key,
 							  uint64 key_hash, TimestampTz at, bool as_of_now);
 extern CachedNumber *reach_fact_args(FunctionCallInfo fcinfo, NumbersCache *c, char *key,
@@ -296,6 +300,12 @@ extern int64 frequency_cap_horizon(void);
 extern void contact_policy_check(const char *recipient, Category category,
 								 const RecipientState *rs, const FrequencyCaps *caps,
 								 TimestampTz now, TimestampTz *ready_at, Limiter *limiter);
+
+/* person_time_zone.c: a person's own time zone, by index into a shared table of names */
+extern Size person_zone_shmem_size(void);
+extern void person_zone_shmem_init(void);
+extern uint16 person_zone_index(const char *name);
+extern const char *person_zone_name(uint16 index);
 
 /* consent.c: the consent registry (history, current state, contacts) */
 extern int64 consent_register(int64 portfolio_id, const char *key, const char *action,

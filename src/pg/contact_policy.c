@@ -141,15 +141,21 @@ frequency_cap_horizon(void)
 	return longest;
 }
 
-/* The recipient's UTC offset at 'now': from their number, else the default zone. */
+/*
+ * The recipient's UTC offset at 'now': their own zone when stated, else
+ * their number's, else the default zone.
+ */
 static int
-recipient_utc_offset(const char *recipient, TimestampTz now)
+recipient_utc_offset(const char *recipient, const RecipientState *rs, TimestampTz now)
 {
-	const char *name = recipient ? phone_time_zone(recipient) : NULL;
-	pg_tz	   *zone = name ? pg_tzset(name) : NULL;
+	const char *name = person_zone_name(rs->time_zone);
+	pg_tz	   *zone;
 	pg_time_t	t = timestamptz_to_time_t(now);
 	struct pg_tm *tm;
 
+	if (name == NULL && recipient)
+		name = phone_time_zone(recipient);
+	zone = name ? pg_tzset(name) : NULL;
 	if (zone == NULL && default_time_zone && default_time_zone[0] != '\0')
 		zone = pg_tzset(default_time_zone);
 	if (zone == NULL)
@@ -199,6 +205,6 @@ contact_policy_check(const char *recipient, Category category, const RecipientSt
 	}
 	/* quiet hours at the time the cap admits it: the answer is when both do */
 	if (category == CATEGORY_MARKETING && quiet_hours.enabled)
-		hold(quiet_hours_ready_at(&quiet_hours, *ready_at, recipient_utc_offset(recipient, *ready_at)),
+		hold(quiet_hours_ready_at(&quiet_hours, *ready_at, recipient_utc_offset(recipient, rs, *ready_at)),
 			 LIMITER_QUIET_HOURS, now, ready_at, limiter);
 }

@@ -483,6 +483,8 @@ reach_fact_apply_to(RecipientState *rs, const RecipientFact *f)
 		recipient_state_set_consent(rs, f->opted_out, f->consent_at);
 	else if (f->kind == FACT_MARKETING_DEFER)
 		recipient_state_defer_marketing(rs, f->marketing_not_before);
+	else if (f->kind == FACT_TIME_ZONE)
+		recipient_state_set_time_zone(rs, f->time_zone, f->noted_at);
 	else if (f->kind == FACT_WINDOW)
 		recipient_state_open_window(rs, f->window_until, f->window_number_id);
 }
@@ -684,6 +686,21 @@ reach_note_opt_in(Oid instance, int64 portfolio_id, const char *key,
 }
 
 /*
+ * The person's own time zone (person_time_zone.c's index; 0: none, their
+ * number decides), as of now.  Takes effect when the caller's transaction
+ * commits.
+ */
+void
+reach_set_time_zone(Oid instance, int64 portfolio_id, const char *key,
+					uint64 key_hash, uint16 time_zone)
+{
+	RecipientFact f = fact_for(instance, portfolio_id, key_hash, FACT_TIME_ZONE);
+
+	f.time_zone = time_zone;
+	recipient_fact_note(&f, key);
+}
+
+/*
  * Meta capped this person's marketing (131049): none before 'until'.
  * Takes effect when the caller's transaction commits.
  */
@@ -711,7 +728,7 @@ static const char *const load_sql =
 "SELECT recipient, coalesce(r.last_number_id, 0), r.last_sent_at, r.last_reached_at,"
 " f.window_until, coalesce(f.window_number_id, 0), coalesce(f.marketing_opt_out, false),"
 " f.consent_at, f.marketing_opt_out IS NOT NULL AND (f.marketing_opt_out OR f.consent_at IS NOT NULL),"
-" f.marketing_not_before, f.opt_in_at, f.last_stop_at"
+" f.marketing_not_before, f.opt_in_at, f.last_stop_at, f.time_zone, f.time_zone_at"
 " FROM (SELECT recipient, last_number_id, last_sent_at, last_reached_at"
 "       FROM antiban.recipient_reach"
 "       WHERE portfolio_id = $1"
@@ -719,14 +736,14 @@ static const char *const load_sql =
 "         AND (last_reached_at > $2 - interval '1441 minutes'"
 "              OR last_sent_at > $2 - make_interval(secs => $3))) r"
 " FULL JOIN"
-"      (SELECT recipient, marketing_opt_out, consent_at, opt_in_at, last_stop_at,"
+"      (SELECT recipient, marketing_opt_out, consent_at, opt_in_at, last_stop_at, time_zone, time_zone_at,"
 "              CASE WHEN window_opened_at <= $2 THEN window_until END AS window_until,"
 "              CASE WHEN window_opened_at <= $2 THEN window_number_id END AS window_number_id,"
 "              CASE WHEN marketing_not_before > $2 THEN marketing_not_before END AS marketing_not_before"
 "       FROM antiban.recipient_facts"
 "       WHERE portfolio_id = $1"
 "         AND (marketing_opt_out OR consent_at IS NOT NULL OR marketing_not_before > $2"
-"              OR opt_in_at IS NOT NULL"
+"              OR opt_in_at IS NOT NULL OR time_zone_at IS NOT NULL"
 "              OR (window_until > $2 AND window_opened_at <= $2))) f"
 " USING (recipient)"
 " ORDER BY greatest(r.last_reached_at, r.last_sent_at, f.window_until) DESC"
@@ -759,6 +776,12 @@ row_state(HeapTuple t, TupleDesc d, RecipientState *rs)
 	recipient_state_defer_marketing(rs, ts_col(t, d, 10, 0));
 	rs->opt_in_at = ts_col(t, d, 11, CONSENT_NEVER);
 	rs->stop_at = Max(rs->stop_at, ts_col(t, d, 12, CONSENT_NEVER));
+	if (!heap_attisnull(t, 14, d))
+	{
+		char	   *zone = SPI_getvalue(t, d, 13);
+
+		recipient_state_set_time_zone(rs, zone ? person_zone_index(zone) : 0, ts_col(t, d, 14, 0));
+	}
 }
 
 /*

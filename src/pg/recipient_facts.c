@@ -92,12 +92,25 @@ static const char *const store_defer_sql =
 "  marketing_not_before = greatest(f.marketing_not_before, excluded.marketing_not_before),"
 "  updated_at = now()";
 
+/* The later statement of a person's own zone wins (NULL: none, the number decides). */
+static const char *const store_time_zone_sql =
+"INSERT INTO antiban.recipient_facts AS f (portfolio_id, recipient, time_zone, time_zone_at)"
+" VALUES ($1, $2, $3, $4)"
+" ON CONFLICT (portfolio_id, recipient) DO UPDATE SET"
+"  time_zone = CASE WHEN f.time_zone_at IS NULL OR excluded.time_zone_at >= f.time_zone_at"
+"   THEN excluded.time_zone ELSE f.time_zone END,"
+"  time_zone_at = greatest(f.time_zone_at, excluded.time_zone_at),"
+"  updated_at = now()";
+
 static void
 store_fact(const RecipientFact *f, const char *recipient)
 {
 	static SPIPlanPtr opt_out_plan = NULL;
 	static SPIPlanPtr window_plan = NULL;
 	static SPIPlanPtr defer_plan = NULL;
+	static SPIPlanPtr zone_plan = NULL;
+	Oid			zone_types[4] = {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	Oid			defer_types[3] = {INT8OID, TEXTOID, TIMESTAMPTZOID};
 	Oid			opt_out_types[6] = {INT8OID, TEXTOID, BOOLOID, TIMESTAMPTZOID, BOOLOID, BOOLOID};
 	Oid			window_types[5] = {INT8OID, TEXTOID, TIMESTAMPTZOID, INT8OID, TIMESTAMPTZOID};
@@ -117,6 +130,17 @@ store_fact(const RecipientFact *f, const char *recipient)
 		args[4] = BoolGetDatum(f->as_of_now);
 		args[5] = BoolGetDatum(f->opt_in);
 	}
+	else if (f->kind == FACT_TIME_ZONE)
+	{
+		const char *zone = person_zone_name(f->time_zone);
+
+		if (zone_plan == NULL)
+			zone_plan = privileged_prepare(store_time_zone_sql, 4, zone_types);
+		plan = zone_plan;
+		args[2] = zone ? CStringGetTextDatum(zone) : (Datum) 0;
+		nulls[2] = zone ? ' ' : 'n';
+		args[3] = TimestampTzGetDatum(f->noted_at);
+	}
 	else if (f->kind == FACT_MARKETING_DEFER)
 	{
 		if (defer_plan == NULL)
@@ -133,7 +157,7 @@ store_fact(const RecipientFact *f, const char *recipient)
 		args[3] = Int64GetDatum(f->window_number_id);
 		args[4] = TimestampTzGetDatum(f->noted_at);
 	}
-	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_plan(plan, args, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "antiban: could not write antiban.recipient_facts");
 	SPI_finish();
 	privileged_end(&priv);

@@ -28,7 +28,8 @@ antiban_shmem_request(void)
 	RequestAddinShmemSpace(add_size(MAXALIGN(sizeof(AntibanShared)),
 									add_size(buckets_shmem_size(),
 											 add_size(reach_shmem_size(),
-													  journal_shmem_size()))));
+													  add_size(journal_shmem_size(),
+															   person_zone_shmem_size())))));
 	buckets_request_locks();
 	reach_request_locks();
 	journal_request_locks();
@@ -56,6 +57,7 @@ antiban_shmem_startup(void)
 	buckets_shmem_init();
 	reach_shmem_init();
 	journal_shmem_init();
+	person_zone_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -19,6 +19,18 @@ COMMENT ON COLUMN antiban.recipient_facts.opt_in_at IS
 COMMENT ON COLUMN antiban.recipient_facts.last_stop_at IS
     'The latest stop stated for this identifier, in force or not: it ends every opt-in before it.';
 
+ALTER TABLE antiban.recipient_facts
+    ADD COLUMN time_zone text,
+    ADD COLUMN time_zone_at timestamptz;
+COMMENT ON COLUMN antiban.recipient_facts.time_zone IS
+    'The person''s own time zone (antiban.set_person_time_zone), stated at time_zone_at; NULL: their number decides (quiet hours).';
+
+CREATE FUNCTION antiban.set_person_time_zone(recipient text, phone_number_id text, time_zone text)
+RETURNS text
+AS 'MODULE_PATHNAME', 'antiban_set_person_time_zone' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION antiban.set_person_time_zone(text, text, text) IS
+    'The time zone the person the recipient names (in the portfolio of this number) lives in, when known better than their number tells (a form asked): antiban.quiet_hours follow it. NULL: go by the number again. From the calling transaction''s commit on; the latest statement wins.';
+
 CREATE FUNCTION antiban.consent_statement_wins(held_at timestamptz, held_stop boolean, at timestamptz,
                                                stop boolean, as_of_now boolean)
 RETURNS boolean
@@ -386,7 +398,7 @@ BEGIN
                                      event_id = NULL, updated_at = now()
     WHERE person_id = ANY (r.persons);
     UPDATE antiban.recipient_facts f SET opt_in_at = NULL, window_until = NULL, window_number_id = NULL,
-                                         window_opened_at = NULL, updated_at = now()
+                                         window_opened_at = NULL, time_zone = NULL, updated_at = now()
     WHERE f.portfolio_id = r.portfolio AND antiban.recipient_key(f.recipient) = ANY (r.keys);
     DELETE FROM antiban.recipient_reach f
     WHERE f.portfolio_id = r.portfolio AND antiban.recipient_key(f.recipient) = ANY (r.keys);

@@ -116,7 +116,8 @@ GRANT EXECUTE ON FUNCTION antiban.set_marketing_opt_out(text, text, boolean),
 GRANT SELECT ON antiban.consent, antiban.consent_events, antiban.consent_state TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.consent_channels(text),
     antiban.consent_statement_wins(timestamptz, boolean, timestamptz, boolean, boolean) TO antiban_reader;
-GRANT EXECUTE ON FUNCTION antiban.record_opt_in(text, text, text, text, timestamptz, text) TO antiban_app;
+GRANT EXECUTE ON FUNCTION antiban.record_opt_in(text, text, text, text, timestamptz, text),
+    antiban.set_person_time_zone(text, text, text) TO antiban_app;
 GRANT EXECUTE ON FUNCTION antiban.set_marketing_opt_out(text, text, boolean, timestamptz, text),
     antiban.export_person(text, text), antiban.erase_person(text, text) TO antiban_admin;
 
