@@ -181,11 +181,12 @@ recipient_victim_score(const void *key, const void *value, void *arg)
 	if (k->domain != (uint32) va->domain)
 		return va->domain == CLOCK_PINNED ? -1 : PG_INT64_MAX;
 	/*
-	 * Forgetting an opt-out would let marketing reach someone who said stop:
-	 * only when nothing else in the stripe can go (size max_recipients above
-	 * the number of opted-out people; a restart reloads every opt-out).
+	 * Forgetting an opt-out would let marketing reach someone who said stop,
+	 * forgetting an opt-in would reject marketing they asked for: only when
+	 * nothing else in the stripe can go (size max_recipients above the
+	 * number of people with either; a restart reloads them all).
 	 */
-	if (rs->opted_out)
+	if (rs->opted_out || recipient_state_opt_in_live(rs))
 		return 0;
 	/* Forgetting a counted recipient only over-counts: safe, but after the rest. */
 	return Max(va->now - newest, 1);
