@@ -99,6 +99,9 @@ numbers_suggest_their_zone(void **state)
 	assert_null(phone_time_zone("+5520987654321"));
 	assert_null(phone_time_zone("+12125550100"));
 	assert_null(phone_time_zone("+"));
+	/* a business-scoped user id is no phone, whatever digits it holds */
+	assert_null(phone_time_zone("BR.5511987654321"));
+	assert_null(phone_time_zone("+55 11 98765-4321"));
 	assert_string_equal(phone_time_zone("+351912345678"), "Europe/Lisbon");
 	assert_string_equal(phone_time_zone("+5491112345678"), "America/Argentina/Buenos_Aires");
 	/* every assigned DDD has a zone, and the table covers 11..99 only */

@@ -10,6 +10,7 @@
 #include "core/phone_time_zone.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,10 +118,24 @@ brazil_ddd(const char *number)
 	return (d[2] - '0') * 10 + (d[3] - '0');
 }
 
+/* E.164 digits, "+" optional: a business-scoped user id ("BR.1234...") is no phone. */
+static bool
+is_phone(const char *number)
+{
+	const char *d = number[0] == '+' ? number + 1 : number;
+
+	if (*d == '\0')
+		return false;
+	for (; *d; d++)
+		if (!isdigit((unsigned char) *d))
+			return false;
+	return true;
+}
+
 const char *
 phone_time_zone(const char *number)
 {
-	const char *country = number ? calling_code_country(number, NULL) : NULL;
+	const char *country = number && is_phone(number) ? calling_code_country(number, NULL) : NULL;
 	const CountryZone *cz;
 
 	if (country == NULL)

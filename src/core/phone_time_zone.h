@@ -19,7 +19,7 @@
 #ifndef ANTIBAN_PHONE_TIME_ZONE_H
 #define ANTIBAN_PHONE_TIME_ZONE_H
 
-/* 'number' in E.164 ("+5511987654321"); NULL when unknown. */
+/* 'number' in E.164 ("+5511987654321", "+" optional); NULL when unknown or not a phone. */
 extern const char *phone_time_zone(const char *number);
 
 /* Brazil's zone for an area code (11..99), or NULL for an unassigned one. */
