@@ -14,6 +14,19 @@ CREATE FUNCTION pg_temp.send(who text, category text DEFAULT 'marketing') RETURN
     SELECT outcome || ' ' || reason || coalesce(' until ' || not_before::text, '')
     FROM antiban.decide(who, category, from_number => '1001')
 $$;
+-- Decisions reach antiban.decisions behind the hot path: wait until this
+-- many for the recipient are stored (the journal writer may hold some in a
+-- transaction that has not committed yet when flush_journal returns).
+CREATE FUNCTION pg_temp.decisions_stored(who text, n integer) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1..600 LOOP
+        PERFORM antiban.flush_journal();
+        EXIT WHEN (SELECT count(*) FROM antiban.decisions d WHERE d.recipient = who) >= n;
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+    RETURN (SELECT count(*) = n FROM antiban.decisions d WHERE d.recipient = who);
+END
+$$;
 CREATE FUNCTION pg_temp.consent(who text) RETURNS text LANGUAGE sql AS $$
     SELECT c.state || ' via ' || coalesce(c.channel, '-')
            || coalesce(' (opt-in: ' || c.opt_in_source || ', ' || c.opt_in_proof || ')', '')
@@ -176,7 +189,7 @@ SELECT antiban.send_template('+5511911120002', 'promo', 'pt_BR') > 0 AS queued;
 INSERT INTO antiban.interactions (contact_id, direction, wamid, phone_number_id, message_type, body, payload, occurred_at)
 SELECT id, 'in', 'wamid.consent-in-1', '1001', 'text', 'Quero saber mais', '{}', '2029-12-31 10:00+00'
 FROM antiban.contacts WHERE wa_id = '5511911120002';
-SELECT antiban.flush_journal() >= 0 AS decisions_stored;
+SELECT pg_temp.decisions_stored('+5511911120002', 3);
 SELECT key, jsonb_typeof(value) AS kind, CASE jsonb_typeof(value) WHEN 'array' THEN jsonb_array_length(value) END AS n
 FROM jsonb_each(antiban.export_person('+5511911120002', '1001'))
 WHERE key NOT IN ('exported_at', 'portfolio_id', 'person_id')
@@ -190,7 +203,7 @@ FROM antiban.export_person('+5511911120002', '1001') x;
 SELECT antiban.erase_person('+5511911120002', '1001') - 'person_id';
 -- only the opt-out is left, and decide honours it
 SELECT pg_temp.decide('+5511911120002') AS decide, pg_temp.consent('+5511911120002') AS registry;
-SELECT antiban.flush_journal() >= 0 AS decisions_stored;
+SELECT pg_temp.decisions_stored('+5511911120002', 1);
 SELECT key, jsonb_typeof(value) AS kind, CASE jsonb_typeof(value) WHEN 'array' THEN jsonb_array_length(value) END AS n
 FROM jsonb_each(antiban.export_person('+5511911120002', '1001'))
 WHERE key NOT IN ('exported_at', 'portfolio_id', 'person_id')
