@@ -20,6 +20,7 @@ main(void)
 		business_hours_tests, lead_assignment_tests,
 		recipient_state_tests, template_check_tests, template_lint_tests,
 		circuit_breaker_tests,
+		frequency_cap_tests, quiet_hours_tests,
 	};
 	size_t		total = 0;
 	int			failed = 0;

@@ -58,5 +58,7 @@ extern UnitGroup lead_assignment_tests(void);
 extern UnitGroup recipient_state_tests(void);
 extern UnitGroup template_check_tests(void);
 extern UnitGroup template_lint_tests(void);
+extern UnitGroup frequency_cap_tests(void);
+extern UnitGroup quiet_hours_tests(void);
 
 #endif

@@ -182,5 +182,6 @@ antiban_define_gucs(void)
 	antiban_define_protection_gucs();
 	antiban_define_lead_gucs();
 	antiban_define_breaker_gucs();
+	antiban_define_policy_gucs();
 	MarkGUCPrefixReserved("antiban");
 }

@@ -30,7 +30,8 @@ antiban_shmem_request(void)
 									add_size(buckets_shmem_size(),
 											 add_size(reach_shmem_size(),
 													  add_size(journal_shmem_size(),
-															   breakers_shmem_size())))));
+															   add_size(breakers_shmem_size(),
+																		 person_zone_shmem_size()))))));
 	buckets_request_locks();
 	reach_request_locks();
 	journal_request_locks();
@@ -60,6 +61,7 @@ antiban_shmem_startup(void)
 	reach_shmem_init();
 	journal_shmem_init();
 	breakers_shmem_init();
+	person_zone_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -233,7 +233,7 @@ BEGIN
                    opt_out_source = format('message %s (%s)', m ->> 'id', stop.rule)
             WHERE k.id = contact
               AND antiban.consent_event_wins(antiban.contact_consent_at(k), k.marketing_opt_out, at, true);
-            PERFORM antiban.set_marketing_opt_out(who, phone_number, true, at);
+            PERFORM antiban.set_marketing_opt_out(who, phone_number, true, at, 'stop_request');
         ELSIF stop.verdict = 'doubtful' THEN
             INSERT INTO antiban.stop_reviews (contact_id, wamid, phone_number_id, message, source,
                                               verdict, rule, explanation)

@@ -65,7 +65,7 @@ BEGIN
         -- any identifier of the person will do: the rule reaches all of them
         who := coalesce('+' || wa, uid, parent);
         IF phone_number IS NOT NULL THEN
-            PERFORM antiban.set_marketing_opt_out(who, phone_number, stop, at);
+            PERFORM antiban.set_marketing_opt_out(who, phone_number, stop, at, 'user_preferences');
         END IF;
         applied := applied + 1;
     END LOOP;

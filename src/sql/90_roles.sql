@@ -72,7 +72,7 @@ GRANT EXECUTE ON FUNCTION antiban.now(), antiban.tier_limit(antiban.messaging_ti
 
 -- Applications: decide and consume, and read what readers read.
 GRANT antiban_reader TO antiban_app;
-GRANT EXECUTE ON FUNCTION antiban.decide(text, text, text, timestamptz, text, text, boolean),
+GRANT EXECUTE ON FUNCTION antiban.decide(text, text, text, timestamptz, text, text, boolean, text),
     antiban.try_consume(text, double precision, text, boolean),
     antiban.enqueue(text, text, text, jsonb, text, timestamptz, text, jsonb, text),
     antiban.template_object(text, text, jsonb),
@@ -109,6 +109,17 @@ GRANT SELECT ON antiban.webhook_events, antiban.contacts, antiban.interactions, 
 GRANT EXECUTE ON FUNCTION antiban.error_action(integer, integer), antiban.is_opt_out(text) TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.set_marketing_opt_out(text, text, boolean),
     antiban.acknowledge_alert(bigint) TO antiban_admin;
+
+-- Consent: readers see the registry; apps record the opt-ins their forms
+-- collect; admins record opt-outs and answer a person's requests for their
+-- data (export, erasure).
+GRANT SELECT ON antiban.consent, antiban.consent_events, antiban.consent_state TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.consent_channels(text),
+    antiban.consent_statement_wins(timestamptz, boolean, timestamptz, boolean, boolean) TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.record_opt_in(text, text, text, text, timestamptz, text),
+    antiban.set_person_time_zone(text, text, text) TO antiban_app;
+GRANT EXECUTE ON FUNCTION antiban.set_marketing_opt_out(text, text, boolean, timestamptz, text),
+    antiban.export_person(text, text), antiban.erase_person(text, text) TO antiban_admin;
 
 -- Protection: everyone who reads sees health and why; operators steer modes.
 GRANT SELECT ON antiban.number_health, antiban.health_events, antiban.send_errors, antiban.health_state,
