@@ -6,6 +6,7 @@
  * reload on SIGHUP; the pinned clock is for tests and superusers only.
  */
 #include "pg/antiban.h"
+#include "pg/lead_llm.h"
 #include "pg/lead.h"
 
 #include "miscadmin.h"
@@ -180,5 +181,6 @@ antiban_define_gucs(void)
 	define_sender_settings();
 	antiban_define_protection_gucs();
 	antiban_define_lead_gucs();
+	antiban_define_lead_llm_gucs();
 	MarkGUCPrefixReserved("antiban");
 }
