@@ -126,6 +126,10 @@ SELECT * FROM pg_temp.answer(200, NULL, pg_temp.envelope(
 SELECT * FROM pg_temp.answer(200, NULL, pg_temp.envelope(
     '{"amount": {"reais": 500000, "evidence": "quero aplicar 500 mil", "message_id": 1},
       "horizon": null, "product": {"value": "cdb", "evidence": "CDB", "message_id": 1}, "objections": []}'));
+-- the lead's words, but not the number the model gives
+SELECT * FROM pg_temp.answer(200, NULL, pg_temp.envelope(
+    '{"amount": {"reais": 2000000, "evidence": "50 mil", "message_id": 1}, "horizon": null, "product": null,
+      "objections": []}'));
 SELECT * FROM pg_temp.answer(200, NULL, pg_temp.envelope(
     '{"amount": null, "horizon": null, "product": {"value": "cdb", "evidence": "CDB", "message_id": 3}, "objections": []}'));
 SELECT * FROM pg_temp.answer(200, NULL, pg_temp.envelope(

@@ -31,7 +31,11 @@ accepted_slots_become_fit_signals(void **state)
 	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_AMOUNT, NULL, 50000, "quero aplicar 50 mil", 17}, &f),
 					 LEAD_LLM_SLOT_OK);
 	assert_int_equal(f, LF_AMOUNT_50K);
-	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_AMOUNT, NULL, 8000, "50 mil", 17}, &f), LEAD_LLM_SLOT_OK);
+	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_AMOUNT, NULL, 60000, "50 mil", 17}, &f), LEAD_LLM_SLOT_OK);
+	assert_int_equal(f, LF_AMOUNT_50K);
+	/* a quote the rules read no number from leaves the number given */
+	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_AMOUNT, NULL, 8000, "Quero aplicar", 17}, &f),
+					 LEAD_LLM_SLOT_OK);
 	assert_int_equal(f, LF_AMOUNT_UNDER_10K);
 	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_HORIZON, NULL, 24, "daqui a 2 anos", 18}, &f),
 					 LEAD_LLM_SLOT_OK);
@@ -82,6 +86,13 @@ refused_slots(void **state)
 					 LEAD_LLM_SLOT_EVIDENCE_NOT_FOUND);
 	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_PRODUCT, "cdb", 0, "CDB", 18}, &f),
 					 LEAD_LLM_SLOT_EVIDENCE_NOT_FOUND);
+	/* words the lead wrote, read as another number than the one given */
+	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_AMOUNT, NULL, 2e6, "50 mil", 17}, &f),
+					 LEAD_LLM_SLOT_NUMBER_MISMATCH);
+	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_AMOUNT, NULL, 5000, "aplicar 50 mil", 17}, &f),
+					 LEAD_LLM_SLOT_NUMBER_MISMATCH);
+	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_HORIZON, NULL, 6, "daqui a 2 anos", 18}, &f),
+					 LEAD_LLM_SLOT_NUMBER_MISMATCH);
 	assert_int_equal(f, 0);
 	assert_string_equal(lead_llm_verdict_text(LEAD_LLM_SLOT_EVIDENCE_NOT_FOUND),
 						"the quote is not in the message it names");

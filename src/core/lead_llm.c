@@ -11,6 +11,7 @@
 
 #include "lead_features.h"
 #include "lead_signals.h"
+#include "lead_text.h"
 #include "utf8_fold.h"
 
 /* The closed vocabularies: the value, the feature key, its name in pt and en. */
@@ -194,6 +195,29 @@ blank_text(const char *s)
 	return true;
 }
 
+/*
+ * Does the number given agree with what the rules read in the quote?  A
+ * quote they read no number from ("meio milhão" is read; "longo prazo"
+ * has no number) leaves the number given to stand.
+ */
+static bool
+number_agrees(const LeadLlmSlot *s, int feature)
+{
+	LeadTokens	t;
+	double		read;
+
+	if (s->kind != LEAD_LLM_AMOUNT && s->kind != LEAD_LLM_HORIZON)
+		return true;
+	lead_tokenize(s->evidence, &t);
+	if (s->kind == LEAD_LLM_AMOUNT)
+	{
+		read = lead_amount_brl(&t, lead_language_of(&t));
+		return !(read > 0) || lead_amount_feature(read) == feature;
+	}
+	read = lead_horizon_months(&t);
+	return !(read > 0) || lead_horizon_feature(read) == feature;
+}
+
 LeadLlmVerdict
 lead_llm_check_slot(const LeadLlmSlot *s, const LeadLlmMessage *messages, int n, int *feature)
 {
@@ -212,6 +236,8 @@ lead_llm_check_slot(const LeadLlmSlot *s, const LeadLlmMessage *messages, int n,
 		{
 			if (!lead_llm_evidence_in(s->evidence, messages[i].body))
 				return LEAD_LLM_SLOT_EVIDENCE_NOT_FOUND;
+			if (!number_agrees(s, f))
+				return LEAD_LLM_SLOT_NUMBER_MISMATCH;
 			*feature = f;
 			return LEAD_LLM_SLOT_OK;
 		}
@@ -235,6 +261,8 @@ lead_llm_verdict_text(LeadLlmVerdict v)
 			return "quotes a message that was not shown";
 		case LEAD_LLM_SLOT_EVIDENCE_NOT_FOUND:
 			return "the quote is not in the message it names";
+		case LEAD_LLM_SLOT_NUMBER_MISMATCH:
+			return "the quote states another amount or horizon";
 	}
 	return "?";
 }

@@ -58,7 +58,8 @@ typedef enum LeadLlmVerdict
 	LEAD_LLM_SLOT_OUT_OF_RANGE,		/* an amount or horizon no lead means */
 	LEAD_LLM_SLOT_NO_EVIDENCE,		/* empty, blank or too long a quote */
 	LEAD_LLM_SLOT_UNKNOWN_MESSAGE,	/* not one of the messages shown */
-	LEAD_LLM_SLOT_EVIDENCE_NOT_FOUND	/* the quote is not in that message */
+	LEAD_LLM_SLOT_EVIDENCE_NOT_FOUND,	/* the quote is not in that message */
+	LEAD_LLM_SLOT_NUMBER_MISMATCH	/* the quote states another amount or horizon */
 } LeadLlmVerdict;
 
 /* "amount", "horizon", "product", "objection"; false for anything else. */
@@ -67,7 +68,9 @@ extern const char *lead_llm_slot_kind_name(LeadLlmSlotKind kind);
 
 /*
  * Check one slot against the messages shown; on LEAD_LLM_SLOT_OK *feature
- * receives the fit signal it stands for.
+ * receives the fit signal it stands for.  An amount or horizon whose quote
+ * the rules can read a number from must agree with it (same bucket): "50
+ * mil" quoted for R$ 2 million is refused.
  */
 extern LeadLlmVerdict lead_llm_check_slot(const LeadLlmSlot *s, const LeadLlmMessage *messages,
 										  int n, int *feature);
