@@ -109,6 +109,7 @@ SELECT antiban.lead_llm_record(2, 200, NULL, 5, '{}');   -- recorded already: un
 SELECT * FROM pg_temp.answer(500, NULL, '{"error": {"message": "Incorrect API key provided: sk-test-0123456789abcdef"}}');
 SELECT * FROM pg_temp.answer(NULL, 'Could not connect to server (nothing was sent)', NULL);
 SELECT * FROM pg_temp.answer(200, NULL, 'this is not JSON');
+SELECT * FROM pg_temp.answer(200, NULL, NULL);
 SELECT * FROM pg_temp.answer(200, NULL, pg_temp.envelope('{"amount": '));
 SELECT * FROM pg_temp.answer(200, NULL, '{"choices": []}');
 SELECT * FROM pg_temp.answer(200, NULL, '{"choices": [{"message": {"role": "assistant", "content": null, "refusal": "I cannot help"}}]}');
@@ -175,6 +176,13 @@ SELECT * FROM pg_temp.answer(200, NULL, pg_temp.envelope(
       "objections": []}'));
 SELECT features, feature_values FROM antiban.lead_features;
 SELECT r FROM antiban.lead_scores, jsonb_array_elements_text(reasons -> 'positive') r WHERE r LIKE '%LLM%';
+
+-- ---- an answer that cannot be applied is still recorded, not left in flight ----
+UPDATE antiban.lead_features SET features = '{2000000000}', feature_values = '{1}';
+SELECT * FROM pg_temp.answer(200, NULL, pg_temp.envelope(
+    '{"amount": null, "horizon": null, "product": {"value": "cdb", "evidence": "CDB", "message_id": 1},
+      "objections": []}'));
+SELECT count(*) AS in_flight FROM antiban.lead_llm_calls WHERE outcome IS NULL;
 
 -- ---- the record: usage per day, nothing secret anywhere ----
 SELECT portfolio_id, day, calls, ok, timeouts, http_errors, refused_answers, over_budget,

@@ -370,6 +370,9 @@ BEGIN
     ELSIF http_status IS DISTINCT FROM 200 THEN
         v_outcome := 'http_error';
         v_detail := format('HTTP %s', http_status);
+    ELSIF body IS NULL OR body = '' THEN
+        v_outcome := 'invalid_json';
+        v_detail := 'an empty answer';
     ELSE
         BEGIN
             envelope := body::jsonb;
@@ -451,7 +454,13 @@ BEGIN
         WHERE s.conversation_id = c.conversation_id;
     END IF;
     IF v_outcome = 'ok' THEN
-        PERFORM antiban.lead_llm_apply(c.conversation_id, c.portfolio_id, accepted);
+        -- a failure here must not leave the call in flight (its lease would bring it back, and back)
+        BEGIN
+            PERFORM antiban.lead_llm_apply(c.conversation_id, c.portfolio_id, accepted);
+        EXCEPTION WHEN others THEN
+            UPDATE antiban.lead_llm_calls x SET detail = 'slots accepted but not applied: ' || left(SQLERRM, 200)
+            WHERE x.id = c.id;
+        END;
     END IF;
     RETURN v_outcome;
 END
