@@ -98,7 +98,7 @@ SELECT call_id, conversation_id, r -> 'model' AS model, r -> 'temperature' AS te
        position('sk-test' IN r::text) AS key_in_request
 FROM antiban.lead_llm_claim('test-model', 10, 1000) c, LATERAL (SELECT c.request::jsonb) x(r);
 -- a call in flight: no outcome yet, the conversation leased
-SELECT id, outcome, messages, through_message_id FROM antiban.lead_llm_calls WHERE id = 2;
+SELECT id, outcome, messages, shown_ids, through_message_id FROM antiban.lead_llm_calls WHERE id = 2;
 SELECT next_try_at FROM antiban.lead_llm_state;
 SELECT * FROM antiban.lead_llm_claim('test-model', 10, 1000);
 
@@ -177,10 +177,30 @@ SELECT * FROM pg_temp.answer(200, NULL, pg_temp.envelope(
 SELECT features, feature_values FROM antiban.lead_features;
 SELECT r FROM antiban.lead_scores, jsonb_array_elements_text(reasons -> 'positive') r WHERE r LIKE '%LLM%';
 
+-- ---- an answer is checked against the messages its call showed, whatever arrived since ----
+SELECT antiban.request_lead_llm(1);
+SELECT call_id AS during FROM antiban.lead_llm_claim('test-model', 1000, 1000) \gset
+INSERT INTO antiban.interactions (contact_id, direction, wamid, message_type, body, payload, occurred_at)
+SELECT 1, 'in', 'wamid.more.' || g, 'text', 'mais uma pergunta sobre CDB ' || g, '{}', '2030-01-02 08:00+00'
+FROM generate_series(1, 25) g;
+SELECT antiban.lead_llm_record(:during, 200, NULL, 10, pg_temp.envelope(
+    '{"amount": {"reais": 50000, "evidence": "quero aplicar 50 mil", "message_id": 1}, "horizon": null,
+      "product": null, "objections": []}'));
+SELECT cardinality(shown_ids) AS shown, through_message_id FROM antiban.lead_llm_calls WHERE id = :during;
+-- (with no endpoint configured the trigger notes nothing: asked by hand) the next call shows the 20 newest
+SELECT last_message_id > done_through AS news FROM antiban.lead_llm_state;
+SELECT antiban.request_lead_llm(1);
+SELECT call_id AS during FROM antiban.lead_llm_claim('test-model', 1000, 1000) \gset
+SELECT cardinality(shown_ids) AS shown, shown_ids[1] AS oldest_shown, through_message_id
+FROM antiban.lead_llm_calls WHERE id = :during;
+SELECT antiban.lead_llm_record(:during, 200, NULL, 10, pg_temp.envelope(
+    '{"amount": null, "horizon": null, "product": {"value": "cdb", "evidence": "sobre CDB 25", "message_id": 28},
+      "objections": []}'));
+
 -- ---- an answer that cannot be applied is still recorded, not left in flight ----
 UPDATE antiban.lead_features SET features = '{2000000000}', feature_values = '{1}';
 SELECT * FROM pg_temp.answer(200, NULL, pg_temp.envelope(
-    '{"amount": null, "horizon": null, "product": {"value": "cdb", "evidence": "CDB", "message_id": 1},
+    '{"amount": null, "horizon": null, "product": {"value": "cdb", "evidence": "CDB", "message_id": 28},
       "objections": []}'));
 SELECT count(*) AS in_flight FROM antiban.lead_llm_calls WHERE outcome IS NULL;
 

@@ -30,6 +30,7 @@ CREATE TABLE antiban.lead_llm_calls (
     finished_at        timestamptz,
     model              text NOT NULL,
     messages           integer NOT NULL DEFAULT 0,
+    shown_ids          bigint[],
     through_message_id bigint,
     outcome            antiban.lead_llm_outcome,
     latency_ms         integer,
@@ -42,7 +43,7 @@ CREATE TABLE antiban.lead_llm_calls (
 CREATE INDEX lead_llm_calls_budget ON antiban.lead_llm_calls (portfolio_id, started_at);
 CREATE INDEX lead_llm_calls_conversation ON antiban.lead_llm_calls (conversation_id, id);
 COMMENT ON TABLE antiban.lead_llm_calls IS
-    'Every LLM extraction, one row per call (or per refusal for the daily budget): when (antiban.now() of the worker), which conversation and portfolio, the model, how many of the lead''s messages it was shown and the newest one''s id, outcome (NULL while the call is in flight), latency, HTTP status, a short detail (never the key, the prompt or an error body), tokens when the endpoint reports them, and the slots accepted ([{"slot", "value", "evidence", "message_id", "feature", "words"}]).';
+    'Every LLM extraction, one row per call (or per refusal for the daily budget): when (antiban.now() of the worker), which conversation and portfolio, the model, how many of the lead''s messages it was shown, their ids (antiban.interactions) and the newest one''s, outcome (NULL while the call is in flight), latency, HTTP status, a short detail (never the key, the prompt or an error body), tokens when the endpoint reports them, and the slots accepted ([{"slot", "value", "evidence", "message_id", "feature", "words"}]).';
 
 CREATE TABLE antiban.lead_llm_state (
     conversation_id  bigint PRIMARY KEY,
@@ -234,8 +235,7 @@ DECLARE
     s antiban.lead_llm_state;
     t timestamptz := antiban.now();
     used bigint;
-    shown integer;
-    newest bigint;
+    shown bigint[];
     id bigint;
 BEGIN
     FOR s IN
@@ -255,15 +255,17 @@ BEGIN
             WHERE x.conversation_id = s.conversation_id;
             CONTINUE;
         END IF;
-        SELECT count(*), max(m.message_id) INTO shown, newest FROM antiban.lead_llm_messages(s.conversation_id) m;
-        IF shown = 0 THEN
+        SELECT array_agg(m.message_id ORDER BY m.message_id) INTO shown
+        FROM antiban.lead_llm_messages(s.conversation_id) m;
+        IF shown IS NULL THEN
             UPDATE antiban.lead_llm_state x SET done_through = x.last_message_id, updated_at = now()
             WHERE x.conversation_id = s.conversation_id;
             CONTINUE;
         END IF;
-        INSERT INTO antiban.lead_llm_calls (conversation_id, portfolio_id, started_at, model, messages,
+        INSERT INTO antiban.lead_llm_calls (conversation_id, portfolio_id, started_at, model, messages, shown_ids,
                                             through_message_id)
-        VALUES (s.conversation_id, s.portfolio_id, t, lead_llm_claim.model, shown, greatest(newest, s.last_message_id))
+        VALUES (s.conversation_id, s.portfolio_id, t, lead_llm_claim.model, cardinality(shown), shown,
+                greatest(shown[cardinality(shown)], s.last_message_id))
         RETURNING lead_llm_calls.id INTO id;
         -- a lease: should the worker die during the call, the conversation comes back after it
         UPDATE antiban.lead_llm_state x
@@ -409,10 +411,10 @@ BEGIN
             END IF;
         END IF;
         IF v_outcome IS NULL THEN
-            SELECT array_agg(m.message_id ORDER BY m.message_id), array_agg(m.body ORDER BY m.message_id)
+            -- exactly the messages this call showed, as they were shown (cut to 1,000 characters)
+            SELECT array_agg(i.id ORDER BY i.id), array_agg(left(i.body, 1000) ORDER BY i.id)
             INTO shown_ids, shown_bodies
-            FROM antiban.lead_llm_messages(c.conversation_id) m
-            WHERE m.message_id <= c.through_message_id;
+            FROM antiban.interactions i WHERE i.id = ANY (c.shown_ids);
             FOR slot IN SELECT * FROM antiban.lead_llm_answer_slots(answer) LOOP
                 checked := antiban.lead_llm_check_slot(slot.slot, slot.value, slot.number, slot.evidence,
                                                        slot.message_id, shown_ids, shown_bodies);
