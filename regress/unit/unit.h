@@ -60,5 +60,6 @@ extern UnitGroup template_check_tests(void);
 extern UnitGroup template_lint_tests(void);
 extern UnitGroup frequency_cap_tests(void);
 extern UnitGroup quiet_hours_tests(void);
+extern UnitGroup lead_llm_tests(void);
 
 #endif

@@ -7,6 +7,7 @@
  */
 #include "pg/antiban.h"
 #include "pg/circuit_breakers.h"
+#include "pg/lead_llm.h"
 #include "pg/lead.h"
 
 #include "miscadmin.h"
@@ -183,5 +184,6 @@ antiban_define_gucs(void)
 	antiban_define_lead_gucs();
 	antiban_define_breaker_gucs();
 	antiban_define_policy_gucs();
+	antiban_define_lead_llm_gucs();
 	MarkGUCPrefixReserved("antiban");
 }

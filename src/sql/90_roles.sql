@@ -197,6 +197,12 @@ GRANT EXECUTE ON FUNCTION antiban.train_lead_model, antiban.activate_lead_model,
     TO antiban_admin;
 GRANT SELECT, INSERT, DELETE ON antiban.lead_training_examples TO antiban_admin;
 GRANT SELECT ON antiban.lead_model_versions TO antiban_reader;
+-- The optional LLM step: readers see every call and its usage; admins ask for a lead to be read
+-- again. The key is set with set_secret like the others; only the worker reads it.
+GRANT SELECT ON antiban.lead_llm_calls, antiban.lead_llm_state, antiban.lead_llm_usage TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.lead_llm_answer_schema, antiban.lead_llm_calls_today, antiban.lead_llm_enabled
+    TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.request_lead_llm TO antiban_admin;
 
 -- Leads: agents, assignment and the SLA. Admins manage agents; apps create and move leads;
 -- readers see everything; agents (login roles in antiban_agent) set their own presence.
