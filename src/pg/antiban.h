@@ -23,11 +23,14 @@
 #include "core/recipient_state.h"
 #include "core/slot_table.h"
 #include "core/token_bucket.h"
+#include "core/pacing.h"
 
 /* GUCs (guc.c) */
 extern char *antiban_database_name;
 extern int	antiban_min_health;
 extern double antiban_throughput_headroom;
+extern double antiban_pair_headroom;
+extern int	antiban_arrival_jitter_ms;
 extern double antiban_pair_rate_per_minute;
 extern int	antiban_pair_burst;
 extern int	antiban_max_buckets;
