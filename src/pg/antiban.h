@@ -65,6 +65,7 @@ extern int	antiban_resume_at;
 extern double antiban_aimd_decrease;
 extern double antiban_aimd_increase;
 extern int	antiban_aimd_interval_s;
+extern int	antiban_aimd_probe_interval_s;
 extern int	antiban_pause_cooldown_s;
 extern int	antiban_recovery_ramp_s;
 extern int	antiban_poll_interval_ms;

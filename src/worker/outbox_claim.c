@@ -21,6 +21,24 @@
 #define NO_NUMBER_RETRY_US	(60 * USECS_PER_SEC)
 
 /*
+ * Per-recipient order: a message leaves only at the head of its
+ * conversation, i.e. when no earlier message (lower id) to the same
+ * recipient is in flight ('sending'), waiting for a retry ('retry_wait') or
+ * due and not yet claimed.  So a conversation reads in the order it was
+ * written, a retry holds the messages behind it, and two messages to one
+ * person are never in flight together (Meta could take them in either
+ * order).  A message queued for later (send_at, a bucket's wait) holds
+ * nothing: the one behind it meets the same wait, and equal times go in id
+ * order.  metadata {"independent": true} opts a message out both ways.
+ * One probe of the small partial index outbox_conversation per due row;
+ * skipping held rows here keeps them from filling the LIMIT.
+ */
+#define CONVERSATION_HEAD_SQL \
+"   AND (o.metadata @> '{\"independent\": true}' OR NOT EXISTS (SELECT FROM antiban.outbox e" \
+"    WHERE e.recipient = o.recipient AND e.id < o.id AND e.state IN ('queued', 'retry_wait', 'sending')" \
+"     AND NOT e.metadata @> '{\"independent\": true}' AND (e.state <> 'queued' OR e.not_before <= $1)))"
+
+/*
  * Due messages, most urgent first.  Each priority is one bounded range of
  * outbox_due (priority = p, not_before <= now), read in index order and cut
  * by the LIMIT, the highest priority first: the cost follows the rows
@@ -37,6 +55,7 @@ static const char *const due_sql =
 "   o.valid_until, o.attempts, o.pair_hits, o.from_number, o.number_id, o.not_before"
 "  FROM antiban.outbox o"
 "  WHERE o.state IN ('queued', 'retry_wait') AND o.priority = p.level AND o.not_before <= $1"
+CONVERSATION_HEAD_SQL
 "  ORDER BY o.not_before, o.id LIMIT $2 FOR UPDATE SKIP LOCKED) d"
 " ORDER BY p.level DESC, d.not_before, d.id LIMIT $2";
 
