@@ -329,10 +329,10 @@ congestion_decreases_once_per_event(void **state)
 	assert_false(r.changed);
 	assert_float_equal(r.next.factor, 0.7, 1e-9);
 	assert_int_equal(r.next.last_decrease, T0 + MIN(2));
-	assert_why(&r, "throughput limit (130429) for a request sent before the last decrease: already answered");
+	assert_why(&r, "throughput limit (130429) for a request sent before the last decrease took effect: already answered");
 
-	/* one sent after it: a new event, a second decrease */
-	rate_control_congestion(&p, &s, "throughput limit (130429)", T0 + MIN(2) + 1, T0 + MIN(3), &r);
+	/* one sent after it took effect (Meta's second has passed): a new event, a second decrease */
+	rate_control_congestion(&p, &s, "throughput limit (130429)", T0 + MIN(2) + p.congestion_window + 1, T0 + MIN(3), &r);
 	assert_true(r.changed);
 	assert_float_equal(r.next.factor, 0.49, 1e-9);
 }
@@ -358,7 +358,19 @@ burst_in_flight_is_one_event(void **state)
 	}
 	assert_float_equal(s.factor, 0.5, 1e-9);
 	assert_float_equal(s.ceiling, 1.0, 1e-9);
+	/*
+	 * Sent after the decrease, but Meta's count of the last second still
+	 * holds what was sent before it: the same event (this cut again, five
+	 * times in 600 ms, against the simulator).
+	 */
 	rate_control_congestion(&p, &s, "throughput limit (130429)", T0 + 400000, T0 + 500000, &r);
+	assert_false(r.changed);
+	rate_control_congestion(&p, &s, "throughput limit (130429)", T0 + 100000 + p.congestion_window,
+							T0 + 1200000, &r);
+	assert_false(r.changed);
+	/* a second later the rate really is still too high: a new event */
+	rate_control_congestion(&p, &s, "throughput limit (130429)", T0 + 100001 + p.congestion_window,
+							T0 + 1300000, &r);
 	assert_float_equal(r.next.factor, 0.25, 1e-9);
 	assert_float_equal(r.next.ceiling, 0.5, 1e-9);
 }
@@ -489,9 +501,10 @@ monitor_step_ignores_congestion_already_answered(void **state)
 	assert_float_equal(r.next.factor, 0.7, 1e-9);
 	assert_int_equal(r.next.last_decrease, T0 + MIN(3));
 	/* and then congestion from that request is answered */
-	assert_false(rate_control_congestion_is_new(&r.next, T0 + MIN(1)));
-	assert_false(rate_control_congestion_is_new(&r.next, 0));
-	assert_true(rate_control_congestion_is_new(&r.next, T0 + MIN(3) + 1));
+	assert_false(rate_control_congestion_is_new(&p, &r.next, T0 + MIN(1)));
+	assert_false(rate_control_congestion_is_new(&p, &r.next, 0));
+	assert_false(rate_control_congestion_is_new(&p, &r.next, T0 + MIN(3) + p.congestion_window));
+	assert_true(rate_control_congestion_is_new(&p, &r.next, T0 + MIN(3) + p.congestion_window + 1));
 
 	/* a cut for any other reason also answers the congestion before it */
 	s = in_mode(MODE_ACTIVE, 1.0);

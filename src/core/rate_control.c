@@ -48,6 +48,7 @@ rate_control_defaults(void)
 		.min_factor = 0.05,
 		.increase_interval = 5 * MINUTE,
 		.probe_interval = 30 * SECOND,
+		.congestion_window = SECOND,
 		.pause_cooldown = 30 * MINUTE,
 		.ramp = 120 * MINUTE,
 		.ramp_start = 0.1,
@@ -286,14 +287,20 @@ note_changes(const RateControlState *s, RateControlStep *out)
 
 /*
  * Is a congestion signal about a request sent at 'request_at' a new event?
- * Only if the request left after the last decrease: one sent before (or at
- * the same instant, as on a pinned clock) met the congestion that decrease
- * answered.
+ * Only if the request left more than congestion_window after the last
+ * decrease: one sent before it (or at the same instant, as on a pinned
+ * clock) met the congestion that decrease answered, and one sent within the
+ * window arrived while Meta's count still held what was sent before it.
  */
 bool
-rate_control_congestion_is_new(const RateControlState *s, int64_t request_at)
+rate_control_congestion_is_new(const RateControlParams *p, const RateControlState *s,
+							   int64_t request_at)
 {
-	return request_at != 0 && request_at > s->last_decrease;
+	if (request_at == 0)
+		return false;
+	if (s->last_decrease == 0)
+		return true;
+	return request_at > s->last_decrease + p->congestion_window;
 }
 
 /*
@@ -318,7 +325,7 @@ rate_control_step(const RateControlParams *p, const RateControlState *s,
 	}
 	repair_factor(p, n);
 	in_copy.congestion_only = !given->bad_signal &&
-		rate_control_congestion_is_new(s, given->congestion_at);
+		rate_control_congestion_is_new(p, s, given->congestion_at);
 	in_copy.bad_signal = given->bad_signal || in_copy.congestion_only;
 
 	if (!step_pause(p, in, out))
@@ -376,9 +383,9 @@ rate_control_congestion(const RateControlParams *p, const RateControlState *s,
 		say(out, "%s: the number is paused, nothing to slow", cause);
 		return;
 	}
-	if (!rate_control_congestion_is_new(s, request_at))
+	if (!rate_control_congestion_is_new(p, s, request_at))
 	{
-		say(out, "%s for a request sent before the last decrease: already answered", cause);
+		say(out, "%s for a request sent before the last decrease took effect: already answered", cause);
 		return;
 	}
 	repair_factor(p, n);

@@ -7,7 +7,12 @@
  * win it back a step at a time.  One congestion event is one decrease: a
  * congestion signal (130429) about a request sent before the last decrease
  * reports the congestion that decrease already answered, and is ignored
- * (as TCP ignores losses of segments sent before it cut its window).  After a
+ * (as TCP ignores losses of segments sent before it cut its window); so is
+ * one sent within congestion_window after it, because Meta counts
+ * throughput over the last second of arrivals, which still holds what was
+ * sent before the decrease (TCP waits a round trip for the same reason).
+ * Without that, each request of the second after a decrease met a window
+ * still full and cut again: 100 → 50 → 25 → 12 → 6 → 5 % in 600 ms.  After a
  * congestion decrease the rate climbs back quickly (one increase per
  * probe_interval) while it stays under the rate at which congestion was met
  * (its ceiling, TCP's slow-start threshold), then carefully (one per
@@ -39,6 +44,8 @@ typedef struct RateControlParams
 	int64_t		increase_interval;	/* 5 min: one increase per interval */
 	int64_t		probe_interval; /* 30 s: one increase per interval while under
 								 * the rate of the last congestion */
+	int64_t		congestion_window;	/* 1 s: Meta's throughput window, during
+									 * which a decrease is not yet seen */
 	int64_t		pause_cooldown; /* 30 min: shortest automatic pause */
 	int64_t		ramp;			/* 2 h: recovering -> active */
 	double		ramp_start;		/* 0.1: where recovering starts */
@@ -85,7 +92,9 @@ extern void rate_control_step(const RateControlParams *p,
 							  const RateControlState *s,
 							  const RateControlInput *in,
 							  RateControlStep *out);
-extern bool rate_control_congestion_is_new(const RateControlState *s, int64_t request_at);
+extern bool rate_control_congestion_is_new(const RateControlParams *p,
+										   const RateControlState *s,
+										   int64_t request_at);
 extern void rate_control_congestion(const RateControlParams *p,
 									const RateControlState *s,
 									const char *cause, int64_t request_at,

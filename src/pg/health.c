@@ -33,6 +33,8 @@
 
 #define REASON_MAX 600
 
+static RateControlParams controller_params(void);
+
 /* Column numbers of antiban.number_signals(). */
 enum
 {
@@ -143,6 +145,7 @@ static void
 read_row(HeapTuple t, TupleDesc d, TimestampTz now, NumberSignals *n)
 {
 	HealthSignals *s = &n->signals;
+	RateControlParams p = controller_params();
 	RateControlState *st = &n->state;
 	TimestampTz last_bad = time_at(t, d, SIG_LAST_BAD, 0);
 	bool		isnull;
@@ -200,7 +203,7 @@ read_row(HeapTuple t, TupleDesc d, TimestampTz now, NumberSignals *n)
 	n->warmup_input.sent_24h = int8_at(t, d, SIG_SENT_24H);
 	n->warmup_input.oldest_sent_24h = time_at(t, d, SIG_OLDEST_SENT_24H, 0);
 	n->warmup_input.bad_signal = n->input.bad_signal || n->input.pause_signal || n->input.hard_signal ||
-		rate_control_congestion_is_new(st, n->input.congestion_at);
+		rate_control_congestion_is_new(&p, st, n->input.congestion_at);
 }
 
 static RateControlParams
@@ -215,6 +218,8 @@ controller_params(void)
 	p.increase = antiban_aimd_increase;
 	p.increase_interval = (int64) antiban_aimd_interval_s * USECS_PER_SEC;
 	p.probe_interval = (int64) antiban_aimd_probe_interval_s * USECS_PER_SEC;
+	/* Meta's one-second count, and the latency spread its arrivals may add */
+	p.congestion_window = USECS_PER_SEC + (int64) antiban_arrival_jitter_ms * 1000;
 	p.pause_cooldown = (int64) antiban_pause_cooldown_s * USECS_PER_SEC;
 	p.ramp = (int64) antiban_recovery_ramp_s * USECS_PER_SEC;
 	return p;

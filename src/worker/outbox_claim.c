@@ -63,11 +63,16 @@ CONVERSATION_HEAD_SQL
 static const char *const hold_sql =
 "SELECT antiban.hold_unapproved_templates(make_interval(secs => $1), $2)";
 
-/* The earliest waiting message: the first entry of each priority in outbox_due. */
+/*
+ * The earliest waiting message at the head of its conversation: the first
+ * such entry of each priority in outbox_due (a held message is due only
+ * when the one before it has gone, which wakes the sender anyway).
+ */
 static const char *const next_due_sql =
 "SELECT min(d.not_before) FROM unnest(enum_range(NULL::antiban.priority)) AS p(level)"
 " CROSS JOIN LATERAL (SELECT o.not_before FROM antiban.outbox o"
 "  WHERE o.state IN ('queued', 'retry_wait') AND o.priority = p.level"
+CONVERSATION_HEAD_SQL
 "  ORDER BY o.not_before LIMIT 1) d";
 
 /*
@@ -330,12 +335,17 @@ remember(SenderState *st, HeapTuple t, TupleDesc d, int64 id, int64 number_id)
 }
 
 static TimestampTz
-next_due_time(void)
+next_due_time(TimestampTz now)
 {
+	static SPIPlanPtr plan = NULL;
+	Oid			types[1] = {TIMESTAMPTZOID};
+	Datum		args[1] = {TimestampTzGetDatum(now)};
 	bool		isnull;
 	Datum		v;
 
-	if (SPI_execute(next_due_sql, true, 1) != SPI_OK_SELECT || SPI_processed == 0)
+	if (plan == NULL)
+		plan = privileged_prepare(next_due_sql, 1, types);
+	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed == 0)
 		return 0;
 	v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return isnull ? 0 : DatumGetTimestampTz(v);
@@ -401,7 +411,7 @@ sender_claim(SenderState *st, int limit, Outgoing **out, TimestampTz *next_due)
 			remember(st, t, d, id, DatumGetInt64(go.number_id[go.n - 1]));
 	}
 	if (ndue == 0)
-		*next_due = next_due_time();
+		*next_due = next_due_time(now);
 	settle(&settled);
 	n = mark_sending(st, &go, now, out);
 	return n;
