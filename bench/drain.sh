@@ -101,8 +101,8 @@ independent=$(drain HIGH "$MESSAGES" independent '{"independent": true}')
 level_prefix="'219'"
 standard=$(drain STANDARD $((NUMBERS * 780)) standard)
 
-# edge NUMBER ALLOWED_MPS COUNT RECIPIENT_SQL: one fresh STANDARD number
-# (the others are left out: the messages are pinned to it) whose server
+# edge NUMBER ALLOWED_MPS COUNT RECIPIENT_SQL: one fresh STANDARD number,
+# the only one in rotation (the others paused by an operator), whose server
 # allows ALLOWED_MPS; prints "elapsed sent pair_refusals throughput_refusals"
 edge() {
 	number=$1 allowed=$2 count=$3 recipient=$4
@@ -110,10 +110,12 @@ edge() {
 	curl -s -X POST "$SIM/_sim/config" -d "{\"numbers\": {\"$number\": {\"throughput\": $allowed, \"portfolio\": \"p1\", \"waba\": \"200\"}},
 		\"portfolios\": {\"p1\": {\"limit\": \"unlimited\"}}, \"pair_capacity\": 45, \"pair_refill_seconds\": 6}" >/dev/null
 	cluster_psql "$DIR" "$PORT" antiban -c "TRUNCATE antiban.outbox" -c "
-		INSERT INTO antiban.numbers (phone_number_id, waba_id, throughput_level) VALUES ('$number', 1, 'STANDARD')" >/dev/null
+		INSERT INTO antiban.numbers (phone_number_id, waba_id, throughput_level) VALUES ('$number', 1, 'STANDARD')" -c "
+		SELECT antiban.set_mode(phone_number_id, 'paused', 'bench: one number at the edge')
+		FROM antiban.numbers WHERE phone_number_id <> '$number' AND mode <> 'paused'" >/dev/null
 	sleep 1.5	# the numbers cache sees it
 	cluster_psql "$DIR" "$PORT" antiban -c "
-		SELECT count(antiban.send_template($recipient, 'oferta', 'pt_BR', NULL, 'utility', from_number => '$number'))
+		SELECT count(antiban.send_template($recipient, 'oferta', 'pt_BR', NULL, 'utility'))
 		FROM generate_series(1, $count) i" >/dev/null
 	i=0
 	while [ $i -lt 6000 ] && [ "$(accepted)" -lt "$count" ]; do sleep 0.1; i=$((i + 1)); done
@@ -121,8 +123,8 @@ edge() {
 	curl -s "$SIM/_sim/ledger" > "$DIR/ledger.$number.json"
 	t0=$(cut -f7 "$DIR/messages.tsv" | sort -n | head -1)
 	t1=$(cut -f7 "$DIR/messages.tsv" | sort -n | tail -1)
-	echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') $(accepted) \
-		$(ledger_count "$number" pair_rate) $(ledger_count "$number" throughput)"
+	echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') $(accepted)" \
+		"$(ledger_count "$number" pair_rate) $(ledger_count "$number" throughput)"
 }
 PAIR_COUNT=50
 single=$(edge 4000101 80 $PAIR_COUNT "'+5551999990001'")
