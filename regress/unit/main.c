@@ -11,7 +11,7 @@ main(void)
 {
 	UnitGroup	(*groups[]) (void) = {
 		token_bucket_tests, slot_table_tests, recipient_tests,
-		reach_window_tests, decision_tests, throughput_tests, error_tests, message_state_tests, payload_tests, retry_plan_tests, stop_request_tests, stop_corpus_tests,
+		reach_window_tests, decision_tests, throughput_tests, pacing_tests, error_tests, message_state_tests, payload_tests, retry_plan_tests, stop_request_tests, stop_corpus_tests,
 		health_tests, rate_control_tests, warmup_tests, redact_tests,
 		recipient_match_tests, event_time_tests, json_repair_tests, transport_outcome_tests,
 		pricing_market_tests, volume_tier_tests, rate_card_tests,

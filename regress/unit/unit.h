@@ -28,6 +28,7 @@ extern UnitGroup recipient_tests(void);
 extern UnitGroup reach_window_tests(void);
 extern UnitGroup decision_tests(void);
 extern UnitGroup throughput_tests(void);
+extern UnitGroup pacing_tests(void);
 extern UnitGroup error_tests(void);
 extern UnitGroup message_state_tests(void);
 extern UnitGroup payload_tests(void);

@@ -24,11 +24,14 @@
 #include "core/recipient_state.h"
 #include "core/slot_table.h"
 #include "core/token_bucket.h"
+#include "core/pacing.h"
 
 /* GUCs (guc.c) */
 extern char *antiban_database_name;
 extern int	antiban_min_health;
 extern double antiban_throughput_headroom;
+extern double antiban_pair_headroom;
+extern int	antiban_arrival_jitter_ms;
 extern double antiban_pair_rate_per_minute;
 extern int	antiban_pair_burst;
 extern int	antiban_max_buckets;
@@ -63,6 +66,7 @@ extern int	antiban_resume_at;
 extern double antiban_aimd_decrease;
 extern double antiban_aimd_increase;
 extern int	antiban_aimd_interval_s;
+extern int	antiban_aimd_probe_interval_s;
 extern int	antiban_pause_cooldown_s;
 extern int	antiban_recovery_ramp_s;
 extern int	antiban_poll_interval_ms;
