@@ -59,6 +59,13 @@ my ($ret, $out, $err) = $node->psql('postgres', q{SELECT antiban.set_secret('app
 like($err, qr/permission denied for function set_secret/, 'a reader may not set secrets');
 unlike($err, qr/LEAK/, 'and is not shown the value it tried');
 
+# A URL setting given with user:password@ is refused, and PostgreSQL's error quotes the value:
+# the superuser's client and the server log see it masked.
+($ret, $out, $err) = $node->psql('postgres',
+	q{ALTER SYSTEM SET antiban.lead_llm_url = 'https://user:pw-LEAK-19@llm.example/v1/chat/completions'});
+isnt($ret, 0, 'a URL setting with credentials is refused');
+unlike($out . $err, qr/LEAK/, 'and the error does not show them');
+
 is($node->safe_psql('postgres', q{SELECT string_agg(kind || ':' || length, ',' ORDER BY kind) FROM antiban.secrets_status}),
 	'access_token:18,app_secret:19', 'the admin\'s secrets are stored (lengths only in the view)');
 ($ret, $out, $err) = $node->psql('postgres', 'SELECT value FROM antiban.secrets', extra_params => [ '-U', 'admin' ]);

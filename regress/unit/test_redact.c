@@ -30,6 +30,9 @@ which_statements(void **state)
 	assert_true(redact_statement_has_secret("SELECT antiban.clear_secret('access_token', $1)"));
 	assert_false(redact_statement_has_secret("SELECT antiban.decide('+5511987654321', 'marketing')"));
 	assert_false(redact_statement_has_secret(NULL));
+	/* a URL setting: PostgreSQL's own "invalid value" error quotes what was given */
+	assert_true(redact_statement_has_secret("ALTER SYSTEM SET antiban.lead_llm_url = 'https://u:p@llm.example'"));
+	assert_true(redact_statement_has_secret("SET antiban.alert_webhook_url TO 'https://hooks.example/T0/B0/x'"));
 }
 
 static void

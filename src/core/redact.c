@@ -16,6 +16,8 @@
  * only readability.
  */
 static const char *const secret_functions[] = {"secret", "webhook_verify",
+	/* a URL setting may carry user:password@ (refused, but PostgreSQL quotes the value) */
+	"graph_base_url", "alert_webhook_url", "lead_llm_url",
 	/* a Unicode-escaped name can spell "secret" without the letters */
 "U&", "u&"};
 
