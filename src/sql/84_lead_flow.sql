@@ -1,0 +1,829 @@
+-- Every conversation becomes a lead: the flow that ties webhooks, the lead
+-- model (66_lead_model.sql) and assignment (67_leads.sql) together.
+--
+--  - One lead per person and portfolio.  An inbound message (any type but a
+--    system event) from a person without a lead makes one, with its source:
+--    a click-to-WhatsApp ad (the message's referral: ad id and ctwa_clid), a
+--    campaign (the message quotes, or the person was sent, one of our
+--    marketing templates in the last 7 days), or organic.  Apps register
+--    leads with antiban.upsert_lead().
+--  - The lead model's "conversation" is the lead: lead_features and
+--    lead_scores are keyed by antiban.leads.id.
+--  - Which lead a person's message belongs to: their open lead, whatever
+--    identifier it came from; else their latest lead if it closed less than
+--    lead_routing.new_lead_after ago (default 30 days: the message is added
+--    to it, its stage does not change, an agent may reopen it); else a new
+--    lead (a returning person goes back to their owner: assign_lead).
+--  - Messages, our sends, reads, button taps, opt-outs and 131049/131026
+--    failures are noted on the lead as they arrive, one call to
+--    antiban.note_lead_events per webhook change (statuses: per outbox
+--    UPDATE statement), and the new score is copied to the lead with its
+--    reasons.  A new lead that engages (writes again, answers our message or
+--    taps a button) becomes engaged; one whose score reaches
+--    lead_routing.qualify_score (default 60) becomes qualified and is
+--    assigned.  Stages only move forward by themselves.
+--  - Two persons found to be one fold their open leads into one.
+--  - antiban.lead_flow = off (a GUC) leaves leads alone on the webhook path.
+
+-- ---------------------------------------------------------------- schema
+
+ALTER TABLE antiban.leads
+    ADD COLUMN ctwa_clid text,
+    ADD COLUMN merged_into bigint REFERENCES antiban.leads ON DELETE SET NULL,
+    ADD CONSTRAINT leads_source CHECK (source IN ('ctwa', 'campaign', 'organic', 'app'));
+COMMENT ON COLUMN antiban.leads.source IS
+    'Where the lead came from: ctwa (a click-to-WhatsApp ad: source_ad_id, ctwa_clid), campaign (a reply to our marketing template: campaign), organic (wrote on their own), app (registered by antiban.upsert_lead without a source).';
+COMMENT ON COLUMN antiban.leads.ctwa_clid IS 'The click id of the click-to-WhatsApp ad the lead came from (referral.ctwa_clid), for conversion reporting.';
+COMMENT ON COLUMN antiban.leads.merged_into IS
+    'Set when two persons turned out to be one and this lead was folded into that one (then disqualified; its history shows on the other lead''s timeline).';
+-- one open lead per person: what makes a lead's creation safe when two webhooks race
+CREATE UNIQUE INDEX leads_one_open_per_person ON antiban.leads (portfolio_id, person_id)
+    WHERE closed_at IS NULL AND person_id IS NOT NULL;
+CREATE INDEX leads_merged_into ON antiban.leads (merged_into) WHERE merged_into IS NOT NULL;
+
+ALTER TABLE antiban.lead_routing
+    ADD COLUMN qualify_score smallint NOT NULL DEFAULT 60
+        CONSTRAINT lead_routing_qualify_range CHECK (qualify_score BETWEEN 0 AND 101),
+    ADD COLUMN new_lead_after interval NOT NULL DEFAULT '30 days'
+        CONSTRAINT lead_routing_new_lead_after_positive CHECK (new_lead_after >= '0');
+COMMENT ON COLUMN antiban.lead_routing.qualify_score IS
+    'A new or engaged lead whose score reaches this becomes qualified and is assigned (101: never by score).';
+COMMENT ON COLUMN antiban.lead_routing.new_lead_after IS
+    'A person whose latest lead closed longer ago than this who writes again starts a new lead; sooner, the message is added to the closed lead.';
+
+ALTER TABLE antiban.lead_events
+    DROP CONSTRAINT lead_events_kind,
+    ADD CONSTRAINT lead_events_kind
+        CHECK (kind IN ('stage', 'assigned', 'reassigned', 'queued', 'first_response', 'sla_missed',
+                        'created', 'score', 'note', 'merged')),
+    ADD COLUMN data jsonb;
+COMMENT ON COLUMN antiban.lead_events.data IS
+    'What a score event scored (score, previous, model, reasons) or who wrote a note.';
+
+-- What a score change must be to be logged (besides the first score and a
+-- crossing of the qualification threshold): decay moves every score a
+-- point now and then, which is not news on a timeline.
+CREATE FUNCTION antiban.lead_score_news(previous smallint, score smallint, qualify smallint) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN previous IS NULL OR abs(score - previous) >= 5
+       OR (previous < qualify) <> (score < qualify);
+COMMENT ON FUNCTION antiban.lead_score_news(smallint, smallint, smallint) IS
+    'Internal: is a score change worth a line on the lead''s timeline? The first score, a move of 5 points or more, or a crossing of the qualification threshold.';
+
+CREATE FUNCTION antiban.lead_flow_on() RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN coalesce(current_setting('antiban.lead_flow', true), 'on') IN ('on', 'true', '1', 'yes');
+COMMENT ON FUNCTION antiban.lead_flow_on() IS
+    'Internal: is antiban.lead_flow on (webhooks create and rescore leads)?';
+
+CREATE FUNCTION antiban.lead_qualify_score(portfolio bigint) RETURNS smallint
+LANGUAGE sql STABLE PARALLEL SAFE
+RETURN coalesce((SELECT r.qualify_score FROM antiban.lead_routing r WHERE r.portfolio_id = portfolio), 60);
+COMMENT ON FUNCTION antiban.lead_qualify_score(bigint) IS
+    'Internal: the score at which a portfolio''s leads qualify (antiban.lead_routing.qualify_score, default 60).';
+
+-- ---------------------------------------------------------------- which lead
+
+CREATE FUNCTION antiban.lead_of_person(portfolio bigint, person bigint) RETURNS bigint
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT l.id FROM antiban.leads l
+    WHERE l.portfolio_id = lead_of_person.portfolio AND l.person_id = lead_of_person.person
+      AND l.merged_into IS NULL
+      AND (l.closed_at IS NULL
+           OR l.closed_at > antiban.now() - coalesce((SELECT r.new_lead_after FROM antiban.lead_routing r
+                                                     WHERE r.portfolio_id = lead_of_person.portfolio), '30 days'))
+    ORDER BY l.closed_at IS NULL DESC, l.closed_at DESC, l.id DESC
+    LIMIT 1;
+END;
+COMMENT ON FUNCTION antiban.lead_of_person(bigint, bigint) IS
+    'The lead a person''s messages go to: their open lead, else their latest lead if it closed less than lead_routing.new_lead_after ago (default 30 days); NULL: a new message starts a new lead.';
+
+-- A person's lead, made if they have none (the unique index on open leads
+-- settles two webhooks racing for the same person).
+CREATE FUNCTION antiban.open_lead(portfolio bigint, person bigint, at timestamptz, source text,
+                                  ad_id text DEFAULT NULL, clid text DEFAULT NULL, campaign text DEFAULT NULL,
+                                  language text DEFAULT NULL, why text DEFAULT NULL,
+                                  OUT lead bigint, OUT created boolean)
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    created := false;
+    FOR attempt IN 1 .. 3 LOOP
+        lead := antiban.lead_of_person(portfolio, person);
+        EXIT WHEN lead IS NOT NULL;
+        INSERT INTO antiban.leads AS l (portfolio_id, person_id, source, source_ad_id, ctwa_clid, campaign, language)
+        VALUES (portfolio, person, open_lead.source, ad_id, clid, open_lead.campaign, open_lead.language)
+        ON CONFLICT (portfolio_id, person_id) WHERE closed_at IS NULL AND person_id IS NOT NULL DO NOTHING
+        RETURNING l.id INTO lead;
+        IF lead IS NOT NULL THEN
+            created := true;
+            INSERT INTO antiban.lead_events (lead_id, portfolio_id, at, kind, stage, detail)
+            VALUES (lead, portfolio, coalesce(at, antiban.now()), 'created', 'new',
+                    concat_ws(', ', why, 'source ' || open_lead.source,
+                              'ad ' || ad_id, 'campaign ' || open_lead.campaign));
+            EXIT;
+        END IF;
+    END LOOP;
+    IF lead IS NULL THEN
+        RAISE EXCEPTION 'the lead of person % kept changing while it was being made', person
+            USING ERRCODE = 'serialization_failure', HINT = 'Try again.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION antiban.open_lead(bigint, bigint, timestamptz, text, text, text, text, text, text) IS
+    'Internal: the lead of a person (antiban.lead_of_person), or a new one with this source, logged as created at "at" with why.';
+
+-- The campaign a person's first message answers: the marketing message it
+-- quotes, else the last one we sent them in the 7 days before.
+CREATE FUNCTION antiban.lead_campaign_of(portfolio bigint, person bigint, quoted text, at timestamptz) RETURNS text
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT coalesce(o.metadata ->> 'campaign', o.payload -> 'template' ->> 'name', 'outbox ' || o.id)
+    FROM antiban.outbox o
+    WHERE o.portfolio_id = lead_campaign_of.portfolio AND o.category = 'marketing'
+      AND o.state IN ('sent', 'delivered', 'read')
+      AND (o.wamid = lead_campaign_of.quoted
+           OR (o.recipient IN (SELECT i.key FROM antiban.person_ids i
+                               WHERE i.portfolio_id = lead_campaign_of.portfolio AND i.person_id = lead_campaign_of.person)
+               AND o.created_at BETWEEN lead_campaign_of.at - interval '7 days' AND lead_campaign_of.at))
+    ORDER BY o.wamid IS NOT DISTINCT FROM lead_campaign_of.quoted DESC, o.created_at DESC
+    LIMIT 1;
+END;
+COMMENT ON FUNCTION antiban.lead_campaign_of(bigint, bigint, text, timestamptz) IS
+    'Internal: the campaign a person''s first message answers: the marketing message of ours it quotes (context.id), else the last one sent to them in the 7 days before; its metadata.campaign, else its template name.';
+
+-- ---------------------------------------------------------------- inbound messages
+
+-- The inbound messages of one webhook change that this transaction applied
+-- (antiban.apply_messages calls it once, after its loop): each person's
+-- lead found or made, every message noted in one call to the model, the
+-- inbound times and the stage brought up to date.
+CREATE FUNCTION antiban.leads_from_messages(value jsonb) RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+DECLARE
+    p record;
+    found record;
+    persons bigint[] := '{}';
+    person_leads bigint[] := '{}';
+    ev_leads bigint[];
+    ev_kinds text[];
+    ev_ats timestamptz[];
+    ev_bodies text[];
+    ev_portfolios bigint[];
+BEGIN
+    -- one lead per person: found, or made from the person's first message here
+    FOR p IN
+        SELECT DISTINCT ON (k.person_id) k.portfolio_id, k.person_id, i.occurred_at, i.payload, i.context_wamid, i.body,
+               i.wamid
+        FROM jsonb_array_elements(value -> 'messages') m
+             JOIN antiban.interactions i ON i.wamid = m ->> 'id'
+             JOIN antiban.contacts k ON k.id = i.contact_id
+        WHERE i.received_at = now() AND i.direction = 'in'
+          AND i.message_type NOT IN ('system', 'request_welcome')
+          AND k.person_id IS NOT NULL AND k.portfolio_id IS NOT NULL
+        ORDER BY k.person_id, i.occurred_at, i.id
+    LOOP
+        SELECT * INTO found
+        FROM antiban.open_lead(p.portfolio_id, p.person_id, p.occurred_at,
+            CASE WHEN p.payload ? 'referral' THEN 'ctwa'
+                 WHEN antiban.lead_campaign_of(p.portfolio_id, p.person_id, p.context_wamid, p.occurred_at) IS NOT NULL
+                     THEN 'campaign'
+                 ELSE 'organic' END,
+            nullif(p.payload -> 'referral' ->> 'source_id', ''), nullif(p.payload -> 'referral' ->> 'ctwa_clid', ''),
+            CASE WHEN NOT p.payload ? 'referral'
+                 THEN antiban.lead_campaign_of(p.portfolio_id, p.person_id, p.context_wamid, p.occurred_at) END,
+            CASE WHEN p.body IS NOT NULL THEN antiban.lead_language(p.body) END,
+            format('message %s', p.wamid));
+        persons := persons || p.person_id;
+        person_leads := person_leads || found.lead;
+    END LOOP;
+    IF cardinality(persons) = 0 THEN
+        RETURN 0;
+    END IF;
+    -- every message to the model in one call; the new scores reach the leads
+    -- through antiban.lead_scores' triggers
+    SELECT array_agg(m.lead ORDER BY m.occurred_at, m.id), array_agg(m.kind ORDER BY m.occurred_at, m.id),
+           array_agg(m.occurred_at ORDER BY m.occurred_at, m.id), array_agg(m.body ORDER BY m.occurred_at, m.id),
+           array_agg(m.portfolio_id ORDER BY m.occurred_at, m.id)
+    INTO ev_leads, ev_kinds, ev_ats, ev_bodies, ev_portfolios
+    FROM (SELECT i.id, x.lead, k.portfolio_id, i.occurred_at, i.body,
+                 CASE WHEN i.message_type IN ('button', 'interactive') THEN 'tap' ELSE 'inbound' END AS kind
+          FROM jsonb_array_elements(value -> 'messages') j
+               JOIN antiban.interactions i ON i.wamid = j ->> 'id'
+               JOIN antiban.contacts k ON k.id = i.contact_id
+               JOIN unnest(persons, person_leads) AS x(person, lead) ON x.person = k.person_id
+          WHERE i.received_at = now() AND i.direction = 'in'
+            AND i.message_type NOT IN ('system', 'request_welcome')) m;
+    PERFORM antiban.note_lead_events(ev_leads, ev_kinds, ev_ats, ev_bodies, NULL, ev_portfolios);
+    UPDATE antiban.leads l
+    SET first_inbound_at = least(l.first_inbound_at, t.first_at),
+        last_inbound_at = greatest(l.last_inbound_at, t.last_at)
+    FROM (SELECT u.lead, min(u.at) AS first_at, max(u.at) AS last_at
+          FROM unnest(ev_leads, ev_ats) AS u(lead, at) GROUP BY u.lead) t
+    WHERE l.id = t.lead;
+    PERFORM antiban.lead_engaged(person_leads);
+    RETURN cardinality(persons);
+END
+$$;
+COMMENT ON FUNCTION antiban.leads_from_messages(jsonb) IS
+    'Internal (antiban.note_inbound_messages): the inbound messages of the change applied by this transaction make or find each person''s lead (source: ctwa referral with its ad id, a campaign, or organic), are noted on it in one antiban.note_lead_events call (texts; button and list replies as taps), stamp its inbound times and move it from new to engaged when it engages. Returns the leads touched; 0 with antiban.lead_flow off.';
+
+CREATE FUNCTION antiban.note_inbound_messages(value jsonb) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF NOT antiban.lead_flow_on() OR jsonb_typeof(value -> 'messages') IS DISTINCT FROM 'array' THEN
+        RETURN 0;
+    END IF;
+    BEGIN
+        RETURN antiban.leads_from_messages(value);
+    EXCEPTION
+        WHEN deadlock_detected OR serialization_failure OR lock_not_available OR query_canceled THEN
+            RAISE;
+        WHEN OTHERS THEN
+            -- the messages matter more than the leads: they stay applied
+            RAISE WARNING 'antiban: leads of % inbound messages not noted: %',
+                jsonb_array_length(value -> 'messages'), SQLERRM;
+            RETURN 0;
+    END;
+END
+$$;
+COMMENT ON FUNCTION antiban.note_inbound_messages(jsonb) IS
+    'Internal (antiban.apply_messages calls it once per messages change, after applying them): with antiban.lead_flow on, antiban.leads_from_messages in a subtransaction; an error there is a warning, never a lost message (a deadlock is raised, for the webhook''s retry). Returns the leads touched.';
+
+-- new -> engaged: the lead wrote a second message, answered ours or tapped a button
+CREATE FUNCTION antiban.lead_engaged(leads bigint[]) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    moved integer;
+BEGIN
+    UPDATE antiban.leads l SET stage = 'engaged'
+    FROM antiban.lead_features f
+    WHERE l.id = ANY (leads) AND f.conversation_id = l.id AND l.stage = 'new'
+      AND (f.messages >= 2 OR (f.engagement).taps > 0
+           OR (f.engagement).last_inbound_at > (f.engagement).last_outbound_at);
+    GET DIAGNOSTICS moved = ROW_COUNT;
+    RETURN moved;
+END
+$$;
+COMMENT ON FUNCTION antiban.lead_engaged(bigint[]) IS
+    'Internal: the new leads among these that engaged (wrote a second message, answered one of ours, tapped a button) become engaged. Returns how many moved.';
+
+-- ---------------------------------------------------------------- our messages, reads, failures
+
+-- Statuses and sends change outbox rows: what the lead's person saw of us
+-- (sent, read) and what failed, one call to the model per statement.  A
+-- free-form (service) message sent to the person after the lead was
+-- assigned is the owner's first response.
+CREATE FUNCTION antiban.outbox_lead_events() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    ev_leads bigint[];
+    ev_kinds text[];
+    ev_ats timestamptz[];
+    ev_codes integer[];
+    ev_portfolios bigint[];
+    ev_categories antiban.category[];
+    r record;
+BEGIN
+    IF NOT antiban.lead_flow_on() THEN
+        RETURN NULL;
+    END IF;
+    SELECT array_agg(c.lead ORDER BY c.at), array_agg(c.kind ORDER BY c.at), array_agg(c.at ORDER BY c.at),
+           array_agg(c.code ORDER BY c.at), array_agg(c.portfolio_id ORDER BY c.at), array_agg(c.category ORDER BY c.at)
+    INTO ev_leads, ev_kinds, ev_ats, ev_codes, ev_portfolios, ev_categories
+    FROM (SELECT antiban.lead_of_person(c.portfolio_id, c.person) AS lead, c.*
+          FROM (SELECT n.portfolio_id, coalesce(n.person_id, antiban.person_id(n.portfolio_id, n.recipient)) AS person,
+                       e.kind, e.at, e.code, n.category
+                FROM new_rows n JOIN old_rows o ON o.id = n.id
+                     CROSS JOIN LATERAL (VALUES
+                         ('outbound', n.sent_at, NULL::integer, o.sent_at IS NULL AND n.sent_at IS NOT NULL),
+                         ('read', n.read_at, NULL, o.read_at IS NULL AND n.read_at IS NOT NULL),
+                         (CASE WHEN n.error_code = 131050 THEN 'opt_out' ELSE 'failure' END, n.failed_at, n.error_code,
+                          o.failed_at IS NULL AND n.failed_at IS NOT NULL AND n.error_code IS NOT NULL))
+                         AS e(kind, at, code, happened)
+                WHERE e.happened AND n.portfolio_id IS NOT NULL AND n.recipient IS NOT NULL) c
+          WHERE c.person IS NOT NULL) c
+    WHERE c.lead IS NOT NULL;
+    IF ev_leads IS NULL THEN
+        RETURN NULL;
+    END IF;
+    BEGIN
+        PERFORM antiban.note_lead_events(ev_leads, ev_kinds, ev_ats, NULL, ev_codes, ev_portfolios);
+        FOR r IN
+            SELECT u.lead, min(u.at) AS at
+            FROM unnest(ev_leads, ev_kinds, ev_ats, ev_categories) AS u(lead, kind, at, category)
+                 JOIN antiban.leads l ON l.id = u.lead
+            WHERE u.kind = 'outbound' AND u.category = 'service' AND l.owner_agent_id IS NOT NULL
+              AND l.first_response_at IS NULL AND l.closed_at IS NULL AND u.at >= l.assigned_at
+            GROUP BY u.lead ORDER BY u.lead
+        LOOP
+            PERFORM antiban.record_first_response(r.lead, r.at);
+        END LOOP;
+    EXCEPTION
+        WHEN deadlock_detected OR serialization_failure OR lock_not_available OR query_canceled THEN
+            RAISE;
+        WHEN OTHERS THEN
+            -- a message's state matters more than a lead's score: keep the update
+            RAISE WARNING 'antiban: lead events of % outbox changes not noted: %', cardinality(ev_leads), SQLERRM;
+    END;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER outbox_lead_events AFTER UPDATE ON antiban.outbox
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION antiban.outbox_lead_events();
+COMMENT ON FUNCTION antiban.outbox_lead_events() IS
+    'Statement trigger on antiban.outbox: messages that became sent, read or failed (131050: an opt-out) are noted on their person''s lead in one antiban.note_lead_events call; a free-form message sent after the lead was assigned records its first response.';
+
+-- An opt-out (or a resume) of the person stated in a message or a preference.
+CREATE FUNCTION antiban.contact_lead_consent() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    lead bigint;
+BEGIN
+    IF NOT antiban.lead_flow_on() OR NEW.person_id IS NULL OR NEW.portfolio_id IS NULL THEN
+        RETURN NULL;
+    END IF;
+    lead := antiban.lead_of_person(NEW.portfolio_id, NEW.person_id);
+    IF lead IS NOT NULL THEN
+        BEGIN
+            PERFORM antiban.note_lead_events(ARRAY[lead], ARRAY[CASE WHEN NEW.marketing_opt_out THEN 'opt_out' ELSE 'opt_in' END],
+                                             ARRAY[coalesce(NEW.consent_at, antiban.now())], NULL, NULL, ARRAY[NEW.portfolio_id]);
+        EXCEPTION
+            WHEN deadlock_detected OR serialization_failure OR lock_not_available OR query_canceled THEN
+                RAISE;
+            WHEN OTHERS THEN
+                RAISE WARNING 'antiban: the opt-out of person % not noted on lead %: %', NEW.person_id, lead, SQLERRM;
+        END;
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER contact_lead_consent AFTER UPDATE OF marketing_opt_out ON antiban.contacts
+    FOR EACH ROW WHEN (NEW.marketing_opt_out IS DISTINCT FROM OLD.marketing_opt_out)
+    EXECUTE FUNCTION antiban.contact_lead_consent();
+COMMENT ON FUNCTION antiban.contact_lead_consent() IS
+    'Trigger on antiban.contacts: a person''s stop (or resume) of marketing is noted on their lead as an opt_out (opt_in) at the time they said it.';
+
+-- ---------------------------------------------------------------- scores to leads
+
+-- Every score written (note_lead_events, rescore_leads, a merge) reaches its
+-- lead: the score column, a timeline line when it is news, and the stage
+-- when it reaches the qualification threshold (the stage trigger assigns).
+CREATE FUNCTION antiban.lead_scores_written() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+    WITH d AS (
+        SELECT l.id, l.portfolio_id, l.score AS previous, n.score, n.model_id, n.reasons, n.scored_at,
+               antiban.lead_qualify_score(l.portfolio_id) AS qualify
+        FROM new_scores n JOIN antiban.leads l ON l.id = n.conversation_id
+        WHERE l.score IS DISTINCT FROM n.score
+    ), logged AS (
+        INSERT INTO antiban.lead_events (lead_id, portfolio_id, at, kind, detail, data)
+        SELECT d.id, d.portfolio_id, d.scored_at, 'score',
+               format('score %s -> %s', coalesce(d.previous::text, 'none'), d.score)
+               || coalesce(': ' || (SELECT string_agg(x, '; ' ORDER BY o)
+                                    FROM jsonb_array_elements_text(coalesce(d.reasons -> 'positive', '[]')
+                                                                   || coalesce(d.reasons -> 'negative', '[]'))
+                                         WITH ORDINALITY AS r(x, o)), ''),
+               jsonb_build_object('score', d.score, 'previous', d.previous, 'model', d.model_id, 'reasons', d.reasons)
+        FROM d WHERE antiban.lead_score_news(d.previous, d.score, d.qualify)
+    )
+    UPDATE antiban.leads l SET score = d.score FROM d WHERE l.id = d.id;
+    UPDATE antiban.leads l SET stage = 'qualified'
+    FROM new_scores n
+    WHERE l.id = n.conversation_id AND l.stage IN ('new', 'engaged') AND l.merged_into IS NULL
+      AND n.score >= antiban.lead_qualify_score(l.portfolio_id);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER lead_scores_inserted AFTER INSERT ON antiban.lead_scores
+    REFERENCING NEW TABLE AS new_scores FOR EACH STATEMENT EXECUTE FUNCTION antiban.lead_scores_written();
+CREATE TRIGGER lead_scores_updated AFTER UPDATE ON antiban.lead_scores
+    REFERENCING NEW TABLE AS new_scores FOR EACH STATEMENT EXECUTE FUNCTION antiban.lead_scores_written();
+COMMENT ON FUNCTION antiban.lead_scores_written() IS
+    'Statement trigger on antiban.lead_scores: each new score reaches its lead (the conversation id is the lead id): leads.score, a score line with its reasons on the timeline when it is news (antiban.lead_score_news), and a new or engaged lead at or above lead_routing.qualify_score becomes qualified (and is assigned).';
+
+-- ---------------------------------------------------------------- merges
+
+-- Two persons were one: their leads become the kept person's; two open
+-- leads fold into one (the one with an owner, else the older), the other
+-- is disqualified with merged_into set, and its words join the survivor's
+-- features.
+CREATE FUNCTION antiban.fold_leads(portfolio bigint, kept bigint, merged bigint) RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    open_ids bigint[];
+    survivor bigint;
+    other bigint;
+    f antiban.lead_features;
+BEGIN
+    SELECT array_agg(l.id ORDER BY l.owner_agent_id IS NULL, l.id) INTO open_ids
+    FROM (SELECT x.id, x.owner_agent_id FROM antiban.leads x
+          WHERE x.portfolio_id = portfolio AND x.person_id IN (kept, merged) AND x.closed_at IS NULL
+          ORDER BY x.id FOR UPDATE) l;
+    survivor := open_ids[1];
+    FOREACH other IN ARRAY coalesce(open_ids[2:], '{}') LOOP
+        UPDATE antiban.leads SET merged_into = survivor, stage = 'disqualified' WHERE id = other;
+        UPDATE antiban.leads s SET first_inbound_at = least(s.first_inbound_at, o.first_inbound_at),
+               last_inbound_at = greatest(s.last_inbound_at, o.last_inbound_at),
+               source_ad_id = coalesce(s.source_ad_id, o.source_ad_id), campaign = coalesce(s.campaign, o.campaign),
+               products = ARRAY(SELECT DISTINCT unnest(s.products || o.products))
+        FROM antiban.leads o WHERE s.id = survivor AND o.id = other;
+        INSERT INTO antiban.lead_events (lead_id, portfolio_id, kind, detail)
+        VALUES (survivor, portfolio, 'merged', format('lead %s folded in: persons %s and %s are one', other, kept, merged)),
+               (other, portfolio, 'merged', format('folded into lead %s: persons %s and %s are one', survivor, kept, merged));
+        SELECT * INTO f FROM antiban.lead_features WHERE conversation_id = other;
+        IF FOUND THEN
+            INSERT INTO antiban.lead_features AS s (conversation_id, portfolio_id, features, feature_values, engagement, messages)
+            VALUES (survivor, portfolio, f.features, f.feature_values, f.engagement, f.messages)
+            ON CONFLICT (conversation_id) DO UPDATE
+            SET (features, feature_values) = (SELECT v.features, v.feature_values
+                                              FROM antiban.lead_vector_add(s.features, s.feature_values,
+                                                                           excluded.features, excluded.feature_values) v),
+                engagement = CASE WHEN (excluded.engagement).last_inbound_at > (s.engagement).last_inbound_at
+                                       OR s.engagement IS NULL
+                                  THEN excluded.engagement ELSE s.engagement END,
+                messages = s.messages + excluded.messages, updated_at = now();
+        END IF;
+    END LOOP;
+    UPDATE antiban.leads SET person_id = kept WHERE portfolio_id = portfolio AND person_id = merged;
+    IF cardinality(open_ids) > 1 THEN
+        INSERT INTO antiban.lead_scores AS l (conversation_id, model_id, score, probability, reasons, scored_at)
+        SELECT f.conversation_id, s.model_id, s.score, s.probability, s.reasons, antiban.now()
+        FROM antiban.lead_features f
+             CROSS JOIN LATERAL antiban.lead_score(antiban.active_lead_model(portfolio), f.features, f.feature_values,
+                                                   f.engagement, antiban.now()) s
+        WHERE f.conversation_id = survivor AND s.model_id IS NOT NULL
+        ON CONFLICT (conversation_id) DO UPDATE
+        SET model_id = excluded.model_id, score = excluded.score, probability = excluded.probability,
+            reasons = excluded.reasons, scored_at = excluded.scored_at;
+    END IF;
+    RETURN survivor;
+END
+$$;
+COMMENT ON FUNCTION antiban.fold_leads(bigint, bigint, bigint) IS
+    'Internal (merging persons): every lead of person "merged" becomes person "kept"''s; if both had an open lead, the one with an owner (else the older) survives, the other is disqualified with merged_into set, both log the merge, and the survivor gets the other''s words and is rescored. Returns the surviving open lead.';
+
+CREATE FUNCTION antiban.persons_merged_leads() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+    BEGIN
+        PERFORM antiban.fold_leads(NEW.portfolio_id, NEW.merged_into, NEW.id);
+    EXCEPTION
+        WHEN deadlock_detected OR serialization_failure OR lock_not_available OR query_canceled THEN
+            RAISE;
+        WHEN OTHERS THEN
+            -- the identities matter more than the leads: the merge stands
+            RAISE WARNING 'antiban: leads of person % not folded into person %: %', NEW.id, NEW.merged_into, SQLERRM;
+    END;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER persons_merged_leads AFTER UPDATE OF merged_into ON antiban.persons
+    FOR EACH ROW WHEN (OLD.merged_into IS NULL AND NEW.merged_into IS NOT NULL)
+    EXECUTE FUNCTION antiban.persons_merged_leads();
+COMMENT ON FUNCTION antiban.persons_merged_leads() IS
+    'Trigger on antiban.persons: a person merged into another folds their leads (antiban.fold_leads).';
+
+-- ---------------------------------------------------------------- the app's calls
+
+CREATE FUNCTION antiban.upsert_lead(recipient text, portfolio bigint, source text DEFAULT 'app',
+                                    ad_id text DEFAULT NULL, campaign text DEFAULT NULL,
+                                    language text DEFAULT NULL, products text[] DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+DECLARE
+    person bigint;
+    found record;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM antiban.portfolios p WHERE p.id = portfolio) THEN
+        RAISE EXCEPTION 'unknown portfolio %', coalesce(portfolio::text, 'NULL')
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Portfolios are rows of antiban.portfolios; or pass the phone_number_id of one of its numbers.';
+    END IF;
+    IF upsert_lead.source IS NULL OR upsert_lead.source NOT IN ('ctwa', 'campaign', 'organic', 'app') THEN
+        RAISE EXCEPTION 'unknown lead source "%"', upsert_lead.source
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'One of ctwa (with ad_id), campaign (with campaign), organic, app.';
+    END IF;
+    IF array_position(products, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'products must not contain NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF antiban.recipient_key(nullif(recipient, '')) IS NULL THEN
+        RAISE EXCEPTION 'recipient "%" names nobody', coalesce(recipient, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'An E.164 phone number (+5511987654321) or a business-scoped user id.';
+    END IF;
+    person := antiban.link_identifiers(portfolio, ARRAY[recipient], 'operator', NULL, 'antiban.upsert_lead');
+    SELECT * INTO found
+    FROM antiban.open_lead(portfolio, person, antiban.now(), upsert_lead.source, ad_id, NULL, upsert_lead.campaign,
+                           upsert_lead.language, 'registered by the app');
+    IF NOT found.created THEN
+        UPDATE antiban.leads l
+        SET source_ad_id = coalesce(l.source_ad_id, ad_id), campaign = coalesce(l.campaign, upsert_lead.campaign),
+            language = coalesce(upsert_lead.language, l.language),
+            products = CASE WHEN upsert_lead.products IS NULL THEN l.products
+                            ELSE ARRAY(SELECT DISTINCT unnest(l.products || upsert_lead.products) ORDER BY 1) END
+        WHERE l.id = found.lead;
+    ELSIF products IS NOT NULL THEN
+        UPDATE antiban.leads l SET products = ARRAY(SELECT DISTINCT unnest(upsert_lead.products) ORDER BY 1)
+        WHERE l.id = found.lead;
+    END IF;
+    RETURN found.lead;
+END
+$$;
+COMMENT ON FUNCTION antiban.upsert_lead(text, bigint, text, text, text, text, text[]) IS
+    'The lead of the person a recipient names (phone in any form, or BSUID) in a portfolio: their open lead (or one closed less than lead_routing.new_lead_after ago), else a new one with this source (ctwa, campaign, organic or app), ad id, campaign, language (pt, es, en...) and products. An existing lead keeps its source; missing ad id and campaign are filled, language replaced, products added. Returns the lead id. Errors: unknown portfolio, unknown source, a recipient that names nobody.';
+
+CREATE FUNCTION antiban.upsert_lead(recipient text, phone_number_id text, source text DEFAULT 'app',
+                                    ad_id text DEFAULT NULL, campaign text DEFAULT NULL,
+                                    language text DEFAULT NULL, products text[] DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+DECLARE
+    portfolio bigint;
+BEGIN
+    SELECT w.portfolio_id INTO portfolio
+    FROM antiban.numbers n JOIN antiban.wabas w ON w.id = n.waba_id
+    WHERE n.phone_number_id = upsert_lead.phone_number_id;
+    IF portfolio IS NULL THEN
+        RAISE EXCEPTION 'unknown number "%"', coalesce(phone_number_id, 'NULL')
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Pass the phone_number_id of a number in antiban.numbers, or the portfolio id.';
+    END IF;
+    RETURN antiban.upsert_lead(recipient, portfolio, source, ad_id, campaign, language, products);
+END
+$$;
+COMMENT ON FUNCTION antiban.upsert_lead(text, text, text, text, text, text, text[]) IS
+    'antiban.upsert_lead in the portfolio of one of its numbers (phone_number_id). Error: unknown number.';
+
+CREATE FUNCTION antiban.add_lead_note(lead bigint, note text) RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+DECLARE
+    l antiban.leads;
+    owner_role text;
+    agent bigint;
+    made bigint;
+BEGIN
+    SELECT * INTO l FROM antiban.leads x WHERE x.id = lead;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown lead %', coalesce(lead::text, 'NULL') USING ERRCODE = 'undefined_object';
+    END IF;
+    IF note IS NULL OR btrim(note) = '' THEN
+        RAISE EXCEPTION 'a lead note must say something' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF length(note) > 10000 THEN
+        RAISE EXCEPTION 'a lead note is at most 10000 characters, not %', length(note)
+            USING ERRCODE = 'string_data_right_truncation';
+    END IF;
+    SELECT a.login_role INTO owner_role FROM antiban.agents a WHERE a.id = l.owner_agent_id;
+    IF NOT (antiban.may_act_for_agent('antiban_app') OR antiban.may_act_for_agent(owner_role)) THEN
+        RAISE EXCEPTION 'permission denied to add a note to lead %', l.id
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'The lead''s owner (its login_role) and antiban_app may add notes.';
+    END IF;
+    SELECT a.id INTO agent FROM antiban.agents a
+    WHERE a.portfolio_id = l.portfolio_id AND a.login_role = session_user;
+    INSERT INTO antiban.lead_events (lead_id, portfolio_id, kind, agent_id, stage, detail, data)
+    VALUES (l.id, l.portfolio_id, 'note', agent, l.stage, note, jsonb_build_object('author', session_user))
+    RETURNING id INTO made;
+    RETURN made;
+END
+$$;
+COMMENT ON FUNCTION antiban.add_lead_note(bigint, text) IS
+    'Add a note (up to 10000 characters) to a lead''s timeline, by the lead''s owner (their login role, noted as the agent) or an app; returns the antiban.lead_events id. Errors: unknown lead, empty note, not the owner.';
+
+-- ---------------------------------------------------------------- the gate
+
+CREATE FUNCTION antiban.lead_gate(person bigint, min_score integer DEFAULT 0, engaged_within interval DEFAULT NULL,
+                                  OUT allowed boolean, OUT reason text, OUT detail text,
+                                  OUT lead_id bigint, OUT score smallint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+DECLARE
+    p antiban.persons;
+    l antiban.leads;
+    f antiban.lead_features;
+    last_engaged timestamptz;
+BEGIN
+    IF min_score IS NULL OR min_score NOT BETWEEN 0 AND 100 THEN
+        RAISE EXCEPTION 'min_score must be between 0 and 100, not %', coalesce(min_score::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF engaged_within < interval '0' THEN
+        RAISE EXCEPTION 'engaged_within must not be negative' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT * INTO p FROM antiban.persons x WHERE x.id = person;
+    IF p.merged_into IS NOT NULL THEN
+        SELECT * INTO p FROM antiban.persons x WHERE x.id = p.merged_into;
+    END IF;
+    SELECT * INTO l FROM antiban.leads x
+    WHERE x.portfolio_id = p.portfolio_id AND x.person_id = p.id AND x.merged_into IS NULL
+    ORDER BY x.closed_at IS NULL DESC, x.id DESC LIMIT 1;
+    IF NOT FOUND THEN
+        allowed := false; reason := 'no_lead';
+        detail := format('person %s has no lead', coalesce(person::text, 'NULL'));
+        RETURN;
+    END IF;
+    lead_id := l.id;
+    score := l.score;
+    SELECT * INTO f FROM antiban.lead_features x WHERE x.conversation_id = l.id;
+    last_engaged := greatest(l.last_inbound_at, (f.engagement).last_inbound_at);
+    allowed := false;
+    IF (f.engagement).opted_out THEN
+        reason := 'opted_out'; detail := 'the lead asked to stop marketing';
+    ELSIF (f.engagement).blocked THEN
+        reason := 'blocked'; detail := 'the lead blocked or reported us';
+    ELSIF l.stage = 'disqualified' THEN
+        reason := 'disqualified'; detail := format('lead %s is disqualified', l.id);
+    ELSIF coalesce(l.score, 0) < min_score THEN
+        reason := 'low_score'; detail := format('score %s < %s', coalesce(l.score::text, 'none'), min_score);
+    ELSIF engaged_within IS NOT NULL AND (last_engaged IS NULL OR last_engaged < antiban.now() - engaged_within) THEN
+        reason := 'not_engaged';
+        detail := CASE WHEN last_engaged IS NULL THEN 'never wrote to us'
+                       ELSE format('last wrote %s ago (more than %s)',
+                                   date_trunc('minute', antiban.now() - last_engaged), engaged_within) END;
+    ELSE
+        allowed := true; reason := 'ok';
+        detail := format('score %s >= %s', coalesce(l.score::text, 'none'), min_score)
+                  || CASE WHEN last_engaged IS NOT NULL
+                          THEN format(', last wrote %s ago', date_trunc('minute', antiban.now() - last_engaged)) ELSE '' END;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION antiban.lead_gate(bigint, integer, interval) IS
+    'May marketing go to this person by their lead? allowed only if their lead (open, else latest) has score >= min_score (0-100), wrote or tapped within engaged_within (an interval; NULL: not checked), has not opted out or blocked us and is not disqualified. reason: ok, no_lead, opted_out, blocked, disqualified, low_score, not_engaged; detail in words; the lead and its score. For campaigns: ... CROSS JOIN LATERAL antiban.lead_gate(person, 40, ''30 days'') g WHERE g.allowed. Errors: min_score outside 0-100, negative engaged_within.';
+
+CREATE FUNCTION antiban.lead_gate(recipient text, portfolio bigint, min_score integer DEFAULT 0,
+                                  engaged_within interval DEFAULT NULL,
+                                  OUT allowed boolean, OUT reason text, OUT detail text,
+                                  OUT lead_id bigint, OUT score smallint)
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT g.allowed, g.reason, g.detail, g.lead_id, g.score
+    FROM antiban.lead_gate(antiban.person_id(lead_gate.portfolio, lead_gate.recipient),
+                           lead_gate.min_score, lead_gate.engaged_within) g;
+END;
+COMMENT ON FUNCTION antiban.lead_gate(text, bigint, integer, interval) IS
+    'antiban.lead_gate for the person a recipient (phone in any form, BSUID) names in a portfolio; no_lead when nobody is known by it.';
+
+-- ---------------------------------------------------------------- timeline
+
+CREATE FUNCTION antiban.lead_timeline(lead bigint)
+RETURNS TABLE (at timestamptz, kind text, direction text, summary text, detail jsonb, ref text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
+DECLARE
+    l antiban.leads;
+    owner_role text;
+    lower_at timestamptz;
+    upper_at timestamptz;
+BEGIN
+    SELECT * INTO l FROM antiban.leads x WHERE x.id = lead;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'unknown lead %', coalesce(lead::text, 'NULL') USING ERRCODE = 'undefined_object';
+    END IF;
+    SELECT a.login_role INTO owner_role FROM antiban.agents a WHERE a.id = l.owner_agent_id;
+    IF NOT (antiban.may_act_for_agent('antiban_reader') OR antiban.may_act_for_agent(owner_role)) THEN
+        RAISE EXCEPTION 'permission denied to read the timeline of lead %', l.id
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Readers see every lead; an agent sees the leads they own.';
+    END IF;
+    -- the person's messages belong to this lead from its start (or ever, for
+    -- their first lead) until their next lead started
+    lower_at := CASE WHEN EXISTS (SELECT 1 FROM antiban.leads e WHERE e.portfolio_id = l.portfolio_id
+                                  AND e.person_id = l.person_id AND e.id < l.id AND e.merged_into IS NULL)
+                     THEN least(l.created_at, l.first_inbound_at) ELSE '-infinity' END;
+    upper_at := coalesce((SELECT min(least(e.created_at, e.first_inbound_at)) FROM antiban.leads e
+                          WHERE e.portfolio_id = l.portfolio_id AND e.person_id = l.person_id AND e.id > l.id
+                            AND e.merged_into IS NULL), 'infinity');
+    RETURN QUERY
+    WITH ids AS (
+        SELECT i.key FROM antiban.person_ids i WHERE i.portfolio_id = l.portfolio_id AND i.person_id = l.person_id
+    ), sent AS (
+        SELECT o.* FROM antiban.outbox o
+        WHERE o.portfolio_id = l.portfolio_id AND l.person_id IS NOT NULL
+          AND (o.person_id = l.person_id OR o.recipient IN (SELECT ids.key FROM ids))
+          AND o.created_at >= lower_at AND o.created_at < upper_at
+    )
+    SELECT t.at, t.kind, t.direction, t.summary, t.detail, t.ref FROM (
+        SELECT i.occurred_at AS at,
+               CASE WHEN i.message_type IN ('button', 'interactive') THEN 'tap' ELSE 'message' END AS kind,
+               'in'::text AS direction,
+               coalesce(i.body, '(' || i.message_type || ')') AS summary,
+               jsonb_strip_nulls(jsonb_build_object('type', i.message_type, 'number', i.phone_number_id,
+                                                    'context', i.context_wamid, 'referral', i.payload -> 'referral')) AS detail,
+               i.wamid AS ref, 1 AS ord, i.id AS n
+        FROM antiban.interactions i JOIN antiban.contacts k ON k.id = i.contact_id
+        WHERE k.person_id = l.person_id AND l.person_id IS NOT NULL
+          AND i.occurred_at >= lower_at AND i.occurred_at < upper_at
+        UNION ALL
+        SELECT s.created_at, 'message', 'out',
+               coalesce(s.payload -> 'text' ->> 'body', 'template ' || (s.payload -> 'template' ->> 'name'),
+                        s.message_type) || ' [' || s.state || ']',
+               jsonb_strip_nulls(jsonb_build_object('outbox', s.id, 'state', s.state, 'category', s.category,
+                                                    'number', s.phone_number_id, 'reason', s.reason)),
+               coalesce(s.wamid, 'outbox ' || s.id), 2, s.id
+        FROM sent s
+        UNION ALL
+        SELECT x.at, 'status', 'out', x.status || coalesce(' ' || s.error_code || ' ' || s.error_title, ''),
+               jsonb_strip_nulls(jsonb_build_object('outbox', s.id, 'code', s.error_code)),
+               coalesce(s.wamid, 'outbox ' || s.id), 3, s.id
+        FROM sent s
+             CROSS JOIN LATERAL (VALUES ('sent', s.sent_at), ('delivered', s.delivered_at), ('read', s.read_at),
+                                        ('failed', s.failed_at)) AS x(status, at)
+        WHERE x.at IS NOT NULL
+        UNION ALL
+        SELECT e.at, e.kind, NULL,
+               CASE WHEN e.kind IN ('assigned', 'reassigned') THEN coalesce(a.name || ': ', '') || e.detail
+                    ELSE e.detail END,
+               jsonb_strip_nulls(jsonb_build_object('agent', e.agent_id, 'agent_name', a.name, 'stage', e.stage,
+                                                    'lead', CASE WHEN e.lead_id <> l.id THEN e.lead_id END)) || coalesce(e.data, '{}'),
+               'lead_event ' || e.id, 4, e.id
+        FROM antiban.lead_events e LEFT JOIN antiban.agents a ON a.id = e.agent_id
+        WHERE e.lead_id = l.id OR e.lead_id IN (SELECT m.id FROM antiban.leads m WHERE m.merged_into = l.id)
+    ) t
+    ORDER BY t.at, t.ord, t.n;
+END
+$$;
+COMMENT ON FUNCTION antiban.lead_timeline(bigint) IS
+    'A lead''s history in time order: the person''s messages (kind message, direction in; button and list replies as tap), our messages to them with their state (message, out) and each status (status: sent, delivered, read, failed with its code), and the lead''s log: created, assigned/reassigned (with the explanation), queued, first_response, sla_missed, stage, score (with its reasons), note, merged (also of leads folded into it). Messages count from the lead''s start (its person''s first lead: all) to their next lead. Readers see every lead, agents those they own. Errors: unknown lead, permission denied.';
+
+CREATE VIEW antiban.lead_timelines AS
+SELECT l.id AS lead_id, l.portfolio_id, t.*
+FROM antiban.leads l CROSS JOIN LATERAL antiban.lead_timeline(l.id) t
+WHERE l.merged_into IS NULL;
+COMMENT ON VIEW antiban.lead_timelines IS
+    'Every lead''s timeline (antiban.lead_timeline), one row per line: filter on lead_id.';
+
+-- ---------------------------------------------------------------- views for the sales manager
+
+CREATE VIEW antiban.lead_pipeline AS
+SELECT l.portfolio_id, l.stage, coalesce(l.source, 'app') AS source, l.owner_agent_id, a.name AS owner,
+       count(*) AS leads, round(avg(l.score), 1) AS avg_score,
+       count(*) FILTER (WHERE l.queued_at IS NOT NULL) AS queued,
+       sum(l.value) FILTER (WHERE l.stage = 'won') AS won_value,
+       min(l.created_at) AS oldest, max(l.created_at) AS newest
+FROM antiban.leads l LEFT JOIN antiban.agents a ON a.id = l.owner_agent_id
+WHERE l.merged_into IS NULL
+GROUP BY l.portfolio_id, l.stage, coalesce(l.source, 'app'), l.owner_agent_id, a.name;
+COMMENT ON VIEW antiban.lead_pipeline IS
+    'Leads by portfolio, stage, source (ctwa, campaign, organic, app) and owner: how many, average score, queued, value won, oldest and newest; folded leads left out.';
+
+CREATE VIEW antiban.lead_funnel AS
+WITH reached AS (
+    SELECT l.id, l.portfolio_id, coalesce(l.source, 'app') AS source, l.stage, l.first_inbound_at,
+           l.first_response_at, l.assignment_id,
+           l.stage IN ('engaged', 'qualified', 'won') OR EXISTS (
+               SELECT 1 FROM antiban.lead_events e WHERE e.lead_id = l.id AND e.kind = 'stage'
+                 AND e.stage IN ('engaged', 'qualified')) AS engaged,
+           l.stage IN ('qualified', 'won') OR EXISTS (
+               SELECT 1 FROM antiban.lead_events e WHERE e.lead_id = l.id AND e.kind = 'stage'
+                 AND e.stage = 'qualified') AS qualified
+    FROM antiban.leads l WHERE l.merged_into IS NULL
+)
+SELECT portfolio_id, source, count(*) AS leads,
+       count(*) FILTER (WHERE first_inbound_at IS NOT NULL) AS wrote,
+       count(*) FILTER (WHERE engaged) AS engaged,
+       count(*) FILTER (WHERE qualified) AS qualified,
+       count(*) FILTER (WHERE assignment_id IS NOT NULL) AS assigned,
+       count(*) FILTER (WHERE first_response_at IS NOT NULL) AS answered,
+       count(*) FILTER (WHERE stage = 'won') AS won,
+       count(*) FILTER (WHERE stage = 'lost') AS lost,
+       round(count(*) FILTER (WHERE stage = 'won')::numeric / nullif(count(*), 0), 3) AS win_rate
+FROM reached
+GROUP BY portfolio_id, source;
+COMMENT ON VIEW antiban.lead_funnel IS
+    'The funnel per portfolio and source: leads, those that wrote, engaged, qualified (ever: a lead that moved on still counts), were assigned, got a first response, won and lost; win_rate = won / leads.';
+
+CREATE VIEW antiban.agent_performance AS
+SELECT a.id AS agent_id, a.portfolio_id, a.name, a.presence, g.open_leads, a.capacity, g.room, g.unanswered,
+       s.with_sla, s.met, s.missed, s.met_rate,
+       (SELECT count(*) FROM antiban.leads l WHERE l.owner_agent_id = a.id AND l.stage = 'won') AS won,
+       (SELECT count(*) FROM antiban.leads l WHERE l.owner_agent_id = a.id AND l.stage = 'lost') AS lost
+FROM antiban.agents a JOIN antiban.agent_load g ON g.agent_id = a.id JOIN antiban.agent_sla s ON s.agent_id = a.id;
+COMMENT ON VIEW antiban.agent_performance IS
+    'Each agent: presence, load (open leads, capacity, room, unanswered), first-response SLA met and missed with the met rate, leads won and lost.';
+
+CREATE VIEW antiban.dashboard_leads AS
+SELECT p.portfolio_id, p.stage, count(*)::integer AS leads, round(avg(p.score), 1) AS avg_score,
+       count(*) FILTER (WHERE p.queued_at IS NOT NULL)::integer AS queued,
+       count(*) FILTER (WHERE s.state = 'overdue')::integer AS sla_overdue,
+       count(*) FILTER (WHERE p.created_at > antiban.now() - interval '24 hours')::integer AS new_24h
+FROM antiban.leads p LEFT JOIN antiban.lead_sla s ON s.lead_id = p.id
+WHERE p.merged_into IS NULL AND (p.closed_at IS NULL OR p.closed_at > antiban.now() - interval '30 days')
+GROUP BY p.portfolio_id, p.stage;
+COMMENT ON VIEW antiban.dashboard_leads IS
+    'Dashboard: open leads and those closed in the last 30 days per portfolio and stage: how many, average score, queued, first responses overdue, created in the last 24 h.';
+
+-- An agent's own leads (their login role, or a role it is granted to).
+CREATE VIEW antiban.my_leads WITH (security_barrier) AS
+SELECT l.id AS lead_id, l.portfolio_id, l.stage, l.source, l.score, s.reasons, l.language, l.products,
+       l.assigned_at, l.sla_due_at, l.first_response_at, l.first_inbound_at, l.last_inbound_at, l.created_at,
+       a.id AS agent_id, a.name AS agent
+FROM antiban.leads l
+     JOIN antiban.agents a ON a.id = l.owner_agent_id
+     JOIN pg_roles r ON r.rolname = a.login_role
+     LEFT JOIN antiban.lead_scores s ON s.conversation_id = l.id
+WHERE l.closed_at IS NULL AND pg_has_role(current_user, r.oid, 'USAGE');
+COMMENT ON VIEW antiban.my_leads IS
+    'The open leads of the agent the current role is (agents.login_role): score with its reasons, SLA due time. Read their history with antiban.lead_timeline(lead_id).';
