@@ -416,7 +416,7 @@ DECLARE
     open_ids bigint[];
     survivor bigint;
     other bigint;
-    f antiban.lead_features;
+    folded antiban.lead_features;
 BEGIN
     SELECT array_agg(l.id ORDER BY l.owner_agent_id IS NULL, l.id) INTO open_ids
     FROM (SELECT x.id, x.owner_agent_id FROM antiban.leads x
@@ -433,10 +433,10 @@ BEGIN
         INSERT INTO antiban.lead_events (lead_id, portfolio_id, kind, detail)
         VALUES (survivor, portfolio, 'merged', format('lead %s folded in: persons %s and %s are one', other, kept, merged)),
                (other, portfolio, 'merged', format('folded into lead %s: persons %s and %s are one', survivor, kept, merged));
-        SELECT * INTO f FROM antiban.lead_features WHERE conversation_id = other;
+        SELECT * INTO folded FROM antiban.lead_features WHERE conversation_id = other;
         IF FOUND THEN
             INSERT INTO antiban.lead_features AS s (conversation_id, portfolio_id, features, feature_values, engagement, messages)
-            VALUES (survivor, portfolio, f.features, f.feature_values, f.engagement, f.messages)
+            VALUES (survivor, portfolio, folded.features, folded.feature_values, folded.engagement, folded.messages)
             ON CONFLICT (conversation_id) DO UPDATE
             SET (features, feature_values) = (SELECT v.features, v.feature_values
                                               FROM antiban.lead_vector_add(s.features, s.feature_values,
@@ -703,7 +703,7 @@ BEGIN
         SELECT o.* FROM antiban.outbox o
         WHERE o.portfolio_id = l.portfolio_id AND l.person_id IS NOT NULL
           AND (o.person_id = l.person_id OR o.recipient IN (SELECT ids.key FROM ids))
-          AND o.created_at >= lower_at AND o.created_at < upper_at
+          AND coalesce(o.queued_at, o.created_at) >= lower_at AND coalesce(o.queued_at, o.created_at) < upper_at
     )
     SELECT t.at, t.kind, t.direction, t.summary, t.detail, t.ref FROM (
         SELECT i.occurred_at AS at,
@@ -717,7 +717,7 @@ BEGIN
         WHERE k.person_id = l.person_id AND l.person_id IS NOT NULL
           AND i.occurred_at >= lower_at AND i.occurred_at < upper_at
         UNION ALL
-        SELECT s.created_at, 'message', 'out',
+        SELECT coalesce(s.queued_at, s.created_at), 'message', 'out',
                coalesce(s.payload -> 'text' ->> 'body', 'template ' || (s.payload -> 'template' ->> 'name'),
                         s.message_type) || ' [' || s.state || ']',
                jsonb_strip_nulls(jsonb_build_object('outbox', s.id, 'state', s.state, 'category', s.category,
@@ -727,10 +727,10 @@ BEGIN
         UNION ALL
         SELECT x.at, 'status', 'out', x.status || coalesce(' ' || s.error_code || ' ' || s.error_title, ''),
                jsonb_strip_nulls(jsonb_build_object('outbox', s.id, 'code', s.error_code)),
-               coalesce(s.wamid, 'outbox ' || s.id), 3, s.id
+               coalesce(s.wamid, 'outbox ' || s.id), 3, s.id * 4 + x.rank
         FROM sent s
-             CROSS JOIN LATERAL (VALUES ('sent', s.sent_at), ('delivered', s.delivered_at), ('read', s.read_at),
-                                        ('failed', s.failed_at)) AS x(status, at)
+             CROSS JOIN LATERAL (VALUES ('sent', s.sent_at, 0), ('delivered', s.delivered_at, 1), ('read', s.read_at, 2),
+                                        ('failed', s.failed_at, 3)) AS x(status, at, rank)
         WHERE x.at IS NOT NULL
         UNION ALL
         SELECT e.at, e.kind, NULL,
