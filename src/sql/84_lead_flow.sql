@@ -17,8 +17,9 @@
 --  - Messages, our sends, reads, button taps, opt-outs and 131049/131026
 --    failures are noted on the lead as they arrive, one call to
 --    antiban.note_lead_events per webhook change (statuses: per outbox
---    UPDATE statement), and the new score is copied to the lead with its
---    reasons.  A new lead that engages (writes again, answers our message or
+--    UPDATE statement), and one UPDATE brings the leads up to date
+--    (antiban.apply_lead_scores: score with its reasons, times, stage);
+--    antiban.rescore_leads() ends with the same for every lead.  A new lead that engages (writes again, answers our message or
 --    taps a button) becomes engaged; one whose score reaches
 --    lead_routing.qualify_score (default 60) becomes qualified and is
 --    assigned.  Stages only move forward by themselves.
@@ -84,10 +85,14 @@ COMMENT ON FUNCTION antiban.lead_qualify_score(bigint) IS
 
 -- ---------------------------------------------------------------- which lead
 
+-- (PL/pgSQL: its plan is kept for the session; a SQL function with ORDER BY
+-- and LIMIT is never inlined and would be planned again on every call)
 CREATE FUNCTION antiban.lead_of_person(portfolio bigint, person bigint) RETURNS bigint
-LANGUAGE sql STABLE
-BEGIN ATOMIC
-    SELECT l.id FROM antiban.leads l
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    found_id bigint;
+BEGIN
+    SELECT l.id INTO found_id FROM antiban.leads l
     WHERE l.portfolio_id = lead_of_person.portfolio AND l.person_id = lead_of_person.person
       AND l.merged_into IS NULL
       AND (l.closed_at IS NULL
@@ -95,7 +100,9 @@ BEGIN ATOMIC
                                                      WHERE r.portfolio_id = lead_of_person.portfolio), '30 days'))
     ORDER BY l.closed_at IS NULL DESC, l.closed_at DESC, l.id DESC
     LIMIT 1;
-END;
+    RETURN found_id;
+END
+$$;
 COMMENT ON FUNCTION antiban.lead_of_person(bigint, bigint) IS
     'The lead a person''s messages go to: their open lead, else their latest lead if it closed less than lead_routing.new_lead_after ago (default 30 days); NULL: a new message starts a new lead.';
 
@@ -103,14 +110,17 @@ COMMENT ON FUNCTION antiban.lead_of_person(bigint, bigint) IS
 -- settles two webhooks racing for the same person).
 CREATE FUNCTION antiban.open_lead(portfolio bigint, person bigint, at timestamptz, source text,
                                   ad_id text DEFAULT NULL, clid text DEFAULT NULL, campaign text DEFAULT NULL,
-                                  language text DEFAULT NULL, why text DEFAULT NULL,
+                                  language text DEFAULT NULL, why text DEFAULT NULL, absent boolean DEFAULT false,
                                   OUT lead bigint, OUT created boolean)
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     created := false;
     FOR attempt IN 1 .. 3 LOOP
-        lead := antiban.lead_of_person(portfolio, person);
-        EXIT WHEN lead IS NOT NULL;
+        -- (absent: the caller just found none)
+        IF attempt > 1 OR NOT absent THEN
+            lead := antiban.lead_of_person(portfolio, person);
+            EXIT WHEN lead IS NOT NULL;
+        END IF;
         INSERT INTO antiban.leads AS l (portfolio_id, person_id, source, source_ad_id, ctwa_clid, campaign, language)
         VALUES (portfolio, person, open_lead.source, ad_id, clid, open_lead.campaign, open_lead.language)
         ON CONFLICT (portfolio_id, person_id) WHERE closed_at IS NULL AND person_id IS NOT NULL DO NOTHING
@@ -130,25 +140,36 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION antiban.open_lead(bigint, bigint, timestamptz, text, text, text, text, text, text) IS
-    'Internal: the lead of a person (antiban.lead_of_person), or a new one with this source, logged as created at "at" with why.';
+COMMENT ON FUNCTION antiban.open_lead(bigint, bigint, timestamptz, text, text, text, text, text, text, boolean) IS
+    'Internal: the lead of a person (antiban.lead_of_person; absent: the caller just found none), or a new one with this source, logged as created at "at" with why.';
 
 -- The campaign a person's first message answers: the marketing message it
 -- quotes, else the last one we sent them in the 7 days before.
 CREATE FUNCTION antiban.lead_campaign_of(portfolio bigint, person bigint, quoted text, at timestamptz) RETURNS text
-LANGUAGE sql STABLE
-BEGIN ATOMIC
-    SELECT coalesce(o.metadata ->> 'campaign', o.payload -> 'template' ->> 'name', 'outbox ' || o.id)
-    FROM antiban.outbox o
-    WHERE o.portfolio_id = lead_campaign_of.portfolio AND o.category = 'marketing'
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    name text;
+BEGIN
+    IF quoted IS NOT NULL THEN
+        SELECT coalesce(o.metadata ->> 'campaign', o.payload -> 'template' ->> 'name', 'outbox ' || o.id) INTO name
+        FROM antiban.outbox o
+        WHERE o.wamid = quoted AND o.portfolio_id = lead_campaign_of.portfolio AND o.category = 'marketing';
+        IF name IS NOT NULL THEN
+            RETURN name;
+        END IF;
+    END IF;
+    SELECT coalesce(o.metadata ->> 'campaign', o.payload -> 'template' ->> 'name', 'outbox ' || o.id) INTO name
+    FROM antiban.person_ids i
+         JOIN antiban.outbox o ON o.recipient = i.key
+    WHERE i.person_id = lead_campaign_of.person     -- (person ids are unique across portfolios)
+      AND o.created_at BETWEEN lead_campaign_of.at - interval '7 days' AND lead_campaign_of.at
+      AND o.portfolio_id = lead_campaign_of.portfolio AND o.category = 'marketing'
       AND o.state IN ('sent', 'delivered', 'read')
-      AND (o.wamid = lead_campaign_of.quoted
-           OR (o.recipient IN (SELECT i.key FROM antiban.person_ids i
-                               WHERE i.portfolio_id = lead_campaign_of.portfolio AND i.person_id = lead_campaign_of.person)
-               AND o.created_at BETWEEN lead_campaign_of.at - interval '7 days' AND lead_campaign_of.at))
-    ORDER BY o.wamid IS NOT DISTINCT FROM lead_campaign_of.quoted DESC, o.created_at DESC
+    ORDER BY o.created_at DESC
     LIMIT 1;
-END;
+    RETURN name;
+END
+$$;
 COMMENT ON FUNCTION antiban.lead_campaign_of(bigint, bigint, text, timestamptz) IS
     'Internal: the campaign a person''s first message answers: the marketing message of ours it quotes (context.id), else the last one sent to them in the 7 days before; its metadata.campaign, else its template name.';
 
@@ -159,70 +180,76 @@ COMMENT ON FUNCTION antiban.lead_campaign_of(bigint, bigint, text, timestamptz) 
 -- lead found or made, every message noted in one call to the model, the
 -- inbound times and the stage brought up to date.
 CREATE FUNCTION antiban.leads_from_messages(value jsonb) RETURNS integer
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+-- (generic plans: the webhook path runs these statements for every POST;
+-- planning them each time would cost more than running them)
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     p record;
-    found record;
+    lead bigint;
+    pos integer;
+    campaign text;
+    wamids text[];
     persons bigint[] := '{}';
     person_leads bigint[] := '{}';
-    ev_leads bigint[];
-    ev_kinds text[];
-    ev_ats timestamptz[];
-    ev_bodies text[];
-    ev_portfolios bigint[];
+    ev_leads bigint[] := '{}';
+    ev_kinds text[] := '{}';
+    ev_ats timestamptz[] := '{}';
+    ev_bodies text[] := '{}';
+    ev_portfolios bigint[] := '{}';
 BEGIN
-    -- one lead per person: found, or made from the person's first message here
+    -- (by wamid: the only index that finds them; "received in this
+    -- transaction" would look selective to the planner and cost a scan)
+    wamids := ARRAY(SELECT m ->> 'id' FROM jsonb_array_elements(value -> 'messages') m WHERE m ? 'id');
     FOR p IN
-        SELECT DISTINCT ON (k.person_id) k.portfolio_id, k.person_id, i.occurred_at, i.payload, i.context_wamid, i.body,
-               i.wamid
-        FROM jsonb_array_elements(value -> 'messages') m
-             JOIN antiban.interactions i ON i.wamid = m ->> 'id'
-             JOIN antiban.contacts k ON k.id = i.contact_id
-        WHERE i.received_at = now() AND i.direction = 'in'
+        SELECT k.portfolio_id, k.person_id, i.occurred_at, i.payload, i.context_wamid, i.body, i.wamid,
+               i.message_type, l.id AS lead
+        FROM antiban.interactions i JOIN antiban.contacts k ON k.id = i.contact_id
+             -- their open lead (the usual case, found here without another call)
+             LEFT JOIN antiban.leads l ON l.portfolio_id = k.portfolio_id AND l.person_id = k.person_id
+                                          AND l.closed_at IS NULL
+        WHERE i.wamid = ANY (wamids) AND i.received_at = now() AND i.direction = 'in'
           AND i.message_type NOT IN ('system', 'request_welcome')
           AND k.person_id IS NOT NULL AND k.portfolio_id IS NOT NULL
-        ORDER BY k.person_id, i.occurred_at, i.id
+        ORDER BY i.occurred_at, i.id
     LOOP
-        SELECT * INTO found
-        FROM antiban.open_lead(p.portfolio_id, p.person_id, p.occurred_at,
-            CASE WHEN p.payload ? 'referral' THEN 'ctwa'
-                 WHEN antiban.lead_campaign_of(p.portfolio_id, p.person_id, p.context_wamid, p.occurred_at) IS NOT NULL
-                     THEN 'campaign'
-                 ELSE 'organic' END,
-            nullif(p.payload -> 'referral' ->> 'source_id', ''), nullif(p.payload -> 'referral' ->> 'ctwa_clid', ''),
-            CASE WHEN NOT p.payload ? 'referral'
-                 THEN antiban.lead_campaign_of(p.portfolio_id, p.person_id, p.context_wamid, p.occurred_at) END,
-            CASE WHEN p.body IS NOT NULL THEN antiban.lead_language(p.body) END,
-            format('message %s', p.wamid));
+        lead := p.lead;
+        IF lead IS NULL THEN
+            pos := array_position(persons, p.person_id);
+            lead := person_leads[pos];
+        END IF;
+        IF lead IS NULL THEN
+            lead := antiban.lead_of_person(p.portfolio_id, p.person_id);     -- closed lately?
+        END IF;
+        IF lead IS NULL THEN
+            -- the message that starts a lead says where it came from
+            campaign := CASE WHEN NOT p.payload ? 'referral'
+                             THEN antiban.lead_campaign_of(p.portfolio_id, p.person_id, p.context_wamid, p.occurred_at) END;
+            SELECT o.lead INTO lead
+            FROM antiban.open_lead(p.portfolio_id, p.person_id, p.occurred_at,
+                CASE WHEN p.payload ? 'referral' THEN 'ctwa' WHEN campaign IS NOT NULL THEN 'campaign' ELSE 'organic' END,
+                nullif(p.payload -> 'referral' ->> 'source_id', ''), nullif(p.payload -> 'referral' ->> 'ctwa_clid', ''),
+                campaign, CASE WHEN p.body IS NOT NULL THEN antiban.lead_language(p.body) END,
+                format('message %s', p.wamid), absent => true) o;
+        END IF;
         persons := persons || p.person_id;
-        person_leads := person_leads || found.lead;
+        person_leads := person_leads || lead;
+        ev_leads := ev_leads || lead;
+        ev_kinds := ev_kinds || CASE WHEN p.message_type IN ('button', 'interactive') THEN 'tap' ELSE 'inbound' END;
+        ev_ats := ev_ats || p.occurred_at;
+        ev_bodies := ev_bodies || p.body;
+        ev_portfolios := ev_portfolios || p.portfolio_id;
     END LOOP;
-    IF cardinality(persons) = 0 THEN
+    IF cardinality(ev_leads) = 0 THEN
         RETURN 0;
     END IF;
-    -- every message to the model in one call; the new scores reach the leads
-    -- through antiban.lead_scores' triggers
-    SELECT array_agg(m.lead ORDER BY m.occurred_at, m.id), array_agg(m.kind ORDER BY m.occurred_at, m.id),
-           array_agg(m.occurred_at ORDER BY m.occurred_at, m.id), array_agg(m.body ORDER BY m.occurred_at, m.id),
-           array_agg(m.portfolio_id ORDER BY m.occurred_at, m.id)
-    INTO ev_leads, ev_kinds, ev_ats, ev_bodies, ev_portfolios
-    FROM (SELECT i.id, x.lead, k.portfolio_id, i.occurred_at, i.body,
-                 CASE WHEN i.message_type IN ('button', 'interactive') THEN 'tap' ELSE 'inbound' END AS kind
-          FROM jsonb_array_elements(value -> 'messages') j
-               JOIN antiban.interactions i ON i.wamid = j ->> 'id'
-               JOIN antiban.contacts k ON k.id = i.contact_id
-               JOIN unnest(persons, person_leads) AS x(person, lead) ON x.person = k.person_id
-          WHERE i.received_at = now() AND i.direction = 'in'
-            AND i.message_type NOT IN ('system', 'request_welcome')) m;
+    -- every message to the model in one call, then every lead in one UPDATE
     PERFORM antiban.note_lead_events(ev_leads, ev_kinds, ev_ats, ev_bodies, NULL, ev_portfolios);
-    UPDATE antiban.leads l
-    SET first_inbound_at = least(l.first_inbound_at, t.first_at),
-        last_inbound_at = greatest(l.last_inbound_at, t.last_at)
-    FROM (SELECT u.lead, min(u.at) AS first_at, max(u.at) AS last_at
-          FROM unnest(ev_leads, ev_ats) AS u(lead, at) GROUP BY u.lead) t
-    WHERE l.id = t.lead;
-    PERFORM antiban.lead_engaged(person_leads);
-    RETURN cardinality(persons);
+    PERFORM antiban.apply_lead_scores(x.leads, x.firsts, x.lasts)
+    FROM (SELECT array_agg(u.lead) AS leads, array_agg(u.first_at) AS firsts, array_agg(u.last_at) AS lasts
+          FROM (SELECT u.lead, min(u.at) AS first_at, max(u.at) AS last_at
+                FROM unnest(ev_leads, ev_ats) AS u(lead, at) GROUP BY u.lead) u) x;
+    RETURN cardinality(ARRAY(SELECT DISTINCT unnest(ev_leads)));
 END
 $$;
 COMMENT ON FUNCTION antiban.leads_from_messages(jsonb) IS
@@ -250,23 +277,76 @@ $$;
 COMMENT ON FUNCTION antiban.note_inbound_messages(jsonb) IS
     'Internal (antiban.apply_messages calls it once per messages change, after applying them): with antiban.lead_flow on, antiban.leads_from_messages in a subtransaction; an error there is a warning, never a lost message (a deadlock is raised, for the webhook''s retry). Returns the leads touched.';
 
--- new -> engaged: the lead wrote a second message, answered ours or tapped a button
-CREATE FUNCTION antiban.lead_engaged(leads bigint[]) RETURNS integer
+-- What a lead's new score and messages do to it, in one UPDATE per batch:
+-- the score (and a timeline line with its reasons when it is news), the
+-- inbound times, and the stage: a new or engaged lead at or above the
+-- portfolio's qualify_score becomes qualified (the stage trigger assigns it);
+-- a new lead that engaged (wrote a second message, answered one of ours,
+-- tapped a button) becomes engaged.  leads NULL: every lead (of one
+-- portfolio) whose score differs from its conversation's, as after
+-- antiban.rescore_leads.
+CREATE FUNCTION antiban.apply_lead_scores(leads bigint[], first_inbound timestamptz[] DEFAULT NULL,
+                                          last_inbound timestamptz[] DEFAULT NULL, portfolio bigint DEFAULT NULL)
+RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     moved integer;
 BEGIN
-    UPDATE antiban.leads l SET stage = 'engaged'
-    FROM antiban.lead_features f
-    WHERE l.id = ANY (leads) AND f.conversation_id = l.id AND l.stage = 'new'
-      AND (f.messages >= 2 OR (f.engagement).taps > 0
-           OR (f.engagement).last_inbound_at > (f.engagement).last_outbound_at);
+    IF leads IS NULL THEN
+        -- after a bulk rescore: every lead whose score moved, in batches of ids
+        SELECT array_agg(l.id) INTO leads
+        FROM antiban.leads l JOIN antiban.lead_scores s ON s.conversation_id = l.id
+        WHERE (apply_lead_scores.portfolio IS NULL OR l.portfolio_id = apply_lead_scores.portfolio)
+          AND l.score IS DISTINCT FROM s.score;
+        IF leads IS NULL THEN
+            RETURN 0;
+        END IF;
+    END IF;
+    -- each lead by its key (the webhook path touches one or a few): index
+    -- lookups, never a scan of the tables it reads
+    WITH d AS (
+        SELECT l.id, l.portfolio_id, l.score AS previous, s.score, s.model_id, s.reasons, s.scored_at,
+               coalesce((SELECT r.qualify_score FROM antiban.lead_routing r WHERE r.portfolio_id = l.portfolio_id),
+                        60)::smallint AS qualify,
+               t.first_at, t.last_at,
+               l.stage = 'new' AND (f.messages >= 2 OR (f.engagement).taps > 0
+                                    OR (f.engagement).last_inbound_at > (f.engagement).last_outbound_at) AS engaged
+        FROM unnest(leads, coalesce(first_inbound, array_fill(NULL::timestamptz, ARRAY[cardinality(leads)])),
+                    coalesce(last_inbound, array_fill(NULL::timestamptz, ARRAY[cardinality(leads)])))
+                 AS t(id, first_at, last_at)
+             JOIN LATERAL (SELECT * FROM antiban.leads x WHERE x.id = t.id) l ON true
+             LEFT JOIN LATERAL (SELECT * FROM antiban.lead_scores x WHERE x.conversation_id = t.id) s ON true
+             LEFT JOIN LATERAL (SELECT * FROM antiban.lead_features x WHERE x.conversation_id = t.id) f ON true
+    ), logged AS (
+        INSERT INTO antiban.lead_events (lead_id, portfolio_id, at, kind, detail, data)
+        SELECT d.id, d.portfolio_id, d.scored_at, 'score',
+               format('score %s -> %s', coalesce(d.previous::text, 'none'), d.score)
+               || coalesce(': ' || (SELECT string_agg(x, '; ' ORDER BY o)
+                                    FROM jsonb_array_elements_text(coalesce(d.reasons -> 'positive', '[]')
+                                                                   || coalesce(d.reasons -> 'negative', '[]'))
+                                         WITH ORDINALITY AS r(x, o)), ''),
+               jsonb_build_object('score', d.score, 'previous', d.previous, 'model', d.model_id, 'reasons', d.reasons)
+        FROM d
+        WHERE d.score IS DISTINCT FROM d.previous AND d.score IS NOT NULL
+          AND antiban.lead_score_news(d.previous, d.score, d.qualify)
+    )
+    UPDATE antiban.leads l
+    SET score = coalesce(d.score, l.score),
+        first_inbound_at = coalesce(least(l.first_inbound_at, d.first_at), l.first_inbound_at),
+        last_inbound_at = coalesce(greatest(l.last_inbound_at, d.last_at), l.last_inbound_at),
+        stage = CASE WHEN l.stage IN ('new', 'engaged') AND l.merged_into IS NULL AND d.score >= d.qualify THEN 'qualified'
+                     WHEN d.engaged THEN 'engaged'
+                     ELSE l.stage END
+    FROM d
+    WHERE l.id = d.id
+      AND (l.score IS DISTINCT FROM coalesce(d.score, l.score) OR d.first_at IS NOT NULL OR d.engaged
+           OR (l.stage IN ('new', 'engaged') AND l.merged_into IS NULL AND d.score >= d.qualify));
     GET DIAGNOSTICS moved = ROW_COUNT;
     RETURN moved;
 END
 $$;
-COMMENT ON FUNCTION antiban.lead_engaged(bigint[]) IS
-    'Internal: the new leads among these that engaged (wrote a second message, answered one of ours, tapped a button) become engaged. Returns how many moved.';
+COMMENT ON FUNCTION antiban.apply_lead_scores(bigint[], timestamptz[], timestamptz[], bigint) IS
+    'Internal: brings leads up to date with their conversations in one statement: the score from antiban.lead_scores (a timeline line with its reasons when antiban.lead_score_news says so), the inbound times given, and the stage (new or engaged at or above lead_routing.qualify_score: qualified, then assigned; new that engaged: engaged). leads NULL: every lead, of one portfolio or all, whose score differs (after antiban.rescore_leads). Returns the leads updated.';
 
 -- ---------------------------------------------------------------- our messages, reads, failures
 
@@ -275,7 +355,10 @@ COMMENT ON FUNCTION antiban.lead_engaged(bigint[]) IS
 -- free-form (service) message sent to the person after the lead was
 -- assigned is the owner's first response.
 CREATE FUNCTION antiban.outbox_lead_events() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER AS $$
+LANGUAGE plpgsql SECURITY DEFINER
+-- (generic plans: the webhook path runs these statements for every POST;
+-- planning them each time would cost more than running them)
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     ev_leads bigint[];
     ev_kinds text[];
@@ -288,27 +371,30 @@ BEGIN
     IF NOT antiban.lead_flow_on() THEN
         RETURN NULL;
     END IF;
-    SELECT array_agg(c.lead ORDER BY c.at), array_agg(c.kind ORDER BY c.at), array_agg(c.at ORDER BY c.at),
+    -- only the open leads of the persons these messages went to: one join
+    -- through the unique index on open leads, no call per message
+    SELECT array_agg(l.id ORDER BY c.at), array_agg(c.kind ORDER BY c.at), array_agg(c.at ORDER BY c.at),
            array_agg(c.code ORDER BY c.at), array_agg(c.portfolio_id ORDER BY c.at), array_agg(c.category ORDER BY c.at)
     INTO ev_leads, ev_kinds, ev_ats, ev_codes, ev_portfolios, ev_categories
-    FROM (SELECT antiban.lead_of_person(c.portfolio_id, c.person) AS lead, c.*
-          FROM (SELECT n.portfolio_id, coalesce(n.person_id, antiban.person_id(n.portfolio_id, n.recipient)) AS person,
-                       e.kind, e.at, e.code, n.category
-                FROM new_rows n JOIN old_rows o ON o.id = n.id
-                     CROSS JOIN LATERAL (VALUES
-                         ('outbound', n.sent_at, NULL::integer, o.sent_at IS NULL AND n.sent_at IS NOT NULL),
-                         ('read', n.read_at, NULL, o.read_at IS NULL AND n.read_at IS NOT NULL),
-                         (CASE WHEN n.error_code = 131050 THEN 'opt_out' ELSE 'failure' END, n.failed_at, n.error_code,
-                          o.failed_at IS NULL AND n.failed_at IS NOT NULL AND n.error_code IS NOT NULL))
-                         AS e(kind, at, code, happened)
-                WHERE e.happened AND n.portfolio_id IS NOT NULL AND n.recipient IS NOT NULL) c
-          WHERE c.person IS NOT NULL) c
-    WHERE c.lead IS NOT NULL;
+    FROM (SELECT n.portfolio_id, coalesce(n.person_id, i.person_id) AS person, e.kind, e.at, e.code, n.category
+          FROM new_rows n JOIN old_rows o ON o.id = n.id
+               LEFT JOIN antiban.person_ids i
+                   ON n.person_id IS NULL AND i.portfolio_id = n.portfolio_id
+                      AND i.key = antiban.recipient_key(n.recipient)
+               CROSS JOIN LATERAL (VALUES
+                   ('outbound', n.sent_at, NULL::integer, o.sent_at IS NULL AND n.sent_at IS NOT NULL),
+                   ('read', n.read_at, NULL, o.read_at IS NULL AND n.read_at IS NOT NULL),
+                   (CASE WHEN n.error_code = 131050 THEN 'opt_out' ELSE 'failure' END, n.failed_at, n.error_code,
+                    o.failed_at IS NULL AND n.failed_at IS NOT NULL AND n.error_code IS NOT NULL))
+                   AS e(kind, at, code, happened)
+          WHERE e.happened AND n.portfolio_id IS NOT NULL AND n.recipient IS NOT NULL) c
+         JOIN antiban.leads l ON l.portfolio_id = c.portfolio_id AND l.person_id = c.person AND l.closed_at IS NULL;
     IF ev_leads IS NULL THEN
         RETURN NULL;
     END IF;
     BEGIN
         PERFORM antiban.note_lead_events(ev_leads, ev_kinds, ev_ats, NULL, ev_codes, ev_portfolios);
+        PERFORM antiban.apply_lead_scores(ARRAY(SELECT DISTINCT unnest(ev_leads)));
         FOR r IN
             SELECT u.lead, min(u.at) AS at
             FROM unnest(ev_leads, ev_kinds, ev_ats, ev_categories) AS u(lead, kind, at, category)
@@ -333,7 +419,7 @@ CREATE TRIGGER outbox_lead_events AFTER UPDATE ON antiban.outbox
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION antiban.outbox_lead_events();
 COMMENT ON FUNCTION antiban.outbox_lead_events() IS
-    'Statement trigger on antiban.outbox: messages that became sent, read or failed (131050: an opt-out) are noted on their person''s lead in one antiban.note_lead_events call; a free-form message sent after the lead was assigned records its first response.';
+    'Statement trigger on antiban.outbox: messages that became sent, read or failed (131050: an opt-out) are noted on their person''s open lead in one antiban.note_lead_events call; a free-form message sent after the lead was assigned records its first response.';
 
 -- An opt-out (or a resume) of the person stated in a message or a preference.
 CREATE FUNCTION antiban.contact_lead_consent() RETURNS trigger
@@ -349,6 +435,7 @@ BEGIN
         BEGIN
             PERFORM antiban.note_lead_events(ARRAY[lead], ARRAY[CASE WHEN NEW.marketing_opt_out THEN 'opt_out' ELSE 'opt_in' END],
                                              ARRAY[coalesce(NEW.consent_at, antiban.now())], NULL, NULL, ARRAY[NEW.portfolio_id]);
+            PERFORM antiban.apply_lead_scores(ARRAY[lead]);
         EXCEPTION
             WHEN deadlock_detected OR serialization_failure OR lock_not_available OR query_canceled THEN
                 RAISE;
@@ -364,45 +451,6 @@ CREATE TRIGGER contact_lead_consent AFTER UPDATE OF marketing_opt_out ON antiban
     EXECUTE FUNCTION antiban.contact_lead_consent();
 COMMENT ON FUNCTION antiban.contact_lead_consent() IS
     'Trigger on antiban.contacts: a person''s stop (or resume) of marketing is noted on their lead as an opt_out (opt_in) at the time they said it.';
-
--- ---------------------------------------------------------------- scores to leads
-
--- Every score written (note_lead_events, rescore_leads, a merge) reaches its
--- lead: the score column, a timeline line when it is news, and the stage
--- when it reaches the qualification threshold (the stage trigger assigns).
-CREATE FUNCTION antiban.lead_scores_written() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER AS $$
-BEGIN
-    WITH d AS (
-        SELECT l.id, l.portfolio_id, l.score AS previous, n.score, n.model_id, n.reasons, n.scored_at,
-               antiban.lead_qualify_score(l.portfolio_id) AS qualify
-        FROM new_scores n JOIN antiban.leads l ON l.id = n.conversation_id
-        WHERE l.score IS DISTINCT FROM n.score
-    ), logged AS (
-        INSERT INTO antiban.lead_events (lead_id, portfolio_id, at, kind, detail, data)
-        SELECT d.id, d.portfolio_id, d.scored_at, 'score',
-               format('score %s -> %s', coalesce(d.previous::text, 'none'), d.score)
-               || coalesce(': ' || (SELECT string_agg(x, '; ' ORDER BY o)
-                                    FROM jsonb_array_elements_text(coalesce(d.reasons -> 'positive', '[]')
-                                                                   || coalesce(d.reasons -> 'negative', '[]'))
-                                         WITH ORDINALITY AS r(x, o)), ''),
-               jsonb_build_object('score', d.score, 'previous', d.previous, 'model', d.model_id, 'reasons', d.reasons)
-        FROM d WHERE antiban.lead_score_news(d.previous, d.score, d.qualify)
-    )
-    UPDATE antiban.leads l SET score = d.score FROM d WHERE l.id = d.id;
-    UPDATE antiban.leads l SET stage = 'qualified'
-    FROM new_scores n
-    WHERE l.id = n.conversation_id AND l.stage IN ('new', 'engaged') AND l.merged_into IS NULL
-      AND n.score >= antiban.lead_qualify_score(l.portfolio_id);
-    RETURN NULL;
-END
-$$;
-CREATE TRIGGER lead_scores_inserted AFTER INSERT ON antiban.lead_scores
-    REFERENCING NEW TABLE AS new_scores FOR EACH STATEMENT EXECUTE FUNCTION antiban.lead_scores_written();
-CREATE TRIGGER lead_scores_updated AFTER UPDATE ON antiban.lead_scores
-    REFERENCING NEW TABLE AS new_scores FOR EACH STATEMENT EXECUTE FUNCTION antiban.lead_scores_written();
-COMMENT ON FUNCTION antiban.lead_scores_written() IS
-    'Statement trigger on antiban.lead_scores: each new score reaches its lead (the conversation id is the lead id): leads.score, a score line with its reasons on the timeline when it is news (antiban.lead_score_news), and a new or engaged lead at or above lead_routing.qualify_score becomes qualified (and is assigned).';
 
 -- ---------------------------------------------------------------- merges
 
@@ -458,6 +506,7 @@ BEGIN
         ON CONFLICT (conversation_id) DO UPDATE
         SET model_id = excluded.model_id, score = excluded.score, probability = excluded.probability,
             reasons = excluded.reasons, scored_at = excluded.scored_at;
+        PERFORM antiban.apply_lead_scores(ARRAY[survivor]);
     END IF;
     RETURN survivor;
 END
