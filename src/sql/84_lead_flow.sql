@@ -61,15 +61,28 @@ ALTER TABLE antiban.lead_events
 COMMENT ON COLUMN antiban.lead_events.data IS
     'What a score event scored (score, previous, model, reasons) or who wrote a note.';
 
--- What a score change must be to be logged (besides the first score and a
--- crossing of the qualification threshold): decay moves every score a
--- point now and then, which is not news on a timeline.
+-- The rules (src/core/lead_flow.c, unit-tested in regress/unit/test_lead_flow.c)
+CREATE FUNCTION antiban.lead_source(has_referral boolean, answers_campaign boolean) RETURNS text
+AS 'MODULE_PATHNAME', 'antiban_lead_source' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION antiban.lead_source(boolean, boolean) IS
+    'The source of a lead from the message that starts it: ctwa if it carries an ad''s referral, else campaign if it answers our marketing template, else organic.';
+
+CREATE FUNCTION antiban.lead_engaged(messages integer, taps double precision, last_inbound timestamptz,
+                                     last_outbound timestamptz) RETURNS boolean
+AS 'MODULE_PATHNAME', 'antiban_lead_engaged' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION antiban.lead_engaged(integer, double precision, timestamptz, timestamptz) IS
+    'Has a lead engaged: a second message (messages >= 2), a button tap (decayed taps > 0), or a message after our last one? NULL times: never.';
+
+CREATE FUNCTION antiban.lead_stage_after(stage text, engaged boolean, score smallint, qualify_score smallint,
+                                         merged boolean DEFAULT false) RETURNS text
+AS 'MODULE_PATHNAME', 'antiban_lead_stage_after' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION antiban.lead_stage_after(text, boolean, smallint, smallint, boolean) IS
+    'The stage a lead moves to by itself: new or engaged with a score (0-100) at or above qualify_score -> qualified; new that engaged -> engaged; any other stage, or a lead merged into another, stays. NULL score: none yet; NULL qualify_score: never by score.';
+
 CREATE FUNCTION antiban.lead_score_news(previous smallint, score smallint, qualify smallint) RETURNS boolean
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN previous IS NULL OR abs(score - previous) >= 5
-       OR (previous < qualify) <> (score < qualify);
+AS 'MODULE_PATHNAME', 'antiban_lead_score_news' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION antiban.lead_score_news(smallint, smallint, smallint) IS
-    'Internal: is a score change worth a line on the lead''s timeline? The first score, a move of 5 points or more, or a crossing of the qualification threshold.';
+    'Is a score change worth a line on the lead''s timeline? The first score, a move of 5 points or more, or a crossing of the qualification threshold (decay moves scores a point now and then, which is not news).';
 
 CREATE FUNCTION antiban.lead_flow_on() RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
@@ -227,7 +240,7 @@ BEGIN
                              THEN antiban.lead_campaign_of(p.portfolio_id, p.person_id, p.context_wamid, p.occurred_at) END;
             SELECT o.lead INTO lead
             FROM antiban.open_lead(p.portfolio_id, p.person_id, p.occurred_at,
-                CASE WHEN p.payload ? 'referral' THEN 'ctwa' WHEN campaign IS NOT NULL THEN 'campaign' ELSE 'organic' END,
+                antiban.lead_source(p.payload ? 'referral', campaign IS NOT NULL),
                 nullif(p.payload -> 'referral' ->> 'source_id', ''), nullif(p.payload -> 'referral' ->> 'ctwa_clid', ''),
                 campaign, CASE WHEN p.body IS NOT NULL THEN antiban.lead_language(p.body) END,
                 format('message %s', p.wamid), absent => true) o;
@@ -308,9 +321,9 @@ BEGIN
         SELECT l.id, l.portfolio_id, l.score AS previous, s.score, s.model_id, s.reasons, s.scored_at,
                coalesce((SELECT r.qualify_score FROM antiban.lead_routing r WHERE r.portfolio_id = l.portfolio_id),
                         60)::smallint AS qualify,
-               t.first_at, t.last_at,
-               l.stage = 'new' AND (f.messages >= 2 OR (f.engagement).taps > 0
-                                    OR (f.engagement).last_inbound_at > (f.engagement).last_outbound_at) AS engaged
+               t.first_at, t.last_at, l.stage, l.merged_into IS NOT NULL AS merged,
+               antiban.lead_engaged(f.messages, (f.engagement).taps, (f.engagement).last_inbound_at,
+                                    (f.engagement).last_outbound_at) AS engaged
         FROM unnest(leads, coalesce(first_inbound, array_fill(NULL::timestamptz, ARRAY[cardinality(leads)])),
                     coalesce(last_inbound, array_fill(NULL::timestamptz, ARRAY[cardinality(leads)])))
                  AS t(id, first_at, last_at)
@@ -334,13 +347,11 @@ BEGIN
     SET score = coalesce(d.score, l.score),
         first_inbound_at = coalesce(least(l.first_inbound_at, d.first_at), l.first_inbound_at),
         last_inbound_at = coalesce(greatest(l.last_inbound_at, d.last_at), l.last_inbound_at),
-        stage = CASE WHEN l.stage IN ('new', 'engaged') AND l.merged_into IS NULL AND d.score >= d.qualify THEN 'qualified'
-                     WHEN d.engaged THEN 'engaged'
-                     ELSE l.stage END
-    FROM d
+        stage = d.stage_after
+    FROM (SELECT d.*, antiban.lead_stage_after(d.stage, d.engaged, d.score, d.qualify, d.merged) AS stage_after
+          FROM d) d
     WHERE l.id = d.id
-      AND (l.score IS DISTINCT FROM coalesce(d.score, l.score) OR d.first_at IS NOT NULL OR d.engaged
-           OR (l.stage IN ('new', 'engaged') AND l.merged_into IS NULL AND d.score >= d.qualify));
+      AND (l.score IS DISTINCT FROM coalesce(d.score, l.score) OR d.first_at IS NOT NULL OR d.stage_after <> l.stage);
     GET DIAGNOSTICS moved = ROW_COUNT;
     RETURN moved;
 END
