@@ -192,6 +192,9 @@ SELECT antiban.dashboard_panel('leads') IS NOT NULL AS dashboard_panel;
 
 -- ---- antiban.lead_flow off: webhooks leave leads alone ----
 SET antiban.pinned_now = '2030-01-01 00:10:00+00';
+-- a first message that is a stop: the new lead has opted out
+SELECT pg_temp.msg('5511987650008', 'wamid.h1', 'PARE', 590);
+SELECT allowed, reason FROM antiban.lead_gate('+5511987650008', 1, 0, NULL);
 SET antiban.lead_flow = off;
 SELECT pg_temp.msg('5511987650009', 'wamid.g1', 'Olá', 600);
 SELECT count(*) AS no_lead FROM antiban.leads WHERE person_id = antiban.person_id(1, '+5511987650009');

@@ -216,7 +216,9 @@ BEGIN
     wamids := ARRAY(SELECT m ->> 'id' FROM jsonb_array_elements(value -> 'messages') m WHERE m ? 'id');
     FOR p IN
         SELECT k.portfolio_id, k.person_id, i.occurred_at, i.payload, i.context_wamid, i.body, i.wamid,
-               i.message_type, l.id AS lead
+               i.message_type, l.id AS lead,
+               -- a stop in this message (its contact changed before the lead existed)
+               k.marketing_opt_out AND k.opt_out_source LIKE 'message ' || i.wamid || ' (%' AS stopped_here
         FROM antiban.interactions i JOIN antiban.contacts k ON k.id = i.contact_id
              -- their open lead (the usual case, found here without another call)
              LEFT JOIN antiban.leads l ON l.portfolio_id = k.portfolio_id AND l.person_id = k.person_id
@@ -252,6 +254,13 @@ BEGIN
         ev_ats := ev_ats || p.occurred_at;
         ev_bodies := ev_bodies || p.body;
         ev_portfolios := ev_portfolios || p.portfolio_id;
+        IF p.stopped_here THEN
+            ev_leads := ev_leads || lead;
+            ev_kinds := ev_kinds || 'opt_out'::text;
+            ev_ats := ev_ats || p.occurred_at;
+            ev_bodies := ev_bodies || NULL::text;
+            ev_portfolios := ev_portfolios || p.portfolio_id;
+        END IF;
     END LOOP;
     IF cardinality(ev_leads) = 0 THEN
         RETURN 0;
