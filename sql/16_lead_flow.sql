@@ -195,6 +195,20 @@ SET antiban.pinned_now = '2030-01-01 00:10:00+00';
 -- a first message that is a stop: the new lead has opted out
 SELECT pg_temp.msg('5511987650008', 'wamid.h1', 'PARE', 590);
 SELECT allowed, reason FROM antiban.lead_gate('+5511987650008', 1, 0, NULL);
+-- ---- deferred scoring: the lead at once, its score when the queue is processed ----
+SET antiban.lead_scoring = deferred;
+SELECT pg_temp.msg('5511987650010', 'wamid.j1', 'Olá, quero investir', 595);
+SELECT stage, source, score IS NULL AS not_scored_yet, last_inbound_at IS NULL AS not_stamped_yet
+FROM antiban.leads WHERE person_id = antiban.person_id(1, '+5511987650010');
+SELECT kind, body FROM antiban.lead_event_queue ORDER BY id;
+SELECT antiban.process_lead_events() AS taken;
+SELECT score IS NOT NULL AS scored, last_inbound_at IS NOT NULL AS stamped,
+       EXISTS (SELECT 1 FROM antiban.lead_events e WHERE e.lead_id = l.id AND e.kind = 'score') AS logged
+FROM antiban.leads l WHERE person_id = antiban.person_id(1, '+5511987650010');
+SELECT count(*) AS left_in_queue FROM antiban.lead_event_queue;
+SELECT antiban.process_lead_events() AS nothing_left;
+SELECT antiban.process_lead_events(0);
+RESET antiban.lead_scoring;
 SET antiban.lead_flow = off;
 SELECT pg_temp.msg('5511987650009', 'wamid.g1', 'Olá', 600);
 SELECT count(*) AS no_lead FROM antiban.leads WHERE person_id = antiban.person_id(1, '+5511987650009');

@@ -13,6 +13,13 @@ int			antiban_lead_reason_language = LEAD_REASONS_PT;
 int			antiban_lead_min_examples = 200;
 int			antiban_lead_reasons = 3;
 bool		antiban_lead_flow = true;
+int			antiban_lead_scoring = LEAD_SCORING_INLINE;
+
+static const struct config_enum_entry scoring_modes[] = {
+	{"inline", LEAD_SCORING_INLINE, false},
+	{"deferred", LEAD_SCORING_DEFERRED, false},
+	{NULL, 0, false}
+};
 
 static const struct config_enum_entry reason_languages[] = {
 	{"pt", LEAD_REASONS_PT, false},
@@ -47,4 +54,11 @@ antiban_define_lead_gucs(void)
 							 "antiban.leads and the lead model alone (antiban.upsert_lead and "
 							 "antiban.rescore_leads still work).",
 							 &antiban_lead_flow, true, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("antiban.lead_scoring",
+							 "When the lead flow scores what webhooks bring: inline (in the webhook's "
+							 "transaction) or deferred (queued for antiban.process_lead_events()).",
+							 "Deferred keeps webhook ingest fast: leads are still made at once, their "
+							 "scores, stages and assignment follow when the queue is processed.",
+							 &antiban_lead_scoring, LEAD_SCORING_INLINE, scoring_modes,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 }

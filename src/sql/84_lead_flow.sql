@@ -24,7 +24,11 @@
 --    lead_routing.qualify_score (default 60) becomes qualified and is
 --    assigned.  Stages only move forward by themselves.
 --  - Two persons found to be one fold their open leads into one.
---  - antiban.lead_flow = off (a GUC) leaves leads alone on the webhook path.
+--  - antiban.lead_flow = off (a GUC) leaves leads alone on the webhook path;
+--    antiban.lead_scoring = deferred makes leads at once but queues their
+--    events (antiban.lead_event_queue) for antiban.process_lead_events(),
+--    which scores them in batches: the webhook path then costs a lead's
+--    INSERT and a queue row, not a scoring.
 
 -- ---------------------------------------------------------------- schema
 
@@ -186,6 +190,94 @@ $$;
 COMMENT ON FUNCTION antiban.lead_campaign_of(bigint, bigint, text, timestamptz) IS
     'Internal: the campaign a person''s first message answers: the marketing message of ours it quotes (context.id), else the last one sent to them in the 7 days before; its metadata.campaign, else its template name.';
 
+-- ---------------------------------------------------------------- scoring, inline or deferred
+
+-- Events waiting to be scored when antiban.lead_scoring = deferred.
+CREATE TABLE antiban.lead_event_queue (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    lead_id       bigint NOT NULL,
+    portfolio_id  bigint NOT NULL,
+    kind          text NOT NULL,
+    at            timestamptz NOT NULL,
+    body          text,
+    code          integer,
+    queued_at     timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE antiban.lead_event_queue IS
+    'Lead events (messages, our sends, reads, taps, failures, opt-outs) waiting to be scored, with antiban.lead_scoring = deferred; antiban.process_lead_events() takes them in batches. Empty with inline scoring.';
+
+-- A batch of events on leads (one array element each): scored now, or queued.
+CREATE FUNCTION antiban.score_lead_events(leads bigint[], kinds text[], ats timestamptz[], bodies text[],
+                                          codes integer[], portfolios bigint[]) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF current_setting('antiban.lead_scoring') = 'deferred' THEN
+        INSERT INTO antiban.lead_event_queue (lead_id, portfolio_id, kind, at, body, code)
+        SELECT u.lead, u.portfolio, u.kind, u.at, u.body, u.code
+        FROM unnest(leads, portfolios, kinds, ats, coalesce(bodies, array_fill(NULL::text, ARRAY[cardinality(leads)])),
+                    coalesce(codes, array_fill(NULL::integer, ARRAY[cardinality(leads)])))
+             AS u(lead, portfolio, kind, at, body, code);
+        RETURN 0;
+    END IF;
+    RETURN antiban.score_lead_events_now(leads, kinds, ats, bodies, codes, portfolios);
+END
+$$;
+COMMENT ON FUNCTION antiban.score_lead_events(bigint[], text[], timestamptz[], text[], integer[], bigint[]) IS
+    'Internal: events on leads (as antiban.note_lead_events takes them, the conversation being the lead) scored at once (antiban.score_lead_events_now), or with antiban.lead_scoring = deferred queued in antiban.lead_event_queue. Returns the leads updated (0 when queued).';
+
+CREATE FUNCTION antiban.score_lead_events_now(leads bigint[], kinds text[], ats timestamptz[], bodies text[],
+                                              codes integer[], portfolios bigint[]) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    PERFORM antiban.note_lead_events(leads, kinds, ats, bodies, codes, portfolios);
+    -- (inbound times from the messages and taps of the batch)
+    RETURN antiban.apply_lead_scores(x.leads, x.firsts, x.lasts)
+    FROM (SELECT array_agg(u.lead) AS leads, array_agg(u.first_at) AS firsts, array_agg(u.last_at) AS lasts
+          FROM (SELECT u.lead, min(u.at) FILTER (WHERE u.kind IN ('inbound', 'tap')) AS first_at,
+                       max(u.at) FILTER (WHERE u.kind IN ('inbound', 'tap')) AS last_at
+                FROM unnest(leads, kinds, ats) AS u(lead, kind, at) GROUP BY u.lead) u) x;
+END
+$$;
+COMMENT ON FUNCTION antiban.score_lead_events_now(bigint[], text[], timestamptz[], text[], integer[], bigint[]) IS
+    'Internal: events on leads noted in one antiban.note_lead_events call and brought to the leads in one antiban.apply_lead_scores (inbound times from the messages and taps). Returns the leads updated.';
+
+CREATE FUNCTION antiban.process_lead_events(max_events integer DEFAULT 10000) RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    ev_leads bigint[];
+    ev_kinds text[];
+    ev_ats timestamptz[];
+    ev_bodies text[];
+    ev_codes integer[];
+    ev_portfolios bigint[];
+BEGIN
+    IF max_events IS NULL OR max_events < 1 THEN
+        RAISE EXCEPTION 'max_events must be at least 1, not %', coalesce(max_events::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- the oldest events, claimed so that two runs never take the same ones
+    WITH taken AS (
+        DELETE FROM antiban.lead_event_queue q
+        WHERE q.id IN (SELECT x.id FROM antiban.lead_event_queue x ORDER BY x.id LIMIT max_events
+                       FOR UPDATE SKIP LOCKED)
+        RETURNING q.*
+    )
+    SELECT array_agg(t.lead_id ORDER BY t.at, t.id), array_agg(t.kind ORDER BY t.at, t.id),
+           array_agg(t.at ORDER BY t.at, t.id), array_agg(t.body ORDER BY t.at, t.id),
+           array_agg(t.code ORDER BY t.at, t.id), array_agg(t.portfolio_id ORDER BY t.at, t.id)
+    INTO ev_leads, ev_kinds, ev_ats, ev_bodies, ev_codes, ev_portfolios
+    FROM taken t;
+    IF ev_leads IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM antiban.score_lead_events_now(ev_leads, ev_kinds, ev_ats, ev_bodies, ev_codes, ev_portfolios);
+    RETURN cardinality(ev_leads);
+END
+$$;
+COMMENT ON FUNCTION antiban.process_lead_events(integer) IS
+    'Score the oldest queued lead events (antiban.lead_scoring = deferred), at most max_events (>= 1), in one antiban.note_lead_events call and one UPDATE of their leads (score with reasons, inbound times, stage; qualified leads are assigned). Returns how many were taken. For a worker or pg_cron every few seconds: SELECT cron.schedule(''antiban-leads'', ''5 seconds'', ''SELECT antiban.process_lead_events()'').';
+
 -- ---------------------------------------------------------------- inbound messages
 
 -- The inbound messages of one webhook change that this transaction applied
@@ -265,12 +357,8 @@ BEGIN
     IF cardinality(ev_leads) = 0 THEN
         RETURN 0;
     END IF;
-    -- every message to the model in one call, then every lead in one UPDATE
-    PERFORM antiban.note_lead_events(ev_leads, ev_kinds, ev_ats, ev_bodies, NULL, ev_portfolios);
-    PERFORM antiban.apply_lead_scores(x.leads, x.firsts, x.lasts)
-    FROM (SELECT array_agg(u.lead) AS leads, array_agg(u.first_at) AS firsts, array_agg(u.last_at) AS lasts
-          FROM (SELECT u.lead, min(u.at) AS first_at, max(u.at) AS last_at
-                FROM unnest(ev_leads, ev_ats) AS u(lead, at) GROUP BY u.lead) u) x;
+    -- every message to the model in one call, then every lead in one UPDATE (or queued)
+    PERFORM antiban.score_lead_events(ev_leads, ev_kinds, ev_ats, ev_bodies, NULL, ev_portfolios);
     RETURN cardinality(ARRAY(SELECT DISTINCT unnest(ev_leads)));
 END
 $$;
@@ -413,8 +501,7 @@ BEGIN
         RETURN NULL;
     END IF;
     BEGIN
-        PERFORM antiban.note_lead_events(ev_leads, ev_kinds, ev_ats, NULL, ev_codes, ev_portfolios);
-        PERFORM antiban.apply_lead_scores(ARRAY(SELECT DISTINCT unnest(ev_leads)));
+        PERFORM antiban.score_lead_events(ev_leads, ev_kinds, ev_ats, NULL, ev_codes, ev_portfolios);
         FOR r IN
             SELECT u.lead, min(u.at) AS at
             FROM unnest(ev_leads, ev_kinds, ev_ats, ev_categories) AS u(lead, kind, at, category)
@@ -453,9 +540,8 @@ BEGIN
     lead := antiban.lead_of_person(NEW.portfolio_id, NEW.person_id);
     IF lead IS NOT NULL THEN
         BEGIN
-            PERFORM antiban.note_lead_events(ARRAY[lead], ARRAY[CASE WHEN NEW.marketing_opt_out THEN 'opt_out' ELSE 'opt_in' END],
-                                             ARRAY[coalesce(NEW.consent_at, antiban.now())], NULL, NULL, ARRAY[NEW.portfolio_id]);
-            PERFORM antiban.apply_lead_scores(ARRAY[lead]);
+            PERFORM antiban.score_lead_events(ARRAY[lead], ARRAY[CASE WHEN NEW.marketing_opt_out THEN 'opt_out' ELSE 'opt_in' END],
+                                              ARRAY[coalesce(NEW.consent_at, antiban.now())], NULL, NULL, ARRAY[NEW.portfolio_id]);
         EXCEPTION
             WHEN deadlock_detected OR serialization_failure OR lock_not_available OR query_canceled THEN
                 RAISE;

@@ -206,6 +206,8 @@ GRANT EXECUTE ON FUNCTION antiban.add_lead_note(bigint, text) TO antiban_agent;
 GRANT SELECT ON antiban.lead_timelines, antiban.lead_pipeline, antiban.lead_funnel, antiban.agent_performance,
     antiban.dashboard_leads TO antiban_reader;
 GRANT SELECT ON antiban.my_leads TO antiban_agent;
+GRANT EXECUTE ON FUNCTION antiban.process_lead_events(integer) TO antiban_admin;
+GRANT SELECT ON antiban.lead_event_queue TO antiban_reader;
 
 -- Make every backend drop numbers cached from an earlier install.
 SELECT antiban.reload_config();
