@@ -120,9 +120,15 @@ row "leads qualified / assigned (flow on)" "$(sql -c "SELECT count(*) FILTER (WH
 row "lead flow off: webhooks/s (median; each round)" "$off ($(echo $off_rates | tr ' ' ','))"
 row "lead flow on: webhooks/s (median; each round)" "$on ($(echo $on_rates | tr ' ' ','))"
 row "lead flow deferred: webhooks/s (median; each round)" "$deferred ($(echo $deferred_rates | tr ' ' ','))"
-row "on / off" "$(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.3f", a / b }')"
-row "deferred / off" "$(awk -v a="$deferred" -v b="$off" 'BEGIN { printf "%.3f", a / b }')"
-row "slower with the lead flow inline" "$(awk -v a="$on" -v b="$off" 'BEGIN { printf "%.1f %%", (1 - a / b) * 100 }')"
-row "slower with the lead flow deferred (target <= 10 %)" "$(awk -v a="$deferred" -v b="$off" 'BEGIN { printf "%.1f %%", (1 - a / b) * 100 }')"
+# each round's ratio (its sets ran back to back), then their median: drift
+# between rounds on a shared machine cancels out
+ratios() { printf '%s\n' $1 | paste - "$2" | awk '{ print $1 / $2 }'; }
+printf '%s\n' $off_rates > "$DIR/off.txt"
+on_ratio=$(median "$(ratios "$on_rates" "$DIR/off.txt")")
+deferred_ratio=$(median "$(ratios "$deferred_rates" "$DIR/off.txt")")
+row "on / off (median of each round's ratio)" "$(awk -v r="$on_ratio" 'BEGIN { printf "%.3f", r }')"
+row "deferred / off (median of each round's ratio)" "$(awk -v r="$deferred_ratio" 'BEGIN { printf "%.3f", r }')"
+row "slower with the lead flow inline" "$(awk -v r="$on_ratio" 'BEGIN { printf "%.1f %%", (1 - r) * 100 }')"
+row "slower with the lead flow deferred (target <= 10 %)" "$(awk -v r="$deferred_ratio" 'BEGIN { printf "%.1f %%", (1 - r) * 100 }')"
 row "inbound messages alone: off / on / deferred webhooks/s" "$inbound_off / $inbound_on / $inbound_deferred"
 row "inbound alone: slower inline / deferred" "$(awk -v a="$inbound_on" -v d="$inbound_deferred" -v b="$inbound_off" 'BEGIN { printf "%.1f %% / %.1f %%", (1 - a / b) * 100, (1 - d / b) * 100 }')"
