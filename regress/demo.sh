@@ -5,7 +5,8 @@
 # webhook receiver (with its dashboard), and runs the demo: decisions
 # (regress/demo.sql), a campaign drained by the sender worker (demo_send.sql)
 # whose statuses come back as signed webhooks, inbound leads, and a summary
-# (demo_summary.sql).  It ends with the dashboard's URL.
+# (demo_summary.sql), then the leads they became: scored with reasons and
+# assigned (demo_leads.sql).  It ends with the dashboard's URL.
 #   sh regress/demo.sh          set up and run the demo (re-runnable)
 #   sh regress/demo.sh stop     stop the demo's PostgreSQL, simulator and receiver
 set -eu
@@ -18,10 +19,10 @@ PORT=${ANTIBAN_DEMO_PORT:-5499}
 APP_SECRET=demo-app-secret-not-a-real-one
 VERIFY_TOKEN=demo-verify-token
 
-# post_inbound FROM NAME TEXT: a lead writes to number 3000000001, signed like Meta
+# post_inbound FROM NAME TEXT [N]: a lead writes (their Nth message) to number 3000000001, signed like Meta
 post_inbound() {
-	body=$(printf '{"object":"whatsapp_business_account","entry":[{"id":"2000000001","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"551140000001","phone_number_id":"3000000001"},"contacts":[{"profile":{"name":"%s"},"wa_id":"%s"}],"messages":[{"from":"%s","id":"wamid.demo-in-%s","timestamp":"%s","type":"text","text":{"body":"%s"}}]}}]}]}' \
-		"$2" "$1" "$1" "$1" "$(date +%s)" "$3")
+	body=$(printf '{"object":"whatsapp_business_account","entry":[{"id":"2000000001","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"551140000001","phone_number_id":"3000000001"},"contacts":[{"profile":{"name":"%s"},"wa_id":"%s"}],"messages":[{"from":"%s","id":"wamid.demo-in-%s%s","timestamp":"%s","type":"text","text":{"body":"%s"}}]}}]}]}' \
+		"$2" "$1" "$1" "$1" "${4:+-$4}" "$(date +%s)" "$3")
 	# (psql interpolates :'variables' in scripts, not in -c)
 	signature=$(echo "SELECT encode(hmac(convert_to(:'body', 'UTF8'), :'secret', 'sha256'), 'hex')" |
 		cluster_psql "$HOME_DIR" "$PORT" antiban -tA -v body="$body" -v secret="$APP_SECRET")
@@ -122,9 +123,12 @@ say "running the demo"
 cluster_psql "$HOME_DIR" "$PORT" antiban < "$ANTIBAN_ROOT/regress/demo.sql"
 cluster_psql "$HOME_DIR" "$PORT" antiban -c "UPDATE antiban.numbers SET burst_override = NULL, rate_override = NULL"
 curl -s -X POST "$SIM_URL/_sim/script" -d '{"number": "3000000002", "fail_next": 1000, "code": 131048}' >/dev/null
-say "two leads write in through the receiver: one asks, one opts out"
+say "two leads write in through the receiver: one asks (and becomes a hot lead), one opts out"
+cluster_psql "$HOME_DIR" "$PORT" antiban < "$ANTIBAN_ROOT/regress/demo_agents.sql"
 post_inbound 5521900000001 "Ana Souza" "Olá! Vi o anúncio do CDB, quanto rende?"
 post_inbound 5521900000002 "Bruno Lima" "PARE"
+post_inbound 5521900000001 "Ana Souza" "Tenho R\$ 300 mil parados, quero aplicar em CDB e Tesouro Direto por 3 anos" 2
+post_inbound 5521900000001 "Ana Souza" "Pode me ligar hoje à tarde?" 3
 cluster_psql "$HOME_DIR" "$PORT" antiban < "$ANTIBAN_ROOT/regress/demo_send.sql"
 say "the sender worker drains the outbox to the simulator; statuses come back as webhooks"
 # (a loaded machine is slow, not wrong: the timeout is generous)
@@ -133,6 +137,10 @@ if ! wait_until 300 "SELECT count(*) = 0 FROM antiban.outbox WHERE state IN ('qu
 	die "the outbox did not drain in 300 s"
 fi
 cluster_psql "$HOME_DIR" "$PORT" antiban < "$ANTIBAN_ROOT/regress/demo_summary.sql"
+cluster_psql "$HOME_DIR" "$PORT" antiban < "$ANTIBAN_ROOT/regress/demo_leads.sql"
+# every conversation is a lead, scored; the hot one is assigned
+[ "$(cluster_psql "$HOME_DIR" "$PORT" antiban -tAc "SELECT count(*) = 2 AND bool_and(score IS NOT NULL) AND count(owner_agent_id) >= 1 FROM antiban.leads")" = t ] ||
+	die "the two people who wrote are not two scored leads with the hot one assigned (see the leads above)"
 echo "== What the simulator saw (its ledger)"
 ledger=$(curl -s "$SIM_URL/_sim/ledger") || die "the simulator's ledger could not be read"
 printf '%s\n' "$ledger" | sed 's/,"per_number".*/}/'

@@ -88,7 +88,8 @@ is(join(',', map { "$_->{code}:$_->{last_hour}" } sort { $a->{code} <=> $b->{cod
 	'130429:1,131048:2', 'errors by code');
 is($dash->{panels}{budget}[0]{messaging_limit}, 2000, 'the portfolio budget');
 ok(exists $dash->{panels}{campaigns} && !defined $dash->{panels}{campaigns}, 'campaigns: not set up (null)');
-is(get('/api/panels/leads', %ops)->{status}, 404, 'a panel without its view: 404');
+is(get('/api/panels/experiments', %ops)->{status}, 404, 'a panel without its view: 404');
+is(get('/api/panels/leads', %ops)->{content}, '[]', 'the leads panel (antiban.dashboard_leads) is set up: no leads yet');
 is(get('/api/panels/Bad;name', %ops)->{status}, 404, 'a bad panel name: 404');
 
 # A panel lights up when its view appears: no change to the receiver or page.

@@ -17,7 +17,7 @@ main(void)
 		pricing_market_tests, volume_tier_tests, rate_card_tests,
 		lead_text_tests, lead_signals_tests, lead_vector_tests, lead_engagement_tests,
 		lead_calibrate_tests, lead_score_tests, lead_corpus_tests,
-		business_hours_tests, lead_assignment_tests,
+		business_hours_tests, lead_assignment_tests, lead_flow_tests,
 		recipient_state_tests, template_check_tests, template_lint_tests,
 		circuit_breaker_tests,
 		frequency_cap_tests, quiet_hours_tests,

@@ -56,6 +56,7 @@ extern UnitGroup lead_score_tests(void);
 extern UnitGroup lead_corpus_tests(void);
 extern UnitGroup business_hours_tests(void);
 extern UnitGroup lead_assignment_tests(void);
+extern UnitGroup lead_flow_tests(void);
 extern UnitGroup recipient_state_tests(void);
 extern UnitGroup template_check_tests(void);
 extern UnitGroup template_lint_tests(void);

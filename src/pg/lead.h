@@ -25,6 +25,11 @@ extern int	antiban_lead_half_life_s;
 extern int	antiban_lead_reason_language;
 extern int	antiban_lead_min_examples;
 extern int	antiban_lead_reasons;
+extern bool antiban_lead_flow;
+extern int	antiban_lead_scoring;
+
+#define LEAD_SCORING_INLINE 0
+#define LEAD_SCORING_DEFERRED 1
 extern void antiban_define_lead_gucs(void);
 
 /* A growing sparse vector in the current memory context. */

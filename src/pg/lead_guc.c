@@ -12,6 +12,14 @@ int			antiban_lead_half_life_s = 7 * 86400;
 int			antiban_lead_reason_language = LEAD_REASONS_PT;
 int			antiban_lead_min_examples = 200;
 int			antiban_lead_reasons = 3;
+bool		antiban_lead_flow = true;
+int			antiban_lead_scoring = LEAD_SCORING_INLINE;
+
+static const struct config_enum_entry scoring_modes[] = {
+	{"inline", LEAD_SCORING_INLINE, false},
+	{"deferred", LEAD_SCORING_DEFERRED, false},
+	{NULL, 0, false}
+};
 
 static const struct config_enum_entry reason_languages[] = {
 	{"pt", LEAD_REASONS_PT, false},
@@ -40,4 +48,17 @@ antiban_define_lead_gucs(void)
 							"Reasons kept each way (up and down) with a lead score.",
 							NULL, &antiban_lead_reasons, 3, 1, LEAD_REASONS_MAX,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("antiban.lead_flow",
+							 "Whether webhooks create leads and rescore them as messages and statuses arrive.",
+							 "Off: inbound messages, statuses and opt-outs are applied as usual but leave "
+							 "antiban.leads and the lead model alone (antiban.upsert_lead and "
+							 "antiban.rescore_leads still work).",
+							 &antiban_lead_flow, true, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("antiban.lead_scoring",
+							 "When the lead flow scores what webhooks bring: inline (in the webhook's "
+							 "transaction) or deferred (queued for antiban.process_lead_events()).",
+							 "Deferred keeps webhook ingest fast: leads are still made at once, their "
+							 "scores, stages and assignment follow when the queue is processed.",
+							 &antiban_lead_scoring, LEAD_SCORING_INLINE, scoring_modes,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 }

@@ -59,7 +59,12 @@ prepare_plans(void)
 		"UPDATE antiban.lead_features SET portfolio_id = $2, features = $3, feature_values = $4,"
 		" engagement = ROW($5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)::antiban.lead_engagement,"
 		" messages = $17, updated_at = now() WHERE conversation_id = $1", 17, update_types);
-	model_plan = privileged_prepare("SELECT antiban.active_lead_model($1)", 1, (Oid[]) {INT8OID});
+	/* antiban.active_lead_model()'s query, run here as its owner would: a
+	 * call to the SQL function would be parsed and planned for every batch */
+	model_plan = privileged_prepare(
+		"SELECT m.id FROM antiban.lead_models m"
+		" WHERE m.active AND (m.portfolio_id = $1 OR m.portfolio_id IS NULL)"
+		" ORDER BY m.portfolio_id NULLS LAST LIMIT 1", 1, (Oid[]) {INT8OID});
 	scores_plan = privileged_prepare(
 		"INSERT INTO antiban.lead_scores AS l"
 		" (conversation_id, model_id, score, probability, reasons, scored_at)"

@@ -343,11 +343,13 @@ BEGIN
     SET model_id = excluded.model_id, score = excluded.score, probability = excluded.probability,
         reasons = excluded.reasons, scored_at = excluded.scored_at;
     GET DIAGNOSTICS scored = ROW_COUNT;
+    -- leads follow their conversations' scores (84_lead_flow.sql)
+    PERFORM antiban.apply_lead_scores(NULL, portfolio => rescore_leads.portfolio);
     RETURN scored;
 END
 $$;
 COMMENT ON FUNCTION antiban.rescore_leads(bigint, timestamptz) IS
-    'Scores every conversation in antiban.lead_features (or one portfolio''s) again at a time, with each portfolio''s model in force: engagement decays and models change even when no message arrives. Returns how many were scored.';
+    'Scores every conversation in antiban.lead_features (or one portfolio''s) again at a time, with each portfolio''s model in force: engagement decays and models change even when no message arrives; each lead takes its conversation''s new score (antiban.apply_lead_scores: a qualifying one is assigned). Returns how many were scored.';
 
 CREATE FUNCTION antiban.activate_lead_model(model bigint) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$

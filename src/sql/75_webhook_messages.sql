@@ -242,6 +242,8 @@ BEGIN
             ON CONFLICT (wamid) DO NOTHING;
         END IF;
     END LOOP;
+    -- every conversation is a lead: the messages applied here, in one batch (84_lead_flow.sql)
+    PERFORM antiban.note_inbound_messages(value);
     -- value.errors: system or app-level errors Meta reports without a message, once per change
     IF jsonb_array_length(coalesce(value -> 'errors', '[]')) > 0
        AND antiban.claim_change(waba, 'messages', NULL, value, event, received) THEN

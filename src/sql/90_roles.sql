@@ -229,5 +229,19 @@ GRANT EXECUTE ON FUNCTION antiban.agent_on_shift, antiban.business_deadline, ant
     TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.set_agent_presence TO antiban_agent;
 
+-- Every conversation a lead (84_lead_flow.sql): apps register leads, add notes and gate marketing
+-- on a lead; readers see timelines and the sales views; agents read and annotate the leads they own.
+GRANT EXECUTE ON FUNCTION antiban.upsert_lead(text, bigint, text, text, text, text, text[]),
+    antiban.upsert_lead(text, text, text, text, text, text, text[]),
+    antiban.lead_gate(bigint, integer, interval), antiban.lead_gate(text, bigint, integer, interval),
+    antiban.add_lead_note(bigint, text) TO antiban_app;
+GRANT EXECUTE ON FUNCTION antiban.lead_timeline(bigint) TO antiban_reader, antiban_agent;
+GRANT EXECUTE ON FUNCTION antiban.add_lead_note(bigint, text) TO antiban_agent;
+GRANT SELECT ON antiban.lead_timelines, antiban.lead_pipeline, antiban.lead_funnel, antiban.agent_performance,
+    antiban.dashboard_leads TO antiban_reader;
+GRANT SELECT ON antiban.my_leads TO antiban_agent;
+GRANT EXECUTE ON FUNCTION antiban.process_lead_events(integer) TO antiban_admin;
+GRANT SELECT ON antiban.lead_event_queue TO antiban_reader;
+
 -- Make every backend drop numbers cached from an earlier install.
 SELECT antiban.reload_config();
