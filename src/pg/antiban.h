@@ -277,6 +277,7 @@ typedef struct DecideArgs
 	const char *from_number;	/* NULL: any */
 	const char *portfolio;		/* NULL: any */
 	bool		consume;
+	bool		quiet;			/* a plan's dry run: not journalled */
 } DecideArgs;
 
 extern void antiban_decide_message(const DecideArgs *args, Decision *d, char *normalized);

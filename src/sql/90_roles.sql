@@ -195,5 +195,19 @@ GRANT EXECUTE ON FUNCTION antiban.agent_on_shift, antiban.business_deadline, ant
     TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.set_agent_presence TO antiban_agent;
 
+-- Campaigns: apps create, plan and steer them (the audience runs with their own
+-- rights); pacing is an admin's (or pg_cron's) job; readers see funnels and logs.
+GRANT SELECT ON antiban.campaigns, antiban.campaign_events, antiban.campaign_recipients,
+    antiban.campaign_funnel, antiban.dashboard_campaigns TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.audience_query_check, antiban.campaign_waits_for, antiban.campaign_gate,
+    antiban.campaign_move_allowed, antiban.campaign_window_on, antiban.campaign_rate, antiban.campaign_finish
+    TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.create_campaign, antiban.create_campaign_as, antiban.campaign_insert,
+    antiban.campaign_audience, antiban.campaign_members, antiban.decide_many, antiban.campaign_budget,
+    antiban.plan_campaign, antiban.campaign_lint, antiban.campaign_store_members, antiban.campaign_move,
+    antiban.start_campaign, antiban.pause_campaign, antiban.resume_campaign, antiban.cancel_campaign
+    TO antiban_app;
+GRANT EXECUTE ON FUNCTION antiban.pace_campaigns TO antiban_admin;
+
 -- Make every backend drop numbers cached from an earlier install.
 SELECT antiban.reload_config();
