@@ -122,7 +122,7 @@ COMMENT ON FUNCTION antiban.campaign_gate(bigint, text, integer, interval) IS
 
 -- The audience as the caller sees it: (ord, recipient, params).  Runs the
 -- stored query with the caller's rights and the creator's search_path.
-CREATE FUNCTION antiban.campaign_audience(campaign bigint)
+CREATE FUNCTION antiban.campaign_audience(campaign bigint, probe boolean DEFAULT false)
 RETURNS TABLE (ord integer, recipient text, params jsonb)
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -142,8 +142,8 @@ BEGIN
     BEGIN
         RETURN QUERY EXECUTE format(
             'SELECT (pg_catalog.row_number() OVER ())::pg_catalog.int4, (a.%I)::pg_catalog.text, %s FROM (%s'
-            || E'\n' || ') AS a',
-            c.recipient_column, params_expr, source);
+            || E'\n' || ') AS a%s',
+            c.recipient_column, params_expr, source, CASE WHEN probe THEN ' LIMIT 0' ELSE '' END);
     EXCEPTION WHEN undefined_column OR undefined_table OR syntax_error OR insufficient_privilege
                    OR undefined_function OR datatype_mismatch THEN
         PERFORM set_config('search_path', 'pg_catalog, antiban, pg_temp', true);
@@ -151,15 +151,16 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = format('The audience runs with your rights, as: %s', source),
                   HINT = format('It needs a column %I (the recipient)%s, readable by you.', c.recipient_column,
-                                coalesce(format(' and a column %I (the parameters)', c.params_column), ''));
+                                CASE WHEN c.params_column IS NOT NULL
+                                     THEN format(' and a column %I (the parameters)', c.params_column) ELSE '' END);
     END;
     PERFORM set_config('search_path', 'pg_catalog, antiban, pg_temp', true);
     -- a scalar parameter is the one positional body parameter
     RETURN;
 END
 $$;
-COMMENT ON FUNCTION antiban.campaign_audience(bigint) IS
-    'A campaign''s audience as the caller sees it: (ord, recipient, params as JSON). Runs the audience with the caller''s rights, never antiban''s, and the search_path its creator had.';
+COMMENT ON FUNCTION antiban.campaign_audience(bigint, boolean) IS
+    'A campaign''s audience as the caller sees it: (ord, recipient, params as JSON). Runs the audience with the caller''s rights, never antiban''s, and the search_path its creator had; probe => true only checks that it can run (no row).';
 
 -- ---- writes: SECURITY DEFINER, fed only with what the caller could see ----
 
@@ -173,10 +174,10 @@ BEGIN
         per_hour_cap, per_day_cap, reserve, min_score, engaged_within, created_by, created_at)
     VALUES (c.name, c.portfolio_id, c.template_name, c.language, c.category, c.audience, c.audience_kind,
         c.audience_search_path, c.recipient_column, c.params_column, c.window_start, c.window_end, c.time_zone,
-        c.per_hour_cap, c.per_day_cap, c.reserve, c.min_score, c.engaged_within, session_user, antiban.now())
+        c.per_hour_cap, c.per_day_cap, c.reserve, c.min_score, c.engaged_within, c.created_by, antiban.now())
     RETURNING id INTO new_id;
     INSERT INTO antiban.campaign_events (campaign_id, at, from_state, to_state, by_role)
-    VALUES (new_id, antiban.now(), NULL, 'draft', session_user);
+    VALUES (new_id, antiban.now(), NULL, 'draft', c.created_by);
     RETURN new_id;
 END
 $$;
@@ -207,7 +208,8 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = 'Campaigns go draft -> running <-> paused -> completed; cancelled from draft, running or paused; cancelled and completed are final.',
                   HINT = CASE WHEN c.state IN ('cancelled', 'completed') THEN 'Create a new campaign.'
-                              WHEN c.state = 'paused' THEN 'Use antiban.resume_campaign.' ELSE NULL END;
+                              WHEN c.state = 'paused' THEN 'Use antiban.resume_campaign.'
+                              ELSE 'antiban.campaign_events has its history.' END;
     END IF;
     UPDATE antiban.campaigns x
     SET state = to_state,
@@ -359,10 +361,10 @@ BEGIN
     c.recipient_column := recipient_column; c.params_column := params;
     c.window_start := window_start; c.window_end := window_end; c.time_zone := time_zone;
     c.per_hour_cap := per_hour_cap; c.per_day_cap := per_day_cap; c.reserve := coalesce(reserve, 0.2);
-    c.min_score := min_score; c.engaged_within := engaged_within;
+    c.min_score := min_score; c.engaged_within := engaged_within; c.created_by := current_user;
     c.id := antiban.campaign_insert(c);
     -- the audience must be readable by its creator, with the columns it names
-    PERFORM count(*) FROM (SELECT * FROM antiban.campaign_audience(c.id) LIMIT 0) a;
+    PERFORM count(*) FROM antiban.campaign_audience(c.id, probe => true);
     RETURN c.id;
 END
 $$;
@@ -780,7 +782,9 @@ SELECT c.id AS campaign_id, c.name, c.state, c.template_name,
                                       WHERE k.person_id = o.person_id AND k.marketing_opt_out AND k.opt_out_at >= o.sent_at)) AS opted_out,
        count(o.id) FILTER (WHERE o.state IN ('failed', 'dead', 'rejected', 'expired', 'cancelled', 'unknown')) AS failed,
        (SELECT coalesce(jsonb_object_agg(f.k, f.n), '{}') FROM (
-            SELECT coalesce(o2.error_code::text, o2.reason, o2.state::text) AS k, count(*) AS n
+            SELECT coalesce(o2.error_code::text,
+                            o2.state::text || CASE WHEN o2.state = 'rejected' THEN ':' || o2.reason ELSE '' END) AS k,
+                   count(*) AS n
             FROM antiban.campaign_recipients r2 JOIN antiban.outbox o2 ON o2.id = r2.outbox_id
             WHERE r2.campaign_id = c.id AND o2.state IN ('failed', 'dead', 'rejected', 'expired', 'cancelled', 'unknown')
             GROUP BY 1) f) AS failed_by_code,
