@@ -214,7 +214,8 @@ BEGIN
     UPDATE antiban.campaigns x
     SET state = to_state,
         started_at = CASE WHEN to_state = 'running' AND x.started_at IS NULL THEN antiban.now() ELSE x.started_at END,
-        paced_at = CASE WHEN to_state = 'running' THEN NULL ELSE x.paced_at END,
+        -- a (re)started campaign paces from now: no catching up on time it was stopped
+        paced_at = CASE WHEN to_state = 'running' THEN antiban.now() ELSE x.paced_at END,
         carry = 0,
         finished_at = CASE WHEN to_state IN ('completed', 'cancelled') THEN antiban.now() END
     WHERE x.id = campaign;
@@ -510,6 +511,41 @@ $$;
 COMMENT ON FUNCTION antiban.campaign_finish(antiban.campaigns, timestamptz, bigint, double precision, bigint, bigint) IS
     'When a campaign that still needs this many releases finishes at this hourly rate within its window and the per-day allowances (NULL: none); NULL past two years.';
 
+-- What a plan counts: a draft's whole audience, or what a started campaign
+-- still has pending, decided now.
+CREATE FUNCTION antiban.campaign_plan_members(campaign bigint)
+RETURNS TABLE (ord integer, recipient text, person bigint, person_key text, params jsonb, counts boolean,
+               phone_number_id text, status text, reason text)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    c antiban.campaigns;
+BEGIN
+    SELECT * INTO c FROM antiban.campaigns x WHERE x.id = campaign;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no campaign %', campaign USING ERRCODE = 'undefined_object';
+    END IF;
+    IF c.state = 'draft' THEN
+        RETURN QUERY SELECT * FROM antiban.campaign_members(campaign);
+        RETURN;
+    END IF;
+    RETURN QUERY
+    WITH r AS MATERIALIZED (
+        SELECT x.*, (row_number() OVER (ORDER BY x.ord))::integer AS i
+        FROM antiban.campaign_recipients x WHERE x.campaign_id = campaign AND x.status = 'pending')
+    SELECT r.ord, r.recipient, r.person, r.person_key, r.params, d.counts, d.phone_number_id,
+           CASE WHEN d.outcome = 'REJECT' THEN 'excluded'
+                WHEN d.outcome = 'QUEUE' AND NOT antiban.campaign_waits_for(d.reason) THEN 'held'
+                ELSE 'eligible' END,
+           CASE WHEN d.outcome = 'REJECT' OR (d.outcome = 'QUEUE' AND NOT antiban.campaign_waits_for(d.reason))
+                THEN d.reason END
+    FROM r JOIN antiban.decide_many((SELECT array_agg(r.recipient ORDER BY r.i) FROM r), c.category::text,
+                                    (SELECT p.business_id FROM antiban.portfolios p WHERE p.id = c.portfolio_id)) d
+      ON d.ord = r.i;
+END
+$$;
+COMMENT ON FUNCTION antiban.campaign_plan_members(bigint) IS
+    'What plan_campaign counts: a draft''s audience as antiban.campaign_members classifies it, or a started campaign''s pending people decided now.';
+
 CREATE FUNCTION antiban.plan_campaign(campaign bigint,
     OUT audience bigint, OUT eligible bigint, OUT held jsonb, OUT excluded jsonb,
     OUT needs bigint, OUT budget bigint, OUT budget_left bigint, OUT rate_per_hour numeric,
@@ -520,6 +556,7 @@ DECLARE
     b record;
     released bigint;
     today bigint;
+    top_body bigint;
     top_share numeric;
     rate double precision;
     finish_local timestamp;
@@ -529,40 +566,19 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no campaign %', campaign USING ERRCODE = 'undefined_object';
     END IF;
-    CREATE TEMP TABLE IF NOT EXISTS campaign_plan_members (LIKE antiban.campaign_member) ON COMMIT DROP;
-    ALTER TABLE pg_temp.campaign_plan_members ADD COLUMN IF NOT EXISTS counts boolean,
-                                      ADD COLUMN IF NOT EXISTS phone_number_id text;
-    TRUNCATE pg_temp.campaign_plan_members;
-    IF c.state = 'draft' THEN
-        INSERT INTO pg_temp.campaign_plan_members (ord, recipient, person, person_key, params, status, reason, counts, phone_number_id)
-        SELECT m.ord, m.recipient, m.person, m.person_key, m.params, m.status, m.reason, m.counts, m.phone_number_id
-        FROM antiban.campaign_members(campaign) m;
-    ELSE
-        -- a started campaign: what its snapshot still has to release
-        INSERT INTO pg_temp.campaign_plan_members (ord, recipient, person, person_key, params, status, reason, counts, phone_number_id)
-        WITH r AS MATERIALIZED (
-            SELECT x.*, (row_number() OVER (ORDER BY x.ord))::integer AS i
-            FROM antiban.campaign_recipients x WHERE x.campaign_id = campaign AND x.status = 'pending')
-        SELECT r.ord, r.recipient, r.person, r.person_key, r.params,
-               CASE WHEN d.outcome = 'REJECT' THEN 'excluded'
-                    WHEN d.outcome = 'QUEUE' AND NOT antiban.campaign_waits_for(d.reason) THEN 'held'
-                    ELSE 'eligible' END,
-               CASE WHEN d.outcome = 'REJECT' OR (d.outcome = 'QUEUE' AND NOT antiban.campaign_waits_for(d.reason))
-                    THEN d.reason END,
-               d.counts, d.phone_number_id
-        FROM r JOIN antiban.decide_many((SELECT array_agg(r.recipient ORDER BY r.i) FROM r), c.category::text,
-                                        (SELECT p.business_id FROM antiban.portfolios p WHERE p.id = c.portfolio_id)) d
-          ON d.ord = r.i;
-    END IF;
-    SELECT count(*), count(*) FILTER (WHERE m.status = 'eligible'), count(*) FILTER (WHERE m.status = 'eligible' AND m.counts)
-    INTO audience, eligible, needs FROM pg_temp.campaign_plan_members m;
-    SELECT coalesce(jsonb_object_agg(k.reason, k.n), '{}') INTO held
-    FROM (SELECT m.reason, count(*) AS n FROM pg_temp.campaign_plan_members m WHERE m.status = 'held' GROUP BY m.reason) k;
-    SELECT coalesce(jsonb_object_agg(k.reason, k.n), '{}') INTO excluded
-    FROM (SELECT m.reason, count(*) AS n FROM pg_temp.campaign_plan_members m WHERE m.status = 'excluded' GROUP BY m.reason) k;
-    SELECT coalesce(jsonb_object_agg(k.phone_number_id, k.n), '{}') INTO numbers
-    FROM (SELECT coalesce(m.phone_number_id, '(none)') AS phone_number_id, count(*) AS n
-          FROM pg_temp.campaign_plan_members m WHERE m.status = 'eligible' GROUP BY 1) k;
+    WITH m AS MATERIALIZED (SELECT * FROM antiban.campaign_plan_members(campaign))
+    SELECT count(*), count(*) FILTER (WHERE m.status = 'eligible'),
+           count(*) FILTER (WHERE m.status = 'eligible' AND m.counts),
+           (SELECT coalesce(jsonb_object_agg(k.reason, k.n), '{}')
+            FROM (SELECT x.reason, count(*) AS n FROM m x WHERE x.status = 'held' GROUP BY x.reason) k),
+           (SELECT coalesce(jsonb_object_agg(k.reason, k.n), '{}')
+            FROM (SELECT x.reason, count(*) AS n FROM m x WHERE x.status = 'excluded' GROUP BY x.reason) k),
+           (SELECT coalesce(jsonb_object_agg(k.phone_number_id, k.n), '{}')
+            FROM (SELECT coalesce(x.phone_number_id, '(none)') AS phone_number_id, count(*) AS n
+                  FROM m x WHERE x.status = 'eligible' GROUP BY 1) k),
+           (SELECT max(k.n) FROM (SELECT count(*) AS n FROM m x WHERE x.status = 'eligible' GROUP BY x.params) k)
+    INTO audience, eligible, needs, held, excluded, numbers, top_body
+    FROM m;
     SELECT * INTO b FROM antiban.campaign_budget(c);
     budget := b.messaging_limit;
     budget_left := b.available;
@@ -577,8 +593,7 @@ BEGIN
         CASE WHEN needs > 0 THEN floor(least(c.per_day_cap::bigint, b.messaging_limit - b.kept) * eligible::numeric / needs)::bigint END);
     -- the lint: the template's own rules, and a body identical for most people
     SELECT coalesce(jsonb_agg(f), '[]') INTO lint FROM antiban.campaign_lint(campaign) f;
-    SELECT max(k.n)::numeric / greatest(eligible, 1) INTO top_share
-    FROM (SELECT count(*) AS n FROM pg_temp.campaign_plan_members m WHERE m.status = 'eligible' GROUP BY m.params) k;
+    top_share := coalesce(top_body, 0)::numeric / greatest(eligible, 1);
     IF eligible >= 20 AND top_share > 0.5 THEN
         lint := lint || jsonb_build_object('severity', 'warning', 'rule', 'identical_body', 'where', 'params',
             'detail', format('%s%% of the eligible recipients get the same rendered body', round(100 * top_share)));
@@ -660,7 +675,7 @@ BEGIN
         (SELECT array_agg(ROW(m.ord, m.recipient, m.person, m.person_key, m.params,
                               CASE WHEN m.status = 'excluded' THEN 'skipped' ELSE 'pending' END,
                               CASE WHEN m.status = 'excluded' THEN m.reason END)::antiban.campaign_member)
-         FROM pg_temp.campaign_plan_members m));
+         FROM antiban.campaign_members(campaign) m));
     RETURN antiban.campaign_move(campaign, 'running',
         jsonb_build_object('audience', p.audience, 'eligible', p.eligible, 'held', p.held, 'excluded', p.excluded,
                            'stored', stored, 'lint', p.lint, 'plan', p.summary, 'forced', force AND errors IS NOT NULL));
@@ -724,7 +739,7 @@ BEGIN
     WHERE r.campaign_id = c.id AND r.status = 'released' AND r.released_at > t_now - interval '24 hours';
     rate := antiban.campaign_rate(c, b.messaging_limit, b.kept, pending);
     -- at most ten minutes of catching up: a late tick is no burst
-    since := greatest(coalesce(c.paced_at, w.opens), w.opens, t_now - interval '10 minutes');
+    since := greatest(coalesce(c.paced_at, c.started_at), w.opens, t_now - interval '10 minutes');
     allow := c.carry + rate * extract(epoch FROM t_now - since) / 3600.0;
     n := least(floor(allow)::bigint, pending, coalesce(b.available, pending),
                coalesce(c.per_hour_cap - hour_used, pending), coalesce(c.per_day_cap - day_used, pending));
