@@ -812,8 +812,3 @@ LEFT JOIN antiban.message_costs mc ON mc.message_id = o.id
 GROUP BY c.id;
 COMMENT ON VIEW antiban.campaign_funnel IS
     'Per campaign: audience (people in the snapshot), skipped, pending, queued (released into the outbox), sent, delivered, read, replied (the person wrote after the send), opted out (after the send), failed (with counts by Meta error code, or reason/state), and cost from message_costs.';
-
-CREATE VIEW antiban.dashboard_campaigns AS
-SELECT name, state, audience, pending, queued, sent, delivered, read, replied, opted_out, failed, cost, currency
-FROM antiban.campaign_funnel;
-COMMENT ON VIEW antiban.dashboard_campaigns IS 'Dashboard: each campaign''s funnel.';

@@ -198,7 +198,7 @@ GRANT EXECUTE ON FUNCTION antiban.set_agent_presence TO antiban_agent;
 -- Campaigns: apps create, plan and steer them (the audience runs with their own
 -- rights); pacing is an admin's (or pg_cron's) job; readers see funnels and logs.
 GRANT SELECT ON antiban.campaigns, antiban.campaign_events, antiban.campaign_recipients,
-    antiban.campaign_funnel, antiban.dashboard_campaigns TO antiban_reader;
+    antiban.campaign_funnel TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.audience_query_check, antiban.campaign_waits_for, antiban.campaign_gate,
     antiban.campaign_move_allowed, antiban.campaign_window_on, antiban.campaign_rate, antiban.campaign_finish
     TO antiban_reader;
