@@ -96,6 +96,10 @@ INSERT INTO antiban.leads (portfolio_id, person_id, score, last_inbound_at) VALU
 SELECT antiban.create_campaign('hot_leads', 'promo', 'pt_BR', 'shop_customers', recipient_column => 'phone',
                                params => 'params', min_score => 50, engaged_within => '7 days');
 SELECT eligible, excluded FROM antiban.plan_campaign((SELECT id FROM antiban.campaigns WHERE name = 'hot_leads'));
+-- the same plan as an application role (identity tables are not its to read)
+SET ROLE campaign_app_16;
+SELECT eligible, excluded FROM antiban.plan_campaign((SELECT id FROM antiban.campaigns WHERE name = 'hot_leads'));
+RESET ROLE;
 
 -- ---- the life of a campaign ----
 SELECT antiban.start_campaign(:spring);

@@ -109,8 +109,10 @@ COMMENT ON FUNCTION antiban.campaign_waits_for(text) IS
 -- The score gate.  Until antiban.lead_gate (the leads work) exists, a
 -- campaign gates on antiban.leads directly: replace the body with a call to
 -- it, the signature stays.
+-- (SECURITY DEFINER: apps may not read antiban.person_ids; it answers a
+-- yes or no about one person the caller named, nothing else)
 CREATE FUNCTION antiban.campaign_gate(portfolio bigint, person_key text, min_score integer, engaged_within interval)
-RETURNS boolean LANGUAGE sql STABLE
+RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER
 RETURN (min_score IS NULL AND engaged_within IS NULL)
     OR EXISTS (SELECT 1 FROM antiban.person_ids i
                JOIN antiban.leads l ON l.portfolio_id = i.portfolio_id AND l.person_id = i.person_id
