@@ -724,15 +724,15 @@ DECLARE
     msg bigint;
     released integer := 0;
 BEGIN
-    SELECT * INTO w FROM antiban.campaign_window_on(c, t_now);
-    IF t_now < w.opens OR t_now >= w.closes THEN
-        UPDATE antiban.campaigns SET paced_at = t_now, carry = 0 WHERE id = c.id;
-        RETURN 0;
-    END IF;
     SELECT count(*) INTO pending FROM antiban.campaign_recipients r WHERE r.campaign_id = c.id AND r.status = 'pending';
     IF pending = 0 THEN
         PERFORM antiban.campaign_move(c.id, 'completed', jsonb_build_object('released',
             (SELECT count(*) FROM antiban.campaign_recipients r WHERE r.campaign_id = c.id AND r.status = 'released')));
+        RETURN 0;
+    END IF;
+    SELECT * INTO w FROM antiban.campaign_window_on(c, t_now);
+    IF t_now < w.opens OR t_now >= w.closes THEN
+        UPDATE antiban.campaigns SET paced_at = t_now, carry = 0 WHERE id = c.id;
         RETURN 0;
     END IF;
     SELECT * INTO b FROM antiban.campaign_budget(c);
