@@ -4,9 +4,10 @@
 # user), creates the extension, starts the Cloud API simulator and the
 # webhook receiver (with its dashboard), and runs the demo: decisions
 # (regress/demo.sql), a campaign drained by the sender worker (demo_send.sql)
-# whose statuses come back as signed webhooks, inbound leads, and a summary
-# (demo_summary.sql), then the leads they became: scored with reasons and
-# assigned (demo_leads.sql).  It ends with the dashboard's URL.
+# whose statuses come back as signed webhooks, inbound leads, a campaign
+# planned and paced with antiban.pace_campaigns (demo_campaign.sql), a
+# summary (demo_summary.sql), then the leads they became: scored with
+# reasons and assigned (demo_leads.sql).  It ends with the dashboard's URL.
 #   sh regress/demo.sh          set up and run the demo (re-runnable)
 #   sh regress/demo.sh stop     stop the demo's PostgreSQL, simulator and receiver
 set -eu
@@ -136,6 +137,21 @@ if ! wait_until 300 "SELECT count(*) = 0 FROM antiban.outbox WHERE state IN ('qu
 	cluster_psql "$HOME_DIR" "$PORT" antiban -c "SELECT state, reason, count(*) FROM antiban.outbox GROUP BY 1, 2 ORDER BY 1" >&2
 	die "the outbox did not drain in 300 s"
 fi
+say "a campaign planned, then paced: antiban.pace_campaigns() releases a slice each second (pg_cron would run it each minute)"
+cluster_psql "$HOME_DIR" "$PORT" antiban < "$ANTIBAN_ROOT/regress/demo_campaign.sql"
+deadline=$(($(date +%s) + 120))
+while [ "$(cluster_psql "$HOME_DIR" "$PORT" antiban -tAc "SELECT state FROM antiban.campaigns WHERE name = 'cdb-dezembro'")" = running ]; do
+	[ "$(date +%s)" -lt "$deadline" ] || die "the campaign did not complete in 120 s"
+	cluster_psql "$HOME_DIR" "$PORT" antiban -tAc "SELECT format('   %s: released %s', to_char(clock_timestamp(), 'HH24:MI:SS'), released)
+		FROM antiban.pace_campaigns() WHERE released > 0"
+	sleep 1
+done
+if ! wait_until 300 "SELECT count(*) = 0 FROM antiban.outbox WHERE state IN ('queued', 'retry_wait', 'sending', 'sent')"; then
+	die "the campaign's messages did not drain in 300 s"
+fi
+cluster_psql "$HOME_DIR" "$PORT" antiban -c "SELECT name, state, audience, skipped, queued, sent, delivered, read, failed, failed_by_code, cost, currency
+	FROM antiban.campaign_funnel" -c "SELECT string_agg(to_state::text, ' -> ' ORDER BY e.id) AS campaign_states
+	FROM antiban.campaign_events e JOIN antiban.campaigns c ON c.id = e.campaign_id WHERE c.name = 'cdb-dezembro'"
 cluster_psql "$HOME_DIR" "$PORT" antiban < "$ANTIBAN_ROOT/regress/demo_summary.sql"
 cluster_psql "$HOME_DIR" "$PORT" antiban < "$ANTIBAN_ROOT/regress/demo_leads.sql"
 # every conversation is a lead, scored; the hot one is assigned

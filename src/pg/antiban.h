@@ -294,6 +294,7 @@ typedef struct DecideArgs
 	const char *portfolio;		/* NULL: any */
 	bool		consume;
 	const FrequencyCaps *caps;	/* NULL: antiban.frequency_caps */
+	bool		quiet;			/* a plan's dry run: not journalled */
 } DecideArgs;
 
 extern void antiban_decide_message(const DecideArgs *args, Decision *d, char *normalized);

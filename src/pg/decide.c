@@ -315,7 +315,8 @@ antiban_decide_message(const DecideArgs *args, Decision *d, char *normalized)
 	}
 	req.recipient_hash = ctx.key_hash;
 	decide(&req, candidates, ncandidates, &ports, d);
-	log_decision(&ctx, args->recipient, args->priority, d);
+	if (!args->quiet)
+		log_decision(&ctx, args->recipient, args->priority, d);
 	pfree(ctx.portfolios);
 }
 

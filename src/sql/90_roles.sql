@@ -243,5 +243,20 @@ GRANT SELECT ON antiban.my_leads TO antiban_agent;
 GRANT EXECUTE ON FUNCTION antiban.process_lead_events(integer) TO antiban_admin;
 GRANT SELECT ON antiban.lead_event_queue TO antiban_reader;
 
+-- Campaigns: apps create, plan and steer them (the audience runs with their own
+-- rights); pacing is an admin's (or pg_cron's) job; readers see funnels and logs.
+GRANT SELECT ON antiban.campaigns, antiban.campaign_events, antiban.campaign_recipients,
+    antiban.campaign_funnel TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.audience_query_check, antiban.campaign_waits_for,
+    antiban.campaign_move_allowed, antiban.campaign_window_on, antiban.campaign_rate, antiban.campaign_finish
+    TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.create_campaign, antiban.create_campaign_as, antiban.campaign_insert,
+    antiban.campaign_audience, antiban.campaign_members, antiban.campaign_plan_members, antiban.decide_many,
+    antiban.campaign_budget, antiban.campaign_gate,
+    antiban.plan_campaign, antiban.campaign_lint, antiban.campaign_store_members, antiban.campaign_move,
+    antiban.start_campaign, antiban.pause_campaign, antiban.resume_campaign, antiban.cancel_campaign
+    TO antiban_app;
+GRANT EXECUTE ON FUNCTION antiban.pace_campaigns TO antiban_admin;
+
 -- Make every backend drop numbers cached from an earlier install.
 SELECT antiban.reload_config();
