@@ -218,7 +218,14 @@ main(int argc, char **argv)
 	if (receiver_opts.admin_port >= 0)
 		admin_http_stop();
 	if (!receiver_opts.no_db)
+	{
+		unsigned long calls,
+					posts;
+
 		pool_close(webhook_pool);
+		metrics_ingest_totals(&calls, &posts);
+		log_line("%lu POSTs sent to the database in %lu transactions", posts, calls);
+	}
 	log_line("stopped");
 	return 0;
 }

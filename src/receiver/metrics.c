@@ -49,6 +49,13 @@ metrics_batch(int n)
 }
 
 void
+metrics_ingest_totals(unsigned long *calls, unsigned long *posts)
+{
+	*calls = (unsigned long) atomic_load(&counters.batches);
+	*posts = (unsigned long) atomic_load(&counters.batched);
+}
+
+void
 metrics_connections_cut(int n)
 {
 	atomic_fetch_add(&counters.cut, (uint_fast64_t) n);

@@ -21,6 +21,9 @@ extern void metrics_queue_length(int n);
 /* One call of antiban.ingest_webhooks for n POSTs (queue.c). */
 extern void metrics_batch(int n);
 
+/* Calls of antiban.ingest_webhooks so far, and the POSTs in them. */
+extern void metrics_ingest_totals(unsigned long *calls, unsigned long *posts);
+
 /* Connections cut for missing their header or body deadline (deadline.c). */
 extern void metrics_connections_cut(int n);
 

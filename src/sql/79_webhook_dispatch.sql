@@ -144,6 +144,7 @@ DECLARE
     moved_ords integer[];
     applied integer;
     notes text[];
+    part_notes text[];
     note text;
     m text[];
     ok boolean := true;
@@ -163,10 +164,12 @@ BEGIN
     WITH st AS (
         SELECT u.ord::integer AS ord, s.entry, s.change, s.phone_number_id, s.status, s.k,
                dense_rank() OVER (ORDER BY u.ord, s.entry) - 1 AS g,
-               CASE WHEN EXISTS (SELECT 1 FROM antiban.outbox o WHERE o.wamid = s.status ->> 'id') THEN false
+               -- scalar subqueries, so each is one index probe (never a
+               -- hashed scan of the whole outbox)
+               CASE WHEN (SELECT true FROM antiban.outbox o WHERE o.wamid = s.status ->> 'id' LIMIT 1) THEN false
                     WHEN s.status ->> 'biz_opaque_callback_data' ~ '^[1-9][0-9]{0,17}$'
-                    THEN EXISTS (SELECT 1 FROM antiban.outbox o
-                                 WHERE o.id = (s.status ->> 'biz_opaque_callback_data')::bigint)
+                    THEN coalesce((SELECT true FROM antiban.outbox o
+                                   WHERE o.id = (s.status ->> 'biz_opaque_callback_data')::bigint), false)
                     ELSE false END AS by_callback
         FROM unnest(ids) WITH ORDINALITY AS u(id, ord)
         JOIN antiban.webhook_events w ON w.id = u.id
@@ -200,7 +203,18 @@ BEGIN
               ORDER BY o.id, s.rank DESC, s.ord DESC) c;
         FOR attempt IN 1 .. 3 LOOP
             BEGIN
-                SELECT * INTO applied, notes FROM antiban.apply_statuses(batch);
+                notes := '{}';
+                -- 64 statuses a call: apply_statuses' cost per status grows
+                -- with its input (it joins its own steps row by row); the
+                -- rows are all locked above already, in id order
+                FOR r IN
+                    SELECT jsonb_agg(b.y ORDER BY b.i) AS part
+                    FROM jsonb_array_elements(batch) WITH ORDINALITY AS b(y, i)
+                    GROUP BY (b.i - 1) / 64 ORDER BY (b.i - 1) / 64
+                LOOP
+                    SELECT * INTO applied, part_notes FROM antiban.apply_statuses(r.part);
+                    notes := notes || part_notes;
+                END LOOP;
                 EXIT;
             EXCEPTION
                 WHEN deadlock_detected OR serialization_failure OR lock_not_available THEN
