@@ -65,8 +65,12 @@ SELECT antiban.send_text('+5511987650005', repeat('a', 4097));
 SELECT antiban.send_template('+5511987650006', '', 'pt_BR');
 SELECT antiban.send_template('+5511987650006', 'oferta', 'pt_BR', category => 'service');
 SELECT antiban.send('+5511987650005', '{"type": "text", "text": {"body": "oi"}}', 'marketing');
-SELECT antiban.send_template('5511987650006', 'oferta', 'pt_BR');
 SELECT count(*) AS nothing_queued_by_errors FROM antiban.outbox WHERE recipient = '+5511987650006';
+
+-- A recipient that is not one is a decision, not an error: a rejected row
+-- that says why (one mistyped phone never rolls back a whole batch).
+SELECT antiban.send_template('5511987650006', 'oferta', 'pt_BR') AS bad \gset
+SELECT recipient, state, reason, detail FROM antiban.outbox WHERE id = :bad;
 
 -- A decision that says REJECT still lands in the outbox, with its reason.
 UPDATE antiban.numbers SET mode = 'paused';

@@ -18,6 +18,7 @@ main(void)
 		lead_text_tests, lead_signals_tests, lead_vector_tests, lead_engagement_tests,
 		lead_calibrate_tests, lead_score_tests, lead_corpus_tests,
 		business_hours_tests, lead_assignment_tests,
+		recipient_state_tests,
 	};
 	size_t		total = 0;
 	int			failed = 0;

@@ -6,6 +6,7 @@
 
 #include "unit.h"
 
+#include "core/recipient.h"
 #include "core/recipient_match.h"
 
 static void
@@ -52,6 +53,34 @@ fixed_lines_and_other_countries_are_not_folded(void **state)
 }
 
 static void
+mexican_mobiles_match_with_the_old_one(void **state)
+{
+	char		key[RECIPIENT_KEY_SIZE];
+
+	assert_true(recipient_same("5215512345678", "+525512345678"));
+	assert_true(recipient_match_key("+5215512345678", key));
+	assert_string_equal(key, "+525512345678");
+	/* twelve digits: the current form, left alone */
+	assert_true(recipient_match_key("525512345678", key));
+	assert_string_equal(key, "+525512345678");
+	/* "521" in another length or country is not folded */
+	assert_false(recipient_same("+52155123456789", "+5255123456789"));
+	assert_false(recipient_same("+5315512345678", "+535512345678"));
+}
+
+static void
+every_bsuid_shape_is_kept(void **state)
+{
+	char		key[RECIPIENT_KEY_SIZE];
+
+	assert_true(recipient_match_key("user.1502576394655843", key));
+	assert_string_equal(key, "user.1502576394655843");
+	assert_true(recipient_match_key("US.ENT.11815799212886844830", key));
+	assert_string_equal(key, "US.ENT.11815799212886844830");
+	assert_false(recipient_same("US.ENT.11815799212886844830", "US.11815799212886844830"));
+}
+
+static void
 bsuids_compare_exactly(void **state)
 {
 	assert_true(recipient_same("BR.8675309abc", "BR.8675309abc"));
@@ -84,10 +113,36 @@ nothing_matches_what_is_not_an_identifier(void **state)
 	assert_true(recipient_same(huge, huge));
 }
 
+/* Whatever a caller may pass (recipient_normalize) has a key: decide() relies on it. */
+static void
+every_normalised_recipient_has_a_key(void **state)
+{
+	const char *given[] = {"+55 (31) 98888-0301", "+1 650 555 1234", "+1234567", "+123456789012345",
+		"BR.8675309abc", "user.1", "US.ENT.11815799212886844830"};
+	char		normalized[RECIPIENT_MAXLEN + 1];
+	char		key[RECIPIENT_KEY_SIZE];
+	char		longest[RECIPIENT_MAXLEN + 1];
+	const char *why;
+
+	for (size_t i = 0; i < sizeof(given) / sizeof(given[0]); i++)
+	{
+		assert_int_not_equal(recipient_normalize(given[i], normalized, &why), RECIPIENT_INVALID);
+		assert_true(recipient_match_key(normalized, key));
+	}
+	memset(longest, 'a', RECIPIENT_MAXLEN);
+	longest[1] = '.';
+	longest[RECIPIENT_MAXLEN] = '\0';
+	assert_int_equal(recipient_normalize(longest, normalized, &why), RECIPIENT_BSUID);
+	assert_true(recipient_match_key(normalized, key));
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(every_normalised_recipient_has_a_key),
 	cmocka_unit_test(plus_is_optional),
 	cmocka_unit_test(brazilian_mobiles_match_without_the_ninth_digit),
 	cmocka_unit_test(fixed_lines_and_other_countries_are_not_folded),
+	cmocka_unit_test(mexican_mobiles_match_with_the_old_one),
+	cmocka_unit_test(every_bsuid_shape_is_kept),
 	cmocka_unit_test(bsuids_compare_exactly),
 	cmocka_unit_test(nothing_matches_what_is_not_an_identifier),
 };

@@ -54,5 +54,6 @@ extern UnitGroup lead_score_tests(void);
 extern UnitGroup lead_corpus_tests(void);
 extern UnitGroup business_hours_tests(void);
 extern UnitGroup lead_assignment_tests(void);
+extern UnitGroup recipient_state_tests(void);
 
 #endif

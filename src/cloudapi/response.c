@@ -2,8 +2,10 @@
  * response.c
  *		Parsing Cloud API answers with json-c (Debian's JSON library).
  *
- * Success: {"messages":[{"id":"wamid..."}]} or, for read receipts,
- * {"success":true}.  Error: {"error":{"message":"(#131000) ...","code":...,
+ * Success: {"contacts":[{"input":"+55...","wa_id":"55..."}],
+ * "messages":[{"id":"wamid..."}]} or, for read receipts, {"success":true}.
+ * contacts[0].wa_id is who Meta took the recipient for: kept, because it
+ * is what inbound messages and statuses will call the same person.  Error: {"error":{"message":"(#131000) ...","code":...,
  * "error_data":{"details":"..."},"fbtrace_id":"..."}}.  Key on the code and
  * details; "message" is kept as the title (Meta is deprecating titles).
  */
@@ -50,6 +52,25 @@ parse_error(json_object *err, ApiAnswer *out)
 	copy(out->fbtrace_id, sizeof(out->fbtrace_id), string_at(err, "fbtrace_id"));
 }
 
+/* contacts[0]: input, wa_id, user_id (each "" when absent or too long to be one). */
+static void
+parse_contact(json_object *contacts, ApiAnswer *out)
+{
+	json_object *c;
+	const char *v;
+
+	if (!contacts || !json_object_is_type(contacts, json_type_array) ||
+		json_object_array_length(contacts) == 0)
+		return;
+	c = json_object_array_get_idx(contacts, 0);
+	if ((v = string_at(c, "input")) && strlen(v) < sizeof(out->input))
+		copy(out->input, sizeof(out->input), v);
+	if ((v = string_at(c, "wa_id")) && strlen(v) < sizeof(out->wa_id))
+		copy(out->wa_id, sizeof(out->wa_id), v);
+	if ((v = string_at(c, "user_id")) && strlen(v) < sizeof(out->user_id))
+		copy(out->user_id, sizeof(out->user_id), v);
+}
+
 void
 cloudapi_parse_answer(const char *body, size_t len, long http_status, ApiAnswer *out)
 {
@@ -71,6 +92,8 @@ cloudapi_parse_answer(const char *body, size_t len, long http_status, ApiAnswer 
 			copy(out->wamid, sizeof(out->wamid),
 				 string_at(json_object_array_get_idx(messages, 0), "id"));
 		out->ok = out->wamid[0] != '\0' || (success && json_object_get_boolean(success));
+		if (out->wamid[0] != '\0')
+			parse_contact(object_at(root, "contacts"), out);
 	}
 	if (!out->ok && out->error_code < 0)
 		snprintf(out->error_title, sizeof(out->error_title),

@@ -1,6 +1,7 @@
 /*
  * response.h
- *		What a Cloud API answer said: the message id, or Meta's error.
+ *		What a Cloud API answer said: the message id and whom Meta took the
+ *		recipient for, or Meta's error.
  */
 #ifndef ANTIBAN_CLOUDAPI_RESPONSE_H
 #define ANTIBAN_CLOUDAPI_RESPONSE_H
@@ -12,6 +13,10 @@ typedef struct ApiAnswer
 {
 	bool		ok;				/* messages[0].id or "success": true */
 	char		wamid[160];
+	/* contacts[0]: what we sent to, and Meta's identity for it ("" if absent) */
+	char		input[257];
+	char		wa_id[32];		/* a phone's id; in Brazil often without the ninth digit */
+	char		user_id[257];	/* a business-scoped user id, for sends to one */
 	int			error_code;		/* -1: no error object */
 	char		error_title[256];
 	char		error_details[512];

@@ -16,6 +16,7 @@
  * service windows, and holds everything else until the restriction expires.
  */
 #include "decision.h"
+#include "names.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -83,26 +84,12 @@ limiter_name(Limiter l)
 	return limiter_names[l];
 }
 
-static bool
-parse_name(const char *s, const char *const *names, int n, int *out)
-{
-	for (int i = 0; i < n; i++)
-	{
-		if (strcmp(s, names[i]) == 0)
-		{
-			*out = i;
-			return true;
-		}
-	}
-	return false;
-}
-
 bool
 category_parse(const char *s, Category *out)
 {
 	int			i;
 
-	if (!parse_name(s, category_names, 4, &i))
+	if (!names_find(category_names, NAMES_COUNT(category_names), s, &i))
 		return false;
 	*out = (Category) i;
 	return true;
@@ -119,7 +106,7 @@ priority_parse(const char *s, Priority *out)
 {
 	int			i;
 
-	if (!parse_name(s, priority_names, 4, &i))
+	if (!names_find(priority_names, NAMES_COUNT(priority_names), s, &i))
 		return false;
 	*out = (Priority) i;
 	return true;
@@ -136,7 +123,7 @@ number_mode_parse(const char *s, NumberMode *out)
 {
 	int			i;
 
-	if (!parse_name(s, mode_names, (int) (sizeof(mode_names) / sizeof(mode_names[0])), &i))
+	if (!names_find(mode_names, NAMES_COUNT(mode_names), s, &i))
 		return false;
 	*out = (NumberMode) i;
 	return true;

@@ -6,6 +6,7 @@
  * lead, allocation-free, and deterministic: ties end on the agent id.
  */
 #include "lead_assignment.h"
+#include "names.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -62,18 +63,6 @@ typedef struct Pool
 	double		team_rate;		/* the portfolio's smoothed win rate in the band */
 } Pool;
 
-static bool
-parse_name(const char *const *names, int n, const char *s, int *out)
-{
-	for (int i = 0; s != NULL && i < n; i++)
-		if (strcmp(s, names[i]) == 0)
-		{
-			*out = i;
-			return true;
-		}
-	return false;
-}
-
 const char *
 assign_policy_name(AssignPolicy policy)
 {
@@ -85,7 +74,7 @@ assign_policy_parse(const char *name, AssignPolicy *out)
 {
 	int			i;
 
-	if (!parse_name(policy_names, 3, name, &i))
+	if (!names_find(policy_names, NAMES_COUNT(policy_names), name, &i))
 		return false;
 	*out = (AssignPolicy) i;
 	return true;
@@ -102,7 +91,7 @@ agent_presence_parse(const char *name, AgentPresence *out)
 {
 	int			i;
 
-	if (!parse_name(presence_names, 3, name, &i))
+	if (!names_find(presence_names, NAMES_COUNT(presence_names), name, &i))
 		return false;
 	*out = (AgentPresence) i;
 	return true;
@@ -119,7 +108,7 @@ agent_tier_parse(const char *name, AgentTier *out)
 {
 	int			i;
 
-	if (!parse_name(tier_names, 3, name, &i))
+	if (!names_find(tier_names, NAMES_COUNT(tier_names), name, &i))
 		return false;
 	*out = (AgentTier) i;
 	return true;

@@ -57,19 +57,21 @@ normalize_phone(const char *in, char *out, const char **why)
 	return RECIPIENT_PHONE;
 }
 
-static bool
-is_upper(char c)
-{
-	return c >= 'A' && c <= 'Z';
-}
+#define BSUID_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789."
 
 static bool
-is_alnum(char c)
+is_letter(char c)
 {
-	return is_upper(c) || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-/* BSUID: two upper-case country letters, a dot, then alphanumerics. */
+/*
+ * BSUID: segments of letters and digits joined by single dots, the first
+ * starting with a letter.  Meta writes "US.13491208655302741918" (country,
+ * id), parent BSUIDs "US.ENT.11815799212886844830", and some payloads carry
+ * the "user.<digits>" shape; it answers and matches them verbatim, so they
+ * are kept as given.  A dot is required: a bare word is a typo, not an id.
+ */
 static RecipientKind
 normalize_bsuid(const char *in, char *out, const char **why)
 {
@@ -80,18 +82,12 @@ normalize_bsuid(const char *in, char *out, const char **why)
 		*why = "a business-scoped user id has at most 256 characters";
 		return RECIPIENT_INVALID;
 	}
-	if (len < 4 || !is_upper(in[0]) || !is_upper(in[1]) || in[2] != '.')
+	/* anything else is most likely not meant as a BSUID at all: say what is expected */
+	if (!is_letter(in[0]) || strspn(in, BSUID_CHARS) != len || strchr(in, '.') == NULL ||
+		strstr(in, "..") != NULL || in[len - 1] == '.')
 	{
-		*why = "neither an E.164 phone number (\"+\" and country code) nor a business-scoped user id (\"CC.<id>\")";
+		*why = "neither an E.164 phone number (\"+\" and country code) nor a business-scoped user id (\"CC.<id>\", letters and digits joined by single dots)";
 		return RECIPIENT_INVALID;
-	}
-	for (size_t i = 3; i < len; i++)
-	{
-		if (!is_alnum(in[i]))
-		{
-			*why = "a business-scoped user id holds only letters and digits after \"CC.\"";
-			return RECIPIENT_INVALID;
-		}
 	}
 	memcpy(out, in, len + 1);
 	return RECIPIENT_BSUID;

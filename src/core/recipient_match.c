@@ -9,6 +9,15 @@
  * before the change keep the eight-digit form as their wa_id, so
  * "+55 31 9 8888-0301" and Meta's "553188880301" are one line, while
  * "+55 11 4000-0001" (fixed) and "+55 11 9 4000-0001" are two.
+ *
+ * Mexico dropped the "1" it dialled before mobile numbers in 2019; WhatsApp
+ * ids made before keep it ("5215512345678" for "+52 55 1234 5678").  With
+ * ten national digits, "52" + "1" + ten digits can only be that old form
+ * (libphonenumber formats it the same way).
+ *
+ * These are the two rewrites Meta is known to make in its answers; any other
+ * difference between what we sent to and Meta's wa_id is linked from the
+ * send answer itself (see the identity tables), not guessed here.
  */
 #include "recipient_match.h"
 
@@ -19,6 +28,8 @@
 
 /* 55 + area code (two digits, neither 0) + eight-digit subscriber number. */
 #define BR_OLD_MOBILE_DIGITS 12
+/* 52 + 1 + ten national digits. */
+#define MX_OLD_MOBILE_DIGITS 13
 
 static bool
 is_digit(char c)
@@ -34,7 +45,14 @@ is_br_mobile_without_ninth_digit(const char *digits, size_t n)
 		digits[2] != '0' && digits[3] != '0' && digits[4] >= '6' && digits[4] <= '9';
 }
 
-/* "+"? digits{7,15} -> "+<digits>" with the ninth digit restored. */
+/* An old-form Mexican mobile: "521" and ten national digits. */
+static bool
+is_mx_mobile_with_old_prefix(const char *digits, size_t n)
+{
+	return n == MX_OLD_MOBILE_DIGITS && digits[0] == '5' && digits[1] == '2' && digits[2] == '1';
+}
+
+/* "+"? digits{7,15} -> "+<digits>", Brazil's ninth digit restored, Mexico's "1" dropped. */
 static bool
 phone_key(const char *in, char *out)
 {
@@ -52,6 +70,12 @@ phone_key(const char *in, char *out)
 		out[5] = '9';
 		memcpy(out + 6, digits + 4, n - 4);
 		out[n + 2] = '\0';
+	}
+	else if (is_mx_mobile_with_old_prefix(digits, n))
+	{
+		memcpy(out + 1, "52", 2);
+		memcpy(out + 3, digits + 3, n - 3);
+		out[n] = '\0';
 	}
 	else
 	{

@@ -4,10 +4,12 @@
  *
  * Meta writes a phone as bare digits (wa_id, recipient_id "5511987650001"),
  * we keep it as E.164 ("+5511987650001"), and in Brazil Meta's wa_id often
- * lacks the mobile ninth digit ("553188880301" for "+5531988880301").
+ * lacks the mobile ninth digit ("553188880301" for "+5531988880301"), and in
+ * Mexico keeps the old mobile "1" ("5215512345678" for "+525512345678").
  * Business-scoped user ids (BSUIDs, "BR.8675309abc") are opaque: equal or
- * not.  This is the rule every place that compares such strings uses; a
- * fuller identity resolution (linked numbers, user_id <-> phone) builds on it.
+ * not.  The key is what identifies a person's identifier everywhere (shared
+ * memory, antiban.person_ids); links that no rule can see (a BSUID and a
+ * phone, a changed number) are kept as data on top of it (src/pg/identity.c).
  */
 #ifndef ANTIBAN_RECIPIENT_MATCH_H
 #define ANTIBAN_RECIPIENT_MATCH_H
@@ -21,7 +23,8 @@
 /*
  * The comparison key of an identifier, in 'out' (RECIPIENT_KEY_SIZE bytes):
  * a phone (an optional "+" then 7 to 15 digits, nothing else) becomes
- * "+<digits>", a Brazilian mobile written without its ninth digit gaining it;
+ * "+<digits>", a Brazilian mobile written without its ninth digit gaining it
+ * and a Mexican mobile written with the old "1" losing it;
  * anything else (a BSUID) is kept as given.  False (no key) for NULL, "",
  * something that starts like a phone but is not one, or an identifier too
  * long to be a BSUID.

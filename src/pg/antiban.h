@@ -19,6 +19,8 @@
 #include "core/decision.h"
 #include "core/health.h"
 #include "core/recipient.h"
+#include "core/recipient_match.h"
+#include "core/recipient_state.h"
 #include "core/slot_table.h"
 #include "core/token_bucket.h"
 
@@ -162,6 +164,8 @@ extern void antiban_config_changed(void);
 /* args.c: SQL arguments to core values, or a clear error */
 extern CachedNumber *lookup_number_or_error(NumbersCache *c, const char *phone_number_id);
 extern const char *normalize_recipient_or_error(const char *raw, char *out);
+extern const char *recipient_key_or_error(const char *raw, char *normalized, char *key,
+										  uint64 *key_hash);
 extern Category category_or_error(const char *s);
 extern Priority priority_or_error(const char *s);
 extern CachedPortfolio *portfolio_or_error(NumbersCache *c, const char *business_id);
@@ -191,27 +195,15 @@ extern int64 buckets_available(NumbersCache *c, TimestampTz now, TimestampTz *ne
 extern void buckets_drain(Oid instance, const CachedNumber *n, const char *recipient,
 						  uint64 recipient_hash);
 
-/* reach.c: recipients (sticky sender, service window) and portfolio limits */
-typedef struct RecipientState
-{
-	int64		last_reach;		/* REACH_NEVER: not counted */
-	int64		last_sent;
-	int64		last_number_id;
-	int64		window_until;
-	int64		window_number_id;
-	int64		persisted_sent; /* last_sent as last written to the table */
-	bool		opted_out;		/* asked to stop marketing (this portfolio) */
-	int64		marketing_not_before;	/* Meta capped their marketing (131049) */
-	bool		uncommitted_window; /* reach_get only: the window is this
-									 * transaction's own, not committed yet */
-} RecipientState;
+/* reach.c: people (sticky sender, service window, opt-out) and portfolio limits */
 
-/* A fact a transaction states about a recipient (recipient_facts.c). */
+/* A change a transaction states about a person (recipient_facts.c). */
 typedef enum FactKind
 {
 	FACT_OPT_OUT,
 	FACT_WINDOW,
-	FACT_MARKETING_DEFER
+	FACT_MARKETING_DEFER,
+	FACT_LINK					/* an identifier now names another anchor */
 } FactKind;
 
 typedef struct RecipientFact
@@ -220,11 +212,14 @@ typedef struct RecipientFact
 	ClockDomain domain;
 	Oid			instance;
 	int64		portfolio_id;
-	uint64		rhash;
+	uint64		key_hash;		/* the identifier's canonical key */
 	bool		opted_out;		/* FACT_OPT_OUT */
+	TimestampTz consent_at;		/* FACT_OPT_OUT: when the person said it */
+	bool		as_of_now;		/* FACT_OPT_OUT: stated now, not at an event time */
 	TimestampTz window_until;	/* FACT_WINDOW */
 	int64		window_number_id;	/* FACT_WINDOW */
 	TimestampTz marketing_not_before;	/* FACT_MARKETING_DEFER */
+	uint64		anchor;			/* FACT_LINK: the person's anchor now */
 	TimestampTz noted_at;		/* antiban.now() when stated */
 } RecipientFact;
 
@@ -232,24 +227,44 @@ extern Size reach_shmem_size(void);
 extern void reach_shmem_init(void);
 extern void reach_request_locks(void);
 extern void reach_ensure_loaded(NumbersCache *c, const CachedPortfolio *p, TimestampTz now);
-extern bool reach_get(Oid instance, int64 portfolio_id, uint64 rhash, RecipientState *out);
+extern bool reach_get(Oid instance, int64 portfolio_id, uint64 key_hash, RecipientState *out,
+					  uint64 *anchor);
+extern bool reach_peek(ClockDomain domain, Oid instance, int64 portfolio_id, uint64 anchor,
+					   RecipientState *out);
 extern bool reach_admits(Oid instance, const CachedPortfolio *p, const RecipientState *rs,
 						 TimestampTz now, TimestampTz *ready_at);
-extern bool reach_record(Oid instance, const CachedPortfolio *p, const char *recipient,
-						 uint64 rhash, int64 number_id, TimestampTz now, bool counts);
-extern void reach_open_window(Oid instance, int64 portfolio_id, const char *recipient,
-							  uint64 rhash, int64 number_id, TimestampTz until);
-extern void reach_set_opt_out(Oid instance, int64 portfolio_id, const char *recipient,
-							  uint64 rhash, bool opted_out);
-extern void reach_defer_marketing(Oid instance, int64 portfolio_id, const char *recipient,
-								  uint64 rhash, TimestampTz until);
+extern bool reach_record(Oid instance, const CachedPortfolio *p, const char *key,
+						 uint64 key_hash, int64 number_id, TimestampTz now, bool counts);
+extern void reach_open_window(Oid instance, int64 portfolio_id, const char *key,
+							  uint64 key_hash, int64 number_id, TimestampTz until);
+extern void reach_set_opt_out(Oid instance, int64 portfolio_id, const char *key,
+							  uint64 key_hash, bool opted_out, TimestampTz at, bool as_of_now);
+extern void reach_defer_marketing(Oid instance, int64 portfolio_id, const char *key,
+								  uint64 key_hash, TimestampTz until);
 extern void reach_fact_apply_to(RecipientState *rs, const RecipientFact *f);
 extern bool reach_apply_fact(const RecipientFact *f);
+extern void reach_apply_link(const RecipientFact *f);
 
-/* recipient_facts.c: opt-outs and windows follow the caller's transaction */
-extern void recipient_fact_note(const RecipientFact *f, const char *recipient);
+/* identity.c: canonical keys, and the links between a person's identifiers */
+extern Size identity_shmem_size(void);
+extern void identity_shmem_init(void);
+extern void identity_request_locks(void);
+extern bool identity_key(const char *recipient, char *key, uint64 *key_hash);
+extern bool identity_lookup(ClockDomain domain, Oid instance, int64 portfolio_id,
+							uint64 key_hash, uint64 *anchor);
+extern uint64 identity_anchor(ClockDomain domain, Oid instance, int64 portfolio_id,
+							  uint64 key_hash);
+extern bool identity_set(ClockDomain domain, Oid instance, int64 portfolio_id,
+						 uint64 key_hash, uint64 anchor);
+extern void identity_check_room(Oid instance, int64 portfolio_id, uint64 key_hash);
+extern void identity_load(ClockDomain domain, Oid instance, int64 portfolio_id);
+
+/* recipient_facts.c: opt-outs, windows and links follow the caller's transaction */
+extern void recipient_fact_note(const RecipientFact *f, const char *key);
 extern void recipient_facts_overlay(ClockDomain domain, Oid instance, int64 portfolio_id,
-									uint64 rhash, RecipientState *rs);
+									uint64 anchor, RecipientState *rs);
+extern bool recipient_facts_pending_anchor(ClockDomain domain, Oid instance, int64 portfolio_id,
+										   uint64 key_hash, uint64 *anchor);
 
 /* decide.c: one decision, for SQL, the send functions and the sender */
 typedef struct DecideArgs

@@ -36,6 +36,19 @@ normalize_recipient_or_error(const char *raw, char *out)
 	return out;
 }
 
+/*
+ * A recipient as the person rules key it: normalised (into 'normalized'),
+ * then its canonical key (Brazil's ninth digit...) and the key's hash.
+ */
+const char *
+recipient_key_or_error(const char *raw, char *normalized, char *key, uint64 *key_hash)
+{
+	normalize_recipient_or_error(raw, normalized);
+	if (!identity_key(normalized, key, key_hash))
+		elog(ERROR, "antiban: a normalised recipient \"%s\" has no key", normalized);
+	return key;
+}
+
 Category
 category_or_error(const char *s)
 {

@@ -382,11 +382,14 @@ antiban_try_consume(PG_FUNCTION_ARGS)
 	CachedNumber *n = lookup_number_or_error(c, required_text_arg(fcinfo, 0, "phone_number_id"));
 	int64		amount;
 	char		recipient[RECIPIENT_MAXLEN + 1];
+	char		key[RECIPIENT_KEY_SIZE];
+	uint64		kh;
+	uint64		anchor = 0;
 	bool		has_recipient = !PG_ARGISNULL(2);
 	bool		consume = PG_ARGISNULL(3) ? true : PG_GETARG_BOOL(3);
 	TimestampTz now = antiban_now();
 	BucketTake	r;
-	RecipientState known = {0};
+	RecipientState known;
 	TupleDesc	desc;
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, !has_recipient};
@@ -396,20 +399,18 @@ antiban_try_consume(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("amount must not be null")));
 	amount = amount_from_arg(PG_GETARG_FLOAT8(1), &n->throughput);
-	if (has_recipient)
-	{
-		normalize_recipient_or_error(text_to_cstring(PG_GETARG_TEXT_PP(2)), recipient);
-		amount_from_arg(PG_GETARG_FLOAT8(1), &(TokenBucketParams) {.capacity = pair_params().capacity});
-	}
+	recipient_state_init(&known);
 	if (has_recipient)
 	{
 		CachedPortfolio *p = &c->portfolios[n->portfolio_index];
 
+		recipient_key_or_error(text_to_cstring(PG_GETARG_TEXT_PP(2)), recipient, key, &kh);
+		amount_from_arg(PG_GETARG_FLOAT8(1), &(TokenBucketParams) {.capacity = pair_params().capacity});
+		/* the pair is the number and the person, whichever identifier names them */
 		reach_ensure_loaded(c, p, now);
-		reach_get(c->instance, p->id, recipient_hash(recipient), &known);
+		reach_get(c->instance, p->id, kh, &known, &anchor);
 	}
-	r = buckets_take(c->instance, n, has_recipient ? recipient : NULL,
-					 has_recipient ? recipient_hash(recipient) : 0, known.last_sent,
+	r = buckets_take(c->instance, n, has_recipient ? recipient : NULL, anchor, known.last_sent,
 					 amount, now, consume);
 	if (r.table_full)
 		ereport(ERROR,

@@ -13,7 +13,14 @@
  * taken at once, in shared memory, and stay taken if the caller's
  * transaction rolls back (deliberately conservative; concurrent decisions
  * must see them immediately).  What the decision reads, on the other hand,
- * includes the caller's own uncommitted opt-outs and windows (reach_get).
+ * includes the caller's own uncommitted opt-outs, windows and links
+ * (reach_get).
+ *
+ * Every rule about the person (opt-out, window, sticky number, reach, pair
+ * rate) reads the person the recipient names in each portfolio: its
+ * canonical key (Brazil's ninth digit...) resolved through that
+ * portfolio's links to the person's anchor (identity.c).  What is sent to
+ * stays the recipient as given.
  */
 #include "pg/antiban.h"
 
@@ -30,23 +37,25 @@
 typedef struct PortfolioView
 {
 	bool		fetched;
+	uint64		anchor;			/* the person in this portfolio */
 	RecipientState state;
 } PortfolioView;
 
 typedef struct DecideContext
 {
 	NumbersCache *cache;
-	const char *recipient;		/* normalised */
-	uint64		rhash;
+	const char *recipient;		/* normalised: the pair buckets' label */
+	char		key[RECIPIENT_KEY_SIZE];	/* its canonical key */
+	uint64		key_hash;
 	Category	category;
 	bool		consume;
 	TimestampTz now;
 	PortfolioView *portfolios;	/* by cache portfolio index */
 } DecideContext;
 
-/* What we know of the recipient in a portfolio, loaded once per call. */
-static RecipientState *
-state_in(DecideContext *ctx, int portfolio_index)
+/* What we know of the person in a portfolio, loaded once per call. */
+static PortfolioView *
+view_in(DecideContext *ctx, int portfolio_index)
 {
 	PortfolioView *pv = &ctx->portfolios[portfolio_index];
 	CachedPortfolio *p = &ctx->cache->portfolios[portfolio_index];
@@ -54,10 +63,16 @@ state_in(DecideContext *ctx, int portfolio_index)
 	if (!pv->fetched)
 	{
 		reach_ensure_loaded(ctx->cache, p, ctx->now);
-		reach_get(ctx->cache->instance, p->id, ctx->rhash, &pv->state);
+		reach_get(ctx->cache->instance, p->id, ctx->key_hash, &pv->state, &pv->anchor);
 		pv->fetched = true;
 	}
-	return &pv->state;
+	return pv;
+}
+
+static RecipientState *
+state_in(DecideContext *ctx, int portfolio_index)
+{
+	return &view_in(ctx, portfolio_index)->state;
 }
 
 static bool
@@ -87,11 +102,11 @@ hold_until(Admission *a, TimestampTz ready_at, Limiter limiter)
 }
 
 static void
-check_buckets(DecideContext *ctx, const CachedNumber *cn, const RecipientState *rs,
+check_buckets(DecideContext *ctx, const CachedNumber *cn, const PortfolioView *pv,
 			  bool take, Admission *a)
 {
-	BucketTake	t = buckets_take(ctx->cache->instance, cn, ctx->recipient, ctx->rhash,
-								 rs->last_sent, ONE_MESSAGE, ctx->now, take);
+	BucketTake	t = buckets_take(ctx->cache->instance, cn, ctx->recipient, pv->anchor,
+								 pv->state.last_sent, ONE_MESSAGE, ctx->now, take);
 
 	if (t.table_full)
 		hold_until(a, ctx->now + USECS_PER_SEC, LIMITER_CAPACITY);
@@ -111,7 +126,8 @@ admit(void *arg, const NumberView *n)
 	DecideContext *ctx = arg;
 	const CachedNumber *cn = &ctx->cache->numbers[n->slot];
 	const CachedPortfolio *p = &ctx->cache->portfolios[cn->portfolio_index];
-	RecipientState *rs = state_in(ctx, cn->portfolio_index);
+	PortfolioView *pv = view_in(ctx, cn->portfolio_index);
+	RecipientState *rs = &pv->state;
 	bool		in_window = window_open_on(rs, n->id, ctx->now);
 
 	/*
@@ -137,7 +153,7 @@ admit(void *arg, const NumberView *n)
 		hold_until(&a, rs->marketing_not_before, LIMITER_MARKETING_CAP);
 	if (counts && !reach_admits(ctx->cache->instance, p, rs, ctx->now, &reach_ready))
 		hold_until(&a, reach_ready, LIMITER_PORTFOLIO);
-	check_buckets(ctx, cn, rs, ctx->consume && a.granted, &a);
+	check_buckets(ctx, cn, pv, ctx->consume && a.granted, &a);
 	if (!a.granted)
 	{
 		/* a free-form reply must leave before the window closes */
@@ -146,9 +162,9 @@ admit(void *arg, const NumberView *n)
 		return a;
 	}
 	if (ctx->consume &&
-		!reach_record(ctx->cache->instance, p, ctx->recipient, ctx->rhash, n->id, ctx->now, counts))
+		!reach_record(ctx->cache->instance, p, ctx->key, ctx->key_hash, n->id, ctx->now, counts))
 	{
-		buckets_give_back(ctx->cache->instance, cn, ctx->rhash, ONE_MESSAGE);
+		buckets_give_back(ctx->cache->instance, cn, pv->anchor, ONE_MESSAGE);
 		reach_admits(ctx->cache->instance, p, rs, ctx->now, &reach_ready);
 		return refuse(reach_ready, LIMITER_PORTFOLIO);
 	}
@@ -209,7 +225,8 @@ log_decision(DecideContext *ctx, const char *raw_recipient, Priority priority,
 		.consumed = ctx->consume && d->outcome == OUTCOME_SEND,
 	};
 
-	strlcpy(j.recipient, ctx->recipient ? ctx->recipient : raw_recipient, sizeof(j.recipient));
+	strlcpy(j.recipient, ctx->recipient ? ctx->recipient : raw_recipient ? raw_recipient : "",
+			sizeof(j.recipient));
 	strlcpy(j.detail, d->detail, sizeof(j.detail));
 	journal_log_decision(ctx->cache->instance, &j);
 }
@@ -267,15 +284,22 @@ antiban_decide_message(const DecideArgs *args, Decision *d, char *normalized)
 		portfolio_index = (int) (p - ctx.cache->portfolios);
 	}
 	normalized[0] = '\0';
-	if (recipient_normalize(args->recipient, normalized, &req.invalid_recipient_why) != RECIPIENT_INVALID)
+	if (args->recipient == NULL)
+		req.invalid_recipient_why = "the recipient is empty";
+	else if (recipient_normalize(args->recipient, normalized, &req.invalid_recipient_why) == RECIPIENT_INVALID)
+		normalized[0] = '\0';
+	else if (!identity_key(normalized, ctx.key, &ctx.key_hash))
 	{
-		ctx.recipient = normalized;
-		ctx.rhash = recipient_hash(normalized);
-		req.sticky_number_id = sticky_number(&ctx, portfolio_index);
+		/* can not happen: whatever normalises has a key */
+		req.invalid_recipient_why = "the recipient names nobody";
+		normalized[0] = '\0';
 	}
 	else
-		normalized[0] = '\0';
-	req.recipient_hash = ctx.rhash;
+	{
+		ctx.recipient = normalized;
+		req.sticky_number_id = sticky_number(&ctx, portfolio_index);
+	}
+	req.recipient_hash = ctx.key_hash;
 	decide(&req, candidates, ncandidates, &ports, d);
 	log_decision(&ctx, args->recipient, args->priority, d);
 	pfree(ctx.portfolios);

@@ -136,30 +136,44 @@ slow_number(const MetaErrorEvent *e, const ErrorClass *c, Oid instance, const Ca
 	return true;
 }
 
+/*
+ * The person a recipient names in the number's portfolio (loaded): its
+ * canonical key and hash, and its anchor; false when it names nobody.
+ */
+static bool
+person_of(NumbersCache *cache, const CachedNumber *n, const char *recipient, TimestampTz now,
+		  char *key, uint64 *key_hash, uint64 *anchor)
+{
+	RecipientState rs;
+
+	if (recipient == NULL || !identity_key(recipient, key, key_hash))
+		return false;
+	reach_ensure_loaded(cache, &cache->portfolios[n->portfolio_index], now);
+	reach_get(cache->instance, n->portfolio_id, *key_hash, &rs, anchor);
+	return true;
+}
+
 /* 131049 and 131050 concern the person, in the portfolio of the number. */
 static int
 act_on_person(const ErrorClass *c, NumbersCache *cache, const CachedNumber *n,
-			  const char *raw_recipient, TimestampTz now)
+			  const char *recipient, TimestampTz now)
 {
-	char		recipient[RECIPIENT_MAXLEN + 1];
-	const char *invalid_why = NULL;
-	uint64		rhash;
+	char		key[RECIPIENT_KEY_SIZE];
+	uint64		kh;
+	uint64		anchor;
 	int			done = 0;
 
-	if (raw_recipient == NULL ||
-		recipient_normalize(raw_recipient, recipient, &invalid_why) == RECIPIENT_INVALID)
+	if (!person_of(cache, n, recipient, now, key, &kh, &anchor))
 		return 0;
-	rhash = recipient_hash(recipient);
-	reach_ensure_loaded(cache, &cache->portfolios[n->portfolio_index], now);
 	if (c->defer_marketing_us > 0)
 	{
-		reach_defer_marketing(cache->instance, n->portfolio_id, recipient, rhash,
-							  now + c->defer_marketing_us);
+		reach_defer_marketing(cache->instance, n->portfolio_id, key, kh, now + c->defer_marketing_us);
 		done |= DONE_MARKETING_DEFERRED;
 	}
 	if (c->opt_out)
 	{
-		reach_set_opt_out(cache->instance, n->portfolio_id, recipient, rhash, true);
+		/* Meta says the person stopped marketing: as of now, when we learn it */
+		reach_set_opt_out(cache->instance, n->portfolio_id, key, kh, true, now, true);
 		done |= DONE_OPTED_OUT;
 	}
 	return done;
@@ -190,14 +204,16 @@ meta_error_act(const MetaErrorEvent *e)
 		done |= DONE_PAUSED;
 	if (c.slow_number && antiban_protection && slow_number(e, &c, cache->instance, n, request_at))
 		done |= DONE_SLOWED;
-	if (c.recipient_backoff && n && e->recipient && e->recipient[0])
+	if (c.recipient_backoff && n)
 	{
-		char		recipient[RECIPIENT_MAXLEN + 1];
-		const char *invalid_why = NULL;
+		char		key[RECIPIENT_KEY_SIZE];
+		uint64		kh;
+		uint64		anchor;
 
-		if (recipient_normalize(e->recipient, recipient, &invalid_why) != RECIPIENT_INVALID)
+		/* the pair of the number and the person, whatever identifier named them */
+		if (person_of(cache, n, e->recipient, now, key, &kh, &anchor))
 		{
-			buckets_drain(cache->instance, n, recipient, recipient_hash(recipient));
+			buckets_drain(cache->instance, n, key, anchor);
 			done |= DONE_PAIR_DRAINED;
 		}
 	}

@@ -1,30 +1,39 @@
 /*
  * reach.c
- *		What antiban knows about each recipient, and each portfolio's
+ *		What antiban knows about each person, and each portfolio's
  *		messaging limit (unique users reached per moving 24 h).
  *
- * Recipients live in a striped slot table in shared memory: the time they
- * were last counted against the limit, the number they last talked to
- * (sticky sender), their open service window and marketing opt-out.  A
- * portfolio is reloaded from antiban.recipient_reach and
- * antiban.recipient_facts the first time it is used after a restart, so the
- * 24 h count survives restarts.
+ * People live in a striped slot table in shared memory, keyed by their
+ * anchor (identity.c: the canonical key of the identifier they were first
+ * known by): the time they were last counted against the limit, the number
+ * they last talked to (sticky sender), their open service window and
+ * marketing opt-out (with the time they said it).  A portfolio is reloaded
+ * from antiban.recipient_reach and antiban.recipient_facts the first time
+ * it is used after a restart, so the 24 h count survives restarts; those
+ * rows are keyed by the identifier they were stated for, and each is folded
+ * into its person's record through the links (core/recipient_state.c's
+ * merge rule), so a link never rewrites them.
  *
  * Two kinds of change, two rules:
  *  - Sends (reach_record) take effect at once, whatever becomes of the
  *    transaction that decided them: the message may already be on its way,
  *    and counting it early only errs on the safe side.  They are written
  *    behind by the journal, to antiban.recipient_reach only.
- *  - Facts a transaction states (an opt-out, a service window) follow that
- *    transaction: recipient_facts.c writes the row in it and applies them
- *    here at commit (reach_apply_fact), never on abort.
+ *  - Facts a transaction states (an opt-out, a service window) and links
+ *    between identifiers follow that transaction: recipient_facts.c writes
+ *    the row in it and applies them here at commit (reach_apply_fact,
+ *    reach_apply_link), never on abort.  A link merges the record of the
+ *    identifier's old anchor into its new one.
  *
  * Every key carries the clock domain (clock.c): a session that pinned the
  * clock itself works on a copy of this state that real-clock sessions and
  * the workers never see, and nothing it records is written to the tables.
  *
- * Lock order: a portfolio's lock, then a recipient stripe.  Nothing takes
- * them the other way round.
+ * Lock order: a portfolio's lock, then a recipient stripe or a link stripe
+ * (never two stripes at once).  Nothing takes them the other way round.
+ * Whatever resolves an identifier and then writes a record does both under
+ * the portfolio's lock, so a link applied meanwhile can not leave the write
+ * on a record it just merged away.
  */
 #include "pg/antiban.h"
 
@@ -38,6 +47,7 @@
 
 #include "core/event_time.h"
 #include "core/reach_window.h"
+#include "core/recipient_match.h"
 #include "pg/privileged.h"
 
 #define RECIPIENT_STRIPES	256
@@ -95,12 +105,14 @@ portfolios_size(void)
 					mul_size(sizeof(PortfolioSlot), antiban_max_portfolios + PINNED_PORTFOLIOS));
 }
 
+/* A person's links are part of what is known about them: identity.c's table rides along. */
 Size
 reach_shmem_size(void)
 {
-	return add_size(slot_table_memory(RECIPIENT_STRIPES, stripe_slots(), sizeof(RecipientKey),
-									  sizeof(RecipientState)),
-					portfolios_size());
+	return add_size(add_size(slot_table_memory(RECIPIENT_STRIPES, stripe_slots(), sizeof(RecipientKey),
+											   sizeof(RecipientState)),
+							 portfolios_size()),
+					identity_shmem_size());
 }
 
 void
@@ -108,6 +120,7 @@ reach_request_locks(void)
 {
 	RequestNamedLWLockTranche("antiban_recipients", RECIPIENT_STRIPES);
 	RequestNamedLWLockTranche("antiban_portfolios", antiban_max_portfolios + PINNED_PORTFOLIOS);
+	identity_request_locks();
 }
 
 void
@@ -128,10 +141,11 @@ reach_shmem_init(void)
 		memset(pools, 0, portfolios_size());
 	recipient_locks = GetNamedLWLockTranche("antiban_recipients");
 	portfolio_locks = GetNamedLWLockTranche("antiban_portfolios");
+	identity_shmem_init();
 }
 
 static uint64
-key_hash(const RecipientKey *k)
+record_hash(const RecipientKey *k)
 {
 	return hash_mix64(hash_mix64(k->instance, (uint64) k->portfolio_id), k->recipient_hash);
 }
@@ -267,34 +281,23 @@ slot_for(Oid instance, int64 portfolio_id)
 	return slot ? slot : claim_slot(domain, instance, portfolio_id);
 }
 
-/* ---- recipients ---- */
-
-static void
-state_init(RecipientState *rs)
-{
-	memset(rs, 0, sizeof(*rs));
-	rs->last_reach = REACH_NEVER;
-}
+/* ---- people ---- */
 
 static RecipientKey
-recipient_key(ClockDomain domain, Oid instance, int64 portfolio_id, uint64 rhash)
+recipient_key(ClockDomain domain, Oid instance, int64 portfolio_id, uint64 anchor)
 {
-	RecipientKey key = {instance, (uint32) domain, portfolio_id, rhash};
+	RecipientKey key = {instance, (uint32) domain, portfolio_id, anchor};
 
 	return key;
 }
 
-/*
- * What this transaction sees of a recipient: shared memory (in its clock
- * domain) with its own uncommitted facts laid over it.  Returns whether
- * shared memory knew them.
- */
+/* A person's record as shared memory holds it, or false (and a fresh one). */
 bool
-reach_get(Oid instance, int64 portfolio_id, uint64 rhash, RecipientState *out)
+reach_peek(ClockDomain domain, Oid instance, int64 portfolio_id, uint64 anchor,
+		   RecipientState *out)
 {
-	ClockDomain domain = antiban_clock_domain();
-	RecipientKey key = recipient_key(domain, instance, portfolio_id, rhash);
-	uint64		h = key_hash(&key);
+	RecipientKey key = recipient_key(domain, instance, portfolio_id, anchor);
+	uint64		h = record_hash(&key);
 	RecipientState *rs;
 
 	LWLockAcquire(stripe_lock(h), LW_SHARED);
@@ -302,10 +305,28 @@ reach_get(Oid instance, int64 portfolio_id, uint64 rhash, RecipientState *out)
 	if (rs)
 		*out = *rs;
 	else
-		state_init(out);
+		recipient_state_init(out);
 	LWLockRelease(stripe_lock(h));
-	recipient_facts_overlay(domain, instance, portfolio_id, rhash, out);
 	return rs != NULL;
+}
+
+/*
+ * What this transaction sees of the person an identifier names: shared
+ * memory (in its clock domain) with its own uncommitted links and facts
+ * laid over it.  *anchor is the person's anchor, which the pair buckets are
+ * keyed by too.  Returns whether shared memory knew them.
+ */
+bool
+reach_get(Oid instance, int64 portfolio_id, uint64 key_hash, RecipientState *out,
+		  uint64 *anchor)
+{
+	ClockDomain domain = antiban_clock_domain();
+	bool		known;
+
+	*anchor = identity_anchor(domain, instance, portfolio_id, key_hash);
+	known = reach_peek(domain, instance, portfolio_id, *anchor, out);
+	recipient_facts_overlay(domain, instance, portfolio_id, *anchor, out);
+	return known;
 }
 
 /*
@@ -322,14 +343,23 @@ state_for_update(const RecipientKey *key, uint64 h, TimestampTz now)
 	{
 		rs = slot_table_insert(&recipient_table, h, key, recipient_victim_score, &arg);
 		if (rs)
-			state_init(rs);
+			recipient_state_init(rs);
 	}
 	return rs;
 }
 
+/* The anchor shared memory knows for a key (writers: under the portfolio's lock). */
+static uint64
+shared_anchor(ClockDomain domain, Oid instance, int64 portfolio_id, uint64 key_hash)
+{
+	uint64		anchor;
+
+	return identity_lookup(domain, instance, portfolio_id, key_hash, &anchor) ? anchor : key_hash;
+}
+
 /* Sends only: opt-outs and windows are written by the transaction that states them. */
 static void
-journal_state(Oid instance, int64 portfolio_id, const char *recipient, const RecipientState *rs)
+journal_state(Oid instance, int64 portfolio_id, const char *key, const RecipientState *rs)
 {
 	JournalRecipient r = {
 		.portfolio_id = portfolio_id,
@@ -338,7 +368,7 @@ journal_state(Oid instance, int64 portfolio_id, const char *recipient, const Rec
 		.last_reach = rs->last_reach,
 	};
 
-	strlcpy(r.recipient, recipient, sizeof(r.recipient));
+	strlcpy(r.recipient, key, sizeof(r.recipient));
 	journal_log_recipient(instance, &r);
 }
 
@@ -367,32 +397,37 @@ reach_admits(Oid instance, const CachedPortfolio *p, const RecipientState *rs,
 }
 
 /*
- * Record a send from 'number_id' to a recipient: counted against the
- * portfolio's limit when 'counts' (a business-initiated template outside a
- * service window), and remembered as their sticky sender.  Returns false,
- * changing nothing, when the limit filled up since reach_admits() said yes.
+ * Record a send from 'number_id' to a person (an identifier's canonical
+ * key and its hash): counted against the portfolio's limit when 'counts'
+ * (a business-initiated template outside a service window), and remembered
+ * as their sticky sender.  Returns false, changing nothing, when the limit
+ * filled up since reach_admits() said yes.
  *
  * Immediate, not at commit: the send is made right away, and a concurrent
  * decision must see the count at once or two could both take the last
  * place.  If the transaction aborts, the count stays: conservative.  A
  * session on its own pinned clock journals nothing (its copy is not real).
+ * The journal row is keyed by the identifier; a restart folds it into its
+ * person through the links.
  */
 bool
-reach_record(Oid instance, const CachedPortfolio *p, const char *recipient,
-			 uint64 rhash, int64 number_id, TimestampTz now, bool counts)
+reach_record(Oid instance, const CachedPortfolio *p, const char *key,
+			 uint64 key_hash, int64 number_id, TimestampTz now, bool counts)
 {
 	ClockDomain domain = antiban_clock_domain();
 	PortfolioSlot *slot = slot_for(instance, p->id);
-	RecipientKey key = recipient_key(domain, instance, p->id, rhash);
-	uint64		h = key_hash(&key);
+	RecipientKey rkey;
+	uint64		h;
 	RecipientState *rs;
 	RecipientState copy;
 	bool		ok = true;
 	bool		persist = false;
 
 	LWLockAcquire(slot_lock(slot), LW_EXCLUSIVE);
+	rkey = recipient_key(domain, instance, p->id, shared_anchor(domain, instance, p->id, key_hash));
+	h = record_hash(&rkey);
 	LWLockAcquire(stripe_lock(h), LW_EXCLUSIVE);
-	rs = state_for_update(&key, h, now);
+	rs = state_for_update(&rkey, h, now);
 	if (rs && counts)
 	{
 		reach_window_advance(&slot->window, now);
@@ -419,99 +454,217 @@ reach_record(Oid instance, const CachedPortfolio *p, const char *recipient,
 	LWLockRelease(stripe_lock(h));
 	LWLockRelease(slot_lock(slot));
 	if (persist)
-		journal_state(instance, p->id, recipient, &copy);
+		journal_state(instance, p->id, key, &copy);
 	return ok;
 }
 
 /*
- * A fact laid over a recipient's state: at commit in shared memory, and
- * before that over this transaction's own view.  A window never shrinks, and
- * the number of the latest one wins (webhooks arrive out of order).
+ * A fact laid over a person's record: at commit in shared memory, and
+ * before that over this transaction's own view (core/recipient_state.c:
+ * consent by event time, a window never shrinks and the latest one's
+ * number wins, as webhooks arrive out of order).
  */
 void
 reach_fact_apply_to(RecipientState *rs, const RecipientFact *f)
 {
-	if (f->kind == FACT_OPT_OUT)
-		rs->opted_out = f->opted_out;
+	if (f->kind == FACT_OPT_OUT && f->as_of_now)
+		recipient_state_set_consent_now(rs, f->opted_out, f->consent_at);
+	else if (f->kind == FACT_OPT_OUT)
+		recipient_state_set_consent(rs, f->opted_out, f->consent_at);
 	else if (f->kind == FACT_MARKETING_DEFER)
-		rs->marketing_not_before = Max(rs->marketing_not_before, f->marketing_not_before);
-	else if (f->window_until >= rs->window_until)
-	{
-		rs->window_until = f->window_until;
-		rs->window_number_id = f->window_number_id;
-		rs->last_number_id = f->window_number_id;
-	}
+		recipient_state_defer_marketing(rs, f->marketing_not_before);
+	else if (f->kind == FACT_WINDOW)
+		recipient_state_open_window(rs, f->window_until, f->window_number_id);
 }
 
 /*
- * Apply a committed fact to shared memory.  Runs in the commit callback:
- * must not throw.  Returns false when there was no room (pinned domain only).
+ * Apply a committed fact to shared memory, on the record of the person its
+ * identifier names now.  Runs in the commit callback: must not throw.
+ * Returns false when there was no room (pinned domain only).  The
+ * portfolio's lock (shared) keeps a link from moving the record meanwhile.
  */
 bool
 reach_apply_fact(const RecipientFact *f)
 {
-	RecipientKey key = recipient_key(f->domain, f->instance, f->portfolio_id, f->rhash);
-	uint64		h = key_hash(&key);
+	PortfolioSlot *slot = find_slot(f->domain, f->instance, f->portfolio_id);
+	RecipientKey key;
+	uint64		h;
 	RecipientState *rs;
 
+	if (slot)
+		LWLockAcquire(slot_lock(slot), LW_SHARED);
+	key = recipient_key(f->domain, f->instance, f->portfolio_id,
+						shared_anchor(f->domain, f->instance, f->portfolio_id, f->key_hash));
+	h = record_hash(&key);
 	LWLockAcquire(stripe_lock(h), LW_EXCLUSIVE);
 	rs = state_for_update(&key, h, f->noted_at);
 	if (rs)
 		reach_fact_apply_to(rs, f);
 	LWLockRelease(stripe_lock(h));
+	if (slot)
+		LWLockRelease(slot_lock(slot));
 	return rs != NULL;
 }
 
+/*
+ * Fold a record into a person's, in place.  A person is counted once
+ * against the limit: when both records are counted, the older count goes.
+ * 'from_counted' says whether from's reach is already in the window (a
+ * record in shared memory) or not yet (a row being loaded).
+ */
+static void
+absorb(PortfolioSlot *slot, RecipientState *into, const RecipientState *from, bool from_counted)
+{
+	ReachWindow *w = &slot->window;
+	bool		into_counts = reach_window_counts(w, into->last_reach);
+	bool		from_counts = reach_window_counts(w, from->last_reach);
+
+	if (from_counts && !from_counted)
+		reach_window_restore(w, from->last_reach);
+	if (into_counts && from_counts)
+		reach_window_forget(w, Min(into->last_reach, from->last_reach));
+	recipient_state_merge(into, from);
+}
+
+/* Merge 'from' into the record of 'anchor' (portfolio lock held). */
+static bool
+absorb_into(PortfolioSlot *slot, uint64 anchor, const RecipientState *from, bool from_counted,
+			TimestampTz now)
+{
+	RecipientKey key = recipient_key((ClockDomain) slot->domain, slot->instance,
+									 slot->portfolio_id, anchor);
+	uint64		h = record_hash(&key);
+	RecipientState *rs;
+
+	LWLockAcquire(stripe_lock(h), LW_EXCLUSIVE);
+	rs = state_for_update(&key, h, now);
+	if (rs)
+		absorb(slot, rs, from, from_counted);
+	LWLockRelease(stripe_lock(h));
+	return rs != NULL;
+}
+
+/*
+ * One identifier now names the person known by f->anchor, in one domain:
+ * the record of its old anchor joins the new one, then the link changes
+ * and the old record goes.  In that order, so that a decision reading at
+ * any instant finds what the old record held in one place or the other.
+ */
+static void
+move_in_domain(PortfolioSlot *slot, const RecipientFact *f)
+{
+	ClockDomain domain = (ClockDomain) slot->domain;
+	uint64		old = shared_anchor(domain, f->instance, f->portfolio_id, f->key_hash);
+	RecipientKey oldkey = recipient_key(domain, f->instance, f->portfolio_id, old);
+	uint64		h = record_hash(&oldkey);
+	RecipientState *found;
+	RecipientState from;
+	bool		had;
+
+	LWLockAcquire(stripe_lock(h), LW_SHARED);
+	found = slot_table_find(&recipient_table, h, &oldkey);
+	had = found != NULL;
+	if (had)
+		from = *found;
+	LWLockRelease(stripe_lock(h));
+	if (old != f->anchor && had && !absorb_into(slot, f->anchor, &from, true, f->noted_at))
+		elog(WARNING, "antiban: no room in shared memory to merge a person's records in portfolio " INT64_FORMAT,
+			 f->portfolio_id);
+	if (!identity_set(domain, f->instance, f->portfolio_id, f->key_hash, f->anchor))
+	{
+		elog(WARNING, "antiban: no room in shared memory for a linked identifier of portfolio " INT64_FORMAT,
+			 f->portfolio_id);
+		return;
+	}
+	if (old != f->anchor && had)
+	{
+		RecipientState *rs;
+
+		LWLockAcquire(stripe_lock(h), LW_EXCLUSIVE);
+		rs = slot_table_find(&recipient_table, h, &oldkey);
+		if (rs)
+			slot_table_remove(&recipient_table, rs);
+		LWLockRelease(stripe_lock(h));
+	}
+}
+
+/*
+ * Apply a committed link in every clock domain that has loaded the
+ * portfolio (one that has not will read it from antiban.person_ids).
+ * Runs in the commit callback: must not throw.
+ */
+void
+reach_apply_link(const RecipientFact *f)
+{
+	ClockDomain domains[2] = {CLOCK_REAL, CLOCK_PINNED};
+
+	for (int i = 0; i < 2; i++)
+	{
+		PortfolioSlot *slot = find_slot(domains[i], f->instance, f->portfolio_id);
+
+		if (slot == NULL)
+			continue;
+		LWLockAcquire(slot_lock(slot), LW_EXCLUSIVE);
+		if (pg_atomic_read_u32(&slot->loaded))
+			move_in_domain(slot, f);
+		LWLockRelease(slot_lock(slot));
+	}
+}
+
 static RecipientFact
-fact_for(Oid instance, int64 portfolio_id, uint64 rhash, FactKind kind)
+fact_for(Oid instance, int64 portfolio_id, uint64 key_hash, FactKind kind)
 {
 	RecipientFact f = {.kind = kind, .domain = antiban_clock_domain(), .instance = instance,
-	.portfolio_id = portfolio_id, .rhash = rhash, .noted_at = antiban_now()};
+	.portfolio_id = portfolio_id, .key_hash = key_hash, .noted_at = antiban_now()};
 
 	return f;
 }
 
 /*
- * A recipient wrote to 'number_id': free-form replies are allowed until
+ * A person wrote to 'number_id': free-form replies are allowed until
  * 'until'.  Takes effect when the caller's transaction commits.
  */
 void
-reach_open_window(Oid instance, int64 portfolio_id, const char *recipient,
-				  uint64 rhash, int64 number_id, TimestampTz until)
+reach_open_window(Oid instance, int64 portfolio_id, const char *key,
+				  uint64 key_hash, int64 number_id, TimestampTz until)
 {
-	RecipientFact f = fact_for(instance, portfolio_id, rhash, FACT_WINDOW);
+	RecipientFact f = fact_for(instance, portfolio_id, key_hash, FACT_WINDOW);
 
 	f.window_until = until;
 	f.window_number_id = number_id;
-	recipient_fact_note(&f, recipient);
+	recipient_fact_note(&f, key);
 }
 
 /*
- * Marketing consent: stop (or resume) marketing to this recipient.  Takes
- * effect when the caller's transaction commits; until then only it sees it.
+ * Marketing consent: the person said stop (or resume) at 'at' (as_of_now:
+ * someone states it now, winning a tie).  An older statement than the one
+ * in force changes nothing.  Takes effect when the caller's transaction
+ * commits; until then only it sees it.
  */
 void
-reach_set_opt_out(Oid instance, int64 portfolio_id, const char *recipient,
-				  uint64 rhash, bool opted_out)
+reach_set_opt_out(Oid instance, int64 portfolio_id, const char *key,
+				  uint64 key_hash, bool opted_out, TimestampTz at, bool as_of_now)
 {
-	RecipientFact f = fact_for(instance, portfolio_id, rhash, FACT_OPT_OUT);
+	RecipientFact f = fact_for(instance, portfolio_id, key_hash, FACT_OPT_OUT);
 
 	f.opted_out = opted_out;
-	recipient_fact_note(&f, recipient);
+	f.consent_at = at;
+	f.as_of_now = as_of_now;
+	recipient_fact_note(&f, key);
 }
 
 /*
- * Meta capped this recipient's marketing (131049): none before 'until'.
+ * Meta capped this person's marketing (131049): none before 'until'.
  * Takes effect when the caller's transaction commits.
  */
 void
-reach_defer_marketing(Oid instance, int64 portfolio_id, const char *recipient,
-					  uint64 rhash, TimestampTz until)
+reach_defer_marketing(Oid instance, int64 portfolio_id, const char *key,
+					  uint64 key_hash, TimestampTz until)
 {
-	RecipientFact f = fact_for(instance, portfolio_id, rhash, FACT_MARKETING_DEFER);
+	RecipientFact f = fact_for(instance, portfolio_id, key_hash, FACT_MARKETING_DEFER);
 
 	f.marketing_not_before = until;
-	recipient_fact_note(&f, recipient);
+	recipient_fact_note(&f, key);
 }
 
 /* ---- loading a portfolio after a restart ---- */
@@ -520,12 +673,14 @@ reach_defer_marketing(Oid instance, int64 portfolio_id, const char *recipient,
  * What still matters at 'now' ($2).  A send or a window stamped after now
  * was made on a clock ahead of this one (a server pinned in the future and
  * since unpinned, a clock stepped back): ignored, for counting it would
- * hold the limit or a window for years.  An opt-out is not about time and
- * is always kept.
+ * hold the limit or a window for years.  Consent is not about time and is
+ * always kept: stops, and resumes too, for a resume under one identifier
+ * may be newer than a stop under another of the same person.
  */
 static const char *const load_sql =
 "SELECT recipient, coalesce(r.last_number_id, 0), r.last_sent_at, r.last_reached_at,"
 " f.window_until, coalesce(f.window_number_id, 0), coalesce(f.marketing_opt_out, false),"
+" f.consent_at, f.marketing_opt_out IS NOT NULL AND (f.marketing_opt_out OR f.consent_at IS NOT NULL),"
 " f.marketing_not_before"
 " FROM (SELECT recipient, last_number_id, last_sent_at, last_reached_at"
 "       FROM antiban.recipient_reach"
@@ -534,13 +689,13 @@ static const char *const load_sql =
 "         AND (last_reached_at > $2 - interval '1441 minutes'"
 "              OR last_sent_at > $2 - make_interval(secs => $3))) r"
 " FULL JOIN"
-"      (SELECT recipient, marketing_opt_out,"
+"      (SELECT recipient, marketing_opt_out, consent_at,"
 "              CASE WHEN window_opened_at <= $2 THEN window_until END AS window_until,"
 "              CASE WHEN window_opened_at <= $2 THEN window_number_id END AS window_number_id,"
 "              CASE WHEN marketing_not_before > $2 THEN marketing_not_before END AS marketing_not_before"
 "       FROM antiban.recipient_facts"
 "       WHERE portfolio_id = $1"
-"         AND (marketing_opt_out OR marketing_not_before > $2"
+"         AND (marketing_opt_out OR consent_at IS NOT NULL OR marketing_not_before > $2"
 "              OR (window_until > $2 AND window_opened_at <= $2))) f"
 " USING (recipient)"
 " ORDER BY greatest(r.last_reached_at, r.last_sent_at, f.window_until) DESC"
@@ -555,31 +710,42 @@ ts_col(HeapTuple t, TupleDesc d, int col, TimestampTz if_null)
 	return isnull ? if_null : DatumGetTimestampTz(v);
 }
 
+/* One stored row, as a record of its own. */
+static void
+row_state(HeapTuple t, TupleDesc d, RecipientState *rs)
+{
+	bool		isnull;
+
+	recipient_state_init(rs);
+	rs->last_number_id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
+	rs->last_sent = rs->persisted_sent = ts_col(t, d, 3, 0);
+	rs->last_reach = ts_col(t, d, 4, REACH_NEVER);
+	rs->window_until = ts_col(t, d, 5, 0);
+	rs->window_number_id = DatumGetInt64(SPI_getbinval(t, d, 6, &isnull));
+	if (DatumGetBool(SPI_getbinval(t, d, 9, &isnull)))
+		recipient_state_set_consent(rs, DatumGetBool(SPI_getbinval(t, d, 7, &isnull)),
+									ts_col(t, d, 8, CONSENT_NEVER));
+	recipient_state_defer_marketing(rs, ts_col(t, d, 10, 0));
+}
+
+/*
+ * Fold a row into its person's record.  Rows are keyed by the identifier
+ * they were stated for (older ones maybe not in canonical form): the
+ * person is found through the links loaded just before.
+ */
 static void
 restore_row(Oid instance, PortfolioSlot *slot, HeapTuple t, TupleDesc d, TimestampTz now)
 {
 	char	   *recipient = SPI_getvalue(t, d, 1);
-	bool		isnull;
-	RecipientKey key = recipient_key((ClockDomain) slot->domain, instance, slot->portfolio_id,
-									 recipient_hash(recipient));
-	uint64		h = key_hash(&key);
-	RecipientState *rs;
+	char		key[RECIPIENT_KEY_SIZE];
+	uint64		kh;
+	RecipientState rs;
 
-	LWLockAcquire(stripe_lock(h), LW_EXCLUSIVE);
-	rs = state_for_update(&key, h, now);
-	if (rs)
-	{
-		rs->last_number_id = DatumGetInt64(SPI_getbinval(t, d, 2, &isnull));
-		rs->last_sent = rs->persisted_sent = ts_col(t, d, 3, 0);
-		rs->last_reach = ts_col(t, d, 4, REACH_NEVER);
-		rs->window_until = ts_col(t, d, 5, 0);
-		rs->window_number_id = DatumGetInt64(SPI_getbinval(t, d, 6, &isnull));
-		rs->opted_out = DatumGetBool(SPI_getbinval(t, d, 7, &isnull));
-		rs->marketing_not_before = ts_col(t, d, 8, 0);
-		if (rs->last_reach != REACH_NEVER)
-			reach_window_restore(&slot->window, rs->last_reach);
-	}
-	LWLockRelease(stripe_lock(h));
+	if (!identity_key(recipient, key, &kh))
+		kh = recipient_hash(recipient);
+	row_state(t, d, &rs);
+	absorb_into(slot, shared_anchor((ClockDomain) slot->domain, instance, slot->portfolio_id, kh),
+				&rs, false, now);
 }
 
 static void
@@ -590,6 +756,7 @@ load_rows(Oid instance, PortfolioSlot *slot, TimestampTz now)
 	Datum		args[4] = {Int64GetDatum(slot->portfolio_id), TimestampTzGetDatum(now),
 	Float8GetDatum((double) antiban_sticky_ttl_s), Int64GetDatum(antiban_max_recipients)};
 
+	identity_load((ClockDomain) slot->domain, instance, slot->portfolio_id);
 	if (plan == NULL)
 		plan = privileged_prepare(load_sql, 4, types);
 	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
@@ -666,11 +833,27 @@ antiban_portfolio_usage(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+/*
+ * The SQL face of a fact: the person argument 0 names in the portfolio of
+ * the number argument 1 names (loaded), as a canonical key and its hash.
+ */
+static CachedNumber *
+fact_args(FunctionCallInfo fcinfo, NumbersCache *c, char *key, uint64 *key_hash)
+{
+	char		normalized[RECIPIENT_MAXLEN + 1];
+	CachedNumber *n;
+
+	recipient_key_or_error(required_text_arg(fcinfo, 0, "recipient"), normalized, key, key_hash);
+	n = lookup_number_or_error(c, required_text_arg(fcinfo, 1, "phone_number_id"));
+	reach_ensure_loaded(c, &c->portfolios[n->portfolio_index], antiban_now());
+	return n;
+}
+
 PG_FUNCTION_INFO_V1(antiban_open_service_window);
 
 /*
  * antiban.open_service_window(recipient, phone_number_id, until): the
- * recipient wrote to this number, so free-form messages may follow until
+ * person wrote to this number, so free-form messages may follow until
  * 'until' (24 h after their message) and templates sent meanwhile do not
  * count against the messaging limit.  From the caller's commit on.
  */
@@ -678,13 +861,11 @@ Datum
 antiban_open_service_window(PG_FUNCTION_ARGS)
 {
 	NumbersCache *c = numbers_cache_get();
-	char		recipient[RECIPIENT_MAXLEN + 1];
-	CachedNumber *n;
-	TimestampTz until;
+	char		key[RECIPIENT_KEY_SIZE];
+	uint64		kh;
+	CachedNumber *n = fact_args(fcinfo, c, key, &kh);
+	TimestampTz until = PG_ARGISNULL(2) ? antiban_now() + 24 * USECS_PER_HOUR : PG_GETARG_TIMESTAMPTZ(2);
 
-	normalize_recipient_or_error(required_text_arg(fcinfo, 0, "recipient"), recipient);
-	n = lookup_number_or_error(c, required_text_arg(fcinfo, 1, "phone_number_id"));
-	until = PG_ARGISNULL(2) ? antiban_now() + 24 * USECS_PER_HOUR : PG_GETARG_TIMESTAMPTZ(2);
 	/* Meta's window lasts 24 h from the person's message: never longer, clock skew aside */
 	if (until > antiban_now() + 24 * USECS_PER_HOUR + EVENT_CLOCK_SKEW_SECONDS * USECS_PER_SEC)
 		ereport(ERROR,
@@ -693,8 +874,29 @@ antiban_open_service_window(PG_FUNCTION_ARGS)
 				 errdetail("until is %s; antiban.now() is %s.", pstrdup(timestamptz_to_str(until)),
 						   pstrdup(timestamptz_to_str(antiban_now()))),
 				 errhint("Pass the time of the person's message plus 24 hours, or leave until out.")));
-	reach_ensure_loaded(c, &c->portfolios[n->portfolio_index], antiban_now());
-	reach_open_window(c->instance, n->portfolio_id, recipient, recipient_hash(recipient),
-					  n->view.id, until);
+	reach_open_window(c->instance, n->portfolio_id, key, kh, n->view.id, until);
 	PG_RETURN_TIMESTAMPTZ(until);
+}
+
+PG_FUNCTION_INFO_V1(antiban_set_marketing_opt_out);
+
+/*
+ * antiban.set_marketing_opt_out(recipient, phone_number_id, opted_out
+ * [, at]): the person, in the portfolio of this number, said stop (or
+ * resume) at 'at' (default: as of antiban.now()).  The latest statement
+ * wins whatever order they arrive in; from the caller's commit on.
+ */
+Datum
+antiban_set_marketing_opt_out(PG_FUNCTION_ARGS)
+{
+	NumbersCache *c = numbers_cache_get();
+	char		key[RECIPIENT_KEY_SIZE];
+	uint64		kh;
+	CachedNumber *n = fact_args(fcinfo, c, key, &kh);
+	bool		opted_out = PG_ARGISNULL(2) ? true : PG_GETARG_BOOL(2);
+	bool		as_of_now = PG_NARGS() <= 3 || PG_ARGISNULL(3);
+	TimestampTz at = as_of_now ? antiban_now() : PG_GETARG_TIMESTAMPTZ(3);
+
+	reach_set_opt_out(c->instance, n->portfolio_id, key, kh, opted_out, at, as_of_now);
+	PG_RETURN_BOOL(opted_out);
 }

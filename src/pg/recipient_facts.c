@@ -1,7 +1,8 @@
 /*
  * recipient_facts.c
- *		What a transaction states about a recipient (a marketing opt-out, an
- *		open service window) takes effect if, and when, it commits.
+ *		What a transaction states about a person (a marketing opt-out, an
+ *		open service window, a link between two of their identifiers) takes
+ *		effect if, and when, it commits.
  *
  * The durable row, antiban.recipient_facts, is written through SPI inside
  * the caller's transaction, so it commits or aborts with it.  The copy in
@@ -12,7 +13,12 @@
  * that aborts (ROLLBACK TO SAVEPOINT, a PL/pgSQL exception block) drops its
  * own entries, one that commits hands them to its parent.  Meanwhile the
  * transaction sees its own changes: reach_get() lays the list over shared
- * memory.
+ * memory, and identity_anchor() reads its links first.
+ *
+ * Facts are keyed by the identifier they were stated for and find their
+ * person when applied (at commit, in the order stated), so a link made
+ * earlier in the same transaction carries them to the right record.  Links
+ * write no row here: antiban.link_identifiers writes antiban.person_ids.
  *
  * PREPARE TRANSACTION is refused while changes wait: COMMIT PREPARED runs
  * in a backend that never sees this list, so they would be lost.
@@ -45,11 +51,14 @@ static bool callbacks_registered = false;
 
 /* ---- the durable row ---- */
 
+/* The same rule as recipient_state_set_consent(): the later statement wins, a stop on a tie. */
 static const char *const store_opt_out_sql =
-"INSERT INTO antiban.recipient_facts AS f (portfolio_id, recipient, marketing_opt_out)"
-" VALUES ($1, $2, $3)"
+"INSERT INTO antiban.recipient_facts AS f (portfolio_id, recipient, marketing_opt_out, consent_at)"
+" VALUES ($1, $2, $3, $4)"
 " ON CONFLICT (portfolio_id, recipient) DO UPDATE SET"
-"  marketing_opt_out = excluded.marketing_opt_out, updated_at = now()";
+"  marketing_opt_out = excluded.marketing_opt_out, consent_at = excluded.consent_at, updated_at = now()"
+" WHERE antiban.consent_event_wins(f.consent_at, f.marketing_opt_out, excluded.consent_at,"
+"  excluded.marketing_opt_out) OR ($5 AND (f.consent_at IS NULL OR excluded.consent_at >= f.consent_at))";
 
 /* The same rule as reach_fact_apply_to(): a window never shrinks, the latest one's number wins. */
 static const char *const store_window_sql =
@@ -79,7 +88,7 @@ store_fact(const RecipientFact *f, const char *recipient)
 	static SPIPlanPtr window_plan = NULL;
 	static SPIPlanPtr defer_plan = NULL;
 	Oid			defer_types[3] = {INT8OID, TEXTOID, TIMESTAMPTZOID};
-	Oid			opt_out_types[3] = {INT8OID, TEXTOID, BOOLOID};
+	Oid			opt_out_types[5] = {INT8OID, TEXTOID, BOOLOID, TIMESTAMPTZOID, BOOLOID};
 	Oid			window_types[5] = {INT8OID, TEXTOID, TIMESTAMPTZOID, INT8OID, TIMESTAMPTZOID};
 	Datum		args[5] = {Int64GetDatum(f->portfolio_id), CStringGetTextDatum(recipient)};
 	SPIPlanPtr	plan;
@@ -90,9 +99,11 @@ store_fact(const RecipientFact *f, const char *recipient)
 	if (f->kind == FACT_OPT_OUT)
 	{
 		if (opt_out_plan == NULL)
-			opt_out_plan = privileged_prepare(store_opt_out_sql, 3, opt_out_types);
+			opt_out_plan = privileged_prepare(store_opt_out_sql, 5, opt_out_types);
 		plan = opt_out_plan;
 		args[2] = BoolGetDatum(f->opted_out);
+		args[3] = TimestampTzGetDatum(f->consent_at);
+		args[4] = BoolGetDatum(f->as_of_now);
 	}
 	else if (f->kind == FACT_MARKETING_DEFER)
 	{
@@ -132,9 +143,13 @@ static void
 apply_pending(void)
 {
 	for (int i = 0; i < npending; i++)
-		if (!reach_apply_fact(&pending[i].fact))
+	{
+		if (pending[i].fact.kind == FACT_LINK)
+			reach_apply_link(&pending[i].fact);
+		else if (!reach_apply_fact(&pending[i].fact))
 			elog(WARNING, "antiban: no room in shared memory for a committed recipient fact of portfolio " INT64_FORMAT,
 				 pending[i].fact.portfolio_id);
+	}
 }
 
 static void
@@ -146,7 +161,7 @@ facts_xact_callback(XactEvent event, void *arg)
 			if (npending > 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-						 errmsg("cannot prepare a transaction that changed a marketing opt-out or a service window"),
+						 errmsg("cannot prepare a transaction that changed a marketing opt-out or a service window, or linked a person's identifiers"),
 						 errdetail("antiban applies these changes to shared memory when the transaction commits, which COMMIT PREPARED would skip."),
 						 errhint("Commit this transaction directly, or make the change in a transaction that is not prepared.")));
 			break;
@@ -210,28 +225,72 @@ add_pending(const RecipientFact *f)
 }
 
 /*
- * State a fact in the caller's transaction: the row now (real clock only),
- * shared memory at commit.
+ * State a fact in the caller's transaction: the row now (real clock only;
+ * a link's rows are antiban.link_identifiers'), shared memory at commit.
  */
 void
-recipient_fact_note(const RecipientFact *f, const char *recipient)
+recipient_fact_note(const RecipientFact *f, const char *key)
 {
-	if (f->domain == CLOCK_REAL)
-		store_fact(f, recipient);
+	if (f->domain == CLOCK_REAL && f->kind != FACT_LINK)
+		store_fact(f, key);
 	add_pending(f);
 }
 
-/* Read your own writes: this transaction's facts over what shared memory says. */
+static bool
+same_portfolio(const RecipientFact *f, ClockDomain domain, Oid instance, int64 portfolio_id)
+{
+	return f->domain == domain && f->instance == instance && f->portfolio_id == portfolio_id;
+}
+
+/* This transaction's latest link for a key: the anchor it reads for it. */
+bool
+recipient_facts_pending_anchor(ClockDomain domain, Oid instance, int64 portfolio_id,
+							   uint64 key_hash, uint64 *anchor)
+{
+	for (int i = npending - 1; i >= 0; i--)
+	{
+		const RecipientFact *f = &pending[i].fact;
+
+		if (f->kind == FACT_LINK && f->key_hash == key_hash &&
+			same_portfolio(f, domain, instance, portfolio_id))
+		{
+			*anchor = f->anchor;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Read your own writes: this transaction's links and facts over what
+ * shared memory says of the person known by 'anchor'.  A link brings in the
+ * record its identifier had before (not merged until commit); a fact counts
+ * when its identifier names this person.
+ */
 void
-recipient_facts_overlay(ClockDomain domain, Oid instance, int64 portfolio_id, uint64 rhash,
+recipient_facts_overlay(ClockDomain domain, Oid instance, int64 portfolio_id, uint64 anchor,
 						RecipientState *rs)
 {
 	for (int i = 0; i < npending; i++)
 	{
 		const RecipientFact *f = &pending[i].fact;
 
-		if (f->domain != domain || f->instance != instance ||
-			f->portfolio_id != portfolio_id || f->rhash != rhash)
+		if (!same_portfolio(f, domain, instance, portfolio_id))
+			continue;
+		if (f->kind == FACT_LINK)
+		{
+			uint64		before;
+			RecipientState other;
+
+			if (f->anchor != anchor)
+				continue;
+			if (!identity_lookup(domain, instance, portfolio_id, f->key_hash, &before))
+				before = f->key_hash;
+			if (before != anchor && reach_peek(domain, instance, portfolio_id, before, &other))
+				recipient_state_merge(rs, &other);
+			continue;
+		}
+		if (identity_anchor(domain, instance, portfolio_id, f->key_hash) != anchor)
 			continue;
 		reach_fact_apply_to(rs, f);
 		if (f->kind == FACT_WINDOW)

@@ -8,6 +8,16 @@
  * really sends); it chooses the row's first state: queued (due now or at the
  * earliest admissible time) or rejected, with its reason.  A free-form
  * message outside a service window is an error, never a 131047 from Meta.
+ *
+ * A recipient that is not one (no "+", a typo, NULL) is a decision too:
+ * the row is rejected with reason invalid_recipient and the recipient as
+ * given, not an error.  An error would roll back every message of the
+ * caller's statement ("INSERT ... SELECT antiban.send_template(phone, ...)
+ * FROM leads" over 10,000 leads, one of them mistyped) and leave no trace
+ * of the bad one; the row says which and why, like an opt-out does.
+ *
+ * The row keeps the recipient as given (normalised: what Meta is sent) and
+ * the person it names in the chosen number's portfolio, when known.
  */
 #include "pg/antiban.h"
 
@@ -23,6 +33,7 @@
 typedef struct EnqueueRow
 {
 	const char *recipient;		/* NULL for read receipts */
+	const char *person_key;		/* its canonical key; NULL when invalid */
 	const char *message_type;
 	Category	category;
 	Priority	priority;
@@ -82,9 +93,10 @@ existing_id(const char *key)
 static const char *const insert_sql =
 "INSERT INTO antiban.outbox (recipient, message_type, category, priority, payload, state,"
 " not_before, valid_until, idempotency_key, metadata, number_id, phone_number_id,"
-" portfolio_id, reason, detail, from_number)"
+" portfolio_id, reason, detail, from_number, person_id)"
 " VALUES ($1, $2, $3::antiban.category, $4::antiban.priority, $5, $6::antiban.message_state,"
-" $7, $8, $9, coalesce($10, '{}'), $11, $12, $13, $14, $15, $16)"
+" $7, $8, $9, coalesce($10, '{}'), $11, $12, $13, $14, $15, $16,"
+" (SELECT i.person_id FROM antiban.person_ids i WHERE i.portfolio_id = $13 AND i.key = $17))"
 " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id";
 
 #define TEXT_OR_NULL(s) ((s) ? CStringGetTextDatum(s) : (Datum) 0)
@@ -93,9 +105,9 @@ static int64
 insert_row(const EnqueueRow *r)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			types[16] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, TIMESTAMPTZOID,
-	TIMESTAMPTZOID, TEXTOID, JSONBOID, INT8OID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID};
-	Datum		v[16] = {
+	Oid			types[17] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, TIMESTAMPTZOID,
+	TIMESTAMPTZOID, TEXTOID, JSONBOID, INT8OID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		v[17] = {
 		TEXT_OR_NULL(r->recipient), CStringGetTextDatum(r->message_type),
 		CStringGetTextDatum(category_name(r->category)), CStringGetTextDatum(priority_name(r->priority)),
 		JsonbPGetDatum(r->payload), CStringGetTextDatum(r->state), TimestampTzGetDatum(r->not_before),
@@ -103,8 +115,9 @@ insert_row(const EnqueueRow *r)
 		r->metadata ? JsonbPGetDatum(r->metadata) : (Datum) 0, Int64GetDatum(r->number_id),
 		TEXT_OR_NULL(r->phone_number_id), Int64GetDatum(r->portfolio_id),
 		TEXT_OR_NULL(r->reason), TEXT_OR_NULL(r->detail), TEXT_OR_NULL(r->from_number),
+		TEXT_OR_NULL(r->person_key),
 	};
-	char		nulls[16];
+	char		nulls[17];
 	bool		isnull;
 
 	memset(nulls, ' ', sizeof(nulls));
@@ -118,8 +131,9 @@ insert_row(const EnqueueRow *r)
 	nulls[13] = r->reason ? ' ' : 'n';
 	nulls[14] = r->detail ? ' ' : 'n';
 	nulls[15] = r->from_number ? ' ' : 'n';
+	nulls[16] = r->person_key ? ' ' : 'n';
 	if (plan == NULL)
-		plan = privileged_prepare(insert_sql, 16, types);
+		plan = privileged_prepare(insert_sql, 17, types);
 	if (SPI_execute_plan(plan, v, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "antiban: could not insert into antiban.outbox");
 	if (SPI_processed == 0)
@@ -163,8 +177,9 @@ antiban_enqueue(PG_FUNCTION_ARGS)
 	NumbersCache *c = numbers_cache_get();
 	EnqueueRow	r = {0};
 	const char *from_number = PG_ARGISNULL(8) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(8));
-	char		checked[RECIPIENT_MAXLEN + 1];
 	char		normalized[RECIPIENT_MAXLEN + 1];
+	char		key[RECIPIENT_KEY_SIZE];
+	uint64		kh;
 	Privileged	priv;
 	int64		id;
 
@@ -207,9 +222,12 @@ antiban_enqueue(PG_FUNCTION_ARGS)
 		.consume = false};
 		Decision	d;
 
-		args.recipient = normalize_recipient_or_error(required_text_arg(fcinfo, 0, "recipient"), checked);
+		args.recipient = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
 		antiban_decide_message(&args, &d, normalized);
-		r.recipient = normalized;
+		/* a bad recipient is rejected below, kept as given */
+		r.recipient = normalized[0] ? normalized : args.recipient ? args.recipient : "";
+		if (normalized[0] && identity_key(normalized, key, &kh))
+			r.person_key = key;
 		apply_decision(&r, c, &d);
 	}
 	id = insert_row(&r);

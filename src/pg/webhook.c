@@ -678,24 +678,3 @@ antiban_is_opt_out(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(opt_out_text(text_to_cstring(PG_GETARG_TEXT_PP(0))));
 }
-
-PG_FUNCTION_INFO_V1(antiban_set_marketing_opt_out);
-
-/*
- * antiban.set_marketing_opt_out(recipient, phone_number_id, opted_out):
- * takes effect for every decision from now on, in the number's portfolio.
- */
-Datum
-antiban_set_marketing_opt_out(PG_FUNCTION_ARGS)
-{
-	NumbersCache *c = numbers_cache_get();
-	char		recipient[RECIPIENT_MAXLEN + 1];
-	CachedNumber *n;
-	bool		opted_out = PG_ARGISNULL(2) ? true : PG_GETARG_BOOL(2);
-
-	normalize_recipient_or_error(required_text_arg(fcinfo, 0, "recipient"), recipient);
-	n = lookup_number_or_error(c, required_text_arg(fcinfo, 1, "phone_number_id"));
-	reach_ensure_loaded(c, &c->portfolios[n->portfolio_index], antiban_now());
-	reach_set_opt_out(c->instance, n->portfolio_id, recipient, recipient_hash(recipient), opted_out);
-	PG_RETURN_BOOL(opted_out);
-}

@@ -175,3 +175,7 @@ CREATE FUNCTION antiban.reload_config() RETURNS void
 AS 'MODULE_PATHNAME', 'antiban_reload_config' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.reload_config() IS
     'Make every backend re-read numbers and portfolios after this transaction commits.';
+
+-- What the functions above without one do (every SQL function has a comment).
+COMMENT ON FUNCTION antiban.touch_updated_at() IS
+    'Trigger: stamps updated_at on every update of a portfolio or number.';

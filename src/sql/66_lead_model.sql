@@ -379,3 +379,11 @@ SELECT id, portfolio_id, trained_at, examples, won, held_out_examples,
 FROM antiban.lead_models;
 COMMENT ON VIEW antiban.lead_model_versions IS
     'Lead models at a glance: training data size, held-out AUC, log loss and calibration error, cost C, how many weights, which is in force and why.';
+
+-- What the functions above without one do (every SQL function has a comment).
+COMMENT ON FUNCTION antiban.lead_unaccent_init(internal) IS
+    'Text search dictionary template (contrib unaccent, bound from its library): initialises the accent folding used by the lead model''s configurations.';
+COMMENT ON FUNCTION antiban.lead_unaccent_lexize(internal,internal,internal,internal) IS
+    'Text search dictionary template (contrib unaccent): folds accents so "ações" and "acoes" are one lexeme for the lead model.';
+COMMENT ON FUNCTION antiban.lead_models_immutable() IS
+    'Trigger: a trained lead model''s weights and metrics never change; only its active flag may (antiban.activate_lead_model).';

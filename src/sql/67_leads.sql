@@ -681,3 +681,17 @@ LEFT JOIN antiban.lead_assignments s ON s.agent_id = a.id
 GROUP BY a.id;
 COMMENT ON VIEW antiban.agent_sla IS
     'First-response SLA per agent over its assignments: met, missed (replied late, or the lead was moved for it), moved (taken away before it was due: offline, off shift), running; met_rate = met / (met + missed).';
+
+-- What the functions above without one do (every SQL function has a comment).
+COMMENT ON FUNCTION antiban.agents_inserted() IS
+    'Statement trigger: checks the time zone and login role of new agents in one pass.';
+COMMENT ON FUNCTION antiban.agents_changed() IS
+    'Trigger: checks an agent''s time zone (pg_timezone_names) and login role when they change.';
+COMMENT ON FUNCTION antiban.agents_stamp() IS
+    'Trigger: stamps an agent''s presence_since when the presence changes, and updated_at.';
+COMMENT ON FUNCTION antiban.leads_stage_normalize() IS
+    'Trigger: closing a lead ends its queue place and SLA clock; reopening one (a returning person) leaves it unowned so it is assigned again, to its owner if they can take it.';
+COMMENT ON FUNCTION antiban.leads_stage_changed() IS
+    'Trigger: logs every stage change in antiban.lead_events.';
+COMMENT ON FUNCTION antiban.leads_inserted() IS
+    'Statement trigger: new qualified leads are assigned at once, a whole INSERT in one assignment run.';

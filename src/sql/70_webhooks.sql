@@ -63,11 +63,15 @@ CREATE TABLE antiban.webhook_changes (
 COMMENT ON TABLE antiban.webhook_changes IS
     'One row per applied webhook change (sha256 of WABA, field and value): the same change posted again within Meta''s retry horizon is not applied again. Rows older than antiban.webhook_retry_horizon() may be deleted.';
 
--- People who wrote to us, by phone (wa_id) and/or business-scoped user id.
+-- People who wrote to us: the profile of a person (antiban.persons), one
+-- contact per person, whichever identifier they wrote from.
 CREATE TABLE antiban.contacts (
     id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    wa_id               text UNIQUE,
-    user_id             text UNIQUE,
+    portfolio_id        bigint,
+    person_id           bigint UNIQUE REFERENCES antiban.persons ON DELETE SET NULL,
+    wa_id               text,
+    user_id             text,
+    parent_user_id      text,
     profile_name        text,
     first_seen_at       timestamptz NOT NULL DEFAULT now(),
     last_inbound_at     timestamptz,
@@ -75,12 +79,19 @@ CREATE TABLE antiban.contacts (
     marketing_opt_out   boolean NOT NULL DEFAULT false,
     opt_out_at          timestamptz,
     opt_out_source      text,
+    consent_at          timestamptz,
     referral            jsonb,
     free_entry_until    timestamptz,
     CONSTRAINT contacts_identified CHECK (wa_id IS NOT NULL OR user_id IS NOT NULL)
 );
+CREATE INDEX contacts_wa_id ON antiban.contacts (wa_id);
+CREATE INDEX contacts_user_id ON antiban.contacts (user_id);
 COMMENT ON TABLE antiban.contacts IS
-    'Everyone who wrote to one of our numbers: phone (wa_id) and/or business-scoped user id, marketing consent, click-to-WhatsApp referral and its 72 h free entry window.';
+    'The profile of each person who wrote to one of our numbers or told Meta their marketing preference (one per person and portfolio): latest phone (wa_id) and business-scoped user id, name, marketing consent, click-to-WhatsApp referral and its 72 h free entry window.';
+COMMENT ON COLUMN antiban.contacts.wa_id IS 'The phone the person last wrote from, as Meta writes it (digits, in Brazil maybe without the ninth digit).';
+COMMENT ON COLUMN antiban.contacts.last_inbound_at IS 'Their latest message (a preference change or a system event is not one).';
+COMMENT ON COLUMN antiban.contacts.opt_out_at IS 'When they last said stop: what the health score and early warnings count as a block (a resume is not one).';
+COMMENT ON COLUMN antiban.contacts.consent_at IS 'When they said the stop or resume in force: an older one arriving later changes nothing.';
 COMMENT ON COLUMN antiban.contacts.free_entry_until IS 'End of the 72 h free-entry-point window opened by an ad referral (pricing).';
 
 CREATE TABLE antiban.interactions (

@@ -141,3 +141,9 @@ END
 $$;
 COMMENT ON FUNCTION antiban.inbound_payload(jsonb) IS
     'An inbound message object as antiban.interactions keeps it: a Flow reply''s response_json parsed from its JSON string.';
+
+-- What the functions above without one do (every SQL function has a comment).
+COMMENT ON FUNCTION antiban.status_rank(text) IS
+    'The order of message statuses: sent 1 < delivered 2 < read 3 < failed 4; anything else 0. Statuses never move a message backwards.';
+COMMENT ON FUNCTION antiban.digits(text) IS
+    'The digits of a phone number as written ("+55 11 90000-0001" -> 5511900000001), to compare display numbers.';

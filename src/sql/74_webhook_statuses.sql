@@ -59,6 +59,7 @@ BEGIN
             -- a failure's details are the first failure's: a retried one changes nothing
             UPDATE antiban.outbox o SET
                 wamid = coalesce(o.wamid, f.wamid),
+                wa_id = coalesce(o.wa_id, f.recipient_id),
                 state = CASE WHEN antiban.transition_allowed(o.state::text, f.status)
                              THEN f.status::antiban.message_state ELSE o.state END,
                 billable = coalesce((f.price ->> 'billable')::boolean, o.billable),
@@ -114,7 +115,61 @@ BEGIN
         PERFORM antiban.act_on_error(r.number_id, r.id, code::integer, 400, 'webhook',
             (SELECT o.sending_at FROM antiban.outbox o WHERE o.id = r.id), r.recipient);
     END LOOP;
+    PERFORM antiban.link_status_recipients(statuses);
 END
 $$;
 COMMENT ON FUNCTION antiban.apply_statuses(jsonb) IS
     'Move outbox rows forward on status webhooks ([{entry, change, phone_number_id, status}]): matched by wamid, or by the outbox id in biz_opaque_callback_data when the recipient and number agree and the row has no other wamid; a failure''s code then does, once, what antiban.act_on_error does for it (send_errors, pause, slow-down, pair backoff, 131049 marketing deferral, 131050 opt-out), as when the sender meets it in an answer. Statuses that are not ours come back as problems.';
+
+-- Who Meta says our messages reached: recipient_id (its wa_id for what we
+-- sent to, also kept as the message's wa_id by apply_statuses) and, with
+-- business-scoped user ids, user_id, recipient_user_id, parent ids and
+-- contacts[]: one person with the message's recipient.  Only statuses
+-- matched by wamid (ours), only when they name someone the recipient's own
+-- key does not (in Brazil, recipient_id usually lacks the ninth digit and
+-- needs no link).
+CREATE FUNCTION antiban.link_status_recipients(statuses jsonb) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    r record;
+    ids text[];
+    parents text[];
+    linked integer := 0;
+BEGIN
+    -- the usual status names the recipient as we sent it (or Brazil's form of
+    -- it) and nothing else: only the rest is looked at
+    FOR r IN
+        SELECT o.id, o.wamid, o.recipient, o.portfolio_id, x.status AS st,
+               nullif(x.status ->> 'recipient_id', '') AS recipient_id
+        FROM jsonb_to_recordset(statuses) AS x(status jsonb)
+        -- one index probe per status (LIMIT: not flattened into a hash join over the outbox)
+        CROSS JOIN LATERAL (SELECT m.id, m.wamid, m.recipient, m.portfolio_id FROM antiban.outbox m
+                            WHERE m.wamid = x.status ->> 'id' LIMIT 1) o
+        WHERE o.recipient IS NOT NULL
+          AND (x.status ?| ARRAY['user_id', 'recipient_user_id', 'parent_user_id', 'recipient_parent_user_id', 'contacts']
+               OR (nullif(x.status ->> 'recipient_id', '') IS NOT NULL
+                   AND o.recipient <> '+' || (x.status ->> 'recipient_id')
+                   AND antiban.recipient_key(x.status ->> 'recipient_id') IS DISTINCT FROM antiban.recipient_key(o.recipient)))
+        ORDER BY o.id
+    LOOP
+        ids := ARRAY[r.recipient_id, r.st ->> 'user_id', r.st ->> 'recipient_user_id']
+               || ARRAY(SELECT v FROM jsonb_array_elements(CASE WHEN jsonb_typeof(r.st -> 'contacts') = 'array'
+                                                                THEN r.st -> 'contacts' ELSE '[]' END) c,
+                                      LATERAL (VALUES (c ->> 'wa_id'), (c ->> 'user_id')) AS w(v));
+        parents := ARRAY[r.st ->> 'parent_user_id', r.st ->> 'recipient_parent_user_id']
+                   || ARRAY(SELECT c ->> 'parent_user_id'
+                            FROM jsonb_array_elements(CASE WHEN jsonb_typeof(r.st -> 'contacts') = 'array'
+                                                           THEN r.st -> 'contacts' ELSE '[]' END) c);
+        CONTINUE WHEN r.portfolio_id IS NULL
+            OR NOT EXISTS (SELECT 1 FROM unnest(ids || parents) v
+                           WHERE antiban.recipient_key(nullif(v, '')) IS NOT NULL
+                             AND antiban.recipient_key(nullif(v, '')) IS DISTINCT FROM antiban.recipient_key(r.recipient));
+        PERFORM antiban.link_identifiers(r.portfolio_id, r.recipient || ids, 'status', parents,
+                                         format('status of %s', r.wamid));
+        linked := linked + 1;
+    END LOOP;
+    RETURN linked;
+END
+$$;
+COMMENT ON FUNCTION antiban.link_status_recipients(jsonb) IS
+    'Internal (antiban.apply_statuses): the identifiers a status gives for our message''s recipient (recipient_id, user_id, parent ids, contacts[]) become the same person.';

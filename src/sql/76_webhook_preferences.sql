@@ -1,4 +1,10 @@
--- user_preferences: a person stops or resumes marketing.
+-- user_preferences: a person stops or resumes marketing, at a time of their own.
+--
+-- Applied by that time, not by arrival: Meta retries and reorders, so an
+-- older resume arriving after a newer stop changes nothing.  A resume is not
+-- a block (only a stop stamps opt_out_at, which health counts), and a
+-- preference is not a message: it touches neither the last inbound time nor
+-- the number the person last wrote to.
 
 CREATE FUNCTION antiban.apply_user_preferences(waba text, value jsonb, received timestamptz,
                                                OUT applied integer, OUT problems text[])
@@ -6,6 +12,12 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     p jsonb;
     stop boolean;
+    wa text;
+    uid text;
+    parent text;
+    who text;
+    portfolio bigint;
+    person bigint;
     contact bigint;
     phone_number text;
     at timestamptz;
@@ -13,24 +25,50 @@ DECLARE
 BEGIN
     applied := 0;
     problems := '{}';
+    SELECT w.portfolio_id INTO portfolio FROM antiban.wabas w WHERE w.waba_id = waba;
+    -- consent is per portfolio: it reaches decisions through one of its numbers, this WABA's first
+    SELECT n.phone_number_id INTO phone_number
+    FROM antiban.numbers n JOIN antiban.wabas w ON w.id = n.waba_id
+    WHERE w.portfolio_id = portfolio ORDER BY w.waba_id = waba DESC, n.id LIMIT 1;
     FOR p IN SELECT x FROM jsonb_array_elements(coalesce(value -> 'user_preferences', '[]')) x
              WHERE x ->> 'category' = 'marketing_messages' LOOP
+        wa := nullif(p ->> 'wa_id', '');
+        uid := nullif(p ->> 'user_id', '');
+        parent := nullif(p ->> 'parent_user_id', '');
+        IF p ->> 'value' IS DISTINCT FROM 'stop' AND p ->> 'value' IS DISTINCT FROM 'resume' THEN
+            problems := problems || format('user %s: preference %s is neither stop nor resume: not applied',
+                                           coalesce(wa, uid, '(none)'), coalesce(p ->> 'value', 'null'));
+            CONTINUE;
+        END IF;
         stop := p ->> 'value' = 'stop';
         SELECT t.at, t.problem INTO at, late FROM antiban.webhook_time(p ->> 'timestamp', received) t;
         IF late IS NOT NULL THEN
-            problems := problems || format('user %s: %s', coalesce(nullif(p ->> 'wa_id', ''), p ->> 'user_id'), late);
+            problems := problems || format('user %s: %s', coalesce(wa, uid), late);
         END IF;
-        contact := antiban.contact_for(nullif(p ->> 'wa_id', ''), nullif(p ->> 'user_id', ''), NULL, at, NULL);
-        UPDATE antiban.contacts SET marketing_opt_out = stop, opt_out_at = at,
+        IF portfolio IS NULL THEN
+            problems := problems || format('user %s: WABA %s is not registered: preference not applied',
+                                           coalesce(wa, uid, '(none)'), coalesce(waba, '(none)'));
+            CONTINUE;
+        END IF;
+        person := antiban.link_identifiers(portfolio, ARRAY[wa, uid], 'preferences', ARRAY[parent],
+                                           format('user_preferences %s at %s', p ->> 'value', p ->> 'timestamp'));
+        IF person IS NULL THEN
+            problems := problems || 'a preference without wa_id or user_id: not applied';
+            CONTINUE;
+        END IF;
+        contact := antiban.contact_of(person, portfolio, wa, uid, parent, at);
+        UPDATE antiban.contacts k SET marketing_opt_out = stop, consent_at = at,
+               opt_out_at = CASE WHEN stop THEN at ELSE k.opt_out_at END,
                opt_out_source = 'user_preferences webhook'
-        WHERE id = contact;
-        -- consent is per portfolio: apply it through any number of this WABA
-        FOR phone_number IN SELECT n.phone_number_id FROM antiban.numbers n JOIN antiban.wabas w ON w.id = n.waba_id
-                            WHERE w.waba_id = waba LIMIT 1 LOOP
-            PERFORM antiban.set_marketing_opt_out(
-                CASE WHEN p ->> 'wa_id' <> '' THEN '+' || (p ->> 'wa_id') ELSE p ->> 'user_id' END, phone_number, stop);
-        END LOOP;
+        WHERE k.id = contact
+          AND antiban.consent_event_wins(antiban.contact_consent_at(k), k.marketing_opt_out, at, stop);
+        who := CASE WHEN wa IS NOT NULL THEN '+' || wa ELSE uid END;
+        IF phone_number IS NOT NULL THEN
+            PERFORM antiban.set_marketing_opt_out(who, phone_number, stop, at);
+        END IF;
         applied := applied + 1;
     END LOOP;
 END
 $$;
+COMMENT ON FUNCTION antiban.apply_user_preferences(text, jsonb, timestamptz) IS
+    'Apply a user_preferences change: each marketing stop or resume goes to the person its wa_id, user_id or parent_user_id names in the WABA''s portfolio, by the time the person said it (an older one changes nothing; a resume is not a block; it is not an inbound message).';

@@ -337,3 +337,23 @@ END
 $$;
 COMMENT ON FUNCTION antiban.lift_account_block(text, text, text) IS
     'Lift what an account signal holds against a WABA (a row of antiban.waba_blocks: account_disabled, partner_removed, a restriction type...) by hand, with a reason; false when nothing was held. For when Meta''s lifting webhook was lost.';
+
+-- What the functions above without one do (every SQL function has a comment).
+COMMENT ON FUNCTION antiban.tier_of(text) IS
+    'Meta''s messaging limit as antiban.messaging_tier, from TIER_250... or the legacy numbers (250, 2000, 10000, 100000, -1); NULL when unknown.';
+COMMENT ON FUNCTION antiban.set_portfolio_limit(bigint,text) IS
+    'Set a portfolio''s messaging limit from Meta''s value; the number of portfolios changed (0 or 1).';
+COMMENT ON FUNCTION antiban.set_portfolio_tier(text,text) IS
+    'Set the messaging limit of the portfolio of a WABA (by Meta''s WABA id) from Meta''s value; the number changed.';
+COMMENT ON FUNCTION antiban.apply_portfolio_limit(bigint,text,text,timestamp with time zone,bigint) IS
+    'A messaging limit Meta reports for a portfolio, unless a newer report was applied (antiban.event_order); an alert when it changed.';
+COMMENT ON FUNCTION antiban.quality_update_number(text,jsonb) IS
+    'The number a phone_number_quality_update is about: by phone_number_id when the value names one, else by display number (entry.id may be a placeholder, so the WABA only breaks a tie).';
+COMMENT ON FUNCTION antiban.block_waba(bigint,text,text,timestamp with time zone,timestamp with time zone,text,bigint) IS
+    'Take a WABA''s numbers out of rotation for a ban, a partner removal or a restriction (antiban.waba_blocks), with its alert; every backend''s decisions see it at commit.';
+COMMENT ON FUNCTION antiban.unblock_waba(bigint,text) IS
+    'Lift a block of one kind from a WABA (a REINSTATE, a partner added back, a restriction lifted); true when there was one.';
+COMMENT ON FUNCTION antiban.account_update_effect(text,text) IS
+    'What an account_update event does to its WABA: the subject family, the block kind, and whether it sets or lifts it.';
+COMMENT ON FUNCTION antiban.apply_restrictions(bigint,text,jsonb,timestamp with time zone,bigint) IS
+    'An ACCOUNT_RESTRICTION''s restriction_info: RESTRICTED_BIZ_INITIATED_MESSAGING holds business-initiated messages until its expiry (decide); other restriction types are reported only.';

@@ -159,3 +159,11 @@ END
 $$;
 COMMENT ON FUNCTION antiban.apply_template_category(text, jsonb, timestamptz, bigint) IS
     'Apply a template_category_update of Meta''s time at: an impending change is kept as pending_category from pending_category_at (the category does not change yet); a completed one sets the category. The alert says what changes, to what, and when.';
+
+-- What the functions above without one do (every SQL function has a comment).
+COMMENT ON FUNCTION antiban.template_row(text,text,text,text) IS
+    'The antiban.templates row of a template event (WABA, Meta''s id, name, language normalised), created when first seen.';
+COMMENT ON FUNCTION antiban.template_event(text,jsonb,text,text,timestamp with time zone,bigint) IS
+    'Which template an event is about and whether it is the newest about that aspect (status, quality or category); no row when it is older than one applied.';
+COMMENT ON FUNCTION antiban.template_subject(jsonb) IS
+    'An alert subject for a template event: name/language, so alerts about different templates are not de-duplicated together.';

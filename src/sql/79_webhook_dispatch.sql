@@ -327,3 +327,7 @@ BEGIN ATOMIC
 END;
 COMMENT ON FUNCTION antiban.apply_pending_webhooks(integer) IS
     'Apply up to max_events of the oldest pending webhook events (antiban.apply_webhooks), skipping any another session is applying; returns how many. The webhook apply worker runs it whenever a commit stores new events, and every second.';
+
+-- What the functions above without one do (every SQL function has a comment).
+COMMENT ON FUNCTION antiban.apply_with_retry(text,text,text,text,jsonb,timestamp with time zone,bigint,text,integer,text[]) IS
+    'Apply one change of a webhook in its own subtransaction, retrying a deadlock or serialization failure; any other error becomes a problem of that change only. Keeps the count of updates and the list of problems.';

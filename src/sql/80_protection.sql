@@ -72,6 +72,8 @@ CREATE TABLE antiban.health_state (
     number_id       bigint PRIMARY KEY REFERENCES antiban.numbers ON DELETE CASCADE,
     evaluated_at    timestamptz NOT NULL
 );
+COMMENT ON TABLE antiban.health_state IS
+    'When the monitor last evaluated each number''s health (kept apart from antiban.numbers so an evaluation does not invalidate every backend''s cache of numbers).';
 
 -- The score reads sends of the last day: a BRIN index stays tiny because
 -- rows are written roughly in sent_at order.
@@ -350,3 +352,13 @@ LEFT JOIN LATERAL (
     FROM antiban.waba_blocks k WHERE k.waba_id = n.waba_id) b ON true;
 COMMENT ON VIEW antiban.number_health IS
     'Each number''s health, mode and rate, and why; account_blocks: what takes its WABA out of rotation (antiban.waba_blocks); restricted_until: business-initiated messages wait until then (Meta''s restriction).';
+
+-- What the functions above without one do (every SQL function has a comment).
+COMMENT ON FUNCTION antiban.quality_rank(antiban.quality_rating) IS
+    'Meta''s quality ratings in order: GREEN 3, YELLOW 2, RED 1, NA and UNKNOWN 0; a fall is a lower rank.';
+COMMENT ON FUNCTION antiban.numbers_track_changes() IS
+    'Trigger (runs as antiban_owner): remembers a number''s previous quality and when its mode and rate changed, alerts on a quality drop, and names who changed what.';
+COMMENT ON FUNCTION antiban.numbers_log_health() IS
+    'Trigger (runs as antiban_owner): every change of a number''s health, mode, rate or warm-up day is a row in antiban.health_events, with an alert on a mode change.';
+COMMENT ON FUNCTION antiban.number_id_of(text) IS
+    'The antiban.numbers id of Meta''s phone_number_id, or an error naming it (undefined_object).';

@@ -321,3 +321,17 @@ END
 $$;
 COMMENT ON FUNCTION antiban.hold_unapproved_templates(interval, integer) IS
     'Keep the next due messages off Meta while their template is paused or in review (they wait), or refused (rejected). The senders call it before each claim.';
+
+-- What the functions above without one do (every SQL function has a comment).
+COMMENT ON FUNCTION antiban.poll_plan(integer) IS
+    'WABAs due for a Graph API poll with their numbers, least recently polled first, and what is left of each WABA''s hourly management budget.';
+COMMENT ON FUNCTION antiban.record_mgmt_call(bigint,text,integer) IS
+    'Count one Graph API management call against a WABA''s hourly budget (antiban.mgmt_calls).';
+COMMENT ON FUNCTION antiban.record_poll(bigint,boolean,text,interval) IS
+    'A poll of a WABA finished: the next is due after antiban.poll_interval, or later after failures (doubling, at most an hour).';
+COMMENT ON FUNCTION antiban.notify_alert() IS
+    'Trigger: every new alert is announced on NOTIFY antiban_alert with a JSON payload.';
+COMMENT ON FUNCTION antiban.alerts_to_deliver(integer) IS
+    'Alerts the monitor should post to antiban.alert_webhook_url now: not yet delivered, due for another attempt.';
+COMMENT ON FUNCTION antiban.record_alert_delivery(bigint,boolean,text) IS
+    'The outcome of posting an alert to the alert webhook: delivered, or the error and when to try again (backoff, up to ten attempts).';

@@ -760,3 +760,7 @@ WHERE c.charged AND c.local_date >= date_trunc('month', antiban.now() AT TIME ZO
 GROUP BY w.waba_id, c.currency, coalesce(c.pricing_category, '(none)');
 COMMENT ON VIEW antiban.dashboard_costs IS
     'Billed messages and their cost today and this month so far, per WABA, currency (never converted) and category, each WABA in its own time zone.';
+
+-- What the functions above without one do (every SQL function has a comment).
+COMMENT ON FUNCTION antiban.check_waba_timezone() IS
+    'Trigger: a WABA''s time zone must be one PostgreSQL knows (pg_timezone_names): costs and volume tiers are counted in it.';

@@ -306,3 +306,7 @@ CREATE FUNCTION antiban.reconcile_unconfirmed() RETURNS void
 AS 'MODULE_PATHNAME', 'antiban_reconcile_unconfirmed' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.reconcile_unconfirmed() IS
     'Settle messages left in sending whose lease expired, exactly as the senders do (never a blind resend): after antiban.unconfirmed_grace without a status webhook, antiban.on_unconfirmed marks them unknown or queues them again. For the antiban-leases job; harmless beside running senders.';
+
+-- What the functions above without one do (every SQL function has a comment).
+COMMENT ON FUNCTION antiban.require_pg_cron() IS
+    'An error with a hint when pg_cron is not installed in this database: antiban installs without it, but scheduled maintenance needs it.';

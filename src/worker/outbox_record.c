@@ -6,6 +6,12 @@
  *		person (error_consequences.c, the same routine a failed status
  *		webhook runs).  A message sent after retries keeps the last error it
  *		met, for the record.
+ *
+ * The answer also says whom Meta took the recipient for (contacts[0].wa_id):
+ * kept on the row, and when it is not the recipient even by the rules of
+ * core/recipient_match.c (Brazil's ninth digit, Mexico's "1"), the two are
+ * linked as one person (antiban.link_send_answers), so the inbound messages
+ * and statuses that will use Meta's form reach the same record.
  */
 #include "worker/sender.h"
 
@@ -15,11 +21,12 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "core/recipient_match.h"
 #include "core/retry_plan.h"
 #include "pg/error_consequences.h"
 #include "pg/privileged.h"
 
-#define RECORD_COLUMNS 12
+#define RECORD_COLUMNS 13
 
 /*
  * Rows are locked in id order, as the webhook triggers do: no deadlock
@@ -37,14 +44,17 @@ static const char *const record_sql =
 " error_details = coalesce(u.details, CASE WHEN u.state = 'sent' THEN o.error_details END),"
 " fbtrace_id = coalesce(u.trace, CASE WHEN u.state = 'sent' THEN o.fbtrace_id END),"
 " lease_until = u.lease, pair_hits = o.pair_hits + u.pair_hit,"
-" reason = coalesce(u.reason, o.reason)"
+" reason = coalesce(u.reason, o.reason), wa_id = coalesce(u.wa_id, o.wa_id)"
 " FROM unnest($1::int8[], $2::text[], $3::timestamptz[], $4::text[], $5::int4[], $6::text[],"
-"  $7::text[], $8::text[], $9::timestamptz[], $10::int4[], $11::text[], $12::int4[])"
-"  AS u(id, state, nb, wamid, code, title, details, trace, lease, pair_hit, reason, http)"
+"  $7::text[], $8::text[], $9::timestamptz[], $10::int4[], $11::text[], $12::int4[],"
+"  $13::text[]) AS u(id, state, nb, wamid, code, title, details, trace, lease, pair_hit, reason, http, wa_id)"
 " WHERE o.id = u.id AND o.id IN (SELECT id FROM locked)"
 " RETURNING o.id, o.number_id, u.code, u.http, o.sending_at, o.recipient)"
 " SELECT id, number_id, code, http, sending_at, recipient FROM recorded"
 " WHERE code IS NOT NULL AND number_id IS NOT NULL ORDER BY number_id, id";
+
+/* Answers whose wa_id is another identifier than the recipient: one person. */
+static const char *const link_sql = "SELECT antiban.link_send_answers($1)";
 
 typedef struct Columns
 {
@@ -55,13 +65,13 @@ typedef struct Columns
 
 static const Oid element_types[RECORD_COLUMNS] = {
 	INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID, INT4OID, TEXTOID, TEXTOID, TEXTOID,
-	TIMESTAMPTZOID, INT4OID, TEXTOID, INT4OID,
+	TIMESTAMPTZOID, INT4OID, TEXTOID, INT4OID, TEXTOID,
 };
 
 enum
 {
 	COL_ID, COL_STATE, COL_NB, COL_WAMID, COL_CODE, COL_TITLE, COL_DETAILS, COL_TRACE,
-	COL_LEASE, COL_PAIR_HIT, COL_REASON, COL_HTTP
+	COL_LEASE, COL_PAIR_HIT, COL_REASON, COL_HTTP, COL_WA_ID
 };
 
 static Columns
@@ -111,9 +121,31 @@ jitter(void)
 	return (double) random() / ((double) RAND_MAX + 1.0);
 }
 
-/* Fill row i of 'c' for result r. */
+/*
+ * Meta's wa_id for what we sent to, when the answer is about our recipient
+ * (its input, if given, is ours); *other: it is not the recipient by any
+ * rule we know, so the two must be linked.
+ */
+static const char *
+answered_wa_id(const InFlight *f, const ApiAnswer *a, bool *other)
+{
+	char		ours[RECIPIENT_KEY_SIZE];
+	char		theirs[RECIPIENT_KEY_SIZE];
+
+	*other = false;
+	if (a->wa_id[0] == '\0' || !recipient_match_key(f->recipient, ours))
+		return NULL;
+	if (a->input[0] != '\0' && !recipient_same(a->input, f->recipient) &&
+		strcmp(a->input, f->recipient) != 0)
+		return NULL;
+	*other = !recipient_match_key(a->wa_id, theirs) || strcmp(ours, theirs) != 0;
+	return a->wa_id;
+}
+
+/* Fill row i of 'c' for result r; *to_link: its wa_id names another identifier. */
 static void
-plan_result(const InFlight *f, const CloudApiResult *r, TimestampTz now, Columns *c, int i)
+plan_result(const InFlight *f, const CloudApiResult *r, TimestampTz now, Columns *c, int i,
+			bool *to_link)
 {
 	RetryInput	in;
 	RetryPlan	p;
@@ -124,6 +156,8 @@ plan_result(const InFlight *f, const CloudApiResult *r, TimestampTz now, Columns
 	{
 		put_text(c, i, COL_STATE, "sent");
 		put_text(c, i, COL_WAMID, r->answer.wamid);
+		if (!f->read_receipt)
+			put_text(c, i, COL_WA_ID, answered_wa_id(f, &r->answer, to_link));
 		return;
 	}
 	put_error(c, i, r);
@@ -171,6 +205,25 @@ array_of(Columns *c, int col)
 											  element_types[col], len, byval, align));
 }
 
+/* After the rows carry their wa_id: one person for each recipient and its wa_id. */
+static void
+link_answers(Datum *ids, int n)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[1] = {INT8ARRAYOID};
+	Datum		args[1];
+	int16		len;
+	bool		byval;
+	char		align;
+
+	get_typlenbyvalalign(INT8OID, &len, &byval, &align);
+	args[0] = PointerGetDatum(construct_array(ids, n, INT8OID, len, byval, align));
+	if (plan == NULL)
+		plan = privileged_prepare(link_sql, 1, types);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "antiban: could not link recipients to Meta's wa_id");
+}
+
 /* The errors the record statement returned, copied out before acting on them. */
 static MetaErrorEvent *
 answered_errors(uint64 *nerrors)
@@ -208,16 +261,21 @@ sender_record(SenderState *st, CloudApiResult *results, int n)
 	Columns		c = columns_new(Max(n, 1));
 	MetaErrorEvent *errors;
 	uint64		nerrors;
+	Datum	   *link_ids = palloc(sizeof(Datum) * Max(n, 1));
+	int			nlinks = 0;
 
 	for (int k = 0; k < RECORD_COLUMNS; k++)
 		types[k] = get_array_type(element_types[k]);
 	for (int i = 0; i < n; i++)
 	{
 		InFlight   *f = hash_search(st->inflight, &results[i].id, HASH_FIND, NULL);
+		bool		to_link = false;
 
 		if (f == NULL)
 			continue;			/* can not happen: every request was remembered */
-		plan_result(f, &results[i], now, &c, c.n++);
+		plan_result(f, &results[i], now, &c, c.n++, &to_link);
+		if (to_link)
+			link_ids[nlinks++] = Int64GetDatum(results[i].id);
 		hash_search(st->inflight, &results[i].id, HASH_REMOVE, NULL);
 	}
 	if (c.n == 0)
@@ -230,6 +288,8 @@ sender_record(SenderState *st, CloudApiResult *results, int n)
 		elog(ERROR, "antiban: could not record send results");
 	/* outbox rows first, then numbers and people: the lock order of the webhooks */
 	errors = answered_errors(&nerrors);
+	if (nlinks > 0)
+		link_answers(link_ids, nlinks);
 	for (uint64 i = 0; i < nerrors; i++)
 		(void) meta_error_act(&errors[i]);
 }

@@ -1,0 +1,30 @@
+-- The catalog documents itself: every function, table and view antiban
+-- installs says what it is (COMMENT ON), so \df+ and \d+ answer a newcomer,
+-- and every function that runs with its owner's rights pins search_path.
+SELECT p.oid::regprocedure AS function_without_comment
+FROM pg_proc p
+WHERE p.pronamespace = 'antiban'::regnamespace
+  AND obj_description(p.oid, 'pg_proc') IS NULL
+ORDER BY 1::text;
+
+SELECT c.oid::regclass AS relation_without_comment, c.relkind
+FROM pg_class c
+WHERE c.relnamespace = 'antiban'::regnamespace
+  AND c.relkind IN ('r', 'v', 'm', 'p')
+  AND obj_description(c.oid, 'pg_class') IS NULL
+ORDER BY 1::text;
+
+SELECT p.oid::regprocedure AS definer_without_pinned_path
+FROM pg_proc p
+WHERE p.pronamespace = 'antiban'::regnamespace
+  AND p.prosecdef
+  AND NOT coalesce('search_path=pg_catalog, antiban, pg_temp' = ANY (p.proconfig), false)
+ORDER BY 1::text;
+
+-- the checks can fail: a function created without a comment is found
+CREATE FUNCTION antiban.undocumented_probe() RETURNS int LANGUAGE sql RETURN 1;
+SELECT p.oid::regprocedure AS function_without_comment
+FROM pg_proc p
+WHERE p.pronamespace = 'antiban'::regnamespace
+  AND obj_description(p.oid, 'pg_proc') IS NULL;
+DROP FUNCTION antiban.undocumented_probe();
