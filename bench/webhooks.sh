@@ -7,7 +7,9 @@
 #           new lead after every 30 status POSTs;
 #   batch - three status POSTs of 10 statuses to one inbound text.
 # Through the database, for each apply mode (antiban.webhook_apply: worker
-# applies right after the commit, inline applies before it): POSTs/s,
+# applies right after the commit, inline applies before it; single is the
+# path before batching, the peer for before/after: one POST per transaction
+# (--batch 1), applied inline, as antiban.ingest_webhook did it): POSTs/s,
 # p50/p99 latency, the apply lag (applied_at - received_at of every event)
 # and how long after the last POST the last change was applied.  The peer,
 # in the same run: the same receiver with --no-db (parses HTTP and answers
@@ -17,7 +19,7 @@ ANTIBAN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ANTIBAN_ROOT/regress/lib.sh"
 ONE_POSTS=${BENCH_ONE_POSTS:-120000}		# status POSTs of the one-change mix (even)
 BATCH_POSTS=${BENCH_BATCH_POSTS:-9000}		# status POSTs of 10 of the batch mix (even)
-ONE_MODES=${BENCH_ONE_MODES:-worker inline}	# apply modes measured with the one-change mix
+ONE_MODES=${BENCH_ONE_MODES:-single worker inline}	# apply modes measured with the one-change mix
 BATCH_MODE=${BENCH_BATCH_MODE:-worker}		# and with the batch mix
 PORT=${BENCH_PORT:-5497}
 CONNECTIONS=${BENCH_CONNECTIONS:-128}
@@ -109,9 +111,11 @@ fresh_db() {
 through_db() {
 	mix=$1 mode=$2
 	say "the $mix mix through the database, apply $mode"
-	fresh_db "$mode"
+	apply=$mode batch=$BATCH
+	[ "$mode" != single ] || apply=inline batch=1
+	fresh_db "$apply"
 	start_receiver --conninfo "host=$DIR port=$PORT dbname=bench_run user=receiver" \
-		--threads "$THREADS" --pool "$POOL" --batch "$BATCH"
+		--threads "$THREADS" --pool "$POOL" --batch "$batch"
 	posts=$(wc -l < "$DIR/$mix.tsv")
 	# wrk sleeps for its whole -d even when every thread stopped: interrupt
 	# it (it then reports) once the database holds every body
