@@ -22,9 +22,11 @@ CREATE FUNCTION pg_temp.status(n int, status text, extra text DEFAULT '') RETURN
                                    n, status, lpad(n::text, 2, '0'), extra))
 $$;
 
--- Seventeen messages the sender has sent (the senders are off in pg_regress).
-SELECT count(antiban.send_template('+55119876500' || lpad(i::text, 2, '0'), 'oferta', 'pt_BR')) FROM generate_series(1, 17) i;
-UPDATE antiban.outbox SET state = 'sent', attempts = 1, wamid = 'wamid.B' || id, sent_at = antiban.now();
+-- Eighteen messages the sender has sent (the senders are off in pg_regress).
+SELECT count(antiban.send_template('+55119876500' || lpad(i::text, 2, '0'), 'oferta', 'pt_BR')) FROM generate_series(1, 18) i;
+UPDATE antiban.outbox SET state = 'sent', attempts = 1, wamid = 'wamid.B' || id, sent_at = antiban.now() WHERE id < 18;
+-- but the answer to message 18's send was lost: it has no wamid yet
+UPDATE antiban.outbox SET state = 'sending', attempts = 1 WHERE id = 18;
 
 CREATE TEMP TABLE posts (k int, body text, signature text);
 INSERT INTO posts VALUES
@@ -87,6 +89,17 @@ FROM (SELECT array_agg(convert_to(b, 'UTF8') ORDER BY k) AS bodies, array_agg(pg
 SELECT id, state FROM antiban.outbox WHERE id IN (16, 17) ORDER BY id;
 SELECT antiban.person_id(1, 'BR.16abc') = antiban.person_id(1, '+5511987650016') AS same_person;
 SELECT outcome, reason FROM antiban.decide('+5511987650016', 'marketing', consume => false) AS after_stop;
+
+-- A status tied to message 18 only by our id in biz_opaque_callback_data
+-- gives it its wamid; a later POST of the same call names that wamid alone:
+-- applied in posting order, both are believed.
+SELECT count(*) FILTER (WHERE stored AND NOT duplicate) AS stored
+FROM (SELECT array_agg(convert_to(b, 'UTF8') ORDER BY k) AS bodies, array_agg(pg_temp.sign(b) ORDER BY k) AS signatures
+      FROM (VALUES (1, pg_temp.envelope('"statuses":[{"id":"wamid.LATE18","status":"delivered","timestamp":"1893456000","recipient_id":"5511987650018","biz_opaque_callback_data":"18"}]')),
+                   (2, pg_temp.envelope('"statuses":[{"id":"wamid.LATE18","status":"read","timestamp":"1893456005","recipient_id":"5511987650018"}]'))) AS v(k, b)) p,
+     antiban.ingest_webhooks(p.bodies, p.signatures);
+SELECT id, state, wamid, phone_number_id FROM antiban.outbox WHERE id = 18;
+SELECT status, updates, problems FROM antiban.webhook_events ORDER BY id DESC LIMIT 2;
 
 -- Bad calls are errors, not silent drops.
 SELECT * FROM antiban.ingest_webhooks(ARRAY[convert_to('{}', 'UTF8')], ARRAY[]::text[]);

@@ -118,10 +118,12 @@ COMMENT ON FUNCTION antiban.webhook_status_list(jsonb) IS
 -- search_path.
 --
 -- Every status of every event goes to antiban.apply_statuses in one call
--- (rows locked in id order, one UPDATE), except those that only an outbox id
--- in biz_opaque_callback_data could tie to a message: whether they are
--- believed depends on the message's state and recipient, and each event
--- names what it did not believe, so they go event by event, as before.  If
+-- (rows locked in id order, one UPDATE per 64), except those whose wamid no
+-- message has yet: only an outbox id in biz_opaque_callback_data could tie
+-- them to a message, and whether they are believed depends on the message's
+-- state and recipient, and such a status gives its message the wamid that a
+-- later event's status may be found by alone.  They go event by event, in
+-- the order posted, as before batching.  If
 -- the one call fails (a status Meta would never send, say), every event's
 -- statuses go on their own, so a bad one costs only its own event.  Each
 -- event is credited with the messages it moved: its status was the furthest
@@ -138,7 +140,7 @@ DECLARE
     problems jsonb[];
     batch jsonb;            -- statuses found by wamid, or by nothing: one call
     places jsonb;           -- batch entry number -> [event ordinal, entry]
-    by_callback jsonb;      -- event ordinal -> its statuses tied only by outbox id
+    by_callback jsonb;      -- event ordinal -> its statuses whose wamid no message has
     moved_ids bigint[];     -- the batch's messages, locked, and their row versions
     moved_tids tid[];
     moved_ords integer[];
@@ -164,13 +166,9 @@ BEGIN
     WITH st AS (
         SELECT u.ord::integer AS ord, s.entry, s.change, s.phone_number_id, s.status, s.k,
                dense_rank() OVER (ORDER BY u.ord, s.entry) - 1 AS g,
-               -- scalar subqueries, so each is one index probe (never a
+               -- a scalar subquery, so each is one index probe (never a
                -- hashed scan of the whole outbox)
-               CASE WHEN (SELECT true FROM antiban.outbox o WHERE o.wamid = s.status ->> 'id' LIMIT 1) THEN false
-                    WHEN s.status ->> 'biz_opaque_callback_data' ~ '^[1-9][0-9]{0,17}$'
-                    THEN coalesce((SELECT true FROM antiban.outbox o
-                                   WHERE o.id = (s.status ->> 'biz_opaque_callback_data')::bigint), false)
-                    ELSE false END AS by_callback
+               (SELECT false FROM antiban.outbox o WHERE o.wamid = s.status ->> 'id' LIMIT 1) IS NULL AS by_callback
         FROM unnest(ids) WITH ORDINALITY AS u(id, ord)
         JOIN antiban.webhook_events w ON w.id = u.id
         CROSS JOIN LATERAL antiban.webhook_status_list(w.body) s
@@ -315,7 +313,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.apply_webhooks(bigint[]) IS
-    'Apply stored, pending webhook events (others are left alone): the statuses of all of them in one antiban.apply_statuses call (those tied to a message only by the outbox id in biz_opaque_callback_data event by event), then every other change in its own subtransaction, so one bad change never blocks the rest; sets each event applied or partial with its problems and applied_at. Returns how many events it applied. Called by antiban.ingest_webhook(s) and by the webhook apply worker.';
+    'Apply stored, pending webhook events (others are left alone): the statuses of all of them in antiban.apply_statuses calls of 64 (those whose wamid no message has yet, which only biz_opaque_callback_data may tie to one, event by event in posting order), then every other change in its own subtransaction, so one bad change never blocks the rest; sets each event applied or partial with its problems and applied_at. Returns how many events it applied. Called by antiban.ingest_webhook(s) and by the webhook apply worker.';
 
 -- The oldest pending events, for the webhook apply worker.
 CREATE FUNCTION antiban.apply_pending_webhooks(max_events integer DEFAULT 1000) RETURNS integer
