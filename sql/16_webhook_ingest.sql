@@ -3,10 +3,13 @@
 -- batch (unsigned, not JSON, a status whose apply fails) loses nothing of
 -- the others; the statuses of the good ones are applied together.
 \i regress/fixture.sql
+SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
+RESET client_min_messages;
 SELECT antiban.set_secret('app_secret', 'app-secret-for-tests');
--- applied in the call itself, so this file sees the result (the webhook
--- apply worker's mode is the TAP test 023's)
+-- applied in the call itself (the default, said here so this file sees the
+-- result whatever the server's setting; the webhook apply worker's mode is
+-- the TAP test 023's)
 SET antiban.webhook_apply = inline;
 CREATE FUNCTION pg_temp.sign(body text) RETURNS text LANGUAGE sql AS $$
     SELECT 'sha256=' || encode(hmac(convert_to(body, 'UTF8'), 'app-secret-for-tests', 'sha256'), 'hex')

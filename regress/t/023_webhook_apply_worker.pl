@@ -1,7 +1,7 @@
 # Webhook ingest in batches.  The receiver sends every POST that arrived
 # while its previous call ran in one call of antiban.ingest_webhooks, so
-# many POSTs share one commit; with antiban.webhook_apply = worker (the
-# default) that call only stores, and the webhook apply worker applies what
+# many POSTs share one commit; with antiban.webhook_apply = worker (inline
+# is the default) that call only stores, and the webhook apply worker applies what
 # a commit stored right after it, and on its one-second tick whatever no
 # commit woke it for, also after a crash.
 use strict;
@@ -18,7 +18,7 @@ use lib $FindBin::RealBin;
 use AntibanTest;
 
 my $secret = 'app-secret-batches-01';
-my $node = antiban_node('apply_worker', 'antiban.sender_workers' => '0');
+my $node = antiban_node('apply_worker', 'antiban.sender_workers' => '0', 'antiban.webhook_apply' => 'worker');
 register_numbers($node, '1001' => {});
 $node->safe_psql('postgres', qq{
 	SELECT antiban.set_secret('app_secret', '$secret');
@@ -46,7 +46,7 @@ sub ingest_sql
 }
 
 # ---- 1. The worker applies what a commit stored ----
-is($node->safe_psql('postgres', 'SHOW antiban.webhook_apply'), 'worker', 'the worker applies by default');
+is($node->safe_psql('postgres', 'SHOW antiban.webhook_apply'), 'worker', 'the worker applies (antiban.webhook_apply = worker)');
 is($node->safe_psql('postgres', ingest_sql(map { status_body($_, 'delivered') } 1 .. 5),
 		extra_params => [ '-U', 'receiver' ]), '5', 'five POSTs stored in one call');
 ok(wait_for($node, q{SELECT count(*) = 5 FROM antiban.webhook_events WHERE status = 'applied' AND applied_at >= received_at}),

@@ -173,7 +173,7 @@ CREATE FUNCTION antiban.ingest_webhooks(bodies bytea[], signatures text[])
 RETURNS TABLE (ord integer, stored boolean, signature_valid boolean, duplicate boolean, event_id bigint)
 AS 'MODULE_PATHNAME', 'antiban_ingest_webhooks' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.ingest_webhooks(bytea[], text[]) IS
-    'antiban.ingest_webhook for many POSTs at once (bodies[i] with its X-Hub-Signature-256 header signatures[i], NULL when none), one row per body in order (ord from 1): each signature checked, each body stored once per verdict, the refused ones counted against antiban.webhook_rejected_per_hour in order. The new signed events are applied together (one statement for all their statuses), in this transaction when antiban.webhook_apply is inline, else by the webhook apply worker right after commit (status pending until then; antiban.dashboard_webhooks shows the lag). Once this transaction commits, every body with stored = true is durable.';
+    'antiban.ingest_webhook for many POSTs at once (bodies[i] with its X-Hub-Signature-256 header signatures[i], NULL when none), one row per body in order (ord from 1): each signature checked, each body stored once per verdict, the refused ones counted against antiban.webhook_rejected_per_hour in order. The new signed events are applied together (one statement for all their statuses), in this transaction when antiban.webhook_apply is inline (the default), else by the webhook apply worker right after commit (status pending until then; antiban.dashboard_webhooks shows the lag). Once this transaction commits, every body with stored = true is durable.';
 
 CREATE FUNCTION antiban.same_recipient(a text, b text) RETURNS boolean
 AS 'MODULE_PATHNAME', 'antiban_same_recipient' LANGUAGE C IMMUTABLE PARALLEL SAFE;
