@@ -15,7 +15,10 @@ OBJS        = $(CORE_SRCS:.c=.o) $(CLOUDAPI_SRCS:.c=.o) $(PG_SRCS:.c=.o)
 LEAD_CORPUS = regress/lead_corpus/pt.txt regress/lead_corpus/es.txt regress/lead_corpus/en.txt
 LEAD_CORPUS_SQL = src/sql/67_lead_corpus.sql
 SQL_PARTS   = $(sort $(wildcard src/sql/*.sql) $(LEAD_CORPUS_SQL))
-DATA_built  = antiban--$(EXTVERSION).sql
+DATA_built  = antiban--$(EXTVERSION).sql antiban--0.1.0--$(EXTVERSION).sql
+# 0.1.0 as released, and the upgrade from it: src/sql/upgrade/before.sql, the
+# whole install script, src/sql/upgrade/after.sql (see before.sql for why)
+DATA        = src/sql/upgrade/antiban--0.1.0.sql
 # stop words without accents (they are matched after unaccent), negations kept
 DATA_TSEARCH = $(wildcard src/tsearch/*.stop)
 
@@ -80,6 +83,9 @@ regress/simulator/antiban-sim: $(wildcard regress/simulator/*.c regress/simulato
 antiban--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 
+antiban--0.1.0--$(EXTVERSION).sql: src/sql/upgrade/before.sql $(SQL_PARTS) src/sql/upgrade/after.sql
+	cat $^ > $@
+
 $(LEAD_CORPUS_SQL): $(LEAD_CORPUS)
 	@! grep -q 'lead_corpus[$$]' $^ || { echo "the corpus may not contain the quote tag" >&2; exit 1; }
 	{ echo '-- Generated from $^ by the Makefile: the default lead model, trained at install.'; \
@@ -93,7 +99,7 @@ $(LEAD_CORPUS_SQL): $(LEAD_CORPUS)
 # C unit tests of src/core: no server, no PostgreSQL headers (cmocka).
 UNIT_SRCS = $(wildcard regress/unit/test_*.c)
 regress/unit/run_unit_tests: $(UNIT_SRCS) regress/unit/main.c $(CORE_SRCS) $(wildcard src/core/*.h)
-	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -Isrc -o $@ regress/unit/main.c $(UNIT_SRCS) $(CORE_SRCS) -lcmocka -lm
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation -Isrc -I/usr/include/json-c -o $@ regress/unit/main.c $(UNIT_SRCS) $(CORE_SRCS) -lcmocka -ljson-c -lm
 
 unit: regress/unit/run_unit_tests
 	regress/unit/run_unit_tests

@@ -3,6 +3,12 @@
 # the Cloud API simulator through the sender workers; msgs/s, per-number
 # pacing against the configured bucket rate, limit violations; and, in the
 # same run, the simulator's own ceiling measured with wrk (the peer).
+# The HIGH drain runs twice: as is, and with every message independent
+# (metadata {"independent": true}), which skips the per-recipient order
+# check and its index: what that order costs.  Then the pacing edges: 50
+# messages to one person (the burst of 45, then one per 6 s at Meta, judged
+# by arrival), against the pair bucket's minimum; and a STANDARD number
+# whose server allows 20 msg/s, achieved against allowed.
 set -eu
 ANTIBAN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ANTIBAN_ROOT/regress/lib.sh"
@@ -52,9 +58,9 @@ jit=$(cluster_psql "$DIR" "$PORT" antiban -tAc "SHOW jit")
 jit_works=$(cluster_psql "$DIR" "$PORT" antiban -tA -c "SET jit_above_cost = 0" \
 	-c "EXPLAIN (ANALYZE) SELECT sum(i) FROM generate_series(1, 10) i" | grep -c "JIT:" || true)
 
-# drain LEVEL MESSAGES LABEL: prints "msgs/s elapsed configured worst_pacing_% sent"
+# drain LEVEL MESSAGES LABEL [METADATA]: prints "msgs/s elapsed configured worst_pacing_% sent"
 drain() {
-	level=$1 count=$2 label=$3
+	level=$1 count=$2 label=$3 metadata=${4:-'{}'}
 	curl -s -X POST "$SIM/_sim/reset" >/dev/null
 	curl -s -X POST "$SIM/_sim/config" -d "{\"numbers\": {${numbers%,}}, \"portfolios\": {\"p1\": {\"limit\": \"unlimited\"}}}" >/dev/null
 	cluster_psql "$DIR" "$PORT" antiban -c "ALTER SYSTEM SET antiban.graph_base_url = '$SIM'" \
@@ -62,7 +68,8 @@ drain() {
 		-c "UPDATE antiban.numbers SET throughput_level = '$level'" >/dev/null
 	sleep 1.5	# the buckets fill up again: a fair start
 	cluster_psql "$DIR" "$PORT" antiban -c "
-		SELECT count(antiban.send_template('+55' || $level_prefix || lpad(i::text, 9, '0'), 'oferta', 'pt_BR', NULL, 'utility'))
+		SELECT count(antiban.send_template('+55' || $level_prefix || lpad(i::text, 9, '0'), 'oferta', 'pt_BR', NULL, 'utility',
+			metadata => '$metadata'))
 		FROM generate_series(1, $count) i" >/dev/null
 	i=0
 	while [ $i -lt 6000 ] && [ "$(accepted)" -lt "$count" ]; do sleep 0.05; i=$((i + 1)); done
@@ -88,9 +95,46 @@ ledger_count() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$DIR/ledger.$1.json" | h
 
 level_prefix="'119'"
 high=$(drain HIGH "$MESSAGES" high)
+level_prefix="'129'"
+independent=$(drain HIGH "$MESSAGES" independent '{"independent": true}')
 # pacing: 10 STANDARD numbers (76.4 msgs/s configured each), about 10 s of traffic
 level_prefix="'219'"
 standard=$(drain STANDARD $((NUMBERS * 780)) standard)
+
+# edge NUMBER ALLOWED_MPS COUNT RECIPIENT_SQL: one fresh STANDARD number,
+# the only one in rotation (the others paused by an operator), whose server
+# allows ALLOWED_MPS; prints "elapsed sent pair_refusals throughput_refusals"
+edge() {
+	number=$1 allowed=$2 count=$3 recipient=$4
+	curl -s -X POST "$SIM/_sim/reset" >/dev/null
+	curl -s -X POST "$SIM/_sim/config" -d "{\"numbers\": {\"$number\": {\"throughput\": $allowed, \"portfolio\": \"p1\", \"waba\": \"200\"}},
+		\"portfolios\": {\"p1\": {\"limit\": \"unlimited\"}}, \"pair_capacity\": 45, \"pair_refill_seconds\": 6}" >/dev/null
+	cluster_psql "$DIR" "$PORT" antiban -c "TRUNCATE antiban.outbox" -c "
+		INSERT INTO antiban.numbers (phone_number_id, waba_id, throughput_level) VALUES ('$number', 1, 'STANDARD')" -c "
+		SELECT antiban.set_mode(phone_number_id, 'paused', 'bench: one number at the edge')
+		FROM antiban.numbers WHERE phone_number_id <> '$number' AND mode <> 'paused'" >/dev/null
+	sleep 1.5	# the numbers cache sees it
+	cluster_psql "$DIR" "$PORT" antiban -c "
+		SELECT count(antiban.send_template($recipient, 'oferta', 'pt_BR', NULL, 'utility'))
+		FROM generate_series(1, $count) i" >/dev/null
+	i=0
+	while [ $i -lt 6000 ] && [ "$(accepted)" -lt "$count" ]; do sleep 0.1; i=$((i + 1)); done
+	curl -s "$SIM/_sim/messages" > "$DIR/messages.tsv"
+	curl -s "$SIM/_sim/ledger" > "$DIR/ledger.$number.json"
+	t0=$(cut -f7 "$DIR/messages.tsv" | sort -n | head -1)
+	t1=$(cut -f7 "$DIR/messages.tsv" | sort -n | tail -1)
+	echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') $(accepted)" \
+		"$(ledger_count "$number" pair_rate) $(ledger_count "$number" throughput)"
+}
+PAIR_COUNT=50
+single=$(edge 4000101 80 $PAIR_COUNT "'+5551999990001'")
+pair_min=$(cluster_psql "$DIR" "$PORT" antiban -tAc "SELECT round(($PAIR_COUNT - 45) / (10.0 / 60 * (1 - current_setting('antiban.pair_headroom')::numeric / 100)), 1)")
+MISMATCH_COUNT=${BENCH_MISMATCH:-900}
+mismatch=$(edge 4000102 20 "$MISMATCH_COUNT" "'+55339' || lpad(i::text, 8, '0')")
+mismatch_factor=$(cluster_psql "$DIR" "$PORT" antiban -tAc "SELECT round(rate_factor::numeric, 3) FROM antiban.numbers WHERE phone_number_id = '4000102'")
+mismatch_cuts=$(cluster_psql "$DIR" "$PORT" antiban -tAc "SELECT count(*) FROM antiban.health_events e JOIN antiban.numbers n ON n.id = e.number_id WHERE n.phone_number_id = '4000102' AND e.factor_after < e.factor_before")
+mismatch_floor=$(cluster_psql "$DIR" "$PORT" antiban -tAc "SELECT round(min(e.factor_after)::numeric, 3) FROM antiban.health_events e JOIN antiban.numbers n ON n.id = e.number_id WHERE n.phone_number_id = '4000102'")
+
 row() { printf '| %-54s | %12s |\n' "$1" "$2"; }
 echo
 echo "antiban drain benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, 2 senders x 256 in flight"
@@ -100,6 +144,8 @@ row "server jit / a query can be JIT-compiled" "$jit / $([ "$jit_works" -gt 0 ] 
 row "HIGH x $NUMBERS: messages accepted by the simulator" "$(field "$high" 5)"
 row "HIGH x $NUMBERS: drain throughput (msgs/s)" "$(field "$high" 1)"
 row "simulator ceiling, wrk -t 2 -c 8 (req/s)" "$ceiling"
+row "HIGH x $NUMBERS, every message independent (msgs/s)" "$(field "$independent" 1)"
+row "per-recipient order: ordered / independent" "$(awk -v a="$(field "$high" 1)" -v b="$(field "$independent" 1)" 'BEGIN { printf "%.2f", a / b }')"
 row "throughput / ceiling" "$(awk -v a="$(field "$high" 1)" -v b="$ceiling" 'BEGIN { printf "%.2f", a / b }')"
 row "platform maximum for $NUMBERS HIGH numbers (msgs/s)" "$((NUMBERS * 1000))"
 row "HIGH: configured rate per number / worst pacing (%)" "$(field "$high" 3) / $(field "$high" 4)"
@@ -109,3 +155,10 @@ row "STANDARD: worst per-number pacing error (%)" "$(field "$standard" 4)"
 row "duplicates (both runs)" "$(( $(ledger_count high duplicates) + $(ledger_count standard duplicates) ))"
 row "throughput violations, 130429 (both runs)" "$(( $(ledger_count high throughput) + $(ledger_count standard throughput) ))"
 row "pair-rate violations, 131056 (both runs)" "$(( $(ledger_count high pair_rate) + $(ledger_count standard pair_rate) ))"
+row "one person, $PAIR_COUNT messages: seconds at Meta" "$(field "$single" 1)"
+row "one person: pair bucket's minimum / Meta's (s)" "$pair_min / $(( (PAIR_COUNT - 45) * 6 ))"
+row "one person: sent / 131056 refusals" "$(field "$single" 2) / $(field "$single" 3)"
+row "allowed 20 of 80 msg/s, $MISMATCH_COUNT messages: seconds" "$(field "$mismatch" 1)"
+row "allowed 20: achieved msg/s / allowed" "$(awk -v n="$(field "$mismatch" 2)" -v t="$(field "$mismatch" 1)" 'BEGIN { printf "%.1f / 20 (%.0f %%)", (n - 1) / t, (n - 1) / t / 20 * 100 }')"
+row "allowed 20: 130429 answers / rate cuts" "$(field "$mismatch" 4) / $mismatch_cuts"
+row "allowed 20: lowest / final rate factor" "$mismatch_floor / $mismatch_factor"

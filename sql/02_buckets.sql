@@ -44,15 +44,19 @@ SELECT allowed, retry_at FROM antiban.try_consume('1002');
 SELECT allowed, remaining, retry_at FROM antiban.try_consume('1004', 2);
 SELECT allowed, retry_at FROM antiban.try_consume('1004');
 
--- Pair rate: bursts of 45, then one every 6 s, for this recipient only
--- (on a number whose own bucket is large enough not to interfere).
+-- Pair rate: bursts of 45, then (Meta's one every 6 s, less the 10 %
+-- antiban.pair_headroom for latency jitter) one every 6.67 s, for this
+-- recipient only (on a number whose own bucket is large enough not to
+-- interfere).
 UPDATE antiban.numbers SET rate_override = 1000, burst_override = 100 WHERE phone_number_id = '1003';
 SELECT allowed, pair_remaining FROM antiban.try_consume('1003', 45, '+5511987654321');
 SELECT allowed, remaining, pair_remaining, retry_at FROM antiban.try_consume('1003', 1, '+5511987654321');
 SELECT allowed, pair_remaining FROM antiban.try_consume('1003', 1, '+55 (11) 98765-4322');
 SET antiban.pinned_now = '2030-01-01 00:00:16.000024+00';
 SELECT allowed, pair_remaining FROM antiban.try_consume('1003', 1, '+5511987654321');
-SET antiban.pinned_now = '2030-01-01 00:00:16.000025+00';
+SET antiban.pinned_now = '2030-01-01 00:00:16.666666+00';
+SELECT allowed, pair_remaining FROM antiban.try_consume('1003', 1, '+5511987654321');
+SET antiban.pinned_now = '2030-01-01 00:00:16.666667+00';
 SELECT allowed, pair_remaining FROM antiban.try_consume('1003', 1, '+5511987654321');
 
 -- Both buckets or neither: a full pair bucket does not spend the number's tokens.

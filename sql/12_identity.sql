@@ -3,22 +3,7 @@
 -- parent BSUID), a new number after user_changed_number.  Every person rule
 -- (opt-out, service window, sticky number, reach) reads the person.
 \i regress/fixture.sql
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgcrypto;
-RESET client_min_messages;
-SELECT antiban.set_secret('app_secret', 'app-secret-for-tests');
-UPDATE antiban.numbers SET rate_override = 1000, burst_override = 1000;
--- Post a body signed like Meta; answer the event's status and problems.
-CREATE FUNCTION pg_temp.post(body text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    event bigint;
-BEGIN
-    SELECT i.event_id INTO event FROM antiban.ingest_webhook(convert_to(body, 'UTF8'),
-        'sha256=' || encode(hmac(convert_to(body, 'UTF8'), 'app-secret-for-tests', 'sha256'), 'hex')) i;
-    RETURN (SELECT w.status || coalesce(' ' || nullif(array_to_string(w.problems, '; '), ''), '')
-            FROM antiban.webhook_events w WHERE w.id = event);
-END
-$$;
+\i regress/webhook_post.sql
 CREATE FUNCTION pg_temp.change(field text, value text) RETURNS text LANGUAGE sql AS $$
     SELECT format('{"object":"whatsapp_business_account","entry":[{"id":"200","changes":[{"field":"%s","value":%s}]}]}', field, value)
 $$;

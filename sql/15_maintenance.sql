@@ -125,3 +125,16 @@ SELECT tableoid::regclass AS partition, count(*), min(at) AS oldest FROM retenti
 -- with an extra condition old partitions are kept whole and only matching rows go
 SELECT * FROM antiban.delete_old_rows('retention_test.events', 'at', '2030-01-01', $$note = 'y'$$);
 DROP SCHEMA retention_test CASCADE;
+
+-- Alerts come from antiban only: a NOTIFY payload is believed when it names
+-- antiban's own alert row and says what the row says.
+SELECT antiban.raise_alert('warning', NULL, 'probe_alert', 'a genuine alert') IS NOT NULL AS raised;
+SELECT (antiban.genuine_alert(antiban.alert_payload(a))).kind AS genuine
+FROM antiban.alerts a WHERE a.kind = 'probe_alert';
+SELECT antiban.genuine_alert(replace(antiban.alert_payload(a), 'a genuine alert', 'pay to this account')) IS NULL AS changed_detail,
+       antiban.genuine_alert(replace(antiban.alert_payload(a), format('"id" : %s', a.id), '"id" : 999999')) IS NULL AS unknown_id,
+       antiban.genuine_alert('{"id": "1; DROP TABLE x", "kind": "probe_alert"}') IS NULL AS bad_id,
+       antiban.genuine_alert('not json') IS NULL AS not_json,
+       antiban.genuine_alert('[1]') IS NULL AS not_object,
+       antiban.genuine_alert(NULL) IS NULL AS nothing
+FROM antiban.alerts a WHERE a.kind = 'probe_alert';

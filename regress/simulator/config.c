@@ -479,7 +479,12 @@ template_store(sim_template *t, const template_spec *s)
 	if (s->id)
 		xset_str(&t->id, s->id);
 	if (s->components)
+	{
 		xset_str(&t->components, s->components);
+		/* configured components: sends are compared with them */
+		json_object_put(t->shape);
+		t->shape = json_tokener_parse(s->components);
+	}
 	if (s->has_params)
 		t->params = (int) s->params;
 }

@@ -315,6 +315,30 @@ expect_error "row title 25 chars -> 100" 100 "at most 24" "{\"messaging_product\
 expect_error "row description 73 chars -> 100" 100 "at most 72" "{\"messaging_product\":\"whatsapp\",\"to\":\"+15551230004\",\"type\":\"interactive\",\"interactive\":{\"type\":\"list\",\"body\":{\"text\":\"b\"},\"action\":{\"button\":\"Go\",\"sections\":[{\"rows\":[{\"id\":\"r\",\"title\":\"t\",\"description\":\"$(repeat_str 73 d)\"}]}]}}}"
 expect_error "template without name -> 131008" 131008 "template['name']" '{"messaging_product":"whatsapp","to":"+15551230004","type":"template","template":{"language":{"code":"en"}}}'
 expect_error "template without language.code -> 131008" 131008 "template['language']['code']" '{"messaging_product":"whatsapp","to":"+15551230004","type":"template","template":{"name":"t","language":{}}}'
+# template parameters by type, button sub_types and indexes (what Meta refuses)
+TPL='{"messaging_product":"whatsapp","to":"+15551230004","type":"template","template":{"name":"t","language":{"code":"pt_BR"},"components":'
+expect_error "currency without amount_1000 -> 131008" 131008 "amount_1000" "$TPL"'[{"type":"body","parameters":[{"type":"currency","currency":{"fallback_value":"R$1","code":"BRL"}}]}]}}'
+expect_error "currency code not ISO 4217 -> 131009" 131009 "ISO 4217" "$TPL"'[{"type":"body","parameters":[{"type":"currency","currency":{"fallback_value":"R$1","code":"real","amount_1000":1000}}]}]}}'
+expect_error "date_time without fallback_value -> 131008" 131008 "fallback_value" "$TPL"'[{"type":"body","parameters":[{"type":"date_time","date_time":{}}]}]}}'
+expect_error "media parameter without its object -> 131008" 131008 "['image']" "$TPL"'[{"type":"header","parameters":[{"type":"image"}]}]}}'
+expect_error "media parameter with neither id nor link -> 131008" 131008 "['image']['id']" "$TPL"'[{"type":"header","parameters":[{"type":"image","image":{"caption":"c"}}]}]}}'
+expect_error "unknown parameter type -> 100" 100 "must be one of {TEXT, CURRENCY" "$TPL"'[{"type":"body","parameters":[{"type":"emoji","emoji":"x"}]}]}}'
+expect_error "image parameter in a body -> 132012" 132012 "does not fit a body" "$TPL"'[{"type":"body","parameters":[{"type":"image","image":{"id":"1"}}]}]}}'
+expect_error "body text parameter with a new line -> 131009" 131009 "new-line" "$TPL"'[{"type":"body","parameters":[{"type":"text","text":"a\nb"}]}]}}'
+expect_error "unknown button sub_type -> 100" 100 "must be one of {QUICK_REPLY" "$TPL"'[{"type":"button","sub_type":"call","index":"0","parameters":[{"type":"text","text":"x"}]}]}}'
+expect_error "button index 10 -> 131009" 131009 "index from 0 to 9" "$TPL"'[{"type":"button","sub_type":"url","index":"10","parameters":[{"type":"text","text":"x"}]}]}}'
+expect_error "quick reply with a text parameter -> 132012" 132012 "does not fit a quick_reply" "$TPL"'[{"type":"button","sub_type":"quick_reply","index":"0","parameters":[{"type":"text","text":"x"}]}]}}'
+expect_error "flow button without its action -> 131008" 131008 "['action']" "$TPL"'[{"type":"button","sub_type":"flow","index":"0","parameters":[{"type":"action"}]}]}}'
+# interactive: media headers carry their media; products their catalog fields
+IA='{"messaging_product":"whatsapp","to":"+15551230004","type":"interactive","interactive":'
+expect_error "image header without its image -> 131008" 131008 "['header']['image']" "$IA"'{"type":"cta_url","header":{"type":"image"},"body":{"text":"b"},"action":{"name":"cta_url","parameters":{"display_text":"Open","url":"https://example.com"}}}}'
+expect_error "product without catalog_id -> 131008" 131008 "catalog_id" "$IA"'{"type":"product","action":{"product_retailer_id":"SKU-1"}}}'
+expect_error "product_list item without product_retailer_id -> 131008" 131008 "product_retailer_id" "$IA"'{"type":"product_list","header":{"type":"text","text":"h"},"body":{"text":"b"},"action":{"catalog_id":"9","sections":[{"title":"s","product_items":[{}]}]}}}'
+expect_error "product_list with an image header -> 100" 100 "{TEXT}" "$IA"'{"type":"product_list","header":{"type":"image","image":{"id":"1"}},"body":{"text":"b"},"action":{"catalog_id":"9","sections":[{"title":"s","product_items":[{"product_retailer_id":"SKU-1"}]}]}}}'
+expect_error "duplicate row ids across sections -> 131009" 131009 "duplicate row id" "$IA"'{"type":"list","body":{"text":"b"},"action":{"button":"Go","sections":[{"title":"a","rows":[{"id":"r","title":"t"}]},{"title":"b","rows":[{"id":"r","title":"u"}]}]}}}'
+send 1002 "$IA"'{"type":"product","action":{"catalog_id":"9","product_retailer_id":"SKU-1"}}}'
+check "a single product with its catalog fields is accepted" 200 "$CODE"
+expect_error "mark as read with a blank message id -> 100" 100 "message_id" '{"messaging_product":"whatsapp","status":"read","message_id":"  "}'
 expect_error "location without latitude -> 131008" 131008 latitude '{"messaging_product":"whatsapp","to":"+15551230004","type":"location","location":{"longitude":1}}'
 expect_error "empty contacts -> 131009" 131009 contacts '{"messaging_product":"whatsapp","to":"+15551230004","type":"contacts","contacts":[]}'
 expect_error "callback data of 513 chars -> 100" 100 "at most 512" "{\"messaging_product\":\"whatsapp\",\"to\":\"+15551230004\",\"text\":{\"body\":\"x\"},\"biz_opaque_callback_data\":\"$(repeat_str 513 c)\"}"
@@ -418,6 +442,34 @@ send 3004 '{"messaging_product":"whatsapp","to":"+15554440003","type":"template"
 check "template parameter count mismatch: code 132000" 132000 "$(jget code)"
 send 3004 '{"messaging_product":"whatsapp","to":"+15554440003","type":"template","template":{"name":"otp","language":{"code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"123456"}]}]}}'
 check "template with the right parameter count" 200 "$CODE"
+# a template configured with its components: sends must fit them
+sim POST config '{"templates":{"w4":[{"name":"oferta","language":"pt_BR","category":"MARKETING","components":[{"type":"HEADER","format":"IMAGE"},{"type":"BODY","text":"Olá {{1}}, o CDB rende {{2}} ao ano."},{"type":"BUTTONS","buttons":[{"type":"QUICK_REPLY","text":"Quero"},{"type":"URL","text":"Ver","url":"https://example.com/o/{{1}}"}]}]},{"name":"nomeado","language":"pt_BR","category":"UTILITY","components":[{"type":"BODY","text":"Olá {{nome}}, seu pedido chegou."}]}]}}'
+OF='{"messaging_product":"whatsapp","to":"+15554440005","type":"template","template":{"name":"oferta","language":{"code":"pt_BR"},"components":'
+HDR='{"type":"header","parameters":[{"type":"image","image":{"link":"https://x/a.jpg"}}]}'
+BODY='{"type":"body","parameters":[{"type":"text","text":"Ana"},{"type":"text","text":"12%"}]}'
+URLB='{"type":"button","sub_type":"url","index":"1","parameters":[{"type":"text","text":"nov"}]}'
+send 3004 "$OF[$HDR,$BODY,$URLB]}}"
+check "a send that fits its template is accepted" 200 "$CODE"
+send 3004 "$OF[$HDR,{\"type\":\"body\",\"parameters\":[{\"type\":\"text\",\"text\":\"Ana\"}]},$URLB]}}"
+check "one body parameter of two: code 132000" 132000 "$(jget code)"
+send 3004 "$OF[{\"type\":\"header\",\"parameters\":[{\"type\":\"video\",\"video\":{\"id\":\"1\"}}]},$BODY,$URLB]}}"
+check "a VIDEO header on an IMAGE template: code 132012" 132012 "$(jget code)"
+check_has "header format mismatch details" "expected IMAGE, received video" "$(jget details)"
+send 3004 "$OF[$BODY,$URLB]}}"
+check "no header on an IMAGE template: code 131008" 131008 "$(jget code)"
+send 3004 "$OF[$HDR,$BODY]}}"
+check "the dynamic URL button left unfilled: code 131008" 131008 "$(jget code)"
+send 3004 "$OF[$HDR,$BODY,{\"type\":\"button\",\"sub_type\":\"quick_reply\",\"index\":\"1\",\"parameters\":[{\"type\":\"payload\",\"payload\":\"x\"}]}]}}"
+check "a quick_reply sub_type on a URL button: code 132012" 132012 "$(jget code)"
+send 3004 "$OF[$HDR,$BODY,$URLB,{\"type\":\"button\",\"sub_type\":\"url\",\"index\":\"4\",\"parameters\":[{\"type\":\"text\",\"text\":\"x\"}]}]}}"
+check "a button index the template lacks: code 131009" 131009 "$(jget code)"
+send 3004 "$OF[$HDR,{\"type\":\"body\",\"parameters\":[{\"type\":\"text\",\"text\":\"$(repeat_str 1000 a)\"},{\"type\":\"text\",\"text\":\"12%\"}]},$URLB]}}"
+check "a body over 1024 characters once filled in: code 132005" 132005 "$(jget code)"
+NM='{"messaging_product":"whatsapp","to":"+15554440005","type":"template","template":{"name":"nomeado","language":{"code":"pt_BR"},"components":'
+send 3004 "$NM"'[{"type":"body","parameters":[{"type":"text","parameter_name":"primeiro_nome","text":"Ana"}]}]}}'
+check "a named parameter the template lacks: code 132012" 132012 "$(jget code)"
+send 3004 "$NM"'[{"type":"body","parameters":[{"type":"text","parameter_name":"nome","text":"Ana"}]}]}}'
+check "the named parameter the template has: accepted" 200 "$CODE"
 sim POST script '{"template":{"waba":"w4","name":"receipt","status":"PAUSED"}}'
 send 3004 "$(tpl_msg +15554440004 receipt pt_BR)"
 check "paused template: code 132015" 132015 "$(jget code)"

@@ -3,7 +3,8 @@
  *
  * Parse and validate outside the lock; then, under it and in this order:
  * resolve the number (auto-register or --strict-numbers), resolve the
- * template (132001/132015/132016/132000), scripted failures (fail_next),
+ * template (132001/132015/132016, and 132000/132012/132005/131008/131009
+ * against its configured components), scripted failures (fail_next),
  * the four limits, and finally accept: ledger, webhook queue, wamid.
  * The answer is formatted after the lock is released.
  */
@@ -13,6 +14,7 @@
 #include "limits.h"
 #include "sim.h"
 #include "state.h"
+#include "template_fit.h"
 #include "validate.h"
 #include "webhooks.h"
 
@@ -97,6 +99,8 @@ template_check(const sim_template *t, const send_request *sr, char *details, siz
 				 "the expected number of params (%d)", sr->body_params, t->params);
 		return 132000;
 	}
+	if (t->shape)
+		return template_fit(t->shape, sr->template_components, details, len);
 	return 0;
 }
 

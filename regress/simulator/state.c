@@ -3,6 +3,8 @@
  * and templates.
  */
 #include "state.h"
+
+#include <json-c/json.h>
 #include "sim.h"
 
 #include <stdio.h>
@@ -100,6 +102,7 @@ free_template(sim_template *t)
 	free(t->name);
 	free(t->language);
 	free(t->components);
+	json_object_put(t->shape);
 	free(t);
 }
 
@@ -227,7 +230,8 @@ template_upsert(sim_waba *w, const char *name, const char *lang)
 	t->category = "UTILITY";
 	t->status = "APPROVED";
 	t->quality = "UNKNOWN";
-	t->components = xstrdup("[{\"type\":\"BODY\",\"text\":\"Simulated template body\"}]");
+	/* no shape until configured: shown as null, and sends are not compared */
+	t->components = xstrdup("null");
 	t->params = -1;
 	w->templates = xrealloc(w->templates, (w->ntemplates + 1) * sizeof(sim_template *));
 	w->templates[w->ntemplates++] = t;

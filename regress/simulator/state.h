@@ -66,6 +66,7 @@ typedef struct sim_template
 	const char *status;			/* APPROVED, PAUSED, ... */
 	const char *quality;		/* GREEN, YELLOW, RED, UNKNOWN */
 	char	   *components;		/* JSON array text */
+	struct json_object *shape;	/* components as configured; NULL: sends not compared */
 	int			params;			/* expected body parameters; -1 unchecked */
 } sim_template;
 

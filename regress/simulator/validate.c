@@ -406,6 +406,66 @@ iv_any(json_object *action, const char *apath, verr *e)
 	return true;
 }
 
+/* A single product: the catalog and the product's retailer id. */
+static bool
+iv_product(json_object *action, const char *apath, verr *e)
+{
+	const char *s;
+
+	return get_str(action, apath, "catalog_id", true, 1, 0, &s, e) &&
+		get_str(action, apath, "product_retailer_id", true, 1, 0, &s, e);
+}
+
+/* Sections of products: 1-10 sections, at most 30 products in all. */
+static bool
+iv_product_list(json_object *action, const char *apath, verr *e)
+{
+	json_object *sections;
+	const char *s;
+	char		sp[PATH_MAX_LEN],
+				ip[PATH_MAX_LEN],
+				pp[PATH_MAX_LEN],
+				xp[PATH_MAX_LEN];
+	size_t		n,
+				total = 0;
+
+	if (!get_str(action, apath, "catalog_id", true, 1, 0, &s, e) ||
+		!get_typed(action, apath, "sections", json_type_array, true, &sections, e))
+		return false;
+	child_path(sp, apath, "sections");
+	n = json_object_array_length(sections);
+	if (n < 1 || n > 10)
+		return fail(e, 131009, "Param %s must have between 1 and 10 sections.", sp);
+	for (size_t i = 0; i < n; i++)
+	{
+		json_object *sec = json_object_array_get_idx(sections, i),
+				   *items;
+
+		index_path(ip, sp, i);
+		if (!json_object_is_type(sec, json_type_object))
+			return fail(e, 100, "Param %s must be an object.", ip);
+		if (!get_str(sec, ip, "title", n > 1, n > 1 ? 1 : 0, 24, &s, e) ||
+			!get_typed(sec, ip, "product_items", json_type_array, true, &items, e))
+			return false;
+		child_path(pp, ip, "product_items");
+		if (json_object_array_length(items) == 0)
+			return fail(e, 131009, "Param %s must contain at least one product.", pp);
+		for (size_t k = 0; k < json_object_array_length(items); k++)
+		{
+			json_object *it = json_object_array_get_idx(items, k);
+
+			index_path(xp, pp, k);
+			if (!json_object_is_type(it, json_type_object))
+				return fail(e, 100, "Param %s must be an object.", xp);
+			if (!get_str(it, xp, "product_retailer_id", true, 1, 0, &s, e))
+				return false;
+			if (++total > 30)
+				return fail(e, 131009, "Param %s must have at most 30 products in total.", sp);
+		}
+	}
+	return true;
+}
+
 typedef bool (*action_fn) (json_object *action, const char *apath, verr *e);
 
 static const struct
@@ -419,8 +479,8 @@ static const struct
 	{"list", true, true, iv_list},
 	{"cta_url", true, true, iv_cta_url},
 	{"flow", true, true, iv_flow},
-	{"product", false, true, iv_any},
-	{"product_list", true, true, iv_any},
+	{"product", false, true, iv_product},
+	{"product_list", true, true, iv_product_list},
 	{"catalog_message", true, true, iv_any},
 	{"location_request_message", true, true, iv_any},
 	{"address_message", true, true, iv_any},
@@ -430,14 +490,18 @@ static const struct
 
 #define N_INTERACTIVE (sizeof(interactive_types) / sizeof(interactive_types[0]))
 
+/* A text header, or a media one carrying its media object (id or link). */
 static bool
-iv_header(json_object *o, verr *e)
+iv_header(json_object *o, const char *itype, verr *e)
 {
-	json_object *h;
+	json_object *h,
+			   *media;
 	const char *type,
 			   *s;
+	send_request dummy = {0};
+	char		mp[PATH_MAX_LEN];
 
-	if (!get_typed(o, "interactive", "header", json_type_object, false, &h, e))
+	if (!get_typed(o, "interactive", "header", json_type_object, strcmp(itype, "product_list") == 0, &h, e))
 		return false;
 	if (!h)
 		return true;
@@ -445,9 +509,14 @@ iv_header(json_object *o, verr *e)
 		return false;
 	if (strcmp(type, "text") == 0)
 		return get_str(h, "interactive['header']", "text", true, 1, 60, &s, e);
+	if (strcmp(itype, "product_list") == 0)
+		return fail(e, 100, "Param interactive['header']['type'] must be one of {TEXT} - got \"%.32s\".", type);
 	if (strcmp(type, "image") && strcmp(type, "video") && strcmp(type, "document"))
-		return fail(e, 100, "Param interactive['header']['type'] must be one of {TEXT, IMAGE, VIDEO, DOCUMENT} - got \"%s\".", type);
-	return true;
+		return fail(e, 100, "Param interactive['header']['type'] must be one of {TEXT, IMAGE, VIDEO, DOCUMENT} - got \"%.32s\".", type);
+	if (!get_typed(h, "interactive['header']", type, json_type_object, true, &media, e))
+		return false;
+	dummy.type = strcmp(type, "image") == 0 ? MT_IMAGE : strcmp(type, "video") == 0 ? MT_VIDEO : MT_DOCUMENT;
+	return v_media(media, child_path(mp, "interactive['header']", type), &dummy, e);
 }
 
 static bool
@@ -472,7 +541,7 @@ v_interactive(json_object *o, const char *path, send_request *req, verr *e)
 		(body && !get_str(body, "interactive['body']", "text", true, 1, 1024, &s, e)) ||
 		!get_typed(o, path, "footer", json_type_object, false, &footer, e) ||
 		(footer && !get_str(footer, "interactive['footer']", "text", true, 1, 60, &s, e)) ||
-		!iv_header(o, e) ||
+		!iv_header(o, type, e) ||
 		!get_typed(o, path, "action", json_type_object, interactive_types[i].action_required, &action, e))
 		return false;
 	return interactive_types[i].fn(action, "interactive['action']", e);
@@ -493,14 +562,181 @@ known_component(const char *type)
 	return false;
 }
 
-/* Checks each parameter has a type (and text where it is a text one);
- * returns the count through *count. */
+/* ---- template parameters, by type (the Cloud API reference and SDK) ---- */
+
+typedef bool (*param_fn) (json_object *p, const char *ppath, const char *where, verr *e);
+
 static bool
-v_parameters(json_object *comp, const char *cpath, int *count, verr *e)
+pv_text(json_object *p, const char *ppath, const char *where, verr *e)
+{
+	const char *s;
+	size_t		max = strcmp(where, "header") == 0 ? 60 : strcmp(where, "body") == 0 ? 32768 : 2000;
+	int			spaces = 0;
+
+	if (!get_str(p, ppath, "text", true, 1, max, &s, e))
+		return false;
+	if (strcmp(where, "header") && strcmp(where, "body"))
+		return true;
+	for (const char *c = s; *c; c++)
+	{
+		spaces = *c == ' ' ? spaces + 1 : 0;
+		if (*c == '\n' || *c == '\t' || *c == '\r' || spaces > 4)
+			return fail(e, 131009, "Param %s['text'] cannot have new-line/tab characters or more than 4 consecutive spaces.", ppath);
+	}
+	return true;
+}
+
+static bool
+pv_currency(json_object *p, const char *ppath, const char *where, verr *e)
+{
+	json_object *cur,
+			   *amount;
+	const char *s;
+	char		cp[PATH_MAX_LEN];
+
+	(void) where;
+	if (!get_typed(p, ppath, "currency", json_type_object, true, &cur, e))
+		return false;
+	child_path(cp, ppath, "currency");
+	if (!get_str(cur, cp, "fallback_value", true, 1, 0, &s, e) ||
+		!get_str(cur, cp, "code", true, 1, 0, &s, e))
+		return false;
+	if (strlen(s) != 3 || !isupper((unsigned char) s[0]) || !isupper((unsigned char) s[1]) ||
+		!isupper((unsigned char) s[2]))
+		return fail(e, 131009, "Param %s['code'] must be an ISO 4217 currency code - got \"%.16s\".", cp, s);
+	if (!json_object_object_get_ex(cur, "amount_1000", &amount) || json_object_is_type(amount, json_type_null))
+		return fail(e, 131008, "The parameter %s['amount_1000'] is required.", cp);
+	if (!json_object_is_type(amount, json_type_int))
+		return fail(e, 100, "Param %s['amount_1000'] must be an integer.", cp);
+	return true;
+}
+
+static bool
+pv_date_time(json_object *p, const char *ppath, const char *where, verr *e)
+{
+	json_object *dt;
+	const char *s;
+	char		dp[PATH_MAX_LEN];
+
+	(void) where;
+	return get_typed(p, ppath, "date_time", json_type_object, true, &dt, e) &&
+		get_str(dt, child_path(dp, ppath, "date_time"), "fallback_value", true, 1, 0, &s, e);
+}
+
+static bool
+pv_media(json_object *p, const char *ppath, const char *kind, msg_type mt, verr *e)
+{
+	json_object *m;
+	send_request dummy = {0};
+	char		mp[PATH_MAX_LEN];
+
+	dummy.type = mt;
+	return get_typed(p, ppath, kind, json_type_object, true, &m, e) &&
+		v_media(m, child_path(mp, ppath, kind), &dummy, e);
+}
+
+static bool
+pv_image(json_object *p, const char *ppath, const char *where, verr *e)
+{
+	(void) where;
+	return pv_media(p, ppath, "image", MT_IMAGE, e);
+}
+
+static bool
+pv_video(json_object *p, const char *ppath, const char *where, verr *e)
+{
+	(void) where;
+	return pv_media(p, ppath, "video", MT_VIDEO, e);
+}
+
+static bool
+pv_document(json_object *p, const char *ppath, const char *where, verr *e)
+{
+	(void) where;
+	return pv_media(p, ppath, "document", MT_DOCUMENT, e);
+}
+
+static bool
+pv_location(json_object *p, const char *ppath, const char *where, verr *e)
+{
+	json_object *l;
+	char		lp[PATH_MAX_LEN];
+	send_request dummy = {0};
+
+	(void) where;
+	return get_typed(p, ppath, "location", json_type_object, true, &l, e) &&
+		v_location(l, child_path(lp, ppath, "location"), &dummy, e);
+}
+
+static bool
+pv_payload(json_object *p, const char *ppath, const char *where, verr *e)
+{
+	const char *s;
+
+	(void) where;
+	if (!get_str(p, ppath, "payload", true, 1, 0, &s, e))
+		return false;
+	if (strspn(s, " \t\r\n") == strlen(s))
+		return fail(e, 131009, "Param %s['payload'] must not be blank.", ppath);
+	return true;
+}
+
+static bool
+pv_coupon_code(json_object *p, const char *ppath, const char *where, verr *e)
+{
+	const char *s;
+
+	(void) where;
+	return get_str(p, ppath, "coupon_code", true, 1, 20, &s, e);
+}
+
+static bool
+pv_action(json_object *p, const char *ppath, const char *where, verr *e)
+{
+	json_object *a;
+
+	(void) where;
+	return get_typed(p, ppath, "action", json_type_object, true, &a, e);
+}
+
+static const struct
+{
+	const char *type;
+	const char *where;			/* " header body " or the button sub_types */
+	param_fn	fn;
+}			param_types[] = {
+	{"text", " header body url ", pv_text},
+	{"currency", " body ", pv_currency},
+	{"date_time", " body ", pv_date_time},
+	{"image", " header ", pv_image},
+	{"video", " header ", pv_video},
+	{"document", " header ", pv_document},
+	{"location", " header ", pv_location},
+	{"payload", " quick_reply ", pv_payload},
+	{"coupon_code", " copy_code ", pv_coupon_code},
+	{"action", " flow catalog mpm ", pv_action},
+};
+
+#define N_PARAM_TYPES (sizeof(param_types) / sizeof(param_types[0]))
+
+static bool
+listed(const char *list, const char *word)
+{
+	char		w[40];
+
+	snprintf(w, sizeof(w), " %.32s ", word);
+	return strstr(list, w) != NULL;
+}
+
+/* Each parameter: an object whose type fits the component and carries its object.
+ * Returns the count through *count. */
+static bool
+v_parameters(json_object *comp, const char *cpath, const char *where, int *count, verr *e)
 {
 	json_object *params;
 	char		pp[PATH_MAX_LEN],
-				ip[PATH_MAX_LEN];
+				ip[PATH_MAX_LEN],
+				tp[PATH_MAX_LEN];
 	size_t		n;
 
 	*count = 0;
@@ -514,17 +750,59 @@ v_parameters(json_object *comp, const char *cpath, int *count, verr *e)
 	{
 		json_object *p = json_object_array_get_idx(params, i);
 		const char *type,
-				   *s;
+				   *name;
+		size_t		k;
 
 		index_path(ip, pp, i);
 		if (!json_object_is_type(p, json_type_object))
 			return fail(e, 100, "Param %s must be an object.", ip);
-		if (!get_str(p, ip, "type", true, 1, 0, &type, e))
+		if (!get_str(p, ip, "type", true, 1, 0, &type, e) ||
+			!get_str(p, ip, "parameter_name", false, 1, 0, &name, e))
 			return false;
-		if (strcmp(type, "text") == 0 && !get_str(p, ip, "text", true, 0, 0, &s, e))
+		for (k = 0; k < N_PARAM_TYPES; k++)
+			if (strcmp(type, param_types[k].type) == 0)
+				break;
+		child_path(tp, ip, "type");
+		if (k == N_PARAM_TYPES)
+			return fail(e, 100, "Param %s must be one of {TEXT, CURRENCY, DATE_TIME, IMAGE, VIDEO, DOCUMENT, LOCATION, PAYLOAD, COUPON_CODE, ACTION} - got \"%.32s\".", tp, type);
+		if (!listed(param_types[k].where, where))
+			return fail(e, 132012, "Param %s: a %s parameter does not fit a %s.", tp, type, where);
+		if (!param_types[k].fn(p, ip, where, e))
 			return false;
 	}
 	*count = (int) n;
+	return true;
+}
+
+static const char *const button_sub_types[] = {"quick_reply", "url", "copy_code", "flow", "catalog", "mpm", NULL};
+
+/* A button's sub_type (a known one) and its index, 0-9 as a string or number. */
+static bool
+v_button(json_object *comp, const char *cpath, const char **sub_type, verr *e)
+{
+	json_object *index = NULL;
+	char		p[PATH_MAX_LEN];
+	long		i = -1;
+
+	if (!get_str(comp, cpath, "sub_type", true, 1, 0, sub_type, e))
+		return false;
+	for (int k = 0;; k++)
+	{
+		if (!button_sub_types[k])
+			return fail(e, 100, "Param %s must be one of {QUICK_REPLY, URL, COPY_CODE, FLOW, CATALOG, MPM} - got \"%.32s\".",
+						child_path(p, cpath, "sub_type"), *sub_type);
+		if (strcmp(button_sub_types[k], *sub_type) == 0)
+			break;
+	}
+	if (!json_object_object_get_ex(comp, "index", &index) ||
+		!(json_object_is_type(index, json_type_string) || json_object_is_type(index, json_type_int)))
+		return fail(e, 131008, "The parameter %s is required.", child_path(p, cpath, "index"));
+	if (json_object_is_type(index, json_type_int))
+		i = (long) json_object_get_int64(index);
+	else if (strlen(json_object_get_string(index)) == 1 && isdigit((unsigned char) json_object_get_string(index)[0]))
+		i = json_object_get_string(index)[0] - '0';
+	if (i < 0 || i > 9)
+		return fail(e, 131009, "Param %s must be a button index from 0 to 9.", child_path(p, cpath, "index"));
 	return true;
 }
 
@@ -532,8 +810,7 @@ static bool
 v_component(json_object *comp, const char *cpath, send_request *req, verr *e)
 {
 	const char *type,
-			   *s;
-	json_object *index = NULL;
+			   *where;
 	char		p[PATH_MAX_LEN];
 	int			count;
 
@@ -545,13 +822,12 @@ v_component(json_object *comp, const char *cpath, send_request *req, verr *e)
 		return fail(e, 100, "Param %s must be one of {HEADER, BODY, FOOTER, BUTTON, CAROUSEL, LIMITED_TIME_OFFER} - got \"%s\".", child_path(p, cpath, "type"), type);
 	if (ascii_upper_eq(type, "button"))
 	{
-		if (!get_str(comp, cpath, "sub_type", true, 1, 0, &s, e))
+		if (!v_button(comp, cpath, &where, e))
 			return false;
-		if (!json_object_object_get_ex(comp, "index", &index) ||
-			!(json_object_is_type(index, json_type_string) || json_object_is_type(index, json_type_int)))
-			return fail(e, 131008, "The parameter %s is required.", child_path(p, cpath, "index"));
 	}
-	if (!v_parameters(comp, cpath, &count, e))
+	else
+		where = ascii_upper_eq(type, "header") ? "header" : ascii_upper_eq(type, "body") ? "body" : "other";
+	if (!v_parameters(comp, cpath, where, &count, e))
 		return false;
 	if (ascii_upper_eq(type, "body"))
 		req->body_params += count;
@@ -570,6 +846,7 @@ v_template(json_object *o, const char *path, send_request *req, verr *e)
 		!get_str(lang, "template['language']", "code", true, 1, 20, &req->template_lang, e) ||
 		!get_typed(o, path, "components", json_type_array, false, &comps, e))
 		return false;
+	req->template_components = comps;
 	if (!comps)
 		return true;
 	for (size_t i = 0; i < json_object_array_length(comps); i++)
@@ -652,6 +929,8 @@ v_mark_read(json_object *root, const char *status, send_request *req, verr *e)
 	if (!get_str(root, NULL, "message_id", true, 1, 0, &req->message_id, e) ||
 		!get_typed(root, NULL, "typing_indicator", json_type_object, false, &typing, e))
 		return false;
+	if (strspn(req->message_id, " \t\r\n") == strlen(req->message_id))
+		return fail(e, 100, "Param message_id must be a valid WhatsApp message id - got a blank one.");
 	if (typing)
 	{
 		if (!get_str(typing, "typing_indicator", "type", true, 1, 0, &s, e))

@@ -40,6 +40,7 @@ typedef struct send_request
 	const char *template_name;
 	const char *template_lang;
 	int			body_params;	/* body parameters in the template send */
+	json_object *template_components;	/* the send's components, or NULL */
 	const char *callback;		/* biz_opaque_callback_data or NULL */
 } send_request;
 

@@ -84,6 +84,7 @@ my %calls = (
 		SELECT antiban.mark_read('wamid.abc', '1001');
 		SELECT antiban.cancel(1);
 		SELECT antiban.send_text('+5511987650002', 'oi');
+		SELECT * FROM antiban.lint_template('[{"type": "BODY", "text": "Olá {{1}}, seu pedido saiu."}]', 'utility');
 	},
 	reader => q{
 		SELECT count(*) FROM antiban.buckets;
@@ -93,6 +94,10 @@ my %calls = (
 		SELECT count(*) FROM antiban.secrets_status;
 		SELECT * FROM antiban.journal_stats();
 		SELECT * FROM antiban.decisions LIMIT 1;
+		SELECT count(*) FROM antiban.circuit_breakers;
+		SELECT count(*) FROM antiban.breaker_events;
+		SELECT count(*) FROM antiban.outbox_requeues;
+		SELECT * FROM antiban.lint_text('Informe sua senha.');
 	},
 	receiver => q{
 		SELECT * FROM antiban.ingest_webhook('{}', NULL);
@@ -113,6 +118,7 @@ my %calls = (
 		SELECT antiban.reload_config();
 		SELECT antiban.acknowledge_alert(1);
 		SELECT antiban.clear_secret('webhook_verify_token');
+		SELECT * FROM antiban.requeue(ARRAY[999999]::bigint[]);
 	});
 
 my $sessions = 0;

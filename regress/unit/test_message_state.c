@@ -80,7 +80,20 @@ delivered_and_read_imply_sent(void **state)
 	assert_false(message_state_implies_sent(MSG_UNKNOWN));
 }
 
+/* Only an operator's requeue brings a message back from dead, failed or unknown. */
+static void
+requeue_only_from_endings_without_delivery(void **state)
+{
+	for (int s = 0; s < MSG_NSTATES; s++)
+		assert_int_equal(message_requeue_allowed((MessageState) s),
+						 s == MSG_DEAD || s == MSG_FAILED || s == MSG_UNKNOWN);
+	/* the state machine alone still never does it */
+	assert_false(message_transition_allowed(MSG_DEAD, MSG_QUEUED));
+	assert_false(message_transition_allowed(MSG_FAILED, MSG_QUEUED));
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(requeue_only_from_endings_without_delivery),
 	cmocka_unit_test(delivered_and_read_imply_sent),
 	cmocka_unit_test(happy_path),
 	cmocka_unit_test(never_backwards),

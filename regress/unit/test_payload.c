@@ -84,6 +84,18 @@ fake_number(void *ctx, const char *path)
 	return l ? l->number : 0;
 }
 
+static bool
+fake_text(void *ctx, const char *path, const char **bytes, long *len)
+{
+	const Leaf *l = find(ctx, path);
+
+	if (!l || l->kind != JSON_STRING)
+		return false;
+	*bytes = l->text;
+	*len = (long) strlen(l->text);
+	return true;
+}
+
 #define S(p, t) {p, JSON_STRING, t, 0, 0}
 #define A(p, n) {p, JSON_ARRAY, NULL, n, 0}
 #define N(p, x) {p, JSON_NUMBER, NULL, 0, x}
@@ -94,7 +106,7 @@ static bool
 validate(const char *type, const Leaf *leaves, int n, PayloadError *err)
 {
 	Doc			d = {leaves, n};
-	JsonView	v = {&d, fake_kind, fake_size, fake_text_is, fake_text_starts, fake_number};
+	JsonView	v = {&d, fake_kind, fake_size, fake_text_is, fake_text_starts, fake_number, fake_text};
 
 	memset(err, 0, sizeof(*err));
 	return payload_validate(type, &v, err);
@@ -165,6 +177,7 @@ static bool
 validate_list(int rows_a, int rows_b, PayloadError *e)
 {
 	static char paths[64][96];
+	static char ids[64][8];
 	Leaf		leaves[64];
 	int			n = 0;
 	int			rows[2] = {rows_a, rows_b};
@@ -184,7 +197,8 @@ validate_list(int rows_a, int rows_b, PayloadError *e)
 		for (int r = 0; r < rows[s]; r++)
 		{
 			snprintf(paths[n], sizeof(paths[n]), "interactive.action.sections.%d.rows.%d.id", s, r);
-			leaves[n] = (Leaf) S(paths[n], "r");
+			snprintf(ids[n], sizeof(ids[n]), "r%d.%d", s, r);	/* unique, as Meta wants */
+			leaves[n] = (Leaf) S(paths[n], ids[n]);
 			n++;
 			snprintf(paths[n], sizeof(paths[n]), "interactive.action.sections.%d.rows.%d.title", s, r);
 			leaves[n] = (Leaf) S(paths[n], "Renda fixa");

@@ -6,6 +6,7 @@
 #include "unit.h"
 
 #include <limits.h>
+#include <math.h>
 #include <string.h>
 
 #include "core/decision.h"
@@ -328,12 +329,152 @@ congestion_decreases_once_per_event(void **state)
 	assert_false(r.changed);
 	assert_float_equal(r.next.factor, 0.7, 1e-9);
 	assert_int_equal(r.next.last_decrease, T0 + MIN(2));
-	assert_why(&r, "throughput limit (130429) for a request sent before the last decrease: already answered");
+	assert_why(&r, "throughput limit (130429) for a request sent before the last decrease took effect: already answered");
 
-	/* one sent after it: a new event, a second decrease */
-	rate_control_congestion(&p, &s, "throughput limit (130429)", T0 + MIN(2) + 1, T0 + MIN(3), &r);
+	/* one sent after it took effect (Meta's second has passed): a new event, a second decrease */
+	rate_control_congestion(&p, &s, "throughput limit (130429)", T0 + MIN(2) + p.congestion_window + 1, T0 + MIN(3), &r);
 	assert_true(r.changed);
 	assert_float_equal(r.next.factor, 0.49, 1e-9);
+}
+
+/*
+ * The issue's burst: the server allows a quarter of the level; five requests
+ * already in flight meet 130429 one after another.  One event, one decrease;
+ * only a request sent after it is a new event.
+ */
+static void
+burst_in_flight_is_one_event(void **state)
+{
+	RateControlParams p = rate_control_defaults();
+	RateControlState s = in_mode(MODE_ACTIVE, 1.0);
+	RateControlStep r;
+
+	for (int i = 0; i < 5; i++)
+	{
+		rate_control_congestion(&p, &s, "throughput limit (130429)", T0 + i * 1000,
+								T0 + 100000 + i * 50000, &r);
+		assert_true(r.changed == (i == 0));
+		s = r.next;
+	}
+	assert_float_equal(s.factor, 0.5, 1e-9);
+	assert_float_equal(s.ceiling, 1.0, 1e-9);
+	/*
+	 * Sent after the decrease, but Meta's count of the last second still
+	 * holds what was sent before it: the same event (this cut again, five
+	 * times in 600 ms, against the simulator).
+	 */
+	rate_control_congestion(&p, &s, "throughput limit (130429)", T0 + 400000, T0 + 500000, &r);
+	assert_false(r.changed);
+	rate_control_congestion(&p, &s, "throughput limit (130429)", T0 + 100000 + p.congestion_window,
+							T0 + 1200000, &r);
+	assert_false(r.changed);
+	/* a second later the rate really is still too high: a new event */
+	rate_control_congestion(&p, &s, "throughput limit (130429)", T0 + 100001 + p.congestion_window,
+							T0 + 1300000, &r);
+	assert_float_equal(r.next.factor, 0.25, 1e-9);
+	assert_float_equal(r.next.ceiling, 0.5, 1e-9);
+}
+
+/* Under the rate of the last congestion the rate climbs every probe_interval. */
+static void
+congestion_probes_back_quickly(void **state)
+{
+	RateControlParams p = rate_control_defaults();
+	RateControlState s = in_mode(MODE_ACTIVE, 0.5);
+	RateControlInput in = {.health = 95};
+	RateControlStep r;
+	int64_t		t = T0 + MIN(1);
+
+	rate_control_congestion(&p, &s, "throughput limit (130429)", t - 1000, t, &r);
+	s = r.next;
+	assert_float_equal(s.factor, 0.25, 1e-9);
+	in.now = t + p.probe_interval - 1;
+	rate_control_step(&p, &s, &in, &r);
+	assert_false(r.changed);
+	assert_why(&r, "throttled at 25 %: next increase in 1 s");
+	in.now = t + p.probe_interval;
+	rate_control_step(&p, &s, &in, &r);
+	assert_true(r.changed);
+	assert_float_equal(r.next.factor, 0.35, 1e-9);
+	assert_why(&r, "climbing back under the 50 % of the last congestion: rate 25 % → 35 %");
+	s = r.next;
+	in.now += p.probe_interval;
+	rate_control_step(&p, &s, &in, &r);
+	assert_float_equal(r.next.factor, 0.45, 1e-9);
+	s = r.next;
+	/* 55 % is past the ceiling: carefully again, one step per increase_interval */
+	in.now += p.probe_interval;
+	rate_control_step(&p, &s, &in, &r);
+	assert_false(r.changed);
+	in.now = s.last_change + p.increase_interval;
+	rate_control_step(&p, &s, &in, &r);
+	assert_float_equal(r.next.factor, 0.55, 1e-9);
+	/* a slow-down for quality leaves no ceiling: careful all the way */
+	in.bad_signal = true;
+	rate_control_step(&p, &r.next, &in, &r);
+	assert_float_equal(r.next.ceiling, 0, 1e-12);
+	s = r.next;
+	in.bad_signal = false;
+	in.now += p.probe_interval;
+	rate_control_step(&p, &s, &in, &r);
+	assert_false(r.changed);
+}
+
+/*
+ * A number whose server allows 'allowed' of its level, for an hour: each
+ * second at a higher share meets congestion (for a request sent that
+ * second), the monitor steps every 10 s.  The mean share it sends at.
+ */
+static double
+mean_share_against(const RateControlParams *p, double allowed, double *lowest)
+{
+	RateControlState s = in_mode(MODE_ACTIVE, 1.0);
+	RateControlInput in = {.health = 95};
+	RateControlStep r;
+	double		sum = 0;
+	int			n = 0;
+
+	*lowest = 1.0;
+	for (int sec = 1; sec <= 3600; sec++)
+	{
+		int64_t		now = T0 + (int64_t) sec * 1000000;
+
+		if (s.factor > allowed + 1e-9)
+		{
+			rate_control_congestion(p, &s, "throughput limit (130429)", now - 500000, now, &r);
+			s = r.next;
+		}
+		if (sec % 10 == 0)
+		{
+			in.now = now;
+			rate_control_step(p, &s, &in, &r);
+			s = r.next;
+		}
+		if (s.factor < *lowest)
+			*lowest = s.factor;
+		if (sec > 600)
+		{
+			sum += fmin(s.factor, allowed);
+			n++;
+		}
+	}
+	return sum / n;
+}
+
+static void
+rate_settles_near_what_the_server_allows(void **state)
+{
+	RateControlParams p = rate_control_defaults();
+	double		lowest;
+	double		mean;
+
+	/* 20 mps allowed of a configured 70: 29 % */
+	mean = mean_share_against(&p, 20.0 / 70.0, &lowest);
+	assert_true(lowest > p.min_factor);
+	assert_true(mean / (20.0 / 70.0) > 0.8);	/* 85 % measured */
+	/* climbing back only every increase_interval, as before, stays lower */
+	p.probe_interval = p.increase_interval;
+	assert_true(mean_share_against(&p, 20.0 / 70.0, &lowest) / (20.0 / 70.0) < 0.75);	/* 71 % */
 }
 
 /* The monitor's step sees the event the sender already acted on, and leaves it. */
@@ -346,6 +487,7 @@ monitor_step_ignores_congestion_already_answered(void **state)
 	RateControlStep r;
 
 	p.decrease = 0.7;
+	p.probe_interval = p.increase_interval;	/* about cuts only: no climb yet */
 	rate_control_congestion(&p, &s, "throughput limit (130429)", T0 + MIN(1), T0 + MIN(2), &r);
 	s = r.next;
 	rate_control_step(&p, &s, &in, &r);
@@ -359,9 +501,10 @@ monitor_step_ignores_congestion_already_answered(void **state)
 	assert_float_equal(r.next.factor, 0.7, 1e-9);
 	assert_int_equal(r.next.last_decrease, T0 + MIN(3));
 	/* and then congestion from that request is answered */
-	assert_false(rate_control_congestion_is_new(&r.next, T0 + MIN(1)));
-	assert_false(rate_control_congestion_is_new(&r.next, 0));
-	assert_true(rate_control_congestion_is_new(&r.next, T0 + MIN(3) + 1));
+	assert_false(rate_control_congestion_is_new(&p, &r.next, T0 + MIN(1)));
+	assert_false(rate_control_congestion_is_new(&p, &r.next, 0));
+	assert_false(rate_control_congestion_is_new(&p, &r.next, T0 + MIN(3) + p.congestion_window));
+	assert_true(rate_control_congestion_is_new(&p, &r.next, T0 + MIN(3) + p.congestion_window + 1));
 
 	/* a cut for any other reason also answers the congestion before it */
 	s = in_mode(MODE_ACTIVE, 1.0);
@@ -402,6 +545,9 @@ congestion_spares_paused_held_and_warming_modes(void **state)
 
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(congestion_decreases_once_per_event),
+	cmocka_unit_test(burst_in_flight_is_one_event),
+	cmocka_unit_test(congestion_probes_back_quickly),
+	cmocka_unit_test(rate_settles_near_what_the_server_allows),
 	cmocka_unit_test(monitor_step_ignores_congestion_already_answered),
 	cmocka_unit_test(congestion_spares_paused_held_and_warming_modes),
 	cmocka_unit_test(unfinished_warmup_resumes_after_recovery),

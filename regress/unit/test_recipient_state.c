@@ -191,7 +191,114 @@ an_empty_record_merges_into_nothing(void **state)
 	assert_true(before.last_reach != REACH_NEVER);
 }
 
+static void
+a_stop_ends_every_opt_in_before_it(void **state)
+{
+	RecipientState rs = fresh();
+
+	assert_false(recipient_state_opt_in_live(&rs));
+	recipient_state_opt_in(&rs, T(100), false);
+	assert_true(recipient_state_opt_in_live(&rs));
+	/* stop, then a resume: marketing is allowed again, but the opt-in is gone */
+	recipient_state_set_consent(&rs, true, T(200));
+	recipient_state_set_consent(&rs, false, T(300));
+	assert_false(rs.opted_out);
+	assert_false(recipient_state_opt_in_live(&rs));
+	/* a new opt-in brings it back */
+	recipient_state_opt_in(&rs, T(400), false);
+	assert_true(recipient_state_opt_in_live(&rs));
+}
+
+static void
+a_late_stop_older_than_the_opt_in_changes_nothing(void **state)
+{
+	RecipientState rs = fresh();
+
+	recipient_state_opt_in(&rs, T(400), false);
+	recipient_state_set_consent(&rs, true, T(200));
+	assert_true(recipient_state_opt_in_live(&rs));
+	/* a stop at the very instant of the opt-in wins */
+	recipient_state_set_consent(&rs, true, T(400));
+	assert_false(recipient_state_opt_in_live(&rs));
+}
+
+static void
+a_resume_in_force_after_a_stop_does_not_revive_an_opt_in(void **state)
+{
+	RecipientState a = fresh();
+	RecipientState b = fresh();
+
+	/* the stop came between the opt-in and a resume, in another record */
+	recipient_state_opt_in(&a, T(100), false);
+	recipient_state_set_consent(&b, true, T(150));
+	recipient_state_set_consent(&b, false, T(300));
+	recipient_state_merge(&a, &b);
+	assert_false(a.opted_out);
+	assert_false(recipient_state_opt_in_live(&a));
+	/* and the other way round */
+	recipient_state_init(&a);
+	recipient_state_opt_in(&a, T(100), false);
+	recipient_state_merge(&b, &a);
+	assert_false(recipient_state_opt_in_live(&b));
+}
+
+static void
+merged_send_logs_count_a_send_once(void **state)
+{
+	RecipientState a = fresh();
+	RecipientState b = fresh();
+
+	frequency_log_record(&a.sent[CAP_MARKETING], T(10));
+	frequency_log_record(&b.sent[CAP_MARKETING], T(20));
+	recipient_state_merge(&a, &b);
+	recipient_state_merge(&a, &b);
+	assert_int_equal(frequency_log_count(&a.sent[CAP_MARKETING], T(100), T(50)), 2);
+	assert_int_equal(frequency_log_count(&a.sent[CAP_UTILITY], T(100), T(50)), 0);
+}
+
+static void
+the_latest_stated_time_zone_wins_in_any_order(void **state)
+{
+	RecipientState a = fresh();
+	RecipientState b = fresh();
+	RecipientState ab,
+				ba;
+
+	assert_int_equal(a.time_zone, 0);
+	recipient_state_set_time_zone(&a, 7, T(200));
+	recipient_state_set_time_zone(&a, 3, T(100));
+	assert_int_equal(a.time_zone, 7);
+	/* cleared later: back to the number's zone */
+	recipient_state_set_time_zone(&b, 0, T(300));
+	ab = a;
+	recipient_state_merge(&ab, &b);
+	ba = b;
+	recipient_state_merge(&ba, &a);
+	assert_int_equal(ab.time_zone, 0);
+	assert_int_equal(ba.time_zone, 0);
+	assert_int_equal(ab.time_zone_at, T(300));
+	/* a tie goes the same way whichever record absorbs the other */
+	recipient_state_init(&a);
+	recipient_state_init(&b);
+	recipient_state_set_time_zone(&a, 4, T(50));
+	recipient_state_set_time_zone(&b, 9, T(50));
+	/* one record: the second statement at the same instant wins (a pinned clock) */
+	recipient_state_set_time_zone(&b, 0, T(50));
+	assert_int_equal(b.time_zone, 0);
+	recipient_state_set_time_zone(&b, 9, T(50));
+	ab = a;
+	recipient_state_merge(&ab, &b);
+	ba = b;
+	recipient_state_merge(&ba, &a);
+	assert_int_equal(ab.time_zone, ba.time_zone);
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(the_latest_stated_time_zone_wins_in_any_order),
+	cmocka_unit_test(a_stop_ends_every_opt_in_before_it),
+	cmocka_unit_test(a_late_stop_older_than_the_opt_in_changes_nothing),
+	cmocka_unit_test(a_resume_in_force_after_a_stop_does_not_revive_an_opt_in),
+	cmocka_unit_test(merged_send_logs_count_a_send_once),
 	cmocka_unit_test(a_resume_older_than_a_stop_is_ignored),
 	cmocka_unit_test(a_stop_wins_a_tie),
 	cmocka_unit_test(a_statement_as_of_now_wins_a_tie_not_the_future),

@@ -12,15 +12,15 @@ levels_give_meta_rates(void **state)
 	TokenBucketParams p;
 
 	/* burst + refill per second = the level: no second ever exceeds it */
-	assert_true(throughput_params("STANDARD", 0, 0, 1.0, 0.0, &p));
+	assert_true(throughput_params("STANDARD", 0, 0, 1.0, 0.0, 0.0, &p));
 	assert_int_equal(p.capacity, 2 * TB_SCALE);
 	assert_int_equal(p.rate, 78 * TB_SCALE);
-	assert_true(throughput_params("HIGH", 0, 0, 1.0, 0.0, &p));
+	assert_true(throughput_params("HIGH", 0, 0, 1.0, 0.0, 0.0, &p));
 	assert_int_equal(p.capacity, 10 * TB_SCALE);
 	assert_int_equal(p.rate, 990 * TB_SCALE);
-	assert_true(throughput_params("COEXISTENCE", 0, 0, 1.0, 0.0, &p));
+	assert_true(throughput_params("COEXISTENCE", 0, 0, 1.0, 0.0, 0.0, &p));
 	assert_int_equal(p.capacity + p.rate, 20 * TB_SCALE);
-	assert_false(throughput_params("TURBO", 0, 0, 1.0, 0.0, &p));
+	assert_false(throughput_params("TURBO", 0, 0, 1.0, 0.0, 0.0, &p));
 }
 
 static void
@@ -28,24 +28,24 @@ overrides_and_throttling(void **state)
 {
 	TokenBucketParams p;
 
-	assert_true(throughput_params("STANDARD", 10, 3, 1.0, 0.0, &p));
+	assert_true(throughput_params("STANDARD", 10, 3, 1.0, 0.0, 0.0, &p));
 	assert_int_equal(p.rate, 10 * TB_SCALE);
 	assert_int_equal(p.capacity, 3 * TB_SCALE);
-	assert_true(throughput_params("STANDARD", 0, 0, 0.25, 0.0, &p));
+	assert_true(throughput_params("STANDARD", 0, 0, 0.25, 0.0, 0.0, &p));
 	assert_int_equal(p.capacity + p.rate, 20 * TB_SCALE);
-	assert_true(throughput_params("HIGH", 0, 0, 0.5, 0.0, &p));
+	assert_true(throughput_params("HIGH", 0, 0, 0.5, 0.0, 0.0, &p));
 	assert_int_equal(p.capacity, 5 * TB_SCALE);
 	assert_int_equal(p.rate, 495 * TB_SCALE);
-	assert_true(throughput_params("STANDARD", 0.5, 0, 1.0, 0.0, &p));
+	assert_true(throughput_params("STANDARD", 0.5, 0, 1.0, 0.0, 0.0, &p));
 	assert_int_equal(p.capacity, 2 * TB_SCALE);	/* never below two messages */
 	assert_int_equal(p.rate, TB_SCALE / 2);	/* a slow explicit rate is kept */
 	/* a warming number: 250 a day over 8 h */
-	assert_true(throughput_params("STANDARD", 250.0 / (8 * 3600), 0, 1.0, 0.02, &p));
+	assert_true(throughput_params("STANDARD", 250.0 / (8 * 3600), 0, 1.0, 0.02, 0.0, &p));
 	assert_int_equal(p.rate, 8680);
-	assert_true(throughput_params("STANDARD", 1e-9, 0, 1.0, 0.0, &p));
+	assert_true(throughput_params("STANDARD", 1e-9, 0, 1.0, 0.0, 0.0, &p));
 	assert_int_equal(p.rate, (int64_t) (THROUGHPUT_MIN_RATE * TB_SCALE));
 	/* without an override, a throttled level never drops under one a second */
-	assert_true(throughput_params("COEXISTENCE", 0, 0, 0.05, 0.0, &p));
+	assert_true(throughput_params("COEXISTENCE", 0, 0, 0.05, 0.0, 0.0, &p));
 	assert_int_equal(p.rate, TB_SCALE);
 }
 
@@ -54,11 +54,11 @@ headroom_keeps_arrivals_under_the_level(void **state)
 {
 	TokenBucketParams p;
 
-	assert_true(throughput_params("HIGH", 0, 0, 1.0, 0.02, &p));
+	assert_true(throughput_params("HIGH", 0, 0, 1.0, 0.02, 0.0, &p));
 	assert_int_equal(p.capacity, 10 * TB_SCALE);
 	assert_int_equal(p.rate, 970 * TB_SCALE);
 	/* overrides are the operator's numbers: no headroom taken */
-	assert_true(throughput_params("HIGH", 500, 0, 1.0, 0.02, &p));
+	assert_true(throughput_params("HIGH", 500, 0, 1.0, 0.02, 0.0, &p));
 	assert_int_equal(p.rate, 500 * TB_SCALE);
 }
 

@@ -28,6 +28,7 @@ extern UnitGroup recipient_tests(void);
 extern UnitGroup reach_window_tests(void);
 extern UnitGroup decision_tests(void);
 extern UnitGroup throughput_tests(void);
+extern UnitGroup pacing_tests(void);
 extern UnitGroup error_tests(void);
 extern UnitGroup message_state_tests(void);
 extern UnitGroup payload_tests(void);
@@ -38,6 +39,7 @@ extern UnitGroup health_tests(void);
 extern UnitGroup rate_control_tests(void);
 extern UnitGroup warmup_tests(void);
 extern UnitGroup redact_tests(void);
+extern UnitGroup circuit_breaker_tests(void);
 extern UnitGroup recipient_match_tests(void);
 extern UnitGroup event_time_tests(void);
 extern UnitGroup json_repair_tests(void);
@@ -55,5 +57,10 @@ extern UnitGroup lead_corpus_tests(void);
 extern UnitGroup business_hours_tests(void);
 extern UnitGroup lead_assignment_tests(void);
 extern UnitGroup recipient_state_tests(void);
+extern UnitGroup template_check_tests(void);
+extern UnitGroup template_lint_tests(void);
+extern UnitGroup frequency_cap_tests(void);
+extern UnitGroup quiet_hours_tests(void);
+extern UnitGroup lead_llm_tests(void);
 
 #endif

@@ -205,36 +205,36 @@ set_options(CloudApiClient *c, Transfer *t, const char *url, size_t body_len)
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "antiban/" ANTIBAN_VERSION);
 }
 
-bool
-cloudapi_submit(CloudApiClient *c, int64_t id, const char *url,
-				const char *bearer_token, const char *body)
+/* A POST of 'body', or a GET when it is NULL. */
+static bool
+submit(CloudApiClient *c, int64_t id, const char *url, const char *bearer_token, const char *body)
 {
 	Transfer   *t;
 	char		auth[1024];
-	size_t		body_len;
+	size_t		body_len = body ? strlen(body) : 0;
 
-	/* an empty token or body is a bug upstream: never let it reach Meta */
-	if (bearer_token == NULL || bearer_token[0] == '\0' || body == NULL || body[0] == '\0')
-		return false;
 	t = transfer_get(c);
 	if (t == NULL)
 		return false;
 	t->id = id;
-	body_len = strlen(body);
-	t->body = malloc(body_len + 1);
+	t->body = NULL;
 	t->retry_after_us = 0;
 	t->error[0] = '\0';
-	if (t->body == NULL)
+	if (body && (t->body = malloc(body_len + 1)) == NULL)
 	{
 		transfer_put(c, t);
 		return false;
 	}
-	memcpy(t->body, body, body_len + 1);
+	if (body)
+		memcpy(t->body, body, body_len + 1);
 	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer_token);
 	t->headers = curl_slist_append(NULL, auth);
-	t->headers = curl_slist_append(t->headers, "Content-Type: application/json");
-	/* no "Expect: 100-continue" round trip for larger bodies */
-	t->headers = curl_slist_append(t->headers, "Expect:");
+	if (body)
+	{
+		t->headers = curl_slist_append(t->headers, "Content-Type: application/json");
+		/* no "Expect: 100-continue" round trip for larger bodies */
+		t->headers = curl_slist_append(t->headers, "Expect:");
+	}
 	set_options(c, t, url, body_len);
 	if (curl_multi_add_handle(c->multi, t->easy) != CURLM_OK)
 	{
@@ -248,6 +248,24 @@ cloudapi_submit(CloudApiClient *c, int64_t id, const char *url,
 	c->active = t;
 	c->inflight++;
 	return true;
+}
+
+bool
+cloudapi_submit(CloudApiClient *c, int64_t id, const char *url,
+				const char *bearer_token, const char *body)
+{
+	/* an empty token or body is a bug upstream: never let it reach Meta */
+	if (bearer_token == NULL || bearer_token[0] == '\0' || body == NULL || body[0] == '\0')
+		return false;
+	return submit(c, id, url, bearer_token, body);
+}
+
+bool
+cloudapi_submit_get(CloudApiClient *c, int64_t id, const char *url, const char *bearer_token)
+{
+	if (bearer_token == NULL || bearer_token[0] == '\0')
+		return false;
+	return submit(c, id, url, bearer_token, NULL);
 }
 
 int
@@ -277,6 +295,7 @@ collect(CloudApiClient *c, CURL *easy, CURLcode rc, CloudApiResult *r)
 	else
 	{
 		r->transport = transport_outcome(&t->watch, rc);
+		transport_facts(&t->watch, rc, &r->facts);
 		r->answer.error_code = -1;
 		snprintf(r->transport_error, sizeof(r->transport_error), "%s%s%s (after %.0f ms%s)",
 				 curl_easy_strerror(rc), t->error[0] ? ": " : "", t->error, r->total_ms,

@@ -20,6 +20,8 @@ typedef struct CloudApiResult
 {
 	int64_t		id;				/* the caller's id (the outbox row) */
 	TransportOutcome transport;
+	TransportFacts facts;		/* without an answer: how far it got, and why
+								 * it failed */
 	long		http_status;	/* 0 when no answer */
 	ApiAnswer	answer;
 	int64_t		retry_after_us; /* from a Retry-After header, 0 if none */
@@ -31,6 +33,9 @@ extern CloudApiClient *cloudapi_create(long timeout_ms, long connect_timeout_ms)
 extern void cloudapi_destroy(CloudApiClient *c);
 extern bool cloudapi_submit(CloudApiClient *c, int64_t id, const char *url,
 							const char *bearer_token, const char *body);
+/* A GET (the circuit breaker's probe): its result comes back like a POST's. */
+extern bool cloudapi_submit_get(CloudApiClient *c, int64_t id, const char *url,
+								const char *bearer_token);
 extern int	cloudapi_inflight(const CloudApiClient *c);
 /* Run transfers for at most 'timeout_ms'; return up to 'max' finished ones. */
 extern int	cloudapi_poll(CloudApiClient *c, int timeout_ms, CloudApiResult *out, int max);

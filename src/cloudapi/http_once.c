@@ -76,6 +76,7 @@ http_once(const char *url, const char *bearer_token, const char *json_body,
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	rc = curl_easy_perform(h);
 	out->transport = transport_outcome(&watch, rc);
+	out->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
 	else

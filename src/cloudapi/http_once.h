@@ -17,6 +17,7 @@ typedef struct HttpOnce
 {
 	long		status;			/* 0: no answer (see error and transport) */
 	TransportOutcome transport; /* without an answer: did the request leave? */
+	bool		timed_out;		/* no answer within timeout_ms */
 	char	   *body;			/* NUL-terminated, malloc'd; NULL if none */
 	size_t		len;
 	char		error[256];		/* transport error, never containing the token */

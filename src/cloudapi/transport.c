@@ -110,17 +110,22 @@ failure_of(CURLcode rc)
 	}
 }
 
+void
+transport_facts(const TransportWatch *w, CURLcode rc, TransportFacts *out)
+{
+	out->failure = failure_of(rc);
+	out->request_started = w->request_started;
+	out->connection_reused = w->connection_reused;
+	out->body_withheld = w->body != NULL && w->body_len > 0 && w->body_sent == 0;
+}
+
 TransportOutcome
 transport_outcome(const TransportWatch *w, CURLcode rc)
 {
-	TransportFacts facts = {
-		.failure = failure_of(rc),
-		.request_started = w->request_started,
-		.connection_reused = w->connection_reused,
-		.body_withheld = w->body != NULL && w->body_len > 0 && w->body_sent == 0,
-	};
+	TransportFacts facts;
 
 	if (rc == CURLE_OK)
 		return TRANSPORT_OK;
+	transport_facts(w, rc, &facts);
 	return transport_failure_outcome(&facts);
 }

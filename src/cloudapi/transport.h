@@ -34,5 +34,7 @@ typedef struct TransportWatch
 /* Set the body (POST) or none (GET) and the callbacks that watch it. */
 extern void transport_watch(CURL *easy, TransportWatch *w, const char *body, size_t body_len);
 extern TransportOutcome transport_outcome(const TransportWatch *w, CURLcode rc);
+/* What the failure was and how far the request got (for the circuit breaker). */
+extern void transport_facts(const TransportWatch *w, CURLcode rc, TransportFacts *out);
 
 #endif							/* ANTIBAN_CLOUDAPI_TRANSPORT_H */

@@ -41,6 +41,9 @@ static const char *const reason_names[] = {
 	[REASON_WARMUP_CAP] = "warmup_cap",
 	[REASON_ACCOUNT_RESTRICTED] = "account_restricted",
 	[REASON_MARKETING_CAP] = "marketing_cap",
+	[REASON_NO_OPT_IN] = "no_opt_in",
+	[REASON_FREQUENCY_CAP] = "frequency_cap",
+	[REASON_QUIET_HOURS] = "quiet_hours",
 };
 
 static const char *const limiter_names[] = {
@@ -54,6 +57,9 @@ static const char *const limiter_names[] = {
 	[LIMITER_WARMUP] = "warm-up daily cap",
 	[LIMITER_RESTRICTION] = "account restriction",
 	[LIMITER_MARKETING_CAP] = "per-user marketing cap",
+	[LIMITER_NO_OPT_IN] = "marketing opt-in",
+	[LIMITER_FREQUENCY_CAP] = "frequency cap",
+	[LIMITER_QUIET_HOURS] = "quiet hours",
 };
 
 static const char *const category_names[] = {"marketing", "utility", "authentication", "service"};
@@ -266,6 +272,14 @@ describe_hold(char *buf, size_t size, Limiter l, const NumberView *n, const char
 			snprintf(buf, size, "Meta capped marketing to this recipient (131049); marketing again %s",
 					 when);
 			break;
+		case LIMITER_FREQUENCY_CAP:
+			snprintf(buf, size, "this person reached the frequency cap of this category (antiban.frequency_caps); next one %s",
+					 when);
+			break;
+		case LIMITER_QUIET_HOURS:
+			snprintf(buf, size, "it is the recipient's quiet hours (antiban.quiet_hours, their local time); allowed again %s",
+					 when);
+			break;
 		default:
 			snprintf(buf, size, "number %s is at its throughput limit; next token %s",
 					 n->phone_number_id, when);
@@ -292,6 +306,10 @@ queue_reason(Limiter l)
 			return REASON_ACCOUNT_RESTRICTED;
 		case LIMITER_MARKETING_CAP:
 			return REASON_MARKETING_CAP;
+		case LIMITER_FREQUENCY_CAP:
+			return REASON_FREQUENCY_CAP;
+		case LIMITER_QUIET_HOURS:
+			return REASON_QUIET_HOURS;
 		default:
 			return REASON_NUMBER_THROUGHPUT;
 	}
@@ -340,6 +358,9 @@ conclude_wait(Decision *out, const DecideRequest *req, const NumberView *best,
 		else if (adm.limiter == LIMITER_CONSENT)
 			conclude_reject(out, REASON_OPTED_OUT,
 							"the recipient asked to stop marketing messages from this business");
+		else if (adm.limiter == LIMITER_NO_OPT_IN)
+			conclude_reject(out, REASON_NO_OPT_IN,
+							"marketing needs the recipient's opt-in (antiban.require_marketing_opt_in is on) and none is live; record one with antiban.record_opt_in");
 		else if (adm.limiter == LIMITER_RESTRICTION)
 			conclude_reject(out, REASON_ACCOUNT_RESTRICTED,
 							"Meta restricted business-initiated messages on this account with no end date; only replies inside an open service window can go");

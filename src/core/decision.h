@@ -60,7 +60,10 @@ typedef enum Limiter
 	LIMITER_CONSENT,			/* the recipient stopped marketing */
 	LIMITER_WARMUP,				/* a warming number sent its daily cap */
 	LIMITER_RESTRICTION,			/* Meta restricted business-initiated messages */
-	LIMITER_MARKETING_CAP		/* Meta capped this person's marketing (131049) */
+	LIMITER_MARKETING_CAP,		/* Meta capped this person's marketing (131049) */
+	LIMITER_NO_OPT_IN,			/* marketing needs a live opt-in (policy) */
+	LIMITER_FREQUENCY_CAP,		/* our own cap on sends per person and category */
+	LIMITER_QUIET_HOURS			/* the recipient's local quiet hours */
 } Limiter;
 
 typedef enum Reason
@@ -81,7 +84,10 @@ typedef enum Reason
 	REASON_OPTED_OUT,
 	REASON_WARMUP_CAP,
 	REASON_ACCOUNT_RESTRICTED,
-	REASON_MARKETING_CAP
+	REASON_MARKETING_CAP,
+	REASON_NO_OPT_IN,
+	REASON_FREQUENCY_CAP,
+	REASON_QUIET_HOURS
 } Reason;
 
 typedef struct NumberView

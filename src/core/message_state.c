@@ -74,3 +74,16 @@ message_state_implies_sent(MessageState s)
 {
 	return s == MSG_DELIVERED || s == MSG_READ;
 }
+
+/*
+ * An operator may give a message that ended without reaching anyone a new
+ * life (antiban.requeue): dead (retries ran out), failed (a permanent error)
+ * and unknown (no evidence either way; the caller must insist, it may have
+ * been delivered).  Only a write that counts the requeue does it: no sender
+ * or webhook ever moves these rows back to queued on its own.
+ */
+bool
+message_requeue_allowed(MessageState from)
+{
+	return from == MSG_DEAD || from == MSG_FAILED || from == MSG_UNKNOWN;
+}

@@ -5,7 +5,8 @@
  *	queued -> sending -> sent -> delivered -> read
  *	retry_wait after a transient error; unknown when a crash or timeout left
  *	no evidence; failed, dead, rejected, expired, cancelled and read are final
- *	(a late "sent" never downgrades a "read").
+ *	(a late "sent" never downgrades a "read"), except that an operator may
+ *	requeue a dead, failed or unknown message (antiban.requeue).
  */
 #ifndef ANTIBAN_MESSAGE_STATE_H
 #define ANTIBAN_MESSAGE_STATE_H
@@ -34,5 +35,6 @@ extern const char *message_state_name(MessageState s);
 extern bool message_transition_allowed(MessageState from, MessageState to);
 extern bool message_state_is_final(MessageState s);
 extern bool message_state_implies_sent(MessageState s);
+extern bool message_requeue_allowed(MessageState from);
 
 #endif							/* ANTIBAN_MESSAGE_STATE_H */

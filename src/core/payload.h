@@ -34,12 +34,15 @@ typedef struct JsonView
 	/* a string's first bytes, for checks such as "https://" */
 	bool		(*text_starts) (void *ctx, const char *path, const char *prefix);
 	double		(*number) (void *ctx, const char *path);
+	/* a string's bytes (UTF-8, not NUL-terminated); false if not a string */
+	bool		(*text) (void *ctx, const char *path, const char **bytes, long *len);
 } JsonView;
 
 typedef struct PayloadError
 {
 	char		field[128];
 	char		message[256];
+	char		hint[256];		/* what to do instead; may be empty */
 } PayloadError;
 
 /* Marking an inbound message read: not a message, but it goes to /messages too. */

@@ -14,7 +14,8 @@
  *	   health throttles it instead.
  *	5. Active: a bad signal or health under throttle_below throttles.
  *	6. Throttled: each bad step multiplies the factor by 'decrease'; each
- *	   clean increase_interval at good health adds 'increase'; at 1 it is
+ *	   clean increase_interval at good health adds 'increase' (each probe_interval
+ *	   while under the ceiling a congestion decrease left); at 1 it is
  *	   active (or warming) again.
  *	7. Warming follows the warm-up curve; only pauses and bad signals touch it.
  *
@@ -46,6 +47,8 @@ rate_control_defaults(void)
 		.increase = 0.1,
 		.min_factor = 0.05,
 		.increase_interval = 5 * MINUTE,
+		.probe_interval = 30 * SECOND,
+		.congestion_window = SECOND,
 		.pause_cooldown = 30 * MINUTE,
 		.ramp = 120 * MINUTE,
 		.ramp_start = 0.1,
@@ -94,19 +97,27 @@ settle(RateControlState *n, int64_t now)
 	return n->warmup_pending ? "back to its warm-up" : "active";
 }
 
-/* Multiplicative decrease, at most once per step; from any mode but warming. */
+/*
+ * Multiplicative decrease, at most once per step; from any mode but warming.
+ * 'congestion': the only bad signal was a new 130429, whose rate becomes
+ * the ceiling to climb back to quickly.
+ */
 static void
-throttle(const RateControlParams *p, const RateControlInput *in, RateControlStep *out)
+throttle(const RateControlParams *p, const RateControlInput *in, bool congestion,
+		 RateControlStep *out)
 {
 	RateControlState *n = &out->next;
 	double		before = n->factor;
 	bool		was_throttled = n->mode == MODE_THROTTLED;
 	char		cause[48];
 
-	if (in->bad_signal)
+	if (congestion)
+		snprintf(cause, sizeof(cause), "throughput limit (130429)");
+	else if (in->bad_signal)
 		snprintf(cause, sizeof(cause), "throttle-class event");
 	else
 		snprintf(cause, sizeof(cause), "health %d < %d", in->health, p->throttle_below);
+	n->ceiling = congestion ? before : 0;
 	n->factor = fmax(p->min_factor, before * p->decrease);
 	n->last_change = n->last_decrease = in->now;
 	enter(n, MODE_THROTTLED, in->now);
@@ -173,7 +184,7 @@ step_recovering(const RateControlParams *p, const RateControlInput *in, RateCont
 
 	if (in->bad_signal || in->health < p->throttle_below)
 	{
-		throttle(p, in, out);
+		throttle(p, in, in->congestion_only && in->health >= p->throttle_below, out);
 		return;
 	}
 	if (elapsed >= p->ramp)
@@ -194,6 +205,16 @@ step_recovering(const RateControlParams *p, const RateControlInput *in, RateCont
 		pct(n->factor), minutes(elapsed), minutes(p->ramp));
 }
 
+/*
+ * Climb back quickly: the last decrease answered congestion and one more
+ * increase stays at or under the rate where Meta answered it.
+ */
+static bool
+probes_quickly(const RateControlParams *p, const RateControlState *n)
+{
+	return n->ceiling > 0 && n->factor + p->increase <= n->ceiling + FACTOR_EPSILON;
+}
+
 /* Rule 6: one decrease per bad step, one increase per clean interval. */
 static void
 step_throttled(const RateControlParams *p, const RateControlInput *in, RateControlStep *out)
@@ -201,19 +222,24 @@ step_throttled(const RateControlParams *p, const RateControlInput *in, RateContr
 	RateControlState *n = &out->next;
 	int64_t		clean_for = in->now - n->last_change;
 	double		before = n->factor;
+	bool		probing = probes_quickly(p, n);
+	int64_t		interval = probing ? p->probe_interval : p->increase_interval;
 
 	if (in->bad_signal)
-		throttle(p, in, out);
+		throttle(p, in, in->congestion_only && in->health >= p->throttle_below, out);
 	else if (in->health < p->throttle_below)
 		say(out, "throttled at %.0f %%: health %d < %d", pct(before), in->health, p->throttle_below);
-	else if (clean_for < p->increase_interval)
+	else if (clean_for < interval)
 		say(out, "throttled at %.0f %%: next increase in %lld s",
-			pct(before), (long long) ((p->increase_interval - clean_for + SECOND - 1) / SECOND));
+			pct(before), (long long) ((interval - clean_for + SECOND - 1) / SECOND));
 	else
 	{
 		n->factor = fmin(1.0, before + p->increase);
 		n->last_change = in->now;
-		if (n->factor < 1.0 - FACTOR_EPSILON)
+		if (probing && n->factor < 1.0 - FACTOR_EPSILON)
+			say(out, "climbing back under the %.0f %% of the last congestion: rate %.0f %% → %.0f %%",
+				pct(n->ceiling), pct(before), pct(n->factor));
+		else if (n->factor < 1.0 - FACTOR_EPSILON)
 			say(out, "clean for %lld min: rate %.0f %% → %.0f %%",
 				minutes(clean_for), pct(before), pct(n->factor));
 		else
@@ -261,14 +287,20 @@ note_changes(const RateControlState *s, RateControlStep *out)
 
 /*
  * Is a congestion signal about a request sent at 'request_at' a new event?
- * Only if the request left after the last decrease: one sent before (or at
- * the same instant, as on a pinned clock) met the congestion that decrease
- * answered.
+ * Only if the request left more than congestion_window after the last
+ * decrease: one sent before it (or at the same instant, as on a pinned
+ * clock) met the congestion that decrease answered, and one sent within the
+ * window arrived while Meta's count still held what was sent before it.
  */
 bool
-rate_control_congestion_is_new(const RateControlState *s, int64_t request_at)
+rate_control_congestion_is_new(const RateControlParams *p, const RateControlState *s,
+							   int64_t request_at)
 {
-	return request_at != 0 && request_at > s->last_decrease;
+	if (request_at == 0)
+		return false;
+	if (s->last_decrease == 0)
+		return true;
+	return request_at > s->last_decrease + p->congestion_window;
 }
 
 /*
@@ -292,8 +324,9 @@ rate_control_step(const RateControlParams *p, const RateControlState *s,
 		return;
 	}
 	repair_factor(p, n);
-	in_copy.bad_signal = given->bad_signal ||
-		rate_control_congestion_is_new(s, given->congestion_at);
+	in_copy.congestion_only = !given->bad_signal &&
+		rate_control_congestion_is_new(p, s, given->congestion_at);
+	in_copy.bad_signal = given->bad_signal || in_copy.congestion_only;
 
 	if (!step_pause(p, in, out))
 	{
@@ -313,7 +346,7 @@ rate_control_step(const RateControlParams *p, const RateControlState *s,
 				break;
 			case MODE_ACTIVE:
 				if (in->bad_signal || in->health < p->throttle_below)
-					throttle(p, in, out);
+					throttle(p, in, in->congestion_only && in->health >= p->throttle_below, out);
 				else
 					say(out, "active at %.0f %% of the rate", pct(n->factor));
 				break;
@@ -350,13 +383,14 @@ rate_control_congestion(const RateControlParams *p, const RateControlState *s,
 		say(out, "%s: the number is paused, nothing to slow", cause);
 		return;
 	}
-	if (!rate_control_congestion_is_new(s, request_at))
+	if (!rate_control_congestion_is_new(p, s, request_at))
 	{
-		say(out, "%s for a request sent before the last decrease: already answered", cause);
+		say(out, "%s for a request sent before the last decrease took effect: already answered", cause);
 		return;
 	}
 	repair_factor(p, n);
 	before = n->factor;
+	n->ceiling = before;
 	n->factor = fmax(p->min_factor, before * p->decrease);
 	n->last_change = n->last_decrease = now;
 	if (n->mode != MODE_WARMING)

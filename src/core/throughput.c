@@ -4,6 +4,8 @@
  */
 #include "throughput.h"
 
+#include "pacing.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -20,7 +22,7 @@ static const struct
 bool
 throughput_params(const char *level, double rate_override,
 				  double burst_override, double factor, double headroom,
-				  TokenBucketParams *out)
+				  double jitter_s, TokenBucketParams *out)
 {
 	double		rate = -1.0;
 	double		burst;
@@ -44,11 +46,7 @@ throughput_params(const char *level, double rate_override,
 		if (burst < 2.0)
 			burst = 2.0;
 		if (rate_override <= 0)
-		{
-			rate = rate * (1.0 - headroom) - burst;
-			if (rate < 1.0)
-				rate = 1.0;
-		}
+			rate = throughput_rate_for_arrival(rate, burst, headroom, jitter_s);
 	}
 	/* an explicit rate may be slow (a warming number: a few a minute), never zero */
 	if (rate < THROUGHPUT_MIN_RATE)

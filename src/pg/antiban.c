@@ -3,6 +3,7 @@
  *		Module entry point: configuration, shared memory, background workers.
  */
 #include "pg/antiban.h"
+#include "pg/lead_llm.h"
 #include "worker/webhook_apply.h"
 
 #include "fmgr.h"
@@ -35,4 +36,5 @@ _PG_init(void)
 	antiban_register_webhook_apply();
 	if (antiban_monitor_enabled)
 		antiban_register_monitor();
+	antiban_register_lead_llm();	/* idles while antiban.lead_llm_url is empty */
 }

@@ -17,17 +17,21 @@
 #include "utils/timestamp.h"
 
 #include "core/decision.h"
+#include "core/frequency_cap.h"
 #include "core/health.h"
 #include "core/recipient.h"
 #include "core/recipient_match.h"
 #include "core/recipient_state.h"
 #include "core/slot_table.h"
 #include "core/token_bucket.h"
+#include "core/pacing.h"
 
 /* GUCs (guc.c) */
 extern char *antiban_database_name;
 extern int	antiban_min_health;
 extern double antiban_throughput_headroom;
+extern double antiban_pair_headroom;
+extern int	antiban_arrival_jitter_ms;
 extern double antiban_pair_rate_per_minute;
 extern int	antiban_pair_burst;
 extern int	antiban_max_buckets;
@@ -62,6 +66,7 @@ extern int	antiban_resume_at;
 extern double antiban_aimd_decrease;
 extern double antiban_aimd_increase;
 extern int	antiban_aimd_interval_s;
+extern int	antiban_aimd_probe_interval_s;
 extern int	antiban_pause_cooldown_s;
 extern int	antiban_recovery_ramp_s;
 extern int	antiban_poll_interval_ms;
@@ -203,6 +208,7 @@ typedef enum FactKind
 	FACT_OPT_OUT,
 	FACT_WINDOW,
 	FACT_MARKETING_DEFER,
+	FACT_TIME_ZONE,				/* the person's own time zone (noted_at: when) */
 	FACT_LINK					/* an identifier now names another anchor */
 } FactKind;
 
@@ -216,6 +222,8 @@ typedef struct RecipientFact
 	bool		opted_out;		/* FACT_OPT_OUT */
 	TimestampTz consent_at;		/* FACT_OPT_OUT: when the person said it */
 	bool		as_of_now;		/* FACT_OPT_OUT: stated now, not at an event time */
+	bool		opt_in;			/* FACT_OPT_OUT: a marketing opt-in (opted_out false) */
+	uint16		time_zone;		/* FACT_TIME_ZONE: person_zone_index(), 0: none */
 	TimestampTz window_until;	/* FACT_WINDOW */
 	int64		window_number_id;	/* FACT_WINDOW */
 	TimestampTz marketing_not_before;	/* FACT_MARKETING_DEFER */
@@ -234,13 +242,22 @@ extern bool reach_peek(ClockDomain domain, Oid instance, int64 portfolio_id, uin
 extern bool reach_admits(Oid instance, const CachedPortfolio *p, const RecipientState *rs,
 						 TimestampTz now, TimestampTz *ready_at);
 extern bool reach_record(Oid instance, const CachedPortfolio *p, const char *key,
-						 uint64 key_hash, int64 number_id, TimestampTz now, bool counts);
+						 uint64 key_hash, int64 number_id, TimestampTz now, bool counts,
+						 Category category);
 extern void reach_open_window(Oid instance, int64 portfolio_id, const char *key,
 							  uint64 key_hash, int64 number_id, TimestampTz until);
 extern void reach_set_opt_out(Oid instance, int64 portfolio_id, const char *key,
 							  uint64 key_hash, bool opted_out, TimestampTz at, bool as_of_now);
+extern void reach_set_time_zone(Oid instance, int64 portfolio_id, const char *key,
+								uint64 key_hash, uint16 time_zone);
+extern void reach_note_opt_in(Oid instance, int64 portfolio_id, const char *key,
+							  uint64 key_hash, TimestampTz at, bool as_of_now);
+extern CachedNumber *reach_fact_args(FunctionCallInfo fcinfo, NumbersCache *c, char *key,
+									 uint64 *key_hash);
 extern void reach_defer_marketing(Oid instance, int64 portfolio_id, const char *key,
 								  uint64 key_hash, TimestampTz until);
+extern bool reach_consent_spilled(void);
+extern void reach_consent_from_tables(int64 portfolio_id, const char *key, RecipientState *rs);
 extern void reach_fact_apply_to(RecipientState *rs, const RecipientFact *f);
 extern bool reach_apply_fact(const RecipientFact *f);
 extern void reach_apply_link(const RecipientFact *f);
@@ -256,7 +273,6 @@ extern uint64 identity_anchor(ClockDomain domain, Oid instance, int64 portfolio_
 							  uint64 key_hash);
 extern bool identity_set(ClockDomain domain, Oid instance, int64 portfolio_id,
 						 uint64 key_hash, uint64 anchor);
-extern void identity_check_room(Oid instance, int64 portfolio_id, uint64 key_hash);
 extern void identity_load(ClockDomain domain, Oid instance, int64 portfolio_id);
 
 /* recipient_facts.c: opt-outs, windows and links follow the caller's transaction */
@@ -278,9 +294,29 @@ typedef struct DecideArgs
 	const char *from_number;	/* NULL: any */
 	const char *portfolio;		/* NULL: any */
 	bool		consume;
+	const FrequencyCaps *caps;	/* NULL: antiban.frequency_caps */
 } DecideArgs;
 
 extern void antiban_decide_message(const DecideArgs *args, Decision *d, char *normalized);
+
+/* contact_policy.c: opt-in required, frequency caps, quiet hours (GUCs and the check) */
+extern void antiban_define_policy_gucs(void);
+extern void frequency_caps_or_error(const char *text, FrequencyCaps *out);
+extern int64 frequency_cap_horizon(void);
+extern void contact_policy_check(const char *recipient, Category category,
+								 const RecipientState *rs, const FrequencyCaps *caps,
+								 TimestampTz now, TimestampTz *ready_at, Limiter *limiter);
+
+/* person_time_zone.c: a person's own time zone, by index into a shared table of names */
+extern Size person_zone_shmem_size(void);
+extern void person_zone_shmem_init(void);
+extern uint16 person_zone_index(const char *name);
+extern const char *person_zone_name(uint16 index);
+
+/* consent.c: the consent registry (history, current state, contacts) */
+extern int64 consent_register(int64 portfolio_id, const char *key, const char *action,
+							  TimestampTz at, bool as_of_now, const char *channel,
+							  const char *proof);
 
 /* journal.c: decisions and recipient facts, written behind the hot path */
 typedef struct JournalDecision

@@ -87,13 +87,20 @@ buckets_shmem_init(void)
 	bucket_locks = GetNamedLWLockTranche("antiban_buckets");
 }
 
+/*
+ * The pair bucket as Meta judges it, by arrival (core/pacing.h): Meta's
+ * burst, refilling with antiban.pair_headroom kept unused and spaced by at
+ * least antiban.arrival_jitter_ms more than Meta's 6 s.  The GUCs' ranges
+ * make every combination valid.
+ */
 TokenBucketParams
 pair_params(void)
 {
 	TokenBucketParams p;
 
-	p.rate = token_bucket_limit(antiban_pair_rate_per_minute / 60.0);
-	p.capacity = token_bucket_limit((double) antiban_pair_burst);
+	if (!pair_rate_params(antiban_pair_burst, antiban_pair_rate_per_minute,
+						  antiban_pair_headroom / 100.0, antiban_arrival_jitter_ms / 1000.0, &p))
+		elog(ERROR, "antiban: invalid pair-rate settings");
 	return p;
 }
 

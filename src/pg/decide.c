@@ -50,6 +50,7 @@ typedef struct DecideContext
 	Category	category;
 	bool		consume;
 	TimestampTz now;
+	const FrequencyCaps *caps;	/* NULL: antiban.frequency_caps */
 	PortfolioView *portfolios;	/* by cache portfolio index */
 } DecideContext;
 
@@ -64,6 +65,9 @@ view_in(DecideContext *ctx, int portfolio_index)
 	{
 		reach_ensure_loaded(ctx->cache, p, ctx->now);
 		reach_get(ctx->cache->instance, p->id, ctx->key_hash, &pv->state, &pv->anchor);
+		/* shared memory lost a consent fact since startup: the tables have it */
+		if (ctx->category == CATEGORY_MARKETING && reach_consent_spilled())
+			reach_consent_from_tables(p->id, ctx->key, &pv->state);
 		pv->fetched = true;
 	}
 	return pv;
@@ -139,11 +143,18 @@ admit(void *arg, const NumberView *n)
 	Admission	a = {true, ctx->now, LIMITER_NONE};
 	TimestampTz reach_ready;
 	TimestampTz restricted;
+	TimestampTz policy_ready;
+	Limiter		policy_limiter;
 
 	if (ctx->category == CATEGORY_SERVICE && !in_window)
 		return refuse(TB_NEVER, LIMITER_WINDOW);
 	if (ctx->category == CATEGORY_MARKETING && rs->opted_out)
 		return refuse(TB_NEVER, LIMITER_CONSENT);
+	/* our contact policy: opt-in required, frequency caps, quiet hours */
+	contact_policy_check(ctx->recipient, ctx->category, rs, ctx->caps, ctx->now,
+						 &policy_ready, &policy_limiter);
+	if (policy_ready == TB_NEVER)
+		return refuse(TB_NEVER, policy_limiter);
 	/* Meta's restriction on starting conversations (core/decision.c) */
 	restricted = restriction_hold(n, in_window, ctx->now);
 	if (restricted != 0)
@@ -151,6 +162,8 @@ admit(void *arg, const NumberView *n)
 	/* Meta capped this person's marketing (131049): it waits, utility goes */
 	if (ctx->category == CATEGORY_MARKETING && rs->marketing_not_before > ctx->now)
 		hold_until(&a, rs->marketing_not_before, LIMITER_MARKETING_CAP);
+	if (policy_limiter != LIMITER_NONE)
+		hold_until(&a, policy_ready, policy_limiter);
 	if (counts && !reach_admits(ctx->cache->instance, p, rs, ctx->now, &reach_ready))
 		hold_until(&a, reach_ready, LIMITER_PORTFOLIO);
 	check_buckets(ctx, cn, pv, ctx->consume && a.granted, &a);
@@ -162,7 +175,8 @@ admit(void *arg, const NumberView *n)
 		return a;
 	}
 	if (ctx->consume &&
-		!reach_record(ctx->cache->instance, p, ctx->key, ctx->key_hash, n->id, ctx->now, counts))
+		!reach_record(ctx->cache->instance, p, ctx->key, ctx->key_hash, n->id, ctx->now, counts,
+					  ctx->category))
 	{
 		buckets_give_back(ctx->cache->instance, cn, pv->anchor, ONE_MESSAGE);
 		reach_admits(ctx->cache->instance, p, rs, ctx->now, &reach_ready);
@@ -257,7 +271,7 @@ void
 antiban_decide_message(const DecideArgs *args, Decision *d, char *normalized)
 {
 	DecideContext ctx = {.cache = args->cache, .now = args->now, .category = args->category,
-	.consume = args->consume};
+	.consume = args->consume, .caps = args->caps};
 	DecideRequest req = {.priority = args->priority, .min_health = antiban_min_health,
 	.category = args->category, .now = args->now, .valid_until = args->valid_until};
 	DecidePorts ports = {.ctx = &ctx, .admit = admit};
@@ -309,13 +323,18 @@ PG_FUNCTION_INFO_V1(antiban_decide);
 
 /*
  * antiban.decide(recipient, category, priority, valid_until, from_number,
- *				  portfolio, consume) -> (outcome, reason, detail,
- *				  phone_number_id, not_before)
+ *				  portfolio, consume, frequency_caps) -> (outcome, reason,
+ *				  detail, phone_number_id, not_before)
+ *
+ * frequency_caps (a campaign's own, same form as antiban.frequency_caps)
+ * replaces the GUC for this decision.
  */
 Datum
 antiban_decide(PG_FUNCTION_ARGS)
 {
 	char		normalized[RECIPIENT_MAXLEN + 1];
+	FrequencyCaps caps;
+	bool		own_caps = PG_NARGS() > 7 && !PG_ARGISNULL(7);
 	DecideArgs	args = {
 		.cache = numbers_cache_get(),
 		.now = antiban_now(),
@@ -329,6 +348,11 @@ antiban_decide(PG_FUNCTION_ARGS)
 	};
 	Decision	d;
 
+	if (own_caps)
+	{
+		frequency_caps_or_error(text_to_cstring(PG_GETARG_TEXT_PP(7)), &caps);
+		args.caps = &caps;
+	}
 	antiban_decide_message(&args, &d, normalized);
 	PG_RETURN_DATUM(decision_tuple(fcinfo, &d));
 }

@@ -173,6 +173,7 @@ act_on_person(const ErrorClass *c, NumbersCache *cache, const CachedNumber *n,
 	if (c->opt_out)
 	{
 		/* Meta says the person stopped marketing: as of now, when we learn it */
+		consent_register(n->portfolio_id, key, "opt_out", now, true, "meta_error", "131050");
 		reach_set_opt_out(cache->instance, n->portfolio_id, key, kh, true, now, true);
 		done |= DONE_OPTED_OUT;
 	}

@@ -6,6 +6,8 @@
  * reload on SIGHUP; the pinned clock is for tests and superusers only.
  */
 #include "pg/antiban.h"
+#include "pg/circuit_breakers.h"
+#include "pg/lead_llm.h"
 #include "pg/lead.h"
 
 #include "miscadmin.h"
@@ -14,6 +16,8 @@
 char	   *antiban_database_name = NULL;
 int			antiban_min_health = 30;
 double		antiban_throughput_headroom = 2.0;
+double		antiban_pair_headroom = 10.0;
+int			antiban_arrival_jitter_ms = 20;
 double		antiban_pair_rate_per_minute = 10.0;
 int			antiban_pair_burst = 45;
 int			antiban_max_buckets = 262144;
@@ -145,6 +149,16 @@ define_tunables(void)
 							 "Applies to numbers without rate_override.",
 							 &antiban_throughput_headroom, 2.0, 0.0, 50.0,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("antiban.pair_headroom",
+							 "Percent of Meta's pair rate kept unused, so network jitter never brings two arrivals at Meta closer than it allows.",
+							 "Meta judges the pair rate when a request arrives: a slow request followed by a fast one arrive closer than they left. 10 % spaces messages 6.67 s apart instead of 6 s, which absorbs 0.67 s of latency spread.",
+							 &antiban_pair_headroom, 10.0, 0.0, 90.0,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.arrival_jitter_ms",
+							"Spread of request latency to the Cloud API (slowest minus fastest) that the buckets must absorb.",
+							"Both buckets are shaped so that requests claimed at their pace still respect Meta's limits when they arrive this much closer together. The default is what the 2 % throughput headroom already covers.",
+							&antiban_arrival_jitter_ms, 20, 0, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomRealVariable("antiban.pair_rate_per_minute",
 							 "Messages per minute one number may send to one recipient, sustained.",
 							 "Meta allows about one message every 6 seconds per pair.",
@@ -180,5 +194,8 @@ antiban_define_gucs(void)
 	define_sender_settings();
 	antiban_define_protection_gucs();
 	antiban_define_lead_gucs();
+	antiban_define_breaker_gucs();
+	antiban_define_policy_gucs();
+	antiban_define_lead_llm_gucs();
 	MarkGUCPrefixReserved("antiban");
 }

@@ -22,6 +22,7 @@ int			antiban_resume_at = 60;
 double		antiban_aimd_decrease = 0.5;
 double		antiban_aimd_increase = 0.1;
 int			antiban_aimd_interval_s = 300;
+int			antiban_aimd_probe_interval_s = 30;
 int			antiban_pause_cooldown_s = 1800;
 int			antiban_recovery_ramp_s = 7200;
 int			antiban_poll_interval_ms = 300000;
@@ -91,6 +92,10 @@ define_controller_settings(void)
 	DefineCustomIntVariable("antiban.aimd_interval",
 							"Clean time a throttled number needs for each increase of its rate.",
 							NULL, &antiban_aimd_interval_s, 300, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.aimd_probe_interval",
+							"Clean time for each increase of a rate cut by congestion (130429), while under the rate at which Meta answered it.",
+							"A throughput answer costs a retry, not a ban: the number climbs back quickly to just under what Meta allowed, then by antiban.aimd_interval beyond it.",
+							&antiban_aimd_probe_interval_s, 30, 1, 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 	DefineCustomIntVariable("antiban.pause_cooldown",
 							"Shortest automatic pause (a pause for a ban or restriction waits for a person).",
 							NULL, &antiban_pause_cooldown_s, 1800, 0, 7 * 86400, PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);

@@ -33,6 +33,8 @@
 
 #define REASON_MAX 600
 
+static RateControlParams controller_params(void);
+
 /* Column numbers of antiban.number_signals(). */
 enum
 {
@@ -42,7 +44,8 @@ enum
 	SIG_THROUGHPUT, SIG_PAIR, SIG_CAP, SIG_UNDELIVERABLE, SIG_SENT_DAY, SIG_DELIVERED_DAY,
 	SIG_READ_DAY, SIG_REPLIED_DAY, SIG_BLOCKS_DAY, SIG_LAST_BAD, SIG_CONGESTION_AT,
 	SIG_NEW_SOFT_PAUSE, SIG_NEW_HARD_PAUSE, SIG_EVALUATED_AT, SIG_WARMUP_DAY, SIG_WARMUP_STARTED,
-	SIG_WARMUP_CAP, SIG_WARMUP_FULL, SIG_SENT_24H, SIG_OLDEST_SENT_24H, SIG_RATE_DECREASED
+	SIG_WARMUP_CAP, SIG_WARMUP_FULL, SIG_SENT_24H, SIG_OLDEST_SENT_24H, SIG_RATE_DECREASED,
+	SIG_RATE_CEILING
 };
 
 static const char *const signals_sql =
@@ -52,18 +55,18 @@ static const char *const signals_sql =
 static const char *const update_sql =
 "UPDATE antiban.numbers SET health = $2, health_terms = $3::jsonb, mode = $4::antiban.number_mode,"
 " rate_factor = $5, mode_since = $6, rate_changed_at = $7, hard_block = $8, change_reason = $9,"
-" rate_decreased_at = $10"
+" rate_decreased_at = $10, rate_ceiling = $16"
 " WHERE id = $1 AND mode = $11::antiban.number_mode AND rate_factor = $12 AND hard_block = $13"
 "  AND rate_decreased_at IS NOT DISTINCT FROM $14 AND mode_forced = $15";
 
 /* The congestion step reads and writes the row under its lock. */
 static const char *const congestion_read_sql =
-"SELECT mode::text, rate_factor, mode_since, rate_changed_at, rate_decreased_at, mode_forced, hard_block"
-" FROM antiban.numbers WHERE id = $1 FOR UPDATE";
+"SELECT mode::text, rate_factor, mode_since, rate_changed_at, rate_decreased_at, mode_forced, hard_block,"
+" rate_ceiling FROM antiban.numbers WHERE id = $1 FOR UPDATE";
 
 static const char *const congestion_write_sql =
 "UPDATE antiban.numbers SET mode = $2::antiban.number_mode, rate_factor = $3, mode_since = $4,"
-" rate_changed_at = $5, rate_decreased_at = $6, change_reason = $7 WHERE id = $1";
+" rate_changed_at = $5, rate_decreased_at = $6, change_reason = $7, rate_ceiling = $8 WHERE id = $1";
 
 static const char *const pause_alert_sql =
 "SELECT antiban.raise_alert('critical', $1, 'number_paused', $2)";
@@ -103,6 +106,15 @@ int4_at(HeapTuple t, TupleDesc d, int col)
 	return isnull ? 0 : DatumGetInt32(v);
 }
 
+static double
+float8_at(HeapTuple t, TupleDesc d, int col)
+{
+	bool		isnull;
+	Datum		v = SPI_getbinval(t, d, col, &isnull);
+
+	return isnull ? 0 : DatumGetFloat8(v);
+}
+
 static bool
 bool_at(HeapTuple t, TupleDesc d, int col)
 {
@@ -133,6 +145,7 @@ static void
 read_row(HeapTuple t, TupleDesc d, TimestampTz now, NumberSignals *n)
 {
 	HealthSignals *s = &n->signals;
+	RateControlParams p = controller_params();
 	RateControlState *st = &n->state;
 	TimestampTz last_bad = time_at(t, d, SIG_LAST_BAD, 0);
 	bool		isnull;
@@ -147,6 +160,7 @@ read_row(HeapTuple t, TupleDesc d, TimestampTz now, NumberSignals *n)
 	st->since = time_at(t, d, SIG_MODE_SINCE, now);
 	st->last_change = time_at(t, d, SIG_RATE_CHANGED, now);
 	st->last_decrease = time_at(t, d, SIG_RATE_DECREASED, 0);
+	st->ceiling = float8_at(t, d, SIG_RATE_CEILING);
 	st->operator_hold = bool_at(t, d, SIG_FORCED);
 	st->hard_block = bool_at(t, d, SIG_HARD_BLOCK);
 	/* started and not graduated (graduation clears the day's start) */
@@ -189,7 +203,7 @@ read_row(HeapTuple t, TupleDesc d, TimestampTz now, NumberSignals *n)
 	n->warmup_input.sent_24h = int8_at(t, d, SIG_SENT_24H);
 	n->warmup_input.oldest_sent_24h = time_at(t, d, SIG_OLDEST_SENT_24H, 0);
 	n->warmup_input.bad_signal = n->input.bad_signal || n->input.pause_signal || n->input.hard_signal ||
-		rate_control_congestion_is_new(st, n->input.congestion_at);
+		rate_control_congestion_is_new(&p, st, n->input.congestion_at);
 }
 
 static RateControlParams
@@ -203,6 +217,9 @@ controller_params(void)
 	p.decrease = antiban_aimd_decrease;
 	p.increase = antiban_aimd_increase;
 	p.increase_interval = (int64) antiban_aimd_interval_s * USECS_PER_SEC;
+	p.probe_interval = (int64) antiban_aimd_probe_interval_s * USECS_PER_SEC;
+	/* Meta's one-second count, and the latency spread its arrivals may add */
+	p.congestion_window = USECS_PER_SEC + (int64) antiban_arrival_jitter_ms * 1000;
 	p.pause_cooldown = (int64) antiban_pause_cooldown_s * USECS_PER_SEC;
 	p.ramp = (int64) antiban_recovery_ramp_s * USECS_PER_SEC;
 	return p;
@@ -254,16 +271,16 @@ write_change(const NumberSignals *n, const HealthScore *h, const RateControlStat
 			 const char *reason)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			types[15] = {INT8OID, INT2OID, TEXTOID, TEXTOID, FLOAT8OID, TIMESTAMPTZOID,
+	Oid			types[16] = {INT8OID, INT2OID, TEXTOID, TEXTOID, FLOAT8OID, TIMESTAMPTZOID,
 		TIMESTAMPTZOID, BOOLOID, TEXTOID, TIMESTAMPTZOID, TEXTOID, FLOAT8OID, BOOLOID,
-	TIMESTAMPTZOID, BOOLOID};
-	Datum		args[15];
-	char		nulls[16];
+	TIMESTAMPTZOID, BOOLOID, FLOAT8OID};
+	Datum		args[16];
+	char		nulls[17];
 
 	if (plan == NULL)
-		plan = privileged_prepare(update_sql, 15, types);
+		plan = privileged_prepare(update_sql, 16, types);
 	memset(nulls, ' ', sizeof(nulls));
-	nulls[15] = '\0';
+	nulls[16] = '\0';
 	args[0] = Int64GetDatum(n->id);
 	args[1] = Int16GetDatum((int16) h->score);
 	args[2] = CStringGetTextDatum(terms_json(h));
@@ -280,6 +297,8 @@ write_change(const NumberSignals *n, const HealthScore *h, const RateControlStat
 	args[12] = BoolGetDatum(n->state.hard_block);
 	args[13] = time_arg(n->state.last_decrease, &nulls[13]);
 	args[14] = BoolGetDatum(n->state.operator_hold);
+	args[15] = Float8GetDatum(next->ceiling);
+	nulls[15] = next->ceiling > 0 ? ' ' : 'n';
 	if (SPI_execute_plan(plan, args, nulls, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "antiban: could not update number " INT64_FORMAT, n->id);
 	if (SPI_processed == 0)
@@ -415,9 +434,9 @@ number_congestion(int64 number_id, const char *cause, TimestampTz request_at,
 	static SPIPlanPtr read_plan = NULL;
 	static SPIPlanPtr write_plan = NULL;
 	Oid			read_types[1] = {INT8OID};
-	Oid			write_types[7] = {INT8OID, TEXTOID, FLOAT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-	TIMESTAMPTZOID, TEXTOID};
-	Datum		args[7] = {Int64GetDatum(number_id)};
+	Oid			write_types[8] = {INT8OID, TEXTOID, FLOAT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	TIMESTAMPTZOID, TEXTOID, FLOAT8OID};
+	Datum		args[8] = {Int64GetDatum(number_id)};
 	RateControlParams p = controller_params();
 	RateControlState s = {0};
 	RateControlStep step;
@@ -444,18 +463,20 @@ number_congestion(int64 number_id, const char *cause, TimestampTz request_at,
 	s.last_decrease = time_at(t, d, 5, 0);
 	s.operator_hold = bool_at(t, d, 6);
 	s.hard_block = bool_at(t, d, 7);
+	s.ceiling = float8_at(t, d, 8);
 	rate_control_congestion(&p, &s, cause, request_at, now, &step);
 	strlcpy(why, step.why, whylen);
 	if (!step.changed)
 		return false;
 	if (write_plan == NULL)
-		write_plan = privileged_prepare(congestion_write_sql, 7, write_types);
+		write_plan = privileged_prepare(congestion_write_sql, 8, write_types);
 	args[1] = CStringGetTextDatum(number_mode_name(step.next.mode));
 	args[2] = Float8GetDatum(step.next.factor);
 	args[3] = TimestampTzGetDatum(step.next.since);
 	args[4] = TimestampTzGetDatum(step.next.last_change);
 	args[5] = TimestampTzGetDatum(step.next.last_decrease);
 	args[6] = CStringGetTextDatum(step.why);
+	args[7] = Float8GetDatum(step.next.ceiling);
 	if (SPI_execute_plan(write_plan, args, NULL, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "antiban: could not slow number " INT64_FORMAT, number_id);
 	return true;

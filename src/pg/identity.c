@@ -23,8 +23,11 @@
  * merges the two records), and are loaded with a portfolio after a restart.
  * They are never evicted: forgetting one would split a person again (a stop
  * given under a BSUID would no longer stop marketing to the phone).  The
- * table holds antiban.max_recipients entries; a link that finds no room is
- * refused with an error, in the transaction that makes it.
+ * table holds antiban.max_recipients entries.  A link that finds no room at
+ * commit is still in antiban.person_ids, which is the truth: it is not
+ * refused (a webhook that links a phone to a BSUID must not lose the stop it
+ * carries), and from then on marketing decisions also read consent from the
+ * tables (reach.c, note_spill), with a warning to raise the setting.
  *
  * Entries carry the clock domain (clock.c), like the records they point to;
  * a committed link is applied in every domain that has loaded the portfolio
@@ -159,8 +162,8 @@ identity_anchor(ClockDomain domain, Oid instance, int64 portfolio_id, uint64 key
 
 /*
  * Point a key at an anchor (a key that is its own anchor needs no entry).
- * False when there is no room, which a transaction checks before it commits
- * (identity_check_room); must not throw (it runs in the commit callback).
+ * False when there is no room (reach.c then has decisions read consent from
+ * the tables); must not throw (it runs in the commit callback).
  */
 bool
 identity_set(ClockDomain domain, Oid instance, int64 portfolio_id, uint64 key_hash, uint64 anchor)
@@ -188,28 +191,6 @@ identity_set(ClockDomain domain, Oid instance, int64 portfolio_id, uint64 key_ha
 	}
 	LWLockRelease(link_lock(h));
 	return ok;
-}
-
-/* Refuse a link now, in its transaction, rather than lose it at commit. */
-void
-identity_check_room(Oid instance, int64 portfolio_id, uint64 key_hash)
-{
-	LinkKey		k = link_key(antiban_clock_domain(), instance, portfolio_id, key_hash);
-	uint64		h = link_hash(&k);
-	uint32		stripe = slot_table_stripe(&link_table, h);
-	bool		full;
-
-	LWLockAcquire(link_lock(h), LW_SHARED);
-	full = slot_table_find(&link_table, h, &k) == NULL &&
-		link_table.stripe_used[stripe] >= link_table.stripe_slots - 1;
-	LWLockRelease(link_lock(h));
-	if (full)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-				 errmsg("no room in shared memory for another linked identifier"),
-				 errdetail("Identifiers that are not their person's first one are kept in a table of antiban.max_recipients (%d) entries, never forgotten.",
-						   antiban_max_recipients),
-				 errhint("Raise antiban.max_recipients and restart the server.")));
 }
 
 /*
@@ -295,8 +276,6 @@ antiban_note_person_link(PG_FUNCTION_ARGS)
 		.instance = c->instance, .portfolio_id = portfolio_id,
 	.key_hash = recipient_hash(key), .anchor = recipient_hash(anchor), .noted_at = antiban_now()};
 
-	if (f.key_hash != f.anchor)
-		identity_check_room(c->instance, portfolio_id, f.key_hash);
 	recipient_fact_note(&f, key);
 	PG_RETURN_VOID();
 }

@@ -128,10 +128,23 @@ view_number(void *ctx, const char *path)
 	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v.val.numeric)));
 }
 
+/* Points into the jsonb itself: valid as long as the value is. */
+static bool
+view_text(void *ctx, const char *path, const char **bytes, long *len)
+{
+	JsonbValue	v;
+
+	if (!value_at(ctx, path, &v) || v.type != jbvString)
+		return false;
+	*bytes = v.val.string.val;
+	*len = v.val.string.len;
+	return true;
+}
+
 JsonView
 jsonb_view(Jsonb *root)
 {
-	JsonView	v = {root, view_kind, view_size, view_text_is, view_text_starts, view_number};
+	JsonView	v = {root, view_kind, view_size, view_text_is, view_text_starts, view_number, view_text};
 
 	return v;
 }

@@ -169,7 +169,7 @@ load_number(NumbersCache *c, int i, HeapTuple t, TupleDesc d)
 		rate_override = warming_rate(rate_override, DatumGetInt32(SPI_getbinval(t, d, 12, &isnull)));
 	if (!throughput_params(level, rate_override, float_col(t, d, 8),
 						   float_col(t, d, 9), antiban_throughput_headroom / 100.0,
-						   &n->throughput))
+						   antiban_arrival_jitter_ms / 1000.0, &n->throughput))
 		elog(ERROR, "antiban: unknown throughput level \"%s\"", level);
 	n->portfolio_id = int64_col(t, d, 10);
 	n->portfolio_index = portfolio_index(c, n->portfolio_id);

@@ -29,6 +29,7 @@ typedef struct OutboxShape
 	Oid			state_type;
 	int			state_att;
 	int			updated_att;
+	int			requeue_att;	/* requeue_count: 0 when the column is missing */
 	int			stamp_att[MSG_NSTATES];
 	Oid			label_oid[MSG_NSTATES];
 } OutboxShape;
@@ -44,6 +45,7 @@ learn_shape(Relation rel)
 	shape.relid = RelationGetRelid(rel);
 	shape.state_att = SPI_fnumber(desc, "state");
 	shape.updated_att = SPI_fnumber(desc, "updated_at");
+	shape.requeue_att = Max(SPI_fnumber(desc, "requeue_count"), 0);
 	shape.state_type = SPI_gettypeid(desc, shape.state_att);
 	for (int s = 0; s < MSG_NSTATES; s++)
 	{
@@ -78,6 +80,25 @@ id_of(HeapTuple tuple, TupleDesc desc)
 	return DatumGetInt64(heap_getattr(tuple, 1, desc, &isnull));
 }
 
+/*
+ * Does this update count a requeue (requeue_count goes up)?  Only then may
+ * a dead, failed or unknown message go back to queued by that route.
+ */
+static bool
+counts_requeue(HeapTuple old_row, HeapTuple new_row, TupleDesc desc)
+{
+	bool		old_null,
+				new_null;
+	int32		before,
+				after;
+
+	if (shape.requeue_att <= 0)
+		return false;
+	before = DatumGetInt32(heap_getattr(old_row, shape.requeue_att, desc, &old_null));
+	after = DatumGetInt32(heap_getattr(new_row, shape.requeue_att, desc, &new_null));
+	return !old_null && !new_null && after > before;
+}
+
 PG_FUNCTION_INFO_V1(antiban_outbox_transition);
 
 Datum
@@ -110,7 +131,9 @@ antiban_outbox_transition(PG_FUNCTION_ARGS)
 		MessageState from = state_of(td->tg_trigtuple, desc);
 
 		changed = from != to;
-		if (changed && !message_transition_allowed(from, to))
+		if (changed && !message_transition_allowed(from, to) &&
+			!(to == MSG_QUEUED && message_requeue_allowed(from) &&
+			  counts_requeue(td->tg_trigtuple, row, desc)))
 			ereport(ERROR,
 					(errcode(ERRCODE_CHECK_VIOLATION),
 					 errmsg("outbox message " INT64_FORMAT " cannot go from %s to %s",

@@ -42,6 +42,7 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/spin.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -82,6 +83,7 @@ typedef struct PortfolioSlot
 typedef struct PortfolioPools
 {
 	int			npinned;		/* under antiban_shared->mutex */
+	pg_atomic_uint32 consent_spilled;	/* see note_spill() */
 	PortfolioSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } PortfolioPools;
 
@@ -138,7 +140,10 @@ reach_shmem_init(void)
 		slot_table_clear(&recipient_table);
 	pools = antiban_shmem_region("antiban portfolios", portfolios_size(), &found);
 	if (!found)
+	{
 		memset(pools, 0, portfolios_size());
+		pg_atomic_init_u32(&pools->consent_spilled, 0);
+	}
 	recipient_locks = GetNamedLWLockTranche("antiban_recipients");
 	portfolio_locks = GetNamedLWLockTranche("antiban_portfolios");
 	identity_shmem_init();
@@ -161,6 +166,7 @@ typedef struct VictimArg
 {
 	TimestampTz now;
 	ClockDomain domain;
+	int64		best;			/* the highest score seen: the victim's */
 } VictimArg;
 
 /*
@@ -173,21 +179,50 @@ recipient_victim_score(const void *key, const void *value, void *arg)
 {
 	const RecipientKey *k = key;
 	const RecipientState *rs = value;
-	const VictimArg *va = arg;
+	VictimArg  *va = arg;
+	int64		score;
 	int64		newest = Max(Max(rs->last_sent, rs->last_reach),
 							 Max(rs->window_until, rs->marketing_not_before));
 
 	if (k->domain != (uint32) va->domain)
-		return va->domain == CLOCK_PINNED ? -1 : PG_INT64_MAX;
+		score = va->domain == CLOCK_PINNED ? -1 : PG_INT64_MAX;
+
 	/*
-	 * Forgetting an opt-out would let marketing reach someone who said stop:
-	 * only when nothing else in the stripe can go (size max_recipients above
-	 * the number of opted-out people; a restart reloads every opt-out).
+	 * Forgetting an opt-out would let marketing reach someone who said stop,
+	 * forgetting an opt-in would reject marketing they asked for: only when
+	 * nothing else in the stripe can go, and then decisions read consent
+	 * from the tables too (note_spill).
 	 */
-	if (rs->opted_out)
-		return 0;
+	else if (rs->opted_out || recipient_state_opt_in_live(rs))
+		score = 0;
 	/* Forgetting a counted recipient only over-counts: safe, but after the rest. */
-	return Max(va->now - newest, 1);
+	else
+		score = Max(va->now - newest, 1);
+	va->best = Max(va->best, score);
+	return score;
+}
+
+/*
+ * Shared memory could not keep something a consent rule needs (an opted-out
+ * record evicted, a link or a merge that found no room): from now on until
+ * the next restart, marketing decisions also read consent from the tables
+ * (reach_consent_from_tables), slower but never wrong.  Must not throw.
+ */
+static void
+note_spill(const char *what)
+{
+	if (pg_atomic_exchange_u32(&pools->consent_spilled, 1) == 0)
+		ereport(WARNING,
+				(errmsg("antiban: shared memory has no room for %s", what),
+				 errdetail("Marketing decisions now also read consent from antiban.recipient_facts and antiban.person_ids, until the next restart."),
+				 errhint("Raise antiban.max_recipients and restart the server.")));
+}
+
+/* Has shared memory lost a consent fact since the server started? */
+bool
+reach_consent_spilled(void)
+{
+	return pools != NULL && pg_atomic_read_u32(&pools->consent_spilled) != 0;
 }
 
 /* ---- portfolio slots ---- */
@@ -337,13 +372,16 @@ static RecipientState *
 state_for_update(const RecipientKey *key, uint64 h, TimestampTz now)
 {
 	RecipientState *rs = slot_table_find(&recipient_table, h, key);
-	VictimArg	arg = {now, (ClockDomain) key->domain};
+	VictimArg	arg = {now, (ClockDomain) key->domain, -1};
 
 	if (rs == NULL)
 	{
 		rs = slot_table_insert(&recipient_table, h, key, recipient_victim_score, &arg);
 		if (rs)
 			recipient_state_init(rs);
+		/* the victim is the best score: 0 is an opted-out person's */
+		if (arg.best == 0)
+			note_spill("every opted-out person");
 	}
 	return rs;
 }
@@ -399,8 +437,9 @@ reach_admits(Oid instance, const CachedPortfolio *p, const RecipientState *rs,
 /*
  * Record a send from 'number_id' to a person (an identifier's canonical
  * key and its hash): counted against the portfolio's limit when 'counts'
- * (a business-initiated template outside a service window), and remembered
- * as their sticky sender.  Returns false, changing nothing, when the limit
+ * (a business-initiated template outside a service window), remembered
+ * as their sticky sender and, for marketing and utility, in the log the
+ * frequency caps read.  Returns false, changing nothing, when the limit
  * filled up since reach_admits() said yes.
  *
  * Immediate, not at commit: the send is made right away, and a concurrent
@@ -412,7 +451,8 @@ reach_admits(Oid instance, const CachedPortfolio *p, const RecipientState *rs,
  */
 bool
 reach_record(Oid instance, const CachedPortfolio *p, const char *key,
-			 uint64 key_hash, int64 number_id, TimestampTz now, bool counts)
+			 uint64 key_hash, int64 number_id, TimestampTz now, bool counts,
+			 Category category)
 {
 	ClockDomain domain = antiban_clock_domain();
 	PortfolioSlot *slot = slot_for(instance, p->id);
@@ -447,6 +487,11 @@ reach_record(Oid instance, const CachedPortfolio *p, const char *key,
 			 now - rs->persisted_sent > PERSIST_EVERY_US);
 		rs->last_sent = now;
 		rs->last_number_id = number_id;
+		/* the frequency caps count sends (rebuilt from the outbox after a restart) */
+		if (category == CATEGORY_MARKETING)
+			frequency_log_record(&rs->sent[CAP_MARKETING], now);
+		else if (category == CATEGORY_UTILITY)
+			frequency_log_record(&rs->sent[CAP_UTILITY], now);
 		if (persist)
 			rs->persisted_sent = now;
 		copy = *rs;
@@ -467,12 +512,16 @@ reach_record(Oid instance, const CachedPortfolio *p, const char *key,
 void
 reach_fact_apply_to(RecipientState *rs, const RecipientFact *f)
 {
-	if (f->kind == FACT_OPT_OUT && f->as_of_now)
+	if (f->kind == FACT_OPT_OUT && f->opt_in)
+		recipient_state_opt_in(rs, f->consent_at, f->as_of_now);
+	else if (f->kind == FACT_OPT_OUT && f->as_of_now)
 		recipient_state_set_consent_now(rs, f->opted_out, f->consent_at);
 	else if (f->kind == FACT_OPT_OUT)
 		recipient_state_set_consent(rs, f->opted_out, f->consent_at);
 	else if (f->kind == FACT_MARKETING_DEFER)
 		recipient_state_defer_marketing(rs, f->marketing_not_before);
+	else if (f->kind == FACT_TIME_ZONE)
+		recipient_state_set_time_zone(rs, f->time_zone, f->noted_at);
 	else if (f->kind == FACT_WINDOW)
 		recipient_state_open_window(rs, f->window_until, f->window_number_id);
 }
@@ -568,12 +617,10 @@ move_in_domain(PortfolioSlot *slot, const RecipientFact *f)
 		from = *found;
 	LWLockRelease(stripe_lock(h));
 	if (old != f->anchor && had && !absorb_into(slot, f->anchor, &from, true, f->noted_at))
-		elog(WARNING, "antiban: no room in shared memory to merge a person's records in portfolio " INT64_FORMAT,
-			 f->portfolio_id);
+		note_spill("a merge of two records of one person");
 	if (!identity_set(domain, f->instance, f->portfolio_id, f->key_hash, f->anchor))
 	{
-		elog(WARNING, "antiban: no room in shared memory for a linked identifier of portfolio " INT64_FORMAT,
-			 f->portfolio_id);
+		note_spill("every linked identifier");
 		return;
 	}
 	if (old != f->anchor && had)
@@ -635,6 +682,19 @@ reach_open_window(Oid instance, int64 portfolio_id, const char *key,
 	recipient_fact_note(&f, key);
 }
 
+static void
+note_consent_fact(Oid instance, int64 portfolio_id, const char *key, uint64 key_hash,
+				  bool opted_out, bool opt_in, TimestampTz at, bool as_of_now)
+{
+	RecipientFact f = fact_for(instance, portfolio_id, key_hash, FACT_OPT_OUT);
+
+	f.opted_out = opted_out;
+	f.opt_in = opt_in;
+	f.consent_at = at;
+	f.as_of_now = as_of_now;
+	recipient_fact_note(&f, key);
+}
+
 /*
  * Marketing consent: the person said stop (or resume) at 'at' (as_of_now:
  * someone states it now, winning a tie).  An older statement than the one
@@ -645,11 +705,33 @@ void
 reach_set_opt_out(Oid instance, int64 portfolio_id, const char *key,
 				  uint64 key_hash, bool opted_out, TimestampTz at, bool as_of_now)
 {
-	RecipientFact f = fact_for(instance, portfolio_id, key_hash, FACT_OPT_OUT);
+	note_consent_fact(instance, portfolio_id, key, key_hash, opted_out, false, at, as_of_now);
+}
 
-	f.opted_out = opted_out;
-	f.consent_at = at;
-	f.as_of_now = as_of_now;
+/*
+ * The person opted in to marketing at 'at' (as_of_now: recorded now): a
+ * resume at that time too.  Takes effect when the caller's transaction
+ * commits; until then only it sees it.
+ */
+void
+reach_note_opt_in(Oid instance, int64 portfolio_id, const char *key,
+				  uint64 key_hash, TimestampTz at, bool as_of_now)
+{
+	note_consent_fact(instance, portfolio_id, key, key_hash, false, true, at, as_of_now);
+}
+
+/*
+ * The person's own time zone (person_time_zone.c's index; 0: none, their
+ * number decides), as of now.  Takes effect when the caller's transaction
+ * commits.
+ */
+void
+reach_set_time_zone(Oid instance, int64 portfolio_id, const char *key,
+					uint64 key_hash, uint16 time_zone)
+{
+	RecipientFact f = fact_for(instance, portfolio_id, key_hash, FACT_TIME_ZONE);
+
+	f.time_zone = time_zone;
 	recipient_fact_note(&f, key);
 }
 
@@ -667,6 +749,46 @@ reach_defer_marketing(Oid instance, int64 portfolio_id, const char *key,
 	recipient_fact_note(&f, key);
 }
 
+/*
+ * After a spill: the consent statements stored for every identifier of the
+ * person 'key' names (one of them, if no link is known), folded into rs by
+ * the rule of event time.  The caller's own uncommitted rows count too.
+ */
+static const char *const spilled_consent_sql =
+"SELECT f.marketing_opt_out, f.consent_at FROM antiban.recipient_facts f"
+" WHERE f.portfolio_id = $1 AND (f.marketing_opt_out OR f.consent_at IS NOT NULL)"
+"   AND f.recipient IN (SELECT $2 UNION ALL"
+"                       SELECT i.key FROM antiban.person_ids i"
+"                       WHERE i.portfolio_id = $1 AND i.person_id ="
+"                             (SELECT j.person_id FROM antiban.person_ids j"
+"                              WHERE j.portfolio_id = $1 AND j.key = $2))";
+
+void
+reach_consent_from_tables(int64 portfolio_id, const char *key, RecipientState *rs)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {INT8OID, TEXTOID};
+	Datum		args[2] = {Int64GetDatum(portfolio_id), CStringGetTextDatum(key)};
+	Privileged	priv;
+
+	privileged_begin(&priv);
+	SPI_connect();
+	if (plan == NULL)
+		plan = privileged_prepare(spilled_consent_sql, 2, types);
+	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "antiban: could not read consent from antiban.recipient_facts");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		bool		stop = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		Datum		at = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull);
+
+		recipient_state_set_consent(rs, stop, isnull ? CONSENT_NEVER : DatumGetTimestampTz(at));
+	}
+	SPI_finish();
+	privileged_end(&priv);
+}
+
 /* ---- loading a portfolio after a restart ---- */
 
 /*
@@ -681,7 +803,7 @@ static const char *const load_sql =
 "SELECT recipient, coalesce(r.last_number_id, 0), r.last_sent_at, r.last_reached_at,"
 " f.window_until, coalesce(f.window_number_id, 0), coalesce(f.marketing_opt_out, false),"
 " f.consent_at, f.marketing_opt_out IS NOT NULL AND (f.marketing_opt_out OR f.consent_at IS NOT NULL),"
-" f.marketing_not_before"
+" f.marketing_not_before, f.opt_in_at, f.last_stop_at, f.time_zone, f.time_zone_at"
 " FROM (SELECT recipient, last_number_id, last_sent_at, last_reached_at"
 "       FROM antiban.recipient_reach"
 "       WHERE portfolio_id = $1"
@@ -689,13 +811,14 @@ static const char *const load_sql =
 "         AND (last_reached_at > $2 - interval '1441 minutes'"
 "              OR last_sent_at > $2 - make_interval(secs => $3))) r"
 " FULL JOIN"
-"      (SELECT recipient, marketing_opt_out, consent_at,"
+"      (SELECT recipient, marketing_opt_out, consent_at, opt_in_at, last_stop_at, time_zone, time_zone_at,"
 "              CASE WHEN window_opened_at <= $2 THEN window_until END AS window_until,"
 "              CASE WHEN window_opened_at <= $2 THEN window_number_id END AS window_number_id,"
 "              CASE WHEN marketing_not_before > $2 THEN marketing_not_before END AS marketing_not_before"
 "       FROM antiban.recipient_facts"
 "       WHERE portfolio_id = $1"
 "         AND (marketing_opt_out OR consent_at IS NOT NULL OR marketing_not_before > $2"
+"              OR opt_in_at IS NOT NULL OR time_zone_at IS NOT NULL"
 "              OR (window_until > $2 AND window_opened_at <= $2))) f"
 " USING (recipient)"
 " ORDER BY greatest(r.last_reached_at, r.last_sent_at, f.window_until) DESC"
@@ -726,6 +849,14 @@ row_state(HeapTuple t, TupleDesc d, RecipientState *rs)
 		recipient_state_set_consent(rs, DatumGetBool(SPI_getbinval(t, d, 7, &isnull)),
 									ts_col(t, d, 8, CONSENT_NEVER));
 	recipient_state_defer_marketing(rs, ts_col(t, d, 10, 0));
+	rs->opt_in_at = ts_col(t, d, 11, CONSENT_NEVER);
+	rs->stop_at = Max(rs->stop_at, ts_col(t, d, 12, CONSENT_NEVER));
+	if (!heap_attisnull(t, 14, d))
+	{
+		char	   *zone = SPI_getvalue(t, d, 13);
+
+		recipient_state_set_time_zone(rs, zone ? person_zone_index(zone) : 0, ts_col(t, d, 14, 0));
+	}
 }
 
 /*
@@ -748,6 +879,63 @@ restore_row(Oid instance, PortfolioSlot *slot, HeapTuple t, TupleDesc d, Timesta
 				&rs, false, now);
 }
 
+/*
+ * The sends the frequency caps count, newest first per recipient and
+ * category, as the outbox remembers them: a message counts from its claim
+ * (sending_at) unless it never left (failed, dead...).
+ */
+static const char *const sends_sql =
+"SELECT recipient, category = 'marketing', array_agg(at ORDER BY at DESC)"
+" FROM (SELECT recipient, category, sending_at AS at,"
+"              row_number() OVER (PARTITION BY recipient, category ORDER BY sending_at DESC) AS n"
+"       FROM antiban.outbox"
+"       WHERE portfolio_id = $1 AND category IN ('marketing', 'utility')"
+"         AND state IN ('sending', 'sent', 'delivered', 'read', 'unknown')"
+"         AND sending_at > $2 - make_interval(secs => $3) AND sending_at <= $2"
+"         AND recipient IS NOT NULL) s"
+" WHERE n <= $4"
+" GROUP BY recipient, category";
+
+/* Fold each recipient's recent sends into their person's log. */
+static void
+load_sends(Oid instance, PortfolioSlot *slot, TimestampTz now)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[4] = {INT8OID, TIMESTAMPTZOID, FLOAT8OID, INT4OID};
+	Datum		args[4] = {Int64GetDatum(slot->portfolio_id), TimestampTzGetDatum(now),
+		Float8GetDatum((double) frequency_cap_horizon() / USECS_PER_SEC), Int32GetDatum(FREQUENCY_LOG_SIZE)};
+
+	if (plan == NULL)
+		plan = privileged_prepare(sends_sql, 4, types);
+	if (SPI_execute_plan(plan, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "antiban: could not read the recent sends from antiban.outbox");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+		char	   *recipient = SPI_getvalue(t, d, 1);
+		bool		isnull;
+		bool		marketing = DatumGetBool(SPI_getbinval(t, d, 2, &isnull));
+		ArrayType  *times = DatumGetArrayTypeP(SPI_getbinval(t, d, 3, &isnull));
+		Datum	   *elems;
+		int			nelems;
+		char		key[RECIPIENT_KEY_SIZE];
+		uint64		kh;
+		RecipientState rs;
+
+		if (!identity_key(recipient, key, &kh))
+			continue;
+		recipient_state_init(&rs);
+		deconstruct_array(times, TIMESTAMPTZOID, sizeof(TimestampTz), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+						  &elems, NULL, &nelems);
+		for (int e = 0; e < nelems; e++)
+			frequency_log_record(&rs.sent[marketing ? CAP_MARKETING : CAP_UTILITY],
+								 DatumGetTimestampTz(elems[e]));
+		absorb_into(slot, shared_anchor((ClockDomain) slot->domain, instance, slot->portfolio_id, kh),
+					&rs, false, now);
+	}
+}
+
 static void
 load_rows(Oid instance, PortfolioSlot *slot, TimestampTz now)
 {
@@ -764,6 +952,7 @@ load_rows(Oid instance, PortfolioSlot *slot, TimestampTz now)
 	reach_window_init(&slot->window, now);
 	for (uint64 i = 0; i < SPI_processed; i++)
 		restore_row(instance, slot, SPI_tuptable->vals[i], SPI_tuptable->tupdesc, now);
+	load_sends(instance, slot, now);
 }
 
 /*
@@ -837,8 +1026,8 @@ antiban_portfolio_usage(PG_FUNCTION_ARGS)
  * The SQL face of a fact: the person argument 0 names in the portfolio of
  * the number argument 1 names (loaded), as a canonical key and its hash.
  */
-static CachedNumber *
-fact_args(FunctionCallInfo fcinfo, NumbersCache *c, char *key, uint64 *key_hash)
+CachedNumber *
+reach_fact_args(FunctionCallInfo fcinfo, NumbersCache *c, char *key, uint64 *key_hash)
 {
 	char		normalized[RECIPIENT_MAXLEN + 1];
 	CachedNumber *n;
@@ -863,7 +1052,7 @@ antiban_open_service_window(PG_FUNCTION_ARGS)
 	NumbersCache *c = numbers_cache_get();
 	char		key[RECIPIENT_KEY_SIZE];
 	uint64		kh;
-	CachedNumber *n = fact_args(fcinfo, c, key, &kh);
+	CachedNumber *n = reach_fact_args(fcinfo, c, key, &kh);
 	TimestampTz until = PG_ARGISNULL(2) ? antiban_now() + 24 * USECS_PER_HOUR : PG_GETARG_TIMESTAMPTZ(2);
 
 	/* Meta's window lasts 24 h from the person's message: never longer, clock skew aside */
@@ -882,9 +1071,10 @@ PG_FUNCTION_INFO_V1(antiban_set_marketing_opt_out);
 
 /*
  * antiban.set_marketing_opt_out(recipient, phone_number_id, opted_out
- * [, at]): the person, in the portfolio of this number, said stop (or
- * resume) at 'at' (default: as of antiban.now()).  The latest statement
- * wins whatever order they arrive in; from the caller's commit on.
+ * [, at [, channel]]): the person, in the portfolio of this number, said
+ * stop (or resume) at 'at' (default: as of antiban.now()), through
+ * 'channel' (default operator).  The latest statement wins whatever order
+ * they arrive in; from the caller's commit on.
  */
 Datum
 antiban_set_marketing_opt_out(PG_FUNCTION_ARGS)
@@ -892,11 +1082,16 @@ antiban_set_marketing_opt_out(PG_FUNCTION_ARGS)
 	NumbersCache *c = numbers_cache_get();
 	char		key[RECIPIENT_KEY_SIZE];
 	uint64		kh;
-	CachedNumber *n = fact_args(fcinfo, c, key, &kh);
+	CachedNumber *n = reach_fact_args(fcinfo, c, key, &kh);
 	bool		opted_out = PG_ARGISNULL(2) ? true : PG_GETARG_BOOL(2);
 	bool		as_of_now = PG_NARGS() <= 3 || PG_ARGISNULL(3);
 	TimestampTz at = as_of_now ? antiban_now() : PG_GETARG_TIMESTAMPTZ(3);
+	const char *channel = PG_NARGS() <= 4 || PG_ARGISNULL(4) ? "operator" :
+		text_to_cstring(PG_GETARG_TEXT_PP(4));
 
+	/* the registry, the contact and (at commit) shared memory: consent.c */
+	consent_register(n->portfolio_id, key, opted_out ? "opt_out" : "resume", at, as_of_now,
+					 channel, NULL);
 	reach_set_opt_out(c->instance, n->portfolio_id, key, kh, opted_out, at, as_of_now);
 	PG_RETURN_BOOL(opted_out);
 }

@@ -51,14 +51,25 @@ static bool callbacks_registered = false;
 
 /* ---- the durable row ---- */
 
-/* The same rule as recipient_state_set_consent(): the later statement wins, a stop on a tie. */
+/*
+ * The same rule as recipient_state_set_consent(): the later statement wins,
+ * a stop on a tie ($5: stated as of now, winning a tie).  Whatever wins, a
+ * stop is remembered (it ends the opt-ins before it) and so is an opt-in
+ * ($6), as recipient_state_opt_in() does.
+ */
 static const char *const store_opt_out_sql =
-"INSERT INTO antiban.recipient_facts AS f (portfolio_id, recipient, marketing_opt_out, consent_at)"
-" VALUES ($1, $2, $3, $4)"
+"INSERT INTO antiban.recipient_facts AS f (portfolio_id, recipient, marketing_opt_out, consent_at,"
+" last_stop_at, opt_in_at)"
+" VALUES ($1, $2, $3, $4, CASE WHEN $3 THEN $4 END, CASE WHEN $6 THEN $4 END)"
 " ON CONFLICT (portfolio_id, recipient) DO UPDATE SET"
-"  marketing_opt_out = excluded.marketing_opt_out, consent_at = excluded.consent_at, updated_at = now()"
-" WHERE antiban.consent_event_wins(f.consent_at, f.marketing_opt_out, excluded.consent_at,"
-"  excluded.marketing_opt_out) OR ($5 AND (f.consent_at IS NULL OR excluded.consent_at >= f.consent_at))";
+"  marketing_opt_out = CASE WHEN antiban.consent_statement_wins(f.consent_at, f.marketing_opt_out,"
+"   excluded.consent_at, excluded.marketing_opt_out, $5) THEN excluded.marketing_opt_out"
+"   ELSE f.marketing_opt_out END,"
+"  consent_at = CASE WHEN antiban.consent_statement_wins(f.consent_at, f.marketing_opt_out,"
+"   excluded.consent_at, excluded.marketing_opt_out, $5) THEN excluded.consent_at ELSE f.consent_at END,"
+"  last_stop_at = greatest(f.last_stop_at, excluded.last_stop_at),"
+"  opt_in_at = greatest(f.opt_in_at, excluded.opt_in_at),"
+"  updated_at = now()";
 
 /* The same rule as reach_fact_apply_to(): a window never shrinks, the latest one's number wins. */
 static const char *const store_window_sql =
@@ -81,16 +92,29 @@ static const char *const store_defer_sql =
 "  marketing_not_before = greatest(f.marketing_not_before, excluded.marketing_not_before),"
 "  updated_at = now()";
 
+/* The later statement of a person's own zone wins (NULL: none, the number decides). */
+static const char *const store_time_zone_sql =
+"INSERT INTO antiban.recipient_facts AS f (portfolio_id, recipient, time_zone, time_zone_at)"
+" VALUES ($1, $2, $3, $4)"
+" ON CONFLICT (portfolio_id, recipient) DO UPDATE SET"
+"  time_zone = CASE WHEN f.time_zone_at IS NULL OR excluded.time_zone_at >= f.time_zone_at"
+"   THEN excluded.time_zone ELSE f.time_zone END,"
+"  time_zone_at = greatest(f.time_zone_at, excluded.time_zone_at),"
+"  updated_at = now()";
+
 static void
 store_fact(const RecipientFact *f, const char *recipient)
 {
 	static SPIPlanPtr opt_out_plan = NULL;
 	static SPIPlanPtr window_plan = NULL;
 	static SPIPlanPtr defer_plan = NULL;
+	static SPIPlanPtr zone_plan = NULL;
+	Oid			zone_types[4] = {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 	Oid			defer_types[3] = {INT8OID, TEXTOID, TIMESTAMPTZOID};
-	Oid			opt_out_types[5] = {INT8OID, TEXTOID, BOOLOID, TIMESTAMPTZOID, BOOLOID};
+	Oid			opt_out_types[6] = {INT8OID, TEXTOID, BOOLOID, TIMESTAMPTZOID, BOOLOID, BOOLOID};
 	Oid			window_types[5] = {INT8OID, TEXTOID, TIMESTAMPTZOID, INT8OID, TIMESTAMPTZOID};
-	Datum		args[5] = {Int64GetDatum(f->portfolio_id), CStringGetTextDatum(recipient)};
+	Datum		args[6] = {Int64GetDatum(f->portfolio_id), CStringGetTextDatum(recipient)};
 	SPIPlanPtr	plan;
 	Privileged	priv;
 
@@ -99,11 +123,23 @@ store_fact(const RecipientFact *f, const char *recipient)
 	if (f->kind == FACT_OPT_OUT)
 	{
 		if (opt_out_plan == NULL)
-			opt_out_plan = privileged_prepare(store_opt_out_sql, 5, opt_out_types);
+			opt_out_plan = privileged_prepare(store_opt_out_sql, 6, opt_out_types);
 		plan = opt_out_plan;
 		args[2] = BoolGetDatum(f->opted_out);
 		args[3] = TimestampTzGetDatum(f->consent_at);
 		args[4] = BoolGetDatum(f->as_of_now);
+		args[5] = BoolGetDatum(f->opt_in);
+	}
+	else if (f->kind == FACT_TIME_ZONE)
+	{
+		const char *zone = person_zone_name(f->time_zone);
+
+		if (zone_plan == NULL)
+			zone_plan = privileged_prepare(store_time_zone_sql, 4, zone_types);
+		plan = zone_plan;
+		args[2] = zone ? CStringGetTextDatum(zone) : (Datum) 0;
+		nulls[2] = zone ? ' ' : 'n';
+		args[3] = TimestampTzGetDatum(f->noted_at);
 	}
 	else if (f->kind == FACT_MARKETING_DEFER)
 	{
@@ -121,7 +157,7 @@ store_fact(const RecipientFact *f, const char *recipient)
 		args[3] = Int64GetDatum(f->window_number_id);
 		args[4] = TimestampTzGetDatum(f->noted_at);
 	}
-	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_plan(plan, args, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "antiban: could not write antiban.recipient_facts");
 	SPI_finish();
 	privileged_end(&priv);

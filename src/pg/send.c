@@ -29,6 +29,7 @@
 #include "core/payload.h"
 #include "pg/jsonb_view.h"
 #include "pg/privileged.h"
+#include "pg/template_lookup.h"
 
 typedef struct EnqueueRow
 {
@@ -205,6 +206,9 @@ antiban_enqueue(PG_FUNCTION_ARGS)
 		privileged_end(&priv);
 		PG_RETURN_INT64(id);
 	}
+	/* what Meta approved: the template's parameters, header, buttons, category */
+	if (payload_type_is_template(r.message_type))
+		template_check_or_error(r.payload, r.category, from_number);
 	if (strcmp(r.message_type, "read_receipt") == 0)
 	{
 		CachedNumber *n = lookup_number_or_error(c, from_number ? from_number :

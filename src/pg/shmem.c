@@ -4,10 +4,11 @@
  *
  * PostgreSQL 15 wants space and LWLock tranches requested from
  * shmem_request_hook and structures built from shmem_startup_hook under
- * AddinShmemInitLock.  Each module (buckets, reach, journal) sizes and
+ * AddinShmemInitLock.  Each module (buckets, reach, journal, circuit breakers) sizes and
  * initialises its own region; this file only sequences them.
  */
 #include "pg/antiban.h"
+#include "pg/circuit_breakers.h"
 
 #include "miscadmin.h"
 #include "storage/ipc.h"
@@ -28,10 +29,13 @@ antiban_shmem_request(void)
 	RequestAddinShmemSpace(add_size(MAXALIGN(sizeof(AntibanShared)),
 									add_size(buckets_shmem_size(),
 											 add_size(reach_shmem_size(),
-													  journal_shmem_size()))));
+													  add_size(journal_shmem_size(),
+															   add_size(breakers_shmem_size(),
+																		 person_zone_shmem_size()))))));
 	buckets_request_locks();
 	reach_request_locks();
 	journal_request_locks();
+	breakers_request_locks();
 }
 
 static void
@@ -56,6 +60,8 @@ antiban_shmem_startup(void)
 	buckets_shmem_init();
 	reach_shmem_init();
 	journal_shmem_init();
+	breakers_shmem_init();
+	person_zone_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 

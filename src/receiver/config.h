@@ -9,7 +9,7 @@
 #define RECEIVER_CONFIG_H
 
 #ifndef RECEIVER_VERSION
-#define RECEIVER_VERSION "0.1.0"
+#define RECEIVER_VERSION "0.2.0"
 #endif
 
 #define RECEIVER_NAME "antiban-receiver"

@@ -32,7 +32,7 @@ CREATE TYPE antiban.priority AS ENUM ('low', 'normal', 'high', 'critical');
 
 CREATE TYPE antiban.outcome AS ENUM ('SEND', 'QUEUE', 'REJECT');
 
-CREATE TYPE antiban.secret_kind AS ENUM ('access_token', 'app_secret', 'webhook_verify_token');
+CREATE TYPE antiban.secret_kind AS ENUM ('access_token', 'app_secret', 'webhook_verify_token', 'llm_api_key');
 
 CREATE FUNCTION antiban.tier_limit(antiban.messaging_tier) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE

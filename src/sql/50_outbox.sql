@@ -55,6 +55,11 @@ COMMENT ON TABLE antiban.outbox IS
 -- first entry is also when the next waiting message is due.
 CREATE INDEX outbox_due ON antiban.outbox (priority DESC, not_before, id)
     WHERE state IN ('queued', 'retry_wait');
+-- Per-recipient order: the sender claims a message only when no earlier one
+-- to the same recipient is pending (see outbox_claim.c); one probe of the
+-- pending rows of a conversation, a small index however long the history.
+CREATE INDEX outbox_conversation ON antiban.outbox (recipient, id)
+    WHERE state IN ('queued', 'retry_wait', 'sending') AND NOT metadata @> '{"independent": true}';
 -- Leases to reconcile after a crash.
 CREATE INDEX outbox_sending ON antiban.outbox (lease_until) WHERE state = 'sending';
 CREATE INDEX outbox_wamid ON antiban.outbox (wamid) WHERE wamid IS NOT NULL;

@@ -109,6 +109,7 @@ BEGIN
     INSERT INTO antiban.person_merges (portfolio_id, kept, merged, source, evidence)
     VALUES (p.portfolio_id, kept, merged, source, evidence);
     PERFORM antiban.merge_contacts(kept, merged);
+    PERFORM antiban.merge_consent(kept, merged);
 END
 $$;
 COMMENT ON FUNCTION antiban.merge_persons(bigint, bigint, text, text) IS

@@ -73,7 +73,8 @@ BEGIN
         IF coalesce(k.wa_id, k.user_id) IS NOT NULL
            AND EXISTS (SELECT 1 FROM antiban.numbers n WHERE n.phone_number_id = number) THEN
             PERFORM antiban.set_marketing_opt_out(
-                CASE WHEN k.wa_id IS NOT NULL THEN '+' || k.wa_id ELSE k.user_id END, number, true);
+                CASE WHEN k.wa_id IS NOT NULL THEN '+' || k.wa_id ELSE k.user_id END, number, true, NULL,
+                'stop_review');
         END IF;
     END IF;
     RETURN true;

@@ -17,7 +17,9 @@ BEGIN
             SELECT x.entry, x.change, x.phone_number_id, x.status ->> 'id' AS wamid,
                    CASE x.status ->> 'status' WHEN 'played' THEN 'read' ELSE x.status ->> 'status' END AS status,
                    x.status ->> 'biz_opaque_callback_data' AS callback,
-                   nullif(x.status ->> 'recipient_id', '') AS recipient_id, nullif(x.status ->> 'user_id', '') AS user_id,
+                   nullif(x.status ->> 'recipient_id', '') AS recipient_id,
+                   -- a business-scoped user id: Meta names it recipient_user_id (user_id in older payloads)
+                   coalesce(nullif(x.status ->> 'recipient_user_id', ''), nullif(x.status ->> 'user_id', '')) AS user_id,
                    x.status -> 'pricing' AS pricing, x.status -> 'errors' AS errors
             FROM jsonb_to_recordset(statuses) AS x(entry integer, change integer, phone_number_id text, status jsonb)
             WHERE x.status ->> 'status' IN ('sent', 'delivered', 'read', 'played', 'failed')
@@ -39,7 +41,10 @@ BEGIN
                             THEN format('it came through number %s, the message through %s',
                                         coalesce(s.phone_number_id, '(none)'), coalesce(o.phone_number_id, '(none)'))
                         WHEN NOT (antiban.same_recipient(s.recipient_id, o.recipient)
-                                  OR antiban.same_recipient(s.user_id, o.recipient))
+                                  OR antiban.same_recipient(s.user_id, o.recipient)
+                                  -- or an identifier already known to be the recipient's person
+                                  OR coalesce(antiban.person_id(o.portfolio_id, coalesce(s.recipient_id, s.user_id))
+                                              = o.person_id, false))
                             THEN format('its recipient %s is not the message''s (%s)',
                                         coalesce(s.recipient_id, s.user_id, '(none)'), o.recipient)
                    END,

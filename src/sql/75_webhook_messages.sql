@@ -180,7 +180,10 @@ BEGIN
                                                 nullif(m -> 'system' ->> 'user_id', '')], NULL) ELSE '{}' END;
         person := antiban.link_identifiers(portfolio, ARRAY[wa, uid] || new_ids,
                                            CASE WHEN cardinality(new_ids) > 0 THEN 'changed_number' ELSE 'inbound' END,
-                                           ARRAY[parent], format('message %s', m ->> 'id'));
+                                           -- a changed user id may come with a new parent id too
+                                           ARRAY[parent, CASE WHEN m ->> 'type' = 'system'
+                                                              THEN nullif(m -> 'system' ->> 'parent_user_id', '') END],
+                                           format('message %s', m ->> 'id'));
         IF person IS NULL THEN
             problems := problems || format('message %s: no sender (from, from_user_id) to apply it to', m ->> 'id');
             CONTINUE;
@@ -230,7 +233,7 @@ BEGIN
                    opt_out_source = format('message %s (%s)', m ->> 'id', stop.rule)
             WHERE k.id = contact
               AND antiban.consent_event_wins(antiban.contact_consent_at(k), k.marketing_opt_out, at, true);
-            PERFORM antiban.set_marketing_opt_out(who, phone_number, true, at);
+            PERFORM antiban.set_marketing_opt_out(who, phone_number, true, at, 'stop_request');
         ELSIF stop.verdict = 'doubtful' THEN
             INSERT INTO antiban.stop_reviews (contact_id, wamid, phone_number_id, message, source,
                                               verdict, rule, explanation)

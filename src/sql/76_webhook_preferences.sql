@@ -62,9 +62,10 @@ BEGIN
                opt_out_source = 'user_preferences webhook'
         WHERE k.id = contact
           AND antiban.consent_event_wins(antiban.contact_consent_at(k), k.marketing_opt_out, at, stop);
-        who := CASE WHEN wa IS NOT NULL THEN '+' || wa ELSE uid END;
+        -- any identifier of the person will do: the rule reaches all of them
+        who := coalesce('+' || wa, uid, parent);
         IF phone_number IS NOT NULL THEN
-            PERFORM antiban.set_marketing_opt_out(who, phone_number, stop, at);
+            PERFORM antiban.set_marketing_opt_out(who, phone_number, stop, at, 'user_preferences');
         END IF;
         applied := applied + 1;
     END LOOP;

@@ -14,6 +14,7 @@ ALTER TABLE antiban.numbers
     ADD COLUMN hard_block            boolean NOT NULL DEFAULT false,
     ADD COLUMN rate_changed_at       timestamptz NOT NULL DEFAULT antiban.now(),
     ADD COLUMN rate_decreased_at     timestamptz,
+    ADD COLUMN rate_ceiling          double precision,
     ADD COLUMN change_reason         text,
     ADD COLUMN health_terms          jsonb NOT NULL DEFAULT '[]',
     ADD COLUMN warmup_day            integer NOT NULL DEFAULT 0,
@@ -29,6 +30,8 @@ COMMENT ON COLUMN antiban.numbers.warmup_cap IS 'Warming numbers: messages allow
 COMMENT ON COLUMN antiban.numbers.warmup_full_until IS 'Warming numbers: the day''s cap is used up; decide queues for this number until then.';
 COMMENT ON COLUMN antiban.numbers.rate_decreased_at IS
     'The rate controller''s last multiplicative decrease: a congestion answer (130429) for a request sent before it is the same congestion event, and does not cut the rate again.';
+COMMENT ON COLUMN antiban.numbers.rate_ceiling IS
+    'The rate factor at which Meta last answered congestion (130429), kept by that decrease: under it the rate climbs back every antiban.aimd_probe_interval, beyond it every antiban.aimd_interval. Null after a slow-down for any other reason.';
 COMMENT ON COLUMN antiban.numbers.change_reason IS 'Why health, mode or rate last changed (also in antiban.health_events).';
 
 -- Every change of health, mode or rate, with its reason.
@@ -246,7 +249,7 @@ RETURNS TABLE (number_id bigint, phone_number_id text, health integer, mode text
                last_bad_event_at timestamptz, congestion_at timestamptz, new_soft_pause_errors bigint,
                new_hard_pause_errors bigint, evaluated_at timestamptz, warmup_day integer,
                warmup_day_started_at timestamptz, warmup_cap integer, warmup_full_until timestamptz, sent_24h bigint,
-               oldest_sent_24h timestamptz, rate_decreased_at timestamptz)
+               oldest_sent_24h timestamptz, rate_decreased_at timestamptz, rate_ceiling double precision)
 LANGUAGE sql STABLE AS $$
     WITH clock AS (SELECT antiban.now() AS now),
     -- each error counts as its code's row says (antiban.error_action,
@@ -315,7 +318,7 @@ LANGUAGE sql STABLE AS $$
            greatest(e.last_bad, x.last_at),
            e.congestion_at, coalesce(e.new_soft_pause, 0), coalesce(e.new_hard_pause, 0), h.evaluated_at,
            n.warmup_day, n.warmup_day_started_at, n.warmup_cap, n.warmup_full_until,
-           coalesce(s.sent_24h, 0), s.oldest_sent, n.rate_decreased_at
+           coalesce(s.sent_24h, 0), s.oldest_sent, n.rate_decreased_at, n.rate_ceiling
     FROM antiban.numbers n
     LEFT JOIN antiban.health_state h ON h.number_id = n.id
     LEFT JOIN errors e ON e.number_id = n.id

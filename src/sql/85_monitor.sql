@@ -241,17 +241,50 @@ ALTER TABLE antiban.alerts
     ADD COLUMN delivery_error     text;
 CREATE INDEX alerts_undelivered ON antiban.alerts (id) WHERE delivered_at IS NULL;
 
+CREATE FUNCTION antiban.alert_payload(a antiban.alerts) RETURNS text
+LANGUAGE sql STABLE
+RETURN json_build_object(
+    'id', a.id, 'created_at', a.created_at, 'severity', a.severity, 'phone_number_id', a.phone_number_id,
+    'kind', a.kind, 'subject', a.subject, 'detail', a.detail, 'waba_id', a.waba_id)::text;
+COMMENT ON FUNCTION antiban.alert_payload(antiban.alerts) IS
+    'The JSON text antiban announces an alert with on NOTIFY antiban_alert: id, created_at, severity, phone_number_id, kind, subject, detail, waba_id. Check a received payload with antiban.genuine_alert.';
+
 CREATE FUNCTION antiban.notify_alert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM pg_notify('antiban_alert', json_build_object(
-        'id', NEW.id, 'created_at', NEW.created_at, 'severity', NEW.severity, 'phone_number_id', NEW.phone_number_id,
-        'kind', NEW.kind, 'subject', NEW.subject, 'detail', NEW.detail, 'waba_id', NEW.waba_id)::text);
+    PERFORM pg_notify('antiban_alert', antiban.alert_payload(NEW));
     RETURN NULL;
 END
 $$;
 CREATE TRIGGER notify_alert AFTER INSERT ON antiban.alerts
     FOR EACH ROW EXECUTE FUNCTION antiban.notify_alert();
+
+-- Anybody may NOTIFY on any channel: a listener believes a payload only if
+-- the alert it names is antiban's own row, saying the same thing.
+CREATE FUNCTION antiban.genuine_alert(payload text) RETURNS antiban.alerts
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    p jsonb;
+    a antiban.alerts;
+BEGIN
+    BEGIN
+        p := payload::jsonb;
+    EXCEPTION WHEN invalid_text_representation THEN
+        RETURN NULL;
+    END;
+    IF jsonb_typeof(p) IS DISTINCT FROM 'object' OR (p ->> 'id') !~ '^[1-9][0-9]{0,17}$' THEN
+        RETURN NULL;
+    END IF;
+    SELECT * INTO a FROM antiban.alerts x
+    WHERE x.id = (p ->> 'id')::bigint AND x.kind = p ->> 'kind' AND x.detail = p ->> 'detail'
+      AND x.severity::text = p ->> 'severity'
+      AND x.phone_number_id IS NOT DISTINCT FROM p ->> 'phone_number_id'
+      AND x.waba_id IS NOT DISTINCT FROM p ->> 'waba_id';
+    RETURN CASE WHEN FOUND THEN a END;
+END
+$$;
+COMMENT ON FUNCTION antiban.genuine_alert(text) IS
+    'For LISTEN antiban_alert clients: the antiban.alerts row a NOTIFY payload names, when the payload says what the row says (id, kind, severity, detail, phone_number_id, waba_id); NULL for a payload antiban did not send (any role may NOTIFY on any channel). Argument: the payload text as received.';
 
 -- Alerts the monitor should post now (antiban.alert_webhook_url set).
 CREATE FUNCTION antiban.alerts_to_deliver(max_rows integer) RETURNS SETOF antiban.alerts

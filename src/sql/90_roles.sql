@@ -72,7 +72,7 @@ GRANT EXECUTE ON FUNCTION antiban.now(), antiban.tier_limit(antiban.messaging_ti
 
 -- Applications: decide and consume, and read what readers read.
 GRANT antiban_reader TO antiban_app;
-GRANT EXECUTE ON FUNCTION antiban.decide(text, text, text, timestamptz, text, text, boolean),
+GRANT EXECUTE ON FUNCTION antiban.decide(text, text, text, timestamptz, text, text, boolean, text),
     antiban.try_consume(text, double precision, text, boolean),
     antiban.enqueue(text, text, text, jsonb, text, timestamptz, text, jsonb, text),
     antiban.template_object(text, text, jsonb),
@@ -112,6 +112,17 @@ GRANT EXECUTE ON FUNCTION antiban.error_action(integer, integer), antiban.is_opt
 GRANT EXECUTE ON FUNCTION antiban.set_marketing_opt_out(text, text, boolean),
     antiban.acknowledge_alert(bigint) TO antiban_admin;
 
+-- Consent: readers see the registry; apps record the opt-ins their forms
+-- collect; admins record opt-outs and answer a person's requests for their
+-- data (export, erasure).
+GRANT SELECT ON antiban.consent, antiban.consent_events, antiban.consent_state TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.consent_channels(text),
+    antiban.consent_statement_wins(timestamptz, boolean, timestamptz, boolean, boolean) TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.record_opt_in(text, text, text, text, timestamptz, text),
+    antiban.set_person_time_zone(text, text, text) TO antiban_app;
+GRANT EXECUTE ON FUNCTION antiban.set_marketing_opt_out(text, text, boolean, timestamptz, text),
+    antiban.export_person(text, text), antiban.erase_person(text, text) TO antiban_admin;
+
 -- Protection: everyone who reads sees health and why; operators steer modes.
 GRANT SELECT ON antiban.number_health, antiban.health_events, antiban.send_errors, antiban.health_state,
     antiban.mgmt_calls, antiban.poll_state TO antiban_reader;
@@ -127,6 +138,12 @@ GRANT EXECUTE ON FUNCTION antiban.classify_stop(text, text), antiban.same_recipi
     antiban.webhook_time(text, timestamptz), antiban.webhook_retry_horizon() TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.resolve_stop_review(bigint, boolean) TO antiban_admin;
 
+-- People: readers see each person's identifiers and merges (the outbox and contacts name
+-- them by person_id); apps resolve identifiers; admins link identifiers by hand.
+GRANT SELECT ON antiban.persons, antiban.person_ids, antiban.person_merges, antiban.people TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.recipient_key(text), antiban.person_id(bigint, text) TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.link_identifiers(bigint, text[], text, text[], text) TO antiban_admin;
+
 -- Account and template events: what blocks a WABA and in what order events were applied.
 GRANT SELECT ON antiban.waba_blocks, antiban.event_order TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.template_language(text), antiban.meta_time(text) TO antiban_reader;
@@ -134,6 +151,17 @@ GRANT EXECUTE ON FUNCTION antiban.lift_account_block(text, text, text) TO antiba
 
 -- What each Meta code does, for whoever reads the docs or a dashboard.
 GRANT EXECUTE ON FUNCTION antiban.meta_codes() TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.genuine_alert(text) TO antiban_reader;
+
+-- The circuit breaker and requeue: readers see the breakers, their history and each
+-- message's earlier lives; administrators requeue.
+GRANT SELECT ON antiban.circuit_breakers, antiban.breaker_events, antiban.outbox_requeues TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.circuit_breaker_states() TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.requeue(bigint[], boolean) TO antiban_admin;
+
+-- Policy lint of templates and texts: pure functions, for whoever writes or reviews a campaign.
+GRANT EXECUTE ON FUNCTION antiban.lint_template(jsonb, text), antiban.lint_text(text, text)
+    TO antiban_reader;
 
 -- Costs, rate cards, maintenance: readers see them; apps price a dry run; admins load cards
 -- and run maintenance.
@@ -171,6 +199,12 @@ GRANT EXECUTE ON FUNCTION antiban.train_lead_model, antiban.activate_lead_model,
     TO antiban_admin;
 GRANT SELECT, INSERT, DELETE ON antiban.lead_training_examples TO antiban_admin;
 GRANT SELECT ON antiban.lead_model_versions TO antiban_reader;
+-- The optional LLM step: readers see every call and its usage; admins ask for a lead to be read
+-- again. The key is set with set_secret like the others; only the worker reads it.
+GRANT SELECT ON antiban.lead_llm_calls, antiban.lead_llm_state, antiban.lead_llm_usage TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.lead_llm_answer_schema, antiban.lead_llm_calls_today, antiban.lead_llm_enabled
+    TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.request_lead_llm TO antiban_admin;
 
 -- Leads: agents, assignment and the SLA. Admins manage agents; apps create and move leads;
 -- readers see everything; agents (login roles in antiban_agent) set their own presence.

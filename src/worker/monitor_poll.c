@@ -18,6 +18,7 @@
 #include "utils/builtins.h"
 
 #include "cloudapi/http_once.h"
+#include "pg/circuit_breakers.h"
 #include "worker/monitor_pricing.h"
 #include "worker/worker_txn.h"
 
@@ -216,9 +217,19 @@ store(WabaPoll *p)
 int
 monitor_poll_due(void)
 {
-	WabaPoll   *polls = palloc0(sizeof(WabaPoll) * MAX_WABAS_PER_TICK);
-	int			n = load_plan(polls);
+	WabaPoll   *polls;
+	int			n;
 	int			calls = 0;
+
+	/*
+	 * The senders' circuit breaker says the endpoint does not answer: each
+	 * poll would fail and still spend the hour's budget, which the first
+	 * polls after the outage need.  The breaker's probe finds it back.
+	 */
+	if (breaker_holds(breaker_endpoint()))
+		return 0;
+	polls = palloc0(sizeof(WabaPoll) * MAX_WABAS_PER_TICK);
+	n = load_plan(polls);
 
 	for (int i = 0; i < n; i++)
 	{

@@ -21,6 +21,24 @@
 #define NO_NUMBER_RETRY_US	(60 * USECS_PER_SEC)
 
 /*
+ * Per-recipient order: a message leaves only at the head of its
+ * conversation, i.e. when no earlier message (lower id) to the same
+ * recipient is in flight ('sending'), waiting for a retry ('retry_wait') or
+ * due and not yet claimed.  So a conversation reads in the order it was
+ * written, a retry holds the messages behind it, and two messages to one
+ * person are never in flight together (Meta could take them in either
+ * order).  A message queued for later (send_at, a bucket's wait) holds
+ * nothing: the one behind it meets the same wait, and equal times go in id
+ * order.  metadata {"independent": true} opts a message out both ways.
+ * One probe of the small partial index outbox_conversation per due row;
+ * skipping held rows here keeps them from filling the LIMIT.
+ */
+#define CONVERSATION_HEAD_SQL \
+"   AND (o.metadata @> '{\"independent\": true}' OR NOT EXISTS (SELECT FROM antiban.outbox e" \
+"    WHERE e.recipient = o.recipient AND e.id < o.id AND e.state IN ('queued', 'retry_wait', 'sending')" \
+"     AND NOT e.metadata @> '{\"independent\": true}' AND (e.state <> 'queued' OR e.not_before <= $1)))"
+
+/*
  * Due messages, most urgent first.  Each priority is one bounded range of
  * outbox_due (priority = p, not_before <= now), read in index order and cut
  * by the LIMIT, the highest priority first: the cost follows the rows
@@ -37,6 +55,7 @@ static const char *const due_sql =
 "   o.valid_until, o.attempts, o.pair_hits, o.from_number, o.number_id, o.not_before"
 "  FROM antiban.outbox o"
 "  WHERE o.state IN ('queued', 'retry_wait') AND o.priority = p.level AND o.not_before <= $1"
+CONVERSATION_HEAD_SQL
 "  ORDER BY o.not_before, o.id LIMIT $2 FOR UPDATE SKIP LOCKED) d"
 " ORDER BY p.level DESC, d.not_before, d.id LIMIT $2";
 
@@ -44,11 +63,16 @@ static const char *const due_sql =
 static const char *const hold_sql =
 "SELECT antiban.hold_unapproved_templates(make_interval(secs => $1), $2)";
 
-/* The earliest waiting message: the first entry of each priority in outbox_due. */
+/*
+ * The earliest waiting message at the head of its conversation: the first
+ * such entry of each priority in outbox_due (a held message is due only
+ * when the one before it has gone, which wakes the sender anyway).
+ */
 static const char *const next_due_sql =
 "SELECT min(d.not_before) FROM unnest(enum_range(NULL::antiban.priority)) AS p(level)"
 " CROSS JOIN LATERAL (SELECT o.not_before FROM antiban.outbox o"
 "  WHERE o.state IN ('queued', 'retry_wait') AND o.priority = p.level"
+CONVERSATION_HEAD_SQL
 "  ORDER BY o.not_before LIMIT 1) d";
 
 /*
@@ -311,12 +335,17 @@ remember(SenderState *st, HeapTuple t, TupleDesc d, int64 id, int64 number_id)
 }
 
 static TimestampTz
-next_due_time(void)
+next_due_time(TimestampTz now)
 {
+	static SPIPlanPtr plan = NULL;
+	Oid			types[1] = {TIMESTAMPTZOID};
+	Datum		args[1] = {TimestampTzGetDatum(now)};
 	bool		isnull;
 	Datum		v;
 
-	if (SPI_execute(next_due_sql, true, 1) != SPI_OK_SELECT || SPI_processed == 0)
+	if (plan == NULL)
+		plan = privileged_prepare(next_due_sql, 1, types);
+	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed == 0)
 		return 0;
 	v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return isnull ? 0 : DatumGetTimestampTz(v);
@@ -382,7 +411,7 @@ sender_claim(SenderState *st, int limit, Outgoing **out, TimestampTz *next_due)
 			remember(st, t, d, id, DatumGetInt64(go.number_id[go.n - 1]));
 	}
 	if (ndue == 0)
-		*next_due = next_due_time();
+		*next_due = next_due_time(now);
 	settle(&settled);
 	n = mark_sending(st, &go, now, out);
 	return n;

@@ -10,6 +10,8 @@
  * SIGHUP reloads the settings (concurrency changes live); SIGTERM stops it
  * after recording what already came back; the postmaster restarts it after
  * a crash, and leases make sure nothing in flight is lost or sent twice.
+ * When the endpoint does not answer at all, its circuit breaker holds the
+ * claims and the messages (breaker_sender.c).
  */
 #include "worker/sender.h"
 
@@ -23,6 +25,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
+#include "worker/breaker_sender.h"
 #include "worker/worker_txn.h"
 
 PGDLLEXPORT void antiban_sender_main(Datum arg);
@@ -62,12 +65,33 @@ submit_all(SenderState *st, Outgoing *out, int n, CloudApiResult *failed, int *n
 		memset(r, 0, sizeof(*r));
 		r->id = out[i].id;
 		r->transport = TRANSPORT_NOT_SENT;
+		r->facts.failure = TRANSPORT_FAILED_LOCAL;	/* not the endpoint's doing */
 		r->answer.error_code = -1;
 		snprintf(r->transport_error, sizeof(r->transport_error), "%s",
 				 out[i].token ? "could not start the HTTP request" :
 				 "no access token for this number's WABA (antiban.set_secret('access_token', ...))");
 		(*nfailed)++;
 	}
+}
+
+/*
+ * Record results: the messages the endpoint never saw are held for the
+ * circuit breaker, the others recorded as answered or failed.
+ */
+static void
+record_results(SenderState *st, CloudApiResult *results, int n, const char *activity)
+{
+	CloudApiResult *held = MemoryContextAlloc(st->batch_context, sizeof(CloudApiResult) * n);
+	int			nheld;
+	int			nrecord = sender_breaker_sort(st, results, n, held, &nheld);
+
+	if (nrecord == 0 && nheld == 0)
+		return;
+	worker_begin(activity);
+	sender_breaker_hold(st, held, nheld);
+	if (nrecord > 0)
+		sender_record(st, results, nrecord);
+	worker_commit();
 }
 
 /* Claim as many as there is room for; returns how many went out. */
@@ -85,24 +109,26 @@ claim_and_send(SenderState *st, TimestampTz *next_due)
 
 	if (room <= 0)
 		return 0;
+	/* the endpoint's breaker: all, one probe, or nothing */
+	room = sender_breaker_admit(st, room, next_due);
+	if (room <= 0)
+		return 0;
 	worker_begin("antiban sender: claiming due messages");
 	/* claim no more than the numbers can send now: nothing to put back */
 	tokens = buckets_available(numbers_cache_get(), antiban_now(), &next_token);
 	if (tokens == 0)
 	{
 		worker_commit();
+		sender_breaker_claimed(out, 0);
 		*next_due = next_token;
 		return 0;
 	}
 	n = sender_claim(st, (int) Min(tokens, Min(room, Min(antiban_claim_batch, MAX_RESULTS))), &out, next_due);
 	worker_commit();
+	sender_breaker_claimed(out, n);
 	submit_all(st, out, n, failed, &nfailed);
 	if (nfailed > 0)
-	{
-		worker_begin("antiban sender: recording requests that could not start");
-		sender_record(st, failed, nfailed);
-		worker_commit();
-	}
+		record_results(st, failed, nfailed, "antiban sender: recording requests that could not start");
 	return n;
 }
 
@@ -113,11 +139,7 @@ collect_results(SenderState *st, int wait_ms)
 	int			n = cloudapi_poll(st->client, wait_ms, results, MAX_RESULTS);
 
 	if (n > 0)
-	{
-		worker_begin("antiban sender: recording answers");
-		sender_record(st, results, n);
-		worker_commit();
-	}
+		record_results(st, results, n, "antiban sender: recording answers");
 	return n;
 }
 
@@ -184,6 +206,7 @@ sender_loop(SenderState *st)
 		reconcile_if_due(st);
 		claimed = claim_and_send(st, &next_due);
 		done = collect_results(st, cloudapi_inflight(st->client) > 0 && claimed == 0 ? 20 : 0);
+		sender_breaker_flush();
 		report_activity(st, "sending");
 		if (cloudapi_inflight(st->client) == 0 && claimed == 0 && done == 0)
 		{
@@ -205,6 +228,7 @@ drain_before_exit(SenderState *st)
 
 	while (cloudapi_inflight(st->client) > 0 && GetCurrentTimestamp() < give_up)
 		collect_results(st, 50);
+	sender_breaker_flush();
 }
 
 void

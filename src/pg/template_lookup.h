@@ -1,0 +1,20 @@
+/*
+ * template_lookup.h
+ *		A template send against the template Meta approved, as
+ *		antiban.templates holds it (template_lookup.c).
+ */
+#ifndef ANTIBAN_TEMPLATE_LOOKUP_H
+#define ANTIBAN_TEMPLATE_LOOKUP_H
+
+#include "utils/jsonb.h"
+
+#include "core/decision.h"
+
+/*
+ * Raises an error, naming the field, when the send does not fit the
+ * template, or when the name is unknown in a catalogue antiban has synced.
+ * Call with SPI connected, as antiban's owner (privileged_begin).
+ */
+extern void template_check_or_error(Jsonb *payload, Category category, const char *from_number);
+
+#endif							/* ANTIBAN_TEMPLATE_LOOKUP_H */
