@@ -835,6 +835,20 @@ COMMENT ON FUNCTION antiban.lead_gate(text, bigint, integer, interval) IS
 
 -- ---------------------------------------------------------------- timeline
 
+-- the person's messages belong to a lead from its start (or ever, for
+-- their first lead) until their next lead started
+CREATE FUNCTION antiban.lead_message_window(l antiban.leads, OUT lower_at timestamptz, OUT upper_at timestamptz)
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM antiban.leads e WHERE e.portfolio_id = l.portfolio_id
+                             AND e.person_id = l.person_id AND e.id < l.id AND e.merged_into IS NULL)
+                THEN least(l.created_at, l.first_inbound_at) ELSE '-infinity' END,
+           coalesce((SELECT min(least(e.created_at, e.first_inbound_at)) FROM antiban.leads e
+                     WHERE e.portfolio_id = l.portfolio_id AND e.person_id = l.person_id AND e.id > l.id
+                       AND e.merged_into IS NULL), 'infinity')
+$$;
+COMMENT ON FUNCTION antiban.lead_message_window(antiban.leads) IS
+    'Internal: the times between which the person''s messages belong to this lead: from its start (their first lead: ever) until their next lead started.';
+
 CREATE FUNCTION antiban.lead_timeline(lead bigint)
 RETURNS TABLE (at timestamptz, kind text, direction text, summary text, detail jsonb, ref text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
@@ -854,14 +868,7 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'Readers see every lead; an agent sees the leads they own.';
     END IF;
-    -- the person's messages belong to this lead from its start (or ever, for
-    -- their first lead) until their next lead started
-    lower_at := CASE WHEN EXISTS (SELECT 1 FROM antiban.leads e WHERE e.portfolio_id = l.portfolio_id
-                                  AND e.person_id = l.person_id AND e.id < l.id AND e.merged_into IS NULL)
-                     THEN least(l.created_at, l.first_inbound_at) ELSE '-infinity' END;
-    upper_at := coalesce((SELECT min(least(e.created_at, e.first_inbound_at)) FROM antiban.leads e
-                          WHERE e.portfolio_id = l.portfolio_id AND e.person_id = l.person_id AND e.id > l.id
-                            AND e.merged_into IS NULL), 'infinity');
+    SELECT w.lower_at, w.upper_at INTO lower_at, upper_at FROM antiban.lead_message_window(l) w;
     RETURN QUERY
     WITH ids AS (
         SELECT i.key FROM antiban.person_ids i WHERE i.portfolio_id = l.portfolio_id AND i.person_id = l.person_id
@@ -913,6 +920,46 @@ END
 $$;
 COMMENT ON FUNCTION antiban.lead_timeline(bigint) IS
     'A lead''s history in time order: the person''s messages (kind message, direction in; button and list replies as tap), our messages to them with their state (message, out) and each status (status: sent, delivered, read, failed with its code), and the lead''s log: created, assigned/reassigned (with the explanation), queued, first_response, sla_missed, stage, score (with its reasons), note, merged (also of leads folded into it). Messages count from the lead''s start (its person''s first lead: all) to their next lead. Readers see every lead, agents those they own. Errors: unknown lead, permission denied.';
+
+-- ---------------------------------------------------------------- outcomes
+
+-- A closed lead is what the portfolio's model learns from (train_lead_model(portfolio)): its
+-- inbound texts and its engagement as they are when the outcome is known, written by the close
+-- itself because only here, at that moment, is that snapshot at hand.
+CREATE FUNCTION antiban.lead_outcome_example() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, antiban, pg_temp AS $$
+DECLARE
+    w record;
+BEGIN
+    IF NEW.stage IN ('won', 'lost') AND NEW.merged_into IS NULL THEN
+        SELECT * INTO w FROM antiban.lead_message_window(NEW);
+        INSERT INTO antiban.lead_training_examples AS x
+               (portfolio_id, source, example_key, won, texts, engagement, observed_at)
+        SELECT NEW.portfolio_id, 'leads', 'lead ' || NEW.id, NEW.stage = 'won',
+               coalesce((SELECT array_agg(i.body ORDER BY i.occurred_at, i.id)
+                         FROM antiban.interactions i JOIN antiban.contacts k ON k.id = i.contact_id
+                         WHERE k.person_id = NEW.person_id AND NEW.person_id IS NOT NULL
+                           AND i.direction = 'in' AND i.body IS NOT NULL
+                           AND i.occurred_at >= w.lower_at AND i.occurred_at < w.upper_at
+                           AND i.occurred_at <= coalesce(NEW.closed_at, antiban.now())), '{}'),
+               (SELECT f.engagement FROM antiban.lead_features f WHERE f.conversation_id = NEW.id),
+               coalesce(NEW.closed_at, antiban.now())
+        ON CONFLICT ON CONSTRAINT lead_training_examples_key DO UPDATE
+            SET won = excluded.won, texts = excluded.texts, engagement = excluded.engagement,
+                observed_at = excluded.observed_at;
+    ELSIF OLD.stage IN ('won', 'lost') THEN
+        -- reopened (or disqualified): the outcome is no longer known
+        DELETE FROM antiban.lead_training_examples x
+        WHERE x.portfolio_id = NEW.portfolio_id AND x.source = 'leads' AND x.example_key = 'lead ' || NEW.id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION antiban.lead_outcome_example() IS
+    'Trigger: a lead closed won or lost (close_lead, or any stage change to won/lost) becomes one row of antiban.lead_training_examples (source leads, key "lead <id>"): its inbound texts up to the close and its engagement at the close; reopening it removes the row.';
+CREATE TRIGGER leads_outcome_example AFTER UPDATE OF stage ON antiban.leads
+    FOR EACH ROW WHEN (NEW.stage IS DISTINCT FROM OLD.stage AND (NEW.stage IN ('won', 'lost') OR OLD.stage IN ('won', 'lost')))
+    EXECUTE FUNCTION antiban.lead_outcome_example();
 
 CREATE VIEW antiban.lead_timelines AS
 SELECT l.id AS lead_id, l.portfolio_id, t.*
