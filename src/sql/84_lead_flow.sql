@@ -898,8 +898,12 @@ BEGIN
                coalesce(s.wamid, 'outbox ' || s.id), 2, s.id
         FROM sent s
         UNION ALL
-        SELECT x.at, 'status', 'out', x.status || coalesce(' ' || s.error_code || ' ' || s.error_title, ''),
-               jsonb_strip_nulls(jsonb_build_object('outbox', s.id, 'code', s.error_code)),
+        -- the message's error belongs to its failed line only: sent/delivered/read were not errors
+        SELECT x.at, 'status', 'out',
+               x.status || CASE WHEN x.status = 'failed' THEN coalesce(' ' || s.error_code || ' ' || s.error_title, '')
+                                ELSE '' END,
+               jsonb_strip_nulls(jsonb_build_object('outbox', s.id,
+                                                    'code', CASE WHEN x.status = 'failed' THEN s.error_code END)),
                coalesce(s.wamid, 'outbox ' || s.id), 3, s.id * 4 + x.rank
         FROM sent s
              CROSS JOIN LATERAL (VALUES ('sent', s.sent_at, 0), ('delivered', s.delivered_at, 1), ('read', s.read_at, 2),
