@@ -35,9 +35,9 @@
 ALTER TABLE antiban.leads
     ADD COLUMN ctwa_clid text,
     ADD COLUMN merged_into bigint REFERENCES antiban.leads ON DELETE SET NULL,
-    ADD CONSTRAINT leads_source CHECK (source IN ('ctwa', 'campaign', 'organic', 'app'));
+    ADD CONSTRAINT leads_source CHECK (source IN ('ctwa', 'ctwa_post', 'campaign', 'organic', 'app'));
 COMMENT ON COLUMN antiban.leads.source IS
-    'Where the lead came from: ctwa (a click-to-WhatsApp ad: source_ad_id, ctwa_clid), campaign (a reply to our marketing template: campaign), organic (wrote on their own), app (registered by antiban.upsert_lead without a source).';
+    'Where the lead came from: ctwa (a click-to-WhatsApp ad: source_ad_id, ctwa_clid), ctwa_post (a click-to-WhatsApp Facebook or Instagram post, referral source_type post: no ad id; the post''s referral is on the first message of the timeline), campaign (a reply to our marketing template: campaign), organic (wrote on their own), app (registered by antiban.upsert_lead without a source).';
 COMMENT ON COLUMN antiban.leads.ctwa_clid IS 'The click id of the click-to-WhatsApp ad the lead came from (referral.ctwa_clid), for conversion reporting.';
 COMMENT ON COLUMN antiban.leads.merged_into IS
     'Set when two persons turned out to be one and this lead was folded into that one (then disqualified; its history shows on the other lead''s timeline).';
@@ -66,10 +66,10 @@ COMMENT ON COLUMN antiban.lead_events.data IS
     'What a score event scored (score, previous, model, reasons) or who wrote a note.';
 
 -- The rules (src/core/lead_flow.c, unit-tested in regress/unit/test_lead_flow.c)
-CREATE FUNCTION antiban.lead_source(has_referral boolean, answers_campaign boolean) RETURNS text
+CREATE FUNCTION antiban.lead_source(referral_type text, answers_campaign boolean) RETURNS text
 AS 'MODULE_PATHNAME', 'antiban_lead_source' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION antiban.lead_source(boolean, boolean) IS
-    'The source of a lead from the message that starts it: ctwa if it carries an ad''s referral, else campaign if it answers our marketing template, else organic.';
+COMMENT ON FUNCTION antiban.lead_source(text, boolean) IS
+    'The source of a lead from the message that starts it, given its referral''s source_type (NULL: no referral; '''': a referral without a type): ctwa for an ad (source_type ad), ctwa_post for a post (or any other type), else campaign if it answers our marketing template, else organic.';
 
 CREATE FUNCTION antiban.lead_engaged(messages integer, taps double precision, last_inbound timestamptz,
                                      last_outbound timestamptz) RETURNS boolean
@@ -340,8 +340,13 @@ BEGIN
                              THEN antiban.lead_campaign_of(p.portfolio_id, p.person_id, p.context_wamid, p.occurred_at) END;
             SELECT o.lead INTO lead
             FROM antiban.open_lead(p.portfolio_id, p.person_id, p.occurred_at,
-                antiban.lead_source(p.payload ? 'referral', campaign IS NOT NULL),
-                nullif(p.payload -> 'referral' ->> 'source_id', ''), nullif(p.payload -> 'referral' ->> 'ctwa_clid', ''),
+                antiban.lead_source(CASE WHEN p.payload ? 'referral'
+                                         THEN coalesce(p.payload -> 'referral' ->> 'source_type', '') END,
+                                    campaign IS NOT NULL),
+                -- only an ad's source_id is an ad id (a post's is not)
+                CASE WHEN antiban.lead_source(coalesce(p.payload -> 'referral' ->> 'source_type', ''), false) = 'ctwa'
+                     THEN nullif(p.payload -> 'referral' ->> 'source_id', '') END,
+                nullif(p.payload -> 'referral' ->> 'ctwa_clid', ''),
                 campaign, CASE WHEN p.body IS NOT NULL THEN antiban.lead_language(p.body) END,
                 format('message %s', p.wamid), absent => true) o;
         END IF;
@@ -668,10 +673,10 @@ BEGIN
             USING ERRCODE = 'undefined_object',
                   HINT = 'Portfolios are rows of antiban.portfolios; or pass the phone_number_id of one of its numbers.';
     END IF;
-    IF upsert_lead.source IS NULL OR upsert_lead.source NOT IN ('ctwa', 'campaign', 'organic', 'app') THEN
+    IF upsert_lead.source IS NULL OR upsert_lead.source NOT IN ('ctwa', 'ctwa_post', 'campaign', 'organic', 'app') THEN
         RAISE EXCEPTION 'unknown lead source "%"', upsert_lead.source
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'One of ctwa (with ad_id), campaign (with campaign), organic, app.';
+                  HINT = 'One of ctwa (with ad_id), ctwa_post, campaign (with campaign), organic, app.';
     END IF;
     IF array_position(products, NULL) IS NOT NULL THEN
         RAISE EXCEPTION 'products must not contain NULL' USING ERRCODE = 'null_value_not_allowed';
