@@ -208,7 +208,30 @@ CREATE INDEX leads_person ON antiban.leads (portfolio_id, person_id) WHERE perso
 CREATE INDEX leads_closed ON antiban.leads (portfolio_id, closed_at) WHERE closed_at IS NOT NULL;
 COMMENT ON TABLE antiban.leads IS
     'Sales leads, one per conversation with a person in a portfolio (the minimal table the leads work extends). A qualified lead without an owner is assigned at once (antiban.assign_lead); one nobody can take waits in the queue (queued_at, queue_reason) until antiban.assign_queued() places it.';
-COMMENT ON COLUMN antiban.leads.person_id IS 'The person (identity is being built: no foreign key yet).';
+COMMENT ON COLUMN antiban.leads.person_id IS 'The person, one of the lead''s portfolio (a trigger refuses a person of another portfolio; no foreign key: a lead may name a person identity does not know yet).';
+
+-- A lead of portfolio 2 on a person of portfolio 1 would show portfolio 1's conversation on
+-- portfolio 2's timeline and route it to portfolio 2's agents: refused, whoever writes the row.
+CREATE FUNCTION antiban.lead_person_in_portfolio() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, antiban, pg_temp AS $$
+DECLARE
+    theirs bigint;
+BEGIN
+    SELECT p.portfolio_id INTO theirs FROM antiban.persons p WHERE p.id = NEW.person_id;
+    IF theirs IS DISTINCT FROM NEW.portfolio_id AND theirs IS NOT NULL THEN
+        RAISE EXCEPTION 'person % belongs to portfolio %, not to the lead''s portfolio %',
+                        NEW.person_id, theirs, NEW.portfolio_id
+            USING ERRCODE = 'foreign_key_violation',
+                  DETAIL = 'A lead is a person in a portfolio: persons, their identifiers and consent are per portfolio.',
+                  HINT = 'Use antiban.upsert_lead(recipient, portfolio), which finds or makes the person in that portfolio.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION antiban.lead_person_in_portfolio() IS
+    'Trigger: a lead''s person_id names a person of the lead''s own portfolio (or one identity does not know).';
+CREATE TRIGGER leads_person_in_portfolio BEFORE INSERT OR UPDATE OF person_id, portfolio_id ON antiban.leads
+    FOR EACH ROW WHEN (NEW.person_id IS NOT NULL) EXECUTE FUNCTION antiban.lead_person_in_portfolio();
 COMMENT ON COLUMN antiban.leads.owner_agent_id IS 'The agent answering it; kept after closing (who won or lost it).';
 COMMENT ON COLUMN antiban.leads.assignment_id IS 'Its current (or last) row of antiban.lead_assignments.';
 COMMENT ON COLUMN antiban.leads.sla_due_at IS 'When the owner''s first reply is due (business hours); NULL when no first-response clock runs.';
