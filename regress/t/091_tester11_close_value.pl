@@ -25,4 +25,10 @@ for my $bad ('NaN', 'Infinity')
 }
 is($node->safe_psql('postgres', q{SELECT sum(won_value) FROM antiban.lead_pipeline WHERE stage = 'won'}),
 	'250000', 'lead_pipeline sums the real won value');
+# (fix11) the same for the other money the leads and costs keep: a price on a rate card
+my ($rrc, $rout, $rerr) = $node->psql('postgres', q{
+	INSERT INTO antiban.rate_cards (currency, effective_from, source) VALUES ('USD', '2031-01-01', 'test');
+	INSERT INTO antiban.rates (card_id, market, category, rate)
+	SELECT id, 'Brazil', 'marketing', 'NaN' FROM antiban.rate_cards WHERE effective_from = '2031-01-01'});
+like($rerr, qr/rates_finite/, 'a rate card price of NaN is refused');
 done_testing();

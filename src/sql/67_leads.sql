@@ -185,7 +185,9 @@ CREATE TABLE antiban.leads (
     first_response_at timestamptz,
     last_inbound_at   timestamptz,
     closed_at         timestamptz,
-    value             numeric CONSTRAINT leads_value_not_negative CHECK (value >= 0),
+    -- numeric NaN and Infinity pass "value >= 0" and turn every sum of won value into NaN/Infinity
+    value             numeric CONSTRAINT leads_value_not_negative CHECK (value >= 0)
+                      CONSTRAINT leads_value_finite CHECK (value < 'Infinity'),
     -- assignment state, kept by antiban.assign_lead() and friends
     assigned_at       timestamptz,
     assignment_id     bigint,
@@ -572,6 +574,13 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Use antiban.set_lead_stage(lead, ''disqualified'') for a lead that was never a prospect.';
     END IF;
+    -- (numeric NaN sorts above Infinity: one comparison refuses both)
+    IF close_lead.value < 0 OR close_lead.value >= 'Infinity' THEN
+        RAISE EXCEPTION 'a lead''s value must be a finite amount of at least 0, not %', close_lead.value
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'The value is summed into the won value of lead_pipeline, lead_funnel and agent_performance; NaN or Infinity would make every sum it joins NaN or Infinity.',
+                  HINT = 'Pass the deal''s amount (0 or more), or NULL when it is not known.';
+    END IF;
     IF l.closed_at IS NOT NULL THEN
         RAISE EXCEPTION 'lead % is already closed (%)', l.id, l.stage
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -593,7 +602,23 @@ DECLARE
     l antiban.leads := antiban.lead_or_error(lead);
     t timestamptz := coalesce(response_at, antiban.now());
     outcome text;
+    since timestamptz;
 BEGIN
+    -- A reply answers the lead it was assigned (or, unowned, since it was known) and has left by
+    -- now, allowing Meta's clock to run ahead of ours as much as a webhook's event time may
+    -- (EVENT_CLOCK_SKEW_SECONDS, src/core/event_time.h): anything else is a caller's bug, and
+    -- would be counted as met or missed in agent_sla.
+    since := coalesce(l.assigned_at, least(l.created_at, l.first_inbound_at));
+    IF NOT (t >= since AND t <= antiban.now() + interval '5 minutes') THEN
+        RAISE EXCEPTION 'a first response to lead % at % is %', l.id, t,
+                        CASE WHEN t < since THEN 'before the lead was ' || CASE WHEN l.assigned_at IS NULL
+                                 THEN 'created' ELSE 'assigned' END
+                             ELSE 'in the future' END
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('A reply counts between the lead''s %s (%s) and now (%s, plus 5 minutes of clock skew); it stops the SLA clock and counts as met or missed for the owner.',
+                                  CASE WHEN l.assigned_at IS NULL THEN 'creation' ELSE 'assignment' END, since, antiban.now()),
+                  HINT = 'Pass the time the reply left (the message''s sent time), or NULL for now.';
+    END IF;
     IF l.first_response_at IS NOT NULL THEN
         IF t < l.first_response_at THEN
             UPDATE antiban.leads x SET first_response_at = t WHERE x.id = l.id;
@@ -617,7 +642,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.record_first_response(bigint, timestamptz) IS
-    'The first reply to a lead left (at response_at, default now): stops its SLA clock. Returns met or missed for the owner''s clock, none when no clock ran, already_answered for a repeat (the earliest time is kept).';
+    'The first reply to a lead left (at response_at, default now): stops its SLA clock. Returns met or missed for the owner''s clock, none when no clock ran, already_answered for a repeat (the earliest time is kept). A time before the lead''s assignment (unowned: its creation) or after now plus 5 minutes of clock skew is refused.';
 
 CREATE FUNCTION antiban.check_sla(portfolio bigint DEFAULT NULL)
 RETURNS TABLE (lead_id bigint, from_agent bigint, to_agent bigint, cause text, explanation text)
