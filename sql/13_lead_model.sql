@@ -112,7 +112,8 @@ SELECT score, model_id FROM antiban.note_lead_event(501, 'inbound', '2029-12-31 
                                                     'Olá! Tenho 250 mil no banco e quero investir em LCI');
 SELECT score FROM antiban.note_lead_event(501, 'read', '2029-12-31 20:04+00');
 SELECT score FROM antiban.note_lead_event(501, 'tap', '2029-12-31 20:05+00', 'Falar com assessor');
-SELECT conversation_id, portfolio_id, messages, (engagement).replies > 1.99 AS two_replies,
+-- one reply: the tap right after their message answers nothing of ours
+SELECT conversation_id, portfolio_id, messages, (engagement).replies BETWEEN 0.99 AND 1.01 AS one_reply,
        (engagement).taps > 0.99 AS one_tap, (engagement).last_inbound_at
 FROM antiban.lead_features;
 SELECT conversation_id, model_id, score, scored_at FROM antiban.lead_scores;

@@ -130,9 +130,12 @@ SELECT severity, kind, subject, detail FROM antiban.alerts ORDER BY id;
 SELECT lead_id, kind, agent_id, detail FROM antiban.lead_events WHERE kind IN ('sla_missed', 'reassigned') ORDER BY id;
 -- a second check finds nothing new
 SELECT * FROM antiban.check_sla();
--- a late first reply is missed, a reply in time for the new owner is met
+-- a late first reply is missed, a reply in time for the new owner is met (recorded once they
+-- have left: a reply in the future is refused)
+SET antiban.pinned_now = '2030-01-01 12:25:00+00';
 SELECT antiban.record_first_response(2, '2030-01-01 12:25:00+00');
 SELECT antiban.record_first_response(7, '2030-01-01 12:21:00+00');
+SET antiban.pinned_now = '2030-01-01 12:19:00+00';
 SELECT lead_id, state, misses FROM antiban.lead_sla ORDER BY lead_id;
 SELECT name, with_sla, met, missed, moved, running, met_rate FROM antiban.agent_sla ORDER BY agent_id;
 

@@ -71,6 +71,10 @@ SELECT pg_temp.msg('5511987650003', 'wamid.c1', 'Tenho interesse', 40, ',"contex
 SELECT id, source, campaign FROM antiban.leads WHERE id = 3;
 
 -- ---- a hot conversation qualifies and is assigned at once ----
+-- (the default model gives a conversation we never wrote in no "replies": its own messages are
+-- no answers, so its text alone scores in the 20s; a portfolio's threshold of 20 qualifies it)
+INSERT INTO antiban.lead_routing (portfolio_id, qualify_score) VALUES (1, 20)
+    ON CONFLICT (portfolio_id) DO UPDATE SET qualify_score = 20;
 SET antiban.pinned_now = '2030-01-01 00:01:00+00';
 SELECT pg_temp.messages('{"profile":{"name":"Carla"},"wa_id":"5511987650004"}',
     '[{"from":"5511987650004","id":"wamid.d1","timestamp":"1893456050","type":"text","text":{"body":"Quero investir 500 mil em LCI, prazo de 2 anos"}},

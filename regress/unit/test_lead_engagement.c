@@ -49,12 +49,38 @@ replies_fade_with_the_half_life(void **state)
 	LeadEngagement e;
 
 	lead_engagement_init(&e, WEEK_S);
-	lead_engagement_note(&e, LEAD_EVENT_INBOUND, T0, 0);
+	lead_engagement_note(&e, LEAD_EVENT_OUTBOUND, T0 - 3, 0);
+	lead_engagement_note(&e, LEAD_EVENT_INBOUND, T0 - 2, 0);
+	lead_engagement_note(&e, LEAD_EVENT_OUTBOUND, T0 - 1, 0);
 	lead_engagement_note(&e, LEAD_EVENT_INBOUND, T0, 0);
 	NEAR(feature(&e, T0, LF_ENG_REPLIES), log1p(2));
 	NEAR(feature(&e, T0 + 7 * 24 * HOUR, LF_ENG_REPLIES), log1p(1));
 	/* a score taken before the last event does not grow the counts */
 	NEAR(feature(&e, T0 - HOUR, LF_ENG_REPLIES), log1p(2));
+}
+
+/* Tester11 F5: 25 x "oi" with nothing sent by us were 25 "replies". */
+static void
+only_answers_to_our_messages_are_replies(void **state)
+{
+	LeadEngagement e;
+
+	lead_engagement_init(&e, WEEK_S);
+	for (int i = 0; i < 25; i++)
+		lead_engagement_note(&e, LEAD_EVENT_INBOUND, T0 + i, 0);
+	assert_true(e.replies == 0);
+	assert_true(feature(&e, T0 + 25, LF_ENG_REPLIES) == 0);
+	/* we write once: the next message answers it, the flood after it does not */
+	lead_engagement_note(&e, LEAD_EVENT_OUTBOUND, T0 + 30, 0);
+	for (int i = 0; i < 25; i++)
+		lead_engagement_note(&e, LEAD_EVENT_INBOUND, T0 + 31 + i, 0);
+	NEAR(e.replies, 1);
+	NEAR(e.quick_replies, 1);
+	assert_false(lead_is_reply(LEAD_TIME_NEVER, LEAD_TIME_NEVER, T0));
+	assert_true(lead_is_reply(T0, LEAD_TIME_NEVER, T0 + 1));
+	assert_true(lead_is_reply(T0, T0 - 1, T0 + 1));
+	assert_false(lead_is_reply(T0, T0 + 1, T0 + 2));	/* second in a row */
+	assert_false(lead_is_reply(T0 + 5, LEAD_TIME_NEVER, T0));	/* before ours */
 }
 
 static void
@@ -87,8 +113,8 @@ quick_replies_answer_our_last_message_within_an_hour(void **state)
 	lead_engagement_note(&e, LEAD_EVENT_TAP, T0 + 5 * HOUR, 0);	/* slow */
 	/* one quick reply, 4.5 h old: 2^-(4.5 h / 1 week) */
 	NEAR(e.quick_replies, exp(-4.5 * 3600 * M_LN2 / WEEK_S));
-	/* three replies: two as old as the quick one, the tap just now */
-	assert_true(fabs(e.replies - (2 * e.quick_replies + 1)) < 1e-9);
+	/* two replies: the quick one and the tap just now (the second in a row answers nothing) */
+	assert_true(fabs(e.replies - (e.quick_replies + 1)) < 1e-9);
 	assert_true(e.taps > 0.99);
 	NEAR(feature(&e, T0 + 5 * HOUR, LF_ENG_QUICK), log1p(e.quick_replies));
 }
@@ -156,6 +182,7 @@ lead_engagement_tests(void)
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(decay_halves_every_half_life),
 		cmocka_unit_test(replies_fade_with_the_half_life),
+		cmocka_unit_test(only_answers_to_our_messages_are_replies),
 		cmocka_unit_test(order_of_arrival_does_not_matter),
 		cmocka_unit_test(quick_replies_answer_our_last_message_within_an_hour),
 		cmocka_unit_test(silence_counts_only_when_we_wrote_last),

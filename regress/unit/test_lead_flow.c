@@ -14,11 +14,18 @@
 static void
 referral_wins_over_campaign(void **state)
 {
-	assert_string_equal(lead_source_name(lead_source_of(true, true)), "ctwa");
-	assert_string_equal(lead_source_name(lead_source_of(true, false)), "ctwa");
-	assert_string_equal(lead_source_name(lead_source_of(false, true)), "campaign");
-	assert_string_equal(lead_source_name(lead_source_of(false, false)), "organic");
+	assert_string_equal(lead_source_name(lead_source_of(LEAD_REFERRAL_AD, true)), "ctwa");
+	assert_string_equal(lead_source_name(lead_source_of(LEAD_REFERRAL_AD, false)), "ctwa");
+	assert_string_equal(lead_source_name(lead_source_of(LEAD_REFERRAL_NONE, true)), "campaign");
+	assert_string_equal(lead_source_name(lead_source_of(LEAD_REFERRAL_NONE, false)), "organic");
 	assert_string_equal(lead_source_name(LEAD_SOURCE_APP), "app");
+	/* tester11 F6: a referral from a post is not an ad */
+	assert_int_equal(lead_referral_of(NULL), LEAD_REFERRAL_NONE);
+	assert_int_equal(lead_referral_of("ad"), LEAD_REFERRAL_AD);
+	assert_int_equal(lead_referral_of(""), LEAD_REFERRAL_AD);
+	assert_int_equal(lead_referral_of("post"), LEAD_REFERRAL_POST);
+	assert_int_equal(lead_referral_of("story"), LEAD_REFERRAL_POST);
+	assert_string_equal(lead_source_name(lead_source_of(LEAD_REFERRAL_POST, true)), "ctwa_post");
 }
 
 static void

@@ -33,10 +33,6 @@ accepted_slots_become_fit_signals(void **state)
 	assert_int_equal(f, LF_AMOUNT_50K);
 	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_AMOUNT, NULL, 60000, "50 mil", 17}, &f), LEAD_LLM_SLOT_OK);
 	assert_int_equal(f, LF_AMOUNT_50K);
-	/* a quote the rules read no number from leaves the number given */
-	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_AMOUNT, NULL, 8000, "Quero aplicar", 17}, &f),
-					 LEAD_LLM_SLOT_OK);
-	assert_int_equal(f, LF_AMOUNT_UNDER_10K);
 	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_HORIZON, NULL, 24, "daqui a 2 anos", 18}, &f),
 					 LEAD_LLM_SLOT_OK);
 	assert_int_equal(f, LF_HORIZON_MEDIUM);
@@ -93,6 +89,20 @@ refused_slots(void **state)
 					 LEAD_LLM_SLOT_NUMBER_MISMATCH);
 	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_HORIZON, NULL, 6, "daqui a 2 anos", 18}, &f),
 					 LEAD_LLM_SLOT_NUMBER_MISMATCH);
+	assert_int_equal(f, 0);
+	/* tester11 F3: a quote that is in the message but does not state the slot */
+	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_AMOUNT, NULL, 8000, "Quero aplicar", 17}, &f),
+					 LEAD_LLM_SLOT_NOT_STATED);
+	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_AMOUNT, NULL, 5e6, "e", 17}, &f),
+					 LEAD_LLM_SLOT_NO_EVIDENCE);
+	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_HORIZON, NULL, 120, "talvez", 18}, &f),
+					 LEAD_LLM_SLOT_NOT_STATED);
+	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_PRODUCT, "stocks", 0, "num CDB", 17}, &f),
+					 LEAD_LLM_SLOT_NOT_STATED);
+	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_OBJECTION, "no_money", 0, "Quero aplicar 50 mil", 17}, &f),
+					 LEAD_LLM_SLOT_NOT_STATED);
+	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_OBJECTION, "not_interested", 0, "Oi", 17}, &f),
+					 LEAD_LLM_SLOT_NOT_STATED);
 	assert_int_equal(f, 0);
 	assert_string_equal(lead_llm_verdict_text(LEAD_LLM_SLOT_EVIDENCE_NOT_FOUND),
 						"the quote is not in the message it names");

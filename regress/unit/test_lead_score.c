@@ -123,6 +123,31 @@ saturated_scores_still_have_reasons(void **state)
 	assert_string_equal(down[0].text, "-43 no reply for 3 to 7 days");
 }
 
+/* Tester11 F5: the tangent read "+129 respondeu": no reason exceeds the scale. */
+static void
+no_reason_is_worth_more_than_the_scale(void **state)
+{
+	LeadModelView m = model();
+	LeadEntry	x[] = {{LF_PRODUCT_CDB, 1}};
+	LeadScore	s;
+	LeadReason	up[LEAD_REASONS_MAX],
+				down[LEAD_REASONS_MAX];
+	int			nup,
+				ndown;
+	LeadExplainArgs a = {.model = &m, .x = x, .n = 1, .score = &s, .k = 3, .lang = LEAD_REASONS_EN,
+	.minus = "-"};
+
+	w[LF_PRODUCT_CDB] = 6;
+	m.intercept = -6;
+	lead_model_score(&m, x, 1, &s);
+	lead_explain(&a, up, &nup, down, &ndown);
+	assert_int_equal(nup, 1);
+	assert_int_equal(up[0].points, 100);	/* 100 * 6 * 0.5 * 0.5 = 150 on the tangent */
+	assert_int_equal(lead_reason_points(1, -40, 0.5), -100);
+	assert_int_equal(lead_reason_points(1, 0.4, 0.5), 10);
+	assert_int_equal(lead_reason_points(1, NAN, 0.5), 0);
+}
+
 static void
 without_a_lookup_terms_are_words_of_the_conversation(void **state)
 {
@@ -217,6 +242,7 @@ lead_score_tests(void)
 		cmocka_unit_test(score_is_the_calibrated_probability_in_percent),
 		cmocka_unit_test(reasons_are_points_at_this_lead_in_words),
 		cmocka_unit_test(saturated_scores_still_have_reasons),
+		cmocka_unit_test(no_reason_is_worth_more_than_the_scale),
 		cmocka_unit_test(without_a_lookup_terms_are_words_of_the_conversation),
 		cmocka_unit_test(long_terms_keep_whole_characters),
 		cmocka_unit_test(reason_language_names),

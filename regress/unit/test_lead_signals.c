@@ -45,6 +45,8 @@ amounts_in_reais(void **state)
 		{"about fifty thousand dollars", 250e3},
 		{"I have 20k saved", 100e3},	/* no currency in English: dollars */
 		{"tengo 10 mil dólares", 50e3},
+		{"tengo 100 mil reales para invertir", 100e3},	/* reais in Spanish, not dollars */
+		{"tengo 150.000 reales ahorrados", 150e3},
 		{"tenho 10 mil euros", 55e3},
 		{"I have two hundred thousand", 1e6},
 		{"50 mil pesos", 0},	/* which peso? left out */

@@ -111,16 +111,28 @@ later(LeadTime a, LeadTime b)
 	return a == LEAD_TIME_NEVER || b > a ? b : a;
 }
 
+/*
+ * A reply answers something we sent: the first message after our last one.
+ * Messages nobody asked for (a greeting, a flood of "oi") and the second
+ * message in a row are no reply: counting them let anyone who types a lot
+ * look engaged.
+ */
+bool
+lead_is_reply(LeadTime last_outbound_at, LeadTime last_inbound_at, LeadTime at)
+{
+	return last_outbound_at != LEAD_TIME_NEVER && last_outbound_at <= at &&
+		(last_inbound_at == LEAD_TIME_NEVER || last_inbound_at < last_outbound_at);
+}
+
 static void
 note_reply(LeadEngagement *e, LeadTime at, double w)
 {
-	/* the first answer to our last message, soon after it */
-	bool		answering = e->last_outbound_at != LEAD_TIME_NEVER && e->last_outbound_at <= at &&
-		(e->last_inbound_at == LEAD_TIME_NEVER || e->last_inbound_at < e->last_outbound_at);
-
-	e->replies += w;
-	if (answering && at - e->last_outbound_at <= LEAD_QUICK_REPLY)
-		e->quick_replies += w;
+	if (lead_is_reply(e->last_outbound_at, e->last_inbound_at, at))
+	{
+		e->replies += w;
+		if (at - e->last_outbound_at <= LEAD_QUICK_REPLY)
+			e->quick_replies += w;
+	}
 	e->last_inbound_at = later(e->last_inbound_at, at);
 }
 

@@ -71,6 +71,9 @@ extern const char *lead_event_kind_name(LeadEventKind k);
 /* Do failures with this Cloud API code tell us about the lead? */
 extern bool lead_failure_counts(int code);
 
+/* A message at `at` answers our last message (the first one since it). */
+extern bool lead_is_reply(LeadTime last_outbound_at, LeadTime last_inbound_at, LeadTime at);
+
 extern void lead_engagement_note(LeadEngagement *e, LeadEventKind kind, LeadTime at, int code);
 
 /*

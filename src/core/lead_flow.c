@@ -12,6 +12,7 @@ static const char *const source_names[] = {
 	[LEAD_SOURCE_CTWA] = "ctwa",
 	[LEAD_SOURCE_CAMPAIGN] = "campaign",
 	[LEAD_SOURCE_APP] = "app",
+	[LEAD_SOURCE_CTWA_POST] = "ctwa_post",
 };
 
 const char *
@@ -20,12 +21,26 @@ lead_source_name(LeadSource s)
 	return source_names[s];
 }
 
-LeadSource
-lead_source_of(bool has_referral, bool answers_campaign)
+LeadReferral
+lead_referral_of(const char *source_type)
 {
-	/* the ad brought them to the chat even if they had our template too */
-	if (has_referral)
+	if (source_type == NULL)
+		return LEAD_REFERRAL_NONE;
+	/* older payloads carry no type: they were ads */
+	if (source_type[0] == '\0' || strcmp(source_type, "ad") == 0)
+		return LEAD_REFERRAL_AD;
+	/* a post's id in per-ad reporting would count a post as an ad */
+	return LEAD_REFERRAL_POST;
+}
+
+LeadSource
+lead_source_of(LeadReferral referral, bool answers_campaign)
+{
+	/* the ad or post brought them to the chat even if they had our template too */
+	if (referral == LEAD_REFERRAL_AD)
 		return LEAD_SOURCE_CTWA;
+	if (referral == LEAD_REFERRAL_POST)
+		return LEAD_SOURCE_CTWA_POST;
 	return answers_campaign ? LEAD_SOURCE_CAMPAIGN : LEAD_SOURCE_ORGANIC;
 }
 

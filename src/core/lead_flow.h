@@ -26,13 +26,28 @@ typedef enum LeadSource
 	LEAD_SOURCE_ORGANIC,		/* wrote on their own */
 	LEAD_SOURCE_CTWA,			/* a click-to-WhatsApp ad's referral */
 	LEAD_SOURCE_CAMPAIGN,		/* answered our marketing template */
-	LEAD_SOURCE_APP				/* registered by the app */
+	LEAD_SOURCE_APP,			/* registered by the app */
+	LEAD_SOURCE_CTWA_POST		/* a click-to-WhatsApp referral from a post, not an ad */
 } LeadSource;
+
+/*
+ * A message's referral (Meta: source_type "ad" or "post"; source_id the ad's
+ * or the post's id).  Only an ad's id is an ad id.
+ */
+typedef enum LeadReferral
+{
+	LEAD_REFERRAL_NONE,
+	LEAD_REFERRAL_AD,
+	LEAD_REFERRAL_POST			/* "post", or any type that is not "ad" */
+} LeadReferral;
 
 extern const char *lead_source_name(LeadSource s);
 
-/* The message that starts a lead: an ad's referral wins over a campaign. */
-extern LeadSource lead_source_of(bool has_referral, bool answers_campaign);
+/* The referral of a message: NULL source_type: none; "ad" or "" (no type given): an ad. */
+extern LeadReferral lead_referral_of(const char *source_type);
+
+/* The message that starts a lead: a referral (ad or post) wins over a campaign. */
+extern LeadSource lead_source_of(LeadReferral referral, bool answers_campaign);
 
 /*
  * Has a lead engaged: a second message, a button tap, or a message after

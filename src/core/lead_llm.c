@@ -195,10 +195,48 @@ blank_text(const char *s)
 	return true;
 }
 
+/* Letters and digits in a quote (a UTF-8 letter counts once). */
+static int
+meaningful_chars(const char *s)
+{
+	int			n = 0;
+
+	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+		if (isalnum(*p) || (*p >= 0xC0))
+			n++;
+	return n;
+}
+
 /*
- * Does the number given agree with what the rules read in the quote?  A
- * quote they read no number from ("meio milhão" is read; "longo prazo"
- * has no number) leaves the number given to stand.
+ * Does the quote state the slot?  The fit signals the rules read from the
+ * quote alone, in the language of the message it comes from, must include
+ * the slot's: a model (or a lead prompting it) cannot turn "e" or "quero
+ * investir" into R$ 5 million, ten years, a product or an objection.
+ */
+static bool
+quote_states(const char *evidence, const char *body, int feature)
+{
+	LeadTokens *t = malloc(sizeof(LeadTokens));
+	LeadEntry	fit[LEAD_FIT_MAX];
+	LeadLanguage lang;
+	int			n;
+	bool		found = false;
+
+	if (t == NULL)
+		return false;
+	lead_tokenize(body, t);
+	lang = lead_language_of(t);
+	lead_tokenize(evidence, t);
+	n = lead_fit_signals(t, lang, fit);
+	for (int i = 0; i < n && !found; i++)
+		found = fit[i].idx == feature;
+	free(t);
+	return found;
+}
+
+/*
+ * Does the number given agree with what the rules read in the quote?  (A
+ * quote they read no number from is refused by quote_states.)
  */
 static bool
 number_agrees(const LeadLlmSlot *s, int feature)
@@ -229,7 +267,8 @@ lead_llm_check_slot(const LeadLlmSlot *s, const LeadLlmMessage *messages, int n,
 	if (f == 0)
 		return s->kind == LEAD_LLM_AMOUNT || s->kind == LEAD_LLM_HORIZON ?
 			LEAD_LLM_SLOT_OUT_OF_RANGE : LEAD_LLM_SLOT_UNKNOWN_VALUE;
-	if (s->evidence == NULL || blank_text(s->evidence) || strlen(s->evidence) > LEAD_LLM_EVIDENCE_MAX)
+	if (s->evidence == NULL || blank_text(s->evidence) || strlen(s->evidence) > LEAD_LLM_EVIDENCE_MAX ||
+		meaningful_chars(s->evidence) < LEAD_LLM_EVIDENCE_MIN)
 		return LEAD_LLM_SLOT_NO_EVIDENCE;
 	for (int i = 0; i < n; i++)
 		if (messages[i].id == s->message_id)
@@ -238,6 +277,8 @@ lead_llm_check_slot(const LeadLlmSlot *s, const LeadLlmMessage *messages, int n,
 				return LEAD_LLM_SLOT_EVIDENCE_NOT_FOUND;
 			if (!number_agrees(s, f))
 				return LEAD_LLM_SLOT_NUMBER_MISMATCH;
+			if (!quote_states(s->evidence, messages[i].body, f))
+				return LEAD_LLM_SLOT_NOT_STATED;
 			*feature = f;
 			return LEAD_LLM_SLOT_OK;
 		}
@@ -256,13 +297,15 @@ lead_llm_verdict_text(LeadLlmVerdict v)
 		case LEAD_LLM_SLOT_OUT_OF_RANGE:
 			return "number out of range";
 		case LEAD_LLM_SLOT_NO_EVIDENCE:
-			return "no quote (empty, blank or too long)";
+			return "no quote (empty, blank, too short or too long)";
 		case LEAD_LLM_SLOT_UNKNOWN_MESSAGE:
 			return "quotes a message that was not shown";
 		case LEAD_LLM_SLOT_EVIDENCE_NOT_FOUND:
 			return "the quote is not in the message it names";
 		case LEAD_LLM_SLOT_NUMBER_MISMATCH:
 			return "the quote states another amount or horizon";
+		case LEAD_LLM_SLOT_NOT_STATED:
+			return "the quote does not state this value";
 	}
 	return "?";
 }

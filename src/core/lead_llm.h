@@ -25,6 +25,8 @@
 
 /* the longest quote accepted, in bytes: a slot quotes words, not messages */
 #define LEAD_LLM_EVIDENCE_MAX 300
+/* the fewest letters and digits a quote needs: "e" or "?" is no evidence of anything */
+#define LEAD_LLM_EVIDENCE_MIN 2
 #define LEAD_LLM_WORDS_MAX 400
 
 typedef enum LeadLlmSlotKind
@@ -56,10 +58,11 @@ typedef enum LeadLlmVerdict
 	LEAD_LLM_SLOT_OK,
 	LEAD_LLM_SLOT_UNKNOWN_VALUE,	/* not in the vocabulary */
 	LEAD_LLM_SLOT_OUT_OF_RANGE,		/* an amount or horizon no lead means */
-	LEAD_LLM_SLOT_NO_EVIDENCE,		/* empty, blank or too long a quote */
+	LEAD_LLM_SLOT_NO_EVIDENCE,		/* empty, blank, too short or too long a quote */
 	LEAD_LLM_SLOT_UNKNOWN_MESSAGE,	/* not one of the messages shown */
 	LEAD_LLM_SLOT_EVIDENCE_NOT_FOUND,	/* the quote is not in that message */
-	LEAD_LLM_SLOT_NUMBER_MISMATCH	/* the quote states another amount or horizon */
+	LEAD_LLM_SLOT_NUMBER_MISMATCH,	/* the quote states another amount or horizon */
+	LEAD_LLM_SLOT_NOT_STATED	/* the quote does not state the slot's value */
 } LeadLlmVerdict;
 
 /* "amount", "horizon", "product", "objection"; false for anything else. */
@@ -68,9 +71,13 @@ extern const char *lead_llm_slot_kind_name(LeadLlmSlotKind kind);
 
 /*
  * Check one slot against the messages shown; on LEAD_LLM_SLOT_OK *feature
- * receives the fit signal it stands for.  An amount or horizon whose quote
- * the rules can read a number from must agree with it (same bucket): "50
- * mil" quoted for R$ 2 million is refused.
+ * receives the fit signal it stands for.  The quote must be in the message
+ * it names and must itself state the slot: the rules' fit signals
+ * (lead_fit_signals) read from the quote alone include the slot's feature.
+ * An amount or horizon needs words the rules read as that amount or horizon
+ * (same bucket: "50 mil" quoted for R$ 2 million is a NUMBER_MISMATCH, "quero
+ * investir" for any amount is NOT_STATED); a product or an objection needs
+ * its words ("num CDB" for cdb, "vou pensar" for later).
  */
 extern LeadLlmVerdict lead_llm_check_slot(const LeadLlmSlot *s, const LeadLlmMessage *messages,
 										  int n, int *feature);

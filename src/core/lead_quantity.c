@@ -212,7 +212,8 @@ currency_mark(const LeadToken *tok, LeadLanguage lang)
 static Currency
 currency_word(const LeadTokens *t, int j, LeadLanguage lang)
 {
-	static const char *const brl[] = {"reais", "real", "rs", "brl", "conto", "contos", "pila",
+	/* "reales": Brazil's currency in Spanish */
+	static const char *const brl[] = {"reais", "reales", "real", "rs", "brl", "conto", "contos", "pila",
 	"pilas", "paus", "pau", NULL};
 	static const char *const usd[] = {"dolar", "dolares", "dollar", "dollars", "usd", "bucks",
 	"verdinhas", NULL};

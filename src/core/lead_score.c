@@ -84,17 +84,34 @@ describe(const LeadExplainArgs *a, LeadReason *r)
 
 #define SLOPE_FLOOR_P 0.05
 
-/* Points: the push on the log-odds times the score's slope at this lead. */
-static int
-points_of(const LeadExplainArgs *a, double c)
+/*
+ * Points: the push on the log-odds times the score's slope at this lead.
+ * The slope is a tangent: a large push read off it can overshoot the whole
+ * 0-100 scale ("+129 ..."), which no single reason can be worth.
+ */
+int
+lead_reason_points(double platt_a, double contribution, double p)
 {
-	double		p = a->score->p;
+	double		pts;
 
 	if (p < SLOPE_FLOOR_P)
 		p = SLOPE_FLOOR_P;
 	if (p > 1 - SLOPE_FLOOR_P)
 		p = 1 - SLOPE_FLOOR_P;
-	return (int) lround(100.0 * a->model->platt.a * c * p * (1 - p));
+	pts = 100.0 * platt_a * contribution * p * (1 - p);
+	if (isnan(pts))
+		return 0;
+	if (pts > LEAD_POINTS_MAX)
+		pts = LEAD_POINTS_MAX;
+	if (pts < -LEAD_POINTS_MAX)
+		pts = -LEAD_POINTS_MAX;
+	return (int) lround(pts);
+}
+
+static int
+points_of(const LeadExplainArgs *a, double c)
+{
+	return lead_reason_points(a->model->platt.a, c, a->score->p);
 }
 
 static int

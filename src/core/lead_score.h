@@ -73,6 +73,12 @@ typedef struct LeadExplainArgs
 extern void lead_model_score(const LeadModelView *m, const LeadEntry *x, int n, LeadScore *out);
 
 /* Fills up[] (strongest first) and down[] (strongest first); sets their counts. */
+/* The most one reason can be worth: the whole score scale. */
+#define LEAD_POINTS_MAX 100
+
+/* A push on the log-odds in score points at probability p, within +-LEAD_POINTS_MAX. */
+extern int	lead_reason_points(double platt_a, double contribution, double p);
+
 extern void lead_explain(const LeadExplainArgs *a, LeadReason *up, int *nup, LeadReason *down, int *ndown);
 
 /* "pt", "en" */

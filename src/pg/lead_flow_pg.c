@@ -26,11 +26,11 @@ time_arg(FunctionCallInfo fcinfo, int n)
 
 PG_FUNCTION_INFO_V1(antiban_lead_source);
 
-/* antiban.lead_source(has_referral boolean, answers_campaign boolean) -> text */
+/* antiban.lead_source(referral_type text, answers_campaign boolean) -> text */
 Datum
 antiban_lead_source(PG_FUNCTION_ARGS)
 {
-	bool		referral = !PG_ARGISNULL(0) && PG_GETARG_BOOL(0);
+	LeadReferral referral = lead_referral_of(PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	bool		campaign = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
 
 	PG_RETURN_TEXT_P(cstring_to_text(lead_source_name(lead_source_of(referral, campaign))));

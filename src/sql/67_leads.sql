@@ -185,7 +185,9 @@ CREATE TABLE antiban.leads (
     first_response_at timestamptz,
     last_inbound_at   timestamptz,
     closed_at         timestamptz,
-    value             numeric CONSTRAINT leads_value_not_negative CHECK (value >= 0),
+    -- numeric NaN and Infinity pass "value >= 0" and turn every sum of won value into NaN/Infinity
+    value             numeric CONSTRAINT leads_value_not_negative CHECK (value >= 0)
+                      CONSTRAINT leads_value_finite CHECK (value < 'Infinity'),
     -- assignment state, kept by antiban.assign_lead() and friends
     assigned_at       timestamptz,
     assignment_id     bigint,
@@ -208,7 +210,30 @@ CREATE INDEX leads_person ON antiban.leads (portfolio_id, person_id) WHERE perso
 CREATE INDEX leads_closed ON antiban.leads (portfolio_id, closed_at) WHERE closed_at IS NOT NULL;
 COMMENT ON TABLE antiban.leads IS
     'Sales leads, one per conversation with a person in a portfolio (the minimal table the leads work extends). A qualified lead without an owner is assigned at once (antiban.assign_lead); one nobody can take waits in the queue (queued_at, queue_reason) until antiban.assign_queued() places it.';
-COMMENT ON COLUMN antiban.leads.person_id IS 'The person (identity is being built: no foreign key yet).';
+COMMENT ON COLUMN antiban.leads.person_id IS 'The person, one of the lead''s portfolio (a trigger refuses a person of another portfolio; no foreign key: a lead may name a person identity does not know yet).';
+
+-- A lead of portfolio 2 on a person of portfolio 1 would show portfolio 1's conversation on
+-- portfolio 2's timeline and route it to portfolio 2's agents: refused, whoever writes the row.
+CREATE FUNCTION antiban.lead_person_in_portfolio() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, antiban, pg_temp AS $$
+DECLARE
+    theirs bigint;
+BEGIN
+    SELECT p.portfolio_id INTO theirs FROM antiban.persons p WHERE p.id = NEW.person_id;
+    IF theirs IS DISTINCT FROM NEW.portfolio_id AND theirs IS NOT NULL THEN
+        RAISE EXCEPTION 'person % belongs to portfolio %, not to the lead''s portfolio %',
+                        NEW.person_id, theirs, NEW.portfolio_id
+            USING ERRCODE = 'foreign_key_violation',
+                  DETAIL = 'A lead is a person in a portfolio: persons, their identifiers and consent are per portfolio.',
+                  HINT = 'Use antiban.upsert_lead(recipient, portfolio), which finds or makes the person in that portfolio.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION antiban.lead_person_in_portfolio() IS
+    'Trigger: a lead''s person_id names a person of the lead''s own portfolio (or one identity does not know).';
+CREATE TRIGGER leads_person_in_portfolio BEFORE INSERT OR UPDATE OF person_id, portfolio_id ON antiban.leads
+    FOR EACH ROW WHEN (NEW.person_id IS NOT NULL) EXECUTE FUNCTION antiban.lead_person_in_portfolio();
 COMMENT ON COLUMN antiban.leads.owner_agent_id IS 'The agent answering it; kept after closing (who won or lost it).';
 COMMENT ON COLUMN antiban.leads.assignment_id IS 'Its current (or last) row of antiban.lead_assignments.';
 COMMENT ON COLUMN antiban.leads.sla_due_at IS 'When the owner''s first reply is due (business hours); NULL when no first-response clock runs.';
@@ -549,6 +574,13 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Use antiban.set_lead_stage(lead, ''disqualified'') for a lead that was never a prospect.';
     END IF;
+    -- (numeric NaN sorts above Infinity: one comparison refuses both)
+    IF close_lead.value < 0 OR close_lead.value >= 'Infinity' THEN
+        RAISE EXCEPTION 'a lead''s value must be a finite amount of at least 0, not %', close_lead.value
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'The value is summed into the won value of lead_pipeline, lead_funnel and agent_performance; NaN or Infinity would make every sum it joins NaN or Infinity.',
+                  HINT = 'Pass the deal''s amount (0 or more), or NULL when it is not known.';
+    END IF;
     IF l.closed_at IS NOT NULL THEN
         RAISE EXCEPTION 'lead % is already closed (%)', l.id, l.stage
             USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -570,7 +602,23 @@ DECLARE
     l antiban.leads := antiban.lead_or_error(lead);
     t timestamptz := coalesce(response_at, antiban.now());
     outcome text;
+    since timestamptz;
 BEGIN
+    -- A reply answers the lead it was assigned (or, unowned, since it was known) and has left by
+    -- now, allowing Meta's clock to run ahead of ours as much as a webhook's event time may
+    -- (EVENT_CLOCK_SKEW_SECONDS, src/core/event_time.h): anything else is a caller's bug, and
+    -- would be counted as met or missed in agent_sla.
+    since := coalesce(l.assigned_at, least(l.created_at, l.first_inbound_at));
+    IF NOT (t >= since AND t <= antiban.now() + interval '5 minutes') THEN
+        RAISE EXCEPTION 'a first response to lead % at % is %', l.id, t,
+                        CASE WHEN t < since THEN 'before the lead was ' || CASE WHEN l.assigned_at IS NULL
+                                 THEN 'created' ELSE 'assigned' END
+                             ELSE 'in the future' END
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('A reply counts between the lead''s %s (%s) and now (%s, plus 5 minutes of clock skew); it stops the SLA clock and counts as met or missed for the owner.',
+                                  CASE WHEN l.assigned_at IS NULL THEN 'creation' ELSE 'assignment' END, since, antiban.now()),
+                  HINT = 'Pass the time the reply left (the message''s sent time), or NULL for now.';
+    END IF;
     IF l.first_response_at IS NOT NULL THEN
         IF t < l.first_response_at THEN
             UPDATE antiban.leads x SET first_response_at = t WHERE x.id = l.id;
@@ -594,7 +642,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.record_first_response(bigint, timestamptz) IS
-    'The first reply to a lead left (at response_at, default now): stops its SLA clock. Returns met or missed for the owner''s clock, none when no clock ran, already_answered for a repeat (the earliest time is kept).';
+    'The first reply to a lead left (at response_at, default now): stops its SLA clock. Returns met or missed for the owner''s clock, none when no clock ran, already_answered for a repeat (the earliest time is kept). A time before the lead''s assignment (unowned: its creation) or after now plus 5 minutes of clock skew is refused.';
 
 CREATE FUNCTION antiban.check_sla(portfolio bigint DEFAULT NULL)
 RETURNS TABLE (lead_id bigint, from_agent bigint, to_agent bigint, cause text, explanation text)

@@ -20,7 +20,7 @@
 CREATE TYPE antiban.lead_llm_outcome AS ENUM
     ('ok', 'timeout', 'http_error', 'invalid_json', 'schema_mismatch', 'bad_evidence', 'over_budget');
 COMMENT ON TYPE antiban.lead_llm_outcome IS
-    'How an LLM call ended: ok (slots checked and applied), timeout (antiban.lead_llm_timeout), http_error (no answer or not 200), invalid_json (the answer or its message is not JSON), schema_mismatch (JSON not in the schema asked for, or a refusal), bad_evidence (a slot outside the vocabulary, or quoting words not in the message it names: the whole answer is refused), over_budget (antiban.lead_llm_daily_budget reached: no call made).';
+    'How an LLM call ended: ok (slots checked and applied), timeout (antiban.lead_llm_timeout), http_error (no answer or not 200), invalid_json (the answer or its message is not JSON), schema_mismatch (JSON not in the schema asked for, or a refusal), bad_evidence (a slot outside the vocabulary, quoting words not in the message it names, or words that do not state the slot''s value: the whole answer is refused), over_budget (antiban.lead_llm_daily_budget reached: no call made).';
 
 CREATE TABLE antiban.lead_llm_calls (
     id                 bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -35,9 +35,9 @@
 ALTER TABLE antiban.leads
     ADD COLUMN ctwa_clid text,
     ADD COLUMN merged_into bigint REFERENCES antiban.leads ON DELETE SET NULL,
-    ADD CONSTRAINT leads_source CHECK (source IN ('ctwa', 'campaign', 'organic', 'app'));
+    ADD CONSTRAINT leads_source CHECK (source IN ('ctwa', 'ctwa_post', 'campaign', 'organic', 'app'));
 COMMENT ON COLUMN antiban.leads.source IS
-    'Where the lead came from: ctwa (a click-to-WhatsApp ad: source_ad_id, ctwa_clid), campaign (a reply to our marketing template: campaign), organic (wrote on their own), app (registered by antiban.upsert_lead without a source).';
+    'Where the lead came from: ctwa (a click-to-WhatsApp ad: source_ad_id, ctwa_clid), ctwa_post (a click-to-WhatsApp Facebook or Instagram post, referral source_type post: no ad id; the post''s referral is on the first message of the timeline), campaign (a reply to our marketing template: campaign), organic (wrote on their own), app (registered by antiban.upsert_lead without a source).';
 COMMENT ON COLUMN antiban.leads.ctwa_clid IS 'The click id of the click-to-WhatsApp ad the lead came from (referral.ctwa_clid), for conversion reporting.';
 COMMENT ON COLUMN antiban.leads.merged_into IS
     'Set when two persons turned out to be one and this lead was folded into that one (then disqualified; its history shows on the other lead''s timeline).';
@@ -66,10 +66,10 @@ COMMENT ON COLUMN antiban.lead_events.data IS
     'What a score event scored (score, previous, model, reasons) or who wrote a note.';
 
 -- The rules (src/core/lead_flow.c, unit-tested in regress/unit/test_lead_flow.c)
-CREATE FUNCTION antiban.lead_source(has_referral boolean, answers_campaign boolean) RETURNS text
+CREATE FUNCTION antiban.lead_source(referral_type text, answers_campaign boolean) RETURNS text
 AS 'MODULE_PATHNAME', 'antiban_lead_source' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION antiban.lead_source(boolean, boolean) IS
-    'The source of a lead from the message that starts it: ctwa if it carries an ad''s referral, else campaign if it answers our marketing template, else organic.';
+COMMENT ON FUNCTION antiban.lead_source(text, boolean) IS
+    'The source of a lead from the message that starts it, given its referral''s source_type (NULL: no referral; '''': a referral without a type): ctwa for an ad (source_type ad), ctwa_post for a post (or any other type), else campaign if it answers our marketing template, else organic.';
 
 CREATE FUNCTION antiban.lead_engaged(messages integer, taps double precision, last_inbound timestamptz,
                                      last_outbound timestamptz) RETURNS boolean
@@ -340,8 +340,13 @@ BEGIN
                              THEN antiban.lead_campaign_of(p.portfolio_id, p.person_id, p.context_wamid, p.occurred_at) END;
             SELECT o.lead INTO lead
             FROM antiban.open_lead(p.portfolio_id, p.person_id, p.occurred_at,
-                antiban.lead_source(p.payload ? 'referral', campaign IS NOT NULL),
-                nullif(p.payload -> 'referral' ->> 'source_id', ''), nullif(p.payload -> 'referral' ->> 'ctwa_clid', ''),
+                antiban.lead_source(CASE WHEN p.payload ? 'referral'
+                                         THEN coalesce(p.payload -> 'referral' ->> 'source_type', '') END,
+                                    campaign IS NOT NULL),
+                -- only an ad's source_id is an ad id (a post's is not)
+                CASE WHEN antiban.lead_source(coalesce(p.payload -> 'referral' ->> 'source_type', ''), false) = 'ctwa'
+                     THEN nullif(p.payload -> 'referral' ->> 'source_id', '') END,
+                nullif(p.payload -> 'referral' ->> 'ctwa_clid', ''),
                 campaign, CASE WHEN p.body IS NOT NULL THEN antiban.lead_language(p.body) END,
                 format('message %s', p.wamid), absent => true) o;
         END IF;
@@ -668,10 +673,10 @@ BEGIN
             USING ERRCODE = 'undefined_object',
                   HINT = 'Portfolios are rows of antiban.portfolios; or pass the phone_number_id of one of its numbers.';
     END IF;
-    IF upsert_lead.source IS NULL OR upsert_lead.source NOT IN ('ctwa', 'campaign', 'organic', 'app') THEN
+    IF upsert_lead.source IS NULL OR upsert_lead.source NOT IN ('ctwa', 'ctwa_post', 'campaign', 'organic', 'app') THEN
         RAISE EXCEPTION 'unknown lead source "%"', upsert_lead.source
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'One of ctwa (with ad_id), campaign (with campaign), organic, app.';
+                  HINT = 'One of ctwa (with ad_id), ctwa_post, campaign (with campaign), organic, app.';
     END IF;
     IF array_position(products, NULL) IS NOT NULL THEN
         RAISE EXCEPTION 'products must not contain NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -835,6 +840,20 @@ COMMENT ON FUNCTION antiban.lead_gate(text, bigint, integer, interval) IS
 
 -- ---------------------------------------------------------------- timeline
 
+-- the person's messages belong to a lead from its start (or ever, for
+-- their first lead) until their next lead started
+CREATE FUNCTION antiban.lead_message_window(l antiban.leads, OUT lower_at timestamptz, OUT upper_at timestamptz)
+LANGUAGE sql STABLE AS $$
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM antiban.leads e WHERE e.portfolio_id = l.portfolio_id
+                             AND e.person_id = l.person_id AND e.id < l.id AND e.merged_into IS NULL)
+                THEN least(l.created_at, l.first_inbound_at) ELSE '-infinity' END,
+           coalesce((SELECT min(least(e.created_at, e.first_inbound_at)) FROM antiban.leads e
+                     WHERE e.portfolio_id = l.portfolio_id AND e.person_id = l.person_id AND e.id > l.id
+                       AND e.merged_into IS NULL), 'infinity')
+$$;
+COMMENT ON FUNCTION antiban.lead_message_window(antiban.leads) IS
+    'Internal: the times between which the person''s messages belong to this lead: from its start (their first lead: ever) until their next lead started.';
+
 CREATE FUNCTION antiban.lead_timeline(lead bigint)
 RETURNS TABLE (at timestamptz, kind text, direction text, summary text, detail jsonb, ref text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
@@ -854,14 +873,7 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = 'Readers see every lead; an agent sees the leads they own.';
     END IF;
-    -- the person's messages belong to this lead from its start (or ever, for
-    -- their first lead) until their next lead started
-    lower_at := CASE WHEN EXISTS (SELECT 1 FROM antiban.leads e WHERE e.portfolio_id = l.portfolio_id
-                                  AND e.person_id = l.person_id AND e.id < l.id AND e.merged_into IS NULL)
-                     THEN least(l.created_at, l.first_inbound_at) ELSE '-infinity' END;
-    upper_at := coalesce((SELECT min(least(e.created_at, e.first_inbound_at)) FROM antiban.leads e
-                          WHERE e.portfolio_id = l.portfolio_id AND e.person_id = l.person_id AND e.id > l.id
-                            AND e.merged_into IS NULL), 'infinity');
+    SELECT w.lower_at, w.upper_at INTO lower_at, upper_at FROM antiban.lead_message_window(l) w;
     RETURN QUERY
     WITH ids AS (
         SELECT i.key FROM antiban.person_ids i WHERE i.portfolio_id = l.portfolio_id AND i.person_id = l.person_id
@@ -891,8 +903,12 @@ BEGIN
                coalesce(s.wamid, 'outbox ' || s.id), 2, s.id
         FROM sent s
         UNION ALL
-        SELECT x.at, 'status', 'out', x.status || coalesce(' ' || s.error_code || ' ' || s.error_title, ''),
-               jsonb_strip_nulls(jsonb_build_object('outbox', s.id, 'code', s.error_code)),
+        -- the message's error belongs to its failed line only: sent/delivered/read were not errors
+        SELECT x.at, 'status', 'out',
+               x.status || CASE WHEN x.status = 'failed' THEN coalesce(' ' || s.error_code || ' ' || s.error_title, '')
+                                ELSE '' END,
+               jsonb_strip_nulls(jsonb_build_object('outbox', s.id,
+                                                    'code', CASE WHEN x.status = 'failed' THEN s.error_code END)),
                coalesce(s.wamid, 'outbox ' || s.id), 3, s.id * 4 + x.rank
         FROM sent s
              CROSS JOIN LATERAL (VALUES ('sent', s.sent_at, 0), ('delivered', s.delivered_at, 1), ('read', s.read_at, 2),
@@ -913,6 +929,46 @@ END
 $$;
 COMMENT ON FUNCTION antiban.lead_timeline(bigint) IS
     'A lead''s history in time order: the person''s messages (kind message, direction in; button and list replies as tap), our messages to them with their state (message, out) and each status (status: sent, delivered, read, failed with its code), and the lead''s log: created, assigned/reassigned (with the explanation), queued, first_response, sla_missed, stage, score (with its reasons), note, merged (also of leads folded into it). Messages count from the lead''s start (its person''s first lead: all) to their next lead. Readers see every lead, agents those they own. Errors: unknown lead, permission denied.';
+
+-- ---------------------------------------------------------------- outcomes
+
+-- A closed lead is what the portfolio's model learns from (train_lead_model(portfolio)): its
+-- inbound texts and its engagement as they are when the outcome is known, written by the close
+-- itself because only here, at that moment, is that snapshot at hand.
+CREATE FUNCTION antiban.lead_outcome_example() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, antiban, pg_temp AS $$
+DECLARE
+    w record;
+BEGIN
+    IF NEW.stage IN ('won', 'lost') AND NEW.merged_into IS NULL THEN
+        SELECT * INTO w FROM antiban.lead_message_window(NEW);
+        INSERT INTO antiban.lead_training_examples AS x
+               (portfolio_id, source, example_key, won, texts, engagement, observed_at)
+        SELECT NEW.portfolio_id, 'leads', 'lead ' || NEW.id, NEW.stage = 'won',
+               coalesce((SELECT array_agg(i.body ORDER BY i.occurred_at, i.id)
+                         FROM antiban.interactions i JOIN antiban.contacts k ON k.id = i.contact_id
+                         WHERE k.person_id = NEW.person_id AND NEW.person_id IS NOT NULL
+                           AND i.direction = 'in' AND i.body IS NOT NULL
+                           AND i.occurred_at >= w.lower_at AND i.occurred_at < w.upper_at
+                           AND i.occurred_at <= coalesce(NEW.closed_at, antiban.now())), '{}'),
+               (SELECT f.engagement FROM antiban.lead_features f WHERE f.conversation_id = NEW.id),
+               coalesce(NEW.closed_at, antiban.now())
+        ON CONFLICT ON CONSTRAINT lead_training_examples_key DO UPDATE
+            SET won = excluded.won, texts = excluded.texts, engagement = excluded.engagement,
+                observed_at = excluded.observed_at;
+    ELSIF OLD.stage IN ('won', 'lost') THEN
+        -- reopened (or disqualified): the outcome is no longer known
+        DELETE FROM antiban.lead_training_examples x
+        WHERE x.portfolio_id = NEW.portfolio_id AND x.source = 'leads' AND x.example_key = 'lead ' || NEW.id;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION antiban.lead_outcome_example() IS
+    'Trigger: a lead closed won or lost (close_lead, or any stage change to won/lost) becomes one row of antiban.lead_training_examples (source leads, key "lead <id>"): its inbound texts up to the close and its engagement at the close; reopening it removes the row.';
+CREATE TRIGGER leads_outcome_example AFTER UPDATE OF stage ON antiban.leads
+    FOR EACH ROW WHEN (NEW.stage IS DISTINCT FROM OLD.stage AND (NEW.stage IN ('won', 'lost') OR OLD.stage IN ('won', 'lost')))
+    EXECUTE FUNCTION antiban.lead_outcome_example();
 
 CREATE VIEW antiban.lead_timelines AS
 SELECT l.id AS lead_id, l.portfolio_id, t.*

@@ -108,7 +108,9 @@ CREATE TABLE antiban.rates (
     category      text NOT NULL CONSTRAINT rates_category CHECK
                   (category IN ('marketing', 'utility', 'authentication', 'authentication_international', 'service')),
     volume_after  bigint NOT NULL DEFAULT 0 CONSTRAINT rates_volume_after CHECK (volume_after >= 0),
-    rate          numeric(14, 6) NOT NULL CONSTRAINT rates_not_negative CHECK (rate >= 0),
+    -- numeric(14, 6) refuses Infinity but not NaN, which "rate >= 0" lets through
+    rate          numeric(14, 6) NOT NULL CONSTRAINT rates_not_negative CHECK (rate >= 0)
+                  CONSTRAINT rates_finite CHECK (rate <> 'NaN'),
     PRIMARY KEY (card_id, market, category, volume_after)
 );
 COMMENT ON TABLE antiban.rates IS

@@ -219,9 +219,10 @@ GRANT USAGE ON SCHEMA antiban TO antiban_agent;
 GRANT SELECT, INSERT, UPDATE, DELETE ON antiban.agents, antiban.agent_shifts, antiban.lead_routing TO antiban_admin;
 GRANT EXECUTE ON FUNCTION antiban.set_working_hours, antiban.set_agent_presence, antiban.check_sla,
     antiban.assign_queued TO antiban_admin;
-GRANT SELECT, INSERT ON antiban.leads TO antiban_app;
-GRANT UPDATE (stage, score, language, products, source, campaign, first_inbound_at, last_inbound_at)
-    ON antiban.leads TO antiban_app;
+-- Apps read leads but write them only through functions that keep the rules (upsert_lead finds the
+-- person in the portfolio, set_lead_stage/close_lead check stages and value): a direct INSERT or
+-- UPDATE could name another portfolio's person or mark a lead won without close_lead.
+GRANT SELECT ON antiban.leads TO antiban_app;
 GRANT EXECUTE ON FUNCTION antiban.assign_lead, antiban.set_lead_stage, antiban.close_lead,
     antiban.record_first_response TO antiban_app;
 GRANT SELECT ON antiban.leads, antiban.lead_assignments, antiban.lead_events, antiban.agents,
