@@ -75,3 +75,67 @@ RESET ROLE;
 SET ROLE tenancy_app_b;
 SELECT antiban.my_portfolios() IS NULL AS unrestricted;
 RESET ROLE;
+
+-- ==== 6. row-level security: each app and reader sees its portfolios' rows ====
+SET ROLE tenancy_admin;
+SELECT antiban.grant_portfolio('tenancy_app_b', '101');
+RESET ROLE;
+INSERT INTO antiban.contacts (portfolio_id, wa_id, profile_name, last_phone_number_id)
+SELECT p.id, v.wa, v.name, v.pid FROM antiban.portfolios p,
+    (VALUES ('100', '5511987657001', 'Ana', '1001'), ('101', '5511987657002', 'Bruno', '3001')) AS v(b, wa, name, pid)
+WHERE p.business_id = v.b;
+INSERT INTO antiban.interactions (contact_id, direction, wamid, phone_number_id, message_type, body, payload, occurred_at)
+SELECT c.id, 'in', 'wamid.' || c.wa_id, c.last_phone_number_id, 'text', 'oi, sou ' || c.profile_name, '{}', now()
+FROM antiban.contacts c WHERE c.wa_id LIKE '551198765700%';
+INSERT INTO antiban.webhook_events (body_raw, body_sha256, body, body_size, signature_valid, status)
+VALUES (convert_to('{"object":"whatsapp_business_account","entry":[]}', 'UTF8'), '\x00', '{"object":"whatsapp_business_account","entry":[]}', 50, true, 'applied');
+SELECT antiban.flush_journal() >= 0 AS flushed;
+CREATE TEMP VIEW seen WITH (security_invoker = true) AS
+SELECT (SELECT string_agg(DISTINCT p.business_id, ',' ORDER BY p.business_id) FROM antiban.portfolios p) AS portfolios,
+       (SELECT string_agg(DISTINCT p.business_id, ',' ORDER BY p.business_id)
+        FROM antiban.outbox o JOIN antiban.portfolios p ON p.id = o.portfolio_id) AS outbox,
+       (SELECT string_agg(DISTINCT coalesce(o.phone_number_id, '-'), ',' ORDER BY coalesce(o.phone_number_id, '-'))
+        FROM antiban.outbox o) AS outbox_numbers,
+       (SELECT string_agg(s.state || '=' || s.messages, ',' ORDER BY s.state) FROM antiban.outbox_states s) AS outbox_view,
+       (SELECT string_agg(c.profile_name, ',' ORDER BY c.profile_name) FROM antiban.contacts c) AS contacts,
+       (SELECT string_agg(i.body, ',' ORDER BY i.body) FROM antiban.interactions i) AS interactions,
+       (SELECT count(*) FROM antiban.webhook_events) AS webhook_events,
+       (SELECT string_agg(DISTINCT d.phone_number_id, ',' ORDER BY d.phone_number_id) FROM antiban.decisions d) AS decisions,
+       (SELECT string_agg(DISTINCT w.waba_id, ',' ORDER BY w.waba_id) FROM antiban.wabas w) AS wabas;
+GRANT SELECT ON seen TO PUBLIC;
+\x on
+SET ROLE tenancy_app_a;
+SELECT * FROM seen;
+RESET ROLE;
+SET ROLE tenancy_app_b;
+SELECT * FROM seen;
+RESET ROLE;
+SET ROLE tenancy_analyst;
+SELECT * FROM seen;
+RESET ROLE;
+\x off
+-- every view that now runs with the reader's rights still works for a reader
+CREATE FUNCTION pg_temp.views_that_fail() RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+    v regclass;
+BEGIN
+    FOR v IN SELECT c.oid::regclass FROM pg_class c
+             WHERE c.relnamespace = 'antiban'::regnamespace AND c.relkind = 'v'
+               AND has_table_privilege('antiban_reader', c.oid, 'SELECT')
+               AND 'security_invoker=true' = ANY (c.reloptions) ORDER BY 1 LOOP
+        BEGIN
+            EXECUTE format('SELECT * FROM %s LIMIT 1', v);
+        EXCEPTION WHEN OTHERS THEN
+            RETURN NEXT v::text || ': ' || SQLERRM;
+        END;
+    END LOOP;
+END
+$$;
+SET ROLE tenancy_app_a;
+SELECT * FROM pg_temp.views_that_fail();
+RESET ROLE;
+SELECT count(*) > 10 AS views_with_invokers_rights FROM pg_class c
+WHERE c.relnamespace = 'antiban'::regnamespace AND 'security_invoker=true' = ANY (c.reloptions);
+SELECT c.relname AS without_policy FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'portfolio_id'
+WHERE c.relnamespace = 'antiban'::regnamespace AND c.relkind = 'r'
+  AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid) ORDER BY 1;
