@@ -14,7 +14,7 @@ DROP ROLE IF EXISTS tenancy_app_a, tenancy_app_b, tenancy_analyst, tenancy_admin
 RESET client_min_messages;
 CREATE ROLE tenancy_app_a LOGIN IN ROLE antiban_app;
 CREATE ROLE tenancy_app_b LOGIN IN ROLE antiban_app;
-CREATE ROLE tenancy_analyst LOGIN IN ROLE antiban_reader;
+CREATE ROLE tenancy_analyst LOGIN IN ROLE antiban_analyst;
 CREATE ROLE tenancy_admin LOGIN IN ROLE antiban_admin;
 
 -- ==== 1. who may use what ====
@@ -110,7 +110,8 @@ RESET ROLE;
 SET ROLE tenancy_app_b;
 SELECT * FROM seen;
 RESET ROLE;
-SET ROLE tenancy_analyst;
+-- a role with no mapping (here the admin, a reader through antiban_app) sees every portfolio
+SET ROLE tenancy_admin;
 SELECT * FROM seen;
 RESET ROLE;
 \x off
@@ -139,3 +140,50 @@ WHERE c.relnamespace = 'antiban'::regnamespace AND 'security_invoker=true' = ANY
 SELECT c.relname AS without_policy FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'portfolio_id'
 WHERE c.relnamespace = 'antiban'::regnamespace AND c.relkind = 'r'
   AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid) ORDER BY 1;
+
+-- ==== 7. the masked reader: counts, states, costs and scores; no phone, name or text ====
+SET ROLE tenancy_analyst;
+SELECT p.business_id, o.state, count(*) AS messages
+FROM antiban.analyst_outbox o JOIN antiban.portfolios p ON p.id = o.portfolio_id GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT p.business_id, count(*) AS contacts, count(*) FILTER (WHERE c.marketing_opt_out) AS opted_out
+FROM antiban.analyst_contacts c JOIN antiban.portfolios p ON p.id = c.portfolio_id GROUP BY 1 ORDER BY 1;
+SELECT direction, message_type, count(*) FROM antiban.analyst_interactions GROUP BY 1, 2;
+SELECT outcome, count(*) > 0 AS some FROM antiban.analyst_decisions GROUP BY 1 ORDER BY 1;
+-- the tables themselves are not its to read
+SELECT recipient FROM antiban.outbox LIMIT 1;
+SELECT profile_name FROM antiban.contacts LIMIT 1;
+SELECT body FROM antiban.interactions LIMIT 1;
+SELECT * FROM antiban.numbers LIMIT 1;
+RESET ROLE;
+-- no value in any view it may read is a phone number, a name or a message text
+CREATE FUNCTION pg_temp.personal_data_shown(who name) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+    v regclass;
+    n bigint;
+BEGIN
+    FOR v IN SELECT c.oid::regclass FROM pg_class c
+             WHERE c.relnamespace = 'antiban'::regnamespace AND c.relkind = 'v'
+               AND has_table_privilege(who, c.oid, 'SELECT') ORDER BY 1 LOOP
+        EXECUTE format('SET ROLE %I', who);
+        EXECUTE format($q$SELECT count(*) FROM %s x WHERE row_to_json(x)::text ~ '(\+?55119876|90000-|Ana|Bruno|oi, sou|boas_vindas.*Ana)'$q$, v) INTO n;
+        RESET ROLE;
+        IF n > 0 THEN
+            RETURN NEXT v::text || ': ' || n;
+        END IF;
+    END LOOP;
+END
+$$;
+SELECT count(*) > 5 AS analyst_views FROM pg_class c
+WHERE c.relnamespace = 'antiban'::regnamespace AND has_table_privilege('tenancy_analyst', c.oid, 'SELECT');
+SELECT * FROM pg_temp.personal_data_shown('tenancy_analyst');
+-- the same check finds them for an ordinary reader (it would catch a leak)
+SELECT count(*) > 0 AS reader_sees_personal_data FROM pg_temp.personal_data_shown('tenancy_admin');
+
+-- a mapped analyst sees its portfolios only
+SET ROLE tenancy_admin;
+SELECT antiban.grant_portfolio('tenancy_analyst', '101');
+RESET ROLE;
+SET ROLE tenancy_analyst;
+SELECT DISTINCT p.business_id FROM antiban.analyst_outbox o JOIN antiban.portfolios p ON p.id = o.portfolio_id;
+SELECT count(*) AS other_contacts FROM antiban.analyst_contacts c WHERE c.portfolio_id <> ALL (antiban.portfolios_of(current_user));
+RESET ROLE;
