@@ -153,8 +153,8 @@ SELECT * FROM pg_temp.post(pg_temp.event('200', 1893455000, 'message_template_st
     '{"event":"PAUSED","message_template_id":7003,"message_template_name":"boas_vindas","message_template_language":"pt-BR","reason":"NONE"}'));
 SELECT * FROM pg_temp.post(pg_temp.event('200', 1893455000, 'message_template_status_update',
     '{"event":"PAUSED","message_template_id":7004,"message_template_name":"welcome","message_template_language":"en_US","reason":"NONE"}'));
-SELECT antiban.send_template('+5511987650005', 'boas_vindas', 'pt_BR') AS pt \gset
-SELECT antiban.send_template('+5511987650006', 'welcome', 'en-US') AS en \gset
+SELECT antiban.send_template('+5511987650005', 'boas_vindas', 'pt_BR', portfolio => '100') AS pt \gset
+SELECT antiban.send_template('+5511987650006', 'welcome', 'en-US', portfolio => '100') AS en \gset
 SELECT antiban.hold_unapproved_templates('1 hour', 100) AS held;
 SELECT id - :pt AS message, state, reason, detail FROM antiban.outbox WHERE id IN (:pt, :en) ORDER BY id;
 -- The monitor's poll (en_US) and the webhook (en-US) are the same template.

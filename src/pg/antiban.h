@@ -157,7 +157,22 @@ typedef struct NumbersCache
 	int			nnumbers;
 	CachedPortfolio *portfolios;
 	int			nportfolios;
+	struct RolePortfolio *grants;	/* antiban.role_portfolios */
+	int			ngrants;
 } NumbersCache;
+
+/* tenancy.c: which portfolios a role may use (antiban.role_portfolios) */
+typedef struct RolePortfolio
+{
+	char	   *role;
+	int			portfolio_index;
+} RolePortfolio;
+
+extern void tenancy_load(NumbersCache *c);
+extern bool tenancy_scope(NumbersCache *c, Oid role, bool *allowed);
+extern CachedPortfolio *tenancy_portfolio_by_id(NumbersCache *c, int64 id);
+extern void tenancy_refuse(Oid role, const char *what, const char *name) pg_attribute_noreturn();
+extern void tenancy_check_number(NumbersCache *c, Oid role, const CachedNumber *n);
 
 extern NumbersCache *numbers_cache_get(void);
 extern CachedNumber *numbers_cache_find(NumbersCache *c, const char *phone_number_id);
@@ -293,12 +308,15 @@ typedef struct DecideArgs
 	TimestampTz valid_until;	/* TB_NEVER: none */
 	const char *from_number;	/* NULL: any */
 	const char *portfolio;		/* NULL: any */
+	int64		portfolio_id;	/* the same by id (the outbox's); 0: none */
+	Oid			role;			/* whose grants bound the choice; InvalidOid: a worker's */
 	bool		consume;
 	const FrequencyCaps *caps;	/* NULL: antiban.frequency_caps */
 	bool		quiet;			/* a plan's dry run: not journalled */
 } DecideArgs;
 
 extern void antiban_decide_message(const DecideArgs *args, Decision *d, char *normalized);
+extern int64 antiban_decide_portfolio(const DecideArgs *args);
 
 /* contact_policy.c: opt-in required, frequency caps, quiet hours (GUCs and the check) */
 extern void antiban_define_policy_gucs(void);

@@ -62,7 +62,7 @@ decide_one(const PlanTarget *t, int ord, const char *recipient,
 	char		normalized[RECIPIENT_MAXLEN + 1];
 	DecideArgs	args = {.cache = t->cache, .now = t->now, .recipient = recipient,
 		.category = t->category, .priority = PRIORITY_LOW, .valid_until = TB_NEVER,
-	.portfolio = t->portfolio->business_id, .consume = false, .quiet = true};
+	.portfolio = t->portfolio->business_id, .role = GetUserId(), .consume = false, .quiet = true};
 	Decision	d;
 
 	antiban_decide_message(&args, &d, normalized);

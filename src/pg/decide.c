@@ -26,10 +26,15 @@
 
 #include "access/htup_details.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
 #include "core/reach_window.h"
+
+/* scope_portfolio() results besides a portfolio index */
+#define ANY_PORTFOLIO (-1)		/* a worker's old row: every portfolio */
+#define NO_PORTFOLIO (-2)		/* the role's portfolios have no numbers */
 
 /* One message: the amount every decision takes from each bucket. */
 #define ONE_MESSAGE TB_SCALE
@@ -216,6 +221,8 @@ sticky_number(DecideContext *ctx, int portfolio_index)
 
 	if (portfolio_index >= 0)
 		sticky_in(ctx, portfolio_index, &best, &best_at);
+	else if (portfolio_index == NO_PORTFOLIO)
+		return 0;
 	else
 		for (int i = 0; i < ctx->cache->nportfolios; i++)
 			if (ctx->cache->portfolios[i].nnumbers > 0)
@@ -262,6 +269,77 @@ decision_tuple(FunctionCallInfo fcinfo, const Decision *d)
 }
 
 /*
+ * The one portfolio this decision may use: the number's, the one named, or
+ * the only one the role may use that has numbers.  A role mapped to
+ * portfolios never reaches another's numbers; a call that could reach more
+ * than one portfolio without naming one is an error (the sender worker,
+ * role InvalidOid, deciding a row from before portfolios were recorded, may
+ * use any).
+ */
+static int
+scope_portfolio(NumbersCache *c, const DecideArgs *args)
+{
+	bool	   *allowed = palloc0(sizeof(bool) * Max(c->nportfolios, 1));
+	bool		restricted = tenancy_scope(c, args->role, allowed);
+	int			found = NO_PORTFOLIO;
+	int			reachable = 0;
+
+	if (args->from_number)
+	{
+		CachedNumber *n = lookup_number_or_error(c, args->from_number);
+
+		if (restricted && !allowed[n->portfolio_index])
+			tenancy_refuse(args->role, "number", args->from_number);
+		if (args->portfolio_id && n->portfolio_id != args->portfolio_id)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("number %s is not in the portfolio named", args->from_number),
+					 errhint("Name the number's own portfolio, or leave one of them out.")));
+		return n->portfolio_index;
+	}
+	if (args->portfolio || args->portfolio_id)
+	{
+		CachedPortfolio *p = args->portfolio ? portfolio_or_error(c, args->portfolio) :
+			tenancy_portfolio_by_id(c, args->portfolio_id);
+
+		if (p == NULL)
+			return ANY_PORTFOLIO;	/* deleted since: the numbers decide */
+		if (args->portfolio && args->portfolio_id && p->id != args->portfolio_id)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("portfolio %s is not the one this message belongs to", args->portfolio)));
+		if (restricted && !allowed[p - c->portfolios])
+			tenancy_refuse(args->role, "portfolio", p->business_id);
+		return (int) (p - c->portfolios);
+	}
+	if (!OidIsValid(args->role))
+		return ANY_PORTFOLIO;
+	for (int i = 0; i < c->nportfolios; i++)
+		if (c->portfolios[i].nnumbers > 0 && (!restricted || allowed[i]))
+		{
+			found = i;
+			reachable++;
+		}
+	if (reachable > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_AMBIGUOUS_PARAMETER),
+				 errmsg("this message could leave from %d portfolios", reachable),
+				 errdetail("More than one portfolio has numbers%s and neither from_number nor portfolio says which.",
+						   restricted ? " this role may use" : ""),
+				 errhint("Pass portfolio => '<business_id>' (or from_number), or map the role to one portfolio with antiban.grant_portfolio.")));
+	return found;
+}
+
+/* The portfolio a message of these arguments belongs to (0: not one). */
+int64
+antiban_decide_portfolio(const DecideArgs *args)
+{
+	int			i = scope_portfolio(args->cache, args);
+
+	return i >= 0 ? args->cache->portfolios[i].id : 0;
+}
+
+/*
  * Decide for one message.  Shared by antiban.decide(), the send functions
  * (which only look) and the sender worker (which consumes at send time).
  * Every decision is journalled.  'normalized' receives the recipient in
@@ -280,23 +358,24 @@ antiban_decide_message(const DecideArgs *args, Decision *d, char *normalized)
 	int			portfolio_index = -1;
 
 	ctx.portfolios = palloc0(sizeof(PortfolioView) * Max(ctx.cache->nportfolios, 1));
+	portfolio_index = scope_portfolio(ctx.cache, args);
 	if (args->from_number)
 	{
 		CachedNumber *n = lookup_number_or_error(ctx.cache, args->from_number);
 
 		candidates = &n->view;
 		ncandidates = 1;
-		portfolio_index = n->portfolio_index;
 		req.pinned = true;
 	}
-	else if (args->portfolio)
+	else if (portfolio_index >= 0)
 	{
-		CachedPortfolio *p = portfolio_or_error(ctx.cache, args->portfolio);
+		CachedPortfolio *p = &ctx.cache->portfolios[portfolio_index];
 
 		candidates = p->numbers;
 		ncandidates = p->nnumbers;
-		portfolio_index = (int) (p - ctx.cache->portfolios);
 	}
+	else if (portfolio_index == NO_PORTFOLIO)
+		ncandidates = 0;
 	normalized[0] = '\0';
 	if (args->recipient == NULL)
 		req.invalid_recipient_why = "the recipient is empty";
@@ -346,6 +425,7 @@ antiban_decide(PG_FUNCTION_ARGS)
 		.from_number = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4)),
 		.portfolio = PG_ARGISNULL(5) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(5)),
 		.consume = PG_ARGISNULL(6) ? true : PG_GETARG_BOOL(6),
+		.role = GetUserId(),
 	};
 	Decision	d;
 

@@ -58,12 +58,19 @@ static const char *const numbers_sql =
 "SELECT n.id, n.phone_number_id, n.health, n.mode::text, n.status::text,"
 " n.throughput_level::text, coalesce(n.rate_override, 0), coalesce(n.burst_override, 0),"
 " n.rate_factor, w.portfolio_id, n.can_send_message <> 'BLOCKED', n.warmup_day, n.warmup_full_until,"
-" b.blocked, b.restricted_until"
+" nullif(concat_ws(', ', b.blocked, CASE WHEN t.missing THEN 'no access token' END), ''), b.restricted_until"
 " FROM antiban.numbers n JOIN antiban.wabas w ON w.id = n.waba_id"
 " LEFT JOIN LATERAL (SELECT string_agg(k.kind, ', ' ORDER BY k.kind) FILTER (WHERE k.scope = 'all') AS blocked,"
 "   max(coalesce(k.until, 'infinity')) FILTER (WHERE k.scope = 'business_initiated') AS restricted_until"
 "   FROM antiban.waba_blocks k WHERE k.waba_id = n.waba_id) b ON true"
+/* without a token the sender could only retry: once any WABA has one, a WABA without is out */
+" LEFT JOIN LATERAL (SELECT NOT EXISTS (SELECT 1 FROM antiban.secrets s"
+"   WHERE s.kind = 'access_token' AND s.waba_id = n.waba_id)"
+"   AND EXISTS (SELECT 1 FROM antiban.secrets s WHERE s.kind = 'access_token') AS missing) t ON true"
 " ORDER BY n.health DESC, n.id";
+
+static const char *const grants_sql =
+"SELECT rp.role::text, rp.portfolio_id FROM antiban.role_portfolios rp ORDER BY rp.role, rp.portfolio_id";
 
 static const char *const portfolios_sql =
 "SELECT p.id, p.business_id, antiban.tier_limit(p.messaging_limit)"
@@ -117,6 +124,25 @@ load_portfolios(NumbersCache *c)
 		c->portfolios[i].id = int64_col(t, d, 1);
 		c->portfolios[i].business_id = cache_text(t, d, 2);
 		c->portfolios[i].messaging_limit = int64_col(t, d, 3);
+	}
+}
+
+static int portfolio_index(NumbersCache *c, int64 id);
+
+/* antiban.role_portfolios: a handful of rows, checked on every decision */
+static void
+load_grants(NumbersCache *c)
+{
+	SPI_execute(grants_sql, true, 0);
+	c->ngrants = (int) SPI_processed;
+	c->grants = cache_alloc(sizeof(RolePortfolio) * Max(c->ngrants, 1));
+	for (int i = 0; i < c->ngrants; i++)
+	{
+		HeapTuple	t = SPI_tuptable->vals[i];
+		TupleDesc	d = SPI_tuptable->tupdesc;
+
+		c->grants[i].role = cache_text(t, d, 1);
+		c->grants[i].portfolio_index = portfolio_index(c, int64_col(t, d, 2));
 	}
 }
 
@@ -220,6 +246,7 @@ load_cache(void)
 	privileged_begin(&priv);
 	SPI_connect();
 	load_portfolios(c);
+	load_grants(c);
 	SPI_execute(numbers_sql, true, 0);
 	c->nnumbers = (int) SPI_processed;
 	c->numbers = cache_alloc(sizeof(CachedNumber) * Max(c->nnumbers, 1));

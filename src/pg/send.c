@@ -23,6 +23,7 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
@@ -170,7 +171,8 @@ PG_FUNCTION_INFO_V1(antiban_enqueue);
 
 /*
  * antiban.enqueue(recipient, message_type, category, payload, priority,
- *				   valid_until, idempotency_key, metadata, from_number) -> id
+ *				   valid_until, idempotency_key, metadata, from_number,
+ *				   portfolio) -> id
  */
 Datum
 antiban_enqueue(PG_FUNCTION_ARGS)
@@ -182,6 +184,7 @@ antiban_enqueue(PG_FUNCTION_ARGS)
 	char		key[RECIPIENT_KEY_SIZE];
 	uint64		kh;
 	Privileged	priv;
+	Oid			caller;
 	int64		id;
 
 	r.message_type = required_text_arg(fcinfo, 1, "message_type");
@@ -198,6 +201,7 @@ antiban_enqueue(PG_FUNCTION_ARGS)
 	check_payload(r.message_type, r.category, r.payload);
 
 	/* the caller may send; the outbox itself is antiban's to write */
+	caller = GetUserId();
 	privileged_begin(&priv);
 	SPI_connect();
 	if (r.idempotency_key && (id = existing_id(r.idempotency_key)) != 0)
@@ -214,6 +218,7 @@ antiban_enqueue(PG_FUNCTION_ARGS)
 		CachedNumber *n = lookup_number_or_error(c, from_number ? from_number :
 												 required_text_arg(fcinfo, 8, "phone_number_id"));
 
+		tenancy_check_number(c, caller, n);
 		r.state = "queued";
 		r.number_id = n->view.id;
 		r.phone_number_id = n->view.phone_number_id;
@@ -223,10 +228,13 @@ antiban_enqueue(PG_FUNCTION_ARGS)
 	{
 		DecideArgs	args = {.cache = c, .now = r.not_before, .category = r.category,
 			.priority = r.priority, .valid_until = r.valid_until, .from_number = from_number,
-		.consume = false};
+			.portfolio = PG_NARGS() > 9 && !PG_ARGISNULL(9) ? text_to_cstring(PG_GETARG_TEXT_PP(9)) : NULL,
+		.role = caller, .consume = false};
 		Decision	d;
 
 		args.recipient = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+		/* the portfolio it belongs to, even while no number is chosen */
+		r.portfolio_id = antiban_decide_portfolio(&args);
 		antiban_decide_message(&args, &d, normalized);
 		/* a bad recipient is rejected below, kept as given */
 		r.recipient = normalized[0] ? normalized : args.recipient ? args.recipient : "";

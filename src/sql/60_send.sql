@@ -3,11 +3,12 @@
 CREATE FUNCTION antiban.enqueue(
     recipient text, message_type text, category text, payload jsonb,
     priority text DEFAULT 'normal', valid_until timestamptz DEFAULT NULL,
-    idempotency_key text DEFAULT NULL, metadata jsonb DEFAULT NULL, from_number text DEFAULT NULL)
+    idempotency_key text DEFAULT NULL, metadata jsonb DEFAULT NULL, from_number text DEFAULT NULL,
+    portfolio text DEFAULT NULL)
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'antiban_enqueue' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION antiban.enqueue(text, text, text, jsonb, text, timestamptz, text, jsonb, text) IS
-    'Validate a message against the Cloud API''s limits, decide (SEND, QUEUE or REJECT) and put it in the outbox. The send_* functions build the payload and call this.';
+COMMENT ON FUNCTION antiban.enqueue(text, text, text, jsonb, text, timestamptz, text, jsonb, text, text) IS
+    'Validate a message against the Cloud API''s limits, decide (SEND, QUEUE or REJECT) and put it in the outbox. The send_* functions build the payload and call this. The portfolio (business_id) is the one named, from_number''s, or the only one the caller may use (antiban.role_portfolios) that has numbers; with more than one possible, an error asks which.';
 
 CREATE FUNCTION antiban.template_language(code text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
@@ -49,32 +50,33 @@ CREATE FUNCTION antiban.send_template(
     recipient text, template_name text, language text, params jsonb DEFAULT NULL,
     category text DEFAULT 'marketing', priority text DEFAULT 'normal',
     valid_until timestamptz DEFAULT NULL, idempotency_key text DEFAULT NULL,
-    metadata jsonb DEFAULT NULL, from_number text DEFAULT NULL)
+    metadata jsonb DEFAULT NULL, from_number text DEFAULT NULL, portfolio text DEFAULT NULL)
 RETURNS bigint LANGUAGE sql VOLATILE
 RETURN antiban.enqueue(recipient, 'template', category,
     jsonb_build_object('template', antiban.template_object(template_name, language, params)),
-    priority, valid_until, idempotency_key, metadata, from_number);
-COMMENT ON FUNCTION antiban.send_template(text, text, text, jsonb, text, text, timestamptz, text, jsonb, text) IS
-    'Queue an approved template (category: marketing by default, utility or authentication). Returns the outbox id; the same idempotency_key twice returns the same id and sends once.';
+    priority, valid_until, idempotency_key, metadata, from_number, portfolio);
+COMMENT ON FUNCTION antiban.send_template(text, text, text, jsonb, text, text, timestamptz, text, jsonb, text, text) IS
+    'Queue an approved template (category: marketing by default, utility or authentication). Returns the outbox id; the same idempotency_key twice returns the same id and sends once. portfolio (business_id) is needed only when the caller could reach more than one portfolio.';
 
 CREATE FUNCTION antiban.send_text(
     recipient text, body text, preview_url boolean DEFAULT false, reply_to text DEFAULT NULL,
     priority text DEFAULT 'normal', valid_until timestamptz DEFAULT NULL,
-    idempotency_key text DEFAULT NULL, metadata jsonb DEFAULT NULL, from_number text DEFAULT NULL)
+    idempotency_key text DEFAULT NULL, metadata jsonb DEFAULT NULL, from_number text DEFAULT NULL,
+    portfolio text DEFAULT NULL)
 RETURNS bigint LANGUAGE sql VOLATILE
 RETURN antiban.enqueue(recipient, 'text', 'service',
     jsonb_build_object('text', jsonb_build_object('body', body, 'preview_url', preview_url))
     || CASE WHEN reply_to IS NULL THEN '{}'::jsonb
             ELSE jsonb_build_object('context', jsonb_build_object('message_id', reply_to)) END,
-    priority, valid_until, idempotency_key, metadata, from_number);
-COMMENT ON FUNCTION antiban.send_text(text, text, boolean, text, text, timestamptz, text, jsonb, text) IS
+    priority, valid_until, idempotency_key, metadata, from_number, portfolio);
+COMMENT ON FUNCTION antiban.send_text(text, text, boolean, text, text, timestamptz, text, jsonb, text, text) IS
     'Queue a free-form text. Only inside the 24 h window the recipient opened: otherwise an error says to send a template.';
 
 -- payload: {"type": "<type>", "<type>": {...}, "context": {"message_id": ...}}
 CREATE FUNCTION antiban.send(
     recipient text, payload jsonb, category text DEFAULT 'service', priority text DEFAULT 'normal',
     valid_until timestamptz DEFAULT NULL, idempotency_key text DEFAULT NULL,
-    metadata jsonb DEFAULT NULL, from_number text DEFAULT NULL)
+    metadata jsonb DEFAULT NULL, from_number text DEFAULT NULL, portfolio text DEFAULT NULL)
 RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     IF payload IS NULL OR jsonb_typeof(payload) <> 'object' OR NOT payload ? 'type' THEN
@@ -83,10 +85,10 @@ BEGIN
                   HINT = 'For example {"type": "image", "image": {"link": "https://..."}}.';
     END IF;
     RETURN antiban.enqueue(recipient, payload ->> 'type', category, payload - 'type', priority,
-                           valid_until, idempotency_key, metadata, from_number);
+                           valid_until, idempotency_key, metadata, from_number, portfolio);
 END
 $$;
-COMMENT ON FUNCTION antiban.send(text, jsonb, text, text, timestamptz, text, jsonb, text) IS
+COMMENT ON FUNCTION antiban.send(text, jsonb, text, text, timestamptz, text, jsonb, text, text) IS
     'Queue any Cloud API message: image, video, audio, document, sticker, location, contacts, interactive (button, list, cta_url, flow), reaction, template; with an optional reply "context". Validated against Meta''s limits.';
 
 CREATE FUNCTION antiban.mark_read(

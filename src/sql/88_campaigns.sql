@@ -749,7 +749,8 @@ BEGIN
              FOR UPDATE SKIP LOCKED LOOP
         msg := antiban.send_template(m.recipient, c.template_name, c.language, m.params, c.category::text, 'low',
             w.closes, format('campaign:%s:%s', c.id, m.person),
-            jsonb_build_object('campaign', c.name, 'campaign_id', c.id));
+            jsonb_build_object('campaign', c.name, 'campaign_id', c.id),
+            portfolio => (SELECT p.business_id FROM antiban.portfolios p WHERE p.id = c.portfolio_id));
         UPDATE antiban.campaign_recipients r SET status = 'released', outbox_id = msg, released_at = t_now
         WHERE r.campaign_id = c.id AND r.person = m.person;
         released := released + 1;

@@ -308,9 +308,18 @@ UNION ALL
 SELECT 'antiban_outbox_messages_estimated', 'gauge',
        'Messages in each state, all time, estimated from the planner statistics of antiban.outbox (as fresh as its last ANALYZE).',
        antiban.prom_label('state', s.state), round(s.freq * greatest(t.reltuples, 0))::float8
+-- (pg_statistic, as this view's owner: pg_stats hides a table under row-level
+-- security from every role but its owner, 91_tenancy.sql)
 FROM pg_class t
-JOIN pg_stats st ON st.schemaname = 'antiban' AND st.tablename = 'outbox' AND st.attname = 'state'
-CROSS JOIN LATERAL unnest(st.most_common_vals::text::text[], st.most_common_freqs) s(state, freq)
+JOIN pg_attribute a ON a.attrelid = t.oid AND a.attname = 'state'
+JOIN pg_statistic st ON st.starelid = t.oid AND st.staattnum = a.attnum AND NOT st.stainherit
+CROSS JOIN LATERAL (SELECT CASE 1 WHEN st.stakind1 THEN st.stavalues1 WHEN st.stakind2 THEN st.stavalues2
+                                  WHEN st.stakind3 THEN st.stavalues3 WHEN st.stakind4 THEN st.stavalues4
+                                  WHEN st.stakind5 THEN st.stavalues5 END AS vals,
+                           CASE 1 WHEN st.stakind1 THEN st.stanumbers1 WHEN st.stakind2 THEN st.stanumbers2
+                                  WHEN st.stakind3 THEN st.stanumbers3 WHEN st.stakind4 THEN st.stanumbers4
+                                  WHEN st.stakind5 THEN st.stanumbers5 END AS freqs) mcv
+CROSS JOIN LATERAL unnest(mcv.vals::text::text[], mcv.freqs) s(state, freq)
 WHERE t.oid = 'antiban.outbox'::regclass
 UNION ALL
 SELECT 'antiban_decisions_last_minute', 'gauge',

@@ -74,11 +74,12 @@ GRANT EXECUTE ON FUNCTION antiban.now(), antiban.tier_limit(antiban.messaging_ti
 GRANT antiban_reader TO antiban_app;
 GRANT EXECUTE ON FUNCTION antiban.decide(text, text, text, timestamptz, text, text, boolean, text),
     antiban.try_consume(text, double precision, text, boolean),
-    antiban.enqueue(text, text, text, jsonb, text, timestamptz, text, jsonb, text),
+    antiban.enqueue(text, text, text, jsonb, text, timestamptz, text, jsonb, text, text),
     antiban.template_object(text, text, jsonb),
-    antiban.send_template(text, text, text, jsonb, text, text, timestamptz, text, jsonb, text),
-    antiban.send_text(text, text, boolean, text, text, timestamptz, text, jsonb, text),
-    antiban.send(text, jsonb, text, text, timestamptz, text, jsonb, text),
+    antiban.send_template(text, text, text, jsonb, text, text, timestamptz, text, jsonb, text, text),
+    antiban.send_text(text, text, boolean, text, text, timestamptz, text, jsonb, text, text),
+    antiban.send(text, jsonb, text, text, timestamptz, text, jsonb, text, text),
+    antiban.my_portfolios(),
     antiban.mark_read(text, text, boolean),
     antiban.cancel(bigint)
     TO antiban_app;
@@ -95,6 +96,11 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON antiban.portfolios, antiban.wabas TO ant
 GRANT SELECT, INSERT, DELETE ON antiban.numbers TO antiban_admin;
 GRANT UPDATE (waba_id, display_phone_number, throughput_level, rate_override, burst_override)
     ON antiban.numbers TO antiban_admin;
+-- Tenancy: admins map roles to portfolios; everyone may ask which are theirs.
+GRANT SELECT, INSERT, DELETE ON antiban.role_portfolios TO antiban_admin;
+GRANT EXECUTE ON FUNCTION antiban.grant_portfolio(name, text), antiban.revoke_portfolio(name, text)
+    TO antiban_admin;
+GRANT EXECUTE ON FUNCTION antiban.my_portfolios() TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.set_secret(antiban.secret_kind, text, text),
     antiban.clear_secret(antiban.secret_kind, text),
     antiban.reload_config(), antiban.flush_journal(),
