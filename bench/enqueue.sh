@@ -36,7 +36,7 @@ cluster_psql "$DIR" "$PORT" antiban -c "
 		SELECT '+55119' || lpad(i::text, 8, '0') AS recipient FROM generate_series(1, $AUDIENCE) i" \
 	-c "SELECT antiban.send_template('+5511900000001', 'oferta', 'pt_BR', NULL, 'utility')" \
 	-c "CREATE TABLE bench_row AS SELECT * FROM antiban.outbox LIMIT 1" \
-	-c "TRUNCATE antiban.outbox" >/dev/null
+	-c "TRUNCATE antiban.outbox CASCADE" >/dev/null
 ROW=$(cluster_psql "$DIR" "$PORT" antiban -tAc "
 	SELECT format('%L, %L, %L, %L::jsonb, %L, now(), %s, %s, %L, %s, %L, %L',
 		message_type, category, priority, payload, state,
@@ -60,7 +60,7 @@ pgbench_tps() {	# pgbench_tps SCRIPT: transactions per second
 }
 
 per_second() {	# per_second SQL: rows per second of one statement storing AUDIENCE rows
-	cluster_psql "$DIR" "$PORT" antiban -c "TRUNCATE antiban.outbox" -c "CHECKPOINT" >/dev/null
+	cluster_psql "$DIR" "$PORT" antiban -c "TRUNCATE antiban.outbox CASCADE" -c "CHECKPOINT" >/dev/null
 	t0=$(date +%s.%N)
 	cluster_psql "$DIR" "$PORT" antiban -c "$1" >/dev/null
 	t1=$(date +%s.%N)
