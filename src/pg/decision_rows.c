@@ -231,7 +231,10 @@ decision_rows_insert(const JournalDecision *d, int n)
 			bool	   *nulls = slot->tts_isnull;
 
 			ExecClearTuple(slot);
-			memset(nulls, 0, sizeof(bool) * slot->tts_tupleDescriptor->natts);
+			/* dropped columns stay NULL; ours are set below */
+			memset(nulls, true, sizeof(bool) * slot->tts_tupleDescriptor->natts);
+			for (int c = 0; c < NCOLS; c++)
+				nulls[attno[c] - 1] = false;
 			v[attno[COL_ID] - 1] = Int64GetDatum(nextval_internal(seq, true));
 			v[attno[COL_DECIDED_AT] - 1] = TimestampTzGetDatum(r->decided_at);
 			v[attno[COL_RECIPIENT] - 1] = CStringGetTextDatum(r->recipient);
