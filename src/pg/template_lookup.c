@@ -41,7 +41,8 @@
 
 /*
  * The WABAs that could send: the sender's, or every one with a number (a
- * probe per WABA, not a scan of the numbers).  Two texts rather than
+ * probe per WABA, not a scan of the numbers: LIMIT keeps the planner from
+ * turning it into a join over them).  Two texts rather than
  * "$3 IS NULL OR ...", so that one generic plan serves each: a custom plan
  * per call cost more than the rest of an enqueue.
  */
@@ -50,7 +51,7 @@
 	"               WHERE n.phone_number_id = $3::text) "
 #define WABAS_OF_ANY \
 	"WITH wabas AS (SELECT w.id AS waba_id FROM antiban.wabas w" \
-	"               WHERE EXISTS (SELECT FROM antiban.numbers n WHERE n.waba_id = w.id)) "
+	"               WHERE EXISTS (SELECT FROM antiban.numbers n WHERE n.waba_id = w.id LIMIT 1)) "
 
 #define FIND_SQL \
 "SELECT CASE WHEN t.pending_category IS NOT NULL AND t.pending_category_at <= $4" \
