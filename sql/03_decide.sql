@@ -72,6 +72,8 @@ SELECT outcome, reason FROM antiban.decide('+5511900000109', 'utility', consume 
 SELECT antiban.flush_journal() > 0 AS flushed;
 SELECT recipient, outcome, phone_number_id, note FROM antiban.decisions WHERE recipient = '+5511900000109';
 ALTER TABLE antiban.decisions DROP COLUMN note;
-SELECT outcome, reason FROM antiban.decide('+5511900000110', 'utility', consume => false);
-SELECT antiban.flush_journal() > 0 AS flushed;
-SELECT recipient, outcome, phone_number_id, consumed FROM antiban.decisions WHERE recipient = '+5511900000110';
+SELECT d.outcome, count(*) FROM generate_series(110, 149) g,
+    antiban.decide('+5511900000' || g, 'utility', consume => false) d GROUP BY 1;
+SELECT antiban.flush_journal() >= 0 AS flushed;
+SELECT outcome, phone_number_id, consumed, count(*) FROM antiban.decisions
+WHERE recipient BETWEEN '+5511900000110' AND '+5511900000149' GROUP BY 1, 2, 3;

@@ -41,6 +41,13 @@
 
 #define SLOTS_PER_INSERT 1000
 
+/*
+ * Below this, the prepared INSERT is cheaper: setting up (relation,
+ * identity sequence, indexes, slots) costs more than a few rows save.  A
+ * backend writing one record because the ring is full is the common case.
+ */
+#define MIN_ROWS 32
+
 enum
 {
 	COL_ID, COL_DECIDED_AT, COL_RECIPIENT, COL_CATEGORY, COL_PRIORITY, COL_OUTCOME,
@@ -168,8 +175,9 @@ phone_of(int64 id, const int64 *ids, char **phones, int m, bool *isnull)
 
 /*
  * Store n decisions, in order.  Runs inside the caller's SPI connection and
- * privileged section.  False (and nothing stored) when the table is not
- * the plain one this knows; the caller then runs the SQL INSERT.
+ * privileged section.  False (and nothing stored) for a small batch or when
+ * the table is not the plain one this knows; the caller then runs the SQL
+ * INSERT.
  */
 bool
 decision_rows_insert(const JournalDecision *d, int n)
@@ -189,6 +197,8 @@ decision_rows_insert(const JournalDecision *d, int n)
 	BulkInsertState bistate;
 	CommandId	cid;
 
+	if (n < MIN_ROWS)
+		return false;
 	for (int i = 0; i < n; i++)
 		if (d[i].decided_at == DT_NOBEGIN)
 			return false;		/* NOT NULL: let the INSERT say so */
