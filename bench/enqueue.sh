@@ -76,10 +76,11 @@ send_one=$(pgbench_tps "$(script send_one '\set r random(1, 100000)' \
 insert_all=$(per_second "INSERT INTO antiban.outbox (recipient, $COLUMNS) SELECT recipient, $ROW FROM bench_audience")
 send_all=$(per_second "SELECT count(antiban.send_template(recipient, 'oferta', 'pt_BR', NULL, 'utility')) FROM bench_audience")
 
+jit=$(cluster_psql "$DIR" "$PORT" antiban -tAc "SHOW jit")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 row() { printf '| %-48s | %9s | %8s | %-24s |\n' "$1" "$2" "$3" "$4"; }
 echo
-echo "antiban enqueue benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, pgbench -M prepared -c $CLIENTS -j 2 -T $SECONDS_EACH"
+echo "antiban enqueue benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, pgbench -M prepared -c $CLIENTS -j 2 -T $SECONDS_EACH, jit = $jit"
 row "workload" "per s" "ratio" "target"
 row "------------------------------------------------" "---------" "--------" "------------------------"
 row "SELECT 1" "$select1" "" ""
