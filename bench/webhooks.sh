@@ -1,17 +1,31 @@
 #!/bin/sh
-# Webhook benchmark: signed POSTs (status batches and inbound messages)
-# through antiban-receiver into antiban.webhook_events, applied by its
-# triggers, each answered 200 only after commit; updates/s, p50/p99.  The
-# peer, in the same run: the same receiver with --no-db (parses HTTP and
-# answers 200 without touching the database), the ceiling.
+# Webhook benchmark: signed POSTs through antiban-receiver into
+# antiban.webhook_events, every POST answered 200 only once its body is
+# durable (synchronous_commit on), then applied.  Two mixes:
+#   one   - one change per POST, Meta's usual shape: a status (delivered,
+#           then read, with PMP pricing) per POST, and an inbound text from a
+#           new lead after every 30 status POSTs;
+#   batch - three status POSTs of 10 statuses to one inbound text.
+# Through the database, for each apply mode (antiban.webhook_apply: worker
+# applies right after the commit, inline applies before it; single is the
+# path before batching, the peer for before/after: one POST per transaction
+# (--batch 1), applied inline, as antiban.ingest_webhook did it): POSTs/s,
+# p50/p99 latency, the apply lag (applied_at - received_at of every event)
+# and how long after the last POST the last change was applied.  The peer,
+# in the same run: the same receiver with --no-db (parses HTTP and answers
+# 200 without touching the database) on the same bodies, the ceiling.
 set -eu
 ANTIBAN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ANTIBAN_ROOT/regress/lib.sh"
-STATUS_POSTS=${BENCH_STATUS_POSTS:-9000}	# even: half delivered, half read
-PER_POST=${BENCH_STATUSES_PER_POST:-10}
-INBOUND_POSTS=$((STATUS_POSTS / 3))
+ONE_POSTS=${BENCH_ONE_POSTS:-120000}		# status POSTs of the one-change mix (even)
+BATCH_POSTS=${BENCH_BATCH_POSTS:-9000}		# status POSTs of 10 of the batch mix (even)
+ONE_MODES=${BENCH_ONE_MODES:-single worker inline}	# apply modes measured with the one-change mix
+BATCH_MODE=${BENCH_BATCH_MODE:-worker}		# and with the batch mix
 PORT=${BENCH_PORT:-5497}
-CONNECTIONS=${BENCH_CONNECTIONS:-8}
+CONNECTIONS=${BENCH_CONNECTIONS:-128}
+THREADS=${BENCH_THREADS:-4}
+POOL=${BENCH_POOL:-2}
+BATCH=${BENCH_BATCH:-500}
 SYNCHRONOUS_COMMIT=${BENCH_SYNCHRONOUS_COMMIT:-on}	# on: a 200 means on disk
 SECRET=bench-app-secret
 
@@ -23,86 +37,166 @@ cleanup() { stop_process "$DIR" receiver; stop_cluster "$DIR"; rm -rf "$DIR"; }
 trap cleanup EXIT INT TERM
 
 start_cluster "$DIR" "$PORT"
-# the senders stay off: the queued messages are only there to be updated
-as_cluster_user sh -c "printf 'antiban.sender_workers = 0\nsynchronous_commit = $SYNCHRONOUS_COMMIT\n' >> '$DIR/pgdata/postgresql.conf'"
+# the senders and the monitor stay off: the queued messages are only there
+# to be updated; no pg_cron
+as_cluster_user sh -c "cat >> '$DIR/pgdata/postgresql.conf'" <<EOC
+shared_preload_libraries = 'antiban'
+antiban.sender_workers = 0
+antiban.monitor = off
+synchronous_commit = $SYNCHRONOUS_COMMIT
+EOC
 start_cluster "$DIR" "$PORT"
-cluster_psql "$DIR" "$PORT" postgres -c "CREATE DATABASE antiban"
-cluster_psql "$DIR" "$PORT" antiban -c "CREATE EXTENSION antiban" -c "
+sql_in() { db=$1; shift; cluster_psql "$DIR" "$PORT" "$db" -tA "$@"; }
+sql() { sql_in bench_run -c "$1"; }
+jit=$(sql_in postgres -c "SHOW jit")
+jit_works=$(sql_in postgres -c "SET jit_above_cost = 0" \
+	-c "EXPLAIN (ANALYZE) SELECT sum(i) FROM generate_series(1, 10) i" | grep -c "JIT:" || true)
+
+# The data, once, in database antiban; every run gets a fresh copy of it
+# (bench_run), so each run applies the same changes to the same rows.
+sql_in postgres -c "CREATE DATABASE antiban" >/dev/null
+sql_in antiban -c "CREATE EXTENSION antiban" -c "
 	INSERT INTO antiban.portfolios (business_id, messaging_limit) VALUES ('1', 'TIER_UNLIMITED');
 	INSERT INTO antiban.wabas (waba_id, portfolio_id) VALUES ('200', 1);
 	INSERT INTO antiban.numbers (phone_number_id, waba_id, throughput_level)
 	SELECT (4000000 + i)::text, 1, 'HIGH' FROM generate_series(1, 4) i;
-	SELECT antiban.set_secret('app_secret', '$SECRET');
-	CREATE ROLE receiver LOGIN IN ROLE antiban_receiver;" >/dev/null
-say "signing $((STATUS_POSTS + INBOUND_POSTS)) webhook bodies"
-cluster_psql "$DIR" "$PORT" antiban -v status_posts="$STATUS_POSTS" -v per_post="$PER_POST" \
-	-v inbound_posts="$INBOUND_POSTS" -v secret="$SECRET" -f "$ANTIBAN_ROOT/bench/webhook_bodies.sql" >/dev/null
-cluster_psql "$DIR" "$PORT" antiban -c "COPY (SELECT signature, body FROM bench_bodies ORDER BY k) TO STDOUT" > "$DIR/bodies.tsv"
-cluster_psql "$DIR" "$PORT" antiban -c "CHECKPOINT" -c "VACUUM ANALYZE" >/dev/null 2>&1
+	SELECT antiban.set_secret('app_secret', '$SECRET');" >/dev/null
+sql_in postgres -c "DO \$\$ BEGIN CREATE ROLE receiver LOGIN IN ROLE antiban_receiver;
+	EXCEPTION WHEN duplicate_object THEN NULL; END \$\$" >/dev/null
+bodies() {	# MIX STATUS_POSTS PER_POST STATUSES_PER_INBOUND
+	say "signing the $1 mix: $2 status POSTs of $3, an inbound message after every $4"
+	sql_in antiban -v mix="$1" -v status_posts="$2" -v per_post="$3" -v statuses_per_inbound="$4" \
+		-v secret="$SECRET" -f "$ANTIBAN_ROOT/bench/webhook_bodies.sql" >/dev/null
+	sql_in antiban -c "COPY (SELECT signature, body FROM bench_bodies WHERE mix = '$1' ORDER BY k) TO STDOUT" \
+		> "$DIR/$1.tsv"
+}
+bodies one "$ONE_POSTS" 1 30
+bodies batch "$BATCH_POSTS" 10 3
+sql_in antiban -c "VACUUM ANALYZE" >/dev/null 2>&1
+# from now on the workers work in bench_run, never in the template
+as_cluster_user sh -c "echo \"antiban.database_name = 'bench_run'\" >> '$DIR/pgdata/postgresql.conf'"
+start_cluster "$DIR" "$PORT"
 
 # start_receiver ARGS...: the installed receiver, quiet, on a free port; sets URL
 start_receiver() {
 	URL="$(start_process "$DIR" receiver "$(pg_bindir)/antiban-receiver" --quiet "$@")/webhook"
 }
-# run_wrk URL LOOP DURATION: wrk's report on stdout; call it in a subshell
-# (it becomes wrk, so a background one can be interrupted)
+# run_wrk URL BODIES LOOP DURATION: wrk's report on stdout; call it in a
+# subshell (it becomes wrk, so a background one can be interrupted)
 run_wrk() {
-	BODIES="$DIR/bodies.tsv" WRK_THREADS=2 WRK_CONNECTIONS=$CONNECTIONS LOOP=$2 \
-		exec wrk -t 2 -c "$CONNECTIONS" -d "$3" --latency -s "$ANTIBAN_ROOT/bench/webhook_post.lua" "$1"
+	BODIES="$2" WRK_THREADS=2 WRK_CONNECTIONS=$CONNECTIONS LOOP=$3 \
+		exec wrk -t 2 -c "$CONNECTIONS" -d "$4" --latency -s "$ANTIBAN_ROOT/bench/webhook_post.lua" "$1"
 }
 # wrk report fields, times in ms
-requests_per_s() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
+requests_per_s() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1" | cut -d. -f1; }
 percentile_ms() { awk -v p="$2%" '$1 == p { v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
 	print (u == "us") ? v / 1000 : (u == "s") ? v * 1000 : (u == "m") ? v * 60000 : v }' "$1"; }
 non_200() { sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$1" | grep . || echo 0; }
-sql() { cluster_psql "$DIR" "$PORT" antiban -tA -c "$1"; }
+socket_errors() { sed -n 's/^ *Socket errors: *\(.*\)$/\1/p' "$1" | grep . || echo none; }
 
-# 1. Through the database: every body once.
-say "posting through the receiver into the database"
-start_receiver --conninfo "host=$DIR port=$PORT dbname=antiban user=receiver" --threads 4 --pool 4
-posts=$(wc -l < "$DIR/bodies.tsv")
-# wrk sleeps for its whole -d even when every thread stopped: interrupt it
-# (it then reports) once the database holds every body
-(run_wrk "$URL" 0 600s) > "$DIR/wrk.db.txt" &
-WRK_PID=$!
-i=0
-while kill -0 $WRK_PID 2>/dev/null && [ "$(sql "SELECT count(*) FROM antiban.webhook_events")" -lt "$posts" ] \
-	&& [ $i -lt 6000 ]; do sleep 0.2; i=$((i + 1)); done
-sleep 0.5
-kill -INT $WRK_PID 2>/dev/null || true
-wait $WRK_PID || true
-stop_process "$DIR" receiver
-stored=$(sql "SELECT count(*) FROM antiban.webhook_events WHERE signature_valid")
-not_applied=$(sql "SELECT count(*) FROM antiban.webhook_events WHERE status <> 'applied'")
-updates=$(sql "SELECT sum(updates) FROM antiban.webhook_events")
-read_with_price=$(sql "SELECT count(*) FROM antiban.outbox WHERE state = 'read' AND pricing_model = 'PMP'")
-contacts=$(sql "SELECT count(*) FROM antiban.contacts")
-# end to end, as the table saw it: first insert to last
-db_seconds=$(sql "SELECT extract(epoch FROM max(received_at) - min(received_at)) FROM antiban.webhook_events")
+# fresh_db MODE: bench_run copied from the template, the apply worker in it
+fresh_db() {
+	sql_in postgres -c "DROP DATABASE IF EXISTS bench_run WITH (FORCE)" \
+		-c "CREATE DATABASE bench_run TEMPLATE antiban" \
+		-c "ALTER SYSTEM SET antiban.webhook_apply = '$1'" -c "SELECT pg_reload_conf()" -c "CHECKPOINT" >/dev/null
+	i=0
+	until [ "$(sql_in postgres -c "SELECT count(*) FROM pg_stat_activity
+		WHERE backend_type = 'antiban webhook apply' AND datname = 'bench_run'")" = 1 ]; do
+		i=$((i + 1)); [ $i -lt 300 ] || die "the webhook apply worker did not start"; sleep 0.1
+	done
+}
 
-# 2. The ceiling: the same receiver and bodies, no database, 10 s.
-say "posting to the receiver without a database (the ceiling)"
-start_receiver --no-db --threads 4
-(run_wrk "$URL" 1 10s) > "$DIR/wrk.nodb.txt"
-stop_process "$DIR" receiver
+# through_db MIX MODE: every body of the mix once through the receiver into
+# bench_run; writes $DIR/MIX.MODE.{wrk,row}
+through_db() {
+	mix=$1 mode=$2
+	say "the $mix mix through the database, apply $mode"
+	apply=$mode batch=$BATCH
+	[ "$mode" != single ] || apply=inline batch=1
+	fresh_db "$apply"
+	start_receiver --conninfo "host=$DIR port=$PORT dbname=bench_run user=receiver" \
+		--threads "$THREADS" --pool "$POOL" --batch "$batch"
+	posts=$(wc -l < "$DIR/$mix.tsv")
+	# wrk sleeps for its whole -d even when every thread stopped: interrupt
+	# it (it then reports) once the database holds every body
+	(run_wrk "$URL" "$DIR/$mix.tsv" 0 600s) > "$DIR/$mix.$mode.wrk" &
+	WRK_PID=$!
+	i=0
+	while kill -0 $WRK_PID 2>/dev/null && [ "$(sql "SELECT count(*) FROM antiban.webhook_events")" -lt "$posts" ] \
+		&& [ $i -lt 3000 ]; do sleep 0.2; i=$((i + 1)); done
+	sleep 0.5
+	kill -INT $WRK_PID 2>/dev/null || true
+	wait $WRK_PID || true
+	stop_process "$DIR" receiver
+	calls=$(sed -n 's/.* \([0-9]*\) POSTs sent to the database in \([0-9]*\) transactions.*/\1 \2/p' "$DIR/receiver.log" | tail -1)
+	i=0
+	while [ "$(sql "SELECT count(*) FROM antiban.webhook_events WHERE status = 'pending'")" != 0 ] && [ $i -lt 3000 ]; do
+		sleep 0.2; i=$((i + 1))
+	done
+	sql "SELECT count(*) FILTER (WHERE signature_valid), count(*) FILTER (WHERE status NOT IN ('applied')),
+	            sum(updates),
+	            round(count(*) FILTER (WHERE signature_valid) / extract(epoch FROM max(received_at) - min(received_at))),
+	            round(1000 * percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM applied_at - received_at)))::int,
+	            round(1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM applied_at - received_at)))::int,
+	            round(1000 * max(extract(epoch FROM applied_at - received_at)))::int,
+	            round(1000 * extract(epoch FROM max(applied_at) - max(received_at)))::int,
+	            (SELECT count(*) FROM antiban.outbox WHERE state = 'read' AND pricing_model = 'PMP'),
+	            (SELECT count(*) FROM antiban.contacts),
+	            round(count(*) FILTER (WHERE applied_at IS NOT NULL) / extract(epoch FROM max(applied_at) - min(received_at)))
+	     FROM antiban.webhook_events" | tr '|' ' ' > "$DIR/$mix.$mode.row"
+	echo "$posts $calls" >> "$DIR/$mix.$mode.row"
+}
 
-updates_per_post=$(awk -v u="$updates" -v p="$posts" 'BEGIN { printf "%.2f", u / p }')
-db_updates=$(awk -v u="$updates" -v s="$db_seconds" 'BEGIN { printf "%d", u / s }')
-ceiling_updates=$(awk -v r="$(requests_per_s "$DIR/wrk.nodb.txt")" -v k="$updates_per_post" 'BEGIN { printf "%d", r * k }')
-row() { printf '| %-58s | %12s |\n' "$1" "$2"; }
+# ceiling MIX: the same bodies, no database, 10 s
+ceiling() {
+	say "the $1 mix to the receiver without a database (the ceiling)"
+	start_receiver --no-db --threads "$THREADS"
+	(run_wrk "$URL" "$DIR/$1.tsv" 1 10s) > "$DIR/$1.nodb.wrk"
+	stop_process "$DIR" receiver
+}
+
+for mode in $ONE_MODES; do through_db one "$mode"; done
+ceiling one
+through_db batch "$BATCH_MODE"
+ceiling batch
+
+row() { printf '| %-64s | %16s |\n' "$1" "$2"; }
+report() {	# MIX MODE LABEL
+	mix=$1 mode=$2
+	set -- $(head -1 "$DIR/$mix.$mode.row")
+	stored=$1 not_applied=$2 updates=$3 per_s=$4 lag50=$5 lag99=$6 lagmax=$7 tail_ms=$8 read_priced=$9 contacts=${10} applied_per_s=${11}
+	set -- $(tail -1 "$DIR/$mix.$mode.row")
+	posts=$1 batched=${2:-?} calls=${3:-?}
+	ceiling_rps=$(requests_per_s "$DIR/$mix.nodb.wrk")
+	row "$mix, apply $mode: signed POSTs / answered other than 200" "$posts / $(non_200 "$DIR/$mix.$mode.wrk")"
+	row "  stored / not applied / updates applied" "$stored / $not_applied / $updates"
+	row "  POSTs per transaction (POSTs / ingest calls)" "$(awk -v p="$batched" -v c="$calls" 'BEGIN { if (c > 0) printf "%.1f", p / c; else print "?" }')"
+	row "  through the database: POSTs/s stored (200 answered)" "$per_s"
+	row "  POSTs/s applied (first stored to last applied)" "$applied_per_s"
+	row "  through the database: updates/s" "$(awk -v u="$updates" -v p="$stored" -v r="$per_s" 'BEGIN { printf "%d", r * u / p }')"
+	row "  through the database: p50 / p99 latency (ms)" "$(percentile_ms "$DIR/$mix.$mode.wrk" 50) / $(percentile_ms "$DIR/$mix.$mode.wrk" 99)"
+	row "  apply lag p50 / p99 / max (ms)" "$lag50 / $lag99 / $lagmax"
+	row "  last change applied after the last POST stored (ms)" "$tail_ms"
+	row "  through the database / ceiling (POSTs/s stored, applied)" "$(awk -v a="$per_s" -v c="$applied_per_s" -v b="$ceiling_rps" 'BEGIN { printf "%.3f, %.3f", a / b, c / b }')"
+	row "  messages read with PMP pricing / contacts created" "$read_priced / $contacts"
+}
 echo
-echo "antiban webhook benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, wrk -t 2 -c $CONNECTIONS, receiver 4 threads / 4 connections, synchronous_commit $SYNCHRONOUS_COMMIT"
+echo "antiban webhook benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, wrk -t 2 -c $CONNECTIONS, receiver $THREADS threads / $POOL connections / up to $BATCH POSTs per transaction, synchronous_commit $SYNCHRONOUS_COMMIT, jit $jit (compiles: $([ "$jit_works" -gt 0 ] && echo yes || echo no))"
 row "measure" "value"
-row "----------------------------------------------------------" "------------"
-row "signed POSTs (3 status batches of $PER_POST : 1 inbound message)" "$posts"
-row "POSTs answered other than 200" "$(non_200 "$DIR/wrk.db.txt")"
-row "POSTs stored / not applied" "$stored / $not_applied"
-row "updates applied (statuses + inbound messages)" "$updates"
-row "messages read with PMP pricing / contacts created" "$read_with_price / $contacts"
-row "through the database: POSTs/s" "$(awk -v p="$stored" -v s="$db_seconds" 'BEGIN { printf "%d", p / s }')"
-row "through the database: updates/s" "$db_updates"
-row "through the database: p50 / p99 latency (ms)" "$(percentile_ms "$DIR/wrk.db.txt" 50) / $(percentile_ms "$DIR/wrk.db.txt" 99)"
-row "ceiling (--no-db): POSTs/s" "$(requests_per_s "$DIR/wrk.nodb.txt" | cut -d. -f1)"
-row "ceiling (--no-db): updates/s (same mix)" "$ceiling_updates"
-row "ceiling: p50 / p99 latency (ms)" "$(percentile_ms "$DIR/wrk.nodb.txt" 50) / $(percentile_ms "$DIR/wrk.nodb.txt" 99)"
-row "through the database / ceiling" "$(awk -v a="$db_updates" -v b="$ceiling_updates" 'BEGIN { printf "%.2f", a / b }')"
+row "----------------------------------------------------------------" "----------------"
+for mode in $ONE_MODES; do report one "$mode"; done
+row "one, ceiling (--no-db): POSTs/s" "$(requests_per_s "$DIR/one.nodb.wrk")"
+row "  ceiling: p50 / p99 latency (ms)" "$(percentile_ms "$DIR/one.nodb.wrk" 50) / $(percentile_ms "$DIR/one.nodb.wrk" 99)"
+report batch "$BATCH_MODE"
+row "batch, ceiling (--no-db): POSTs/s" "$(requests_per_s "$DIR/batch.nodb.wrk")"
+row "  ceiling: p50 / p99 latency (ms)" "$(percentile_ms "$DIR/batch.nodb.wrk" 50) / $(percentile_ms "$DIR/batch.nodb.wrk" 99)"
+# before/after, in this run: the batched paths against one POST per transaction
+applied_of() { [ -f "$DIR/one.$1.row" ] && head -1 "$DIR/one.$1.row" | awk '{ print $11 }'; }
+before=$(applied_of single || true)
+if [ -n "$before" ] && [ "$before" -gt 0 ]; then
+	for mode in $ONE_MODES; do
+		[ "$mode" = single ] && continue
+		row "one: POSTs/s applied, $mode / single (after / before)" \
+			"$(awk -v a="$(applied_of "$mode")" -v b="$before" 'BEGIN { printf "%.1f x", a / b }')"
+	done
+fi

@@ -72,7 +72,9 @@ $node->restart;
 is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.decisions WHERE recipient = '+5511900000999'}),
 	'1', 'a clean shutdown stored it');
 
-# pg_terminate_backend: the postmaster starts the writer again.
+# pg_terminate_backend: the postmaster starts the writer again (once it is
+# back from the restart above, which a loaded machine may take a moment for).
+$node->poll_query_until('postgres', q{SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'antiban journal writer'});
 my $pid = $node->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'antiban journal writer'});
 ok($pid > 0, 'writer running');
 $node->safe_psql('postgres', "SELECT pg_terminate_backend($pid)");

@@ -95,8 +95,9 @@ is($node->safe_psql('upgraded', q{SELECT max(id) FROM antiban.outbox}), '31', 'n
 $node->restart;
 is($node->safe_psql('upgraded', q{SELECT outcome || ' ' || reason FROM antiban.decide('+5511987650001', 'marketing', consume => false)}),
 	'REJECT opted_out', 'a stop given before the upgrade still stops marketing');
-is($node->safe_psql('upgraded', q{SELECT outcome FROM antiban.decide('+5511987650002', 'marketing', consume => false)}),
-	'SEND', 'and someone who did not is still reachable');
+# (SEND, or QUEUE behind the messages already waiting for them: not a REJECT)
+like($node->safe_psql('upgraded', q{SELECT outcome || ' ' || reason FROM antiban.decide('+5511987650002', 'marketing', consume => false)}),
+	qr/^(SEND|QUEUE) /, 'and someone who did not is still reachable');
 
 # ---- the same catalog as a fresh install ----
 $node->safe_psql('fresh', q{CREATE EXTENSION antiban});

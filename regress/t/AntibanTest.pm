@@ -131,7 +131,8 @@ sub stop_simulator
 # Start antiban-receiver for a node, as a login role of antiban_receiver.
 # With admin_user (a login role of antiban_dashboard) it also opens the
 # admin listener on a free port (admin_url), serving the built page from
-# src/dashboard/dist; admin_auth_file requires basic auth.
+# src/dashboard/dist; admin_auth_file requires basic auth.  args: more
+# command-line options (an array ref).
 sub start_receiver
 {
 	my ($node, %opt) = @_;
@@ -153,7 +154,7 @@ sub start_receiver
 		open(STDOUT, '>>', $log);
 		open(STDERR, '>&', \*STDOUT);
 		exec($receiver_bin, '--conninfo', $conninfo, '--port', $opt{port} // 0,
-			'--port-file', "$dir/port", @admin) or die "exec $receiver_bin: $!";
+			'--port-file', "$dir/port", @admin, @{ $opt{args} // [] }) or die "exec $receiver_bin: $!";
 	}
 	for (1 .. 100)
 	{

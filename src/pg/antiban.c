@@ -4,6 +4,7 @@
  */
 #include "pg/antiban.h"
 #include "pg/lead_llm.h"
+#include "worker/webhook_apply.h"
 
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -21,6 +22,8 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
+	/* before antiban_define_gucs(), which reserves the antiban. prefix */
+	antiban_define_webhook_apply_gucs();
 	antiban_define_gucs();
 	antiban_install_secret_log_hook();
 	if (!process_shared_preload_libraries_in_progress)
@@ -30,6 +33,7 @@ _PG_init(void)
 		return;
 	antiban_register_journal_writer();
 	antiban_register_senders();
+	antiban_register_webhook_apply();
 	if (antiban_monitor_enabled)
 		antiban_register_monitor();
 	antiban_register_lead_llm();	/* idles while antiban.lead_llm_url is empty */

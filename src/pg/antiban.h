@@ -111,9 +111,10 @@ typedef struct AntibanShared
 	TimestampTz started_at;		/* after a crash, new buckets were empty here */
 	pg_atomic_uint32 previous_shutdown;	/* SHUTDOWN_UNKNOWN, _CLEAN or _CRASHED */
 	pg_atomic_uint64 config_generation; /* bumped when numbers change */
-	slock_t		mutex;			/* protects portfolio slots and sender latches */
+	slock_t		mutex;			/* protects portfolio slots and worker latches */
 	int			nportfolios;
 	Latch	   *sender_latch[ANTIBAN_MAX_SENDERS];	/* set to wake a sender */
+	Latch	   *webhook_apply_latch;	/* set to wake the webhook apply worker */
 } AntibanShared;
 
 /* How the server went down before this start, as the journal recorded it. */

@@ -22,8 +22,9 @@
 
 static emit_log_hook_type previous_emit_log_hook = NULL;
 
-/* Secret kinds are names, not secrets: messages may keep them. */
-static const char *const kind_names[] = {"access_token", "app_secret", "webhook_verify_token"};
+/* Secret kinds and setting names are names, not secrets: messages may keep them. */
+static const char *const kind_names[] = {"access_token", "app_secret", "webhook_verify_token",
+	"llm_api_key", "antiban.graph_base_url", "antiban.alert_webhook_url", "antiban.lead_llm_url"};
 
 /* Replace *field by its redacted copy (in ErrorContext, like the original). */
 static void

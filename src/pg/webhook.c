@@ -1,15 +1,18 @@
 /*
  * webhook.c
- *		antiban.ingest_webhook(): the one door for Meta's webhooks.
+ *		antiban.ingest_webhook() and antiban.ingest_webhooks(): the door for
+ *		Meta's webhooks.
  *
  * The receiver passes the raw body bytes and the X-Hub-Signature-256
- * header.  We check the HMAC-SHA256 of exactly those bytes with the app
- * secret (constant-time compare), then store the event once: Meta retries,
- * and the same body is stored once (UNIQUE body_sha256, ON CONFLICT DO
- * NOTHING).  Only an event this call newly stored is applied, by
- * antiban.apply_webhook() in the same transaction, so a 200 from the
- * receiver means "stored and applied" and a retry of the same bytes
- * applies nothing twice.
+ * header of every POST that arrived while its previous call ran.  We check
+ * the HMAC-SHA256 of exactly those bytes with the app secret (constant-time
+ * compare), then store the events in one statement: Meta retries, and the
+ * same body is stored once per verdict (UNIQUE body_sha256, ON CONFLICT DO
+ * NOTHING).  Only events this call newly stored are applied, all together
+ * (antiban.apply_webhooks): in the same transaction, or by the webhook apply
+ * worker right after commit (antiban.webhook_apply).  Either way a retry of
+ * the same bytes applies nothing twice, and one commit makes every body of
+ * the call durable: what the receiver's 200 promises.
  *
  * A signed body is kept whole, whatever it holds.  When only some strings
  * in it are bad ("\u0000", a lone surrogate, bytes that are not UTF-8), the
@@ -17,7 +20,7 @@
  * still applied, and each repair is recorded against its change; broken or
  * absurdly nested JSON is stored 'malformed' and not applied.  An unsigned
  * body is nobody's word: only its size, hash and first kilobyte are kept.
- * Nothing in the body can make this function fail.
+ * Nothing in a body can make these functions fail.
  */
 #include "pg/antiban.h"
 
@@ -28,6 +31,8 @@
 #include "mb/pg_wchar.h"
 #include "nodes/pg_list.h"
 #include "utils/array.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
@@ -42,6 +47,7 @@
 #include "core/json_repair.h"
 #include "core/opt_out.h"
 #include "pg/privileged.h"
+#include "worker/webhook_apply.h"
 
 /* Meta nests about eight levels; anything this deep is an attack, not a webhook. */
 #define MAX_JSON_DEPTH JSON_REPAIR_MAX_DEPTH
@@ -233,12 +239,11 @@ parse_body(const char *data, size_t len, List **problems)
 }
 
 static Verdict
-judge(bytea *body, const char *header)
+judge(bytea *body, const char *header, const char *app_secret)
 {
 	Verdict		v = {false, NIL, NULL};
 	const char *data = VARDATA_ANY(body);
 	size_t		len = VARSIZE_ANY_EXHDR(body);
-	char	   *app_secret = secret("app_secret");
 
 	v.signature_valid = signature_matches(header, app_secret, data, len);
 	if (app_secret == NULL)
@@ -279,116 +284,265 @@ kept_bytes(bytea *body, bool signature_valid)
 	return kept;
 }
 
-/* The same bytes are kept once per verdict (two partial unique indexes). */
-static const char *const insert_signed_sql =
-"INSERT INTO antiban.webhook_events (body_raw, body_size, body_sha256, body, signature_valid, status, problems)"
-" VALUES ($1, $2, $3, $4, $5, $6::antiban.webhook_status, $7)"
-" ON CONFLICT (body_sha256) WHERE signature_valid DO NOTHING RETURNING id";
-static const char *const insert_unsigned_sql =
-"INSERT INTO antiban.webhook_events (body_raw, body_size, body_sha256, body, signature_valid, status, problems)"
-" VALUES ($1, $2, $3, $4, $5, $6::antiban.webhook_status, $7)"
-" ON CONFLICT (body_sha256) WHERE NOT signature_valid DO NOTHING RETURNING id";
+/* One POST of a call. */
+typedef struct Post
+{
+	bytea	   *body;
+	const char *header;			/* X-Hub-Signature-256; NULL: none */
+	unsigned char sha[SHA256_DIGEST_LENGTH];
+	Verdict		v;
+	bool		keep;			/* goes to the table (refused: within the hour's cap) */
+	int64		id;				/* new event; 0: stored already; -1: not kept */
+} Post;
 
 /*
- * Count an unsigned POST in its hour; true while the hour may still keep
- * its body.  Anyone can post to the receiver: past the cap a flood costs a
- * counter update, not a row.
+ * All rows of the call in one statement.  Without a conflict target every
+ * unique index arbitrates, so the same bytes are kept once per verdict (two
+ * partial unique indexes), also twice within one call.  RETURNING follows
+ * the order of the input.
  */
-static const char *const count_rejection_sql =
-"INSERT INTO antiban.webhook_rejections AS r (hour, posts, bytes, kept)"
-" VALUES (date_trunc('hour', clock_timestamp()), 1, $1, 0)"
-" ON CONFLICT (hour) DO UPDATE SET posts = r.posts + 1, bytes = r.bytes + excluded.bytes"
-" RETURNING kept < $2";
-static const char *const kept_rejection_sql =
-"UPDATE antiban.webhook_rejections SET kept = kept + 1 WHERE hour = date_trunc('hour', clock_timestamp())";
+static const char *const insert_sql =
+"INSERT INTO antiban.webhook_events (body_raw, body_size, body_sha256, body, signature_valid, status, problems)"
+" SELECT r, s, h, j, v, t::antiban.webhook_status, p::text[]"
+" FROM unnest($1::bytea[], $2::int8[], $3::bytea[], $4::jsonb[], $5::bool[], $6::text[], $7::text[])"
+"  AS u(r, s, h, j, v, t, p)"
+" ON CONFLICT DO NOTHING RETURNING id, body_sha256, signature_valid";
 
-static bool
-rejection_may_be_kept(int64 size)
+/*
+ * Count the call's unsigned POSTs in their hour; how many of them the hour
+ * may still keep.  Anyone can post to the receiver: past the cap a flood
+ * costs a counter update, not a row.
+ */
+static const char *const count_rejections_sql =
+"INSERT INTO antiban.webhook_rejections AS r (hour, posts, bytes, kept)"
+" VALUES (date_trunc('hour', clock_timestamp()), $1, $2, 0)"
+" ON CONFLICT (hour) DO UPDATE SET posts = r.posts + excluded.posts, bytes = r.bytes + excluded.bytes"
+" RETURNING greatest($3 - kept, 0)";
+static const char *const kept_rejections_sql =
+"UPDATE antiban.webhook_rejections SET kept = kept + $1 WHERE hour = date_trunc('hour', clock_timestamp())";
+
+static int64
+rejections_may_keep(int64 posts, int64 bytes)
 {
-	static SPIPlanPtr count_plan = NULL;
-	Oid			types[2] = {INT8OID, INT8OID};
-	Datum		args[2] = {Int64GetDatum(size), Int64GetDatum(antiban_webhook_rejected_per_hour)};
+	static SPIPlanPtr plan = NULL;
+	Oid			types[3] = {INT8OID, INT8OID, INT8OID};
+	Datum		args[3] = {Int64GetDatum(posts), Int64GetDatum(bytes),
+	Int64GetDatum(antiban_webhook_rejected_per_hour)};
 	bool		isnull;
 
-	if (count_plan == NULL)
-		count_plan = privileged_prepare(count_rejection_sql, 2, types);
-	if (SPI_execute_plan(count_plan, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
-		elog(ERROR, "antiban: could not count a refused webhook");
-	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (plan == NULL)
+		plan = privileged_prepare(count_rejections_sql, 3, types);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "antiban: could not count refused webhooks");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
 static void
-rejection_kept(void)
+rejections_kept(int64 kept)
 {
 	static SPIPlanPtr plan = NULL;
+	Oid			types[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(kept)};
 
 	if (plan == NULL)
-		plan = privileged_prepare(kept_rejection_sql, 0, NULL);
-	if (SPI_execute_plan(plan, NULL, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "antiban: could not count a refused webhook");
+		plan = privileged_prepare(kept_rejections_sql, 1, types);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "antiban: could not count refused webhooks");
 }
 
-/* The new event's id; 0 when these bytes were stored already; -1 when not kept. */
-static int64
-store(bytea *body, const unsigned char *sha, const Verdict *v)
+/* Count the refused POSTs whose start a new row now keeps. */
+static void
+note_refused_kept(const Post *posts, int n)
 {
-	static SPIPlanPtr signed_plan = NULL;
-	static SPIPlanPtr unsigned_plan = NULL;
-	SPIPlanPtr	plan;
-	Oid			types[7] = {BYTEAOID, INT8OID, BYTEAOID, JSONBOID, BOOLOID, TEXTOID, TEXTARRAYOID};
-	bytea	   *digest = palloc(VARHDRSZ + SHA256_DIGEST_LENGTH);
-	Datum		args[7];
-	char		nulls[7] = {' ', ' ', ' ', v->json ? ' ' : 'n', ' ', ' ', ' '};
-	const char *status = v->json ? "pending" : (v->signature_valid ? "malformed" : "rejected");
-	int64		size = (int64) VARSIZE_ANY_EXHDR(body);
-	int64		id;
-	bool		isnull;
+	int64		kept = 0;
 
-	if (!v->signature_valid && !rejection_may_be_kept(size))
-		return -1;
+	for (int i = 0; i < n; i++)
+		kept += !posts[i].v.signature_valid && posts[i].id > 0;
+	if (kept > 0)
+		rejections_kept(kept);
+}
+
+/* The refused POSTs of the call that may keep their start (in order). */
+static void
+choose_kept(Post *posts, int n)
+{
+	int64		refused = 0,
+				bytes = 0,
+				room;
+
+	for (int i = 0; i < n; i++)
+	{
+		posts[i].keep = posts[i].v.signature_valid;
+		posts[i].id = -1;
+		if (!posts[i].v.signature_valid)
+		{
+			refused++;
+			bytes += (int64) VARSIZE_ANY_EXHDR(posts[i].body);
+		}
+	}
+	room = refused > 0 ? rejections_may_keep(refused, bytes) : 0;
+	for (int i = 0; i < n && room > 0; i++)
+		if (!posts[i].v.signature_valid)
+		{
+			posts[i].keep = true;
+			room--;
+		}
+}
+
+static Datum
+array_of(Datum *elems, bool *nulls, int n, Oid type)
+{
+	int16		len;
+	bool		byval;
+	char		align;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(type, &len, &byval, &align);
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, type, len, byval, align));
+}
+
+static bytea *
+digest_bytea(const unsigned char *sha)
+{
+	bytea	   *digest = palloc(VARHDRSZ + SHA256_DIGEST_LENGTH);
+
 	SET_VARSIZE(digest, VARHDRSZ + SHA256_DIGEST_LENGTH);
 	memcpy(VARDATA(digest), sha, SHA256_DIGEST_LENGTH);
-	args[0] = PointerGetDatum(kept_bytes(body, v->signature_valid));
-	args[1] = Int64GetDatum(size);
-	args[2] = PointerGetDatum(digest);
-	args[3] = v->json ? JsonbPGetDatum(v->json) : (Datum) 0;
-	args[4] = BoolGetDatum(v->signature_valid);
-	args[5] = CStringGetTextDatum(status);
-	args[6] = text_array(v->problems);
-	if (v->signature_valid)
-	{
-		if (signed_plan == NULL)
-			signed_plan = privileged_prepare(insert_signed_sql, 7, types);
-		plan = signed_plan;
-	}
-	else
-	{
-		if (unsigned_plan == NULL)
-			unsigned_plan = privileged_prepare(insert_unsigned_sql, 7, types);
-		plan = unsigned_plan;
-	}
-	if (SPI_execute_plan(plan, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "antiban: could not store the webhook");
-	if (SPI_processed == 0)
-		return 0;				/* the same body was stored already */
-	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (!v->signature_valid)
-		rejection_kept();		/* (replaces SPI_tuptable) */
-	return id;
+	return digest;
 }
 
-/* Apply an event this call stored: never one stored before (Meta's retry). */
+/* Insert the kept POSTs; each gets its new id, or 0 when its bytes were there. */
 static void
-apply(int64 id, Jsonb *json)
+insert_kept(Post *posts, int n)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			types[2] = {INT8OID, JSONBOID};
-	Datum		args[2] = {Int64GetDatum(id), JsonbPGetDatum(json)};
+	Oid			types[7] = {BYTEAARRAYOID, INT8ARRAYOID, BYTEAARRAYOID, JSONBARRAYOID, BOOLARRAYOID,
+	TEXTARRAYOID, TEXTARRAYOID};
+	Datum	   *cols[7];
+	bool	   *json_nulls = palloc0(sizeof(bool) * n);
+	Datum		args[7];
+	int			rows = 0,
+				next = 0;
 
+	for (int c = 0; c < 7; c++)
+		cols[c] = palloc(sizeof(Datum) * n);
+	for (int i = 0; i < n; i++)
+	{
+		const Verdict *v = &posts[i].v;
+
+		if (!posts[i].keep)
+			continue;
+		cols[0][rows] = PointerGetDatum(kept_bytes(posts[i].body, v->signature_valid));
+		cols[1][rows] = Int64GetDatum((int64) VARSIZE_ANY_EXHDR(posts[i].body));
+		cols[2][rows] = PointerGetDatum(digest_bytea(posts[i].sha));
+		cols[3][rows] = v->json ? JsonbPGetDatum(v->json) : (Datum) 0;
+		json_nulls[rows] = v->json == NULL;
+		cols[4][rows] = BoolGetDatum(v->signature_valid);
+		cols[5][rows] = CStringGetTextDatum(v->json ? "pending" : (v->signature_valid ? "malformed" : "rejected"));
+		cols[6][rows] = CStringGetTextDatum(v->problems == NIL ? "{}" :
+											OidOutputFunctionCall(F_ARRAY_OUT, text_array(v->problems)));
+		rows++;
+	}
+	if (rows == 0)
+		return;
+	args[0] = array_of(cols[0], NULL, rows, BYTEAOID);
+	args[1] = array_of(cols[1], NULL, rows, INT8OID);
+	args[2] = array_of(cols[2], NULL, rows, BYTEAOID);
+	args[3] = array_of(cols[3], json_nulls, rows, JSONBOID);
+	args[4] = array_of(cols[4], NULL, rows, BOOLOID);
+	args[5] = array_of(cols[5], NULL, rows, TEXTOID);
+	args[6] = array_of(cols[6], NULL, rows, TEXTOID);
 	if (plan == NULL)
-		plan = privileged_prepare("SELECT antiban.apply_webhook($1, $2)", 2, types);
+		plan = privileged_prepare(insert_sql, 7, types);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "antiban: could not store the webhooks");
+
+	/* the returned rows in input order: each is the first kept POST with its bytes and verdict */
+	for (int i = 0; i < n; i++)
+	{
+		HeapTuple	t;
+		bool		isnull;
+		bytea	   *sha;
+
+		if (!posts[i].keep)
+			continue;
+		posts[i].id = 0;
+		if (next >= (int) SPI_processed)
+			continue;
+		t = SPI_tuptable->vals[next];
+		sha = DatumGetByteaPP(SPI_getbinval(t, SPI_tuptable->tupdesc, 2, &isnull));
+		if (memcmp(VARDATA_ANY(sha), posts[i].sha, SHA256_DIGEST_LENGTH) != 0 ||
+			DatumGetBool(SPI_getbinval(t, SPI_tuptable->tupdesc, 3, &isnull)) != posts[i].v.signature_valid)
+			continue;
+		posts[i].id = DatumGetInt64(SPI_getbinval(t, SPI_tuptable->tupdesc, 1, &isnull));
+		next++;
+	}
+	if (next != (int) SPI_processed)
+		elog(ERROR, "antiban: stored webhooks came back out of order");
+}
+
+/* Apply the events this call stored, all at once, in this transaction. */
+static void
+apply_now(const Post *posts, int n)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[1] = {INT8ARRAYOID};
+	Datum	   *ids = palloc(sizeof(Datum) * n);
+	Datum		args[1];
+	int			count = 0;
+
+	for (int i = 0; i < n; i++)
+		if (posts[i].id > 0 && posts[i].v.json != NULL)
+			ids[count++] = Int64GetDatum(posts[i].id);
+	if (count == 0)
+		return;
+	args[0] = array_of(ids, NULL, count, INT8OID);
+	if (plan == NULL)
+		plan = privileged_prepare("SELECT antiban.apply_webhooks($1)", 1, types);
 	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "antiban: could not apply webhook event " INT64_FORMAT, id);
+		elog(ERROR, "antiban: could not apply webhook events");
+}
+
+static bool
+any_pending(const Post *posts, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (posts[i].id > 0 && posts[i].v.json != NULL)
+			return true;
+	return false;
+}
+
+/*
+ * Judge, store and apply (now, or by the worker after commit) a call's
+ * POSTs; each gets its id.  As antiban itself, with JIT off: the set-based
+ * statements over a batch are easily estimated past jit_above_cost, and
+ * compiling them would cost far more than running them.
+ */
+static void
+ingest(Post *posts, int n, bool inline_apply)
+{
+	Privileged	priv;
+	char	   *app_secret;
+
+	for (int i = 0; i < n; i++)
+		SHA256((const unsigned char *) VARDATA_ANY(posts[i].body), VARSIZE_ANY_EXHDR(posts[i].body),
+			   posts[i].sha);
+	privileged_begin(&priv);
+	(void) set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	SPI_connect();
+	app_secret = secret("app_secret");
+	for (int i = 0; i < n; i++)
+		posts[i].v = judge(posts[i].body, posts[i].header, app_secret);
+	choose_kept(posts, n);
+	insert_kept(posts, n);
+	note_refused_kept(posts, n);
+	if (inline_apply)
+		apply_now(posts, n);
+	else if (any_pending(posts, n))
+		webhook_apply_wake_at_commit();
+	SPI_finish();
+	privileged_end(&priv);
 }
 
 PG_FUNCTION_INFO_V1(antiban_ingest_webhook);
@@ -396,37 +550,96 @@ PG_FUNCTION_INFO_V1(antiban_ingest_webhook);
 /*
  * antiban.ingest_webhook(body bytea, signature text)
  *		-> (stored, signature_valid, duplicate, event_id)
+ * One POST, applied in the caller's transaction.
  */
 Datum
 antiban_ingest_webhook(PG_FUNCTION_ARGS)
 {
-	bytea	   *body;
-	const char *header = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
-	unsigned char sha[SHA256_DIGEST_LENGTH];
-	Privileged	priv;
-	Verdict		v;
-	int64		id;
+	Post		post = {0};
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
 
 	if (PG_ARGISNULL(0))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("body must not be null")));
-	body = PG_GETARG_BYTEA_PP(0);
-	SHA256((const unsigned char *) VARDATA_ANY(body), VARSIZE_ANY_EXHDR(body), sha);
-	privileged_begin(&priv);
-	SPI_connect();
-	v = judge(body, header);
-	id = store(body, sha, &v);
-	if (id > 0 && v.json != NULL)
-		apply(id, v.json);
-	SPI_finish();
-	privileged_end(&priv);
-	values[0] = BoolGetDatum(id >= 0);
-	values[1] = BoolGetDatum(v.signature_valid);
-	values[2] = BoolGetDatum(id == 0);
-	values[3] = Int64GetDatum(id);
-	nulls[3] = id <= 0;
+	post.body = PG_GETARG_BYTEA_PP(0);
+	post.header = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	ingest(&post, 1, true);
+	values[0] = BoolGetDatum(post.id >= 0);
+	values[1] = BoolGetDatum(post.v.signature_valid);
+	values[2] = BoolGetDatum(post.id == 0);
+	values[3] = Int64GetDatum(post.id);
+	nulls[3] = post.id <= 0;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc(fcinfo), values, nulls)));
+}
+
+/* The elements of a one-dimensional array argument (NULL elements flagged). */
+static int
+array_arg(FunctionCallInfo fcinfo, int arg, const char *name, Oid type, Datum **elems, bool **nulls)
+{
+	ArrayType  *a;
+	int16		len;
+	bool		byval;
+	char		align;
+	int			n;
+
+	if (PG_ARGISNULL(arg))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("%s must not be null", name)));
+	a = PG_GETARG_ARRAYTYPE_P(arg);
+	if (ARR_NDIM(a) > 1)
+		ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+						errmsg("%s must be a one-dimensional array", name)));
+	get_typlenbyvalalign(type, &len, &byval, &align);
+	deconstruct_array(a, type, len, byval, align, elems, nulls, &n);
+	return n;
+}
+
+PG_FUNCTION_INFO_V1(antiban_ingest_webhooks);
+
+/*
+ * antiban.ingest_webhooks(bodies bytea[], signatures text[])
+ *		-> SETOF (ord, stored, signature_valid, duplicate, event_id)
+ */
+Datum
+antiban_ingest_webhooks(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Datum	   *bodies,
+			   *signatures;
+	bool	   *body_nulls,
+			   *signature_nulls;
+	int			n = array_arg(fcinfo, 0, "bodies", BYTEAOID, &bodies, &body_nulls);
+	int			nsig = array_arg(fcinfo, 1, "signatures", TEXTOID, &signatures, &signature_nulls);
+	Post	   *posts;
+
+	if (nsig != n)
+		ereport(ERROR, (errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+						errmsg("bodies and signatures must have the same length"),
+						errdetail("%d bodies, %d signatures.", n, nsig),
+						errhint("Pass NULL as the signature of a POST that had no X-Hub-Signature-256 header.")));
+	posts = palloc0(sizeof(Post) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		if (body_nulls[i])
+			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+							errmsg("bodies must not contain null"),
+							errdetail("Body %d is null.", i + 1)));
+		posts[i].body = DatumGetByteaPP(bodies[i]);
+		posts[i].header = signature_nulls[i] ? NULL : TextDatumGetCString(signatures[i]);
+	}
+	InitMaterializedSRF(fcinfo, 0);
+	/* without shared memory there is no worker to wake: apply now */
+	if (n > 0)
+		ingest(posts, n, antiban_webhook_apply == WEBHOOK_APPLY_INLINE || antiban_shared == NULL);
+	for (int i = 0; i < n; i++)
+	{
+		Datum		values[5] = {Int32GetDatum(i + 1), BoolGetDatum(posts[i].id >= 0),
+			BoolGetDatum(posts[i].v.signature_valid), BoolGetDatum(posts[i].id == 0),
+		Int64GetDatum(posts[i].id)};
+		bool		nulls[5] = {false, false, false, false, posts[i].id <= 0};
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }
 
 PG_FUNCTION_INFO_V1(antiban_webhook_verify);

@@ -17,10 +17,16 @@
 /* Option defaults (see --help). */
 #define DEFAULT_LISTEN		"127.0.0.1"
 #define DEFAULT_PORT		8080
-#define DEFAULT_POOL		4
+#define DEFAULT_POOL		2
 #define DEFAULT_THREADS		4
 #define DEFAULT_MAX_BODY	(3 * 1024 * 1024)	/* Meta sends up to 3 MB */
 #define DEFAULT_PATH		"/webhook"
+#define DEFAULT_BATCH		500
+#define DEFAULT_QUEUE		20000
+#define DEFAULT_MAX_CONNECTIONS	4096
+#define DEFAULT_MAX_PER_IP	2048
+#define DEFAULT_HEADER_TIMEOUT_S	10
+#define DEFAULT_BODY_TIMEOUT_S	30
 
 /* Where `make install` puts the dashboard page (the Makefile passes it). */
 #ifndef DEFAULT_ADMIN_ASSETS
@@ -38,16 +44,30 @@
 #define ADMIN_AUTH_CACHE	16
 
 /*
- * An idle or trickling connection is dropped after this many seconds, so
- * a slowloris client holds a socket for at most this long per byte gap.
+ * A connection that sends nothing for this many seconds is dropped
+ * (libmicrohttpd's own timeout, which a byte now and then resets: the
+ * header and body deadlines of deadline.c are what cut a trickle).
  */
 #define CONNECTION_TIMEOUT_S	30
 
 /*
- * Upper bound on open client connections.  Meta opens a handful; the cap
- * keeps a flood of idle sockets from exhausting file descriptors.
+ * File descriptors kept for everything but client connections (database
+ * connections, logs, the listening sockets): --max-connections is lowered
+ * to fit the process's limit minus this.
  */
-#define CONNECTION_LIMIT	1024
+#define FD_RESERVE			64
+
+/* How often deadlines are checked and overdue queued requests answered. */
+#define HOUSEKEEPING_MS		200
+
+/*
+ * Bodies waiting for the database, in bytes, before new POSTs get 503
+ * (besides --queue): a flood of 3 MB bodies must not take the memory.
+ */
+#define QUEUE_MAX_BYTES		((size_t) 256 * 1024 * 1024)
+
+/* Most body bytes in one call of antiban.ingest_webhooks (one body may pass it). */
+#define BATCH_MAX_BYTES		((size_t) 16 * 1024 * 1024)
 
 /*
  * Per-connection memory for the request line and headers (and read
@@ -58,6 +78,9 @@
 
 /* How long a request waits for a free database connection before 503. */
 #define POOL_WAIT_MS		5000
+
+/* How long a request may wait in the queue for the database before 503. */
+#define QUEUE_WAIT_MS		5000
 
 /*
  * After a failed connection attempt, a pool slot is not retried for this

@@ -5,6 +5,7 @@
 #ifndef RECEIVER_DB_H
 #define RECEIVER_DB_H
 
+#include "job.h"
 #include "pool.h"
 
 #include <libpq-fe.h>
@@ -15,6 +16,8 @@
 #define INT8OID		20
 #define BYTEAOID	17
 #define TEXTOID		25
+#define BYTEAARRAYOID	1001
+#define TEXTARRAYOID	1009
 
 typedef struct db_statement
 {
@@ -36,12 +39,9 @@ extern bool db_prepare_statements(PGconn *conn, const db_statement *statements, 
 extern PGresult *db_run(pool *p, const db_statement *s, const char *const *values,
 						const int *lengths, const int *formats);
 
-typedef enum db_outcome
-{
-	DB_UNAVAILABLE,				/* no connection, or any database error */
-	DB_REFUSED,					/* verify: wrong token; ingest: bad signature */
-	DB_ACCEPTED,				/* verify: token right; ingest: stored */
-} db_outcome;
+/* db_run that also says whether a NULL was the query's own error. */
+extern PGresult *db_call(pool *p, const db_statement *s, const char *const *values,
+						 const int *lengths, const int *formats, bool *query_failed);
 
 /* The webhook path's pool (set by main before the server starts). */
 extern pool *webhook_pool;
@@ -52,7 +52,11 @@ extern bool db_prepare(PGconn *conn);
 /* antiban.webhook_verify(token) */
 extern db_outcome db_verify(const char *token);
 
-/* antiban.ingest_webhook(body, signature); signature may be NULL. */
-extern db_outcome db_ingest(const char *body, size_t len, const char *signature);
+/*
+ * antiban.ingest_webhooks(bodies, signatures): n POSTs in one call, one
+ * durable commit; out[i] is POST i's outcome.  A signature may be NULL.
+ */
+extern void db_ingest_batch(int n, const char *const *bodies, const size_t *lens,
+							const char *const *signatures, db_outcome *out);
 
 #endif							/* RECEIVER_DB_H */

@@ -1,21 +1,28 @@
 /*
  * http.c — antiban-receiver: the libmicrohttpd server.
  *
- * libmicrohttpd runs its own poll loop on a pool of --threads threads.
- * A request's database call runs in the worker thread that read it (the
- * call is short, and a thread per query keeps the flow plain), so
- * --threads bounds the queries in flight and --pool above that is idle.
+ * libmicrohttpd runs its own poll loop on a pool of --threads threads,
+ * which never wait for the database: a request whose body is in is
+ * suspended and queued (queue.c), and resumed for its answer once a
+ * batcher thread has it stored.  A slow database makes requests wait, not
+ * the server: it goes on accepting and reading, and past --queue answers
+ * 503 so Meta retries later.
  *
  * The access handler is called once when the headers are in, then once
- * per chunk of body, then once more with no data: routing happens on the
- * first call, the webhook handlers on the last.
+ * per chunk of body, then once more with no data, and once more after a
+ * resume: routing happens on the first call, the webhook handlers on the
+ * last ones.  Every connection has a deadline for its headers and body
+ * (deadline.c), checked with overdue queued requests by a housekeeping
+ * thread.
  */
 #include "body.h"
 #include "config.h"
+#include "deadline.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
 #include "options.h"
+#include "queue.h"
 #include "reply.h"
 #include "request.h"
 #include "webhook.h"
@@ -24,11 +31,14 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,6 +46,8 @@ static struct MHD_Daemon *daemon_handle;
 static struct sockaddr_storage listen_addr;
 static atomic_bool stopping;
 static atomic_int in_flight;	/* requests begun and not completed */
+static pthread_t housekeeper;
+static atomic_bool housekeeping_done;
 
 static double
 elapsed_ms(const struct timespec *since)
@@ -74,12 +86,50 @@ post_begin(struct MHD_Connection *conn, request *req)
 	return MHD_YES;
 }
 
+typedef struct framing
+{
+	int			content_lengths;
+	bool		transfer_encoding;
+} framing;
+
+static enum MHD_Result
+count_framing(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	framing    *f = cls;
+
+	(void) kind;
+	(void) value;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		f->content_lengths++;
+	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+		f->transfer_encoding = true;
+	return MHD_YES;
+}
+
+/*
+ * Two Content-Length headers, or one with Transfer-Encoding: libmicrohttpd
+ * would frame the body by one of them, and a proxy in front of us may have
+ * framed it by the other, so what follows the body could be read as a
+ * request nobody checked (request smuggling).  Such a request gets 400 and
+ * its connection is closed (RFC 9112, section 6.3).
+ */
+static bool
+framing_ambiguous(struct MHD_Connection *conn)
+{
+	framing		f = {0};
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_framing, &f);
+	return f.content_lengths > 1 || (f.content_lengths > 0 && f.transfer_encoding);
+}
+
 /* Routing, on the first call for a request. */
 static enum MHD_Result
 route(struct MHD_Connection *conn, request *req, const char *url, const char *method)
 {
 	if (atomic_load(&stopping))
 		return reply_queue(conn, REPLY_SHUTTING_DOWN, &req->status);
+	if (framing_ambiguous(conn))
+		return reply_queue(conn, REPLY_BAD_REQUEST, &req->status);
 	if (strcmp(url, receiver_opts.path) != 0)
 		return reply_queue(conn, REPLY_NOT_FOUND, &req->status);
 	if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
@@ -103,6 +153,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		if (!(req = request_begin(method, url)))
 			return MHD_NO;
 		*con_cls = req;
+		req->conn = conn;
+		deadline_headers_done(conn, strcmp(method, MHD_HTTP_METHOD_POST) == 0);
 		return route(conn, req, url, method);
 	}
 	if (req->status)
@@ -118,7 +170,33 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		*upload_data_size = 0;
 		return ok ? MHD_YES : MHD_NO;
 	}
+	if (req->answered_by_db)
+		return webhook_answer(conn, req);
+	deadline_clear(conn);
 	return webhook_ingest(conn, req);
+}
+
+static void
+suspend(void *conn)
+{
+	MHD_suspend_connection(conn);
+}
+
+/* In a batcher thread: the last touch of the request before its answer. */
+static void
+resume(job *j)
+{
+	request    *req = (request *) ((char *) j - offsetof(request, job));
+
+	req->answered_by_db = true;
+	MHD_resume_connection(req->conn);
+}
+
+bool
+http_defer(request *req)
+{
+	req->job.done = resume;
+	return queue_push(&req->job, suspend, req->conn);
 }
 
 static const char *
@@ -150,7 +228,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	double		ms;
 
 	(void) cls;
-	(void) conn;
+	deadline_request_done(conn);
 	if (!req)
 		return;
 	ms = elapsed_ms(&req->started);
@@ -196,6 +274,24 @@ resolve_listen(char *err, size_t errlen)
 	return true;
 }
 
+/* Every HOUSEKEEPING_MS: cut overdue clients, answer overdue queued requests. */
+static void *
+housekeeping(void *arg)
+{
+	const struct timespec tick = {.tv_sec = HOUSEKEEPING_MS / 1000,
+	.tv_nsec = (HOUSEKEEPING_MS % 1000) * 1000000L};
+
+	(void) arg;
+	while (!atomic_load(&housekeeping_done))
+	{
+		nanosleep(&tick, NULL);
+		(void) deadline_sweep();
+		if (!receiver_opts.no_db)
+			queue_expire();
+	}
+	return NULL;
+}
+
 bool
 http_start(char *err, size_t errlen)
 {
@@ -206,7 +302,7 @@ http_start(char *err, size_t errlen)
 	 * timeout and holding up shutdown.  poll() saw 20 of 20, at the same
 	 * throughput with 8 or 256 connections.
 	 */
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC |
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME |
 		MHD_USE_ERROR_LOG;
 
 	if (!resolve_listen(err, errlen))
@@ -220,20 +316,30 @@ http_start(char *err, size_t errlen)
 	if (listen_addr.ss_family == AF_INET6)
 		flags |= IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *) &listen_addr)->sin6_addr) ?
 			MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+	deadline_init(receiver_opts.header_timeout, receiver_opts.body_timeout);
 	/* the logger comes first, so that errors about later options reach it */
 	daemon_handle = MHD_start_daemon(flags, (uint16_t) receiver_opts.port, NULL, NULL, on_request, NULL,
 									 MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
 									 MHD_OPTION_SOCK_ADDR, (struct sockaddr *) &listen_addr,
 									 MHD_OPTION_THREAD_POOL_SIZE, (unsigned int) receiver_opts.threads,
 									 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int) CONNECTION_TIMEOUT_S,
-									 MHD_OPTION_CONNECTION_LIMIT, (unsigned int) CONNECTION_LIMIT,
+									 MHD_OPTION_CONNECTION_LIMIT, (unsigned int) receiver_opts.max_connections,
+									 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int) receiver_opts.max_per_ip,
 									 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) CONNECTION_MEMORY,
 									 MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+									 MHD_OPTION_NOTIFY_CONNECTION, deadline_connection, NULL,
 									 MHD_OPTION_END);
 	if (!daemon_handle)
 	{
 		snprintf(err, errlen, "cannot listen on %s port %d: %s", receiver_opts.listen_addr,
 				 receiver_opts.port, errno ? strerror(errno) : "libmicrohttpd failed to start");
+		reply_free();
+		return false;
+	}
+	if (pthread_create(&housekeeper, NULL, housekeeping, NULL) != 0)
+	{
+		snprintf(err, errlen, "cannot start the housekeeping thread");
+		MHD_stop_daemon(daemon_handle);
 		reply_free();
 		return false;
 	}
@@ -281,6 +387,11 @@ http_stop(void)
 	atomic_store(&stopping, true);
 	listen_fd = MHD_quiesce_daemon(daemon_handle);
 	drain();
+	/* nothing may stay suspended when the daemon stops */
+	if (!receiver_opts.no_db)
+		queue_stop();
+	atomic_store(&housekeeping_done, true);
+	pthread_join(housekeeper, NULL);
 	MHD_stop_daemon(daemon_handle);
 	/* a quiesced socket is ours to close, but only once the threads are gone */
 	if (listen_fd != MHD_INVALID_SOCKET)

@@ -13,6 +13,7 @@
 #include "metrics.h"
 #include "options.h"
 #include "pool.h"
+#include "queue.h"
 
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /*
@@ -78,7 +80,40 @@ start_database(void)
 	if (ready < receiver_opts.pool)
 		log_line("%d of %d database connections ready; requests get 503 until the "
 				 "database can be reached", ready, receiver_opts.pool);
+	/* one thread per connection takes the waiting requests to it */
+	if (!queue_start(receiver_opts.pool, receiver_opts.batch, receiver_opts.queue))
+	{
+		pool_close(webhook_pool);
+		return false;
+	}
 	return true;
+}
+
+/*
+ * Every client connection is a file descriptor: raise the soft limit to
+ * the hard one, and keep --max-connections within it.
+ */
+static void
+fit_connections_to_fd_limit(void)
+{
+	struct rlimit lim;
+	long		room;
+
+	if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+		return;
+	if (lim.rlim_cur < lim.rlim_max)
+	{
+		lim.rlim_cur = lim.rlim_max;
+		(void) setrlimit(RLIMIT_NOFILE, &lim);
+		(void) getrlimit(RLIMIT_NOFILE, &lim);
+	}
+	room = lim.rlim_cur == RLIM_INFINITY ? receiver_opts.max_connections : (long) lim.rlim_cur - FD_RESERVE;
+	if (room < receiver_opts.max_connections)
+	{
+		log_line("--max-connections %d lowered to %ld: the file descriptor limit is %ld",
+				 receiver_opts.max_connections, room < 16 ? 16 : room, (long) lim.rlim_cur);
+		receiver_opts.max_connections = room < 16 ? 16 : (int) room;
+	}
 }
 
 /* Written to a temporary name and renamed, so a reader never sees half. */
@@ -137,6 +172,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	metrics_start();
+	fit_connections_to_fd_limit();
 	if (!start_database())
 		return 2;
 	if (receiver_opts.admin_port >= 0 &&
@@ -146,7 +182,10 @@ main(int argc, char **argv)
 	{
 		log_line("%s", err);
 		if (!receiver_opts.no_db)
+		{
+			queue_stop();
 			pool_close(webhook_pool);
+		}
 		return 1;
 	}
 	if (receiver_opts.admin_port >= 0 && !admin_http_start(err, sizeof(err)))
@@ -158,9 +197,13 @@ main(int argc, char **argv)
 		return 1;
 	}
 	log_line(RECEIVER_NAME " " RECEIVER_VERSION " listening on %s port %d, path %s "
-			 "(%d threads, %d database connections, bodies up to %ld bytes)",
+			 "(%d threads, %d database connections, up to %d POSTs per transaction, "
+			 "bodies up to %ld bytes, %d connections, %d per address, headers within %d s, "
+			 "bodies within %d s)",
 			 receiver_opts.listen_addr, http_port(), receiver_opts.path, receiver_opts.threads,
-			 receiver_opts.no_db ? 0 : receiver_opts.pool, receiver_opts.max_body);
+			 receiver_opts.no_db ? 0 : receiver_opts.pool, receiver_opts.batch, receiver_opts.max_body,
+			 receiver_opts.max_connections, receiver_opts.max_per_ip, receiver_opts.header_timeout,
+			 receiver_opts.body_timeout);
 	if (receiver_opts.admin_port >= 0)
 	{
 		log_line("admin listener (dashboard, /metrics, /health) on %s port %d%s",
@@ -175,7 +218,14 @@ main(int argc, char **argv)
 	if (receiver_opts.admin_port >= 0)
 		admin_http_stop();
 	if (!receiver_opts.no_db)
+	{
+		unsigned long calls,
+					posts;
+
 		pool_close(webhook_pool);
+		metrics_ingest_totals(&calls, &posts);
+		log_line("%lu POSTs sent to the database in %lu transactions", posts, calls);
+	}
 	log_line("stopped");
 	return 0;
 }

@@ -28,8 +28,38 @@ static struct
 	atomic_uint_fast64_t post_buckets[N_BUCKETS];	/* not cumulative here */
 	atomic_uint_fast64_t post_count;
 	atomic_uint_fast64_t post_us;	/* sum of POST latencies, microseconds */
+	atomic_int	queued;			/* waiting for the database now */
+	atomic_uint_fast64_t batches;	/* calls of antiban.ingest_webhooks */
+	atomic_uint_fast64_t batched;	/* POSTs in them */
+	atomic_uint_fast64_t cut;	/* connections cut at their deadline */
 	double		started;		/* unix time */
 } counters;
+
+void
+metrics_queue_length(int n)
+{
+	atomic_store(&counters.queued, n);
+}
+
+void
+metrics_batch(int n)
+{
+	atomic_fetch_add(&counters.batches, 1);
+	atomic_fetch_add(&counters.batched, (uint_fast64_t) n);
+}
+
+void
+metrics_ingest_totals(unsigned long *calls, unsigned long *posts)
+{
+	*calls = (unsigned long) atomic_load(&counters.batches);
+	*posts = (unsigned long) atomic_load(&counters.batched);
+}
+
+void
+metrics_connections_cut(int n)
+{
+	atomic_fetch_add(&counters.cut, (uint_fast64_t) n);
+}
 
 void
 metrics_start(void)
@@ -125,6 +155,18 @@ render_receiver(strbuf *out, bool db_up, double query_seconds, int in_flight)
 			  (unsigned long) atomic_load(&counters.post_count));
 	header(out, "antiban_receiver_webhook_in_flight", "gauge", "Webhook requests being served now.");
 	sb_printf(out, "antiban_receiver_webhook_in_flight %d\n", in_flight);
+	header(out, "antiban_receiver_webhook_queued", "gauge",
+		   "Webhook requests waiting for the database now (past --queue they get 503).");
+	sb_printf(out, "antiban_receiver_webhook_queued %d\n", atomic_load(&counters.queued));
+	header(out, "antiban_receiver_ingest_calls_total", "counter",
+		   "Calls of antiban.ingest_webhooks (one transaction, one durable commit each).");
+	sb_printf(out, "antiban_receiver_ingest_calls_total %lu\n", (unsigned long) atomic_load(&counters.batches));
+	header(out, "antiban_receiver_ingest_posts_total", "counter",
+		   "POSTs sent in those calls: divided by the calls, the POSTs that shared a commit.");
+	sb_printf(out, "antiban_receiver_ingest_posts_total %lu\n", (unsigned long) atomic_load(&counters.batched));
+	header(out, "antiban_receiver_connections_cut_total", "counter",
+		   "Client connections cut for not sending their headers (or body) within the deadline.");
+	sb_printf(out, "antiban_receiver_connections_cut_total %lu\n", (unsigned long) atomic_load(&counters.cut));
 	header(out, "antiban_receiver_start_time_seconds", "gauge", "When this receiver started, unix time.");
 	sb_printf(out, "antiban_receiver_start_time_seconds %.3f\n", counters.started);
 	header(out, "antiban_receiver_database_up", "gauge",

@@ -15,6 +15,18 @@
 /* Called once per finished webhook request (http.c); status 0 = no answer. */
 extern void metrics_webhook_done(int status, bool is_post, size_t body_bytes, double ms);
 
+/* POSTs waiting for the database now (queue.c). */
+extern void metrics_queue_length(int n);
+
+/* One call of antiban.ingest_webhooks for n POSTs (queue.c). */
+extern void metrics_batch(int n);
+
+/* Calls of antiban.ingest_webhooks so far, and the POSTs in them. */
+extern void metrics_ingest_totals(unsigned long *calls, unsigned long *posts);
+
+/* Connections cut for missing their header or body deadline (deadline.c). */
+extern void metrics_connections_cut(int n);
+
 /* Process start, for antiban_receiver_start_time_seconds. */
 extern void metrics_start(void);
 

@@ -23,6 +23,12 @@ receiver_options receiver_opts = {
 	.threads = DEFAULT_THREADS,
 	.max_body = DEFAULT_MAX_BODY,
 	.path = DEFAULT_PATH,
+	.batch = DEFAULT_BATCH,
+	.queue = DEFAULT_QUEUE,
+	.max_connections = DEFAULT_MAX_CONNECTIONS,
+	.max_per_ip = DEFAULT_MAX_PER_IP,
+	.header_timeout = DEFAULT_HEADER_TIMEOUT_S,
+	.body_timeout = DEFAULT_BODY_TIMEOUT_S,
 	.admin_port = -1,
 	.admin_listen = DEFAULT_LISTEN,
 	.admin_assets = DEFAULT_ADMIN_ASSETS,
@@ -59,9 +65,21 @@ static const option_def option_table[] = {
 	{"port-file", "ANTIBAN_RECEIVER_PORT_FILE", OPT_STRING, &receiver_opts.port_file, 0, 0, "PATH",
 	"write the port actually bound to PATH (for tests)"},
 	{"pool", "ANTIBAN_RECEIVER_POOL", OPT_INT, &receiver_opts.pool, 1, 1000, "N",
-	"database connections (default 4); more than\n--threads are never used at once"},
+	"database connections (default 2), each with a\nthread that sends the POSTs waiting to\nantiban.ingest_webhooks, many per transaction"},
 	{"threads", "ANTIBAN_RECEIVER_THREADS", OPT_INT, &receiver_opts.threads, 1, 1024, "N",
-	"HTTP worker threads (default 4); each runs at\nmost one query at a time"},
+	"HTTP threads (default 4); they never wait for\nthe database"},
+	{"batch", "ANTIBAN_RECEIVER_BATCH", OPT_INT, &receiver_opts.batch, 1, 100000, "N",
+	"most POSTs in one transaction (default 500)"},
+	{"queue", "ANTIBAN_RECEIVER_QUEUE", OPT_INT, &receiver_opts.queue, 1, 10000000, "N",
+	"most requests waiting for the database\n(default 20000); past it they get 503"},
+	{"max-connections", "ANTIBAN_RECEIVER_MAX_CONNECTIONS", OPT_INT, &receiver_opts.max_connections, 16, 1000000, "N",
+	"open client connections at most (default 4096;\nlowered to what the file descriptor limit allows)"},
+	{"max-connections-per-ip", "ANTIBAN_RECEIVER_MAX_CONNECTIONS_PER_IP", OPT_INT, &receiver_opts.max_per_ip, 0, 1000000, "N",
+	"of them from one address (default 2048; 0: no\nlimit; behind a proxy every connection has the\nproxy's address)"},
+	{"header-timeout", "ANTIBAN_RECEIVER_HEADER_TIMEOUT", OPT_INT, &receiver_opts.header_timeout, 1, 3600, "S",
+	"seconds a client has to send its headers, from\nconnecting or from its previous answer\n(default 10); then it is cut"},
+	{"body-timeout", "ANTIBAN_RECEIVER_BODY_TIMEOUT", OPT_INT, &receiver_opts.body_timeout, 1, 3600, "S",
+	"seconds a client has to send its body once its\nheaders are in (default 30); then it is cut"},
 	{"max-body", "ANTIBAN_RECEIVER_MAX_BODY", OPT_LONG, &receiver_opts.max_body, 1, 1L << 30, "BYTES",
 	"largest POST body kept (default 3145728);\nlarger ones get 413"},
 	{"path", "ANTIBAN_RECEIVER_PATH", OPT_STRING, &receiver_opts.path, 0, 0, "PATH",
@@ -98,7 +116,8 @@ usage(FILE *out)
 			"Receives WhatsApp Cloud API webhooks and hands them to antiban in PostgreSQL:\n"
 			"GET PATH answers Meta's verification challenge (antiban.webhook_verify),\n"
 			"POST PATH stores the raw body with its X-Hub-Signature-256 header\n"
-			"(antiban.ingest_webhook), which checks the signature.\n\n"
+			"(antiban.ingest_webhooks, many POSTs per transaction), which checks the\n"
+			"signature.\n\n"
 			"Options (each also read from the environment variable shown):\n");
 	for (size_t i = 0; i < N_OPTIONS; i++)
 	{
@@ -116,9 +135,11 @@ usage(FILE *out)
 	fprintf(out,
 			"  %-20s show this help\n"
 			"  %-20s show the version\n\n"
-			"Answers: 200 stored (or challenge echoed), 401 bad or missing signature,\n"
-			"403 verification refused, 404 other path, 405 other method, 413 body too\n"
-			"large, 503 database unavailable (Meta retries).  Logs go to stderr.\n"
+			"Answers: 200 stored (or challenge echoed), 400 two Content-Length headers\n"
+			"(or one with Transfer-Encoding), 401 bad or missing signature, 403\n"
+			"verification refused, 404 other path, 405 other method, 413 body too\n"
+			"large, 503 database unavailable or too many requests waiting (Meta\n"
+			"retries).  Logs go to stderr.\n"
 			"With --admin-port, a second, private listener serves the dashboard (/),\n"
 			"its JSON (/api/...), Prometheus metrics (/metrics) and /health.\n",
 			"--help", "--version");

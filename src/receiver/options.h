@@ -20,6 +20,12 @@ typedef struct receiver_options
 	const char *path;			/* webhook path */
 	bool		no_db;			/* benchmark ceiling mode */
 	bool		quiet;			/* no per-request log lines */
+	int			batch;			/* most POSTs in one database call */
+	int			queue;			/* most requests waiting for the database */
+	int			max_connections;	/* open client connections */
+	int			max_per_ip;		/* of them from one address; 0: no limit */
+	int			header_timeout; /* seconds to send the headers */
+	int			body_timeout;	/* seconds to send the body */
 
 	/* the private admin listener: dashboard, /metrics, /health */
 	int			admin_port;		/* -1 = no admin listener; 0 = any free port */

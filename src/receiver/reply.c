@@ -18,12 +18,14 @@ typedef struct reply_def
 
 static const reply_def reply_defs[N_REPLIES] = {
 	[REPLY_OK] = {200, "{\"ok\":true}", NULL},
+	[REPLY_BAD_REQUEST] = {400, "{\"ok\":false,\"error\":\"ambiguous body length: one Content-Length header, or Transfer-Encoding alone\"}", "Connection", "close"},
 	[REPLY_BAD_SIGNATURE] = {401, "{\"ok\":false,\"error\":\"invalid or missing X-Hub-Signature-256\"}", NULL},
 	[REPLY_FORBIDDEN] = {403, "{\"ok\":false,\"error\":\"verification refused\"}", NULL},
 	[REPLY_NOT_FOUND] = {404, "{\"ok\":false,\"error\":\"not found\"}", NULL},
 	[REPLY_BAD_METHOD] = {405, "{\"ok\":false,\"error\":\"method not allowed\"}", "Allow", "GET, POST"},
 	[REPLY_TOO_LARGE] = {413, "{\"ok\":false,\"error\":\"body too large\"}", "Connection", "close"},
 	[REPLY_UNAVAILABLE] = {503, "{\"ok\":false,\"error\":\"database unavailable\"}", NULL},
+	[REPLY_BUSY] = {503, "{\"ok\":false,\"error\":\"too many requests waiting for the database\"}", NULL},
 	[REPLY_SHUTTING_DOWN] = {503, "{\"ok\":false,\"error\":\"shutting down\"}", "Connection", "close"},
 };
 

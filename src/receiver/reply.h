@@ -11,12 +11,14 @@
 typedef enum reply_kind
 {
 	REPLY_OK,					/* 200: stored */
+	REPLY_BAD_REQUEST,			/* 400 and close: ambiguous body length */
 	REPLY_BAD_SIGNATURE,		/* 401 */
 	REPLY_FORBIDDEN,			/* 403: verification refused */
 	REPLY_NOT_FOUND,			/* 404 */
 	REPLY_BAD_METHOD,			/* 405 */
 	REPLY_TOO_LARGE,			/* 413 */
 	REPLY_UNAVAILABLE,			/* 503: database unavailable */
+	REPLY_BUSY,					/* 503: too many requests waiting for it */
 	REPLY_SHUTTING_DOWN,		/* 503 and close: stopping */
 	N_REPLIES
 } reply_kind;

@@ -5,6 +5,7 @@
 #define RECEIVER_REQUEST_H
 
 #include "config.h"
+#include "job.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -21,6 +22,9 @@ typedef struct request
 	size_t		cap;
 	size_t		received;		/* body bytes read, kept or not */
 	bool		too_large;		/* over --max-body: nothing more is kept */
+	struct MHD_Connection *conn;	/* suspended while job waits */
+	job			job;			/* the database's part, when it has one */
+	bool		answered_by_db; /* job.outcome is set: answer it */
 } request;
 
 #endif							/* RECEIVER_REQUEST_H */

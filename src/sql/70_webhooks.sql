@@ -2,7 +2,7 @@
 
 CREATE TYPE antiban.webhook_status AS ENUM ('pending', 'applied', 'partial', 'rejected', 'malformed');
 COMMENT ON TYPE antiban.webhook_status IS
-    'applied: every change used; partial: something was not believed, repaired, clamped or not used (see problems); rejected: bad or missing signature (size, hash and first KB kept, not applied); malformed: signed but not JSON even after repairing its strings.';
+    'pending: stored (signature checked, raw bytes kept) and not applied yet (antiban.webhook_apply = worker: the webhook apply worker takes it within moments); applied: every change used; partial: something was not believed, repaired, clamped or not used (see problems); rejected: bad or missing signature (size, hash and first KB kept, not applied); malformed: signed but not JSON even after repairing its strings.';
 
 CREATE TABLE antiban.webhook_events (
     id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -14,7 +14,8 @@ CREATE TABLE antiban.webhook_events (
     signature_valid  boolean NOT NULL,
     status           antiban.webhook_status NOT NULL,
     updates          integer NOT NULL DEFAULT 0,
-    problems         text[] NOT NULL DEFAULT '{}'
+    problems         text[] NOT NULL DEFAULT '{}',
+    applied_at       timestamptz
 );
 CREATE INDEX webhook_events_received ON antiban.webhook_events USING brin (received_at);
 -- The same bytes are stored once per verdict: a copy refused for its
@@ -41,6 +42,10 @@ COMMENT ON COLUMN antiban.webhook_events.body_size IS 'Bytes in the body as post
 COMMENT ON COLUMN antiban.webhook_events.body_sha256 IS 'SHA-256 of the whole body as posted: the same bytes are stored once when signed and once when refused.';
 COMMENT ON COLUMN antiban.webhook_events.body IS
     'The signed body parsed; a string jsonb can not hold (\u0000, a lone surrogate, bytes that are not UTF-8) replaced by U+FFFD, each repair named in problems.';
+COMMENT ON COLUMN antiban.webhook_events.applied_at IS
+    'When its changes were applied (NULL while pending, and for rejected or malformed events): applied_at - received_at is its apply lag.';
+COMMENT ON COLUMN antiban.webhook_events.updates IS
+    'Rows its changes moved: messages whose state, pricing or wamid a status changed, inbound messages recorded, account, quality and template changes applied.';
 COMMENT ON COLUMN antiban.webhook_events.problems IS
     'What was not applied as posted, each naming its change ("entry 0 change 1: ..."): statuses that are not ours, repaired strings, clamped times, unused fields, errors.';
 
@@ -160,7 +165,15 @@ CREATE FUNCTION antiban.ingest_webhook(body bytea, signature text,
     OUT stored boolean, OUT signature_valid boolean, OUT duplicate boolean, OUT event_id bigint)
 AS 'MODULE_PATHNAME', 'antiban_ingest_webhook' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.ingest_webhook(bytea, text) IS
-    'Verify the HMAC-SHA256 of the raw body with the app secret, store the event once (Meta retries) and apply it if this call stored it. stored: the event is in antiban.webhook_events (false only for a refused body past antiban.webhook_rejected_per_hour, then only counted in antiban.webhook_rejections); duplicate: these bytes were stored already with the same verdict (a signed retry of a body once refused is stored and applied). Only a valid signature is applied; of an unsigned body only its size, hash and first KB are kept. Meta docs: Webhooks, "Validating payloads".';
+    'Verify the HMAC-SHA256 of the raw body with the app secret, store the event once (Meta retries) and apply it in the calling transaction if this call stored it. stored: the event is in antiban.webhook_events (false only for a refused body past antiban.webhook_rejected_per_hour, then only counted in antiban.webhook_rejections); duplicate: these bytes were stored already with the same verdict (a signed retry of a body once refused is stored and applied). Only a valid signature is applied; of an unsigned body only its size, hash and first KB are kept. Meta docs: Webhooks, "Validating payloads". The receiver uses antiban.ingest_webhooks, many POSTs per call.';
+
+-- Many POSTs in one call, so many share one durable commit: the receiver
+-- sends every body that arrived while its previous call ran.
+CREATE FUNCTION antiban.ingest_webhooks(bodies bytea[], signatures text[])
+RETURNS TABLE (ord integer, stored boolean, signature_valid boolean, duplicate boolean, event_id bigint)
+AS 'MODULE_PATHNAME', 'antiban_ingest_webhooks' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION antiban.ingest_webhooks(bytea[], text[]) IS
+    'antiban.ingest_webhook for many POSTs at once (bodies[i] with its X-Hub-Signature-256 header signatures[i], NULL when none), one row per body in order (ord from 1): each signature checked, each body stored once per verdict, the refused ones counted against antiban.webhook_rejected_per_hour in order. The new signed events are applied together (one statement for all their statuses), in this transaction when antiban.webhook_apply is inline (the default), else by the webhook apply worker right after commit (status pending until then; antiban.dashboard_webhooks shows the lag). Once this transaction commits, every body with stored = true is durable.';
 
 CREATE FUNCTION antiban.same_recipient(a text, b text) RETURNS boolean
 AS 'MODULE_PATHNAME', 'antiban_same_recipient' LANGUAGE C IMMUTABLE PARALLEL SAFE;

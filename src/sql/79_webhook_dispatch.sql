@@ -1,4 +1,5 @@
--- Dispatch: each change in its own subtransaction, statuses of the event in one pass.
+-- Dispatch: the statuses of many events in one statement, every other change
+-- in its own subtransaction.
 
 CREATE FUNCTION antiban.apply_change(waba text, field text, value jsonb, received timestamptz, event bigint,
                                      sent_at text, OUT applied integer, OUT problems text[])
@@ -81,66 +82,249 @@ BEGIN
 END
 $$;
 
--- Runs with antiban's rights (ingest_webhook's privileged section), so it
--- resolves nothing through the caller's search_path.
-CREATE FUNCTION antiban.apply_webhook(event bigint, body jsonb) RETURNS antiban.webhook_status
+-- The changes of a body, in order: nothing unless it is a
+-- whatsapp_business_account object with entry[].
+CREATE FUNCTION antiban.webhook_change_list(body jsonb)
+RETURNS TABLE (entry integer, change integer, waba text, sent_at text, field text, value jsonb)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT (e.i - 1)::integer, (c.i - 1)::integer, e.x ->> 'id', e.x ->> 'time', c.x ->> 'field', c.x -> 'value'
+    FROM jsonb_array_elements(CASE WHEN body ->> 'object' = 'whatsapp_business_account'
+                                        AND jsonb_typeof(body -> 'entry') = 'array'
+                                   THEN body -> 'entry' ELSE '[]' END) WITH ORDINALITY AS e(x, i),
+         jsonb_array_elements(CASE WHEN jsonb_typeof(e.x -> 'changes') = 'array' THEN e.x -> 'changes' ELSE '[]' END)
+             WITH ORDINALITY AS c(x, i)
+    ORDER BY e.i, c.i;
+END;
+COMMENT ON FUNCTION antiban.webhook_change_list(jsonb) IS
+    'The changes of a webhook body in order: entry and change (from 0), the WABA (entry.id), Meta''s entry.time, field and value; none unless it is a whatsapp_business_account object with entry[].';
+
+-- The statuses of a body, with the change each came in.
+CREATE FUNCTION antiban.webhook_status_list(body jsonb)
+RETURNS TABLE (entry integer, change integer, phone_number_id text, status jsonb, k integer)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+    SELECT c.entry, c.change, c.value -> 'metadata' ->> 'phone_number_id', s.x, s.i::integer
+    FROM antiban.webhook_change_list(body) c,
+         jsonb_array_elements(CASE WHEN c.field = 'messages' AND jsonb_typeof(c.value -> 'statuses') = 'array'
+                                   THEN c.value -> 'statuses' ELSE '[]' END) WITH ORDINALITY AS s(x, i)
+    ORDER BY c.entry, c.change, s.i;
+END;
+COMMENT ON FUNCTION antiban.webhook_status_list(jsonb) IS
+    'The statuses of a webhook body (value.statuses[] of its messages changes) in order: entry, change, the change''s metadata.phone_number_id, the status object and its place k (from 1) in the change.';
+
+-- Runs with antiban's rights (the privileged section of ingest_webhook(s),
+-- or the webhook apply worker), so it resolves nothing through the caller's
+-- search_path.
+--
+-- Every status of every event goes to antiban.apply_statuses in one call
+-- (rows locked in id order, one UPDATE per 64), except those whose wamid no
+-- message has yet: only an outbox id in biz_opaque_callback_data could tie
+-- them to a message, and whether they are believed depends on the message's
+-- state and recipient, and such a status gives its message the wamid that a
+-- later event's status may be found by alone.  They go event by event, in
+-- the order posted, as before batching.  If
+-- the one call fails (a status Meta would never send, say), every event's
+-- statuses go on their own, so a bad one costs only its own event.  Each
+-- event is credited with the messages it moved: its status was the furthest
+-- of the batch for a message whose row changed.
+CREATE FUNCTION antiban.apply_webhooks(events bigint[]) RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, antiban, pg_temp
 AS $$
 DECLARE
     received timestamptz := antiban.now();
-    applied integer := 0;
-    notes text[] := '{}';
-    statuses jsonb;
-    e record;
-    c record;
-    outcome antiban.webhook_status;
+    ids bigint[];
+    n integer;
+    updates integer[];
+    problems jsonb[];
+    batch jsonb;            -- statuses found by wamid, or by nothing: one call
+    places jsonb;           -- batch entry number -> [event ordinal, entry]
+    by_callback jsonb;      -- event ordinal -> its statuses whose wamid no message has
+    moved_ids bigint[];     -- the batch's messages, locked, and their row versions
+    moved_tids tid[];
+    moved_ords integer[];
+    applied integer;
+    notes text[];
+    part_notes text[];
+    note text;
+    m text[];
+    ok boolean := true;
+    r record;
 BEGIN
-    -- applied once: a stored event that is no longer pending is left alone
-    SELECT w.status INTO outcome FROM antiban.webhook_events w WHERE w.id = event FOR UPDATE;
-    IF outcome IS DISTINCT FROM 'pending' THEN
-        RETURN outcome;
+    -- applied once: an event that is no longer pending is left alone
+    SELECT array_agg(p.id ORDER BY p.id) INTO ids
+    FROM (SELECT w.id FROM antiban.webhook_events w
+          WHERE w.id = ANY (events) AND w.status = 'pending' ORDER BY w.id FOR UPDATE) p;
+    n := coalesce(cardinality(ids), 0);
+    IF n = 0 THEN
+        RETURN 0;
     END IF;
-    IF body ->> 'object' IS DISTINCT FROM 'whatsapp_business_account'
-       OR jsonb_typeof(body -> 'entry') IS DISTINCT FROM 'array' THEN
-        notes := ARRAY['not a whatsapp_business_account object with entry[]'];
-    ELSE
-        -- every status of the event in one pass, with the change it came in:
-        -- outbox rows are locked in id order, like the sender does, so
-        -- concurrent webhooks and senders never deadlock
-        SELECT jsonb_agg(jsonb_build_object('entry', ev.i - 1, 'change', ch.i - 1,
-                   'phone_number_id', ch.x -> 'value' -> 'metadata' ->> 'phone_number_id', 'status', st.x)
-                   ORDER BY ev.i, ch.i, st.i)
-        INTO statuses
-        FROM jsonb_array_elements(body -> 'entry') WITH ORDINALITY AS ev(x, i),
-             jsonb_array_elements(CASE WHEN jsonb_typeof(ev.x -> 'changes') = 'array' THEN ev.x -> 'changes' ELSE '[]' END)
-                 WITH ORDINALITY AS ch(x, i),
-             jsonb_array_elements(CASE WHEN ch.x ->> 'field' = 'messages' AND jsonb_typeof(ch.x -> 'value' -> 'statuses') = 'array'
-                                       THEN ch.x -> 'value' -> 'statuses' ELSE '[]' END) WITH ORDINALITY AS st(x, i);
-        IF statuses IS NOT NULL THEN
-            SELECT * INTO applied, notes
-            FROM antiban.apply_with_retry('statuses', NULL, 'messages', NULL, statuses, received, event, '',
-                                          applied, notes);
-        END IF;
-        FOR e IN SELECT t.x, t.i - 1 AS i FROM jsonb_array_elements(body -> 'entry') WITH ORDINALITY t(x, i) LOOP
-            FOR c IN SELECT t.x, t.i - 1 AS i
-                     FROM jsonb_array_elements(CASE WHEN jsonb_typeof(e.x -> 'changes') = 'array'
-                                                    THEN e.x -> 'changes' ELSE '[]' END) WITH ORDINALITY t(x, i) LOOP
-                SELECT * INTO applied, notes
-                FROM antiban.apply_with_retry('change', e.x ->> 'id', c.x ->> 'field', e.x ->> 'time', c.x -> 'value',
-                                              received, event, format('entry %s change %s: ', e.i, c.i), applied, notes);
-            END LOOP;
+    updates := array_fill(0, ARRAY[n]);
+    problems := array_fill('[]'::jsonb, ARRAY[n]);
+
+    WITH st AS (
+        SELECT u.ord::integer AS ord, s.entry, s.change, s.phone_number_id, s.status, s.k,
+               dense_rank() OVER (ORDER BY u.ord, s.entry) - 1 AS g,
+               -- a scalar subquery, so each is one index probe (never a
+               -- hashed scan of the whole outbox)
+               (SELECT false FROM antiban.outbox o WHERE o.wamid = s.status ->> 'id' LIMIT 1) IS NULL AS by_callback
+        FROM unnest(ids) WITH ORDINALITY AS u(id, ord)
+        JOIN antiban.webhook_events w ON w.id = u.id
+        CROSS JOIN LATERAL antiban.webhook_status_list(w.body) s
+    )
+    SELECT (SELECT jsonb_agg(jsonb_build_object('entry', st.g, 'change', st.change, 'phone_number_id', st.phone_number_id,
+                                               'status', st.status, 'ord', st.ord)
+                             ORDER BY st.ord, st.entry, st.change, st.k)
+            FROM st WHERE NOT st.by_callback),
+           (SELECT jsonb_object_agg(st.g, jsonb_build_array(st.ord, st.entry)) FROM st WHERE NOT st.by_callback),
+           (SELECT jsonb_object_agg(b.ord, b.list)
+            FROM (SELECT st.ord, jsonb_agg(jsonb_build_object('entry', st.entry, 'change', st.change,
+                                                              'phone_number_id', st.phone_number_id, 'status', st.status)
+                                           ORDER BY st.entry, st.change, st.k) AS list
+                  FROM st WHERE st.by_callback GROUP BY st.ord) b)
+    INTO batch, places, by_callback;
+
+    IF batch IS NOT NULL THEN
+        -- the messages it is about, locked in id order (as apply_statuses and
+        -- the sender do), each credited to the event with its furthest status
+        SELECT array_agg(c.id ORDER BY c.id), array_agg(c.tid ORDER BY c.id), array_agg(c.ord ORDER BY c.id)
+        INTO moved_ids, moved_tids, moved_ords
+        FROM (SELECT DISTINCT ON (o.id) o.id, o.tid, s.ord
+              FROM (SELECT o.id, o.ctid AS tid, o.wamid FROM antiban.outbox o
+                    WHERE o.wamid IN (SELECT b.y -> 'status' ->> 'id' FROM jsonb_array_elements(batch) b(y))
+                    ORDER BY o.id FOR UPDATE) o
+              JOIN (SELECT b.y -> 'status' ->> 'id' AS wamid, (b.y ->> 'ord')::integer AS ord,
+                           antiban.status_rank(CASE b.y -> 'status' ->> 'status' WHEN 'played' THEN 'read'
+                                                    ELSE b.y -> 'status' ->> 'status' END) AS rank
+                    FROM jsonb_array_elements(batch) b(y)) s ON s.wamid = o.wamid
+              ORDER BY o.id, s.rank DESC, s.ord DESC) c;
+        FOR attempt IN 1 .. 3 LOOP
+            BEGIN
+                notes := '{}';
+                -- 64 statuses a call: apply_statuses' cost per status grows
+                -- with its input (it joins its own steps row by row); the
+                -- rows are all locked above already, in id order
+                FOR r IN
+                    SELECT jsonb_agg(b.y ORDER BY b.i) AS part
+                    FROM jsonb_array_elements(batch) WITH ORDINALITY AS b(y, i)
+                    GROUP BY (b.i - 1) / 64 ORDER BY (b.i - 1) / 64
+                LOOP
+                    SELECT * INTO applied, part_notes FROM antiban.apply_statuses(r.part);
+                    notes := notes || part_notes;
+                END LOOP;
+                EXIT;
+            EXCEPTION
+                WHEN deadlock_detected OR serialization_failure OR lock_not_available THEN
+                    IF attempt = 3 THEN
+                        RAISE;
+                    END IF;
+                WHEN OTHERS THEN
+                    ok := false;
+                    EXIT;
+            END;
         END LOOP;
     END IF;
-    UPDATE antiban.webhook_events w SET updates = applied, problems = w.problems || notes,
-           status = (CASE WHEN cardinality(w.problems || notes) = 0 THEN 'applied' ELSE 'partial' END)::antiban.webhook_status
-    WHERE w.id = event
-    RETURNING w.status INTO outcome;
-    RETURN outcome;
+
+    IF NOT ok THEN
+        -- event by event, as each was posted: the bad status stays with its event
+        FOR r IN
+            SELECT u.ord::integer AS ord, u.id,
+                   jsonb_agg(jsonb_build_object('entry', s.entry, 'change', s.change, 'phone_number_id', s.phone_number_id,
+                                                'status', s.status) ORDER BY s.entry, s.change, s.k) AS list
+            FROM unnest(ids) WITH ORDINALITY AS u(id, ord)
+            JOIN antiban.webhook_events w ON w.id = u.id
+            CROSS JOIN LATERAL antiban.webhook_status_list(w.body) s
+            GROUP BY u.ord, u.id ORDER BY u.ord
+        LOOP
+            SELECT * INTO applied, notes
+            FROM antiban.apply_with_retry('statuses', NULL, 'messages', NULL, r.list, received, r.id, '', 0, '{}');
+            updates[r.ord] := updates[r.ord] + applied;
+            problems[r.ord] := problems[r.ord] || to_jsonb(notes);
+        END LOOP;
+        by_callback := NULL;
+    ELSIF batch IS NOT NULL THEN
+        -- what it did not believe, named against its own event and entry
+        FOREACH note IN ARRAY notes LOOP
+            m := regexp_match(note, '^entry ([0-9]+) change ([0-9]+): (.*)$');
+            IF m IS NOT NULL AND places ? m[1] THEN
+                problems[(places -> m[1] ->> 0)::integer] := problems[(places -> m[1] ->> 0)::integer]
+                    || to_jsonb(format('entry %s change %s: %s', places -> m[1] ->> 1, m[2], m[3]));
+            ELSE
+                FOR r IN SELECT DISTINCT (b.y ->> 'ord')::integer AS ord FROM jsonb_array_elements(batch) b(y) LOOP
+                    problems[r.ord] := problems[r.ord] || to_jsonb(note);
+                END LOOP;
+            END IF;
+        END LOOP;
+        -- a message moved when its row is no longer the version locked above
+        FOR r IN
+            SELECT c.ord, count(*)::integer AS moved
+            FROM unnest(moved_ids, moved_tids, moved_ords) AS c(id, tid, ord)
+            WHERE NOT EXISTS (SELECT 1 FROM antiban.outbox o WHERE o.ctid = c.tid AND o.id = c.id)
+            GROUP BY c.ord
+        LOOP
+            updates[r.ord] := updates[r.ord] + r.moved;
+        END LOOP;
+    END IF;
+
+    FOR r IN SELECT b.key::integer AS ord, b.value AS list FROM jsonb_each(by_callback) b ORDER BY 1 LOOP
+        SELECT * INTO applied, notes
+        FROM antiban.apply_with_retry('statuses', NULL, 'messages', NULL, r.list, received, ids[r.ord], '', 0, '{}');
+        updates[r.ord] := updates[r.ord] + applied;
+        problems[r.ord] := problems[r.ord] || to_jsonb(notes);
+    END LOOP;
+
+    -- every other change in its own subtransaction; a change that carries only
+    -- statuses has nothing left for antiban.apply_messages (which reads
+    -- value.messages and value.errors), so it costs nothing more
+    FOR r IN
+        SELECT u.ord::integer AS ord, u.id, c.entry, c.change, c.waba, c.sent_at, c.field, c.value
+        FROM unnest(ids) WITH ORDINALITY AS u(id, ord)
+        JOIN antiban.webhook_events w ON w.id = u.id
+        CROSS JOIN LATERAL antiban.webhook_change_list(w.body) c
+        WHERE NOT (c.field = 'messages' AND jsonb_typeof(c.value) = 'object'
+                   AND NOT c.value ? 'messages' AND NOT c.value ? 'errors'
+                   AND coalesce(jsonb_typeof(c.value -> 'statuses'), 'array') = 'array')
+        ORDER BY u.ord, c.entry, c.change
+    LOOP
+        SELECT * INTO applied, notes
+        FROM antiban.apply_with_retry('change', r.waba, r.field, r.sent_at, r.value, received, r.id,
+                                      format('entry %s change %s: ', r.entry, r.change), 0, '{}');
+        updates[r.ord] := updates[r.ord] + applied;
+        IF cardinality(notes) > 0 THEN
+            problems[r.ord] := problems[r.ord] || to_jsonb(notes);
+        END IF;
+    END LOOP;
+
+    UPDATE antiban.webhook_events w SET
+        updates = u.updates,
+        problems = w.problems || u.notes,
+        status = (CASE WHEN cardinality(w.problems || u.notes) = 0 THEN 'applied' ELSE 'partial' END)::antiban.webhook_status,
+        applied_at = clock_timestamp()
+    FROM (SELECT x.id, x.updates,
+                 CASE WHEN e.body ->> 'object' IS DISTINCT FROM 'whatsapp_business_account'
+                           OR jsonb_typeof(e.body -> 'entry') IS DISTINCT FROM 'array'
+                      THEN ARRAY['not a whatsapp_business_account object with entry[]'] ELSE '{}' END
+                 || ARRAY(SELECT jsonb_array_elements_text(x.notes)) AS notes
+          FROM unnest(ids, updates, problems) AS x(id, updates, notes)
+          JOIN antiban.webhook_events e ON e.id = x.id) u
+    WHERE w.id = u.id;
+    RETURN n;
 END
 $$;
-COMMENT ON FUNCTION antiban.apply_webhook(bigint, jsonb) IS
-    'Apply a stored, pending webhook event (antiban.ingest_webhook calls it for what it newly stored): statuses in one pass, then every entry[] and changes[] in its own subtransaction, so one bad change never blocks the rest; sets the event applied or partial with its problems.';
+COMMENT ON FUNCTION antiban.apply_webhooks(bigint[]) IS
+    'Apply stored, pending webhook events (others are left alone): the statuses of all of them in antiban.apply_statuses calls of 64 (those whose wamid no message has yet, which only biz_opaque_callback_data may tie to one, event by event in posting order), then every other change in its own subtransaction, so one bad change never blocks the rest; sets each event applied or partial with its problems and applied_at. Returns how many events it applied. Called by antiban.ingest_webhook(s) and by the webhook apply worker.';
+
+-- The oldest pending events, for the webhook apply worker.
+CREATE FUNCTION antiban.apply_pending_webhooks(max_events integer DEFAULT 1000) RETURNS integer
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT antiban.apply_webhooks(ARRAY(
+        SELECT w.id FROM antiban.webhook_events w WHERE w.status = 'pending'
+        ORDER BY w.received_at LIMIT max_events FOR UPDATE SKIP LOCKED));
+END;
+COMMENT ON FUNCTION antiban.apply_pending_webhooks(integer) IS
+    'Apply up to max_events of the oldest pending webhook events (antiban.apply_webhooks), skipping any another session is applying; returns how many. The webhook apply worker runs it whenever a commit stores new events, and every second.';
 
 -- What the functions above without one do (every SQL function has a comment).
 COMMENT ON FUNCTION antiban.apply_with_retry(text,text,text,text,jsonb,timestamp with time zone,bigint,text,integer,text[]) IS

@@ -101,8 +101,10 @@ GRANT EXECUTE ON FUNCTION antiban.set_secret(antiban.secret_kind, text, text),
     antiban.open_service_window(text, text, timestamptz)
     TO antiban_admin;
 
--- The webhook receiver: ingest and the GET handshake, nothing else.
-GRANT EXECUTE ON FUNCTION antiban.ingest_webhook(bytea, text), antiban.webhook_verify(text)
+-- The webhook receiver: ingest (one POST, or many in one commit) and the GET
+-- handshake, nothing else.
+GRANT EXECUTE ON FUNCTION antiban.ingest_webhook(bytea, text), antiban.ingest_webhooks(bytea[], text[]),
+    antiban.webhook_verify(text)
     TO antiban_receiver;
 GRANT SELECT ON antiban.webhook_events, antiban.contacts, antiban.interactions, antiban.templates,
     antiban.quality_history, antiban.alerts TO antiban_reader;

@@ -26,24 +26,13 @@
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
 
-#include "worker/worker_txn.h"
-
 PGDLLEXPORT void antiban_journal_writer_main(Datum arg);
 
 void
 antiban_register_journal_writer(void)
 {
-	BackgroundWorker worker = {
-		.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION,
-		.bgw_start_time = BgWorkerStart_RecoveryFinished,
-		.bgw_restart_time = 5,
-		.bgw_library_name = "antiban",
-		.bgw_function_name = "antiban_journal_writer_main",
-		.bgw_name = "antiban journal writer",
-		.bgw_type = "antiban journal writer",
-	};
-
-	RegisterBackgroundWorker(&worker);
+	worker_register("antiban journal writer", "antiban journal writer", "antiban_journal_writer_main",
+					(Datum) 0, 5);
 }
 
 static bool started_marked = false;

@@ -44,17 +44,7 @@ PGDLLEXPORT void antiban_lead_llm_main(Datum arg);
 void
 antiban_register_lead_llm(void)
 {
-	BackgroundWorker worker = {
-		.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION,
-		.bgw_start_time = BgWorkerStart_RecoveryFinished,
-		.bgw_restart_time = 5,
-		.bgw_library_name = "antiban",
-		.bgw_function_name = "antiban_lead_llm_main",
-	};
-
-	snprintf(worker.bgw_name, BGW_MAXLEN, "antiban lead llm");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "antiban lead llm");
-	RegisterBackgroundWorker(&worker);
+	worker_register("antiban lead llm", "antiban lead llm", "antiban_lead_llm_main", (Datum) 0, 5);
 }
 
 static MemoryContext step_context = NULL;

@@ -31,17 +31,7 @@ PGDLLEXPORT void antiban_monitor_main(Datum arg);
 void
 antiban_register_monitor(void)
 {
-	BackgroundWorker worker = {
-		.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION,
-		.bgw_start_time = BgWorkerStart_RecoveryFinished,
-		.bgw_restart_time = 5,
-		.bgw_library_name = "antiban",
-		.bgw_function_name = "antiban_monitor_main",
-	};
-
-	snprintf(worker.bgw_name, BGW_MAXLEN, "antiban monitor");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "antiban monitor");
-	RegisterBackgroundWorker(&worker);
+	worker_register("antiban monitor", "antiban monitor", "antiban_monitor_main", (Datum) 0, 5);
 }
 
 static MemoryContext step_context = NULL;

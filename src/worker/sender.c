@@ -37,18 +37,10 @@ antiban_register_senders(void)
 {
 	for (int i = 0; i < antiban_sender_workers; i++)
 	{
-		BackgroundWorker worker = {
-			.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION,
-			.bgw_start_time = BgWorkerStart_RecoveryFinished,
-			.bgw_restart_time = 1,
-			.bgw_library_name = "antiban",
-			.bgw_function_name = "antiban_sender_main",
-			.bgw_main_arg = Int32GetDatum(i),
-		};
+		char		name[BGW_MAXLEN];
 
-		snprintf(worker.bgw_name, BGW_MAXLEN, "antiban sender %d", i + 1);
-		snprintf(worker.bgw_type, BGW_MAXLEN, "antiban sender");
-		RegisterBackgroundWorker(&worker);
+		snprintf(name, sizeof(name), "antiban sender %d", i + 1);
+		worker_register(name, "antiban sender", "antiban_sender_main", Int32GetDatum(i), 1);
 	}
 }
 

@@ -71,3 +71,25 @@ worker_report_idle(const char *what)
 {
 	pgstat_report_activity(STATE_IDLE, what);
 }
+
+/*
+ * Register one of antiban's background workers (from _PG_init): connected to
+ * the database, started once recovery is over, restarted after a crash.
+ */
+void
+worker_register(const char *name, const char *type, const char *function_name,
+				Datum arg, int restart_seconds)
+{
+	BackgroundWorker worker = {
+		.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION,
+		.bgw_start_time = BgWorkerStart_RecoveryFinished,
+		.bgw_restart_time = restart_seconds,
+		.bgw_library_name = "antiban",
+		.bgw_main_arg = arg,
+	};
+
+	strlcpy(worker.bgw_function_name, function_name, BGW_MAXLEN);
+	strlcpy(worker.bgw_name, name, BGW_MAXLEN);
+	strlcpy(worker.bgw_type, type, BGW_MAXLEN);
+	RegisterBackgroundWorker(&worker);
+}

@@ -8,6 +8,8 @@
 
 #include "postgres.h"
 
+extern void worker_register(const char *name, const char *type, const char *function_name,
+							Datum arg, int restart_seconds);
 extern void worker_connect(const char *appname);
 extern void worker_begin(const char *activity);
 extern void worker_commit(void);

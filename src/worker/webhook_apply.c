@@ -1,0 +1,249 @@
+/*
+ * webhook_apply.c
+ *		The webhook apply worker: applies stored webhook events right after
+ *		the receiver's transaction commits them.
+ *
+ * With antiban.webhook_apply = worker, antiban.ingest_webhooks only checks
+ * signatures and stores the bodies (pending), so one durable commit answers
+ * many POSTs quickly; this worker then applies every pending event in
+ * batches of antiban.webhook_apply_batch (antiban.apply_pending_webhooks:
+ * the statuses of a whole batch in one statement).  A committing ingest sets
+ * its latch (as pg_net's workers are woken), and a one-second tick covers
+ * anything a wake-up missed; pending rows survive a crash and are applied
+ * when it comes back.  One worker, so batches never wait on each other.  An
+ * error (a deadlock the retries did not absorb) rolls its batch back: it is
+ * tried again, smaller, a second later.  SIGHUP reloads the settings;
+ * SIGTERM stops it between batches; the postmaster restarts it after a
+ * crash.  antiban.dashboard_webhooks shows what waits and for how long.
+ */
+#include "worker/webhook_apply.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+#include "pg/antiban.h"
+#include "worker/worker_txn.h"
+
+PGDLLEXPORT void antiban_webhook_apply_main(Datum arg);
+
+/* The fallback tick: pending events left by a crash, a missed wake-up. */
+#define APPLY_TICK_MS 1000
+/* After a failed batch, the next try waits this long. */
+#define APPLY_RETRY_MS 1000
+
+/*
+ * Inline by default: a 200 then still means applied (a stop request is in
+ * force once Meta has its answer), and on two cores the inline path applies
+ * about as many POSTs a second as the worker does; the worker answers
+ * sooner (the apply is off the 200's path) at the price of a visible lag.
+ */
+int			antiban_webhook_apply = WEBHOOK_APPLY_INLINE;
+int			antiban_webhook_apply_batch = 1000;
+
+static const struct config_enum_entry apply_modes[] = {
+	{"worker", WEBHOOK_APPLY_WORKER, false},
+	{"inline", WEBHOOK_APPLY_INLINE, false},
+	{NULL, 0, false}
+};
+
+void
+antiban_define_webhook_apply_gucs(void)
+{
+	DefineCustomEnumVariable("antiban.webhook_apply",
+							 "Where the receiver's webhooks are applied: worker (right after their commit) or inline (in it).",
+							 "worker: antiban.ingest_webhooks stores and commits, the webhook apply worker applies moments later "
+							 "(the lag is in antiban.dashboard_webhooks); inline (the default): applied before the commit, so a 200 also means applied. "
+							 "antiban.ingest_webhook (one body) always applies inline.",
+							 &antiban_webhook_apply, WEBHOOK_APPLY_INLINE, apply_modes,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.webhook_apply_batch",
+							"Pending webhook events the webhook apply worker applies per transaction.",
+							NULL, &antiban_webhook_apply_batch, 1000, 1, 100000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+}
+
+void
+antiban_register_webhook_apply(void)
+{
+	BackgroundWorker worker = {
+		.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION,
+		.bgw_start_time = BgWorkerStart_RecoveryFinished,
+		.bgw_restart_time = 1,
+		.bgw_library_name = "antiban",
+		.bgw_function_name = "antiban_webhook_apply_main",
+	};
+
+	snprintf(worker.bgw_name, BGW_MAXLEN, "antiban webhook apply");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "antiban webhook apply");
+	RegisterBackgroundWorker(&worker);
+}
+
+/* ---- waking the worker at commit ---- */
+
+static bool wake_pending = false;
+static bool callback_registered = false;
+
+static void
+set_worker_latch(Latch *latch)
+{
+	SpinLockAcquire(&antiban_shared->mutex);
+	antiban_shared->webhook_apply_latch = latch;
+	SpinLockRelease(&antiban_shared->mutex);
+}
+
+static void
+wake_at_commit(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT && wake_pending && antiban_shared)
+	{
+		Latch	   *latch;
+
+		SpinLockAcquire(&antiban_shared->mutex);
+		latch = antiban_shared->webhook_apply_latch;
+		SpinLockRelease(&antiban_shared->mutex);
+		if (latch)
+			SetLatch(latch);
+	}
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+		wake_pending = false;
+}
+
+void
+webhook_apply_wake_at_commit(void)
+{
+	if (!callback_registered)
+	{
+		RegisterXactCallback(wake_at_commit, NULL);
+		callback_registered = true;
+	}
+	wake_pending = true;
+}
+
+/* ---- the worker ---- */
+
+/* One batch in its own transaction; how many events it applied. */
+static int
+apply_batch(int limit)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		args[1] = {Int32GetDatum(limit)};
+	bool		isnull;
+	int			applied;
+
+	worker_begin("applying pending webhook events");
+	if (SPI_execute_with_args("SELECT antiban.apply_pending_webhooks($1)", 1, types, args, NULL, false, 1)
+		!= SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "antiban: could not apply pending webhook events");
+	applied = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	worker_commit();
+	return isnull ? 0 : applied;
+}
+
+/* As apply_batch, but an error is logged and answered with -1. */
+static int
+try_batch(int limit, MemoryContext batch_context)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	volatile int applied = -1;
+
+	MemoryContextReset(batch_context);
+	MemoryContextSwitchTo(batch_context);
+	PG_TRY();
+	{
+		applied = apply_batch(limit);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(batch_context);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortOutOfAnyTransaction();
+		elog(LOG, "antiban webhook apply: a batch of up to %d events failed; trying again in %d ms",
+			 limit, APPLY_RETRY_MS);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(caller);
+	worker_report_idle("waiting for webhook events");
+	return applied;
+}
+
+static void
+handle_signals(void)
+{
+	CHECK_FOR_INTERRUPTS();
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
+static void
+wait_ms(int events, long ms)
+{
+	(void) WaitLatch(MyLatch, events | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
+}
+
+/*
+ * A failed batch is tried again at half the size, down to one event, so
+ * one event that keeps failing holds up only itself; a success restores
+ * the full size.
+ */
+static void
+apply_loop(MemoryContext batch_context)
+{
+	int			limit = antiban_webhook_apply_batch;
+
+	while (!ShutdownRequestPending)
+	{
+		int			applied;
+
+		ResetLatch(MyLatch);
+		handle_signals();
+		applied = try_batch(limit, batch_context);
+		if (applied < 0)
+		{
+			limit = Max(1, limit / 2);
+			wait_ms(0, APPLY_RETRY_MS);
+			continue;
+		}
+		limit = antiban_webhook_apply_batch;
+		if (applied >= limit)
+			continue;			/* more may be waiting */
+		wait_ms(WL_LATCH_SET, APPLY_TICK_MS);
+	}
+}
+
+void
+antiban_webhook_apply_main(Datum arg)
+{
+	MemoryContext batch_context;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	BackgroundWorkerUnblockSignals();
+	worker_connect("antiban webhook apply");
+	batch_context = AllocSetContextCreate(TopMemoryContext, "antiban webhook apply batch",
+										  ALLOCSET_DEFAULT_SIZES);
+	while (!ShutdownRequestPending && !worker_extension_present())
+	{
+		worker_report_idle("waiting for CREATE EXTENSION antiban");
+		wait_ms(WL_LATCH_SET, 5000);
+		ResetLatch(MyLatch);
+		handle_signals();
+	}
+	set_worker_latch(MyLatch);
+	apply_loop(batch_context);
+	set_worker_latch(NULL);
+	proc_exit(1);
+}
