@@ -63,3 +63,17 @@ SELECT count(*) AS decisions FROM antiban.decisions;
 SELECT recipient, category, priority, outcome, reason, phone_number_id, not_before, consumed
 FROM antiban.decisions ORDER BY decided_at, recipient, reason;
 SELECT detail FROM antiban.decisions WHERE outcome = 'QUEUE' ORDER BY decided_at, recipient LIMIT 1;
+
+-- The journal writer stores decisions with a multi-insert into the table it
+-- knows; a table changed by hand (a column added) still gets every
+-- decision, through the SQL INSERT, and a dropped column is no obstacle.
+ALTER TABLE antiban.decisions ADD COLUMN note text DEFAULT 'by hand';
+SELECT outcome, reason FROM antiban.decide('+5511900000109', 'utility', consume => false);
+SELECT antiban.flush_journal() > 0 AS flushed;
+SELECT recipient, outcome, phone_number_id, note FROM antiban.decisions WHERE recipient = '+5511900000109';
+ALTER TABLE antiban.decisions DROP COLUMN note;
+SELECT d.outcome, count(*) FROM generate_series(110, 149) g,
+    antiban.decide('+5511900000' || g, 'utility', consume => false) d GROUP BY 1;
+SELECT antiban.flush_journal() >= 0 AS flushed;
+SELECT outcome, phone_number_id, consumed, count(*) FROM antiban.decisions
+WHERE recipient BETWEEN '+5511900000110' AND '+5511900000149' GROUP BY 1, 2, 3;

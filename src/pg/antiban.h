@@ -368,6 +368,9 @@ extern void journal_shmem_init(void);
 extern void journal_request_locks(void);
 extern void journal_log_decision(Oid instance, const JournalDecision *d);
 extern void journal_log_recipient(Oid instance, const JournalRecipient *r);
+
+/* decision_rows.c: the journal's fast store of decisions (false: use SQL) */
+extern bool decision_rows_insert(const JournalDecision *d, int n);
 extern int64 journal_flush(void);
 extern void journal_set_writer_latch(Latch *latch);
 extern void journal_mark_startup(void);

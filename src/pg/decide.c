@@ -28,6 +28,8 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "core/reach_window.h"
@@ -252,6 +254,45 @@ log_decision(DecideContext *ctx, const char *raw_recipient, Priority priority,
 	journal_log_decision(ctx->cache->instance, &j);
 }
 
+/*
+ * decide()'s result row type, kept for the session: a query calling it in
+ * FROM builds a new FmgrInfo at every execution, so fn_extra (result_desc)
+ * does not outlive one call.  Its OUT parameters fix the type; a change to
+ * the function drops the copy.
+ */
+static TupleDesc decide_desc = NULL;
+static Oid	decide_desc_fn = InvalidOid;
+
+static void
+forget_decide_desc(Datum arg, int cacheid, uint32 hashvalue)
+{
+	decide_desc_fn = InvalidOid;
+}
+
+static TupleDesc
+decide_result_desc(FunctionCallInfo fcinfo)
+{
+	static bool callback_set = false;
+	TupleDesc	desc;
+	MemoryContext old;
+
+	if (OidIsValid(decide_desc_fn) && decide_desc_fn == fcinfo->flinfo->fn_oid)
+		return decide_desc;
+	if (!callback_set)
+	{
+		CacheRegisterSyscacheCallback(PROCOID, forget_decide_desc, (Datum) 0);
+		callback_set = true;
+	}
+	desc = result_desc(fcinfo);
+	if (decide_desc)
+		FreeTupleDesc(decide_desc);
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	decide_desc = CreateTupleDescCopy(desc);
+	MemoryContextSwitchTo(old);
+	decide_desc_fn = fcinfo->flinfo->fn_oid;
+	return decide_desc;
+}
+
 static Datum
 decision_tuple(FunctionCallInfo fcinfo, const Decision *d)
 {
@@ -259,7 +300,7 @@ decision_tuple(FunctionCallInfo fcinfo, const Decision *d)
 	Datum		values[5];
 	bool		nulls[5] = {false, false, false, d->number == NULL, d->outcome != OUTCOME_QUEUE};
 
-	desc = result_desc(fcinfo);
+	desc = decide_result_desc(fcinfo);
 	values[0] = CStringGetTextDatum(outcome_name(d->outcome));
 	values[1] = CStringGetTextDatum(reason_name(d->reason));
 	values[2] = CStringGetTextDatum(d->detail);

@@ -296,7 +296,7 @@ insert_decisions(const JournalDecision *d, int n)
 	INT8OID, TIMESTAMPTZOID, BOOLOID, TEXTOID};
 	Column		c[10];
 
-	if (n == 0)
+	if (n == 0 || decision_rows_insert(d, n))
 		return;
 	if (plan == NULL)
 		plan = privileged_prepare(insert_decisions_sql, 10, types);

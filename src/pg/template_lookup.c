@@ -29,6 +29,9 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/jsonb.h"
 
 #include "core/template_check.h"
@@ -36,25 +39,109 @@
 #include "pg/privileged.h"
 #include "pg/template_lookup.h"
 
-#define WABAS_CTE \
+/*
+ * The WABAs that could send: the sender's, or every one with a number (a
+ * probe per WABA, not a scan of the numbers: LIMIT keeps the planner from
+ * turning it into a join over them).  Two texts rather than
+ * "$3 IS NULL OR ...", so that one generic plan serves each: a custom plan
+ * per call cost more than the rest of an enqueue.
+ */
+#define WABAS_OF_SENDER \
 	"WITH wabas AS (SELECT DISTINCT n.waba_id FROM antiban.numbers n" \
-	"               WHERE $3::text IS NULL OR n.phone_number_id = $3::text) "
+	"               WHERE n.phone_number_id = $3::text) "
+#define WABAS_OF_ANY \
+	"WITH wabas AS (SELECT w.id AS waba_id FROM antiban.wabas w" \
+	"               WHERE EXISTS (SELECT FROM antiban.numbers n WHERE n.waba_id = w.id LIMIT 1)) "
 
-static const char *const find_sql = WABAS_CTE
-"SELECT CASE WHEN t.pending_category IS NOT NULL AND t.pending_category_at <= $4"
-"            THEN t.pending_category ELSE t.category END, t.components"
-" FROM antiban.templates t JOIN wabas w ON w.waba_id = t.waba_id"
-" WHERE t.name = $1 AND t.language = antiban.template_language($2)"
-" ORDER BY t.status = 'APPROVED' DESC NULLS LAST, t.components IS NOT NULL DESC, t.updated_at DESC"
-" LIMIT 1";
+#define FIND_SQL \
+"SELECT CASE WHEN t.pending_category IS NOT NULL AND t.pending_category_at <= $4" \
+"            THEN t.pending_category ELSE t.category END, t.components" \
+" FROM antiban.templates t JOIN wabas w ON w.waba_id = t.waba_id" \
+" WHERE t.name = $1 AND t.language = $2" \
+" ORDER BY t.status = 'APPROVED' DESC NULLS LAST, t.components IS NOT NULL DESC, t.updated_at DESC" \
+" LIMIT 1"
 
-/* the same four arguments as find_sql ($2 and $4 unused): one calling convention */
-static const char *const catalogue_sql = WABAS_CTE
-"SELECT coalesce(string_agg(DISTINCT t.language, ', ') FILTER (WHERE t.name = $1), ''),"
-"       array_agg(DISTINCT t.name)"
-" FROM antiban.templates t JOIN wabas w ON w.waba_id = t.waba_id"
-" WHERE EXISTS (SELECT FROM antiban.templates s JOIN wabas x ON x.waba_id = s.waba_id"
-"               WHERE s.components IS NOT NULL)";
+/* the same four arguments as FIND_SQL ($2 and $4 unused): one calling convention */
+#define CATALOGUE_SQL \
+"SELECT coalesce(string_agg(DISTINCT t.language, ', ') FILTER (WHERE t.name = $1), '')," \
+"       array_agg(DISTINCT t.name)" \
+" FROM antiban.templates t JOIN wabas w ON w.waba_id = t.waba_id" \
+" WHERE EXISTS (SELECT FROM antiban.templates s JOIN wabas x ON x.waba_id = s.waba_id" \
+"               WHERE s.components IS NOT NULL)"
+
+/* by whether a sender is named ($3) */
+static const char *const find_sql[2] = {WABAS_OF_ANY FIND_SQL, WABAS_OF_SENDER FIND_SQL};
+static const char *const catalogue_sql[2] = {WABAS_OF_ANY CATALOGUE_SQL, WABAS_OF_SENDER CATALOGUE_SQL};
+
+/*
+ * antiban.template_language(code), remembered for the session.  It is an
+ * SQL function that cannot be inlined, so calling it inside the lookup
+ * planned it again at every enqueue; it is immutable, and a change to any
+ * function forgets what was remembered.
+ */
+#define LANGUAGE_MEMO 8
+
+typedef struct LanguageMemo
+{
+	char	   *code;
+	char	   *canonical;		/* NULL: the function said NULL */
+} LanguageMemo;
+
+static LanguageMemo language_memo[LANGUAGE_MEMO];
+static int	language_memo_used = 0;
+
+static void
+forget_languages(Datum arg, int cacheid, uint32 hashvalue)
+{
+	for (int i = 0; i < language_memo_used; i++)
+	{
+		pfree(language_memo[i].code);
+		if (language_memo[i].canonical)
+			pfree(language_memo[i].canonical);
+	}
+	language_memo_used = 0;
+}
+
+/* Inside the caller's SPI connection and privileged section. */
+static const char *
+canonical_language(const char *code)
+{
+	static bool callback_set = false;
+	static int	next = 0;
+	Oid			type = TEXTOID;
+	Datum		arg = CStringGetTextDatum(code);
+	LanguageMemo *m;
+	char	   *canonical;
+	MemoryContext old;
+
+	for (int i = 0; i < language_memo_used; i++)
+		if (strcmp(language_memo[i].code, code) == 0)
+			return language_memo[i].canonical;
+	if (!callback_set)
+	{
+		CacheRegisterSyscacheCallback(PROCOID, forget_languages, (Datum) 0);
+		callback_set = true;
+	}
+	if (SPI_execute_with_args("SELECT antiban.template_language($1)", 1, &type, &arg, NULL, true, 1)
+		!= SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "antiban: could not read the template language of \"%s\"", code);
+	canonical = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	if (language_memo_used < LANGUAGE_MEMO)
+		m = &language_memo[language_memo_used++];
+	else
+	{
+		m = &language_memo[next];
+		next = (next + 1) % LANGUAGE_MEMO;
+		pfree(m->code);
+		if (m->canonical)
+			pfree(m->canonical);
+	}
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	m->code = pstrdup(code);
+	m->canonical = canonical ? pstrdup(canonical) : NULL;
+	MemoryContextSwitchTo(old);
+	return m->canonical;
+}
 
 typedef struct Lookup
 {
@@ -68,7 +155,14 @@ plan_for(SPIPlanPtr *plan, const char *sql)
 	Oid			types[4] = {TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
 
 	if (*plan == NULL)
-		*plan = privileged_prepare(sql, 4, types);
+	{
+		SPIPlanPtr	p = SPI_prepare_cursor(sql, 4, types, CURSOR_OPT_GENERIC_PLAN);
+
+		if (p == NULL || SPI_keepplan(p) != 0)
+			elog(ERROR, "antiban: could not prepare the template lookup: %s",
+				 SPI_result_code_string(SPI_result));
+		*plan = p;
+	}
 	return *plan;
 }
 
@@ -122,8 +216,10 @@ refuse(const char *type, const PayloadError *err)
 void
 template_check_or_error(Jsonb *payload, Category category, const char *from_number)
 {
-	static SPIPlanPtr find_plan = NULL;
-	static SPIPlanPtr catalogue_plan = NULL;
+	static SPIPlanPtr find_plan[2] = {NULL, NULL};
+	static SPIPlanPtr catalogue_plan[2] = {NULL, NULL};
+	int			by_sender = from_number != NULL;
+	const char *canonical;
 	JsonView	send = jsonb_view(payload);
 	TemplateSpec spec = {0};
 	PayloadError err;
@@ -137,17 +233,19 @@ template_check_or_error(Jsonb *payload, Category category, const char *from_numb
 	if (spec.name == NULL || spec.language == NULL)
 		return;					/* payload_validate said so already */
 	l.args[0] = CStringGetTextDatum(spec.name);
-	l.args[1] = CStringGetTextDatum(spec.language);
+	canonical = canonical_language(spec.language);
+	l.args[1] = canonical ? CStringGetTextDatum(canonical) : (Datum) 0;
 	l.args[2] = from_number ? CStringGetTextDatum(from_number) : (Datum) 0;
 	l.args[3] = TimestampTzGetDatum(antiban_now());
 	memcpy(l.nulls, "  n ", 4);
+	l.nulls[1] = canonical ? ' ' : 'n';
 	l.nulls[2] = from_number ? ' ' : 'n';
-	if (SPI_execute_plan(plan_for(&find_plan, find_sql), l.args, l.nulls, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(plan_for(&find_plan[by_sender], find_sql[by_sender]), l.args, l.nulls, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "antiban: could not look up template %s", spec.name);
 	if (SPI_processed == 0)
 	{
 		/* names is NULL unless some template of those WABAs was synced */
-		if (SPI_execute_plan(plan_for(&catalogue_plan, catalogue_sql), l.args, l.nulls, true, 1) != SPI_OK_SELECT)
+		if (SPI_execute_plan(plan_for(&catalogue_plan[by_sender], catalogue_sql[by_sender]), l.args, l.nulls, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "antiban: could not read the template catalogue");
 		if (SPI_processed == 1)
 		{

@@ -1,0 +1,90 @@
+#!/bin/sh
+# Enqueue benchmark: antiban.send_template against a bare INSERT of the same
+# outbox row, measured in the same run on this machine (issue 13 §3).
+#  - one message per transaction: pgbench -M prepared -c 8 for BENCH_SECONDS
+#    (default 10) each, send_template vs INSERT INTO antiban.outbox + commit;
+#  - a campaign in one statement: send_template over an audience of
+#    BENCH_AUDIENCE (default 100,000) people vs INSERT ... SELECT of the same
+#    rows, in messages per second.
+# Prints one table of throughput and ratios.
+set -eu
+ANTIBAN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
+. "$ANTIBAN_ROOT/regress/lib.sh"
+SECONDS_EACH=${BENCH_SECONDS:-10}
+AUDIENCE=${BENCH_AUDIENCE:-100000}
+CLIENTS=8
+PORT=${BENCH_PORT:-5498}
+
+install_packages $ANTIBAN_BUILD_PACKAGES $ANTIBAN_BENCH_PACKAGES
+build_and_install
+ensure_cluster_user
+DIR=$(mktemp -d /tmp/antiban-bench.XXXXXX)
+chmod 755 "$DIR"
+[ "$(id -u)" = 0 ] && chown "$ANTIBAN_USER" "$DIR"
+cleanup() {
+	stop_cluster "$DIR"
+	rm -rf "$DIR"
+}
+trap cleanup EXIT INT TERM
+
+start_cluster "$DIR" "$PORT"
+cluster_psql "$DIR" "$PORT" postgres -c "CREATE DATABASE antiban"
+cluster_psql "$DIR" "$PORT" antiban -f "$ANTIBAN_ROOT/bench/setup.sql"
+# the audience, and the row a send_template of it stores (for the bare INSERT)
+cluster_psql "$DIR" "$PORT" antiban -c "
+	CREATE TABLE bench_audience AS
+		SELECT '+55119' || lpad(i::text, 8, '0') AS recipient FROM generate_series(1, $AUDIENCE) i" \
+	-c "SELECT antiban.send_template('+5511900000001', 'oferta', 'pt_BR', NULL, 'utility')" \
+	-c "CREATE TABLE bench_row AS SELECT * FROM antiban.outbox LIMIT 1" \
+	-c "TRUNCATE antiban.outbox CASCADE" >/dev/null
+ROW=$(cluster_psql "$DIR" "$PORT" antiban -tAc "
+	SELECT format('%L, %L, %L, %L::jsonb, %L, now(), %s, %s, %L, %s, %L, %L',
+		message_type, category, priority, payload, state,
+		quote_nullable(valid_until), quote_nullable(number_id), phone_number_id,
+		quote_nullable(portfolio_id), reason, detail)
+	FROM bench_row")
+COLUMNS="message_type, category, priority, payload, state, not_before, valid_until, number_id, phone_number_id, portfolio_id, reason, detail"
+sleep 2		# buckets seen first right after start count as empty
+
+script() {	# script NAME SQL...: a pgbench script file
+	f="$DIR/$1.sql"; shift
+	printf '%s\n' "$@" > "$f"
+	chmod 644 "$f"
+	echo "$f"
+}
+
+pgbench_tps() {	# pgbench_tps SCRIPT: transactions per second
+	as_cluster_user "$(pg_bindir)/pgbench" -n -M prepared -c $CLIENTS -j 2 -T "$SECONDS_EACH" \
+		-h "$DIR" -p "$PORT" -f "$1" antiban 2>/dev/null \
+		| sed -n 's/^tps = \([0-9.]*\).*/\1/p' | cut -d. -f1
+}
+
+per_second() {	# per_second SQL: rows per second of one statement storing AUDIENCE rows
+	cluster_psql "$DIR" "$PORT" antiban -c "TRUNCATE antiban.outbox CASCADE" -c "CHECKPOINT" >/dev/null
+	t0=$(date +%s.%N)
+	cluster_psql "$DIR" "$PORT" antiban -c "$1" >/dev/null
+	t1=$(date +%s.%N)
+	awk -v n="$AUDIENCE" -v a="$t0" -v b="$t1" 'BEGIN { printf "%d", n / (b - a) }'
+}
+
+say "measuring ($SECONDS_EACH s each, $CLIENTS clients; an audience of $AUDIENCE)"
+select1=$(pgbench_tps "$(script select1 'SELECT 1;')")
+insert_one=$(pgbench_tps "$(script insert_one '\set r random(1, 100000)' \
+	"INSERT INTO antiban.outbox (recipient, $COLUMNS) VALUES ('+55119' || lpad(:r::text, 8, '0'), $ROW);")")
+send_one=$(pgbench_tps "$(script send_one '\set r random(1, 100000)' \
+	"SELECT antiban.send_template('+55119' || lpad(:r::text, 8, '0'), 'oferta', 'pt_BR', NULL, 'utility');")")
+insert_all=$(per_second "INSERT INTO antiban.outbox (recipient, $COLUMNS) SELECT recipient, $ROW FROM bench_audience")
+send_all=$(per_second "SELECT count(antiban.send_template(recipient, 'oferta', 'pt_BR', NULL, 'utility')) FROM bench_audience")
+
+jit=$(cluster_psql "$DIR" "$PORT" antiban -tAc "SHOW jit")
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+row() { printf '| %-48s | %9s | %8s | %-24s |\n' "$1" "$2" "$3" "$4"; }
+echo
+echo "antiban enqueue benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, pgbench -M prepared -c $CLIENTS -j 2 -T $SECONDS_EACH, jit = $jit"
+row "workload" "per s" "ratio" "target"
+row "------------------------------------------------" "---------" "--------" "------------------------"
+row "SELECT 1" "$select1" "" ""
+row "bare INSERT of the outbox row + commit (peer)" "$insert_one" "1.00" ""
+row "antiban.send_template, one per transaction" "$send_one" "$(ratio "$send_one" "$insert_one")" ">= 0.80 x bare INSERT"
+row "bare INSERT ... SELECT, $AUDIENCE rows (peer)" "$insert_all" "1.00" ""
+row "send_template over $AUDIENCE in one statement" "$send_all" "$(ratio "$send_all" "$insert_all")" ">= 50,000 messages/s"
