@@ -59,6 +59,14 @@ SET ROLE tenancy_app_b;
 SELECT antiban.send_template('+5511987653001', 'boas_vindas', 'pt_BR') AS b_sent \gset
 RESET ROLE;
 SELECT o.phone_number_id LIKE '300%' AS own_number FROM antiban.outbox o WHERE o.id = :b_sent;
+-- A may not cancel B's message (it is "no outbox message" to A); B may
+SET ROLE tenancy_app_a;
+SELECT antiban.cancel(:b_sent);
+RESET ROLE;
+SELECT state FROM antiban.outbox WHERE id = :b_sent;
+SET ROLE tenancy_app_b;
+SELECT antiban.cancel(:b_sent) AS cancelled_by_b;
+RESET ROLE;
 
 -- ==== 4. a WABA without an access token is out of rotation, with an alert ====
 SELECT antiban.set_secret('access_token', 'token-of-waba-200', '200');

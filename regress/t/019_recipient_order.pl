@@ -35,7 +35,8 @@ $node->safe_psql('postgres', q{
 	COMMIT;});
 ok(wait_for($node, q{SELECT count(*) = 16 FROM antiban.outbox WHERE state = 'sent'}, 120), 'all sixteen were sent')
   or diag($node->safe_psql('postgres', q{SELECT id, recipient, state, attempts, reason FROM antiban.outbox ORDER BY id}));
-ok($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.outbox WHERE attempts > 1}) >= 3,
+# the three scripted failures were retried (one message may take two of them: only two are in flight)
+ok($node->safe_psql('postgres', q{SELECT sum(attempts) - count(*) FROM antiban.outbox}) >= 3,
 	'some were retried');
 
 my %to_of = map { split /\|/ } split /\n/, $node->safe_psql('postgres', q{SELECT id || '|' || recipient FROM antiban.outbox});

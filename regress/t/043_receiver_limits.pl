@@ -95,7 +95,15 @@ my @idle = map { connect_raw() } 1 .. 20;
 my $cut_idle = grep { closed_within($_, 20) } @idle;	# libmicrohttpd alone: 30 s
 close $_ for @idle;
 is($cut_idle, 20, 'twenty connections that send nothing are cut at their header deadline');
-my $g = $http->get("$r->{url}/webhook?hub.mode=subscribe&hub.verify_token=limits-verify&hub.challenge=42");
+# (on a loaded machine the receiver may not have reaped the twenty closed sockets yet, and the
+# per-IP limit still counts them: the request is retried for a while, never waited on by time)
+my $g;
+for (1 .. 50)
+{
+	$g = $http->get("$r->{url}/webhook?hub.mode=subscribe&hub.verify_token=limits-verify&hub.challenge=42");
+	last if $g->{status} != 599;
+	select(undef, undef, undef, 0.2);
+}
 is("$g->{status} $g->{content}", '200 42', 'then a normal request is answered');
 stop_receiver($r);
 

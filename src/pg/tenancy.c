@@ -74,7 +74,11 @@ tenancy_portfolio_by_id(NumbersCache *c, int64 id)
 
 PG_FUNCTION_INFO_V1(antiban_my_portfolios);
 
-/* antiban.my_portfolios() -> bigint[] (NULL: not restricted) */
+/*
+ * antiban.my_portfolios() -> bigint[] (NULL: not restricted).  The role is
+ * the caller's even inside a SECURITY DEFINER function (the outer user, as
+ * SET ROLE left it), so antiban's own functions can ask on its behalf.
+ */
 Datum
 antiban_my_portfolios(PG_FUNCTION_ARGS)
 {
@@ -83,7 +87,7 @@ antiban_my_portfolios(PG_FUNCTION_ARGS)
 	Datum	   *ids = palloc(sizeof(Datum) * Max(c->nportfolios, 1));
 	int			n = 0;
 
-	if (!tenancy_scope(c, GetUserId(), allowed))
+	if (!tenancy_scope(c, GetOuterUserId(), allowed))
 		PG_RETURN_NULL();
 	for (int i = 0; i < c->nportfolios; i++)
 		if (allowed[i])

@@ -108,7 +108,11 @@ AS $$
 DECLARE
     current antiban.message_state;
 BEGIN
-    SELECT o.state INTO current FROM antiban.outbox o WHERE o.id = message FOR UPDATE;
+    -- a role restricted to some portfolios cancels only their messages (it can not tell the others exist)
+    SELECT o.state INTO current FROM antiban.outbox o
+    WHERE o.id = message
+      AND (antiban.my_portfolios() IS NULL OR o.portfolio_id = ANY (antiban.my_portfolios()))
+    FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no outbox message %', message USING ERRCODE = 'undefined_object';
     END IF;
@@ -120,4 +124,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.cancel(bigint) IS
-    'Cancel a message that has not left yet (queued or waiting to retry). Returns false when it is already on its way or done.';
+    'Cancel a message that has not left yet (queued or waiting to retry). Returns false when it is already on its way or done. A role restricted to some portfolios (antiban.role_portfolios) may cancel only their messages: another''s is "no outbox message".';
