@@ -4,10 +4,14 @@
 -- A campaign is a row: a template, an audience (a SELECT or a table the
 -- caller can read), the column holding each recipient's parameters, a window
 -- of allowed hours, caps and a lead-score gate.  The audience always runs
--- with the rights of whoever calls create/plan/start, never antiban's own:
--- it is checked to be one plain SELECT (antiban.audience_query_check, in C,
--- with PostgreSQL's own parser) and run as a subquery, under the search_path
--- the campaign's creator had.  start_campaign takes a snapshot of the
+-- with the rights of the role that created the campaign (created_by, set by
+-- the table itself, never by the caller), never antiban's own nor those of
+-- whoever plans or starts it: it is checked to be one plain SELECT
+-- (antiban.audience_query_check, in C, with PostgreSQL's own parser) and run
+-- as a subquery by antiban.audience_run, as the creator inside a
+-- security-restricted operation (as PostgreSQL refreshes a materialized view
+-- as its owner: no SET ROLE back to the caller), under the search_path the
+-- creator had.  start_campaign takes a snapshot of the
 -- audience (one row per person), and antiban.pace_campaigns() releases it
 -- slice by slice with send_template, exactly once per (campaign, person).
 --
@@ -120,8 +124,14 @@ RETURN (min_score IS NULL AND engaged_within IS NULL)
 COMMENT ON FUNCTION antiban.campaign_gate(bigint, text, integer, interval) IS
     'Whether the person with this canonical key passes a campaign''s score gate: antiban.lead_gate(person, min_score, engaged_within) on their lead in the portfolio (each NULL: not checked; a person without a lead does not pass a gate).';
 
--- The audience as the caller sees it: (ord, recipient, params).  Runs the
--- stored query with the caller's rights and the creator's search_path.
+CREATE FUNCTION antiban.audience_run(creator name, search_path text, query text)
+RETURNS TABLE (ord integer, recipient text, params jsonb)
+AS 'MODULE_PATHNAME', 'antiban_audience_run' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION antiban.audience_run(name, text, text) IS
+    'Internal to campaign_audience: run an audience query (returning ord, recipient, params) read-only as the campaign''s creator, in a security-restricted operation (no SET ROLE back to the caller), with the creator''s search_path. Only the creator, a role with its privileges or antiban''s own functions may call it.';
+
+-- The audience as its creator sees it: (ord, recipient, params).  Runs the
+-- stored query with the creator's rights and search_path, whoever calls.
 CREATE FUNCTION antiban.campaign_audience(campaign bigint, probe boolean DEFAULT false)
 RETURNS TABLE (ord integer, recipient text, params jsonb)
 LANGUAGE plpgsql VOLATILE AS $$
@@ -129,60 +139,110 @@ DECLARE
     c antiban.campaigns;
     source text;
     params_expr text;
+    rel regclass;
 BEGIN
     SELECT * INTO c FROM antiban.campaigns x WHERE x.id = campaign;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no campaign %', campaign USING ERRCODE = 'undefined_object';
     END IF;
-    source := CASE c.audience_kind WHEN 'table' THEN 'TABLE ' || c.audience
-                                   ELSE antiban.audience_query_check(c.audience) END;
+    IF c.audience_kind = 'table' THEN
+        -- a name, never SQL: resolved again and quoted from the catalog
+        rel := to_regclass(c.audience);
+        IF rel IS NULL THEN
+            RAISE EXCEPTION 'the audience of campaign "%" can not be read: no table or view %', c.name, c.audience
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        SELECT 'TABLE ' || format('%I.%I', n.nspname, r.relname) INTO source
+        FROM pg_catalog.pg_class r JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace WHERE r.oid = rel;
+    ELSE
+        source := antiban.audience_query_check(c.audience);
+    END IF;
     params_expr := CASE WHEN c.params_column IS NULL THEN 'NULL::jsonb'
                         ELSE format('pg_catalog.to_jsonb(a.%I)', c.params_column) END;
-    PERFORM set_config('search_path', c.audience_search_path, true);
     BEGIN
-        RETURN QUERY EXECUTE format(
+        RETURN QUERY SELECT * FROM antiban.audience_run(c.created_by, c.audience_search_path, format(
             'SELECT (pg_catalog.row_number() OVER ())::pg_catalog.int4, (a.%I)::pg_catalog.text, %s FROM (%s'
             || E'\n' || ') AS a%s',
-            c.recipient_column, params_expr, source, CASE WHEN probe THEN ' LIMIT 0' ELSE '' END);
+            c.recipient_column, params_expr, source, CASE WHEN probe THEN ' LIMIT 0' ELSE '' END));
     EXCEPTION WHEN undefined_column OR undefined_table OR syntax_error OR insufficient_privilege
                    OR undefined_function OR datatype_mismatch THEN
-        PERFORM set_config('search_path', 'pg_catalog, antiban, pg_temp', true);
         RAISE EXCEPTION 'the audience of campaign "%" can not be read: %', c.name, SQLERRM
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The audience runs with your rights, as: %s', source),
-                  HINT = format('It needs a column %I (the recipient)%s, readable by you.', c.recipient_column,
+            USING ERRCODE = CASE WHEN SQLSTATE = '42501' THEN '42501' ELSE '22023' END,
+                  DETAIL = format('The audience runs with the rights of its creator, %s, as: %s', c.created_by, source),
+                  HINT = format('It needs a column %I (the recipient)%s, readable by %s.', c.recipient_column,
                                 CASE WHEN c.params_column IS NOT NULL
-                                     THEN format(' and a column %I (the parameters)', c.params_column) ELSE '' END);
+                                     THEN format(' and a column %I (the parameters)', c.params_column) ELSE '' END,
+                                c.created_by);
     END;
-    PERFORM set_config('search_path', 'pg_catalog, antiban, pg_temp', true);
     -- a scalar parameter is the one positional body parameter
     RETURN;
 END
 $$;
 COMMENT ON FUNCTION antiban.campaign_audience(bigint, boolean) IS
-    'A campaign''s audience as the caller sees it: (ord, recipient, params as JSON). Runs the audience with the caller''s rights, never antiban''s, and the search_path its creator had; probe => true only checks that it can run (no row).';
+    'A campaign''s audience as its creator sees it: (ord, recipient, params as JSON). Runs the audience with its creator''s rights (antiban.audience_run: never antiban''s, never the caller''s), and the search_path its creator had; only the creator or a role with its privileges may call it directly; probe => true only checks that it can run (no row).';
 
 -- ---- writes: SECURITY DEFINER, fed only with what the caller could see ----
 
-CREATE FUNCTION antiban.campaign_insert(c antiban.campaigns) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+-- The table guards itself: apps INSERT campaigns with their own rights
+-- (only the columns a caller chooses are granted), and these triggers set
+-- what no caller may choose (who created it, its state) and re-check the
+-- audience, whatever path the row came by.
+CREATE FUNCTION antiban.campaign_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, antiban, pg_temp AS $$
 DECLARE
-    new_id bigint;
+    rel regclass;
 BEGIN
-    INSERT INTO antiban.campaigns (name, portfolio_id, template_name, language, category, audience, audience_kind,
-        audience_search_path, recipient_column, params_column, window_start, window_end, time_zone,
-        per_hour_cap, per_day_cap, reserve, min_score, engaged_within, created_by, created_at)
-    VALUES (c.name, c.portfolio_id, c.template_name, c.language, c.category, c.audience, c.audience_kind,
-        c.audience_search_path, c.recipient_column, c.params_column, c.window_start, c.window_end, c.time_zone,
-        c.per_hour_cap, c.per_day_cap, c.reserve, c.min_score, c.engaged_within, c.created_by, antiban.now())
-    RETURNING id INTO new_id;
-    INSERT INTO antiban.campaign_events (campaign_id, at, from_state, to_state, by_role)
-    VALUES (new_id, antiban.now(), NULL, 'draft', c.created_by);
-    RETURN new_id;
+    -- a trigger without SECURITY DEFINER: current_user is the inserting role
+    NEW.created_by := current_user;
+    NEW.state := 'draft';
+    NEW.created_at := antiban.now();
+    NEW.started_at := NULL;
+    NEW.paced_at := NULL;
+    NEW.finished_at := NULL;
+    NEW.carry := 0;
+    IF NEW.audience_kind = 'query' THEN
+        NEW.audience := antiban.audience_query_check(NEW.audience);
+    ELSE
+        BEGIN
+            rel := to_regclass(NEW.audience);
+        EXCEPTION WHEN OTHERS THEN
+            rel := NULL;
+        END;
+        IF rel IS NULL THEN
+            RAISE EXCEPTION 'the audience "%" is not a schema-qualified table or view', NEW.audience
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Create campaigns with antiban.create_campaign.';
+        END IF;
+        SELECT format('%I.%I', n.nspname, r.relname) INTO NEW.audience
+        FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace WHERE r.oid = rel;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM antiban.templates x JOIN antiban.wabas w ON w.id = x.waba_id
+                   WHERE w.portfolio_id = NEW.portfolio_id AND x.name = NEW.template_name AND x.language = NEW.language) THEN
+        RAISE EXCEPTION 'unknown template "%" (%)', NEW.template_name, NEW.language USING ERRCODE = 'undefined_object',
+            HINT = 'Create campaigns with antiban.create_campaign.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_timezone_names z WHERE z.name = NEW.time_zone) THEN
+        RAISE EXCEPTION 'unknown time zone "%"', NEW.time_zone USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION antiban.campaign_insert(antiban.campaigns) IS
-    'Internal to create_campaign: store a validated campaign as draft and log it.';
+COMMENT ON FUNCTION antiban.campaign_guard() IS
+    'Trigger: a new campaign is a draft created by the inserting role (created_by can not be chosen), with an audience that is one plain SELECT or an existing table or view (stored quoted), a known template and time zone.';
+CREATE TRIGGER campaigns_guard BEFORE INSERT ON antiban.campaigns
+    FOR EACH ROW EXECUTE FUNCTION antiban.campaign_guard();
+
+CREATE FUNCTION antiban.campaign_created() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, antiban, pg_temp AS $$
+BEGIN
+    INSERT INTO antiban.campaign_events (campaign_id, at, from_state, to_state, by_role)
+    VALUES (NEW.id, antiban.now(), NULL, 'draft', NEW.created_by);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION antiban.campaign_created() IS 'Trigger: log a new campaign''s draft state and its creator.';
+CREATE TRIGGER campaigns_created AFTER INSERT ON antiban.campaigns
+    FOR EACH ROW EXECUTE FUNCTION antiban.campaign_created();
 
 -- Which moves are allowed, in one place.
 CREATE FUNCTION antiban.campaign_move_allowed(from_state antiban.campaign_state, to_state antiban.campaign_state)
@@ -362,8 +422,15 @@ BEGIN
     c.recipient_column := recipient_column; c.params_column := params;
     c.window_start := window_start; c.window_end := window_end; c.time_zone := time_zone;
     c.per_hour_cap := per_hour_cap; c.per_day_cap := per_day_cap; c.reserve := coalesce(reserve, 0.2);
-    c.min_score := min_score; c.engaged_within := engaged_within; c.created_by := current_user;
-    c.id := antiban.campaign_insert(c);
+    c.min_score := min_score; c.engaged_within := engaged_within;
+    -- with the caller's own INSERT right: the table sets created_by and state
+    INSERT INTO antiban.campaigns (name, portfolio_id, template_name, language, category, audience, audience_kind,
+        audience_search_path, recipient_column, params_column, window_start, window_end, time_zone,
+        per_hour_cap, per_day_cap, reserve, min_score, engaged_within)
+    VALUES (c.name, c.portfolio_id, c.template_name, c.language, c.category, c.audience, c.audience_kind,
+        c.audience_search_path, c.recipient_column, c.params_column, c.window_start, c.window_end, c.time_zone,
+        c.per_hour_cap, c.per_day_cap, c.reserve, c.min_score, c.engaged_within)
+    RETURNING id INTO c.id;
     -- the audience must be readable by its creator, with the columns it names
     PERFORM count(*) FROM antiban.campaign_audience(c.id, probe => true);
     RETURN c.id;
@@ -550,7 +617,7 @@ CREATE FUNCTION antiban.plan_campaign(campaign bigint,
     OUT audience bigint, OUT eligible bigint, OUT held jsonb, OUT excluded jsonb,
     OUT needs bigint, OUT budget bigint, OUT budget_left bigint, OUT rate_per_hour numeric,
     OUT numbers jsonb, OUT finishes_at timestamptz, OUT lint jsonb, OUT summary text)
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, antiban, pg_temp AS $$
 DECLARE
     c antiban.campaigns;
     b record;
@@ -650,7 +717,7 @@ COMMENT ON FUNCTION antiban.campaign_lint(bigint) IS
 
 CREATE FUNCTION antiban.start_campaign(campaign bigint, force boolean DEFAULT false)
 RETURNS antiban.campaign_state
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, antiban, pg_temp AS $$
 DECLARE
     c antiban.campaigns;
     p record;
@@ -685,18 +752,18 @@ COMMENT ON FUNCTION antiban.start_campaign(bigint, boolean) IS
     'Start a draft campaign: plan it, refuse it if the lint finds an error (unless force), take a snapshot of its audience as you can read it (one row per person; excluded people skipped with their reason) and let antiban.pace_campaigns() release it.';
 
 CREATE FUNCTION antiban.pause_campaign(campaign bigint) RETURNS antiban.campaign_state
-LANGUAGE sql VOLATILE
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, antiban, pg_temp
 RETURN antiban.campaign_move(campaign, 'paused');
 COMMENT ON FUNCTION antiban.pause_campaign(bigint) IS
     'Stop releasing a running campaign (messages already released still go).';
 
 CREATE FUNCTION antiban.resume_campaign(campaign bigint) RETURNS antiban.campaign_state
-LANGUAGE sql VOLATILE
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, antiban, pg_temp
 RETURN antiban.campaign_move(campaign, 'running');
 COMMENT ON FUNCTION antiban.resume_campaign(bigint) IS 'Resume releasing a paused campaign.';
 
 CREATE FUNCTION antiban.cancel_campaign(campaign bigint) RETURNS antiban.campaign_state
-LANGUAGE sql VOLATILE
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, antiban, pg_temp
 RETURN antiban.campaign_move(campaign, 'cancelled');
 COMMENT ON FUNCTION antiban.cancel_campaign(bigint) IS
     'Cancel a campaign for good: nothing more is released, and its messages still queued are cancelled.';
