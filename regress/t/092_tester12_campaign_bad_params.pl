@@ -51,5 +51,27 @@ is($node->safe_psql('postgres', q{
 	WHERE c.name = 'bad-row' AND r.status = 'released'}), '5',
 	'the rest of the campaign is released');
 
+# fix12: a template that changes after the snapshot (Meta edited, synced
+# again) makes every pending row refused at release: each is skipped with
+# the error, the tick goes on.
+$node->safe_psql('postgres', q{
+	INSERT INTO antiban.templates (waba_id, name, language, status, category, components) VALUES
+	 (1, 'promo2', 'pt_BR', 'APPROVED', 'MARKETING',
+	  '[{"type":"BODY","text":"Oi {{1}}, novidades. Responda SAIR para sair"}]');
+	CREATE TABLE late_aud (recipient text, params jsonb);
+	INSERT INTO late_aud SELECT '+551196000' || lpad(i::text, 4, '0'), jsonb_build_array('L' || i)
+	FROM generate_series(1, 3) i;
+	SELECT antiban.create_campaign('late', 'promo2', 'pt_BR', 'late_aud', params => 'params');
+	SELECT antiban.start_campaign((SELECT id FROM antiban.campaigns WHERE name = 'late'));
+	UPDATE antiban.templates SET components = '[{"type":"BODY","text":"Oi {{1}} {{2}}. Responda SAIR para sair"}]'
+	WHERE name = 'promo2';
+	UPDATE antiban.campaigns SET paced_at = antiban.now() - interval '1 hour', carry = 100 WHERE name = 'late';});
+($rc, $out, $err) = $node->psql('postgres', 'SELECT count(*) FROM antiban.pace_campaigns()');
+is($rc, 0, 'pace_campaigns() goes on when the template changed after the snapshot') or diag($err);
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(DISTINCT r.status || ' ' || r.reason || ' ' || (r.error ~ 'parameter')::text, ',')
+	FROM antiban.campaign_recipients r JOIN antiban.campaigns c ON c.id = r.campaign_id WHERE c.name = 'late'}),
+	'skipped invalid_params true', 'each refused row is skipped with the reason and the error');
+
 $node->stop;
 done_testing();

@@ -80,13 +80,14 @@ CREATE TABLE antiban.campaign_recipients (
     params       jsonb,
     status       text NOT NULL CONSTRAINT campaign_recipients_status CHECK (status IN ('pending', 'released', 'skipped')),
     reason       text,
+    error        text,
     outbox_id    bigint,
     released_at  timestamptz,
     PRIMARY KEY (campaign_id, person)
 );
 CREATE INDEX campaign_recipients_pending ON antiban.campaign_recipients (campaign_id, ord) WHERE status = 'pending';
 COMMENT ON TABLE antiban.campaign_recipients IS
-    'A started campaign''s audience, one row per person (the key every person rule reads: two identifiers of one person are one row): pending, released (with its outbox message) or skipped (with the reason). Released once: the outbox idempotency key is campaign:<id>:<person>.';
+    'A started campaign''s audience, one row per person (the key every person rule reads: two identifiers of one person are one row): pending, released (with its outbox message) or skipped (with the reason; error: the message a send refused it with). Released once: the outbox idempotency key is campaign:<id>:<person>.';
 
 -- ---- the audience ----
 
@@ -489,15 +490,21 @@ BEGIN
           FROM a JOIN d ON d.ord = a.ord),
     g AS (SELECT j.*, CASE WHEN gated AND j.person IS NOT NULL AND j.nth = 1 AND j.outcome <> 'REJECT'
                            THEN antiban.campaign_gate(c.portfolio_id, j.person_key, c.min_score, c.engaged_within)
-                           ELSE true END AS passes
+                           ELSE true END AS passes,
+                      -- what send_template would refuse: the parameters against the synced template
+                      CASE WHEN j.person IS NOT NULL AND j.nth = 1 AND j.outcome <> 'REJECT'
+                           THEN antiban.template_params_problem(c.template_name, c.language, j.params, c.category::text)
+                           END AS params_problem
           FROM j)
     SELECT j.ord, j.recipient, j.person, j.person_key, j.params, j.counts, j.phone_number_id,
-           CASE WHEN j.person IS NULL OR j.nth > 1 OR j.outcome = 'REJECT' OR NOT j.passes THEN 'excluded'
+           CASE WHEN j.person IS NULL OR j.nth > 1 OR j.outcome = 'REJECT' OR j.params_problem IS NOT NULL
+                     OR NOT j.passes THEN 'excluded'
                 WHEN NOT j.waits THEN 'held'
                 ELSE 'eligible' END,
            CASE WHEN j.person IS NULL THEN 'invalid_recipient'
                 WHEN j.nth > 1 THEN 'duplicate_person'
                 WHEN j.outcome = 'REJECT' THEN j.reason
+                WHEN j.params_problem IS NOT NULL THEN 'invalid_params'
                 WHEN NOT j.passes THEN 'score_gate'
                 WHEN NOT j.waits THEN j.reason
                 END
@@ -505,7 +512,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.campaign_members(bigint) IS
-    'Each audience row of a campaign decided now (dry run) and classified: eligible; held (a QUEUE pacing does not wait out: frequency cap, quiet hours, Meta''s marketing cap; with the reason); excluded (invalid_recipient, duplicate_person, score_gate, or the decision''s REJECT reason: opted_out, no_opt_in...).';
+    'Each audience row of a campaign decided now (dry run) and classified: eligible; held (a QUEUE pacing does not wait out: frequency cap, quiet hours, Meta''s marketing cap; with the reason); excluded (invalid_recipient, duplicate_person, invalid_params (parameters send_template would refuse for the synced template), score_gate, or the decision''s REJECT reason: opted_out, no_opt_in...).';
 
 -- When does a campaign's window open and close on the local day of 'at'?
 CREATE FUNCTION antiban.campaign_window_on(c antiban.campaigns, at timestamptz,
@@ -814,9 +821,19 @@ BEGIN
     FOR m IN SELECT r.person, r.recipient, r.params FROM antiban.campaign_recipients r
              WHERE r.campaign_id = c.id AND r.status = 'pending' ORDER BY r.ord LIMIT n
              FOR UPDATE SKIP LOCKED LOOP
-        msg := antiban.send_template(m.recipient, c.template_name, c.language, m.params, c.category::text, 'low',
-            w.closes, format('campaign:%s:%s', c.id, m.person),
-            jsonb_build_object('campaign', c.name, 'campaign_id', c.id));
+        -- one row a send refuses (its parameters, a template changed since
+        -- the snapshot) is skipped with the error: it never stops the tick
+        BEGIN
+            msg := antiban.send_template(m.recipient, c.template_name, c.language, m.params, c.category::text, 'low',
+                w.closes, format('campaign:%s:%s', c.id, m.person),
+                jsonb_build_object('campaign', c.name, 'campaign_id', c.id));
+        EXCEPTION WHEN data_exception OR undefined_object OR check_violation THEN
+            UPDATE antiban.campaign_recipients r
+            SET status = 'skipped', error = SQLERRM,
+                reason = CASE WHEN SQLSTATE = '22023' THEN 'invalid_params' ELSE 'refused' END
+            WHERE r.campaign_id = c.id AND r.person = m.person;
+            CONTINUE;
+        END;
         UPDATE antiban.campaign_recipients r SET status = 'released', outbox_id = msg, released_at = t_now
         WHERE r.campaign_id = c.id AND r.person = m.person;
         released := released + 1;
@@ -828,7 +845,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.pace_campaign(antiban.campaigns) IS
-    'Internal to pace_campaigns: release one running campaign''s next slice.';
+    'Internal to pace_campaigns: release one running campaign''s next slice. A row send_template refuses is skipped (reason invalid_params or refused, error: the message) and the others go on.';
 
 CREATE FUNCTION antiban.pace_campaigns(OUT campaign bigint, OUT name text, OUT released integer)
 RETURNS SETOF record

@@ -80,7 +80,9 @@ GRANT EXECUTE ON FUNCTION antiban.decide(text, text, text, timestamptz, text, te
     antiban.send_text(text, text, boolean, text, text, timestamptz, text, jsonb, text),
     antiban.send(text, jsonb, text, text, timestamptz, text, jsonb, text),
     antiban.mark_read(text, text, boolean),
-    antiban.cancel(bigint)
+    antiban.cancel(bigint),
+    antiban.check_message(text, text, jsonb, text),
+    antiban.template_params_problem(text, text, jsonb, text)
     TO antiban_app;
 GRANT SELECT ON antiban.outbox, antiban.queue_depth, antiban.outbox_states TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.transition_allowed(text, text) TO antiban_reader;
