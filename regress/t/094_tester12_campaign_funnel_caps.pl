@@ -46,5 +46,20 @@ my ($rc, $out, $err) = $node->psql('postgres', q{
 		frequency_caps => 'marketing=1/7d')});
 is($rc, 0, 'a campaign takes its own frequency caps') or diag($err);
 
+# fix12: bad caps are refused; the caps travel with each release to the
+# sender's claim-time decision (metadata.frequency_caps)
+($rc, $out, $err) = $node->psql('postgres', q{
+	SELECT antiban.create_campaign('bad-caps', 'promo', 'pt_BR', 'cust', params => 'params',
+		frequency_caps => 'marketing=lots')});
+like($err, qr/invalid frequency caps/, 'caps that do not parse are refused');
+$node->safe_psql('postgres', q{
+	SELECT antiban.start_campaign((SELECT id FROM antiban.campaigns WHERE name = 'capped'));
+	UPDATE antiban.campaigns SET paced_at = antiban.now() - interval '1 hour', carry = 100 WHERE name = 'capped';
+	SELECT antiban.pace_campaigns();});
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(o.metadata ->> 'frequency_caps', ',') FROM antiban.campaign_recipients r
+	JOIN antiban.campaigns c ON c.id = r.campaign_id JOIN antiban.outbox o ON o.id = r.outbox_id
+	WHERE c.name = 'capped'}), 'marketing=1/7d', 'the released message carries the campaign\'s caps');
+
 $node->stop;
 done_testing();

@@ -166,6 +166,20 @@ apply_decision(EnqueueRow *r, NumbersCache *c, const Decision *d)
 	}
 }
 
+/* metadata.frequency_caps (a campaign's own caps) as text, or NULL. */
+static const char *
+metadata_caps(Jsonb *metadata)
+{
+	JsonView	v;
+	const char *s;
+	long		len;
+
+	if (metadata == NULL)
+		return NULL;
+	v = jsonb_view(metadata);
+	return v.text(v.ctx, "frequency_caps", &s, &len) ? pnstrdup(s, len) : NULL;
+}
+
 PG_FUNCTION_INFO_V1(antiban_check_message);
 
 /*
@@ -258,6 +272,15 @@ antiban_enqueue(PG_FUNCTION_ARGS)
 			.priority = r.priority, .valid_until = r.valid_until, .from_number = from_number,
 		.consume = false};
 		Decision	d;
+		FrequencyCaps own_caps;
+		const char *caps_text = metadata_caps(r.metadata);
+
+		/* a campaign's own caps travel in metadata.frequency_caps */
+		if (caps_text)
+		{
+			frequency_caps_or_error(caps_text, &own_caps);
+			args.caps = &own_caps;
+		}
 
 		args.recipient = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
 		antiban_decide_message(&args, &d, normalized);

@@ -75,7 +75,7 @@ RETURN antiban.enqueue(recipient, 'template', category,
     jsonb_build_object('template', antiban.template_object(template_name, language, params)),
     priority, valid_until, idempotency_key, metadata, from_number);
 COMMENT ON FUNCTION antiban.send_template(text, text, text, jsonb, text, text, timestamptz, text, jsonb, text) IS
-    'Queue an approved template (category: marketing by default, utility or authentication). Returns the outbox id; the same idempotency_key twice returns the same id and sends once.';
+    'Queue an approved template (category: marketing by default, utility or authentication). Returns the outbox id; the same idempotency_key twice returns the same id and sends once. metadata.frequency_caps (a campaign''s own caps, as antiban.frequency_caps) replaces the server''s caps for this message, when queued and when the sender claims it.';
 
 CREATE FUNCTION antiban.send_text(
     recipient text, body text, preview_url boolean DEFAULT false, reply_to text DEFAULT NULL,

@@ -43,6 +43,7 @@ CREATE TABLE antiban.campaigns (
     reserve              real NOT NULL CONSTRAINT campaigns_reserve CHECK (reserve >= 0 AND reserve < 1),
     min_score            smallint CONSTRAINT campaigns_min_score CHECK (min_score BETWEEN 0 AND 100),
     engaged_within       interval,
+    frequency_caps       text,
     state                antiban.campaign_state NOT NULL DEFAULT 'draft',
     created_by           name NOT NULL DEFAULT current_user,
     created_at           timestamptz NOT NULL DEFAULT antiban.now(),
@@ -57,6 +58,8 @@ COMMENT ON TABLE antiban.campaigns IS
     'Campaigns: a template sent to an audience, paced over the allowed hours [window_start, window_end) in time_zone within the portfolio''s 24 h budget, leaving reserve (a share of the budget) to other traffic, within per_hour_cap and per_day_cap, optionally only to leads with score >= min_score that wrote within engaged_within.';
 COMMENT ON COLUMN antiban.campaigns.audience IS 'The SELECT (audience_kind query) or the schema-qualified table or view (table) the recipients come from.';
 COMMENT ON COLUMN antiban.campaigns.audience_search_path IS 'The search_path its creator had: the audience''s names are resolved with it.';
+COMMENT ON COLUMN antiban.campaigns.frequency_caps IS
+    'The campaign''s own frequency caps (the form of antiban.frequency_caps, e.g. ''marketing=1/7d''), in place of the server''s for its plan, its releases and the sender''s decision (they travel in the outbox row''s metadata.frequency_caps); NULL: the server''s.';
 COMMENT ON COLUMN antiban.campaigns.carry IS 'Pacing: the fraction of a message the rate allowed but not yet released.';
 
 CREATE TABLE antiban.campaign_events (
@@ -96,13 +99,13 @@ AS 'MODULE_PATHNAME', 'antiban_audience_query_check' LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION antiban.audience_query_check(text) IS
     'The audience query alone (without a trailing semicolon) if it is one plain SELECT (no SELECT INTO, no FOR UPDATE, no data-modifying WITH), else an error. Parses, runs nothing.';
 
-CREATE FUNCTION antiban.decide_many(recipients text[], category text, portfolio text,
+CREATE FUNCTION antiban.decide_many(recipients text[], category text, portfolio text, frequency_caps text DEFAULT NULL,
     OUT ord integer, OUT recipient text, OUT person_key text, OUT person bigint, OUT counts boolean,
     OUT outcome text, OUT reason text, OUT phone_number_id text, OUT not_before timestamptz)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'antiban_decide_many' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION antiban.decide_many(text[], text, text) IS
-    'antiban.decide() for a whole array of recipients in one call, as a dry run (takes no tokens, journals nothing) from one portfolio (its business_id): per recipient (ord = position) its canonical key, its person (the anchor every person rule reads), whether a template now would count as new against the 24 h limit, and the decision.';
+COMMENT ON FUNCTION antiban.decide_many(text[], text, text, text) IS
+    'antiban.decide() for a whole array of recipients in one call, as a dry run (takes no tokens, journals nothing) from one portfolio (its business_id): per recipient (ord = position) its canonical key, its person (the anchor every person rule reads), whether a template now would count as new against the 24 h limit, and the decision (with frequency_caps, a campaign''s own, in place of antiban.frequency_caps).';
 
 -- The reasons pacing itself waits out: a recipient held by them is eligible.
 CREATE FUNCTION antiban.campaign_waits_for(reason text) RETURNS boolean
@@ -225,11 +228,12 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_timezone_names z WHERE z.name = NEW.time_zone) THEN
         RAISE EXCEPTION 'unknown time zone "%"', NEW.time_zone USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    NEW.frequency_caps := antiban.frequency_caps_check(NEW.frequency_caps);
     RETURN NEW;
 END
 $$;
 COMMENT ON FUNCTION antiban.campaign_guard() IS
-    'Trigger: a new campaign is a draft created by the inserting role (created_by can not be chosen), with an audience that is one plain SELECT or an existing table or view (stored quoted), a known template and time zone.';
+    'Trigger: a new campaign is a draft created by the inserting role (created_by can not be chosen), with an audience that is one plain SELECT or an existing table or view (stored quoted), a known template and time zone, frequency caps that parse.';
 CREATE TRIGGER campaigns_guard BEFORE INSERT ON antiban.campaigns
     FOR EACH ROW EXECUTE FUNCTION antiban.campaign_guard();
 
@@ -328,7 +332,7 @@ CREATE FUNCTION antiban.create_campaign_as(
     name text, template text, language text, audience text, params text, category text,
     window_start time, window_end time, time_zone text, per_hour_cap integer, per_day_cap integer,
     reserve real, min_score integer, engaged_within interval, recipient_column text, portfolio text,
-    caller_search_path text)
+    caller_search_path text, frequency_caps text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -427,17 +431,18 @@ BEGIN
     -- with the caller's own INSERT right: the table sets created_by and state
     INSERT INTO antiban.campaigns (name, portfolio_id, template_name, language, category, audience, audience_kind,
         audience_search_path, recipient_column, params_column, window_start, window_end, time_zone,
-        per_hour_cap, per_day_cap, reserve, min_score, engaged_within)
+        per_hour_cap, per_day_cap, reserve, min_score, engaged_within, frequency_caps)
     VALUES (c.name, c.portfolio_id, c.template_name, c.language, c.category, c.audience, c.audience_kind,
         c.audience_search_path, c.recipient_column, c.params_column, c.window_start, c.window_end, c.time_zone,
-        c.per_hour_cap, c.per_day_cap, c.reserve, c.min_score, c.engaged_within)
+        c.per_hour_cap, c.per_day_cap, c.reserve, c.min_score, c.engaged_within,
+        antiban.frequency_caps_check(create_campaign_as.frequency_caps))
     RETURNING id INTO c.id;
     -- the audience must be readable by its creator, with the columns it names
     PERFORM count(*) FROM antiban.campaign_audience(c.id, probe => true);
     RETURN c.id;
 END
 $$;
-COMMENT ON FUNCTION antiban.create_campaign_as(text, text, text, text, text, text, time, time, text, integer, integer, real, integer, interval, text, text, text) IS
+COMMENT ON FUNCTION antiban.create_campaign_as(text, text, text, text, text, text, time, time, text, integer, integer, real, integer, interval, text, text, text, text) IS
     'Internal to create_campaign, which passes the caller''s search_path: validate and store a draft campaign.';
 
 -- A SQL-standard body: it is not pinned to antiban's search_path, so
@@ -448,15 +453,15 @@ CREATE FUNCTION antiban.create_campaign(
     category text DEFAULT 'marketing', window_start time DEFAULT '00:00', window_end time DEFAULT '24:00',
     time_zone text DEFAULT 'UTC', per_hour_cap integer DEFAULT NULL, per_day_cap integer DEFAULT NULL,
     reserve real DEFAULT 0.2, min_score integer DEFAULT NULL, engaged_within interval DEFAULT NULL,
-    recipient_column text DEFAULT 'recipient', portfolio text DEFAULT NULL)
+    recipient_column text DEFAULT 'recipient', portfolio text DEFAULT NULL, frequency_caps text DEFAULT NULL)
 RETURNS bigint LANGUAGE sql VOLATILE
 BEGIN ATOMIC
     SELECT antiban.create_campaign_as(name, template, language, audience, params, category, window_start,
         window_end, time_zone, per_hour_cap, per_day_cap, reserve, min_score, engaged_within, recipient_column,
-        portfolio, pg_catalog.current_setting('search_path'));
+        portfolio, pg_catalog.current_setting('search_path'), frequency_caps);
 END;
-COMMENT ON FUNCTION antiban.create_campaign(text, text, text, text, text, text, time, time, text, integer, integer, real, integer, interval, text, text) IS
-    'Create a draft campaign: template and language (synced in antiban.templates), audience (one SELECT or a table/view name, run with YOUR rights and search_path; column recipient_column holds the phone or BSUID, column params the template parameters as for send_template), category, allowed hours [window_start, window_end) in time_zone, per_hour_cap and per_day_cap, reserve (share of the portfolio''s 24 h budget left to other traffic, default 0.2), score gate (min_score, engaged_within). Returns its id.';
+COMMENT ON FUNCTION antiban.create_campaign(text, text, text, text, text, text, time, time, text, integer, integer, real, integer, interval, text, text, text) IS
+    'Create a draft campaign: template and language (synced in antiban.templates), audience (one SELECT or a table/view name, run with YOUR rights and search_path; column recipient_column holds the phone or BSUID, column params the template parameters as for send_template), category, allowed hours [window_start, window_end) in time_zone, per_hour_cap and per_day_cap, reserve (share of the portfolio''s 24 h budget left to other traffic, default 0.2), score gate (min_score, engaged_within), frequency_caps (its own, e.g. ''marketing=1/7d'', in place of antiban.frequency_caps for its plan, releases and the sender''s decision). Returns its id.';
 
 -- ---- planning ----
 
@@ -480,7 +485,7 @@ BEGIN
     RETURN QUERY
     WITH a AS MATERIALIZED (SELECT * FROM antiban.campaign_audience(campaign)),
     d AS (SELECT * FROM antiban.decide_many((SELECT array_agg(a.recipient ORDER BY a.ord) FROM a),
-                                            c.category::text, business)),
+                                            c.category::text, business, c.frequency_caps)),
     j AS (SELECT a.ord, a.recipient, d.person, d.person_key,
                  CASE WHEN jsonb_typeof(a.params) IN ('string', 'number') THEN jsonb_build_array(a.params)
                       ELSE a.params END AS params,
@@ -613,7 +618,8 @@ BEGIN
            CASE WHEN d.outcome = 'REJECT' OR (d.outcome = 'QUEUE' AND NOT antiban.campaign_waits_for(d.reason))
                 THEN d.reason END
     FROM r JOIN antiban.decide_many((SELECT array_agg(r.recipient ORDER BY r.i) FROM r), c.category::text,
-                                    (SELECT p.business_id FROM antiban.portfolios p WHERE p.id = c.portfolio_id)) d
+                                    (SELECT p.business_id FROM antiban.portfolios p WHERE p.id = c.portfolio_id),
+                                    c.frequency_caps) d
       ON d.ord = r.i;
 END
 $$;
@@ -826,7 +832,9 @@ BEGIN
         BEGIN
             msg := antiban.send_template(m.recipient, c.template_name, c.language, m.params, c.category::text, 'low',
                 w.closes, format('campaign:%s:%s', c.id, m.person),
-                jsonb_build_object('campaign', c.name, 'campaign_id', c.id));
+                jsonb_build_object('campaign', c.name, 'campaign_id', c.id)
+                || CASE WHEN c.frequency_caps IS NULL THEN '{}'::jsonb
+                        ELSE jsonb_build_object('frequency_caps', c.frequency_caps) END);
         EXCEPTION WHEN data_exception OR undefined_object OR check_violation THEN
             UPDATE antiban.campaign_recipients r
             SET status = 'skipped', error = SQLERRM,

@@ -82,7 +82,8 @@ GRANT EXECUTE ON FUNCTION antiban.decide(text, text, text, timestamptz, text, te
     antiban.mark_read(text, text, boolean),
     antiban.cancel(bigint),
     antiban.check_message(text, text, jsonb, text),
-    antiban.template_params_problem(text, text, jsonb, text)
+    antiban.template_params_problem(text, text, jsonb, text),
+    antiban.frequency_caps_check(text)
     TO antiban_app;
 GRANT SELECT ON antiban.outbox, antiban.queue_depth, antiban.outbox_states TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.transition_allowed(text, text) TO antiban_reader;
@@ -258,7 +259,7 @@ GRANT EXECUTE ON FUNCTION antiban.audience_query_check, antiban.campaign_waits_f
 -- columns it may choose; triggers set created_by and state.
 GRANT INSERT (name, portfolio_id, template_name, language, category, audience, audience_kind,
     audience_search_path, recipient_column, params_column, window_start, window_end, time_zone,
-    per_hour_cap, per_day_cap, reserve, min_score, engaged_within) ON antiban.campaigns TO antiban_app;
+    per_hour_cap, per_day_cap, reserve, min_score, engaged_within, frequency_caps) ON antiban.campaigns TO antiban_app;
 GRANT EXECUTE ON FUNCTION antiban.create_campaign, antiban.create_campaign_as,
     antiban.campaign_audience, antiban.audience_run, antiban.campaign_members, antiban.campaign_plan_members,
     antiban.decide_many, antiban.campaign_budget, antiban.campaign_gate,
