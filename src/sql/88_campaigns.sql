@@ -885,8 +885,14 @@ SELECT c.id AS campaign_id, c.name, c.state, c.template_name,
        count(o.read_at) AS read,
        count(*) FILTER (WHERE EXISTS (SELECT 1 FROM antiban.contacts k JOIN antiban.interactions i ON i.contact_id = k.id
                                       WHERE k.person_id = o.person_id AND i.direction = 'in' AND i.occurred_at >= o.sent_at)) AS replied,
-       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM antiban.contacts k
-                                      WHERE k.person_id = o.person_id AND k.marketing_opt_out AND k.opt_out_at >= o.sent_at)) AS opted_out,
+       -- the consent registry, the one source of truth: every opt-out path
+       -- (operator, stop request, user_preferences, 131050) writes it, with or
+       -- without a contacts row (a message queued before the person was known
+       -- has no person_id: its recipient names them)
+       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM antiban.consent_events e
+                                      WHERE e.person_id = coalesce(o.person_id, antiban.person_id(o.portfolio_id, o.recipient))
+                                        AND e.action = 'opt_out'
+                                        AND e.stated_at >= o.sent_at)) AS opted_out,
        count(o.id) FILTER (WHERE o.state IN ('failed', 'dead', 'rejected', 'expired', 'cancelled', 'unknown')) AS failed,
        (SELECT coalesce(jsonb_object_agg(f.k, f.n), '{}') FROM (
             SELECT coalesce(o2.error_code::text,
@@ -903,4 +909,4 @@ LEFT JOIN antiban.outbox o ON o.id = r.outbox_id
 LEFT JOIN antiban.message_costs mc ON mc.message_id = o.id
 GROUP BY c.id;
 COMMENT ON VIEW antiban.campaign_funnel IS
-    'Per campaign: audience (people in the snapshot), skipped, pending, queued (released into the outbox), sent, delivered, read, replied (the person wrote after the send), opted out (after the send), failed (with counts by Meta error code, or reason/state), and cost from message_costs.';
+    'Per campaign: audience (people in the snapshot), skipped, pending, queued (released into the outbox), sent, delivered, read, replied (the person wrote after the send), opted out (an opt-out in antiban.consent_events stated after the send), failed (with counts by Meta error code, or reason/state), and cost from message_costs.';
