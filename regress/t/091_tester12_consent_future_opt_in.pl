@@ -43,5 +43,15 @@ else
 	pass('(nothing to override)');
 }
 
+# fix12: a resume dated in the future would outlive later stops the same
+# way; a stop dated in the future is the safe direction and stays allowed
+($rc, $out, $err) = $node->psql('postgres', q{
+	SELECT antiban.set_marketing_opt_out('+5511933330004', '1001', false, antiban.now() + interval '2 days')});
+like($err, qr/a resume stated in the future is refused/, 'a resume stated in the future is refused');
+($rc, $out, $err) = $node->psql('postgres', q{
+	SELECT antiban.record_opt_in('+5511933330005', '1001', 'import', 'crm export row 8',
+		antiban.now() + interval '4 minutes')});
+is($rc, 0, 'an opt-in within the clock skew is accepted') or diag($err);
+
 $node->stop;
 done_testing();
