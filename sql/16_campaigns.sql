@@ -76,8 +76,13 @@ SELECT count(*) FROM antiban.decide_many(ARRAY['+5511987650003', '+5511987650004
 SELECT antiban.flush_journal() >= 0 AS flushed;
 SELECT count(*) - :decisions_before AS decisions_journalled, (SELECT used FROM antiban.portfolio_usage) AS used
 FROM antiban.decisions;
--- a table audience, the same body for everyone: flagged by the lint
-SELECT antiban.create_campaign('same_body', 'promo', 'pt_BR', 'shop_customers', recipient_column => 'phone');
+-- a table audience without parameters for a template that takes one: every
+-- row is excluded as invalid_params (send_template would refuse it)
+SELECT antiban.create_campaign('no_params', 'promo', 'pt_BR', 'shop_customers', recipient_column => 'phone');
+SELECT eligible, excluded FROM antiban.plan_campaign((SELECT id FROM antiban.campaigns WHERE name = 'no_params'));
+-- the same body for everyone: flagged by the lint
+SELECT antiban.create_campaign('same_body', 'promo', 'pt_BR',
+    'SELECT phone AS recipient, ''["Ana"]''::jsonb AS params FROM shop_customers', params => 'params');
 SELECT lint FROM antiban.plan_campaign((SELECT id FROM antiban.campaigns WHERE name = 'same_body'));
 -- a utility campaign of a paused template: the lint refuses to start it
 SELECT antiban.create_campaign('paused', 'paused_promo', 'pt_BR', 'shop_customers', recipient_column => 'phone',

@@ -17,6 +17,7 @@ $$;
 SELECT pg_temp.try(c) AS outcome FROM (VALUES
     ('[{"type": "body", "parameters": [{"type": "currency", "currency": {"fallback_value": "R$ 10,50", "code": "BRL"}}]}]'::jsonb),
     ('[{"type": "body", "parameters": [{"type": "currency", "currency": {"fallback_value": "R$ 10,50", "code": "real", "amount_1000": 10500}}]}]'),
+    ('[{"type": "body", "parameters": [{"type": "currency", "currency": {"fallback_value": "R$ 10,50", "code": "XXQ", "amount_1000": 10500}}]}]'),
     ('[{"type": "body", "parameters": [{"type": "currency", "currency": {"fallback_value": "R$ 10,50", "code": "BRL", "amount_1000": 10.5}}]}]'),
     ('[{"type": "body", "parameters": [{"type": "date_time", "date_time": {"day_of_month": 25}}]}]'),
     ('[{"type": "body", "parameters": [{"type": "emoji", "emoji": "🔥"}]}]'),

@@ -66,7 +66,19 @@ what_is_not_unix_seconds_is_the_receipt_time(void **state)
 	assert_true(at == RECEIPT);
 }
 
+/* A statement dated after now plus the skew is refused; up to it is fine. */
+static void
+statements_dated_in_the_future_are_refused(void **state)
+{
+	assert_false(stated_time_in_future(RECEIPT, RECEIPT));
+	assert_false(stated_time_in_future(RECEIPT - 3600 * S, RECEIPT));
+	assert_false(stated_time_in_future(RECEIPT + EVENT_CLOCK_SKEW_SECONDS * S, RECEIPT));
+	assert_true(stated_time_in_future(RECEIPT + EVENT_CLOCK_SKEW_SECONDS * S + 1, RECEIPT));
+	assert_true(stated_time_in_future(RECEIPT + 3 * 3600 * S, RECEIPT));
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(statements_dated_in_the_future_are_refused),
 	cmocka_unit_test(times_inside_the_bounds_are_meta_s),
 	cmocka_unit_test(absurd_times_are_clamped),
 	cmocka_unit_test(what_is_not_unix_seconds_is_the_receipt_time),

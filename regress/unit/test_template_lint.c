@@ -140,6 +140,30 @@ sensitive_requests_outside_authentication(void **state)
 	assert_null(found(lint_free("Seu CPF foi atualizado no cadastro.", "utility"), "sensitive_data_request"));
 }
 
+/* Portuguese asks without an imperative, a CVV named at all, spelled-out words */
+static void
+sensitive_requests_without_a_request_verb(void **state)
+{
+	const char *asks[] = {
+		"Me passa o número do cartão", "Preciso do número do cartão",
+		"Me passa o código de segurança do cartão", "Número do cartão e validade, por favor",
+		"Agora só falta o CVV", "Qual o seu C.P.F.?", "Me fala a s e n h a do app",
+		"Precisamos do seu CPF para continuar",
+	};
+	const char *fine[] = {
+		"Nunca pedimos sua senha", "Nunca compartilhe o CVV do seu cartão",
+		"Seu cartão final 1234 foi aprovado", "Confirme os últimos 4 dígitos do cartão, por favor",
+		"Seu CPF foi atualizado no cadastro.", "De A a Z, tudo na loja",
+	};
+
+	for (size_t i = 0; i < sizeof(asks) / sizeof(asks[0]); i++)
+		if (found(lint_free(asks[i], "service"), "sensitive_data_request") == NULL)
+			fail_msg("not flagged: %s", asks[i]);
+	for (size_t i = 0; i < sizeof(fine) / sizeof(fine[0]); i++)
+		if (found(lint_free(fine[i], "service"), "sensitive_data_request") != NULL)
+			fail_msg("flagged: %s", fine[i]);
+}
+
 static void
 marketing_needs_a_way_out(void **state)
 {
@@ -174,6 +198,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(too_many_variables_for_the_length),
 	cmocka_unit_test(shorteners_and_shouting),
 	cmocka_unit_test(sensitive_requests_outside_authentication),
+	cmocka_unit_test(sensitive_requests_without_a_request_verb),
 	cmocka_unit_test(marketing_needs_a_way_out),
 	cmocka_unit_test(lengths_and_parts),
 };

@@ -63,5 +63,6 @@ extern UnitGroup template_lint_tests(void);
 extern UnitGroup frequency_cap_tests(void);
 extern UnitGroup quiet_hours_tests(void);
 extern UnitGroup lead_llm_tests(void);
+extern UnitGroup iso4217_tests(void);
 
 #endif

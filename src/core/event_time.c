@@ -76,3 +76,9 @@ event_time_from_text(const char *seconds, int64_t receipt_us, int64_t *out_us)
 	*out_us = at;
 	return EVENT_TIME_OK;
 }
+
+bool
+stated_time_in_future(int64_t at_us, int64_t now_us)
+{
+	return at_us > now_us + EVENT_CLOCK_SKEW_SECONDS * USECS_PER_SECOND;
+}

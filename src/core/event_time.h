@@ -11,6 +11,7 @@
 #ifndef ANTIBAN_EVENT_TIME_H
 #define ANTIBAN_EVENT_TIME_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /*
@@ -38,5 +39,14 @@ typedef enum EventTimeVerdict
  */
 extern EventTimeVerdict event_time_from_text(const char *seconds, int64_t receipt_us,
 											 int64_t *out_us);
+
+/*
+ * Is a time someone states ("the person opted in at ...") later than now
+ * plus the clock skew?  Consent is decided by "the later statement wins":
+ * an opt-in or a resume dated in the future (a local time read as UTC, a
+ * typo in the year) would outlive every stop said before that date, so
+ * such a statement is refused, not clamped (the caller's data is wrong).
+ */
+extern bool stated_time_in_future(int64_t at_us, int64_t now_us);
 
 #endif							/* ANTIBAN_EVENT_TIME_H */

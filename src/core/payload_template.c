@@ -5,6 +5,7 @@
  *		components, which parameter types each may carry, and the object each
  *		parameter type needs, as Meta's reference and SDK describe them.
  */
+#include "iso4217.h"
 #include "payload_check.h"
 
 #include <stdio.h>
@@ -60,8 +61,7 @@ currency_code(Check *c, const char *path)
 
 	if (!pc_string(c, path, true, 0))
 		return false;
-	if (c->v->text(c->v->ctx, path, &s, &len) && len == 3 &&
-		s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z' && s[2] >= 'A' && s[2] <= 'Z')
+	if (c->v->text(c->v->ctx, path, &s, &len) && iso4217_known(s, len))
 		return true;
 	return pc_fail(c, path, "must be an ISO 4217 currency code such as \"BRL\"");
 }

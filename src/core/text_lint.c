@@ -9,8 +9,11 @@
  * sensitive identifiers ... full payment card numbers, financial account
  * numbers, national identification numbers"; partial identifiers such as
  * the last 4 digits are allowed): a sentence that names such a datum and
- * asks for it (a request verb or a question mark) without a negation
- * ("nunca pedimos sua senha").  Shorteners: reported to cause rejection and
+ * asks for it (a request verb, a need -- "preciso do", "me passa" --, "por
+ * favor" or a question mark) without a negation ("nunca pedimos sua
+ * senha").  A CVV is never asked for a good reason: named without a
+ * negation, it is flagged.  Letters spelled out one by one ("C.P.F.",
+ * "s e n h a") are read as the word.  Shorteners: reported to cause rejection and
  * low quality (unverified in Meta's docs).
  */
 #include "text_lint.h"
@@ -141,7 +144,11 @@ static const Sensitive sensitive[] = {
 static const char *const request_words[] = {
 	"envie", "enviar", "envia", "mande", "mandar", "manda", "informe", "informar", "informa",
 	"digite", "digitar", "responda", "responder", "confirme", "confirmar", "preencha", "forneca",
-	"fornecer", "compartilhe", "compartilhar", "passe", "qual", "quais",
+	"fornecer", "compartilhe", "compartilhar", "passe", "passa", "passar", "qual", "quais",
+	/* a need or an ask without an imperative: "preciso do numero do cartao", "me fala a senha" */
+	"preciso", "precisamos", "precisa", "necessito", "necessitamos", "solicito", "solicitamos",
+	"solicite", "pedimos", "peco", "diga", "diz", "fala", "falar", "mostre", "insira", "inserir",
+	"coloque", "cadastre", "por favor", "pfv",
 	"send", "reply", "enter", "provide", "share", "confirm", "type", "tell", "what",
 	"ingresa", "ingrese", "envianos", "comparte", "compartir", "proporciona", "proporcione",
 	"escribe", "escriba", "indique", "indica", "cual", "cuales", NULL
@@ -154,10 +161,75 @@ static const char *const partial_words[] = {
 	"ultimos", "ultimo", "finais", "final", "primeiros", "last", "ultimos digitos", NULL
 };
 
+/* a CVV has no use but fraud: named without a negation is enough */
+static const char *const always_requested[] = {"cvv", "cvc", NULL};
+
+static bool
+letter(char c)
+{
+	return c >= 'a' && c <= 'z';
+}
+
+/*
+ * A copy of the folded text with words spelled out letter by letter joined:
+ * "c.p.f.", "c. p. f", "s e n h a", "s-e-n-h-a" (three letters or more, each
+ * a word of its own) read as "cpf", "senha".  A dot right after the last
+ * letter goes with it ("c.p.f.?" is one question).
+ */
+static char *
+join_spelled(const char *f, long len)
+{
+	char	   *out = malloc((size_t) len + 1);
+	long		n = 0;
+
+	if (out == NULL)
+		return NULL;
+	for (long i = 0; i < len;)
+	{
+		long		j = i;
+		long		last_end = i;
+		int			letters = 0;
+
+		if (letter(f[i]) && (i == 0 || !word_char(f[i - 1])))
+			while (j < len && letter(f[j]) && (j + 1 >= len || !word_char(f[j + 1])))
+			{
+				letters++;
+				last_end = ++j;
+				while (j < len && (f[j] == '.' || f[j] == ' ' || f[j] == '-'))
+					j++;
+			}
+		if (letters < 3)
+		{
+			out[n++] = f[i++];
+			continue;
+		}
+		/* an article or "e" before the spelled word ("a s e n h a") stays a word */
+		if (letters > 3 && strchr("aeo", f[i]))
+		{
+			out[n++] = f[i++];
+			while (i < len && !letter(f[i]))
+				out[n++] = f[i++];
+			continue;
+		}
+		for (long k = i; k < last_end; k++)
+			if (letter(f[k]))
+				out[n++] = f[k];
+		i = last_end < len && f[last_end] == '.' ? last_end + 1 : last_end;
+	}
+	out[n] = '\0';
+	return out;
+}
+
 static void
-sensitive_requests(const char *f, long len, const char *location, LintReport *r)
+sensitive_requests(const char *folded, long folded_len, const char *location, LintReport *r)
 {
 	long		start = 0;
+	char	   *f = join_spelled(folded, folded_len);
+	long		len;
+
+	if (f == NULL)
+		return;
+	len = (long) strlen(f);
 
 	for (long i = 0; i <= len; i++)
 	{
@@ -170,17 +242,20 @@ sensitive_requests(const char *f, long len, const char *location, LintReport *r)
 		{
 			const char *hit = any_phrase(f, start, i, sensitive[k].words);
 
-			if (hit && (question || any_phrase(f, start, i, request_words)) &&
+			if (hit && (question || any_phrase(f, start, i, request_words) ||
+						any_phrase(f, start, i, always_requested)) &&
 				!any_phrase(f, start, i, negations) && !any_phrase(f, start, i, partial_words))
 			{
 				lint_add(r, LINT_ERROR, "sensitive_data_request", location,
 						 "asks for %s (\"%s\"); WhatsApp's Business Policy forbids requesting it (a partial identifier, such as the last 4 digits, is allowed)",
 						 sensitive[k].what, hit);
+				free(f);
 				return;
 			}
 		}
 		start = i + 1;
 	}
+	free(f);
 }
 
 /* ---- shorteners ---- */

@@ -333,6 +333,7 @@ extern uint16 person_zone_index(const char *name);
 extern const char *person_zone_name(uint16 index);
 
 /* consent.c: the consent registry (history, current state, contacts) */
+extern void consent_check_stated_at(TimestampTz at, const char *what);
 extern int64 consent_register(int64 portfolio_id, const char *key, const char *action,
 							  TimestampTz at, bool as_of_now, const char *channel,
 							  const char *proof);

@@ -42,6 +42,7 @@ typedef struct PlanTarget
 	CachedPortfolio *portfolio;
 	Category	category;
 	TimestampTz now;
+	const FrequencyCaps *caps;	/* a campaign's own; NULL: antiban.frequency_caps */
 } PlanTarget;
 
 /* Would a template sent now count as a new person against the 24 h limit? */
@@ -62,7 +63,8 @@ decide_one(const PlanTarget *t, int ord, const char *recipient,
 	char		normalized[RECIPIENT_MAXLEN + 1];
 	DecideArgs	args = {.cache = t->cache, .now = t->now, .recipient = recipient,
 		.category = t->category, .priority = PRIORITY_LOW, .valid_until = TB_NEVER,
-	.portfolio = t->portfolio->business_id, .role = GetUserId(), .consume = false, .quiet = true};
+	.portfolio = t->portfolio->business_id, .role = GetUserId(), .consume = false, .quiet = true,
+	.caps = t->caps};
 	Decision	d;
 
 	antiban_decide_message(&args, &d, normalized);
@@ -130,6 +132,14 @@ antiban_decide_many(PG_FUNCTION_ARGS)
 	t.now = antiban_now();
 	t.category = category_or_error(required_text_arg(fcinfo, 1, "category"));
 	t.portfolio = portfolio_or_error(t.cache, required_text_arg(fcinfo, 2, "portfolio"));
+	t.caps = NULL;
+	if (PG_NARGS() > 3 && !PG_ARGISNULL(3))
+	{
+		FrequencyCaps *caps = palloc(sizeof(FrequencyCaps));
+
+		frequency_caps_or_error(text_to_cstring(PG_GETARG_TEXT_PP(3)), caps);
+		t.caps = caps;
+	}
 	arr = PG_GETARG_ARRAYTYPE_P(0);
 	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &elem_nulls, &n);
 	InitMaterializedSRF(fcinfo, 0);

@@ -15,11 +15,13 @@
  */
 #include "pg/antiban.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 
 #include "pg/privileged.h"
+#include "core/event_time.h"
 
 static const char *const note_sql =
 "SELECT antiban.note_consent($1, $2, $3, $4, $5, $6, $7)";
@@ -57,6 +59,28 @@ consent_register(int64 portfolio_id, const char *key, const char *action, Timest
 	return id;
 }
 
+/*
+ * Refuse an opt-in or a resume stated after now (plus the clock skew): the
+ * later statement wins, so one dated in the future would outlive every stop
+ * said before that date.  "Now" is the later of antiban.now() and the
+ * transaction's real start, so a session on a pinned clock in the past can
+ * still record what happened today.  Stops are not refused: a stop is the
+ * safe direction, and webhooks state them with Meta's (clamped) times.
+ */
+void
+consent_check_stated_at(TimestampTz at, const char *what)
+{
+	TimestampTz now = Max(antiban_now(), GetCurrentTransactionStartTimestamp());
+
+	if (stated_time_in_future(at, now))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s stated in the future is refused", what),
+				 errdetail("It is dated %s, after now (%s) plus %d seconds of clock skew: the later statement wins, so it would outlive every stop said before that date.",
+						   timestamptz_to_str(at), timestamptz_to_str(now), EVENT_CLOCK_SKEW_SECONDS),
+				 errhint("Pass the time the person said it, with its time zone (a local time read as UTC is hours ahead), or leave \"at\" out for now.")));
+}
+
 PG_FUNCTION_INFO_V1(antiban_record_opt_in);
 
 /*
@@ -86,6 +110,8 @@ antiban_record_opt_in(PG_FUNCTION_ARGS)
 				 errmsg("antiban records opt-ins for marketing only, not \"%s\"", purpose),
 				 errdetail("Utility and authentication messages follow Meta's rules: the opt-in the person gave the business covers them, and antiban never holds them for consent."),
 				 errhint("Leave purpose out, or pass 'marketing'.")));
+	if (!as_of_now)
+		consent_check_stated_at(at, "an opt-in");
 	id = consent_register(n->portfolio_id, key, "opt_in", at, as_of_now, source, proof);
 	reach_note_opt_in(c->instance, n->portfolio_id, key, kh, at, as_of_now);
 	PG_RETURN_INT64(id);

@@ -16,6 +16,7 @@
 #include "pg/antiban.h"
 
 #include "pgtime.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 
 #include "core/phone_time_zone.h"
@@ -113,6 +114,23 @@ antiban_define_policy_gucs(void)
 							   "Time zone of a recipient whose number does not tell one (empty: the server's TimeZone).",
 							   NULL, &default_time_zone, "",
 							   PGC_SUSET, 0, check_time_zone, NULL, NULL);
+}
+
+PG_FUNCTION_INFO_V1(antiban_frequency_caps_check);
+
+/*
+ * antiban.frequency_caps_check(caps text) -> text: the caps as given if
+ * they parse (the form of antiban.frequency_caps), else the error.
+ */
+Datum
+antiban_frequency_caps_check(PG_FUNCTION_ARGS)
+{
+	FrequencyCaps caps;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	frequency_caps_or_error(text_to_cstring(PG_GETARG_TEXT_PP(0)), &caps);
+	PG_RETURN_DATUM(PG_GETARG_DATUM(0));
 }
 
 /* Caps given as text (a campaign's own), or an error naming what is wrong. */

@@ -1089,6 +1089,8 @@ antiban_set_marketing_opt_out(PG_FUNCTION_ARGS)
 	const char *channel = PG_NARGS() <= 4 || PG_ARGISNULL(4) ? "operator" :
 		text_to_cstring(PG_GETARG_TEXT_PP(4));
 
+	if (!as_of_now && !opted_out)
+		consent_check_stated_at(at, "a resume");
 	/* the registry, the contact and (at commit) shared memory: consent.c */
 	consent_register(n->portfolio_id, key, opted_out ? "opt_out" : "resume", at, as_of_now,
 					 channel, NULL);

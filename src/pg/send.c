@@ -167,6 +167,53 @@ apply_decision(EnqueueRow *r, NumbersCache *c, const Decision *d)
 	}
 }
 
+/* metadata.frequency_caps (a campaign's own caps) as text, or NULL. */
+static const char *
+metadata_caps(Jsonb *metadata)
+{
+	JsonView	v;
+	const char *s;
+	long		len;
+
+	if (metadata == NULL)
+		return NULL;
+	v = jsonb_view(metadata);
+	return v.text(v.ctx, "frequency_caps", &s, &len) ? pnstrdup(s, len) : NULL;
+}
+
+PG_FUNCTION_INFO_V1(antiban_check_message);
+
+/*
+ * antiban.check_message(message_type, category, payload [, from_number]):
+ * the checks antiban.enqueue makes on a payload (Meta's limits, and for a
+ * template the synced template's parameters, header, buttons and category),
+ * queuing nothing.  Errors as enqueue would; returns nothing.  A campaign's
+ * dry run uses it to name the rows a send would refuse.
+ */
+Datum
+antiban_check_message(PG_FUNCTION_ARGS)
+{
+	const char *type = required_text_arg(fcinfo, 0, "message_type");
+	Category	category = category_or_error(required_text_arg(fcinfo, 1, "category"));
+	const char *from_number = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	Jsonb	   *payload;
+	Privileged	priv;
+
+	if (PG_ARGISNULL(2))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("payload must not be null")));
+	payload = PG_GETARG_JSONB_P(2);
+	check_payload(type, category, payload);
+	if (payload_type_is_template(type))
+	{
+		privileged_begin(&priv);
+		SPI_connect();
+		template_check_or_error(payload, category, from_number);
+		SPI_finish();
+		privileged_end(&priv);
+	}
+	PG_RETURN_VOID();
+}
+
 PG_FUNCTION_INFO_V1(antiban_enqueue);
 
 /*
@@ -231,6 +278,15 @@ antiban_enqueue(PG_FUNCTION_ARGS)
 			.portfolio = PG_NARGS() > 9 && !PG_ARGISNULL(9) ? text_to_cstring(PG_GETARG_TEXT_PP(9)) : NULL,
 		.role = caller, .consume = false};
 		Decision	d;
+		FrequencyCaps own_caps;
+		const char *caps_text = metadata_caps(r.metadata);
+
+		/* a campaign's own caps travel in metadata.frequency_caps */
+		if (caps_text)
+		{
+			frequency_caps_or_error(caps_text, &own_caps);
+			args.caps = &own_caps;
+		}
 
 		args.recipient = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
 		/* the portfolio it belongs to, even while no number is chosen */

@@ -36,6 +36,11 @@ AS 'MODULE_PATHNAME', 'antiban_decide' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION antiban.decide(text, text, text, timestamptz, text, text, boolean, text) IS
     'SEND (with the number), QUEUE (with the earliest admissible time) or REJECT, with a machine-readable reason and a sentence. consume => true takes the tokens and counts the reach for a send made right away: at once, and they stay taken if the transaction rolls back (conservative); false only looks. Sees the calling transaction''s own uncommitted opt-outs, opt-ins and service windows. The contact policy: opted_out, no_opt_in (antiban.require_marketing_opt_in), frequency_cap (antiban.frequency_caps, or frequency_caps given here, e.g. a campaign''s own ''marketing=1/7d''), quiet_hours (antiban.quiet_hours in the recipient''s local time).';
 
+CREATE FUNCTION antiban.frequency_caps_check(caps text) RETURNS text
+AS 'MODULE_PATHNAME', 'antiban_frequency_caps_check' LANGUAGE C IMMUTABLE STRICT;
+COMMENT ON FUNCTION antiban.frequency_caps_check(text) IS
+    'Frequency caps as given (the form of antiban.frequency_caps, e.g. ''marketing=1/7d, utility=3/1d'') if they parse, else an error naming what is wrong.';
+
 CREATE FUNCTION antiban.flush_journal() RETURNS bigint
 AS 'MODULE_PATHNAME', 'antiban_flush_journal' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.flush_journal() IS

@@ -46,6 +46,26 @@ RETURN jsonb_build_object('name', template_name, 'language', jsonb_build_object(
 COMMENT ON FUNCTION antiban.template_object(text, text, jsonb) IS
     'The Cloud API "template" object for a template name, language code and parameters (array: positional; object: named; {"components": [...]}: as given).';
 
+CREATE FUNCTION antiban.check_message(message_type text, category text, payload jsonb, from_number text DEFAULT NULL)
+RETURNS void
+AS 'MODULE_PATHNAME', 'antiban_check_message' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION antiban.check_message(text, text, jsonb, text) IS
+    'The checks antiban.enqueue makes on a message (Meta''s limits; for a template, the synced template''s parameters, header, buttons and category), queuing nothing: raises the error enqueue would, else returns.';
+
+-- The error a template send with these parameters would raise (NULL: none).
+CREATE FUNCTION antiban.template_params_problem(template_name text, language text, params jsonb, category text)
+RETURNS text LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, antiban, pg_temp AS $$
+BEGIN
+    PERFORM antiban.check_message('template', category,
+        jsonb_build_object('template', antiban.template_object(template_name, language, params)));
+    RETURN NULL;
+EXCEPTION WHEN data_exception OR undefined_object THEN
+    RETURN SQLERRM;
+END
+$$;
+COMMENT ON FUNCTION antiban.template_params_problem(text, text, jsonb, text) IS
+    'Why antiban.send_template would refuse these parameters for this template (the error message), or NULL when it would queue them. Queues nothing.';
+
 CREATE FUNCTION antiban.send_template(
     recipient text, template_name text, language text, params jsonb DEFAULT NULL,
     category text DEFAULT 'marketing', priority text DEFAULT 'normal',
@@ -56,7 +76,7 @@ RETURN antiban.enqueue(recipient, 'template', category,
     jsonb_build_object('template', antiban.template_object(template_name, language, params)),
     priority, valid_until, idempotency_key, metadata, from_number, portfolio);
 COMMENT ON FUNCTION antiban.send_template(text, text, text, jsonb, text, text, timestamptz, text, jsonb, text, text) IS
-    'Queue an approved template (category: marketing by default, utility or authentication). Returns the outbox id; the same idempotency_key twice returns the same id and sends once. portfolio (business_id) is needed only when the caller could reach more than one portfolio.';
+    'Queue an approved template (category: marketing by default, utility or authentication). Returns the outbox id; the same idempotency_key twice returns the same id and sends once. portfolio (business_id) is needed only when the caller could reach more than one portfolio. metadata.frequency_caps (a campaign''s own caps, as antiban.frequency_caps) replaces the server''s caps for this message, when queued and when the sender claims it.';
 
 CREATE FUNCTION antiban.send_text(
     recipient text, body text, preview_url boolean DEFAULT false, reply_to text DEFAULT NULL,

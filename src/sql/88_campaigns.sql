@@ -4,10 +4,14 @@
 -- A campaign is a row: a template, an audience (a SELECT or a table the
 -- caller can read), the column holding each recipient's parameters, a window
 -- of allowed hours, caps and a lead-score gate.  The audience always runs
--- with the rights of whoever calls create/plan/start, never antiban's own:
--- it is checked to be one plain SELECT (antiban.audience_query_check, in C,
--- with PostgreSQL's own parser) and run as a subquery, under the search_path
--- the campaign's creator had.  start_campaign takes a snapshot of the
+-- with the rights of the role that created the campaign (created_by, set by
+-- the table itself, never by the caller), never antiban's own nor those of
+-- whoever plans or starts it: it is checked to be one plain SELECT
+-- (antiban.audience_query_check, in C, with PostgreSQL's own parser) and run
+-- as a subquery by antiban.audience_run, as the creator inside a
+-- security-restricted operation (as PostgreSQL refreshes a materialized view
+-- as its owner: no SET ROLE back to the caller), under the search_path the
+-- creator had.  start_campaign takes a snapshot of the
 -- audience (one row per person), and antiban.pace_campaigns() releases it
 -- slice by slice with send_template, exactly once per (campaign, person).
 --
@@ -39,6 +43,7 @@ CREATE TABLE antiban.campaigns (
     reserve              real NOT NULL CONSTRAINT campaigns_reserve CHECK (reserve >= 0 AND reserve < 1),
     min_score            smallint CONSTRAINT campaigns_min_score CHECK (min_score BETWEEN 0 AND 100),
     engaged_within       interval,
+    frequency_caps       text,
     state                antiban.campaign_state NOT NULL DEFAULT 'draft',
     created_by           name NOT NULL DEFAULT current_user,
     created_at           timestamptz NOT NULL DEFAULT antiban.now(),
@@ -53,6 +58,8 @@ COMMENT ON TABLE antiban.campaigns IS
     'Campaigns: a template sent to an audience, paced over the allowed hours [window_start, window_end) in time_zone within the portfolio''s 24 h budget, leaving reserve (a share of the budget) to other traffic, within per_hour_cap and per_day_cap, optionally only to leads with score >= min_score that wrote within engaged_within.';
 COMMENT ON COLUMN antiban.campaigns.audience IS 'The SELECT (audience_kind query) or the schema-qualified table or view (table) the recipients come from.';
 COMMENT ON COLUMN antiban.campaigns.audience_search_path IS 'The search_path its creator had: the audience''s names are resolved with it.';
+COMMENT ON COLUMN antiban.campaigns.frequency_caps IS
+    'The campaign''s own frequency caps (the form of antiban.frequency_caps, e.g. ''marketing=1/7d''), in place of the server''s for its plan, its releases and the sender''s decision (they travel in the outbox row''s metadata.frequency_caps); NULL: the server''s.';
 COMMENT ON COLUMN antiban.campaigns.carry IS 'Pacing: the fraction of a message the rate allowed but not yet released.';
 
 CREATE TABLE antiban.campaign_events (
@@ -76,13 +83,14 @@ CREATE TABLE antiban.campaign_recipients (
     params       jsonb,
     status       text NOT NULL CONSTRAINT campaign_recipients_status CHECK (status IN ('pending', 'released', 'skipped')),
     reason       text,
+    error        text,
     outbox_id    bigint,
     released_at  timestamptz,
     PRIMARY KEY (campaign_id, person)
 );
 CREATE INDEX campaign_recipients_pending ON antiban.campaign_recipients (campaign_id, ord) WHERE status = 'pending';
 COMMENT ON TABLE antiban.campaign_recipients IS
-    'A started campaign''s audience, one row per person (the key every person rule reads: two identifiers of one person are one row): pending, released (with its outbox message) or skipped (with the reason). Released once: the outbox idempotency key is campaign:<id>:<person>.';
+    'A started campaign''s audience, one row per person (the key every person rule reads: two identifiers of one person are one row): pending, released (with its outbox message) or skipped (with the reason; error: the message a send refused it with). Released once: the outbox idempotency key is campaign:<id>:<person>.';
 
 -- ---- the audience ----
 
@@ -91,13 +99,13 @@ AS 'MODULE_PATHNAME', 'antiban_audience_query_check' LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION antiban.audience_query_check(text) IS
     'The audience query alone (without a trailing semicolon) if it is one plain SELECT (no SELECT INTO, no FOR UPDATE, no data-modifying WITH), else an error. Parses, runs nothing.';
 
-CREATE FUNCTION antiban.decide_many(recipients text[], category text, portfolio text,
+CREATE FUNCTION antiban.decide_many(recipients text[], category text, portfolio text, frequency_caps text DEFAULT NULL,
     OUT ord integer, OUT recipient text, OUT person_key text, OUT person bigint, OUT counts boolean,
     OUT outcome text, OUT reason text, OUT phone_number_id text, OUT not_before timestamptz)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'antiban_decide_many' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION antiban.decide_many(text[], text, text) IS
-    'antiban.decide() for a whole array of recipients in one call, as a dry run (takes no tokens, journals nothing) from one portfolio (its business_id): per recipient (ord = position) its canonical key, its person (the anchor every person rule reads), whether a template now would count as new against the 24 h limit, and the decision.';
+COMMENT ON FUNCTION antiban.decide_many(text[], text, text, text) IS
+    'antiban.decide() for a whole array of recipients in one call, as a dry run (takes no tokens, journals nothing) from one portfolio (its business_id): per recipient (ord = position) its canonical key, its person (the anchor every person rule reads), whether a template now would count as new against the 24 h limit, and the decision (with frequency_caps, a campaign''s own, in place of antiban.frequency_caps).';
 
 -- The reasons pacing itself waits out: a recipient held by them is eligible.
 CREATE FUNCTION antiban.campaign_waits_for(reason text) RETURNS boolean
@@ -120,8 +128,14 @@ RETURN (min_score IS NULL AND engaged_within IS NULL)
 COMMENT ON FUNCTION antiban.campaign_gate(bigint, text, integer, interval) IS
     'Whether the person with this canonical key passes a campaign''s score gate: antiban.lead_gate(person, min_score, engaged_within) on their lead in the portfolio (each NULL: not checked; a person without a lead does not pass a gate).';
 
--- The audience as the caller sees it: (ord, recipient, params).  Runs the
--- stored query with the caller's rights and the creator's search_path.
+CREATE FUNCTION antiban.audience_run(creator name, search_path text, query text)
+RETURNS TABLE (ord integer, recipient text, params jsonb)
+AS 'MODULE_PATHNAME', 'antiban_audience_run' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION antiban.audience_run(name, text, text) IS
+    'Internal to campaign_audience: run an audience query (returning ord, recipient, params) read-only as the campaign''s creator, in a security-restricted operation (no SET ROLE back to the caller), with the creator''s search_path. Only the creator, a role with its privileges or antiban''s own functions may call it.';
+
+-- The audience as its creator sees it: (ord, recipient, params).  Runs the
+-- stored query with the creator's rights and search_path, whoever calls.
 CREATE FUNCTION antiban.campaign_audience(campaign bigint, probe boolean DEFAULT false)
 RETURNS TABLE (ord integer, recipient text, params jsonb)
 LANGUAGE plpgsql VOLATILE AS $$
@@ -129,60 +143,111 @@ DECLARE
     c antiban.campaigns;
     source text;
     params_expr text;
+    rel regclass;
 BEGIN
     SELECT * INTO c FROM antiban.campaigns x WHERE x.id = campaign;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no campaign %', campaign USING ERRCODE = 'undefined_object';
     END IF;
-    source := CASE c.audience_kind WHEN 'table' THEN 'TABLE ' || c.audience
-                                   ELSE antiban.audience_query_check(c.audience) END;
+    IF c.audience_kind = 'table' THEN
+        -- a name, never SQL: resolved again and quoted from the catalog
+        rel := to_regclass(c.audience);
+        IF rel IS NULL THEN
+            RAISE EXCEPTION 'the audience of campaign "%" can not be read: no table or view %', c.name, c.audience
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        SELECT 'TABLE ' || format('%I.%I', n.nspname, r.relname) INTO source
+        FROM pg_catalog.pg_class r JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace WHERE r.oid = rel;
+    ELSE
+        source := antiban.audience_query_check(c.audience);
+    END IF;
     params_expr := CASE WHEN c.params_column IS NULL THEN 'NULL::jsonb'
                         ELSE format('pg_catalog.to_jsonb(a.%I)', c.params_column) END;
-    PERFORM set_config('search_path', c.audience_search_path, true);
     BEGIN
-        RETURN QUERY EXECUTE format(
+        RETURN QUERY SELECT * FROM antiban.audience_run(c.created_by, c.audience_search_path, format(
             'SELECT (pg_catalog.row_number() OVER ())::pg_catalog.int4, (a.%I)::pg_catalog.text, %s FROM (%s'
             || E'\n' || ') AS a%s',
-            c.recipient_column, params_expr, source, CASE WHEN probe THEN ' LIMIT 0' ELSE '' END);
+            c.recipient_column, params_expr, source, CASE WHEN probe THEN ' LIMIT 0' ELSE '' END));
     EXCEPTION WHEN undefined_column OR undefined_table OR syntax_error OR insufficient_privilege
                    OR undefined_function OR datatype_mismatch THEN
-        PERFORM set_config('search_path', 'pg_catalog, antiban, pg_temp', true);
         RAISE EXCEPTION 'the audience of campaign "%" can not be read: %', c.name, SQLERRM
-            USING ERRCODE = 'invalid_parameter_value',
-                  DETAIL = format('The audience runs with your rights, as: %s', source),
-                  HINT = format('It needs a column %I (the recipient)%s, readable by you.', c.recipient_column,
+            USING ERRCODE = CASE WHEN SQLSTATE = '42501' THEN '42501' ELSE '22023' END,
+                  DETAIL = format('The audience runs with the rights of its creator, %s, as: %s', c.created_by, source),
+                  HINT = format('It needs a column %I (the recipient)%s, readable by %s.', c.recipient_column,
                                 CASE WHEN c.params_column IS NOT NULL
-                                     THEN format(' and a column %I (the parameters)', c.params_column) ELSE '' END);
+                                     THEN format(' and a column %I (the parameters)', c.params_column) ELSE '' END,
+                                c.created_by);
     END;
-    PERFORM set_config('search_path', 'pg_catalog, antiban, pg_temp', true);
     -- a scalar parameter is the one positional body parameter
     RETURN;
 END
 $$;
 COMMENT ON FUNCTION antiban.campaign_audience(bigint, boolean) IS
-    'A campaign''s audience as the caller sees it: (ord, recipient, params as JSON). Runs the audience with the caller''s rights, never antiban''s, and the search_path its creator had; probe => true only checks that it can run (no row).';
+    'A campaign''s audience as its creator sees it: (ord, recipient, params as JSON). Runs the audience with its creator''s rights (antiban.audience_run: never antiban''s, never the caller''s), and the search_path its creator had; only the creator or a role with its privileges may call it directly; probe => true only checks that it can run (no row).';
 
 -- ---- writes: SECURITY DEFINER, fed only with what the caller could see ----
 
-CREATE FUNCTION antiban.campaign_insert(c antiban.campaigns) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
+-- The table guards itself: apps INSERT campaigns with their own rights
+-- (only the columns a caller chooses are granted), and these triggers set
+-- what no caller may choose (who created it, its state) and re-check the
+-- audience, whatever path the row came by.
+CREATE FUNCTION antiban.campaign_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, antiban, pg_temp AS $$
 DECLARE
-    new_id bigint;
+    rel regclass;
 BEGIN
-    INSERT INTO antiban.campaigns (name, portfolio_id, template_name, language, category, audience, audience_kind,
-        audience_search_path, recipient_column, params_column, window_start, window_end, time_zone,
-        per_hour_cap, per_day_cap, reserve, min_score, engaged_within, created_by, created_at)
-    VALUES (c.name, c.portfolio_id, c.template_name, c.language, c.category, c.audience, c.audience_kind,
-        c.audience_search_path, c.recipient_column, c.params_column, c.window_start, c.window_end, c.time_zone,
-        c.per_hour_cap, c.per_day_cap, c.reserve, c.min_score, c.engaged_within, c.created_by, antiban.now())
-    RETURNING id INTO new_id;
-    INSERT INTO antiban.campaign_events (campaign_id, at, from_state, to_state, by_role)
-    VALUES (new_id, antiban.now(), NULL, 'draft', c.created_by);
-    RETURN new_id;
+    -- a trigger without SECURITY DEFINER: current_user is the inserting role
+    NEW.created_by := current_user;
+    NEW.state := 'draft';
+    NEW.created_at := antiban.now();
+    NEW.started_at := NULL;
+    NEW.paced_at := NULL;
+    NEW.finished_at := NULL;
+    NEW.carry := 0;
+    IF NEW.audience_kind = 'query' THEN
+        NEW.audience := antiban.audience_query_check(NEW.audience);
+    ELSE
+        BEGIN
+            rel := to_regclass(NEW.audience);
+        EXCEPTION WHEN OTHERS THEN
+            rel := NULL;
+        END;
+        IF rel IS NULL THEN
+            RAISE EXCEPTION 'the audience "%" is not a schema-qualified table or view', NEW.audience
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Create campaigns with antiban.create_campaign.';
+        END IF;
+        SELECT format('%I.%I', n.nspname, r.relname) INTO NEW.audience
+        FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace WHERE r.oid = rel;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM antiban.templates x JOIN antiban.wabas w ON w.id = x.waba_id
+                   WHERE w.portfolio_id = NEW.portfolio_id AND x.name = NEW.template_name AND x.language = NEW.language) THEN
+        RAISE EXCEPTION 'unknown template "%" (%)', NEW.template_name, NEW.language USING ERRCODE = 'undefined_object',
+            HINT = 'Create campaigns with antiban.create_campaign.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_timezone_names z WHERE z.name = NEW.time_zone) THEN
+        RAISE EXCEPTION 'unknown time zone "%"', NEW.time_zone USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    NEW.frequency_caps := antiban.frequency_caps_check(NEW.frequency_caps);
+    RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION antiban.campaign_insert(antiban.campaigns) IS
-    'Internal to create_campaign: store a validated campaign as draft and log it.';
+COMMENT ON FUNCTION antiban.campaign_guard() IS
+    'Trigger: a new campaign is a draft created by the inserting role (created_by can not be chosen), with an audience that is one plain SELECT or an existing table or view (stored quoted), a known template and time zone, frequency caps that parse.';
+CREATE TRIGGER campaigns_guard BEFORE INSERT ON antiban.campaigns
+    FOR EACH ROW EXECUTE FUNCTION antiban.campaign_guard();
+
+CREATE FUNCTION antiban.campaign_created() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, antiban, pg_temp AS $$
+BEGIN
+    INSERT INTO antiban.campaign_events (campaign_id, at, from_state, to_state, by_role)
+    VALUES (NEW.id, antiban.now(), NULL, 'draft', NEW.created_by);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION antiban.campaign_created() IS 'Trigger: log a new campaign''s draft state and its creator.';
+CREATE TRIGGER campaigns_created AFTER INSERT ON antiban.campaigns
+    FOR EACH ROW EXECUTE FUNCTION antiban.campaign_created();
 
 -- Which moves are allowed, in one place.
 CREATE FUNCTION antiban.campaign_move_allowed(from_state antiban.campaign_state, to_state antiban.campaign_state)
@@ -267,7 +332,7 @@ CREATE FUNCTION antiban.create_campaign_as(
     name text, template text, language text, audience text, params text, category text,
     window_start time, window_end time, time_zone text, per_hour_cap integer, per_day_cap integer,
     reserve real, min_score integer, engaged_within interval, recipient_column text, portfolio text,
-    caller_search_path text)
+    caller_search_path text, frequency_caps text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -362,14 +427,22 @@ BEGIN
     c.recipient_column := recipient_column; c.params_column := params;
     c.window_start := window_start; c.window_end := window_end; c.time_zone := time_zone;
     c.per_hour_cap := per_hour_cap; c.per_day_cap := per_day_cap; c.reserve := coalesce(reserve, 0.2);
-    c.min_score := min_score; c.engaged_within := engaged_within; c.created_by := current_user;
-    c.id := antiban.campaign_insert(c);
+    c.min_score := min_score; c.engaged_within := engaged_within;
+    -- with the caller's own INSERT right: the table sets created_by and state
+    INSERT INTO antiban.campaigns (name, portfolio_id, template_name, language, category, audience, audience_kind,
+        audience_search_path, recipient_column, params_column, window_start, window_end, time_zone,
+        per_hour_cap, per_day_cap, reserve, min_score, engaged_within, frequency_caps)
+    VALUES (c.name, c.portfolio_id, c.template_name, c.language, c.category, c.audience, c.audience_kind,
+        c.audience_search_path, c.recipient_column, c.params_column, c.window_start, c.window_end, c.time_zone,
+        c.per_hour_cap, c.per_day_cap, c.reserve, c.min_score, c.engaged_within,
+        antiban.frequency_caps_check(create_campaign_as.frequency_caps))
+    RETURNING id INTO c.id;
     -- the audience must be readable by its creator, with the columns it names
     PERFORM count(*) FROM antiban.campaign_audience(c.id, probe => true);
     RETURN c.id;
 END
 $$;
-COMMENT ON FUNCTION antiban.create_campaign_as(text, text, text, text, text, text, time, time, text, integer, integer, real, integer, interval, text, text, text) IS
+COMMENT ON FUNCTION antiban.create_campaign_as(text, text, text, text, text, text, time, time, text, integer, integer, real, integer, interval, text, text, text, text) IS
     'Internal to create_campaign, which passes the caller''s search_path: validate and store a draft campaign.';
 
 -- A SQL-standard body: it is not pinned to antiban's search_path, so
@@ -380,15 +453,15 @@ CREATE FUNCTION antiban.create_campaign(
     category text DEFAULT 'marketing', window_start time DEFAULT '00:00', window_end time DEFAULT '24:00',
     time_zone text DEFAULT 'UTC', per_hour_cap integer DEFAULT NULL, per_day_cap integer DEFAULT NULL,
     reserve real DEFAULT 0.2, min_score integer DEFAULT NULL, engaged_within interval DEFAULT NULL,
-    recipient_column text DEFAULT 'recipient', portfolio text DEFAULT NULL)
+    recipient_column text DEFAULT 'recipient', portfolio text DEFAULT NULL, frequency_caps text DEFAULT NULL)
 RETURNS bigint LANGUAGE sql VOLATILE
 BEGIN ATOMIC
     SELECT antiban.create_campaign_as(name, template, language, audience, params, category, window_start,
         window_end, time_zone, per_hour_cap, per_day_cap, reserve, min_score, engaged_within, recipient_column,
-        portfolio, pg_catalog.current_setting('search_path'));
+        portfolio, pg_catalog.current_setting('search_path'), frequency_caps);
 END;
-COMMENT ON FUNCTION antiban.create_campaign(text, text, text, text, text, text, time, time, text, integer, integer, real, integer, interval, text, text) IS
-    'Create a draft campaign: template and language (synced in antiban.templates), audience (one SELECT or a table/view name, run with YOUR rights and search_path; column recipient_column holds the phone or BSUID, column params the template parameters as for send_template), category, allowed hours [window_start, window_end) in time_zone, per_hour_cap and per_day_cap, reserve (share of the portfolio''s 24 h budget left to other traffic, default 0.2), score gate (min_score, engaged_within). Returns its id.';
+COMMENT ON FUNCTION antiban.create_campaign(text, text, text, text, text, text, time, time, text, integer, integer, real, integer, interval, text, text, text) IS
+    'Create a draft campaign: template and language (synced in antiban.templates), audience (one SELECT or a table/view name, run with YOUR rights and search_path; column recipient_column holds the phone or BSUID, column params the template parameters as for send_template), category, allowed hours [window_start, window_end) in time_zone, per_hour_cap and per_day_cap, reserve (share of the portfolio''s 24 h budget left to other traffic, default 0.2), score gate (min_score, engaged_within), frequency_caps (its own, e.g. ''marketing=1/7d'', in place of antiban.frequency_caps for its plan, releases and the sender''s decision). Returns its id.';
 
 -- ---- planning ----
 
@@ -412,7 +485,7 @@ BEGIN
     RETURN QUERY
     WITH a AS MATERIALIZED (SELECT * FROM antiban.campaign_audience(campaign)),
     d AS (SELECT * FROM antiban.decide_many((SELECT array_agg(a.recipient ORDER BY a.ord) FROM a),
-                                            c.category::text, business)),
+                                            c.category::text, business, c.frequency_caps)),
     j AS (SELECT a.ord, a.recipient, d.person, d.person_key,
                  CASE WHEN jsonb_typeof(a.params) IN ('string', 'number') THEN jsonb_build_array(a.params)
                       ELSE a.params END AS params,
@@ -422,15 +495,21 @@ BEGIN
           FROM a JOIN d ON d.ord = a.ord),
     g AS (SELECT j.*, CASE WHEN gated AND j.person IS NOT NULL AND j.nth = 1 AND j.outcome <> 'REJECT'
                            THEN antiban.campaign_gate(c.portfolio_id, j.person_key, c.min_score, c.engaged_within)
-                           ELSE true END AS passes
+                           ELSE true END AS passes,
+                      -- what send_template would refuse: the parameters against the synced template
+                      CASE WHEN j.person IS NOT NULL AND j.nth = 1 AND j.outcome <> 'REJECT'
+                           THEN antiban.template_params_problem(c.template_name, c.language, j.params, c.category::text)
+                           END AS params_problem
           FROM j)
     SELECT j.ord, j.recipient, j.person, j.person_key, j.params, j.counts, j.phone_number_id,
-           CASE WHEN j.person IS NULL OR j.nth > 1 OR j.outcome = 'REJECT' OR NOT j.passes THEN 'excluded'
+           CASE WHEN j.person IS NULL OR j.nth > 1 OR j.outcome = 'REJECT' OR j.params_problem IS NOT NULL
+                     OR NOT j.passes THEN 'excluded'
                 WHEN NOT j.waits THEN 'held'
                 ELSE 'eligible' END,
            CASE WHEN j.person IS NULL THEN 'invalid_recipient'
                 WHEN j.nth > 1 THEN 'duplicate_person'
                 WHEN j.outcome = 'REJECT' THEN j.reason
+                WHEN j.params_problem IS NOT NULL THEN 'invalid_params'
                 WHEN NOT j.passes THEN 'score_gate'
                 WHEN NOT j.waits THEN j.reason
                 END
@@ -438,7 +517,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.campaign_members(bigint) IS
-    'Each audience row of a campaign decided now (dry run) and classified: eligible; held (a QUEUE pacing does not wait out: frequency cap, quiet hours, Meta''s marketing cap; with the reason); excluded (invalid_recipient, duplicate_person, score_gate, or the decision''s REJECT reason: opted_out, no_opt_in...).';
+    'Each audience row of a campaign decided now (dry run) and classified: eligible; held (a QUEUE pacing does not wait out: frequency cap, quiet hours, Meta''s marketing cap; with the reason); excluded (invalid_recipient, duplicate_person, invalid_params (parameters send_template would refuse for the synced template), score_gate, or the decision''s REJECT reason: opted_out, no_opt_in...).';
 
 -- When does a campaign's window open and close on the local day of 'at'?
 CREATE FUNCTION antiban.campaign_window_on(c antiban.campaigns, at timestamptz,
@@ -539,7 +618,8 @@ BEGIN
            CASE WHEN d.outcome = 'REJECT' OR (d.outcome = 'QUEUE' AND NOT antiban.campaign_waits_for(d.reason))
                 THEN d.reason END
     FROM r JOIN antiban.decide_many((SELECT array_agg(r.recipient ORDER BY r.i) FROM r), c.category::text,
-                                    (SELECT p.business_id FROM antiban.portfolios p WHERE p.id = c.portfolio_id)) d
+                                    (SELECT p.business_id FROM antiban.portfolios p WHERE p.id = c.portfolio_id),
+                                    c.frequency_caps) d
       ON d.ord = r.i;
 END
 $$;
@@ -550,7 +630,7 @@ CREATE FUNCTION antiban.plan_campaign(campaign bigint,
     OUT audience bigint, OUT eligible bigint, OUT held jsonb, OUT excluded jsonb,
     OUT needs bigint, OUT budget bigint, OUT budget_left bigint, OUT rate_per_hour numeric,
     OUT numbers jsonb, OUT finishes_at timestamptz, OUT lint jsonb, OUT summary text)
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, antiban, pg_temp AS $$
 DECLARE
     c antiban.campaigns;
     b record;
@@ -650,7 +730,7 @@ COMMENT ON FUNCTION antiban.campaign_lint(bigint) IS
 
 CREATE FUNCTION antiban.start_campaign(campaign bigint, force boolean DEFAULT false)
 RETURNS antiban.campaign_state
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, antiban, pg_temp AS $$
 DECLARE
     c antiban.campaigns;
     p record;
@@ -685,18 +765,18 @@ COMMENT ON FUNCTION antiban.start_campaign(bigint, boolean) IS
     'Start a draft campaign: plan it, refuse it if the lint finds an error (unless force), take a snapshot of its audience as you can read it (one row per person; excluded people skipped with their reason) and let antiban.pace_campaigns() release it.';
 
 CREATE FUNCTION antiban.pause_campaign(campaign bigint) RETURNS antiban.campaign_state
-LANGUAGE sql VOLATILE
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, antiban, pg_temp
 RETURN antiban.campaign_move(campaign, 'paused');
 COMMENT ON FUNCTION antiban.pause_campaign(bigint) IS
     'Stop releasing a running campaign (messages already released still go).';
 
 CREATE FUNCTION antiban.resume_campaign(campaign bigint) RETURNS antiban.campaign_state
-LANGUAGE sql VOLATILE
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, antiban, pg_temp
 RETURN antiban.campaign_move(campaign, 'running');
 COMMENT ON FUNCTION antiban.resume_campaign(bigint) IS 'Resume releasing a paused campaign.';
 
 CREATE FUNCTION antiban.cancel_campaign(campaign bigint) RETURNS antiban.campaign_state
-LANGUAGE sql VOLATILE
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, antiban, pg_temp
 RETURN antiban.campaign_move(campaign, 'cancelled');
 COMMENT ON FUNCTION antiban.cancel_campaign(bigint) IS
     'Cancel a campaign for good: nothing more is released, and its messages still queued are cancelled.';
@@ -747,10 +827,22 @@ BEGIN
     FOR m IN SELECT r.person, r.recipient, r.params FROM antiban.campaign_recipients r
              WHERE r.campaign_id = c.id AND r.status = 'pending' ORDER BY r.ord LIMIT n
              FOR UPDATE SKIP LOCKED LOOP
-        msg := antiban.send_template(m.recipient, c.template_name, c.language, m.params, c.category::text, 'low',
-            w.closes, format('campaign:%s:%s', c.id, m.person),
-            jsonb_build_object('campaign', c.name, 'campaign_id', c.id),
-            portfolio => (SELECT p.business_id FROM antiban.portfolios p WHERE p.id = c.portfolio_id));
+        -- one row a send refuses (its parameters, a template changed since
+        -- the snapshot) is skipped with the error: it never stops the tick
+        BEGIN
+            msg := antiban.send_template(m.recipient, c.template_name, c.language, m.params, c.category::text, 'low',
+                w.closes, format('campaign:%s:%s', c.id, m.person),
+                jsonb_build_object('campaign', c.name, 'campaign_id', c.id)
+                || CASE WHEN c.frequency_caps IS NULL THEN '{}'::jsonb
+                        ELSE jsonb_build_object('frequency_caps', c.frequency_caps) END,
+                portfolio => (SELECT p.business_id FROM antiban.portfolios p WHERE p.id = c.portfolio_id));
+        EXCEPTION WHEN data_exception OR undefined_object OR check_violation THEN
+            UPDATE antiban.campaign_recipients r
+            SET status = 'skipped', error = SQLERRM,
+                reason = CASE WHEN SQLSTATE = '22023' THEN 'invalid_params' ELSE 'refused' END
+            WHERE r.campaign_id = c.id AND r.person = m.person;
+            CONTINUE;
+        END;
         UPDATE antiban.campaign_recipients r SET status = 'released', outbox_id = msg, released_at = t_now
         WHERE r.campaign_id = c.id AND r.person = m.person;
         released := released + 1;
@@ -762,7 +854,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.pace_campaign(antiban.campaigns) IS
-    'Internal to pace_campaigns: release one running campaign''s next slice.';
+    'Internal to pace_campaigns: release one running campaign''s next slice. A row send_template refuses is skipped (reason invalid_params or refused, error: the message) and the others go on.';
 
 CREATE FUNCTION antiban.pace_campaigns(OUT campaign bigint, OUT name text, OUT released integer)
 RETURNS SETOF record
@@ -794,8 +886,14 @@ SELECT c.id AS campaign_id, c.name, c.state, c.template_name,
        count(o.read_at) AS read,
        count(*) FILTER (WHERE EXISTS (SELECT 1 FROM antiban.contacts k JOIN antiban.interactions i ON i.contact_id = k.id
                                       WHERE k.person_id = o.person_id AND i.direction = 'in' AND i.occurred_at >= o.sent_at)) AS replied,
-       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM antiban.contacts k
-                                      WHERE k.person_id = o.person_id AND k.marketing_opt_out AND k.opt_out_at >= o.sent_at)) AS opted_out,
+       -- the consent registry, the one source of truth: every opt-out path
+       -- (operator, stop request, user_preferences, 131050) writes it, with or
+       -- without a contacts row (a message queued before the person was known
+       -- has no person_id: its recipient names them)
+       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM antiban.consent_events e
+                                      WHERE e.person_id = coalesce(o.person_id, antiban.person_id(o.portfolio_id, o.recipient))
+                                        AND e.action = 'opt_out'
+                                        AND e.stated_at >= o.sent_at)) AS opted_out,
        count(o.id) FILTER (WHERE o.state IN ('failed', 'dead', 'rejected', 'expired', 'cancelled', 'unknown')) AS failed,
        (SELECT coalesce(jsonb_object_agg(f.k, f.n), '{}') FROM (
             SELECT coalesce(o2.error_code::text,
@@ -812,4 +910,4 @@ LEFT JOIN antiban.outbox o ON o.id = r.outbox_id
 LEFT JOIN antiban.message_costs mc ON mc.message_id = o.id
 GROUP BY c.id;
 COMMENT ON VIEW antiban.campaign_funnel IS
-    'Per campaign: audience (people in the snapshot), skipped, pending, queued (released into the outbox), sent, delivered, read, replied (the person wrote after the send), opted out (after the send), failed (with counts by Meta error code, or reason/state), and cost from message_costs.';
+    'Per campaign: audience (people in the snapshot), skipped, pending, queued (released into the outbox), sent, delivered, read, replied (the person wrote after the send), opted out (an opt-out in antiban.consent_events stated after the send), failed (with counts by Meta error code, or reason/state), and cost from message_costs.';

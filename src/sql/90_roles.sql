@@ -81,7 +81,10 @@ GRANT EXECUTE ON FUNCTION antiban.decide(text, text, text, timestamptz, text, te
     antiban.send(text, jsonb, text, text, timestamptz, text, jsonb, text, text),
     antiban.my_portfolios(),
     antiban.mark_read(text, text, boolean),
-    antiban.cancel(bigint)
+    antiban.cancel(bigint),
+    antiban.check_message(text, text, jsonb, text),
+    antiban.template_params_problem(text, text, jsonb, text),
+    antiban.frequency_caps_check(text)
     TO antiban_app;
 GRANT SELECT ON antiban.outbox, antiban.queue_depth, antiban.outbox_states TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.transition_allowed(text, text) TO antiban_reader;
@@ -259,10 +262,17 @@ GRANT SELECT ON antiban.campaigns, antiban.campaign_events, antiban.campaign_rec
 GRANT EXECUTE ON FUNCTION antiban.audience_query_check, antiban.campaign_waits_for,
     antiban.campaign_move_allowed, antiban.campaign_window_on, antiban.campaign_rate, antiban.campaign_finish
     TO antiban_reader;
-GRANT EXECUTE ON FUNCTION antiban.create_campaign, antiban.create_campaign_as, antiban.campaign_insert,
-    antiban.campaign_audience, antiban.campaign_members, antiban.campaign_plan_members, antiban.decide_many,
-    antiban.campaign_budget, antiban.campaign_gate,
-    antiban.plan_campaign, antiban.campaign_lint, antiban.campaign_store_members, antiban.campaign_move,
+-- The internals that write (campaign_store_members, campaign_move) are not
+-- granted: start/pause/resume/cancel are SECURITY DEFINER and check what
+-- they store.  A campaign row is INSERTed with the app's own right on the
+-- columns it may choose; triggers set created_by and state.
+GRANT INSERT (name, portfolio_id, template_name, language, category, audience, audience_kind,
+    audience_search_path, recipient_column, params_column, window_start, window_end, time_zone,
+    per_hour_cap, per_day_cap, reserve, min_score, engaged_within, frequency_caps) ON antiban.campaigns TO antiban_app;
+GRANT EXECUTE ON FUNCTION antiban.create_campaign, antiban.create_campaign_as,
+    antiban.campaign_audience, antiban.audience_run, antiban.campaign_members, antiban.campaign_plan_members,
+    antiban.decide_many, antiban.campaign_budget, antiban.campaign_gate,
+    antiban.plan_campaign, antiban.campaign_lint,
     antiban.start_campaign, antiban.pause_campaign, antiban.resume_campaign, antiban.cancel_campaign
     TO antiban_app;
 GRANT EXECUTE ON FUNCTION antiban.pace_campaigns TO antiban_admin;

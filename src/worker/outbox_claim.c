@@ -49,10 +49,11 @@
  */
 static const char *const due_sql =
 "SELECT d.id, d.recipient, d.message_type, d.category::text, d.priority::text, d.valid_until,"
-" d.attempts, d.pair_hits, d.from_number, d.number_id, d.portfolio_id"
+" d.attempts, d.pair_hits, d.from_number, d.number_id, d.portfolio_id, d.caps"
 " FROM (SELECT level FROM unnest(enum_range(NULL::antiban.priority)) AS level ORDER BY level DESC) p"
 " CROSS JOIN LATERAL (SELECT o.id, o.recipient, o.message_type, o.category, o.priority,"
-"   o.valid_until, o.attempts, o.pair_hits, o.from_number, o.number_id, o.not_before, o.portfolio_id"
+"   o.valid_until, o.attempts, o.pair_hits, o.from_number, o.number_id, o.not_before, o.portfolio_id,"
+"   o.metadata ->> 'frequency_caps' AS caps"
 "  FROM antiban.outbox o"
 "  WHERE o.state IN ('queued', 'retry_wait') AND o.priority = p.level AND o.not_before <= $1"
 CONVERSATION_HEAD_SQL
@@ -214,6 +215,9 @@ plan_message(SenderState *st, NumbersCache *c, HeapTuple t, TupleDesc d, int64 i
 	DecideArgs	args = {.cache = c, .now = now, .consume = true};
 	Decision	dec;
 	TimestampTz valid_until;
+	const char *caps_text;
+	const char *why;
+	FrequencyCaps own_caps;
 
 	args.recipient = text_col(t, d, 2);
 	category_parse(text_col(t, d, 4), &args.category);
@@ -225,6 +229,10 @@ plan_message(SenderState *st, NumbersCache *c, HeapTuple t, TupleDesc d, int64 i
 	args.portfolio_id = DatumGetInt64(SPI_getbinval(t, d, 11, &isnull));
 	if (isnull)
 		args.portfolio_id = 0;
+	/* a campaign's own caps (metadata.frequency_caps, checked when queued) */
+	caps_text = text_col(t, d, 12);
+	if (caps_text && frequency_caps_parse(caps_text, &own_caps, &why))
+		args.caps = &own_caps;
 	if (args.from_number && numbers_cache_find(c, args.from_number) == NULL)
 	{
 		add_settled(settle, id, "failed", 0, "no_number", "the number this message was pinned to is no longer registered");
