@@ -224,24 +224,6 @@ close_abandoned(void)
 	return true;
 }
 
-static void
-handle_signals(void)
-{
-	CHECK_FOR_INTERRUPTS();
-	if (ConfigReloadPending)
-	{
-		ConfigReloadPending = false;
-		ProcessConfigFile(PGC_SIGHUP);
-	}
-}
-
-static void
-wait_ms(int ms)
-{
-	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
-	ResetLatch(MyLatch);
-}
-
 static bool
 configured(void)
 {
@@ -272,22 +254,22 @@ antiban_lead_llm_main(Datum arg)
 
 	while (!ShutdownRequestPending)
 	{
-		handle_signals();
+		worker_handle_signals();
 		if (!configured())
 		{
-			wait_ms(IDLE_WAIT_MS);
+			worker_wait_ms(IDLE_WAIT_MS);
 			continue;
 		}
 		if (!worker_extension_present())
 		{
 			worker_report_idle("waiting for CREATE EXTENSION antiban");
-			wait_ms(5000);
+			worker_wait_ms(5000);
 			continue;
 		}
 		if (!abandoned_closed)
 			abandoned_closed = run_step("closing abandoned calls", close_abandoned);
 		if (!run_step("an LLM call", call_step))
-			wait_ms(antiban_lead_llm_poll_ms);
+			worker_wait_ms(antiban_lead_llm_poll_ms);
 	}
 	proc_exit(1);				/* 1: restarted if someone terminates it */
 }

@@ -92,24 +92,6 @@ alerts_step(void)
 		(void) monitor_deliver_alerts();
 }
 
-static void
-handle_signals(void)
-{
-	CHECK_FOR_INTERRUPTS();
-	if (ConfigReloadPending)
-	{
-		ConfigReloadPending = false;
-		ProcessConfigFile(PGC_SIGHUP);
-	}
-}
-
-static void
-wait_ms(int ms)
-{
-	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
-	ResetLatch(MyLatch);
-}
-
 void
 antiban_monitor_main(Datum arg)
 {
@@ -123,19 +105,19 @@ antiban_monitor_main(Datum arg)
 	while (!ShutdownRequestPending && !worker_extension_present())
 	{
 		worker_report_idle("waiting for CREATE EXTENSION antiban");
-		wait_ms(5000);
-		handle_signals();
+		worker_wait_ms(5000);
+		worker_handle_signals();
 	}
 	while (!ShutdownRequestPending)
 	{
-		handle_signals();
+		worker_handle_signals();
 		run_step("scoring numbers", evaluate_step);
 		run_step("checking early warnings", warnings_step);
 		if (ShutdownRequestPending)
 			break;
 		run_step("polling the Graph API", poll_step);
 		run_step("delivering alerts", alerts_step);
-		wait_ms(antiban_monitor_interval_ms);
+		worker_wait_ms(antiban_monitor_interval_ms);
 	}
 	proc_exit(1);				/* 1: restarted if someone terminates it */
 }

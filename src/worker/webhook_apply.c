@@ -178,17 +178,6 @@ try_batch(int limit, MemoryContext batch_context)
 }
 
 static void
-handle_signals(void)
-{
-	CHECK_FOR_INTERRUPTS();
-	if (ConfigReloadPending)
-	{
-		ConfigReloadPending = false;
-		ProcessConfigFile(PGC_SIGHUP);
-	}
-}
-
-static void
 wait_ms(int events, long ms)
 {
 	(void) WaitLatch(MyLatch, events | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
@@ -209,7 +198,7 @@ apply_loop(MemoryContext batch_context)
 		int			applied;
 
 		ResetLatch(MyLatch);
-		handle_signals();
+		worker_handle_signals();
 		applied = try_batch(limit, batch_context);
 		if (applied < 0)
 		{
@@ -240,7 +229,7 @@ antiban_webhook_apply_main(Datum arg)
 		worker_report_idle("waiting for CREATE EXTENSION antiban");
 		wait_ms(WL_LATCH_SET, 5000);
 		ResetLatch(MyLatch);
-		handle_signals();
+		worker_handle_signals();
 	}
 	set_worker_latch(MyLatch);
 	apply_loop(batch_context);

@@ -10,7 +10,10 @@
 #include "pg/antiban.h"
 #include "pg/privileged.h"
 #include "pgstat.h"
+#include "miscadmin.h"
 #include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/latch.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
 
@@ -92,4 +95,24 @@ worker_register(const char *name, const char *type, const char *function_name,
 	strlcpy(worker.bgw_name, name, BGW_MAXLEN);
 	strlcpy(worker.bgw_type, type, BGW_MAXLEN);
 	RegisterBackgroundWorker(&worker);
+}
+
+/* Between steps of a worker's loop: die if asked, reload the configuration if asked. */
+void
+worker_handle_signals(void)
+{
+	CHECK_FOR_INTERRUPTS();
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+	}
+}
+
+/* Sleep up to ms, or until the latch is set (a reload, a wake-up); exit with the postmaster. */
+void
+worker_wait_ms(int ms)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
 }

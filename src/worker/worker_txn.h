@@ -11,6 +11,8 @@
 extern void worker_register(const char *name, const char *type, const char *function_name,
 							Datum arg, int restart_seconds);
 extern void worker_connect(const char *appname);
+extern void worker_handle_signals(void);
+extern void worker_wait_ms(int ms);
 extern void worker_begin(const char *activity);
 extern void worker_commit(void);
 extern bool worker_extension_present(void);
