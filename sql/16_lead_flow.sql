@@ -199,17 +199,38 @@ SET antiban.pinned_now = '2030-01-01 00:10:00+00';
 -- a first message that is a stop: the new lead has opted out
 SELECT pg_temp.msg('5511987650008', 'wamid.h1', 'PARE', 590);
 SELECT allowed, reason FROM antiban.lead_gate('+5511987650008', 1, 0, NULL);
--- ---- deferred scoring: the lead at once, its score when the queue is processed ----
+-- ---- deferred scoring: the webhook only queues; the lead, its events and score when processed ----
 SET antiban.lead_scoring = deferred;
 SELECT pg_temp.msg('5511987650010', 'wamid.j1', 'Olá, quero investir', 595);
-SELECT stage, source, score IS NULL AS not_scored_yet, last_inbound_at IS NULL AS not_stamped_yet
-FROM antiban.leads WHERE person_id = antiban.person_id(1, '+5511987650010');
-SELECT kind, body FROM antiban.lead_event_queue ORDER BY id;
+SELECT count(*) AS no_lead_yet FROM antiban.leads WHERE person_id = antiban.person_id(1, '+5511987650010');
+SELECT kind, interaction_id IS NOT NULL AS by_message, person_id = antiban.person_id(1, '+5511987650010') AS person
+FROM antiban.lead_event_queue ORDER BY id;
+-- our answer is sent and read before the queue is processed: queued by person
+SELECT antiban.send_text('+5511987650010', 'Olá! Posso ajudar?') AS answer \gset
+UPDATE antiban.outbox SET state = 'sending' WHERE id = :answer;
+UPDATE antiban.outbox SET state = 'sent', wamid = 'wamid.out10' WHERE id = :answer;
+SELECT pg_temp.statuses('[{"id":"wamid.out10","status":"read","timestamp":"1893456597","recipient_id":"5511987650010"}]');
+SELECT kind, lead_id IS NULL AS lead_still_unknown FROM antiban.lead_event_queue ORDER BY id;
+-- a person with no lead and no queued message is not queued
+SELECT antiban.send_template('+5511987650011', 'oferta_cdb', 'pt_BR', category => 'marketing') AS stranger \gset
+UPDATE antiban.outbox SET state = 'sending' WHERE id = :stranger;
+UPDATE antiban.outbox SET state = 'sent', wamid = 'wamid.out11' WHERE id = :stranger;
+SELECT count(*) AS still_three FROM antiban.lead_event_queue;
 SELECT antiban.process_lead_events() AS taken;
-SELECT score IS NOT NULL AS scored, last_inbound_at IS NOT NULL AS stamped,
+SELECT stage, source, score IS NOT NULL AS scored, last_inbound_at IS NOT NULL AS stamped,
        EXISTS (SELECT 1 FROM antiban.lead_events e WHERE e.lead_id = l.id AND e.kind = 'score') AS logged
 FROM antiban.leads l WHERE person_id = antiban.person_id(1, '+5511987650010');
+-- the sends and reads queued by person reached the lead the message made
+SELECT f.messages, (f.engagement).reads > 0 AS read, (f.engagement).last_outbound_at IS NOT NULL AS we_wrote
+FROM antiban.lead_features f JOIN antiban.leads l ON l.id = f.conversation_id
+WHERE l.person_id = antiban.person_id(1, '+5511987650010');
 SELECT count(*) AS left_in_queue FROM antiban.lead_event_queue;
+-- their next message finds the lead: queued by message, scored as an answer to ours
+SELECT pg_temp.msg('5511987650010', 'wamid.j2', 'Sim, quero saber do CDB', 599);
+SELECT antiban.process_lead_events(1) AS one_at_a_time;
+SELECT count(*) AS one_lead, min(f.messages) AS messages
+FROM antiban.leads l JOIN antiban.lead_features f ON f.conversation_id = l.id
+WHERE l.person_id = antiban.person_id(1, '+5511987650010');
 SELECT antiban.process_lead_events() AS nothing_left;
 SELECT antiban.process_lead_events(0);
 RESET antiban.lead_scoring;

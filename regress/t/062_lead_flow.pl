@@ -5,7 +5,8 @@
 # antiban.check_sla() moves it; the second owner's reply stops the clock.
 # A person who writes with a BSUID and then with their phone is one person
 # with one lead, and a Brazilian wa_id without the ninth digit finds the
-# same lead.
+# same lead.  With deferred scoring, a webhook only queues and the
+# "antiban leads" worker makes and scores the lead.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -150,6 +151,32 @@ is(query("SELECT string_agg(kind, ',' ORDER BY n) FROM (SELECT kind, row_number(
 is(query("SELECT count(*) FROM antiban.lead_timeline($lead) WHERE kind IN ('message', 'tap') AND direction = 'in'"), '4',
 	'and its four inbound messages');
 is(query(q{SELECT count(*) FROM antiban.webhook_events WHERE status <> 'applied'}), '0', 'every webhook was applied whole');
+
+# ---- deferred scoring: the webhook only queues; the "antiban leads" worker makes and scores the lead ----
+{
+	my $body = encode_json({ object => 'whatsapp_business_account',
+		entry => [ { id => '200', changes => [ { field => 'messages', value => {
+			messaging_product => 'whatsapp',
+			metadata => { display_phone_number => '5511900000001', phone_number_id => '1001' },
+			contacts => [ { profile => { name => 'Eva' }, wa_id => '5511987650006' } ],
+			messages => [ text('5511987650006', $t - 50, 'Quero aplicar 200 mil no Tesouro Direto') ] } } ] } ] });
+	my $signature = 'sha256=' . hmac_sha256_hex($body, 'the-app-secret');
+	(my $literal = $body) =~ s/'/''/g;
+	# (one transaction: the worker cannot see the queue before the check)
+	is($node->safe_psql('postgres', qq{
+		BEGIN;
+		SET LOCAL antiban.lead_scoring = deferred;
+		SELECT count(*) FROM antiban.ingest_webhook(convert_to('$literal', 'UTF8'), '$signature');
+		SELECT count(*) || ' lead, ' || (SELECT count(*) FROM antiban.lead_event_queue WHERE kind = 'message') || ' queued'
+		FROM antiban.leads WHERE person_id = antiban.person_id(1, '+5511987650006');
+		COMMIT;}), "1\n0 lead, 1 queued", 'deferred: the webhook made no lead and queued its message');
+	ok($node->poll_query_until('postgres', q{
+		SELECT l.score IS NOT NULL AND NOT EXISTS (SELECT 1 FROM antiban.lead_event_queue)
+		FROM antiban.leads l WHERE l.person_id = antiban.person_id(1, '+5511987650006')}),
+		'the antiban leads worker made the lead and scored it, nobody calling process_lead_events');
+	is(query(q{SELECT source || ' ' || messages FROM antiban.leads l JOIN antiban.lead_features f ON f.conversation_id = l.id
+		WHERE l.person_id = antiban.person_id(1, '+5511987650006')}), 'organic 1', 'an organic lead with its message');
+}
 
 stop_receiver($receiver);
 undef $receiver;

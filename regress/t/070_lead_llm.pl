@@ -80,7 +80,7 @@ $node->safe_psql('postgres', "SELECT antiban.set_secret('llm_api_key', '$key')")
 # ---- off by default: the worker idles, nothing is noted or called ----
 my $first = lead_with('Quero aplicar 50 mil num CDB', 'Mas só daqui a 2 anos, vou pensar');
 ok(wait_for($node, q{SELECT count(*) = 1 FROM pg_stat_activity
-	WHERE backend_type = 'antiban lead llm' AND query LIKE 'off:%'}, 60), 'the worker runs and says it is off');
+	WHERE backend_type = 'antiban leads' AND query LIKE 'off:%'}, 60), 'the worker runs and says it is off');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM antiban.lead_llm_state'), '0', 'no URL: nothing noted');
 
 # ---- switched on by a reload ----

@@ -27,6 +27,7 @@ extern int	antiban_lead_min_examples;
 extern int	antiban_lead_reasons;
 extern bool antiban_lead_flow;
 extern int	antiban_lead_scoring;
+extern int	antiban_lead_scoring_interval_ms;
 
 #define LEAD_SCORING_INLINE 0
 #define LEAD_SCORING_DEFERRED 1

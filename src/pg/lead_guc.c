@@ -14,6 +14,7 @@ int			antiban_lead_min_examples = 200;
 int			antiban_lead_reasons = 3;
 bool		antiban_lead_flow = true;
 int			antiban_lead_scoring = LEAD_SCORING_INLINE;
+int			antiban_lead_scoring_interval_ms = 1000;
 
 static const struct config_enum_entry scoring_modes[] = {
 	{"inline", LEAD_SCORING_INLINE, false},
@@ -57,8 +58,15 @@ antiban_define_lead_gucs(void)
 	DefineCustomEnumVariable("antiban.lead_scoring",
 							 "When the lead flow scores what webhooks bring: inline (in the webhook's "
 							 "transaction) or deferred (queued for antiban.process_lead_events()).",
-							 "Deferred keeps webhook ingest fast: leads are still made at once, their "
-							 "scores, stages and assignment follow when the queue is processed.",
+							 "Deferred keeps webhook ingest fast: a webhook only queues its messages "
+							 "and statuses; the \"antiban leads\" worker makes the leads, scores, "
+							 "stages and assigns them every antiban.lead_scoring_interval.",
 							 &antiban_lead_scoring, LEAD_SCORING_INLINE, scoring_modes,
 							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.lead_scoring_interval",
+							"How often the \"antiban leads\" worker processes queued lead events "
+							"(antiban.lead_scoring = deferred) when it found none.",
+							"A full batch is followed by the next at once.",
+							&antiban_lead_scoring_interval_ms, 1000, 10, 3600000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 }

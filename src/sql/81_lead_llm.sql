@@ -1,7 +1,7 @@
 -- The optional LLM step of lead qualification.
 --
 -- When antiban.lead_llm_url names an OpenAI-compatible chat-completions
--- endpoint, the "antiban lead llm" background worker picks conversations
+-- endpoint, the "antiban leads" background worker picks conversations
 -- (leads: conversation_id = antiban.leads.id) with inbound text it has not
 -- read, asks the endpoint to fill four slots (amount, horizon, product,
 -- objections) under a strict JSON schema, each with the lead's quoted words

@@ -25,10 +25,12 @@
 --    assigned.  Stages only move forward by themselves.
 --  - Two persons found to be one fold their open leads into one.
 --  - antiban.lead_flow = off (a GUC) leaves leads alone on the webhook path;
---    antiban.lead_scoring = deferred makes leads at once but queues their
---    events (antiban.lead_event_queue) for antiban.process_lead_events(),
---    which scores them in batches: the webhook path then costs a lead's
---    INSERT and a queue row, not a scoring.
+--    antiban.lead_scoring = deferred leaves the webhook path one INSERT of
+--    queue rows (antiban.lead_event_queue: the inbound messages by id, our
+--    messages' sends, reads and failures by person) and nothing else;
+--    antiban.process_lead_events(), run by the "antiban lead scorer"
+--    worker every antiban.lead_scoring_interval, makes the leads and scores
+--    them in batches, in the order the events arrived.
 
 -- ---------------------------------------------------------------- schema
 
@@ -192,19 +194,29 @@ COMMENT ON FUNCTION antiban.lead_campaign_of(bigint, bigint, text, timestamptz) 
 
 -- ---------------------------------------------------------------- scoring, inline or deferred
 
--- Events waiting to be scored when antiban.lead_scoring = deferred.
+-- Events waiting to be scored when antiban.lead_scoring = deferred.  An
+-- inbound message is queued by its interaction (its lead is found or made
+-- when the queue is processed); our messages' sends, reads and failures
+-- by their person (and lead, when the person had an open one).
 CREATE TABLE antiban.lead_event_queue (
-    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    lead_id       bigint NOT NULL,
-    portfolio_id  bigint NOT NULL,
-    kind          text NOT NULL,
-    at            timestamptz NOT NULL,
-    body          text,
-    code          integer,
-    queued_at     timestamptz NOT NULL DEFAULT now()
+    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    lead_id         bigint,
+    person_id       bigint,
+    interaction_id  bigint,
+    portfolio_id    bigint NOT NULL,
+    kind            text NOT NULL,
+    at              timestamptz NOT NULL,
+    body            text,
+    code            integer,
+    queued_at       timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT lead_event_queue_whose CHECK (lead_id IS NOT NULL OR person_id IS NOT NULL),
+    CONSTRAINT lead_event_queue_message CHECK ((kind = 'message') = (interaction_id IS NOT NULL))
 );
+-- (a status of a person whose first message still waits here is queued too)
+CREATE INDEX lead_event_queue_waiting_person ON antiban.lead_event_queue (portfolio_id, person_id)
+    WHERE kind = 'message';
 COMMENT ON TABLE antiban.lead_event_queue IS
-    'Lead events (messages, our sends, reads, taps, failures, opt-outs) waiting to be scored, with antiban.lead_scoring = deferred; antiban.process_lead_events() takes them in batches. Empty with inline scoring.';
+    'Lead events waiting to be scored, with antiban.lead_scoring = deferred: inbound messages (kind message, by interaction: the lead is found or made when processed), our sends, reads, taps, failures and opt-outs (by lead, or by person when the lead is still to be made). antiban.process_lead_events() takes them in batches, in arrival order. Empty with inline scoring.';
 
 -- A batch of events on leads (one array element each): scored now, or queued.
 CREATE FUNCTION antiban.score_lead_events(leads bigint[], kinds text[], ats timestamptz[], bodies text[],
@@ -241,51 +253,16 @@ $$;
 COMMENT ON FUNCTION antiban.score_lead_events_now(bigint[], text[], timestamptz[], text[], integer[], bigint[]) IS
     'Internal: events on leads noted in one antiban.note_lead_events call and brought to the leads in one antiban.apply_lead_scores (inbound times from the messages and taps). Returns the leads updated.';
 
-CREATE FUNCTION antiban.process_lead_events(max_events integer DEFAULT 10000) RETURNS integer
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET plan_cache_mode = force_generic_plan AS $$
-DECLARE
-    ev_leads bigint[];
-    ev_kinds text[];
-    ev_ats timestamptz[];
-    ev_bodies text[];
-    ev_codes integer[];
-    ev_portfolios bigint[];
-BEGIN
-    IF max_events IS NULL OR max_events < 1 THEN
-        RAISE EXCEPTION 'max_events must be at least 1, not %', coalesce(max_events::text, 'NULL')
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    -- the oldest events, claimed so that two runs never take the same ones
-    WITH taken AS (
-        DELETE FROM antiban.lead_event_queue q
-        WHERE q.id IN (SELECT x.id FROM antiban.lead_event_queue x ORDER BY x.id LIMIT max_events
-                       FOR UPDATE SKIP LOCKED)
-        RETURNING q.*
-    )
-    SELECT array_agg(t.lead_id ORDER BY t.at, t.id), array_agg(t.kind ORDER BY t.at, t.id),
-           array_agg(t.at ORDER BY t.at, t.id), array_agg(t.body ORDER BY t.at, t.id),
-           array_agg(t.code ORDER BY t.at, t.id), array_agg(t.portfolio_id ORDER BY t.at, t.id)
-    INTO ev_leads, ev_kinds, ev_ats, ev_bodies, ev_codes, ev_portfolios
-    FROM taken t;
-    IF ev_leads IS NULL THEN
-        RETURN 0;
-    END IF;
-    PERFORM antiban.score_lead_events_now(ev_leads, ev_kinds, ev_ats, ev_bodies, ev_codes, ev_portfolios);
-    RETURN cardinality(ev_leads);
-END
-$$;
-COMMENT ON FUNCTION antiban.process_lead_events(integer) IS
-    'Score the oldest queued lead events (antiban.lead_scoring = deferred), at most max_events (>= 1), in one antiban.note_lead_events call and one UPDATE of their leads (score with reasons, inbound times, stage; qualified leads are assigned). Returns how many were taken. For a worker or pg_cron every few seconds: SELECT cron.schedule(''antiban-leads'', ''5 seconds'', ''SELECT antiban.process_lead_events()'').';
-
 -- ---------------------------------------------------------------- inbound messages
 
--- The inbound messages of one webhook change that this transaction applied
--- (antiban.apply_messages calls it once, after its loop): each person's
--- lead found or made, every message noted in one call to the model, the
--- inbound times and the stage brought up to date.
-CREATE FUNCTION antiban.leads_from_messages(value jsonb) RETURNS integer
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+-- Inbound messages (antiban.interactions ids, in the order they happened):
+-- each person's lead found or made, and the events they are on it (a
+-- message, or a tap for a button or list reply; an opt-out when the message
+-- was a stop).  Inline scoring calls it for the messages a webhook change
+-- applied; deferred scoring for the messages it queued.
+CREATE FUNCTION antiban.lead_message_events(interactions bigint[])
+RETURNS TABLE (ev_lead bigint, ev_kind text, ev_at timestamptz, ev_body text, ev_portfolio bigint)
+LANGUAGE plpgsql VOLATILE
 -- (generic plans: the webhook path runs these statements for every POST;
 -- planning them each time would cost more than running them)
 SET plan_cache_mode = force_generic_plan AS $$
@@ -294,18 +271,9 @@ DECLARE
     lead bigint;
     pos integer;
     campaign text;
-    wamids text[];
     persons bigint[] := '{}';
     person_leads bigint[] := '{}';
-    ev_leads bigint[] := '{}';
-    ev_kinds text[] := '{}';
-    ev_ats timestamptz[] := '{}';
-    ev_bodies text[] := '{}';
-    ev_portfolios bigint[] := '{}';
 BEGIN
-    -- (by wamid: the only index that finds them; "received in this
-    -- transaction" would look selective to the planner and cost a scan)
-    wamids := ARRAY(SELECT m ->> 'id' FROM jsonb_array_elements(value -> 'messages') m WHERE m ? 'id');
     FOR p IN
         SELECT k.portfolio_id, k.person_id, i.occurred_at, i.payload, i.context_wamid, i.body, i.wamid,
                i.message_type, l.id AS lead,
@@ -315,8 +283,7 @@ BEGIN
              -- their open lead (the usual case, found here without another call)
              LEFT JOIN antiban.leads l ON l.portfolio_id = k.portfolio_id AND l.person_id = k.person_id
                                           AND l.closed_at IS NULL
-        WHERE i.wamid = ANY (wamids) AND i.received_at = now() AND i.direction = 'in'
-          AND i.message_type NOT IN ('system', 'request_welcome')
+        WHERE i.id = ANY (lead_message_events.interactions)
           AND k.person_id IS NOT NULL AND k.portfolio_id IS NOT NULL
         ORDER BY i.occurred_at, i.id
     LOOP
@@ -352,40 +319,91 @@ BEGIN
         END IF;
         persons := persons || p.person_id;
         person_leads := person_leads || lead;
-        ev_leads := ev_leads || lead;
-        ev_kinds := ev_kinds || CASE WHEN p.message_type IN ('button', 'interactive') THEN 'tap' ELSE 'inbound' END;
-        ev_ats := ev_ats || p.occurred_at;
-        ev_bodies := ev_bodies || p.body;
-        ev_portfolios := ev_portfolios || p.portfolio_id;
+        ev_lead := lead;
+        ev_kind := CASE WHEN p.message_type IN ('button', 'interactive') THEN 'tap' ELSE 'inbound' END;
+        ev_at := p.occurred_at;
+        ev_body := p.body;
+        ev_portfolio := p.portfolio_id;
+        RETURN NEXT;
         IF p.stopped_here THEN
-            ev_leads := ev_leads || lead;
-            ev_kinds := ev_kinds || 'opt_out'::text;
-            ev_ats := ev_ats || p.occurred_at;
-            ev_bodies := ev_bodies || NULL::text;
-            ev_portfolios := ev_portfolios || p.portfolio_id;
+            ev_kind := 'opt_out';
+            ev_body := NULL;
+            RETURN NEXT;
         END IF;
     END LOOP;
-    IF cardinality(ev_leads) = 0 THEN
+END
+$$;
+COMMENT ON FUNCTION antiban.lead_message_events(bigint[]) IS
+    'Internal: the inbound messages given (antiban.interactions ids) make or find each person''s lead (their open lead; one closed less than lead_routing.new_lead_after ago; else a new one with its source: ctwa referral with its ad id, a campaign, or organic); returns the lead events they are (inbound, tap for button and list replies, opt_out for a stop), in the order they happened.';
+
+-- The inbound messages of one webhook change this transaction applied
+-- (antiban.apply_messages calls it once, after its loop).  Inline: their
+-- leads made and scored now.  Deferred: one INSERT of queue rows.
+CREATE FUNCTION antiban.leads_from_messages(value jsonb) RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    ids bigint[];
+    ev record;
+BEGIN
+    -- (by wamid: the only index that finds them; "received in this
+    -- transaction" would look selective to the planner and cost a scan)
+    ids := ARRAY(SELECT i.id FROM antiban.interactions i
+                 WHERE i.wamid = ANY (ARRAY(SELECT m ->> 'id' FROM jsonb_array_elements(value -> 'messages') m
+                                            WHERE m ? 'id'))
+                   AND i.received_at = now() AND i.direction = 'in'
+                   AND i.message_type NOT IN ('system', 'request_welcome')
+                 ORDER BY i.occurred_at, i.id);
+    IF cardinality(ids) = 0 THEN
         RETURN 0;
     END IF;
-    IF current_setting('antiban.lead_scoring') = 'deferred' THEN
-        INSERT INTO antiban.lead_event_queue (lead_id, portfolio_id, kind, at, body)
-        SELECT * FROM unnest(ev_leads, ev_portfolios, ev_kinds, ev_ats, ev_bodies);
-    ELSE
-        -- every message to the model in one call, then every lead in one UPDATE
-        PERFORM antiban.score_lead_events_now(ev_leads, ev_kinds, ev_ats, ev_bodies, NULL, ev_portfolios);
+    SELECT array_agg(e.ev_lead) AS leads, array_agg(e.ev_kind) AS kinds, array_agg(e.ev_at) AS ats,
+           array_agg(e.ev_body) AS bodies, array_agg(e.ev_portfolio) AS portfolios
+    INTO ev
+    FROM antiban.lead_message_events(ids) e;
+    IF ev.leads IS NULL THEN
+        RETURN 0;
     END IF;
-    RETURN cardinality(ARRAY(SELECT DISTINCT unnest(ev_leads)));
+    -- every message to the model in one call, then every lead in one UPDATE
+    PERFORM antiban.score_lead_events_now(ev.leads, ev.kinds, ev.ats, ev.bodies, NULL, ev.portfolios);
+    RETURN cardinality(ARRAY(SELECT DISTINCT unnest(ev.leads)));
 END
 $$;
 COMMENT ON FUNCTION antiban.leads_from_messages(jsonb) IS
-    'Internal (antiban.note_inbound_messages): the inbound messages of the change applied by this transaction make or find each person''s lead (source: ctwa referral with its ad id, a campaign, or organic), are noted on it in one antiban.note_lead_events call (texts; button and list replies as taps), stamp its inbound times and move it from new to engaged when it engages. Returns the leads touched; 0 with antiban.lead_flow off.';
+    'Internal (antiban.note_inbound_messages, inline scoring): the inbound messages of the change applied by this transaction make or find their leads (antiban.lead_message_events) and are scored in one antiban.note_lead_events call and one antiban.apply_lead_scores. Returns the leads touched.';
+
+-- Deferred scoring: the inbound messages of the change, queued by id in
+-- one statement; their leads are made when the queue is processed.
+CREATE FUNCTION antiban.queue_lead_messages(value jsonb) RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    queued integer;
+BEGIN
+    INSERT INTO antiban.lead_event_queue (interaction_id, person_id, portfolio_id, kind, at)
+    SELECT i.id, k.person_id, k.portfolio_id, 'message', i.occurred_at
+    FROM antiban.interactions i JOIN antiban.contacts k ON k.id = i.contact_id
+    WHERE i.wamid = ANY (ARRAY(SELECT m ->> 'id' FROM jsonb_array_elements(value -> 'messages') m WHERE m ? 'id'))
+      AND i.received_at = now() AND i.direction = 'in'
+      AND i.message_type NOT IN ('system', 'request_welcome')
+      AND k.person_id IS NOT NULL AND k.portfolio_id IS NOT NULL
+    ORDER BY i.occurred_at, i.id;
+    GET DIAGNOSTICS queued = ROW_COUNT;
+    RETURN queued;
+END
+$$;
+COMMENT ON FUNCTION antiban.queue_lead_messages(jsonb) IS
+    'Internal (antiban.note_inbound_messages, antiban.lead_scoring = deferred): the inbound messages of the change applied by this transaction queued in antiban.lead_event_queue by their interaction, in one INSERT: the webhook path makes no lead and scores nothing. Returns the messages queued.';
 
 CREATE FUNCTION antiban.note_inbound_messages(value jsonb) RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     IF NOT antiban.lead_flow_on() OR jsonb_typeof(value -> 'messages') IS DISTINCT FROM 'array' THEN
         RETURN 0;
+    END IF;
+    IF current_setting('antiban.lead_scoring') = 'deferred' THEN
+        -- (one INSERT: no subtransaction needed to keep the messages)
+        RETURN antiban.queue_lead_messages(value);
     END IF;
     BEGIN
         RETURN antiban.leads_from_messages(value);
@@ -401,7 +419,82 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.note_inbound_messages(jsonb) IS
-    'Internal (antiban.apply_messages calls it once per messages change, after applying them): with antiban.lead_flow on, antiban.leads_from_messages in a subtransaction; an error there is a warning, never a lost message (a deadlock is raised, for the webhook''s retry). Returns the leads touched.';
+    'Internal (antiban.apply_messages calls it once per messages change, after applying them): with antiban.lead_flow on, antiban.leads_from_messages in a subtransaction (an error there is a warning, never a lost message; a deadlock is raised, for the webhook''s retry), or with antiban.lead_scoring = deferred antiban.queue_lead_messages. Returns the leads touched (deferred: the messages queued).';
+
+-- Deferred scoring's other half: the oldest queued events, in the order
+-- they arrived: messages make their leads first, then events queued by
+-- person find the lead those made.
+CREATE FUNCTION antiban.process_lead_events(max_events integer DEFAULT 10000) RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    batch record;
+    made record;
+    ev record;
+BEGIN
+    IF max_events IS NULL OR max_events < 1 THEN
+        RAISE EXCEPTION 'max_events must be at least 1, not %', coalesce(max_events::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Call it again to take more: it returns how many it took.';
+    END IF;
+    -- the oldest events, claimed so that two runs never take the same ones
+    WITH t AS (
+        DELETE FROM antiban.lead_event_queue q
+        WHERE q.id IN (SELECT x.id FROM antiban.lead_event_queue x ORDER BY x.id LIMIT max_events
+                       FOR UPDATE SKIP LOCKED)
+        RETURNING q.*
+    )
+    SELECT count(*)::integer AS taken,
+           array_agg(t.interaction_id ORDER BY t.id) FILTER (WHERE t.kind = 'message') AS messages,
+           array_agg(t.id ORDER BY t.id) FILTER (WHERE t.kind <> 'message') AS ids,
+           array_agg(t.lead_id ORDER BY t.id) FILTER (WHERE t.kind <> 'message') AS leads,
+           array_agg(t.person_id ORDER BY t.id) FILTER (WHERE t.kind <> 'message') AS persons,
+           array_agg(t.portfolio_id ORDER BY t.id) FILTER (WHERE t.kind <> 'message') AS portfolios,
+           array_agg(t.kind ORDER BY t.id) FILTER (WHERE t.kind <> 'message') AS kinds,
+           array_agg(t.at ORDER BY t.id) FILTER (WHERE t.kind <> 'message') AS ats,
+           array_agg(t.body ORDER BY t.id) FILTER (WHERE t.kind <> 'message') AS bodies,
+           array_agg(t.code ORDER BY t.id) FILTER (WHERE t.kind <> 'message') AS codes
+    INTO batch
+    FROM t;
+    IF batch.taken = 0 THEN
+        RETURN 0;
+    END IF;
+    -- messages first, in their own statement: the events queued by person
+    -- below must see the leads they make
+    SELECT array_agg(m.ev_lead ORDER BY m.n) AS leads, array_agg(m.ev_kind ORDER BY m.n) AS kinds,
+           array_agg(m.ev_at ORDER BY m.n) AS ats, array_agg(m.ev_body ORDER BY m.n) AS bodies,
+           array_agg(m.ev_portfolio ORDER BY m.n) AS portfolios
+    INTO made
+    FROM antiban.lead_message_events(coalesce(batch.messages, '{}')) WITH ORDINALITY AS m(ev_lead, ev_kind, ev_at,
+                                                                                        ev_body, ev_portfolio, n);
+    WITH events AS (
+        SELECT m.lead, m.kind, m.at, m.body, NULL::integer AS code, m.portfolio, 0::bigint AS queued, m.n
+        FROM unnest(made.leads, made.kinds, made.ats, made.bodies, made.portfolios)
+             WITH ORDINALITY AS m(lead, kind, at, body, portfolio, n)
+        UNION ALL
+        -- (by person: the lead their message above made, or their open one)
+        SELECT coalesce(u.lead, (SELECT l.id FROM antiban.leads l
+                                 WHERE l.portfolio_id = u.portfolio AND l.person_id = u.person
+                                   AND l.closed_at IS NULL)),
+               u.kind, u.at, u.body, u.code, u.portfolio, u.id, 0
+        FROM unnest(batch.ids, batch.leads, batch.persons, batch.portfolios, batch.kinds, batch.ats, batch.bodies, batch.codes)
+             AS u(id, lead, person, portfolio, kind, at, body, code)
+    )
+    SELECT array_agg(e.lead ORDER BY e.at, e.queued, e.n) AS leads, array_agg(e.kind ORDER BY e.at, e.queued, e.n) AS kinds,
+           array_agg(e.at ORDER BY e.at, e.queued, e.n) AS ats, array_agg(e.body ORDER BY e.at, e.queued, e.n) AS bodies,
+           array_agg(e.code ORDER BY e.at, e.queued, e.n) AS codes,
+           array_agg(e.portfolio ORDER BY e.at, e.queued, e.n) AS portfolios
+    INTO ev
+    FROM events e
+    WHERE e.lead IS NOT NULL;
+    IF ev.leads IS NOT NULL THEN
+        PERFORM antiban.score_lead_events_now(ev.leads, ev.kinds, ev.ats, ev.bodies, ev.codes, ev.portfolios);
+    END IF;
+    RETURN batch.taken;
+END
+$$;
+COMMENT ON FUNCTION antiban.process_lead_events(integer) IS
+    'Take the oldest queued lead events (antiban.lead_scoring = deferred), at most max_events (>= 1; else invalid_parameter_value): their inbound messages make or find their leads, events queued by person find the lead, and all are scored in one antiban.note_lead_events call and one UPDATE of their leads (score with reasons, inbound times, stage; qualified leads are assigned). Returns how many were taken (0: the queue is empty). The "antiban lead scorer" worker calls it every antiban.lead_scoring_interval; two calls at once take different events.';
 
 -- What a lead's new score and messages do to it, in one UPDATE per batch:
 -- the score (and a timeline line with its reasons when it is news), the
@@ -485,21 +578,26 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     ev_leads bigint[];
+    ev_persons bigint[];
     ev_kinds text[];
     ev_ats timestamptz[];
     ev_codes integer[];
     ev_portfolios bigint[];
     ev_categories antiban.category[];
+    deferred boolean;
     r record;
 BEGIN
     IF NOT antiban.lead_flow_on() THEN
         RETURN NULL;
     END IF;
+    deferred := current_setting('antiban.lead_scoring') = 'deferred';
     -- only the open leads of the persons these messages went to: one join
-    -- through the unique index on open leads, no call per message
-    SELECT array_agg(l.id ORDER BY c.at), array_agg(c.kind ORDER BY c.at), array_agg(c.at ORDER BY c.at),
-           array_agg(c.code ORDER BY c.at), array_agg(c.portfolio_id ORDER BY c.at), array_agg(c.category ORDER BY c.at)
-    INTO ev_leads, ev_kinds, ev_ats, ev_codes, ev_portfolios, ev_categories
+    -- through the unique index on open leads, no call per message (deferred:
+    -- also a person whose first message waits in the queue, by person)
+    SELECT array_agg(l.id ORDER BY c.at), array_agg(c.person ORDER BY c.at), array_agg(c.kind ORDER BY c.at),
+           array_agg(c.at ORDER BY c.at), array_agg(c.code ORDER BY c.at), array_agg(c.portfolio_id ORDER BY c.at),
+           array_agg(c.category ORDER BY c.at)
+    INTO ev_leads, ev_persons, ev_kinds, ev_ats, ev_codes, ev_portfolios, ev_categories
     FROM (SELECT n.portfolio_id, coalesce(n.person_id, i.person_id) AS person, e.kind, e.at, e.code, n.category
           FROM new_rows n JOIN old_rows o ON o.id = n.id
                LEFT JOIN antiban.person_ids i
@@ -512,12 +610,28 @@ BEGIN
                     o.failed_at IS NULL AND n.failed_at IS NOT NULL AND n.error_code IS NOT NULL))
                    AS e(kind, at, code, happened)
           WHERE e.happened AND n.portfolio_id IS NOT NULL AND n.recipient IS NOT NULL) c
-         JOIN antiban.leads l ON l.portfolio_id = c.portfolio_id AND l.person_id = c.person AND l.closed_at IS NULL;
+         LEFT JOIN antiban.leads l ON l.portfolio_id = c.portfolio_id AND l.person_id = c.person AND l.closed_at IS NULL
+    WHERE l.id IS NOT NULL
+       OR (deferred AND EXISTS (SELECT 1 FROM antiban.lead_event_queue q
+                                WHERE q.portfolio_id = c.portfolio_id AND q.person_id = c.person AND q.kind = 'message'));
     IF ev_leads IS NULL THEN
         RETURN NULL;
     END IF;
+    IF deferred THEN
+        -- (one INSERT: no subtransaction needed to keep the update)
+        INSERT INTO antiban.lead_event_queue (lead_id, person_id, portfolio_id, kind, at, code)
+        SELECT * FROM unnest(ev_leads, ev_persons, ev_portfolios, ev_kinds, ev_ats, ev_codes);
+        IF NOT EXISTS (SELECT 1 FROM unnest(ev_leads, ev_kinds, ev_categories) AS u(lead, kind, category)
+                       JOIN antiban.leads l ON l.id = u.lead
+                       WHERE u.kind = 'outbound' AND u.category = 'service' AND l.owner_agent_id IS NOT NULL
+                         AND l.first_response_at IS NULL) THEN
+            RETURN NULL;
+        END IF;
+    END IF;
     BEGIN
-        PERFORM antiban.score_lead_events(ev_leads, ev_kinds, ev_ats, NULL, ev_codes, ev_portfolios);
+        IF NOT deferred THEN
+            PERFORM antiban.score_lead_events_now(ev_leads, ev_kinds, ev_ats, NULL, ev_codes, ev_portfolios);
+        END IF;
         FOR r IN
             SELECT u.lead, min(u.at) AS at
             FROM unnest(ev_leads, ev_kinds, ev_ats, ev_categories) AS u(lead, kind, at, category)
@@ -542,7 +656,7 @@ CREATE TRIGGER outbox_lead_events AFTER UPDATE ON antiban.outbox
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION antiban.outbox_lead_events();
 COMMENT ON FUNCTION antiban.outbox_lead_events() IS
-    'Statement trigger on antiban.outbox: messages that became sent, read or failed (131050: an opt-out) are noted on their person''s open lead in one antiban.note_lead_events call; a free-form message sent after the lead was assigned records its first response.';
+    'Statement trigger on antiban.outbox: messages that became sent, read or failed (131050: an opt-out) are noted on their person''s open lead in one antiban.note_lead_events call (antiban.lead_scoring = deferred: queued in one INSERT, also for a person whose first message is still queued); a free-form message sent after the lead was assigned records its first response.';
 
 -- An opt-out (or a resume) of the person stated in a message or a preference.
 CREATE FUNCTION antiban.contact_lead_consent() RETURNS trigger

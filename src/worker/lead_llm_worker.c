@@ -1,10 +1,12 @@
 /*
  * lead_llm_worker.c
- *		The "antiban lead llm" background worker: the optional LLM step of
- *		lead qualification.
+ *		The "antiban leads" background worker: deferred lead scoring
+ *		(lead_scorer.c) and the optional LLM step of lead qualification.
  *
- * With antiban.lead_llm_url empty (the default) it only waits on its
- * latch: a reload that sets the URL wakes it.  Otherwise, one conversation
+ * Every antiban.lead_scoring_interval it scores what webhooks queued with
+ * antiban.lead_scoring = deferred (nothing to do with inline scoring).
+ * With antiban.lead_llm_url empty (the default) that is all: a reload that
+ * sets the URL wakes it.  Otherwise, one conversation
  * at a time: a short transaction claims a conversation with unread inbound
  * text (antiban.lead_llm_claim: the daily budget, the request body, an
  * in-flight row of antiban.lead_llm_calls) and reads the API key; the HTTP
@@ -16,6 +18,7 @@
  * wiped from the answer before the answer reaches SQL.
  */
 #include "pg/antiban.h"
+#include "pg/lead.h"
 #include "pg/lead_llm.h"
 
 #include "access/xact.h"
@@ -34,17 +37,15 @@
 #include "utils/timestamp.h"
 
 #include "cloudapi/http_once.h"
+#include "worker/lead_scorer.h"
 #include "worker/worker_txn.h"
 
 PGDLLEXPORT void antiban_lead_llm_main(Datum arg);
 
-/* When off, wake this often anyway (a reload sets the latch at once). */
-#define IDLE_WAIT_MS 60000
-
 void
 antiban_register_lead_llm(void)
 {
-	worker_register("antiban lead llm", "antiban lead llm", "antiban_lead_llm_main", (Datum) 0, 5);
+	worker_register("antiban leads", "antiban leads", "antiban_lead_llm_main", (Datum) 0, 5);
 }
 
 static MemoryContext step_context = NULL;
@@ -208,7 +209,7 @@ run_step(const char *what, bool (*step) (void))
 		EmitErrorReport();
 		FlushErrorState();
 		AbortOutOfAnyTransaction();
-		elog(LOG, "antiban lead llm: %s failed; trying again later", what);
+		elog(LOG, "antiban leads: %s failed; trying again later", what);
 		worked = false;
 	}
 	PG_END_TRY();
@@ -248,28 +249,33 @@ antiban_lead_llm_main(Datum arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	BackgroundWorkerUnblockSignals();
-	worker_connect("antiban lead llm");
-	step_context = AllocSetContextCreate(TopMemoryContext, "antiban lead llm step",
+	worker_connect("antiban leads");
+	step_context = AllocSetContextCreate(TopMemoryContext, "antiban leads step",
 										 ALLOCSET_DEFAULT_SIZES);
 
 	while (!ShutdownRequestPending)
 	{
+		bool		more;
+		bool		llm;
+
 		worker_handle_signals();
-		if (!configured())
-		{
-			worker_wait_ms(IDLE_WAIT_MS);
-			continue;
-		}
 		if (!worker_extension_present())
 		{
 			worker_report_idle("waiting for CREATE EXTENSION antiban");
 			worker_wait_ms(5000);
 			continue;
 		}
-		if (!abandoned_closed)
-			abandoned_closed = run_step("closing abandoned calls", close_abandoned);
-		if (!run_step("an LLM call", call_step))
-			worker_wait_ms(antiban_lead_llm_poll_ms);
+		more = run_step("scoring queued lead events", lead_scorer_step);
+		llm = configured();
+		if (llm)
+		{
+			if (!abandoned_closed)
+				abandoned_closed = run_step("closing abandoned calls", close_abandoned);
+			more = run_step("an LLM call", call_step) || more;
+		}
+		if (!more)
+			worker_wait_ms(llm ? Min(antiban_lead_llm_poll_ms, antiban_lead_scoring_interval_ms)
+						   : antiban_lead_scoring_interval_ms);
 	}
 	proc_exit(1);				/* 1: restarted if someone terminates it */
 }
