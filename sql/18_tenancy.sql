@@ -57,7 +57,17 @@ FROM antiban.outbox o JOIN antiban.portfolios p ON p.id = o.portfolio_id
 WHERE o.recipient LIKE '+55119876510%' GROUP BY 1;
 SET ROLE tenancy_app_b;
 SELECT antiban.send_template('+5511987653001', 'boas_vindas', 'pt_BR') AS b_sent \gset
+-- idempotency keys are per portfolio: B's key 'order-7' ...
+SELECT antiban.send_template('+5511987653002', 'boas_vindas', 'pt_BR', idempotency_key => 'order-7') AS b_keyed \gset
 RESET ROLE;
+-- ... used by A is A's own message, never B's id; A's second call returns A's
+SET ROLE tenancy_app_a;
+SELECT antiban.send_template('+5511987653003', 'boas_vindas', 'pt_BR', idempotency_key => 'order-7') AS a_keyed \gset
+SELECT :a_keyed <> :b_keyed AS not_b_message,
+       antiban.send_template('+5511987653003', 'boas_vindas', 'pt_BR', idempotency_key => 'order-7') = :a_keyed AS same_again;
+RESET ROLE;
+SELECT p.business_id, o.recipient FROM antiban.outbox o JOIN antiban.portfolios p ON p.id = o.portfolio_id
+WHERE o.idempotency_key = 'order-7' ORDER BY o.id;
 SELECT o.phone_number_id LIKE '300%' AS own_number FROM antiban.outbox o WHERE o.id = :b_sent;
 -- A may not cancel B's message (it is "no outbox message" to A); B may
 SET ROLE tenancy_app_a;

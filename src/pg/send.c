@@ -78,16 +78,29 @@ check_payload(const char *type, Category category, Jsonb *payload)
 				 errhint("See the Cloud API reference for %s messages; the payload was not queued.", type)));
 }
 
+/*
+ * The message an idempotency key already made in this portfolio (0: none).
+ * Keys are per portfolio: another business's key is not ours to find.
+ */
 static int64
-existing_id(const char *key)
+existing_id(const char *key, int64 portfolio_id)
 {
-	Oid			types[1] = {TEXTOID};
-	Datum		args[1] = {CStringGetTextDatum(key)};
+	static SPIPlanPtr in_portfolio = NULL;
+	static SPIPlanPtr in_none = NULL;
+	Oid			types[2] = {TEXTOID, INT8OID};
+	Datum		args[2] = {CStringGetTextDatum(key), Int64GetDatum(portfolio_id)};
+	SPIPlanPtr	plan;
 	bool		isnull;
 
+	if (in_portfolio == NULL)
+		in_portfolio = privileged_prepare("SELECT id FROM antiban.outbox"
+										  " WHERE portfolio_id = $2 AND idempotency_key = $1", 2, types);
+	if (in_none == NULL)
+		in_none = privileged_prepare("SELECT id FROM antiban.outbox"
+									 " WHERE portfolio_id IS NULL AND idempotency_key = $1", 1, types);
+	plan = portfolio_id ? in_portfolio : in_none;
 	/* not read-only: a row this transaction just inserted must be seen */
-	if (SPI_execute_with_args("SELECT id FROM antiban.outbox WHERE idempotency_key = $1",
-							  1, types, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed == 0)
+	if (SPI_execute_plan(plan, args, NULL, false, 1) != SPI_OK_SELECT || SPI_processed == 0)
 		return 0;
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
@@ -99,7 +112,7 @@ static const char *const insert_sql =
 " VALUES ($1, $2, $3::antiban.category, $4::antiban.priority, $5, $6::antiban.message_state,"
 " $7, $8, $9, coalesce($10, '{}'), $11, $12, $13, $14, $15, $16,"
 " (SELECT i.person_id FROM antiban.person_ids i WHERE i.portfolio_id = $13 AND i.key = $17))"
-" ON CONFLICT (idempotency_key) DO NOTHING RETURNING id";
+" ON CONFLICT (portfolio_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id";
 
 #define TEXT_OR_NULL(s) ((s) ? CStringGetTextDatum(s) : (Datum) 0)
 
@@ -139,7 +152,7 @@ insert_row(const EnqueueRow *r)
 	if (SPI_execute_plan(plan, v, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "antiban: could not insert into antiban.outbox");
 	if (SPI_processed == 0)
-		return r->idempotency_key ? existing_id(r->idempotency_key) : 0;
+		return r->idempotency_key ? existing_id(r->idempotency_key, r->portfolio_id) : 0;
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
@@ -251,15 +264,6 @@ antiban_enqueue(PG_FUNCTION_ARGS)
 	caller = GetUserId();
 	privileged_begin(&priv);
 	SPI_connect();
-	if (r.idempotency_key && (id = existing_id(r.idempotency_key)) != 0)
-	{
-		SPI_finish();
-		privileged_end(&priv);
-		PG_RETURN_INT64(id);
-	}
-	/* what Meta approved: the template's parameters, header, buttons, category */
-	if (payload_type_is_template(r.message_type))
-		template_check_or_error(r.payload, r.category, from_number);
 	if (strcmp(r.message_type, "read_receipt") == 0)
 	{
 		CachedNumber *n = lookup_number_or_error(c, from_number ? from_number :
@@ -270,6 +274,8 @@ antiban_enqueue(PG_FUNCTION_ARGS)
 		r.number_id = n->view.id;
 		r.phone_number_id = n->view.phone_number_id;
 		r.portfolio_id = n->portfolio_id;
+		if (r.idempotency_key && (id = existing_id(r.idempotency_key, r.portfolio_id)) != 0)
+			goto done;
 	}
 	else
 	{
@@ -291,6 +297,12 @@ antiban_enqueue(PG_FUNCTION_ARGS)
 		args.recipient = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
 		/* the portfolio it belongs to, even while no number is chosen */
 		r.portfolio_id = antiban_decide_portfolio(&args);
+		/* the same key again: the first message, whatever changed since */
+		if (r.idempotency_key && (id = existing_id(r.idempotency_key, r.portfolio_id)) != 0)
+			goto done;
+		/* what Meta approved: the template's parameters, header, buttons, category */
+		if (payload_type_is_template(r.message_type))
+			template_check_or_error(r.payload, r.category, from_number);
 		antiban_decide_message(&args, &d, normalized);
 		/* a bad recipient is rejected below, kept as given */
 		r.recipient = normalized[0] ? normalized : args.recipient ? args.recipient : "";
@@ -299,8 +311,9 @@ antiban_enqueue(PG_FUNCTION_ARGS)
 		apply_decision(&r, c, &d);
 	}
 	id = insert_row(&r);
+	antiban_wake_senders_at_commit();
+done:
 	SPI_finish();
 	privileged_end(&priv);
-	antiban_wake_senders_at_commit();
 	PG_RETURN_INT64(id);
 }

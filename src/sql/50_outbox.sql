@@ -17,7 +17,7 @@ CREATE TABLE antiban.outbox (
     state             antiban.message_state NOT NULL,
     not_before        timestamptz NOT NULL,
     valid_until       timestamptz,
-    idempotency_key   text UNIQUE,
+    idempotency_key   text,
     metadata          jsonb NOT NULL DEFAULT '{}',
     from_number       text,
     number_id         bigint,
@@ -63,6 +63,12 @@ CREATE INDEX outbox_conversation ON antiban.outbox (recipient, id)
 -- Leases to reconcile after a crash.
 CREATE INDEX outbox_sending ON antiban.outbox (lease_until) WHERE state = 'sending';
 CREATE INDEX outbox_wamid ON antiban.outbox (wamid) WHERE wamid IS NOT NULL;
+-- An idempotency key is the app's, within one portfolio: two businesses may
+-- pick the same key, and one must never learn of, or get, the other's message.
+CREATE UNIQUE INDEX outbox_idempotency ON antiban.outbox (portfolio_id, idempotency_key) NULLS NOT DISTINCT
+    WHERE idempotency_key IS NOT NULL;
+COMMENT ON COLUMN antiban.outbox.idempotency_key IS
+    'The caller''s key: the same key twice in one portfolio is one message (a second call returns the first id); unique per portfolio (index outbox_idempotency).';
 CREATE INDEX outbox_recipient ON antiban.outbox (recipient, created_at);
 
 CREATE VIEW antiban.queue_depth AS
