@@ -3,9 +3,10 @@
 # store, apply, commit; one webhook per transaction, 4 pgbench clients) with
 # the lead flow on and scoring inline (each new person makes a lead, every
 # message, status and read of a lead is noted and rescored, leads engage,
-# qualify and are assigned), on with scoring deferred (leads made at once,
-# events queued; antiban.process_lead_events() scores them after each
-# round, timed apart) and off (antiban.lead_flow = off), in the same run,
+# qualify and are assigned), on with scoring deferred (messages and the
+# statuses of persons with a lead queued; antiban.process_lead_events()
+# makes the leads and scores them after each round, timed apart, as the
+# antiban leads worker would) and off (antiban.lead_flow = off), in the same run,
 # rotating over fresh sets of bodies so drift on a shared machine hits all
 # alike.  Each set is the webhook benchmark's mix (3 POSTs of 10
 # statuses to 1 inbound message, bench/lead_flow_bodies.sql) for
@@ -28,7 +29,9 @@ cleanup() { stop_cluster "$DIR"; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$DIR"; }
 trap cleanup EXIT INT TERM
 
 start_cluster "$DIR" "$PORT"
-as_cluster_user sh -c "printf 'antiban.sender_workers = 0\nantiban.monitor = off\n' >> '$DIR/pgdata/postgresql.conf'"
+# (the antiban leads worker waits an hour: the queue is drained after each
+# round, timed apart, so its work never runs during a timed set)
+as_cluster_user sh -c "printf 'antiban.sender_workers = 0\nantiban.monitor = off\nantiban.lead_scoring_interval = 1h\n' >> '$DIR/pgdata/postgresql.conf'"
 start_cluster "$DIR" "$PORT"
 cluster_psql "$DIR" "$PORT" postgres -c "CREATE DATABASE antiban"
 sql() { cluster_psql "$DIR" "$PORT" antiban -tA "$@"; }
@@ -45,8 +48,20 @@ sql -v sets="$sets" -v persons="$PERSONS" -v secret="$SECRET" -f "$ANTIBAN_ROOT/
 sql -c "CHECKPOINT" -c "VACUUM ANALYZE" >/dev/null 2>&1
 per_set=$(sql -c "SELECT count(*) FROM bench_bodies WHERE set = 0")
 
+# CPU seconds the cluster has used so far (every postgres process: the
+# postmaster, its children alive, and those that exited, which it reaped):
+# what a set costs the database, whatever else the machine runs meanwhile
+cluster_cpu() {
+	pm=$(head -1 "$DIR/pgdata/postmaster.pid")
+	for p in $pm $(ps -o pid= --ppid "$pm"); do
+		[ -r "/proc/$p/stat" ] && sed 's/^.*) //' "/proc/$p/stat" | awk -v pm="$pm" -v p="$p" \
+			'{ t = $12 + $13; if (p == pm) t += $14 + $15; print t }'
+	done | awk -v hz="$(getconf CLK_TCK)" '{ s += $1 } END { printf "%.2f", s / hz }'
+}
+
 # run SET FLOW [inbound]: ingest set SET's bodies (or only its inbound
-# messages) with antiban.lead_flow = FLOW; webhooks/s
+# messages) with antiban.lead_flow = FLOW; webhooks/s (and in
+# $DIR/cpu.SET the database's CPU milliseconds per webhook)
 run() {
 	column=n
 	[ "${3:-}" = inbound ] && column=n_in
@@ -57,9 +72,12 @@ run() {
 		deferred) options="-c antiban.lead_flow=on -c antiban.lead_scoring=deferred" ;;
 		*) options="-c antiban.lead_flow=$2" ;;
 	esac
+	cpu0=$(cluster_cpu)
 	as_cluster_user env PGOPTIONS="$options" "$(pg_bindir)/pgbench" -n -h "$DIR" -p "$PORT" \
 		-c "$CLIENTS" -j 2 -t "$((count / CLIENTS))" -f "$DIR/set$1.sql" antiban > "$DIR/set$1.txt" 2>&1 ||
 		{ cat "$DIR/set$1.txt" >&2; die "pgbench failed"; }
+	awk -v a="$cpu0" -v b="$(cluster_cpu)" -v n="$((count / CLIENTS * CLIENTS))" \
+		'BEGIN { printf "%.3f\n", (b - a) * 1000 / n }' > "$DIR/cpu.$1"
 	sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$DIR/set$1.txt" | cut -d. -f1
 }
 # a running system has leads and statistics about them: one set with the
@@ -69,10 +87,13 @@ sql -c "ANALYZE" >/dev/null
 off_rates="" on_rates="" deferred_rates=""
 drained=0 drain_seconds=0
 # drain: score what the deferred sets queued, as the job would; events and seconds
+drain_cpu=0
 drain() {
+	c0=$(cluster_cpu)
 	t0=$(date +%s.%N)
 	n=$(sql -c "SELECT antiban.process_lead_events(100000)")
 	t1=$(date +%s.%N)
+	drain_cpu=$(awk -v a="$drain_cpu" -v b="$c0" -v c="$(cluster_cpu)" 'BEGIN { printf "%.2f", a + c - b }')
 	drained=$((drained + n))
 	drain_seconds=$(awk -v a="$drain_seconds" -v b="$t0" -v c="$t1" 'BEGIN { printf "%.3f", a + c - b }')
 }
@@ -132,3 +153,19 @@ row "slower with the lead flow inline" "$(awk -v r="$on_ratio" 'BEGIN { printf "
 row "slower with the lead flow deferred (target <= 10 %)" "$(awk -v r="$deferred_ratio" 'BEGIN { printf "%.1f %%", (1 - r) * 100 }')"
 row "inbound messages alone: off / on / deferred webhooks/s" "$inbound_off / $inbound_on / $inbound_deferred"
 row "inbound alone: slower inline / deferred" "$(awk -v a="$inbound_on" -v d="$inbound_deferred" -v b="$inbound_off" 'BEGIN { printf "%.1f %% / %.1f %%", (1 - a / b) * 100, (1 - d / b) * 100 }')"
+# the database's CPU per webhook (robust to whatever else the machine runs):
+# each round's on/off and deferred/off ratio, then their median
+cpu_of() { cat "$DIR/cpu.$1"; }
+cpu_off="" cpu_on="" cpu_deferred="" cpu_ratio_on="" cpu_ratio_deferred=""
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+	a=$(cpu_of $((3 * r))) b=$(cpu_of $((3 * r + 1))) c=$(cpu_of $((3 * r + 2)))
+	cpu_off="$cpu_off $a" cpu_on="$cpu_on $b" cpu_deferred="$cpu_deferred $c"
+	cpu_ratio_on="$cpu_ratio_on $(awk -v x="$b" -v y="$a" 'BEGIN { print x / y }')"
+	cpu_ratio_deferred="$cpu_ratio_deferred $(awk -v x="$c" -v y="$a" 'BEGIN { print x / y }')"
+	r=$((r + 1))
+done
+row "database CPU ms per webhook: off / on / deferred (medians)" "$(median "$cpu_off") / $(median "$cpu_on") / $(median "$cpu_deferred")"
+row "more CPU per webhook: inline / deferred (median of rounds)" "$(awk -v a="$(median "$cpu_ratio_on")" -v b="$(median "$cpu_ratio_deferred")" 'BEGIN { printf "%.1f %% / %.1f %%", (a - 1) * 100, (b - 1) * 100 }')"
+row "inbound alone, CPU ms per webhook: off / on / deferred" "$(cpu_of $((3 * ROUNDS))) / $(cpu_of $((3 * ROUNDS + 1))) / $(cpu_of $((3 * ROUNDS + 2)))"
+row "drain: CPU ms per event scored (process_lead_events)" "$(awk -v c="$drain_cpu" -v n="$drained" 'BEGIN { printf "%.3f", c * 1000 / n }')"

@@ -232,6 +232,15 @@ SELECT count(*) AS one_lead, min(f.messages) AS messages
 FROM antiban.leads l JOIN antiban.lead_features f ON f.conversation_id = l.id
 WHERE l.person_id = antiban.person_id(1, '+5511987650010');
 SELECT antiban.process_lead_events() AS nothing_left;
+-- deferred, an agent's reply to an assigned lead is its first response at once
+SELECT agent_id IS NOT NULL AS assigned FROM antiban.assign_lead(
+    (SELECT id FROM antiban.leads WHERE person_id = antiban.person_id(1, '+5511987650010')));
+SELECT antiban.send_text('+5511987650010', 'Sou a Ana, posso ligar?') AS agent_reply \gset
+UPDATE antiban.outbox SET state = 'sending' WHERE id = :agent_reply;
+UPDATE antiban.outbox SET state = 'sent', wamid = 'wamid.out12' WHERE id = :agent_reply;
+SELECT first_response_at IS NOT NULL AS answered, (SELECT count(*) FROM antiban.lead_event_queue) AS queued
+FROM antiban.leads WHERE person_id = antiban.person_id(1, '+5511987650010');
+SELECT antiban.process_lead_events() AS the_send;
 SELECT antiban.process_lead_events(0);
 RESET antiban.lead_scoring;
 SET antiban.lead_flow = off;

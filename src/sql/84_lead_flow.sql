@@ -578,7 +578,6 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     ev_leads bigint[];
-    ev_persons bigint[];
     ev_kinds text[];
     ev_ats timestamptz[];
     ev_codes integer[];
@@ -592,41 +591,45 @@ BEGIN
     END IF;
     deferred := current_setting('antiban.lead_scoring') = 'deferred';
     -- only the open leads of the persons these messages went to: one join
-    -- through the unique index on open leads, no call per message (deferred:
-    -- also a person whose first message waits in the queue, by person)
-    SELECT array_agg(l.id ORDER BY c.at), array_agg(c.person ORDER BY c.at), array_agg(c.kind ORDER BY c.at),
-           array_agg(c.at ORDER BY c.at), array_agg(c.code ORDER BY c.at), array_agg(c.portfolio_id ORDER BY c.at),
-           array_agg(c.category ORDER BY c.at)
-    INTO ev_leads, ev_persons, ev_kinds, ev_ats, ev_codes, ev_portfolios, ev_categories
-    FROM (SELECT n.portfolio_id, coalesce(n.person_id, i.person_id) AS person, e.kind, e.at, e.code, n.category
-          FROM new_rows n JOIN old_rows o ON o.id = n.id
-               LEFT JOIN antiban.person_ids i
-                   ON n.person_id IS NULL AND i.portfolio_id = n.portfolio_id
-                      AND i.key = antiban.recipient_key(n.recipient)
-               CROSS JOIN LATERAL (VALUES
-                   ('outbound', n.sent_at, NULL::integer, o.sent_at IS NULL AND n.sent_at IS NOT NULL),
-                   ('read', n.read_at, NULL, o.read_at IS NULL AND n.read_at IS NOT NULL),
-                   (CASE WHEN n.error_code = 131050 THEN 'opt_out' ELSE 'failure' END, n.failed_at, n.error_code,
-                    o.failed_at IS NULL AND n.failed_at IS NOT NULL AND n.error_code IS NOT NULL))
-                   AS e(kind, at, code, happened)
-          WHERE e.happened AND n.portfolio_id IS NOT NULL AND n.recipient IS NOT NULL) c
-         LEFT JOIN antiban.leads l ON l.portfolio_id = c.portfolio_id AND l.person_id = c.person AND l.closed_at IS NULL
-    WHERE l.id IS NOT NULL
-       OR (deferred AND EXISTS (SELECT 1 FROM antiban.lead_event_queue q
-                                WHERE q.portfolio_id = c.portfolio_id AND q.person_id = c.person AND q.kind = 'message'));
+    -- through the unique index on open leads, no call per message.
+    -- Deferred: queued in the same statement (also for a person whose first
+    -- message waits in the queue, by person); the arrays then hold only what
+    -- must happen now, a free-form message sent to an assigned lead.
+    WITH c AS (
+        SELECT n.portfolio_id, coalesce(n.person_id, i.person_id) AS person, e.kind, e.at, e.code, n.category
+        FROM new_rows n JOIN old_rows o ON o.id = n.id
+             LEFT JOIN antiban.person_ids i
+                 ON n.person_id IS NULL AND i.portfolio_id = n.portfolio_id
+                    AND i.key = antiban.recipient_key(n.recipient)
+             CROSS JOIN LATERAL (VALUES
+                 ('outbound', n.sent_at, NULL::integer, o.sent_at IS NULL AND n.sent_at IS NOT NULL),
+                 ('read', n.read_at, NULL, o.read_at IS NULL AND n.read_at IS NOT NULL),
+                 (CASE WHEN n.error_code = 131050 THEN 'opt_out' ELSE 'failure' END, n.failed_at, n.error_code,
+                  o.failed_at IS NULL AND n.failed_at IS NOT NULL AND n.error_code IS NOT NULL))
+                 AS e(kind, at, code, happened)
+        WHERE e.happened AND n.portfolio_id IS NOT NULL AND n.recipient IS NOT NULL
+    ), ev AS (
+        SELECT l.id AS lead, c.* FROM c
+             LEFT JOIN antiban.leads l ON l.portfolio_id = c.portfolio_id AND l.person_id = c.person
+                                          AND l.closed_at IS NULL
+    ), queued AS (
+        INSERT INTO antiban.lead_event_queue (lead_id, person_id, portfolio_id, kind, at, code)
+        SELECT ev.lead, ev.person, ev.portfolio_id, ev.kind, ev.at, ev.code
+        FROM ev
+        WHERE deferred
+          AND (ev.lead IS NOT NULL
+               OR EXISTS (SELECT 1 FROM antiban.lead_event_queue q
+                          WHERE q.portfolio_id = ev.portfolio_id AND q.person_id = ev.person AND q.kind = 'message'))
+        ORDER BY ev.at
+    )
+    SELECT array_agg(ev.lead ORDER BY ev.at), array_agg(ev.kind ORDER BY ev.at), array_agg(ev.at ORDER BY ev.at),
+           array_agg(ev.code ORDER BY ev.at), array_agg(ev.portfolio_id ORDER BY ev.at),
+           array_agg(ev.category ORDER BY ev.at)
+    INTO ev_leads, ev_kinds, ev_ats, ev_codes, ev_portfolios, ev_categories
+    FROM ev
+    WHERE ev.lead IS NOT NULL AND (NOT deferred OR (ev.kind = 'outbound' AND ev.category = 'service'));
     IF ev_leads IS NULL THEN
         RETURN NULL;
-    END IF;
-    IF deferred THEN
-        -- (one INSERT: no subtransaction needed to keep the update)
-        INSERT INTO antiban.lead_event_queue (lead_id, person_id, portfolio_id, kind, at, code)
-        SELECT * FROM unnest(ev_leads, ev_persons, ev_portfolios, ev_kinds, ev_ats, ev_codes);
-        IF NOT EXISTS (SELECT 1 FROM unnest(ev_leads, ev_kinds, ev_categories) AS u(lead, kind, category)
-                       JOIN antiban.leads l ON l.id = u.lead
-                       WHERE u.kind = 'outbound' AND u.category = 'service' AND l.owner_agent_id IS NOT NULL
-                         AND l.first_response_at IS NULL) THEN
-            RETURN NULL;
-        END IF;
     END IF;
     BEGIN
         IF NOT deferred THEN
