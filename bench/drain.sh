@@ -58,21 +58,25 @@ jit=$(cluster_psql "$DIR" "$PORT" antiban -tAc "SHOW jit")
 jit_works=$(cluster_psql "$DIR" "$PORT" antiban -tA -c "SET jit_above_cost = 0" \
 	-c "EXPLAIN (ANALYZE) SELECT sum(i) FROM generate_series(1, 10) i" | grep -c "JIT:" || true)
 
-# drain LEVEL MESSAGES LABEL [METADATA]: prints "msgs/s elapsed configured worst_pacing_% sent"
+# drain LEVEL MESSAGES LABEL [METADATA]: prints "msgs/s elapsed configured
+# worst_pacing_% sent sender_cpu_ms_per_1000 rest_of_postgres_cpu_ms_per_1000"
 drain() {
 	level=$1 count=$2 label=$3 metadata=${4:-'{}'}
 	curl -s -X POST "$SIM/_sim/reset" >/dev/null
 	curl -s -X POST "$SIM/_sim/config" -d "{\"numbers\": {${numbers%,}}, \"portfolios\": {\"p1\": {\"limit\": \"unlimited\"}}}" >/dev/null
 	cluster_psql "$DIR" "$PORT" antiban -c "ALTER SYSTEM SET antiban.graph_base_url = '$SIM'" \
-		-c "SELECT pg_reload_conf()" -c "TRUNCATE antiban.outbox" \
+		-c "SELECT pg_reload_conf()" -c "TRUNCATE antiban.outbox CASCADE" \
 		-c "UPDATE antiban.numbers SET throughput_level = '$level'" >/dev/null
 	sleep 1.5	# the buckets fill up again: a fair start
 	cluster_psql "$DIR" "$PORT" antiban -c "
 		SELECT count(antiban.send_template('+55' || $level_prefix || lpad(i::text, 9, '0'), 'oferta', 'pt_BR', NULL, 'utility',
 			metadata => '$metadata'))
 		FROM generate_series(1, $count) i" >/dev/null
+	# (the drain's CPU: from the commit that wakes the senders to the last message)
+	cpu0=$(cluster_cpu "$DIR") senders0=$(cluster_cpu "$DIR" "antiban sender")
 	i=0
 	while [ $i -lt 6000 ] && [ "$(accepted)" -lt "$count" ]; do sleep 0.05; i=$((i + 1)); done
+	cpu1=$(cluster_cpu "$DIR") senders1=$(cluster_cpu "$DIR" "antiban sender")
 	configured=$(cluster_psql "$DIR" "$PORT" antiban -tAc \
 		"SELECT rate_per_second FROM antiban.buckets WHERE kind = 'number' LIMIT 1")
 	curl -s "$SIM/_sim/messages" > "$DIR/messages.tsv"
@@ -86,7 +90,9 @@ drain() {
 	t0=$(cut -f7 "$DIR/messages.tsv" | sort -n | head -1)
 	t1=$(cut -f7 "$DIR/messages.tsv" | sort -n | tail -1)
 	awk -v n="$(accepted)" -v a="$t0" -v b="$t1" -v c="$configured" -v w="$worst" \
-		'BEGIN { printf "%d %.2f %s %s %d\n", n / (b - a), b - a, c, w, n }'
+		-v s="$(awk -v x="$senders0" -v y="$senders1" 'BEGIN { print y - x }')" \
+		-v t="$(awk -v x="$cpu0" -v y="$cpu1" 'BEGIN { print y - x }')" \
+		'BEGIN { printf "%d %.2f %s %s %d %.0f %.0f\n", n / (b - a), b - a, c, w, n, s * 1e6 / n, (t - s) * 1e6 / n }'
 }
 # watch the simulator's ledger (cheap), not the outbox (a query would compete)
 accepted() { curl -s "$SIM/_sim/ledger" | sed -n 's/^{"accepted":\([0-9]*\).*/\1/p'; }
@@ -109,7 +115,7 @@ edge() {
 	curl -s -X POST "$SIM/_sim/reset" >/dev/null
 	curl -s -X POST "$SIM/_sim/config" -d "{\"numbers\": {\"$number\": {\"throughput\": $allowed, \"portfolio\": \"p1\", \"waba\": \"200\"}},
 		\"portfolios\": {\"p1\": {\"limit\": \"unlimited\"}}, \"pair_capacity\": 45, \"pair_refill_seconds\": 6}" >/dev/null
-	cluster_psql "$DIR" "$PORT" antiban -c "TRUNCATE antiban.outbox" -c "
+	cluster_psql "$DIR" "$PORT" antiban -c "TRUNCATE antiban.outbox CASCADE" -c "
 		INSERT INTO antiban.numbers (phone_number_id, waba_id, throughput_level) VALUES ('$number', 1, 'STANDARD')" -c "
 		SELECT antiban.set_mode(phone_number_id, 'paused', 'bench: one number at the edge')
 		FROM antiban.numbers WHERE phone_number_id <> '$number' AND mode <> 'paused'" >/dev/null
@@ -149,9 +155,11 @@ row "per-recipient order: ordered / independent" "$(awk -v a="$(field "$high" 1)
 row "throughput / ceiling" "$(awk -v a="$(field "$high" 1)" -v b="$ceiling" 'BEGIN { printf "%.2f", a / b }')"
 row "platform maximum for $NUMBERS HIGH numbers (msgs/s)" "$((NUMBERS * 1000))"
 row "HIGH: configured rate per number / worst pacing (%)" "$(field "$high" 3) / $(field "$high" 4)"
+row "HIGH: CPU ms per 1,000 msgs: senders / PostgreSQL" "$(field "$high" 6) / $(field "$high" 7)"
 row "STANDARD x $NUMBERS: drain throughput (msgs/s)" "$(field "$standard" 1)"
 row "STANDARD: configured rate per number (msgs/s)" "$(field "$standard" 3)"
 row "STANDARD: worst per-number pacing error (%)" "$(field "$standard" 4)"
+row "STANDARD: CPU ms per 1,000: senders / PostgreSQL" "$(field "$standard" 6) / $(field "$standard" 7)"
 row "duplicates (both runs)" "$(( $(ledger_count high duplicates) + $(ledger_count standard duplicates) ))"
 row "throughput violations, 130429 (both runs)" "$(( $(ledger_count high throughput) + $(ledger_count standard throughput) ))"
 row "pair-rate violations, 131056 (both runs)" "$(( $(ledger_count high pair_rate) + $(ledger_count standard pair_rate) ))"

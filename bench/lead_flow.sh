@@ -48,17 +48,6 @@ sql -v sets="$sets" -v persons="$PERSONS" -v secret="$SECRET" -f "$ANTIBAN_ROOT/
 sql -c "CHECKPOINT" -c "VACUUM ANALYZE" >/dev/null 2>&1
 per_set=$(sql -c "SELECT count(*) FROM bench_bodies WHERE set = 0")
 
-# CPU seconds the cluster has used so far (every postgres process: the
-# postmaster, its children alive, and those that exited, which it reaped):
-# what a set costs the database, whatever else the machine runs meanwhile
-cluster_cpu() {
-	pm=$(head -1 "$DIR/pgdata/postmaster.pid")
-	for p in $pm $(ps -o pid= --ppid "$pm"); do
-		[ -r "/proc/$p/stat" ] && sed 's/^.*) //' "/proc/$p/stat" | awk -v pm="$pm" -v p="$p" \
-			'{ t = $12 + $13; if (p == pm) t += $14 + $15; print t }'
-	done | awk -v hz="$(getconf CLK_TCK)" '{ s += $1 } END { printf "%.2f", s / hz }'
-}
-
 # run SET FLOW [inbound]: ingest set SET's bodies (or only its inbound
 # messages) with antiban.lead_flow = FLOW; webhooks/s (and in
 # $DIR/cpu.SET the database's CPU milliseconds per webhook)
@@ -72,11 +61,11 @@ run() {
 		deferred) options="-c antiban.lead_flow=on -c antiban.lead_scoring=deferred" ;;
 		*) options="-c antiban.lead_flow=$2" ;;
 	esac
-	cpu0=$(cluster_cpu)
+	cpu0=$(cluster_cpu "$DIR")
 	as_cluster_user env PGOPTIONS="$options" "$(pg_bindir)/pgbench" -n -h "$DIR" -p "$PORT" \
 		-c "$CLIENTS" -j 2 -t "$((count / CLIENTS))" -f "$DIR/set$1.sql" antiban > "$DIR/set$1.txt" 2>&1 ||
 		{ cat "$DIR/set$1.txt" >&2; die "pgbench failed"; }
-	awk -v a="$cpu0" -v b="$(cluster_cpu)" -v n="$((count / CLIENTS * CLIENTS))" \
+	awk -v a="$cpu0" -v b="$(cluster_cpu "$DIR")" -v n="$((count / CLIENTS * CLIENTS))" \
 		'BEGIN { printf "%.3f\n", (b - a) * 1000 / n }' > "$DIR/cpu.$1"
 	sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$DIR/set$1.txt" | cut -d. -f1
 }
@@ -89,11 +78,11 @@ drained=0 drain_seconds=0
 # drain: score what the deferred sets queued, as the job would; events and seconds
 drain_cpu=0
 drain() {
-	c0=$(cluster_cpu)
+	c0=$(cluster_cpu "$DIR")
 	t0=$(date +%s.%N)
 	n=$(sql -c "SELECT antiban.process_lead_events(100000)")
 	t1=$(date +%s.%N)
-	drain_cpu=$(awk -v a="$drain_cpu" -v b="$c0" -v c="$(cluster_cpu)" 'BEGIN { printf "%.2f", a + c - b }')
+	drain_cpu=$(awk -v a="$drain_cpu" -v b="$c0" -v c="$(cluster_cpu "$DIR")" 'BEGIN { printf "%.2f", a + c - b }')
 	drained=$((drained + n))
 	drain_seconds=$(awk -v a="$drain_seconds" -v b="$t0" -v c="$t1" 'BEGIN { printf "%.3f", a + c - b }')
 }

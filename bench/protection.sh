@@ -58,7 +58,7 @@ run() {
 	curl -s -X POST "$SIM/_sim/config" -d "$CONFIG" >/dev/null
 	sql "ALTER SYSTEM SET antiban.protection = $protection" >/dev/null
 	sql "SELECT pg_reload_conf()" >/dev/null
-	sql "TRUNCATE antiban.outbox, antiban.send_errors, antiban.health_events, antiban.alerts, antiban.health_state;
+	sql "TRUNCATE antiban.outbox, antiban.send_errors, antiban.health_events, antiban.alerts, antiban.health_state CASCADE;
 	     UPDATE antiban.numbers SET mode = 'active', rate_factor = 1, health = 100, hard_block = false,
 	            mode_forced = false, change_reason = 'benchmark reset'" >/dev/null
 	sleep 1.5	# buckets refill; the reload reaches the workers

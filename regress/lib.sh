@@ -138,6 +138,24 @@ cluster_psql() {
 	as_cluster_user "$(pg_bindir)/psql" -X -q -v ON_ERROR_STOP=1 -h "$home" -p "$port" -d "$db" "$@"
 }
 
+# cluster_cpu HOME [TITLE]: CPU seconds the cluster in HOME has used so far:
+# the postmaster, its children alive and those it reaped (benchmarks take the
+# difference around a run: what it cost the database, whatever else the
+# machine runs).  With TITLE, only the live children whose process title
+# contains it (e.g. "antiban sender").
+cluster_cpu() {
+	pm=$(head -1 "$1/pgdata/postmaster.pid")
+	for p in $pm $(ps -o pid= --ppid "$pm"); do
+		[ -r "/proc/$p/stat" ] || continue
+		if [ -n "${2:-}" ]; then
+			[ "$p" != "$pm" ] && tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q -- "$2" || continue
+		fi
+		# (fields after the command name: utime, stime, then the reaped children's)
+		sed 's/^.*) //' "/proc/$p/stat" | awk -v own="$([ "$p" = "$pm" ] && [ -z "${2:-}" ] && echo 1)" \
+			'{ t = $12 + $13; if (own) t += $14 + $15; print t }'
+	done | awk -v hz="$(getconf CLK_TCK)" '{ s += $1 } END { printf "%.2f\n", s / hz }'
+}
+
 # work_dir NAME: a fresh directory under /tmp the cluster user can write to
 work_dir() {
 	dir=$(mktemp -d "/tmp/antiban-$1.XXXXXX")
