@@ -245,6 +245,8 @@ void
 antiban_lead_llm_main(Datum arg)
 {
 	bool		abandoned_closed = false;
+	bool		scoring_more = false;
+	TimestampTz scored_at = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
@@ -255,7 +257,7 @@ antiban_lead_llm_main(Datum arg)
 
 	while (!ShutdownRequestPending)
 	{
-		bool		more;
+		bool		more = false;
 		bool		llm;
 
 		worker_handle_signals();
@@ -265,7 +267,13 @@ antiban_lead_llm_main(Datum arg)
 			worker_wait_ms(5000);
 			continue;
 		}
-		more = run_step("scoring queued lead events", lead_scorer_step);
+		/* (a reload wakes the latch: score only when the interval is up, or more wait) */
+		if (scoring_more || TimestampDifferenceExceeds(scored_at, GetCurrentTimestamp(),
+													   antiban_lead_scoring_interval_ms))
+		{
+			scoring_more = more = run_step("scoring queued lead events", lead_scorer_step);
+			scored_at = GetCurrentTimestamp();
+		}
 		llm = configured();
 		if (llm)
 		{
