@@ -10,6 +10,8 @@
 #             trickle a body), reopened a second after the receiver closes
 #             them: from 127.0.0.2 (another IP), from 127.0.0.1 (the normal
 #             client's own IP: per-IP limit) and from 50 IPs (127.0.1.1-50);
+#   slow-over-limit  5,000 such connections from the 50 IPs: more than
+#             --max-connections, what the limits alone cannot absorb;
 #   burst     2,000 connections opened together from four IPs, one signed
 #             POST each.
 # For the normal POSTs: answered, p50/p99/max latency from when each was
@@ -28,7 +30,8 @@ SLOW=${BENCH_SLOW:-1100}			# slow connections
 RATE=${BENCH_RATE:-50}				# normal POSTs per second
 SECONDS_=${BENCH_SECONDS:-30}		# of normal POSTs per run
 BURST=${BENCH_BURST:-2000}			# connections of the burst
-MODES=${BENCH_MODES:-quiet slow-other-ip slow-same-ip slow-many-ips burst}
+OVER=${BENCH_OVER:-5000}			# slow connections past --max-connections (4,096)
+MODES=${BENCH_MODES:-quiet slow-other-ip slow-same-ip slow-many-ips slow-over-limit burst}
 SECRET=bench-app-secret
 
 install_packages $ANTIBAN_BUILD_PACKAGES $ANTIBAN_BENCH_PACKAGES
@@ -127,17 +130,18 @@ run() {
 	start_receiver "$which"
 	: > "$out"
 	cut0=$(cut_total)
-	from=
+	from= count=$SLOW
 	case $mode in
 		slow-other-ip) from=127.0.0.2 ;;
 		slow-same-ip) from=127.0.0.1 ;;
 		slow-many-ips) from=127.0.1.1-127.0.1.50 ;;
+		slow-over-limit) from=127.0.1.1-127.0.1.50 count=$OVER ;;
 	esac
 	SLOW_PID=
 	if [ -n "$from" ]; then
 		# the attack starts, takes what it can for 5 s, then lasts the whole run
 		rm -f "$DIR/slow.status"
-		"$DIR/receiver_load" slow --port "$RPORT" --from "$from" --count "$SLOW" --kind mixed \
+		"$DIR/receiver_load" slow --port "$RPORT" --from "$from" --count "$count" --kind mixed \
 			--seconds $((SECONDS_ + 10)) --status-file "$DIR/slow.status" > "$DIR/slow.out" &
 		SLOW_PID=$!
 		sleep 5
@@ -174,7 +178,7 @@ v() { sed -n "s/^$3=//p" "$DIR/$1.$2" 2>/dev/null | tail -1 | grep . || echo -; 
 row() { printf '| %-15s | %-6s | %-64s |\n' "$1" "$2" "$3"; }
 echo
 echo "antiban receiver load benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, jit $jit," \
-	"$RATE signed POSTs/s for $SECONDS_ s per run, $SLOW slow connections (one byte a second), burst of $BURST;" \
+	"$RATE signed POSTs/s for $SECONDS_ s per run, $SLOW slow connections (one byte a second; $OVER past the limit), burst of $BURST;" \
 	"before = receiver of ${BEFORE:-(none)}, after = this tree; receivers at their defaults"
 row "run" "which" "result"
 row "---------------" "------" "----------------------------------------------------------------"
