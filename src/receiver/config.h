@@ -51,6 +51,18 @@
 #define CONNECTION_TIMEOUT_S	30
 
 /*
+ * Under pressure: from this share of --max-connections open, a client
+ * gets PRESSURE_HEADER_MS for its headers (from its accept, or from its
+ * previous answer on a kept-alive connection) and PRESSURE_BODY_MS for
+ * its body, instead of --header-timeout and --body-timeout (deadline.c).
+ * A proxy in front sends a whole request at once: these only cut clients
+ * that hold connections others are queued for.
+ */
+#define PRESSURE_PERCENT	75
+#define PRESSURE_HEADER_MS	1000
+#define PRESSURE_BODY_MS	2000
+
+/*
  * File descriptors kept for everything but client connections (database
  * connections, logs, the listening sockets): --max-connections is lowered
  * to fit the process's limit minus this.

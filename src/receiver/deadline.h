@@ -9,6 +9,7 @@
  * headers, then --body-timeout for the body; none while the database works
  * on its request.  A sweep, every HOUSEKEEPING_MS, shuts down the sockets
  * past their deadline; libmicrohttpd then closes them as a client abort.
+ * Near --max-connections the deadlines shrink (deadline.c says why).
  */
 #ifndef RECEIVER_DEADLINE_H
 #define RECEIVER_DEADLINE_H
@@ -16,7 +17,11 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 
-extern void deadline_init(int header_timeout_s, int body_timeout_s);
+/*
+ * From max_connections * PRESSURE_PERCENT / 100 open connections on, the
+ * deadlines are PRESSURE_HEADER_MS and PRESSURE_BODY_MS (config.h).
+ */
+extern void deadline_init(int header_timeout_s, int body_timeout_s, int max_connections);
 
 /* MHD_OPTION_NOTIFY_CONNECTION: a connection opened or closed. */
 extern void deadline_connection(void *cls, struct MHD_Connection *conn, void **socket_context,

@@ -316,7 +316,7 @@ http_start(char *err, size_t errlen)
 	if (listen_addr.ss_family == AF_INET6)
 		flags |= IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *) &listen_addr)->sin6_addr) ?
 			MHD_USE_DUAL_STACK : MHD_USE_IPv6;
-	deadline_init(receiver_opts.header_timeout, receiver_opts.body_timeout);
+	deadline_init(receiver_opts.header_timeout, receiver_opts.body_timeout, receiver_opts.max_connections);
 	/* the logger comes first, so that errors about later options reach it */
 	daemon_handle = MHD_start_daemon(flags, (uint16_t) receiver_opts.port, NULL, NULL, on_request, NULL,
 									 MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,

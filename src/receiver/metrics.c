@@ -32,6 +32,7 @@ static struct
 	atomic_uint_fast64_t batches;	/* calls of antiban.ingest_webhooks */
 	atomic_uint_fast64_t batched;	/* POSTs in them */
 	atomic_uint_fast64_t cut;	/* connections cut at their deadline */
+	atomic_uint_fast64_t cut_pressed;	/* of them, at the shorter one */
 	double		started;		/* unix time */
 } counters;
 
@@ -56,9 +57,11 @@ metrics_ingest_totals(unsigned long *calls, unsigned long *posts)
 }
 
 void
-metrics_connections_cut(int n)
+metrics_connections_cut(int n, bool under_pressure)
 {
 	atomic_fetch_add(&counters.cut, (uint_fast64_t) n);
+	if (under_pressure)
+		atomic_fetch_add(&counters.cut_pressed, (uint_fast64_t) n);
 }
 
 void
@@ -167,6 +170,10 @@ render_receiver(strbuf *out, bool db_up, double query_seconds, int in_flight)
 	header(out, "antiban_receiver_connections_cut_total", "counter",
 		   "Client connections cut for not sending their headers (or body) within the deadline.");
 	sb_printf(out, "antiban_receiver_connections_cut_total %lu\n", (unsigned long) atomic_load(&counters.cut));
+	header(out, "antiban_receiver_connections_cut_under_pressure_total", "counter",
+		   "Of those, connections cut at the shorter deadlines that apply near --max-connections.");
+	sb_printf(out, "antiban_receiver_connections_cut_under_pressure_total %lu\n",
+			  (unsigned long) atomic_load(&counters.cut_pressed));
 	header(out, "antiban_receiver_start_time_seconds", "gauge", "When this receiver started, unix time.");
 	sb_printf(out, "antiban_receiver_start_time_seconds %.3f\n", counters.started);
 	header(out, "antiban_receiver_database_up", "gauge",

@@ -24,8 +24,11 @@ extern void metrics_batch(int n);
 /* Calls of antiban.ingest_webhooks so far, and the POSTs in them. */
 extern void metrics_ingest_totals(unsigned long *calls, unsigned long *posts);
 
-/* Connections cut for missing their header or body deadline (deadline.c). */
-extern void metrics_connections_cut(int n);
+/*
+ * Connections cut for missing their header or body deadline (deadline.c);
+ * under_pressure: the shorter deadlines near --max-connections.
+ */
+extern void metrics_connections_cut(int n, bool under_pressure);
 
 /* Process start, for antiban_receiver_start_time_seconds. */
 extern void metrics_start(void);
