@@ -280,9 +280,11 @@ BEGIN
                -- a stop in this message (its contact changed before the lead existed)
                k.marketing_opt_out AND k.opt_out_source LIKE 'message ' || i.wamid || ' (%' AS stopped_here
         FROM antiban.interactions i JOIN antiban.contacts k ON k.id = i.contact_id
-             -- their open lead (the usual case, found here without another call)
-             LEFT JOIN antiban.leads l ON l.portfolio_id = k.portfolio_id AND l.person_id = k.person_id
-                                          AND l.closed_at IS NULL
+             -- their open lead (the usual case, found here without another
+             -- call; by its key, whatever the statistics say of antiban.leads)
+             LEFT JOIN LATERAL (SELECT x.id FROM antiban.leads x
+                                WHERE x.portfolio_id = k.portfolio_id AND x.person_id = k.person_id
+                                  AND x.closed_at IS NULL) l ON true
         WHERE i.id = ANY (lead_message_events.interactions)
           AND k.person_id IS NOT NULL AND k.portfolio_id IS NOT NULL
         ORDER BY i.occurred_at, i.id
@@ -595,12 +597,16 @@ BEGIN
     -- Deferred: queued in the same statement (also for a person whose first
     -- message waits in the queue, by person); the arrays then hold only what
     -- must happen now, a free-form message sent to an assigned lead.
-    WITH c AS (
-        SELECT n.portfolio_id, coalesce(n.person_id, i.person_id) AS person, e.kind, e.at, e.code, n.category
+    -- (each person and lead by its key, one index probe per row: a join
+    -- planned once, generic, while antiban.leads looked empty would scan it
+    -- for every row)
+    WITH c AS MATERIALIZED (
+        SELECT n.portfolio_id,
+               coalesce(n.person_id, (SELECT i.person_id FROM antiban.person_ids i
+                                      WHERE i.portfolio_id = n.portfolio_id
+                                        AND i.key = antiban.recipient_key(n.recipient))) AS person,
+               e.kind, e.at, e.code, n.category
         FROM new_rows n JOIN old_rows o ON o.id = n.id
-             LEFT JOIN antiban.person_ids i
-                 ON n.person_id IS NULL AND i.portfolio_id = n.portfolio_id
-                    AND i.key = antiban.recipient_key(n.recipient)
              CROSS JOIN LATERAL (VALUES
                  ('outbound', n.sent_at, NULL::integer, o.sent_at IS NULL AND n.sent_at IS NOT NULL),
                  ('read', n.read_at, NULL, o.read_at IS NULL AND n.read_at IS NOT NULL),
@@ -609,9 +615,10 @@ BEGIN
                  AS e(kind, at, code, happened)
         WHERE e.happened AND n.portfolio_id IS NOT NULL AND n.recipient IS NOT NULL
     ), ev AS (
-        SELECT l.id AS lead, c.* FROM c
-             LEFT JOIN antiban.leads l ON l.portfolio_id = c.portfolio_id AND l.person_id = c.person
-                                          AND l.closed_at IS NULL
+        SELECT (SELECT l.id FROM antiban.leads l
+                WHERE l.portfolio_id = c.portfolio_id AND l.person_id = c.person AND l.closed_at IS NULL) AS lead,
+               c.*
+        FROM c
     ), queued AS (
         INSERT INTO antiban.lead_event_queue (lead_id, person_id, portfolio_id, kind, at, code)
         SELECT ev.lead, ev.person, ev.portfolio_id, ev.kind, ev.at, ev.code
