@@ -27,6 +27,7 @@ THREADS=${BENCH_THREADS:-4}
 POOL=${BENCH_POOL:-2}
 BATCH=${BENCH_BATCH:-500}
 SYNCHRONOUS_COMMIT=${BENCH_SYNCHRONOUS_COMMIT:-on}	# on: a 200 means on disk
+LEAD_FLOW=${BENCH_LEAD_FLOW:-on}	# off: webhooks make no leads (the apply alone, for diagnosis)
 SECRET=bench-app-secret
 
 install_packages $ANTIBAN_BUILD_PACKAGES $ANTIBAN_BENCH_PACKAGES
@@ -98,7 +99,8 @@ socket_errors() { sed -n 's/^ *Socket errors: *\(.*\)$/\1/p' "$1" | grep . || ec
 fresh_db() {
 	sql_in postgres -c "DROP DATABASE IF EXISTS bench_run WITH (FORCE)" \
 		-c "CREATE DATABASE bench_run TEMPLATE antiban" \
-		-c "ALTER SYSTEM SET antiban.webhook_apply = '$1'" -c "SELECT pg_reload_conf()" -c "CHECKPOINT" >/dev/null
+		-c "ALTER SYSTEM SET antiban.webhook_apply = '$1'" -c "ALTER SYSTEM SET antiban.lead_flow = '$LEAD_FLOW'" \
+		-c "SELECT pg_reload_conf()" -c "CHECKPOINT" >/dev/null
 	i=0
 	until [ "$(sql_in postgres -c "SELECT count(*) FROM pg_stat_activity
 		WHERE backend_type = 'antiban webhook apply' AND datname = 'bench_run'")" = 1 ]; do
@@ -181,7 +183,7 @@ report() {	# MIX MODE LABEL
 	row "  messages read with PMP pricing / contacts created" "$read_priced / $contacts"
 }
 echo
-echo "antiban webhook benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, wrk -t 2 -c $CONNECTIONS, receiver $THREADS threads / $POOL connections / up to $BATCH POSTs per transaction, synchronous_commit $SYNCHRONOUS_COMMIT, jit $jit (compiles: $([ "$jit_works" -gt 0 ] && echo yes || echo no))"
+echo "antiban webhook benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, wrk -t 2 -c $CONNECTIONS, receiver $THREADS threads / $POOL connections / up to $BATCH POSTs per transaction, synchronous_commit $SYNCHRONOUS_COMMIT, lead flow $LEAD_FLOW, load average $(cut -d" " -f1-3 /proc/loadavg), jit $jit (compiles: $([ "$jit_works" -gt 0 ] && echo yes || echo no))"
 row "measure" "value"
 row "----------------------------------------------------------------" "----------------"
 for mode in $ONE_MODES; do report one "$mode"; done

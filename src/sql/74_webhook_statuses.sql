@@ -52,37 +52,43 @@ BEGIN
             FROM s JOIN antiban.outbox o ON s.callback ~ '^[1-9][0-9]{0,17}$' AND o.id = s.callback::bigint
             WHERE NOT EXISTS (SELECT 1 FROM antiban.outbox w WHERE w.wamid = s.wamid)
         ), furthest AS (
-            -- one update per message: its furthest status in this batch, pricing from any
-            SELECT DISTINCT ON (id) m.*,
-                   (SELECT x.pricing FROM matched x
-                    WHERE x.id = m.id AND x.mismatch IS NULL AND x.pricing IS NOT NULL LIMIT 1) AS price
-            FROM matched m WHERE m.mismatch IS NULL ORDER BY id, antiban.status_rank(status) DESC
+            -- one update per message: its furthest status in this batch, pricing
+            -- from any (a window over the message's statuses, not a probe of
+            -- the whole batch per status: the cost stays linear in the batch)
+            SELECT DISTINCT ON (m.id) m.*
+            FROM (SELECT m.*, (array_agg(m.pricing) FILTER (WHERE m.pricing IS NOT NULL)
+                                   OVER (PARTITION BY m.id))[1] AS price
+                  FROM matched m WHERE m.mismatch IS NULL) m
+            ORDER BY m.id, antiban.status_rank(m.status) DESC
         ), locked AS (
-            SELECT o.id, o.state AS old_state
-            FROM antiban.outbox o WHERE o.id IN (SELECT id FROM furthest) ORDER BY o.id FOR UPDATE
+            -- the batch's rows locked in id order, each with its furthest
+            -- status: the UPDATE below then probes the outbox once per row
+            -- (a join with furthest there was a rescan of it per row)
+            SELECT o.state AS old_state, f.*
+            FROM antiban.outbox o JOIN furthest f ON f.id = o.id ORDER BY o.id FOR UPDATE OF o
         ), updated AS (
             -- a failure's details are the first failure's: a retried one changes nothing
             UPDATE antiban.outbox o SET
-                wamid = coalesce(o.wamid, f.wamid),
-                wa_id = coalesce(o.wa_id, f.recipient_id),
-                state = CASE WHEN antiban.transition_allowed(o.state::text, f.status)
-                             THEN f.status::antiban.message_state ELSE o.state END,
-                billable = coalesce((f.price ->> 'billable')::boolean, o.billable),
-                pricing_model = coalesce(f.price ->> 'pricing_model', o.pricing_model),
-                pricing_type = coalesce(f.price ->> 'type', o.pricing_type),
-                pricing_category = coalesce(f.price ->> 'category', o.pricing_category),
-                error_code = CASE WHEN n.fails THEN (f.errors -> 0 ->> 'code')::integer ELSE o.error_code END,
-                error_title = CASE WHEN n.fails THEN f.errors -> 0 ->> 'title' ELSE o.error_title END,
-                error_details = CASE WHEN n.fails THEN f.errors -> 0 -> 'error_data' ->> 'details' ELSE o.error_details END,
+                wamid = coalesce(o.wamid, l.wamid),
+                wa_id = coalesce(o.wa_id, l.recipient_id),
+                state = CASE WHEN antiban.transition_allowed(o.state::text, l.status)
+                             THEN l.status::antiban.message_state ELSE o.state END,
+                billable = coalesce((l.price ->> 'billable')::boolean, o.billable),
+                pricing_model = coalesce(l.price ->> 'pricing_model', o.pricing_model),
+                pricing_type = coalesce(l.price ->> 'type', o.pricing_type),
+                pricing_category = coalesce(l.price ->> 'category', o.pricing_category),
+                error_code = CASE WHEN n.fails THEN (l.errors -> 0 ->> 'code')::integer ELSE o.error_code END,
+                error_title = CASE WHEN n.fails THEN l.errors -> 0 ->> 'title' ELSE o.error_title END,
+                error_details = CASE WHEN n.fails THEN l.errors -> 0 -> 'error_data' ->> 'details' ELSE o.error_details END,
                 reason = CASE WHEN n.fails THEN 'failed_after_send' ELSE o.reason END
-            FROM furthest f JOIN locked l USING (id),
-                 LATERAL (SELECT f.status = 'failed' AND antiban.transition_allowed(l.old_state::text, 'failed') AS fails) n
-            WHERE o.id = f.id
-              AND (antiban.transition_allowed(o.state::text, f.status) OR (o.wamid IS NULL AND f.wamid IS NOT NULL)
-                   OR (f.price IS NOT NULL AND
+            FROM locked l,
+                 LATERAL (SELECT l.status = 'failed' AND antiban.transition_allowed(l.old_state::text, 'failed') AS fails) n
+            WHERE o.id = l.id
+              AND (antiban.transition_allowed(o.state::text, l.status) OR (o.wamid IS NULL AND l.wamid IS NOT NULL)
+                   OR (l.price IS NOT NULL AND
                        (o.billable, o.pricing_model, o.pricing_type, o.pricing_category) IS DISTINCT FROM
-                       ((f.price ->> 'billable')::boolean, f.price ->> 'pricing_model', f.price ->> 'type', f.price ->> 'category')))
-            RETURNING o.id, f.errors, o.number_id, o.phone_number_id, o.recipient, l.old_state, o.state AS new_state
+                       ((l.price ->> 'billable')::boolean, l.price ->> 'pricing_model', l.price ->> 'type', l.price ->> 'category')))
+            RETURNING o.id, l.errors, o.number_id, o.phone_number_id, o.recipient, l.old_state, o.state AS new_state
         )
         SELECT u.id, u.errors, u.number_id, u.phone_number_id, u.recipient, NULL::text AS problem,
                NULL::integer AS total, 0::bigint AS n

@@ -118,7 +118,7 @@ COMMENT ON FUNCTION antiban.webhook_status_list(jsonb) IS
 -- search_path.
 --
 -- Every status of every event goes to antiban.apply_statuses in one call
--- (rows locked in id order, one UPDATE per 64), except those whose wamid no
+-- (rows locked in id order, one UPDATE of the outbox for the batch), except those whose wamid no
 -- message has yet: only an outbox id in biz_opaque_callback_data could tie
 -- them to a message, and whether they are believed depends on the message's
 -- state and recipient, and such a status gives its message the wamid that a
@@ -146,7 +146,6 @@ DECLARE
     moved_ords integer[];
     applied integer;
     notes text[];
-    part_notes text[];
     note text;
     m text[];
     ok boolean := true;
@@ -201,18 +200,9 @@ BEGIN
               ORDER BY o.id, s.rank DESC, s.ord DESC) c;
         FOR attempt IN 1 .. 3 LOOP
             BEGIN
-                notes := '{}';
-                -- 64 statuses a call: apply_statuses' cost per status grows
-                -- with its input (it joins its own steps row by row); the
-                -- rows are all locked above already, in id order
-                FOR r IN
-                    SELECT jsonb_agg(b.y ORDER BY b.i) AS part
-                    FROM jsonb_array_elements(batch) WITH ORDINALITY AS b(y, i)
-                    GROUP BY (b.i - 1) / 64 ORDER BY (b.i - 1) / 64
-                LOOP
-                    SELECT * INTO applied, part_notes FROM antiban.apply_statuses(r.part);
-                    notes := notes || part_notes;
-                END LOOP;
+                -- the whole batch in one call: one UPDATE of the outbox, so
+                -- its statement triggers (costs, lead events) run once
+                SELECT * INTO applied, notes FROM antiban.apply_statuses(batch);
                 EXIT;
             EXCEPTION
                 WHEN deadlock_detected OR serialization_failure OR lock_not_available THEN
@@ -313,7 +303,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.apply_webhooks(bigint[]) IS
-    'Apply stored, pending webhook events (others are left alone): the statuses of all of them in antiban.apply_statuses calls of 64 (those whose wamid no message has yet, which only biz_opaque_callback_data may tie to one, event by event in posting order), then every other change in its own subtransaction, so one bad change never blocks the rest; sets each event applied or partial with its problems and applied_at. Returns how many events it applied. Called by antiban.ingest_webhook(s) and by the webhook apply worker.';
+    'Apply stored, pending webhook events (others are left alone): the statuses of all of them in one antiban.apply_statuses call, one UPDATE of the outbox (those whose wamid no message has yet, which only biz_opaque_callback_data may tie to one, event by event in posting order), then every other change in its own subtransaction, so one bad change never blocks the rest; sets each event applied or partial with its problems and applied_at. Returns how many events it applied. Called by antiban.ingest_webhook(s) and by the webhook apply worker.';
 
 -- The oldest pending events, for the webhook apply worker.
 CREATE FUNCTION antiban.apply_pending_webhooks(max_events integer DEFAULT 1000) RETURNS integer
