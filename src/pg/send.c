@@ -30,30 +30,11 @@
 #include "core/payload.h"
 #include "pg/jsonb_view.h"
 #include "pg/privileged.h"
+#include "pg/enqueue.h"
 #include "pg/template_lookup.h"
 
-typedef struct EnqueueRow
-{
-	const char *recipient;		/* NULL for read receipts */
-	const char *person_key;		/* its canonical key; NULL when invalid */
-	const char *message_type;
-	Category	category;
-	Priority	priority;
-	Jsonb	   *payload;
-	const char *state;
-	TimestampTz not_before;
-	TimestampTz valid_until;	/* TB_NEVER: none */
-	const char *idempotency_key;
-	Jsonb	   *metadata;
-	const char *from_number;
-	int64		number_id;
-	const char *phone_number_id;
-	int64		portfolio_id;
-	const char *reason;
-	const char *detail;
-} EnqueueRow;
 
-static void
+void
 check_payload(const char *type, Category category, Jsonb *payload)
 {
 	JsonView	view = jsonb_view(payload);
@@ -144,7 +125,7 @@ insert_row(const EnqueueRow *r)
 }
 
 /* The decision becomes the row's first state. */
-static void
+void
 apply_decision(EnqueueRow *r, NumbersCache *c, const Decision *d)
 {
 	if (d->outcome == OUTCOME_REJECT && d->reason == REASON_NO_SERVICE_WINDOW)
@@ -168,7 +149,7 @@ apply_decision(EnqueueRow *r, NumbersCache *c, const Decision *d)
 }
 
 /* metadata.frequency_caps (a campaign's own caps) as text, or NULL. */
-static const char *
+const char *
 metadata_caps(Jsonb *metadata)
 {
 	JsonView	v;

@@ -213,27 +213,30 @@ refuse(const char *type, const PayloadError *err)
 			 errhint("Compare with the template's components in antiban.templates; the payload was not queued.")));
 }
 
-void
-template_check_or_error(Jsonb *payload, Category category, const char *from_number)
+/*
+ * The template a send of this name and language would use, as
+ * antiban.templates holds it, into *t (t->known false: nothing synced to
+ * check against).  Refuses a name unknown in a synced catalogue.
+ */
+static void
+template_find(const char *name, const char *language, const char *from_number,
+			  TemplateMemo *t)
 {
 	static SPIPlanPtr find_plan[2] = {NULL, NULL};
 	static SPIPlanPtr catalogue_plan[2] = {NULL, NULL};
 	int			by_sender = from_number != NULL;
 	const char *canonical;
-	JsonView	send = jsonb_view(payload);
-	TemplateSpec spec = {0};
-	PayloadError err;
 	Lookup		l;
-	JsonView	approved;
 	Datum		components;
 	bool		isnull;
 
-	spec.name = payload_text(&send, "template.name");
-	spec.language = payload_text(&send, "template.language.code");
-	if (spec.name == NULL || spec.language == NULL)
-		return;					/* payload_validate said so already */
-	l.args[0] = CStringGetTextDatum(spec.name);
-	canonical = canonical_language(spec.language);
+	t->name = pstrdup(name);
+	t->language = pstrdup(language);
+	t->known = false;
+	t->category = NULL;
+	t->components = NULL;
+	l.args[0] = CStringGetTextDatum(name);
+	canonical = canonical_language(language);
 	l.args[1] = canonical ? CStringGetTextDatum(canonical) : (Datum) 0;
 	l.args[2] = from_number ? CStringGetTextDatum(from_number) : (Datum) 0;
 	l.args[3] = TimestampTzGetDatum(antiban_now());
@@ -241,7 +244,7 @@ template_check_or_error(Jsonb *payload, Category category, const char *from_numb
 	l.nulls[1] = canonical ? ' ' : 'n';
 	l.nulls[2] = from_number ? ' ' : 'n';
 	if (SPI_execute_plan(plan_for(&find_plan[by_sender], find_sql[by_sender]), l.args, l.nulls, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "antiban: could not look up template %s", spec.name);
+		elog(ERROR, "antiban: could not look up template %s", name);
 	if (SPI_processed == 0)
 	{
 		/* names is NULL unless some template of those WABAs was synced */
@@ -251,17 +254,53 @@ template_check_or_error(Jsonb *payload, Category category, const char *from_numb
 		{
 			(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 			if (!isnull)
-				refuse_unknown(spec.name, spec.language, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+				refuse_unknown(name, language, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
 		}
 		return;
 	}
-	spec.category = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	t->known = true;
+	t->category = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	components = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 	if (!isnull)
+		t->components = DatumGetJsonbPCopy(components);
+}
+
+/*
+ * Check one send against its template, looking the template up only when
+ * its name, language or sender differ from the memo's (a set of sends of
+ * one template looks it up once).  memo->name NULL: nothing remembered.
+ */
+void
+template_check_memo(TemplateMemo *memo, Jsonb *payload, Category category, const char *from_number)
+{
+	JsonView	send = jsonb_view(payload);
+	TemplateSpec spec = {0};
+	PayloadError err;
+	JsonView	approved;
+
+	spec.name = payload_text(&send, "template.name");
+	spec.language = payload_text(&send, "template.language.code");
+	if (spec.name == NULL || spec.language == NULL)
+		return;					/* payload_validate said so already */
+	if (memo->name == NULL || strcmp(memo->name, spec.name) != 0 ||
+		strcmp(memo->language, spec.language) != 0)
+		template_find(spec.name, spec.language, from_number, memo);
+	if (!memo->known)
+		return;
+	spec.category = memo->category;
+	if (memo->components)
 	{
-		approved = jsonb_view(DatumGetJsonbP(components));
+		approved = jsonb_view(memo->components);
 		spec.components = &approved;
 	}
 	if (!template_check(&spec, &send, category_name(category), &err))
 		refuse("template", &err);
+}
+
+void
+template_check_or_error(Jsonb *payload, Category category, const char *from_number)
+{
+	TemplateMemo memo = {0};
+
+	template_check_memo(&memo, payload, category, from_number);
 }
