@@ -257,13 +257,14 @@ decide_row(ManyCall *m, int i, const char *recipient, int64 portfolio_id, Memory
 	row->r.portfolio_id = portfolio_id;
 	row->r.not_before = m->now;
 	antiban_decide_message(&args, &d, normalized);
-	apply_decision(&row->r, m->cache, &d);
 	old = MemoryContextSwitchTo(keep);
+	/* a bad recipient is rejected, kept as given */
 	row->r.recipient = pstrdup(normalized[0] ? normalized : recipient ? recipient : "");
 	if (normalized[0] && identity_key(normalized, key, &kh))
 		row->r.person_key = pstrdup(key);
-	row->r.detail = pstrdup(row->r.detail);
 	MemoryContextSwitchTo(old);
+	apply_decision(&row->r, m->cache, &d);
+	row->r.detail = MemoryContextStrdup(keep, row->r.detail);
 }
 
 static void
