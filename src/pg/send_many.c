@@ -74,6 +74,8 @@ typedef struct ManyCall
 	const char *portfolio;
 	const FrequencyCaps *caps;
 	Oid			role;
+	int		   *by_key;			/* the keyed rows, by key then position */
+	int			nkeyed;
 } ManyCall;
 
 /* An array argument as C strings (NULL elements stay NULL); n: its length. */
@@ -160,7 +162,8 @@ mark_repeated_keys(ManyCall *m)
 		if (strcmp(m->rows[order[j]].r.idempotency_key, m->rows[order[j - 1]].r.idempotency_key) == 0)
 			m->rows[order[j]].first = m->rows[order[j - 1]].first >= 0 ?
 				m->rows[order[j - 1]].first : order[j - 1];
-	pfree(order);
+	m->by_key = order;
+	m->nkeyed = k;
 }
 
 /*
@@ -442,8 +445,13 @@ insert_rows(ManyCall *m, bool keyed)
 		cols[c].nulls = palloc(sizeof(bool) * Max(m->n, 1));
 		types[6 + c] = get_array_type(col_types[c]);
 	}
-	for (int i = 0; i < m->n; i++)
+	/*
+	 * Keyed rows go in key order: two sets racing for the same keys wait
+	 * for each other in one order, never in a cycle.
+	 */
+	for (int j = 0; j < (keyed ? m->nkeyed : m->n); j++)
 	{
+		int			i = keyed ? m->by_key[j] : j;
 		ManyRow    *row = &m->rows[i];
 		EnqueueRow *r = &row->r;
 
