@@ -214,6 +214,7 @@ antiban_enqueue(PG_FUNCTION_ARGS)
 	Privileged	priv;
 	Oid			caller;
 	int64		id;
+	Decision	d;				/* r.detail points into it until the insert */
 
 	r.message_type = required_text_arg(fcinfo, 1, "message_type");
 	r.category = category_or_error(required_text_arg(fcinfo, 2, "category"));
@@ -258,7 +259,6 @@ antiban_enqueue(PG_FUNCTION_ARGS)
 			.priority = r.priority, .valid_until = r.valid_until, .from_number = from_number,
 			.portfolio = PG_NARGS() > 9 && !PG_ARGISNULL(9) ? text_to_cstring(PG_GETARG_TEXT_PP(9)) : NULL,
 		.role = caller, .consume = false};
-		Decision	d;
 		FrequencyCaps own_caps;
 		const char *caps_text = metadata_caps(r.metadata);
 
