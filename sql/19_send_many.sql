@@ -163,3 +163,16 @@ SELECT * FROM antiban.send_template_many(ARRAY['+5511987650005'], 'pedido_pronta
 SELECT count(*) AS queued FROM antiban.send_template_many(ARRAY['+5511987650005', '+5511987650006'], 'pedido_pronto', 'pt_BR',
                                          ARRAY['["42"]', '["43"]']::jsonb[], 'utility', portfolio => '100');
 SELECT count(*) - :before AS new_rows FROM antiban.outbox;
+-- the template changes (a new version approved): the next send sees it, in
+-- the transaction that changed it and after its commit, also in this session
+-- that looked the old one up
+BEGIN;
+UPDATE antiban.templates SET components = '[{"type": "BODY", "text": "Pedido {{1}}: {{2}}"}]' WHERE name = 'pedido_pronto';
+SELECT count(*) AS queued FROM antiban.send_template_many(ARRAY['+5511987650030'], 'pedido_pronto', 'pt_BR',
+                                         ARRAY['["42", "pronto"]']::jsonb[], 'utility', portfolio => '100');
+ROLLBACK;
+SELECT antiban.send_template('+5511987650030', 'pedido_pronto', 'pt_BR', '["42", "pronto"]', 'utility', portfolio => '100');
+UPDATE antiban.templates SET components = '[{"type": "BODY", "text": "Pedido {{1}}: {{2}}"}]' WHERE name = 'pedido_pronto';
+SELECT count(*) AS queued FROM antiban.send_template_many(ARRAY['+5511987650030'], 'pedido_pronto', 'pt_BR',
+                                         ARRAY['["42", "pronto"]']::jsonb[], 'utility', portfolio => '100');
+SELECT antiban.send_template('+5511987650031', 'pedido_pronto', 'pt_BR', '["42"]', 'utility', portfolio => '100');

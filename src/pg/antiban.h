@@ -111,6 +111,7 @@ typedef struct AntibanShared
 	TimestampTz started_at;		/* after a crash, new buckets were empty here */
 	pg_atomic_uint32 previous_shutdown;	/* SHUTDOWN_UNKNOWN, _CLEAN or _CRASHED */
 	pg_atomic_uint64 config_generation; /* bumped when numbers change */
+	pg_atomic_uint64 templates_generation;	/* bumped when templates change */
 	slock_t		mutex;			/* protects portfolio slots and worker latches */
 	int			nportfolios;
 	Latch	   *sender_latch[ANTIBAN_MAX_SENDERS];	/* set to wake a sender */
@@ -180,6 +181,7 @@ extern CachedNumber *numbers_cache_by_id(NumbersCache *c, int64 id);
 extern CachedPortfolio *numbers_cache_portfolio(NumbersCache *c, const char *business_id);
 extern const char *numbers_cache_phone(NumbersCache *c, int64 id);
 extern void antiban_config_changed(void);
+extern bool antiban_templates_changing(void);
 
 /* args.c: SQL arguments to core values, or a clear error */
 extern CachedNumber *lookup_number_or_error(NumbersCache *c, const char *phone_number_id);
