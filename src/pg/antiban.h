@@ -315,6 +315,8 @@ typedef struct DecideArgs
 	bool		consume;
 	const FrequencyCaps *caps;	/* NULL: antiban.frequency_caps */
 	bool		quiet;			/* a plan's dry run: not journalled */
+	struct JournalDecision *journal_into;	/* non-NULL: the journal record goes
+											 * here, for the caller to store */
 } DecideArgs;
 
 extern void antiban_decide_message(const DecideArgs *args, Decision *d, char *normalized);
@@ -371,6 +373,7 @@ extern void journal_shmem_init(void);
 extern void journal_request_locks(void);
 extern void journal_log_decision(Oid instance, const JournalDecision *d);
 extern void journal_log_recipient(Oid instance, const JournalRecipient *r);
+extern void journal_store_decisions(const JournalDecision *d, int n);
 
 /* decision_rows.c: the journal's fast store of decisions (false: use SQL) */
 extern bool decision_rows_insert(const JournalDecision *d, int n);

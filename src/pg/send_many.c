@@ -242,9 +242,10 @@ check_payloads(ManyCall *m)
 	}
 }
 
-/* One recipient decided as antiban.enqueue decides it; strings outlive 'tmp'. */
+/* One recipient decided as antiban.enqueue decides it; its strings in 'keep'. */
 static void
-decide_row(ManyCall *m, int i, const char *recipient, int64 portfolio_id, MemoryContext keep)
+decide_row(ManyCall *m, int i, const char *recipient, int64 portfolio_id, MemoryContext keep,
+		   JournalDecision *journal)
 {
 	ManyRow    *row = &m->rows[i];
 	char		normalized[RECIPIENT_MAXLEN + 1];
@@ -253,7 +254,7 @@ decide_row(ManyCall *m, int i, const char *recipient, int64 portfolio_id, Memory
 	DecideArgs	args = {.cache = m->cache, .now = m->now, .category = m->category,
 		.priority = m->priority, .valid_until = m->valid_until, .from_number = m->from_number,
 		.portfolio = m->portfolio, .role = m->role, .consume = false, .caps = m->caps,
-	.recipient = recipient};
+	.recipient = recipient, .journal_into = journal};
 	Decision	d;
 	MemoryContext old;
 
@@ -270,6 +271,13 @@ decide_row(ManyCall *m, int i, const char *recipient, int64 portfolio_id, Memory
 	row->r.detail = MemoryContextStrdup(keep, row->r.detail);
 }
 
+/*
+ * Every recipient decided.  The decisions are journalled like a single
+ * send's, but stored JOURNAL_CHUNK at a time by this call: through the
+ * ring, a large set would fill it and then write one row per decision.
+ */
+#define JOURNAL_CHUNK 4096
+
 static void
 decide_all(ManyCall *m, char **recipients)
 {
@@ -278,6 +286,8 @@ decide_all(ManyCall *m, char **recipients)
 	DecideArgs	scope = {.cache = m->cache, .now = m->now, .category = m->category,
 		.from_number = m->from_number, .portfolio = m->portfolio, .role = m->role};
 	int64		portfolio_id = antiban_decide_portfolio(&scope);
+	JournalDecision *journal = palloc(sizeof(JournalDecision) * JOURNAL_CHUNK);
+	int			journalled = 0;
 
 	for (int i = 0; i < m->n; i++)
 	{
@@ -287,10 +297,17 @@ decide_all(ManyCall *m, char **recipients)
 			continue;
 		CHECK_FOR_INTERRUPTS();
 		old = MemoryContextSwitchTo(per_row);
-		decide_row(m, i, recipients[i], portfolio_id, keep);
+		decide_row(m, i, recipients[i], portfolio_id, keep, &journal[journalled++]);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(per_row);
+		if (journalled == JOURNAL_CHUNK)
+		{
+			journal_store_decisions(journal, journalled);
+			journalled = 0;
+		}
 	}
+	journal_store_decisions(journal, journalled);
+	pfree(journal);
 	MemoryContextDelete(per_row);
 }
 
