@@ -3,10 +3,13 @@
 # outbox row, measured in the same run on this machine (issue 13 §3).
 #  - one message per transaction: pgbench -M prepared -c 8 for BENCH_SECONDS
 #    (default 10) each, send_template vs INSERT INTO antiban.outbox + commit;
-#  - a campaign in one statement: send_template over an audience of
-#    BENCH_AUDIENCE (default 100,000) people vs INSERT ... SELECT of the same
-#    rows, in messages per second.
-# Prints one table of throughput and ratios.
+#  - a campaign in one statement over an audience of BENCH_AUDIENCE (default
+#    100,000) people, in messages per second: antiban.send_template_many (the
+#    set path), its peer INSERT ... SELECT of the same rows into the outbox
+#    and into a plain table with the outbox's columns and no index, and the
+#    old per-row path (send_template called once per audience row);
+# Prints one table of throughput and ratios, with the load average at the
+# start and end (the machine is shared: compare ratios from one run).
 set -eu
 ANTIBAN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ANTIBAN_ROOT/regress/lib.sh"
@@ -36,6 +39,7 @@ cluster_psql "$DIR" "$PORT" antiban -c "
 		SELECT '+55119' || lpad(i::text, 8, '0') AS recipient FROM generate_series(1, $AUDIENCE) i" \
 	-c "SELECT antiban.send_template('+5511900000001', 'oferta', 'pt_BR', NULL, 'utility')" \
 	-c "CREATE TABLE bench_row AS SELECT * FROM antiban.outbox LIMIT 1" \
+	-c "CREATE TABLE bench_plain (LIKE antiban.outbox INCLUDING DEFAULTS INCLUDING IDENTITY)" \
 	-c "TRUNCATE antiban.outbox CASCADE" >/dev/null
 ROW=$(cluster_psql "$DIR" "$PORT" antiban -tAc "
 	SELECT format('%L, %L, %L, %L::jsonb, %L, now(), %s, %s, %L, %s, %L, %L',
@@ -60,7 +64,8 @@ pgbench_tps() {	# pgbench_tps SCRIPT: transactions per second
 }
 
 per_second() {	# per_second SQL: rows per second of one statement storing AUDIENCE rows
-	cluster_psql "$DIR" "$PORT" antiban -c "TRUNCATE antiban.outbox CASCADE" -c "CHECKPOINT" >/dev/null
+	cluster_psql "$DIR" "$PORT" antiban -c "TRUNCATE antiban.outbox CASCADE" -c "TRUNCATE bench_plain" \
+		-c "CHECKPOINT" >/dev/null 2>&1
 	t0=$(date +%s.%N)
 	cluster_psql "$DIR" "$PORT" antiban -c "$1" >/dev/null
 	t1=$(date +%s.%N)
@@ -68,23 +73,32 @@ per_second() {	# per_second SQL: rows per second of one statement storing AUDIEN
 }
 
 say "measuring ($SECONDS_EACH s each, $CLIENTS clients; an audience of $AUDIENCE)"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 select1=$(pgbench_tps "$(script select1 'SELECT 1;')")
 insert_one=$(pgbench_tps "$(script insert_one '\set r random(1, 100000)' \
 	"INSERT INTO antiban.outbox (recipient, $COLUMNS) VALUES ('+55119' || lpad(:r::text, 8, '0'), $ROW);")")
 send_one=$(pgbench_tps "$(script send_one '\set r random(1, 100000)' \
 	"SELECT antiban.send_template('+55119' || lpad(:r::text, 8, '0'), 'oferta', 'pt_BR', NULL, 'utility');")")
 insert_all=$(per_second "INSERT INTO antiban.outbox (recipient, $COLUMNS) SELECT recipient, $ROW FROM bench_audience")
+plain_all=$(per_second "INSERT INTO bench_plain (recipient, $COLUMNS) SELECT recipient, $ROW FROM bench_audience")
+many_all=$(per_second "SELECT count(*) FROM antiban.send_template_many((SELECT array_agg(recipient) FROM bench_audience), 'oferta', 'pt_BR', NULL, 'utility')")
+many_keyed=$(per_second "SELECT count(*) FROM antiban.send_template_many((SELECT array_agg(recipient) FROM bench_audience), 'oferta', 'pt_BR', NULL, 'utility', idempotency_keys => (SELECT array_agg('c1:' || recipient) FROM bench_audience))")
 send_all=$(per_second "SELECT count(antiban.send_template(recipient, 'oferta', 'pt_BR', NULL, 'utility')) FROM bench_audience")
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 jit=$(cluster_psql "$DIR" "$PORT" antiban -tAc "SHOW jit")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 row() { printf '| %-48s | %9s | %8s | %-24s |\n' "$1" "$2" "$3" "$4"; }
 echo
 echo "antiban enqueue benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, pgbench -M prepared -c $CLIENTS -j 2 -T $SECONDS_EACH, jit = $jit"
+echo "load average (1, 5, 15 min): $load_before at the start, $load_after at the end"
 row "workload" "per s" "ratio" "target"
 row "------------------------------------------------" "---------" "--------" "------------------------"
 row "SELECT 1" "$select1" "" ""
 row "bare INSERT of the outbox row + commit (peer)" "$insert_one" "1.00" ""
 row "antiban.send_template, one per transaction" "$send_one" "$(ratio "$send_one" "$insert_one")" ">= 0.80 x bare INSERT"
 row "bare INSERT ... SELECT, $AUDIENCE rows (peer)" "$insert_all" "1.00" ""
-row "send_template over $AUDIENCE in one statement" "$send_all" "$(ratio "$send_all" "$insert_all")" ">= 50,000 messages/s"
+row "same rows into a plain table, no index" "$plain_all" "$(ratio "$plain_all" "$insert_all")" ""
+row "send_template_many, $AUDIENCE in one call" "$many_all" "$(ratio "$many_all" "$insert_all")" ">= 50,000 messages/s"
+row "  the same, one idempotency key each" "$many_keyed" "$(ratio "$many_keyed" "$insert_all")" ""
+row "send_template per row, $AUDIENCE in one statement" "$send_all" "$(ratio "$send_all" "$insert_all")" "(the old path)"

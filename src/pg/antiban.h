@@ -111,6 +111,7 @@ typedef struct AntibanShared
 	TimestampTz started_at;		/* after a crash, new buckets were empty here */
 	pg_atomic_uint32 previous_shutdown;	/* SHUTDOWN_UNKNOWN, _CLEAN or _CRASHED */
 	pg_atomic_uint64 config_generation; /* bumped when numbers change */
+	pg_atomic_uint64 templates_generation;	/* bumped when templates change */
 	slock_t		mutex;			/* protects portfolio slots and worker latches */
 	int			nportfolios;
 	Latch	   *sender_latch[ANTIBAN_MAX_SENDERS];	/* set to wake a sender */
@@ -180,6 +181,7 @@ extern CachedNumber *numbers_cache_by_id(NumbersCache *c, int64 id);
 extern CachedPortfolio *numbers_cache_portfolio(NumbersCache *c, const char *business_id);
 extern const char *numbers_cache_phone(NumbersCache *c, int64 id);
 extern void antiban_config_changed(void);
+extern bool antiban_templates_changing(void);
 
 /* args.c: SQL arguments to core values, or a clear error */
 extern CachedNumber *lookup_number_or_error(NumbersCache *c, const char *phone_number_id);
@@ -313,6 +315,8 @@ typedef struct DecideArgs
 	bool		consume;
 	const FrequencyCaps *caps;	/* NULL: antiban.frequency_caps */
 	bool		quiet;			/* a plan's dry run: not journalled */
+	struct JournalDecision *journal_into;	/* non-NULL: the journal record goes
+											 * here, for the caller to store */
 } DecideArgs;
 
 extern void antiban_decide_message(const DecideArgs *args, Decision *d, char *normalized);
@@ -369,6 +373,7 @@ extern void journal_shmem_init(void);
 extern void journal_request_locks(void);
 extern void journal_log_decision(Oid instance, const JournalDecision *d);
 extern void journal_log_recipient(Oid instance, const JournalRecipient *r);
+extern void journal_store_decisions(const JournalDecision *d, int n);
 
 /* decision_rows.c: the journal's fast store of decisions (false: use SQL) */
 extern bool decision_rows_insert(const JournalDecision *d, int n);

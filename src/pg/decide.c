@@ -234,7 +234,7 @@ sticky_number(DecideContext *ctx, int portfolio_index)
 
 static void
 log_decision(DecideContext *ctx, const char *raw_recipient, Priority priority,
-			 const Decision *d)
+			 const Decision *d, JournalDecision *into)
 {
 	JournalDecision j = {
 		.decided_at = ctx->now,
@@ -251,7 +251,10 @@ log_decision(DecideContext *ctx, const char *raw_recipient, Priority priority,
 	strlcpy(j.recipient, ctx->recipient ? ctx->recipient : raw_recipient ? raw_recipient : "",
 			sizeof(j.recipient));
 	strlcpy(j.detail, d->detail, sizeof(j.detail));
-	journal_log_decision(ctx->cache->instance, &j);
+	if (into)
+		*into = j;
+	else
+		journal_log_decision(ctx->cache->instance, &j);
 }
 
 /*
@@ -436,7 +439,7 @@ antiban_decide_message(const DecideArgs *args, Decision *d, char *normalized)
 	req.recipient_hash = ctx.key_hash;
 	decide(&req, candidates, ncandidates, &ports, d);
 	if (!args->quiet)
-		log_decision(&ctx, args->recipient, args->priority, d);
+		log_decision(&ctx, args->recipient, args->priority, d, args->journal_into);
 	pfree(ctx.portfolios);
 }
 

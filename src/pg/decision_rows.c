@@ -12,7 +12,8 @@
  * writes one WAL record per page.
  *
  * Only for the table antiban creates: a plain table with exactly its
- * columns, no triggers, no row security.  Anything else (a partitioned
+ * columns, no triggers, and row security only as antiban sets it up (its
+ * policies scope readers; antiban's owner, who writes, sees every row).  Anything else (a partitioned
  * table, a column added by hand) returns false and the caller uses the SQL
  * INSERT, which handles every case.
  */
@@ -35,6 +36,9 @@
 #include "utils/datetime.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/acl.h"
+#include "utils/rls.h"
+#include "miscadmin.h"
 
 #include "core/decision.h"
 #include "pg/privileged.h"
@@ -82,9 +86,15 @@ map_columns(Relation rel, AttrNumber *attno)
 	TupleDesc	desc = RelationGetDescr(rel);
 	int			live = 0;
 
+	/*
+	 * Row security: the writer is antiban's owner role, whose policy on
+	 * every scoped table is USING (true) (91_tenancy.sql); anyone else
+	 * bound by policies goes through the SQL INSERT.
+	 */
 	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID ||
 		rel->trigdesc != NULL ||
-		rel->rd_rel->relrowsecurity)
+		(check_enable_rls(RelationGetRelid(rel), InvalidOid, false) == RLS_ENABLED &&
+		 GetUserId() != get_role_oid(ANTIBAN_OWNER_ROLE, true)))
 		return false;
 	for (int c = 0; c < NCOLS; c++)
 		attno[c] = InvalidAttrNumber;

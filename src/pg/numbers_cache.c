@@ -365,26 +365,62 @@ numbers_cache_portfolio(NumbersCache *c, const char *business_id)
 	return NULL;
 }
 
+/* The templates' own generation (template_lookup.c's cache reads it). */
+static bool templates_bump_pending = false;
+
 static void
 bump_at_commit(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_COMMIT && bump_pending && antiban_shared)
 		pg_atomic_fetch_add_u64(&antiban_shared->config_generation, 1);
+	if (event == XACT_EVENT_COMMIT && templates_bump_pending && antiban_shared)
+		pg_atomic_fetch_add_u64(&antiban_shared->templates_generation, 1);
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
-		bump_pending = false;
+		bump_pending = templates_bump_pending = false;
 }
 
-/* Every backend reloads its cache after this transaction commits. */
-void
-antiban_config_changed(void)
+static void
+register_bump(void)
 {
 	if (!callback_registered)
 	{
 		RegisterXactCallback(bump_at_commit, NULL);
 		callback_registered = true;
 	}
+}
+
+/* Every backend reloads its cache after this transaction commits. */
+void
+antiban_config_changed(void)
+{
+	register_bump();
 	bump_pending = true;
+}
+
+/* Whether this transaction changed antiban.templates (not yet committed). */
+bool
+antiban_templates_changing(void)
+{
+	return templates_bump_pending;
+}
+
+PG_FUNCTION_INFO_V1(antiban_templates_changed_trigger);
+
+/*
+ * Statement trigger on antiban.templates: every backend forgets the
+ * templates it looked up once this transaction commits.
+ */
+Datum
+antiban_templates_changed_trigger(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("antiban.templates_changed() must be called as a trigger")));
+	register_bump();
+	templates_bump_pending = true;
+	return PointerGetDatum(NULL);
 }
 
 PG_FUNCTION_INFO_V1(antiban_config_changed_trigger);
@@ -403,10 +439,11 @@ antiban_config_changed_trigger(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(antiban_reload_config);
 
-/* antiban.reload_config(): make every backend re-read numbers and portfolios. */
+/* antiban.reload_config(): make every backend re-read numbers, portfolios and templates. */
 Datum
 antiban_reload_config(PG_FUNCTION_ARGS)
 {
 	antiban_config_changed();
+	templates_bump_pending = true;
 	PG_RETURN_VOID();
 }

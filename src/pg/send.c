@@ -30,30 +30,11 @@
 #include "core/payload.h"
 #include "pg/jsonb_view.h"
 #include "pg/privileged.h"
+#include "pg/enqueue.h"
 #include "pg/template_lookup.h"
 
-typedef struct EnqueueRow
-{
-	const char *recipient;		/* NULL for read receipts */
-	const char *person_key;		/* its canonical key; NULL when invalid */
-	const char *message_type;
-	Category	category;
-	Priority	priority;
-	Jsonb	   *payload;
-	const char *state;
-	TimestampTz not_before;
-	TimestampTz valid_until;	/* TB_NEVER: none */
-	const char *idempotency_key;
-	Jsonb	   *metadata;
-	const char *from_number;
-	int64		number_id;
-	const char *phone_number_id;
-	int64		portfolio_id;
-	const char *reason;
-	const char *detail;
-} EnqueueRow;
 
-static void
+void
 check_payload(const char *type, Category category, Jsonb *payload)
 {
 	JsonView	view = jsonb_view(payload);
@@ -157,7 +138,7 @@ insert_row(const EnqueueRow *r)
 }
 
 /* The decision becomes the row's first state. */
-static void
+void
 apply_decision(EnqueueRow *r, NumbersCache *c, const Decision *d)
 {
 	if (d->outcome == OUTCOME_REJECT && d->reason == REASON_NO_SERVICE_WINDOW)
@@ -181,7 +162,7 @@ apply_decision(EnqueueRow *r, NumbersCache *c, const Decision *d)
 }
 
 /* metadata.frequency_caps (a campaign's own caps) as text, or NULL. */
-static const char *
+const char *
 metadata_caps(Jsonb *metadata)
 {
 	JsonView	v;
@@ -246,6 +227,7 @@ antiban_enqueue(PG_FUNCTION_ARGS)
 	Privileged	priv;
 	Oid			caller;
 	int64		id;
+	Decision	d;				/* r.detail points into it until the insert */
 
 	r.message_type = required_text_arg(fcinfo, 1, "message_type");
 	r.category = category_or_error(required_text_arg(fcinfo, 2, "category"));
@@ -283,7 +265,6 @@ antiban_enqueue(PG_FUNCTION_ARGS)
 			.priority = r.priority, .valid_until = r.valid_until, .from_number = from_number,
 			.portfolio = PG_NARGS() > 9 && !PG_ARGISNULL(9) ? text_to_cstring(PG_GETARG_TEXT_PP(9)) : NULL,
 		.role = caller, .consume = false};
-		Decision	d;
 		FrequencyCaps own_caps;
 		const char *caps_text = metadata_caps(r.metadata);
 

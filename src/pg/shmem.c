@@ -54,6 +54,7 @@ antiban_shmem_startup(void)
 		antiban_shared->started_at = GetCurrentTimestamp();
 		pg_atomic_init_u32(&antiban_shared->previous_shutdown, SHUTDOWN_UNKNOWN);
 		pg_atomic_init_u64(&antiban_shared->config_generation, 1);
+		pg_atomic_init_u64(&antiban_shared->templates_generation, 1);
 		SpinLockInit(&antiban_shared->mutex);
 		antiban_shared->nportfolios = 0;
 	}

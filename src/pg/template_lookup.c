@@ -31,6 +31,7 @@
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/jsonb.h"
 
@@ -54,8 +55,7 @@
 	"               WHERE EXISTS (SELECT FROM antiban.numbers n WHERE n.waba_id = w.id LIMIT 1)) "
 
 #define FIND_SQL \
-"SELECT CASE WHEN t.pending_category IS NOT NULL AND t.pending_category_at <= $4" \
-"            THEN t.pending_category ELSE t.category END, t.components" \
+"SELECT t.category, t.components, t.pending_category, t.pending_category_at" \
 " FROM antiban.templates t JOIN wabas w ON w.waba_id = t.waba_id" \
 " WHERE t.name = $1 AND t.language = $2" \
 " ORDER BY t.status = 'APPROVED' DESC NULLS LAST, t.components IS NOT NULL DESC, t.updated_at DESC" \
@@ -213,27 +213,108 @@ refuse(const char *type, const PayloadError *err)
 			 errhint("Compare with the template's components in antiban.templates; the payload was not queued.")));
 }
 
-void
-template_check_or_error(Jsonb *payload, Category category, const char *from_number)
+/*
+ * What a lookup found, kept for the session: a send of one template pays
+ * two planned queries (the template, and on a miss the WABAs' catalogue),
+ * more than the rest of an enqueue.  An entry stands while neither the
+ * templates (templates_generation, bumped at the commit of any change to
+ * antiban.templates) nor the numbers and WABAs (config_generation) have
+ * changed; the lookup that fills it runs on a snapshot taken after both
+ * were read, so a change committed meanwhile is either seen or bumps them.
+ * A transaction that changed templates itself neither reads nor fills it.
+ * Unknown names in a synced catalogue (an error) are not kept.
+ */
+#define TEMPLATE_CACHE 16
+
+typedef struct CachedLookup
+{
+	MemoryContext cxt;			/* NULL: empty slot */
+	uint64		templates_generation;
+	uint64		config_generation;
+	char	   *name;
+	char	   *language;		/* as the send gave it */
+	char	   *from_number;	/* NULL: any WABA with a number */
+	bool		known;
+	char	   *category;
+	char	   *pending_category;	/* NULL: none */
+	TimestampTz pending_at;
+	Jsonb	   *components;
+} CachedLookup;
+
+static CachedLookup lookups[TEMPLATE_CACHE];
+static int	lookups_next = 0;
+
+static bool
+same_text(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+static CachedLookup *
+cached_lookup(const char *name, const char *language, const char *from_number,
+			  uint64 tgen, uint64 cgen)
+{
+	for (int i = 0; i < TEMPLATE_CACHE; i++)
+	{
+		CachedLookup *c = &lookups[i];
+
+		if (c->cxt && c->templates_generation == tgen && c->config_generation == cgen &&
+			strcmp(c->name, name) == 0 && strcmp(c->language, language) == 0 &&
+			same_text(c->from_number, from_number))
+			return c;
+	}
+	return NULL;
+}
+
+static char *
+copy_or_null(MemoryContext cxt, const char *s)
+{
+	return s ? MemoryContextStrdup(cxt, s) : NULL;
+}
+
+static void
+keep_lookup(const CachedLookup *found, uint64 tgen, uint64 cgen)
+{
+	CachedLookup *c = &lookups[lookups_next];
+	MemoryContext cxt;
+
+	lookups_next = (lookups_next + 1) % TEMPLATE_CACHE;
+	if (c->cxt)
+		MemoryContextDelete(c->cxt);
+	cxt = AllocSetContextCreate(TopMemoryContext, "antiban template lookup", ALLOCSET_SMALL_SIZES);
+	*c = *found;
+	c->cxt = cxt;
+	c->templates_generation = tgen;
+	c->config_generation = cgen;
+	c->name = MemoryContextStrdup(cxt, found->name);
+	c->language = MemoryContextStrdup(cxt, found->language);
+	c->from_number = copy_or_null(cxt, found->from_number);
+	c->category = copy_or_null(cxt, found->category);
+	c->pending_category = copy_or_null(cxt, found->pending_category);
+	if (found->components)
+	{
+		c->components = MemoryContextAlloc(cxt, VARSIZE(found->components));
+		memcpy(c->components, found->components, VARSIZE(found->components));
+	}
+}
+
+/* The lookup itself, on the active snapshot; refuses an unknown name. */
+static void
+lookup_template(const char *name, const char *language, const char *from_number,
+				CachedLookup *f)
 {
 	static SPIPlanPtr find_plan[2] = {NULL, NULL};
 	static SPIPlanPtr catalogue_plan[2] = {NULL, NULL};
 	int			by_sender = from_number != NULL;
 	const char *canonical;
-	JsonView	send = jsonb_view(payload);
-	TemplateSpec spec = {0};
-	PayloadError err;
 	Lookup		l;
-	JsonView	approved;
-	Datum		components;
+	Datum		v;
 	bool		isnull;
+	HeapTuple	tup;
+	TupleDesc	desc;
 
-	spec.name = payload_text(&send, "template.name");
-	spec.language = payload_text(&send, "template.language.code");
-	if (spec.name == NULL || spec.language == NULL)
-		return;					/* payload_validate said so already */
-	l.args[0] = CStringGetTextDatum(spec.name);
-	canonical = canonical_language(spec.language);
+	l.args[0] = CStringGetTextDatum(name);
+	canonical = canonical_language(language);
 	l.args[1] = canonical ? CStringGetTextDatum(canonical) : (Datum) 0;
 	l.args[2] = from_number ? CStringGetTextDatum(from_number) : (Datum) 0;
 	l.args[3] = TimestampTzGetDatum(antiban_now());
@@ -241,7 +322,7 @@ template_check_or_error(Jsonb *payload, Category category, const char *from_numb
 	l.nulls[1] = canonical ? ' ' : 'n';
 	l.nulls[2] = from_number ? ' ' : 'n';
 	if (SPI_execute_plan(plan_for(&find_plan[by_sender], find_sql[by_sender]), l.args, l.nulls, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "antiban: could not look up template %s", spec.name);
+		elog(ERROR, "antiban: could not look up template %s", name);
 	if (SPI_processed == 0)
 	{
 		/* names is NULL unless some template of those WABAs was synced */
@@ -251,17 +332,102 @@ template_check_or_error(Jsonb *payload, Category category, const char *from_numb
 		{
 			(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 			if (!isnull)
-				refuse_unknown(spec.name, spec.language, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+				refuse_unknown(name, language, SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
 		}
 		return;
 	}
-	spec.category = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	components = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-	if (!isnull)
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	f->known = true;
+	f->category = SPI_getvalue(tup, desc, 1);
+	v = SPI_getbinval(tup, desc, 2, &isnull);
+	f->components = isnull ? NULL : DatumGetJsonbPCopy(v);
+	f->pending_category = SPI_getvalue(tup, desc, 3);
+	v = SPI_getbinval(tup, desc, 4, &isnull);
+	f->pending_at = isnull ? DT_NOEND : DatumGetTimestampTz(v);
+}
+
+/*
+ * The template a send of this name and language would use, as
+ * antiban.templates holds it, into *t (t->known false: nothing synced to
+ * check against).  Refuses a name unknown in a synced catalogue.
+ */
+static void
+template_find(const char *name, const char *language, const char *from_number,
+			  TemplateMemo *t)
+{
+	bool		changing = antiban_templates_changing();
+	uint64		tgen = pg_atomic_read_u64(&antiban_shared->templates_generation);
+	uint64		cgen = pg_atomic_read_u64(&antiban_shared->config_generation);
+	CachedLookup found = {0};
+	const CachedLookup *c = NULL;
+
+	pg_memory_barrier();
+	if (!changing)
+		c = cached_lookup(name, language, from_number, tgen, cgen);
+	if (c == NULL)
 	{
-		approved = jsonb_view(DatumGetJsonbP(components));
+		found.name = (char *) name;
+		found.language = (char *) language;
+		found.from_number = (char *) from_number;
+		PushActiveSnapshot(GetLatestSnapshot());
+		lookup_template(name, language, from_number, &found);
+		PopActiveSnapshot();
+		if (!changing)
+			keep_lookup(&found, tgen, cgen);
+		c = &found;
+	}
+	t->name = pstrdup(name);
+	t->language = pstrdup(language);
+	t->known = c->known;
+	/* the category Meta bills at now: the pending one once its date has come */
+	t->category = c->pending_category && c->pending_at <= antiban_now() ?
+		pstrdup(c->pending_category) : c->category ? pstrdup(c->category) : NULL;
+	t->components = NULL;
+	if (c->components)
+	{
+		/* the caller's own copy: a later lookup may drop the cached one */
+		t->components = palloc(VARSIZE(c->components));
+		memcpy(t->components, c->components, VARSIZE(c->components));
+	}
+}
+
+/*
+ * Check one send against its template, looking the template up only when
+ * its name, language or sender differ from the memo's (a set of sends of
+ * one template looks it up once).  memo->name NULL: nothing remembered.
+ */
+void
+template_check_memo(TemplateMemo *memo, Jsonb *payload, Category category, const char *from_number)
+{
+	JsonView	send = jsonb_view(payload);
+	TemplateSpec spec = {0};
+	PayloadError err;
+	JsonView	approved;
+
+	spec.name = payload_text(&send, "template.name");
+	spec.language = payload_text(&send, "template.language.code");
+	if (spec.name == NULL || spec.language == NULL)
+		return;					/* payload_validate said so already */
+	if (memo->name == NULL || strcmp(memo->name, spec.name) != 0 ||
+		strcmp(memo->language, spec.language) != 0)
+		template_find(spec.name, spec.language, from_number, memo);
+	if (!memo->known)
+		return;
+	spec.category = memo->category;
+	if (memo->components)
+	{
+		approved = jsonb_view(memo->components);
 		spec.components = &approved;
 	}
 	if (!template_check(&spec, &send, category_name(category), &err))
 		refuse("template", &err);
+}
+
+void
+template_check_or_error(Jsonb *payload, Category category, const char *from_number)
+{
+	TemplateMemo memo = {0};
+
+	template_check_memo(&memo, payload, category, from_number);
 }

@@ -17,4 +17,20 @@
  */
 extern void template_check_or_error(Jsonb *payload, Category category, const char *from_number);
 
+/*
+ * The template a set of sends checks against, looked up once for all the
+ * sends of one name and language from one sender (zeroed: none yet).
+ */
+typedef struct TemplateMemo
+{
+	char	   *name;			/* as the sends name it */
+	char	   *language;
+	bool		known;			/* false: nothing synced to check against */
+	char	   *category;		/* the one Meta bills at now */
+	Jsonb	   *components;		/* NULL: known from webhooks only */
+} TemplateMemo;
+
+extern void template_check_memo(TemplateMemo *memo, Jsonb *payload, Category category,
+								const char *from_number);
+
 #endif							/* ANTIBAN_TEMPLATE_LOOKUP_H */

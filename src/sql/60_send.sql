@@ -78,6 +78,37 @@ RETURN antiban.enqueue(recipient, 'template', category,
 COMMENT ON FUNCTION antiban.send_template(text, text, text, jsonb, text, text, timestamptz, text, jsonb, text, text) IS
     'Queue an approved template (category: marketing by default, utility or authentication). Returns the outbox id; the same idempotency_key twice returns the same id and sends once. portfolio (business_id) is needed only when the caller could reach more than one portfolio. metadata.frequency_caps (a campaign''s own caps, as antiban.frequency_caps) replaces the server''s caps for this message, when queued and when the sender claims it.';
 
+-- A set of messages in one call: the rules of antiban.enqueue, once per set.
+CREATE FUNCTION antiban.enqueue_many(
+    recipients text[], message_type text, category text, payloads jsonb[],
+    priority text DEFAULT 'normal', valid_until timestamptz DEFAULT NULL,
+    idempotency_keys text[] DEFAULT NULL, metadata jsonb DEFAULT NULL, from_number text DEFAULT NULL,
+    portfolio text DEFAULT NULL,
+    OUT ord integer, OUT id bigint, OUT state text, OUT reason text)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'antiban_enqueue_many' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION antiban.enqueue_many(text[], text, text, jsonb[], text, timestamptz, text[], jsonb, text, text) IS
+    'antiban.enqueue for a whole set of recipients in one call: payloads holds one payload for all or one per recipient, idempotency_keys one key (or NULL) per recipient. Every rule of a single enqueue applies to each row (consent, opt-outs on every identifier, windows, template, contact policy, buckets, the portfolio limit, the role''s portfolios); one row per recipient comes back: ord (its position), the outbox id, and the state and reason of that message (a key already used returns the message it made; a key repeated in the set makes one message). What would make a single enqueue an error makes the whole call an error; what it would reject is a rejected row.';
+
+CREATE FUNCTION antiban.send_template_many(
+    recipients text[], template_name text, language text, params jsonb[] DEFAULT NULL,
+    category text DEFAULT 'marketing', priority text DEFAULT 'normal',
+    valid_until timestamptz DEFAULT NULL, idempotency_keys text[] DEFAULT NULL,
+    metadata jsonb DEFAULT NULL, from_number text DEFAULT NULL, portfolio text DEFAULT NULL)
+RETURNS TABLE (ord integer, id bigint, state text, reason text)
+LANGUAGE sql VOLATILE
+BEGIN ATOMIC
+    SELECT m.ord, m.id, m.state, m.reason
+    FROM antiban.enqueue_many(recipients, 'template', category,
+        CASE WHEN params IS NULL OR cardinality(params) <= 1
+             THEN ARRAY[jsonb_build_object('template', antiban.template_object(template_name, language, params[1]))]
+             ELSE ARRAY(SELECT jsonb_build_object('template', antiban.template_object(template_name, language, p.v))
+                        FROM unnest(params) WITH ORDINALITY AS p(v, i) ORDER BY p.i) END,
+        priority, valid_until, idempotency_keys, metadata, from_number, portfolio) m;
+END;
+COMMENT ON FUNCTION antiban.send_template_many(text[], text, text, jsonb[], text, text, timestamptz, text[], jsonb, text, text) IS
+    'Queue one template to many recipients in one call, e.g. SELECT count(*) FROM antiban.send_template_many((SELECT array_agg(phone) FROM customers), ''oferta'', ''pt_BR'', category => ''utility''). params: NULL, one value for everyone (ARRAY[...]) or one per recipient in the same order (array_agg(params ORDER BY ...)); idempotency_keys: one per recipient or NULL. Each recipient gets exactly what antiban.send_template would give it (the same rules, rejected rows with their reasons); returns (ord, id, state, reason) per recipient. A payload the template refuses fails the whole call, queuing nothing.';
+
 CREATE FUNCTION antiban.send_text(
     recipient text, body text, preview_url boolean DEFAULT false, reply_to text DEFAULT NULL,
     priority text DEFAULT 'normal', valid_until timestamptz DEFAULT NULL,

@@ -139,6 +139,12 @@ COMMENT ON COLUMN antiban.templates.rejection_recommendation IS 'What Meta recom
 COMMENT ON COLUMN antiban.templates.disable_at IS 'When Meta disables (or disabled) it (disable_info.disable_date); cleared when it is approved or reinstated.';
 COMMENT ON COLUMN antiban.templates.pending_category IS 'An impending category change Meta announced (correct_category): the template is billed at it from pending_category_at.';
 COMMENT ON COLUMN antiban.templates.pending_category_at IS 'When the impending category change takes effect (category_update_timestamp).';
+CREATE FUNCTION antiban.templates_changed() RETURNS trigger
+AS 'MODULE_PATHNAME', 'antiban_templates_changed_trigger' LANGUAGE C;
+COMMENT ON FUNCTION antiban.templates_changed() IS
+    'Statement trigger on antiban.templates: once the transaction commits, every backend forgets the templates its sends looked up (they are kept per session between changes).';
+CREATE TRIGGER templates_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON antiban.templates
+    FOR EACH STATEMENT EXECUTE FUNCTION antiban.templates_changed();
 
 CREATE TABLE antiban.quality_history (
     id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -798,7 +798,11 @@ DECLARE
     since timestamptz;
     allow double precision;
     n bigint;
-    m record;
+    persons bigint[];
+    recipients text[];
+    params jsonb[];
+    meta jsonb;
+    business text;
     msg bigint;
     released integer := 0;
 BEGIN
@@ -824,29 +828,51 @@ BEGIN
     n := least(floor(allow)::bigint, pending, coalesce(b.available, pending),
                coalesce(c.per_hour_cap - hour_used, pending), coalesce(c.per_day_cap - day_used, pending));
     n := greatest(n, 0);
-    FOR m IN SELECT r.person, r.recipient, r.params FROM antiban.campaign_recipients r
-             WHERE r.campaign_id = c.id AND r.status = 'pending' ORDER BY r.ord LIMIT n
-             FOR UPDATE SKIP LOCKED LOOP
-        -- one row a send refuses (its parameters, a template changed since
-        -- the snapshot) is skipped with the error: it never stops the tick
-        BEGIN
-            msg := antiban.send_template(m.recipient, c.template_name, c.language, m.params, c.category::text, 'low',
-                w.closes, format('campaign:%s:%s', c.id, m.person),
-                jsonb_build_object('campaign', c.name, 'campaign_id', c.id)
-                || CASE WHEN c.frequency_caps IS NULL THEN '{}'::jsonb
-                        ELSE jsonb_build_object('frequency_caps', c.frequency_caps) END,
-                portfolio => (SELECT p.business_id FROM antiban.portfolios p WHERE p.id = c.portfolio_id));
-        EXCEPTION WHEN data_exception OR undefined_object OR check_violation THEN
-            UPDATE antiban.campaign_recipients r
-            SET status = 'skipped', error = SQLERRM,
-                reason = CASE WHEN SQLSTATE = '22023' THEN 'invalid_params' ELSE 'refused' END
-            WHERE r.campaign_id = c.id AND r.person = m.person;
-            CONTINUE;
-        END;
-        UPDATE antiban.campaign_recipients r SET status = 'released', outbox_id = msg, released_at = t_now
-        WHERE r.campaign_id = c.id AND r.person = m.person;
-        released := released + 1;
-    END LOOP;
+    -- the slice, locked outside the block below so a fallback keeps the locks
+    SELECT array_agg(x.person ORDER BY x.ord), array_agg(x.recipient ORDER BY x.ord),
+           array_agg(x.params ORDER BY x.ord)
+    INTO persons, recipients, params
+    FROM (SELECT r.person, r.recipient, r.params, r.ord FROM antiban.campaign_recipients r
+          WHERE r.campaign_id = c.id AND r.status = 'pending' ORDER BY r.ord LIMIT n
+          FOR UPDATE SKIP LOCKED) x;
+    meta := jsonb_build_object('campaign', c.name, 'campaign_id', c.id)
+        || CASE WHEN c.frequency_caps IS NULL THEN '{}'::jsonb
+                ELSE jsonb_build_object('frequency_caps', c.frequency_caps) END;
+    business := (SELECT p.business_id FROM antiban.portfolios p WHERE p.id = c.portfolio_id);
+    IF persons IS NULL THEN
+        persons := '{}';
+    END IF;
+    -- the whole slice in one call (the same rules as one send_template each)
+    BEGIN
+        WITH s AS (SELECT * FROM antiban.send_template_many(recipients, c.template_name, c.language, params,
+                       c.category::text, 'low', w.closes,
+                       ARRAY(SELECT format('campaign:%s:%s', c.id, p.v) FROM unnest(persons) WITH ORDINALITY AS p(v, i)
+                             ORDER BY p.i),
+                       meta, portfolio => business))
+        UPDATE antiban.campaign_recipients r SET status = 'released', outbox_id = s.id, released_at = t_now
+        FROM s WHERE r.campaign_id = c.id AND r.person = persons[s.ord];
+        GET DIAGNOSTICS released = ROW_COUNT;
+    EXCEPTION WHEN data_exception OR undefined_object OR check_violation THEN
+        -- a row the send refuses (its parameters, a template changed since
+        -- the snapshot) failed the set: release the slice row by row, so
+        -- that row alone is skipped with the error and the tick goes on
+        released := 0;
+        FOR k IN 1 .. cardinality(persons) LOOP
+            BEGIN
+                msg := antiban.send_template(recipients[k], c.template_name, c.language, params[k], c.category::text, 'low',
+                    w.closes, format('campaign:%s:%s', c.id, persons[k]), meta, portfolio => business);
+            EXCEPTION WHEN data_exception OR undefined_object OR check_violation THEN
+                UPDATE antiban.campaign_recipients r
+                SET status = 'skipped', error = SQLERRM,
+                    reason = CASE WHEN SQLSTATE = '22023' THEN 'invalid_params' ELSE 'refused' END
+                WHERE r.campaign_id = c.id AND r.person = persons[k];
+                CONTINUE;
+            END;
+            UPDATE antiban.campaign_recipients r SET status = 'released', outbox_id = msg, released_at = t_now
+            WHERE r.campaign_id = c.id AND r.person = persons[k];
+            released := released + 1;
+        END LOOP;
+    END;
     UPDATE antiban.campaigns
     SET paced_at = t_now, carry = CASE WHEN released = floor(allow) THEN least(allow - released, 1) ELSE 0 END
     WHERE id = c.id;
@@ -854,7 +880,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.pace_campaign(antiban.campaigns) IS
-    'Internal to pace_campaigns: release one running campaign''s next slice. A row send_template refuses is skipped (reason invalid_params or refused, error: the message) and the others go on.';
+    'Internal to pace_campaigns: release one running campaign''s next slice, in one antiban.send_template_many call. A row the send refuses is skipped (reason invalid_params or refused, error: the message; the slice is then released row by row) and the others go on.';
 
 CREATE FUNCTION antiban.pace_campaigns(OUT campaign bigint, OUT name text, OUT released integer)
 RETURNS SETOF record
