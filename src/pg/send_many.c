@@ -74,6 +74,7 @@ typedef struct ManyCall
 	const char *portfolio;
 	const FrequencyCaps *caps;
 	Oid			role;
+	int64		portfolio_id;	/* the set's portfolio (0: none), decided once */
 	int		   *by_key;			/* the keyed rows, by key then position */
 	int			nkeyed;
 } ManyCall;
@@ -174,11 +175,12 @@ mark_repeated_keys(ManyCall *m)
 static void
 read_existing(ManyCall *m, bool only_missing)
 {
-	static SPIPlanPtr plan = NULL;
-	Oid			type = TEXTARRAYOID;
+	static SPIPlanPtr in_portfolio = NULL;
+	static SPIPlanPtr in_none = NULL;
+	Oid			types[2] = {TEXTARRAYOID, INT8OID};
 	Datum	   *keys = palloc(sizeof(Datum) * Max(m->n, 1));
 	int			k = 0;
-	Datum		arg;
+	Datum		args[2];
 
 	for (int i = 0; i < m->n; i++)
 		if (m->rows[i].r.idempotency_key && m->rows[i].first < 0 &&
@@ -186,12 +188,17 @@ read_existing(ManyCall *m, bool only_missing)
 			keys[k++] = CStringGetTextDatum(m->rows[i].r.idempotency_key);
 	if (k == 0)
 		return;
-	arg = PointerGetDatum(construct_array(keys, k, TEXTOID, -1, false, TYPALIGN_INT));
-	if (plan == NULL)
-		plan = privileged_prepare("SELECT idempotency_key, id, state::text, reason FROM antiban.outbox"
-								  " WHERE idempotency_key = ANY ($1)", 1, &type);
+	args[0] = PointerGetDatum(construct_array(keys, k, TEXTOID, -1, false, TYPALIGN_INT));
+	args[1] = Int64GetDatum(m->portfolio_id);
+	/* keys are per portfolio: another business's key is not ours to find */
+	if (in_portfolio == NULL)
+		in_portfolio = privileged_prepare("SELECT idempotency_key, id, state::text, reason FROM antiban.outbox"
+										  " WHERE portfolio_id = $2 AND idempotency_key = ANY ($1)", 2, types);
+	if (in_none == NULL)
+		in_none = privileged_prepare("SELECT idempotency_key, id, state::text, reason FROM antiban.outbox"
+									 " WHERE portfolio_id IS NULL AND idempotency_key = ANY ($1)", 1, types);
 	/* not read-only: a row this transaction just inserted must be seen */
-	if (SPI_execute_plan(plan, &arg, NULL, false, 0) != SPI_OK_SELECT)
+	if (SPI_execute_plan(m->portfolio_id ? in_portfolio : in_none, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "antiban: could not read idempotency keys");
 	for (uint64 t = 0; t < SPI_processed; t++)
 	{
@@ -283,9 +290,6 @@ decide_all(ManyCall *m, char **recipients)
 {
 	MemoryContext keep = CurrentMemoryContext;
 	MemoryContext per_row = AllocSetContextCreate(keep, "enqueue_many row", ALLOCSET_SMALL_SIZES);
-	DecideArgs	scope = {.cache = m->cache, .now = m->now, .category = m->category,
-		.from_number = m->from_number, .portfolio = m->portfolio, .role = m->role};
-	int64		portfolio_id = antiban_decide_portfolio(&scope);
 	JournalDecision *journal = palloc(sizeof(JournalDecision) * JOURNAL_CHUNK);
 	int			journalled = 0;
 
@@ -297,7 +301,7 @@ decide_all(ManyCall *m, char **recipients)
 			continue;
 		CHECK_FOR_INTERRUPTS();
 		old = MemoryContextSwitchTo(per_row);
-		decide_row(m, i, recipients[i], portfolio_id, keep, &journal[journalled++]);
+		decide_row(m, i, recipients[i], m->portfolio_id, keep, &journal[journalled++]);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(per_row);
 		if (journalled == JOURNAL_CHUNK)
@@ -378,7 +382,7 @@ conflict
 
 static const char *const insert_sql[2] = {
 	INSERT_SQL(""),
-	INSERT_SQL(" ON CONFLICT (idempotency_key) DO NOTHING RETURNING id")
+	INSERT_SQL(" ON CONFLICT (portfolio_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id")
 };
 
 #define NCOLUMNS 12
@@ -624,6 +628,13 @@ antiban_enqueue_many(PG_FUNCTION_ARGS)
 	/* the caller may send; the outbox itself is antiban's to write */
 	privileged_begin(&priv);
 	SPI_connect();
+	{
+		/* the set's portfolio, before its keys: they are per portfolio */
+		DecideArgs	scope = {.cache = m.cache, .now = m.now, .category = m.category,
+			.from_number = m.from_number, .portfolio = m.portfolio, .role = m.role};
+
+		m.portfolio_id = antiban_decide_portfolio(&scope);
+	}
 	read_existing(&m, false);
 	check_payloads(&m);
 	decide_all(&m, recipients);
