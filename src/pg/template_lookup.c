@@ -4,7 +4,8 @@
  *		the send against it (core/template_check.c) before it is queued.
  *
  * Which template: the one with the send's name and language on the WABAs
- * that could send it (the from_number's, or every WABA with a number),
+ * that could send it (the from_number's, the portfolio's, or every WABA
+ * with a number),
  * preferring an APPROVED, synced, recently updated row.  Its category is
  * the one Meta bills at now (pending_category once its date has come).
  *
@@ -40,15 +41,22 @@
 #include "pg/template_lookup.h"
 
 /*
- * The WABAs that could send: the sender's, or every one with a number (a
- * probe per WABA, not a scan of the numbers: LIMIT keeps the planner from
- * turning it into a join over them).  Two texts rather than
- * "$3 IS NULL OR ...", so that one generic plan serves each: a custom plan
- * per call cost more than the rest of an enqueue.
+ * The WABAs that could send: the sender's, those of the portfolios the
+ * message may belong to (the one decided, or those of a mapped caller), or
+ * every one with a number (a probe per WABA, not a scan of the numbers:
+ * LIMIT keeps the planner from turning it into a join over them).  One text
+ * per case rather than "$3 IS NULL OR ...", so that one generic plan serves
+ * each: a custom plan per call cost more than the rest of an enqueue.  A
+ * message of one portfolio is never checked against (nor its errors drawn
+ * from) another portfolio's templates.
  */
 #define WABAS_OF_SENDER \
 	"WITH wabas AS (SELECT DISTINCT n.waba_id FROM antiban.numbers n" \
 	"               WHERE n.phone_number_id = $3::text) "
+#define WABAS_OF_PORTFOLIOS \
+	"WITH wabas AS (SELECT w.id AS waba_id FROM antiban.wabas w" \
+	"               WHERE w.portfolio_id = ANY ($3::text::bigint[])" \
+	"                 AND EXISTS (SELECT FROM antiban.numbers n WHERE n.waba_id = w.id LIMIT 1)) "
 #define WABAS_OF_ANY \
 	"WITH wabas AS (SELECT w.id AS waba_id FROM antiban.wabas w" \
 	"               WHERE EXISTS (SELECT FROM antiban.numbers n WHERE n.waba_id = w.id LIMIT 1)) "
@@ -69,9 +77,15 @@
 " WHERE EXISTS (SELECT FROM antiban.templates s JOIN wabas x ON x.waba_id = s.waba_id" \
 "               WHERE s.components IS NOT NULL)"
 
-/* by whether a sender is named ($3) */
-static const char *const find_sql[2] = {WABAS_OF_ANY FIND_SQL, WABAS_OF_SENDER FIND_SQL};
-static const char *const catalogue_sql[2] = {WABAS_OF_ANY CATALOGUE_SQL, WABAS_OF_SENDER CATALOGUE_SQL};
+/* by what $3 names: nothing, a sender, portfolios */
+enum
+{
+	BY_ANY, BY_SENDER, BY_PORTFOLIOS
+};
+static const char *const find_sql[3] = {WABAS_OF_ANY FIND_SQL, WABAS_OF_SENDER FIND_SQL,
+WABAS_OF_PORTFOLIOS FIND_SQL};
+static const char *const catalogue_sql[3] = {WABAS_OF_ANY CATALOGUE_SQL, WABAS_OF_SENDER CATALOGUE_SQL,
+WABAS_OF_PORTFOLIOS CATALOGUE_SQL};
 
 /*
  * antiban.template_language(code), remembered for the session.  It is an
@@ -213,12 +227,19 @@ refuse(const char *type, const PayloadError *err)
 			 errhint("Compare with the template's components in antiban.templates; the payload was not queued.")));
 }
 
+/*
+ * 'portfolios' ("{1,2}", as bigint[] text) scopes a send without
+ * from_number; NULL with no from_number: every WABA with a number (the
+ * workers, an unrestricted caller's check).
+ */
 void
-template_check_or_error(Jsonb *payload, Category category, const char *from_number)
+template_check_or_error(Jsonb *payload, Category category, const char *from_number,
+						const char *portfolios)
 {
-	static SPIPlanPtr find_plan[2] = {NULL, NULL};
-	static SPIPlanPtr catalogue_plan[2] = {NULL, NULL};
-	int			by_sender = from_number != NULL;
+	static SPIPlanPtr find_plan[3] = {NULL, NULL, NULL};
+	static SPIPlanPtr catalogue_plan[3] = {NULL, NULL, NULL};
+	int			by_sender = from_number ? BY_SENDER : portfolios ? BY_PORTFOLIOS : BY_ANY;
+	const char *scope = from_number ? from_number : portfolios;
 	const char *canonical;
 	JsonView	send = jsonb_view(payload);
 	TemplateSpec spec = {0};
@@ -235,11 +256,11 @@ template_check_or_error(Jsonb *payload, Category category, const char *from_numb
 	l.args[0] = CStringGetTextDatum(spec.name);
 	canonical = canonical_language(spec.language);
 	l.args[1] = canonical ? CStringGetTextDatum(canonical) : (Datum) 0;
-	l.args[2] = from_number ? CStringGetTextDatum(from_number) : (Datum) 0;
+	l.args[2] = scope ? CStringGetTextDatum(scope) : (Datum) 0;
 	l.args[3] = TimestampTzGetDatum(antiban_now());
 	memcpy(l.nulls, "  n ", 4);
 	l.nulls[1] = canonical ? ' ' : 'n';
-	l.nulls[2] = from_number ? ' ' : 'n';
+	l.nulls[2] = scope ? ' ' : 'n';
 	if (SPI_execute_plan(plan_for(&find_plan[by_sender], find_sql[by_sender]), l.args, l.nulls, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "antiban: could not look up template %s", spec.name);
 	if (SPI_processed == 0)

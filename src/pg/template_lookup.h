@@ -15,6 +15,7 @@
  * template, or when the name is unknown in a catalogue antiban has synced.
  * Call with SPI connected, as antiban's owner (privileged_begin).
  */
-extern void template_check_or_error(Jsonb *payload, Category category, const char *from_number);
+extern void template_check_or_error(Jsonb *payload, Category category, const char *from_number,
+									const char *portfolios);
 
 #endif							/* ANTIBAN_TEMPLATE_LOOKUP_H */
