@@ -21,7 +21,6 @@
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
-#include "utils/lsyscache.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
