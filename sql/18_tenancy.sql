@@ -86,12 +86,13 @@ SELECT outcome, phone_number_id FROM antiban.decide('+5511987654001', 'utility',
 SELECT antiban.set_secret('access_token', 'token-of-waba-300', '300');
 SELECT outcome, phone_number_id FROM antiban.decide('+5511987654001', 'utility', portfolio => '101', consume => false);
 
--- ==== 5. revoking the last grant lifts the restriction ====
+-- ==== 5. revoking the last grant leaves an app no portfolio while others are mapped (fail closed) ====
 SET ROLE tenancy_admin;
 SELECT antiban.revoke_portfolio('tenancy_app_b', '101') AS revoked, antiban.revoke_portfolio('tenancy_app_b', '101') AS again;
 RESET ROLE;
 SET ROLE tenancy_app_b;
-SELECT antiban.my_portfolios() IS NULL AS unrestricted;
+SELECT antiban.my_portfolios() AS none, count(*) AS outbox_rows_seen FROM antiban.outbox;
+SELECT antiban.send_template('+5511987653009', 'boas_vindas', 'pt_BR', portfolio => '101');
 RESET ROLE;
 
 -- ==== 6. row-level security: each app and reader sees its portfolios' rows ====
@@ -160,6 +161,9 @@ WHERE c.relnamespace = 'antiban'::regnamespace AND c.relkind = 'r'
   AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid) ORDER BY 1;
 
 -- ==== 7. the masked reader: counts, states, costs and scores; no phone, name or text ====
+SET ROLE tenancy_admin;
+SELECT antiban.grant_portfolio('tenancy_analyst', '100') AND antiban.grant_portfolio('tenancy_analyst', '101') AS both;
+RESET ROLE;
 SET ROLE tenancy_analyst;
 SELECT p.business_id, o.state, count(*) AS messages
 FROM antiban.analyst_outbox o JOIN antiban.portfolios p ON p.id = o.portfolio_id GROUP BY 1, 2 ORDER BY 1, 2;
@@ -203,9 +207,40 @@ SELECT count(*) > 0 AS reader_sees_personal_data FROM pg_temp.personal_data_show
 
 -- a mapped analyst sees its portfolios only
 SET ROLE tenancy_admin;
-SELECT antiban.grant_portfolio('tenancy_analyst', '101');
+SELECT antiban.revoke_portfolio('tenancy_analyst', '100');
 RESET ROLE;
 SET ROLE tenancy_analyst;
 SELECT DISTINCT p.business_id FROM antiban.analyst_outbox o JOIN antiban.portfolios p ON p.id = o.portfolio_id;
 SELECT count(*) AS other_contacts FROM antiban.analyst_contacts c WHERE c.portfolio_id <> ALL (antiban.portfolios_of(current_user));
+RESET ROLE;
+
+-- ==== 8. the login's mapping holds whatever role it SETs, for every number and template ====
+INSERT INTO antiban.templates (waba_id, name, language, status, category, components)
+SELECT w.id, v.name, 'pt_BR', 'APPROVED', 'MARKETING', '[{"type": "BODY", "text": "Oi {{1}}"}]'
+FROM antiban.wabas w, (VALUES ('200', 'oferta_a'), ('300', 'oferta_b')) AS v(waba, name) WHERE w.waba_id = v.waba;
+SET SESSION AUTHORIZATION tenancy_app_a;
+SET ROLE antiban_app;
+SELECT p.business_id AS still_only FROM antiban.portfolios p;
+SELECT count(*) AS other_outbox_rows FROM antiban.outbox o WHERE o.phone_number_id LIKE '300%';
+SELECT antiban.send_template('+5511987658001', 'boas_vindas', 'pt_BR', from_number => '3001');
+-- the policies' helpers answer about the caller's own roles only
+SELECT antiban.portfolios_of(current_user) = antiban.portfolios_of(session_user) AS same_scope;
+SELECT antiban.portfolios_of('tenancy_app_b');
+SELECT antiban.phone_numbers_of('tenancy_app_b');
+-- every function that takes a number refuses another portfolio's
+SELECT antiban.try_consume('3001', 1, consume => false);
+SELECT antiban.record_opt_in('+5511987658002', '3001', 'form', 'form v1');
+SELECT antiban.set_person_time_zone('+5511987658002', '3001', 'Asia/Tokyo');
+SELECT antiban.upsert_lead('+5511987658002', '3001');
+SELECT antiban.check_message('template', 'marketing', '{"template": {"name": "oferta_b", "language": {"code": "pt_BR"}}}', '3001');
+-- templates: the message's portfolio's only, and errors that name none of another's
+SELECT antiban.template_params_problem('oferta_b', 'pt_BR', '["x"]', 'marketing') AS other_portfolios_template;
+SELECT antiban.template_params_problem('oferta_a', 'pt_BR', '["x"]', 'marketing') AS own_template;
+SELECT antiban.send_template('+5511987658003', 'oferta_b', 'pt_BR', '["x"]');
+RESET ROLE;
+RESET SESSION AUTHORIZATION;
+SELECT count(*) AS queued_with_b_template FROM antiban.outbox WHERE recipient = '+5511987658003';
+-- B's app still has its own
+SET ROLE tenancy_app_b;
+SELECT antiban.template_params_problem('oferta_b', 'pt_BR', '["x"]', 'marketing') AS own_template;
 RESET ROLE;

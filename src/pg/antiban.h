@@ -165,7 +165,7 @@ typedef struct NumbersCache
 /* tenancy.c: which portfolios a role may use (antiban.role_portfolios) */
 typedef struct RolePortfolio
 {
-	char	   *role;
+	Oid			role;			/* a role that exists (the rows of dropped ones are skipped) */
 	int			portfolio_index;
 } RolePortfolio;
 
@@ -174,6 +174,8 @@ extern bool tenancy_scope(NumbersCache *c, Oid role, bool *allowed);
 extern CachedPortfolio *tenancy_portfolio_by_id(NumbersCache *c, int64 id);
 extern void tenancy_refuse(Oid role, const char *what, const char *name) pg_attribute_noreturn();
 extern void tenancy_check_number(NumbersCache *c, Oid role, const CachedNumber *n);
+extern char *tenancy_scope_text(NumbersCache *c, Oid role);
+extern CachedNumber *tenancy_caller_number(NumbersCache *c, Oid role, const char *phone_number_id);
 
 extern NumbersCache *numbers_cache_get(void);
 extern CachedNumber *numbers_cache_find(NumbersCache *c, const char *phone_number_id);

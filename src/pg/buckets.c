@@ -386,7 +386,8 @@ Datum
 antiban_try_consume(PG_FUNCTION_ARGS)
 {
 	NumbersCache *c = numbers_cache_get();
-	CachedNumber *n = lookup_number_or_error(c, required_text_arg(fcinfo, 0, "phone_number_id"));
+	/* another portfolio's tokens (and pair buckets) are not the caller's to take or read */
+	CachedNumber *n = tenancy_caller_number(c, GetUserId(), required_text_arg(fcinfo, 0, "phone_number_id"));
 	int64		amount;
 	char		recipient[RECIPIENT_MAXLEN + 1];
 	char		key[RECIPIENT_KEY_SIZE];

@@ -70,7 +70,9 @@ static const char *const numbers_sql =
 " ORDER BY n.health DESC, n.id";
 
 static const char *const grants_sql =
-"SELECT rp.role::text, rp.portfolio_id FROM antiban.role_portfolios rp ORDER BY rp.role, rp.portfolio_id";
+"SELECT rp.role::oid, rp.portfolio_id FROM antiban.role_portfolio_grants rp"
+" WHERE EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid = rp.role::oid)"
+" ORDER BY rp.role, rp.portfolio_id";
 
 static const char *const portfolios_sql =
 "SELECT p.id, p.business_id, antiban.tier_limit(p.messaging_limit)"
@@ -140,8 +142,9 @@ load_grants(NumbersCache *c)
 	{
 		HeapTuple	t = SPI_tuptable->vals[i];
 		TupleDesc	d = SPI_tuptable->tupdesc;
+		bool		isnull;
 
-		c->grants[i].role = cache_text(t, d, 1);
+		c->grants[i].role = DatumGetObjectId(SPI_getbinval(t, d, 1, &isnull));
 		c->grants[i].portfolio_index = portfolio_index(c, int64_col(t, d, 2));
 	}
 }

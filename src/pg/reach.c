@@ -1025,6 +1025,8 @@ antiban_portfolio_usage(PG_FUNCTION_ARGS)
 /*
  * The SQL face of a fact: the person argument 0 names in the portfolio of
  * the number argument 1 names (loaded), as a canonical key and its hash.
+ * The number must be one of the caller's portfolios (a mapped app may not
+ * record consent or move quiet hours in another's).
  */
 CachedNumber *
 reach_fact_args(FunctionCallInfo fcinfo, NumbersCache *c, char *key, uint64 *key_hash)
@@ -1033,7 +1035,7 @@ reach_fact_args(FunctionCallInfo fcinfo, NumbersCache *c, char *key, uint64 *key
 	CachedNumber *n;
 
 	recipient_key_or_error(required_text_arg(fcinfo, 0, "recipient"), normalized, key, key_hash);
-	n = lookup_number_or_error(c, required_text_arg(fcinfo, 1, "phone_number_id"));
+	n = tenancy_caller_number(c, GetUserId(), required_text_arg(fcinfo, 1, "phone_number_id"));
 	reach_ensure_loaded(c, &c->portfolios[n->portfolio_index], antiban_now());
 	return n;
 }

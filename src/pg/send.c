@@ -199,9 +199,17 @@ antiban_check_message(PG_FUNCTION_ARGS)
 	check_payload(type, category, payload);
 	if (payload_type_is_template(type))
 	{
+		NumbersCache *c = numbers_cache_get();
+		const char *portfolios = NULL;
+
+		/* against the caller's own templates only, as a send would be */
+		if (from_number)
+			(void) tenancy_caller_number(c, GetUserId(), from_number);
+		else
+			portfolios = tenancy_scope_text(c, GetUserId());
 		privileged_begin(&priv);
 		SPI_connect();
-		template_check_or_error(payload, category, from_number);
+		template_check_or_error(payload, category, from_number, portfolios);
 		SPI_finish();
 		privileged_end(&priv);
 	}
@@ -281,9 +289,15 @@ antiban_enqueue(PG_FUNCTION_ARGS)
 		/* the same key again: the first message, whatever changed since */
 		if (r.idempotency_key && (id = existing_id(r.idempotency_key, r.portfolio_id)) != 0)
 			goto done;
-		/* what Meta approved: the template's parameters, header, buttons, category */
+		/*
+		 * what Meta approved: the template's parameters, header, buttons,
+		 * category, on the WABAs of the message's portfolio (of the caller's
+		 * when none is decided), never another portfolio's
+		 */
 		if (payload_type_is_template(r.message_type))
-			template_check_or_error(r.payload, r.category, from_number);
+			template_check_or_error(r.payload, r.category, from_number,
+									r.portfolio_id ? psprintf("{" INT64_FORMAT "}", r.portfolio_id) :
+									tenancy_scope_text(c, caller));
 		antiban_decide_message(&args, &d, normalized);
 		/* a bad recipient is rejected below, kept as given */
 		r.recipient = normalized[0] ? normalized : args.recipient ? args.recipient : "";

@@ -237,6 +237,10 @@ static void
 check_payloads(ManyCall *m)
 {
 	TemplateMemo memo = {0};
+	/* the set's portfolio's WABAs (the caller's when none is decided), never another's */
+	const char *portfolios = m->from_number ? NULL :
+		m->portfolio_id ? psprintf("{" INT64_FORMAT "}", m->portfolio_id) :
+		tenancy_scope_text(m->cache, m->role);
 
 	for (int i = 0; i < m->npayloads; i++)
 	{
@@ -245,7 +249,7 @@ check_payloads(ManyCall *m)
 		check_payload(m->message_type, m->category, p);
 		if (payload_type_is_template(m->message_type) &&
 			(m->npayloads == 1 || decides(&m->rows[i])))
-			template_check_memo(&memo, p, m->category, m->from_number);
+			template_check_memo(&memo, p, m->category, m->from_number, portfolios);
 	}
 }
 

@@ -4,7 +4,8 @@
  *		the send against it (core/template_check.c) before it is queued.
  *
  * Which template: the one with the send's name and language on the WABAs
- * that could send it (the from_number's, or every WABA with a number),
+ * that could send it (the from_number's, the portfolio's, or every WABA
+ * with a number),
  * preferring an APPROVED, synced, recently updated row.  Its category is
  * the one Meta bills at now (pending_category once its date has come).
  *
@@ -41,11 +42,14 @@
 #include "pg/template_lookup.h"
 
 /*
- * The WABAs that could send: the sender's, or every one with a number (a
- * probe per WABA, not a scan of the numbers: LIMIT keeps the planner from
- * turning it into a join over them).  Two texts rather than
- * "$3 IS NULL OR ...", so that one generic plan serves each: a custom plan
- * per call cost more than the rest of an enqueue.
+ * The WABAs that could send: the sender's, those of the portfolios the
+ * message may belong to (the one decided, or those of a mapped caller), or
+ * every one with a number (a probe per WABA, not a scan of the numbers:
+ * LIMIT keeps the planner from turning it into a join over them).  One text
+ * per case rather than "$3 IS NULL OR ...", so that one generic plan serves
+ * each: a custom plan per call cost more than the rest of an enqueue.  A
+ * message of one portfolio is never checked against (nor its errors drawn
+ * from) another portfolio's templates.
  */
 #define WABAS_OF_SENDER \
 	"WITH wabas AS (SELECT DISTINCT n.waba_id FROM antiban.numbers n" \
@@ -53,6 +57,10 @@
 #define WABAS_OF_ANY \
 	"WITH wabas AS (SELECT w.id AS waba_id FROM antiban.wabas w" \
 	"               WHERE EXISTS (SELECT FROM antiban.numbers n WHERE n.waba_id = w.id LIMIT 1)) "
+#define WABAS_OF_PORTFOLIOS \
+	"WITH wabas AS (SELECT w.id AS waba_id FROM antiban.wabas w" \
+	"               WHERE w.portfolio_id = ANY ($3::text::bigint[])" \
+	"                 AND EXISTS (SELECT FROM antiban.numbers n WHERE n.waba_id = w.id LIMIT 1)) "
 
 #define FIND_SQL \
 "SELECT t.category, t.components, t.pending_category, t.pending_category_at" \
@@ -69,9 +77,15 @@
 " WHERE EXISTS (SELECT FROM antiban.templates s JOIN wabas x ON x.waba_id = s.waba_id" \
 "               WHERE s.components IS NOT NULL)"
 
-/* by whether a sender is named ($3) */
-static const char *const find_sql[2] = {WABAS_OF_ANY FIND_SQL, WABAS_OF_SENDER FIND_SQL};
-static const char *const catalogue_sql[2] = {WABAS_OF_ANY CATALOGUE_SQL, WABAS_OF_SENDER CATALOGUE_SQL};
+/* by what $3 names: nothing, a sender, portfolios */
+enum
+{
+	BY_ANY, BY_SENDER, BY_PORTFOLIOS
+};
+static const char *const find_sql[3] = {WABAS_OF_ANY FIND_SQL, WABAS_OF_SENDER FIND_SQL,
+WABAS_OF_PORTFOLIOS FIND_SQL};
+static const char *const catalogue_sql[3] = {WABAS_OF_ANY CATALOGUE_SQL, WABAS_OF_SENDER CATALOGUE_SQL,
+WABAS_OF_PORTFOLIOS CATALOGUE_SQL};
 
 /*
  * antiban.template_language(code), remembered for the session.  It is an
@@ -233,7 +247,8 @@ typedef struct CachedLookup
 	uint64		config_generation;
 	char	   *name;
 	char	   *language;		/* as the send gave it */
-	char	   *from_number;	/* NULL: any WABA with a number */
+	char	   *from_number;	/* NULL: the portfolios' WABAs */
+	char	   *portfolios;		/* bigint[] text; both NULL: any WABA with a number */
 	bool		known;
 	char	   *category;
 	char	   *pending_category;	/* NULL: none */
@@ -252,7 +267,7 @@ same_text(const char *a, const char *b)
 
 static CachedLookup *
 cached_lookup(const char *name, const char *language, const char *from_number,
-			  uint64 tgen, uint64 cgen)
+			  const char *portfolios, uint64 tgen, uint64 cgen)
 {
 	for (int i = 0; i < TEMPLATE_CACHE; i++)
 	{
@@ -260,7 +275,7 @@ cached_lookup(const char *name, const char *language, const char *from_number,
 
 		if (c->cxt && c->templates_generation == tgen && c->config_generation == cgen &&
 			strcmp(c->name, name) == 0 && strcmp(c->language, language) == 0 &&
-			same_text(c->from_number, from_number))
+			same_text(c->from_number, from_number) && same_text(c->portfolios, portfolios))
 			return c;
 	}
 	return NULL;
@@ -289,6 +304,7 @@ keep_lookup(const CachedLookup *found, uint64 tgen, uint64 cgen)
 	c->name = MemoryContextStrdup(cxt, found->name);
 	c->language = MemoryContextStrdup(cxt, found->language);
 	c->from_number = copy_or_null(cxt, found->from_number);
+	c->portfolios = copy_or_null(cxt, found->portfolios);
 	c->category = copy_or_null(cxt, found->category);
 	c->pending_category = copy_or_null(cxt, found->pending_category);
 	if (found->components)
@@ -301,11 +317,12 @@ keep_lookup(const CachedLookup *found, uint64 tgen, uint64 cgen)
 /* The lookup itself, on the active snapshot; refuses an unknown name. */
 static void
 lookup_template(const char *name, const char *language, const char *from_number,
-				CachedLookup *f)
+				const char *portfolios, CachedLookup *f)
 {
-	static SPIPlanPtr find_plan[2] = {NULL, NULL};
-	static SPIPlanPtr catalogue_plan[2] = {NULL, NULL};
-	int			by_sender = from_number != NULL;
+	static SPIPlanPtr find_plan[3] = {NULL, NULL, NULL};
+	static SPIPlanPtr catalogue_plan[3] = {NULL, NULL, NULL};
+	int			by_sender = from_number ? BY_SENDER : portfolios ? BY_PORTFOLIOS : BY_ANY;
+	const char *scope = from_number ? from_number : portfolios;
 	const char *canonical;
 	Lookup		l;
 	Datum		v;
@@ -316,11 +333,11 @@ lookup_template(const char *name, const char *language, const char *from_number,
 	l.args[0] = CStringGetTextDatum(name);
 	canonical = canonical_language(language);
 	l.args[1] = canonical ? CStringGetTextDatum(canonical) : (Datum) 0;
-	l.args[2] = from_number ? CStringGetTextDatum(from_number) : (Datum) 0;
+	l.args[2] = scope ? CStringGetTextDatum(scope) : (Datum) 0;
 	l.args[3] = TimestampTzGetDatum(antiban_now());
 	memcpy(l.nulls, "  n ", 4);
 	l.nulls[1] = canonical ? ' ' : 'n';
-	l.nulls[2] = from_number ? ' ' : 'n';
+	l.nulls[2] = scope ? ' ' : 'n';
 	if (SPI_execute_plan(plan_for(&find_plan[by_sender], find_sql[by_sender]), l.args, l.nulls, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "antiban: could not look up template %s", name);
 	if (SPI_processed == 0)
@@ -354,7 +371,7 @@ lookup_template(const char *name, const char *language, const char *from_number,
  */
 static void
 template_find(const char *name, const char *language, const char *from_number,
-			  TemplateMemo *t)
+			  const char *portfolios, TemplateMemo *t)
 {
 	bool		changing = antiban_templates_changing();
 	uint64		tgen = pg_atomic_read_u64(&antiban_shared->templates_generation);
@@ -364,14 +381,15 @@ template_find(const char *name, const char *language, const char *from_number,
 
 	pg_memory_barrier();
 	if (!changing)
-		c = cached_lookup(name, language, from_number, tgen, cgen);
+		c = cached_lookup(name, language, from_number, portfolios, tgen, cgen);
 	if (c == NULL)
 	{
 		found.name = (char *) name;
 		found.language = (char *) language;
 		found.from_number = (char *) from_number;
+		found.portfolios = (char *) portfolios;
 		PushActiveSnapshot(GetLatestSnapshot());
-		lookup_template(name, language, from_number, &found);
+		lookup_template(name, language, from_number, portfolios, &found);
 		PopActiveSnapshot();
 		if (!changing)
 			keep_lookup(&found, tgen, cgen);
@@ -398,7 +416,8 @@ template_find(const char *name, const char *language, const char *from_number,
  * one template looks it up once).  memo->name NULL: nothing remembered.
  */
 void
-template_check_memo(TemplateMemo *memo, Jsonb *payload, Category category, const char *from_number)
+template_check_memo(TemplateMemo *memo, Jsonb *payload, Category category, const char *from_number,
+					const char *portfolios)
 {
 	JsonView	send = jsonb_view(payload);
 	TemplateSpec spec = {0};
@@ -411,7 +430,7 @@ template_check_memo(TemplateMemo *memo, Jsonb *payload, Category category, const
 		return;					/* payload_validate said so already */
 	if (memo->name == NULL || strcmp(memo->name, spec.name) != 0 ||
 		strcmp(memo->language, spec.language) != 0)
-		template_find(spec.name, spec.language, from_number, memo);
+		template_find(spec.name, spec.language, from_number, portfolios, memo);
 	if (!memo->known)
 		return;
 	spec.category = memo->category;
@@ -424,10 +443,16 @@ template_check_memo(TemplateMemo *memo, Jsonb *payload, Category category, const
 		refuse("template", &err);
 }
 
+/*
+ * 'portfolios' ("{1,2}", as bigint[] text) scopes a send without
+ * from_number; NULL with no from_number: every WABA with a number (the
+ * workers, an unrestricted caller's check).
+ */
 void
-template_check_or_error(Jsonb *payload, Category category, const char *from_number)
+template_check_or_error(Jsonb *payload, Category category, const char *from_number,
+						const char *portfolios)
 {
 	TemplateMemo memo = {0};
 
-	template_check_memo(&memo, payload, category, from_number);
+	template_check_memo(&memo, payload, category, from_number, portfolios);
 }

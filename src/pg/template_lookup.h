@@ -15,11 +15,13 @@
  * template, or when the name is unknown in a catalogue antiban has synced.
  * Call with SPI connected, as antiban's owner (privileged_begin).
  */
-extern void template_check_or_error(Jsonb *payload, Category category, const char *from_number);
+extern void template_check_or_error(Jsonb *payload, Category category, const char *from_number,
+									const char *portfolios);
 
 /*
  * The template a set of sends checks against, looked up once for all the
- * sends of one name and language from one sender (zeroed: none yet).
+ * sends of one name and language from one sender or portfolio scope
+ * (zeroed: none yet).
  */
 typedef struct TemplateMemo
 {
@@ -31,6 +33,6 @@ typedef struct TemplateMemo
 } TemplateMemo;
 
 extern void template_check_memo(TemplateMemo *memo, Jsonb *payload, Category category,
-								const char *from_number);
+								const char *from_number, const char *portfolios);
 
 #endif							/* ANTIBAN_TEMPLATE_LOOKUP_H */

@@ -2,31 +2,55 @@
 --
 -- One database may serve several portfolios (brands of a group, clients of a
 -- solutions provider).  A role mapped here sends only from its portfolios'
--- numbers; a role with no mapping (directly or through a role it is a member
--- of) is not restricted, so a single-tenant install works as before.
+-- numbers and sees only their rows, whatever role its session SETs (the
+-- login's mapping holds too).  An install with no mapping at all is not
+-- restricted (single tenant).  Once any role is mapped, an unmapped tenant
+-- role (a member of antiban_app, antiban_reader or antiban_analyst that is
+-- not an administrator or an operator) gets no portfolio: a login someone
+-- forgot to map sees nothing rather than everything.
 
-CREATE TABLE antiban.role_portfolios (
-    role            name NOT NULL,
+-- Roles by OID (regrole): a rename keeps the mapping; the rows of a dropped
+-- role are ignored, never passed on to a new role of the same name, and
+-- cleared by the next grant or revoke (DROP ROLE cannot be hooked).  People
+-- read it by name, in antiban.role_portfolios.
+CREATE TABLE antiban.role_portfolio_grants (
+    role            regrole NOT NULL,
     portfolio_id    bigint NOT NULL REFERENCES antiban.portfolios ON DELETE CASCADE,
     granted_at      timestamptz NOT NULL DEFAULT now(),
     granted_by      name NOT NULL DEFAULT session_user,
     PRIMARY KEY (role, portfolio_id)
 );
-CREATE INDEX ON antiban.role_portfolios (portfolio_id);
-COMMENT ON TABLE antiban.role_portfolios IS
-    'The portfolios a role (and every member of it) may send from and see. A role with no row here, directly or through its memberships, is not restricted. Change it with antiban.grant_portfolio and antiban.revoke_portfolio.';
+CREATE INDEX ON antiban.role_portfolio_grants (portfolio_id);
+COMMENT ON TABLE antiban.role_portfolio_grants IS
+    'The mapping behind antiban.role_portfolios, by role OID. Change it with antiban.grant_portfolio and antiban.revoke_portfolio.';
+
+CREATE VIEW antiban.role_portfolios AS
+SELECT r.rolname AS role, g.portfolio_id, g.granted_at, g.granted_by
+FROM antiban.role_portfolio_grants g JOIN pg_catalog.pg_roles r ON r.oid = g.role::oid;
+COMMENT ON VIEW antiban.role_portfolios IS
+    'The portfolios a role (and every member of it, and every session it logs in) may send from and see, by the role''s current name (roles dropped since are not shown, and count for no one). With no row at all the install is not restricted; with some, an unmapped app, reader or analyst gets no portfolio. Change it with antiban.grant_portfolio and antiban.revoke_portfolio.';
 
 -- Backends cache the mapping with the numbers: a change reloads every cache.
-CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON antiban.role_portfolios
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON antiban.role_portfolio_grants
     FOR EACH STATEMENT EXECUTE FUNCTION antiban.config_changed();
+
+-- the rows of roles dropped since (no longer anyone's)
+CREATE FUNCTION antiban.forget_dropped_roles() RETURNS void
+LANGUAGE sql VOLATILE AS $$
+    DELETE FROM antiban.role_portfolio_grants g
+    WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid = g.role::oid)
+$$;
+COMMENT ON FUNCTION antiban.forget_dropped_roles() IS
+    'Delete the antiban.role_portfolio_grants rows of roles that were dropped (they count for no one meanwhile). grant_portfolio and revoke_portfolio call it.';
 
 CREATE FUNCTION antiban.grant_portfolio(role name, portfolio text) RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
     p bigint := (SELECT x.id FROM antiban.portfolios x WHERE x.business_id = portfolio);
+    r oid := (SELECT g.oid FROM pg_roles g WHERE g.rolname = role);
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = role) THEN
+    IF r IS NULL THEN
         RAISE EXCEPTION 'role "%" does not exist', role
             USING ERRCODE = 'undefined_object',
                   HINT = 'Create the login role (or a group role for the portfolio''s apps) first.';
@@ -36,31 +60,38 @@ BEGIN
             USING ERRCODE = 'undefined_object',
                   HINT = 'Name it by its business_id, as in antiban.portfolios.';
     END IF;
-    INSERT INTO antiban.role_portfolios AS rp (role, portfolio_id) VALUES (role, p)
+    PERFORM antiban.forget_dropped_roles();
+    INSERT INTO antiban.role_portfolio_grants AS rp (role, portfolio_id) VALUES (r::regrole, p)
     ON CONFLICT DO NOTHING;
     RETURN FOUND;
 END
 $$;
 COMMENT ON FUNCTION antiban.grant_portfolio(name, text) IS
-    'Let a role (and its members) use a portfolio, named by business_id (antiban_admin). From its first grant on, the role sends only from its portfolios'' numbers and sees only their rows. False when it already had it.';
+    'Let a role (and its members) use a portfolio, named by business_id (antiban_admin). From its first grant on, the role sends only from its portfolios'' numbers and sees only their rows, and unmapped apps, readers and analysts see no portfolio. The mapping follows the role through a rename. False when it already had it.';
 
 CREATE FUNCTION antiban.revoke_portfolio(role name, portfolio text) RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 BEGIN
-    DELETE FROM antiban.role_portfolios rp
-    USING antiban.portfolios p
-    WHERE rp.role = role AND rp.portfolio_id = p.id AND p.business_id = portfolio;
+    PERFORM antiban.forget_dropped_roles();
+    DELETE FROM antiban.role_portfolio_grants rp
+    USING antiban.portfolios p, pg_roles g
+    WHERE rp.role::oid = g.oid AND g.rolname = role AND rp.portfolio_id = p.id AND p.business_id = portfolio;
     RETURN FOUND;
 END
 $$;
 COMMENT ON FUNCTION antiban.revoke_portfolio(name, text) IS
-    'Take a portfolio from a role (antiban_admin). A role whose last grant is revoked is no longer restricted: revoke antiban_app from it too if it should send nothing. False when it did not have it.';
+    'Take a portfolio from a role (antiban_admin). A tenant role (app, reader, analyst) whose last grant is revoked then sees no portfolio while other roles are mapped; only once no role is mapped at all is nobody restricted. False when it did not have it.';
 
 CREATE FUNCTION antiban.my_portfolios() RETURNS bigint[]
 AS 'MODULE_PATHNAME', 'antiban_my_portfolios' LANGUAGE C STABLE;
 COMMENT ON FUNCTION antiban.my_portfolios() IS
-    'The portfolio ids the current role may use, through antiban.role_portfolios (its own rows and those of the roles it is a member of); NULL when it is not restricted (no mapping at all). Superuser status does not count as membership.';
+    'The portfolio ids the current role may use in this session, through antiban.role_portfolios (its own rows and those of the roles it is a member of, and those of the session''s login: both when both are mapped); NULL when it is not restricted. An empty array: none (an unmapped app, reader or analyst once any role is mapped). Superuser status does not count as membership.';
+
+CREATE FUNCTION antiban.caller_number_portfolio(phone_number_id text) RETURNS bigint
+AS 'MODULE_PATHNAME', 'antiban_caller_number_portfolio' LANGUAGE C STABLE;
+COMMENT ON FUNCTION antiban.caller_number_portfolio(text) IS
+    'The portfolio of a number the caller (the role outside any SECURITY DEFINER function) named, refused (insufficient_privilege) when it is another portfolio''s: antiban''s SQL functions that take a phone_number_id check it here, as the send path does.';
 
 -- A WABA whose numbers have no access token while others have one would hold
 -- its messages forever: decide() takes its numbers out of rotation

@@ -847,6 +847,8 @@ BEGIN
             USING ERRCODE = 'undefined_object',
                   HINT = 'Pass the phone_number_id of a number in antiban.numbers, or the portfolio id.';
     END IF;
+    -- one of the caller's numbers, as for a send (refused for another portfolio's)
+    PERFORM antiban.caller_number_portfolio(upsert_lead.phone_number_id);
     RETURN antiban.upsert_lead(recipient, portfolio, source, ad_id, campaign, language, products);
 END
 $$;

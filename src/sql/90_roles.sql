@@ -102,9 +102,10 @@ GRANT SELECT, INSERT, DELETE ON antiban.numbers TO antiban_admin;
 GRANT UPDATE (waba_id, display_phone_number, throughput_level, rate_override, burst_override)
     ON antiban.numbers TO antiban_admin;
 -- Tenancy: admins map roles to portfolios; everyone may ask which are theirs.
-GRANT SELECT, INSERT, DELETE ON antiban.role_portfolios TO antiban_admin;
-GRANT EXECUTE ON FUNCTION antiban.grant_portfolio(name, text), antiban.revoke_portfolio(name, text)
-    TO antiban_admin;
+GRANT SELECT ON antiban.role_portfolios TO antiban_admin;
+GRANT SELECT, INSERT, DELETE ON antiban.role_portfolio_grants TO antiban_admin;
+GRANT EXECUTE ON FUNCTION antiban.grant_portfolio(name, text), antiban.revoke_portfolio(name, text),
+    antiban.forget_dropped_roles() TO antiban_admin;
 GRANT EXECUTE ON FUNCTION antiban.my_portfolios() TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.set_secret(antiban.secret_kind, text, text),
     antiban.clear_secret(antiban.secret_kind, text),

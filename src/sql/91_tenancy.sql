@@ -1,7 +1,9 @@
 -- Row-level security: a role mapped to portfolios (antiban.role_portfolios)
--- sees and changes only the rows of its portfolios.  A role with no mapping
--- sees everything, as before: single-tenant installs, antiban_admin,
--- antiban_owner (antiban's own code) and the workers.  The table owner
+-- sees and changes only the rows of its portfolios, and so does every
+-- session it logs in, whatever role that SETs.  A role with no mapping sees
+-- everything: single-tenant installs, antiban_admin, antiban_owner
+-- (antiban's own code) and the workers; an unmapped app, reader or analyst
+-- sees nothing once any role is mapped (11_tenancy.sql).  The table owner
 -- bypasses RLS (not FORCEd), and so do superusers.
 --
 -- Generic on purpose: every antiban table with a portfolio_id column gets the
@@ -10,33 +12,20 @@
 -- calls antiban.portfolios_of() in an uncorrelated sub-select (an initplan),
 -- never per row.
 
+-- C, from the backend's cached mapping (tenancy.c): the scope of a role in
+-- this session, the login's mapping included, so that SET ROLE to a group
+-- the login belongs to changes nothing.  Not SECURITY DEFINER: they answer
+-- only about the caller's own roles (current, outer, session), or for an
+-- administrator about any.
 CREATE FUNCTION antiban.portfolios_of(who name) RETURNS bigint[]
-LANGUAGE sql STABLE SECURITY DEFINER
-AS $$
-    SELECT CASE WHEN coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = who), true) THEN NULL
-           ELSE (SELECT pg_catalog.array_agg(DISTINCT rp.portfolio_id ORDER BY rp.portfolio_id)
-                 FROM antiban.role_portfolios rp
-                 WHERE CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_roles g WHERE g.rolname = rp.role)
-                            THEN pg_catalog.pg_has_role(who, rp.role, 'MEMBER') ELSE false END)
-           END
-$$;
+AS 'MODULE_PATHNAME', 'antiban_portfolios_of' LANGUAGE C STABLE;
 COMMENT ON FUNCTION antiban.portfolios_of(name) IS
-    'The portfolio ids a role may see and use (its rows of antiban.role_portfolios and those of the roles it is a member of); NULL when it is not restricted. The row-level security policies call it once per statement with current_user.';
+    'The portfolio ids a role may see and use in this session (its rows of antiban.role_portfolios, those of the roles it is a member of, and the session login''s: both when both are mapped); NULL when it is not restricted, empty for an unmapped app, reader or analyst once any role is mapped. Only about the caller''s own roles, unless the caller is an administrator. The row-level security policies call it once per statement with current_user.';
 
 CREATE FUNCTION antiban.phone_numbers_of(who name) RETURNS text[]
-LANGUAGE sql STABLE SECURITY DEFINER
-AS $$
-    SELECT pg_catalog.array_agg(n.phone_number_id)
-    FROM antiban.numbers n JOIN antiban.wabas w ON w.id = n.waba_id
-    WHERE w.portfolio_id = ANY (antiban.portfolios_of(who))
-$$;
+AS 'MODULE_PATHNAME', 'antiban_phone_numbers_of' LANGUAGE C STABLE;
 COMMENT ON FUNCTION antiban.phone_numbers_of(name) IS
-    'The phone_number_ids of the portfolios a role may see (NULL when none or when it is not restricted); the policies on decisions and alerts call it once per statement with current_user.';
--- what 90_roles.sql does for the functions before it
-ALTER FUNCTION antiban.portfolios_of(name) SET search_path = pg_catalog, antiban, pg_temp;
-ALTER FUNCTION antiban.phone_numbers_of(name) SET search_path = pg_catalog, antiban, pg_temp;
-ALTER FUNCTION antiban.portfolios_of(name) OWNER TO antiban_owner;
-ALTER FUNCTION antiban.phone_numbers_of(name) OWNER TO antiban_owner;
+    'The phone_number_ids of the portfolios antiban.portfolios_of(who) gives (NULL when none or when it is not restricted); the policies on decisions and alerts call it once per statement with current_user.';
 REVOKE ALL ON FUNCTION antiban.portfolios_of(name), antiban.phone_numbers_of(name) FROM PUBLIC;
 -- every role that reads a table with a policy evaluates it
 GRANT EXECUTE ON FUNCTION antiban.portfolios_of(name), antiban.phone_numbers_of(name)
@@ -51,7 +40,7 @@ BEGIN
              WHERE c.relnamespace = 'antiban'::regnamespace AND c.relkind IN ('r', 'p')
                AND a.attname = 'portfolio_id' AND NOT a.attisdropped
                -- the mapping itself: the policies read it (admins only)
-               AND c.relname <> 'role_portfolios' LOOP
+               AND c.relname NOT IN ('role_portfolios', 'role_portfolio_grants') LOOP
         EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t.rel);
         EXECUTE format('CREATE POLICY portfolio_scope ON %s USING (%s OR portfolio_id = ANY ((SELECT antiban.portfolios_of(current_user))::bigint[]))',
                        t.rel, scope);
