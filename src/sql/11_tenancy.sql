@@ -62,6 +62,15 @@ AS 'MODULE_PATHNAME', 'antiban_my_portfolios' LANGUAGE C STABLE;
 COMMENT ON FUNCTION antiban.my_portfolios() IS
     'The portfolio ids the current role may use, through antiban.role_portfolios (its own rows and those of the roles it is a member of); NULL when it is not restricted (no mapping at all). Superuser status does not count as membership.';
 
+-- Every entry point that takes the id of something a portfolio owns (a lead,
+-- a person, a campaign, a portfolio) asks this before it reads or changes it,
+-- and answers a refused id exactly as a missing one, so ids are no oracle.
+CREATE FUNCTION antiban.may_use_portfolio(portfolio bigint) RETURNS boolean
+LANGUAGE sql STABLE
+RETURN antiban.my_portfolios() IS NULL OR coalesce(portfolio = ANY (antiban.my_portfolios()), false);
+COMMENT ON FUNCTION antiban.may_use_portfolio(bigint) IS
+    'Whether the caller (the role antiban.my_portfolios() judges, also inside antiban''s own functions) may use this portfolio: always when it is not restricted, else only its own portfolios (never NULL).';
+
 -- A WABA whose numbers have no access token while others have one would hold
 -- its messages forever: decide() takes its numbers out of rotation
 -- (numbers_cache.c) and this raises an alert for each such WABA.
