@@ -108,4 +108,28 @@ is($node->safe_psql('postgres', "SELECT (antiban.genuine_alert(\$p\$${payload}\$
 	'genuine_alert reads the alert it names');
 is($node->safe_psql('postgres', "SELECT antiban.genuine_alert(jsonb_set(\$p\$${payload}\$p\$::jsonb, '{url}',
 	'\"https://evil.example\"')::text) IS NULL"), 't', 'a payload with a key genuine_alert does not compare is a forgery');
+# an administrator mapped to A (not a documented case: admins are global)
+# acts on no id of B's either: alert, failed message, stop review, lead
+$node->safe_psql('postgres', q{CREATE ROLE admin_a LOGIN IN ROLE antiban_admin;
+	SET ROLE admin1; SELECT antiban.grant_portfolio('admin_a', '100'); RESET ROLE;});
+is(b_inbound($node, '5521987650004', 'Eva', 'wamid.b4', 'nao tenho interesse, Eva aqui'), 'applied',
+	'a customer of B wrote a doubtful stop request');
+my $review = $node->safe_psql('postgres', q{SELECT id FROM antiban.stop_reviews WHERE phone_number_id = '3001'});
+$node->safe_psql('postgres', q{SELECT antiban.raise_alert('warning', '3001', 'quality_dropped', 'number 3001 of Beta dropped')});
+my $b_alert = $node->safe_psql('postgres', q{SELECT max(id) FROM antiban.alerts WHERE phone_number_id = '3001'});
+($rc, my $msg, $err) = as_role($node, 'app_b', q{SELECT antiban.send_template('+5521987650005', 'promo_b', 'pt_BR', '["Rui"]')});
+$node->safe_psql('postgres', "UPDATE antiban.outbox SET state = 'failed', failed_at = now() WHERE id = $msg");
+($rc, $out, $err) = as_role($node, 'admin_a', "SELECT antiban.acknowledge_alert($b_alert) IS NULL");
+is($out, 't', 'acknowledge_alert of B\'s alert answers as for a missing one') or diag($err);
+is($node->safe_psql('postgres', "SELECT acknowledged_at IS NULL FROM antiban.alerts WHERE id = $b_alert"), 't',
+	'and B\'s alert stays open');
+($rc, $out, $err) = as_role($node, 'admin_a', "SELECT antiban.requeue(ARRAY[$msg]::bigint[])");
+like($err, qr/no outbox message with id $msg/, 'requeue of B\'s failed message: as for a missing one');
+($rc, $out, $err) = as_role($node, 'admin_a', "SELECT antiban.resolve_stop_review($review, true)");
+like($err, qr/unknown stop review $review/, 'resolve_stop_review of B\'s review: as for a missing one');
+($rc, $out, $err) = as_role($node, 'admin_a', "SELECT antiban.request_lead_llm($b_lead)");
+like($err, qr/lead $b_lead does not exist/, 'request_lead_llm of B\'s lead: as for a missing one');
+is($node->safe_psql('postgres', "SELECT state FROM antiban.outbox WHERE id = $msg") . ' '
+	. $node->safe_psql('postgres', "SELECT resolved_at IS NULL FROM antiban.stop_reviews WHERE id = $review"),
+	'failed t', 'B\'s message and review are as they were');
 done_testing();
