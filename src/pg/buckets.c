@@ -482,6 +482,13 @@ antiban_bucket_states(PG_FUNCTION_ARGS)
 	BucketKey  *keys = palloc(sizeof(BucketKey) * bucket_table.stripe_slots);
 	BucketValue *values = palloc(sizeof(BucketValue) * bucket_table.stripe_slots);
 
+	/*
+	 * A role mapped to portfolios sees its portfolios' numbers' buckets only:
+	 * a pair bucket names a recipient another portfolio spoke to.
+	 */
+	bool	   *allowed = palloc0(sizeof(bool) * Max(c->nportfolios, 1));
+	bool		restricted = tenancy_scope(c, GetOuterUserId(), allowed);
+
 	InitMaterializedSRF(fcinfo, 0);
 	for (uint32 s = 0; s < bucket_table.nstripes; s++)
 	{
@@ -503,7 +510,16 @@ antiban_bucket_states(PG_FUNCTION_ARGS)
 		}
 		LWLockRelease(&bucket_locks[s].lock);
 		for (int i = 0; i < n; i++)
+		{
+			if (restricted)
+			{
+				CachedNumber *num = numbers_cache_by_id(c, keys[i].number_id);
+
+				if (num == NULL || !allowed[num->portfolio_index])
+					continue;
+			}
 			emit_bucket(rsinfo, c, &keys[i], &values[i], now);
+		}
 	}
 	return (Datum) 0;
 }

@@ -492,6 +492,15 @@ antiban_assign_lead(PG_FUNCTION_ARGS)
 	id = PG_GETARG_DATUM(0);
 	lead_privileged_begin(&priv);
 	SPI_connect();
+	/* another portfolio's lead is as unknown as a missing one */
+	{
+		Oid			types[1] = {INT8OID};
+		Datum		args[1] = {id};
+
+		if (SPI_execute_with_args("SELECT 1 FROM antiban.lead_or_error($1)", 1, types, args, NULL,
+								  false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "antiban: could not look lead up");
+	}
 	run_leads(construct_array(&id, 1, INT8OID, 8, true, TYPALIGN_DOUBLE), policy, &result);
 	if (result.explanation[0] == '\0' && result.assignment_id != 0)
 	{

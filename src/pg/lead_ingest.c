@@ -19,6 +19,8 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -451,6 +453,40 @@ write_scores(const Conversation *c, int nconv, ReturnSetInfo *rsinfo)
 	}
 }
 
+/*
+ * antiban.caller_conversations_check(conversations, portfolios): "unknown
+ * lead" for a conversation or portfolio the caller may not use.
+ */
+static void
+check_caller_conversations(FunctionCallInfo fcinfo, int n)
+{
+	Oid			types[2] = {INT8ARRAYOID, INT8ARRAYOID};
+	Datum		args[2];
+	char		nulls[2] = {' ', ' '};
+
+	args[0] = PG_GETARG_DATUM(0);
+	if (PG_NARGS() > 5 && !PG_ARGISNULL(5))
+		args[1] = PG_GETARG_DATUM(5);
+	else
+	{
+		Datum	   *none = palloc(sizeof(Datum) * Max(n, 1));
+		bool	   *isnull = palloc(sizeof(bool) * Max(n, 1));
+		int			dims[1] = {n};
+		int			lbs[1] = {1};
+
+		for (int i = 0; i < n; i++)
+		{
+			none[i] = (Datum) 0;
+			isnull[i] = true;
+		}
+		args[1] = PointerGetDatum(construct_md_array(none, isnull, 1, dims, lbs, INT8OID, 8, true,
+													 TYPALIGN_DOUBLE));
+	}
+	if (SPI_execute_with_args("SELECT antiban.caller_conversations_check($1, $2)", 2, types, args, nulls,
+							  true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "antiban: could not check the caller's conversations");
+}
+
 PG_FUNCTION_INFO_V1(antiban_note_lead_events);
 
 /*
@@ -468,6 +504,13 @@ antiban_note_lead_events(PG_FUNCTION_ARGS)
 	int			nconv;
 	LeadSpiScope scope;
 
+	/*
+	 * Called with the caller's own rights (not from antiban's functions,
+	 * which run as antiban_owner and pass their own leads): a mapped role
+	 * may note events on its portfolios' leads only.
+	 */
+	bool		by_caller = GetUserId() != get_role_oid(ANTIBAN_OWNER_ROLE, true);
+
 	InitMaterializedSRF(fcinfo, 0);
 	read_args(fcinfo, &a);
 	if (a.n == 0)
@@ -476,6 +519,8 @@ antiban_note_lead_events(PG_FUNCTION_ARGS)
 	c = group(ev, a.n, &nconv);
 	lead_spi_begin(&scope);
 	SPI_connect();
+	if (by_caller)
+		check_caller_conversations(fcinfo, a.n);
 	prepare_plans();
 	lock_rows(c, nconv);
 	for (int i = 0; i < nconv; i++)

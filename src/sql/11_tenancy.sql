@@ -93,6 +93,15 @@ AS 'MODULE_PATHNAME', 'antiban_caller_number_portfolio' LANGUAGE C STABLE;
 COMMENT ON FUNCTION antiban.caller_number_portfolio(text) IS
     'The portfolio of a number the caller (the role outside any SECURITY DEFINER function) named, refused (insufficient_privilege) when it is another portfolio''s: antiban''s SQL functions that take a phone_number_id check it here, as the send path does.';
 
+-- Every entry point that takes the id of something a portfolio owns (a lead,
+-- a person, a campaign, a portfolio) asks this before it reads or changes it,
+-- and answers a refused id exactly as a missing one, so ids are no oracle.
+CREATE FUNCTION antiban.may_use_portfolio(portfolio bigint) RETURNS boolean
+LANGUAGE sql STABLE
+RETURN antiban.my_portfolios() IS NULL OR coalesce(portfolio = ANY (antiban.my_portfolios()), false);
+COMMENT ON FUNCTION antiban.may_use_portfolio(bigint) IS
+    'Whether the caller (the role antiban.my_portfolios() judges, also inside antiban''s own functions) may use this portfolio: always when it is not restricted, else only its own portfolios (never NULL).';
+
 -- A WABA whose numbers have no access token while others have one would hold
 -- its messages forever: decide() takes its numbers out of rotation
 -- (numbers_cache.c) and this raises an alert for each such WABA.

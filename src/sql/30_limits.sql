@@ -20,7 +20,7 @@ CREATE FUNCTION antiban.bucket_states(
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'antiban_bucket_states' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.bucket_states() IS
-    'Every token bucket in shared memory, refilled to antiban.now().';
+    'Every token bucket in shared memory, refilled to antiban.now(); for a role mapped to portfolios, those of its portfolios'' numbers only.';
 
 CREATE VIEW antiban.buckets AS
 SELECT b.kind, n.phone_number_id, b.recipient, round(b.tokens::numeric, 3) AS tokens,

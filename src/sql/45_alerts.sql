@@ -24,8 +24,13 @@ CREATE FUNCTION antiban.acknowledge_alert(alert bigint) RETURNS boolean
 LANGUAGE sql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, antiban, pg_temp
 AS $$
-    UPDATE antiban.alerts SET acknowledged_at = now(), acknowledged_by = session_user
-    WHERE id = alert AND acknowledged_at IS NULL
+    UPDATE antiban.alerts a SET acknowledged_at = now(), acknowledged_by = session_user
+    WHERE a.id = alert AND a.acknowledged_at IS NULL
+      -- a role mapped to portfolios: the alerts it may see (as under the alerts' policy)
+      AND (antiban.my_portfolios() IS NULL
+           OR a.phone_number_id IN (SELECT n.phone_number_id FROM antiban.numbers n JOIN antiban.wabas w ON w.id = n.waba_id
+                                    WHERE w.portfolio_id = ANY (antiban.my_portfolios()))
+           OR a.waba_id IN (SELECT w.waba_id FROM antiban.wabas w WHERE w.portfolio_id = ANY (antiban.my_portfolios())))
     RETURNING true
 $$;
-COMMENT ON FUNCTION antiban.acknowledge_alert(bigint) IS 'Mark an alert as seen; returns NULL if it was already acknowledged or does not exist.';
+COMMENT ON FUNCTION antiban.acknowledge_alert(bigint) IS 'Mark an alert as seen; returns NULL if it was already acknowledged, does not exist, or is another portfolio''s (for a role mapped to portfolios).';

@@ -143,8 +143,10 @@ BEGIN
     END IF;
     -- in id order, as the sender and the webhooks lock them
     PERFORM 1 FROM antiban.outbox o WHERE o.id = ANY (ids) ORDER BY o.id FOR UPDATE;
+    -- another portfolio's message is as missing as one that does not exist
     SELECT array_agg(DISTINCT i ORDER BY i) INTO missing
-    FROM unnest(ids) AS i WHERE NOT EXISTS (SELECT 1 FROM antiban.outbox o WHERE o.id = i);
+    FROM unnest(ids) AS i WHERE NOT EXISTS (SELECT 1 FROM antiban.outbox o WHERE o.id = i
+                                            AND antiban.may_use_portfolio(o.portfolio_id));
     IF missing IS NOT NULL THEN
         RAISE EXCEPTION 'no outbox message with id %', array_to_string(missing, ', ')
             USING ERRCODE = 'undefined_object',

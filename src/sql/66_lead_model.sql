@@ -246,14 +246,14 @@ COMMENT ON FUNCTION antiban.lead_metrics(double precision[], boolean[]) IS
 -- SQL functions
 -- (SECURITY DEFINER: callers score leads without reading the models table)
 CREATE FUNCTION antiban.active_lead_model(portfolio bigint DEFAULT NULL) RETURNS bigint
-LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 BEGIN ATOMIC
     SELECT m.id FROM antiban.lead_models m
-    WHERE m.active AND (m.portfolio_id = portfolio OR m.portfolio_id IS NULL)
+    WHERE m.active AND ((m.portfolio_id = portfolio AND antiban.may_use_portfolio(portfolio)) OR m.portfolio_id IS NULL)
     ORDER BY m.portfolio_id NULLS LAST LIMIT 1;
 END;
 COMMENT ON FUNCTION antiban.active_lead_model(bigint) IS
-    'The model that scores a portfolio''s leads: its own active model, else the default one.';
+    'The model that scores a portfolio''s leads: its own active model, else the default one (also for a portfolio the caller may not use: antiban.may_use_portfolio).';
 
 CREATE FUNCTION antiban.lead_engagement_of(events jsonb) RETURNS antiban.lead_engagement
 LANGUAGE plpgsql STABLE AS $$

@@ -434,7 +434,8 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     l antiban.leads;
 BEGIN
-    SELECT * INTO l FROM antiban.leads WHERE id = lead FOR NO KEY UPDATE;
+    -- another portfolio's lead is as unknown as a missing one
+    SELECT * INTO l FROM antiban.leads WHERE id = lead AND antiban.may_use_portfolio(portfolio_id) FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown lead %', coalesce(lead::text, 'NULL')
             USING ERRCODE = 'undefined_object';
@@ -442,7 +443,7 @@ BEGIN
     RETURN l;
 END
 $$;
-COMMENT ON FUNCTION antiban.lead_or_error(bigint) IS 'Internal: the lead''s row, locked, or an error naming it.';
+COMMENT ON FUNCTION antiban.lead_or_error(bigint) IS 'Internal: the lead''s row, locked, or an error naming it (also for a lead of a portfolio the caller may not use: antiban.may_use_portfolio).';
 
 -- {"mon-fri": "09:00-18:00", "sat": ["09:00-12:00", "22:00-06:00"]}
 CREATE FUNCTION antiban.set_working_hours(agent bigint, hours jsonb) RETURNS integer

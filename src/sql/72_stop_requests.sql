@@ -46,7 +46,10 @@ BEGIN
     IF review IS NULL OR is_stop IS NULL THEN
         RAISE EXCEPTION 'review and is_stop must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    SELECT * INTO r FROM antiban.stop_reviews WHERE id = review FOR UPDATE;
+    -- another portfolio's review is as unknown as a missing one
+    SELECT * INTO r FROM antiban.stop_reviews x WHERE x.id = review
+      AND antiban.may_use_portfolio((SELECT c.portfolio_id FROM antiban.contacts c WHERE c.id = x.contact_id))
+    FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown stop review %', review
             USING ERRCODE = 'undefined_object',

@@ -200,7 +200,7 @@ COMMENT ON FUNCTION antiban.lead_llm_leads_inserted() IS
 CREATE FUNCTION antiban.request_lead_llm(lead bigint) RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM antiban.leads l WHERE l.id = lead) THEN
+    IF NOT EXISTS (SELECT 1 FROM antiban.leads l WHERE l.id = lead AND antiban.may_use_portfolio(l.portfolio_id)) THEN
         RAISE EXCEPTION 'lead % does not exist', lead
             USING ERRCODE = 'undefined_object',
                   HINT = 'Leads are rows of antiban.leads; the LLM reads their person''s inbound messages.';

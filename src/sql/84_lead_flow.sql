@@ -783,6 +783,32 @@ COMMENT ON FUNCTION antiban.persons_merged_leads() IS
 
 -- ---------------------------------------------------------------- the app's calls
 
+-- A role mapped to portfolios notes events only on its portfolios' leads (a
+-- conversation is a lead; an id that is not, or a features row of another
+-- portfolio, is unknown: a new id could be another portfolio's next lead).
+CREATE FUNCTION antiban.caller_conversations_check(conversations bigint[], portfolios bigint[]) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    refused bigint;
+BEGIN
+    IF antiban.my_portfolios() IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT c.id INTO refused
+    FROM unnest(conversations, portfolios) AS c(id, portfolio)
+    WHERE (c.portfolio IS NOT NULL AND NOT antiban.may_use_portfolio(c.portfolio))
+       OR NOT (EXISTS (SELECT 1 FROM antiban.leads l WHERE l.id = c.id AND antiban.may_use_portfolio(l.portfolio_id))
+               OR EXISTS (SELECT 1 FROM antiban.lead_features f
+                          WHERE f.conversation_id = c.id AND antiban.may_use_portfolio(f.portfolio_id)))
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'unknown lead %', coalesce(refused::text, 'NULL') USING ERRCODE = 'undefined_object';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION antiban.caller_conversations_check(bigint[], bigint[]) IS
+    'Internal (antiban.note_lead_events called with the caller''s own rights): for a role mapped to portfolios, every conversation must be a lead (or a lead_features row) of its portfolios and every portfolio given its own, else "unknown lead", as for a missing id.';
+
 CREATE FUNCTION antiban.upsert_lead(recipient text, portfolio bigint, source text DEFAULT 'app',
                                     ad_id text DEFAULT NULL, campaign text DEFAULT NULL,
                                     language text DEFAULT NULL, products text[] DEFAULT NULL)
@@ -792,7 +818,7 @@ DECLARE
     person bigint;
     found record;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM antiban.portfolios p WHERE p.id = portfolio) THEN
+    IF NOT EXISTS (SELECT 1 FROM antiban.portfolios p WHERE p.id = portfolio AND antiban.may_use_portfolio(p.id)) THEN
         RAISE EXCEPTION 'unknown portfolio %', coalesce(portfolio::text, 'NULL')
             USING ERRCODE = 'undefined_object',
                   HINT = 'Portfolios are rows of antiban.portfolios; or pass the phone_number_id of one of its numbers.';
@@ -829,7 +855,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.upsert_lead(text, bigint, text, text, text, text, text[]) IS
-    'The lead of the person a recipient names (phone in any form, or BSUID) in a portfolio: their open lead (or one closed less than lead_routing.new_lead_after ago), else a new one with this source (ctwa, campaign, organic or app), ad id, campaign, language (pt, es, en...) and products. An existing lead keeps its source; missing ad id and campaign are filled, language replaced, products added. Returns the lead id. Errors: unknown portfolio, unknown source, a recipient that names nobody.';
+    'The lead of the person a recipient names (phone in any form, or BSUID) in a portfolio: their open lead (or one closed less than lead_routing.new_lead_after ago), else a new one with this source (ctwa, campaign, organic or app), ad id, campaign, language (pt, es, en...) and products. An existing lead keeps its source; missing ad id and campaign are filled, language replaced, products added. Returns the lead id. Errors: unknown portfolio (also one the caller may not use), unknown source, a recipient that names nobody.';
 
 CREATE FUNCTION antiban.upsert_lead(recipient text, phone_number_id text, source text DEFAULT 'app',
                                     ad_id text DEFAULT NULL, campaign text DEFAULT NULL,
@@ -841,7 +867,7 @@ DECLARE
 BEGIN
     SELECT w.portfolio_id INTO portfolio
     FROM antiban.numbers n JOIN antiban.wabas w ON w.id = n.waba_id
-    WHERE n.phone_number_id = upsert_lead.phone_number_id;
+    WHERE n.phone_number_id = upsert_lead.phone_number_id AND antiban.may_use_portfolio(w.portfolio_id);
     IF portfolio IS NULL THEN
         RAISE EXCEPTION 'unknown number "%"', coalesce(phone_number_id, 'NULL')
             USING ERRCODE = 'undefined_object',
@@ -853,7 +879,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.upsert_lead(text, text, text, text, text, text, text[]) IS
-    'antiban.upsert_lead in the portfolio of one of its numbers (phone_number_id). Error: unknown number.';
+    'antiban.upsert_lead in the portfolio of one of its numbers (phone_number_id). Error: unknown number (also one of a portfolio the caller may not use).';
 
 CREATE FUNCTION antiban.add_lead_note(lead bigint, note text) RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
@@ -863,7 +889,7 @@ DECLARE
     agent bigint;
     made bigint;
 BEGIN
-    SELECT * INTO l FROM antiban.leads x WHERE x.id = lead;
+    SELECT * INTO l FROM antiban.leads x WHERE x.id = lead AND antiban.may_use_portfolio(x.portfolio_id);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown lead %', coalesce(lead::text, 'NULL') USING ERRCODE = 'undefined_object';
     END IF;
@@ -889,7 +915,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.add_lead_note(bigint, text) IS
-    'Add a note (up to 10000 characters) to a lead''s timeline, by the lead''s owner (their login role, noted as the agent) or an app; returns the antiban.lead_events id. Errors: unknown lead, empty note, not the owner.';
+    'Add a note (up to 10000 characters) to a lead''s timeline, by the lead''s owner (their login role, noted as the agent) or an app; returns the antiban.lead_events id. Errors: unknown lead (also one of a portfolio the caller may not use), empty note, not the owner.';
 
 -- ---------------------------------------------------------------- the gate
 
@@ -910,7 +936,8 @@ BEGIN
     IF engaged_within < interval '0' THEN
         RAISE EXCEPTION 'engaged_within must not be negative' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT * INTO p FROM antiban.persons x WHERE x.id = person;
+    -- another portfolio's person has no lead, as a missing one has none
+    SELECT * INTO p FROM antiban.persons x WHERE x.id = person AND antiban.may_use_portfolio(x.portfolio_id);
     IF p.merged_into IS NOT NULL THEN
         SELECT * INTO p FROM antiban.persons x WHERE x.id = p.merged_into;
     END IF;
@@ -949,7 +976,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.lead_gate(bigint, integer, interval) IS
-    'May marketing go to this person by their lead? allowed only if their lead (open, else latest) has score >= min_score (0-100), wrote or tapped within engaged_within (an interval; NULL: not checked), has not opted out or blocked us and is not disqualified. reason: ok, no_lead, opted_out, blocked, disqualified, low_score, not_engaged; detail in words; the lead and its score. For campaigns: ... CROSS JOIN LATERAL antiban.lead_gate(person, 40, ''30 days'') g WHERE g.allowed. Errors: min_score outside 0-100, negative engaged_within.';
+    'May marketing go to this person by their lead? allowed only if their lead (open, else latest) has score >= min_score (0-100), wrote or tapped within engaged_within (an interval; NULL: not checked), has not opted out or blocked us and is not disqualified. reason: ok, no_lead (also for a person of a portfolio the caller may not use), opted_out, blocked, disqualified, low_score, not_engaged; detail in words; the lead and its score. For campaigns: ... CROSS JOIN LATERAL antiban.lead_gate(person, 40, ''30 days'') g WHERE g.allowed. Errors: min_score outside 0-100, negative engaged_within.';
 
 CREATE FUNCTION antiban.lead_gate(recipient text, portfolio bigint, min_score integer DEFAULT 0,
                                   engaged_within interval DEFAULT NULL,
@@ -989,7 +1016,7 @@ DECLARE
     lower_at timestamptz;
     upper_at timestamptz;
 BEGIN
-    SELECT * INTO l FROM antiban.leads x WHERE x.id = lead;
+    SELECT * INTO l FROM antiban.leads x WHERE x.id = lead AND antiban.may_use_portfolio(x.portfolio_id);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown lead %', coalesce(lead::text, 'NULL') USING ERRCODE = 'undefined_object';
     END IF;
@@ -997,7 +1024,7 @@ BEGIN
     IF NOT (antiban.may_act_for_agent('antiban_reader') OR antiban.may_act_for_agent(owner_role)) THEN
         RAISE EXCEPTION 'permission denied to read the timeline of lead %', l.id
             USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'Readers see every lead; an agent sees the leads they own.';
+                  DETAIL = 'Readers see every lead of their portfolios; an agent sees the leads they own.';
     END IF;
     SELECT w.lower_at, w.upper_at INTO lower_at, upper_at FROM antiban.lead_message_window(l) w;
     RETURN QUERY
@@ -1054,7 +1081,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.lead_timeline(bigint) IS
-    'A lead''s history in time order: the person''s messages (kind message, direction in; button and list replies as tap), our messages to them with their state (message, out) and each status (status: sent, delivered, read, failed with its code), and the lead''s log: created, assigned/reassigned (with the explanation), queued, first_response, sla_missed, stage, score (with its reasons), note, merged (also of leads folded into it). Messages count from the lead''s start (its person''s first lead: all) to their next lead. Readers see every lead, agents those they own. Errors: unknown lead, permission denied.';
+    'A lead''s history in time order: the person''s messages (kind message, direction in; button and list replies as tap), our messages to them with their state (message, out) and each status (status: sent, delivered, read, failed with its code), and the lead''s log: created, assigned/reassigned (with the explanation), queued, first_response, sla_missed, stage, score (with its reasons), note, merged (also of leads folded into it). Messages count from the lead''s start (its person''s first lead: all) to their next lead. Readers see every lead of their portfolios, agents those they own. Errors: unknown lead (also one of a portfolio the caller may not use), permission denied.';
 
 -- ---------------------------------------------------------------- outcomes
 

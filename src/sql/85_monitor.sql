@@ -241,13 +241,14 @@ ALTER TABLE antiban.alerts
     ADD COLUMN delivery_error     text;
 CREATE INDEX alerts_undelivered ON antiban.alerts (id) WHERE delivered_at IS NULL;
 
+-- Any role may LISTEN on any channel: the payload says which alert, not what
+-- it says (its number, WABA and sentence are a portfolio's).  A listener
+-- reads the row through genuine_alert, under the alerts' row-level security.
 CREATE FUNCTION antiban.alert_payload(a antiban.alerts) RETURNS text
 LANGUAGE sql STABLE
-RETURN json_build_object(
-    'id', a.id, 'created_at', a.created_at, 'severity', a.severity, 'phone_number_id', a.phone_number_id,
-    'kind', a.kind, 'subject', a.subject, 'detail', a.detail, 'waba_id', a.waba_id)::text;
+RETURN json_build_object('id', a.id, 'kind', a.kind)::text;
 COMMENT ON FUNCTION antiban.alert_payload(antiban.alerts) IS
-    'The JSON text antiban announces an alert with on NOTIFY antiban_alert: id, created_at, severity, phone_number_id, kind, subject, detail, waba_id. Check a received payload with antiban.genuine_alert.';
+    'The JSON text antiban announces an alert with on NOTIFY antiban_alert: its id and kind only. Read the alert with antiban.genuine_alert(payload), which shows a role the alerts of its portfolios only.';
 
 CREATE FUNCTION antiban.notify_alert() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -260,31 +261,56 @@ CREATE TRIGGER notify_alert AFTER INSERT ON antiban.alerts
     FOR EACH ROW EXECUTE FUNCTION antiban.notify_alert();
 
 -- Anybody may NOTIFY on any channel: a listener believes a payload only if
--- the alert it names is antiban's own row, saying the same thing.
+-- the alert it names is antiban's own row, and every field the payload has
+-- says what the row says (a key genuine_alert does not know is a forgery
+-- too).  It runs with the caller's rights: another portfolio's alert is
+-- not found.
 CREATE FUNCTION antiban.genuine_alert(payload text) RETURNS antiban.alerts
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
+    fields constant text[] := ARRAY['id', 'created_at', 'severity', 'phone_number_id', 'kind', 'subject',
+                                    'detail', 'waba_id'];
     p jsonb;
     a antiban.alerts;
+    row jsonb;
+    k text;
+    t timestamptz;
 BEGIN
     BEGIN
         p := payload::jsonb;
     EXCEPTION WHEN invalid_text_representation THEN
         RETURN NULL;
     END;
-    IF jsonb_typeof(p) IS DISTINCT FROM 'object' OR (p ->> 'id') !~ '^[1-9][0-9]{0,17}$' THEN
+    IF jsonb_typeof(p) IS DISTINCT FROM 'object' OR jsonb_typeof(p -> 'id') IS DISTINCT FROM 'number'
+       OR (p ->> 'id') !~ '^[1-9][0-9]{0,17}$'
+       OR EXISTS (SELECT 1 FROM jsonb_object_keys(p) x(key) WHERE x.key <> ALL (fields)) THEN
         RETURN NULL;
     END IF;
-    SELECT * INTO a FROM antiban.alerts x
-    WHERE x.id = (p ->> 'id')::bigint AND x.kind = p ->> 'kind' AND x.detail = p ->> 'detail'
-      AND x.severity::text = p ->> 'severity'
-      AND x.phone_number_id IS NOT DISTINCT FROM p ->> 'phone_number_id'
-      AND x.waba_id IS NOT DISTINCT FROM p ->> 'waba_id';
-    RETURN CASE WHEN FOUND THEN a END;
+    SELECT * INTO a FROM antiban.alerts x WHERE x.id = (p ->> 'id')::bigint;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    row := to_jsonb(a);
+    FOR k IN SELECT jsonb_object_keys(p) LOOP
+        IF k = 'created_at' THEN
+            -- the same instant, however the payload wrote it
+            BEGIN
+                t := (p ->> k)::timestamptz;
+            EXCEPTION WHEN data_exception THEN
+                RETURN NULL;
+            END;
+            IF t IS DISTINCT FROM a.created_at OR jsonb_typeof(p -> k) IS DISTINCT FROM 'string' THEN
+                RETURN NULL;
+            END IF;
+        ELSIF (p -> k) IS DISTINCT FROM (row -> k) THEN
+            RETURN NULL;
+        END IF;
+    END LOOP;
+    RETURN a;
 END
 $$;
 COMMENT ON FUNCTION antiban.genuine_alert(text) IS
-    'For LISTEN antiban_alert clients: the antiban.alerts row a NOTIFY payload names, when the payload says what the row says (id, kind, severity, detail, phone_number_id, waba_id); NULL for a payload antiban did not send (any role may NOTIFY on any channel). Argument: the payload text as received.';
+    'For LISTEN antiban_alert clients: the antiban.alerts row a NOTIFY payload names, read with the caller''s rights (a role mapped to portfolios finds their alerts only), when every field of the payload says what the row says (id, and any of created_at, severity, phone_number_id, kind, subject, detail, waba_id); NULL for a payload antiban did not send (any role may NOTIFY on any channel), one with another key, or an alert the caller may not see. Argument: the payload text as received.';
 
 -- Alerts the monitor should post now (antiban.alert_webhook_url set).
 CREATE FUNCTION antiban.alerts_to_deliver(max_rows integer) RETURNS SETOF antiban.alerts
@@ -363,7 +389,7 @@ COMMENT ON FUNCTION antiban.record_mgmt_call(bigint,text,integer) IS
 COMMENT ON FUNCTION antiban.record_poll(bigint,boolean,text,interval) IS
     'A poll of a WABA finished: the next is due after antiban.poll_interval, or later after failures (doubling, at most an hour).';
 COMMENT ON FUNCTION antiban.notify_alert() IS
-    'Trigger: every new alert is announced on NOTIFY antiban_alert with a JSON payload.';
+    'Trigger: every new alert is announced on NOTIFY antiban_alert with a JSON payload of its id and kind (read it with antiban.genuine_alert).';
 COMMENT ON FUNCTION antiban.alerts_to_deliver(integer) IS
     'Alerts the monitor should post to antiban.alert_webhook_url now: not yet delivered, due for another attempt.';
 COMMENT ON FUNCTION antiban.record_alert_delivery(bigint,boolean,text) IS

@@ -25,7 +25,7 @@ COMMENT ON TYPE antiban.campaign_state IS
 
 CREATE TABLE antiban.campaigns (
     id                   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    name                 text NOT NULL UNIQUE CONSTRAINT campaigns_name_present CHECK (btrim(name) <> ''),
+    name                 text NOT NULL CONSTRAINT campaigns_name_present CHECK (btrim(name) <> ''),
     portfolio_id         bigint NOT NULL REFERENCES antiban.portfolios ON DELETE RESTRICT,
     template_name        text NOT NULL,
     language             text NOT NULL,
@@ -54,6 +54,9 @@ CREATE TABLE antiban.campaigns (
     CONSTRAINT campaigns_window CHECK (window_start < window_end)
 );
 CREATE INDEX campaigns_running ON antiban.campaigns (id) WHERE state = 'running';
+-- names are unique within a portfolio: across portfolios, a name taken would
+-- tell one tenant what another calls its campaigns
+ALTER TABLE antiban.campaigns ADD CONSTRAINT campaigns_name_key UNIQUE (portfolio_id, name);
 COMMENT ON TABLE antiban.campaigns IS
     'Campaigns: a template sent to an audience, paced over the allowed hours [window_start, window_end) in time_zone within the portfolio''s 24 h budget, leaving reserve (a share of the budget) to other traffic, within per_hour_cap and per_day_cap, optionally only to leads with score >= min_score that wrote within engaged_within.';
 COMMENT ON COLUMN antiban.campaigns.audience IS 'The SELECT (audience_kind query) or the schema-qualified table or view (table) the recipients come from.';
@@ -124,9 +127,10 @@ RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER
 RETURN (min_score IS NULL AND engaged_within IS NULL)
     OR coalesce((SELECT (antiban.lead_gate(i.person_id, coalesce(min_score, 0), engaged_within)).allowed
                  FROM antiban.person_ids i
-                 WHERE i.portfolio_id = portfolio AND i.key = person_key), false);
+                 WHERE i.portfolio_id = portfolio AND i.key = person_key
+                   AND antiban.may_use_portfolio(portfolio)), false);
 COMMENT ON FUNCTION antiban.campaign_gate(bigint, text, integer, interval) IS
-    'Whether the person with this canonical key passes a campaign''s score gate: antiban.lead_gate(person, min_score, engaged_within) on their lead in the portfolio (each NULL: not checked; a person without a lead does not pass a gate).';
+    'Whether the person with this canonical key passes a campaign''s score gate: antiban.lead_gate(person, min_score, engaged_within) on their lead in the portfolio (each NULL: not checked; a person without a lead, or of a portfolio the caller may not use, does not pass a gate).';
 
 CREATE FUNCTION antiban.audience_run(creator name, search_path text, query text)
 RETURNS TABLE (ord integer, recipient text, params jsonb)
@@ -145,7 +149,7 @@ DECLARE
     params_expr text;
     rel regclass;
 BEGIN
-    SELECT * INTO c FROM antiban.campaigns x WHERE x.id = campaign;
+    SELECT * INTO c FROM antiban.campaigns x WHERE x.id = campaign AND antiban.may_use_portfolio(x.portfolio_id);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no campaign %', campaign USING ERRCODE = 'undefined_object';
     END IF;
@@ -264,7 +268,9 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
 DECLARE
     c antiban.campaigns;
 BEGIN
-    SELECT * INTO c FROM antiban.campaigns x WHERE x.id = campaign FOR UPDATE;
+    -- another portfolio's campaign is as unknown as a missing one (it is
+    -- the check behind pause, resume, cancel and start)
+    SELECT * INTO c FROM antiban.campaigns x WHERE x.id = campaign AND antiban.may_use_portfolio(x.portfolio_id) FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no campaign %', campaign USING ERRCODE = 'undefined_object';
     END IF;
@@ -344,10 +350,6 @@ BEGIN
     IF name IS NULL OR btrim(name) = '' THEN
         RAISE EXCEPTION 'a campaign needs a name' USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF EXISTS (SELECT 1 FROM antiban.campaigns x WHERE x.name = create_campaign_as.name) THEN
-        RAISE EXCEPTION 'campaign "%" already exists', name USING ERRCODE = 'duplicate_object',
-            HINT = 'Campaign names are unique: pick another one.';
-    END IF;
     -- the portfolio: named, or the only one
     IF portfolio IS NULL THEN
         IF (SELECT count(*) FROM antiban.portfolios) <> 1 THEN
@@ -361,6 +363,11 @@ BEGIN
             RAISE EXCEPTION 'unknown portfolio %', portfolio USING ERRCODE = 'undefined_object',
                 HINT = 'Pass the business_id of a row of antiban.portfolios.';
         END IF;
+    END IF;
+    IF EXISTS (SELECT 1 FROM antiban.campaigns x WHERE x.portfolio_id = c.portfolio_id
+               AND x.name = create_campaign_as.name) THEN
+        RAISE EXCEPTION 'campaign "%" already exists', name USING ERRCODE = 'duplicate_object',
+            HINT = 'Campaign names are unique within a portfolio: pick another one.';
     END IF;
     BEGIN
         cat := category::antiban.category;
@@ -476,7 +483,7 @@ DECLARE
     business text;
     gated boolean;
 BEGIN
-    SELECT * INTO c FROM antiban.campaigns x WHERE x.id = campaign;
+    SELECT * INTO c FROM antiban.campaigns x WHERE x.id = campaign AND antiban.may_use_portfolio(x.portfolio_id);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no campaign %', campaign USING ERRCODE = 'undefined_object';
     END IF;
@@ -599,7 +606,7 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     c antiban.campaigns;
 BEGIN
-    SELECT * INTO c FROM antiban.campaigns x WHERE x.id = campaign;
+    SELECT * INTO c FROM antiban.campaigns x WHERE x.id = campaign AND antiban.may_use_portfolio(x.portfolio_id);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no campaign %', campaign USING ERRCODE = 'undefined_object';
     END IF;
@@ -642,7 +649,7 @@ DECLARE
     finish_local timestamp;
     now_local timestamp;
 BEGIN
-    SELECT * INTO c FROM antiban.campaigns x WHERE x.id = campaign;
+    SELECT * INTO c FROM antiban.campaigns x WHERE x.id = campaign AND antiban.may_use_portfolio(x.portfolio_id);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no campaign %', campaign USING ERRCODE = 'undefined_object';
     END IF;
@@ -702,7 +709,7 @@ DECLARE
     t record;
     f record;
 BEGIN
-    SELECT * INTO c FROM antiban.campaigns x WHERE x.id = campaign;
+    SELECT * INTO c FROM antiban.campaigns x WHERE x.id = campaign AND antiban.may_use_portfolio(x.portfolio_id);
     SELECT x.status, x.category, x.components INTO t FROM antiban.templates x JOIN antiban.wabas w ON w.id = x.waba_id
     WHERE w.portfolio_id = c.portfolio_id AND x.name = c.template_name AND x.language = c.language
     ORDER BY x.status = 'APPROVED' DESC LIMIT 1;
@@ -737,7 +744,7 @@ DECLARE
     errors jsonb;
     stored bigint;
 BEGIN
-    SELECT * INTO c FROM antiban.campaigns x WHERE x.id = campaign;
+    SELECT * INTO c FROM antiban.campaigns x WHERE x.id = campaign AND antiban.may_use_portfolio(x.portfolio_id);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no campaign %', campaign USING ERRCODE = 'undefined_object';
     END IF;

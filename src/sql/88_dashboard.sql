@@ -29,19 +29,34 @@ CREATE INDEX webhook_events_pending ON antiban.webhook_events (received_at) WHER
 
 -- ---- building blocks ----
 
+-- Tenancy: these views keep their owner's rights (statistics, partial
+-- indexes), so each filters by the caller's portfolios itself, as the
+-- policies would: an operator (no mapping) sees the whole install, a
+-- tenant's BI (a reader mapped to portfolios) only its own.
+CREATE FUNCTION antiban.my_phone_numbers() RETURNS text[]
+LANGUAGE sql STABLE
+BEGIN ATOMIC
+    SELECT CASE WHEN antiban.my_portfolios() IS NOT NULL
+                THEN coalesce((SELECT pg_catalog.array_agg(n.phone_number_id)
+                               FROM antiban.numbers n JOIN antiban.wabas w ON w.id = n.waba_id
+                               WHERE w.portfolio_id = ANY (antiban.my_portfolios())), '{}') END;
+END;
+COMMENT ON FUNCTION antiban.my_phone_numbers() IS
+    'The phone_number_ids of the portfolios the caller may use (antiban.my_portfolios()); NULL when it is not restricted. The operator''s views filter by it.';
+
 -- Waiting and in-flight messages only, each branch matching one partial
 -- index's predicate exactly, so the planner never needs the whole table.
 CREATE VIEW antiban.outbox_live AS
 SELECT o.phone_number_id, o.state, o.queued_at, o.created_at, o.not_before
-FROM antiban.outbox o WHERE o.state IN ('queued', 'retry_wait')
+FROM antiban.outbox o WHERE o.state IN ('queued', 'retry_wait') AND ((SELECT antiban.my_portfolios()) IS NULL OR o.portfolio_id = ANY ((SELECT antiban.my_portfolios())::bigint[]))
 UNION ALL
 SELECT o.phone_number_id, o.state, o.queued_at, o.created_at, o.not_before
-FROM antiban.outbox o WHERE o.state = 'sending'
+FROM antiban.outbox o WHERE o.state = 'sending' AND ((SELECT antiban.my_portfolios()) IS NULL OR o.portfolio_id = ANY ((SELECT antiban.my_portfolios())::bigint[]))
 UNION ALL
 SELECT o.phone_number_id, o.state, o.queued_at, o.created_at, o.not_before
-FROM antiban.outbox o WHERE o.state = 'unknown';
+FROM antiban.outbox o WHERE o.state = 'unknown' AND ((SELECT antiban.my_portfolios()) IS NULL OR o.portfolio_id = ANY ((SELECT antiban.my_portfolios())::bigint[]));
 COMMENT ON VIEW antiban.outbox_live IS
-    'Outbox rows waiting (queued, retry_wait) or in flight (sending, unknown), read through partial indexes: cheap however large the outbox is.';
+    'Outbox rows waiting (queued, retry_wait) or in flight (sending, unknown), read through partial indexes: cheap however large the outbox is. A role mapped to portfolios sees its own.';
 
 -- A number's sending rate now: the bucket's refill when it has one, else what
 -- its level, override and rate factor give (README: Buckets).
@@ -71,6 +86,7 @@ FROM antiban.numbers n
 JOIN antiban.wabas w ON w.id = n.waba_id
 JOIN antiban.portfolios p ON p.id = w.portfolio_id
 LEFT JOIN (SELECT * FROM antiban.bucket_states() s WHERE s.kind = 'number') b ON b.number_id = n.id
+WHERE ((SELECT antiban.my_portfolios()) IS NULL OR w.portfolio_id = ANY ((SELECT antiban.my_portfolios())::bigint[]))
 ORDER BY n.phone_number_id;
 COMMENT ON VIEW antiban.dashboard_numbers IS
     'Dashboard: every number with its health, mode, quality, status, allowed rate and throughput bucket (fill 1 = idle; granted and denied count tokens since the bucket was created, so a rate is their change between two reads).';
@@ -99,6 +115,8 @@ FROM (SELECT e.code,
              max(e.at) AS last_at
       FROM (SELECT antiban.now() AS now) c
       JOIN antiban.send_errors e ON e.at > c.now - interval '24 hours'
+      WHERE (SELECT antiban.my_portfolios()) IS NULL
+         OR e.number_id IN (SELECT n.id FROM antiban.numbers n WHERE n.phone_number_id = ANY ((SELECT antiban.my_phone_numbers())::text[]))
       GROUP BY e.code) e
 CROSS JOIN LATERAL antiban.error_action(e.code) a
 ORDER BY e.last_hour DESC, e.last_24h DESC, e.code;
@@ -109,8 +127,10 @@ CREATE VIEW antiban.dashboard_alerts AS
 SELECT a.id, a.created_at, a.severity, a.phone_number_id, a.kind, a.subject, a.detail,
        a.acknowledged_at, a.acknowledged_by
 FROM antiban.alerts a
-WHERE a.acknowledged_at IS NULL
-   OR a.acknowledged_at > antiban.now() - interval '24 hours'
+WHERE (a.acknowledged_at IS NULL
+       OR a.acknowledged_at > antiban.now() - interval '24 hours')
+  AND ((SELECT antiban.my_portfolios()) IS NULL OR a.phone_number_id = ANY ((SELECT antiban.my_phone_numbers())::text[])
+       OR a.waba_id IN (SELECT w.waba_id FROM antiban.wabas w WHERE w.portfolio_id = ANY ((SELECT antiban.my_portfolios())::bigint[])))
 ORDER BY a.acknowledged_at IS NOT NULL, a.severity DESC, a.created_at DESC, a.id DESC
 LIMIT 200;
 COMMENT ON VIEW antiban.dashboard_alerts IS
@@ -129,6 +149,7 @@ SELECT p.business_id, p.name, p.messaging_limit AS tier,
        u.room_at
 FROM antiban.portfolios p
 LEFT JOIN antiban.portfolio_usage_raw() u ON u.portfolio_id = p.id
+WHERE ((SELECT antiban.my_portfolios()) IS NULL OR p.id = ANY ((SELECT antiban.my_portfolios())::bigint[]))
 ORDER BY p.business_id;
 COMMENT ON VIEW antiban.dashboard_budget IS
     'Dashboard: each portfolio''s messaging limit over the moving 24 h: unique users reached, what remains (NULL: unlimited), and when room frees up if it is full.';
@@ -140,12 +161,12 @@ WITH clock AS (SELECT antiban.now() AS now)
 SELECT h.phone_number_id, h.at, h.health_before, h.health_after AS health, NULL::text AS quality_rating,
        h.mode_after::text AS mode, 'health' AS source
 FROM antiban.health_events h, clock c
-WHERE h.at > c.now - interval '24 hours'
+WHERE h.at > c.now - interval '24 hours' AND ((SELECT antiban.my_portfolios()) IS NULL OR h.phone_number_id = ANY ((SELECT antiban.my_phone_numbers())::text[]))
 UNION ALL
 SELECT q.phone_number_id, q.observed_at, NULL, NULL, q.quality_rating, NULL, 'quality'
 FROM antiban.quality_history q, clock c
 WHERE q.phone_number_id IS NOT NULL AND q.quality_rating IS NOT NULL
-  AND q.observed_at > c.now - interval '24 hours'
+  AND q.observed_at > c.now - interval '24 hours' AND ((SELECT antiban.my_portfolios()) IS NULL OR q.phone_number_id = ANY ((SELECT antiban.my_phone_numbers())::text[]))
 ORDER BY 2, 1;
 COMMENT ON VIEW antiban.dashboard_quality IS
     'Dashboard: every change of a number''s health (with the health before it) and every quality rating observed, over the last 24 h, oldest first.';
@@ -167,7 +188,9 @@ recent AS (
 SELECT r.last_5min, round(r.last_5min / 300.0, 2) AS per_second, r.rejected_5min, r.partial_5min,
        r.malformed_5min, r.last_received_at, p.pending,
        round(coalesce(extract(epoch FROM c.now - p.oldest), 0)::numeric, 1) AS apply_lag_seconds
-FROM recent r, pending p, clock c;
+FROM recent r, pending p, clock c
+-- webhooks are not routed to a portfolio: a mapped role sees none (as in webhook_events)
+WHERE (SELECT antiban.my_portfolios()) IS NULL;
 COMMENT ON VIEW antiban.dashboard_webhooks IS
     'Dashboard: webhook events received in the last 5 minutes (and per second), how many were refused or partly applied, and how long the oldest stored event has waited to be applied.';
 
@@ -179,10 +202,12 @@ COMMENT ON VIEW antiban.dashboard_webhooks IS
 CREATE VIEW antiban.dashboard_workers AS
 WITH clock AS (SELECT antiban.now() AS now),
 seen AS (
+    -- the install's workers and their backlog: the operator's, not a mapped role's
     SELECT k.worker,
            CASE WHEN pg_has_role('pg_read_all_stats', 'USAGE')
                 THEN (SELECT count(*) FROM pg_stat_activity a WHERE a.backend_type = k.worker) END AS running
     FROM unnest(ARRAY['antiban journal writer', 'antiban sender', 'antiban monitor']) k(worker)
+    WHERE (SELECT antiban.my_portfolios()) IS NULL
 )
 SELECT 'antiban journal writer' AS worker, s.running,
        'records waiting to be stored' AS evidence, j.buffered::float8 AS value,
@@ -289,7 +314,7 @@ numbers AS (SELECT * FROM antiban.dashboard_numbers),
 budget AS (SELECT * FROM antiban.dashboard_budget),
 hooks AS (SELECT * FROM antiban.dashboard_webhooks),
 workers AS (SELECT * FROM antiban.dashboard_workers),
-journal AS (SELECT * FROM antiban.journal_stats())
+journal AS (SELECT * FROM antiban.journal_stats() j WHERE (SELECT antiban.my_portfolios()) IS NULL)
 -- messages waiting and in flight, exact
 SELECT 'antiban_outbox_messages' AS name, 'gauge' AS type,
        'Messages now in a waiting or in-flight state (queued, retry_wait, sending, unknown), per sending number (empty: not chosen yet). Exact.' AS help,
@@ -320,13 +345,13 @@ CROSS JOIN LATERAL (SELECT CASE 1 WHEN st.stakind1 THEN st.stavalues1 WHEN st.st
                                   WHEN st.stakind3 THEN st.stanumbers3 WHEN st.stakind4 THEN st.stanumbers4
                                   WHEN st.stakind5 THEN st.stanumbers5 END AS freqs) mcv
 CROSS JOIN LATERAL unnest(mcv.vals::text::text[], mcv.freqs) s(state, freq)
-WHERE t.oid = 'antiban.outbox'::regclass
+WHERE t.oid = 'antiban.outbox'::regclass AND (SELECT antiban.my_portfolios()) IS NULL
 UNION ALL
 SELECT 'antiban_decisions_last_minute', 'gauge',
        'Decisions journalled with a decision time in the last 60 s, by outcome and reason.',
        antiban.prom_label('outcome', d.outcome::text) || ',' || antiban.prom_label('reason', d.reason), count(*)::float8
 FROM antiban.decisions d, clock c
-WHERE d.decided_at > c.now - interval '60 seconds'
+WHERE d.decided_at > c.now - interval '60 seconds' AND ((SELECT antiban.my_portfolios()) IS NULL OR d.phone_number_id = ANY ((SELECT antiban.my_phone_numbers())::text[]))
 GROUP BY d.outcome, d.reason
 UNION ALL
 SELECT 'antiban_send_errors_last_hour', 'gauge',
@@ -334,7 +359,7 @@ SELECT 'antiban_send_errors_last_hour', 'gauge',
        antiban.prom_label('code', e.code::text) || ',' || antiban.prom_label('phone_number_id', n.phone_number_id),
        count(*)::float8
 FROM antiban.send_errors e JOIN antiban.numbers n ON n.id = e.number_id, clock c
-WHERE e.at > c.now - interval '1 hour'
+WHERE e.at > c.now - interval '1 hour' AND ((SELECT antiban.my_portfolios()) IS NULL OR n.phone_number_id = ANY ((SELECT antiban.my_phone_numbers())::text[]))
 GROUP BY e.code, n.phone_number_id
 UNION ALL
 SELECT 'antiban_number_health', 'gauge', 'Health score of a number, 0 to 100.',
@@ -377,7 +402,9 @@ FROM budget b
 UNION ALL
 SELECT 'antiban_alerts_open', 'gauge', 'Alerts not acknowledged yet, by severity.',
        antiban.prom_label('severity', s::text),
-       (SELECT count(*) FROM antiban.alerts a WHERE a.acknowledged_at IS NULL AND a.severity = s)::float8
+       (SELECT count(*) FROM antiban.alerts a WHERE a.acknowledged_at IS NULL AND a.severity = s
+          AND ((SELECT antiban.my_portfolios()) IS NULL OR a.phone_number_id = ANY ((SELECT antiban.my_phone_numbers())::text[])
+       OR a.waba_id IN (SELECT w.waba_id FROM antiban.wabas w WHERE w.portfolio_id = ANY ((SELECT antiban.my_portfolios())::bigint[]))))::float8
 FROM unnest(enum_range(NULL::antiban.alert_severity)) s
 UNION ALL
 SELECT 'antiban_webhook_events_pending', 'gauge', 'Webhook events stored and not applied yet.',
@@ -443,6 +470,6 @@ GRANT SELECT ON antiban.outbox_live, antiban.dashboard_numbers, antiban.dashboar
     TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.nominal_rate(antiban.throughput_level, double precision, double precision),
     antiban.dashboard_panels(), antiban.dashboard_panel(text), antiban.dashboard_json(),
-    antiban.prom_label(text, text)
+    antiban.prom_label(text, text), antiban.my_phone_numbers()
     TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.acknowledge_alert(bigint) TO antiban_dashboard;

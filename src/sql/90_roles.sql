@@ -107,6 +107,9 @@ GRANT SELECT, INSERT, DELETE ON antiban.role_portfolio_grants TO antiban_admin;
 GRANT EXECUTE ON FUNCTION antiban.grant_portfolio(name, text), antiban.revoke_portfolio(name, text),
     antiban.forget_dropped_roles() TO antiban_admin;
 GRANT EXECUTE ON FUNCTION antiban.my_portfolios() TO antiban_reader;
+-- (the check behind every function that takes a portfolio's id; those that
+-- run with the caller's rights call it as the caller)
+GRANT EXECUTE ON FUNCTION antiban.may_use_portfolio(bigint) TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.set_secret(antiban.secret_kind, text, text),
     antiban.clear_secret(antiban.secret_kind, text),
     antiban.reload_config(), antiban.flush_journal(),
@@ -243,6 +246,7 @@ GRANT SELECT ON antiban.leads, antiban.lead_assignments, antiban.lead_events, an
 GRANT EXECUTE ON FUNCTION antiban.agent_on_shift, antiban.business_deadline, antiban.business_time
     TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.set_agent_presence TO antiban_agent;
+GRANT EXECUTE ON FUNCTION antiban.may_use_portfolio(bigint) TO antiban_agent;
 
 -- Every conversation a lead (84_lead_flow.sql): apps register leads, add notes and gate marketing
 -- on a lead; readers see timelines and the sales views; agents read and annotate the leads they own.

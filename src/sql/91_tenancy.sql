@@ -34,6 +34,7 @@ GRANT EXECUTE ON FUNCTION antiban.portfolios_of(name), antiban.phone_numbers_of(
 DO $$
 DECLARE
     t record;
+    parents text;
     scope constant text := '(SELECT antiban.portfolios_of(current_user)) IS NULL';
 BEGIN
     FOR t IN SELECT c.oid::regclass AS rel FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
@@ -44,16 +45,6 @@ BEGIN
         EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t.rel);
         EXECUTE format('CREATE POLICY portfolio_scope ON %s USING (%s OR portfolio_id = ANY ((SELECT antiban.portfolios_of(current_user))::bigint[]))',
                        t.rel, scope);
-    END LOOP;
-    -- antiban's own code sees every row, with no filter at all: a policy that
-    -- is constant true folds away, so the workers' and decide's queries keep
-    -- their index scans (enum comparisons are not leakproof: behind a row
-    -- filter they could not use the outbox's partial indexes)
-    FOR t IN SELECT c.oid::regclass AS rel FROM pg_class c
-             WHERE c.relnamespace = 'antiban'::regnamespace AND c.relkind IN ('r', 'p')
-               AND (c.relrowsecurity OR c.relname IN ('portfolios', 'interactions', 'decisions', 'alerts', 'webhook_events'))
-               AND c.relname <> 'role_portfolios' LOOP
-        EXECUTE format('CREATE POLICY antiban_owner_all ON %s TO antiban_owner USING (true)', t.rel);
     END LOOP;
     -- the portfolios themselves, and what hangs off a row that has a portfolio
     ALTER TABLE antiban.portfolios ENABLE ROW LEVEL SECURITY;
@@ -69,6 +60,61 @@ BEGIN
     -- raw webhook bodies are not routed to a portfolio: restricted roles see none
     ALTER TABLE antiban.webhook_events ENABLE ROW LEVEL SECURITY;
     EXECUTE format('CREATE POLICY portfolio_scope ON antiban.webhook_events USING (%s)', scope);
+    -- A number is its WABA's; the rows below hang off a number by its id.
+    ALTER TABLE antiban.numbers ENABLE ROW LEVEL SECURITY;
+    EXECUTE format('CREATE POLICY portfolio_scope ON antiban.numbers USING (%s OR waba_id IN (SELECT w.id FROM antiban.wabas w))', scope);
+    -- Scores are a lead's (a conversation is a lead): through antiban.leads,
+    -- which readers may read (lead_features, the key's parent, they may not).
+    ALTER TABLE antiban.lead_scores ENABLE ROW LEVEL SECURITY;
+    EXECUTE format('CREATE POLICY portfolio_scope ON antiban.lead_scores USING (%s OR conversation_id IN (SELECT l.id FROM antiban.leads l))', scope);
+    -- Every other table that reaches a portfolio through another key (a
+    -- foreign key to a scoped table, or a column named as below) sees the
+    -- rows whose parent the role sees, through the parent's own policy.
+    -- Generic too, so a table added later with such a key is covered.  The
+    -- parents are read in uncorrelated sub-selects (a hashed subplan, run
+    -- once per statement), never per row.  A row whose keys are all NULL
+    -- (a bucket of no number) is no restricted role's.
+    FOR t IN SELECT c.oid::regclass AS rel, c.relname FROM pg_class c
+             WHERE c.relnamespace = 'antiban'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relrowsecurity
+               AND c.relname NOT IN ('role_portfolios', 'secrets') LOOP
+        SELECT string_agg(k.expr, ' OR ' ORDER BY k.expr) INTO parents FROM (
+            -- a one-column foreign key to a table with row-level security
+            SELECT format('%I IN (SELECT p.%I FROM antiban.%I p)', a.attname, pa.attname, pc.relname) AS expr
+            FROM pg_constraint f
+            JOIN pg_attribute a ON a.attrelid = f.conrelid AND a.attnum = f.conkey[1]
+            JOIN pg_attribute pa ON pa.attrelid = f.confrelid AND pa.attnum = f.confkey[1]
+            JOIN pg_class pc ON pc.oid = f.confrelid
+            WHERE f.conrelid = t.rel AND f.contype = 'f' AND cardinality(f.conkey) = 1 AND pc.relrowsecurity
+              AND pc.relnamespace = 'antiban'::regnamespace
+            UNION
+            -- a key by name, with no foreign key (logs that outlive their parent)
+            SELECT format('%I IN (SELECT p.%I FROM antiban.%I p)', a.attname, m.parent_key, m.parent)
+            FROM pg_attribute a
+            JOIN (VALUES ('campaign_id', 'campaigns', 'id', 'int8'), ('contact_id', 'contacts', 'id', 'int8'),
+                         ('lead_id', 'leads', 'id', 'int8'), ('conversation_id', 'leads', 'id', 'int8'),
+                         ('person_id', 'persons', 'id', 'int8'), ('outbox_id', 'outbox', 'id', 'int8'),
+                         ('message_id', 'outbox', 'id', 'int8'), ('agent_id', 'agents', 'id', 'int8'),
+                         ('number_id', 'numbers', 'id', 'int8'), ('phone_number_id', 'numbers', 'phone_number_id', 'text'),
+                         ('waba_id', 'wabas', 'id', 'int8'), ('waba_id', 'wabas', 'waba_id', 'text'))
+                 AS m(col, parent, parent_key, typ)
+              ON m.col = a.attname AND a.atttypid = m.typ::regtype
+            WHERE a.attrelid = t.rel AND a.attnum > 0 AND NOT a.attisdropped
+        ) k;
+        IF parents IS NOT NULL THEN
+            EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t.rel);
+            EXECUTE format('CREATE POLICY portfolio_scope ON %s USING (%s OR %s)', t.rel, scope, parents);
+        END IF;
+    END LOOP;
+    -- antiban's own code sees every row, with no filter at all: a policy that
+    -- is constant true folds away, so the workers' and decide's queries keep
+    -- their index scans (enum comparisons are not leakproof: behind a row
+    -- filter they could not use the outbox's partial indexes)
+    FOR t IN SELECT c.oid::regclass AS rel FROM pg_class c
+             WHERE c.relnamespace = 'antiban'::regnamespace AND c.relkind IN ('r', 'p')
+               AND (c.relrowsecurity OR c.relname IN ('portfolios', 'interactions', 'decisions', 'alerts', 'webhook_events'))
+               AND c.relname <> 'role_portfolios' LOOP
+        EXECUTE format('CREATE POLICY antiban_owner_all ON %s TO antiban_owner USING (true)', t.rel);
+    END LOOP;
 END
 $$;
 
@@ -85,8 +131,9 @@ GRANT SELECT ON antiban.recipient_reach, antiban.recipient_facts, antiban.lead_m
 -- outbox_live, prometheus_metrics): counts for the whole install, estimated
 -- from pg_stats (which hides a table under RLS from all but its owner), and
 -- read through the outbox's partial indexes, which a row filter would rule
--- out (enum comparisons are not leakproof).  Grant antiban_dashboard to
--- operators, not to a tenant's BI.
+-- out (enum comparisons are not leakproof).  Those filter by the caller's
+-- portfolios themselves (88_dashboard.sql): an operator with no mapping sees
+-- the whole install, a tenant's BI its own portfolios.
 DO $$
 DECLARE
     v record;
@@ -110,3 +157,10 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Two panels of the operator's dashboard need none of their owner's rights:
+-- with the reader's, a tenant's BI sees its own portfolios' leads and costs
+-- there too.  The other dashboard_* views, outbox_live and prometheus_metrics
+-- filter by antiban.my_portfolios() themselves (88_dashboard.sql).
+ALTER VIEW antiban.dashboard_leads SET (security_invoker = true);
+ALTER VIEW antiban.dashboard_costs SET (security_invoker = true);
