@@ -70,7 +70,7 @@ max_wal_size = 4GB
 EOC
 start_cluster "$DIR" "$PORT"
 # the partitions (pg_partman) before any row arrives
-[ "$(sql -c "SELECT to_regprocedure('antiban.manage_partitions()') IS NOT NULL
+[ "$(sql -c "SELECT to_regprocedure('antiban.manage_partitions(text)') IS NOT NULL
 	AND to_regclass('partman.part_config') IS NOT NULL")" = t ] && sql -c "SELECT antiban.manage_partitions()" >/dev/null
 jit=$(sql -c "SHOW jit")
 
