@@ -196,9 +196,12 @@ SELECT s.relid::regclass AS table_name, s.n_live_tup, s.n_dead_tup,
                 THEN format('ANALYZE %s', s.relid::regclass)
        END AS hint
 FROM pg_catalog.pg_stat_user_tables s
-WHERE s.relid IN ('antiban.outbox'::regclass, 'antiban.webhook_events'::regclass, 'antiban.decisions'::regclass,
+WHERE s.relid IN ('antiban.outbox'::regclass, 'antiban.decisions'::regclass,
                   'antiban.message_costs'::regclass, 'antiban.tier_volumes'::regclass,
-                  'antiban.webhook_changes'::regclass, 'antiban.send_errors'::regclass);
+                  'antiban.webhook_changes'::regclass, 'antiban.send_errors'::regclass,
+                  'antiban.webhook_digests'::regclass, 'antiban.send_minute_changes'::regclass)
+   -- a partitioned table has no statistics of its own: its partitions do
+   OR s.relid IN (SELECT p.relid FROM pg_catalog.pg_partition_tree('antiban.webhook_events') p WHERE p.isleaf);
 COMMENT ON VIEW antiban.vacuum_hints IS
     'antiban''s hot tables with their dead rows and changes since the last analyze, and the command to run when autovacuum lags (more than 20 % dead rows, or 10 % changed since ANALYZE). The antiban-vacuum job runs VACUUM (ANALYZE) on them nightly.';
 
