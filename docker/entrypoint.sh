@@ -2,7 +2,8 @@
 # antiban's container entrypoint: one image (docker/Dockerfile, built by the
 # scripts CI runs), a role per service of docker/compose.yaml.
 #   db         PostgreSQL 15 with antiban and pg_cron preloaded; on the first
-#              start: initdb, the antiban database and extensions, secrets,
+#              start: initdb, the antiban database and extensions (pg_partman
+#              keeping webhook_events by month), secrets,
 #              the receiver's login role and the pg_cron maintenance jobs
 #   receiver   antiban-receiver, connecting to db as role "receiver"
 #   simulator  the Cloud API simulator (compose profile "demo"), posting
@@ -91,6 +92,10 @@ CREATE DATABASE $DB;
 \c $DB
 CREATE EXTENSION antiban;
 CREATE EXTENSION pg_cron;
+-- webhook_events by month, old months dropped whole (postgresql-15-partman)
+CREATE SCHEMA partman;
+CREATE EXTENSION pg_partman SCHEMA partman;
+SELECT antiban.manage_partitions();
 \set value \`cat $app_secret\`
 SELECT antiban.set_secret('app_secret', :'value');
 \set value \`cat $verify_token\`

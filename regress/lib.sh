@@ -5,7 +5,7 @@
 # kind come with NodeSource's nodejs, which bundles npm; where npm is missing,
 # Debian's nodejs and npm.
 if command -v npm >/dev/null 2>&1; then ANTIBAN_NODE_PACKAGES=""; else ANTIBAN_NODE_PACKAGES="nodejs npm"; fi
-ANTIBAN_BUILD_PACKAGES="build-essential pkg-config postgresql-15 postgresql-server-dev-15 postgresql-15-cron libpq-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libjson-c-dev liblinear-dev $ANTIBAN_NODE_PACKAGES"
+ANTIBAN_BUILD_PACKAGES="build-essential pkg-config postgresql-15 postgresql-server-dev-15 postgresql-15-cron postgresql-15-partman libpq-dev libcurl4-openssl-dev libssl-dev libmicrohttpd-dev libjson-c-dev liblinear-dev $ANTIBAN_NODE_PACKAGES"
 # (clang-14 and its compiler-rt: the libFuzzer harnesses in regress/fuzz)
 # (python3-yaml, python3-jsonschema and docker-compose: regress/t/060_compose.pl checks docker/compose.yaml
 # against the Compose schema docker-compose ships, with no Docker engine)

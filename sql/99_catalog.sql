@@ -11,6 +11,8 @@ SELECT c.oid::regclass AS relation_without_comment, c.relkind
 FROM pg_class c
 WHERE c.relnamespace = 'antiban'::regnamespace
   AND c.relkind IN ('r', 'v', 'm', 'p')
+  -- a partition pg_partman made is its parent's rows: the parent says what they are
+  AND NOT c.relispartition
   AND obj_description(c.oid, 'pg_class') IS NULL
 ORDER BY 1::text;
 

@@ -7,8 +7,8 @@
  * header of every POST that arrived while its previous call ran.  We check
  * the HMAC-SHA256 of exactly those bytes with the app secret (constant-time
  * compare), then store the events in one statement: Meta retries, and the
- * same body is stored once per verdict (UNIQUE body_sha256, ON CONFLICT DO
- * NOTHING).  Only events this call newly stored are applied, all together
+ * same body is stored once per verdict (the key of webhook_digests, ON
+ * CONFLICT DO NOTHING).  Only events this call newly stored are applied, all together
  * (antiban.apply_webhooks): in the same transaction, or by the webhook apply
  * worker right after commit (antiban.webhook_apply).  Either way a retry of
  * the same bytes applies nothing twice, and one commit makes every body of
@@ -296,17 +296,27 @@ typedef struct Post
 } Post;
 
 /*
- * All rows of the call in one statement.  Without a conflict target every
- * unique index arbitrates, so the same bytes are kept once per verdict (two
- * partial unique indexes), also twice within one call.  RETURNING follows
- * the order of the input.
+ * All rows of the call in one statement.  The digest goes first into
+ * webhook_digests, whose key keeps the same bytes once per verdict (also
+ * twice within one call, across partitions of webhook_events, and against
+ * a concurrent call, which waits for ours); only the first POST of each new
+ * digest is stored.  Identities follow the input order, so the RETURNING
+ * rows do, sorted by id.
  */
 static const char *const insert_sql =
-"INSERT INTO antiban.webhook_events (body_raw, body_size, body_sha256, body, signature_valid, status, problems)"
-" SELECT r, s, h, j, v, t::antiban.webhook_status, p::text[]"
-" FROM unnest($1::bytea[], $2::int8[], $3::bytea[], $4::jsonb[], $5::bool[], $6::text[], $7::text[])"
-"  AS u(r, s, h, j, v, t, p)"
-" ON CONFLICT DO NOTHING RETURNING id, body_sha256, signature_valid";
+"WITH u AS ("
+"  SELECT * FROM unnest($1::bytea[], $2::int8[], $3::bytea[], $4::jsonb[], $5::bool[], $6::text[], $7::text[])"
+"   WITH ORDINALITY AS u(r, s, h, j, v, t, p, ord)"
+"), fresh AS ("
+"  INSERT INTO antiban.webhook_digests (body_sha256, signature_valid)"
+"  SELECT h, v FROM u ORDER BY ord ON CONFLICT DO NOTHING RETURNING body_sha256, signature_valid"
+"), stored AS ("
+"  INSERT INTO antiban.webhook_events (body_raw, body_size, body_sha256, body, signature_valid, status, problems)"
+"  SELECT r, s, h, j, v, t::antiban.webhook_status, p::text[]"
+"  FROM (SELECT DISTINCT ON (u.h, u.v) u.* FROM u JOIN fresh f ON f.body_sha256 = u.h AND f.signature_valid = u.v"
+"        ORDER BY u.h, u.v, u.ord) first_posts ORDER BY ord"
+"  RETURNING id, body_sha256, signature_valid"
+") SELECT id, body_sha256, signature_valid FROM stored ORDER BY id";
 
 /*
  * Count the call's unsigned POSTs in their hour; how many of them the hour
@@ -455,7 +465,7 @@ insert_kept(Post *posts, int n)
 	args[6] = array_of(cols[6], NULL, rows, TEXTOID);
 	if (plan == NULL)
 		plan = privileged_prepare(insert_sql, 7, types);
-	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "antiban: could not store the webhooks");
 
 	/* the returned rows in input order: each is the first kept POST with its bytes and verdict */

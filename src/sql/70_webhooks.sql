@@ -4,8 +4,15 @@ CREATE TYPE antiban.webhook_status AS ENUM ('pending', 'applied', 'partial', 're
 COMMENT ON TYPE antiban.webhook_status IS
     'pending: stored (signature checked, raw bytes kept) and not applied yet (antiban.webhook_apply = worker: the webhook apply worker takes it within moments); applied: every change used; partial: something was not believed, repaired, clamped or not used (see problems); rejected: bad or missing signature (size, hash and first KB kept, not applied); malformed: signed but not JSON even after repairing its strings.';
 
+-- Partitioned by the time it arrived, so retention drops old partitions
+-- whole instead of deleting rows (issue 13 §4).  At install every row goes
+-- to the default partition; antiban.manage_partitions() hands the table to
+-- pg_partman where it is installed (monthly partitions, premade, dropped past
+-- retention.webhook_events), and the antiban-partitions job keeps it so.
+-- The key carries the partition column, as PostgreSQL requires; the id is
+-- still unique (one identity).
 CREATE TABLE antiban.webhook_events (
-    id               bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id               bigint GENERATED ALWAYS AS IDENTITY,
     received_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
     body_raw         bytea NOT NULL,
     body_size        bigint NOT NULL,
@@ -15,14 +22,26 @@ CREATE TABLE antiban.webhook_events (
     status           antiban.webhook_status NOT NULL,
     updates          integer NOT NULL DEFAULT 0,
     problems         text[] NOT NULL DEFAULT '{}',
-    applied_at       timestamptz
-);
+    applied_at       timestamptz,
+    PRIMARY KEY (id, received_at)
+) PARTITION BY RANGE (received_at);
+CREATE TABLE antiban.webhook_events_unsorted PARTITION OF antiban.webhook_events DEFAULT;
+COMMENT ON TABLE antiban.webhook_events_unsorted IS
+    'The partition of antiban.webhook_events every event lands in until antiban.manage_partitions() hands the table to pg_partman (which then moves them into monthly partitions).';
 CREATE INDEX webhook_events_received ON antiban.webhook_events USING brin (received_at);
 -- The same bytes are stored once per verdict: a copy refused for its
 -- signature (say while the app secret was being rotated) never hides Meta's
--- signed retry of the same body, which is stored and applied.
-CREATE UNIQUE INDEX webhook_events_signed_once ON antiban.webhook_events (body_sha256) WHERE signature_valid;
-CREATE UNIQUE INDEX webhook_events_unsigned_once ON antiban.webhook_events (body_sha256) WHERE NOT signature_valid;
+-- signed retry of the same body, which is stored and applied.  A unique
+-- index of a partitioned table must hold its partition column, so the
+-- digests live in a table of their own, which ingest writes first.
+CREATE TABLE antiban.webhook_digests (
+    body_sha256      bytea NOT NULL,
+    signature_valid  boolean NOT NULL,
+    received_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (body_sha256, signature_valid)
+);
+COMMENT ON TABLE antiban.webhook_digests IS
+    'The SHA-256 and verdict of every body in antiban.webhook_events: what keeps the same bytes stored once per verdict across partitions. Deleted with the events (retention.webhook_events).';
 
 -- Unsigned POSTs per hour: what a flood cost, although past
 -- antiban.webhook_rejected_per_hour their bodies are no longer kept.

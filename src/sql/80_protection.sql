@@ -283,18 +283,21 @@ LANGUAGE sql STABLE AS $$
         FROM per_code p CROSS JOIN LATERAL antiban.error_action(p.code) a
         GROUP BY p.number_id
     ), sends AS (
-        -- day rates count messages sent at least 10 min ago: younger ones
-        -- may not have had their delivered status yet
-        SELECT o.number_id,
-               count(*) FILTER (WHERE o.sent_at > c.now - recent) AS sent_recent,
-               count(*) FILTER (WHERE o.sent_at <= c.now - interval '10 minutes') AS sent_day,
-               count(*) FILTER (WHERE o.sent_at <= c.now - interval '10 minutes'
-                                  AND (o.delivered_at IS NOT NULL OR o.read_at IS NOT NULL)) AS delivered_day,
-               count(*) FILTER (WHERE o.sent_at <= c.now - interval '10 minutes' AND o.read_at IS NOT NULL) AS read_day,
-               count(*) AS sent_24h, min(o.sent_at) AS oldest_sent
-        FROM antiban.outbox o CROSS JOIN clock c
-        WHERE o.sent_at > c.now - interval '1 day'
-        GROUP BY o.number_id
+        -- from the rollup (51_send_minutes.sql), in whole minutes sent: a
+        -- minute counts when it ends inside the window; day rates count
+        -- minutes that ended at least 10 min ago: younger messages may not
+        -- have had their delivered status yet
+        SELECT m.number_id,
+               sum(m.sent) FILTER (WHERE m.minute + interval '1 minute' > c.now - recent)::bigint AS sent_recent,
+               sum(m.sent) FILTER (WHERE m.minute + interval '1 minute' <= c.now - interval '10 minutes')::bigint AS sent_day,
+               sum(m.delivered) FILTER (WHERE m.minute + interval '1 minute' <= c.now - interval '10 minutes')::bigint AS delivered_day,
+               sum(m.read) FILTER (WHERE m.minute + interval '1 minute' <= c.now - interval '10 minutes')::bigint AS read_day,
+               sum(m.sent)::bigint AS sent_24h,
+               -- the end of the oldest minute with a send: never before the send itself
+               min(m.minute) FILTER (WHERE m.sent > 0) + interval '1 minute' AS oldest_sent
+        FROM clock c CROSS JOIN LATERAL antiban.sends_per_minute(antiban.minute_of(c.now - interval '1 day')) m
+        WHERE m.minute + interval '1 minute' > c.now - interval '1 day'
+        GROUP BY m.number_id
     ), replies AS (
         SELECT i.phone_number_id, count(DISTINCT i.contact_id) AS replied
         FROM antiban.interactions i CROSS JOIN clock c
@@ -328,7 +331,7 @@ LANGUAGE sql STABLE AS $$
     ORDER BY n.id
 $$;
 COMMENT ON FUNCTION antiban.number_signals(interval) IS
-    'What each number''s health is computed from: quality and its trend, status, Meta''s health_status, error counts by health counter in the recent window (antiban.error_action), sends, deliveries, reads, replies and blocks of the last day; since the last evaluation, the latest congestion request (130429) and soft and hard pause signals; and for warming numbers their warm-up day and sends in the last 24 h.';
+    'What each number''s health is computed from: quality and its trend, status, Meta''s health_status, error counts by health counter in the recent window (antiban.error_action), sends, deliveries, reads (from antiban.send_minutes, in whole minutes sent), replies and blocks of the last day; since the last evaluation, the latest congestion request (130429) and soft and hard pause signals; and for warming numbers their warm-up day and sends in the last 24 h.';
 
 CREATE FUNCTION antiban.evaluate_health(OUT phone_number_id text, OUT health integer, OUT mode antiban.number_mode,
                                         OUT rate_factor double precision, OUT changed boolean, OUT reason text)

@@ -167,10 +167,12 @@ BEGIN
     -- error rate (bad codes) in the last 15 min against the hour before it
     FOR r IN
         WITH sent AS (
-            SELECT o.number_id,
-                   count(*) FILTER (WHERE o.sent_at > now - interval '15 minutes') AS recent,
-                   count(*) FILTER (WHERE o.sent_at <= now - interval '15 minutes') AS before
-            FROM antiban.outbox o WHERE o.sent_at > now - interval '75 minutes' GROUP BY o.number_id
+            -- from the rollup, in whole minutes sent (51_send_minutes.sql)
+            SELECT m.number_id,
+                   sum(m.sent) FILTER (WHERE m.minute + interval '1 minute' > now - interval '15 minutes') AS recent,
+                   sum(m.sent) FILTER (WHERE m.minute + interval '1 minute' <= now - interval '15 minutes') AS before
+            FROM antiban.sends_per_minute(antiban.minute_of(now - interval '75 minutes')) m
+            WHERE m.minute + interval '1 minute' > now - interval '75 minutes' GROUP BY m.number_id
         ), bad AS (
             SELECT e.number_id,
                    count(*) FILTER (WHERE e.at > now - interval '15 minutes') AS recent,

@@ -66,17 +66,24 @@ DECLARE
     t record;
     r record;
 BEGIN
+    -- the sends rollup first: its log is short, so its retention is too
+    PERFORM antiban.fold_send_minutes();
     FOR t IN
         SELECT * FROM (VALUES
-            ('webhook_events', 'antiban.webhook_events'::regclass, 'received_at', NULL::text),
-            ('decisions', 'antiban.decisions'::regclass, 'decided_at', NULL),
-            ('health_events', 'antiban.health_events'::regclass, 'at', NULL),
+            -- partitioned: old partitions are dropped whole, only the
+            -- default partition's old rows are deleted
+            ('webhook_events', 'antiban.webhook_events'::regclass, 'received_at', NULL::text, 'webhook_events'),
+            ('webhook_digests', 'antiban.webhook_digests'::regclass, 'received_at', NULL, 'webhook_events'),
+            ('decisions', 'antiban.decisions'::regclass, 'decided_at', NULL, 'decisions'),
+            ('health_events', 'antiban.health_events'::regclass, 'at', NULL, 'health_events'),
+            ('send_minutes', 'antiban.send_minutes'::regclass, 'minute', NULL, 'send_minutes'),
             -- only what Meta confirmed: failed, unknown or waiting rows stay
             ('delivered_outbox', 'antiban.outbox'::regclass, 'created_at',
-             $c$state IN ('delivered', 'read') AND coalesce(read_at, delivered_at) < $1$c$)) AS x(name, tbl, col, extra)
+             $c$state IN ('delivered', 'read') AND coalesce(read_at, delivered_at) < $1$c$, 'delivered_outbox'))
+            AS x(name, tbl, col, extra, setting)
     LOOP
         what := t.name;
-        cutoff := antiban.now() - antiban.setting_interval('retention.' || t.name);
+        cutoff := antiban.now() - antiban.setting_interval('retention.' || t.setting);
         SELECT * INTO r FROM antiban.delete_old_rows(t.tbl, t.col, cutoff, t.extra);
         deleted := r.deleted;
         partitions_dropped := r.partitions_dropped;
@@ -85,7 +92,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.apply_retention() IS
-    'Delete what antiban.settings retention.* says is old enough: webhook events, decisions, health events and delivered or read outbox rows (their costs stay in antiban.message_costs, their counts in antiban.daily_rollups). Bounded per run (retention.max_rows_per_run per table); the pg_cron job runs it every 10 minutes.';
+    'Delete what antiban.settings retention.* says is old enough: webhook events (old partitions dropped whole, see antiban.manage_partitions) and their digests, decisions, health events, sends per minute and delivered or read outbox rows (their costs stay in antiban.message_costs, their counts in antiban.daily_rollups and antiban.send_minutes). Bounded per run (retention.max_rows_per_run per table); the pg_cron job runs it every 10 minutes.';
 
 -- ---- daily rollups ----
 
@@ -189,9 +196,12 @@ SELECT s.relid::regclass AS table_name, s.n_live_tup, s.n_dead_tup,
                 THEN format('ANALYZE %s', s.relid::regclass)
        END AS hint
 FROM pg_catalog.pg_stat_user_tables s
-WHERE s.relid IN ('antiban.outbox'::regclass, 'antiban.webhook_events'::regclass, 'antiban.decisions'::regclass,
+WHERE s.relid IN ('antiban.outbox'::regclass, 'antiban.decisions'::regclass,
                   'antiban.message_costs'::regclass, 'antiban.tier_volumes'::regclass,
-                  'antiban.webhook_changes'::regclass, 'antiban.send_errors'::regclass);
+                  'antiban.webhook_changes'::regclass, 'antiban.send_errors'::regclass,
+                  'antiban.webhook_digests'::regclass, 'antiban.send_minute_changes'::regclass)
+   -- a partitioned table has no statistics of its own: its partitions do
+   OR s.relid IN (SELECT p.relid FROM pg_catalog.pg_partition_tree('antiban.webhook_events') p WHERE p.isleaf);
 COMMENT ON VIEW antiban.vacuum_hints IS
     'antiban''s hot tables with their dead rows and changes since the last analyze, and the command to run when autovacuum lags (more than 20 % dead rows, or 10 % changed since ANALYZE). The antiban-vacuum job runs VACUUM (ANALYZE) on them nightly.';
 
@@ -211,6 +221,11 @@ LANGUAGE sql STABLE AS $$
          'VACUUM (ANALYZE) antiban.outbox, antiban.webhook_events, antiban.decisions, antiban.message_costs, antiban.webhook_changes',
          'vacuums and analyzes the hot tables at night (see antiban.vacuum_hints)')
     ) AS j(job_name, schedule, command, description)
+    -- pg_partman's upkeep of the partitioned tables, where it is installed
+    UNION ALL
+    SELECT 'antiban-partitions', '17 * * * *', 'SELECT antiban.manage_partitions()',
+           'makes next months'' partitions of antiban.webhook_events ahead of time and drops those past retention.webhook_events (pg_partman)'
+    WHERE EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'pg_partman')
     -- FOR THE LEADS WORK: the nightly retraining job appears once its function exists.
     UNION ALL
     SELECT 'antiban-lead-model', '15 2 * * *', 'SELECT antiban.train_lead_model()',

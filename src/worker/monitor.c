@@ -65,6 +65,9 @@ static void
 evaluate_step(void)
 {
 	worker_begin("scoring numbers");
+	/* the score reads the sends rollup: fold its log first (stays short) */
+	if (SPI_execute("SELECT antiban.fold_send_minutes()", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "antiban: could not fold the sends rollup");
 	if (SPI_execute("SELECT count(*) FROM antiban.evaluate_health() WHERE changed", false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "antiban: could not evaluate health");
 	worker_commit();

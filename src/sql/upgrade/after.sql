@@ -111,4 +111,12 @@ BEGIN
 END
 $upgrade$;
 
+-- What the new version keeps beside the rows: the digests that keep each
+-- webhook body stored once (webhook_events is partitioned now), and the
+-- sends per minute the health score reads instead of the outbox.
+INSERT INTO antiban.webhook_digests (body_sha256, signature_valid, received_at)
+SELECT body_sha256, signature_valid, min(received_at) FROM antiban.webhook_events GROUP BY 1, 2
+ON CONFLICT DO NOTHING;
+SELECT antiban.rebuild_send_minutes(antiban.now() - antiban.setting_interval('retention.send_minutes'));
+
 DROP SCHEMA antiban_previous CASCADE;
