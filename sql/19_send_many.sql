@@ -144,6 +144,12 @@ RESET ROLE;
 SELECT p.business_id, count(*) AS messages, bool_and(o.phone_number_id LIKE '300%') AS own_numbers
 FROM antiban.outbox o JOIN antiban.portfolios p ON p.id = o.portfolio_id
 WHERE o.idempotency_key LIKE 'app-%' GROUP BY 1;
+-- keys are per portfolio: 'app-21' in portfolio 100 is another message, never 101's
+SELECT m.id AS keyed_100, m.state FROM antiban.send_template_many(ARRAY['+5511987650025'], 'boas_vindas', 'pt_BR',
+    portfolio => '100', idempotency_keys => ARRAY['app-21']) m \gset
+SELECT :'state' AS state, p.business_id, o.recipient FROM antiban.outbox o JOIN antiban.portfolios p ON p.id = o.portfolio_id
+WHERE o.id = :keyed_100;
+SELECT count(*) AS two_messages_one_key FROM antiban.outbox WHERE idempotency_key = 'app-21';
 -- the same recipients decided in the other portfolio: each portfolio its own person
 SELECT * FROM pg_temp.both('p101', ARRAY['+553188880301', '+5511987650024'], portfolio => '101');
 DROP OWNED BY send_many_app, send_many_admin;
@@ -157,8 +163,9 @@ SELECT w.id, 'pedido_pronto', 'pt_BR', 'UTILITY', 'APPROVED',
        '[{"type": "BODY", "text": "Seu pedido {{1}} está pronto"}]'
 FROM antiban.wabas w WHERE w.waba_id = '200';
 SELECT * FROM antiban.send_template_many(ARRAY['+5511987650005', '+5511987650006'], 'pedido_pronto', 'pt_BR',
-                                         ARRAY['["42"]', '["42", "extra"]']::jsonb[], 'utility');
-SELECT * FROM antiban.send_template_many(ARRAY['+5511987650005'], 'pedido_pronta', 'pt_BR', ARRAY['["42"]']::jsonb[], 'utility');
+                                         ARRAY['["42"]', '["42", "extra"]']::jsonb[], 'utility', portfolio => '100');
+SELECT * FROM antiban.send_template_many(ARRAY['+5511987650005'], 'pedido_pronta', 'pt_BR', ARRAY['["42"]']::jsonb[], 'utility',
+                                         portfolio => '100');
 -- fitting parameters (looked up once for the set)
 SELECT count(*) AS queued FROM antiban.send_template_many(ARRAY['+5511987650005', '+5511987650006'], 'pedido_pronto', 'pt_BR',
                                          ARRAY['["42"]', '["43"]']::jsonb[], 'utility', portfolio => '100');
