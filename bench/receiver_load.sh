@@ -75,15 +75,8 @@ start_cluster "$DIR" "$PORT"
 sql_in() { db=$1; shift; cluster_psql "$DIR" "$PORT" "$db" -tA "$@"; }
 jit=$(sql_in postgres -c "SHOW jit")
 sql_in postgres -c "CREATE DATABASE antiban" >/dev/null
-sql_in antiban -c "CREATE EXTENSION antiban" -c "
-	INSERT INTO antiban.portfolios (business_id, messaging_limit) VALUES ('1', 'TIER_UNLIMITED');
-	INSERT INTO antiban.wabas (waba_id, portfolio_id) VALUES ('200', 1);
-	INSERT INTO antiban.numbers (phone_number_id, waba_id, throughput_level)
-	SELECT (4000000 + i)::text, 1, 'HIGH' FROM generate_series(1, 4) i;
-	SELECT antiban.set_secret('app_secret', '$SECRET');" >/dev/null
-sql_in postgres -c "DO \$\$ BEGIN CREATE ROLE receiver LOGIN IN ROLE antiban_receiver;
-	EXCEPTION WHEN duplicate_object THEN NULL; END \$\$" \
-	-c "DO \$\$ BEGIN CREATE ROLE dashboard LOGIN IN ROLE antiban_dashboard;
+sql_in antiban -v secret="$SECRET" -f "$ANTIBAN_ROOT/bench/webhook_setup.sql" >/dev/null
+sql_in postgres -c "DO \$\$ BEGIN CREATE ROLE dashboard LOGIN IN ROLE antiban_dashboard;
 	EXCEPTION WHEN duplicate_object THEN NULL; END \$\$" >/dev/null
 
 # Every run posts bodies no run posted before (a repeat is a cheap duplicate).

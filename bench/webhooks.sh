@@ -56,14 +56,7 @@ jit_works=$(sql_in postgres -c "SET jit_above_cost = 0" \
 # The data, once, in database antiban; every run gets a fresh copy of it
 # (bench_run), so each run applies the same changes to the same rows.
 sql_in postgres -c "CREATE DATABASE antiban" >/dev/null
-sql_in antiban -c "CREATE EXTENSION antiban" -c "
-	INSERT INTO antiban.portfolios (business_id, messaging_limit) VALUES ('1', 'TIER_UNLIMITED');
-	INSERT INTO antiban.wabas (waba_id, portfolio_id) VALUES ('200', 1);
-	INSERT INTO antiban.numbers (phone_number_id, waba_id, throughput_level)
-	SELECT (4000000 + i)::text, 1, 'HIGH' FROM generate_series(1, 4) i;
-	SELECT antiban.set_secret('app_secret', '$SECRET');" >/dev/null
-sql_in postgres -c "DO \$\$ BEGIN CREATE ROLE receiver LOGIN IN ROLE antiban_receiver;
-	EXCEPTION WHEN duplicate_object THEN NULL; END \$\$" >/dev/null
+sql_in antiban -v secret="$SECRET" -f "$ANTIBAN_ROOT/bench/webhook_setup.sql" >/dev/null
 bodies() {	# MIX STATUS_POSTS PER_POST STATUSES_PER_INBOUND
 	say "signing the $1 mix: $2 status POSTs of $3, an inbound message after every $4"
 	sql_in antiban -v mix="$1" -v status_posts="$2" -v per_post="$3" -v statuses_per_inbound="$4" \

@@ -5,14 +5,7 @@
 -- order (a read never goes back to delivered), pricing from whichever status
 -- carried it, each event credited with the messages it moved.
 \i regress/fixture.sql
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgcrypto;
-RESET client_min_messages;
-SELECT antiban.set_secret('app_secret', 'app-secret-for-tests');
-SET antiban.webhook_apply = inline;
-CREATE FUNCTION pg_temp.sign(body text) RETURNS text LANGUAGE sql AS $$
-    SELECT 'sha256=' || encode(hmac(convert_to(body, 'UTF8'), 'app-secret-for-tests', 'sha256'), 'hex')
-$$;
+\i regress/webhook_sign.sql
 -- One status of message N, with PMP pricing when priced.
 CREATE FUNCTION pg_temp.status(n bigint, status text, priced boolean) RETURNS text LANGUAGE sql AS $$
     SELECT format('{"object":"whatsapp_business_account","entry":[{"id":"200","changes":[{"field":"messages","value":'

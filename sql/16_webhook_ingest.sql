@@ -3,17 +3,7 @@
 -- batch (unsigned, not JSON, a status whose apply fails) loses nothing of
 -- the others; the statuses of the good ones are applied together.
 \i regress/fixture.sql
-SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS pgcrypto;
-RESET client_min_messages;
-SELECT antiban.set_secret('app_secret', 'app-secret-for-tests');
--- applied in the call itself (the default, said here so this file sees the
--- result whatever the server's setting; the webhook apply worker's mode is
--- the TAP test 023's)
-SET antiban.webhook_apply = inline;
-CREATE FUNCTION pg_temp.sign(body text) RETURNS text LANGUAGE sql AS $$
-    SELECT 'sha256=' || encode(hmac(convert_to(body, 'UTF8'), 'app-secret-for-tests', 'sha256'), 'hex')
-$$;
+\i regress/webhook_sign.sql
 CREATE FUNCTION pg_temp.envelope(value text) RETURNS text LANGUAGE sql AS $$
     SELECT format('{"object":"whatsapp_business_account","entry":[{"id":"200","changes":[{"field":"messages","value":'
                   '{"messaging_product":"whatsapp","metadata":{"display_phone_number":"5511900000001","phone_number_id":"1001"},%s}}]}]}',
