@@ -28,7 +28,7 @@
 --    antiban.lead_scoring = deferred leaves the webhook path one INSERT of
 --    queue rows (antiban.lead_event_queue: the inbound messages by id, our
 --    messages' sends, reads and failures by person) and nothing else;
---    antiban.process_lead_events(), run by the "antiban lead scorer"
+--    antiban.process_lead_events(), run by the "antiban leads"
 --    worker every antiban.lead_scoring_interval, makes the leads and scores
 --    them in batches, in the order the events arrived.
 
@@ -339,30 +339,32 @@ COMMENT ON FUNCTION antiban.lead_message_events(bigint[]) IS
     'Internal: the inbound messages given (antiban.interactions ids) make or find each person''s lead (their open lead; one closed less than lead_routing.new_lead_after ago; else a new one with its source: ctwa referral with its ad id, a campaign, or organic); returns the lead events they are (inbound, tap for button and list replies, opt_out for a stop), in the order they happened.';
 
 -- The inbound messages of one webhook change this transaction applied
--- (antiban.apply_messages calls it once, after its loop).  Inline: their
--- leads made and scored now.  Deferred: one INSERT of queue rows.
-CREATE FUNCTION antiban.leads_from_messages(value jsonb) RETURNS integer
+-- (antiban.interactions ids, in the order they happened).
+CREATE FUNCTION antiban.change_inbound_messages(value jsonb) RETURNS bigint[]
+LANGUAGE sql STABLE
+-- (by wamid: the only index that finds them; "received in this
+-- transaction" would look selective to the planner and cost a scan)
+RETURN ARRAY(SELECT i.id FROM antiban.interactions i
+             WHERE i.wamid = ANY (ARRAY(SELECT m ->> 'id' FROM jsonb_array_elements(value -> 'messages') m
+                                        WHERE m ? 'id'))
+               AND i.received_at = now() AND i.direction = 'in'
+               AND i.message_type NOT IN ('system', 'request_welcome')
+             ORDER BY i.occurred_at, i.id);
+COMMENT ON FUNCTION antiban.change_inbound_messages(jsonb) IS
+    'Internal: the inbound messages (antiban.interactions ids, in the order they happened, system events left out) of a messages change this transaction applied.';
+
+-- Inline scoring: the change's inbound messages make their leads and are
+-- scored now.
+CREATE FUNCTION antiban.leads_from_messages(interactions bigint[]) RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
-    ids bigint[];
     ev record;
 BEGIN
-    -- (by wamid: the only index that finds them; "received in this
-    -- transaction" would look selective to the planner and cost a scan)
-    ids := ARRAY(SELECT i.id FROM antiban.interactions i
-                 WHERE i.wamid = ANY (ARRAY(SELECT m ->> 'id' FROM jsonb_array_elements(value -> 'messages') m
-                                            WHERE m ? 'id'))
-                   AND i.received_at = now() AND i.direction = 'in'
-                   AND i.message_type NOT IN ('system', 'request_welcome')
-                 ORDER BY i.occurred_at, i.id);
-    IF cardinality(ids) = 0 THEN
-        RETURN 0;
-    END IF;
     SELECT array_agg(e.ev_lead) AS leads, array_agg(e.ev_kind) AS kinds, array_agg(e.ev_at) AS ats,
            array_agg(e.ev_body) AS bodies, array_agg(e.ev_portfolio) AS portfolios
     INTO ev
-    FROM antiban.lead_message_events(ids) e;
+    FROM antiban.lead_message_events(interactions) e;
     IF ev.leads IS NULL THEN
         RETURN 0;
     END IF;
@@ -371,12 +373,12 @@ BEGIN
     RETURN cardinality(ARRAY(SELECT DISTINCT unnest(ev.leads)));
 END
 $$;
-COMMENT ON FUNCTION antiban.leads_from_messages(jsonb) IS
-    'Internal (antiban.note_inbound_messages, inline scoring): the inbound messages of the change applied by this transaction make or find their leads (antiban.lead_message_events) and are scored in one antiban.note_lead_events call and one antiban.apply_lead_scores. Returns the leads touched.';
+COMMENT ON FUNCTION antiban.leads_from_messages(bigint[]) IS
+    'Internal (antiban.note_inbound_messages, inline scoring): inbound messages (antiban.interactions ids) make or find their leads (antiban.lead_message_events) and are scored in one antiban.note_lead_events call and one antiban.apply_lead_scores. Returns the leads touched.';
 
--- Deferred scoring: the inbound messages of the change, queued by id in
--- one statement; their leads are made when the queue is processed.
-CREATE FUNCTION antiban.queue_lead_messages(value jsonb) RETURNS integer
+-- Deferred scoring: the change's inbound messages queued by id in one
+-- statement; their leads are made when the queue is processed.
+CREATE FUNCTION antiban.queue_lead_messages(interactions bigint[]) RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
@@ -385,30 +387,33 @@ BEGIN
     INSERT INTO antiban.lead_event_queue (interaction_id, person_id, portfolio_id, kind, at)
     SELECT i.id, k.person_id, k.portfolio_id, 'message', i.occurred_at
     FROM antiban.interactions i JOIN antiban.contacts k ON k.id = i.contact_id
-    WHERE i.wamid = ANY (ARRAY(SELECT m ->> 'id' FROM jsonb_array_elements(value -> 'messages') m WHERE m ? 'id'))
-      AND i.received_at = now() AND i.direction = 'in'
-      AND i.message_type NOT IN ('system', 'request_welcome')
-      AND k.person_id IS NOT NULL AND k.portfolio_id IS NOT NULL
+    WHERE i.id = ANY (interactions) AND k.person_id IS NOT NULL AND k.portfolio_id IS NOT NULL
     ORDER BY i.occurred_at, i.id;
     GET DIAGNOSTICS queued = ROW_COUNT;
     RETURN queued;
 END
 $$;
-COMMENT ON FUNCTION antiban.queue_lead_messages(jsonb) IS
-    'Internal (antiban.note_inbound_messages, antiban.lead_scoring = deferred): the inbound messages of the change applied by this transaction queued in antiban.lead_event_queue by their interaction, in one INSERT: the webhook path makes no lead and scores nothing. Returns the messages queued.';
+COMMENT ON FUNCTION antiban.queue_lead_messages(bigint[]) IS
+    'Internal (antiban.note_inbound_messages, antiban.lead_scoring = deferred): inbound messages (antiban.interactions ids) queued in antiban.lead_event_queue by their interaction, in one INSERT: the webhook path makes no lead and scores nothing. Returns the messages queued.';
 
 CREATE FUNCTION antiban.note_inbound_messages(value jsonb) RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    ids bigint[];
 BEGIN
     IF NOT antiban.lead_flow_on() OR jsonb_typeof(value -> 'messages') IS DISTINCT FROM 'array' THEN
         RETURN 0;
     END IF;
+    ids := antiban.change_inbound_messages(value);
+    IF cardinality(ids) = 0 THEN
+        RETURN 0;
+    END IF;
     IF current_setting('antiban.lead_scoring') = 'deferred' THEN
         -- (one INSERT: no subtransaction needed to keep the messages)
-        RETURN antiban.queue_lead_messages(value);
+        RETURN antiban.queue_lead_messages(ids);
     END IF;
     BEGIN
-        RETURN antiban.leads_from_messages(value);
+        RETURN antiban.leads_from_messages(ids);
     EXCEPTION
         WHEN deadlock_detected OR serialization_failure OR lock_not_available OR query_canceled THEN
             RAISE;
