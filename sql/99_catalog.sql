@@ -23,6 +23,15 @@ WHERE p.pronamespace = 'antiban'::regnamespace
   AND NOT coalesce('search_path=pg_catalog, antiban, pg_temp' = ANY (p.proconfig), false)
 ORDER BY 1::text;
 
+-- a plan made once and kept (force_generic_plan) must not be a sequential
+-- scan chosen while a table was empty (sql/16_webhook_apply_plans)
+SELECT p.oid::regprocedure AS generic_plans_that_may_scan
+FROM pg_proc p
+WHERE p.pronamespace = 'antiban'::regnamespace
+  AND 'plan_cache_mode=force_generic_plan' = ANY (p.proconfig)
+  AND NOT 'enable_seqscan=off' = ANY (p.proconfig)
+ORDER BY 1::text;
+
 -- the checks can fail: a function created without a comment is found
 CREATE FUNCTION antiban.undocumented_probe() RETURNS int LANGUAGE sql RETURN 1;
 SELECT p.oid::regprocedure AS function_without_comment

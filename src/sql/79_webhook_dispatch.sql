@@ -131,6 +131,12 @@ COMMENT ON FUNCTION antiban.webhook_status_list(jsonb) IS
 CREATE FUNCTION antiban.apply_webhooks(events bigint[]) RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, antiban, pg_temp
+-- Every statement under it (and its triggers') finds rows by key.  Their
+-- plans are cached for the session, and the first may be made while the
+-- tables are empty (a new install, a tenant's first webhooks), when a
+-- sequential scan costs nothing: kept as the tables grow, it would read a
+-- whole table per webhook (sql/16_webhook_apply_plans).
+SET enable_seqscan = off
 AS $$
 DECLARE
     received timestamptz := antiban.now();

@@ -264,8 +264,10 @@ CREATE FUNCTION antiban.lead_message_events(interactions bigint[])
 RETURNS TABLE (ev_lead bigint, ev_kind text, ev_at timestamptz, ev_body text, ev_portfolio bigint)
 LANGUAGE plpgsql VOLATILE
 -- (generic plans: the webhook path runs these statements for every POST;
--- planning them each time would cost more than running them)
-SET plan_cache_mode = force_generic_plan AS $$
+-- planning them each time would cost more than running them.  No
+-- sequential scans: a plan made once while a table was empty would keep
+-- reading it whole per row as it grows; see antiban.apply_webhooks)
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
     p record;
     lead bigint;
@@ -357,7 +359,7 @@ COMMENT ON FUNCTION antiban.change_inbound_messages(jsonb) IS
 -- scored now.
 CREATE FUNCTION antiban.leads_from_messages(interactions bigint[]) RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET plan_cache_mode = force_generic_plan AS $$
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
     ev record;
 BEGIN
@@ -380,7 +382,7 @@ COMMENT ON FUNCTION antiban.leads_from_messages(bigint[]) IS
 -- statement; their leads are made when the queue is processed.
 CREATE FUNCTION antiban.queue_lead_messages(interactions bigint[]) RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET plan_cache_mode = force_generic_plan AS $$
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
     queued integer;
 BEGIN
@@ -433,7 +435,7 @@ COMMENT ON FUNCTION antiban.note_inbound_messages(jsonb) IS
 -- person find the lead those made.
 CREATE FUNCTION antiban.process_lead_events(max_events integer DEFAULT 10000) RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET plan_cache_mode = force_generic_plan AS $$
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
     batch record;
     made record;
@@ -581,8 +583,10 @@ COMMENT ON FUNCTION antiban.apply_lead_scores(bigint[], timestamptz[], timestamp
 CREATE FUNCTION antiban.outbox_lead_events() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 -- (generic plans: the webhook path runs these statements for every POST;
--- planning them each time would cost more than running them)
-SET plan_cache_mode = force_generic_plan AS $$
+-- planning them each time would cost more than running them.  No
+-- sequential scans: a plan made once while a table was empty would keep
+-- reading it whole per row as it grows; see antiban.apply_webhooks)
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
     ev_leads bigint[];
     ev_kinds text[];
