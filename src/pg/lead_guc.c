@@ -1,9 +1,11 @@
 /*
  * lead_guc.c
- *		antiban.lead_* parameters of the lead qualification model.
+ *		antiban.lead_* parameters of the lead qualification model, and the
+ *		transaction-local switch of the scoring mode the webhook apply uses.
  */
 #include "pg/lead.h"
 
+#include "fmgr.h"
 #include "utils/guc.h"
 
 #include "core/lead_score.h"
@@ -69,4 +71,21 @@ antiban_define_lead_gucs(void)
 							"A full batch is followed by the next at once.",
 							&antiban_lead_scoring_interval_ms, 1000, 10, 3600000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+}
+
+/*
+ * antiban.defer_lead_scoring(deferred): antiban.lead_scoring for the rest of
+ * the transaction, as SET LOCAL would (undone by a rollback).  The webhook
+ * apply uses it to score a batch at once; it runs as antiban's owner, who
+ * may not SET a superuser parameter, hence this function, which no role is
+ * granted.
+ */
+PG_FUNCTION_INFO_V1(antiban_defer_lead_scoring);
+
+Datum
+antiban_defer_lead_scoring(PG_FUNCTION_ARGS)
+{
+	(void) set_config_option("antiban.lead_scoring", PG_GETARG_BOOL(0) ? "deferred" : "inline",
+							 PGC_SUSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+	PG_RETURN_VOID();
 }

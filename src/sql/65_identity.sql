@@ -157,8 +157,12 @@ BEGIN
     -- changed meanwhile (a key taken first by another transaction, a merge)
     -- sends it round again.
     FOR attempt IN 1 .. 10 LOOP
+        -- (each key by the primary key, one probe each, whatever the
+        -- statistics of person_ids said when this plan was made)
         SELECT array_agg(DISTINCT i.person_id ORDER BY i.person_id), count(*) INTO found, known
-        FROM antiban.person_ids i WHERE i.portfolio_id = portfolio AND i.key = ANY (wanted);
+        FROM unnest(wanted) w(key)
+             CROSS JOIN LATERAL (SELECT x.person_id FROM antiban.person_ids x
+                                 WHERE x.portfolio_id = portfolio AND x.key = w.key LIMIT 1) i;
         IF known = cardinality(wanted) AND cardinality(found) = 1 THEN
             person := found[1];
             EXIT;

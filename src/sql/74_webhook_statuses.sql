@@ -1,6 +1,7 @@
 -- Statuses of our messages: sent < delivered < read, failed terminal; pricing.
 
--- statuses: [{entry, change, phone_number_id (the change's metadata), status}]
+-- statuses: [{entry, change, phone_number_id (the change's metadata), status,
+-- message (the outbox id of its wamid, when the caller found it)}]
 CREATE FUNCTION antiban.apply_statuses(statuses jsonb, OUT applied integer, OUT problems text[])
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -14,19 +15,27 @@ BEGIN
     -- statuses that are not ours come back here.
     FOR r IN
         WITH s AS (
-            SELECT x.entry, x.change, x.phone_number_id, x.status ->> 'id' AS wamid,
+            SELECT x.entry, x.change, x.phone_number_id, x.message, x.status ->> 'id' AS wamid,
                    CASE x.status ->> 'status' WHEN 'played' THEN 'read' ELSE x.status ->> 'status' END AS status,
                    x.status ->> 'biz_opaque_callback_data' AS callback,
                    nullif(x.status ->> 'recipient_id', '') AS recipient_id,
                    -- a business-scoped user id: Meta names it recipient_user_id (user_id in older payloads)
                    coalesce(nullif(x.status ->> 'recipient_user_id', ''), nullif(x.status ->> 'user_id', '')) AS user_id,
                    x.status -> 'pricing' AS pricing, x.status -> 'errors' AS errors
-            FROM jsonb_to_recordset(statuses) AS x(entry integer, change integer, phone_number_id text, status jsonb)
+            FROM jsonb_to_recordset(statuses) AS x(entry integer, change integer, phone_number_id text, status jsonb,
+                                                   message bigint)
             WHERE x.status ->> 'status' IN ('sent', 'delivered', 'read', 'played', 'failed')
+        ), by_wamid AS (
+            -- the message of the wamid (apply_webhooks found it already), or
+            -- one probe per status (a scalar subquery: never a hash of the
+            -- outbox); none: only the callback may tie the status to one
+            SELECT coalesce(s.message, (SELECT o.id FROM antiban.outbox o WHERE o.wamid = s.wamid LIMIT 1)) AS id, s.*
+            FROM s
         ), matched AS (
             -- Meta's wamid is the message's own id
-            SELECT o.id, NULL::text AS mismatch, s.*
-            FROM s JOIN antiban.outbox o ON o.wamid = s.wamid
+            SELECT b.id, NULL::text AS mismatch, b.entry, b.change, b.phone_number_id, b.wamid, b.status, b.callback,
+                   b.recipient_id, b.user_id, b.pricing, b.errors
+            FROM by_wamid b WHERE b.id IS NOT NULL
             UNION ALL
             -- our outbox id in biz_opaque_callback_data, which any other app on
             -- the WABA may also use: believed only if the rest agrees with the row
@@ -49,8 +58,10 @@ BEGIN
                                         coalesce(s.recipient_id, s.user_id, '(none)'), o.recipient)
                    END,
                    s.*
-            FROM s JOIN antiban.outbox o ON s.callback ~ '^[1-9][0-9]{0,17}$' AND o.id = s.callback::bigint
-            WHERE NOT EXISTS (SELECT 1 FROM antiban.outbox w WHERE w.wamid = s.wamid)
+            FROM (SELECT b.entry, b.change, b.phone_number_id, b.wamid, b.status, b.callback, b.recipient_id,
+                         b.user_id, b.pricing, b.errors
+                  FROM by_wamid b WHERE b.id IS NULL) s
+                 JOIN antiban.outbox o ON s.callback ~ '^[1-9][0-9]{0,17}$' AND o.id = s.callback::bigint
         ), furthest AS (
             -- one update per message: its furthest status in this batch, pricing
             -- from any (a window over the message's statuses, not a probe of

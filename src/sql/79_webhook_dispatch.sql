@@ -156,38 +156,54 @@ DECLARE
     m text[];
     ok boolean := true;
     r record;
+    -- inline lead scoring, for the whole batch at once (see below)
+    leads_batched boolean := antiban.lead_flow_on() AND current_setting('antiban.lead_scoring') = 'inline';
+    queued_after bigint;
 BEGIN
     -- applied once: an event that is no longer pending is left alone
+    -- (locked by id, then judged on the version locked; OFFSET 0 keeps the
+    -- status test out of the scan: a plan that also read the index of
+    -- pending events would read the whole backlog for each batch)
     SELECT array_agg(p.id ORDER BY p.id) INTO ids
-    FROM (SELECT w.id FROM antiban.webhook_events w
-          WHERE w.id = ANY (events) AND w.status = 'pending' ORDER BY w.id FOR UPDATE) p;
+    FROM (SELECT w.id, w.status FROM antiban.webhook_events w
+          WHERE w.id = ANY (events) ORDER BY w.id OFFSET 0 FOR UPDATE) p
+    WHERE p.status = 'pending';
     n := coalesce(cardinality(ids), 0);
     IF n = 0 THEN
         RETURN 0;
     END IF;
     updates := array_fill(0, ARRAY[n]);
     problems := array_fill('[]'::jsonb, ARRAY[n]);
+    -- Inline scoring, done once for the batch: its inbound messages, sends,
+    -- reads and failures are queued as deferred scoring queues them (one
+    -- INSERT per change or statement), then made into leads and scored
+    -- together before this returns, in the order they arrived.  Scoring
+    -- them change by change cost four times the apply of the change.
+    IF leads_batched THEN
+        queued_after := coalesce((SELECT max(q.id) FROM antiban.lead_event_queue q), 0);
+        PERFORM antiban.defer_lead_scoring(true);
+    END IF;
 
     WITH st AS (
         SELECT u.ord::integer AS ord, s.entry, s.change, s.phone_number_id, s.status, s.k,
                dense_rank() OVER (ORDER BY u.ord, s.entry) - 1 AS g,
-               -- a scalar subquery, so each is one index probe (never a
-               -- hashed scan of the whole outbox)
-               (SELECT false FROM antiban.outbox o WHERE o.wamid = s.status ->> 'id' LIMIT 1) IS NULL AS by_callback
+               -- the message it is about: a scalar subquery, so each is one
+               -- index probe (never a hashed scan of the whole outbox)
+               (SELECT o.id FROM antiban.outbox o WHERE o.wamid = s.status ->> 'id' LIMIT 1) AS message
         FROM unnest(ids) WITH ORDINALITY AS u(id, ord)
         JOIN antiban.webhook_events w ON w.id = u.id
         CROSS JOIN LATERAL antiban.webhook_status_list(w.body) s
     )
     SELECT (SELECT jsonb_agg(jsonb_build_object('entry', st.g, 'change', st.change, 'phone_number_id', st.phone_number_id,
-                                               'status', st.status, 'ord', st.ord)
+                                               'status', st.status, 'ord', st.ord, 'message', st.message)
                              ORDER BY st.ord, st.entry, st.change, st.k)
-            FROM st WHERE NOT st.by_callback),
-           (SELECT jsonb_object_agg(st.g, jsonb_build_array(st.ord, st.entry)) FROM st WHERE NOT st.by_callback),
+            FROM st WHERE st.message IS NOT NULL),
+           (SELECT jsonb_object_agg(st.g, jsonb_build_array(st.ord, st.entry)) FROM st WHERE st.message IS NOT NULL),
            (SELECT jsonb_object_agg(b.ord, b.list)
             FROM (SELECT st.ord, jsonb_agg(jsonb_build_object('entry', st.entry, 'change', st.change,
                                                               'phone_number_id', st.phone_number_id, 'status', st.status)
                                            ORDER BY st.entry, st.change, st.k) AS list
-                  FROM st WHERE st.by_callback GROUP BY st.ord) b)
+                  FROM st WHERE st.message IS NULL GROUP BY st.ord) b)
     INTO batch, places, by_callback;
 
     IF batch IS NOT NULL THEN
@@ -196,13 +212,13 @@ BEGIN
         SELECT array_agg(c.id ORDER BY c.id), array_agg(c.tid ORDER BY c.id), array_agg(c.ord ORDER BY c.id)
         INTO moved_ids, moved_tids, moved_ords
         FROM (SELECT DISTINCT ON (o.id) o.id, o.tid, s.ord
-              FROM (SELECT o.id, o.ctid AS tid, o.wamid FROM antiban.outbox o
-                    WHERE o.wamid IN (SELECT b.y -> 'status' ->> 'id' FROM jsonb_array_elements(batch) b(y))
+              FROM (SELECT o.id, o.ctid AS tid FROM antiban.outbox o
+                    WHERE o.id = ANY (ARRAY(SELECT (b.y ->> 'message')::bigint FROM jsonb_array_elements(batch) b(y)))
                     ORDER BY o.id FOR UPDATE) o
-              JOIN (SELECT b.y -> 'status' ->> 'id' AS wamid, (b.y ->> 'ord')::integer AS ord,
+              JOIN (SELECT (b.y ->> 'message')::bigint AS id, (b.y ->> 'ord')::integer AS ord,
                            antiban.status_rank(CASE b.y -> 'status' ->> 'status' WHEN 'played' THEN 'read'
                                                     ELSE b.y -> 'status' ->> 'status' END) AS rank
-                    FROM jsonb_array_elements(batch) b(y)) s ON s.wamid = o.wamid
+                    FROM jsonb_array_elements(batch) b(y)) s ON s.id = o.id
               ORDER BY o.id, s.rank DESC, s.ord DESC) c;
         FOR attempt IN 1 .. 3 LOOP
             BEGIN
@@ -253,10 +269,12 @@ BEGIN
             END IF;
         END LOOP;
         -- a message moved when its row is no longer the version locked above
+        -- (each row found by its id: an anti-join was planned as a hash of
+        -- the whole outbox, a cost that grew with its history)
         FOR r IN
             SELECT c.ord, count(*)::integer AS moved
             FROM unnest(moved_ids, moved_tids, moved_ords) AS c(id, tid, ord)
-            WHERE NOT EXISTS (SELECT 1 FROM antiban.outbox o WHERE o.ctid = c.tid AND o.id = c.id)
+            WHERE (SELECT o.ctid FROM antiban.outbox o WHERE o.id = c.id) IS DISTINCT FROM c.tid
             GROUP BY c.ord
         LOOP
             updates[r.ord] := updates[r.ord] + r.moved;
@@ -291,6 +309,24 @@ BEGIN
             problems[r.ord] := problems[r.ord] || to_jsonb(notes);
         END IF;
     END LOOP;
+
+    IF leads_batched THEN
+        PERFORM antiban.defer_lead_scoring(false);
+        BEGIN
+            -- (what another session queued and committed meanwhile may come
+            -- along: it is scored in its turn; what the worker holds is not waited for)
+            WHILE EXISTS (SELECT 1 FROM antiban.lead_event_queue q WHERE q.id > queued_after) LOOP
+                EXIT WHEN antiban.process_lead_events(5000, queued_after) = 0;
+            END LOOP;
+        EXCEPTION
+            WHEN deadlock_detected OR serialization_failure OR lock_not_available OR query_canceled THEN
+                RAISE;
+            WHEN OTHERS THEN
+                -- the changes matter more than the leads: they stay applied,
+                -- and the events stay queued for the antiban leads worker
+                RAISE WARNING 'antiban: leads of % webhook events left to the antiban leads worker: %', n, SQLERRM;
+        END;
+    END IF;
 
     UPDATE antiban.webhook_events w SET
         updates = u.updates,

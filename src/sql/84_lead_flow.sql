@@ -281,12 +281,15 @@ BEGIN
                i.message_type, l.id AS lead,
                -- a stop in this message (its contact changed before the lead existed)
                k.marketing_opt_out AND k.opt_out_source LIKE 'message ' || i.wamid || ' (%' AS stopped_here
-        FROM antiban.interactions i JOIN antiban.contacts k ON k.id = i.contact_id
-             -- their open lead (the usual case, found here without another
-             -- call; by its key, whatever the statistics say of antiban.leads)
+        FROM antiban.interactions i
+             -- (each contact and open lead by its key, one probe per message
+             -- (LIMIT: never flattened into a join over a whole table),
+             -- whatever the statistics say of these tables)
+             CROSS JOIN LATERAL (SELECT c.portfolio_id, c.person_id, c.marketing_opt_out, c.opt_out_source
+                                 FROM antiban.contacts c WHERE c.id = i.contact_id LIMIT 1) k
              LEFT JOIN LATERAL (SELECT x.id FROM antiban.leads x
                                 WHERE x.portfolio_id = k.portfolio_id AND x.person_id = k.person_id
-                                  AND x.closed_at IS NULL) l ON true
+                                  AND x.closed_at IS NULL LIMIT 1) l ON true
         WHERE i.id = ANY (lead_message_events.interactions)
           AND k.person_id IS NOT NULL AND k.portfolio_id IS NOT NULL
         ORDER BY i.occurred_at, i.id
@@ -388,7 +391,10 @@ DECLARE
 BEGIN
     INSERT INTO antiban.lead_event_queue (interaction_id, person_id, portfolio_id, kind, at)
     SELECT i.id, k.person_id, k.portfolio_id, 'message', i.occurred_at
-    FROM antiban.interactions i JOIN antiban.contacts k ON k.id = i.contact_id
+    FROM antiban.interactions i
+         -- (each contact by its key, as in antiban.lead_message_events)
+         CROSS JOIN LATERAL (SELECT c.person_id, c.portfolio_id FROM antiban.contacts c
+                             WHERE c.id = i.contact_id LIMIT 1) k
     WHERE i.id = ANY (interactions) AND k.person_id IS NOT NULL AND k.portfolio_id IS NOT NULL
     ORDER BY i.occurred_at, i.id;
     GET DIAGNOSTICS queued = ROW_COUNT;
@@ -397,6 +403,11 @@ END
 $$;
 COMMENT ON FUNCTION antiban.queue_lead_messages(bigint[]) IS
     'Internal (antiban.note_inbound_messages, antiban.lead_scoring = deferred): inbound messages (antiban.interactions ids) queued in antiban.lead_event_queue by their interaction, in one INSERT: the webhook path makes no lead and scores nothing. Returns the messages queued.';
+
+CREATE FUNCTION antiban.defer_lead_scoring(deferred boolean) RETURNS void
+AS 'MODULE_PATHNAME', 'antiban_defer_lead_scoring' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION antiban.defer_lead_scoring(boolean) IS
+    'Internal (antiban.apply_webhooks): antiban.lead_scoring deferred (true) or inline (false) until the end of the transaction, as SET LOCAL (a rollback undoes it), although that parameter is a superuser''s. Granted to no role.';
 
 CREATE FUNCTION antiban.note_inbound_messages(value jsonb) RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
@@ -433,7 +444,7 @@ COMMENT ON FUNCTION antiban.note_inbound_messages(jsonb) IS
 -- Deferred scoring's other half: the oldest queued events, in the order
 -- they arrived: messages make their leads first, then events queued by
 -- person find the lead those made.
-CREATE FUNCTION antiban.process_lead_events(max_events integer DEFAULT 10000) RETURNS integer
+CREATE FUNCTION antiban.process_lead_events(max_events integer DEFAULT 10000, after_id bigint DEFAULT 0) RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 DECLARE
@@ -449,8 +460,8 @@ BEGIN
     -- the oldest events, claimed so that two runs never take the same ones
     WITH t AS (
         DELETE FROM antiban.lead_event_queue q
-        WHERE q.id IN (SELECT x.id FROM antiban.lead_event_queue x ORDER BY x.id LIMIT max_events
-                       FOR UPDATE SKIP LOCKED)
+        WHERE q.id IN (SELECT x.id FROM antiban.lead_event_queue x WHERE x.id > coalesce(after_id, 0)
+                       ORDER BY x.id LIMIT max_events FOR UPDATE SKIP LOCKED)
         RETURNING q.*
     )
     SELECT count(*)::integer AS taken,
@@ -502,8 +513,8 @@ BEGIN
     RETURN batch.taken;
 END
 $$;
-COMMENT ON FUNCTION antiban.process_lead_events(integer) IS
-    'Take the oldest queued lead events (antiban.lead_scoring = deferred), at most max_events (>= 1; else invalid_parameter_value): their inbound messages make or find their leads, events queued by person find the lead, and all are scored in one antiban.note_lead_events call and one UPDATE of their leads (score with reasons, inbound times, stage; qualified leads are assigned). Returns how many were taken (0: the queue is empty). The "antiban lead scorer" worker calls it every antiban.lead_scoring_interval; two calls at once take different events.';
+COMMENT ON FUNCTION antiban.process_lead_events(integer, bigint) IS
+    'Take the oldest queued lead events (antiban.lead_scoring = deferred; with after_id, only those queued after that id), at most max_events (>= 1; else invalid_parameter_value): their inbound messages make or find their leads, events queued by person find the lead, and all are scored in one antiban.note_lead_events call and one UPDATE of their leads (score with reasons, inbound times, stage; qualified leads are assigned). Returns how many were taken (0: the queue is empty). The "antiban lead scorer" worker calls it every antiban.lead_scoring_interval; two calls at once take different events.';
 
 -- What a lead's new score and messages do to it, in one UPDATE per batch:
 -- the score (and a timeline line with its reasons when it is news), the

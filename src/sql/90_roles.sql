@@ -259,7 +259,7 @@ GRANT EXECUTE ON FUNCTION antiban.add_lead_note(bigint, text) TO antiban_agent;
 GRANT SELECT ON antiban.lead_timelines, antiban.lead_pipeline, antiban.lead_funnel, antiban.agent_performance,
     antiban.dashboard_leads TO antiban_reader;
 GRANT SELECT ON antiban.my_leads TO antiban_agent;
-GRANT EXECUTE ON FUNCTION antiban.process_lead_events(integer) TO antiban_admin;
+GRANT EXECUTE ON FUNCTION antiban.process_lead_events(integer, bigint) TO antiban_admin;
 GRANT SELECT ON antiban.lead_event_queue TO antiban_reader;
 
 -- Campaigns: apps create, plan and steer them (the audience runs with their own
