@@ -2,8 +2,9 @@
 # while its previous call ran in one call of antiban.ingest_webhooks, so
 # many POSTs share one commit; with antiban.webhook_apply = worker (inline
 # is the default) that call only stores, and the webhook apply worker applies what
-# a commit stored right after it, and on its one-second tick whatever no
-# commit woke it for, also after a crash.
+# a commit stored right after it (having let antiban.webhook_apply_gather
+# pass, so one batch takes what several commits stored), and on its
+# one-second tick whatever no commit woke it for, also after a crash.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -144,5 +145,24 @@ ok(wait_for($node, q{SELECT count(*) = 0 FROM antiban.webhook_events WHERE statu
 is($node->safe_psql('postgres', sprintf(q{SELECT count(*) FROM antiban.outbox WHERE id BETWEEN 11 AND %d AND state = 'delivered'}, 10 + $posts)),
 	$posts, 'every message delivered');
 stop_receiver($r);
+
+# ---- 4. Woken by a commit, the worker gathers before it applies ----
+# Four commits half a second apart, with antiban.webhook_apply_gather at
+# 10 s: one batch applies all four, none before the last was stored (at
+# once, the first would be applied long before the fourth arrives).
+$node->safe_psql('postgres', q{ALTER SYSTEM SET antiban.webhook_apply_gather = '10s'; SELECT pg_reload_conf();});
+ok(wait_for($node, q{SELECT setting = '10000' FROM pg_settings WHERE name = 'antiban.webhook_apply_gather'}),
+	'the gather is 10 s');
+usleep(1_500_000);	# (the worker is idle, past its last tick's reload)
+$node->safe_psql('postgres', join(";\nSELECT pg_sleep(0.5);\n", map { ingest_sql(status_body($_, 'delivered')) } 36 .. 39),
+	extra_params => [ '-U', 'receiver' ]);
+ok(wait_for($node, q{SELECT count(*) = 4 FROM antiban.webhook_events WHERE status = 'applied'
+	AND body::text ~ 'wamid\.W3[6-9]"'}), 'the four are applied');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM antiban.webhook_events e
+	WHERE e.body::text ~ 'wamid\.W3[6-9]"'
+	  AND e.applied_at >= (SELECT max(x.received_at) FROM antiban.webhook_events x WHERE x.body::text ~ 'wamid\.W3[6-9]"')}),
+	'4', 'in one batch, after the last of them was stored');
+$node->safe_psql('postgres', q{ALTER SYSTEM RESET antiban.webhook_apply_gather; SELECT pg_reload_conf();});
 $node->stop;
 done_testing();
