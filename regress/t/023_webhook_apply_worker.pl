@@ -55,7 +55,7 @@ ok(wait_for($node, q{SELECT count(*) = 5 FROM antiban.webhook_events WHERE statu
 is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.outbox WHERE id <= 5 AND state = 'delivered'}), '5',
 	'and their messages are delivered');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'antiban webhook apply'}),
-	'1', 'one webhook apply worker runs');
+	'2', 'two webhook apply workers run (antiban.webhook_apply_workers)');
 
 # ---- 2. What no commit woke it for: its tick, and a crash ----
 # a row pending while no commit wakes the worker: only its tick finds it

@@ -105,6 +105,7 @@ extern void antiban_install_secret_log_hook(void);
 
 /* shmem.c */
 #define ANTIBAN_MAX_SENDERS 16
+#define ANTIBAN_MAX_APPLY_WORKERS 8
 
 typedef struct AntibanShared
 {
@@ -115,7 +116,7 @@ typedef struct AntibanShared
 	slock_t		mutex;			/* protects portfolio slots and worker latches */
 	int			nportfolios;
 	Latch	   *sender_latch[ANTIBAN_MAX_SENDERS];	/* set to wake a sender */
-	Latch	   *webhook_apply_latch;	/* set to wake the webhook apply worker */
+	Latch	   *webhook_apply_latch[ANTIBAN_MAX_APPLY_WORKERS];	/* set to wake a webhook apply worker */
 } AntibanShared;
 
 /* How the server went down before this start, as the journal recorded it. */

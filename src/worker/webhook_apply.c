@@ -10,7 +10,8 @@
  * the statuses of a whole batch in one statement).  A committing ingest sets
  * its latch (as pg_net's workers are woken), and a one-second tick covers
  * anything a wake-up missed; pending rows survive a crash and are applied
- * when it comes back.  One worker, so batches never wait on each other.  An
+ * when it comes back.  antiban.webhook_apply_workers of them (2) each take
+ * their own batch (SKIP LOCKED), so one applies while another commits.  An
  * error (a deadlock the retries did not absorb) rolls its batch back: it is
  * tried again, smaller, a second later.  SIGHUP reloads the settings;
  * SIGTERM stops it between batches; the postmaster restarts it after a
@@ -52,6 +53,7 @@ PGDLLEXPORT void antiban_webhook_apply_main(Datum arg);
 int			antiban_webhook_apply = WEBHOOK_APPLY_INLINE;
 int			antiban_webhook_apply_batch = 1000;
 int			antiban_webhook_apply_gather_ms = 50;
+int			antiban_webhook_apply_workers = 2;
 
 static const struct config_enum_entry apply_modes[] = {
 	{"worker", WEBHOOK_APPLY_WORKER, false},
@@ -80,22 +82,34 @@ antiban_define_webhook_apply_gucs(void)
 							"batches.  Each event waits at most this much longer; 0 applies at once.",
 							&antiban_webhook_apply_gather_ms, 50, 0, 10000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("antiban.webhook_apply_workers",
+							"Webhook apply workers (antiban.webhook_apply = worker).",
+							"Each takes its own batch of the oldest pending events (two never take the same); "
+							"a second one applies while the first commits or waits, and uses the core the "
+							"receiver leaves idle.  Statuses only move messages forward, so batches may "
+							"finish in any order.",
+							&antiban_webhook_apply_workers, 2, 1, ANTIBAN_MAX_APPLY_WORKERS,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
 }
 
 void
 antiban_register_webhook_apply(void)
 {
-	BackgroundWorker worker = {
-		.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION,
-		.bgw_start_time = BgWorkerStart_RecoveryFinished,
-		.bgw_restart_time = 1,
-		.bgw_library_name = "antiban",
-		.bgw_function_name = "antiban_webhook_apply_main",
-	};
+	for (int i = 0; i < antiban_webhook_apply_workers; i++)
+	{
+		BackgroundWorker worker = {
+			.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION,
+			.bgw_start_time = BgWorkerStart_RecoveryFinished,
+			.bgw_restart_time = 1,
+			.bgw_library_name = "antiban",
+			.bgw_function_name = "antiban_webhook_apply_main",
+			.bgw_main_arg = Int32GetDatum(i),
+		};
 
-	snprintf(worker.bgw_name, BGW_MAXLEN, "antiban webhook apply");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "antiban webhook apply");
-	RegisterBackgroundWorker(&worker);
+		snprintf(worker.bgw_name, BGW_MAXLEN, "antiban webhook apply %d", i + 1);
+		snprintf(worker.bgw_type, BGW_MAXLEN, "antiban webhook apply");
+		RegisterBackgroundWorker(&worker);
+	}
 }
 
 /* ---- waking the worker at commit ---- */
@@ -104,25 +118,27 @@ static bool wake_pending = false;
 static bool callback_registered = false;
 
 static void
-set_worker_latch(Latch *latch)
+set_worker_latch(int worker, Latch *latch)
 {
 	SpinLockAcquire(&antiban_shared->mutex);
-	antiban_shared->webhook_apply_latch = latch;
+	antiban_shared->webhook_apply_latch[worker] = latch;
 	SpinLockRelease(&antiban_shared->mutex);
 }
 
+/* Every worker is woken: the first to look takes the events, the others find none or the rest. */
 static void
 wake_at_commit(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_COMMIT && wake_pending && antiban_shared)
 	{
-		Latch	   *latch;
+		Latch	   *latches[ANTIBAN_MAX_APPLY_WORKERS];
 
 		SpinLockAcquire(&antiban_shared->mutex);
-		latch = antiban_shared->webhook_apply_latch;
+		memcpy(latches, antiban_shared->webhook_apply_latch, sizeof(latches));
 		SpinLockRelease(&antiban_shared->mutex);
-		if (latch)
-			SetLatch(latch);
+		for (int i = 0; i < ANTIBAN_MAX_APPLY_WORKERS; i++)
+			if (latches[i])
+				SetLatch(latches[i]);
 	}
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
 		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
@@ -250,6 +266,7 @@ apply_loop(MemoryContext batch_context)
 void
 antiban_webhook_apply_main(Datum arg)
 {
+	int			worker = DatumGetInt32(arg);
 	MemoryContext batch_context;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -265,8 +282,8 @@ antiban_webhook_apply_main(Datum arg)
 		ResetLatch(MyLatch);
 		worker_handle_signals();
 	}
-	set_worker_latch(MyLatch);
+	set_worker_latch(worker, MyLatch);
 	apply_loop(batch_context);
-	set_worker_latch(NULL);
+	set_worker_latch(worker, NULL);
 	proc_exit(1);
 }

@@ -18,6 +18,7 @@ typedef enum WebhookApply
 extern int	antiban_webhook_apply;
 extern int	antiban_webhook_apply_batch;
 extern int	antiban_webhook_apply_gather_ms;
+extern int	antiban_webhook_apply_workers;
 
 extern void antiban_define_webhook_apply_gucs(void);
 extern void antiban_register_webhook_apply(void);
