@@ -1,8 +1,11 @@
 -- Statuses of our messages: sent < delivered < read, failed terminal; pricing.
 
 -- statuses: [{entry, change, phone_number_id (the change's metadata), status,
--- message (the outbox id of its wamid, when the caller found it)}]
-CREATE FUNCTION antiban.apply_statuses(statuses jsonb, OUT applied integer, OUT problems text[])
+-- message (the outbox id of its wamid, when the caller found it), ord (the
+-- caller's number for what posted it)}]; moved: the ord of the status that
+-- moved each message it moved (its furthest; of equals, the last posted)
+CREATE FUNCTION antiban.apply_statuses(statuses jsonb, OUT applied integer, OUT problems text[],
+                                       OUT moved integer[])
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     r record;
@@ -15,7 +18,7 @@ BEGIN
     -- statuses that are not ours come back here.
     FOR r IN
         WITH s AS (
-            SELECT x.entry, x.change, x.phone_number_id, x.message, x.status ->> 'id' AS wamid,
+            SELECT x.entry, x.change, x.phone_number_id, x.message, x.ord, x.status ->> 'id' AS wamid,
                    CASE x.status ->> 'status' WHEN 'played' THEN 'read' ELSE x.status ->> 'status' END AS status,
                    x.status ->> 'biz_opaque_callback_data' AS callback,
                    nullif(x.status ->> 'recipient_id', '') AS recipient_id,
@@ -23,7 +26,7 @@ BEGIN
                    coalesce(nullif(x.status ->> 'recipient_user_id', ''), nullif(x.status ->> 'user_id', '')) AS user_id,
                    x.status -> 'pricing' AS pricing, x.status -> 'errors' AS errors
             FROM jsonb_to_recordset(statuses) AS x(entry integer, change integer, phone_number_id text, status jsonb,
-                                                   message bigint)
+                                                   message bigint, ord integer)
             WHERE x.status ->> 'status' IN ('sent', 'delivered', 'read', 'played', 'failed')
         ), by_wamid AS (
             -- the message of the wamid (apply_webhooks found it already), or
@@ -34,7 +37,7 @@ BEGIN
         ), matched AS (
             -- Meta's wamid is the message's own id
             SELECT b.id, NULL::text AS mismatch, b.entry, b.change, b.phone_number_id, b.wamid, b.status, b.callback,
-                   b.recipient_id, b.user_id, b.pricing, b.errors
+                   b.recipient_id, b.user_id, b.pricing, b.errors, b.ord
             FROM by_wamid b WHERE b.id IS NOT NULL
             UNION ALL
             -- our outbox id in biz_opaque_callback_data, which any other app on
@@ -59,7 +62,7 @@ BEGIN
                    END,
                    s.*
             FROM (SELECT b.entry, b.change, b.phone_number_id, b.wamid, b.status, b.callback, b.recipient_id,
-                         b.user_id, b.pricing, b.errors
+                         b.user_id, b.pricing, b.errors, b.ord
                   FROM by_wamid b WHERE b.id IS NULL) s
                  JOIN antiban.outbox o ON s.callback ~ '^[1-9][0-9]{0,17}$' AND o.id = s.callback::bigint
         ), furthest AS (
@@ -70,7 +73,7 @@ BEGIN
             FROM (SELECT m.*, (array_agg(m.pricing) FILTER (WHERE m.pricing IS NOT NULL)
                                    OVER (PARTITION BY m.id))[1] AS price
                   FROM matched m WHERE m.mismatch IS NULL) m
-            ORDER BY m.id, antiban.status_rank(m.status) DESC
+            ORDER BY m.id, antiban.status_rank(m.status) DESC, m.ord DESC NULLS LAST
         ), locked AS (
             -- the batch's rows locked in id order, each with its furthest
             -- status: the UPDATE below then probes the outbox once per row
@@ -99,14 +102,14 @@ BEGIN
                    OR (l.price IS NOT NULL AND
                        (o.billable, o.pricing_model, o.pricing_type, o.pricing_category) IS DISTINCT FROM
                        ((l.price ->> 'billable')::boolean, l.price ->> 'pricing_model', l.price ->> 'type', l.price ->> 'category')))
-            RETURNING o.id, l.errors, o.number_id, o.phone_number_id, o.recipient, l.old_state, o.state AS new_state
+            RETURNING o.id, l.errors, o.number_id, o.phone_number_id, o.recipient, l.old_state, o.state AS new_state, l.ord
         )
         SELECT u.id, u.errors, u.number_id, u.phone_number_id, u.recipient, NULL::text AS problem,
-               NULL::integer AS total, 0::bigint AS n
+               NULL::integer AS total, NULL::integer[] AS ords, 0::bigint AS n
         FROM updated u WHERE u.new_state = 'failed' AND u.old_state IS DISTINCT FROM 'failed'
         UNION ALL
         -- another app's statuses may all carry ids like ours: name ten, count the rest
-        SELECT f.id, NULL, NULL, NULL, NULL, f.problem, NULL, f.n
+        SELECT f.id, NULL, NULL, NULL, NULL, f.problem, NULL, NULL, f.n
         FROM (SELECT m.id, row_number() OVER w AS n,
                      CASE WHEN row_number() OVER w <= 10
                           THEN format('entry %s change %s: field messages: status %s for outbox id %s ignored: %s',
@@ -119,11 +122,12 @@ BEGIN
               WINDOW w AS (ORDER BY m.entry, m.change, m.id)) f
         WHERE f.problem IS NOT NULL
         UNION ALL
-        SELECT NULL, NULL, NULL, NULL, NULL, NULL, count(*)::integer, NULL FROM updated
+        SELECT NULL, NULL, NULL, NULL, NULL, NULL, count(*)::integer, array_agg(updated.ord), NULL FROM updated
         ORDER BY n NULLS LAST, id
     LOOP
         IF r.total IS NOT NULL THEN
             applied := r.total;
+            moved := ARRAY(SELECT x FROM unnest(r.ords) x WHERE x IS NOT NULL);
             CONTINUE;
         ELSIF r.problem IS NOT NULL THEN
             problems := problems || r.problem;
@@ -141,7 +145,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.apply_statuses(jsonb) IS
-    'Move outbox rows forward on status webhooks ([{entry, change, phone_number_id, status}]): matched by wamid, or by the outbox id in biz_opaque_callback_data when the recipient and number agree and the row has no other wamid; a failure''s code then does, once, what antiban.act_on_error does for it (send_errors, pause, slow-down, pair backoff, 131049 marketing deferral, 131050 opt-out), as when the sender meets it in an answer. Statuses that are not ours come back as problems.';
+    'Move outbox rows forward on status webhooks ([{entry, change, phone_number_id, status, message, ord}]; applied: rows moved; moved: the ord of the status that moved each, its furthest): matched by wamid, or by the outbox id in biz_opaque_callback_data when the recipient and number agree and the row has no other wamid; a failure''s code then does, once, what antiban.act_on_error does for it (send_errors, pause, slow-down, pair backoff, 131049 marketing deferral, 131050 opt-out), as when the sender meets it in an answer. Statuses that are not ours come back as problems.';
 
 -- Who Meta says our messages reached: recipient_id (its wa_id for what we
 -- sent to, also kept as the message's wa_id by apply_statuses) and, with

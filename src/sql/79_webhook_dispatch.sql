@@ -52,7 +52,7 @@ BEGIN
     FOR attempt IN 1 .. 3 LOOP
         BEGIN
             IF step = 'statuses' THEN
-                SELECT * INTO n, notes FROM antiban.apply_statuses(value);
+                SELECT s.applied, s.problems INTO n, notes FROM antiban.apply_statuses(value) s;
             ELSIF field IS DISTINCT FROM 'messages'
                   AND NOT antiban.claim_change(waba, field, sent_at, value, event, received) THEN
                 RETURN;         -- Meta's retry of a change applied before
@@ -147,9 +147,7 @@ DECLARE
     batch jsonb;            -- statuses found by wamid, or by nothing: one call
     places jsonb;           -- batch entry number -> [event ordinal, entry]
     by_callback jsonb;      -- event ordinal -> its statuses whose wamid no message has
-    moved_ids bigint[];     -- the batch's messages, locked, and their row versions
-    moved_tids tid[];
-    moved_ords integer[];
+    moved integer[];        -- for each message the batch moved, the event that moved it
     applied integer;
     notes text[];
     note text;
@@ -207,24 +205,11 @@ BEGIN
     INTO batch, places, by_callback;
 
     IF batch IS NOT NULL THEN
-        -- the messages it is about, locked in id order (as apply_statuses and
-        -- the sender do), each credited to the event with its furthest status
-        SELECT array_agg(c.id ORDER BY c.id), array_agg(c.tid ORDER BY c.id), array_agg(c.ord ORDER BY c.id)
-        INTO moved_ids, moved_tids, moved_ords
-        FROM (SELECT DISTINCT ON (o.id) o.id, o.tid, s.ord
-              FROM (SELECT o.id, o.ctid AS tid FROM antiban.outbox o
-                    WHERE o.id = ANY (ARRAY(SELECT (b.y ->> 'message')::bigint FROM jsonb_array_elements(batch) b(y)))
-                    ORDER BY o.id FOR UPDATE) o
-              JOIN (SELECT (b.y ->> 'message')::bigint AS id, (b.y ->> 'ord')::integer AS ord,
-                           antiban.status_rank(CASE b.y -> 'status' ->> 'status' WHEN 'played' THEN 'read'
-                                                    ELSE b.y -> 'status' ->> 'status' END) AS rank
-                    FROM jsonb_array_elements(batch) b(y)) s ON s.id = o.id
-              ORDER BY o.id, s.rank DESC, s.ord DESC) c;
         FOR attempt IN 1 .. 3 LOOP
             BEGIN
                 -- the whole batch in one call: one UPDATE of the outbox, so
                 -- its statement triggers (costs, lead events) run once
-                SELECT * INTO applied, notes FROM antiban.apply_statuses(batch);
+                SELECT * INTO applied, notes, moved FROM antiban.apply_statuses(batch);
                 EXIT;
             EXCEPTION
                 WHEN deadlock_detected OR serialization_failure OR lock_not_available THEN
@@ -268,15 +253,8 @@ BEGIN
                 END LOOP;
             END IF;
         END LOOP;
-        -- a message moved when its row is no longer the version locked above
-        -- (each row found by its id: an anti-join was planned as a hash of
-        -- the whole outbox, a cost that grew with its history)
-        FOR r IN
-            SELECT c.ord, count(*)::integer AS moved
-            FROM unnest(moved_ids, moved_tids, moved_ords) AS c(id, tid, ord)
-            WHERE (SELECT o.ctid FROM antiban.outbox o WHERE o.id = c.id) IS DISTINCT FROM c.tid
-            GROUP BY c.ord
-        LOOP
+        -- each message moved is credited to the event whose status moved it
+        FOR r IN SELECT x.ord, count(*)::integer AS moved FROM unnest(moved) x(ord) GROUP BY x.ord LOOP
             updates[r.ord] := updates[r.ord] + r.moved;
         END LOOP;
     END IF;
