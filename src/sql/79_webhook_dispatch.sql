@@ -113,6 +113,14 @@ END;
 COMMENT ON FUNCTION antiban.webhook_status_list(jsonb) IS
     'The statuses of a webhook body (value.statuses[] of its messages changes) in order: entry, change, the change''s metadata.phone_number_id, the status object and its place k (from 1) in the change.';
 
+-- One stored body by its key: one probe of the one partition that holds it
+-- (a join to webhook_events would read every partition's index).
+CREATE FUNCTION antiban.webhook_body(event bigint, received timestamptz) RETURNS jsonb
+LANGUAGE sql STABLE
+RETURN (SELECT w.body FROM antiban.webhook_events w WHERE w.id = event AND w.received_at = received LIMIT 1);
+COMMENT ON FUNCTION antiban.webhook_body(bigint, timestamptz) IS
+    'Internal (antiban.apply_webhooks): the parsed body of one stored webhook event, found by its key (id and received_at), so only its partition is read.';
+
 -- Runs with antiban's rights (the privileged section of ingest_webhook(s),
 -- or the webhook apply worker), so it resolves nothing through the caller's
 -- search_path.
@@ -128,7 +136,9 @@ COMMENT ON FUNCTION antiban.webhook_status_list(jsonb) IS
 -- statuses go on their own, so a bad one costs only its own event.  Each
 -- event is credited with the messages it moved: its status was the furthest
 -- of the batch for a message whose row changed.
-CREATE FUNCTION antiban.apply_webhooks(events bigint[]) RETURNS integer
+CREATE FUNCTION antiban.apply_webhooks(events bigint[], received_since timestamptz DEFAULT '-infinity',
+                                       received_until timestamptz DEFAULT 'infinity')
+RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, antiban, pg_temp
 -- Every statement under it (and its triggers') finds rows by key.  Their
@@ -141,6 +151,7 @@ AS $$
 DECLARE
     received timestamptz := antiban.now();
     ids bigint[];
+    ats timestamptz[];      -- their received_at: with the id, the key of one partition
     n integer;
     updates integer[];
     problems jsonb[];
@@ -162,9 +173,11 @@ BEGIN
     -- (locked by id, then judged on the version locked; OFFSET 0 keeps the
     -- status test out of the scan: a plan that also read the index of
     -- pending events would read the whole backlog for each batch)
-    SELECT array_agg(p.id ORDER BY p.id) INTO ids
-    FROM (SELECT w.id, w.status FROM antiban.webhook_events w
-          WHERE w.id = ANY (events) ORDER BY w.id OFFSET 0 FOR UPDATE) p
+    -- (received_since and _until: only the partitions of that time are read)
+    SELECT array_agg(p.id ORDER BY p.id), array_agg(p.received_at ORDER BY p.id) INTO ids, ats
+    FROM (SELECT w.id, w.received_at, w.status FROM antiban.webhook_events w
+          WHERE w.id = ANY (events) AND w.received_at BETWEEN received_since AND received_until
+          ORDER BY w.id OFFSET 0 FOR UPDATE) p
     WHERE p.status = 'pending';
     n := coalesce(cardinality(ids), 0);
     IF n = 0 THEN
@@ -188,8 +201,8 @@ BEGIN
                -- the message it is about: a scalar subquery, so each is one
                -- index probe (never a hashed scan of the whole outbox)
                (SELECT o.id FROM antiban.outbox o WHERE o.wamid = s.status ->> 'id' LIMIT 1) AS message
-        FROM unnest(ids) WITH ORDINALITY AS u(id, ord)
-        JOIN antiban.webhook_events w ON w.id = u.id
+        FROM unnest(ids, ats) WITH ORDINALITY AS u(id, at, ord)
+        CROSS JOIN LATERAL (SELECT antiban.webhook_body(u.id, u.at) AS body) w
         CROSS JOIN LATERAL antiban.webhook_status_list(w.body) s
     )
     SELECT (SELECT jsonb_agg(jsonb_build_object('entry', st.g, 'change', st.change, 'phone_number_id', st.phone_number_id,
@@ -229,8 +242,8 @@ BEGIN
             SELECT u.ord::integer AS ord, u.id,
                    jsonb_agg(jsonb_build_object('entry', s.entry, 'change', s.change, 'phone_number_id', s.phone_number_id,
                                                 'status', s.status) ORDER BY s.entry, s.change, s.k) AS list
-            FROM unnest(ids) WITH ORDINALITY AS u(id, ord)
-            JOIN antiban.webhook_events w ON w.id = u.id
+            FROM unnest(ids, ats) WITH ORDINALITY AS u(id, at, ord)
+            CROSS JOIN LATERAL (SELECT antiban.webhook_body(u.id, u.at) AS body) w
             CROSS JOIN LATERAL antiban.webhook_status_list(w.body) s
             GROUP BY u.ord, u.id ORDER BY u.ord
         LOOP
@@ -271,8 +284,8 @@ BEGIN
     -- value.messages and value.errors), so it costs nothing more
     FOR r IN
         SELECT u.ord::integer AS ord, u.id, c.entry, c.change, c.waba, c.sent_at, c.field, c.value
-        FROM unnest(ids) WITH ORDINALITY AS u(id, ord)
-        JOIN antiban.webhook_events w ON w.id = u.id
+        FROM unnest(ids, ats) WITH ORDINALITY AS u(id, at, ord)
+        CROSS JOIN LATERAL (SELECT antiban.webhook_body(u.id, u.at) AS body) w
         CROSS JOIN LATERAL antiban.webhook_change_list(w.body) c
         WHERE NOT (c.field = 'messages' AND jsonb_typeof(c.value) = 'object'
                    AND NOT c.value ? 'messages' AND NOT c.value ? 'errors'
@@ -311,27 +324,28 @@ BEGIN
         problems = w.problems || u.notes,
         status = (CASE WHEN cardinality(w.problems || u.notes) = 0 THEN 'applied' ELSE 'partial' END)::antiban.webhook_status,
         applied_at = clock_timestamp()
-    FROM (SELECT x.id, x.updates,
+    FROM (SELECT x.id, x.at, x.updates,
                  CASE WHEN e.body ->> 'object' IS DISTINCT FROM 'whatsapp_business_account'
                            OR jsonb_typeof(e.body -> 'entry') IS DISTINCT FROM 'array'
                       THEN ARRAY['not a whatsapp_business_account object with entry[]'] ELSE '{}' END
                  || ARRAY(SELECT jsonb_array_elements_text(x.notes)) AS notes
-          FROM unnest(ids, updates, problems) AS x(id, updates, notes)
-          JOIN antiban.webhook_events e ON e.id = x.id) u
-    WHERE w.id = u.id;
+          FROM unnest(ids, ats, updates, problems) AS x(id, at, updates, notes)
+          CROSS JOIN LATERAL (SELECT antiban.webhook_body(x.id, x.at) AS body) e) u
+    WHERE w.id = u.id AND w.received_at = u.at;
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION antiban.apply_webhooks(bigint[]) IS
-    'Apply stored, pending webhook events (others are left alone): the statuses of all of them in one antiban.apply_statuses call, one UPDATE of the outbox (those whose wamid no message has yet, which only biz_opaque_callback_data may tie to one, event by event in posting order), then every other change in its own subtransaction, so one bad change never blocks the rest; sets each event applied or partial with its problems and applied_at. Returns how many events it applied. Called by antiban.ingest_webhook(s) and by the webhook apply worker.';
+COMMENT ON FUNCTION antiban.apply_webhooks(bigint[], timestamptz, timestamptz) IS
+    'Apply stored, pending webhook events (others are left alone; received_since and received_until, when known, bound when they were received, so only those partitions are read): the statuses of all of them in one antiban.apply_statuses call, one UPDATE of the outbox (those whose wamid no message has yet, which only biz_opaque_callback_data may tie to one, event by event in posting order), then every other change in its own subtransaction, so one bad change never blocks the rest; sets each event applied or partial with its problems and applied_at. Returns how many events it applied. Called by antiban.ingest_webhook(s) and by the webhook apply worker.';
 
 -- The oldest pending events, for the webhook apply worker.
 CREATE FUNCTION antiban.apply_pending_webhooks(max_events integer DEFAULT 1000) RETURNS integer
 LANGUAGE sql VOLATILE
 BEGIN ATOMIC
-    SELECT antiban.apply_webhooks(ARRAY(
-        SELECT w.id FROM antiban.webhook_events w WHERE w.status = 'pending'
-        ORDER BY w.received_at LIMIT max_events FOR UPDATE SKIP LOCKED));
+    SELECT antiban.apply_webhooks(p.ids, coalesce(p.since, '-infinity'), coalesce(p.until, 'infinity'))
+    FROM (SELECT array_agg(x.id) AS ids, min(x.received_at) AS since, max(x.received_at) AS until
+          FROM (SELECT w.id, w.received_at FROM antiban.webhook_events w WHERE w.status = 'pending'
+                ORDER BY w.received_at LIMIT max_events FOR UPDATE SKIP LOCKED) x) p;
 END;
 COMMENT ON FUNCTION antiban.apply_pending_webhooks(integer) IS
     'Apply up to max_events of the oldest pending webhook events (antiban.apply_webhooks), skipping any another session is applying; returns how many. The webhook apply worker runs it whenever a commit stores new events, and every second.';
