@@ -71,7 +71,14 @@ SELECT pg_temp.statuses(pg_temp.status(:old_first, 'delivered', ',"pricing":{"bi
                         pg_temp.status(:old_first + 1, 'read', ',"pricing":{"billable":true,"pricing_model":"PMP","type":"regular","category":"marketing"}'),
                         pg_temp.status(:old_first + 2, 'failed', ',"errors":[{"code":131049,"title":"ecosystem"}]'));
 SET antiban.pinned_now = '2029-09-02 12:00:00+00';
+-- (the days are found by index, never by reading the whole outbox: with
+-- sequential scans made the last resort, the rollup makes none)
+SELECT pg_stat_force_next_flush();
+BEGIN;
+SET LOCAL enable_seqscan = off;
 SELECT antiban.roll_up_days() AS rows_rolled_up;
+SELECT seq_scan AS outbox_read_whole FROM pg_stat_xact_all_tables WHERE relid = 'antiban.outbox'::regclass;
+COMMIT;
 SELECT day, phone_number_id, sent, delivered, read, failed, failed_by_code, billed, cost, currency, delivery_rate
 FROM antiban.number_days ORDER BY day;
 

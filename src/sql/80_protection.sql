@@ -81,6 +81,9 @@ COMMENT ON TABLE antiban.health_state IS
 -- The score reads sends of the last day: a BRIN index stays tiny because
 -- rows are written roughly in sent_at order.
 CREATE INDEX outbox_sent_at ON antiban.outbox USING brin (sent_at);
+-- The daily rollup counts a day's sends and failures (some never sent):
+-- with this one too it reads those days' pages, not a year of outbox.
+CREATE INDEX outbox_failed_at ON antiban.outbox USING brin (failed_at);
 CREATE INDEX interactions_number ON antiban.interactions (phone_number_id, occurred_at);
 
 CREATE FUNCTION antiban.quality_rank(q antiban.quality_rating) RETURNS integer
