@@ -2,7 +2,10 @@
 -- the receiver.  Thread t of T posts lines t, t+T, t+2T... of $BODIES once
 -- (every body is new to the database, so none is a cheap duplicate) and
 -- stops once all are answered; bench/webhooks.sh then interrupts wrk.  With
--- LOOP=1 it cycles for as long as wrk runs (the ceiling).
+-- LOOP=1 it cycles for as long as wrk runs (the ceiling).  With RATE=N
+-- (POSTs a second, all connections together) each connection waits
+-- connections/N seconds before each request, so the offered load is at most
+-- N whatever the database does (a slower answer only lowers it).
 local threads, made = {}, 0
 
 function setup(thread)
@@ -16,6 +19,8 @@ function init(args)
   local path = os.getenv("WEBHOOK_PATH") or "/webhook"
   loop = os.getenv("LOOP") == "1"
   connections = tonumber(os.getenv("WRK_CONNECTIONS")) / total
+  local rate = tonumber(os.getenv("RATE") or "0")
+  pause_ms = rate > 0 and math.floor(tonumber(os.getenv("WRK_CONNECTIONS")) * 1000 / rate) or 0
   -- wrk calls the first thread's request() once to inspect it, unsent
   verifying = index == 0
   requests, next_request, answered, exhausted = {}, 1, 0, false
@@ -47,6 +52,10 @@ function request()
     exhausted = true
   end
   return r
+end
+
+function delay()
+  return pause_ms
 end
 
 function response(status)

@@ -14,12 +14,14 @@
 # and how long after the last POST the last change was applied.  The peer,
 # in the same run: the same receiver with --no-db (parses HTTP and answers
 # 200 without touching the database) on the same bodies, the ceiling.
+# worker@10000 is the worker mode with wrk pacing its connections to offer
+# 10,000 POSTs a second (issue 13's rate) instead of as many as it can.
 set -eu
 ANTIBAN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ANTIBAN_ROOT/regress/lib.sh"
 ONE_POSTS=${BENCH_ONE_POSTS:-120000}		# status POSTs of the one-change mix (even)
 BATCH_POSTS=${BENCH_BATCH_POSTS:-9000}		# status POSTs of 10 of the batch mix (even)
-ONE_MODES=${BENCH_ONE_MODES:-single worker inline}	# apply modes measured with the one-change mix
+ONE_MODES=${BENCH_ONE_MODES:-single worker worker@10000 inline}	# apply modes measured with the one-change mix (@N: offered at N POSTs/s)
 BATCH_MODE=${BENCH_BATCH_MODE:-worker}		# and with the batch mix
 PORT=${BENCH_PORT:-5497}
 CONNECTIONS=${BENCH_CONNECTIONS:-128}
@@ -27,6 +29,7 @@ THREADS=${BENCH_THREADS:-4}
 POOL=${BENCH_POOL:-2}
 BATCH=${BENCH_BATCH:-500}
 SYNCHRONOUS_COMMIT=${BENCH_SYNCHRONOUS_COMMIT:-on}	# on: a 200 means on disk
+APPLY_WORKERS=${BENCH_APPLY_WORKERS:-2}	# antiban.webhook_apply_workers
 LEAD_FLOW=${BENCH_LEAD_FLOW:-on}	# off: webhooks make no leads (the apply alone, for diagnosis)
 SECRET=bench-app-secret
 
@@ -45,6 +48,7 @@ shared_preload_libraries = 'antiban'
 antiban.sender_workers = 0
 antiban.monitor = off
 synchronous_commit = $SYNCHRONOUS_COMMIT
+antiban.webhook_apply_workers = $APPLY_WORKERS
 EOC
 start_cluster "$DIR" "$PORT"
 sql_in() { db=$1; shift; cluster_psql "$DIR" "$PORT" "$db" -tA "$@"; }
@@ -78,7 +82,7 @@ start_receiver() {
 # run_wrk URL BODIES LOOP DURATION: wrk's report on stdout; call it in a
 # subshell (it becomes wrk, so a background one can be interrupted)
 run_wrk() {
-	BODIES="$2" WRK_THREADS=2 WRK_CONNECTIONS=$CONNECTIONS LOOP=$3 \
+	BODIES="$2" WRK_THREADS=2 WRK_CONNECTIONS=$CONNECTIONS LOOP=$3 RATE=${RATE:-0} \
 		exec wrk -t 2 -c "$CONNECTIONS" -d "$4" --latency -s "$ANTIBAN_ROOT/bench/webhook_post.lua" "$1"
 }
 # wrk report fields, times in ms
@@ -95,17 +99,19 @@ fresh_db() {
 		-c "ALTER SYSTEM SET antiban.webhook_apply = '$1'" -c "ALTER SYSTEM SET antiban.lead_flow = '$LEAD_FLOW'" \
 		-c "SELECT pg_reload_conf()" -c "CHECKPOINT" >/dev/null
 	i=0
-	until [ "$(sql_in postgres -c "SELECT count(*) FROM pg_stat_activity
-		WHERE backend_type = 'antiban webhook apply' AND datname = 'bench_run'")" = 1 ]; do
+	until [ "$(sql_in postgres -c "SELECT count(*) = current_setting('antiban.webhook_apply_workers')::int
+		FROM pg_stat_activity WHERE backend_type = 'antiban webhook apply' AND datname = 'bench_run'")" = t ]; do
 		i=$((i + 1)); [ $i -lt 300 ] || die "the webhook apply worker did not start"; sleep 0.1
 	done
 }
 
-# through_db MIX MODE: every body of the mix once through the receiver into
-# bench_run; writes $DIR/MIX.MODE.{wrk,row}
+# through_db MIX MODE[@RATE]: every body of the mix once through the receiver
+# into bench_run (at most RATE POSTs a second when given); writes
+# $DIR/MIX.MODE[@RATE].{wrk,row}
 through_db() {
-	mix=$1 mode=$2
-	say "the $mix mix through the database, apply $mode"
+	mix=$1 label=$2 mode=${2%%@*} rate=0
+	case $label in *@*) rate=${label#*@} ;; esac
+	say "the $mix mix through the database, apply $mode$([ "$rate" = 0 ] || echo ", offered at $rate POSTs/s")"
 	apply=$mode batch=$BATCH
 	[ "$mode" != single ] || apply=inline batch=1
 	fresh_db "$apply"
@@ -114,7 +120,7 @@ through_db() {
 	posts=$(wc -l < "$DIR/$mix.tsv")
 	# wrk sleeps for its whole -d even when every thread stopped: interrupt
 	# it (it then reports) once the database holds every body
-	(run_wrk "$URL" "$DIR/$mix.tsv" 0 600s) > "$DIR/$mix.$mode.wrk" &
+	(RATE=$rate run_wrk "$URL" "$DIR/$mix.tsv" 0 600s) > "$DIR/$mix.$label.wrk" &
 	WRK_PID=$!
 	i=0
 	while kill -0 $WRK_PID 2>/dev/null && [ "$(sql "SELECT count(*) FROM antiban.webhook_events")" -lt "$posts" ] \
@@ -138,8 +144,8 @@ through_db() {
 	            (SELECT count(*) FROM antiban.outbox WHERE state = 'read' AND pricing_model = 'PMP'),
 	            (SELECT count(*) FROM antiban.contacts),
 	            round(count(*) FILTER (WHERE applied_at IS NOT NULL) / extract(epoch FROM max(applied_at) - min(received_at)))
-	     FROM antiban.webhook_events" | tr '|' ' ' > "$DIR/$mix.$mode.row"
-	echo "$posts $calls" >> "$DIR/$mix.$mode.row"
+	     FROM antiban.webhook_events" | tr '|' ' ' > "$DIR/$mix.$label.row"
+	echo "$posts $calls" >> "$DIR/$mix.$label.row"
 }
 
 # ceiling MIX: the same bodies, no database, 10 s
@@ -155,7 +161,7 @@ ceiling one
 through_db batch "$BATCH_MODE"
 ceiling batch
 
-row() { printf '| %-64s | %16s |\n' "$1" "$2"; }
+row() { printf '| %-70s | %16s |\n' "$1" "$2"; }
 report() {	# MIX MODE LABEL
 	mix=$1 mode=$2
 	set -- $(head -1 "$DIR/$mix.$mode.row")
@@ -163,7 +169,7 @@ report() {	# MIX MODE LABEL
 	set -- $(tail -1 "$DIR/$mix.$mode.row")
 	posts=$1 batched=${2:-?} calls=${3:-?}
 	ceiling_rps=$(requests_per_s "$DIR/$mix.nodb.wrk")
-	row "$mix, apply $mode: signed POSTs / answered other than 200" "$posts / $(non_200 "$DIR/$mix.$mode.wrk")"
+	row "$mix, apply $(echo "$mode" | sed 's|@\(.*\)| at \1/s|'): signed POSTs / answered other than 200" "$posts / $(non_200 "$DIR/$mix.$mode.wrk")"
 	row "  stored / not applied / updates applied" "$stored / $not_applied / $updates"
 	row "  POSTs per transaction (POSTs / ingest calls)" "$(awk -v p="$batched" -v c="$calls" 'BEGIN { if (c > 0) printf "%.1f", p / c; else print "?" }')"
 	row "  through the database: POSTs/s stored (200 answered)" "$per_s"
@@ -176,9 +182,9 @@ report() {	# MIX MODE LABEL
 	row "  messages read with PMP pricing / contacts created" "$read_priced / $contacts"
 }
 echo
-echo "antiban webhook benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, wrk -t 2 -c $CONNECTIONS, receiver $THREADS threads / $POOL connections / up to $BATCH POSTs per transaction, synchronous_commit $SYNCHRONOUS_COMMIT, lead flow $LEAD_FLOW, load average $(cut -d" " -f1-3 /proc/loadavg), jit $jit (compiles: $([ "$jit_works" -gt 0 ] && echo yes || echo no))"
+echo "antiban webhook benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, wrk -t 2 -c $CONNECTIONS, receiver $THREADS threads / $POOL connections / up to $BATCH POSTs per transaction, synchronous_commit $SYNCHRONOUS_COMMIT, $APPLY_WORKERS apply worker(s), lead flow $LEAD_FLOW, load average $(cut -d" " -f1-3 /proc/loadavg), jit $jit (compiles: $([ "$jit_works" -gt 0 ] && echo yes || echo no))"
 row "measure" "value"
-row "----------------------------------------------------------------" "----------------"
+row "----------------------------------------------------------------------" "----------------"
 for mode in $ONE_MODES; do report one "$mode"; done
 row "one, ceiling (--no-db): POSTs/s" "$(requests_per_s "$DIR/one.nodb.wrk")"
 row "  ceiling: p50 / p99 latency (ms)" "$(percentile_ms "$DIR/one.nodb.wrk" 50) / $(percentile_ms "$DIR/one.nodb.wrk" 99)"
