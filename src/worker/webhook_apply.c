@@ -82,6 +82,9 @@ antiban_define_webhook_apply_gucs(void)
 							"batches.  Each event waits at most this much longer; 0 applies at once.",
 							&antiban_webhook_apply_gather_ms, 50, 0, 10000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	/* (a restart setting can only be made while preloading) */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
 	DefineCustomIntVariable("antiban.webhook_apply_workers",
 							"Webhook apply workers (antiban.webhook_apply = worker).",
 							"Each takes its own batch of the oldest pending events (two never take the same); "
