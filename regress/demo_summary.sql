@@ -11,8 +11,11 @@ GROUP BY n.phone_number_id, n.mode, n.rate_factor, n.health ORDER BY 1;
 \echo '== Errors met on the way (the last one per message), and where the message ended'
 SELECT error_code, left(error_title, 50) AS error_title, state, count(*) FROM antiban.outbox
 WHERE error_code IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 4 DESC LIMIT 6;
-\echo '== Webhooks stored by the receiver and applied by the triggers (antiban.webhook_events)'
-SELECT status, count(*) AS posts, sum(updates) AS updates FROM antiban.webhook_events GROUP BY 1;
+\echo '== Webhooks stored by the receiver and applied (antiban.webhook_events; lag: applied_at - received_at)'
+SELECT status, count(*) AS posts, sum(updates) AS updates,
+       round(1000 * percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM applied_at - received_at)))::int
+           AS apply_lag_p99_ms
+FROM antiban.webhook_events GROUP BY 1;
 \echo '== What the messages cost: each delivered one charged once, at the rate card in force, in the WABA''s currency'
 SELECT m.pricing_category AS category, m.pricing_type AS type, count(*) AS delivered,
        count(*) FILTER (WHERE m.charged) AS billed, m.currency, sum(m.cost) AS cost,
