@@ -43,6 +43,7 @@ typedef struct SenderState
 } SenderState;
 
 /* outbox_claim.c */
+extern const char *const sender_due_sql;
 extern int	sender_claim(SenderState *st, int limit, Outgoing **out, TimestampTz *next_due);
 
 /* outbox_record.c */
