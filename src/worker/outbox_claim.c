@@ -33,9 +33,9 @@
  * order.  metadata {"independent": true} opts a message out both ways.
  * One probe of the small partial index outbox_conversation per due row.
  */
-#define CONVERSATION_HELD_SQL(now) \
-"(NOT o.metadata @> '{\"independent\": true}' AND EXISTS (SELECT FROM antiban.outbox e" \
-"  WHERE e.recipient = o.recipient AND e.id < o.id AND e.state IN ('queued', 'retry_wait', 'sending')" \
+#define CONVERSATION_HELD_SQL(m, now) \
+"(NOT " m ".independent AND EXISTS (SELECT FROM antiban.outbox e" \
+"  WHERE e.recipient = " m ".recipient AND e.id < " m ".id AND e.state IN ('queued', 'retry_wait', 'sending')" \
 "   AND NOT e.metadata @> '{\"independent\": true}' AND (e.state <> 'queued' OR e.not_before <= " now ")))"
 
 /*
@@ -50,15 +50,18 @@
  * A message held by the order above comes back flagged, counted in the
  * LIMIT, and is parked (park_sql): filtering held rows out instead let a
  * claim walk every message behind the conversations in flight (600,000
- * queued to few people: a claim of minutes, deaf to a fast shutdown).
+ * queued to few people: a claim of minutes, deaf to a fast shutdown).  The
+ * order is probed only for the rows this claim locked, not for those
+ * another sender holds (SKIP LOCKED passes them).
  */
 const char *const sender_due_sql =
 "SELECT d.id, d.recipient, d.message_type, d.category::text, d.priority::text, d.valid_until,"
-" d.attempts, d.pair_hits, d.from_number, d.number_id, d.portfolio_id, d.caps, d.held"
+" d.attempts, d.pair_hits, d.from_number, d.number_id, d.portfolio_id, d.caps, "
+CONVERSATION_HELD_SQL("d", "$1") " AS held"
 " FROM (SELECT level FROM unnest(enum_range(NULL::antiban.priority)) AS level ORDER BY level DESC) p"
 " CROSS JOIN LATERAL (SELECT o.id, o.recipient, o.message_type, o.category, o.priority,"
 "   o.valid_until, o.attempts, o.pair_hits, o.from_number, o.number_id, o.not_before, o.portfolio_id,"
-"   o.metadata ->> 'frequency_caps' AS caps, " CONVERSATION_HELD_SQL("$1") " AS held"
+"   o.metadata ->> 'frequency_caps' AS caps, o.metadata @> '{\"independent\": true}' AS independent"
 "  FROM antiban.outbox o"
 "  WHERE o.state IN ('queued', 'retry_wait') AND o.priority = p.level AND o.not_before <= $1"
 "  ORDER BY o.not_before, o.id LIMIT $2 FOR UPDATE SKIP LOCKED) d"

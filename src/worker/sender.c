@@ -30,7 +30,24 @@
 
 PGDLLEXPORT void antiban_sender_main(Datum arg);
 
+/* Answers not recorded yet (see collect_results). */
+static CloudApiResult *answers;
+static int	nanswers;
+static TimestampTz answers_since;
+
 #define MAX_RESULTS 256
+/*
+ * When the numbers' tokens, not the room in flight, limited the last claim,
+ * the next one waits this long after it: each claim pays for its
+ * transaction and for two UPDATE statements of the outbox and their
+ * statement triggers, whatever its size, and claiming the moment one token
+ * came back made batches of a few messages.  Half of the 10 ms a number's
+ * bucket holds (its burst is a hundredth of its rate, core/throughput.c):
+ * no token is lost waiting, even by a single sender.
+ */
+#define CLAIM_GATHER_MS 5
+/* How long answers wait to be recorded together (collect_results). */
+#define RECORD_GATHER_MS 20
 /* How long a stopping sender waits for, and records, the answers in flight. */
 #define STOP_DRAIN_MS 5000
 
@@ -133,18 +150,19 @@ static void
 claim_step(void *arg)
 {
 	ClaimStep  *c = arg;
+	int			room = Min(c->room, Min(antiban_claim_batch, MAX_RESULTS));
 	int64		tokens;
 	TimestampTz next_token;
 
 	/* claim no more than the numbers can send now: nothing to put back */
 	tokens = buckets_available(numbers_cache_get(), antiban_now(), &next_token);
+	c->st->token_bound = tokens < room;
 	if (tokens == 0)
 	{
 		c->next_due = next_token;
 		return;
 	}
-	c->n = sender_claim(c->st, (int) Min(tokens, Min(c->room, Min(antiban_claim_batch, MAX_RESULTS))),
-						&c->out, &c->next_due);
+	c->n = sender_claim(c->st, (int) Min(tokens, room), &c->out, &c->next_due);
 }
 
 /*
@@ -157,14 +175,23 @@ claim_and_send(SenderState *st, TimestampTz *next_due)
 	ClaimStep	c = {.st = st};
 	CloudApiResult failed[MAX_RESULTS];
 	int			nfailed = 0;
+	TimestampTz now;
 
-	c.room = antiban_max_inflight - cloudapi_inflight(st->client);
+	c.room = antiban_max_inflight - cloudapi_inflight(st->client) - nanswers;
 	if (c.room <= 0)
 		return 0;
 	/* the endpoint's breaker: all, one probe, or nothing */
 	c.room = sender_breaker_admit(st, c.room, next_due);
 	if (c.room <= 0)
 		return 0;
+	now = GetCurrentTimestamp();
+	if (st->token_bound && now < st->last_claim + CLAIM_GATHER_MS * 1000)
+	{
+		/* the numbers' tokens were the limit: let a batch gather */
+		*next_due = antiban_now() + (st->last_claim + CLAIM_GATHER_MS * 1000 - now);
+		return 0;
+	}
+	st->last_claim = now;
 	if (!worker_run_stoppable("antiban sender: claiming due messages", claim_step, &c, 0))
 	{
 		/* rolled back: what the claim remembered never went out */
@@ -181,14 +208,42 @@ claim_and_send(SenderState *st, TimestampTz *next_due)
 	return c.n;
 }
 
+/*
+ * Answers wait here to be recorded together: each recording pays for its
+ * transaction and for an UPDATE of the outbox with its statement triggers,
+ * whatever its size, and recording each poll's few answers at once cost
+ * more than the rows themselves.  Recorded when RECORD_GATHER_MS have passed
+ * since the first of them came back, when they take half the room, when
+ * nothing else is in flight, and when stopping.  Until then their messages
+ * are 'sending' under their lease, as during the HTTP call (a crash then
+ * leaves them to the reconcile, never to a second send), and they count as
+ * in flight: a sender never has more than antiban.max_inflight messages
+ * 'sending'.
+ */
+static void
+record_answers(SenderState *st, int deadline_ms)
+{
+	if (nanswers == 0)
+		return;
+	record_results(st, answers, nanswers, "antiban sender: recording answers", deadline_ms);
+	nanswers = 0;
+}
+
 static int
 collect_results(SenderState *st, int wait_ms, int deadline_ms)
 {
-	CloudApiResult results[MAX_RESULTS];
-	int			n = cloudapi_poll(st->client, wait_ms, results, MAX_RESULTS);
+	int			n;
 
-	if (n > 0)
-		record_results(st, results, n, "antiban sender: recording answers", deadline_ms);
+	if (answers == NULL)
+		answers = MemoryContextAlloc(TopMemoryContext, sizeof(CloudApiResult) * MAX_RESULTS);
+	n = cloudapi_poll(st->client, wait_ms, answers + nanswers, MAX_RESULTS - nanswers);
+	if (n > 0 && nanswers == 0)
+		answers_since = GetCurrentTimestamp();
+	nanswers += n;
+	if (deadline_ms > 0 || nanswers >= Min(MAX_RESULTS, antiban_max_inflight) / 2 ||
+		cloudapi_inflight(st->client) == 0 ||
+		GetCurrentTimestamp() >= answers_since + RECORD_GATHER_MS * 1000)
+		record_answers(st, deadline_ms);
 	return n;
 }
 
@@ -253,7 +308,10 @@ sender_loop(SenderState *st)
 		handle_signals(st);
 		reconcile_if_due(st);
 		claimed = claim_and_send(st, &next_due);
-		done = collect_results(st, cloudapi_inflight(st->client) > 0 && claimed == 0 ? 20 : 0, 0);
+		/* wait for answers no longer than until the next token: a number's
+		 * bucket holds 10 ms of its rate, and what overflows is lost */
+		done = collect_results(st, cloudapi_inflight(st->client) > 0 && claimed == 0 ?
+							   (int) Min(20, idle_wait_ms(next_due)) : 0, 0);
 		sender_breaker_flush();
 		report_activity(st, "sending");
 		if (cloudapi_inflight(st->client) == 0 && claimed == 0 && done == 0)
@@ -280,6 +338,7 @@ drain_before_exit(SenderState *st)
 
 	while (cloudapi_inflight(st->client) > 0 && (now = GetCurrentTimestamp()) < give_up)
 		collect_results(st, 50, Max(1, (int) ((give_up - now) / 1000)));
+	record_answers(st, Max(1000, (int) ((give_up - GetCurrentTimestamp()) / 1000)));
 	sender_breaker_flush();
 }
 

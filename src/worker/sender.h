@@ -40,6 +40,8 @@ typedef struct SenderState
 	HTAB	   *inflight;
 	MemoryContext batch_context;	/* reset every loop iteration */
 	TimestampTz next_reconcile;
+	TimestampTz last_claim;		/* when the last claim began */
+	bool		token_bound;	/* it had fewer tokens than room */
 } SenderState;
 
 /* outbox_claim.c */
