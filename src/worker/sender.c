@@ -308,8 +308,10 @@ sender_loop(SenderState *st)
 		handle_signals(st);
 		reconcile_if_due(st);
 		claimed = claim_and_send(st, &next_due);
-		/* wait for answers no longer than until the next token: a number's
-		 * bucket holds 10 ms of its rate, and what overflows is lost */
+		/*
+		 * Wait for answers no longer than until the next token: a number's
+		 * bucket holds 10 ms of its rate, and what overflows is lost.
+		 */
 		done = collect_results(st, cloudapi_inflight(st->client) > 0 && claimed == 0 ?
 							   (int) Min(20, idle_wait_ms(next_due)) : 0, 0);
 		sender_breaker_flush();
