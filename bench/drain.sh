@@ -17,7 +17,7 @@ NUMBERS=10
 PORT=${BENCH_PORT:-5496}
 
 install_packages $ANTIBAN_BUILD_PACKAGES $ANTIBAN_BENCH_PACKAGES
-build_and_install
+[ -n "${BENCH_NO_BUILD:-}" ] || build_and_install
 ensure_cluster_user
 DIR=$(work_dir drain)
 cleanup() { stop_cluster "$DIR"; stop_process "$DIR" simulator; rm -rf "$DIR"; }

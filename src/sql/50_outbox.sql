@@ -100,3 +100,8 @@ COMMENT ON FUNCTION antiban.transition_allowed(text, text) IS
 
 CREATE INDEX outbox_validity ON antiban.outbox (valid_until)
     WHERE state IN ('queued', 'retry_wait') AND valid_until IS NOT NULL;
+
+CREATE FUNCTION antiban.explain_claim(at timestamptz DEFAULT antiban.now(), batch integer DEFAULT 256)
+RETURNS json AS 'MODULE_PATHNAME', 'antiban_explain_claim' LANGUAGE C VOLATILE STRICT;
+COMMENT ON FUNCTION antiban.explain_claim(timestamptz, integer) IS
+    'The senders'' due-message query under EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON), as a sender claiming a batch at that time runs it. It locks the rows it reads until the caller''s transaction ends: run it in a transaction and roll back. Superuser only.';

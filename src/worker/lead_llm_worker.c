@@ -144,7 +144,7 @@ record(const LlmCall *call, const HttpOnce *r, int latency_ms)
 	args[4] = body ? CStringGetTextDatum(body) : (Datum) 0;
 	nulls[4] = body ? ' ' : 'n';
 
-	worker_begin("lead llm: recording the answer");
+	worker_begin_to_finish("lead llm: recording the answer");
 	if (SPI_execute_with_args("SELECT antiban.lead_llm_record($1, $2, $3, $4, $5)", 5,
 							  (Oid[]) {INT8OID, INT4OID, TEXTOID, INT4OID, TEXTOID},
 							  args, nulls, false, 1) != SPI_OK_SELECT)
@@ -249,7 +249,7 @@ antiban_lead_llm_main(Datum arg)
 	TimestampTz scored_at = 0;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	pqsignal(SIGTERM, worker_sigterm);
 	BackgroundWorkerUnblockSignals();
 	worker_connect("antiban leads");
 	step_context = AllocSetContextCreate(TopMemoryContext, "antiban leads step",

@@ -99,7 +99,7 @@ void
 antiban_monitor_main(Datum arg)
 {
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	pqsignal(SIGTERM, worker_sigterm);
 	BackgroundWorkerUnblockSignals();
 	worker_connect("antiban monitor");
 	step_context = AllocSetContextCreate(TopMemoryContext, "antiban monitor step",

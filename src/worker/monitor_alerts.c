@@ -120,7 +120,7 @@ monitor_deliver_alerts(void)
 	}
 	if (n == 0)
 		return 0;
-	worker_begin("recording alert deliveries");
+	worker_begin_to_finish("recording alert deliveries");
 	for (int i = 0; i < n; i++)
 	{
 		Oid			types[3] = {INT8OID, BOOLOID, TEXTOID};

@@ -172,7 +172,7 @@ store(WabaPoll *p)
 {
 	const char *failure = NULL;
 
-	worker_begin("storing Graph API poll results");
+	worker_begin_to_finish("storing Graph API poll results");
 	for (int i = 0; i < p->ncalls; i++)
 	{
 		Call	   *c = &p->calls[i];

@@ -60,7 +60,7 @@ store(int64 waba, const char *path, long status, long long start, long long end,
 	Datum		cargs[3] = {Int64GetDatum(waba), CStringGetTextDatum(path), Int32GetDatum((int32) status)};
 	char		cnulls[3] = {' ', ' ', status ? ' ' : 'n'};
 
-	worker_begin("storing pricing_analytics");
+	worker_begin_to_finish("storing pricing_analytics");
 	if (SPI_execute_with_args("SELECT antiban.record_mgmt_call($1, $2, $3)", 3, ctypes, cargs, cnulls,
 							  false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "antiban: could not record a management call");

@@ -16,6 +16,7 @@
 #include "utils/lsyscache.h"
 
 #include "pg/privileged.h"
+#include "utils/fmgrprotos.h"
 
 /* Retry a message whose numbers are all out of rotation this much later. */
 #define NO_NUMBER_RETRY_US	(60 * USECS_PER_SEC)
@@ -30,13 +31,12 @@
  * order).  A message queued for later (send_at, a bucket's wait) holds
  * nothing: the one behind it meets the same wait, and equal times go in id
  * order.  metadata {"independent": true} opts a message out both ways.
- * One probe of the small partial index outbox_conversation per due row;
- * skipping held rows here keeps them from filling the LIMIT.
+ * One probe of the small partial index outbox_conversation per due row.
  */
-#define CONVERSATION_HEAD_SQL \
-"   AND (o.metadata @> '{\"independent\": true}' OR NOT EXISTS (SELECT FROM antiban.outbox e" \
-"    WHERE e.recipient = o.recipient AND e.id < o.id AND e.state IN ('queued', 'retry_wait', 'sending')" \
-"     AND NOT e.metadata @> '{\"independent\": true}' AND (e.state <> 'queued' OR e.not_before <= $1)))"
+#define CONVERSATION_HELD_SQL(m, now) \
+"(NOT " m ".independent AND EXISTS (SELECT FROM antiban.outbox e" \
+"  WHERE e.recipient = " m ".recipient AND e.id < " m ".id AND e.state IN ('queued', 'retry_wait', 'sending')" \
+"   AND NOT e.metadata @> '{\"independent\": true}' AND (e.state <> 'queued' OR e.not_before <= " now ")))"
 
 /*
  * Due messages, most urgent first.  Each priority is one bounded range of
@@ -46,34 +46,60 @@
  * let the planner sort every due row on each claim (a queue filled in one go,
  * before any ANALYZE), or walk every waiting row of a campaign scheduled for
  * later, in index order, to find the few due now.
+ *
+ * A message held by the order above comes back flagged, counted in the
+ * LIMIT, and is parked (park_sql): filtering held rows out instead let a
+ * claim walk every message behind the conversations in flight (600,000
+ * queued to few people: a claim of minutes, deaf to a fast shutdown).  The
+ * order is probed only for the rows this claim locked, not for those
+ * another sender holds (SKIP LOCKED passes them).
  */
-static const char *const due_sql =
+const char *const sender_due_sql =
 "SELECT d.id, d.recipient, d.message_type, d.category::text, d.priority::text, d.valid_until,"
-" d.attempts, d.pair_hits, d.from_number, d.number_id, d.portfolio_id, d.caps"
+" d.attempts, d.pair_hits, d.from_number, d.number_id, d.portfolio_id, d.caps, "
+CONVERSATION_HELD_SQL("d", "$1") " AS held"
 " FROM (SELECT level FROM unnest(enum_range(NULL::antiban.priority)) AS level ORDER BY level DESC) p"
 " CROSS JOIN LATERAL (SELECT o.id, o.recipient, o.message_type, o.category, o.priority,"
 "   o.valid_until, o.attempts, o.pair_hits, o.from_number, o.number_id, o.not_before, o.portfolio_id,"
-"   o.metadata ->> 'frequency_caps' AS caps"
+"   o.metadata ->> 'frequency_caps' AS caps, o.metadata @> '{\"independent\": true}' AS independent"
 "  FROM antiban.outbox o"
 "  WHERE o.state IN ('queued', 'retry_wait') AND o.priority = p.level AND o.not_before <= $1"
-CONVERSATION_HEAD_SQL
 "  ORDER BY o.not_before, o.id LIMIT $2 FOR UPDATE SKIP LOCKED) d"
 " ORDER BY p.level DESC, d.not_before, d.id LIMIT $2";
+
+/*
+ * Held messages step out of the due range until what holds them can have
+ * gone: the lease of a message in flight (whose answer brings the next one
+ * back at once: outbox_record.c), the retry time of one waiting, now for
+ * one due (behind every message due earlier).  Read again with this
+ * statement's snapshot: a message whose turn came meanwhile stays due.
+ */
+static const char *const park_sql =
+"UPDATE antiban.outbox o SET not_before = greatest(o.not_before, b.until), reason = 'conversation_order',"
+" detail = format('after message %s to the same person (%s)', b.id, b.state)"
+" FROM unnest($1::int8[]) AS h(id)"
+" CROSS JOIN LATERAL (SELECT e.id, e.state, CASE e.state WHEN 'sending' THEN coalesce(e.lease_until, $2)"
+"   WHEN 'retry_wait' THEN greatest(e.not_before, $2) ELSE $2 END AS until"
+"  FROM antiban.outbox f, antiban.outbox e"
+"  WHERE f.id = h.id AND e.recipient = f.recipient AND e.id < f.id"
+"   AND e.state IN ('queued', 'retry_wait', 'sending') AND NOT e.metadata @> '{\"independent\": true}'"
+"   AND (e.state <> 'queued' OR e.not_before <= $2)"
+"  ORDER BY e.id LIMIT 1) b"
+" WHERE o.id = h.id AND o.state IN ('queued', 'retry_wait')";
 
 /* Paused or refused templates never reach Meta (see 85_monitor.sql). */
 static const char *const hold_sql =
 "SELECT antiban.hold_unapproved_templates(make_interval(secs => $1), $2)";
 
 /*
- * The earliest waiting message at the head of its conversation: the first
- * such entry of each priority in outbox_due (a held message is due only
- * when the one before it has gone, which wakes the sender anyway).
+ * The earliest waiting message: the first entry of each priority in
+ * outbox_due.  One that turns out to be held is parked by the claim this
+ * wakes; looking for the first one not held walked every held message.
  */
 static const char *const next_due_sql =
 "SELECT min(d.not_before) FROM unnest(enum_range(NULL::antiban.priority)) AS p(level)"
 " CROSS JOIN LATERAL (SELECT o.not_before FROM antiban.outbox o"
 "  WHERE o.state IN ('queued', 'retry_wait') AND o.priority = p.level"
-CONVERSATION_HEAD_SQL
 "  ORDER BY o.not_before LIMIT 1) d";
 
 /*
@@ -271,6 +297,24 @@ settle(Columns *c)
 		elog(ERROR, "antiban: could not settle claimed messages");
 }
 
+/* Held messages out of the due range (park_sql). */
+static void
+park(Datum *ids, int n, TimestampTz now)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[2] = {INT8ARRAYOID, TIMESTAMPTZOID};
+	Datum		args[2];
+
+	if (n == 0)
+		return;
+	if (plan == NULL)
+		plan = privileged_prepare(park_sql, 2, types);
+	args[0] = array_of(ids, NULL, n, INT8OID);
+	args[1] = TimestampTzGetDatum(now);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "antiban: could not park messages held by their conversation");
+}
+
 /* Mark as sending and build the requests (in the batch context). */
 static int
 mark_sending(SenderState *st, Columns *c, TimestampTz now, Outgoing **out)
@@ -356,7 +400,7 @@ next_due_time(TimestampTz now)
 	Datum		v;
 
 	if (plan == NULL)
-		plan = privileged_prepare(next_due_sql, 1, types);
+		plan = privileged_prepare(next_due_sql, 0, types);
 	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT || SPI_processed == 0)
 		return 0;
 	v = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -391,6 +435,8 @@ sender_claim(SenderState *st, int limit, Outgoing **out, TimestampTz *next_due)
 	NumbersCache *c;
 	Columns		go, settled;
 	int			n;
+	Datum	   *held;
+	int			nheld = 0;
 
 	SPITupleTable *due;
 	uint64		ndue;
@@ -399,7 +445,7 @@ sender_claim(SenderState *st, int limit, Outgoing **out, TimestampTz *next_due)
 	c = numbers_cache_get();
 	hold_unapproved_templates(limit);
 	if (plan == NULL)
-		plan = privileged_prepare(due_sql, 2, types);
+		plan = privileged_prepare(sender_due_sql, 2, types);
 	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "antiban: could not read due messages");
 	/* later SPI calls (decisions, tokens) replace SPI_tuptable: keep ours */
@@ -407,6 +453,7 @@ sender_claim(SenderState *st, int limit, Outgoing **out, TimestampTz *next_due)
 	ndue = SPI_processed;
 	go = columns_new(Max(ndue, 1));
 	settled = columns_new(Max(ndue, 1));
+	held = palloc(sizeof(Datum) * Max(ndue, 1));
 	for (uint64 i = 0; i < ndue; i++)
 	{
 		HeapTuple	t = due->vals[i];
@@ -414,6 +461,12 @@ sender_claim(SenderState *st, int limit, Outgoing **out, TimestampTz *next_due)
 		bool		isnull;
 		int64		id = DatumGetInt64(SPI_getbinval(t, d, 1, &isnull));
 		int			before = go.n;
+
+		if (DatumGetBool(SPI_getbinval(t, d, 13, &isnull)))
+		{
+			held[nheld++] = Int64GetDatum(id);
+			continue;
+		}
 
 		if (strcmp(text_col(t, d, 3), "read_receipt") == 0)
 			plan_read_receipt(c, t, d, id, now, &go, &settled);
@@ -424,7 +477,35 @@ sender_claim(SenderState *st, int limit, Outgoing **out, TimestampTz *next_due)
 	}
 	if (ndue == 0)
 		*next_due = next_due_time(now);
+	else if (nheld > 0)
+		*next_due = now;		/* more may be due behind the parked ones */
+	park(held, nheld, now);
 	settle(&settled);
 	n = mark_sending(st, &go, now, out);
 	return n;
+}
+
+/*
+ * The sender's due query under EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON), with
+ * the sender's parameters, in the caller's transaction (its row locks last
+ * until the caller ends it): what tests and operators read to see that a
+ * claim reads a batch, not the queue.
+ */
+PG_FUNCTION_INFO_V1(antiban_explain_claim);
+Datum
+antiban_explain_claim(PG_FUNCTION_ARGS)
+{
+	Oid			types[2] = {TIMESTAMPTZOID, INT4OID};
+	Datum		args[2] = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)};
+	char	   *sql = psprintf("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) %s", sender_due_sql);
+	MemoryContext caller = CurrentMemoryContext;
+	char	   *plan;
+
+	SPI_connect();
+	if (SPI_execute_with_args(sql, 2, types, args, NULL, false, 0) < 0 || SPI_processed != 1)
+		elog(ERROR, "antiban: could not explain the claim");
+	plan = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	plan = MemoryContextStrdup(caller, plan);	/* outlives SPI_finish */
+	SPI_finish();
+	PG_RETURN_DATUM(DirectFunctionCall1(json_in, CStringGetDatum(plan)));
 }

@@ -49,7 +49,13 @@ static const char *const record_sql =
 "  $7::text[], $8::text[], $9::timestamptz[], $10::int4[], $11::text[], $12::int4[],"
 "  $13::text[]) AS u(id, state, nb, wamid, code, title, details, trace, lease, pair_hit, reason, http, wa_id)"
 " WHERE o.id = u.id AND o.id IN (SELECT id FROM locked)"
-" RETURNING o.id, o.number_id, u.code, u.http, o.sending_at, o.recipient)"
+" RETURNING o.id, o.number_id, u.code, u.http, o.sending_at, o.recipient, o.state),"
+/* the next message to each person, parked by a claim behind this one: due again */
+" released AS (UPDATE antiban.outbox f SET not_before = $14 FROM recorded r"
+" WHERE r.state NOT IN ('queued', 'retry_wait', 'sending') AND f.id = (SELECT min(n.id) FROM antiban.outbox n"
+"   WHERE n.recipient = r.recipient AND n.id > r.id AND n.state IN ('queued', 'retry_wait', 'sending')"
+"    AND NOT n.metadata @> '{\"independent\": true}')"
+"  AND f.state = 'queued' AND f.reason = 'conversation_order' AND f.not_before > $14)"
 " SELECT id, number_id, code, http, sending_at, recipient FROM recorded"
 " WHERE code IS NOT NULL AND number_id IS NOT NULL ORDER BY number_id, id";
 
@@ -255,8 +261,8 @@ void
 sender_record(SenderState *st, CloudApiResult *results, int n)
 {
 	static SPIPlanPtr plan = NULL;
-	Oid			types[RECORD_COLUMNS];
-	Datum		args[RECORD_COLUMNS];
+	Oid			types[RECORD_COLUMNS + 1];
+	Datum		args[RECORD_COLUMNS + 1];
 	TimestampTz now = antiban_now();
 	Columns		c = columns_new(Max(n, 1));
 	MetaErrorEvent *errors;
@@ -266,6 +272,7 @@ sender_record(SenderState *st, CloudApiResult *results, int n)
 
 	for (int k = 0; k < RECORD_COLUMNS; k++)
 		types[k] = get_array_type(element_types[k]);
+	types[RECORD_COLUMNS] = TIMESTAMPTZOID;	/* now: when parked messages are due again */
 	for (int i = 0; i < n; i++)
 	{
 		InFlight   *f = hash_search(st->inflight, &results[i].id, HASH_FIND, NULL);
@@ -281,9 +288,10 @@ sender_record(SenderState *st, CloudApiResult *results, int n)
 	if (c.n == 0)
 		return;
 	if (plan == NULL)
-		plan = privileged_prepare(record_sql, RECORD_COLUMNS, types);
+		plan = privileged_prepare(record_sql, RECORD_COLUMNS + 1, types);
 	for (int k = 0; k < RECORD_COLUMNS; k++)
 		args[k] = array_of(&c, k);
+	args[RECORD_COLUMNS] = TimestampTzGetDatum(now);
 	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "antiban: could not record send results");
 	/* outbox rows first, then numbers and people: the lock order of the webhooks */

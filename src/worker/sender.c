@@ -30,7 +30,26 @@
 
 PGDLLEXPORT void antiban_sender_main(Datum arg);
 
+/* Answers not recorded yet (see collect_results). */
+static CloudApiResult *answers;
+static int	nanswers;
+static TimestampTz answers_since;
+
 #define MAX_RESULTS 256
+/*
+ * When the numbers' tokens, not the room in flight, limited the last claim,
+ * the next one waits this long after it: each claim pays for its
+ * transaction and for two UPDATE statements of the outbox and their
+ * statement triggers, whatever its size, and claiming the moment one token
+ * came back made batches of a few messages.  Half of the 10 ms a number's
+ * bucket holds (its burst is a hundredth of its rate, core/throughput.c):
+ * no token is lost waiting, even by a single sender.
+ */
+#define CLAIM_GATHER_MS 5
+/* How long answers wait to be recorded together (collect_results). */
+#define RECORD_GATHER_MS 20
+/* How long a stopping sender waits for, and records, the answers in flight. */
+#define STOP_DRAIN_MS 5000
 
 void
 antiban_register_senders(void)
@@ -66,72 +85,165 @@ submit_all(SenderState *st, Outgoing *out, int n, CloudApiResult *failed, int *n
 	}
 }
 
+/* A recording transaction: what worker_run_stoppable runs while stopping. */
+typedef struct RecordStep
+{
+	SenderState *st;
+	CloudApiResult *results;
+	int			nrecord;
+	CloudApiResult *held;
+	int			nheld;
+} RecordStep;
+
+static void
+record_step(void *arg)
+{
+	RecordStep *r = arg;
+
+	sender_breaker_hold(r->st, r->held, r->nheld);
+	if (r->nrecord > 0)
+		sender_record(r->st, r->results, r->nrecord);
+}
+
 /*
  * Record results: the messages the endpoint never saw are held for the
- * circuit breaker, the others recorded as answered or failed.
+ * circuit breaker, the others recorded as answered or failed.  SIGTERM lets
+ * this finish (a message that reached Meta is recorded, not reconciled);
+ * while stopping, deadline_ms bounds it (a lock nobody releases): what it
+ * could not record stays 'sending' under its lease, reconciled later, never
+ * sent again blindly.
  */
 static void
-record_results(SenderState *st, CloudApiResult *results, int n, const char *activity)
+record_results(SenderState *st, CloudApiResult *results, int n, const char *activity,
+			   int deadline_ms)
 {
-	CloudApiResult *held = MemoryContextAlloc(st->batch_context, sizeof(CloudApiResult) * n);
-	int			nheld;
-	int			nrecord = sender_breaker_sort(st, results, n, held, &nheld);
+	RecordStep	r = {.st = st, .results = results};
 
-	if (nrecord == 0 && nheld == 0)
+	r.held = MemoryContextAlloc(st->batch_context, sizeof(CloudApiResult) * n);
+	r.nrecord = sender_breaker_sort(st, results, n, r.held, &r.nheld);
+	if (r.nrecord == 0 && r.nheld == 0)
 		return;
+	if (deadline_ms > 0)
+	{
+		if (!worker_run_stoppable(activity, record_step, &r, deadline_ms))
+			ereport(WARNING,
+					(errmsg("antiban sender could not record %d answers before stopping", r.nrecord + r.nheld),
+					 errdetail("Their messages stay 'sending' until a status webhook or the lease reconciles them.")));
+		return;
+	}
 	worker_begin(activity);
-	sender_breaker_hold(st, held, nheld);
-	if (nrecord > 0)
-		sender_record(st, results, nrecord);
+	record_step(&r);
 	worker_commit();
 }
 
-/* Claim as many as there is room for; returns how many went out. */
-static int
-claim_and_send(SenderState *st, TimestampTz *next_due)
+/* The claim's transaction: what worker_run_stoppable runs. */
+typedef struct ClaimStep
 {
-	int			room = antiban_max_inflight - cloudapi_inflight(st->client);
-	Outgoing   *out = NULL;
-	CloudApiResult failed[MAX_RESULTS];
-	int			nfailed = 0;
+	SenderState *st;
+	int			room;
+	Outgoing   *out;
 	int			n;
+	TimestampTz next_due;
+} ClaimStep;
 
+static void
+claim_step(void *arg)
+{
+	ClaimStep  *c = arg;
+	int			room = Min(c->room, Min(antiban_claim_batch, MAX_RESULTS));
 	int64		tokens;
 	TimestampTz next_token;
 
-	if (room <= 0)
-		return 0;
-	/* the endpoint's breaker: all, one probe, or nothing */
-	room = sender_breaker_admit(st, room, next_due);
-	if (room <= 0)
-		return 0;
-	worker_begin("antiban sender: claiming due messages");
 	/* claim no more than the numbers can send now: nothing to put back */
 	tokens = buckets_available(numbers_cache_get(), antiban_now(), &next_token);
+	c->st->token_bound = tokens < room;
 	if (tokens == 0)
 	{
-		worker_commit();
-		sender_breaker_claimed(out, 0);
-		*next_due = next_token;
+		c->next_due = next_token;
+		return;
+	}
+	c->n = sender_claim(c->st, (int) Min(tokens, room), &c->out, &c->next_due);
+}
+
+/*
+ * Claim as many as there is room for; returns how many went out.  SIGTERM
+ * ends a claim in progress (rolled back: its messages stay queued).
+ */
+static int
+claim_and_send(SenderState *st, TimestampTz *next_due)
+{
+	ClaimStep	c = {.st = st};
+	CloudApiResult failed[MAX_RESULTS];
+	int			nfailed = 0;
+	TimestampTz now;
+
+	c.room = antiban_max_inflight - cloudapi_inflight(st->client) - nanswers;
+	if (c.room <= 0)
+		return 0;
+	/* the endpoint's breaker: all, one probe, or nothing */
+	c.room = sender_breaker_admit(st, c.room, next_due);
+	if (c.room <= 0)
+		return 0;
+	now = GetCurrentTimestamp();
+	if (st->token_bound && now < st->last_claim + CLAIM_GATHER_MS * 1000)
+	{
+		/* the numbers' tokens were the limit: let a batch gather */
+		*next_due = antiban_now() + (st->last_claim + CLAIM_GATHER_MS * 1000 - now);
 		return 0;
 	}
-	n = sender_claim(st, (int) Min(tokens, Min(room, Min(antiban_claim_batch, MAX_RESULTS))), &out, next_due);
-	worker_commit();
-	sender_breaker_claimed(out, n);
-	submit_all(st, out, n, failed, &nfailed);
+	st->last_claim = now;
+	if (!worker_run_stoppable("antiban sender: claiming due messages", claim_step, &c, 0))
+	{
+		/* rolled back: what the claim remembered never went out */
+		for (int i = 0; i < c.n; i++)
+			hash_search(st->inflight, &c.out[i].id, HASH_REMOVE, NULL);
+		c.n = 0;
+		c.out = NULL;
+	}
+	*next_due = c.next_due;
+	sender_breaker_claimed(c.out, c.n);
+	submit_all(st, c.out, c.n, failed, &nfailed);
 	if (nfailed > 0)
-		record_results(st, failed, nfailed, "antiban sender: recording requests that could not start");
-	return n;
+		record_results(st, failed, nfailed, "antiban sender: recording requests that could not start", 0);
+	return c.n;
+}
+
+/*
+ * Answers wait here to be recorded together: each recording pays for its
+ * transaction and for an UPDATE of the outbox with its statement triggers,
+ * whatever its size, and recording each poll's few answers at once cost
+ * more than the rows themselves.  Recorded when RECORD_GATHER_MS have passed
+ * since the first of them came back, when they take half the room, when
+ * nothing else is in flight, and when stopping.  Until then their messages
+ * are 'sending' under their lease, as during the HTTP call (a crash then
+ * leaves them to the reconcile, never to a second send), and they count as
+ * in flight: a sender never has more than antiban.max_inflight messages
+ * 'sending'.
+ */
+static void
+record_answers(SenderState *st, int deadline_ms)
+{
+	if (nanswers == 0)
+		return;
+	record_results(st, answers, nanswers, "antiban sender: recording answers", deadline_ms);
+	nanswers = 0;
 }
 
 static int
-collect_results(SenderState *st, int wait_ms)
+collect_results(SenderState *st, int wait_ms, int deadline_ms)
 {
-	CloudApiResult results[MAX_RESULTS];
-	int			n = cloudapi_poll(st->client, wait_ms, results, MAX_RESULTS);
+	int			n;
 
-	if (n > 0)
-		record_results(st, results, n, "antiban sender: recording answers");
+	if (answers == NULL)
+		answers = MemoryContextAlloc(TopMemoryContext, sizeof(CloudApiResult) * MAX_RESULTS);
+	n = cloudapi_poll(st->client, wait_ms, answers + nanswers, MAX_RESULTS - nanswers);
+	if (n > 0 && nanswers == 0)
+		answers_since = GetCurrentTimestamp();
+	nanswers += n;
+	if (deadline_ms > 0 || nanswers >= Min(MAX_RESULTS, antiban_max_inflight) / 2 ||
+		cloudapi_inflight(st->client) == 0 ||
+		GetCurrentTimestamp() >= answers_since + RECORD_GATHER_MS * 1000)
+		record_answers(st, deadline_ms);
 	return n;
 }
 
@@ -153,9 +265,8 @@ reconcile_if_due(SenderState *st)
 	if (now < st->next_reconcile)
 		return;
 	st->next_reconcile = now + (TimestampTz) antiban_sender_tick_ms * 1000;
-	worker_begin("antiban sender: reconciling leases and validity");
-	sender_reconcile(st);
-	worker_commit();
+	(void) worker_run_stoppable("antiban sender: reconciling leases and validity",
+								(void (*) (void *)) sender_reconcile, st, 0);
 }
 
 /* How long to sleep when nothing is in flight: until the next due message. */
@@ -197,7 +308,12 @@ sender_loop(SenderState *st)
 		handle_signals(st);
 		reconcile_if_due(st);
 		claimed = claim_and_send(st, &next_due);
-		done = collect_results(st, cloudapi_inflight(st->client) > 0 && claimed == 0 ? 20 : 0);
+		/*
+		 * Wait for answers no longer than until the next token: a number's
+		 * bucket holds 10 ms of its rate, and what overflows is lost.
+		 */
+		done = collect_results(st, cloudapi_inflight(st->client) > 0 && claimed == 0 ?
+							   (int) Min(20, idle_wait_ms(next_due)) : 0, 0);
 		sender_breaker_flush();
 		report_activity(st, "sending");
 		if (cloudapi_inflight(st->client) == 0 && claimed == 0 && done == 0)
@@ -212,14 +328,19 @@ sender_loop(SenderState *st)
 	}
 }
 
-/* Requests still out when asked to stop: record what comes back in time. */
+/*
+ * Requests still out when asked to stop: record what comes back in time
+ * (recording included: a statement still waiting then is cancelled).
+ */
 static void
 drain_before_exit(SenderState *st)
 {
-	TimestampTz give_up = GetCurrentTimestamp() + 5 * USECS_PER_SEC;
+	TimestampTz give_up = GetCurrentTimestamp() + STOP_DRAIN_MS * 1000;
+	TimestampTz now;
 
-	while (cloudapi_inflight(st->client) > 0 && GetCurrentTimestamp() < give_up)
-		collect_results(st, 50);
+	while (cloudapi_inflight(st->client) > 0 && (now = GetCurrentTimestamp()) < give_up)
+		collect_results(st, 50, Max(1, (int) ((give_up - now) / 1000)));
+	record_answers(st, Max(1000, (int) ((give_up - GetCurrentTimestamp()) / 1000)));
 	sender_breaker_flush();
 }
 
@@ -230,8 +351,9 @@ antiban_sender_main(Datum arg)
 	HASHCTL		ctl = {.keysize = sizeof(int64), .entrysize = sizeof(InFlight)};
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	pqsignal(SIGTERM, worker_sigterm);
 	BackgroundWorkerUnblockSignals();
+	worker_finish_statements_on_sigterm();
 	worker_connect("antiban sender");
 
 	st.inflight = hash_create("antiban in flight", 1024, &ctl, HASH_ELEM | HASH_BLOBS);

@@ -40,9 +40,12 @@ typedef struct SenderState
 	HTAB	   *inflight;
 	MemoryContext batch_context;	/* reset every loop iteration */
 	TimestampTz next_reconcile;
+	TimestampTz last_claim;		/* when the last claim began */
+	bool		token_bound;	/* it had fewer tokens than room */
 } SenderState;
 
 /* outbox_claim.c */
+extern const char *const sender_due_sql;
 extern int	sender_claim(SenderState *st, int limit, Outgoing **out, TimestampTz *next_due);
 
 /* outbox_record.c */

@@ -273,7 +273,7 @@ antiban_webhook_apply_main(Datum arg)
 	MemoryContext batch_context;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	pqsignal(SIGTERM, worker_sigterm);
 	BackgroundWorkerUnblockSignals();
 	worker_connect("antiban webhook apply");
 	batch_context = AllocSetContextCreate(TopMemoryContext, "antiban webhook apply batch",
