@@ -21,8 +21,8 @@ use lib $FindBin::RealBin;
 use AntibanTest;
 
 my $secret = 'tester13-two-workers';
-my $messages = 120;
-my $sessions = 4;
+my $messages = 480;
+my $sessions = 5;
 my $persons = 6;
 my $node = antiban_node('t13_workers', 'antiban.sender_workers' => '0', 'antiban.webhook_apply' => 'worker',
 	'restart_after_crash' => 'on', 'deadlock_timeout' => '100ms');
@@ -74,21 +74,24 @@ sub ingest_sql
 
 # Each session's calls, planned here so the bodies (and their number) are known.
 my %sent_by_person;
-my @plans;
+my @plans = map { [] } 1 .. $sessions;
 for my $s (0 .. $sessions - 1)
 {
-	my @calls;
 	my @mine = grep { $_ % $sessions == $s } 1 .. $messages;
-	# in chunks of 10: delivered in one call, read in a later one, Meta's
-	# retry of the read (same bytes) and a repeated delivered (new bytes)
+	# in chunks of 10: delivered by this session, read by the next one (so
+	# either may come first, in batches of either worker), Meta's retry of
+	# the read (same bytes) and a repeated delivered (new bytes) by a third
+	my $i = 0;
 	while (my @chunk = splice(@mine, 0, 10))
 	{
 		my @delivered = map { status_body($_, 'delivered') } @chunk;
 		my @read = map { status_body($_, 'read') } @chunk;
 		my @msgs = map { my $p = 1 + ($_ + $s) % $persons; $sent_by_person{$p}++; message_body($p, "$s." . ($inbound + 1)) } 1 .. 3;
-		push @calls, [ @delivered, $msgs[0] ], [ @read, $msgs[1] ], [ @read[0 .. 2], status_body($chunk[0], 'delivered'), $msgs[2] ];
+		$plans[$s][ 3 * $i ] = [ @delivered, $msgs[0] ];
+		$plans[ ($s + 1) % $sessions ][ 3 * $i + 1 ] = [ @read, $msgs[1] ];
+		$plans[ ($s + 2) % $sessions ][ 3 * $i + 2 ] = [ @read[0 .. 2], status_body($chunk[0], 'delivered'), $msgs[2] ];
+		$i++;
 	}
-	push @plans, \@calls;
 }
 
 sub run_sessions
@@ -181,6 +184,7 @@ for my $p (sort { $a <=> $b } keys %sent_by_person)
 		WHERE l.person_id = antiban.person_id(1, '+55119880%05d')}, $p)), "1 $sent_by_person{$p}",
 		"person $p: one lead that counted each of their $sent_by_person{$p} messages once");
 }
+diag('moves: ' . $node->safe_psql('postgres', q{SELECT string_agg(m, ', ') FROM (SELECT old_state || '->' || new_state || ' ' || count(*) AS m FROM public.t13_moves GROUP BY old_state, new_state ORDER BY 1) x}));
 my $log = slurp_file($node->logfile);
 my @deadlocks = $log =~ /(deadlock detected)/g;
 my @left = $log =~ /(left to the antiban leads worker)/g;
