@@ -1,0 +1,86 @@
+# tester13: the lead flow's functions now run with enable_seqscan = off
+# (SET on the function, so for everything they call).  A scan that has no
+# index to use is then still a sequential scan, costed at disable_cost
+# (1e10): far past jit_above_cost (100000, the default), so in a client
+# session (jit = on, the default) such a statement is compiled with LLVM,
+# optimized and inlined (past jit_optimize_above_cost and
+# jit_inline_above_cost too), at every execution.  Only antiban's workers
+# and the ingest call turn JIT off; an admin's antiban.process_lead_events()
+# does not.  Default JIT settings here: nothing is forced to compile.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use JSON::PP;
+use Digest::SHA qw(hmac_sha256_hex);
+use FindBin;
+use lib $FindBin::RealBin;
+use AntibanTest;
+
+my $node = PostgreSQL::Test::Cluster->new('t13_jit');
+$node->init;
+$node->append_conf('postgresql.conf', <<'EOC');
+shared_preload_libraries = 'antiban, auto_explain'
+antiban.database_name = 'postgres'
+antiban.monitor = off
+antiban.sender_workers = 0
+antiban.lead_scoring = deferred
+antiban.lead_scoring_interval = '1h'
+jit = on
+auto_explain.log_min_duration = 0
+auto_explain.log_nested_statements = on
+log_line_prefix = '%b|%a|'
+EOC
+$node->start;
+my $plan = $node->safe_psql('postgres', 'SET jit_above_cost = 0; EXPLAIN (ANALYZE) SELECT sum(i) FROM generate_series(1, 10) i');
+plan skip_all => 'JIT is not available in this server' unless $plan =~ /JIT:/;
+$node->safe_psql('postgres', 'CREATE EXTENSION antiban');
+register_numbers($node, '1001' => {});
+$node->safe_psql('postgres', q{
+	SELECT antiban.set_secret('app_secret', 'tester13-jit');
+	CREATE ROLE admin LOGIN IN ROLE antiban_admin;});
+
+# a few inbound messages, queued (deferred scoring)
+for my $n (1 .. 3)
+{
+	my $body = encode_json({ object => 'whatsapp_business_account',
+		entry => [ { id => '200', changes => [ { field => 'messages', value => {
+			messaging_product => 'whatsapp',
+			metadata => { display_phone_number => '5511900000001', phone_number_id => '1001' },
+			contacts => [ { profile => { name => "P$n" }, wa_id => "551198730000$n" } ],
+			messages => [ { from => "551198730000$n", id => "wamid.T13J$n", timestamp => '' . time(),
+				type => 'text', text => { body => 'Quero investir 300 mil em CDB' } } ] } } ] } ] });
+	(my $lit = $body) =~ s/'/''/g;
+	$node->safe_psql('postgres', "SELECT count(*) FROM antiban.ingest_webhook(convert_to('$lit', 'UTF8'), 'sha256="
+		. hmac_sha256_hex($body, 'tester13-jit') . "')");
+}
+is($node->safe_psql('postgres', 'SELECT count(*) FROM antiban.lead_event_queue'), '3', 'three lead events queued');
+
+# an admin processes the queue, in an ordinary session (jit and its costs as shipped)
+my $offset = -s $node->logfile;
+is($node->safe_psql('postgres', 'SELECT antiban.process_lead_events()', extra_params => [ '-U', 'admin' ],
+		connstr => $node->connstr('postgres') . ' application_name=t13admin'), '3', 'an admin processes them');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM antiban.leads'), '3', 'three leads made');
+
+my $log = substr(slurp_file($node->logfile), $offset);
+my ($plans, $jit, $current, @compiled) = (0, 0, '', ());
+my $text = '';
+for my $line (split /\n/, $log)
+{
+	if ($line =~ /^[^|]*\|([^|]*)\|\w+:\s+(.*)/)
+	{
+		$current = $1;
+		if ($current eq 't13admin' && $2 =~ /^duration: .* plan:/) { $plans++; $text = ''; }
+		next;
+	}
+	next unless $current eq 't13admin';
+	$text .= "$line\n";
+	if ($line =~ /^\s*JIT:/) { $jit++; push @compiled, (split /\n/, $text)[0 .. 3]; }
+}
+cmp_ok($plans, '>', 0, "the admin's statements were logged with their plans");
+is($jit, 0, 'none of them was JIT-compiled under the default jit_above_cost')
+	or diag(join("\n", @compiled[0 .. 11]));
+
+$node->stop;
+done_testing();
