@@ -327,7 +327,7 @@ insert_recipients(const JournalRecipient *r, int n)
 	Oid			elems[5] = {INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	Column		c[5];
 
-	if (n == 0)
+	if (n == 0 || reach_rows_upsert(r, n))
 		return;
 	if (plan == NULL)
 		plan = privileged_prepare(upsert_recipients_sql, 5, types);
