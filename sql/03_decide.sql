@@ -77,3 +77,14 @@ SELECT d.outcome, count(*) FROM generate_series(110, 149) g,
 SELECT antiban.flush_journal() >= 0 AS flushed;
 SELECT outcome, phone_number_id, consumed, count(*) FROM antiban.decisions
 WHERE recipient BETWEEN '+5511900000110' AND '+5511900000149' GROUP BY 1, 2, 3;
+
+-- The log's recipient compares bytes (COLLATE "C": its index costs the
+-- journal writer no locale comparisons); a lookup by recipient still uses
+-- that index, and compares equal to a recipient in the database collation.
+SELECT attcollation::regcollation AS recipient_collation FROM pg_attribute
+WHERE attrelid = 'antiban.decisions'::regclass AND attname = 'recipient';
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT * FROM antiban.decisions WHERE recipient = '+5511900000109';
+RESET enable_seqscan;
+SELECT count(*) AS by_recipient FROM antiban.decisions d
+WHERE d.recipient = ('+5511900000109'::text COLLATE "default");

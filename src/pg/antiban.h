@@ -380,6 +380,9 @@ extern void journal_store_decisions(const JournalDecision *d, int n);
 
 /* decision_rows.c: the journal's fast store of decisions (false: use SQL) */
 extern bool decision_rows_insert(const JournalDecision *d, int n);
+
+/* reach_rows.c: the journal's sends, upserted without the executor */
+extern bool reach_rows_upsert(const JournalRecipient *r, int n);
 extern int64 journal_flush(void);
 extern void journal_set_writer_latch(Latch *latch);
 extern void journal_mark_startup(void);

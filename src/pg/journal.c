@@ -327,7 +327,7 @@ insert_recipients(const JournalRecipient *r, int n)
 	Oid			elems[5] = {INT8OID, TEXTOID, INT8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	Column		c[5];
 
-	if (n == 0)
+	if (n == 0 || reach_rows_upsert(r, n))
 		return;
 	if (plan == NULL)
 		plan = privileged_prepare(upsert_recipients_sql, 5, types);
@@ -358,8 +358,8 @@ journal_store_decisions(const JournalDecision *d, int n)
 static int
 compare_recipients(const void *a, const void *b)
 {
-	const JournalRecipient *x = a;
-	const JournalRecipient *y = b;
+	const JournalRecipient *x = *(const JournalRecipient *const *) a;
+	const JournalRecipient *y = *(const JournalRecipient *const *) b;
 
 	if (x->portfolio_id != y->portfolio_id)
 		return x->portfolio_id < y->portfolio_id ? -1 : 1;
@@ -369,25 +369,39 @@ compare_recipients(const void *a, const void *b)
 /*
  * One upsert may not touch a row twice: keep each recipient's newest record
  * (records are snapshots of a recipient's sends, so the newest one wins).
+ * Sorts pointers: a record is some 300 bytes, and a batch thousands of them.
  */
 static int
 coalesce_recipients(JournalRecipient *r, int n)
 {
-	int			kept = 0;
+	const JournalRecipient **order;
+	JournalRecipient *kept;
+	int			nkept = 0;
 
+	if (n < 2)
+		return n;
+	order = palloc(sizeof(*order) * n);
+	kept = palloc(sizeof(*kept) * n);
+	for (int i = 0; i < n; i++)
+		order[i] = &r[i];
 	/* a stable order of arrival is lost by qsort: keep it in last_sent */
-	qsort(r, n, sizeof(*r), compare_recipients);
+	qsort(order, n, sizeof(*order), compare_recipients);
 	for (int i = 0; i < n; i++)
 	{
-		if (kept > 0 && compare_recipients(&r[kept - 1], &r[i]) == 0)
+		if (nkept > 0 && compare_recipients(&order[nkept - 1], &order[i]) == 0)
 		{
-			if (r[i].last_sent >= r[kept - 1].last_sent)
-				r[kept - 1] = r[i];
+			if (order[i]->last_sent >= order[nkept - 1]->last_sent)
+				order[nkept - 1] = order[i];
 			continue;
 		}
-		r[kept++] = r[i];
+		order[nkept++] = order[i];
 	}
-	return kept;
+	for (int i = 0; i < nkept; i++)
+		kept[i] = *order[i];
+	memcpy(r, kept, sizeof(*kept) * nkept);
+	pfree(order);
+	pfree(kept);
+	return nkept;
 }
 
 static void

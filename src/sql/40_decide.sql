@@ -3,7 +3,7 @@
 CREATE TABLE antiban.decisions (
     id              bigint GENERATED ALWAYS AS IDENTITY,
     decided_at      timestamptz NOT NULL,
-    recipient       text NOT NULL,
+    recipient       text COLLATE "C" NOT NULL,
     category        antiban.category NOT NULL,
     priority        antiban.priority NOT NULL,
     outcome         antiban.outcome NOT NULL,
@@ -14,6 +14,10 @@ CREATE TABLE antiban.decisions (
     detail          text NOT NULL
 );
 CREATE INDEX decisions_decided_at ON antiban.decisions USING brin (decided_at);
+-- A recipient is an E.164 number (or what a caller passed, if it did not parse):
+-- looked up by equality, never sorted for people.  In "C" the index compares
+-- bytes instead of going through the database's collation, which was a third
+-- of the journal writer's insert.
 CREATE INDEX decisions_recipient ON antiban.decisions (recipient, decided_at);
 COMMENT ON TABLE antiban.decisions IS
     'Every decision antiban made, with its reason: "why was this message delayed?" in SQL. Written behind the hot path by the journal writer (antiban.flush_journal() forces it).';
