@@ -4,8 +4,9 @@
 -- stops once all are answered; bench/webhooks.sh then interrupts wrk.  With
 -- LOOP=1 it cycles for as long as wrk runs (the ceiling).  With RATE=N
 -- (POSTs a second, all connections together) each connection waits
--- connections/N seconds before each request, so the offered load is at most
--- N whatever the database does (a slower answer only lowers it).
+-- connections/N seconds (less ANSWER_MS, 10 ms) before each request, so the
+-- offered load is about N whatever the database does (a slower answer only
+-- lowers it; the benchmark reports the rate reached).
 local threads, made = {}, 0
 
 function setup(thread)
@@ -19,8 +20,11 @@ function init(args)
   local path = os.getenv("WEBHOOK_PATH") or "/webhook"
   loop = os.getenv("LOOP") == "1"
   connections = tonumber(os.getenv("WRK_CONNECTIONS")) / total
+  -- (less the answer's own time, ANSWER_MS: a connection offers its next
+  -- POST that long after the pause began)
   local rate = tonumber(os.getenv("RATE") or "0")
-  pause_ms = rate > 0 and math.floor(tonumber(os.getenv("WRK_CONNECTIONS")) * 1000 / rate) or 0
+  local answer_ms = tonumber(os.getenv("ANSWER_MS") or "10")
+  pause_ms = rate > 0 and math.max(0, math.floor(tonumber(os.getenv("WRK_CONNECTIONS")) * 1000 / rate - answer_ms)) or 0
   -- wrk calls the first thread's request() once to inspect it, unsent
   verifying = index == 0
   requests, next_request, answered, exhausted = {}, 1, 0, false

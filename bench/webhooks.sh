@@ -25,6 +25,7 @@ ONE_MODES=${BENCH_ONE_MODES:-single worker worker@10000 inline}	# apply modes me
 BATCH_MODE=${BENCH_BATCH_MODE:-worker}		# and with the batch mix
 PORT=${BENCH_PORT:-5497}
 CONNECTIONS=${BENCH_CONNECTIONS:-128}
+PACED_CONNECTIONS=${BENCH_PACED_CONNECTIONS:-1024}	# wrk's connections when offering a rate (worker@N)
 THREADS=${BENCH_THREADS:-4}
 POOL=${BENCH_POOL:-2}
 BATCH=${BENCH_BATCH:-500}
@@ -82,8 +83,11 @@ start_receiver() {
 # run_wrk URL BODIES LOOP DURATION: wrk's report on stdout; call it in a
 # subshell (it becomes wrk, so a background one can be interrupted)
 run_wrk() {
-	BODIES="$2" WRK_THREADS=2 WRK_CONNECTIONS=$CONNECTIONS LOOP=$3 RATE=${RATE:-0} \
-		exec wrk -t 2 -c "$CONNECTIONS" -d "$4" --latency -s "$ANTIBAN_ROOT/bench/webhook_post.lua" "$1"
+	# (paced: many connections, each mostly waiting, so the answers' time
+	# moves the rate little)
+	c=$CONNECTIONS; [ "${RATE:-0}" = 0 ] || c=$PACED_CONNECTIONS
+	BODIES="$2" WRK_THREADS=2 WRK_CONNECTIONS=$c LOOP=$3 RATE=${RATE:-0} \
+		exec wrk -t 2 -c "$c" -d "$4" --latency -s "$ANTIBAN_ROOT/bench/webhook_post.lua" "$1"
 }
 # wrk report fields, times in ms
 requests_per_s() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1" | cut -d. -f1; }
