@@ -304,8 +304,10 @@ decide_row(ManyCall *m, int i, const char *recipient, int64 portfolio_id, Memory
  * Every recipient decided.  The decisions are journalled like a single
  * send's, but stored JOURNAL_CHUNK at a time by this call: through the
  * ring, a large set would fill it and then write one row per decision.
+ * Each store sets up the table, its indexes and a lookup of the numbers'
+ * phone ids: 16,384 decisions (about 9 MB) a time keep that below 1 %.
  */
-#define JOURNAL_CHUNK 4096
+#define JOURNAL_CHUNK 16384
 
 static void
 decide_all(ManyCall *m, char **recipients)
