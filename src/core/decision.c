@@ -201,13 +201,33 @@ typedef struct Rotation
 	int			k;
 } Rotation;
 
+/*
+ * The group of equal health from 'start': found by bisection (the numbers
+ * are sorted, best first), not by a walk, since every decision starts a
+ * group and a portfolio may have a thousand numbers of one health.
+ */
 static void
 rotation_start_group(Rotation *r, int start)
 {
 	int			end = start;
+	int			hi = r->n;
 
-	while (end < r->n && r->numbers[end].health == r->numbers[start].health)
-		end++;
+	if (start < r->n)
+	{
+		int			health = r->numbers[start].health;
+
+		/* the first number after 'start' less healthy than it */
+		end = start + 1;
+		while (end < hi)
+		{
+			int			mid = end + (hi - end) / 2;
+
+			if (r->numbers[mid].health >= health)
+				end = mid + 1;
+			else
+				hi = mid;
+		}
+	}
 	r->group_start = start;
 	r->group_len = end - start;
 	r->offset = r->group_len > 0 ? (int) (r->hash % (uint64_t) r->group_len) : 0;

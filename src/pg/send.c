@@ -86,21 +86,34 @@ existing_id(const char *key, int64 portfolio_id)
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
-static const char *const insert_sql =
-"INSERT INTO antiban.outbox (recipient, message_type, category, priority, payload, state,"
-" not_before, valid_until, idempotency_key, metadata, number_id, phone_number_id,"
-" portfolio_id, reason, detail, from_number, person_id)"
-" VALUES ($1, $2, $3::antiban.category, $4::antiban.priority, $5, $6::antiban.message_state,"
-" $7, $8, $9, coalesce($10, '{}'), $11, $12, $13, $14, $15, $16,"
-" (SELECT i.person_id FROM antiban.person_ids i WHERE i.portfolio_id = $13 AND i.key = $17))"
-" ON CONFLICT (portfolio_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id";
+/*
+ * A row with a key goes through ON CONFLICT (a speculative insertion: an
+ * index pre-check, a speculative token, one more WAL record); a row without
+ * one can not conflict on the keys' index (its predicate excludes it), so it
+ * is inserted plainly, and fails on any other unique index exactly as the
+ * ON CONFLICT form would.
+ */
+#define INSERT_SQL(conflict) \
+"INSERT INTO antiban.outbox (recipient, message_type, category, priority, payload, state," \
+" not_before, valid_until, idempotency_key, metadata, number_id, phone_number_id," \
+" portfolio_id, reason, detail, from_number, person_id)" \
+" VALUES ($1, $2, $3::antiban.category, $4::antiban.priority, $5, $6::antiban.message_state," \
+" $7, $8, $9, coalesce($10, '{}'), $11, $12, $13, $14, $15, $16," \
+" (SELECT i.person_id FROM antiban.person_ids i WHERE i.portfolio_id = $13 AND i.key = $17))" \
+conflict " RETURNING id"
+
+static const char *const insert_sql[2] = {
+	INSERT_SQL(""),
+	INSERT_SQL(" ON CONFLICT (portfolio_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING")
+};
 
 #define TEXT_OR_NULL(s) ((s) ? CStringGetTextDatum(s) : (Datum) 0)
 
 static int64
 insert_row(const EnqueueRow *r)
 {
-	static SPIPlanPtr plan = NULL;
+	static SPIPlanPtr plans[2] = {NULL, NULL};
+	bool		keyed = r->idempotency_key != NULL;
 	Oid			types[17] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, JSONBOID, TEXTOID, TIMESTAMPTZOID,
 	TIMESTAMPTZOID, TEXTOID, JSONBOID, INT8OID, TEXTOID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID};
 	Datum		v[17] = {
@@ -128,9 +141,9 @@ insert_row(const EnqueueRow *r)
 	nulls[14] = r->detail ? ' ' : 'n';
 	nulls[15] = r->from_number ? ' ' : 'n';
 	nulls[16] = r->person_key ? ' ' : 'n';
-	if (plan == NULL)
-		plan = privileged_prepare(insert_sql, 17, types);
-	if (SPI_execute_plan(plan, v, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
+	if (plans[keyed] == NULL)
+		plans[keyed] = privileged_prepare(insert_sql[keyed], 17, types);
+	if (SPI_execute_plan(plans[keyed], v, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "antiban: could not insert into antiban.outbox");
 	if (SPI_processed == 0)
 		return r->idempotency_key ? existing_id(r->idempotency_key, r->portfolio_id) : 0;
