@@ -24,7 +24,12 @@ my $secret = 'tester13-two-workers';
 my $messages = 480;
 my $sessions = 5;
 my $persons = 6;
-my $node = antiban_node('t13_workers', 'antiban.sender_workers' => '0', 'antiban.webhook_apply' => 'worker',
+# (099 runs this with T13_FALLBACK=1: some calls also carry a status
+# apply_statuses cannot take, so their batches fall back to event-by-event
+# apply, which locks in posting order while the other worker locks in id
+# order: deadlocks the retries must resolve)
+my $fallback = $ENV{T13_FALLBACK} // 0;
+my $node = antiban_node($fallback ? 't13_fallback' : 't13_workers', 'antiban.sender_workers' => '0', 'antiban.webhook_apply' => 'worker',
 	'restart_after_crash' => 'on', 'deadlock_timeout' => '100ms');
 register_numbers($node, '1001' => {});
 $node->safe_psql('postgres', qq{
@@ -92,7 +97,19 @@ for my $s (0 .. $sessions - 1)
 		my @delivered = map { status_body($_, 'delivered') } @chunk;
 		my @read = map { status_body($_, 'read') } @chunk;
 		my @msgs = map { my $p = 1 + ($_ + $s) % $persons; $sent_by_person{$p}++; message_body($p, "$s." . ($inbound + 1)) } 1 .. 3;
-		$plans[$s][ 3 * $i ] = [ @delivered, $msgs[0] ];
+		if ($fallback)
+		{
+			# a failure whose error code is not a number
+			my $bad = sprintf('{"object":"whatsapp_business_account","entry":[{"id":"200","changes":[{"field":"messages","value":'
+				. '{"messaging_product":"whatsapp","metadata":{"display_phone_number":"5511900000001","phone_number_id":"1001"},'
+				. '"statuses":[{"id":"wamid.T13W%d","status":"failed","timestamp":"%d","recipient_id":"55119870%05d",'
+				. '"errors":[{"code":"x%d","title":"bad"}]}]}}]}]}', $chunk[-1], $now - 600 + (++$seq), $chunk[-1], $seq);
+			$plans[$s][ 3 * $i ] = [ reverse(@delivered), $bad, $msgs[0] ];
+		}
+		else
+		{
+			$plans[$s][ 3 * $i ] = [ @delivered, $msgs[0] ];
+		}
 		$plans[ ($s + 1) % $sessions ][ 3 * $i + 1 ] = [ @read, $msgs[1] ];
 		$plans[ ($s + 2) % $sessions ][ 3 * $i + 2 ] = [ @read[0 .. 2], status_body($chunk[0], 'delivered'), $msgs[2] ];
 		$i++;
@@ -168,10 +185,21 @@ is($answered, $sessions, 'every session stored its retries');
 # ---- what must hold ----
 ok(wait_for($node, q{SELECT count(*) = 0 FROM antiban.webhook_events WHERE status = 'pending'}, 300),
 	'no event left pending');
-is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.webhook_events WHERE status <> 'applied'}), '0',
-	'every event applied whole');
-is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.outbox WHERE state <> 'read'}), '0',
-	'every message is read, its furthest state');
+if ($fallback)
+{
+	is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.webhook_events WHERE status <> 'applied'
+		AND NOT (status = 'partial' AND body::text LIKE '%"failed"%')}), '0',
+		'every event applied whole but those with the bad status');
+	is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.outbox WHERE state NOT IN ('read', 'failed')}), '0',
+		'every message is read (or failed), its furthest state');
+}
+else
+{
+	is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.webhook_events WHERE status <> 'applied'}), '0',
+		'every event applied whole');
+	is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.outbox WHERE state <> 'read'}), '0',
+		'every message is read, its furthest state');
+}
 is($node->safe_psql('postgres', q{SELECT count(*) FROM (SELECT message, new_state FROM public.t13_moves
 	WHERE new_state IS DISTINCT FROM old_state GROUP BY 1, 2 HAVING count(*) > 1) d}), '0', 'no message moved to the same state twice');
 is($node->safe_psql('postgres', q{SELECT (SELECT sum(updates) FROM antiban.webhook_events e
@@ -183,7 +211,7 @@ is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.interactions WHER
 	$inbound, "and all $inbound recorded");
 ok(wait_for($node, q{SELECT count(*) = 0 FROM antiban.lead_event_queue}, 300), 'no lead event left queued');
 is($node->safe_psql('postgres', q{SELECT count(*) || ' ' || count(DISTINCT message_id) FROM antiban.message_costs}),
-	"$messages $messages", 'every message charged once');
+	"$messages $messages", 'every message charged once') unless $fallback;
 # (volume tier positions may repeat between batches committing together:
 # README, Volume tiers; not checked)
 for my $p (sort { $a <=> $b } keys %sent_by_person)

@@ -24,7 +24,11 @@ END { kill 'KILL', $receiver->{pid} if $receiver; }
 my $secret = 'tester13-receiver-crash';
 my $messages = 120;
 my $clients = 4;
-my $node = antiban_node('t13_recv', 'antiban.sender_workers' => '0', 'antiban.webhook_apply' => 'worker',
+# (097 runs this with T13_INLINE=1: antiban.webhook_apply = inline, the
+# receiver's backend killed instead, and the leads checked too)
+my $inline = $ENV{T13_INLINE} // 0;
+my $node = antiban_node($inline ? 't13_recv_inline' : 't13_recv', 'antiban.sender_workers' => '0',
+	'antiban.webhook_apply' => $inline ? 'inline' : 'worker',
 	'restart_after_crash' => 'on');
 register_numbers($node, '1001' => {});
 $node->safe_psql('postgres', qq{
@@ -91,9 +95,10 @@ for my $c (0 .. $clients - 1)
 
 # the crash: once some events are stored, while the clients still post
 ok(wait_for($node, sprintf(q{SELECT count(*) >= %d FROM antiban.webhook_events}, $total / 4)), 'a quarter of the POSTs stored');
-my $victim = $node->safe_psql('postgres', q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'antiban webhook apply' LIMIT 1});
+my $victim = $node->safe_psql('postgres', $inline ? q{SELECT pid FROM pg_stat_activity WHERE usename = 'receiver' LIMIT 1}
+	: q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'antiban webhook apply' LIMIT 1});
 kill 'KILL', $victim;
-note("killed apply worker $victim");
+note($inline ? "killed the receiver's backend $victim" : "killed apply worker $victim");
 
 my $answered = 0;
 for my $pid (@kids) { waitpid($pid, 0); $answered++ if $? == 0; }
@@ -115,6 +120,20 @@ is($node->safe_psql('postgres', q{SELECT (SELECT sum(updates) FROM antiban.webho
 	= (SELECT count(*) FROM public.t13_moves)}), 't', 'the updates credits equal the moves');
 is($node->safe_psql('postgres', q{SELECT count(*) || ' ' || count(DISTINCT wamid) FROM antiban.interactions WHERE wamid LIKE 'wamid.T13RIN%'}),
 	"$messages $messages", 'every inbound message recorded once');
+
+if ($inline)
+{
+	# inline lead scoring: each call scored its batch's leads before its 200
+	is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.lead_event_queue}), '0', 'no lead event left queued');
+	is($node->safe_psql('postgres', q{SELECT string_agg(f.messages::text, ',' ORDER BY f.messages) FROM antiban.leads l
+		JOIN antiban.lead_features f ON f.conversation_id = l.id}),
+		join(',', sort { $a <=> $b } map { my $p = $_; scalar(grep { $_ % 7 == $p } 1 .. $messages) } 0 .. 6),
+		'one lead per person, each message counted once');
+	my $log = slurp_file($node->logfile);
+	my @deadlocks = $log =~ /(deadlock detected)/g;
+	my @left = $log =~ /(left to the antiban leads worker)/g;
+	diag(scalar(@deadlocks) . ' deadlocks and ' . scalar(@left) . ' lead batches left to the leads worker in the log');
+}
 
 stop_receiver($receiver);
 undef $receiver;
