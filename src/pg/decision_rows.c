@@ -18,6 +18,7 @@
  * INSERT, which handles every case.
  */
 #include "pg/antiban.h"
+#include "pg/table_columns.h"
 
 #include "access/heapam.h"
 #include "access/table.h"
@@ -84,7 +85,6 @@ static bool
 map_columns(Relation rel, AttrNumber *attno)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
-	int			live = 0;
 
 	/*
 	 * Row security: the writer is antiban's owner role, whose policy on
@@ -96,26 +96,8 @@ map_columns(Relation rel, AttrNumber *attno)
 		(check_enable_rls(RelationGetRelid(rel), InvalidOid, false) == RLS_ENABLED &&
 		 GetUserId() != get_role_oid(ANTIBAN_OWNER_ROLE, true)))
 		return false;
-	for (int c = 0; c < NCOLS; c++)
-		attno[c] = InvalidAttrNumber;
-	for (int a = 0; a < desc->natts; a++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, a);
-		bool		known = false;
-
-		if (att->attisdropped)
-			continue;
-		live++;
-		for (int c = 0; c < NCOLS; c++)
-			if (strcmp(NameStr(att->attname), column_names[c]) == 0)
-			{
-				attno[c] = att->attnum;
-				known = true;
-			}
-		if (!known || att->attgenerated)
-			return false;
-	}
-	if (live != NCOLS || TupleDescAttr(desc, attno[COL_ID] - 1)->attidentity == '\0')
+	if (!table_columns_are(desc, column_names, NCOLS, attno) ||
+		TupleDescAttr(desc, attno[COL_ID] - 1)->attidentity == '\0')
 		return false;
 	return true;
 }

@@ -22,6 +22,7 @@
  * changed by hand.
  */
 #include "pg/antiban.h"
+#include "pg/table_columns.h"
 
 #include "access/genam.h"
 #include "access/heapam.h"
@@ -74,7 +75,6 @@ table_is_ours(Relation rel, AttrNumber *attno, Oid *pkey)
 	Oid			portfolios = RangeVarGetRelid(makeRangeVar("antiban", "portfolios", -1), NoLock, true);
 	List	   *fkeys;
 	List	   *indexes;
-	int			live = 0;
 
 	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relam != HEAP_TABLE_AM_OID ||
 		!OidIsValid(portfolios) ||
@@ -84,26 +84,7 @@ table_is_ours(Relation rel, AttrNumber *attno, Oid *pkey)
 		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT) != ACLCHECK_OK ||
 		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_UPDATE) != ACLCHECK_OK)
 		return false;
-	for (int c = 0; c < NCOLS; c++)
-		attno[c] = InvalidAttrNumber;
-	for (int a = 0; a < desc->natts; a++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, a);
-		bool		known = false;
-
-		if (att->attisdropped)
-			continue;
-		live++;
-		for (int c = 0; c < NCOLS; c++)
-			if (strcmp(NameStr(att->attname), column_names[c]) == 0)
-			{
-				attno[c] = att->attnum;
-				known = true;
-			}
-		if (!known || att->attgenerated)
-			return false;
-	}
-	if (live != NCOLS ||
+	if (!table_columns_are(desc, column_names, NCOLS, attno) ||
 		TupleDescAttr(desc, attno[COL_PORTFOLIO] - 1)->atttypid != INT8OID ||
 		TupleDescAttr(desc, attno[COL_RECIPIENT] - 1)->atttypid != TEXTOID ||
 		TupleDescAttr(desc, attno[COL_NUMBER] - 1)->atttypid != INT8OID ||
