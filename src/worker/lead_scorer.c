@@ -9,8 +9,10 @@
  *
  * A failed batch is tried again at half the size, down to one event (as the
  * webhook apply worker does), so one event that keeps failing holds up only
- * itself: alone, its failure is counted (antiban.note_lead_event_failure)
- * and at the third it is set aside, left in the queue for an operator.  A
+ * itself: alone, its failure is counted (antiban.note_lead_event_failure),
+ * it is retried later (what made it fail may pass) while the events behind
+ * it go on, and at the third it is set aside, left in the queue for an
+ * operator.  A
  * success restores the full size.
  */
 #include "pg/lead.h"
@@ -49,7 +51,8 @@ score_batch(int limit)
 	single_event = 0;
 	if (limit == 1)
 	{
-		if (SPI_execute("SELECT q.id FROM antiban.lead_event_queue q WHERE q.attempts < 3 ORDER BY q.id LIMIT 1",
+		if (SPI_execute("SELECT q.id FROM antiban.lead_event_queue q"
+						" WHERE antiban.lead_event_due(q.attempts, q.failed_at) ORDER BY q.id LIMIT 1",
 						true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "antiban: could not read the lead event queue");
 		if (SPI_processed == 1)
