@@ -77,5 +77,18 @@ ok(wait_for($node, q{SELECT count(*) = 1 FROM antiban.leads WHERE person_id = an
 	'the lead whose failure passed is made by the leads worker, although an older queued event keeps failing');
 is(leads_of('5511987400001'), '0', 'the refused person still has none');
 
+# fix13: the event that always fails is set aside, never dropped: it stays
+# queued with its error, the log says so and an alert tells an operator
+ok(wait_for($node, q{SELECT count(*) = 1 FROM antiban.lead_event_queue WHERE attempts >= 3}, 60), 'the failing event is set aside');
+is($node->safe_psql('postgres', q{SELECT kind || ' ' || attempts || ' ' || (last_error LIKE 't13: no lead for person%')
+	FROM antiban.lead_event_queue}), 'message 3 true', 'and stays queued with its failures and its error');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.alerts WHERE kind = 'lead_event_set_aside'}), '1', 'one alert names it');
+like(slurp_file($node->logfile), qr/WARNING:  antiban: queued lead event \d+ set aside after failing 3 times: t13: no lead/,
+	'the log warns');
+is($node->safe_psql('postgres', q{SELECT antiban.process_lead_events(10)}), '0', 'process_lead_events skips it');
+$node->safe_psql('postgres', q{DELETE FROM public.t13_refused; UPDATE antiban.lead_event_queue SET attempts = 0});
+ok(wait_for($node, q{SELECT count(*) = 1 FROM antiban.leads WHERE person_id = antiban.person_id(1, '+5511987400001')}, 60),
+	'once its cause is gone and an operator resets it, the worker makes its lead');
+
 $node->stop;
 done_testing();

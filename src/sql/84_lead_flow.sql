@@ -209,6 +209,11 @@ CREATE TABLE antiban.lead_event_queue (
     body            text,
     code            integer,
     queued_at       timestamptz NOT NULL DEFAULT now(),
+    -- times it failed alone (antiban.note_lead_event_failure), the last
+    -- one's error and time: retried after 5 s per failure, set aside at 3
+    attempts        integer NOT NULL DEFAULT 0,
+    last_error      text,
+    failed_at       timestamptz,
     CONSTRAINT lead_event_queue_whose CHECK (lead_id IS NOT NULL OR person_id IS NOT NULL),
     CONSTRAINT lead_event_queue_message CHECK ((kind = 'message') = (interaction_id IS NOT NULL))
 );
@@ -216,7 +221,7 @@ CREATE TABLE antiban.lead_event_queue (
 CREATE INDEX lead_event_queue_waiting_person ON antiban.lead_event_queue (portfolio_id, person_id)
     WHERE kind = 'message';
 COMMENT ON TABLE antiban.lead_event_queue IS
-    'Lead events waiting to be scored, with antiban.lead_scoring = deferred: inbound messages (kind message, by interaction: the lead is found or made when processed), our sends, reads, taps, failures and opt-outs (by lead, or by person when the lead is still to be made). antiban.process_lead_events() takes them in batches, in arrival order. Empty with inline scoring.';
+    'Lead events waiting to be scored, with antiban.lead_scoring = deferred: inbound messages (kind message, by interaction: the lead is found or made when processed), our sends, reads, taps, failures and opt-outs (by lead, or by person when the lead is still to be made). antiban.process_lead_events() takes them in batches, in arrival order. Empty with inline scoring. An event that failed alone is retried later (5 s per failure, the events behind it going on meanwhile); one that failed alone 3 times (attempts, last_error; a WARNING and an alert lead_event_set_aside) is set aside: process_lead_events skips it and it stays here for an operator (fix the cause, then UPDATE antiban.lead_event_queue SET attempts = 0 to take it again, or DELETE it).';
 
 -- A batch of events on leads (one array element each): scored now, or queued.
 CREATE FUNCTION antiban.score_lead_events(leads bigint[], kinds text[], ats timestamptz[], bodies text[],
@@ -441,6 +446,14 @@ $$;
 COMMENT ON FUNCTION antiban.note_inbound_messages(jsonb) IS
     'Internal (antiban.apply_messages calls it once per messages change, after applying them): with antiban.lead_flow on, antiban.leads_from_messages in a subtransaction (an error there is a warning, never a lost message; a deadlock is raised, for the webhook''s retry), or with antiban.lead_scoring = deferred antiban.queue_lead_messages. Returns the leads touched (deferred: the messages queued).';
 
+-- A queued event that failed alone waits 5 s per failure before it is taken
+-- again (what made it fail may pass), and after 3 failures is set aside.
+CREATE FUNCTION antiban.lead_event_due(attempts integer, failed_at timestamptz) RETURNS boolean
+LANGUAGE sql STABLE
+RETURN attempts = 0 OR (attempts < 3 AND failed_at <= now() - attempts * interval '5 seconds');
+COMMENT ON FUNCTION antiban.lead_event_due(integer, timestamptz) IS
+    'Internal: whether a queued lead event with these failures (antiban.lead_event_queue.attempts, failed_at) is taken by antiban.process_lead_events: never failed, or failed fewer than 3 times and 5 s per failure ago.';
+
 -- Deferred scoring's other half: the oldest queued events, in the order
 -- they arrived: messages make their leads first, then events queued by
 -- person find the lead those made.
@@ -461,6 +474,7 @@ BEGIN
     WITH t AS (
         DELETE FROM antiban.lead_event_queue q
         WHERE q.id IN (SELECT x.id FROM antiban.lead_event_queue x WHERE x.id > coalesce(after_id, 0)
+                         AND antiban.lead_event_due(x.attempts, x.failed_at)
                        ORDER BY x.id LIMIT max_events FOR UPDATE SKIP LOCKED)
         RETURNING q.*
     )
@@ -515,6 +529,37 @@ END
 $$;
 COMMENT ON FUNCTION antiban.process_lead_events(integer, bigint) IS
     'Take the oldest queued lead events (antiban.lead_scoring = deferred; with after_id, only those queued after that id), at most max_events (>= 1; else invalid_parameter_value): their inbound messages make or find their leads, events queued by person find the lead, and all are scored in one antiban.note_lead_events call and one UPDATE of their leads (score with reasons, inbound times, stage; qualified leads are assigned). Returns how many were taken (0: the queue is empty). The "antiban lead scorer" worker calls it every antiban.lead_scoring_interval; two calls at once take different events.';
+
+-- A queued event that failed in a batch of its own (the antiban leads worker
+-- halves a failing batch down to one event): counted, retried later, and at
+-- the third time set aside, so that one event that always fails no longer holds up those
+-- queued behind it.  It stays in the queue, named in the log and in an alert.
+CREATE FUNCTION antiban.note_lead_event_failure(event_id bigint, error text) RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    q record;
+BEGIN
+    UPDATE antiban.lead_event_queue x SET attempts = x.attempts + 1, last_error = error, failed_at = now()
+    WHERE x.id = event_id
+    RETURNING x.id, x.attempts, x.kind, x.portfolio_id, x.person_id, x.lead_id, x.interaction_id INTO q;
+    IF NOT FOUND THEN
+        RETURN 0;
+    END IF;
+    IF q.attempts = 3 THEN
+        RAISE WARNING 'antiban: queued lead event % set aside after failing 3 times: %', q.id, error
+            USING DETAIL = format('kind %s, portfolio %s, person %s, lead %s, interaction %s', q.kind, q.portfolio_id,
+                                  coalesce(q.person_id::text, '-'), coalesce(q.lead_id::text, '-'),
+                                  coalesce(q.interaction_id::text, '-')),
+                  HINT = 'It stays in antiban.lead_event_queue (attempts, last_error); fix the cause, then set its attempts to 0 to score it again.';
+        PERFORM antiban.raise_alert('warning', NULL, 'lead_event_set_aside',
+                                    format('queued lead event %s (%s) set aside after failing 3 times: %s', q.id, q.kind, error),
+                                    q.portfolio_id::text);
+    END IF;
+    RETURN q.attempts;
+END
+$$;
+COMMENT ON FUNCTION antiban.note_lead_event_failure(bigint, text) IS
+    'Internal (the antiban leads worker, when a batch of that one event failed): counts a failure of a queued lead event and keeps its error and time (it is retried 5 s per failure later, antiban.lead_event_due); at the third the event is set aside (antiban.process_lead_events skips it), with a WARNING and an alert lead_event_set_aside. Returns its failures (0: no longer queued).';
 
 -- What a lead's new score and messages do to it, in one UPDATE per batch:
 -- the score (and a timeline line with its reasons when it is news), the
