@@ -32,6 +32,16 @@ WHERE p.pronamespace = 'antiban'::regnamespace
   AND NOT 'enable_seqscan=off' = ANY (p.proconfig)
 ORDER BY 1::text;
 
+-- with sequential scans disabled, a plan that still needs one is costed
+-- past every JIT threshold: from a session with jit on, it would be
+-- compiled at each execution (0.4 s a webhook batch), so JIT goes off too
+SELECT p.oid::regprocedure AS scans_disabled_but_jit_allowed
+FROM pg_proc p
+WHERE p.pronamespace = 'antiban'::regnamespace
+  AND 'enable_seqscan=off' = ANY (p.proconfig)
+  AND NOT 'jit=off' = ANY (p.proconfig)
+ORDER BY 1::text;
+
 -- the checks can fail: a function created without a comment is found
 CREATE FUNCTION antiban.undocumented_probe() RETURNS int LANGUAGE sql RETURN 1;
 SELECT p.oid::regprocedure AS function_without_comment

@@ -271,8 +271,9 @@ LANGUAGE plpgsql VOLATILE
 -- (generic plans: the webhook path runs these statements for every POST;
 -- planning them each time would cost more than running them.  No
 -- sequential scans: a plan made once while a table was empty would keep
--- reading it whole per row as it grows; see antiban.apply_webhooks)
-SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
+-- reading it whole per row as it grows, and no JIT for plans so costed;
+-- see antiban.apply_webhooks)
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     p record;
     lead bigint;
@@ -367,7 +368,7 @@ COMMENT ON FUNCTION antiban.change_inbound_messages(jsonb) IS
 -- scored now.
 CREATE FUNCTION antiban.leads_from_messages(interactions bigint[]) RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     ev record;
 BEGIN
@@ -390,7 +391,7 @@ COMMENT ON FUNCTION antiban.leads_from_messages(bigint[]) IS
 -- statement; their leads are made when the queue is processed.
 CREATE FUNCTION antiban.queue_lead_messages(interactions bigint[]) RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     queued integer;
 BEGIN
@@ -459,7 +460,7 @@ COMMENT ON FUNCTION antiban.lead_event_due(integer, timestamptz) IS
 -- person find the lead those made.
 CREATE FUNCTION antiban.process_lead_events(max_events integer DEFAULT 10000, after_id bigint DEFAULT 0) RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     batch record;
     made record;
@@ -642,7 +643,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 -- planning them each time would cost more than running them.  No
 -- sequential scans: a plan made once while a table was empty would keep
 -- reading it whole per row as it grows; see antiban.apply_webhooks)
-SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
+SET plan_cache_mode = force_generic_plan SET enable_seqscan = off SET jit = off AS $$
 DECLARE
     ev_leads bigint[];
     ev_kinds text[];
