@@ -144,7 +144,7 @@ $node->safe_psql('postgres', 'DROP TRIGGER t13_deadlock ON antiban.outbox');
 # ---- 5. who may call the new pieces ----
 for my $role (qw(receiver app reader analyst plain))
 {
-	for my $call ('antiban.defer_lead_scoring(true)', "antiban.webhook_body($event, now())",
+	for my $call ('antiban.defer_lead_scoring(true)',
 		"antiban.apply_webhooks(ARRAY[$event]::bigint[])", 'antiban.apply_pending_webhooks(10)',
 		'antiban.process_lead_events(10, 0)')
 	{

@@ -113,14 +113,6 @@ END;
 COMMENT ON FUNCTION antiban.webhook_status_list(jsonb) IS
     'The statuses of a webhook body (value.statuses[] of its messages changes) in order: entry, change, the change''s metadata.phone_number_id, the status object and its place k (from 1) in the change.';
 
--- One stored body by its key: one probe of the one partition that holds it
--- (a join to webhook_events would read every partition's index).
-CREATE FUNCTION antiban.webhook_body(event bigint, received timestamptz) RETURNS jsonb
-LANGUAGE sql STABLE
-RETURN (SELECT w.body FROM antiban.webhook_events w WHERE w.id = event AND w.received_at = received LIMIT 1);
-COMMENT ON FUNCTION antiban.webhook_body(bigint, timestamptz) IS
-    'Internal (antiban.apply_webhooks): the parsed body of one stored webhook event, found by its key (id and received_at), so only its partition is read.';
-
 -- Runs with antiban's rights (the privileged section of ingest_webhook(s),
 -- or the webhook apply worker), so it resolves nothing through the caller's
 -- search_path.
@@ -154,6 +146,7 @@ DECLARE
     received timestamptz := antiban.now();
     ids bigint[];
     ats timestamptz[];      -- their received_at: with the id, the key of one partition
+    bodies jsonb[];         -- their parsed bodies, read (and decompressed) once
     n integer;
     updates integer[];
     problems jsonb[];
@@ -176,8 +169,9 @@ BEGIN
     -- status test out of the scan: a plan that also read the index of
     -- pending events would read the whole backlog for each batch)
     -- (received_since and _until: only the partitions of that time are read)
-    SELECT array_agg(p.id ORDER BY p.id), array_agg(p.received_at ORDER BY p.id) INTO ids, ats
-    FROM (SELECT w.id, w.received_at, w.status FROM antiban.webhook_events w
+    SELECT array_agg(p.id ORDER BY p.id), array_agg(p.received_at ORDER BY p.id), array_agg(p.body ORDER BY p.id)
+    INTO ids, ats, bodies
+    FROM (SELECT w.id, w.received_at, w.status, w.body FROM antiban.webhook_events w
           WHERE w.id = ANY (events) AND w.received_at BETWEEN received_since AND received_until
           ORDER BY w.id OFFSET 0 FOR UPDATE) p
     WHERE p.status = 'pending';
@@ -203,9 +197,8 @@ BEGIN
                -- the message it is about: a scalar subquery, so each is one
                -- index probe (never a hashed scan of the whole outbox)
                (SELECT o.id FROM antiban.outbox o WHERE o.wamid = s.status ->> 'id' LIMIT 1) AS message
-        FROM unnest(ids, ats) WITH ORDINALITY AS u(id, at, ord)
-        CROSS JOIN LATERAL (SELECT antiban.webhook_body(u.id, u.at) AS body) w
-        CROSS JOIN LATERAL antiban.webhook_status_list(w.body) s
+        FROM unnest(bodies) WITH ORDINALITY AS u(body, ord)
+        CROSS JOIN LATERAL antiban.webhook_status_list(u.body) s
     )
     SELECT (SELECT jsonb_agg(jsonb_build_object('entry', st.g, 'change', st.change, 'phone_number_id', st.phone_number_id,
                                                'status', st.status, 'ord', st.ord, 'message', st.message)
@@ -244,9 +237,8 @@ BEGIN
             SELECT u.ord::integer AS ord, u.id,
                    jsonb_agg(jsonb_build_object('entry', s.entry, 'change', s.change, 'phone_number_id', s.phone_number_id,
                                                 'status', s.status) ORDER BY s.entry, s.change, s.k) AS list
-            FROM unnest(ids, ats) WITH ORDINALITY AS u(id, at, ord)
-            CROSS JOIN LATERAL (SELECT antiban.webhook_body(u.id, u.at) AS body) w
-            CROSS JOIN LATERAL antiban.webhook_status_list(w.body) s
+            FROM unnest(ids, bodies) WITH ORDINALITY AS u(id, body, ord)
+            CROSS JOIN LATERAL antiban.webhook_status_list(u.body) s
             GROUP BY u.ord, u.id ORDER BY u.ord
         LOOP
             SELECT * INTO applied, notes
@@ -286,9 +278,8 @@ BEGIN
     -- value.messages and value.errors), so it costs nothing more
     FOR r IN
         SELECT u.ord::integer AS ord, u.id, c.entry, c.change, c.waba, c.sent_at, c.field, c.value
-        FROM unnest(ids, ats) WITH ORDINALITY AS u(id, at, ord)
-        CROSS JOIN LATERAL (SELECT antiban.webhook_body(u.id, u.at) AS body) w
-        CROSS JOIN LATERAL antiban.webhook_change_list(w.body) c
+        FROM unnest(ids, bodies) WITH ORDINALITY AS u(id, body, ord)
+        CROSS JOIN LATERAL antiban.webhook_change_list(u.body) c
         WHERE NOT (c.field = 'messages' AND jsonb_typeof(c.value) = 'object'
                    AND NOT c.value ? 'messages' AND NOT c.value ? 'errors'
                    AND coalesce(jsonb_typeof(c.value -> 'statuses'), 'array') = 'array')
@@ -327,12 +318,11 @@ BEGIN
         status = (CASE WHEN cardinality(w.problems || u.notes) = 0 THEN 'applied' ELSE 'partial' END)::antiban.webhook_status,
         applied_at = clock_timestamp()
     FROM (SELECT x.id, x.at, x.updates,
-                 CASE WHEN e.body ->> 'object' IS DISTINCT FROM 'whatsapp_business_account'
-                           OR jsonb_typeof(e.body -> 'entry') IS DISTINCT FROM 'array'
+                 CASE WHEN x.body ->> 'object' IS DISTINCT FROM 'whatsapp_business_account'
+                           OR jsonb_typeof(x.body -> 'entry') IS DISTINCT FROM 'array'
                       THEN ARRAY['not a whatsapp_business_account object with entry[]'] ELSE '{}' END
                  || ARRAY(SELECT jsonb_array_elements_text(x.notes)) AS notes
-          FROM unnest(ids, ats, updates, problems) AS x(id, at, updates, notes)
-          CROSS JOIN LATERAL (SELECT antiban.webhook_body(x.id, x.at) AS body) e) u
+          FROM unnest(ids, ats, bodies, updates, problems) AS x(id, at, body, updates, notes)) u
     WHERE w.id = u.id AND w.received_at = u.at;
     RETURN n;
 END
