@@ -3,10 +3,10 @@
 -- (every body is new to the database, so none is a cheap duplicate) and
 -- stops once all are answered; bench/webhooks.sh then interrupts wrk.  With
 -- LOOP=1 it cycles for as long as wrk runs (the ceiling).  With RATE=N
--- (POSTs a second, all connections together) each connection waits
--- connections/N seconds (less ANSWER_MS, 10 ms) before each request, so the
--- offered load is about N whatever the database does (a slower answer only
--- lowers it; the benchmark reports the rate reached).
+-- (POSTs a second, all threads together) each thread hands out send times
+-- on a fixed schedule, N/threads a second, to whichever of its connections
+-- is free: the offered load is N whatever the answers' time, as long as
+-- some connection is free (the benchmark reports the rate reached).
 local threads, made = {}, 0
 
 function setup(thread)
@@ -20,11 +20,9 @@ function init(args)
   local path = os.getenv("WEBHOOK_PATH") or "/webhook"
   loop = os.getenv("LOOP") == "1"
   connections = tonumber(os.getenv("WRK_CONNECTIONS")) / total
-  -- (less the answer's own time, ANSWER_MS: a connection offers its next
-  -- POST that long after the pause began)
   local rate = tonumber(os.getenv("RATE") or "0")
-  local answer_ms = tonumber(os.getenv("ANSWER_MS") or "10")
-  pause_ms = rate > 0 and math.max(0, math.floor(tonumber(os.getenv("WRK_CONNECTIONS")) * 1000 / rate - answer_ms)) or 0
+  interval_ms = rate > 0 and total * 1000 / rate or 0
+  next_at = nil
   -- wrk calls the first thread's request() once to inspect it, unsent
   verifying = index == 0
   requests, next_request, answered, exhausted = {}, 1, 0, false
@@ -58,8 +56,24 @@ function request()
   return r
 end
 
+-- a monotonic clock in ms (wrk's Lua is LuaJIT: clock_gettime through its FFI)
+local ffi = require("ffi")
+ffi.cdef[[ typedef struct { long tv_sec; long tv_nsec; } antiban_timespec; int clock_gettime(int, antiban_timespec *); ]]
+local ts = ffi.new("antiban_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, ts)
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+end
+
+-- the next free send time of the thread's schedule (never one in the past:
+-- a thread that fell behind does not burst to catch up)
 function delay()
-  return pause_ms
+  if interval_ms == 0 then return 0 end
+  local now = now_ms()
+  if next_at == nil or next_at < now then next_at = now end
+  local wait = next_at - now
+  next_at = next_at + interval_ms
+  return math.floor(wait)
 end
 
 function response(status)

@@ -83,8 +83,8 @@ start_receiver() {
 # run_wrk URL BODIES LOOP DURATION: wrk's report on stdout; call it in a
 # subshell (it becomes wrk, so a background one can be interrupted)
 run_wrk() {
-	# (paced: many connections, each mostly waiting, so the answers' time
-	# moves the rate little)
+	# (paced: many connections, most waiting for their send time, so one
+	# is free for every slot of the schedule even when answers are slow)
 	c=$CONNECTIONS; [ "${RATE:-0}" = 0 ] || c=$PACED_CONNECTIONS
 	BODIES="$2" WRK_THREADS=2 WRK_CONNECTIONS=$c LOOP=$3 RATE=${RATE:-0} \
 		exec wrk -t 2 -c "$c" -d "$4" --latency -s "$ANTIBAN_ROOT/bench/webhook_post.lua" "$1"

@@ -63,23 +63,53 @@ is($node->safe_psql('postgres', 'SELECT antiban.process_lead_events()', extra_pa
 		connstr => $node->connstr('postgres') . ' application_name=t13admin'), '3', 'an admin processes them');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM antiban.leads'), '3', 'three leads made');
 
-my $log = substr(slurp_file($node->logfile), $offset);
-my ($plans, $jit, $current, @compiled) = (0, 0, '', ());
-my $text = '';
-for my $line (split /\n/, $log)
+# statements the session named APP logged since OFFSET: how many plans, and
+# the first lines of those JIT compiled
+sub logged_plans
 {
-	if ($line =~ /^[^|]*\|([^|]*)\|\w+:\s+(.*)/)
+	my ($app, $offset) = @_;
+	my $log = substr(slurp_file($node->logfile), $offset);
+	my ($plans, $current, $text, @compiled) = (0, '', '', ());
+	for my $line (split /\n/, $log)
 	{
-		$current = $1;
-		if ($current eq 't13admin' && $2 =~ /^duration: .* plan:/) { $plans++; $text = ''; }
-		next;
+		if ($line =~ /^[^|]*\|([^|]*)\|\w+:\s+(.*)/)
+		{
+			$current = $1;
+			if ($current eq $app && $2 =~ /^duration: .* plan:/) { $plans++; $text = ''; }
+			next;
+		}
+		next unless $current eq $app;
+		$text .= "$line\n";
+		push @compiled, (split /\n/, $text)[0 .. 3] if $line =~ /^\s*JIT:/;
 	}
-	next unless $current eq 't13admin';
-	$text .= "$line\n";
-	if ($line =~ /^\s*JIT:/) { $jit++; push @compiled, (split /\n/, $text)[0 .. 3]; }
+	return ($plans, @compiled);
 }
+my ($plans, @compiled) = logged_plans('t13admin', $offset);
 cmp_ok($plans, '>', 0, "the admin's statements were logged with their plans");
-is($jit, 0, 'none of them was JIT-compiled under the default jit_above_cost')
+is(scalar(@compiled) / 4, 0, 'none of them was JIT-compiled under the default jit_above_cost')
+	or diag(join("\n", @compiled[0 .. 11]));
+
+# The webhook apply disables sequential scans too: a superuser's (or a
+# pg_cron job's) antiban.apply_pending_webhooks, in a session with jit on,
+# compiled its batch statement at every call (0.4 s a batch).
+$node->safe_psql('postgres', q{
+	INSERT INTO antiban.webhook_events (body_raw, body_size, body_sha256, body, signature_valid, status)
+	SELECT convert_to(b, 'UTF8'), length(b), sha256(convert_to(b, 'UTF8')), b::jsonb, true, 'pending'
+	FROM generate_series(1, 3) n,
+	     LATERAL (SELECT format('{"object":"whatsapp_business_account","entry":[{"id":"200","changes":[{"field":"messages","value":'
+	                            '{"messaging_product":"whatsapp","metadata":{"display_phone_number":"5511900000001","phone_number_id":"1001"},'
+	                            '"contacts":[{"profile":{"name":"Q%s"},"wa_id":"55119873100%s"}],'
+	                            '"messages":[{"from":"55119873100%s","id":"wamid.T13Q%s","timestamp":"%s","type":"text","text":{"body":"Oi"}}],'
+	                            '"statuses":[{"id":"wamid.T13S%s","status":"delivered","timestamp":"%s","recipient_id":"55119873100%s"}]}}]}]}',
+	                            n, n, n, n, extract(epoch FROM now())::bigint, n, extract(epoch FROM now())::bigint, n) AS b) v});
+$offset = -s $node->logfile;
+is($node->safe_psql('postgres', 'SELECT antiban.apply_pending_webhooks()',
+		connstr => $node->connstr('postgres') . ' application_name=t13apply'), '3', 'a superuser applies three pending webhooks');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.interactions WHERE wamid LIKE 'wamid.T13Q%'}), '3',
+	'their messages were applied');
+($plans, @compiled) = logged_plans('t13apply', $offset);
+cmp_ok($plans, '>', 0, "the apply's statements were logged with their plans");
+is(scalar(@compiled) / 4, 0, 'none of the webhook apply statements was JIT-compiled')
 	or diag(join("\n", @compiled[0 .. 11]));
 
 $node->stop;
