@@ -62,3 +62,17 @@ SELECT (SELECT sum(e.updates) FROM antiban.webhook_events e) AS credited,
 DROP TRIGGER count_outbox_update ON antiban.outbox;
 DROP FUNCTION public.count_outbox_update();
 DROP TABLE public.outbox_updates;
+
+-- The worker's batch is bounded in bytes as well as in events (it holds the
+-- bodies together; Meta's may be up to 3 MB each): three pending events of
+-- the same size with room for two go two, then one.  (In one transaction:
+-- the apply worker never sees them.)
+BEGIN;
+INSERT INTO antiban.webhook_events (body_raw, body_size, body_sha256, body, signature_valid, status)
+SELECT convert_to(b, 'UTF8'), length(b), sha256(convert_to(b, 'UTF8')), b::jsonb, true, 'pending'
+FROM (SELECT pg_temp.status(i, 'read', false) AS b FROM generate_series(1, 3) i) v;
+SELECT antiban.apply_pending_webhooks(1000, 2 * (SELECT max(body_size) FROM antiban.webhook_events WHERE status = 'pending'))
+       AS first_batch;
+SELECT antiban.apply_pending_webhooks() AS second_batch;
+SELECT count(*) AS still_pending FROM antiban.webhook_events WHERE status = 'pending';
+COMMIT;

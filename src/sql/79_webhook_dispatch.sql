@@ -330,17 +330,25 @@ $$;
 COMMENT ON FUNCTION antiban.apply_webhooks(bigint[], timestamptz, timestamptz) IS
     'Apply stored, pending webhook events (others are left alone; received_since and received_until, when known, bound when they were received, so only those partitions are read): the statuses of all of them in one antiban.apply_statuses call, one UPDATE of the outbox (those whose wamid no message has yet, which only biz_opaque_callback_data may tie to one, event by event in posting order), then every other change in its own subtransaction, so one bad change never blocks the rest; sets each event applied or partial with its problems and applied_at. Returns how many events it applied. Called by antiban.ingest_webhook(s) and by the webhook apply worker.';
 
--- The oldest pending events, for the webhook apply worker.
-CREATE FUNCTION antiban.apply_pending_webhooks(max_events integer DEFAULT 1000) RETURNS integer
+-- The oldest pending events, for the webhook apply worker.  Bounded in
+-- bytes too: antiban.apply_webhooks holds the batch's bodies at once, and
+-- Meta's bodies may be up to 3 MB (a thousand of them would be 3 GB); the
+-- first event always goes, those past the bound stay pending for the next
+-- batch (locked until this one commits: another worker skips them).
+CREATE FUNCTION antiban.apply_pending_webhooks(max_events integer DEFAULT 1000,
+                                               max_bytes bigint DEFAULT 33554432) RETURNS integer
 LANGUAGE sql VOLATILE
 BEGIN ATOMIC
     SELECT antiban.apply_webhooks(p.ids, coalesce(p.since, '-infinity'), coalesce(p.until, 'infinity'))
     FROM (SELECT array_agg(x.id) AS ids, min(x.received_at) AS since, max(x.received_at) AS until
-          FROM (SELECT w.id, w.received_at FROM antiban.webhook_events w WHERE w.status = 'pending'
-                ORDER BY w.received_at LIMIT max_events FOR UPDATE SKIP LOCKED) x) p;
+          FROM (SELECT c.id, c.received_at,
+                       sum(c.body_size) OVER (ORDER BY c.received_at, c.id) - c.body_size AS bytes_before
+                FROM (SELECT w.id, w.received_at, w.body_size FROM antiban.webhook_events w WHERE w.status = 'pending'
+                      ORDER BY w.received_at LIMIT max_events FOR UPDATE SKIP LOCKED) c) x
+          WHERE x.bytes_before < max_bytes) p;
 END;
-COMMENT ON FUNCTION antiban.apply_pending_webhooks(integer) IS
-    'Apply up to max_events of the oldest pending webhook events (antiban.apply_webhooks), skipping any another session is applying; returns how many. The webhook apply worker runs it whenever a commit stores new events, and every second.';
+COMMENT ON FUNCTION antiban.apply_pending_webhooks(integer, bigint) IS
+    'Apply up to max_events of the oldest pending webhook events (antiban.apply_webhooks), skipping any another session is applying, and no more bodies than max_bytes (bytes as received; the first event always): the bodies are held together while applied. Returns how many it applied. The webhook apply worker runs it whenever a commit stores new events, and every second.';
 
 -- What the functions above without one do (every SQL function has a comment).
 COMMENT ON FUNCTION antiban.apply_with_retry(text,text,text,text,jsonb,timestamp with time zone,bigint,text,integer,text[]) IS
