@@ -92,7 +92,10 @@ is(scalar(@compiled) / 4, 0, 'none of them was JIT-compiled under the default ji
 # The webhook apply disables sequential scans too: a superuser's (or a
 # pg_cron job's) antiban.apply_pending_webhooks, in a session with jit on,
 # compiled its batch statement at every call (0.4 s a batch).
-$node->safe_psql('postgres', q{
+# (stored and applied in one transaction: the apply workers, which sweep
+# pending events every second, never see them)
+$offset = -s $node->logfile;
+is($node->safe_psql('postgres', q{BEGIN;
 	INSERT INTO antiban.webhook_events (body_raw, body_size, body_sha256, body, signature_valid, status)
 	SELECT convert_to(b, 'UTF8'), length(b), sha256(convert_to(b, 'UTF8')), b::jsonb, true, 'pending'
 	FROM generate_series(1, 3) n,
@@ -101,9 +104,9 @@ $node->safe_psql('postgres', q{
 	                            '"contacts":[{"profile":{"name":"Q%s"},"wa_id":"55119873100%s"}],'
 	                            '"messages":[{"from":"55119873100%s","id":"wamid.T13Q%s","timestamp":"%s","type":"text","text":{"body":"Oi"}}],'
 	                            '"statuses":[{"id":"wamid.T13S%s","status":"delivered","timestamp":"%s","recipient_id":"55119873100%s"}]}}]}]}',
-	                            n, n, n, n, extract(epoch FROM now())::bigint, n, extract(epoch FROM now())::bigint, n) AS b) v});
-$offset = -s $node->logfile;
-is($node->safe_psql('postgres', 'SELECT antiban.apply_pending_webhooks()',
+	                            n, n, n, n, extract(epoch FROM now())::bigint, n, extract(epoch FROM now())::bigint, n) AS b) v;
+	SELECT antiban.apply_pending_webhooks();
+	COMMIT;},
 		connstr => $node->connstr('postgres') . ' application_name=t13apply'), '3', 'a superuser applies three pending webhooks');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.interactions WHERE wamid LIKE 'wamid.T13Q%'}), '3',
 	'their messages were applied');

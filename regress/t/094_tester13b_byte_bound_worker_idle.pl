@@ -48,7 +48,9 @@ while (time() < $deadline)
 		       (SELECT string_agg(state || ':' || coalesce(wait_event, ''), ',') FROM pg_stat_activity
 		        WHERE backend_type = 'antiban webhook apply')});
 	last if $pending == 0;
-	if ($state =~ /^idle:/ && $pending == $last) { $run++; } else { $run = 0; }
+	# (from the first batch on: stored directly, not by ingest, the events
+	# wake no worker, and the first batch waits for the one-second tick)
+	if ($pending < $events && $state =~ /^idle:/ && $pending == $last) { $run++; } else { $run = 0; }
 	$stalls++ if $run == 2;
 	$last = $pending;
 	usleep(100_000);

@@ -337,18 +337,39 @@ COMMENT ON FUNCTION antiban.apply_webhooks(bigint[], timestamptz, timestamptz) I
 -- batch (locked until this one commits: another worker skips them).
 CREATE FUNCTION antiban.apply_pending_webhooks(max_events integer DEFAULT 1000,
                                                max_bytes bigint DEFAULT 33554432) RETURNS integer
-LANGUAGE sql VOLATILE
-BEGIN ATOMIC
+LANGUAGE plpgsql VOLATILE
+-- (its statement joins and sorts the batch: from a session that lowered the
+-- JIT costs it was compiled at every call, as apply_webhooks' would be)
+SET jit = off
+AS $$
+DECLARE
+    applied integer;
+BEGIN
+    IF max_events IS NULL OR max_events < 1 THEN
+        RAISE EXCEPTION 'max_events must be at least 1, not %', coalesce(max_events::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'It is the most events one batch applies; the apply worker uses antiban.webhook_apply_batch (1,000).';
+    END IF;
+    IF max_bytes IS NULL OR max_bytes < 1 THEN
+        RAISE EXCEPTION 'max_bytes must be at least 1, not %', coalesce(max_bytes::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'It bounds the bodies one batch holds (bytes as received; the first event always goes); the default is 33554432 (32 MB).';
+    END IF;
     SELECT antiban.apply_webhooks(p.ids, coalesce(p.since, '-infinity'), coalesce(p.until, 'infinity'))
+    INTO applied
     FROM (SELECT array_agg(x.id) AS ids, min(x.received_at) AS since, max(x.received_at) AS until
           FROM (SELECT c.id, c.received_at,
-                       sum(c.body_size) OVER (ORDER BY c.received_at, c.id) - c.body_size AS bytes_before
-                FROM (SELECT w.id, w.received_at, w.body_size FROM antiban.webhook_events w WHERE w.status = 'pending'
-                      ORDER BY w.received_at LIMIT max_events FOR UPDATE SKIP LOCKED) c) x
-          WHERE x.bytes_before < max_bytes) p;
-END;
+                       row_number() OVER w AS n,
+                       sum(c.body_size) OVER w - c.body_size AS bytes_before
+                FROM (SELECT e.id, e.received_at, e.body_size FROM antiban.webhook_events e WHERE e.status = 'pending'
+                      ORDER BY e.received_at LIMIT max_events FOR UPDATE SKIP LOCKED) c
+                WINDOW w AS (ORDER BY c.received_at, c.id)) x
+          WHERE x.n = 1 OR x.bytes_before < max_bytes) p;
+    RETURN coalesce(applied, 0);
+END
+$$;
 COMMENT ON FUNCTION antiban.apply_pending_webhooks(integer, bigint) IS
-    'Apply up to max_events of the oldest pending webhook events (antiban.apply_webhooks), skipping any another session is applying, and no more bodies than max_bytes (bytes as received; the first event always): the bodies are held together while applied. Returns how many it applied. The webhook apply worker runs it whenever a commit stores new events, and every second.';
+    'Apply up to max_events (at least 1) of the oldest pending webhook events (antiban.apply_webhooks), skipping any another session is applying, and no more bodies than max_bytes (at least 1; bytes as received; the first event always goes): the bodies are held together while applied. Returns how many it applied; an argument below 1 or NULL is an error (invalid_parameter_value). The webhook apply worker runs it whenever a commit stores new events, and every second.';
 
 -- What the functions above without one do (every SQL function has a comment).
 COMMENT ON FUNCTION antiban.apply_with_retry(text,text,text,text,jsonb,timestamp with time zone,bigint,text,integer,text[]) IS

@@ -161,9 +161,14 @@ webhook_apply_wake_at_commit(void)
 
 /* ---- the worker ---- */
 
-/* One batch in its own transaction; how many events it applied. */
+/*
+ * One batch in its own transaction; how many events it applied.  *more:
+ * events received before it began are still pending, which a batch cut
+ * short by its bytes (antiban.apply_pending_webhooks' max_bytes) leaves
+ * behind: the loop goes on at once instead of waiting for the next tick.
+ */
 static int
-apply_batch(int limit)
+apply_batch(int limit, bool *more)
 {
 	Oid			types[1] = {INT4OID};
 	Datum		args[1] = {Int32GetDatum(limit)};
@@ -175,13 +180,24 @@ apply_batch(int limit)
 		!= SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "antiban: could not apply pending webhook events");
 	applied = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull)
+		applied = 0;
+	*more = applied >= limit;
+	if (applied > 0 && !*more)
+	{
+		if (SPI_execute("SELECT EXISTS (SELECT 1 FROM antiban.webhook_events w"
+						" WHERE w.status = 'pending' AND w.received_at <= transaction_timestamp())",
+						true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "antiban: could not look for pending webhook events");
+		*more = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) && !isnull;
+	}
 	worker_commit();
-	return isnull ? 0 : applied;
+	return applied;
 }
 
 /* As apply_batch, but an error is logged and answered with -1. */
 static int
-try_batch(int limit, MemoryContext batch_context)
+try_batch(int limit, bool *more, MemoryContext batch_context)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	volatile int applied = -1;
@@ -190,7 +206,7 @@ try_batch(int limit, MemoryContext batch_context)
 	MemoryContextSwitchTo(batch_context);
 	PG_TRY();
 	{
-		applied = apply_batch(limit);
+		applied = apply_batch(limit, more);
 	}
 	PG_CATCH();
 	{
@@ -248,10 +264,11 @@ apply_loop(MemoryContext batch_context)
 	while (!ShutdownRequestPending)
 	{
 		int			applied;
+		bool		more = false;
 
 		ResetLatch(MyLatch);
 		worker_handle_signals();
-		applied = try_batch(limit, batch_context);
+		applied = try_batch(limit, &more, batch_context);
 		if (applied < 0)
 		{
 			limit = Max(1, limit / 2);
@@ -259,8 +276,8 @@ apply_loop(MemoryContext batch_context)
 			continue;
 		}
 		limit = antiban_webhook_apply_batch;
-		if (applied >= limit)
-			continue;			/* more may be waiting */
+		if (more)
+			continue;			/* more are waiting */
 		if ((wait_ms(WL_LATCH_SET, APPLY_TICK_MS) & WL_LATCH_SET) && antiban_webhook_apply_gather_ms > 0)
 			gather();
 	}
