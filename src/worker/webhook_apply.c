@@ -163,9 +163,10 @@ webhook_apply_wake_at_commit(void)
 
 /*
  * One batch in its own transaction; how many events it applied.  *more:
- * events received before it began are still pending, which a batch cut
- * short by its bytes (antiban.apply_pending_webhooks' max_bytes) leaves
- * behind: the loop goes on at once instead of waiting for the next tick.
+ * events received before it began are still pending and free, which a
+ * batch cut short by its bytes (antiban.apply_pending_webhooks' max_bytes)
+ * leaves behind: the loop goes on at once instead of waiting for the next
+ * tick (new arrivals still wake it and gather, as before).
  */
 static int
 apply_batch(int limit, bool *more)
@@ -185,11 +186,13 @@ apply_batch(int limit, bool *more)
 	*more = applied >= limit;
 	if (applied > 0 && !*more)
 	{
-		if (SPI_execute("SELECT EXISTS (SELECT 1 FROM antiban.webhook_events w"
-						" WHERE w.status = 'pending' AND w.received_at <= transaction_timestamp())",
-						true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		/* (SKIP LOCKED: another worker's batch is not ours to wait for) */
+		if (SPI_execute("SELECT 1 FROM antiban.webhook_events w"
+						" WHERE w.status = 'pending' AND w.received_at <= transaction_timestamp()"
+						" LIMIT 1 FOR UPDATE SKIP LOCKED",
+						false, 1) != SPI_OK_SELECT)
 			elog(ERROR, "antiban: could not look for pending webhook events");
-		*more = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) && !isnull;
+		*more = SPI_processed > 0;
 	}
 	worker_commit();
 	return applied;
