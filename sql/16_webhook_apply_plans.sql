@@ -73,3 +73,18 @@ ORDER BY relname;
 COMMIT;
 SELECT status, count(*) FROM antiban.webhook_events GROUP BY 1 ORDER BY 1;
 SELECT count(*) FILTER (WHERE messages >= 2) AS persons_with_two_messages FROM antiban.lead_features;
+
+-- 4. and every SQL-language function the apply calls is inlined into a kept
+-- plan: one that is not (a function returning one record, a scalar one with
+-- a subquery) is parsed and planned again at each call, per webhook.  With
+-- track_functions = all, the calls of such functions, and only those, count.
+SELECT pg_stat_force_next_flush();
+BEGIN;
+SET LOCAL track_functions = 'all';
+SELECT pg_temp.ingest(ARRAY[pg_temp.inbound(701, 4), pg_temp.status(701, 'read')]) AS stored;
+SELECT f.funcid::regprocedure AS sql_function_called_not_inlined, f.calls
+FROM pg_stat_xact_user_functions f JOIN pg_proc p ON p.oid = f.funcid
+WHERE p.pronamespace = 'antiban'::regnamespace
+  AND p.prolang = (SELECT l.oid FROM pg_language l WHERE l.lanname = 'sql')
+ORDER BY 1::text;
+COMMIT;

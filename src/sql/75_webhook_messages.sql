@@ -105,10 +105,12 @@ COMMENT ON FUNCTION antiban.message_text(jsonb) IS
 -- What an inbound message says about marketing, read by its type: what the
 -- person typed is text; a template quick reply or an interactive reply is a
 -- button the business defined (its payload or id, then its label).
-CREATE FUNCTION antiban.stop_verdict_of(m jsonb,
-                                        OUT verdict text, OUT rule text, OUT explanation text,
-                                        OUT source text, OUT message text)
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+-- (A set of at most one row, so the planner inlines it into the statement
+-- that calls it, whose plan is kept: a function returning one record is
+-- parsed and planned again at every call, per inbound message.)
+CREATE FUNCTION antiban.stop_verdict_of(m jsonb)
+RETURNS TABLE (verdict text, rule text, explanation text, source text, message text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE ROWS 1
 BEGIN ATOMIC
     SELECT c.verdict, c.rule, c.explanation, x.source, x.message
     FROM (VALUES
@@ -123,7 +125,7 @@ BEGIN ATOMIC
     LIMIT 1;
 END;
 COMMENT ON FUNCTION antiban.stop_verdict_of(jsonb) IS
-    'The stop verdict of an inbound message object (Meta''s value.messages[i]): its typed text, or its button payload, id or label as a business-defined button; the most decided verdict wins (stop, then doubtful). NULL for a message with no text.';
+    'The stop verdict of an inbound message object (Meta''s value.messages[i]): its typed text, or its button payload, id or label as a business-defined button; the most decided verdict wins (stop, then doubtful). One row, none for a message with no text.';
 
 -- Inbound messages: who wrote (one person, whichever identifiers the message
 -- carries; a reply quoting our message ties its recipient to them; a system

@@ -351,16 +351,21 @@ COMMENT ON FUNCTION antiban.lead_message_events(bigint[]) IS
 
 -- The inbound messages of one webhook change this transaction applied
 -- (antiban.interactions ids, in the order they happened).
+-- (PL/pgSQL, whose plan is kept for the session: an SQL function with a
+-- subquery is never inlined, and was parsed and planned again per message)
 CREATE FUNCTION antiban.change_inbound_messages(value jsonb) RETURNS bigint[]
-LANGUAGE sql STABLE
--- (by wamid: the only index that finds them; "received in this
--- transaction" would look selective to the planner and cost a scan)
-RETURN ARRAY(SELECT i.id FROM antiban.interactions i
-             WHERE i.wamid = ANY (ARRAY(SELECT m ->> 'id' FROM jsonb_array_elements(value -> 'messages') m
-                                        WHERE m ? 'id'))
-               AND i.received_at = now() AND i.direction = 'in'
-               AND i.message_type NOT IN ('system', 'request_welcome')
-             ORDER BY i.occurred_at, i.id);
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    -- (by wamid: the only index that finds them; "received in this
+    -- transaction" would look selective to the planner and cost a scan)
+    RETURN ARRAY(SELECT i.id FROM antiban.interactions i
+                 WHERE i.wamid = ANY (ARRAY(SELECT m ->> 'id' FROM jsonb_array_elements(value -> 'messages') m
+                                            WHERE m ? 'id'))
+                   AND i.received_at = now() AND i.direction = 'in'
+                   AND i.message_type NOT IN ('system', 'request_welcome')
+                 ORDER BY i.occurred_at, i.id);
+END
+$$;
 COMMENT ON FUNCTION antiban.change_inbound_messages(jsonb) IS
     'Internal: the inbound messages (antiban.interactions ids, in the order they happened, system events left out) of a messages change this transaction applied.';
 
