@@ -65,12 +65,14 @@ local function now_ms()
   return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
 end
 
--- the next free send time of the thread's schedule (never one in the past:
--- a thread that fell behind does not burst to catch up)
+-- the next free send time of the thread's schedule: a thread that fell
+-- behind (every connection busy, or wrk's timers late) catches up, but by
+-- at most a second's worth, so a stall is not followed by a flood
 function delay()
   if interval_ms == 0 then return 0 end
   local now = now_ms()
-  if next_at == nil or next_at < now then next_at = now end
+  if next_at == nil or next_at < now - 1000 then next_at = now end
+  if next_at < now then next_at = next_at + interval_ms; return 0 end
   local wait = next_at - now
   next_at = next_at + interval_ms
   return math.floor(wait)

@@ -25,7 +25,7 @@ ONE_MODES=${BENCH_ONE_MODES:-single worker worker@10000 inline}	# apply modes me
 BATCH_MODE=${BENCH_BATCH_MODE:-worker}		# and with the batch mix
 PORT=${BENCH_PORT:-5497}
 CONNECTIONS=${BENCH_CONNECTIONS:-128}
-PACED_CONNECTIONS=${BENCH_PACED_CONNECTIONS:-1024}	# wrk's connections when offering a rate (worker@N)
+PACED_CONNECTIONS=${BENCH_PACED_CONNECTIONS:-128}	# wrk's connections when offering a rate (worker@N): as many as unpaced; 256 and more cost the receiver enough to starve the apply here
 THREADS=${BENCH_THREADS:-4}
 POOL=${BENCH_POOL:-2}
 BATCH=${BENCH_BATCH:-500}
@@ -83,8 +83,8 @@ start_receiver() {
 # run_wrk URL BODIES LOOP DURATION: wrk's report on stdout; call it in a
 # subshell (it becomes wrk, so a background one can be interrupted)
 run_wrk() {
-	# (paced: many connections, most waiting for their send time, so one
-	# is free for every slot of the schedule even when answers are slow)
+	# (paced: the schedule catches up after a stall, so a slow answer does
+	# not lower the offered rate while some connection is free)
 	c=$CONNECTIONS; [ "${RATE:-0}" = 0 ] || c=$PACED_CONNECTIONS
 	BODIES="$2" WRK_THREADS=2 WRK_CONNECTIONS=$c LOOP=$3 RATE=${RATE:-0} \
 		exec wrk -t 2 -c "$c" -d "$4" --latency -s "$ANTIBAN_ROOT/bench/webhook_post.lua" "$1"
