@@ -115,5 +115,47 @@ cmp_ok($plans, '>', 0, "the apply's statements were logged with their plans");
 is(scalar(@compiled) / 4, 0, 'none of the webhook apply statements was JIT-compiled')
 	or diag(join("\n", @compiled[0 .. 11]));
 
+# A caller that lowered the JIT costs (a DBA's setting, or SET as here):
+# nothing inside apply_pending_webhooks compiles either; its own statement
+# (pending events locked, the byte window, the call) did, 0.1 s for three
+# events, before it too was set jit = off (tester13b).
+# (stored in the transaction that applies them: the apply workers, which
+# sweep pending events every second even inline, never see them)
+my $store_jit = q{
+	INSERT INTO antiban.webhook_events (body_raw, body_size, body_sha256, body, signature_valid, status)
+	SELECT convert_to(b, 'UTF8'), length(b), sha256(convert_to(b, 'UTF8')), b::jsonb, true, 'pending'
+	FROM generate_series(1, 3) n,
+	     LATERAL (SELECT format('{"object":"whatsapp_business_account","entry":[{"id":"200","changes":[{"field":"messages","value":'
+	                            '{"messaging_product":"whatsapp","metadata":{"display_phone_number":"5511900000001","phone_number_id":"1001"},'
+	                            '"contacts":[{"profile":{"name":"J%s"},"wa_id":"55119874100%s"}],'
+	                            '"messages":[{"from":"55119874100%s","id":"wamid.T13BJ%s","timestamp":"%s","type":"text","text":{"body":"Oi"}}]}}]}]}',
+	                            n, n, n, n, extract(epoch FROM now())::bigint) AS b) v;};
+
+# the plans logged for statements nested in the call (CONTEXT names a
+# function), and the first lines of those JIT compiled
+$offset = -s $node->logfile;
+is($node->safe_psql('postgres', "BEGIN; $store_jit SET LOCAL jit_above_cost = 0; SET LOCAL jit_inline_above_cost = 0; "
+		. 'SET LOCAL jit_optimize_above_cost = 0; SELECT antiban.apply_pending_webhooks(); COMMIT;',
+		connstr => $node->connstr('postgres') . ' application_name=t13bjit'), '3', 'three pending webhooks applied');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.interactions WHERE wamid LIKE 'wamid.T13BJ%'}), '3',
+	'their messages were applied');
+my $jit_log = substr(slurp_file($node->logfile), $offset);
+my $nested = 0;
+@compiled = ();
+# one logged plan: from "duration: ... plan:" to the next line of another message
+for my $entry (split /(?=^[^|\n]*\|[^|\n]*\|LOG:  duration: )/m, $jit_log)
+{
+	next unless $entry =~ /^[^|]*\|t13bjit\|LOG:  duration: .* plan:/;
+	my ($plan_text) = split /\n(?=[^\t])/, $entry, 2;
+	my ($context) = $entry =~ /\|t13bjit\|CONTEXT:  (.*)/;
+	next unless defined $context;    # the top-level SELECT: the caller's own
+	$nested++;
+	push @compiled, "$context: " . join(' / ', grep { /JIT:|Functions:|Query Text|^\t\S/ } (split /\n/, $plan_text)[0 .. 2])
+		if $plan_text =~ /^\s*JIT:/m;
+}
+cmp_ok($nested, '>', 0, 'the statements nested in the apply were logged with their plans');
+is(scalar(@compiled), 0, 'none of the statements inside apply_pending_webhooks was JIT-compiled')
+	or diag(join("\n", @compiled));
+
 $node->stop;
 done_testing();
