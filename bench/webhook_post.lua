@@ -72,8 +72,7 @@ function delay()
   if interval_ms == 0 then return 0 end
   local now = now_ms()
   if next_at == nil or next_at < now - 1000 then next_at = now end
-  if next_at < now then next_at = next_at + interval_ms; return 0 end
-  local wait = next_at - now
+  local wait = math.max(0, next_at - now)
   next_at = next_at + interval_ms
   return math.floor(wait)
 end

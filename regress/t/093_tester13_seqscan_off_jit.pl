@@ -89,22 +89,30 @@ cmp_ok($plans, '>', 0, "the admin's statements were logged with their plans");
 is(scalar(@compiled) / 4, 0, 'none of them was JIT-compiled under the default jit_above_cost')
 	or diag(join("\n", @compiled[0 .. 11]));
 
+# three pending webhook events, each an inbound text (wamid.TAGn, from
+# WA_IDn) and a status, stored as the receiver stores them
+sub pending_sql
+{
+	my ($tag, $wa_id) = @_;
+	return qq{
+	INSERT INTO antiban.webhook_events (body_raw, body_size, body_sha256, body, signature_valid, status)
+	SELECT convert_to(b, 'UTF8'), length(b), sha256(convert_to(b, 'UTF8')), b::jsonb, true, 'pending'
+	FROM generate_series(1, 3) n,
+	     LATERAL (SELECT format('{"object":"whatsapp_business_account","entry":[{"id":"200","changes":[{"field":"messages","value":'
+	                            '{"messaging_product":"whatsapp","metadata":{"display_phone_number":"5511900000001","phone_number_id":"1001"},'
+	                            '"contacts":[{"profile":{"name":"$tag%s"},"wa_id":"$wa_id%s"}],'
+	                            '"messages":[{"from":"$wa_id%s","id":"wamid.$tag%s","timestamp":"%s","type":"text","text":{"body":"Oi"}}],'
+	                            '"statuses":[{"id":"wamid.${tag}S%s","status":"delivered","timestamp":"%s","recipient_id":"$wa_id%s"}]}}]}]}',
+	                            n, n, n, n, extract(epoch FROM now())::bigint, n, extract(epoch FROM now())::bigint, n) AS b) v;};
+}
+
 # The webhook apply disables sequential scans too: a superuser's (or a
 # pg_cron job's) antiban.apply_pending_webhooks, in a session with jit on,
 # compiled its batch statement at every call (0.4 s a batch).
 # (stored and applied in one transaction: the apply workers, which sweep
 # pending events every second, never see them)
 $offset = -s $node->logfile;
-is($node->safe_psql('postgres', q{BEGIN;
-	INSERT INTO antiban.webhook_events (body_raw, body_size, body_sha256, body, signature_valid, status)
-	SELECT convert_to(b, 'UTF8'), length(b), sha256(convert_to(b, 'UTF8')), b::jsonb, true, 'pending'
-	FROM generate_series(1, 3) n,
-	     LATERAL (SELECT format('{"object":"whatsapp_business_account","entry":[{"id":"200","changes":[{"field":"messages","value":'
-	                            '{"messaging_product":"whatsapp","metadata":{"display_phone_number":"5511900000001","phone_number_id":"1001"},'
-	                            '"contacts":[{"profile":{"name":"Q%s"},"wa_id":"55119873100%s"}],'
-	                            '"messages":[{"from":"55119873100%s","id":"wamid.T13Q%s","timestamp":"%s","type":"text","text":{"body":"Oi"}}],'
-	                            '"statuses":[{"id":"wamid.T13S%s","status":"delivered","timestamp":"%s","recipient_id":"55119873100%s"}]}}]}]}',
-	                            n, n, n, n, extract(epoch FROM now())::bigint, n, extract(epoch FROM now())::bigint, n) AS b) v;
+is($node->safe_psql('postgres', 'BEGIN;' . pending_sql('T13Q', '55119873100') . q{
 	SELECT antiban.apply_pending_webhooks();
 	COMMIT;},
 		connstr => $node->connstr('postgres') . ' application_name=t13apply'), '3', 'a superuser applies three pending webhooks');
@@ -119,17 +127,8 @@ is(scalar(@compiled) / 4, 0, 'none of the webhook apply statements was JIT-compi
 # nothing inside apply_pending_webhooks compiles either; its own statement
 # (pending events locked, the byte window, the call) did, 0.1 s for three
 # events, before it too was set jit = off (tester13b).
-# (stored in the transaction that applies them: the apply workers, which
-# sweep pending events every second even inline, never see them)
-my $store_jit = q{
-	INSERT INTO antiban.webhook_events (body_raw, body_size, body_sha256, body, signature_valid, status)
-	SELECT convert_to(b, 'UTF8'), length(b), sha256(convert_to(b, 'UTF8')), b::jsonb, true, 'pending'
-	FROM generate_series(1, 3) n,
-	     LATERAL (SELECT format('{"object":"whatsapp_business_account","entry":[{"id":"200","changes":[{"field":"messages","value":'
-	                            '{"messaging_product":"whatsapp","metadata":{"display_phone_number":"5511900000001","phone_number_id":"1001"},'
-	                            '"contacts":[{"profile":{"name":"J%s"},"wa_id":"55119874100%s"}],'
-	                            '"messages":[{"from":"55119874100%s","id":"wamid.T13BJ%s","timestamp":"%s","type":"text","text":{"body":"Oi"}}]}}]}]}',
-	                            n, n, n, n, extract(epoch FROM now())::bigint) AS b) v;};
+# (stored in the transaction that applies them, as above)
+my $store_jit = pending_sql('T13BJ', '55119874100');
 
 # the plans logged for statements nested in the call (CONTEXT names a
 # function), and the first lines of those JIT compiled

@@ -3,16 +3,7 @@
 # that hold one fall back to event-by-event apply, which locks messages in
 # posting order, not id order, while the other worker's batches lock in id
 # order: deadlocks must be resolved by the retries, nothing left pending.
-# Two webhook apply workers (antiban.webhook_apply = worker) under
-# concurrent ingest.  Several sessions post at once: each message's
-# delivered and read in different calls (so in different batches, maybe of
-# different workers), Meta's retries (the same bytes) and repeats (the same
-# status again), inbound messages of the same persons from every session;
-# a worker is killed with SIGKILL while its batch waits for a lock.  Then:
-# every event applied once, every message at its furthest state, the
-# events' updates credits add up to the rows moved (a trigger logs each
-# move), every inbound message recorded once and counted once by its lead,
-# nothing left pending or queued.
+# (090's header says what the scenario does and checks.)
 use strict;
 use warnings;
 # (loaded here, at compile time: the framework's INIT block must run)
