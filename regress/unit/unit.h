@@ -64,5 +64,6 @@ extern UnitGroup frequency_cap_tests(void);
 extern UnitGroup quiet_hours_tests(void);
 extern UnitGroup lead_llm_tests(void);
 extern UnitGroup iso4217_tests(void);
+extern UnitGroup utf8_fold_tests(void);
 
 #endif

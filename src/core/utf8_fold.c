@@ -10,6 +10,9 @@ static const char latin1[64] =
 "aaaaaaaceeeeiiii"
 "dnooooo/ouuuuyty";
 
+/* The least code point each sequence length may encode (shorter forms are overlong). */
+static const unsigned min_code_point[5] = {0, 0, 0x80, 0x800, 0x10000};
+
 int
 utf8_next(const unsigned char *p, unsigned *cp)
 {
@@ -30,6 +33,13 @@ utf8_next(const unsigned char *p, unsigned *cp)
 			return 0;
 		*cp = (*cp << 6) | (p[i] & 0x3F);
 	}
+	/*
+	 * An overlong form ("\xE0\x80\x8D" for a carriage return) would let a
+	 * byte hide from a reader that looks for it; surrogates and code points
+	 * past U+10FFFF are not characters.  All are bad sequences.
+	 */
+	if (*cp < min_code_point[n] || (*cp >= 0xD800 && *cp <= 0xDFFF) || *cp > 0x10FFFF)
+		return 0;
 	return n;
 }
 

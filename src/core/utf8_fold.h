@@ -8,7 +8,10 @@
 #ifndef ANTIBAN_UTF8_FOLD_H
 #define ANTIBAN_UTF8_FOLD_H
 
-/* Length of a well-formed UTF-8 sequence at p and its code point; 0 if not. */
+/*
+ * Length of a well-formed UTF-8 sequence at p and its code point; 0 if not
+ * (a truncated or overlong sequence, a surrogate, past U+10FFFF).
+ */
 extern int	utf8_next(const unsigned char *p, unsigned *cp);
 
 /*

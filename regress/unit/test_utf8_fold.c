@@ -1,0 +1,58 @@
+/*
+ * test_utf8_fold.c
+ *		Walking UTF-8: only well-formed sequences are read as code points.
+ */
+#include "unit.h"
+
+#include "core/utf8_fold.h"
+
+static void
+well_formed_sequences_are_read(void **state)
+{
+	unsigned	cp = 0;
+
+	assert_int_equal(utf8_next((const unsigned char *) "\xC3\xA7", &cp), 2);
+	assert_int_equal(cp, 0xE7);
+	assert_int_equal(utf8_next((const unsigned char *) "\xE2\x82\xAC", &cp), 3);
+	assert_int_equal(cp, 0x20AC);
+	assert_int_equal(utf8_next((const unsigned char *) "\xF0\x9F\x98\x80", &cp), 4);
+	assert_int_equal(cp, 0x1F600);
+	assert_int_equal(utf8_next((const unsigned char *) "\xF4\x8F\xBF\xBF", &cp), 4);
+	assert_int_equal(cp, 0x10FFFF);
+	assert_int_equal(utf8_next((const unsigned char *) "\xE0\xA0\x80", &cp), 3);
+	assert_int_equal(cp, 0x800);
+}
+
+static void
+bad_sequences_are_not_code_points(void **state)
+{
+	const char *bad[] = {
+		"\xC0\x8D",				/* overlong carriage return, two bytes */
+		"\xC1\xBF",
+		"\xE0\x80\x8D",			/* overlong carriage return, three bytes */
+		"\xE0\x9F\xBF",			/* overlong U+07FF */
+		"\xF0\x80\x80\x8D",		/* overlong, four bytes */
+		"\xF0\x8F\xBF\xBF",		/* overlong U+FFFF */
+		"\xED\xA0\x80",			/* a surrogate */
+		"\xED\xBF\xBF",
+		"\xF4\x90\x80\x80",		/* past U+10FFFF */
+		"\xF5\x80\x80\x80",
+		"\xE2\x82",				/* cut short by the end */
+		"\x80",
+	};
+	unsigned	cp;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(utf8_next((const unsigned char *) bad[i], &cp), 0);
+}
+
+UnitGroup
+utf8_fold_tests(void)
+{
+	static const struct CMUnitTest tests[] = {
+		cmocka_unit_test(well_formed_sequences_are_read),
+		cmocka_unit_test(bad_sequences_are_not_code_points),
+	};
+
+	return (UnitGroup) UNIT_GROUP("utf8_fold", tests);
+}
