@@ -1,9 +1,11 @@
 /*
  * test_utf8_fold.c
- *		Walking UTF-8: only well-formed sequences are read as code points.
+ *		Walking UTF-8: only well-formed sequences are read as code points,
+ *		by every reader (the text folders, json_repair, the template linter).
  */
 #include "unit.h"
 
+#include "core/template_vars.h"
 #include "core/utf8_fold.h"
 
 static void
@@ -46,12 +48,30 @@ bad_sequences_are_not_code_points(void **state)
 		assert_int_equal(utf8_next((const unsigned char *) bad[i], &cp), 0);
 }
 
+static void
+a_sequence_is_read_only_within_its_bytes(void **state)
+{
+	unsigned	cp = 0;
+
+	assert_int_equal(utf8_decode((const unsigned char *) "\xE2\x82\xAC", 2, &cp), 0);
+	assert_int_equal(utf8_decode((const unsigned char *) "\xE2\x82\xAC", 3, &cp), 3);
+	assert_int_equal(utf8_decode((const unsigned char *) "a", 0, &cp), 0);
+	assert_int_equal(utf8_decode((const unsigned char *) "a", 1, &cp), 1);
+	assert_int_equal(cp, 'a');
+	/* the template linter reads the same way: a bad byte is one U+FFFD */
+	assert_int_equal(utf8_at("x\xE0\x80\x8Dy", 1, 5, &cp), 1);
+	assert_int_equal(cp, 0xFFFD);
+	assert_int_equal(utf8_at("\xC3\xA7", 0, 2, &cp), 2);
+	assert_int_equal(cp, 0xE7);
+}
+
 UnitGroup
 utf8_fold_tests(void)
 {
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(well_formed_sequences_are_read),
 		cmocka_unit_test(bad_sequences_are_not_code_points),
+		cmocka_unit_test(a_sequence_is_read_only_within_its_bytes),
 	};
 
 	return (UnitGroup) UNIT_GROUP("utf8_fold", tests);

@@ -12,6 +12,7 @@
 #include "json_repair.h"
 
 #include "hex.h"
+#include "utf8_fold.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -267,42 +268,6 @@ escape(Scan *s)
 		replace(s, JSON_FAULT_BAD_ESCAPE, NULL, 2);
 }
 
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629), 0 if none. */
-static size_t
-utf8_length(const unsigned char *p, size_t avail)
-{
-	unsigned char lo = 0x80,
-				hi = 0xBF;
-	size_t		n;
-
-	if (p[0] >= 0xC2 && p[0] <= 0xDF)
-		n = 2;
-	else if (p[0] >= 0xE0 && p[0] <= 0xEF)
-	{
-		n = 3;
-		if (p[0] == 0xE0)
-			lo = 0xA0;			/* overlong */
-		else if (p[0] == 0xED)
-			hi = 0x9F;			/* UTF-16 surrogates */
-	}
-	else if (p[0] >= 0xF0 && p[0] <= 0xF4)
-	{
-		n = 4;
-		if (p[0] == 0xF0)
-			lo = 0x90;			/* overlong */
-		else if (p[0] == 0xF4)
-			hi = 0x8F;			/* above U+10FFFF */
-	}
-	else
-		return 0;
-	if (avail < n || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xBF)
-			return 0;
-	return n;
-}
-
 static void
 control_character(Scan *s, unsigned char c)
 {
@@ -337,7 +302,8 @@ string(Scan *s)
 	while (s->pos < s->len && s->in[s->pos] != '"')
 	{
 		unsigned char c = s->in[s->pos];
-		size_t		n;
+		unsigned	cp;
+		int			n;
 
 		if (c == '\\')
 			escape(s);
@@ -348,7 +314,7 @@ string(Scan *s)
 			emit(s, &c, 1);
 			s->pos++;
 		}
-		else if ((n = utf8_length(s->in + s->pos, s->len - s->pos)) > 0)
+		else if ((n = utf8_decode(s->in + s->pos, s->len - s->pos, &cp)) > 0)
 		{
 			emit(s, s->in + s->pos, n);
 			s->pos += n;

@@ -5,6 +5,7 @@
  *		rejects malformed braces, so the lint reports it.
  */
 #include "template_vars.h"
+#include "utf8_fold.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -22,30 +23,12 @@ utf8_chars(const char *s, long len)
 int
 utf8_at(const char *s, long i, long len, unsigned *cp)
 {
-	const unsigned char *p = (const unsigned char *) s + i;
-	int			n;
+	int			n = utf8_decode((const unsigned char *) s + i, (size_t) (len - i), cp);
 
-	if (p[0] < 0x80)
+	if (n == 0)
 	{
-		*cp = p[0];
+		*cp = 0xFFFD;			/* a bad byte: one replacement character */
 		return 1;
-	}
-	n = p[0] >= 0xC2 && p[0] <= 0xDF ? 2 : p[0] >= 0xE0 && p[0] <= 0xEF ? 3 :
-		p[0] >= 0xF0 && p[0] <= 0xF4 ? 4 : 0;
-	if (n == 0 || i + n > len)
-	{
-		*cp = 0xFFFD;
-		return 1;
-	}
-	*cp = p[0] & (0xFF >> (n + 1));
-	for (int k = 1; k < n; k++)
-	{
-		if ((p[k] & 0xC0) != 0x80)
-		{
-			*cp = 0xFFFD;
-			return 1;
-		}
-		*cp = (*cp << 6) | (p[k] & 0x3F);
 	}
 	return n;
 }

@@ -14,10 +14,17 @@ static const char latin1[64] =
 static const unsigned min_code_point[5] = {0, 0, 0x80, 0x800, 0x10000};
 
 int
-utf8_next(const unsigned char *p, unsigned *cp)
+utf8_decode(const unsigned char *p, size_t avail, unsigned *cp)
 {
 	int			n;
 
+	if (avail == 0)
+		return 0;
+	if (p[0] < 0x80)
+	{
+		*cp = p[0];
+		return 1;
+	}
 	if (p[0] >= 0xC2 && p[0] <= 0xDF)
 		n = 2;
 	else if (p[0] >= 0xE0 && p[0] <= 0xEF)
@@ -26,10 +33,12 @@ utf8_next(const unsigned char *p, unsigned *cp)
 		n = 4;
 	else
 		return 0;
+	if (avail < (size_t) n)
+		return 0;
 	*cp = p[0] & (0xFF >> (n + 1));
 	for (int i = 1; i < n; i++)
 	{
-		if ((p[i] & 0xC0) != 0x80)	/* also stops at the terminating NUL */
+		if ((p[i] & 0xC0) != 0x80)	/* also stops at a terminating NUL */
 			return 0;
 		*cp = (*cp << 6) | (p[i] & 0x3F);
 	}
@@ -41,6 +50,13 @@ utf8_next(const unsigned char *p, unsigned *cp)
 	if (*cp < min_code_point[n] || (*cp >= 0xD800 && *cp <= 0xDFFF) || *cp > 0x10FFFF)
 		return 0;
 	return n;
+}
+
+int
+utf8_next(const unsigned char *p, unsigned *cp)
+{
+	/* a NUL-terminated string: the NUL ends a short sequence */
+	return p[0] < 0x80 ? 0 : utf8_decode(p, 4, cp);
 }
 
 char

@@ -8,10 +8,16 @@
 #ifndef ANTIBAN_UTF8_FOLD_H
 #define ANTIBAN_UTF8_FOLD_H
 
+#include <stddef.h>
+
 /*
- * Length of a well-formed UTF-8 sequence at p and its code point; 0 if not
- * (a truncated or overlong sequence, a surrogate, past U+10FFFF).
+ * Length of the well-formed UTF-8 sequence (RFC 3629) at p, within avail
+ * bytes, and its code point; 0 if there is none (truncated, overlong, a
+ * surrogate, past U+10FFFF, a stray continuation byte).  ASCII is 1.
  */
+extern int	utf8_decode(const unsigned char *p, size_t avail, unsigned *cp);
+
+/* The same for a multibyte sequence in a NUL-terminated string; 0 for ASCII too. */
 extern int	utf8_next(const unsigned char *p, unsigned *cp);
 
 /*
