@@ -59,7 +59,15 @@ script() {	# script NAME SQL...: a pgbench script file
 	echo "$f"
 }
 
+# an empty outbox and a checkpoint before each measurement: a phase must not
+# pay for the one before it (the senders retrying its rows, a checkpoint due)
+fresh_outbox() {
+	cluster_psql "$DIR" "$PORT" antiban -c "TRUNCATE antiban.outbox CASCADE" \
+		-c "TRUNCATE bench_plain" -c "CHECKPOINT" >/dev/null 2>&1
+}
+
 pgbench_tps() {	# pgbench_tps SCRIPT: transactions per second
+	fresh_outbox
 	as_cluster_user "$(pg_bindir)/pgbench" -n -M prepared -c $CLIENTS -j 2 -T "$SECONDS_EACH" \
 		-h "$DIR" -p "$PORT" -f "$1" antiban 2>/dev/null \
 		| sed -n 's/^tps = \([0-9.]*\).*/\1/p' | cut -d. -f1
@@ -70,9 +78,11 @@ pgbench_tps() {	# pgbench_tps SCRIPT: transactions per second
 # spent on it (read from the backend's /proc/self/stat before and after: on a
 # shared machine the steadier of the two figures)
 per_second() {
-	[ "${2:-}" = keep ] || cluster_psql "$DIR" "$PORT" antiban -c "TRUNCATE antiban.outbox CASCADE" \
-		-c "TRUNCATE bench_plain" >/dev/null 2>&1
-	cluster_psql "$DIR" "$PORT" antiban -c "CHECKPOINT" >/dev/null 2>&1
+	if [ "${2:-}" = keep ]; then
+		cluster_psql "$DIR" "$PORT" antiban -c "CHECKPOINT" >/dev/null 2>&1
+	else
+		fresh_outbox
+	fi
 	stat="SELECT pg_read_file('/proc/self/stat')"
 	t0=$(date +%s.%N)
 	ticks=$(cluster_psql "$DIR" "$PORT" antiban -tA -c "$stat" -c "$1" -c "$stat" \
