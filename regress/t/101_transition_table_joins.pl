@@ -19,22 +19,15 @@ use lib $FindBin::RealBin;
 use AntibanTest;
 
 my $rows = 300;
-my $node = PostgreSQL::Test::Cluster->new('transition_joins');
-$node->init;
-$node->append_conf('postgresql.conf', <<'EOC');
-shared_preload_libraries = 'antiban, auto_explain'
-antiban.database_name = 'postgres'
-antiban.monitor = off
-antiban.sender_workers = 0
-antiban.webhook_apply_workers = 0
-auto_explain.log_min_duration = 0
-auto_explain.log_nested_statements = on
-auto_explain.log_analyze = on
-auto_explain.log_timing = off
-log_line_prefix = '%a|'
-EOC
-$node->start;
-$node->safe_psql('postgres', 'CREATE EXTENSION antiban');
+my $node = antiban_node('transition_joins',
+	'shared_preload_libraries' => 'antiban, auto_explain',
+	'antiban.sender_workers' => 0,
+	'antiban.webhook_apply_workers' => 0,
+	'auto_explain.log_min_duration' => 0,
+	'auto_explain.log_nested_statements' => 'on',
+	'auto_explain.log_analyze' => 'on',
+	'auto_explain.log_timing' => 'off',
+	'log_line_prefix' => '%a|');
 register_numbers($node, '1001' => {});
 # messages in flight, as a claim leaves them (leased, not sent yet)
 $node->safe_psql('postgres', qq{
