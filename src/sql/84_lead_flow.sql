@@ -674,7 +674,7 @@ BEGIN
     -- Each row's old and new values side by side by grouping on id, never
     -- by joining the two transition tables: the generic plan is made once,
     -- often while they hold one row, and a nested loop made then costs n²
-    -- comparisons for n rows (22 ms for a sender's 256; 16_lead_flow).
+    -- comparisons for n rows (22 ms for a sender's 256; TAP 101).
     WITH n AS (
         SELECT s.id,
                max(s.portfolio_id) AS portfolio_id, max(s.person_id) AS person_id,
