@@ -95,6 +95,16 @@ refused_slots(void **state)
 					 LEAD_LLM_SLOT_NOT_STATED);
 	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_AMOUNT, NULL, 5e6, "e", 17}, &f),
 					 LEAD_LLM_SLOT_NO_EVIDENCE);
+	/* symbols are not letters: two emoji, a dash and an ellipsis, a bad byte */
+	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_PRODUCT, "cdb", 0, "\xF0\x9F\x98\x80\xF0\x9F\x98\x80", 17}, &f),
+					 LEAD_LLM_SLOT_NO_EVIDENCE);
+	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_PRODUCT, "cdb", 0, "\xE2\x80\x94\xE2\x80\xA6", 17}, &f),
+					 LEAD_LLM_SLOT_NO_EVIDENCE);
+	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_PRODUCT, "cdb", 0, "a\xC3", 17}, &f),
+					 LEAD_LLM_SLOT_NO_EVIDENCE);
+	/* an accented letter is one letter: "só" is a quote (that states no horizon) */
+	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_HORIZON, NULL, 24, "s\xC3\xB3", 18}, &f),
+					 LEAD_LLM_SLOT_NOT_STATED);
 	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_HORIZON, NULL, 120, "talvez", 18}, &f),
 					 LEAD_LLM_SLOT_NOT_STATED);
 	assert_int_equal(check((LeadLlmSlot) {LEAD_LLM_PRODUCT, "stocks", 0, "num CDB", 17}, &f),

@@ -63,6 +63,10 @@ a_sequence_is_read_only_within_its_bytes(void **state)
 	assert_int_equal(cp, 0xFFFD);
 	assert_int_equal(utf8_at("\xC3\xA7", 0, 2, &cp), 2);
 	assert_int_equal(cp, 0xE7);
+	/* and counts characters the same way: x, three bad bytes, y */
+	assert_int_equal(utf8_chars("x\xE0\x80\x8Dy", 5), 5);
+	assert_int_equal(utf8_chars("\xC3\xA7\xE2\x82\xAC", 5), 2);
+	assert_int_equal(utf8_chars("\xE2\x82", 2), 2);
 }
 
 UnitGroup

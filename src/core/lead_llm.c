@@ -195,15 +195,33 @@ blank_text(const char *s)
 	return true;
 }
 
-/* Letters and digits in a quote (a UTF-8 letter counts once). */
+/*
+ * Letters and digits in a quote: ASCII, and the letters of Latin-1 and
+ * Latin Extended-A/B ('ã', 'ñ', 'ő') once each; emoji, dashes and other
+ * symbols are not evidence of anything, and a bad byte counts for nothing.
+ */
 static int
 meaningful_chars(const char *s)
 {
 	int			n = 0;
+	const unsigned char *p = (const unsigned char *) s;
 
-	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-		if (isalnum(*p) || (*p >= 0xC0))
-			n++;
+	while (*p)
+	{
+		unsigned	cp;
+		int			k = utf8_next(p, &cp);
+		char		folded;
+
+		if (k == 0)
+		{
+			n += isalnum(*p) != 0;
+			p++;
+			continue;
+		}
+		folded = latin1_fold(cp);
+		n += (folded >= 'a' && folded <= 'z') || (cp >= 0x100 && cp <= 0x24F);
+		p += k;
+	}
 	return n;
 }
 

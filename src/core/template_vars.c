@@ -14,9 +14,10 @@ long
 utf8_chars(const char *s, long len)
 {
 	long		n = 0;
+	unsigned	cp;
 
-	for (long i = 0; i < len; i++)
-		n += ((unsigned char) s[i] & 0xc0) != 0x80;
+	for (long i = 0; i < len; n++)
+		i += utf8_at(s, i, len, &cp);
 	return n;
 }
 

@@ -38,7 +38,7 @@ extern void template_vars_scan(const char *text, long len, TemplateVars *out);
 /* Index of the first variable called name (len bytes), or -1. */
 extern int	template_vars_find(const TemplateVars *vars, const char *name, long len);
 
-/* Characters (UTF-8 code points) of len bytes. */
+/* Characters (UTF-8 code points) of len bytes, as utf8_at walks them: a bad byte is one. */
 extern long utf8_chars(const char *s, long len);
 
 /*
