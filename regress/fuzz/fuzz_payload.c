@@ -12,7 +12,9 @@
  * Cloud API type, so one seed exercises every checker.  An input with an
  * "approved" array (Meta's components of a template) is also checked
  * against it (core/template_check.c) and linted (core/template_lint.c); a
- * "text.body" is linted as free text.
+ * "text.body" is linted as free text.  The raw input is linted as free text
+ * too, unterminated and unvalidated: a database that is not UTF-8 stores
+ * any bytes in a text.
  */
 #include "core/payload.h"
 #include "core/template_check.h"
@@ -115,7 +117,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct json_object *root,
 			   *type;
 	JsonView	view;
+	LintReport	raw;
 
+	text_lint((const char *) data, (long) size, "marketing", &raw);
+	findings_are_whole(&raw);
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	root = json_tokener_parse_ex(tok, (const char *) data, (int) size);
 	/* jsonb takes one whole value: a prefix that parses is not enough */
