@@ -60,7 +60,9 @@ jit_works=$(cluster_psql "$DIR" "$PORT" antiban -tA -c "SET jit_above_cost = 0" 
 	-c "EXPLAIN (ANALYZE) SELECT sum(i) FROM generate_series(1, 10) i" | grep -c "JIT:" || true)
 
 # drain LEVEL MESSAGES LABEL [METADATA]: prints "msgs/s elapsed configured
-# worst_pacing_% sent sender_cpu_ms_per_1000 rest_of_postgres_cpu_ms_per_1000"
+# worst_pacing_% sent sender_cpu_ms_per_1000 rest_of_postgres_cpu_ms_per_1000
+# simulator_cpu_ms_per_1000 idle_%" (idle: of all cores over the drain, so
+# whether the drain was short of CPU or waiting)
 drain() {
 	level=$1 count=$2 label=$3 metadata=${4:-'{}'}
 	curl -s -X POST "$SIM/_sim/reset" >/dev/null
@@ -75,9 +77,11 @@ drain() {
 		FROM generate_series(1, $count) i" >/dev/null
 	# (the drain's CPU: from the commit that wakes the senders to the last message)
 	cpu0=$(cluster_cpu "$DIR") senders0=$(cluster_cpu "$DIR" "antiban sender")
+	sim0=$(process_cpu "$DIR/simulator.pid") idle0=$(machine_idle) wall0=$(date +%s.%N)
 	i=0
 	while [ $i -lt 6000 ] && [ "$(accepted)" -lt "$count" ]; do sleep 0.05; i=$((i + 1)); done
 	cpu1=$(cluster_cpu "$DIR") senders1=$(cluster_cpu "$DIR" "antiban sender")
+	sim1=$(process_cpu "$DIR/simulator.pid") idle1=$(machine_idle) wall1=$(date +%s.%N)
 	configured=$(cluster_psql "$DIR" "$PORT" antiban -tAc \
 		"SELECT rate_per_second FROM antiban.buckets WHERE kind = 'number' LIMIT 1")
 	curl -s "$SIM/_sim/messages" > "$DIR/messages.tsv"
@@ -93,7 +97,10 @@ drain() {
 	awk -v n="$(accepted)" -v a="$t0" -v b="$t1" -v c="$configured" -v w="$worst" \
 		-v s="$(awk -v x="$senders0" -v y="$senders1" 'BEGIN { print y - x }')" \
 		-v t="$(awk -v x="$cpu0" -v y="$cpu1" 'BEGIN { print y - x }')" \
-		'BEGIN { printf "%d %.2f %s %s %d %.0f %.0f\n", n / (b - a), b - a, c, w, n, s * 1e6 / n, (t - s) * 1e6 / n }'
+		-v m="$(awk -v x="$sim0" -v y="$sim1" 'BEGIN { print y - x }')" \
+		-v idle="$(awk -v x="$idle0" -v y="$idle1" -v a="$wall0" -v b="$wall1" -v k="$(nproc)" \
+			'BEGIN { print (y - x) / ((b - a) * k) * 100 }')" \
+		'BEGIN { printf "%d %.2f %s %s %d %.0f %.0f %.0f %.0f\n", n / (b - a), b - a, c, w, n, s * 1e6 / n, (t - s) * 1e6 / n, m * 1e6 / n, idle }'
 }
 # watch the simulator's ledger (cheap), not the outbox (a query would compete)
 accepted() { curl -s "$SIM/_sim/ledger" | sed -n 's/^{"accepted":\([0-9]*\).*/\1/p'; }
@@ -157,6 +164,7 @@ row "throughput / ceiling" "$(awk -v a="$(field "$high" 1)" -v b="$ceiling" 'BEG
 row "platform maximum for $NUMBERS HIGH numbers (msgs/s)" "$((NUMBERS * 1000))"
 row "HIGH: configured rate per number / worst pacing (%)" "$(field "$high" 3) / $(field "$high" 4)"
 row "HIGH: CPU ms per 1,000 msgs: senders / PostgreSQL" "$(field "$high" 6) / $(field "$high" 7)"
+row "HIGH: simulator CPU ms per 1,000 / machine idle (%)" "$(field "$high" 8) / $(field "$high" 9)"
 row "STANDARD x $NUMBERS: drain throughput (msgs/s)" "$(field "$standard" 1)"
 row "STANDARD: configured rate per number (msgs/s)" "$(field "$standard" 3)"
 row "STANDARD: worst per-number pacing error (%)" "$(field "$standard" 4)"

@@ -156,6 +156,22 @@ cluster_cpu() {
 	done | awk -v hz="$(getconf CLK_TCK)" '{ s += $1 } END { printf "%.2f\n", s / hz }'
 }
 
+# process_cpu PIDFILE: CPU seconds (user + system) of the process whose pid
+# the file holds (a start_process one), 0 when it is gone
+process_cpu() {
+	pid=$(cat "$1" 2>/dev/null || true)
+	if [ -n "$pid" ] && [ -r "/proc/$pid/stat" ]; then
+		sed 's/^.*) //' "/proc/$pid/stat" | awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f\n", ($12 + $13) / hz }'
+	else
+		echo 0
+	fi
+}
+
+# machine_idle: the machine's idle CPU seconds so far, all cores (/proc/stat)
+machine_idle() {
+	awk -v hz="$(getconf CLK_TCK)" '$1 == "cpu" { printf "%.2f\n", ($5 + $6) / hz }' /proc/stat
+}
+
 # work_dir NAME: a fresh directory under /tmp the cluster user can write to
 work_dir() {
 	dir=$(mktemp -d "/tmp/antiban-$1.XXXXXX")
