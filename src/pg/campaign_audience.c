@@ -12,7 +12,7 @@
  * created_by) inside a security-restricted operation, where SET ROLE,
  * RESET ROLE and SET SESSION AUTHORIZATION are refused, so the code can not
  * climb back to the caller, with the creator's search_path pinned for the
- * call.
+ * call and no setting the code changes surviving it.
  *
  * Only a role that already has the creator's privileges (the creator, a
  * member of it, a superuser) or antiban's owner (the SECURITY DEFINER
@@ -107,7 +107,14 @@ antiban_audience_run(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 
-	AtEOXact_GUC(true, nest);
+	/*
+	 * Undo every setting the audience changed, its own plain SETs too
+	 * (set_config(..., false)): as a commit would, PostgreSQL keeps those
+	 * past the search_path pinned here and past the SECURITY DEFINER
+	 * functions above us, and the rest of plan_campaign would then resolve
+	 * names through the creator's path, with antiban_owner's rights.
+	 */
+	AtEOXact_GUC(false, nest);
 	SetUserIdAndSecContext(saved_user, saved_context);
 	return (Datum) 0;
 }
