@@ -22,3 +22,10 @@ SELECT antiban.upsert_lead('+55 (11) 98765-0007', '1001', 'app') =
 SELECT allowed, reason FROM antiban.lead_gate('+55 (11) 98765-0007', 1, 0, NULL);
 -- export finds the person the formatted phone names
 SELECT antiban.export_person('+55 (41) 99999-1111', '1001') IS NOT NULL AS exported;
+-- an identifier link_identifiers cannot read is refused (saying which and why), never dropped
+\set SHOW_CONTEXT never
+SELECT antiban.link_identifiers(1, ARRAY['+55 (41) 9999x-1111', 'BR.xyz'], 'operator');
+SELECT count(*) AS nothing_linked FROM antiban.person_ids WHERE key = 'BR.xyz';
+-- and so is a lead or a gate for one
+SELECT antiban.upsert_lead('55 41 99999-1111', '1001', 'app');
+SELECT allowed FROM antiban.lead_gate('+55 (41) 99999-111x', 1, 0, NULL);

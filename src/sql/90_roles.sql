@@ -156,7 +156,8 @@ GRANT EXECUTE ON FUNCTION antiban.resolve_stop_review(bigint, boolean) TO antiba
 -- People: readers see each person's identifiers and merges (the outbox and contacts name
 -- them by person_id); apps resolve identifiers; admins link identifiers by hand.
 GRANT SELECT ON antiban.persons, antiban.person_ids, antiban.person_merges, antiban.people TO antiban_reader;
-GRANT EXECUTE ON FUNCTION antiban.recipient_key(text), antiban.person_id(bigint, text) TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.recipient_key(text), antiban.identifier_key(text, text),
+    antiban.person_id(bigint, text) TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.link_identifiers(bigint, text[], text, text[], text) TO antiban_admin;
 
 -- Account and template events: what blocks a WABA and in what order events were applied.
