@@ -24,3 +24,22 @@ SELECT ana = -1 OR (bia <> ana AND (SELECT count(*) FROM antiban.outbox) = 2) AS
 -- a 6,400-character key: antiban's own error (invalid_parameter_value), nothing queued
 SELECT pg_temp.send('+5511987650003', (SELECT string_agg(md5(i::text), '') FROM generate_series(1, 200) i)) = -1
     AS long_key_refused_clearly;
+-- what the caller reads: the argument named, and what to do instead
+SELECT antiban.send_template('+5511987650004', 'boas_vindas', 'pt_BR', '["Ana"]', category => 'utility',
+                             idempotency_key => '');
+SELECT antiban.send_text('+5511987650004', 'oi', idempotency_key => '  ');
+SELECT antiban.send('+5511987650004', '{"type": "text", "text": {"body": "oi"}}', idempotency_key => repeat('k', 256));
+-- 255 characters is a key like any other
+SELECT pg_temp.send('+5511987650004', repeat('é', 255)) = pg_temp.send('+5511987650005', repeat('é', 255))
+    AS longest_key_is_one_message;
+-- each element of a set is checked, named by its position; nothing of the set is queued
+SELECT count(*) AS before FROM antiban.outbox \gset
+SELECT * FROM antiban.send_template_many(ARRAY['+5511987650006', '+5511987650007'], 'boas_vindas', 'pt_BR',
+                                         ARRAY['["Ana"]']::jsonb[], category => 'utility',
+                                         idempotency_keys => ARRAY['k6', '']);
+SELECT * FROM antiban.enqueue_many(ARRAY['+5511987650006', '+5511987650007'], 'template', 'utility',
+                                   ARRAY['{"template": {"name": "boas_vindas", "language": {"code": "pt_BR"}}}']::jsonb[],
+                                   idempotency_keys => ARRAY[repeat('x', 300), 'k7']);
+SELECT count(*) = :before AS nothing_queued FROM antiban.outbox;
+-- NULL is no key: two messages
+SELECT pg_temp.send('+5511987650006', NULL) <> pg_temp.send('+5511987650006', NULL) AS null_is_no_key;

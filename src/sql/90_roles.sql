@@ -79,6 +79,7 @@ GRANT EXECUTE ON FUNCTION antiban.decide(text, text, text, timestamptz, text, te
     antiban.send_template(text, text, text, jsonb, text, text, timestamptz, text, jsonb, text, text),
     antiban.enqueue_many(text[], text, text, jsonb[], text, timestamptz, text[], jsonb, text, text),
     antiban.send_template_many(text[], text, text, jsonb[], text, text, timestamptz, text[], jsonb, text, text),
+    antiban.refuse_set_length(text, integer, integer),
     antiban.send_text(text, text, boolean, text, text, timestamptz, text, jsonb, text, text),
     antiban.send(text, jsonb, text, text, timestamptz, text, jsonb, text, text),
     antiban.my_portfolios(),
