@@ -87,6 +87,7 @@ SELECT antiban.cancel(id) FROM antiban.outbox WHERE recipient = '+5511987650001'
 SELECT antiban.cancel(id) FROM antiban.outbox WHERE recipient = '+5511987650001';
 SELECT state, cancelled_at FROM antiban.outbox WHERE recipient = '+5511987650001';
 SELECT antiban.cancel(999999);
+SELECT antiban.cancel(NULL);
 
 -- The state machine: messages only move forward.
 UPDATE antiban.outbox SET state = 'queued' WHERE recipient = '+5511987650001';

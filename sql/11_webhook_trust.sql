@@ -95,7 +95,9 @@ SELECT a, b, antiban.same_recipient(a, b)
 FROM (VALUES ('+5531988880301', '553188880301'), ('5531988880301', '+553188880301'),
              ('+551140000001', '5511940000001'), ('+5511987650011', '5511987650012'),
              ('BR.8675309abc', 'BR.8675309abc'), ('BR.8675309abc', 'BR.8675309ABC'),
-             ('+5511987650011', ''), ('+55 11 98765-0011', '5511987650011')) AS v(a, b);
+             ('+5511987650011', ''), ('+55 11 98765-0011', '5511987650011'),
+             -- (formatted as a recipient may be, with its "+"; not without it)
+             ('55 11 98765-0011', '5511987650011')) AS v(a, b);
 
 -- ==== 2. Retries: stored once, applied once, whatever the envelope ====
 -- D is sent; Meta posts its failure (130429 halves the number's rate) three times ...

@@ -34,7 +34,8 @@ $$;
 -- ==== 1. Equivalence: the canonical key (src/core/recipient_match.c) ====
 SELECT v AS identifier, antiban.recipient_key(v) AS key
 FROM (VALUES ('+5531988880301'), ('553188880301'), ('+553188880301'), ('+551140000001'), ('5215512345678'),
-             ('+525512345678'), ('user.1502576394655843'), ('US.ENT.11815799212886844830'), ('+55 31 98888-0301'), ('')) AS t(v);
+             ('+525512345678'), ('user.1502576394655843'), ('US.ENT.11815799212886844830'), ('+55 31 98888-0301'),
+             ('55 31 98888-0301'), ('')) AS t(v);
 
 -- ==== 2. Brazil's ninth digit: we send to +55 31 9 8888-0301, Meta answers 553188880301 ====
 SELECT antiban.send_template('+5531988880301', 'oferta', 'pt_BR', from_number => '1002') AS promo \gset
@@ -176,8 +177,18 @@ ROLLBACK;
 SELECT pg_temp.marketing('+5511955550700') AS after_rollback, pg_temp.person('+5511955550700') AS person;
 SELECT antiban.link_identifiers(1, ARRAY['+5511955550700', 'BR.700abc'], 'operator', NULL, 'test') IS NOT NULL AS linked;
 SELECT pg_temp.marketing('+5511955550700') AS after_commit;
--- nobody, and no hearsay
-SELECT antiban.link_identifiers(1, ARRAY['', NULL, 'x y', '123'], 'operator') AS nobody;
+-- an identifier Meta sends that names nobody is left out of the link and said
+-- (a webhook never fails on it): the stop it carries still reaches the phone
+SELECT pg_temp.post(pg_temp.preference('5511955550910', 'not an id', 'stop', 200));
+SELECT pg_temp.marketing('+5511955550910') AS phone, antiban.person_id(1, 'not an id') AS nobody;
+
+-- nobody (NULL and '' are no identifier), and no hearsay
+SELECT antiban.link_identifiers(1, ARRAY['', NULL], 'operator') AS nobody;
 \set VERBOSITY terse
+-- an identifier it cannot read is refused, never dropped (the others would be linked without it)
+SELECT antiban.link_identifiers(1, ARRAY['+5511955550800', 'x y'], 'operator');
+SELECT antiban.link_identifiers(1, ARRAY['+5511955550800', '123'], 'operator');
+SELECT antiban.link_identifiers(1, ARRAY['+5511955550800'], 'operator', ARRAY['55 11 95555-0800']);
+SELECT count(*) AS nothing_linked FROM antiban.person_ids WHERE key = '+5511955550800';
 SELECT antiban.link_identifiers(1, ARRAY['+5511955550800'], 'rumour');
 \set VERBOSITY default

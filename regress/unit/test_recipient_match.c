@@ -99,8 +99,12 @@ nothing_matches_what_is_not_an_identifier(void **state)
 	assert_false(recipient_same(NULL, NULL));
 	assert_false(recipient_same("+5511987650001", NULL));
 	assert_false(recipient_same("+5511987650001", ""));
-	/* digits only: punctuation is not a phone here */
-	assert_false(recipient_same("+55 11 98765-0001", "5511987650001"));
+	/* Meta's form is digits only: punctuation without "+" is not a phone */
+	assert_false(recipient_same("55 11 98765-0001", "5511987650001"));
+	assert_false(recipient_match_key("55 11 98765-0001", key));
+	/* no country code begins with 0, with or without "+" */
+	assert_false(recipient_match_key("+0123456789", key));
+	assert_false(recipient_match_key("0123456789", key));
 	assert_false(recipient_same("+", "+"));
 	assert_false(recipient_same("123456", "123456"));
 	assert_false(recipient_same("+1234567890123456", "+1234567890123456"));
@@ -136,7 +140,63 @@ every_normalised_recipient_has_a_key(void **state)
 	assert_true(recipient_match_key(normalized, key));
 }
 
+/*
+ * The key of an identifier is the key of its normalised form: a phone
+ * formatted as recipient_normalize allows is the same person as the plain
+ * one, Brazil's and Mexico's old forms included.
+ */
+static void
+a_formatted_phone_has_its_normalised_form_key(void **state)
+{
+	const char *formatted[] = {"+55 (41) 99999-1111", "+55 41 9999-1111", "+55.41.99999.1111",
+		"+1 (650) 555-1234", "+52 1 55 1234 5678"};
+	char		normalized[RECIPIENT_MAXLEN + 1];
+	char		key[RECIPIENT_KEY_SIZE];
+	char		plain[RECIPIENT_KEY_SIZE];
+	const char *why;
+
+	for (size_t i = 0; i < sizeof(formatted) / sizeof(formatted[0]); i++)
+	{
+		assert_int_equal(recipient_normalize(formatted[i], normalized, &why), RECIPIENT_PHONE);
+		assert_true(recipient_match_key(formatted[i], key));
+		assert_true(recipient_match_key(normalized, plain));
+		assert_string_equal(key, plain);
+	}
+	assert_true(recipient_match_key("+55 (41) 99999-1111", key));
+	assert_string_equal(key, "+5541999991111");
+	assert_true(recipient_same("+5541999991111", "+55 (41) 99999-1111"));
+	assert_true(recipient_same("554199991111", "+55 41 9999-1111"));
+	assert_true(recipient_same("+52 1 55 1234 5678", "525512345678"));
+}
+
+/* What may name a person: a phone as above or a well-formed BSUID; else why not. */
+static void
+a_person_key_says_why_it_names_nobody(void **state)
+{
+	char		key[RECIPIENT_KEY_SIZE];
+	const char *why;
+
+	assert_true(recipient_person_key("+55 (41) 99999-1111", key, &why));
+	assert_string_equal(key, "+5541999991111");
+	assert_true(recipient_person_key("554199991111", key, &why));
+	assert_string_equal(key, "+5541999991111");
+	assert_true(recipient_person_key("BR.abc", key, &why));
+	assert_string_equal(key, "BR.abc");
+	assert_false(recipient_person_key("+55 (41) 9999x-1111", key, &why));
+	assert_non_null(strstr(why, "digits"));
+	assert_false(recipient_person_key("+123", key, &why));
+	assert_non_null(strstr(why, "too few digits"));
+	assert_false(recipient_person_key("55 41 99999-1111", key, &why));
+	assert_non_null(strstr(why, "Meta writes it"));
+	assert_false(recipient_person_key("not a person", key, &why));
+	assert_non_null(why);
+	assert_false(recipient_person_key("", key, &why));
+	assert_non_null(strstr(why, "empty"));
+}
+
 static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(a_formatted_phone_has_its_normalised_form_key),
+	cmocka_unit_test(a_person_key_says_why_it_names_nobody),
 	cmocka_unit_test(every_normalised_recipient_has_a_key),
 	cmocka_unit_test(plus_is_optional),
 	cmocka_unit_test(brazilian_mobiles_match_without_the_ninth_digit),

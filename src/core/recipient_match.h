@@ -21,15 +21,25 @@
 #define RECIPIENT_KEY_SIZE 257
 
 /*
- * The comparison key of an identifier, in 'out' (RECIPIENT_KEY_SIZE bytes):
- * a phone (an optional "+" then 7 to 15 digits, nothing else) becomes
- * "+<digits>", a Brazilian mobile written without its ninth digit gaining it
- * and a Mexican mobile written with the old "1" losing it;
- * anything else (a BSUID) is kept as given.  False (no key) for NULL, "",
- * something that starts like a phone but is not one, or an identifier too
+ * The comparison key of an identifier, in 'out' (RECIPIENT_KEY_SIZE bytes).
+ * A phone is keyed by its normalised form (recipient_normalize: "+", the
+ * digits, any spaces, "-", "(", ")" or "." between them dropped), or, as
+ * Meta writes it, by bare digits and nothing else; it becomes "+<digits>",
+ * a Brazilian mobile written without its ninth digit gaining it and a
+ * Mexican mobile written with the old "1" losing it.  Anything else (a
+ * BSUID) is kept as given.  False (no key) for NULL, "", something that
+ * starts like a phone but is not one (*why says why), or an identifier too
  * long to be a BSUID.
  */
 extern bool recipient_match_key(const char *in, char *out);
+extern bool recipient_match_key_why(const char *in, char *out, const char **why);
+
+/*
+ * The key of an identifier that may name a person (antiban.person_ids): a
+ * phone as above, or a well-formed BSUID (recipient_normalize).  False, with
+ * *why in words a caller can act on, for anything else.
+ */
+extern bool recipient_person_key(const char *in, char *out, const char **why);
 
 /* Same user as far as the strings tell: both have a key and the keys are equal. */
 extern bool recipient_same(const char *a, const char *b);

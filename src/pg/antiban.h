@@ -195,6 +195,10 @@ extern Category category_or_error(const char *s);
 extern Priority priority_or_error(const char *s);
 extern CachedPortfolio *portfolio_or_error(NumbersCache *c, const char *business_id);
 extern char *required_text_arg(FunctionCallInfo fcinfo, int arg, const char *name);
+
+/* The longest idempotency key a send takes, in characters (README). */
+#define IDEMPOTENCY_KEY_MAX_CHARS 255
+extern const char *idempotency_key_or_error(const char *key, const char *argument, int element);
 extern TupleDesc result_desc(FunctionCallInfo fcinfo);
 
 /* buckets.c: throughput and pair-rate buckets in shared memory */

@@ -6,6 +6,8 @@
 
 #include "fmgr.h"
 #include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "parser/scansup.h"
 #include "utils/builtins.h"
 
 CachedNumber *
@@ -120,4 +122,41 @@ required_text_arg(FunctionCallInfo fcinfo, int arg, const char *name)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s must not be null", name)));
 	return text_to_cstring(PG_GETARG_TEXT_PP(arg));
+}
+
+/*
+ * An idempotency key as the outbox can hold it.  An empty or blank key is
+ * refused rather than kept: it would be one key like any other, so every
+ * later message given it (an app writing coalesce(key, '')) would return
+ * the first message and never be queued.  A key longer than
+ * IDEMPOTENCY_KEY_MAX_CHARS is refused before the outbox's unique index
+ * fails on it with its own error (a btree row holds about 2,700 bytes).
+ * 'element' > 0: the key of that element of the caller's array 'argument'.
+ */
+const char *
+idempotency_key_or_error(const char *key, const char *argument, int element)
+{
+	const char *name = element > 0 ? psprintf("%s[%d]", argument, element) : argument;
+	bool		blank = true;
+	int			chars;
+
+	if (key == NULL)
+		return NULL;
+	for (const char *p = key; *p && blank; p++)
+		blank = scanner_isspace(*p);
+	if (blank)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be empty", name),
+				 errdetail("An empty or blank idempotency key would be one key shared by every message given it: each would return the first message and never be queued."),
+				 errhint("Pass NULL for no key.")));
+	chars = pg_mbstrlen(key);
+	if (chars > IDEMPOTENCY_KEY_MAX_CHARS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s is too long", name),
+				 errdetail("It has %d characters; an idempotency key has at most %d.", chars,
+						   IDEMPOTENCY_KEY_MAX_CHARS),
+				 errhint("Use a shorter key (a hash of what makes the message unique will do), or pass NULL for no key.")));
+	return key;
 }

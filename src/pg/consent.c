@@ -77,7 +77,7 @@ consent_check_stated_at(TimestampTz at, const char *what)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s stated in the future is refused", what),
 				 errdetail("It is dated %s, after now (%s) plus %d seconds of clock skew: the later statement wins, so it would outlive every stop said before that date.",
-						   timestamptz_to_str(at), timestamptz_to_str(now), EVENT_CLOCK_SKEW_SECONDS),
+						   pstrdup(timestamptz_to_str(at)), pstrdup(timestamptz_to_str(now)), EVENT_CLOCK_SKEW_SECONDS),
 				 errhint("Pass the time the person said it, with its time zone (a local time read as UTC is hours ahead), or leave \"at\" out for now.")));
 }
 

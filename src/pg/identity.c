@@ -239,21 +239,47 @@ PG_FUNCTION_INFO_V1(antiban_recipient_key);
 
 /*
  * antiban.recipient_key(identifier) -> the canonical key, NULL for nobody:
- * a phone as Meta or we write it, or a well-formed BSUID (what is stored
- * in antiban.person_ids, so nothing else may become a person).
+ * a phone as Meta or we write it (formatted as a recipient may be), or a
+ * well-formed BSUID (what is stored in antiban.person_ids, so nothing else
+ * may become a person): core/recipient_match.c, recipient_person_key.
  */
 Datum
 antiban_recipient_key(PG_FUNCTION_ARGS)
 {
 	char	   *in = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	char		key[RECIPIENT_KEY_SIZE];
-	char		bsuid[RECIPIENT_MAXLEN + 1];
 	const char *why;
 
-	if (!recipient_match_key(in, key))
+	if (!recipient_person_key(in, key, &why))
 		PG_RETURN_NULL();
-	if (key[0] != '+' && recipient_normalize(in, bsuid, &why) != RECIPIENT_BSUID)
+	PG_RETURN_TEXT_P(cstring_to_text(key));
+}
+
+PG_FUNCTION_INFO_V1(antiban_identifier_key);
+
+/*
+ * antiban.identifier_key(identifier, argument) -> its canonical key, or an
+ * error naming the caller's argument and why the identifier names nobody.
+ * NULL in, NULL out (an identifier not given).  For the functions that take
+ * identifiers from a caller: one they cannot read is refused, never dropped.
+ */
+Datum
+antiban_identifier_key(PG_FUNCTION_ARGS)
+{
+	char	   *in;
+	const char *argument = PG_ARGISNULL(1) ? "identifier" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char		key[RECIPIENT_KEY_SIZE];
+	const char *why;
+
+	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
+	in = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (!recipient_person_key(in, key, &why))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s: \"%.64s\" names nobody", argument, in),
+				 errdetail("The identifier \"%.64s\" is not one antiban can read: %s.", in, why),
+				 errhint("Write phones in E.164 with the country code, e.g. +5511987654321 (spaces, \"-\", \"(\" and \")\" allowed), or pass a business-scoped user id such as BR.1234567890.")));
 	PG_RETURN_TEXT_P(cstring_to_text(key));
 }
 

@@ -257,7 +257,8 @@ antiban_enqueue(PG_FUNCTION_ARGS)
 	r.payload = PG_GETARG_JSONB_P(3);
 	r.priority = priority_or_error(PG_ARGISNULL(4) ? "normal" : text_to_cstring(PG_GETARG_TEXT_PP(4)));
 	r.valid_until = PG_ARGISNULL(5) ? TB_NEVER : PG_GETARG_TIMESTAMPTZ(5);
-	r.idempotency_key = PG_ARGISNULL(6) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(6));
+	r.idempotency_key = PG_ARGISNULL(6) ? NULL :
+		idempotency_key_or_error(text_to_cstring(PG_GETARG_TEXT_PP(6)), "idempotency_key", 0);
 	r.metadata = PG_ARGISNULL(7) ? NULL : PG_GETARG_JSONB_P(7);
 	r.not_before = antiban_now();
 	r.from_number = from_number;

@@ -645,7 +645,7 @@ antiban_enqueue_many(PG_FUNCTION_ARGS)
 		r->category = m.category;
 		r->priority = m.priority;
 		r->valid_until = m.valid_until;
-		r->idempotency_key = keys ? keys[i] : NULL;
+		r->idempotency_key = keys ? idempotency_key_or_error(keys[i], "idempotency_keys", i + 1) : NULL;
 	}
 	mark_repeated_keys(&m);
 

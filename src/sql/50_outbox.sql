@@ -68,7 +68,7 @@ CREATE INDEX outbox_wamid ON antiban.outbox (wamid) WHERE wamid IS NOT NULL;
 CREATE UNIQUE INDEX outbox_idempotency ON antiban.outbox (portfolio_id, idempotency_key) NULLS NOT DISTINCT
     WHERE idempotency_key IS NOT NULL;
 COMMENT ON COLUMN antiban.outbox.idempotency_key IS
-    'The caller''s key: the same key twice in one portfolio is one message (a second call returns the first id); unique per portfolio (index outbox_idempotency).';
+    'The caller''s key: the same key twice in one portfolio is one message (a second call returns the first id); unique per portfolio (index outbox_idempotency). The send functions take 1 to 255 characters, never blank.';
 CREATE INDEX outbox_recipient ON antiban.outbox (recipient, created_at);
 
 CREATE VIEW antiban.queue_depth AS

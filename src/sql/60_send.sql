@@ -8,7 +8,7 @@ CREATE FUNCTION antiban.enqueue(
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'antiban_enqueue' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.enqueue(text, text, text, jsonb, text, timestamptz, text, jsonb, text, text) IS
-    'Validate a message against the Cloud API''s limits, decide (SEND, QUEUE or REJECT) and put it in the outbox. The send_* functions build the payload and call this. The portfolio (business_id) is the one named, from_number''s, or the only one the caller may use (antiban.role_portfolios) that has numbers; with more than one possible, an error asks which.';
+    'Validate a message against the Cloud API''s limits, decide (SEND, QUEUE or REJECT) and put it in the outbox. idempotency_key: NULL for none, else 1 to 255 characters, not blank (the same key again returns the same message). The send_* functions build the payload and call this. The portfolio (business_id) is the one named, from_number''s, or the only one the caller may use (antiban.role_portfolios) that has numbers; with more than one possible, an error asks which.';
 
 CREATE FUNCTION antiban.template_language(code text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
@@ -76,7 +76,7 @@ RETURN antiban.enqueue(recipient, 'template', category,
     jsonb_build_object('template', antiban.template_object(template_name, language, params)),
     priority, valid_until, idempotency_key, metadata, from_number, portfolio);
 COMMENT ON FUNCTION antiban.send_template(text, text, text, jsonb, text, text, timestamptz, text, jsonb, text, text) IS
-    'Queue an approved template (category: marketing by default, utility or authentication). Returns the outbox id; the same idempotency_key twice returns the same id and sends once. portfolio (business_id) is needed only when the caller could reach more than one portfolio. metadata.frequency_caps (a campaign''s own caps, as antiban.frequency_caps) replaces the server''s caps for this message, when queued and when the sender claims it.';
+    'Queue an approved template (category: marketing by default, utility or authentication). Returns the outbox id; the same idempotency_key twice returns the same id and sends once (a key is 1 to 255 characters, not blank: NULL for no key). portfolio (business_id) is needed only when the caller could reach more than one portfolio. metadata.frequency_caps (a campaign''s own caps, as antiban.frequency_caps) replaces the server''s caps for this message, when queued and when the sender claims it.';
 
 -- A set of messages in one call: the rules of antiban.enqueue, once per set.
 CREATE FUNCTION antiban.enqueue_many(
@@ -88,7 +88,21 @@ CREATE FUNCTION antiban.enqueue_many(
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'antiban_enqueue_many' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.enqueue_many(text[], text, text, jsonb[], text, timestamptz, text[], jsonb, text, text) IS
-    'antiban.enqueue for a whole set of recipients in one call: payloads holds one payload for all or one per recipient, idempotency_keys one key (or NULL) per recipient. Every rule of a single enqueue applies to each row (consent, opt-outs on every identifier, windows, template, contact policy, buckets, the portfolio limit, the role''s portfolios); one row per recipient comes back: ord (its position), the outbox id, and the state and reason of that message (a key already used returns the message it made; a key repeated in the set makes one message). What would make a single enqueue an error makes the whole call an error; what it would reject is a rejected row.';
+    'antiban.enqueue for a whole set of recipients in one call: payloads holds one payload for all or one per recipient, idempotency_keys one key (or NULL) per recipient, each 1 to 255 characters and not blank (else an error naming the element). Every rule of a single enqueue applies to each row (consent, opt-outs on every identifier, windows, template, contact policy, buckets, the portfolio limit, the role''s portfolios); one row per recipient comes back: ord (its position), the outbox id, and the state and reason of that message (a key already used returns the message it made; a key repeated in the set makes one message). What would make a single enqueue an error makes the whole call an error; what it would reject is a rejected row.';
+
+-- A set function's array of the wrong length, refused under the caller's own
+-- argument name (send_template_many's params become enqueue_many's payloads).
+CREATE FUNCTION antiban.refuse_set_length(argument text, got integer, recipients integer) RETURNS jsonb[]
+-- (volatile: never folded at plan time, where CASE would not guard it)
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RAISE EXCEPTION '% has % elements for % recipients', argument, got, recipients
+        USING ERRCODE = 'array_subscript_error',
+              HINT = 'Give one per recipient, in the same order, or one for all.';
+END
+$$;
+COMMENT ON FUNCTION antiban.refuse_set_length(text, integer, integer) IS
+    'Internal (antiban.send_template_many): the error for an array argument that has neither one element nor one per recipient.';
 
 CREATE FUNCTION antiban.send_template_many(
     recipients text[], template_name text, language text, params jsonb[] DEFAULT NULL,
@@ -102,12 +116,14 @@ BEGIN ATOMIC
     FROM antiban.enqueue_many(recipients, 'template', category,
         CASE WHEN params IS NULL OR cardinality(params) <= 1
              THEN ARRAY[jsonb_build_object('template', antiban.template_object(template_name, language, params[1]))]
+             WHEN cardinality(params) <> coalesce(cardinality(recipients), 0)
+             THEN antiban.refuse_set_length('params', cardinality(params), coalesce(cardinality(recipients), 0))
              ELSE ARRAY(SELECT jsonb_build_object('template', antiban.template_object(template_name, language, p.v))
                         FROM unnest(params) WITH ORDINALITY AS p(v, i) ORDER BY p.i) END,
         priority, valid_until, idempotency_keys, metadata, from_number, portfolio) m;
 END;
 COMMENT ON FUNCTION antiban.send_template_many(text[], text, text, jsonb[], text, text, timestamptz, text[], jsonb, text, text) IS
-    'Queue one template to many recipients in one call, e.g. SELECT count(*) FROM antiban.send_template_many((SELECT array_agg(phone) FROM customers), ''oferta'', ''pt_BR'', category => ''utility''). params: NULL, one value for everyone (ARRAY[...]) or one per recipient in the same order (array_agg(params ORDER BY ...)); idempotency_keys: one per recipient or NULL. Each recipient gets exactly what antiban.send_template would give it (the same rules, rejected rows with their reasons); returns (ord, id, state, reason) per recipient. A payload the template refuses fails the whole call, queuing nothing.';
+    'Queue one template to many recipients in one call, e.g. SELECT count(*) FROM antiban.send_template_many((SELECT array_agg(phone) FROM customers), ''oferta'', ''pt_BR'', category => ''utility''). params: NULL, one value for everyone (ARRAY[...]) or one per recipient in the same order (array_agg(params ORDER BY ...)); idempotency_keys: one per recipient (1 to 255 characters, not blank) or NULL. Each recipient gets exactly what antiban.send_template would give it (the same rules, rejected rows with their reasons); returns (ord, id, state, reason) per recipient. A payload the template refuses fails the whole call, queuing nothing.';
 
 CREATE FUNCTION antiban.send_text(
     recipient text, body text, preview_url boolean DEFAULT false, reply_to text DEFAULT NULL,
@@ -159,6 +175,10 @@ AS $$
 DECLARE
     current antiban.message_state;
 BEGIN
+    IF message IS NULL THEN
+        RAISE EXCEPTION 'message must not be null' USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'Pass the outbox id the send function returned.';
+    END IF;
     -- a role restricted to some portfolios cancels only their messages (it can not tell the others exist)
     SELECT o.state INTO current FROM antiban.outbox o
     WHERE o.id = message

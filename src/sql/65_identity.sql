@@ -74,7 +74,37 @@ COMMENT ON COLUMN antiban.recipient_facts.consent_at IS
 CREATE FUNCTION antiban.recipient_key(identifier text) RETURNS text
 AS 'MODULE_PATHNAME', 'antiban_recipient_key' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION antiban.recipient_key(text) IS
-    'The canonical key of an identifier: a phone as "+<digits>" (Brazil''s mobile ninth digit restored, Mexico''s old mobile "1" dropped), a BSUID as given; NULL when it names nobody. Two identifiers with the same key are the same person without any link.';
+    'The canonical key of an identifier: a phone (E.164 with "+" as a recipient may be written, spaces, "-", "(", ")" allowed, or Meta''s bare digits) as "+<digits>" (Brazil''s mobile ninth digit restored, Mexico''s old mobile "1" dropped), a BSUID as given; NULL when it names nobody. Two identifiers with the same key are the same person without any link.';
+
+CREATE FUNCTION antiban.identifier_key(identifier text, argument text DEFAULT 'identifier') RETURNS text
+AS 'MODULE_PATHNAME', 'antiban_identifier_key' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION antiban.identifier_key(text, text) IS
+    'antiban.recipient_key for an identifier a caller gave: its canonical key, or an error (invalid_parameter_value) naming the caller''s argument and why the identifier names nobody. NULL in, NULL out.';
+
+-- The identifiers antiban can read, in their order (NULL and '' are none):
+-- what Meta's payloads carry that names nobody is left out of a link, and
+-- the webhook functions say so among their problems.
+-- (plpgsql: its plan is kept; a scalar SQL function with a subquery is
+-- never inlined, so it would be planned again at each webhook)
+CREATE FUNCTION antiban.readable_identifiers(identifiers text[]) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN ARRAY(SELECT u.i FROM unnest(identifiers) WITH ORDINALITY u(i, n)
+                 WHERE antiban.recipient_key(nullif(u.i, '')) IS NOT NULL ORDER BY u.n);
+END
+$$;
+COMMENT ON FUNCTION antiban.readable_identifiers(text[]) IS
+    'Internal (the webhook functions): the identifiers of the array antiban.recipient_key can read, in their order; NULL, empty and unreadable ones left out.';
+
+CREATE FUNCTION antiban.unreadable_identifiers(identifiers text[]) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+BEGIN
+    RETURN (SELECT string_agg(u.i, ', ' ORDER BY u.n) FROM unnest(identifiers) WITH ORDINALITY u(i, n)
+            WHERE nullif(u.i, '') IS NOT NULL AND antiban.recipient_key(u.i) IS NULL);
+END
+$$;
+COMMENT ON FUNCTION antiban.unreadable_identifiers(text[]) IS
+    'Internal (the webhook functions): the non-empty identifiers of the array that name nobody antiban can read, comma-separated; NULL when none.';
 
 CREATE FUNCTION antiban.consent_event_wins(held_at timestamptz, held_stop boolean, at timestamptz, stop boolean)
 RETURNS boolean
@@ -141,7 +171,9 @@ BEGIN
     SELECT array_agg(d.key ORDER BY d.n), array_agg(d.kind ORDER BY d.n) INTO wanted, kinds
     FROM (SELECT DISTINCT ON (c.key) c.key, c.n,
                  (CASE WHEN c.p THEN 'parent_bsuid' WHEN c.key LIKE '+%' THEN 'phone' ELSE 'bsuid' END)::antiban.identifier_kind AS kind
-          FROM (SELECT antiban.recipient_key(nullif(u.i, '')) AS key, u.n, u.p
+          -- an identifier that names nobody is refused, never dropped (NULL and '' are none)
+          FROM (SELECT antiban.identifier_key(nullif(u.i, ''), CASE WHEN u.p THEN 'parents' ELSE 'identifiers' END) AS key,
+                       u.n, u.p
                 FROM (SELECT i, n, false FROM unnest(identifiers) WITH ORDINALITY a(i, n)
                       UNION ALL
                       SELECT i, n + coalesce(cardinality(identifiers), 0), true FROM unnest(parents) WITH ORDINALITY b(i, n)) AS u(i, n, p)) c
@@ -228,7 +260,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.link_identifiers(bigint, text[], text, text[], text) IS
-    'These identifiers (phones as Meta or we write them, BSUIDs; parents: parent BSUIDs) are one person in this portfolio: creates the person, adds the identifiers it lacks, merges persons that turn out to be one (the smaller id survives, recorded in antiban.person_merges). source: send_answer, status, inbound, changed_number, context, preferences or operator; evidence: what showed it. Returns the person. Decisions follow at commit (this transaction''s at once).';
+    'These identifiers (phones as Meta or we write them, formatted as a recipient may be; BSUIDs; parents: parent BSUIDs) are one person in this portfolio: creates the person, adds the identifiers it lacks, merges persons that turn out to be one (the smaller id survives, recorded in antiban.person_merges). source: send_answer, status, inbound, changed_number, context, preferences or operator; evidence: what showed it. Returns the person (NULL when no identifier is given: NULL and empty elements are none). Errors: an identifier that names nobody (invalid_parameter_value). Decisions follow at commit (this transaction''s at once).';
 
 CREATE FUNCTION antiban.person_id(portfolio bigint, identifier text) RETURNS bigint
 LANGUAGE sql STABLE

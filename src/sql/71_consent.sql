@@ -301,7 +301,8 @@ CREATE FUNCTION antiban.person_of_request(recipient text, phone_number_id text,
                                           OUT contact_ids bigint[], OUT lead_ids bigint[])
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-    key text := antiban.recipient_key(recipient);
+    -- one that names nobody is refused, saying why
+    key text := antiban.identifier_key(recipient, 'recipient');
 BEGIN
     SELECT w.portfolio_id INTO portfolio
     FROM antiban.numbers n JOIN antiban.wabas w ON w.id = n.waba_id
@@ -312,9 +313,7 @@ BEGIN
                   HINT = 'Name one of the numbers in antiban.numbers: the person is looked up in its portfolio.';
     END IF;
     IF key IS NULL THEN
-        RAISE EXCEPTION 'recipient "%" names nobody', recipient
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Pass a phone number in E.164 (+5511987654321) or a business-scoped user id.';
+        RAISE EXCEPTION 'recipient must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     person := antiban.person_id(portfolio, key);
     IF person IS NULL THEN

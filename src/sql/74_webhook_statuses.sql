@@ -190,7 +190,9 @@ BEGIN
             OR NOT EXISTS (SELECT 1 FROM unnest(ids || parents) v
                            WHERE antiban.recipient_key(nullif(v, '')) IS NOT NULL
                              AND antiban.recipient_key(nullif(v, '')) IS DISTINCT FROM antiban.recipient_key(r.recipient));
-        PERFORM antiban.link_identifiers(r.portfolio_id, r.recipient || ids, 'status', parents,
+        -- (what Meta wrote that names nobody is left out of the link)
+        PERFORM antiban.link_identifiers(r.portfolio_id, antiban.readable_identifiers(r.recipient || ids), 'status',
+                                         antiban.readable_identifiers(parents),
                                          format('status of %s', r.wamid));
         linked := linked + 1;
     END LOOP;

@@ -180,11 +180,17 @@ BEGIN
         new_ids := CASE WHEN m ->> 'type' = 'system'
                         THEN array_remove(ARRAY[nullif(m -> 'system' ->> 'wa_id', ''),
                                                 nullif(m -> 'system' ->> 'user_id', '')], NULL) ELSE '{}' END;
-        person := antiban.link_identifiers(portfolio, ARRAY[wa, uid] || new_ids,
+        -- an identifier Meta wrote that names nobody is left out of the link, and said
+        IF antiban.unreadable_identifiers(ARRAY[wa, uid, parent, m -> 'system' ->> 'parent_user_id'] || new_ids) IS NOT NULL THEN
+            problems := problems || format('message %s: %s names nobody antiban can read: not linked', m ->> 'id',
+                antiban.unreadable_identifiers(ARRAY[wa, uid, parent, m -> 'system' ->> 'parent_user_id'] || new_ids));
+        END IF;
+        person := antiban.link_identifiers(portfolio, antiban.readable_identifiers(ARRAY[wa, uid] || new_ids),
                                            CASE WHEN cardinality(new_ids) > 0 THEN 'changed_number' ELSE 'inbound' END,
                                            -- a changed user id may come with a new parent id too
-                                           ARRAY[parent, CASE WHEN m ->> 'type' = 'system'
-                                                              THEN nullif(m -> 'system' ->> 'parent_user_id', '') END],
+                                           antiban.readable_identifiers(
+                                               ARRAY[parent, CASE WHEN m ->> 'type' = 'system'
+                                                                  THEN nullif(m -> 'system' ->> 'parent_user_id', '') END]),
                                            format('message %s', m ->> 'id'));
         IF person IS NULL THEN
             problems := problems || format('message %s: no sender (from, from_user_id) to apply it to', m ->> 'id');
@@ -195,7 +201,8 @@ BEGIN
             SELECT o.id, o.wamid, o.recipient INTO quoted FROM antiban.outbox o
             WHERE o.wamid = m -> 'context' ->> 'id' AND o.portfolio_id = portfolio AND o.recipient IS NOT NULL;
             IF FOUND THEN
-                person := antiban.link_identifiers(portfolio, ARRAY[wa, uid, quoted.recipient], 'context', ARRAY[parent],
+                person := antiban.link_identifiers(portfolio, antiban.readable_identifiers(ARRAY[wa, uid, quoted.recipient]),
+                                                   'context', antiban.readable_identifiers(ARRAY[parent]),
                                                    format('message %s quoting %s (outbox %s)', m ->> 'id', quoted.wamid, quoted.id));
             END IF;
         END IF;

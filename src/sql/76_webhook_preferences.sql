@@ -50,7 +50,12 @@ BEGIN
                                            coalesce(wa, uid, '(none)'), coalesce(waba, '(none)'));
             CONTINUE;
         END IF;
-        person := antiban.link_identifiers(portfolio, ARRAY[wa, uid], 'preferences', ARRAY[parent],
+        IF antiban.unreadable_identifiers(ARRAY[wa, uid, parent]) IS NOT NULL THEN
+            problems := problems || format('user %s: %s names nobody antiban can read: not linked',
+                                           coalesce(wa, uid), antiban.unreadable_identifiers(ARRAY[wa, uid, parent]));
+        END IF;
+        person := antiban.link_identifiers(portfolio, antiban.readable_identifiers(ARRAY[wa, uid]), 'preferences',
+                                           antiban.readable_identifiers(ARRAY[parent]),
                                            format('user_preferences %s at %s', p ->> 'value', p ->> 'timestamp'));
         IF person IS NULL THEN
             problems := problems || 'a preference without wa_id or user_id: not applied';

@@ -926,10 +926,9 @@ BEGIN
     IF array_position(products, NULL) IS NOT NULL THEN
         RAISE EXCEPTION 'products must not contain NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    IF antiban.recipient_key(nullif(recipient, '')) IS NULL THEN
-        RAISE EXCEPTION 'recipient "%" names nobody', coalesce(recipient, 'NULL')
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'An E.164 phone number (+5511987654321) or a business-scoped user id.';
+    -- one that names nobody is refused, saying why
+    IF antiban.identifier_key(recipient, 'recipient') IS NULL THEN
+        RAISE EXCEPTION 'recipient must not be null' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     person := antiban.link_identifiers(portfolio, ARRAY[recipient], 'operator', NULL, 'antiban.upsert_lead');
     SELECT * INTO found
@@ -1080,11 +1079,11 @@ CREATE FUNCTION antiban.lead_gate(recipient text, portfolio bigint, min_score in
 LANGUAGE sql STABLE
 BEGIN ATOMIC
     SELECT g.allowed, g.reason, g.detail, g.lead_id, g.score
-    FROM antiban.lead_gate(antiban.person_id(lead_gate.portfolio, lead_gate.recipient),
+    FROM antiban.lead_gate(antiban.person_id(lead_gate.portfolio, antiban.identifier_key(lead_gate.recipient, 'recipient')),
                            lead_gate.min_score, lead_gate.engaged_within) g;
 END;
 COMMENT ON FUNCTION antiban.lead_gate(text, bigint, integer, interval) IS
-    'antiban.lead_gate for the person a recipient (phone in any form, BSUID) names in a portfolio; no_lead when nobody is known by it.';
+    'antiban.lead_gate for the person a recipient (phone in any form, BSUID) names in a portfolio; no_lead when nobody is known by it. Errors: a recipient that names nobody (invalid_parameter_value).';
 
 -- ---------------------------------------------------------------- timeline
 

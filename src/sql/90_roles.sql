@@ -79,6 +79,7 @@ GRANT EXECUTE ON FUNCTION antiban.decide(text, text, text, timestamptz, text, te
     antiban.send_template(text, text, text, jsonb, text, text, timestamptz, text, jsonb, text, text),
     antiban.enqueue_many(text[], text, text, jsonb[], text, timestamptz, text[], jsonb, text, text),
     antiban.send_template_many(text[], text, text, jsonb[], text, text, timestamptz, text[], jsonb, text, text),
+    antiban.refuse_set_length(text, integer, integer),
     antiban.send_text(text, text, boolean, text, text, timestamptz, text, jsonb, text, text),
     antiban.send(text, jsonb, text, text, timestamptz, text, jsonb, text, text),
     antiban.my_portfolios(),
@@ -156,7 +157,8 @@ GRANT EXECUTE ON FUNCTION antiban.resolve_stop_review(bigint, boolean) TO antiba
 -- People: readers see each person's identifiers and merges (the outbox and contacts name
 -- them by person_id); apps resolve identifiers; admins link identifiers by hand.
 GRANT SELECT ON antiban.persons, antiban.person_ids, antiban.person_merges, antiban.people TO antiban_reader;
-GRANT EXECUTE ON FUNCTION antiban.recipient_key(text), antiban.person_id(bigint, text) TO antiban_reader;
+GRANT EXECUTE ON FUNCTION antiban.recipient_key(text), antiban.identifier_key(text, text),
+    antiban.person_id(bigint, text) TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.link_identifiers(bigint, text[], text, text[], text) TO antiban_admin;
 
 -- Account and template events: what blocks a WABA and in what order events were applied.

@@ -101,7 +101,7 @@ BEGIN
     FOR k IN SELECT c.id, c.portfolio_id, c.wa_id, c.user_id FROM antiban.contacts c
              WHERE c.person_id IS NULL AND c.portfolio_id IS NOT NULL ORDER BY c.id LOOP
         person := antiban.link_identifiers(k.portfolio_id,
-                                           ARRAY['+' || k.wa_id, k.user_id], 'operator', NULL,
+                                           antiban.readable_identifiers(ARRAY['+' || k.wa_id, k.user_id]), 'operator', NULL,
                                            'upgrade from antiban 0.1.0');
         UPDATE antiban.contacts c SET person_id = person
         WHERE c.id = k.id AND NOT EXISTS (SELECT 1 FROM antiban.contacts x WHERE x.person_id = person);
