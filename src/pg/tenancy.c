@@ -300,3 +300,16 @@ antiban_caller_number_portfolio(PG_FUNCTION_ARGS)
 
 	PG_RETURN_INT64(n->portfolio_id);
 }
+
+PG_FUNCTION_INFO_V1(antiban_caller_role);
+
+/*
+ * antiban.caller_role() -> regrole: the role antiban's SECURITY DEFINER SQL
+ * functions act for (the outer user, as SET ROLE left it), the one
+ * my_portfolios() judges; current_user is antiban_owner there.
+ */
+Datum
+antiban_caller_role(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_OID(GetOuterUserId());
+}
