@@ -63,11 +63,19 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     mine bigint[] := antiban.my_portfolios();
     caller oid := antiban.caller_role();
+    own oid[];
     r record;
 BEGIN
     IF mine IS NULL OR (SELECT g.rolsuper FROM pg_roles g WHERE g.oid = caller) THEN
         RETURN;
     END IF;
+    -- the roles whose rows make the caller's scope: it, its login and the
+    -- roles either is a member of (really: superuser status is no membership)
+    WITH RECURSIVE up(oid) AS (
+        SELECT caller UNION SELECT g.oid FROM pg_roles g WHERE g.rolname = session_user
+        UNION
+        SELECT m.roleid FROM pg_auth_members m JOIN up u ON m.member = u.oid)
+    SELECT array_agg(u.oid) INTO own FROM up u;
     FOR r IN WITH RECURSIVE touched(oid) AS (
                  SELECT target
                  UNION
@@ -75,8 +83,7 @@ BEGIN
              SELECT g.oid, g.rolname, antiban.portfolios_of(g.rolname) AS scope
              FROM touched t JOIN pg_roles g ON g.oid = t.oid
              ORDER BY g.oid = target DESC, g.rolname LOOP
-        IF r.oid IN (caller, session_user::text::regrole::oid)
-           OR pg_has_role(caller, r.oid, 'MEMBER') OR pg_has_role(session_user, r.oid, 'MEMBER')
+        IF r.oid = ANY (own)
            OR pg_has_role(r.oid, 'antiban_admin', 'MEMBER') OR pg_has_role(r.oid, 'antiban_owner', 'MEMBER')
            OR coalesce(pg_has_role(r.oid, to_regrole('antiban_dashboard')::oid, 'MEMBER'), false)
            OR r.scope IS NULL OR NOT r.scope <@ mine THEN
@@ -173,16 +180,7 @@ COMMENT ON FUNCTION antiban.may_use_portfolio(bigint) IS
 -- every portfolio at once) is an unmapped administrator's: a mapped one (a
 -- tenant's administrator) is refused, so it acts on its portfolios only.
 CREATE FUNCTION antiban.refuse_install_wide(what text) RETURNS void
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    IF antiban.my_portfolios() IS NOT NULL THEN
-        RAISE EXCEPTION 'role % may not %', antiban.caller_role(), what
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'It is mapped to portfolios (antiban.role_portfolios): it acts on its own portfolios only, and this is the whole install''s.',
-                  HINT = 'Name one of your portfolios, or ask an administrator that is not mapped to portfolios.';
-    END IF;
-END
-$$;
+AS 'MODULE_PATHNAME', 'antiban_refuse_install_wide' LANGUAGE C STABLE;
 COMMENT ON FUNCTION antiban.refuse_install_wide(text) IS
     'Internal: refuses (insufficient_privilege) a caller mapped to portfolios an action on the whole install or on something of no portfolio (what says which); nothing for an unrestricted caller.';
 

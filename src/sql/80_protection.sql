@@ -344,7 +344,7 @@ CREATE FUNCTION antiban.evaluate_health(OUT phone_number_id text, OUT health int
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'antiban_evaluate_health' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.evaluate_health() IS
-    'Score every number from antiban.number_signals() and step its mode and rate (src/core/health.c, rate_control.c); changes are written to antiban.numbers and antiban.health_events. The monitor worker calls it every antiban.monitor_interval.';
+    'Score every number from antiban.number_signals() and step its mode and rate (src/core/health.c, rate_control.c); changes are written to antiban.numbers and antiban.health_events. The monitor worker calls it every antiban.monitor_interval. It spans every portfolio: a caller mapped to portfolios (a tenant''s administrator) is refused (insufficient_privilege).';
 
 -- ---- the view people look at ----
 
