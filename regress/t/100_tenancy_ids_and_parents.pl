@@ -108,7 +108,7 @@ is($node->safe_psql('postgres', "SELECT (antiban.genuine_alert(\$p\$${payload}\$
 	'genuine_alert reads the alert it names');
 is($node->safe_psql('postgres', "SELECT antiban.genuine_alert(jsonb_set(\$p\$${payload}\$p\$::jsonb, '{url}',
 	'\"https://evil.example\"')::text) IS NULL"), 't', 'a payload with a key genuine_alert does not compare is a forgery');
-# an administrator mapped to A (not a documented case: admins are global)
+# an administrator mapped to A is a tenant's administrator (README, Tenancy: only an unmapped one is global)
 # acts on no id of B's either: alert, failed message, stop review, lead
 $node->safe_psql('postgres', q{CREATE ROLE admin_a LOGIN IN ROLE antiban_admin;
 	SET ROLE admin1; SELECT antiban.grant_portfolio('admin_a', '100'); RESET ROLE;});

@@ -177,6 +177,8 @@ extern void tenancy_refuse(Oid role, const char *what, const char *name) pg_attr
 extern void tenancy_check_number(NumbersCache *c, Oid role, const CachedNumber *n);
 extern char *tenancy_scope_text(NumbersCache *c, Oid role);
 extern CachedNumber *tenancy_caller_number(NumbersCache *c, Oid role, const char *phone_number_id);
+extern void tenancy_refuse_install_wide(const char *what);
+extern bool tenancy_may_use_portfolio(int64 portfolio_id);
 
 extern NumbersCache *numbers_cache_get(void);
 extern CachedNumber *numbers_cache_find(NumbersCache *c, const char *phone_number_id);

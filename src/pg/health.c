@@ -395,6 +395,8 @@ antiban_evaluate_health(PG_FUNCTION_ARGS)
 	SPITupleTable *rows;
 	uint64		nrows;
 
+	/* every number of every portfolio: not a tenant's administrator's */
+	tenancy_refuse_install_wide("evaluate the health of every number");
 	InitMaterializedSRF(fcinfo, 0);
 	privileged_begin(&priv);
 	SPI_connect();

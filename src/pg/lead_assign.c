@@ -575,7 +575,9 @@ antiban_assign_queued(PG_FUNCTION_ARGS)
 	SPI_connect();
 	if (PG_ARGISNULL(0))
 	{
-		if (SPI_execute("SELECT DISTINCT portfolio_id FROM antiban.leads WHERE queued_at IS NOT NULL ORDER BY 1",
+		/* (a caller mapped to portfolios drains its own portfolios' queues) */
+		if (SPI_execute("SELECT DISTINCT portfolio_id FROM antiban.leads WHERE queued_at IS NOT NULL"
+						" AND antiban.may_use_portfolio(portfolio_id) ORDER BY 1",
 						false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "antiban: could not read the queue");
 		n = (int) SPI_processed;
@@ -589,7 +591,8 @@ antiban_assign_queued(PG_FUNCTION_ARGS)
 	}
 	else
 	{
-		n = 1;
+		/* another portfolio's queue is as empty as a missing portfolio's */
+		n = tenancy_may_use_portfolio(PG_GETARG_INT64(0)) ? 1 : 0;
 		portfolios = palloc(sizeof(int64));
 		portfolios[0] = PG_GETARG_INT64(0);
 	}

@@ -570,7 +570,9 @@ check_arguments(double held_out, bool has_c, double c)
 static void
 check_portfolio(int64 portfolio)
 {
-	if (SPI_execute_with_args("SELECT 1 FROM antiban.portfolios WHERE id = $1", 1, (Oid[]) {INT8OID},
+	/* for a caller mapped to portfolios, another is as missing as one that is */
+	if (SPI_execute_with_args("SELECT 1 FROM antiban.portfolios WHERE id = $1 AND antiban.may_use_portfolio(id)",
+							  1, (Oid[]) {INT8OID},
 							  (Datum[]) {Int64GetDatum(portfolio)}, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "antiban: could not read antiban.portfolios");
 	if (SPI_processed == 0)
@@ -678,6 +680,8 @@ antiban_train_lead_model(PG_FUNCTION_ARGS)
 	SPI_connect();
 	if (has_portfolio)
 		check_portfolio(portfolio);
+	else if (scope.switched)	/* (not CREATE EXTENSION's, before the roles) */
+		tenancy_refuse_install_wide("train the default lead model");
 	old = MemoryContextSwitchTo(cxt);
 	t.terms = lead_terms_create();
 	MemoryContextSwitchTo(old);

@@ -159,6 +159,56 @@ tenancy_caller_number(NumbersCache *c, Oid role, const char *phone_number_id)
 	return n;
 }
 
+/*
+ * What belongs to no portfolio (the app secret, the default lead model, a
+ * pass over every portfolio's rows) is an unrestricted caller's: one mapped
+ * to portfolios (a tenant's administrator too) is refused, so that an
+ * administrator of one tenant never acts on another's.  The caller is the
+ * outer user, also inside antiban's own SECURITY DEFINER code.
+ */
+void
+tenancy_refuse_install_wide(const char *what)
+{
+	NumbersCache *c = numbers_cache_get();
+	bool	   *allowed = palloc0(sizeof(bool) * Max(c->nportfolios, 1));
+	Oid			role = GetOuterUserId();
+
+	if (tenancy_scope(c, role, allowed))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("role %s may not %s", GetUserNameFromId(role, false), what),
+				 errdetail("It is mapped to portfolios (antiban.role_portfolios): it acts on its own portfolios only, and this is the whole install's."),
+				 errhint("Name one of your portfolios, or ask an administrator that is not mapped to portfolios.")));
+}
+
+/*
+ * Whether the caller (the outer user) may use this portfolio: C's
+ * antiban.may_use_portfolio(), false for a portfolio the cache does not hold.
+ */
+bool
+tenancy_may_use_portfolio(int64 portfolio_id)
+{
+	NumbersCache *c = numbers_cache_get();
+	bool	   *allowed = palloc0(sizeof(bool) * Max(c->nportfolios, 1));
+
+	if (!tenancy_scope(c, GetOuterUserId(), allowed))
+		return true;
+	for (int i = 0; i < c->nportfolios; i++)
+		if (c->portfolios[i].id == portfolio_id)
+			return allowed[i];
+	return false;
+}
+
+PG_FUNCTION_INFO_V1(antiban_refuse_install_wide);
+
+/* antiban.refuse_install_wide(what text): for antiban's SQL functions */
+Datum
+antiban_refuse_install_wide(PG_FUNCTION_ARGS)
+{
+	tenancy_refuse_install_wide(required_text_arg(fcinfo, 0, "what"));
+	PG_RETURN_VOID();
+}
+
 /* The role's portfolios as bigint[] text ("{1,2}"); NULL: not restricted. */
 char *
 tenancy_scope_text(NumbersCache *c, Oid role)
@@ -299,4 +349,17 @@ antiban_caller_number_portfolio(PG_FUNCTION_ARGS)
 											required_text_arg(fcinfo, 0, "phone_number_id"));
 
 	PG_RETURN_INT64(n->portfolio_id);
+}
+
+PG_FUNCTION_INFO_V1(antiban_caller_role);
+
+/*
+ * antiban.caller_role() -> regrole: the role antiban's SECURITY DEFINER SQL
+ * functions act for (the outer user, as SET ROLE left it), the one
+ * my_portfolios() judges; current_user is antiban_owner there.
+ */
+Datum
+antiban_caller_role(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_OID(GetOuterUserId());
 }

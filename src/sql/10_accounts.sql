@@ -64,8 +64,22 @@ CREATE UNIQUE INDEX secrets_one_per_kind ON antiban.secrets (kind, coalesce(waba
 COMMENT ON TABLE antiban.secrets IS
     'Access tokens (one per WABA), the app secret and the webhook verify token. No role but antiban_owner reads it: set with antiban.set_secret, see antiban.secrets_status.';
 
+-- The app secret and the verify token are the whole install's: refused to a
+-- caller mapped to portfolios (a tenant's administrator).  NULL: no WABA.
+CREATE FUNCTION antiban.install_secret() RETURNS bigint
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    PERFORM antiban.refuse_install_wide('set or clear the app secret or the webhook verify token');
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION antiban.install_secret() IS
+    'Internal (secret_waba): NULL, the WABA of a secret of the whole install (app secret, verify token), after refusing a caller mapped to portfolios (insufficient_privilege).';
+
 -- Which row of antiban.wabas a secret belongs to; never echoes what it was given
 -- (a token passed in the WABA's place by mistake must not reach an error).
+-- For a caller mapped to portfolios, another portfolio's WABA is as unknown
+-- as a missing one.
 CREATE FUNCTION antiban.secret_waba(kind antiban.secret_kind, waba text) RETURNS bigint
 LANGUAGE plpgsql STABLE
 AS $$
@@ -84,9 +98,9 @@ BEGIN
                   HINT = 'Call antiban.set_secret(''access_token'', <token>, <waba_id>).';
     END IF;
     IF waba IS NULL THEN
-        RETURN NULL;
+        RETURN antiban.install_secret();
     END IF;
-    SELECT w.id INTO waba_row FROM antiban.wabas w WHERE w.waba_id = waba;
+    SELECT w.id INTO waba_row FROM antiban.wabas w WHERE w.waba_id = waba AND antiban.may_use_portfolio(w.portfolio_id);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown WABA'
             USING ERRCODE = 'undefined_object',
@@ -97,7 +111,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.secret_waba(antiban.secret_kind, text) IS
-    'Internal: the antiban.wabas row a secret of this kind belongs to (NULL for none); errors never echo their arguments.';
+    'Internal: the antiban.wabas row a secret of this kind belongs to (NULL for none); errors never echo their arguments. A caller mapped to portfolios gets unknown WABA for another portfolio''s WABA and is refused the install''s own secrets (app secret, verify token).';
 
 CREATE FUNCTION antiban.set_secret(kind antiban.secret_kind, value text, waba text DEFAULT NULL)
 RETURNS void
@@ -121,7 +135,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.set_secret(antiban.secret_kind, text, text) IS
-    'Store or replace a secret (antiban_admin). kind: access_token (with the WABA id as waba), app_secret or webhook_verify_token; value: at least 8 characters. Errors never echo the value, and with antiban preloaded every server-log line of a statement that calls set_secret has its quoted literals masked. Still avoid: calling it inside a DO block while pg_stat_statements tracks utility statements (the block is stored verbatim). Secrets are read back by no role: see antiban.secrets_status.';
+    'Store or replace a secret (antiban_admin). kind: access_token (with the WABA id as waba), app_secret or webhook_verify_token; value: at least 8 characters. Errors never echo the value, and with antiban preloaded every server-log line of a statement that calls set_secret has its quoted literals masked. Still avoid: calling it inside a DO block while pg_stat_statements tracks utility statements (the block is stored verbatim). Secrets are read back by no role: see antiban.secrets_status. An administrator mapped to portfolios sets only its portfolios'' WABAs'' access tokens: another portfolio''s WABA is unknown, and the app secret and verify token (the whole install''s) are refused (insufficient_privilege).';
 
 CREATE FUNCTION antiban.clear_secret(kind antiban.secret_kind, waba text DEFAULT NULL)
 RETURNS boolean
@@ -137,7 +151,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.clear_secret(antiban.secret_kind, text) IS
-    'Remove a secret (antiban_admin): an access token with its WABA id, or the app secret / verify token without. Returns false when none was set.';
+    'Remove a secret (antiban_admin): an access token with its WABA id, or the app secret / verify token without. Returns false when none was set. An administrator mapped to portfolios clears only its portfolios'' WABAs'' access tokens (another portfolio''s WABA is unknown; the app secret and verify token are refused).';
 
 CREATE VIEW antiban.secrets_status AS
 SELECT s.kind, w.waba_id, s.updated_at, length(s.value) AS length

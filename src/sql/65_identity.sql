@@ -166,6 +166,10 @@ DECLARE
 BEGIN
     IF portfolio IS NULL THEN
         RETURN NULL;
+    ELSIF NOT antiban.may_use_portfolio(portfolio) THEN
+        -- for a caller mapped to portfolios, another is as unknown as a missing one
+        RAISE EXCEPTION 'unknown portfolio %', portfolio USING ERRCODE = 'undefined_object',
+            HINT = 'Name one of your portfolios by its id, as in antiban.portfolios.';
     END IF;
     -- canonical keys, each once, in the order given: the first one of a new person is its anchor
     SELECT array_agg(d.key ORDER BY d.n), array_agg(d.kind ORDER BY d.n) INTO wanted, kinds
@@ -260,7 +264,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.link_identifiers(bigint, text[], text, text[], text) IS
-    'These identifiers (phones as Meta or we write them, formatted as a recipient may be; BSUIDs; parents: parent BSUIDs) are one person in this portfolio: creates the person, adds the identifiers it lacks, merges persons that turn out to be one (the smaller id survives, recorded in antiban.person_merges). source: send_answer, status, inbound, changed_number, context, preferences or operator; evidence: what showed it. Returns the person (NULL when no identifier is given: NULL and empty elements are none). Errors: an identifier that names nobody (invalid_parameter_value). Decisions follow at commit (this transaction''s at once).';
+    'These identifiers (phones as Meta or we write them, formatted as a recipient may be; BSUIDs; parents: parent BSUIDs) are one person in this portfolio: creates the person, adds the identifiers it lacks, merges persons that turn out to be one (the smaller id survives, recorded in antiban.person_merges). source: send_answer, status, inbound, changed_number, context, preferences or operator; evidence: what showed it. Returns the person (NULL when no identifier is given: NULL and empty elements are none). Errors: an identifier that names nobody (invalid_parameter_value). Decisions follow at commit (this transaction''s at once). A caller mapped to portfolios (an administrator too) links only in its own portfolios: another is an unknown portfolio.';
 
 CREATE FUNCTION antiban.person_id(portfolio bigint, identifier text) RETURNS bigint
 LANGUAGE sql STABLE

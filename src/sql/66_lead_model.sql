@@ -229,7 +229,7 @@ CREATE FUNCTION antiban.train_lead_model(portfolio bigint DEFAULT NULL, source t
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'antiban_train_lead_model' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.train_lead_model(bigint, text, real, integer, double precision, text) IS
-    'Trains a lead model with LIBLINEAR (L2-regularised logistic regression) on the portfolio''s antiban.lead_training_examples (NULL: the shipped corpus, the default model), optionally of one source; holds out a share of each outcome (chosen by seed), picks C by 5-fold cross-validated log loss unless given, calibrates with Platt scaling, stores a new antiban.lead_models row with held-out metrics and returns its id. activate: auto (if it is not worse than the model in force on the same held-out leads and, for a portfolio, it had antiban.lead_min_examples examples), always or never.';
+    'Trains a lead model with LIBLINEAR (L2-regularised logistic regression) on the portfolio''s antiban.lead_training_examples (NULL: the shipped corpus, the default model), optionally of one source; holds out a share of each outcome (chosen by seed), picks C by 5-fold cross-validated log loss unless given, calibrates with Platt scaling, stores a new antiban.lead_models row with held-out metrics and returns its id. activate: auto (if it is not worse than the model in force on the same held-out leads and, for a portfolio, it had antiban.lead_min_examples examples), always or never. An administrator mapped to portfolios trains only its own portfolios'' models: another portfolio does not exist for it, and the default model (NULL) is refused (insufficient_privilege).';
 
 CREATE FUNCTION antiban.lead_corpus_examples(corpus text, base timestamptz DEFAULT '2026-01-05 12:00+00')
 RETURNS TABLE (example_key text, language text, won boolean, texts text[],
@@ -331,6 +331,13 @@ DECLARE
     fallback bigint := (SELECT m.id FROM antiban.lead_models m WHERE m.active AND m.portfolio_id IS NULL);
     scored bigint;
 BEGIN
+    -- a caller mapped to portfolios rescores one of its own: another is as unknown as a missing one
+    IF portfolio IS NULL THEN
+        PERFORM antiban.refuse_install_wide('rescore the leads of every portfolio');
+    ELSIF NOT antiban.may_use_portfolio(portfolio) THEN
+        RAISE EXCEPTION 'portfolio % does not exist', portfolio USING ERRCODE = 'undefined_object',
+            HINT = 'Name one of your portfolios by its id, as in antiban.portfolios.';
+    END IF;
     INSERT INTO antiban.lead_scores AS l (conversation_id, model_id, score, probability, reasons, scored_at)
     SELECT f.conversation_id, r.model_id, r.score, r.probability, r.reasons, rescore_leads.at
     FROM antiban.lead_features f
@@ -349,7 +356,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.rescore_leads(bigint, timestamptz) IS
-    'Scores every conversation in antiban.lead_features (or one portfolio''s) again at a time, with each portfolio''s model in force: engagement decays and models change even when no message arrives; each lead takes its conversation''s new score (antiban.apply_lead_scores: a qualifying one is assigned). Returns how many were scored.';
+    'Scores every conversation in antiban.lead_features (or one portfolio''s) again at a time, with each portfolio''s model in force: engagement decays and models change even when no message arrives; each lead takes its conversation''s new score (antiban.apply_lead_scores: a qualifying one is assigned). Returns how many were scored. An administrator mapped to portfolios names one of its own (every portfolio, NULL, is refused: insufficient_privilege).';
 
 CREATE FUNCTION antiban.activate_lead_model(model bigint) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
@@ -357,11 +364,13 @@ DECLARE
     m antiban.lead_models;
 BEGIN
     LOCK TABLE antiban.lead_models IN SHARE ROW EXCLUSIVE MODE;
-    SELECT * INTO m FROM antiban.lead_models WHERE id = model;
+    SELECT * INTO m FROM antiban.lead_models WHERE id = model AND (portfolio_id IS NULL OR antiban.may_use_portfolio(portfolio_id));
     IF NOT FOUND THEN
         RAISE EXCEPTION 'lead model % does not exist', model
             USING ERRCODE = 'undefined_object',
                   HINT = 'The models: SELECT id, portfolio_id, trained_at, active FROM antiban.lead_models.';
+    ELSIF m.portfolio_id IS NULL THEN
+        PERFORM antiban.refuse_install_wide('put a default lead model in force');
     END IF;
     UPDATE antiban.lead_models SET active = false, note = format('replaced by model %s', model)
     WHERE portfolio_id IS NOT DISTINCT FROM m.portfolio_id AND active AND id <> model;
@@ -370,7 +379,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.activate_lead_model(bigint) IS
-    'Puts a model in force for its portfolio (or as the default), replacing the one that was: to roll back to an earlier version, or to force a tenant''s model in.';
+    'Puts a model in force for its portfolio (or as the default), replacing the one that was: to roll back to an earlier version, or to force a tenant''s model in. An administrator mapped to portfolios activates only its portfolios'' models: another''s does not exist for it, and the default model is refused (insufficient_privilege).';
 
 CREATE VIEW antiban.lead_model_versions AS
 SELECT id, portfolio_id, trained_at, examples, won, held_out_examples,

@@ -310,7 +310,7 @@ CREATE FUNCTION antiban.assign_queued(portfolio bigint DEFAULT NULL, max_leads i
 RETURNS integer
 AS 'MODULE_PATHNAME', 'antiban_assign_queued' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.assign_queued(bigint, integer, antiban.assignment_policy) IS
-    'Drain the queue (one portfolio, or all) in order of score plus waiting time, while agents have room; returns how many leads were assigned. For a worker or pg_cron, every minute.';
+    'Drain the queue (one portfolio, or all) in order of score plus waiting time, while agents have room; returns how many leads were assigned. For a worker or pg_cron, every minute. A caller mapped to portfolios (an administrator too) drains only its own portfolios'' queues: all of them for NULL, none for another''s.';
 
 CREATE FUNCTION antiban.sweep_leads(portfolio bigint)
 RETURNS TABLE (lead_id bigint, from_agent bigint, to_agent bigint, cause text, explanation text)
@@ -418,7 +418,8 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     a antiban.agents;
 BEGIN
-    SELECT * INTO a FROM antiban.agents WHERE id = agent;
+    -- another portfolio's agent is as unknown as a missing one
+    SELECT * INTO a FROM antiban.agents WHERE id = agent AND antiban.may_use_portfolio(portfolio_id);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown agent %', coalesce(agent::text, 'NULL')
             USING ERRCODE = 'undefined_object',
@@ -427,7 +428,7 @@ BEGIN
     RETURN a;
 END
 $$;
-COMMENT ON FUNCTION antiban.agent_or_error(bigint) IS 'Internal: the agent''s row, or an error naming it.';
+COMMENT ON FUNCTION antiban.agent_or_error(bigint) IS 'Internal: the agent''s row, or an error naming it (also for an agent of a portfolio the caller may not use: antiban.may_use_portfolio, an administrator mapped to portfolios included).';
 
 CREATE FUNCTION antiban.lead_or_error(lead bigint) RETURNS antiban.leads
 LANGUAGE plpgsql VOLATILE AS $$
@@ -503,7 +504,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.set_working_hours(bigint, jsonb) IS
-    'Replace an agent''s weekly shifts: {"mon-fri": "09:00-18:00", "sat": ["09:00-12:00", "22:00-06:00"]} in its time zone (an end at or before the start crosses midnight; {} means around the clock). Returns the shifts stored.';
+    'Replace an agent''s weekly shifts: {"mon-fri": "09:00-18:00", "sat": ["09:00-12:00", "22:00-06:00"]} in its time zone (an end at or before the start crosses midnight; {} means around the clock). Returns the shifts stored. An administrator mapped to portfolios sets only its portfolios'' agents'' hours (another''s agent is unknown).';
 
 CREATE FUNCTION antiban.set_agent_presence(agent bigint, presence antiban.agent_presence) RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
@@ -535,7 +536,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.set_agent_presence(bigint, antiban.agent_presence) IS
-    'Set an agent online, away or offline (the agent''s own login role, or an admin). Going offline moves its unanswered leads to colleagues who can take them; coming online drains the queue. Returns the leads moved or assigned.';
+    'Set an agent online, away or offline (the agent''s own login role, or an admin). Going offline moves its unanswered leads to colleagues who can take them; coming online drains the queue. Returns the leads moved or assigned. An administrator mapped to portfolios sets only its portfolios'' agents (another''s agent is unknown).';
 
 CREATE FUNCTION antiban.set_lead_stage(lead bigint, stage text) RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
@@ -653,7 +654,7 @@ DECLARE
 BEGIN
     FOR p IN
         SELECT DISTINCT a.portfolio_id FROM antiban.agents a
-        WHERE check_sla.portfolio IS NULL OR a.portfolio_id = check_sla.portfolio
+        WHERE (check_sla.portfolio IS NULL OR a.portfolio_id = check_sla.portfolio) AND antiban.may_use_portfolio(a.portfolio_id)
         ORDER BY 1
     LOOP
         RETURN QUERY SELECT * FROM antiban.sweep_leads(p);
@@ -661,7 +662,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.check_sla(bigint) IS
-    'Move unanswered leads whose first response is overdue in the owner''s business hours (raising an alert, even when nobody else can take it and it stays), or whose owner is offline, inactive or off shift (when a colleague can take them). Returns each move; to_agent is NULL when the lead stayed. For a worker or pg_cron, every minute, before antiban.assign_queued().';
+    'Move unanswered leads whose first response is overdue in the owner''s business hours (raising an alert, even when nobody else can take it and it stays), or whose owner is offline, inactive or off shift (when a colleague can take them). Returns each move; to_agent is NULL when the lead stayed. For a worker or pg_cron, every minute, before antiban.assign_queued(). An administrator mapped to portfolios checks only its own portfolios (all of them for NULL; another''s moves nothing).';
 
 -- ---------------------------------------------------------------- views
 

@@ -294,7 +294,9 @@ COMMENT ON FUNCTION antiban.set_marketing_opt_out(text, text, boolean, timestamp
 -- ---- a person's data on request (LGPD art. 18, GDPR art. 15 and 17) ----
 
 -- The person an identifier names in the portfolio of a number, with every
--- person merged into it, and the keys that name them.
+-- person merged into it, and the keys that name them.  Another portfolio's
+-- number is refused to a mapped caller (a tenant's administrator too), as
+-- it is to apps: so are its persons.
 CREATE FUNCTION antiban.person_of_request(recipient text, phone_number_id text,
                                           OUT portfolio bigint, OUT person bigint,
                                           OUT persons bigint[], OUT keys text[],
@@ -306,7 +308,7 @@ DECLARE
 BEGIN
     SELECT w.portfolio_id INTO portfolio
     FROM antiban.numbers n JOIN antiban.wabas w ON w.id = n.waba_id
-    WHERE n.phone_number_id = person_of_request.phone_number_id;
+    WHERE n.phone_number_id = person_of_request.phone_number_id AND antiban.may_use_number(person_of_request.phone_number_id);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'unknown phone_number_id "%"', phone_number_id
             USING ERRCODE = 'undefined_object',
@@ -332,7 +334,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.person_of_request(text, text) IS
-    'Internal (export_person, erase_person): the person an identifier names in the portfolio of a number, the persons merged into them, every key that names them, their contacts and leads; an error for an unknown number or person.';
+    'Internal (export_person, erase_person): the person an identifier names in the portfolio of a number, the persons merged into them, every key that names them, their contacts and leads; an error for an unknown number or person, and for a number of a portfolio the caller may not use (insufficient_privilege, antiban.caller_number_portfolio).';
 
 CREATE FUNCTION antiban.export_person(recipient text, phone_number_id text) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -374,7 +376,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.export_person(text, text) IS
-    'Everything antiban holds on the person the recipient names in the portfolio of this number (LGPD art. 18, GDPR art. 15), as one jsonb: the person and merged persons, identifiers, consent and its history, contact, messages received and sent, stop reviews, per-identifier facts, decisions and leads. Raw webhook bodies are not searched: they are deleted after retention.webhook_events (antiban.settings). Admin only; an error names an unknown number or person.';
+    'Everything antiban holds on the person the recipient names in the portfolio of this number (LGPD art. 18, GDPR art. 15), as one jsonb: the person and merged persons, identifiers, consent and its history, contact, messages received and sent, stop reviews, per-identifier facts, decisions and leads. Raw webhook bodies are not searched: they are deleted after retention.webhook_events (antiban.settings). Admin only; an error names an unknown number or person. An administrator mapped to portfolios exports only its portfolios'' persons: another portfolio''s number is refused (insufficient_privilege).';
 
 CREATE FUNCTION antiban.erase_person(recipient text, phone_number_id text) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -432,4 +434,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.erase_person(text, text) IS
-    'Erase what antiban holds on the person the recipient names in the portfolio of this number (LGPD art. 18, GDPR art. 17): contact, messages'' content and recipient, interactions, reviews, opt-ins and their proofs, decisions, leads. Keeps only their opt-out (recorded now, channel erasure) and the identifiers it applies to, so marketing never reaches them again. A message being sent keeps its recipient until it is done. Admin only; returns what was done.';
+    'Erase what antiban holds on the person the recipient names in the portfolio of this number (LGPD art. 18, GDPR art. 17): contact, messages'' content and recipient, interactions, reviews, opt-ins and their proofs, decisions, leads. Keeps only their opt-out (recorded now, channel erasure) and the identifiers it applies to, so marketing never reaches them again. A message being sent keeps its recipient until it is done. Admin only; returns what was done. An administrator mapped to portfolios erases only its portfolios'' persons: another portfolio''s number is refused (insufficient_privilege).';

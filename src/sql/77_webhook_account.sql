@@ -317,7 +317,8 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, antiban, pg_temp
 AS $$
 DECLARE
-    account bigint := (SELECT w.id FROM antiban.wabas w WHERE w.waba_id = lift_account_block.waba);
+    -- (for a caller mapped to portfolios, another's WABA is as unknown as a missing one)
+    account bigint := (SELECT w.id FROM antiban.wabas w WHERE w.waba_id = lift_account_block.waba AND antiban.may_use_portfolio(w.portfolio_id));
 BEGIN
     IF coalesce(trim(reason), '') = '' THEN
         RAISE EXCEPTION 'a reason is required to lift an account block' USING ERRCODE = 'invalid_parameter_value',
@@ -336,7 +337,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.lift_account_block(text, text, text) IS
-    'Lift what an account signal holds against a WABA (a row of antiban.waba_blocks: account_disabled, partner_removed, a restriction type...) by hand, with a reason; false when nothing was held. For when Meta''s lifting webhook was lost.';
+    'Lift what an account signal holds against a WABA (a row of antiban.waba_blocks: account_disabled, partner_removed, a restriction type...) by hand, with a reason; false when nothing was held. For when Meta''s lifting webhook was lost. An administrator mapped to portfolios lifts only its portfolios'' WABAs'' blocks (another''s WABA is unknown).';
 
 -- What the functions above without one do (every SQL function has a comment).
 COMMENT ON FUNCTION antiban.tier_of(text) IS

@@ -158,6 +158,9 @@ BEGIN
         RAISE EXCEPTION 'unknown number "%"', phone_number_id USING ERRCODE = 'undefined_object',
             HINT = 'Numbers are identified by Meta''s phone_number_id; see antiban.numbers.';
     END IF;
+    -- a mapped caller (a tenant's administrator too) is refused another
+    -- portfolio's number as apps are
+    PERFORM antiban.may_use_number(phone_number_id);
     RETURN found;
 END
 $$;
@@ -187,7 +190,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.set_mode(text, antiban.number_mode, text) IS
-    'Force a number''s mode (active, throttled, paused, recovering, warming) with a reason; the controller leaves it alone until antiban.release_mode.';
+    'Force a number''s mode (active, throttled, paused, recovering, warming) with a reason; the controller leaves it alone until antiban.release_mode. An administrator mapped to portfolios acts only on its portfolios'' numbers (another''s is refused: insufficient_privilege).';
 
 CREATE FUNCTION antiban.release_mode(phone_number_id text, reason text DEFAULT 'released to the controller')
 RETURNS antiban.number_mode
@@ -200,7 +203,7 @@ AS $$
     RETURNING n.mode
 $$;
 COMMENT ON FUNCTION antiban.release_mode(text, text) IS
-    'Hand a number back to the automatic controller (also clears a pause that needed a person); it ramps back from where it is.';
+    'Hand a number back to the automatic controller (also clears a pause that needed a person); it ramps back from where it is. An administrator mapped to portfolios acts only on its portfolios'' numbers (another''s is refused: insufficient_privilege).';
 
 -- ---- warm-up of new numbers (src/core/warmup.c) ----
 
@@ -238,7 +241,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.start_warmup(text, text, integer) IS
-    'Put a number on the warm-up schedule: a daily cap and rate that grow each healthy day until it graduates to active.';
+    'Put a number on the warm-up schedule: a daily cap and rate that grow each healthy day until it graduates to active. An administrator mapped to portfolios acts only on its portfolios'' numbers (another''s is refused: insufficient_privilege).';
 
 -- ---- the signals the score is computed from ----
 
@@ -341,7 +344,7 @@ CREATE FUNCTION antiban.evaluate_health(OUT phone_number_id text, OUT health int
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'antiban_evaluate_health' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.evaluate_health() IS
-    'Score every number from antiban.number_signals() and step its mode and rate (src/core/health.c, rate_control.c); changes are written to antiban.numbers and antiban.health_events. The monitor worker calls it every antiban.monitor_interval.';
+    'Score every number from antiban.number_signals() and step its mode and rate (src/core/health.c, rate_control.c); changes are written to antiban.numbers and antiban.health_events. The monitor worker calls it every antiban.monitor_interval. It spans every portfolio: a caller mapped to portfolios (a tenant''s administrator) is refused (insufficient_privilege).';
 
 -- ---- the view people look at ----
 
@@ -370,4 +373,4 @@ COMMENT ON FUNCTION antiban.numbers_track_changes() IS
 COMMENT ON FUNCTION antiban.numbers_log_health() IS
     'Trigger (runs as antiban_owner): every change of a number''s health, mode, rate or warm-up day is a row in antiban.health_events, with an alert on a mode change.';
 COMMENT ON FUNCTION antiban.number_id_of(text) IS
-    'The antiban.numbers id of Meta''s phone_number_id, or an error naming it (undefined_object).';
+    'The antiban.numbers id of Meta''s phone_number_id, or an error naming it (undefined_object); a number of a portfolio the caller may not use is refused (insufficient_privilege, antiban.caller_number_portfolio), an administrator mapped to portfolios included.';

@@ -895,7 +895,8 @@ LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
 DECLARE
     c antiban.campaigns;
 BEGIN
-    FOR c IN SELECT * FROM antiban.campaigns x WHERE x.state = 'running' ORDER BY x.id FOR UPDATE SKIP LOCKED LOOP
+    -- (an administrator mapped to portfolios paces its own portfolios' campaigns)
+    FOR c IN SELECT * FROM antiban.campaigns x WHERE x.state = 'running' AND antiban.may_use_portfolio(x.portfolio_id) ORDER BY x.id FOR UPDATE SKIP LOCKED LOOP
         campaign := c.id;
         name := c.name;
         released := antiban.pace_campaign(c);
@@ -904,7 +905,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.pace_campaigns() IS
-    'Release the next slice of every running campaign into the outbox (send_template, priority low, valid until the window closes, idempotency key campaign:<id>:<person>): a day''s allowance spread evenly over the allowed hours, never more than the portfolio''s 24 h budget leaves after the campaign''s reserve for other traffic and the templates already queued, within per_hour_cap and per_day_cap. Completes a campaign with nothing left. Run it every minute (pg_cron: SELECT cron.schedule(''antiban-campaigns'', ''* * * * *'', ''SELECT antiban.pace_campaigns()'')). Returns what each campaign released.';
+    'Release the next slice of every running campaign into the outbox (send_template, priority low, valid until the window closes, idempotency key campaign:<id>:<person>): a day''s allowance spread evenly over the allowed hours, never more than the portfolio''s 24 h budget leaves after the campaign''s reserve for other traffic and the templates already queued, within per_hour_cap and per_day_cap. Completes a campaign with nothing left. Run it every minute (pg_cron: SELECT cron.schedule(''antiban-campaigns'', ''* * * * *'', ''SELECT antiban.pace_campaigns()'')). Returns what each campaign released. An administrator mapped to portfolios releases (and sees) only its own portfolios'' campaigns.';
 
 -- ---- the funnel ----
 

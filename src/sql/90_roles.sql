@@ -103,8 +103,13 @@ GRANT SELECT, INSERT, DELETE ON antiban.numbers TO antiban_admin;
 GRANT UPDATE (waba_id, display_phone_number, throughput_level, rate_override, burst_override)
     ON antiban.numbers TO antiban_admin;
 -- Tenancy: admins map roles to portfolios; everyone may ask which are theirs.
+-- The mapping changes only through grant_portfolio and revoke_portfolio
+-- (SECURITY DEFINER), which keep a mapped administrator within its
+-- portfolios: with INSERT or DELETE on the table it could delete its own
+-- rows and become an unmapped, unrestricted administrator.  Admins read it
+-- (row-level security shows a mapped one its portfolios' rows).
 GRANT SELECT ON antiban.role_portfolios TO antiban_admin;
-GRANT SELECT, INSERT, DELETE ON antiban.role_portfolio_grants TO antiban_admin;
+GRANT SELECT ON antiban.role_portfolio_grants TO antiban_admin;
 GRANT EXECUTE ON FUNCTION antiban.grant_portfolio(name, text), antiban.revoke_portfolio(name, text),
     antiban.forget_dropped_roles() TO antiban_admin;
 GRANT EXECUTE ON FUNCTION antiban.my_portfolios() TO antiban_reader;
