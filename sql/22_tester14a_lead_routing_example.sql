@@ -12,4 +12,5 @@ VALUES (1, 'Ana', '{pt}', '{}', 8, 'senior', 'America/Sao_Paulo', 'online'),
 SELECT count(*) AS shifts FROM antiban.set_working_hours(1, '{"mon-fri": "09:00-18:00"}');
 UPDATE antiban.lead_routing SET policy = 'score_aware', first_response_sla = '10 minutes',
        fairness_limit = 40 WHERE portfolio_id = 1;   -- the row appears with defaults on first use
-SELECT policy, first_response_sla, fairness_limit FROM antiban.lead_routing_of(1);
+SELECT policy = 'score_aware' AND first_response_sla = '10 minutes' AND fairness_limit IS NOT DISTINCT FROM 40 AS example_took_effect
+    FROM antiban.lead_routing_of(1);
