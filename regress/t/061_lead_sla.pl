@@ -27,7 +27,7 @@ sub at
 
 at('2030-01-07 08:00', q{
 	INSERT INTO antiban.portfolios (business_id) VALUES ('100');
-	INSERT INTO antiban.lead_routing (portfolio_id, policy, first_response_sla) VALUES (1, 'least_loaded', '15 minutes');
+	UPDATE antiban.lead_routing SET policy = 'least_loaded', first_response_sla = '15 minutes' WHERE portfolio_id = 1;
 	INSERT INTO antiban.agents (portfolio_id, name, capacity, presence)
 	VALUES (1, 'Ana', 5, 'online'), (1, 'Bia', 5, 'online'), (1, 'Caio', 5, 'online');
 	SELECT antiban.set_working_hours(1, '{"mon-fri": "09:00-18:00"}');

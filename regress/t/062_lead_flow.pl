@@ -29,8 +29,8 @@ $node->safe_psql('postgres', q{
 	CREATE ROLE receiver LOGIN IN ROLE antiban_receiver;
 	-- qualify_score 20: three messages we never answered have no "replies" (only answers to our
 	-- messages are), so the default model scores this hot text in the 20s, below the default 60
-	INSERT INTO antiban.lead_routing (portfolio_id, policy, first_response_sla, qualify_score)
-	VALUES (1, 'least_loaded', '15 minutes', 20);
+	UPDATE antiban.lead_routing SET policy = 'least_loaded', first_response_sla = '15 minutes', qualify_score = 20
+	WHERE portfolio_id = 1;
 	INSERT INTO antiban.agents (portfolio_id, name, capacity, presence)
 	VALUES (1, 'Ana', 5, 'online'), (1, 'Bia', 5, 'online');
 	SELECT antiban.set_working_hours(1, '{"mon-fri": "09:00-18:00"}');

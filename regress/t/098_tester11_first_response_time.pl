@@ -16,7 +16,7 @@ use AntibanTest;
 my $node = antiban_node('t11_first_response', 'antiban.sender_workers' => 0);
 register_numbers($node, '1001' => {});
 $node->safe_psql('postgres', q{
-	INSERT INTO antiban.lead_routing (portfolio_id, first_response_sla) VALUES (1, '15 minutes');
+	UPDATE antiban.lead_routing SET first_response_sla = '15 minutes' WHERE portfolio_id = 1;
 	INSERT INTO antiban.agents (portfolio_id, name, capacity, presence) VALUES (1, 'Ana', 10, 'online');});
 my @leads = map {
 	my $l = $node->safe_psql('postgres', "SELECT antiban.upsert_lead('+55119876500$_', 1::bigint)");

@@ -96,6 +96,11 @@ folding_bad_input(void **state)
 	stop_fold(big, &t);
 	assert_int_equal(t.ntok, STOP_MAX_TOKENS);
 	assert_true(t.truncated);
+	/* the next window starts at a word and keeps offsets in the whole text */
+	stop_fold_at(big, 1470, &t);
+	assert_int_equal(t.ntok, 10);
+	assert_int_equal(t.tok[0].start, 1470);
+	assert_false(t.truncated);
 }
 
 /* Random bytes: no crash, no read past the end, always a verdict. */
@@ -250,6 +255,93 @@ explanations(void **state)
 						"'cancelar a reunião' (an appointment, order or payment, not marketing)");
 }
 
+/* before filler words, the phrase, after more: in a heap buffer. */
+static char *
+padded(int before, const char *phrase, int after)
+{
+	const char *word = "casa ";
+	char	   *m = malloc(strlen(word) * (before + after) + strlen(phrase) + 2);
+	char	   *p = m;
+
+	for (int i = 0; i < before + after; i++)
+	{
+		if (i == before)
+			p += sprintf(p, "%s ", phrase);
+		p += sprintf(p, "%s", word);
+	}
+	if (after == 0)
+		p += sprintf(p, "%s", phrase);
+	*p = '\0';
+	return m;
+}
+
+/*
+ * A request anywhere in a long message is seen: the message is read in
+ * overlapping windows to its end, not cut after the first one.
+ */
+static void
+long_messages(void **state)
+{
+	/* the tester's case: 120 polite words, the opt-out last */
+	const char *polite =
+		"Boa tarde. Recebi a mensagem de vocês ontem à noite sobre o CDB com liquidez diária e fiquei "
+		"pensando bastante sobre o assunto. Conversei com a minha esposa, olhamos juntos as nossas contas "
+		"do mês, o financiamento do apartamento, a escola das crianças, o plano de saúde que aumentou de "
+		"novo em janeiro e o carro que precisa de revisão, e chegamos à conclusão de que neste momento não "
+		"sobra dinheiro para aplicar em nada, nem em CDB, nem em tesouro, nem em previdência. Agradeço muito "
+		"a atenção da equipe e a paciência do rapaz que me ligou na semana passada, foi muito educado e "
+		"explicou tudo direitinho, mas por favor entendam a minha situação. Não quero mais receber mensagens.";
+
+	STOP(polite, "no_more_messages");
+	assert_string_equal(classify(polite, STOP_SOURCE_TEXT).explanation,
+						"'Não quero mais receber mensagens' (PT opt-out phrase)");
+
+	/* at every place across several window edges */
+	for (int before = 0; before < 3 * STOP_MAX_TOKENS; before += 7)
+	{
+		char	   *explicit = padded(before, ", não quero mais receber mensagens,", 200);
+		char	   *plain = padded(before, ", parem de mandar isso,", 200);
+		char	   *negated = padded(before, ", não quero sair da lista,", 200);
+		char	   *last = padded(before + 200, ", pare", 0);
+
+		STOP(explicit, "no_more_messages");
+		/* a stop phrase that names no messages, amid a long message: a person decides */
+		DOUBT(plain, "long_message");
+		NOT_STOP(negated, "negated");
+		DOUBT(last, "long_message");
+		free(explicit);
+		free(plain);
+		free(negated);
+		free(last);
+	}
+	/* the end of a window is not the end of a clause: "stop" then "loss" over an edge */
+	for (int before = 0; before < 2 * STOP_MAX_TOKENS; before++)
+	{
+		char	   *m = padded(before, "stop loss", 100);
+
+		NOT_STOP(m, NULL);
+		free(m);
+	}
+}
+
+/* A hostile megabyte: read once to its end, window by window (linear work). */
+static void
+huge_message(void **state)
+{
+	size_t		size = 1 << 20;
+	char	   *m = malloc(size + 64);
+
+	for (size_t i = 0; i < size; i += 2)
+		memcpy(m + i, "a ", 2);
+	strcpy(m + size, "nao quero mais receber mensagens");
+	STOP(m, "no_more_messages");
+	for (size_t i = 0; i < size; i += 2)
+		memcpy(m + i, "a,", 2);
+	strcpy(m + size, " pare");
+	DOUBT(m, "long_message");
+	free(m);
+}
+
 static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(folding),
 	cmocka_unit_test(folding_bad_input),
@@ -261,6 +353,8 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(buttons),
 	cmocka_unit_test(sources_and_wrapper),
 	cmocka_unit_test(explanations),
+	cmocka_unit_test(long_messages),
+	cmocka_unit_test(huge_message),
 };
 
 UnitGroup

@@ -136,13 +136,20 @@ fold_wide(Builder *b, unsigned cp, int at, int width)
 void
 stop_fold(const char *utf8, StopText *out)
 {
+	stop_fold_at(utf8, 0, out);
+}
+
+void
+stop_fold_at(const char *utf8, int from, StopText *out)
+{
 	Builder		b = {.out = out};
 	const unsigned char *s = (const unsigned char *) (utf8 ? utf8 : "");
 
 	out->text = (const char *) s;
 	out->ntok = 0;
+	out->from = utf8 ? from : 0;
 	out->truncated = false;
-	for (const unsigned char *p = s; *p && !out->truncated;)
+	for (const unsigned char *p = s + out->from; *p && !out->truncated;)
 	{
 		unsigned	cp;
 		int			n;

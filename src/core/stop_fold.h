@@ -12,8 +12,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Enough for any stop request; longer messages are read up to here. */
+/*
+ * One window of a message: enough for any stop request.  A longer message
+ * is read window by window, each starting STOP_WINDOW_OVERLAP tokens before
+ * the previous one ended (stop_request.c), so a request anywhere is seen.
+ */
 #define STOP_MAX_TOKENS 96
+#define STOP_WINDOW_OVERLAP 32
 #define STOP_WORD_MAX 24
 
 typedef uint64_t StopClass;
@@ -62,13 +67,17 @@ typedef struct StopToken
 typedef struct StopText
 {
 	const char *text;			/* the original, for quoting */
-	StopToken	tok[STOP_MAX_TOKENS];
+	StopToken	tok[STOP_MAX_TOKENS];	/* start and end are offsets in text */
 	int			ntok;
-	bool		truncated;		/* more words than STOP_MAX_TOKENS */
+	int			from;			/* byte where this window starts: > 0, words before it */
+	bool		truncated;		/* more words after the window */
 } StopText;
 
 /* Folds utf8 (may be NULL, may be invalid UTF-8) into out. */
 extern void stop_fold(const char *utf8, StopText *out);
+
+/* The same from byte from of utf8, the start of a word a previous fold found. */
+extern void stop_fold_at(const char *utf8, int from, StopText *out);
 
 /* The lexicon (stop_lexicon.c). */
 extern const char *stop_lexicon_lookup(const char *word, StopClass *classes);

@@ -13,10 +13,10 @@ COMMENT ON FUNCTION antiban.enqueue(text, text, text, jsonb, text, timestamptz, 
 CREATE FUNCTION antiban.template_language(code text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
 RETURN coalesce((SELECT lower(m[1]) || coalesce('_' || upper(m[2]), '')
-                 FROM regexp_match(btrim(code), '^([A-Za-z]{2,3})(?:[-_]([A-Za-z]{2}|[0-9]{3}))?$') m),
+                 FROM regexp_match(btrim(code), '^([A-Za-z]{2,3})(?:(?:[-_]|\s+)([A-Za-z]{2}|[0-9]{3}))?$') m),
                 replace(btrim(code), '-', '_'));
 COMMENT ON FUNCTION antiban.template_language(text) IS
-    'A template language code in Meta''s form: en-US, en_us and EN_US are en_US; pt is pt. Sends are made with it, and templates are compared by it everywhere (sends, holds, webhooks, polls).';
+    'A template language code in Meta''s form: en-US, en_us, EN_US and en US are en_US; es-419 is es_419; pt is pt. A code of no such shape is kept as given (hyphens as underscores), since webhooks and polls must store what Meta posts. Sends are made with it, and templates are compared by it everywhere (sends, holds, webhooks, polls).';
 
 -- params: NULL; an array of values (positional body parameters); an object of
 -- named body parameters; or {"components": [...]} as the Cloud API takes it.

@@ -144,9 +144,27 @@ CREATE TABLE antiban.lead_routing (
     CONSTRAINT lead_routing_tiers CHECK (0 <= standard_score AND standard_score <= senior_score AND senior_score <= 101)
 );
 COMMENT ON TABLE antiban.lead_routing IS
-    'How a portfolio''s leads are assigned: default policy; first-response SLA in the owner''s business hours; fairness window and limit (assignments per agent per window at weight 100, NULL: none); queue aging (each period waited counts one score point); score thresholds for senior and standard agents; how far back win rates look. A row with the defaults is created on first use.';
+    'How a portfolio''s leads are assigned: default policy; first-response SLA in the owner''s business hours; fairness window and limit (assignments per agent per window at weight 100, NULL: none); queue aging (each period waited counts one score point); score thresholds for senior and standard agents; how far back win rates look. Every portfolio has its row, with the defaults, from its creation: change it with UPDATE.';
 
--- The routing of a portfolio, created with the defaults on first use.
+-- Every portfolio has its routing row from the start, so that the README's
+-- UPDATE antiban.lead_routing ... WHERE portfolio_id = 1 before any lead
+-- finds a row instead of silently updating none.  (An upgrade adds the rows
+-- of older portfolios in src/sql/upgrade/after.sql.)
+CREATE FUNCTION antiban.portfolios_add_lead_routing() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, antiban, pg_temp
+AS $$
+BEGIN
+    INSERT INTO antiban.lead_routing (portfolio_id) VALUES (NEW.id) ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION antiban.portfolios_add_lead_routing() IS
+    'Trigger: a new portfolio gets its antiban.lead_routing row with the defaults.';
+CREATE TRIGGER portfolios_add_lead_routing AFTER INSERT ON antiban.portfolios
+    FOR EACH ROW EXECUTE FUNCTION antiban.portfolios_add_lead_routing();
+
+-- The routing of a portfolio (a row removed by hand comes back with the defaults).
 CREATE FUNCTION antiban.lead_routing_of(portfolio bigint) RETURNS antiban.lead_routing
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE

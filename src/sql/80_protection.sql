@@ -141,9 +141,13 @@ BEGIN
     RETURN NULL;
 END
 $$;
+-- mode_forced and hard_block too: an operator handing a number back to the
+-- controller (release_mode) changes nothing else, and must leave a row.
 CREATE TRIGGER numbers_log_health AFTER UPDATE ON antiban.numbers
-    FOR EACH ROW WHEN ((OLD.health, OLD.mode, OLD.rate_factor, OLD.warmup_day, OLD.warmup_day_started_at)
-                       IS DISTINCT FROM (NEW.health, NEW.mode, NEW.rate_factor, NEW.warmup_day, NEW.warmup_day_started_at))
+    FOR EACH ROW WHEN ((OLD.health, OLD.mode, OLD.rate_factor, OLD.warmup_day, OLD.warmup_day_started_at, OLD.mode_forced,
+                        OLD.hard_block)
+                       IS DISTINCT FROM (NEW.health, NEW.mode, NEW.rate_factor, NEW.warmup_day, NEW.warmup_day_started_at,
+                                         NEW.mode_forced, NEW.hard_block))
     EXECUTE FUNCTION antiban.numbers_log_health();
 
 -- ---- operators ----
@@ -165,6 +169,19 @@ BEGIN
 END
 $$;
 
+-- What an operator did to a number's mode: numbers_log_health writes the
+-- health event (the reason is the row's change_reason); this raises the info
+-- alert.  One place for set_mode, release_mode and start_warmup.
+CREATE FUNCTION antiban.note_operator_mode(phone_number_id text, kind text, change_reason text)
+RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, antiban, pg_temp
+AS $$
+    SELECT antiban.raise_alert('info', phone_number_id, kind, change_reason)
+$$;
+COMMENT ON FUNCTION antiban.note_operator_mode(text, text, text) IS
+    'Internal: the info alert of an operator''s set_mode, release_mode or start_warmup (its health event is the numbers_log_health trigger''s).';
+
 CREATE FUNCTION antiban.set_mode(phone_number_id text, mode antiban.number_mode, reason text)
 RETURNS antiban.number_mode
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -172,6 +189,7 @@ SET search_path = pg_catalog, antiban, pg_temp
 AS $$
 DECLARE
     number bigint := antiban.number_id_of(phone_number_id);
+    why text;
 BEGIN
     IF coalesce(trim(reason), '') = '' THEN
         RAISE EXCEPTION 'a reason is required to force a number''s mode' USING ERRCODE = 'invalid_parameter_value',
@@ -183,9 +201,9 @@ BEGIN
            -- forced active ends a warm-up for good
            warmup_day_started_at = CASE WHEN set_mode.mode = 'active' THEN NULL ELSE n.warmup_day_started_at END,
            change_reason = format('%s forced %s: %s', session_user, set_mode.mode, reason)
-    WHERE n.id = number;
-    PERFORM antiban.raise_alert('info', phone_number_id, 'mode_forced',
-        format('%s forced %s: %s', session_user, mode, reason));
+    WHERE n.id = number
+    RETURNING n.change_reason INTO why;
+    PERFORM antiban.note_operator_mode(phone_number_id, 'mode_forced', why);
     RETURN mode;
 END
 $$;
@@ -194,13 +212,21 @@ COMMENT ON FUNCTION antiban.set_mode(text, antiban.number_mode, text) IS
 
 CREATE FUNCTION antiban.release_mode(phone_number_id text, reason text DEFAULT 'released to the controller')
 RETURNS antiban.number_mode
-LANGUAGE sql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, antiban, pg_temp
 AS $$
+DECLARE
+    number bigint := antiban.number_id_of(phone_number_id);
+    why text;
+    now_mode antiban.number_mode;
+BEGIN
     UPDATE antiban.numbers n SET mode_forced = false, hard_block = false,
-           change_reason = format('%s: %s', session_user, reason)
-    WHERE n.id = antiban.number_id_of(release_mode.phone_number_id)
-    RETURNING n.mode
+           change_reason = format('%s released %s to the controller: %s', session_user, n.mode, reason)
+    WHERE n.id = number
+    RETURNING n.change_reason, n.mode INTO why, now_mode;
+    PERFORM antiban.note_operator_mode(phone_number_id, 'mode_released', why);
+    RETURN now_mode;
+END
 $$;
 COMMENT ON FUNCTION antiban.release_mode(text, text) IS
     'Hand a number back to the automatic controller (also clears a pause that needed a person); it ramps back from where it is. An administrator mapped to portfolios acts only on its portfolios'' numbers (another''s is refused: insufficient_privilege).';
@@ -224,6 +250,8 @@ DECLARE
     number bigint := antiban.number_id_of(phone_number_id);
     last_day integer;
     cap bigint;
+    why text;
+    was antiban.number_mode := (SELECT n.mode FROM antiban.numbers n WHERE n.id = number);
 BEGIN
     SELECT s.day, s.daily_cap INTO last_day, cap
     FROM antiban.warmup_schedule(greatest(from_day, 1)) s ORDER BY s.day DESC LIMIT 1;
@@ -236,7 +264,12 @@ BEGIN
            warmup_day = from_day - 1, warmup_day_started_at = antiban.now(), warmup_cap = cap,
            warmup_full_until = NULL,
            change_reason = format('%s started warm-up at day %s (%s a day): %s', session_user, from_day, cap, reason)
-    WHERE n.id = number;
+    WHERE n.id = number
+    RETURNING n.change_reason INTO why;
+    IF was = 'warming' THEN
+        -- a change of mode raised its alert (numbers_log_health); a restart has none
+        PERFORM antiban.note_operator_mode(phone_number_id, 'warmup_restarted', why);
+    END IF;
     RETURN 'warming';
 END
 $$;

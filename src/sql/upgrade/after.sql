@@ -118,5 +118,8 @@ INSERT INTO antiban.webhook_digests (body_sha256, signature_valid, received_at)
 SELECT body_sha256, signature_valid, min(received_at) FROM antiban.webhook_events GROUP BY 1, 2
 ON CONFLICT DO NOTHING;
 SELECT antiban.rebuild_send_minutes(antiban.now() - antiban.setting_interval('retention.send_minutes'));
+-- Every portfolio has its lead routing row (portfolios_add_lead_routing,
+-- quiet while the rows came back): the README's UPDATE must find one.
+INSERT INTO antiban.lead_routing (portfolio_id) SELECT id FROM antiban.portfolios ON CONFLICT DO NOTHING;
 
 DROP SCHEMA antiban_previous CASCADE;
