@@ -173,6 +173,7 @@ typedef struct RolePortfolio
 extern void tenancy_load(NumbersCache *c);
 extern bool tenancy_scope(NumbersCache *c, Oid role, bool *allowed);
 extern CachedPortfolio *tenancy_portfolio_by_id(NumbersCache *c, int64 id);
+extern bool tenancy_may_use_portfolio(NumbersCache *c, Oid role, int64 portfolio_id);
 extern void tenancy_refuse(Oid role, const char *what, const char *name) pg_attribute_noreturn();
 extern void tenancy_check_number(NumbersCache *c, Oid role, const CachedNumber *n);
 extern char *tenancy_scope_text(NumbersCache *c, Oid role);

@@ -567,13 +567,18 @@ check_arguments(double held_out, bool has_c, double c)
 				 errhint("Leave it NULL to choose it by cross-validation.")));
 }
 
+/*
+ * The portfolio must exist and be one the caller may use: an administrator
+ * mapped to portfolios trains on (and learns the outcome counts of) its own
+ * portfolios only, and another's is answered as a missing one.
+ */
 static void
-check_portfolio(int64 portfolio)
+check_portfolio(int64 portfolio, Oid caller)
 {
 	if (SPI_execute_with_args("SELECT 1 FROM antiban.portfolios WHERE id = $1", 1, (Oid[]) {INT8OID},
 							  (Datum[]) {Int64GetDatum(portfolio)}, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "antiban: could not read antiban.portfolios");
-	if (SPI_processed == 0)
+	if (SPI_processed == 0 || !tenancy_may_use_portfolio(numbers_cache_get(), caller, portfolio))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("portfolio %lld does not exist", (long long) portfolio),
@@ -673,11 +678,13 @@ antiban_train_lead_model(PG_FUNCTION_ARGS)
 	LeadSpiScope scope;
 	int64		id;
 
+	Oid			caller = GetUserId();
+
 	check_arguments(held_out, !PG_ARGISNULL(4), c);
 	lead_spi_begin(&scope);
 	SPI_connect();
 	if (has_portfolio)
-		check_portfolio(portfolio);
+		check_portfolio(portfolio, caller);
 	old = MemoryContextSwitchTo(cxt);
 	t.terms = lead_terms_create();
 	MemoryContextSwitchTo(old);

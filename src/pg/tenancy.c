@@ -159,6 +159,25 @@ tenancy_caller_number(NumbersCache *c, Oid role, const char *phone_number_id)
 	return n;
 }
 
+/*
+ * May the role use this portfolio (its id)?  Always when it is not
+ * restricted; else only one of its portfolios.  The entry points that take
+ * the id of something a portfolio owns answer "no" exactly as "missing"
+ * (README: Tenancy, "Ids are no oracle").
+ */
+bool
+tenancy_may_use_portfolio(NumbersCache *c, Oid role, int64 portfolio_id)
+{
+	bool	   *allowed = palloc0(sizeof(bool) * Max(c->nportfolios, 1));
+
+	if (!tenancy_scope(c, role, allowed))
+		return true;
+	for (int i = 0; i < c->nportfolios; i++)
+		if (c->portfolios[i].id == portfolio_id)
+			return allowed[i];
+	return false;
+}
+
 /* The role's portfolios as bigint[] text ("{1,2}"); NULL: not restricted. */
 char *
 tenancy_scope_text(NumbersCache *c, Oid role)

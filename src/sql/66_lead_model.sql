@@ -329,8 +329,22 @@ RETURNS bigint
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
 DECLARE
     fallback bigint := (SELECT m.id FROM antiban.lead_models m WHERE m.active AND m.portfolio_id IS NULL);
-    scored bigint;
+    scored bigint := 0;
+    mine constant bigint[] := antiban.my_portfolios();
+    own bigint;
 BEGIN
+    -- an administrator mapped to portfolios rescores its own only; another
+    -- portfolio is answered as a missing one (none scored)
+    IF mine IS NOT NULL THEN
+        IF rescore_leads.portfolio IS NULL THEN
+            FOREACH own IN ARRAY mine LOOP
+                scored := scored + antiban.rescore_leads(own, rescore_leads.at);
+            END LOOP;
+            RETURN scored;
+        ELSIF NOT rescore_leads.portfolio = ANY (mine) THEN
+            RETURN 0;
+        END IF;
+    END IF;
     INSERT INTO antiban.lead_scores AS l (conversation_id, model_id, score, probability, reasons, scored_at)
     SELECT f.conversation_id, r.model_id, r.score, r.probability, r.reasons, rescore_leads.at
     FROM antiban.lead_features f
@@ -349,7 +363,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.rescore_leads(bigint, timestamptz) IS
-    'Scores every conversation in antiban.lead_features (or one portfolio''s) again at a time, with each portfolio''s model in force: engagement decays and models change even when no message arrives; each lead takes its conversation''s new score (antiban.apply_lead_scores: a qualifying one is assigned). Returns how many were scored.';
+    'Scores every conversation in antiban.lead_features (or one portfolio''s; for an administrator mapped to portfolios, of those only) again at a time, with each portfolio''s model in force: engagement decays and models change even when no message arrives; each lead takes its conversation''s new score (antiban.apply_lead_scores: a qualifying one is assigned). Returns how many were scored.';
 
 CREATE FUNCTION antiban.activate_lead_model(model bigint) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
@@ -358,7 +372,9 @@ DECLARE
 BEGIN
     LOCK TABLE antiban.lead_models IN SHARE ROW EXCLUSIVE MODE;
     SELECT * INTO m FROM antiban.lead_models WHERE id = model;
-    IF NOT FOUND THEN
+    -- another portfolio's model (an administrator mapped to portfolios) is
+    -- answered as a missing one: ids are no oracle
+    IF NOT FOUND OR (m.portfolio_id IS NOT NULL AND NOT antiban.may_use_portfolio(m.portfolio_id)) THEN
         RAISE EXCEPTION 'lead model % does not exist', model
             USING ERRCODE = 'undefined_object',
                   HINT = 'The models: SELECT id, portfolio_id, trained_at, active FROM antiban.lead_models.';
