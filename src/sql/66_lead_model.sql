@@ -365,6 +365,8 @@ $$;
 COMMENT ON FUNCTION antiban.rescore_leads(bigint, timestamptz) IS
     'Scores every conversation in antiban.lead_features (or one portfolio''s; for an administrator mapped to portfolios, of those only) again at a time, with each portfolio''s model in force: engagement decays and models change even when no message arrives; each lead takes its conversation''s new score (antiban.apply_lead_scores: a qualifying one is assigned). Returns how many were scored.';
 
+-- Another portfolio's model (for an administrator mapped to portfolios) is
+-- answered as a missing one: ids are no oracle.
 CREATE FUNCTION antiban.activate_lead_model(model bigint) RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
 DECLARE
@@ -372,8 +374,6 @@ DECLARE
 BEGIN
     LOCK TABLE antiban.lead_models IN SHARE ROW EXCLUSIVE MODE;
     SELECT * INTO m FROM antiban.lead_models WHERE id = model;
-    -- another portfolio's model (an administrator mapped to portfolios) is
-    -- answered as a missing one: ids are no oracle
     IF NOT FOUND OR (m.portfolio_id IS NOT NULL AND NOT antiban.may_use_portfolio(m.portfolio_id)) THEN
         RAISE EXCEPTION 'lead model % does not exist', model
             USING ERRCODE = 'undefined_object',
