@@ -4,7 +4,9 @@
 -- portfolio's model or portfolio id is answered exactly as a missing one;
 -- event_order shows a mapped reader the subjects of its own WABAs, numbers,
 -- templates and portfolios, and webhook_changes (not routed to a
--- portfolio, as webhook_events) none.
+-- portfolio, as webhook_events) none; a mapped reader's agent_on_shift,
+-- business_deadline and business_time answer another portfolio's agent as a
+-- missing one.
 \i regress/fixture.sql
 INSERT INTO antiban.portfolios (business_id, name) VALUES ('101', 'Other tenant');
 INSERT INTO antiban.wabas (waba_id, portfolio_id, name) SELECT '300', id, 'Other' FROM antiban.portfolios WHERE business_id = '101';
@@ -31,6 +33,9 @@ INSERT INTO antiban.event_order (subject, event_at, applied_at) VALUES
     ('waba 300 ban', '2030-01-01', '2030-01-01'), ('number 3001 quality', '2030-01-01', '2030-01-01'),
     ('template 300 oferta pt_BR status', '2030-01-01', '2030-01-01'),
     ('portfolio 101 messaging_limit', '2030-01-01', '2030-01-01');
+-- an agent of portfolio 100, with its working hours
+INSERT INTO antiban.agents (portfolio_id, name) VALUES (:portfolio_100, 'Ana') RETURNING id AS agent_100 \gset
+SELECT max(id) + 1000 AS missing_agent FROM antiban.agents \gset
 INSERT INTO antiban.webhook_changes (change_key, field, event_id, applied_at)
 VALUES ('\x01', 'account_update', 1, '2030-01-01');
 SET client_min_messages = warning;
@@ -65,7 +70,13 @@ SELECT active AS private_model_still_active FROM antiban.lead_models WHERE id = 
 SET ROLE fix14sec_reader;
 SELECT subject FROM antiban.event_order ORDER BY 1;
 SELECT count(*) AS webhook_changes_seen FROM antiban.webhook_changes;
+-- another portfolio's agent is answered as a missing one (its shifts and time zone)
+SELECT pg_temp.try('SELECT antiban.agent_on_shift(%s)::text', :missing_agent) AS missing_agent,
+       pg_temp.try('SELECT antiban.agent_on_shift(%s)::text', :agent_100) AS other_portfolios_agent;
+SELECT pg_temp.try('SELECT antiban.business_deadline(%s, antiban.now(), ''1 hour'')::text', :agent_100) AS deadline,
+       pg_temp.try('SELECT antiban.business_time(%s, antiban.now(), antiban.now() + ''1 day'')::text', :agent_100) AS elapsed;
 RESET ROLE;
+SELECT antiban.agent_on_shift(:agent_100) IS NOT NULL AS unmapped_asks_any_agent;
 -- an unmapped administrator still sees and uses everything
 SELECT count(*) AS event_order_rows, (SELECT count(*) FROM antiban.webhook_changes) AS webhook_changes_rows
 FROM antiban.event_order;

@@ -10,6 +10,7 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -117,9 +118,13 @@ lead_hours_load(AgentHours *hours, int64 *agent_ids, int n)
 	}
 }
 
-/* One agent's zone and shifts, for the SQL functions below. */
+/*
+ * One agent's zone and shifts, for the SQL functions below.  An agent of a
+ * portfolio the caller may not use is answered as a missing one: its shifts
+ * and time zone are its portfolio's (ids are no oracle).
+ */
 static void
-agent_hours(int64 agent, AgentHours *h)
+agent_hours(int64 agent, AgentHours *h, NumbersCache *c, Oid caller)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			types[1] = {INT8OID};
@@ -128,10 +133,12 @@ agent_hours(int64 agent, AgentHours *h)
 	char	   *zone;
 
 	if (plan == NULL)
-		plan = privileged_prepare("SELECT time_zone FROM antiban.agents WHERE id = $1", 1, types);
+		plan = privileged_prepare("SELECT time_zone, portfolio_id FROM antiban.agents WHERE id = $1", 1, types);
 	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "antiban: could not read agent");
-	if (SPI_processed == 0)
+	if (SPI_processed == 0 ||
+		!tenancy_may_use_portfolio(c, caller,
+								   DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull))))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("unknown agent " INT64_FORMAT, agent),
@@ -155,10 +162,12 @@ ask(int64 agent, HoursQuestion q, TimestampTz a, TimestampTz b, int64 business)
 	AgentHours	h;
 	Datum		result;
 	LocalClock	clock;
+	NumbersCache *c = numbers_cache_get();
+	Oid			caller = GetUserId();
 
 	lead_privileged_begin(&priv);
 	SPI_connect();
-	agent_hours(agent, &h);
+	agent_hours(agent, &h, c, caller);
 	clock.offset = zone_offset;
 	clock.arg = h.zone;
 	switch (q)

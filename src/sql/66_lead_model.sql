@@ -209,7 +209,7 @@ CREATE FUNCTION antiban.lead_score(model bigint, features int4[], feature_values
 RETURNS antiban.lead_score
 AS 'MODULE_PATHNAME', 'antiban_lead_score' LANGUAGE C STABLE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION antiban.lead_score(bigint, int4[], float4[], antiban.lead_engagement, timestamptz) IS
-    'A lead''s score with a model, from its stored features and engagement read at a time: 0-100 and the reasons (antiban.lead_reasons each way, in antiban.lead_reason_language). Backends keep a few models in memory: scoring a million leads in one statement reads each model once.';
+    'A lead''s score with a model, from its stored features and engagement read at a time: 0-100 and the reasons (antiban.lead_reasons each way, in antiban.lead_reason_language). Backends keep a few models in memory: scoring a million leads in one statement reads each model once. Another portfolio''s model (one the caller may not use) is answered as a missing one.';
 
 CREATE FUNCTION antiban.lead_vector(features int4[], feature_values float4[], engagement antiban.lead_engagement,
                                     at timestamptz, model bigint DEFAULT NULL)
