@@ -6,7 +6,7 @@
 -- templates and portfolios, and webhook_changes (not routed to a
 -- portfolio, as webhook_events) none; a mapped reader's agent_on_shift,
 -- business_deadline and business_time answer another portfolio's agent as a
--- missing one.
+-- missing one; journal_stats() (install-wide) is NULL for it.
 \i regress/fixture.sql
 INSERT INTO antiban.portfolios (business_id, name) VALUES ('101', 'Other tenant');
 INSERT INTO antiban.wabas (waba_id, portfolio_id, name) SELECT '300', id, 'Other' FROM antiban.portfolios WHERE business_id = '101';
@@ -70,13 +70,16 @@ SELECT active AS private_model_still_active FROM antiban.lead_models WHERE id = 
 SET ROLE fix14sec_reader;
 SELECT subject FROM antiban.event_order ORDER BY 1;
 SELECT count(*) AS webhook_changes_seen FROM antiban.webhook_changes;
+-- the decision journal counts every tenant's decisions: install-wide, not shown
+SELECT j IS NULL AS journal_stats_hidden FROM antiban.journal_stats() j;
 -- another portfolio's agent is answered as a missing one (its shifts and time zone)
 SELECT pg_temp.try('SELECT antiban.agent_on_shift(%s)::text', :missing_agent) AS missing_agent,
        pg_temp.try('SELECT antiban.agent_on_shift(%s)::text', :agent_100) AS other_portfolios_agent;
 SELECT pg_temp.try('SELECT antiban.business_deadline(%s, antiban.now(), ''1 hour'')::text', :agent_100) AS deadline,
        pg_temp.try('SELECT antiban.business_time(%s, antiban.now(), antiban.now() + ''1 day'')::text', :agent_100) AS elapsed;
 RESET ROLE;
-SELECT antiban.agent_on_shift(:agent_100) IS NOT NULL AS unmapped_asks_any_agent;
+SELECT antiban.agent_on_shift(:agent_100) IS NOT NULL AS unmapped_asks_any_agent,
+       (SELECT j IS NOT NULL FROM antiban.journal_stats() j) AS unmapped_reads_journal_stats;
 -- an unmapped administrator still sees and uses everything
 SELECT count(*) AS event_order_rows, (SELECT count(*) FROM antiban.webhook_changes) AS webhook_changes_rows
 FROM antiban.event_order;
