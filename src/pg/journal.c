@@ -508,7 +508,12 @@ antiban_flush_journal(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(antiban_journal_stats);
 
-/* antiban.journal_stats(): buffered, flushed and directly written records. */
+/*
+ * antiban.journal_stats(): buffered, flushed and directly written records.
+ * Install-wide figures of no portfolio (every tenant's decisions counted
+ * together): a role mapped to portfolios gets NULL, as the dashboard and
+ * /metrics show them to unmapped roles only.
+ */
 Datum
 antiban_journal_stats(PG_FUNCTION_ARGS)
 {
@@ -517,8 +522,12 @@ antiban_journal_stats(PG_FUNCTION_ARGS)
 	bool		nulls[5] = {0};
 	static const char *const shutdown_names[] = {"unknown", "clean", "crashed"};
 	uint64		head, tail;
+	NumbersCache *c;
 
 	antiban_require_loaded();
+	c = numbers_cache_get();
+	if (tenancy_scope(c, GetUserId(), palloc0(sizeof(bool) * Max(c->nportfolios, 1))))
+		PG_RETURN_NULL();
 	head = pg_atomic_read_u64(&ring->head);
 	tail = pg_atomic_read_u64(&ring->tail);
 	desc = result_desc(fcinfo);

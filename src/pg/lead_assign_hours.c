@@ -117,7 +117,11 @@ lead_hours_load(AgentHours *hours, int64 *agent_ids, int n)
 	}
 }
 
-/* One agent's zone and shifts, for the SQL functions below. */
+/*
+ * One agent's zone and shifts, for the SQL functions below.  An agent of a
+ * portfolio the caller may not use is answered as a missing one: its shifts
+ * and time zone are its portfolio's (ids are no oracle).
+ */
 static void
 agent_hours(int64 agent, AgentHours *h)
 {
@@ -128,10 +132,11 @@ agent_hours(int64 agent, AgentHours *h)
 	char	   *zone;
 
 	if (plan == NULL)
-		plan = privileged_prepare("SELECT time_zone FROM antiban.agents WHERE id = $1", 1, types);
+		plan = privileged_prepare("SELECT time_zone, portfolio_id FROM antiban.agents WHERE id = $1", 1, types);
 	if (SPI_execute_plan(plan, args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "antiban: could not read agent");
-	if (SPI_processed == 0)
+	if (SPI_processed == 0 ||
+		!tenancy_may_use_portfolio(DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull))))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("unknown agent " INT64_FORMAT, agent),

@@ -18,6 +18,7 @@
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/jsonb.h"
@@ -279,6 +280,24 @@ lead_score_stored(const LeadModelEntry *m, const LeadEntry *stored, int n, const
 	pfree(x);
 }
 
+/*
+ * A model for the SQL caller: a portfolio's own model only for a role that
+ * may use that portfolio (the default models, of no portfolio, for anyone).
+ * Another portfolio's model is answered exactly as a missing one, so its id,
+ * weights and terms are no oracle (antiban.lead_models has row-level
+ * security; these functions read it with antiban's rights).
+ */
+static const LeadModelEntry *
+caller_model(int64 id)
+{
+	const LeadModelEntry *m = lead_model_get(id);
+
+	if (m->portfolio_id != 0 &&
+		!tenancy_may_use_portfolio(m->portfolio_id))
+		unknown_model(id);
+	return m;
+}
+
 static int64
 model_arg(FunctionCallInfo fcinfo)
 {
@@ -299,7 +318,7 @@ PG_FUNCTION_INFO_V1(antiban_lead_score);
 Datum
 antiban_lead_score(PG_FUNCTION_ARGS)
 {
-	const LeadModelEntry *m = lead_model_get(model_arg(fcinfo));
+	const LeadModelEntry *m = caller_model(model_arg(fcinfo));
 	LeadVec		stored;
 	LeadEngagement e;
 	LeadScoreResult r;
@@ -333,7 +352,7 @@ Datum
 antiban_lead_vector(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	const LeadModelEntry *m = PG_ARGISNULL(4) ? NULL : lead_model_get(PG_GETARG_INT64(4));
+	const LeadModelEntry *m = PG_ARGISNULL(4) ? NULL : caller_model(PG_GETARG_INT64(4));
 	LeadVec		stored;
 	LeadEngagement e;
 	LeadEntry  *x;

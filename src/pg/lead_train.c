@@ -567,6 +567,11 @@ check_arguments(double held_out, bool has_c, double c)
 				 errhint("Leave it NULL to choose it by cross-validation.")));
 }
 
+/*
+ * The portfolio must exist and be one the caller may use: an administrator
+ * mapped to portfolios trains on (and learns the outcome counts of) its own
+ * portfolios only, and another's is answered as a missing one.
+ */
 static void
 check_portfolio(int64 portfolio)
 {
@@ -575,7 +580,7 @@ check_portfolio(int64 portfolio)
 							  1, (Oid[]) {INT8OID},
 							  (Datum[]) {Int64GetDatum(portfolio)}, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "antiban: could not read antiban.portfolios");
-	if (SPI_processed == 0)
+	if (SPI_processed == 0 || !tenancy_may_use_portfolio(portfolio))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("portfolio %lld does not exist", (long long) portfolio),

@@ -985,13 +985,20 @@ reach_ensure_loaded(NumbersCache *c, const CachedPortfolio *p, TimestampTz now)
 
 PG_FUNCTION_INFO_V1(antiban_portfolio_usage);
 
-/* antiban.portfolio_usage(): unique users counted per portfolio right now (in this session's clock domain). */
+/*
+ * antiban.portfolio_usage(): unique users counted per portfolio right now (in
+ * this session's clock domain).  A role mapped to portfolios gets its own
+ * portfolios' rows only (GetUserId(): the caller, or antiban_owner inside
+ * antiban's own SECURITY DEFINER code, which campaign pacing runs in).
+ */
 Datum
 antiban_portfolio_usage(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	NumbersCache *c = numbers_cache_get();
 	TimestampTz now = antiban_now();
+	bool	   *allowed = palloc0(sizeof(bool) * Max(c->nportfolios, 1));
+	bool		restricted = tenancy_scope(c, GetUserId(), allowed);
 
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < c->nportfolios; i++)
@@ -1003,6 +1010,8 @@ antiban_portfolio_usage(PG_FUNCTION_ARGS)
 		int64		used;
 		TimestampTz ready;
 
+		if (restricted && !allowed[i])
+			continue;
 		reach_ensure_loaded(c, p, now);
 		slot = slot_for(c->instance, p->id);
 		LWLockAcquire(slot_lock(slot), LW_EXCLUSIVE);

@@ -153,10 +153,8 @@ $$;
 COMMENT ON FUNCTION antiban.clear_secret(antiban.secret_kind, text) IS
     'Remove a secret (antiban_admin): an access token with its WABA id, or the app secret / verify token without. Returns false when none was set. An administrator mapped to portfolios clears only its portfolios'' WABAs'' access tokens (another portfolio''s WABA is unknown; the app secret and verify token are refused).';
 
-CREATE VIEW antiban.secrets_status AS
-SELECT s.kind, w.waba_id, s.updated_at, length(s.value) AS length
-FROM antiban.secrets s LEFT JOIN antiban.wabas w ON w.id = s.waba_id;
-COMMENT ON VIEW antiban.secrets_status IS 'Which secrets are set and when, never their values.';
+-- (antiban.secrets_status, which secrets are set, is in 11_tenancy.sql: it
+-- shows a role mapped to portfolios its own WABAs' secrets only.)
 
 -- Backends cache numbers and portfolios; any change reloads every cache at commit.
 CREATE FUNCTION antiban.config_changed() RETURNS trigger

@@ -152,6 +152,19 @@ AS 'MODULE_PATHNAME', 'antiban_my_portfolios' LANGUAGE C STABLE;
 COMMENT ON FUNCTION antiban.my_portfolios() IS
     'The portfolio ids the current role may use in this session, through antiban.role_portfolios (its own rows and those of the roles it is a member of, and those of the session''s login: both when both are mapped); NULL when it is not restricted. An empty array: none (an unmapped app, reader or analyst once any role is mapped). Superuser status does not count as membership.';
 
+-- Which secrets are set, never their values.  With its owner's rights (no
+-- role reads antiban.secrets), so it filters by the caller's portfolios
+-- itself: a role mapped to portfolios sees the secrets of its own WABAs
+-- only (not another's WABA ids or token lengths, nor the install-wide app
+-- secret and verify token).  security_barrier: a caller's function in an
+-- outer WHERE runs only on the rows shown.
+CREATE VIEW antiban.secrets_status WITH (security_barrier) AS
+SELECT s.kind, w.waba_id, s.updated_at, length(s.value) AS length
+FROM antiban.secrets s LEFT JOIN antiban.wabas w ON w.id = s.waba_id
+WHERE (SELECT antiban.my_portfolios()) IS NULL OR w.portfolio_id = ANY ((SELECT antiban.my_portfolios())::bigint[]);
+COMMENT ON VIEW antiban.secrets_status IS
+    'Which secrets are set and when, and their length, never their values. A role mapped to portfolios sees its own WABAs'' access tokens only.';
+
 CREATE FUNCTION antiban.caller_number_portfolio(phone_number_id text) RETURNS bigint
 AS 'MODULE_PATHNAME', 'antiban_caller_number_portfolio' LANGUAGE C STABLE;
 COMMENT ON FUNCTION antiban.caller_number_portfolio(text) IS

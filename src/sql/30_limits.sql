@@ -80,7 +80,7 @@ CREATE FUNCTION antiban.portfolio_usage_raw(
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'antiban_portfolio_usage' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.portfolio_usage_raw() IS
-    'Unique users counted per portfolio over the moving 24 h, from shared memory.';
+    'Unique users counted per portfolio over the moving 24 h, from shared memory. A role mapped to portfolios gets its own portfolios'' rows only.';
 
 CREATE VIEW antiban.portfolio_usage AS
 SELECT p.business_id, p.name, p.messaging_limit AS tier, u.messaging_limit, u.used,

@@ -55,7 +55,7 @@ CREATE FUNCTION antiban.journal_stats(
     OUT previous_shutdown text)
 AS 'MODULE_PATHNAME', 'antiban_journal_stats' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.journal_stats() IS
-    'The decision journal: records waiting in shared memory, ring size, records stored so far, and records written directly because the ring was full or the caller was outside antiban.database_name; and how the server went down before this start (clean, crashed, or unknown until the writer has looked).';
+    'The decision journal: records waiting in shared memory, ring size, records stored so far, and records written directly because the ring was full or the caller was outside antiban.database_name; and how the server went down before this start (clean, crashed, or unknown until the writer has looked). Install-wide: NULL for a role mapped to portfolios.';
 
 CREATE TABLE antiban.journal_state (
     id              integer PRIMARY KEY CHECK (id = 1),

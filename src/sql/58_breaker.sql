@@ -39,7 +39,8 @@ AS 'MODULE_PATHNAME', 'antiban_circuit_breaker_states' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.circuit_breaker_states() IS
     'The circuit breaker of each Graph API endpoint the senders have called since the server started, from shared memory.';
 
-CREATE VIEW antiban.circuit_breakers AS
+-- With the caller's rights: readers may call circuit_breaker_states().
+CREATE VIEW antiban.circuit_breakers WITH (security_invoker) AS
 SELECT endpoint, state::antiban.breaker_state AS state, consecutive_failures, failed_probes, opened_at,
        next_probe_at, probe_wait, probe_deadline, changed_at, last_failure_at, last_failure,
        unreachable_total, probes_total

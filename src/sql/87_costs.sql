@@ -116,7 +116,9 @@ CREATE TABLE antiban.rates (
 COMMENT ON TABLE antiban.rates IS
     'Price per delivered message on a card, per market and category; volume_after > 0 rows are volume-tier bands (the rate once the portfolio has sent that many charged messages of the category to the market this month). A missing row is n/a.';
 
-CREATE VIEW antiban.rate_card AS
+-- With the caller's rights (readers read rate_cards and rates): no view a
+-- reader may query keeps its owner's rights unless it must (sql/99_catalog).
+CREATE VIEW antiban.rate_card WITH (security_invoker) AS
 SELECT c.currency, c.effective_from, c.effective_until, r.market, r.category,
        antiban.tier_label(r.volume_after,
            lead(r.volume_after) OVER (PARTITION BY r.card_id, r.market, r.category ORDER BY r.volume_after)) AS tier,

@@ -32,7 +32,11 @@ CREATE INDEX webhook_events_pending ON antiban.webhook_events (received_at) WHER
 -- Tenancy: these views keep their owner's rights (statistics, partial
 -- indexes), so each filters by the caller's portfolios itself, as the
 -- policies would: an operator (no mapping) sees the whole install, a
--- tenant's BI (a reader mapped to portfolios) only its own.
+-- tenant's BI (a reader mapped to portfolios) only its own.  Each is a
+-- security_barrier view: without it the planner may run a caller's cheap
+-- function from an outer WHERE below the view's own filter, on every
+-- tenant's rows (sql/22_tester14b_leaky_views; sql/99_catalog checks every
+-- owner-rights view).
 CREATE FUNCTION antiban.my_phone_numbers() RETURNS text[]
 LANGUAGE sql STABLE
 BEGIN ATOMIC
@@ -46,15 +50,21 @@ COMMENT ON FUNCTION antiban.my_phone_numbers() IS
 
 -- Waiting and in-flight messages only, each branch matching one partial
 -- index's predicate exactly, so the planner never needs the whole table.
-CREATE VIEW antiban.outbox_live AS
-SELECT o.phone_number_id, o.state, o.queued_at, o.created_at, o.not_before
-FROM antiban.outbox o WHERE o.state IN ('queued', 'retry_wait') AND ((SELECT antiban.my_portfolios()) IS NULL OR o.portfolio_id = ANY ((SELECT antiban.my_portfolios())::bigint[]))
-UNION ALL
-SELECT o.phone_number_id, o.state, o.queued_at, o.created_at, o.not_before
-FROM antiban.outbox o WHERE o.state = 'sending' AND ((SELECT antiban.my_portfolios()) IS NULL OR o.portfolio_id = ANY ((SELECT antiban.my_portfolios())::bigint[]))
-UNION ALL
-SELECT o.phone_number_id, o.state, o.queued_at, o.created_at, o.not_before
-FROM antiban.outbox o WHERE o.state = 'unknown' AND ((SELECT antiban.my_portfolios()) IS NULL OR o.portfolio_id = ANY ((SELECT antiban.my_portfolios())::bigint[]));
+-- security_barrier (as every view here): the caller's own conditions run
+-- only on the rows the view shows, never on another portfolio's.  A
+-- barrier on a bare UNION ALL would not hold (the planner flattens it into
+-- its branches and pushes the caller's conditions into each, beside the
+-- portfolio filter), hence the sub-select around it.
+CREATE VIEW antiban.outbox_live WITH (security_barrier) AS
+SELECT l.phone_number_id, l.state, l.queued_at, l.created_at, l.not_before
+FROM (SELECT o.phone_number_id, o.state, o.queued_at, o.created_at, o.not_before
+      FROM antiban.outbox o WHERE o.state IN ('queued', 'retry_wait') AND ((SELECT antiban.my_portfolios()) IS NULL OR o.portfolio_id = ANY ((SELECT antiban.my_portfolios())::bigint[]))
+      UNION ALL
+      SELECT o.phone_number_id, o.state, o.queued_at, o.created_at, o.not_before
+      FROM antiban.outbox o WHERE o.state = 'sending' AND ((SELECT antiban.my_portfolios()) IS NULL OR o.portfolio_id = ANY ((SELECT antiban.my_portfolios())::bigint[]))
+      UNION ALL
+      SELECT o.phone_number_id, o.state, o.queued_at, o.created_at, o.not_before
+      FROM antiban.outbox o WHERE o.state = 'unknown' AND ((SELECT antiban.my_portfolios()) IS NULL OR o.portfolio_id = ANY ((SELECT antiban.my_portfolios())::bigint[]))) l;
 COMMENT ON VIEW antiban.outbox_live IS
     'Outbox rows waiting (queued, retry_wait) or in flight (sending, unknown), read through partial indexes: cheap however large the outbox is. A role mapped to portfolios sees its own.';
 
@@ -71,7 +81,7 @@ COMMENT ON FUNCTION antiban.nominal_rate(antiban.throughput_level, double precis
 
 -- ---- the panels ----
 
-CREATE VIEW antiban.dashboard_numbers AS
+CREATE VIEW antiban.dashboard_numbers WITH (security_barrier) AS
 SELECT n.phone_number_id, n.display_phone_number, w.waba_id, p.business_id,
        n.health, n.mode, n.mode_since, n.mode_forced, n.hard_block,
        n.quality_rating, n.previous_quality, n.quality_changed_at, n.status, n.can_send_message,
@@ -91,7 +101,7 @@ ORDER BY n.phone_number_id;
 COMMENT ON VIEW antiban.dashboard_numbers IS
     'Dashboard: every number with its health, mode, quality, status, allowed rate and throughput bucket (fill 1 = idle; granted and denied count tokens since the bucket was created, so a rate is their change between two reads).';
 
-CREATE VIEW antiban.dashboard_queue AS
+CREATE VIEW antiban.dashboard_queue WITH (security_barrier) AS
 SELECT coalesce(l.phone_number_id, '(not yet chosen)') AS phone_number_id,
        count(*) FILTER (WHERE l.state = 'queued') AS queued,
        count(*) FILTER (WHERE l.state = 'retry_wait') AS retry_wait,
@@ -106,7 +116,7 @@ ORDER BY 1;
 COMMENT ON VIEW antiban.dashboard_queue IS
     'Dashboard: messages waiting (queued, retry_wait) and in flight (sending, unknown) per sending number, the age of the oldest waiting one and when the next is due.';
 
-CREATE VIEW antiban.dashboard_errors AS
+CREATE VIEW antiban.dashboard_errors WITH (security_barrier) AS
 SELECT e.code, a.action, a.meaning, e.last_hour, e.last_24h, e.numbers, e.last_at
 FROM (SELECT e.code,
              count(*) FILTER (WHERE e.at > c.now - interval '1 hour') AS last_hour,
@@ -123,7 +133,7 @@ ORDER BY e.last_hour DESC, e.last_24h DESC, e.code;
 COMMENT ON VIEW antiban.dashboard_errors IS
     'Dashboard: Cloud API errors of the last 24 h by code, with what antiban does about each (antiban.error_action) and how many numbers saw it.';
 
-CREATE VIEW antiban.dashboard_alerts AS
+CREATE VIEW antiban.dashboard_alerts WITH (security_barrier) AS
 SELECT a.id, a.created_at, a.severity, a.phone_number_id, a.kind, a.subject, a.detail,
        a.acknowledged_at, a.acknowledged_by
 FROM antiban.alerts a
@@ -136,7 +146,7 @@ LIMIT 200;
 COMMENT ON VIEW antiban.dashboard_alerts IS
     'Dashboard: open alerts, most severe and newest first, then those acknowledged in the last 24 h (at most 200). Acknowledge with antiban.acknowledge_alert(id).';
 
-CREATE VIEW antiban.dashboard_budget AS
+CREATE VIEW antiban.dashboard_budget WITH (security_barrier) AS
 SELECT p.business_id, p.name, p.messaging_limit AS tier,
        coalesce(u.messaging_limit, antiban.tier_limit(p.messaging_limit)) AS messaging_limit,
        coalesce(u.used, 0) AS used,
@@ -156,7 +166,7 @@ COMMENT ON VIEW antiban.dashboard_budget IS
 
 -- Health changes and quality observations of the last 24 h, oldest first:
 -- the chart draws health as steps and marks each quality change.
-CREATE VIEW antiban.dashboard_quality AS
+CREATE VIEW antiban.dashboard_quality WITH (security_barrier) AS
 WITH clock AS (SELECT antiban.now() AS now)
 SELECT h.phone_number_id, h.at, h.health_before, h.health_after AS health, NULL::text AS quality_rating,
        h.mode_after::text AS mode, 'health' AS source
@@ -171,7 +181,7 @@ ORDER BY 2, 1;
 COMMENT ON VIEW antiban.dashboard_quality IS
     'Dashboard: every change of a number''s health (with the health before it) and every quality rating observed, over the last 24 h, oldest first.';
 
-CREATE VIEW antiban.dashboard_webhooks AS
+CREATE VIEW antiban.dashboard_webhooks WITH (security_barrier) AS
 WITH clock AS (SELECT antiban.now() AS now),
 recent AS (
     SELECT count(*) AS last_5min,
@@ -199,7 +209,7 @@ COMMENT ON VIEW antiban.dashboard_webhooks IS
 -- that is due and not claimed (senders), the last health evaluation
 -- (monitor).  How many processes run is shown only to roles that may read
 -- other sessions in pg_stat_activity (pg_read_all_stats): NULL otherwise.
-CREATE VIEW antiban.dashboard_workers AS
+CREATE VIEW antiban.dashboard_workers WITH (security_barrier) AS
 WITH clock AS (SELECT antiban.now() AS now),
 seen AS (
     -- the install's workers and their backlog: the operator's, not a mapped role's
@@ -302,7 +312,7 @@ COMMENT ON FUNCTION antiban.prom_label(text, text) IS
 -- Every metric that comes from the database, one row per sample, grouped by
 -- name.  The receiver prints HELP and TYPE once per name and adds its own
 -- (requests, ingest time, scrape time).
-CREATE VIEW antiban.prometheus_metrics AS
+CREATE VIEW antiban.prometheus_metrics WITH (security_barrier) AS
 WITH clock AS (SELECT antiban.now() AS now),
 live AS (
     SELECT coalesce(l.phone_number_id, '') AS number, l.state::text AS state, count(*) AS messages,

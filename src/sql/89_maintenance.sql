@@ -313,7 +313,10 @@ $$;
 COMMENT ON FUNCTION antiban.maintenance_job_runs() IS
     'Each antiban maintenance job: its schedule, whether active, its last run (start, end, status, message) and how many runs failed, from pg_cron''s tables.';
 
-CREATE VIEW antiban.maintenance_runs AS SELECT * FROM antiban.maintenance_job_runs();
+-- maintenance_job_runs() reads pg_cron's tables as the caller whatever the
+-- view's rights; security_barrier as every owner-rights view a reader may
+-- read (sql/99_catalog).
+CREATE VIEW antiban.maintenance_runs WITH (security_barrier) AS SELECT * FROM antiban.maintenance_job_runs();
 COMMENT ON VIEW antiban.maintenance_runs IS
     'Each antiban maintenance job and its last run (pg_cron''s cron.job and cron.job_run_details, for the current role''s jobs).';
 

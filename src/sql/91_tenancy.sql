@@ -105,6 +105,24 @@ BEGIN
             EXECUTE format('CREATE POLICY portfolio_scope ON %s USING (%s OR %s)', t.rel, scope, parents);
         END IF;
     END LOOP;
+    -- What webhooks applied, by a subject or a key with no portfolio column:
+    -- event_order names a WABA, a number, a template (by its WABA) or a
+    -- portfolio in its subject ('waba <id> ...', 'number <id> quality',
+    -- 'template <waba id> ...', 'portfolio <business id> messaging_limit'),
+    -- so a mapped role sees the rows of its own (the parents read under
+    -- their own policies); webhook_changes holds only a hash of the change
+    -- and the raw event it came from, which is not routed to a portfolio
+    -- (as webhook_events): mapped roles see none.
+    ALTER TABLE antiban.event_order ENABLE ROW LEVEL SECURITY;
+    EXECUTE format($p$CREATE POLICY portfolio_scope ON antiban.event_order USING (%s OR
+        CASE split_part(subject, ' ', 1)
+            WHEN 'waba' THEN split_part(subject, ' ', 2) IN (SELECT w.waba_id FROM antiban.wabas w)
+            WHEN 'template' THEN split_part(subject, ' ', 2) IN (SELECT w.waba_id FROM antiban.wabas w)
+            WHEN 'number' THEN split_part(subject, ' ', 2) IN (SELECT n.phone_number_id FROM antiban.numbers n)
+            WHEN 'portfolio' THEN split_part(subject, ' ', 2) IN (SELECT p.business_id FROM antiban.portfolios p)
+            ELSE false END)$p$, scope);
+    ALTER TABLE antiban.webhook_changes ENABLE ROW LEVEL SECURITY;
+    EXECUTE format('CREATE POLICY portfolio_scope ON antiban.webhook_changes USING (%s)', scope);
     -- antiban's own code sees every row, with no filter at all: a policy that
     -- is constant true folds away, so the workers' and decide's queries keep
     -- their index scans (enum comparisons are not leakproof: behind a row
@@ -133,7 +151,9 @@ GRANT SELECT ON antiban.recipient_reach, antiban.recipient_facts, antiban.lead_m
 -- read through the outbox's partial indexes, which a row filter would rule
 -- out (enum comparisons are not leakproof).  Those filter by the caller's
 -- portfolios themselves (88_dashboard.sql): an operator with no mapping sees
--- the whole install, a tenant's BI its own portfolios.
+-- the whole install, a tenant's BI its own portfolios.  Every one of them is
+-- a security_barrier view, so a caller's function in an outer WHERE never
+-- runs below that filter (sql/99_catalog checks every such view).
 DO $$
 DECLARE
     v record;
