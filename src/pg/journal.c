@@ -499,10 +499,14 @@ journal_flush(void)
 
 PG_FUNCTION_INFO_V1(antiban_flush_journal);
 
-/* antiban.flush_journal(): store buffered decisions now; returns how many. */
+/*
+ * antiban.flush_journal(): store buffered decisions now (every portfolio's);
+ * returns how many.
+ */
 Datum
 antiban_flush_journal(PG_FUNCTION_ARGS)
 {
+	tenancy_refuse_install_wide("flush every portfolio's buffered decisions");
 	PG_RETURN_INT64(journal_flush());
 }
 

@@ -9,6 +9,9 @@
  * antiban.unconfirmed_grace for a status webhook and then applies
  * antiban.on_unconfirmed (mark it unknown, or resend).  It matters when no
  * sender runs to do it; when one does, both take rows with SKIP LOCKED.
+ * It settles every portfolio's messages: a tenant's administrator (a role
+ * mapped to portfolios) is refused; the pg_cron job runs as the unmapped
+ * role that scheduled it.
  */
 #include "pg/antiban.h"
 
@@ -21,6 +24,7 @@ PG_FUNCTION_INFO_V1(antiban_reconcile_unconfirmed);
 Datum
 antiban_reconcile_unconfirmed(PG_FUNCTION_ARGS)
 {
+	tenancy_refuse_install_wide("settle every portfolio's unconfirmed messages");
 	SPI_connect();
 	sender_reconcile(NULL);
 	SPI_finish();

@@ -442,10 +442,17 @@ antiban_config_changed_trigger(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(antiban_reload_config);
 
-/* antiban.reload_config(): make every backend re-read numbers, portfolios and templates. */
+/*
+ * antiban.reload_config(): make every backend re-read numbers, portfolios
+ * and templates (every portfolio's: not a tenant administrator's to do).
+ * The install script calls it too, as the superuser who installs, where
+ * the check could not read the mapping yet (0.1.0's has no antiban_owner).
+ */
 Datum
 antiban_reload_config(PG_FUNCTION_ARGS)
 {
+	if (!creating_extension)
+		tenancy_refuse_install_wide("reload every backend's configuration");
 	antiban_config_changed();
 	templates_bump_pending = true;
 	PG_RETURN_VOID();

@@ -336,6 +336,24 @@ $$;
 COMMENT ON FUNCTION antiban.person_of_request(text, text) IS
     'Internal (export_person, erase_person): the person an identifier names in the portfolio of a number, the persons merged into them, every key that names them, their contacts and leads; an error for an unknown number or person, and for a number of a portfolio the caller may not use (insufficient_privilege, antiban.caller_number_portfolio).';
 
+-- The decisions of a request's person: antiban.decisions names no
+-- portfolio, only the number it chose, so the same phone's decisions in
+-- another portfolio must not be exported or erased with these.  A decision
+-- is the portfolio's when its number is one of the portfolio's numbers now;
+-- one that chose no number (phone_number_id NULL) names no portfolio, and
+-- is the person's only when the install has this one portfolio alone.
+CREATE FUNCTION antiban.decisions_of_request(portfolio bigint, keys text[]) RETURNS SETOF antiban.decisions
+LANGUAGE sql STABLE AS $$
+    SELECT d.* FROM antiban.decisions d
+    WHERE antiban.recipient_key(d.recipient) = ANY (keys)
+      AND (d.phone_number_id IN (SELECT n.phone_number_id FROM antiban.numbers n JOIN antiban.wabas w ON w.id = n.waba_id
+                                 WHERE w.portfolio_id = decisions_of_request.portfolio)
+           OR (d.phone_number_id IS NULL
+               AND NOT EXISTS (SELECT 1 FROM antiban.portfolios p WHERE p.id <> decisions_of_request.portfolio)))
+$$;
+COMMENT ON FUNCTION antiban.decisions_of_request(bigint, text[]) IS
+    'Internal (export_person, erase_person): the decisions about these recipient keys made with one of this portfolio''s numbers, and those that chose no number only when the install has no other portfolio (they name no portfolio). Never another portfolio''s decisions about the same phone.';
+
 CREATE FUNCTION antiban.export_person(recipient text, phone_number_id text) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, antiban, pg_temp
@@ -368,15 +386,15 @@ BEGIN
         'messages', (SELECT jsonb_agg(to_jsonb(o) ORDER BY o.id) FROM antiban.outbox o
                      WHERE o.person_id = ANY (r.persons)
                         OR (o.portfolio_id = r.portfolio AND antiban.recipient_key(o.recipient) = ANY (r.keys))),
-        'decisions', (SELECT jsonb_agg(to_jsonb(d) ORDER BY d.decided_at, d.id) FROM antiban.decisions d
-                      WHERE antiban.recipient_key(d.recipient) = ANY (r.keys)),
+        'decisions', (SELECT jsonb_agg(to_jsonb(d) ORDER BY d.decided_at, d.id)
+                      FROM antiban.decisions_of_request(r.portfolio, r.keys) d),
         'leads', (SELECT jsonb_agg(to_jsonb(l) ORDER BY l.id) FROM antiban.leads l WHERE l.id = ANY (r.lead_ids)),
         'lead_events', (SELECT jsonb_agg(to_jsonb(e) ORDER BY e.id) FROM antiban.lead_events e
                         WHERE e.lead_id = ANY (r.lead_ids)));
 END
 $$;
 COMMENT ON FUNCTION antiban.export_person(text, text) IS
-    'Everything antiban holds on the person the recipient names in the portfolio of this number (LGPD art. 18, GDPR art. 15), as one jsonb: the person and merged persons, identifiers, consent and its history, contact, messages received and sent, stop reviews, per-identifier facts, decisions and leads. Raw webhook bodies are not searched: they are deleted after retention.webhook_events (antiban.settings). Admin only; an error names an unknown number or person. An administrator mapped to portfolios exports only its portfolios'' persons: another portfolio''s number is refused (insufficient_privilege).';
+    'Everything antiban holds on the person the recipient names in the portfolio of this number (LGPD art. 18, GDPR art. 15), as one jsonb: the person and merged persons, identifiers, consent and its history, contact, messages received and sent, stop reviews, per-identifier facts, decisions and leads. Decisions are the portfolio''s: those made with its numbers, and those that chose no number only in an install with a single portfolio (antiban.decisions names no portfolio), never another portfolio''s about the same phone. Raw webhook bodies are not searched: they are deleted after retention.webhook_events (antiban.settings). Admin only; an error names an unknown number or person. An administrator mapped to portfolios exports only its portfolios'' persons: another portfolio''s number is refused (insufficient_privilege).';
 
 CREATE FUNCTION antiban.erase_person(recipient text, phone_number_id text) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -423,7 +441,7 @@ BEGIN
     WHERE (o.person_id = ANY (r.persons) OR (o.portfolio_id = r.portfolio AND antiban.recipient_key(o.recipient) = ANY (r.keys)))
       AND o.state <> 'sending';
     GET DIAGNOSTICS n = ROW_COUNT; done := done || jsonb_build_object('messages_anonymised', n);
-    DELETE FROM antiban.decisions d WHERE antiban.recipient_key(d.recipient) = ANY (r.keys);
+    DELETE FROM antiban.decisions d WHERE d.id IN (SELECT x.id FROM antiban.decisions_of_request(r.portfolio, r.keys) x);
     GET DIAGNOSTICS n = ROW_COUNT; done := done || jsonb_build_object('decisions_deleted', n);
 
     UPDATE antiban.person_ids SET evidence = NULL WHERE person_id = ANY (r.persons);
@@ -434,4 +452,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.erase_person(text, text) IS
-    'Erase what antiban holds on the person the recipient names in the portfolio of this number (LGPD art. 18, GDPR art. 17): contact, messages'' content and recipient, interactions, reviews, opt-ins and their proofs, decisions, leads. Keeps only their opt-out (recorded now, channel erasure) and the identifiers it applies to, so marketing never reaches them again. A message being sent keeps its recipient until it is done. Admin only; returns what was done. An administrator mapped to portfolios erases only its portfolios'' persons: another portfolio''s number is refused (insufficient_privilege).';
+    'Erase what antiban holds on the person the recipient names in the portfolio of this number (LGPD art. 18, GDPR art. 17): contact, messages'' content and recipient, interactions, reviews, opt-ins and their proofs, decisions (those made with the portfolio''s numbers, and those that chose no number only in an install with a single portfolio: another portfolio''s decisions about the same phone stay), leads. Keeps only their opt-out (recorded now, channel erasure) and the identifiers it applies to, so marketing never reaches them again. A message being sent keeps its recipient until it is done. Admin only; returns what was done. An administrator mapped to portfolios erases only its portfolios'' persons: another portfolio''s number is refused (insufficient_privilege).';

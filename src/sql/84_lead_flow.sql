@@ -471,6 +471,7 @@ DECLARE
     made record;
     ev record;
 BEGIN
+    PERFORM antiban.refuse_install_wide('process every portfolio''s queued lead events');
     IF max_events IS NULL OR max_events < 1 THEN
         RAISE EXCEPTION 'max_events must be at least 1, not %', coalesce(max_events::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value',

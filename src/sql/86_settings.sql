@@ -15,7 +15,7 @@ CREATE TABLE antiban.settings (
                   ELSE value ~ '^[0-9]+ *(second|minute|hour|day|week|month|year)s?$' END)
 );
 COMMENT ON TABLE antiban.settings IS
-    'Settings of antiban''s maintenance jobs and of the monitor''s pricing poll: UPDATE antiban.settings SET value = ''60 days'' WHERE name = ''retention.webhook_events''.';
+    'Settings of antiban''s maintenance jobs and of the monitor''s pricing poll: UPDATE antiban.settings SET value = ''60 days'' WHERE name = ''retention.webhook_events''. They act on every portfolio: an administrator mapped to portfolios may not change them (insufficient_privilege).';
 
 INSERT INTO antiban.settings (name, value, kind, description) VALUES
     ('retention.webhook_events', '30 days', 'interval', 'Stored webhook bodies older than this are deleted (their effects stay).'),
@@ -29,6 +29,23 @@ INSERT INTO antiban.settings (name, value, kind, description) VALUES
     ('retention.max_rows_per_run', '200000', 'integer', 'Most rows one retention run deletes per table; the next run goes on.'),
     ('pricing.poll_interval', '1 day', 'interval', 'How often the monitor asks Meta for pricing_analytics (per WABA, within the management rate limit).'),
     ('pricing.poll_lookback', '3 days', 'interval', 'How far back each pricing poll reaches again (Meta''s figures for recent days still move).');
+
+-- Settings are the whole install's (a retention window deletes every
+-- portfolio's rows): a tenant's administrator, mapped to portfolios, reads
+-- them but may not change them.  A statement trigger, so the refusal does
+-- not depend on which rows a WHERE picks.  SECURITY DEFINER only to call
+-- the check, which judges the caller (the outer user).
+CREATE FUNCTION antiban.settings_install_wide() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+    PERFORM antiban.refuse_install_wide('change antiban.settings, which are the whole install''s');
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION antiban.settings_install_wide() IS
+    'Statement trigger on antiban.settings: refuses (insufficient_privilege) any change by a role mapped to portfolios (antiban.role_portfolios): the settings, retention windows among them, act on every portfolio.';
+CREATE TRIGGER install_wide BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON antiban.settings
+    FOR EACH STATEMENT EXECUTE FUNCTION antiban.settings_install_wide();
 
 CREATE FUNCTION antiban.setting(name text) RETURNS text
 LANGUAGE sql STABLE

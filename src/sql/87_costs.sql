@@ -153,6 +153,7 @@ DECLARE
     unknown text;
     markets integer;
 BEGIN
+    PERFORM antiban.refuse_install_wide('load a rate card (every portfolio''s prices)');
     IF effective IS NULL OR extract(day FROM effective) <> 1 THEN
         RAISE EXCEPTION 'a rate card takes effect on the first day of a month, not on %', coalesce(effective::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value',
@@ -211,6 +212,7 @@ DECLARE
     bad record;
     bands integer;
 BEGIN
+    PERFORM antiban.refuse_install_wide('load volume tiers (every portfolio''s prices)');
     SELECT c.id INTO card FROM antiban.rate_cards c WHERE c.currency = code AND c.effective_from = effective;
     IF card IS NULL THEN
         RAISE EXCEPTION 'there is no % rate card effective %', code, effective
@@ -603,6 +605,7 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     changed integer;
 BEGIN
+    PERFORM antiban.refuse_install_wide('reprice every portfolio''s messages');
     WITH repriced AS (
         UPDATE antiban.message_costs mc SET
             card_id = u.card_id, card_effective = u.card_effective, tier = u.tier, unit_price = u.unit_price,

@@ -66,6 +66,7 @@ DECLARE
     t record;
     r record;
 BEGIN
+    PERFORM antiban.refuse_install_wide('apply retention to every portfolio''s rows');
     -- the sends rollup first: its log is short, so its retention is too
     PERFORM antiban.fold_send_minutes();
     FOR t IN
@@ -120,6 +121,7 @@ DECLARE
     last_day date := coalesce(until, antiban.now()::date + 1);
     written integer;
 BEGIN
+    PERFORM antiban.refuse_install_wide('roll up every portfolio''s days');
     -- never recount a day whose outbox rows retention may already have deleted
     first_day := greatest(coalesce(since, antiban.now()::date - 1),
                           (antiban.now() - antiban.setting_interval('retention.delivered_outbox'))::date + 2);
@@ -254,6 +256,7 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     j record;
 BEGIN
+    PERFORM antiban.refuse_install_wide('schedule the install''s maintenance jobs');
     PERFORM antiban.require_pg_cron();
     FOR j IN SELECT * FROM antiban.maintenance_jobs() LOOP
         job_name := j.job_name;
@@ -272,6 +275,7 @@ DECLARE
     name text;
     removed integer := 0;
 BEGIN
+    PERFORM antiban.refuse_install_wide('unschedule the install''s maintenance jobs');
     PERFORM antiban.require_pg_cron();
     FOR name IN EXECUTE 'SELECT jobname FROM cron.job WHERE jobname LIKE ''antiban-%'' AND username = current_user' LOOP
         EXECUTE 'SELECT cron.unschedule($1::name)' USING name;

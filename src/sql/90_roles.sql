@@ -211,6 +211,9 @@ GRANT EXECUTE ON FUNCTION antiban.load_rate_card, antiban.load_volume_tiers, ant
     antiban.schedule_maintenance, antiban.unschedule_maintenance, antiban.apply_retention,
     antiban.roll_up_days, antiban.reconcile_unconfirmed TO antiban_admin;
 GRANT UPDATE ON antiban.settings TO antiban_admin;
+-- Those act on every portfolio: each refuses a tenant's administrator (one
+-- mapped to portfolios) through this check, which runs as the caller.
+GRANT EXECUTE ON FUNCTION antiban.refuse_install_wide(text) TO antiban_admin;
 
 -- The lead model: apps score and note events, admins train and activate, readers look.
 GRANT EXECUTE ON FUNCTION antiban.score_conversation, antiban.note_lead_event, antiban.note_lead_events,
@@ -239,6 +242,8 @@ END
 $$;
 GRANT USAGE ON SCHEMA antiban TO antiban_agent;
 GRANT SELECT, INSERT, UPDATE, DELETE ON antiban.agents, antiban.agent_shifts, antiban.lead_routing TO antiban_admin;
+-- (the agents' triggers check a new agent's zone and role as the admin who writes it)
+GRANT EXECUTE ON FUNCTION antiban.check_agent_settings(text, text) TO antiban_admin;
 GRANT EXECUTE ON FUNCTION antiban.set_working_hours, antiban.set_agent_presence, antiban.check_sla,
     antiban.assign_queued TO antiban_admin;
 -- Apps read leads but write them only through functions that keep the rules (upsert_lead finds the
