@@ -48,7 +48,7 @@ CREATE ROLE wide_admin_b LOGIN IN ROLE antiban_admin;
 CREATE ROLE wide_admin_g LOGIN IN ROLE antiban_admin;
 SELECT antiban.grant_portfolio('wide_admin_b', '101') AS mapped;
 INSERT INTO antiban.agents (portfolio_id, name) VALUES (:p100, 'Ana of 100') RETURNING id AS agent_100 \gset
-INSERT INTO antiban.lead_routing (portfolio_id) VALUES (:p100);
+-- (every portfolio has its lead_routing row from its creation)
 
 SET ROLE wide_admin_b;
 -- the whole message, once
@@ -79,7 +79,7 @@ FROM (VALUES ($$INSERT INTO antiban.agents (portfolio_id, name) VALUES ($$ || :p
              ($$INSERT INTO antiban.portfolios (business_id, name) VALUES ('102', 'planted')$$),
              ($$INSERT INTO antiban.agents (portfolio_id, name) VALUES ($$ || :p101 || $$, 'Bia of 101')$$),
              ($$UPDATE antiban.agents SET portfolio_id = $$ || :p100 || $$ WHERE name = 'Bia of 101'$$),
-             ($$INSERT INTO antiban.lead_routing (portfolio_id) VALUES ($$ || :p101 || $$)$$),
+             ($$INSERT INTO antiban.lead_routing (portfolio_id) VALUES ($$ || :p101 || $$) ON CONFLICT (portfolio_id) DO UPDATE SET first_response_sla = '2 minutes'$$),
              ($$UPDATE antiban.lead_routing SET portfolio_id = $$ || :p100 || $$$$),
              ($$UPDATE antiban.lead_routing SET first_response_sla = '1 minute'$$),
              ($$DELETE FROM antiban.agents$$)) AS w(stmt);
