@@ -11,7 +11,9 @@
  * (where the writer runs), the record is written directly, in the caller's
  * own transaction (and so goes if that transaction aborts).  What a crash
  * can lose is the last flush interval of log rows; outbox rows, which are
- * the messages themselves, are never here.
+ * the messages themselves, are never here.  A batch that meets a transient
+ * error goes back into the ring; one the tables refuse is stored record by
+ * record, and only the records refused alone are dropped (store_batch).
  *
  * Only sends (antiban.recipient_reach) come through here: opt-outs and
  * service windows are written by the transaction that states them.  A
@@ -34,6 +36,8 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/timestamp.h"
 
 #include "pg/privileged.h"
@@ -412,7 +416,8 @@ write_batch(Batch *b)
 	privileged_begin(&priv);
 	SPI_connect();
 	insert_decisions(b->decisions, b->ndecisions);
-	insert_recipients(b->recipients, coalesce_recipients(b->recipients, b->nrecipients));
+	b->nrecipients = coalesce_recipients(b->recipients, b->nrecipients);
+	insert_recipients(b->recipients, b->nrecipients);
 	SPI_finish();
 	privileged_end(&priv);
 }
@@ -424,6 +429,123 @@ batch_add(Batch *b, uint32 kind, const void *record)
 		b->decisions[b->ndecisions++] = *(const JournalDecision *) record;
 	else
 		b->recipients[b->nrecipients++] = *(const JournalRecipient *) record;
+}
+
+/*
+ * Errors a later flush may not meet: a lock not granted in time (the
+ * writer's lock_timeout behind DDL or a long transaction), a deadlock, a
+ * serialization failure, a cancel.
+ */
+static bool
+transient_error(int sqlerrcode)
+{
+	return sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
+		sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
+		sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE ||
+		sqlerrcode == ERRCODE_QUERY_CANCELED;
+}
+
+/*
+ * Write a batch in a subtransaction: 0 when it is stored, else the error's
+ * code, the error itself consumed (its message in *message when asked).
+ */
+static int
+try_write(Batch *b, char **message)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile int code = 0;
+
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		write_batch(b);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *e;
+
+		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		code = e->sqlerrcode;
+		if (message)
+			*message = pstrdup(e->message);
+		FreeErrorData(e);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+	return code;
+}
+
+/*
+ * Records a write could not store: each alone, so that one record the
+ * tables refuse (a send of a portfolio deleted meanwhile: the foreign key)
+ * does not take the others with it.  A record refused alone is dropped,
+ * with a warning that says why; returns how many were.
+ */
+static int64
+store_one_by_one(Batch *b, Oid instance)
+{
+	int64		dropped = 0;
+
+	for (int i = 0; i < b->ndecisions + b->nrecipients; i++)
+	{
+		bool		decision = i < b->ndecisions;
+		Batch		one = {decision ? 1 : 0, decision ? 0 : 1,
+			decision ? &b->decisions[i] : NULL,
+		decision ? NULL : &b->recipients[i - b->ndecisions]};
+		char	   *why = NULL;
+		int			code = try_write(&one, &why);
+
+		if (code == 0)
+			continue;
+		if (transient_error(code))
+		{
+			/* back in the ring, for the next flush */
+			journal_append(instance, decision ? JOURNAL_DECISION : JOURNAL_RECIPIENT,
+						   decision ? (const void *) one.decisions : (const void *) one.recipients,
+						   decision ? sizeof(JournalDecision) : sizeof(JournalRecipient));
+			continue;
+		}
+		dropped++;
+		ereport(WARNING,
+				(errmsg("antiban journal: a %s record could not be stored and is dropped: %s",
+						decision ? "decision" : "send", why),
+				 errdetail("The other records of its batch were stored.")));
+	}
+	return dropped;
+}
+
+/*
+ * Store a batch taken from the ring; false when it could not be stored for
+ * now (a transient error): its records are then back in the ring, for the
+ * next flush, and the caller stops this one.  Records the tables refuse
+ * are dropped one by one, never the batch; a batch of an instance that is
+ * gone (DROP EXTENSION meanwhile) with it.
+ */
+static bool
+store_batch(Batch *b, Oid instance)
+{
+	int			code = try_write(b, NULL);
+
+	if (code == 0)
+		return true;
+	if (get_extension_oid("antiban", true) != instance)
+		return true;
+	if (transient_error(code))
+	{
+		for (int i = 0; i < b->ndecisions; i++)
+			journal_append(instance, JOURNAL_DECISION, &b->decisions[i], sizeof(JournalDecision));
+		for (int i = 0; i < b->nrecipients; i++)
+			journal_append(instance, JOURNAL_RECIPIENT, &b->recipients[i], sizeof(JournalRecipient));
+		return false;
+	}
+	(void) store_one_by_one(b, instance);
+	return true;
 }
 
 /* The ring is full or unusable here: write this one record now. */
@@ -488,8 +610,9 @@ journal_flush(void)
 		LWLockAcquire(flush_lock, LW_EXCLUSIVE);
 		taken = ring_take(&b, instance);
 		LWLockRelease(flush_lock);
+		if (!store_batch(&b, instance))
+			break;
 		total += taken;
-		write_batch(&b);
 	} while (taken == FLUSH_BATCH);
 	pg_atomic_fetch_add_u64(&ring->flushed, total);
 	pfree(b.decisions);

@@ -35,6 +35,9 @@ antiban_register_journal_writer(void)
 					(Datum) 0, 5);
 }
 
+/* ms; well under deadlock_timeout's default 1 s, so the writer gives way first */
+#define JOURNAL_WRITER_LOCK_TIMEOUT "200"
+
 static bool started_marked = false;
 
 /*
@@ -48,6 +51,14 @@ flush_once(bool last)
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
+	/*
+	 * Never wait long behind a lock (DROP EXTENSION, a LOCK TABLE, a long
+	 * transaction on a recipient's row): a batch that cannot be stored in
+	 * time goes back to the ring for the next flush, and DDL that waits for
+	 * the writer is not held up, nor made to deadlock with it.
+	 */
+	(void) set_config_option("lock_timeout", JOURNAL_WRITER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_SESSION,
+							 GUC_ACTION_LOCAL, true, 0, false);
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (OidIsValid(get_extension_oid("antiban", true)))
 	{
