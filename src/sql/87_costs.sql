@@ -143,9 +143,12 @@ $$;
 COMMENT ON FUNCTION antiban.rate_card_prices(text, text) IS
     'Meta''s rate card CSV as one row per market and category with a price (n/a omitted); errors name the line and column.';
 
+-- The loaders and reprice_messages are SECURITY DEFINER (antiban_owner): an
+-- administrator has no rights on rate_cards, rates or message_costs.  They
+-- refuse a mapped administrator (refuse_install_wide looks at the outer user).
 CREATE FUNCTION antiban.load_rate_card(csv text, effective date, currency text, source text DEFAULT NULL)
 RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     code text := upper(currency);
     card bigint;
@@ -205,7 +208,7 @@ COMMENT ON FUNCTION antiban.load_rate_card(text, date, text, text) IS
     'Load (or replace) Meta''s rate card CSV for a currency, in force from effective (a first of the month, 00:00 in each WABA''s time zone) until the next card of that currency. Bad files are refused whole, the error naming line and column; markets antiban does not know are stored with a warning. Volume bands already loaded for the card stay. Returns the markets loaded.';
 
 CREATE FUNCTION antiban.load_volume_tiers(csv text, effective date, currency text) RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     code text := upper(currency);
     card bigint;
@@ -601,7 +604,7 @@ CREATE TRIGGER cost_flush AFTER UPDATE OF state, pricing_type, pricing_category 
     FOR EACH STATEMENT EXECUTE FUNCTION antiban.cost_flush();
 
 CREATE FUNCTION antiban.reprice_messages(since timestamptz, until timestamptz DEFAULT 'infinity') RETURNS integer
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
 DECLARE
     changed integer;
 BEGIN

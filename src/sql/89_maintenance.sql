@@ -3,17 +3,50 @@
 -- antiban.schedule_maintenance() installs named jobs where pg_cron is there,
 -- and says what to do where it is not.  Settings live in antiban.settings.
 --
--- The jobs run as the role that scheduled them (pg_cron's rule): schedule
--- them as the role that owns antiban's tables (the one that ran CREATE
--- EXTENSION), so retention may delete rows and drop old partitions.
+-- The jobs run as the role that scheduled them (pg_cron's rule).  Their
+-- functions write as antiban_owner (SECURITY DEFINER), so an unmapped
+-- administrator's login may schedule them; only the role that owns antiban's
+-- tables (the one that ran CREATE EXTENSION) also drops whole old partitions
+-- and vacuums, which PostgreSQL leaves to owners.
 
 -- ---- retention ----
+
+-- Drop the range partitions of tbl on time_column that lie wholly before
+-- cutoff and that the caller may drop (their owner, or a member of it): a
+-- DROP needs ownership, which neither antiban_owner nor an administrator has.
+-- Rows of the partitions left are deleted by row (delete_old_rows).
+CREATE FUNCTION antiban.drop_old_partitions(tbl regclass, time_column text, cutoff timestamptz)
+RETURNS integer
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    leaf record;
+    upper_bound text;
+    dropped integer := 0;
+BEGIN
+    IF pg_get_partkeydef(tbl) IS DISTINCT FROM format('RANGE (%s)', quote_ident(time_column)) THEN
+        RETURN 0;
+    END IF;
+    FOR leaf IN SELECT t.relid, pg_get_expr(c.relpartbound, c.oid) AS bound
+                FROM pg_partition_tree(tbl) t JOIN pg_class c ON c.oid = t.relid
+                WHERE t.isleaf AND t.relid <> tbl AND pg_has_role(c.relowner, 'USAGE')
+    LOOP
+        upper_bound := substring(leaf.bound FROM 'TO \(''([^'']*)''\)');
+        IF upper_bound IS NOT NULL AND upper_bound::timestamptz <= cutoff THEN
+            EXECUTE format('DROP TABLE %s', leaf.relid::regclass);
+            dropped := dropped + 1;
+        END IF;
+    END LOOP;
+    RETURN dropped;
+END
+$$;
+COMMENT ON FUNCTION antiban.drop_old_partitions(regclass, text, timestamptz) IS
+    'Drop the range partitions of tbl on time_column wholly before cutoff that the calling role owns (directly or as a member); returns how many. The others stay, for delete_old_rows to empty by row.';
 
 -- Delete rows older than cutoff from a table, in short batches: per leaf
 -- partition (or the table itself) by ctid, so each DELETE reads only the
 -- rows it removes.  A range partition on time_column whose upper bound is
--- at or before cutoff is dropped whole instead (only when no extra
--- condition restricts which old rows may go).
+-- at or before cutoff is dropped whole instead, when the caller may drop it
+-- (only when no extra condition restricts which old rows may go).
 CREATE FUNCTION antiban.delete_old_rows(tbl regclass, time_column text, cutoff timestamptz,
     extra_condition text DEFAULT NULL, max_rows bigint DEFAULT NULL, batch_rows integer DEFAULT NULL,
     OUT deleted bigint, OUT partitions_dropped integer)
@@ -21,33 +54,36 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     leaf record;
     n bigint;
-    upper_bound text;
+    target text;
+    this_leaf text;
     batch integer := coalesce(batch_rows, antiban.setting('retention.batch_rows')::integer);
     most bigint := coalesce(max_rows, antiban.setting('retention.max_rows_per_run')::bigint);
 BEGIN
     deleted := 0;
     partitions_dropped := 0;
-    IF extra_condition IS NULL AND pg_get_partkeydef(tbl) = format('RANGE (%s)', quote_ident(time_column)) THEN
-        FOR leaf IN SELECT t.relid, pg_get_expr(c.relpartbound, c.oid) AS bound
-                    FROM pg_partition_tree(tbl) t JOIN pg_class c ON c.oid = t.relid
-                    WHERE t.isleaf AND t.relid <> tbl
-        LOOP
-            upper_bound := substring(leaf.bound FROM 'TO \(''([^'']*)''\)');
-            IF upper_bound IS NOT NULL AND upper_bound::timestamptz <= cutoff THEN
-                EXECUTE format('DROP TABLE %s', leaf.relid::regclass);
-                partitions_dropped := partitions_dropped + 1;
-            END IF;
-        END LOOP;
+    IF extra_condition IS NULL THEN
+        partitions_dropped := antiban.drop_old_partitions(tbl, time_column, cutoff);
     END IF;
     -- the table's leaves (pg_partition_tree lists none for a plain table)
     FOR leaf IN SELECT t.relid FROM pg_partition_tree(tbl) t WHERE t.isleaf
                 UNION SELECT tbl WHERE NOT EXISTS (SELECT 1 FROM pg_partition_tree(tbl))
                 ORDER BY 1 LOOP
+        -- a partition made after the install (pg_partman's, by hand) has
+        -- none of the parent's grants: reach its rows through the parent,
+        -- whose rights count for them (antiban_owner's, for apply_retention)
+        IF has_table_privilege(leaf.relid, 'DELETE') THEN
+            target := format('ONLY %s', leaf.relid::regclass);
+            this_leaf := '';
+        ELSE
+            target := tbl::text;
+            this_leaf := format(' AND tableoid = %s', leaf.relid::oid);
+        END IF;
         LOOP
             EXIT WHEN deleted >= most;
-            EXECUTE format('DELETE FROM ONLY %1$s WHERE ctid = ANY (ARRAY(SELECT ctid FROM ONLY %1$s WHERE %2$I < $1%3$s LIMIT $2))',
-                           leaf.relid::regclass, time_column,
-                           CASE WHEN extra_condition IS NULL THEN '' ELSE ' AND (' || extra_condition || ')' END)
+            EXECUTE format('DELETE FROM %1$s WHERE ctid = ANY (ARRAY(SELECT ctid FROM %1$s WHERE %2$I < $1%3$s%4$s LIMIT $2))%4$s',
+                           target, time_column,
+                           CASE WHEN extra_condition IS NULL THEN '' ELSE ' AND (' || extra_condition || ')' END,
+                           this_leaf)
                 USING cutoff, least(batch, most - deleted);
             GET DIAGNOSTICS n = ROW_COUNT;
             deleted := deleted + n;
@@ -59,9 +95,35 @@ $$;
 COMMENT ON FUNCTION antiban.delete_old_rows(regclass, text, timestamptz, text, bigint, integer) IS
     'Delete rows whose time_column is before cutoff (and extra_condition holds) in batches of batch_rows, at most max_rows per call (defaults: antiban.settings retention.*); old range partitions on that column are dropped whole when there is no extra condition.';
 
-CREATE FUNCTION antiban.apply_retention()
+-- What retention applies to: each table, its time column, which rows may go
+-- (NULL: every old row) and the antiban.settings retention.* that says how old.
+CREATE FUNCTION antiban.retention_tables()
+RETURNS TABLE (what text, tbl regclass, time_column text, extra_condition text, cutoff timestamptz)
+LANGUAGE sql STABLE AS $$
+    SELECT x.name, x.tbl, x.col, x.extra, antiban.now() - antiban.setting_interval('retention.' || x.setting)
+    FROM (VALUES
+        -- partitioned: old partitions are dropped whole, only the
+        -- default partition's old rows are deleted
+        ('webhook_events', 'antiban.webhook_events'::regclass, 'received_at', NULL::text, 'webhook_events'),
+        ('webhook_digests', 'antiban.webhook_digests'::regclass, 'received_at', NULL, 'webhook_events'),
+        ('decisions', 'antiban.decisions'::regclass, 'decided_at', NULL, 'decisions'),
+        ('health_events', 'antiban.health_events'::regclass, 'at', NULL, 'health_events'),
+        ('send_minutes', 'antiban.send_minutes'::regclass, 'minute', NULL, 'send_minutes'),
+        -- only what Meta confirmed: failed, unknown or waiting rows stay
+        ('delivered_outbox', 'antiban.outbox'::regclass, 'created_at',
+         $c$state IN ('delivered', 'read') AND coalesce(read_at, delivered_at) < $1$c$, 'delivered_outbox'))
+        AS x(name, tbl, col, extra, setting)
+$$;
+COMMENT ON FUNCTION antiban.retention_tables() IS
+    'The tables antiban.apply_retention() thins: name, table, time column, which old rows may go (NULL: all) and the cutoff antiban.settings retention.* gives now.';
+
+-- The rows: as antiban_owner (an administrator has no right to delete
+-- them), each table's old rows in bounded batches.  Partitions antiban_owner
+-- does not own are not dropped here: apply_retention dropped those its
+-- caller owns first.
+CREATE FUNCTION antiban.delete_retained_rows()
 RETURNS TABLE (what text, cutoff timestamptz, deleted bigint, partitions_dropped integer)
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
 DECLARE
     t record;
     r record;
@@ -69,31 +131,41 @@ BEGIN
     PERFORM antiban.refuse_install_wide('apply retention to every portfolio''s rows');
     -- the sends rollup first: its log is short, so its retention is too
     PERFORM antiban.fold_send_minutes();
-    FOR t IN
-        SELECT * FROM (VALUES
-            -- partitioned: old partitions are dropped whole, only the
-            -- default partition's old rows are deleted
-            ('webhook_events', 'antiban.webhook_events'::regclass, 'received_at', NULL::text, 'webhook_events'),
-            ('webhook_digests', 'antiban.webhook_digests'::regclass, 'received_at', NULL, 'webhook_events'),
-            ('decisions', 'antiban.decisions'::regclass, 'decided_at', NULL, 'decisions'),
-            ('health_events', 'antiban.health_events'::regclass, 'at', NULL, 'health_events'),
-            ('send_minutes', 'antiban.send_minutes'::regclass, 'minute', NULL, 'send_minutes'),
-            -- only what Meta confirmed: failed, unknown or waiting rows stay
-            ('delivered_outbox', 'antiban.outbox'::regclass, 'created_at',
-             $c$state IN ('delivered', 'read') AND coalesce(read_at, delivered_at) < $1$c$, 'delivered_outbox'))
-            AS x(name, tbl, col, extra, setting)
-    LOOP
-        what := t.name;
-        cutoff := antiban.now() - antiban.setting_interval('retention.' || t.setting);
-        SELECT * INTO r FROM antiban.delete_old_rows(t.tbl, t.col, cutoff, t.extra);
+    FOR t IN SELECT * FROM antiban.retention_tables() LOOP
+        what := t.what;
+        cutoff := t.cutoff;
+        SELECT * INTO r FROM antiban.delete_old_rows(t.tbl, t.time_column, t.cutoff, t.extra_condition);
         deleted := r.deleted;
         partitions_dropped := r.partitions_dropped;
         RETURN NEXT;
     END LOOP;
 END
 $$;
+COMMENT ON FUNCTION antiban.delete_retained_rows() IS
+    'Internal to antiban.apply_retention(): folds sends per minute and deletes each antiban.retention_tables() table''s old rows in bounded batches, as antiban_owner.';
+
+-- Runs as the caller so that the tables' owner (the role that ran CREATE
+-- EXTENSION, as whom it schedules the antiban-retention job) drops whole old
+-- partitions, which only an owner may; the rows are deleted as antiban_owner,
+-- so any unmapped administrator may run it.
+CREATE FUNCTION antiban.apply_retention()
+RETURNS TABLE (what text, cutoff timestamptz, deleted bigint, partitions_dropped integer)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    dropped jsonb := '{}';
+    t record;
+BEGIN
+    PERFORM antiban.refuse_install_wide('apply retention to every portfolio''s rows');
+    FOR t IN SELECT * FROM antiban.retention_tables() WHERE extra_condition IS NULL LOOP
+        dropped := dropped || jsonb_build_object(t.what, antiban.drop_old_partitions(t.tbl, t.time_column, t.cutoff));
+    END LOOP;
+    RETURN QUERY
+        SELECT d.what, d.cutoff, d.deleted, d.partitions_dropped + coalesce((dropped ->> d.what)::integer, 0)
+        FROM antiban.delete_retained_rows() d;
+END
+$$;
 COMMENT ON FUNCTION antiban.apply_retention() IS
-    'Delete what antiban.settings retention.* says is old enough: webhook events (old partitions dropped whole, see antiban.manage_partitions) and their digests, decisions, health events, sends per minute and delivered or read outbox rows (their costs stay in antiban.message_costs, their counts in antiban.daily_rollups and antiban.send_minutes). Bounded per run (retention.max_rows_per_run per table); the pg_cron job runs it every 10 minutes.';
+    'Delete what antiban.settings retention.* says is old enough: webhook events (old partitions dropped whole when the caller owns them, as the role that ran CREATE EXTENSION does; otherwise their rows are deleted; see antiban.manage_partitions) and their digests, decisions, health events, sends per minute and delivered or read outbox rows (their costs stay in antiban.message_costs, their counts in antiban.daily_rollups and antiban.send_minutes). Bounded per run (retention.max_rows_per_run per table); the pg_cron job runs it every 10 minutes.';
 
 -- ---- daily rollups ----
 
@@ -114,8 +186,11 @@ CREATE TABLE antiban.daily_rollups (
 COMMENT ON TABLE antiban.daily_rollups IS
     'Per sending number and day (its WABA''s local day): messages sent, delivered, read, failed (and failed per error code), billed, and their cost in the WABA''s currency. Kept after retention deletes the outbox rows they count.';
 
+-- SECURITY DEFINER: an administrator runs it (or schedules the job) without
+-- rights on daily_rollups; it still refuses a mapped one (refuse_install_wide
+-- looks at the outer user).
 CREATE FUNCTION antiban.roll_up_days(since date DEFAULT NULL, until date DEFAULT NULL) RETURNS integer
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER AS $$
 DECLARE
     first_day date;
     last_day date := coalesce(until, antiban.now()::date + 1);
@@ -237,16 +312,32 @@ $$;
 COMMENT ON FUNCTION antiban.maintenance_jobs() IS
     'The pg_cron jobs antiban.schedule_maintenance() installs: name, schedule (cron syntax, at least a minute apart), command and what it does.';
 
+-- Checks in that order because to_regclass of a schema the role may not use
+-- is an error, not NULL.
 CREATE FUNCTION antiban.require_pg_cron() RETURNS void
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    IF to_regclass('cron.job') IS NULL THEN
+    IF to_regnamespace('cron') IS NULL THEN
         RAISE EXCEPTION 'pg_cron is not installed in database %', current_database()
             USING ERRCODE = 'undefined_object',
                   DETAIL = 'antiban''s maintenance jobs are pg_cron jobs; antiban itself runs without them.',
                   HINT = format('Add pg_cron to shared_preload_libraries, set cron.database_name = %L and restart, then CREATE EXTENSION pg_cron here. '
                                 'If pg_cron runs in another database, schedule each row of antiban.maintenance_jobs() there with cron.schedule_in_database(job_name, schedule, command, %L).',
                                 current_database(), current_database());
+    END IF;
+    -- pg_cron's own rule: its schema is granted role by role
+    IF NOT has_schema_privilege('cron', 'USAGE') THEN
+        RAISE EXCEPTION 'role % may not use pg_cron', current_user
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'pg_cron schedules jobs only for roles with USAGE on its schema cron; each job runs as the role that scheduled it.',
+                  HINT = format('As a superuser: GRANT USAGE ON SCHEMA cron TO %I. Schedule as a login role (a job cannot run as a NOLOGIN group such as antiban_admin).',
+                                current_user);
+    END IF;
+    IF to_regclass('cron.job') IS NULL THEN
+        RAISE EXCEPTION 'pg_cron is not installed in database %', current_database()
+            USING ERRCODE = 'undefined_object',
+                  DETAIL = 'The schema cron exists but has no table job.',
+                  HINT = 'CREATE EXTENSION pg_cron here, as a superuser.';
     END IF;
 END
 $$;
@@ -267,7 +358,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.schedule_maintenance() IS
-    'Install (or update) antiban''s named pg_cron jobs (antiban.maintenance_jobs()) in this database; they run as the calling role, so call it as the role that owns antiban''s tables. A clear error says what to do where pg_cron is missing. See antiban.maintenance_runs.';
+    'Install (or update) antiban''s named pg_cron jobs (antiban.maintenance_jobs()) in this database; they run as the calling role (pg_cron''s rule), which must be a login with USAGE on schema cron: an unmapped administrator''s login will do, while only the tables'' owner (the role that ran CREATE EXTENSION) also drops whole old partitions and vacuums. A clear error says what to do where pg_cron is missing or not granted. See antiban.maintenance_runs.';
 
 CREATE FUNCTION antiban.unschedule_maintenance() RETURNS integer
 LANGUAGE plpgsql VOLATILE AS $$
@@ -294,9 +385,13 @@ RETURNS TABLE (job_name text, schedule text, active boolean, last_start timestam
                last_status text, last_message text, runs bigint, failures bigint)
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    IF to_regclass('cron.job_run_details') IS NULL THEN
+    -- (to_regclass of a schema the role may not use is an error, not NULL)
+    IF to_regnamespace('cron') IS NULL OR NOT has_schema_privilege('cron', 'USAGE')
+       OR to_regclass('cron.job_run_details') IS NULL THEN
         RETURN QUERY SELECT j.job_name, NULL::text, NULL::boolean, NULL::timestamptz, NULL::timestamptz,
-                            'pg_cron is not installed here'::text, NULL::text, 0::bigint, 0::bigint
+                            CASE WHEN to_regnamespace('cron') IS NOT NULL AND NOT has_schema_privilege('cron', 'USAGE')
+                                 THEN 'pg_cron is not granted to this role' ELSE 'pg_cron is not installed here' END,
+                            NULL::text, 0::bigint, 0::bigint
                      FROM antiban.maintenance_jobs() j;
         RETURN;
     END IF;
@@ -331,4 +426,4 @@ COMMENT ON FUNCTION antiban.reconcile_unconfirmed() IS
 
 -- What the functions above without one do (every SQL function has a comment).
 COMMENT ON FUNCTION antiban.require_pg_cron() IS
-    'An error with a hint when pg_cron is not installed in this database: antiban installs without it, but scheduled maintenance needs it.';
+    'An error with a hint when pg_cron is not installed in this database, or the calling role has no USAGE on its schema: antiban installs without it, but scheduled maintenance needs it.';

@@ -210,6 +210,11 @@ GRANT EXECUTE ON FUNCTION antiban.expected_cost TO antiban_app;
 GRANT EXECUTE ON FUNCTION antiban.load_rate_card, antiban.load_volume_tiers, antiban.reprice_messages,
     antiban.schedule_maintenance, antiban.unschedule_maintenance, antiban.apply_retention,
     antiban.roll_up_days, antiban.reconcile_unconfirmed TO antiban_admin;
+-- what those call as the caller: apply_retention drops the old partitions the
+-- caller owns, then deletes rows as antiban_owner (delete_retained_rows);
+-- schedule_maintenance checks pg_cron (jobs run as the role that schedules them)
+GRANT EXECUTE ON FUNCTION antiban.retention_tables, antiban.drop_old_partitions, antiban.delete_retained_rows,
+    antiban.require_pg_cron TO antiban_admin;
 GRANT UPDATE ON antiban.settings TO antiban_admin;
 -- Those act on every portfolio: each refuses a tenant's administrator (one
 -- mapped to portfolios) through this check, which runs as the caller.
