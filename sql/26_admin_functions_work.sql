@@ -145,10 +145,12 @@ SELECT DISTINCT last_status FROM antiban.maintenance_runs;
 RESET SESSION AUTHORIZATION;
 GRANT USAGE ON SCHEMA cron TO admin26;
 SET SESSION AUTHORIZATION admin26;
-SELECT job_name, schedule FROM antiban.schedule_maintenance() ORDER BY 1;
+-- (antiban-partitions too when an earlier case left pg_partman in this database)
+SELECT job_name, schedule FROM antiban.schedule_maintenance() WHERE job_name <> 'antiban-partitions' ORDER BY 1;
 -- (a job may run meanwhile: its status is not shown)
-SELECT job_name, schedule FROM antiban.maintenance_runs ORDER BY 1;
-SELECT antiban.unschedule_maintenance() AS removed;
+SELECT job_name, schedule FROM antiban.maintenance_runs WHERE job_name <> 'antiban-partitions' ORDER BY 1;
+SELECT antiban.unschedule_maintenance() >= 4 AS removed;
+SELECT count(*) FILTER (WHERE schedule IS NOT NULL) AS left_scheduled FROM antiban.maintenance_runs;
 RESET SESSION AUTHORIZATION;
 SELECT count(*) AS jobs_left FROM cron.job WHERE jobname LIKE 'antiban-%';
 
