@@ -99,11 +99,17 @@ SELECT antiban.my_portfolios() IS NULL AS unrestricted,
        pg_temp.try($$SELECT antiban.release_mode('1001', 'global admin')$$) AS release_any_number,
        pg_temp.try($$SELECT antiban.set_secret('app_secret', 'app-secret-of-everyone')$$) AS set_app_secret,
        pg_temp.try($$SELECT antiban.set_working_hours($$ || :agent_100 || $$, '{}')$$) AS hours_of_any_agent;
+-- a tenant administrator's last portfolio does not go by itself (it would be
+-- global): the unmapped admin makes it global only once it is no admin
 SELECT antiban.grant_portfolio('scope_app_new', '100') AND antiban.revoke_portfolio('scope_app_new', '100') AS maps_anyone,
-       antiban.revoke_portfolio('scope_admin_b', '101') AS unmaps_a_tenant_admin;
+       pg_temp.try($$SELECT antiban.revoke_portfolio('scope_admin_b', '101')$$) AS unmaps_a_tenant_admin;
 RESET ROLE;
 SET ROLE scope_admin_b;
 SELECT antiban.my_portfolios() IS NULL AS admin_b_now_global;
+RESET ROLE;
+REVOKE antiban_admin FROM scope_admin_b;
+SET ROLE scope_admin_g;
+SELECT antiban.revoke_portfolio('scope_admin_b', '101') AS unmaps_a_former_admin;
 RESET ROLE;
 DROP OWNED BY scope_admin_b, scope_admin_g, scope_app_a, scope_app_b, scope_app_new, scope_group_b;
 DROP ROLE scope_admin_b, scope_admin_g, scope_app_a, scope_app_b, scope_app_new, scope_group_b;

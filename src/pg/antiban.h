@@ -178,6 +178,9 @@ extern void tenancy_check_number(NumbersCache *c, Oid role, const CachedNumber *
 extern char *tenancy_scope_text(NumbersCache *c, Oid role);
 extern CachedNumber *tenancy_caller_number(NumbersCache *c, Oid role, const char *phone_number_id);
 extern void tenancy_refuse_install_wide(const char *what);
+extern Oid	tenancy_caller(void);
+extern Oid	tenancy_enter_audience(Oid creator);
+extern void tenancy_leave_audience(Oid previous);
 extern bool tenancy_may_use_portfolio(int64 portfolio_id);
 
 extern NumbersCache *numbers_cache_get(void);

@@ -487,7 +487,7 @@ antiban_bucket_states(PG_FUNCTION_ARGS)
 	 * a pair bucket names a recipient another portfolio spoke to.
 	 */
 	bool	   *allowed = palloc0(sizeof(bool) * Max(c->nportfolios, 1));
-	bool		restricted = tenancy_scope(c, GetOuterUserId(), allowed);
+	bool		restricted = tenancy_scope(c, tenancy_caller(), allowed);
 
 	InitMaterializedSRF(fcinfo, 0);
 	for (uint32 s = 0; s < bucket_table.nstripes; s++)

@@ -12,7 +12,9 @@
  * created_by) inside a security-restricted operation, where SET ROLE,
  * RESET ROLE and SET SESSION AUTHORIZATION are refused, so the code can not
  * climb back to the caller, with the creator's search_path pinned for the
- * call and no setting the code changes surviving it.
+ * call and no setting the code changes surviving it.  antiban's functions
+ * the audience calls judge the creator's portfolios too (tenancy_caller),
+ * not those of whoever plans the campaign.
  *
  * Only a role that already has the creator's privileges (the creator, a
  * member of it, a superuser) or antiban's owner (the SECURITY DEFINER
@@ -52,7 +54,8 @@ antiban_audience_run(PG_FUNCTION_ARGS)
 	Oid			saved_user;
 	int			saved_context;
 	int			nest;
-	int			rc;
+	volatile int rc = 0;
+	Oid			previous_audience;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
@@ -85,7 +88,17 @@ antiban_audience_run(PG_FUNCTION_ARGS)
 							 GUC_ACTION_SAVE, true, 0, false);
 
 	SPI_connect();
-	rc = SPI_execute(query, true, 0);
+	/* antiban's own checks judge the creator too, not the planner (tenancy_caller) */
+	previous_audience = tenancy_enter_audience(creator_id);
+	PG_TRY();
+	{
+		rc = SPI_execute(query, true, 0);
+	}
+	PG_FINALLY();
+	{
+		tenancy_leave_audience(previous_audience);
+	}
+	PG_END_TRY();
 	if (rc != SPI_OK_SELECT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

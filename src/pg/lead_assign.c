@@ -633,7 +633,7 @@ PG_FUNCTION_INFO_V1(antiban_may_act_for_agent);
 Datum
 antiban_may_act_for_agent(PG_FUNCTION_ARGS)
 {
-	Oid			outer = GetOuterUserId();
+	Oid			outer = tenancy_caller();
 	Oid			admin = get_role_oid("antiban_admin", true);
 
 	if (OidIsValid(admin) && has_privs_of_role(outer, admin))

@@ -101,6 +101,37 @@ scope_in_session(NumbersCache *c, Oid role, Oid session, bool *allowed)
 	return restricted;
 }
 
+/* The creator of the campaign audience running now (campaign_audience.c), if one is. */
+static Oid	audience_creator = InvalidOid;
+
+Oid
+tenancy_enter_audience(Oid creator)
+{
+	Oid			previous = audience_creator;
+
+	audience_creator = creator;
+	return previous;
+}
+
+void
+tenancy_leave_audience(Oid previous)
+{
+	audience_creator = previous;
+}
+
+/*
+ * The caller antiban's tenancy checks judge: the outer user (as SET ROLE
+ * left it, so also inside antiban's SECURITY DEFINER code), or, while a
+ * campaign's audience runs, its creator: the audience runs with its
+ * creator's rights whoever plans it, and so must every antiban function it
+ * calls, never with the scope of the admin or superuser planning it.
+ */
+Oid
+tenancy_caller(void)
+{
+	return OidIsValid(audience_creator) ? audience_creator : GetOuterUserId();
+}
+
 static bool
 is_antiban_owner(Oid role)
 {
@@ -120,7 +151,9 @@ tenancy_scope(NumbersCache *c, Oid role, bool *allowed)
 {
 	if (!OidIsValid(role) || is_antiban_owner(role))
 		return false;
-	return scope_in_session(c, role, GetSessionUserId(), allowed);
+	/* (inside an audience the planner's session is not the creator's) */
+	return scope_in_session(c, role, OidIsValid(audience_creator) ? audience_creator : GetSessionUserId(),
+							allowed);
 }
 
 void
@@ -171,7 +204,7 @@ tenancy_refuse_install_wide(const char *what)
 {
 	NumbersCache *c = numbers_cache_get();
 	bool	   *allowed = palloc0(sizeof(bool) * Max(c->nportfolios, 1));
-	Oid			role = GetOuterUserId();
+	Oid			role = tenancy_caller();
 
 	if (tenancy_scope(c, role, allowed))
 		ereport(ERROR,
@@ -191,7 +224,7 @@ tenancy_may_use_portfolio(int64 portfolio_id)
 	NumbersCache *c = numbers_cache_get();
 	bool	   *allowed = palloc0(sizeof(bool) * Max(c->nportfolios, 1));
 
-	if (!tenancy_scope(c, GetOuterUserId(), allowed))
+	if (!tenancy_scope(c, tenancy_caller(), allowed))
 		return true;
 	for (int i = 0; i < c->nportfolios; i++)
 		if (c->portfolios[i].id == portfolio_id)
@@ -262,7 +295,7 @@ antiban_my_portfolios(PG_FUNCTION_ARGS)
 	NumbersCache *c = numbers_cache_get();
 	bool	   *allowed = palloc0(sizeof(bool) * Max(c->nportfolios, 1));
 
-	if (!tenancy_scope(c, GetOuterUserId(), allowed))
+	if (!tenancy_scope(c, tenancy_caller(), allowed))
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(portfolio_ids(c, allowed));
 }
@@ -278,10 +311,11 @@ static bool
 scope_of_named(NumbersCache *c, Name who, bool *allowed)
 {
 	Oid			role = get_role_oid(NameStr(*who), true);
-	Oid			outer = GetOuterUserId();
+	Oid			outer = tenancy_caller();
 
 	if (OidIsValid(role) &&
-		(role == GetUserId() || role == outer || role == GetSessionUserId()))
+		(role == GetUserId() || role == outer ||
+		 (!OidIsValid(audience_creator) && role == GetSessionUserId())))
 		return tenancy_scope(c, role, allowed);
 	if (!(superuser_arg(outer) || member_of(outer, "antiban_admin") || is_antiban_owner(GetUserId())))
 		ereport(ERROR,
@@ -345,7 +379,7 @@ Datum
 antiban_caller_number_portfolio(PG_FUNCTION_ARGS)
 {
 	NumbersCache *c = numbers_cache_get();
-	CachedNumber *n = tenancy_caller_number(c, GetOuterUserId(),
+	CachedNumber *n = tenancy_caller_number(c, tenancy_caller(),
 											required_text_arg(fcinfo, 0, "phone_number_id"));
 
 	PG_RETURN_INT64(n->portfolio_id);
@@ -361,5 +395,5 @@ PG_FUNCTION_INFO_V1(antiban_caller_role);
 Datum
 antiban_caller_role(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_OID(GetOuterUserId());
+	PG_RETURN_OID(tenancy_caller());
 }

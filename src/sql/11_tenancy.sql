@@ -24,6 +24,37 @@ CREATE INDEX ON antiban.role_portfolio_grants (portfolio_id);
 COMMENT ON TABLE antiban.role_portfolio_grants IS
     'The mapping behind antiban.role_portfolios, by role OID. Change it with antiban.grant_portfolio and antiban.revoke_portfolio.';
 
+-- An administrator mapped to portfolios is a tenant's administrator; with no
+-- grant left it would administer every portfolio.  So its last grant never
+-- goes as a side effect: not by revoke_portfolio, not with its portfolio (ON
+-- DELETE CASCADE, when a tenant is retired), not by a DELETE by hand.  Making
+-- it global is a decision of its own: REVOKE antiban_admin from it first (or
+-- drop the role), then take the grant.
+CREATE FUNCTION antiban.keep_admins_mapped() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, antiban, pg_temp
+AS $$
+DECLARE
+    who text;
+BEGIN
+    SELECT string_agg(DISTINCT g.rolname, ', ') INTO who
+    FROM old_rows o JOIN pg_catalog.pg_roles g ON g.oid = o.role::oid
+    WHERE NOT g.rolsuper AND pg_catalog.pg_has_role(g.oid, 'antiban_admin', 'MEMBER')
+      AND NOT EXISTS (SELECT 1 FROM antiban.role_portfolio_grants k WHERE k.role = o.role);
+    IF who IS NOT NULL THEN
+        RAISE EXCEPTION 'the last portfolio of administrator % may not be taken from it', who
+            USING ERRCODE = 'restrict_violation',
+                  DETAIL = 'An administrator mapped to portfolios administers those only; with none left it would administer every portfolio.',
+                  HINT = 'Grant it another portfolio first (antiban.grant_portfolio), or REVOKE antiban_admin FROM it (or DROP ROLE it), then revoke the portfolio or delete it.';
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION antiban.keep_admins_mapped() IS
+    'Trigger: refuses (restrict_violation) a change that takes the last portfolio of an administrator mapped to portfolios (revoke_portfolio, the portfolio deleted, a DELETE by hand): it would become global.';
+CREATE TRIGGER keep_admins_mapped AFTER DELETE ON antiban.role_portfolio_grants
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION antiban.keep_admins_mapped();
+
 CREATE VIEW antiban.role_portfolios AS
 SELECT r.rolname AS role, g.portfolio_id, g.granted_at, g.granted_by
 FROM antiban.role_portfolio_grants g JOIN pg_catalog.pg_roles r ON r.oid = g.role::oid;
