@@ -11,9 +11,10 @@
  * (where the writer runs), the record is written directly, in the caller's
  * own transaction (and so goes if that transaction aborts).  What a crash
  * can lose is the last flush interval of log rows; outbox rows, which are
- * the messages themselves, are never here.  A batch that meets a transient
- * error goes back into the ring; one the tables refuse is stored record by
- * record, and only the records refused alone are dropped (store_batch).
+ * the messages themselves, are never here.  The writer stores each batch in
+ * a subtransaction: one the tables refuse is stored record by record, and
+ * only the records refused alone are dropped; one they do not take now is
+ * carried over to its next flush (store_batch).
  *
  * Only sends (antiban.recipient_reach) come through here: opt-outs and
  * service windows are written by the transaction that states them.  A
@@ -432,17 +433,18 @@ batch_add(Batch *b, uint32 kind, const void *record)
 }
 
 /*
- * Errors a later flush may not meet: a lock not granted in time (the
- * writer's lock_timeout behind DDL or a long transaction), a deadlock, a
- * serialization failure, a cancel.
+ * Errors that say a record is refused (bad data, a constraint): classes 22
+ * and 23.  Anything else (a lock not granted in time, a deadlock, a full
+ * disk, a missing right) is the table's or the server's state, and says
+ * nothing against the records.
  */
 static bool
-transient_error(int sqlerrcode)
+refused_record(int sqlerrcode)
 {
-	return sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
-		sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
-		sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE ||
-		sqlerrcode == ERRCODE_QUERY_CANCELED;
+	char		class0 = PGUNSIXBIT(sqlerrcode),
+				class1 = PGUNSIXBIT(sqlerrcode >> 6);
+
+	return class0 == '2' && (class1 == '2' || class1 == '3');
 }
 
 /*
@@ -470,6 +472,7 @@ try_write(Batch *b, char **message)
 		e = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
 		code = e->sqlerrcode;
 		if (message)
 			*message = pstrdup(e->message);
@@ -482,16 +485,41 @@ try_write(Batch *b, char **message)
 }
 
 /*
- * Records a write could not store: each alone, so that one record the
- * tables refuse (a send of a portfolio deleted meanwhile: the foreign key)
- * does not take the others with it.  A record refused alone is dropped,
- * with a warning that says why; returns how many were.
+ * The journal writer's records that could not be stored yet (a lock not
+ * granted within its lock_timeout, a full disk...): kept in its own memory
+ * and stored first by its next flush, which takes nothing new from the ring
+ * until they are.  Never put back in the ring: a full ring would write them
+ * directly, outside the subtransaction, and an error there would lose them.
  */
-static int64
+static Batch carry = {0, 0, NULL, NULL};
+static Oid	carry_instance = InvalidOid;
+
+static void
+carry_over(const Batch *b, int from_decision, int from_recipient, Oid instance)
+{
+	if (carry.decisions == NULL)
+	{
+		carry.decisions = MemoryContextAlloc(TopMemoryContext, sizeof(JournalDecision) * FLUSH_BATCH);
+		carry.recipients = MemoryContextAlloc(TopMemoryContext, sizeof(JournalRecipient) * FLUSH_BATCH);
+	}
+	/* (b may be carry itself: memmove) */
+	carry.ndecisions = b->ndecisions - from_decision;
+	carry.nrecipients = b->nrecipients - from_recipient;
+	memmove(carry.decisions, b->decisions + from_decision, sizeof(JournalDecision) * carry.ndecisions);
+	memmove(carry.recipients, b->recipients + from_recipient, sizeof(JournalRecipient) * carry.nrecipients);
+	carry_instance = instance;
+}
+
+/*
+ * Records a write refused: each alone, so that one record the tables
+ * refuse (a send of a portfolio deleted meanwhile: the foreign key) does
+ * not take the others with it.  A record refused alone is dropped, with a
+ * warning that says why.  False when the tables stopped taking records for
+ * another reason: the rest is carried over.
+ */
+static bool
 store_one_by_one(Batch *b, Oid instance)
 {
-	int64		dropped = 0;
-
 	for (int i = 0; i < b->ndecisions + b->nrecipients; i++)
 	{
 		bool		decision = i < b->ndecisions;
@@ -503,29 +531,24 @@ store_one_by_one(Batch *b, Oid instance)
 
 		if (code == 0)
 			continue;
-		if (transient_error(code))
+		if (!refused_record(code))
 		{
-			/* back in the ring, for the next flush */
-			journal_append(instance, decision ? JOURNAL_DECISION : JOURNAL_RECIPIENT,
-						   decision ? (const void *) one.decisions : (const void *) one.recipients,
-						   decision ? sizeof(JournalDecision) : sizeof(JournalRecipient));
-			continue;
+			carry_over(b, decision ? i : b->ndecisions, decision ? 0 : i - b->ndecisions, instance);
+			return false;
 		}
-		dropped++;
 		ereport(WARNING,
 				(errmsg("antiban journal: a %s record could not be stored and is dropped: %s",
 						decision ? "decision" : "send", why),
 				 errdetail("The other records of its batch were stored.")));
 	}
-	return dropped;
+	return true;
 }
 
 /*
- * Store a batch taken from the ring; false when it could not be stored for
- * now (a transient error): its records are then back in the ring, for the
- * next flush, and the caller stops this one.  Records the tables refuse
- * are dropped one by one, never the batch; a batch of an instance that is
- * gone (DROP EXTENSION meanwhile) with it.
+ * The journal writer stores a batch: true when it is stored (records the
+ * tables refuse dropped one by one, never the batch; a batch of an instance
+ * that is gone, with DROP EXTENSION, discarded); false when the tables do
+ * not take records for now: the batch is carried over to the next flush.
  */
 static bool
 store_batch(Batch *b, Oid instance)
@@ -536,16 +559,12 @@ store_batch(Batch *b, Oid instance)
 		return true;
 	if (get_extension_oid("antiban", true) != instance)
 		return true;
-	if (transient_error(code))
+	if (!refused_record(code))
 	{
-		for (int i = 0; i < b->ndecisions; i++)
-			journal_append(instance, JOURNAL_DECISION, &b->decisions[i], sizeof(JournalDecision));
-		for (int i = 0; i < b->nrecipients; i++)
-			journal_append(instance, JOURNAL_RECIPIENT, &b->recipients[i], sizeof(JournalRecipient));
+		carry_over(b, 0, 0, instance);
 		return false;
 	}
-	(void) store_one_by_one(b, instance);
-	return true;
+	return store_one_by_one(b, instance);
 }
 
 /* The ring is full or unusable here: write this one record now. */
@@ -588,19 +607,42 @@ ring_take(Batch *b, Oid instance)
 /*
  * Store everything published so far.  Runs inside a transaction, in the
  * journal database; concurrent callers take turns reading the ring.  Returns the
- * number of records taken from the ring.
+ * number of records taken from the ring.  The journal writer ('writer')
+ * stores each batch in a subtransaction (store_batch) and carries over
+ * what the tables do not take now, and *done says whether nothing is left;
+ * a backend (antiban.flush_journal) writes in its own transaction, whose
+ * error, a cancel included, is its caller's.
  */
 int64
-journal_flush(void)
+journal_flush(bool writer, bool *done)
 {
 	Oid			instance = get_extension_oid("antiban", true);
 	Batch		b;
 	int64		total = 0;
 	int			taken;
+	int			batches = 0;
 
 	antiban_require_loaded();
+	if (done)
+		*done = true;
 	if (!ring_usable())
 		return 0;
+	if (writer && carry.ndecisions + carry.nrecipients > 0)
+	{
+		if (carry_instance == instance)
+		{
+			Batch		again = carry;
+
+			carry.ndecisions = carry.nrecipients = 0;
+			if (!store_batch(&again, instance))
+			{
+				if (done)
+					*done = false;
+				return 0;
+			}
+		}
+		carry.ndecisions = carry.nrecipients = 0;
+	}
 	b.decisions = palloc(sizeof(JournalDecision) * FLUSH_BATCH);
 	b.recipients = palloc(sizeof(JournalRecipient) * FLUSH_BATCH);
 	do
@@ -610,10 +652,17 @@ journal_flush(void)
 		LWLockAcquire(flush_lock, LW_EXCLUSIVE);
 		taken = ring_take(&b, instance);
 		LWLockRelease(flush_lock);
-		if (!store_batch(&b, instance))
-			break;
 		total += taken;
-	} while (taken == FLUSH_BATCH);
+		if (!writer)
+			write_batch(&b);
+		else if (!store_batch(&b, instance))
+		{
+			if (done)
+				*done = false;
+			break;
+		}
+		/* a few subtransactions per transaction: the writer comes back at once when more wait */
+	} while (taken == FLUSH_BATCH && (!writer || ++batches < 16));
 	pg_atomic_fetch_add_u64(&ring->flushed, total);
 	pfree(b.decisions);
 	pfree(b.recipients);
@@ -630,7 +679,7 @@ Datum
 antiban_flush_journal(PG_FUNCTION_ARGS)
 {
 	tenancy_refuse_install_wide("flush every portfolio's buffered decisions");
-	PG_RETURN_INT64(journal_flush());
+	PG_RETURN_INT64(journal_flush(false, NULL));
 }
 
 PG_FUNCTION_INFO_V1(antiban_journal_stats);

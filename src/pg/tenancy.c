@@ -151,9 +151,12 @@ tenancy_scope(NumbersCache *c, Oid role, bool *allowed)
 {
 	if (!OidIsValid(role) || is_antiban_owner(role))
 		return false;
-	/* (inside an audience the planner's session is not the creator's) */
-	return scope_in_session(c, role, OidIsValid(audience_creator) ? audience_creator : GetSessionUserId(),
-							allowed);
+	/*
+	 * The session's login limits every role it acts as, an audience's
+	 * creator too: the planner's login only narrows the creator's scope, and
+	 * a mapped login naming an unmapped group as the creator stays mapped.
+	 */
+	return scope_in_session(c, role, GetSessionUserId(), allowed);
 }
 
 void
@@ -314,8 +317,7 @@ scope_of_named(NumbersCache *c, Name who, bool *allowed)
 	Oid			outer = tenancy_caller();
 
 	if (OidIsValid(role) &&
-		(role == GetUserId() || role == outer ||
-		 (!OidIsValid(audience_creator) && role == GetSessionUserId())))
+		(role == GetUserId() || role == outer || role == GetSessionUserId()))
 		return tenancy_scope(c, role, allowed);
 	if (!(superuser_arg(outer) || member_of(outer, "antiban_admin") || is_antiban_owner(GetUserId())))
 		ereport(ERROR,

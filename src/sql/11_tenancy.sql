@@ -36,11 +36,23 @@ SET search_path = pg_catalog, antiban, pg_temp
 AS $$
 DECLARE
     who text;
+    a record;
 BEGIN
-    SELECT string_agg(DISTINCT g.rolname, ', ') INTO who
-    FROM old_rows o JOIN pg_catalog.pg_roles g ON g.oid = o.role::oid
-    WHERE NOT g.rolsuper AND pg_catalog.pg_has_role(g.oid, 'antiban_admin', 'MEMBER')
-      AND NOT EXISTS (SELECT 1 FROM antiban.role_portfolio_grants k WHERE k.role = o.role);
+    -- every administrator the deleted grants mapped (a grant to a group maps its members)
+    FOR a IN SELECT DISTINCT g.oid, g.rolname
+             FROM old_rows o JOIN pg_catalog.pg_roles r ON r.oid = o.role::oid
+                  JOIN pg_catalog.pg_roles g ON pg_catalog.pg_has_role(g.oid, r.oid, 'MEMBER')
+             WHERE NOT g.rolsuper AND pg_catalog.pg_has_role(g.oid, 'antiban_admin', 'MEMBER')
+             ORDER BY g.oid LOOP
+        -- what maps it still, locked: two transactions taking its last two
+        -- grants wait for each other instead of each counting the other's
+        PERFORM 1 FROM antiban.role_portfolio_grants k
+        WHERE pg_catalog.pg_has_role(a.oid, k.role::oid, 'MEMBER')
+        ORDER BY k.role, k.portfolio_id FOR UPDATE;
+        IF NOT FOUND THEN
+            who := coalesce(who || ', ', '') || a.rolname;
+        END IF;
+    END LOOP;
     IF who IS NOT NULL THEN
         RAISE EXCEPTION 'the last portfolio of administrator % may not be taken from it', who
             USING ERRCODE = 'restrict_violation',

@@ -48,17 +48,20 @@ static void
 flush_once(bool last)
 {
 	int64		written = 0;
+	bool		done = true;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	/*
 	 * Never wait long behind a lock (DROP EXTENSION, a LOCK TABLE, a long
 	 * transaction on a recipient's row): a batch that cannot be stored in
-	 * time goes back to the ring for the next flush, and DDL that waits for
-	 * the writer is not held up, nor made to deadlock with it.
+	 * time is carried over to the next flush, and DDL that waits for the
+	 * writer is not held up, nor made to deadlock with it.  The last flush
+	 * waits as long as it takes: nothing comes after it.
 	 */
-	(void) set_config_option("lock_timeout", JOURNAL_WRITER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_SESSION,
-							 GUC_ACTION_LOCAL, true, 0, false);
+	if (!last)
+		(void) set_config_option("lock_timeout", JOURNAL_WRITER_LOCK_TIMEOUT, PGC_SUSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (OidIsValid(get_extension_oid("antiban", true)))
 	{
@@ -68,8 +71,9 @@ flush_once(bool last)
 			journal_mark_startup();
 			started_marked = true;
 		}
-		written = journal_flush();
-		if (last)
+		written = journal_flush(true, &done);
+		/* a shutdown is clean only when every record of this instance is stored */
+		if (last && done)
 			journal_mark_clean_shutdown();
 	}
 	PopActiveSnapshot();
