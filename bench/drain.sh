@@ -61,8 +61,9 @@ jit_works=$(cluster_psql "$DIR" "$PORT" antiban -tA -c "SET jit_above_cost = 0" 
 
 # drain LEVEL MESSAGES LABEL [METADATA]: prints "msgs/s elapsed configured
 # worst_pacing_% sent sender_cpu_ms_per_1000 rest_of_postgres_cpu_ms_per_1000
-# simulator_cpu_ms_per_1000 idle_%" (idle: of all cores over the drain, so
-# whether the drain was short of CPU or waiting)
+# simulator_cpu_ms_per_1000 idle_% slowest/median_quarter_second" (idle: of
+# all cores over the drain, so whether the drain was short of CPU or waiting;
+# the quarter seconds, in msgs/s: a pacing error from stalls or from the pace)
 drain() {
 	level=$1 count=$2 label=$3 metadata=${4:-'{}'}
 	curl -s -X POST "$SIM/_sim/reset" >/dev/null
@@ -91,6 +92,12 @@ drain() {
 		END { worst = 0; for (k in n) { span = last[k] - first[k]; if (span <= 0) continue;
 		      err = ((n[k] - 1) / span - rate) / rate * 100; if ((err < 0 ? -err : err) > (worst < 0 ? -worst : worst)) worst = err }
 		      printf "%.2f", worst }' "$DIR/messages.tsv")
+	# stalls: the slowest and the median quarter second at Meta (the first and
+	# last quarters left out), against the drain's mean
+	quarters=$(awk -F'\t' '{ t[NR] = $7 + 0; if (NR == 1 || t[NR] < lo) lo = t[NR] }
+		END { for (i = 1; i <= NR; i++) { q = int((t[i] - lo) * 4); c[q]++; if (q > hi) hi = q }
+		      for (q = 1; q < hi; q++) print c[q] * 4 }' "$DIR/messages.tsv" | sort -n |
+		awk '{ v[NR] = $1 } END { if (NR == 0) print "0/0"; else printf "%d/%d", v[1], v[int((NR + 1) / 2)] }')
 	# the drain as Meta sees it: from the first accepted message to the last
 	t0=$(cut -f7 "$DIR/messages.tsv" | sort -n | head -1)
 	t1=$(cut -f7 "$DIR/messages.tsv" | sort -n | tail -1)
@@ -100,7 +107,8 @@ drain() {
 		-v m="$(awk -v x="$sim0" -v y="$sim1" 'BEGIN { print y - x }')" \
 		-v idle="$(awk -v x="$idle0" -v y="$idle1" -v a="$wall0" -v b="$wall1" -v k="$(nproc)" \
 			'BEGIN { print (y - x) / ((b - a) * k) * 100 }')" \
-		'BEGIN { printf "%d %.2f %s %s %d %.0f %.0f %.0f %.0f\n", n / (b - a), b - a, c, w, n, s * 1e6 / n, (t - s) * 1e6 / n, m * 1e6 / n, idle }'
+		-v q="$quarters" \
+		'BEGIN { printf "%d %.2f %s %s %d %.0f %.0f %.0f %.0f %s\n", n / (b - a), b - a, c, w, n, s * 1e6 / n, (t - s) * 1e6 / n, m * 1e6 / n, idle, q }'
 }
 # watch the simulator's ledger (cheap), not the outbox (a query would compete)
 accepted() { curl -s "$SIM/_sim/ledger" | sed -n 's/^{"accepted":\([0-9]*\).*/\1/p'; }
@@ -165,6 +173,7 @@ row "platform maximum for $NUMBERS HIGH numbers (msgs/s)" "$((NUMBERS * 1000))"
 row "HIGH: configured rate per number / worst pacing (%)" "$(field "$high" 3) / $(field "$high" 4)"
 row "HIGH: CPU ms per 1,000 msgs: senders / PostgreSQL" "$(field "$high" 6) / $(field "$high" 7)"
 row "HIGH: simulator CPU ms per 1,000 / machine idle (%)" "$(field "$high" 8) / $(field "$high" 9)"
+row "HIGH: slowest / median quarter second (msgs/s)" "$(field "$high" 10 | sed 's|/| / |')"
 row "STANDARD x $NUMBERS: drain throughput (msgs/s)" "$(field "$standard" 1)"
 row "STANDARD: configured rate per number (msgs/s)" "$(field "$standard" 3)"
 row "STANDARD: worst per-number pacing error (%)" "$(field "$standard" 4)"

@@ -172,6 +172,7 @@ typedef struct RolePortfolio
 
 extern void tenancy_load(NumbersCache *c);
 extern bool tenancy_scope(NumbersCache *c, Oid role, bool *allowed);
+extern bool tenancy_scope_of(NumbersCache *c, Oid role, bool **allowed);
 extern CachedPortfolio *tenancy_portfolio_by_id(NumbersCache *c, int64 id);
 extern void tenancy_refuse(Oid role, const char *what, const char *name) pg_attribute_noreturn();
 extern void tenancy_check_number(NumbersCache *c, Oid role, const CachedNumber *n);

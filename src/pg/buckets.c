@@ -486,8 +486,8 @@ antiban_bucket_states(PG_FUNCTION_ARGS)
 	 * A role mapped to portfolios sees its portfolios' numbers' buckets only:
 	 * a pair bucket names a recipient another portfolio spoke to.
 	 */
-	bool	   *allowed = palloc0(sizeof(bool) * Max(c->nportfolios, 1));
-	bool		restricted = tenancy_scope(c, tenancy_caller(), allowed);
+	bool	   *allowed;
+	bool		restricted = tenancy_scope_of(c, tenancy_caller(), &allowed);
 
 	InitMaterializedSRF(fcinfo, 0);
 	for (uint32 s = 0; s < bucket_table.nstripes; s++)

@@ -323,8 +323,8 @@ decision_tuple(FunctionCallInfo fcinfo, const Decision *d)
 static int
 scope_portfolio(NumbersCache *c, const DecideArgs *args)
 {
-	bool	   *allowed = palloc0(sizeof(bool) * Max(c->nportfolios, 1));
-	bool		restricted = tenancy_scope(c, args->role, allowed);
+	bool	   *allowed;
+	bool		restricted = tenancy_scope_of(c, args->role, &allowed);
 	int			found = NO_PORTFOLIO;
 	int			reachable = 0;
 

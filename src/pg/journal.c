@@ -698,11 +698,10 @@ antiban_journal_stats(PG_FUNCTION_ARGS)
 	bool		nulls[5] = {0};
 	static const char *const shutdown_names[] = {"unknown", "clean", "crashed"};
 	uint64		head, tail;
-	NumbersCache *c;
+	bool	   *allowed;
 
 	antiban_require_loaded();
-	c = numbers_cache_get();
-	if (tenancy_scope(c, GetUserId(), palloc0(sizeof(bool) * Max(c->nportfolios, 1))))
+	if (tenancy_scope_of(numbers_cache_get(), GetUserId(), &allowed))
 		PG_RETURN_NULL();
 	head = pg_atomic_read_u64(&ring->head);
 	tail = pg_atomic_read_u64(&ring->tail);

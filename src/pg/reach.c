@@ -997,8 +997,8 @@ antiban_portfolio_usage(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	NumbersCache *c = numbers_cache_get();
 	TimestampTz now = antiban_now();
-	bool	   *allowed = palloc0(sizeof(bool) * Max(c->nportfolios, 1));
-	bool		restricted = tenancy_scope(c, GetUserId(), allowed);
+	bool	   *allowed;
+	bool		restricted = tenancy_scope_of(c, GetUserId(), &allowed);
 
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < c->nportfolios; i++)

@@ -159,6 +159,14 @@ tenancy_scope(NumbersCache *c, Oid role, bool *allowed)
 	return scope_in_session(c, role, GetSessionUserId(), allowed);
 }
 
+/* tenancy_scope with its flags allocated (palloc, one per cache portfolio). */
+bool
+tenancy_scope_of(NumbersCache *c, Oid role, bool **allowed)
+{
+	*allowed = palloc0(sizeof(bool) * Max(c->nportfolios, 1));
+	return tenancy_scope(c, role, *allowed);
+}
+
 void
 tenancy_refuse(Oid role, const char *what, const char *name)
 {
@@ -173,9 +181,9 @@ tenancy_refuse(Oid role, const char *what, const char *name)
 void
 tenancy_check_number(NumbersCache *c, Oid role, const CachedNumber *n)
 {
-	bool	   *allowed = palloc0(sizeof(bool) * Max(c->nportfolios, 1));
+	bool	   *allowed;
 
-	if (tenancy_scope(c, role, allowed) && !allowed[n->portfolio_index])
+	if (tenancy_scope_of(c, role, &allowed) && !allowed[n->portfolio_index])
 		tenancy_refuse(role, "number", n->view.phone_number_id);
 }
 
@@ -206,10 +214,10 @@ void
 tenancy_refuse_install_wide(const char *what)
 {
 	NumbersCache *c = numbers_cache_get();
-	bool	   *allowed = palloc0(sizeof(bool) * Max(c->nportfolios, 1));
+	bool	   *allowed;
 	Oid			role = tenancy_caller();
 
-	if (tenancy_scope(c, role, allowed))
+	if (tenancy_scope_of(c, role, &allowed))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("role %s may not %s", GetUserNameFromId(role, false), what),
@@ -225,9 +233,9 @@ bool
 tenancy_may_use_portfolio(int64 portfolio_id)
 {
 	NumbersCache *c = numbers_cache_get();
-	bool	   *allowed = palloc0(sizeof(bool) * Max(c->nportfolios, 1));
+	bool	   *allowed;
 
-	if (!tenancy_scope(c, tenancy_caller(), allowed))
+	if (!tenancy_scope_of(c, tenancy_caller(), &allowed))
 		return true;
 	for (int i = 0; i < c->nportfolios; i++)
 		if (c->portfolios[i].id == portfolio_id)
@@ -249,10 +257,10 @@ antiban_refuse_install_wide(PG_FUNCTION_ARGS)
 char *
 tenancy_scope_text(NumbersCache *c, Oid role)
 {
-	bool	   *allowed = palloc0(sizeof(bool) * Max(c->nportfolios, 1));
+	bool	   *allowed;
 	StringInfoData ids;
 
-	if (!tenancy_scope(c, role, allowed))
+	if (!tenancy_scope_of(c, role, &allowed))
 		return NULL;
 	initStringInfo(&ids);
 	appendStringInfoChar(&ids, '{');
@@ -296,9 +304,9 @@ Datum
 antiban_my_portfolios(PG_FUNCTION_ARGS)
 {
 	NumbersCache *c = numbers_cache_get();
-	bool	   *allowed = palloc0(sizeof(bool) * Max(c->nportfolios, 1));
+	bool	   *allowed;
 
-	if (!tenancy_scope(c, tenancy_caller(), allowed))
+	if (!tenancy_scope_of(c, tenancy_caller(), &allowed))
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(portfolio_ids(c, allowed));
 }
