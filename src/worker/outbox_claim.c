@@ -30,13 +30,17 @@
  * person are never in flight together (Meta could take them in either
  * order).  A message queued for later (send_at, a bucket's wait) holds
  * nothing: the one behind it meets the same wait, and equal times go in id
- * order.  metadata {"independent": true} opts a message out both ways.
+ * order.  A message parked for its turn (reason conversation_order, below)
+ * is not queued for later: it still holds the ones behind it, or they
+ * overtook it while it waited for an answer.  metadata {"independent":
+ * true} opts a message out both ways.
  * One probe of the small partial index outbox_conversation per due row.
  */
 #define CONVERSATION_HELD_SQL(m, now) \
 "(NOT " m ".independent AND EXISTS (SELECT FROM antiban.outbox e" \
 "  WHERE e.recipient = " m ".recipient AND e.id < " m ".id AND e.state IN ('queued', 'retry_wait', 'sending')" \
-"   AND NOT e.metadata @> '{\"independent\": true}' AND (e.state <> 'queued' OR e.not_before <= " now ")))"
+"   AND NOT e.metadata @> '{\"independent\": true}'" \
+"   AND (e.state <> 'queued' OR e.not_before <= " now " OR e.reason = 'conversation_order')))"
 
 /*
  * Due messages, most urgent first.  Each priority is one bounded range of
@@ -70,20 +74,21 @@ CONVERSATION_HELD_SQL("d", "$1") " AS held"
 /*
  * Held messages step out of the due range until what holds them can have
  * gone: the lease of a message in flight (whose answer brings the next one
- * back at once: outbox_record.c), the retry time of one waiting, now for
- * one due (behind every message due earlier).  Read again with this
- * statement's snapshot: a message whose turn came meanwhile stays due.
+ * back at once: outbox_record.c), the retry time of one waiting, the time
+ * of one parked itself (its turn comes first), now for one due (behind
+ * every message due earlier).  Read again with this statement's snapshot:
+ * a message whose turn came meanwhile stays due.
  */
 static const char *const park_sql =
 "UPDATE antiban.outbox o SET not_before = greatest(o.not_before, b.until), reason = 'conversation_order',"
 " detail = format('after message %s to the same person (%s)', b.id, b.state)"
 " FROM unnest($1::int8[]) AS h(id)"
 " CROSS JOIN LATERAL (SELECT e.id, e.state, CASE e.state WHEN 'sending' THEN coalesce(e.lease_until, $2)"
-"   WHEN 'retry_wait' THEN greatest(e.not_before, $2) ELSE $2 END AS until"
+"   ELSE greatest(e.not_before, $2) END AS until"
 "  FROM antiban.outbox f, antiban.outbox e"
 "  WHERE f.id = h.id AND e.recipient = f.recipient AND e.id < f.id"
 "   AND e.state IN ('queued', 'retry_wait', 'sending') AND NOT e.metadata @> '{\"independent\": true}'"
-"   AND (e.state <> 'queued' OR e.not_before <= $2)"
+"   AND (e.state <> 'queued' OR e.not_before <= $2 OR e.reason = 'conversation_order')"
 "  ORDER BY e.id LIMIT 1) b"
 " WHERE o.id = h.id AND o.state IN ('queued', 'retry_wait')";
 

@@ -50,12 +50,20 @@ static const char *const record_sql =
 "  $13::text[]) AS u(id, state, nb, wamid, code, title, details, trace, lease, pair_hit, reason, http, wa_id)"
 " WHERE o.id = u.id AND o.id IN (SELECT id FROM locked)"
 " RETURNING o.id, o.number_id, u.code, u.http, o.sending_at, o.recipient, o.state),"
-/* the next message to each person, parked by a claim behind this one: due again */
-" released AS (UPDATE antiban.outbox f SET not_before = $14 FROM recorded r"
+/*
+ * the next message to each person, parked by a claim behind this one: due
+ * again.  A due one is written too (unchanged): the claim that has it
+ * locked may be parking it now, behind this answer it could not see yet;
+ * the write waits for that claim and reads its park (or the park reads
+ * this answer), so no message sits out a lease whose answer came.
+ */
+" released AS (UPDATE antiban.outbox f"
+" SET not_before = CASE WHEN f.reason = 'conversation_order' THEN least(f.not_before, $14) ELSE f.not_before END"
+" FROM recorded r"
 " WHERE r.state NOT IN ('queued', 'retry_wait', 'sending') AND f.id = (SELECT min(n.id) FROM antiban.outbox n"
 "   WHERE n.recipient = r.recipient AND n.id > r.id AND n.state IN ('queued', 'retry_wait', 'sending')"
 "    AND NOT n.metadata @> '{\"independent\": true}')"
-"  AND f.state = 'queued' AND f.reason = 'conversation_order' AND f.not_before > $14)"
+"  AND f.state = 'queued' AND (f.reason = 'conversation_order' OR f.not_before <= $14))"
 " SELECT id, number_id, code, http, sending_at, recipient FROM recorded"
 " WHERE code IS NOT NULL AND number_id IS NOT NULL ORDER BY number_id, id";
 
