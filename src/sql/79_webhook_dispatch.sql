@@ -150,7 +150,7 @@ DECLARE
     n integer;
     updates integer[];
     problems jsonb[];
-    batch jsonb;            -- statuses found by wamid, or by nothing: one call
+    batch antiban.webhook_status_item[];    -- statuses found by wamid: one call
     places jsonb;           -- batch entry number -> [event ordinal, entry]
     by_callback jsonb;      -- event ordinal -> its statuses whose wamid no message has
     moved integer[];        -- for each message the batch moved, the event that moved it
@@ -200,8 +200,7 @@ BEGIN
         FROM unnest(bodies) WITH ORDINALITY AS u(body, ord)
         CROSS JOIN LATERAL antiban.webhook_status_list(u.body) s
     )
-    SELECT (SELECT jsonb_agg(jsonb_build_object('entry', st.g, 'change', st.change, 'phone_number_id', st.phone_number_id,
-                                               'status', st.status, 'ord', st.ord, 'message', st.message)
+    SELECT (SELECT array_agg(ROW(st.g, st.change, st.phone_number_id, st.status, st.message, st.ord)::antiban.webhook_status_item
                              ORDER BY st.ord, st.entry, st.change, st.k)
             FROM st WHERE st.message IS NOT NULL),
            (SELECT jsonb_object_agg(st.g, jsonb_build_array(st.ord, st.entry)) FROM st WHERE st.message IS NOT NULL),
@@ -255,7 +254,7 @@ BEGIN
                 problems[(places -> m[1] ->> 0)::integer] := problems[(places -> m[1] ->> 0)::integer]
                     || to_jsonb(format('entry %s change %s: %s', places -> m[1] ->> 1, m[2], m[3]));
             ELSE
-                FOR r IN SELECT DISTINCT (b.y ->> 'ord')::integer AS ord FROM jsonb_array_elements(batch) b(y) LOOP
+                FOR r IN SELECT DISTINCT b.ord FROM unnest(batch) b LOOP
                     problems[r.ord] := problems[r.ord] || to_jsonb(note);
                 END LOOP;
             END IF;
@@ -323,7 +322,11 @@ BEGIN
                       THEN ARRAY['not a whatsapp_business_account object with entry[]'] ELSE '{}' END
                  || ARRAY(SELECT jsonb_array_elements_text(x.notes)) AS notes
           FROM unnest(ids, ats, bodies, updates, problems) AS x(id, at, body, updates, notes)) u
-    WHERE w.id = u.id AND w.received_at = u.at;
+    -- (id = ANY: the batch's rows are probed by key; joined on id alone the
+    -- plan was a merge join reading the partition's whole primary key;
+    -- received_at: only the partitions of the batch, as above)
+    WHERE w.id = ANY (ids) AND w.received_at BETWEEN received_since AND received_until
+      AND w.id = u.id AND w.received_at = u.at;
     RETURN n;
 END
 $$;

@@ -1,0 +1,35 @@
+-- The apply writes each event's outcome back by key: a batch of 1,000 events
+-- reads its 1,000 rows of antiban.webhook_events (locked, then written), never
+-- the partition's whole primary key.  Joined on id alone, the write-back was
+-- planned as a merge join that walked the partition from its first event, a
+-- read per event ever stored for every batch (6,000 rows fetched here, where
+-- the table holds 4,000 and the batch 1,000).
+\i regress/fixture.sql
+-- statuses of wamids no message has: each event is applied at once (nothing to move)
+CREATE FUNCTION pg_temp.pending(first integer, last integer) RETURNS bigint LANGUAGE sql AS $$
+    WITH i AS (
+        INSERT INTO antiban.webhook_events (body_raw, body_size, body_sha256, body, signature_valid, status)
+        SELECT convert_to(b, 'UTF8'), length(b), sha256(convert_to(b, 'UTF8')), b::jsonb, true, 'pending'
+        FROM (SELECT format('{"object":"whatsapp_business_account","entry":[{"id":"200","changes":[{"field":"messages","value":'
+                            '{"messaging_product":"whatsapp","metadata":{"phone_number_id":"1001"},'
+                            '"statuses":[{"id":"wamid.NONE%s","status":"delivered","timestamp":"1893456100",'
+                            '"recipient_id":"5511988800001"}]}}]}]}', n) AS b
+              FROM generate_series(first, last) n) v
+        RETURNING 1)
+    SELECT count(*) FROM i
+$$;
+-- 3,000 events of history, applied, with statistics that say so
+SELECT pg_temp.pending(1, 3000) AS stored;
+SELECT antiban.apply_pending_webhooks(3000) AS applied;
+ANALYZE antiban.webhook_events_unsorted;
+-- then a batch of 1,000: each of its rows is fetched three times (found
+-- pending, locked, written back), no other row at all
+SELECT pg_temp.pending(3001, 4000) AS stored;
+SELECT pg_stat_force_next_flush();
+BEGIN;
+SELECT antiban.apply_pending_webhooks(1000) AS applied;
+SELECT idx_tup_fetch <= 3 * 1000 AS fetched_by_key, seq_scan
+FROM pg_stat_xact_all_tables WHERE relid = 'antiban.webhook_events_unsorted'::regclass;
+COMMIT;
+SELECT status, count(*), min(id), max(id), sum(updates) AS moved
+FROM antiban.webhook_events GROUP BY status;
