@@ -6,7 +6,10 @@
 # batch.  A backlog of big bodies then drains at one byte-bounded batch per
 # second instead of batch after batch.  Asserted on what happened, not on
 # time: the worker is never seen waiting, idle, while events it could apply
-# are pending and none of them moves.
+# are pending and none of them moves.  A long antiban.webhook_apply_gather
+# (10 s): a batch cut short by its bytes is a backlog, and goes on at once,
+# without the gather a batch that was not full waits first (for a while it
+# waited the gather instead: a stall of 10 s per batch here).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -18,7 +21,7 @@ use lib $FindBin::RealBin;
 use AntibanTest;
 
 my $node = antiban_node('t13b_bytes', 'antiban.sender_workers' => '0', 'antiban.webhook_apply' => 'worker',
-	'antiban.webhook_apply_workers' => '1', 'antiban.lead_scoring' => 'deferred');
+	'antiban.webhook_apply_workers' => '1', 'antiban.lead_scoring' => 'deferred', 'antiban.webhook_apply_gather' => '10s');
 register_numbers($node, '1001' => {});
 is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'antiban webhook apply'}),
 	'1', 'one apply worker');

@@ -338,15 +338,14 @@ COMMENT ON FUNCTION antiban.apply_webhooks(bigint[], timestamptz, timestamptz) I
 -- Meta's bodies may be up to 3 MB (a thousand of them would be 3 GB); the
 -- first event always goes, those past the bound stay pending for the next
 -- batch (locked until this one commits: another worker skips them).
-CREATE FUNCTION antiban.apply_pending_webhooks(max_events integer DEFAULT 1000,
-                                               max_bytes bigint DEFAULT 33554432) RETURNS integer
+CREATE FUNCTION antiban.apply_pending_batch(max_events integer DEFAULT 1000,
+                                            max_bytes bigint DEFAULT 33554432,
+                                            OUT applied integer, OUT cut_by_bytes boolean)
 LANGUAGE plpgsql VOLATILE
 -- (its statement joins and sorts the batch: from a session that lowered the
 -- JIT costs it was compiled at every call, as apply_webhooks' would be)
 SET jit = off
 AS $$
-DECLARE
-    applied integer;
 BEGIN
     IF max_events IS NULL OR max_events < 1 THEN
         RAISE EXCEPTION 'max_events must be at least 1, not %', coalesce(max_events::text, 'NULL')
@@ -358,19 +357,32 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'It bounds the bodies one batch holds (bytes as received; the first event always goes); the default is 33554432 (32 MB).';
     END IF;
-    SELECT antiban.apply_webhooks(p.ids, coalesce(p.since, '-infinity'), coalesce(p.until, 'infinity'))
-    INTO applied
-    FROM (SELECT array_agg(x.id) AS ids, min(x.received_at) AS since, max(x.received_at) AS until
+    SELECT antiban.apply_webhooks(p.ids, coalesce(p.since, '-infinity'), coalesce(p.until, 'infinity')), p.cut
+    INTO applied, cut_by_bytes
+    FROM (SELECT array_agg(x.id) FILTER (WHERE x.taken) AS ids,
+                 min(x.received_at) FILTER (WHERE x.taken) AS since,
+                 max(x.received_at) FILTER (WHERE x.taken) AS until,
+                 bool_or(NOT x.taken) AS cut
           FROM (SELECT c.id, c.received_at,
-                       row_number() OVER w AS n,
-                       sum(c.body_size) OVER w - c.body_size AS bytes_before
+                       row_number() OVER w = 1 OR sum(c.body_size) OVER w - c.body_size < max_bytes AS taken
                 FROM (SELECT e.id, e.received_at, e.body_size FROM antiban.webhook_events e WHERE e.status = 'pending'
                       ORDER BY e.received_at LIMIT max_events FOR UPDATE SKIP LOCKED) c
-                WINDOW w AS (ORDER BY c.received_at, c.id)) x
-          WHERE x.n = 1 OR x.bytes_before < max_bytes) p;
-    RETURN coalesce(applied, 0);
+                WINDOW w AS (ORDER BY c.received_at, c.id)) x) p;
+    applied := coalesce(applied, 0);
+    cut_by_bytes := coalesce(cut_by_bytes, false);
 END
 $$;
+COMMENT ON FUNCTION antiban.apply_pending_batch(integer, bigint) IS
+    'Internal (the webhook apply worker; antiban.apply_pending_webhooks): apply up to max_events of the oldest pending webhook events, no more bodies than max_bytes (the first event always goes); applied: how many; cut_by_bytes: events it had taken were left pending (locked until it commits) for want of bytes, so a backlog waits. Arguments below 1 or NULL are an error (invalid_parameter_value).';
+
+-- The same for a person or a pg_cron job: how many it applied.
+CREATE FUNCTION antiban.apply_pending_webhooks(max_events integer DEFAULT 1000,
+                                               max_bytes bigint DEFAULT 33554432) RETURNS integer
+LANGUAGE sql VOLATILE
+SET jit = off       -- (as apply_pending_batch: not compiled under lowered JIT costs)
+BEGIN ATOMIC
+    SELECT b.applied FROM antiban.apply_pending_batch(max_events, max_bytes) b;
+END;
 COMMENT ON FUNCTION antiban.apply_pending_webhooks(integer, bigint) IS
     'Apply up to max_events (at least 1) of the oldest pending webhook events (antiban.apply_webhooks), skipping any another session is applying, and no more bodies than max_bytes (at least 1; bytes as received; the first event always goes): the bodies are held together while applied. Returns how many it applied; an argument below 1 or NULL is an error (invalid_parameter_value). The webhook apply worker runs it whenever a commit stores new events, and every second.';
 
