@@ -14,6 +14,8 @@
 set -eu
 ANTIBAN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ANTIBAN_ROOT/regress/lib.sh"
+# shared memory on huge pages when root may reserve them (README, "Huge pages")
+ANTIBAN_HUGE_PAGES=${BENCH_HUGE_PAGES:-on}
 SMALL=${BENCH_SMALL:-50000}
 LARGE=${BENCH_LARGE:-500000}
 PORT=${BENCH_PORT:-5497}

@@ -13,6 +13,8 @@
 set -eu
 ANTIBAN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ANTIBAN_ROOT/regress/lib.sh"
+# shared memory on huge pages when root may reserve them (README, "Huge pages")
+ANTIBAN_HUGE_PAGES=${BENCH_HUGE_PAGES:-on}
 MESSAGES=${BENCH_MESSAGES:-60000}
 NUMBERS=10
 PORT=${BENCH_PORT:-5496}
@@ -159,7 +161,7 @@ mismatch_floor=$(cluster_psql "$DIR" "$PORT" antiban -tAc "SELECT round(min(e.fa
 
 row() { printf '| %-54s | %12s |\n' "$1" "$2"; }
 echo
-echo "antiban drain benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, 2 senders x 256 in flight"
+echo "antiban drain benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, 2 senders x 256 in flight, $(shared_memory_pages "$DIR" "$PORT" antiban)"
 row "measure" "value"
 row "------------------------------------------------------" "------------"
 row "server jit / a query can be JIT-compiled" "$jit / $([ "$jit_works" -gt 0 ] && echo yes || echo no)"

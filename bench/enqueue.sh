@@ -15,6 +15,8 @@
 set -eu
 ANTIBAN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ANTIBAN_ROOT/regress/lib.sh"
+# shared memory on huge pages when root may reserve them (README, "Huge pages")
+ANTIBAN_HUGE_PAGES=${BENCH_HUGE_PAGES:-on}
 SECONDS_EACH=${BENCH_SECONDS:-10}
 AUDIENCE=${BENCH_AUDIENCE:-100000}
 CLIENTS=8
@@ -114,7 +116,7 @@ row() { printf '| %-48s | %9s | %8s | %7s | %-24s |\n' "$1" "$2" "$3" "${5:-}" "
 rate() { echo "${1% *}"; }	# of per_second's answer
 cpu() { echo "${1#* }"; }
 echo
-echo "antiban enqueue benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, pgbench -M prepared -c $CLIENTS -j 2 -T $SECONDS_EACH, jit = $jit"
+echo "antiban enqueue benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, pgbench -M prepared -c $CLIENTS -j 2 -T $SECONDS_EACH, jit = $jit, $(shared_memory_pages "$DIR" "$PORT" antiban)"
 echo "load average (1, 5, 15 min): $load_before at the start, $load_after at the end"
 row "workload" "per s" "ratio" "target" "CPU s"
 row "------------------------------------------------" "---------" "--------" "------------------------" "-------"

@@ -17,6 +17,8 @@
 set -eu
 ANTIBAN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ANTIBAN_ROOT/regress/lib.sh"
+# shared memory on huge pages when root may reserve them (README, "Huge pages")
+ANTIBAN_HUGE_PAGES=${BENCH_HUGE_PAGES:-on}
 ROWS=${BENCH_ROWS:-10000000}
 SECONDS_EACH=${BENCH_SECONDS:-10}
 DRAIN=${BENCH_DRAIN:-10000}

@@ -15,6 +15,8 @@
 set -eu
 ANTIBAN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ANTIBAN_ROOT/regress/lib.sh"
+# shared memory on huge pages when root may reserve them (README, "Huge pages")
+ANTIBAN_HUGE_PAGES=${BENCH_HUGE_PAGES:-on}
 PERSONS=${BENCH_PERSONS:-200}
 ROUNDS=${BENCH_ROUNDS:-3}		# each round: one set off, one set on
 CLIENTS=${BENCH_CLIENTS:-4}

@@ -16,6 +16,8 @@
 set -eu
 ANTIBAN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ANTIBAN_ROOT/regress/lib.sh"
+# shared memory on huge pages when root may reserve them (README, "Huge pages")
+ANTIBAN_HUGE_PAGES=${BENCH_HUGE_PAGES:-on}
 LEADS=${BENCH_LEADS:-1000000}
 INGEST=${BENCH_INGEST:-5000}
 PORT=${BENCH_PORT:-5498}

@@ -8,6 +8,8 @@
 set -eu
 ANTIBAN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ANTIBAN_ROOT/regress/lib.sh"
+# shared memory on huge pages when root may reserve them (README, "Huge pages")
+ANTIBAN_HUGE_PAGES=${BENCH_HUGE_PAGES:-on}
 MESSAGES=${BENCH_MESSAGES:-3000}
 PORT=${BENCH_PORT:-5495}
 SICK=3000002

@@ -25,6 +25,8 @@
 set -eu
 ANTIBAN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ANTIBAN_ROOT/regress/lib.sh"
+# shared memory on huge pages when root may reserve them (README, "Huge pages")
+ANTIBAN_HUGE_PAGES=${BENCH_HUGE_PAGES:-on}
 PORT=${BENCH_PORT:-5498}
 SLOW=${BENCH_SLOW:-1100}			# slow connections
 RATE=${BENCH_RATE:-50}				# normal POSTs per second

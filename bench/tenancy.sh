@@ -6,6 +6,8 @@
 set -eu
 ANTIBAN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ANTIBAN_ROOT/regress/lib.sh"
+# shared memory on huge pages when root may reserve them (README, "Huge pages")
+ANTIBAN_HUGE_PAGES=${BENCH_HUGE_PAGES:-on}
 SECONDS_EACH=${BENCH_SECONDS:-10}
 ROUNDS=${BENCH_ROUNDS:-2}
 CLIENTS=4

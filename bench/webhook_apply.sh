@@ -17,6 +17,8 @@
 set -eu
 ANTIBAN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ANTIBAN_ROOT/regress/lib.sh"
+# shared memory on huge pages when root may reserve them (README, "Huge pages")
+ANTIBAN_HUGE_PAGES=${BENCH_HUGE_PAGES:-on}
 POSTS=${BENCH_APPLY_POSTS:-40000}	# status POSTs of the one-change mix (even)
 SIZES=${BENCH_APPLY_BATCHES:-1000 200 50}	# batch sizes (antiban.webhook_apply_batch is 1,000)
 LEAD_FLOW=${BENCH_LEAD_FLOW:-on}
@@ -116,7 +118,7 @@ done
 
 row() { printf '| %-58s | %12s | %12s | %10s |\n' "$1" "$2" "$3" "$4"; }
 echo
-echo "antiban webhook apply benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, one backend, $events events ($POSTS status POSTs, an inbound text after every 30), lead flow $LEAD_FLOW, jit $jit, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "antiban webhook apply benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, one backend, $events events ($POSTS status POSTs, an inbound text after every 30), lead flow $LEAD_FLOW, jit $jit, load average $(cut -d' ' -f1-3 /proc/loadavg), $(shared_memory_pages "$DIR" "$PORT" antiban)"
 row "how" "events/s" "CPU µs/event" "applied"
 row "----------------------------------------------------------" "------------" "------------" "----------"
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%d", n / s }'; }

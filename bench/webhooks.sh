@@ -19,6 +19,8 @@
 set -eu
 ANTIBAN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ANTIBAN_ROOT/regress/lib.sh"
+# shared memory on huge pages when root may reserve them (README, "Huge pages")
+ANTIBAN_HUGE_PAGES=${BENCH_HUGE_PAGES:-on}
 ONE_POSTS=${BENCH_ONE_POSTS:-120000}		# status POSTs of the one-change mix (even)
 BATCH_POSTS=${BENCH_BATCH_POSTS:-9000}		# status POSTs of 10 of the batch mix (even)
 ONE_MODES=${BENCH_ONE_MODES:-single worker worker@10000 inline}	# apply modes measured with the one-change mix (@N: offered at N POSTs/s)
@@ -190,7 +192,7 @@ report() {	# MIX MODE LABEL
 	row "  messages read with PMP pricing / contacts created" "$read_priced / $contacts"
 }
 echo
-echo "antiban webhook benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, wrk -t 2 -c $CONNECTIONS, receiver $THREADS threads / $POOL connections / up to $BATCH POSTs per transaction, synchronous_commit $SYNCHRONOUS_COMMIT, $APPLY_WORKERS apply worker(s), lead flow $LEAD_FLOW, load average $(cut -d" " -f1-3 /proc/loadavg), jit $jit (compiles: $([ "$jit_works" -gt 0 ] && echo yes || echo no))"
+echo "antiban webhook benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, wrk -t 2 -c $CONNECTIONS, receiver $THREADS threads / $POOL connections / up to $BATCH POSTs per transaction, synchronous_commit $SYNCHRONOUS_COMMIT, $APPLY_WORKERS apply worker(s), lead flow $LEAD_FLOW, load average $(cut -d" " -f1-3 /proc/loadavg), jit $jit (compiles: $([ "$jit_works" -gt 0 ] && echo yes || echo no)), $(shared_memory_pages "$DIR" "$PORT" antiban)"
 row "measure" "value"
 row "----------------------------------------------------------------------" "----------------"
 for mode in $ONE_MODES; do report one "$mode"; done

@@ -123,13 +123,53 @@ EOC
 start_cluster() {
 	home=$1 port=$2 bin=$(pg_bindir)
 	init_cluster "$home"
-	as_cluster_user "$bin/pg_ctl" -D "$home/pgdata" -l "$home/postgresql.log" -w stop -m fast >/dev/null 2>&1 || true
+	stop_cluster "$home"
+	reserve_huge_pages "$home"
 	as_cluster_user "$bin/pg_ctl" -D "$home/pgdata" -l "$home/postgresql.log" -o "-p $port" -w start >/dev/null \
-		|| { tail -20 "$home/postgresql.log" >&2; die "PostgreSQL did not start"; }
+		|| { tail -20 "$home/postgresql.log" >&2; release_huge_pages "$home"; die "PostgreSQL did not start"; }
 }
 
 stop_cluster() {
 	as_cluster_user "$(pg_bindir)/pg_ctl" -D "$1/pgdata" -w stop -m fast >/dev/null 2>&1 || true
+	release_huge_pages "$1"
+}
+
+# reserve_huge_pages HOME: with ANTIBAN_HUGE_PAGES=on (the benchmarks' default;
+# README, "Huge pages"), add to the kernel's pool (vm.nr_hugepages, root only) the
+# 2 MB pages this cluster's shared memory needs, so PostgreSQL's default
+# huge_pages = try maps it, antiban's tables included, on huge pages; the
+# number is kept in HOME and given back when the cluster stops.  Run with
+# the cluster stopped (postgres -C computes the size only then).
+reserve_huge_pages() {
+	[ "${ANTIBAN_HUGE_PAGES:-off}" = on ] && [ ! -f "$1/huge_pages.reserved" ] || return 0
+	if [ "$(id -u)" != 0 ] || [ ! -w /proc/sys/vm/nr_hugepages ]; then
+		say "huge pages: not reserved (vm.nr_hugepages needs root); shared memory on 4 kB pages"
+		return 0
+	fi
+	need=$(as_cluster_user "$(pg_bindir)/postgres" -D "$1/pgdata" -C shared_memory_size_in_huge_pages 2>/dev/null) || need=0
+	[ "${need:-0}" -gt 0 ] 2>/dev/null || return 0
+	before=$(cat /proc/sys/vm/nr_hugepages)
+	echo $((before + need)) > /proc/sys/vm/nr_hugepages 2>/dev/null || true
+	got=$(($(cat /proc/sys/vm/nr_hugepages) - before))
+	[ "$got" -gt 0 ] || { say "huge pages: the kernel gave none; shared memory on 4 kB pages"; return 0; }
+	echo "$got" > "$1/huge_pages.reserved"
+	[ "$got" -ge "$need" ] || say "huge pages: the kernel gave $got of $need; PostgreSQL falls back to 4 kB pages"
+}
+
+# shared_memory_pages HOME PORT DB: what backs the cluster's shared memory,
+# as antiban.shared_memory() reads it from the kernel (benchmark headers).
+shared_memory_pages() {
+	cluster_psql "$1" "$2" "$3" -tAc "SELECT CASE WHEN huge_pages THEN '2 MB huge pages'
+		WHEN page_bytes IS NOT NULL THEN (page_bytes / 1024) || ' kB pages' ELSE 'pages unknown' END
+		FROM antiban.shared_memory()" 2>/dev/null || echo "pages unknown"
+}
+
+release_huge_pages() {
+	[ -f "$1/huge_pages.reserved" ] || return 0
+	got=$(cat "$1/huge_pages.reserved")
+	now=$(cat /proc/sys/vm/nr_hugepages)
+	echo $((now > got ? now - got : 0)) > /proc/sys/vm/nr_hugepages 2>/dev/null || true
+	rm -f "$1/huge_pages.reserved"
 }
 
 cluster_psql() {

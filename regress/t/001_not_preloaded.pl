@@ -19,7 +19,8 @@ $node->safe_psql('postgres', q{
 for my $call ("SELECT antiban.try_consume('1001')",
 	"SELECT antiban.decide('+5511987654321', 'utility')",
 	"SELECT * FROM antiban.buckets",
-	"SELECT antiban.flush_journal()")
+	"SELECT antiban.flush_journal()",
+	"SELECT * FROM antiban.shared_memory()")
 {
 	my ($ret, $out, $err) = $node->psql('postgres', $call, extended_query => 0,
 		on_error_stop => 0, extra_params => ['-v', 'VERBOSITY=verbose']);

@@ -21,7 +21,7 @@ main(void)
 		recipient_state_tests, template_check_tests, template_lint_tests,
 		circuit_breaker_tests,
 		frequency_cap_tests, quiet_hours_tests,
-		lead_llm_tests, iso4217_tests, utf8_fold_tests,
+		lead_llm_tests, iso4217_tests, utf8_fold_tests, smaps_tests,
 	};
 	size_t		total = 0;
 	int			failed = 0;

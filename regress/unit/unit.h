@@ -65,5 +65,6 @@ extern UnitGroup quiet_hours_tests(void);
 extern UnitGroup lead_llm_tests(void);
 extern UnitGroup iso4217_tests(void);
 extern UnitGroup utf8_fold_tests(void);
+extern UnitGroup smaps_tests(void);
 
 #endif

@@ -128,6 +128,7 @@ extern AntibanShared *antiban_shared;
 extern TimestampTz buckets_empty_since(TimestampTz last_known_send);
 extern void antiban_install_shmem_hooks(void);
 extern void antiban_require_loaded(void);
+extern long antiban_shmem_page_kb(void);
 extern void antiban_wake_senders_at_commit(void);
 extern void antiban_wake_senders(void);
 extern void antiban_register_sender_latch(int slot, Latch *latch);

@@ -50,6 +50,11 @@ AS 'MODULE_PATHNAME', 'antiban_flush_journal' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.flush_journal() IS
     'Store buffered decisions and recipient facts now instead of at the journal writer''s next tick. Returns how many records it stored.';
 
+CREATE FUNCTION antiban.shared_memory(OUT antiban_bytes bigint, OUT page_bytes bigint, OUT huge_pages boolean)
+AS 'MODULE_PATHNAME', 'antiban_shared_memory' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION antiban.shared_memory() IS
+    'antiban_bytes: what antiban keeps in shared memory (token buckets, people, the journal ring, circuit breakers), in bytes, sized at server start by antiban.max_buckets, antiban.max_recipients and the journal''s settings. page_bytes: the kernel page size backing PostgreSQL''s shared memory, which holds it (4096, or 2097152 on huge pages; read from /proc/self/smaps, NULL where there is none). huge_pages: page_bytes is a huge page. Every decision reads that memory at random places: on small pages many reads miss the TLB (README, "Huge pages": decide 0.40 -> 0.51 x SELECT 1 on a 2-core virtual machine). PostgreSQL 15 does not report what huge_pages = try got; this does. Errors when antiban is not preloaded.';
+
 CREATE FUNCTION antiban.journal_stats(
     OUT buffered bigint, OUT capacity bigint, OUT flushed bigint, OUT written_directly bigint,
     OUT previous_shutdown text)

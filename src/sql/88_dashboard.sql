@@ -451,7 +451,11 @@ FROM journal j
 UNION ALL
 SELECT 'antiban_journal_direct_writes_total', 'counter', 'Decision journal records written directly (ring full, or outside antiban.database_name).',
        '', j.written_directly::float8
-FROM journal j;
+FROM journal j
+UNION ALL
+SELECT 'antiban_shared_memory_page_bytes', 'gauge', 'Page size backing PostgreSQL''s shared memory, where antiban keeps buckets, people and the journal: 4096 on small pages, 2097152 on huge pages (faster decisions; README "Huge pages").',
+       '', m.page_bytes::float8
+FROM antiban.shared_memory() m WHERE m.page_bytes IS NOT NULL AND (SELECT antiban.my_portfolios()) IS NULL;
 COMMENT ON VIEW antiban.prometheus_metrics IS
     'The database''s Prometheus samples (name, type, help, labels, value), grouped by name: what the receiver''s /metrics prints. Cheap: partial indexes, statistics, shared memory and short BRIN windows, never the whole outbox.';
 

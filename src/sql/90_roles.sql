@@ -67,8 +67,8 @@ GRANT SELECT ON antiban.portfolios, antiban.wabas, antiban.numbers, antiban.reci
     antiban.decisions, antiban.buckets, antiban.portfolio_usage, antiban.secrets_status
     TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.now(), antiban.tier_limit(antiban.messaging_tier),
-    antiban.bucket_states(), antiban.portfolio_usage_raw(), antiban.journal_stats()
-    TO antiban_reader;
+    antiban.bucket_states(), antiban.portfolio_usage_raw(), antiban.journal_stats(),
+    antiban.shared_memory() TO antiban_reader;
 
 -- Applications: decide and consume, and read what readers read.
 GRANT antiban_reader TO antiban_app;
