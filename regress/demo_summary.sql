@@ -37,3 +37,6 @@ SELECT severity, phone_number_id, kind, detail FROM antiban.alerts ORDER BY id;
 SELECT round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - queued_at) * 1000)::numeric, 1) AS p50,
        round(percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - queued_at) * 1000)::numeric, 1) AS p99
 FROM antiban.outbox WHERE sent_at IS NOT NULL AND message_type = 'template';
+\echo '== Shared memory (antiban.shared_memory(): on 4 kB pages every decision pays TLB misses; README, "Huge pages")'
+SELECT pg_size_pretty(antiban_bytes) AS antiban_state, pg_size_pretty(page_bytes) AS page_size, huge_pages
+FROM antiban.shared_memory();
