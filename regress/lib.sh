@@ -125,8 +125,11 @@ start_cluster() {
 	init_cluster "$home"
 	stop_cluster "$home"
 	reserve_huge_pages "$home"
-	as_cluster_user "$bin/pg_ctl" -D "$home/pgdata" -l "$home/postgresql.log" -o "-p $port" -w start >/dev/null \
+	opts="-p $port"
+	[ "${ANTIBAN_HUGE_PAGES:-}" = off ] && opts="$opts -c huge_pages=off"
+	as_cluster_user "$bin/pg_ctl" -D "$home/pgdata" -l "$home/postgresql.log" -o "$opts" -w start >/dev/null \
 		|| { tail -20 "$home/postgresql.log" >&2; release_huge_pages "$home"; die "PostgreSQL did not start"; }
+	[ -z "${ANTIBAN_HUGE_PAGES:-}" ] || say "shared memory: $(cluster_pages "$home")"
 }
 
 stop_cluster() {
@@ -134,42 +137,99 @@ stop_cluster() {
 	release_huge_pages "$1"
 }
 
-# reserve_huge_pages HOME: with ANTIBAN_HUGE_PAGES=on (the benchmarks' default;
-# README, "Huge pages"), add to the kernel's pool (vm.nr_hugepages, root only) the
-# 2 MB pages this cluster's shared memory needs, so PostgreSQL's default
-# huge_pages = try maps it, antiban's tables included, on huge pages; the
-# number is kept in HOME and given back when the cluster stops.  Run with
-# the cluster stopped (postgres -C computes the size only then).
-reserve_huge_pages() {
-	[ "${ANTIBAN_HUGE_PAGES:-off}" = on ] && [ ! -f "$1/huge_pages.reserved" ] || return 0
-	if [ "$(id -u)" != 0 ] || [ ! -w /proc/sys/vm/nr_hugepages ]; then
-		say "huge pages: not reserved (vm.nr_hugepages needs root); shared memory on 4 kB pages"
-		return 0
-	fi
-	need=$(as_cluster_user "$(pg_bindir)/postgres" -D "$1/pgdata" -C shared_memory_size_in_huge_pages 2>/dev/null) || need=0
-	[ "${need:-0}" -gt 0 ] 2>/dev/null || return 0
-	before=$(cat /proc/sys/vm/nr_hugepages)
-	echo $((before + need)) > /proc/sys/vm/nr_hugepages 2>/dev/null || true
-	got=$(($(cat /proc/sys/vm/nr_hugepages) - before))
-	[ "$got" -gt 0 ] || { say "huge pages: the kernel gave none; shared memory on 4 kB pages"; return 0; }
-	echo "$got" > "$1/huge_pages.reserved"
-	[ "$got" -ge "$need" ] || say "huge pages: the kernel gave $got of $need; PostgreSQL falls back to 4 kB pages"
+# Huge pages for the benchmarks' clusters (ANTIBAN_HUGE_PAGES; the benchmarks
+# set it from BENCH_HUGE_PAGES, on by default; README, "Huge pages"):
+#   on    as root, before the cluster starts, add to the kernel's pool
+#         (vm.nr_hugepages) the 2 MB pages its shared memory needs, and give
+#         them back when it stops: PostgreSQL's huge_pages = try uses them;
+#   off   start it with huge_pages = off: 4 kB pages, whatever the host has;
+#   unset PostgreSQL's default (the demo, the tests).
+# What was added is recorded in $HUGE_PAGES_RUN, root's own (never in the
+# cluster's folder: its owner, and any login that is a superuser of a
+# trust-authenticated cluster, could rewrite what root then acts on), under
+# a lock, so benchmarks running at once and the host's own pool add up; a
+# record whose cluster is gone (a benchmark killed) is given back by the next.
+HUGE_PAGES_RUN=/run/antiban-huge-pages
+
+huge_pages_record() {
+	printf '%s/%s' "$HUGE_PAGES_RUN" "$(printf '%s' "$1" | cksum | cut -d' ' -f1)"
 }
 
-# shared_memory_pages HOME PORT DB: what backs the cluster's shared memory,
-# as antiban.shared_memory() reads it from the kernel (benchmark headers).
-shared_memory_pages() {
-	cluster_psql "$1" "$2" "$3" -tAc "SELECT CASE WHEN huge_pages THEN '2 MB huge pages'
-		WHEN page_bytes IS NOT NULL THEN (page_bytes / 1024) || ' kB pages' ELSE 'pages unknown' END
-		FROM antiban.shared_memory()" 2>/dev/null || echo "pages unknown"
+reserve_huge_pages() {
+	[ "${ANTIBAN_HUGE_PAGES:-}" = on ] || return 0
+	if [ "$(id -u)" != 0 ] || [ ! -w /proc/sys/vm/nr_hugepages ] ||
+		! mkdir -p -m 700 "$HUGE_PAGES_RUN" 2>/dev/null || [ -L "$HUGE_PAGES_RUN" ]; then
+		say "huge pages: none reserved (vm.nr_hugepages is not writable here); PostgreSQL takes what the kernel has free"
+		return 0
+	fi
+	hp_need=$(as_cluster_user "$(pg_bindir)/postgres" -D "$1/pgdata" -C shared_memory_size_in_huge_pages 2>/dev/null) || hp_need=
+	case $hp_need in
+		'' | *[!0-9]*) say "huge pages: postgres -C could not size them; none reserved"; return 0 ;;
+	esac
+	(
+		flock 9
+		release_stale_huge_pages
+		hp_record=$(huge_pages_record "$1")
+		[ ! -e "$hp_record" ] || exit 0
+		hp_before=$(cat /proc/sys/vm/nr_hugepages)
+		echo $((hp_before + hp_need)) > /proc/sys/vm/nr_hugepages 2>/dev/null || true
+		hp_got=$(($(cat /proc/sys/vm/nr_hugepages) - hp_before))
+		if [ "$hp_got" -lt "$hp_need" ]; then
+			# PostgreSQL maps its segment on huge pages whole or not at all
+			[ "$hp_got" -le 0 ] || echo "$hp_before" > /proc/sys/vm/nr_hugepages
+			say "huge pages: the kernel had $hp_got of $hp_need to give; none kept"
+			exit 0
+		fi
+		printf '%s %s\n' "$hp_need" "$1" > "$hp_record"
+		hp_free=$(sed -n 's/^HugePages_Free: *//p' /proc/meminfo)
+		[ "${hp_free:-0}" -ge "$hp_need" ] ||
+			say "huge pages: $hp_free of the pool free (others still map theirs); PostgreSQL may fall back to 4 kB pages"
+	) 9> "$HUGE_PAGES_RUN/lock"
 }
 
 release_huge_pages() {
-	[ -f "$1/huge_pages.reserved" ] || return 0
-	got=$(cat "$1/huge_pages.reserved")
-	now=$(cat /proc/sys/vm/nr_hugepages)
-	echo $((now > got ? now - got : 0)) > /proc/sys/vm/nr_hugepages 2>/dev/null || true
-	rm -f "$1/huge_pages.reserved"
+	[ "$(id -u)" = 0 ] && [ -f "$(huge_pages_record "$1")" ] || return 0
+	( flock 9; give_back_huge_pages "$(huge_pages_record "$1")" ) 9> "$HUGE_PAGES_RUN/lock"
+}
+
+# give_back_huge_pages RECORD (under the lock): what it added, no more than the pool holds
+give_back_huge_pages() {
+	read -r hp_n hp_home < "$1" || hp_n=0
+	case $hp_n in '' | *[!0-9]*) hp_n=0 ;; esac
+	hp_now=$(cat /proc/sys/vm/nr_hugepages)
+	[ "$hp_n" -le "$hp_now" ] || hp_n=$hp_now
+	echo $((hp_now - hp_n)) > /proc/sys/vm/nr_hugepages 2>/dev/null || true
+	rm -f "$1"
+}
+
+# (under the lock) records whose postmaster no longer runs
+release_stale_huge_pages() {
+	for hp_r in "$HUGE_PAGES_RUN"/[0-9]*; do
+		[ -f "$hp_r" ] || continue
+		read -r hp_n hp_home < "$hp_r" || hp_home=
+		hp_pid=$(head -1 "$hp_home/pgdata/postmaster.pid" 2>/dev/null) || hp_pid=
+		case $hp_pid in '' | *[!0-9]*) ;; *) kill -0 "$hp_pid" 2>/dev/null && continue ;; esac
+		give_back_huge_pages "$hp_r"
+	done
+}
+
+# cluster_pages HOME: what backs the running cluster's shared memory, from its postmaster's smaps
+cluster_pages() {
+	hp_pid=$(head -1 "$1/pgdata/postmaster.pid" 2>/dev/null) || hp_pid=
+	if [ -r "/proc/$hp_pid/smaps" ] && grep -q '/anon_hugepage' "/proc/$hp_pid/smaps" 2>/dev/null; then
+		echo "huge pages"
+	else
+		echo "4 kB pages"
+	fi
+}
+
+# shared_memory_pages HOME PORT DB: the same as antiban.shared_memory() reads
+# it from the kernel, for benchmark headers
+shared_memory_pages() {
+	cluster_psql "$1" "$2" "$3" -tAc "SELECT CASE WHEN page_bytes IS NULL THEN 'pages unknown'
+		WHEN page_bytes >= 1048576 THEN (page_bytes / 1048576) || ' MB huge pages'
+		ELSE (page_bytes / 1024) || ' kB pages' END
+		FROM antiban.shared_memory()" 2>/dev/null || echo "pages unknown"
 }
 
 cluster_psql() {

@@ -57,6 +57,10 @@ a_block_without_a_page_size_is_unknown(void **state)
 	/* a size that is not in kB, or no number at all */
 	assert_int_equal(smaps_page_kb("1000-2000 rw-p 0 0:0 0\nKernelPageSize: 4 MB\n", (uintptr_t) 0x1800), -1);
 	assert_int_equal(smaps_page_kb("1000-2000 rw-p 0 0:0 0\nKernelPageSize: kB\n", (uintptr_t) 0x1800), -1);
+	/* a figure no page has, one that would overflow when made bytes */
+	assert_int_equal(smaps_page_kb("1000-2000 rw-p 0 0:0 0\nKernelPageSize: 99999999999999999999 kB\n", (uintptr_t) 0x1800), -1);
+	assert_int_equal(smaps_page_kb("1000-2000 rw-p 0 0:0 0\nKernelPageSize: 1048576 kB\n", (uintptr_t) 0x1800), 1048576);
+	assert_int_equal(smaps_page_kb("1000-2000 rw-p 0 0:0 0\nKernelPageSize: -4 kB\n", (uintptr_t) 0x1800), -1);
 	/* a last line without its newline */
 	assert_int_equal(smaps_page_kb("1000-2000 rw-p 0 0:0 0\nKernelPageSize: 2048 kB", (uintptr_t) 0x1800), 2048);
 }

@@ -60,7 +60,8 @@ smaps_page_kb(const char *smaps, uintptr_t addr)
 
 			while (*p == ' ' || *p == '\t')
 				p++;
-			return kb > 0 && strncmp(p, "kB", 2) == 0 ? kb : -1;
+			/* (no page is larger than 16 GB; a larger figure is no page size) */
+			return kb > 0 && kb <= SMAPS_MAX_PAGE_KB && strncmp(p, "kB", 2) == 0 ? kb : -1;
 		}
 		line = next ? next + 1 : NULL;
 	}

@@ -16,8 +16,10 @@
 /*
  * The KernelPageSize, in kB, of the mapping in 'smaps' (the text of
  * /proc/PID/smaps) whose range holds 'addr'; -1 when no mapping holds it or
- * its block has no KernelPageSize line.
+ * its block has no KernelPageSize line (or one that is no page size).
  */
+#define SMAPS_MAX_PAGE_KB (16L * 1024 * 1024)
+
 extern long smaps_page_kb(const char *smaps, uintptr_t addr);
 
 #endif							/* ANTIBAN_SMAPS_H */

@@ -117,6 +117,8 @@ typedef struct AntibanShared
 	int			nportfolios;
 	Latch	   *sender_latch[ANTIBAN_MAX_SENDERS];	/* set to wake a sender */
 	Latch	   *webhook_apply_latch[ANTIBAN_MAX_APPLY_WORKERS];	/* set to wake a webhook apply worker */
+	int32		page_kb;		/* kernel page size backing the segment (shmem_pages.c); -1 unknown */
+	pg_atomic_uint32 page_advice_given; /* the log said so once for this segment */
 } AntibanShared;
 
 /* How the server went down before this start, as the journal recorded it. */
@@ -128,7 +130,9 @@ extern AntibanShared *antiban_shared;
 extern TimestampTz buckets_empty_since(TimestampTz last_known_send);
 extern void antiban_install_shmem_hooks(void);
 extern void antiban_require_loaded(void);
-extern long antiban_shmem_page_kb(void);
+extern Size antiban_shmem_size(void);
+extern int32 shmem_page_kb_now(void);
+extern void antiban_shmem_page_advice(void);
 extern void antiban_wake_senders_at_commit(void);
 extern void antiban_wake_senders(void);
 extern void antiban_register_sender_latch(int slot, Latch *latch);

@@ -92,6 +92,7 @@ antiban_journal_writer_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	worker_connect(NULL);
 	journal_set_writer_latch(MyLatch);
+	antiban_shmem_page_advice();
 
 	while (!ShutdownRequestPending)
 	{
