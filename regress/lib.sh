@@ -144,11 +144,12 @@ stop_cluster() {
 #         them back when it stops: PostgreSQL's huge_pages = try uses them;
 #   off   start it with huge_pages = off: 4 kB pages, whatever the host has;
 #   unset PostgreSQL's default (the demo, the tests).
-# What was added is recorded in $HUGE_PAGES_RUN, root's own (never in the
-# cluster's folder: its owner, and any login that is a superuser of a
-# trust-authenticated cluster, could rewrite what root then acts on), under
-# a lock, so benchmarks running at once and the host's own pool add up; a
-# record whose cluster is gone (a benchmark killed) is given back by the next.
+# What was added is recorded in $HUGE_PAGES_RUN, root's own, with the pid of
+# the script that added it (never in the cluster's folder, nor read from it:
+# its owner, and any login that is a superuser of a trust-authenticated
+# cluster, could rewrite what root then acts on), under a lock, so benchmarks
+# running at once and the host's own pool add up; a record whose script is
+# gone (a benchmark killed) is given back by the next.
 HUGE_PAGES_RUN=/run/antiban-huge-pages
 
 huge_pages_record() {
@@ -162,10 +163,14 @@ reserve_huge_pages() {
 		say "huge pages: none reserved (vm.nr_hugepages is not writable here); PostgreSQL takes what the kernel has free"
 		return 0
 	fi
+	[ "$(as_cluster_user "$(pg_bindir)/postgres" -D "$1/pgdata" -C huge_pages 2>/dev/null)" != off ] || return 0
 	hp_need=$(as_cluster_user "$(pg_bindir)/postgres" -D "$1/pgdata" -C shared_memory_size_in_huge_pages 2>/dev/null) || hp_need=
+	# (at most a quarter of the memory: the figure comes from the cluster's own settings)
+	hp_most=$(($(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo) / 2048 / 4))
 	case $hp_need in
 		'' | *[!0-9]*) say "huge pages: postgres -C could not size them; none reserved"; return 0 ;;
 	esac
+	[ "$hp_need" -le "$hp_most" ] || { say "huge pages: $hp_need pages is more than a quarter of the memory; none reserved"; return 0; }
 	(
 		flock 9
 		release_stale_huge_pages
@@ -180,7 +185,7 @@ reserve_huge_pages() {
 			say "huge pages: the kernel had $hp_got of $hp_need to give; none kept"
 			exit 0
 		fi
-		printf '%s %s\n' "$hp_need" "$1" > "$hp_record"
+		printf '%s %s\n' "$hp_need" "$$" > "$hp_record"
 		hp_free=$(sed -n 's/^HugePages_Free: *//p' /proc/meminfo)
 		[ "${hp_free:-0}" -ge "$hp_need" ] ||
 			say "huge pages: $hp_free of the pool free (others still map theirs); PostgreSQL may fall back to 4 kB pages"
@@ -194,7 +199,7 @@ release_huge_pages() {
 
 # give_back_huge_pages RECORD (under the lock): what it added, no more than the pool holds
 give_back_huge_pages() {
-	read -r hp_n hp_home < "$1" || hp_n=0
+	read -r hp_n hp_owner < "$1" || hp_n=0
 	case $hp_n in '' | *[!0-9]*) hp_n=0 ;; esac
 	hp_now=$(cat /proc/sys/vm/nr_hugepages)
 	[ "$hp_n" -le "$hp_now" ] || hp_n=$hp_now
@@ -202,21 +207,23 @@ give_back_huge_pages() {
 	rm -f "$1"
 }
 
-# (under the lock) records whose postmaster no longer runs
+# (under the lock) records whose script no longer runs
 release_stale_huge_pages() {
 	for hp_r in "$HUGE_PAGES_RUN"/[0-9]*; do
 		[ -f "$hp_r" ] || continue
-		read -r hp_n hp_home < "$hp_r" || hp_home=
-		hp_pid=$(head -1 "$hp_home/pgdata/postmaster.pid" 2>/dev/null) || hp_pid=
-		case $hp_pid in '' | *[!0-9]*) ;; *) kill -0 "$hp_pid" 2>/dev/null && continue ;; esac
+		read -r hp_n hp_owner < "$hp_r" || hp_owner=
+		case $hp_owner in '' | *[!0-9]*) ;; *) kill -0 "$hp_owner" 2>/dev/null && continue ;; esac
 		give_back_huge_pages "$hp_r"
 	done
 }
 
-# cluster_pages HOME: what backs the running cluster's shared memory, from its postmaster's smaps
+# cluster_pages HOME: what backs the running cluster's shared memory, from its
+# postmaster's smaps (its pid file read with a bound: its owner could make it
+# a pipe)
 cluster_pages() {
-	hp_pid=$(head -1 "$1/pgdata/postmaster.pid" 2>/dev/null) || hp_pid=
-	if [ -r "/proc/$hp_pid/smaps" ] && grep -q '/anon_hugepage' "/proc/$hp_pid/smaps" 2>/dev/null; then
+	hp_pid=$(timeout 2 head -c 32 "$1/pgdata/postmaster.pid" 2>/dev/null | head -1) || hp_pid=
+	case $hp_pid in '' | *[!0-9]*) echo "pages unknown"; return 0 ;; esac
+	if timeout 5 grep -q '/anon_hugepage' "/proc/$hp_pid/smaps" 2>/dev/null; then
 		echo "huge pages"
 	else
 		echo "4 kB pages"

@@ -8,9 +8,9 @@
  * machine pays with a two-level page walk; on huge pages most are not
  * (README, "Huge pages").  PostgreSQL 15 does not report what huge_pages =
  * try got, so the postmaster reads it from the kernel when it builds the
- * segment (shmem.c), the journal writer, which always runs, logs advice
- * once per segment (after the logging collector has started), and
- * antiban.shared_memory() returns it.
+ * segment (shmem.c), the journal writer, which always runs on a primary,
+ * logs advice once per segment as it starts (after the logging collector
+ * has, so its files have it too), and antiban.shared_memory() returns it.
  */
 #include "pg/antiban.h"
 

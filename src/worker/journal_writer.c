@@ -90,9 +90,10 @@ antiban_journal_writer_main(Datum arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	BackgroundWorkerUnblockSignals();
+	/* (before connecting: said even when antiban.database_name is wrong) */
+	antiban_shmem_page_advice();
 	worker_connect(NULL);
 	journal_set_writer_latch(MyLatch);
-	antiban_shmem_page_advice();
 
 	while (!ShutdownRequestPending)
 	{
