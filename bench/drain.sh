@@ -161,7 +161,7 @@ mismatch_floor=$(cluster_psql "$DIR" "$PORT" antiban -tAc "SELECT round(min(e.fa
 
 row() { printf '| %-54s | %12s |\n' "$1" "$2"; }
 echo
-echo "antiban drain benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, 2 senders x 256 in flight, $(shared_memory_pages "$DIR" "$PORT" antiban)"
+echo "antiban drain benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, 2 senders x 256 in flight, $(cluster_pages "$DIR")"
 row "measure" "value"
 row "------------------------------------------------------" "------------"
 row "server jit / a query can be JIT-compiled" "$jit / $([ "$jit_works" -gt 0 ] && echo yes || echo no)"

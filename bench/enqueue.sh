@@ -116,7 +116,7 @@ row() { printf '| %-48s | %9s | %8s | %7s | %-24s |\n' "$1" "$2" "$3" "${5:-}" "
 rate() { echo "${1% *}"; }	# of per_second's answer
 cpu() { echo "${1#* }"; }
 echo
-echo "antiban enqueue benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, pgbench -M prepared -c $CLIENTS -j 2 -T $SECONDS_EACH, jit = $jit, $(shared_memory_pages "$DIR" "$PORT" antiban)"
+echo "antiban enqueue benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, pgbench -M prepared -c $CLIENTS -j 2 -T $SECONDS_EACH, jit = $jit, $(cluster_pages "$DIR")"
 echo "load average (1, 5, 15 min): $load_before at the start, $load_after at the end"
 row "workload" "per s" "ratio" "target" "CPU s"
 row "------------------------------------------------" "---------" "--------" "------------------------" "-------"

@@ -80,7 +80,7 @@ journal=$(cluster_psql "$DIR" "$PORT" antiban -tAc \
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 row() { printf '| %-44s | %9s | %8s | %-22s |\n' "$1" "$2" "$3" "$4"; }
 echo
-echo "antiban foundation benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, pgbench -M prepared -c $CLIENTS -j 2 -T $SECONDS_EACH, $(shared_memory_pages "$DIR" "$PORT" antiban)"
+echo "antiban foundation benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, pgbench -M prepared -c $CLIENTS -j 2 -T $SECONDS_EACH, $(cluster_pages "$DIR")"
 row "workload" "tps" "ratio" "target"
 row "--------------------------------------------" "---------" "--------" "----------------------"
 row "SELECT 1 (the ceiling)" "$select1" "1.00" ""

@@ -118,7 +118,7 @@ done
 
 row() { printf '| %-58s | %12s | %12s | %10s |\n' "$1" "$2" "$3" "$4"; }
 echo
-echo "antiban webhook apply benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, one backend, $events events ($POSTS status POSTs, an inbound text after every 30), lead flow $LEAD_FLOW, jit $jit, load average $(cut -d' ' -f1-3 /proc/loadavg), $(shared_memory_pages "$DIR" "$PORT" antiban)"
+echo "antiban webhook apply benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, one backend, $events events ($POSTS status POSTs, an inbound text after every 30), lead flow $LEAD_FLOW, jit $jit, load average $(cut -d' ' -f1-3 /proc/loadavg), $(cluster_pages "$DIR")"
 row "how" "events/s" "CPU µs/event" "applied"
 row "----------------------------------------------------------" "------------" "------------" "----------"
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%d", n / s }'; }

@@ -192,7 +192,7 @@ report() {	# MIX MODE LABEL
 	row "  messages read with PMP pricing / contacts created" "$read_priced / $contacts"
 }
 echo
-echo "antiban webhook benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, wrk -t 2 -c $CONNECTIONS, receiver $THREADS threads / $POOL connections / up to $BATCH POSTs per transaction, synchronous_commit $SYNCHRONOUS_COMMIT, $APPLY_WORKERS apply worker(s), lead flow $LEAD_FLOW, load average $(cut -d" " -f1-3 /proc/loadavg), jit $jit (compiles: $([ "$jit_works" -gt 0 ] && echo yes || echo no)), $(shared_memory_pages "$DIR" "$PORT" antiban)"
+echo "antiban webhook benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, wrk -t 2 -c $CONNECTIONS, receiver $THREADS threads / $POOL connections / up to $BATCH POSTs per transaction, synchronous_commit $SYNCHRONOUS_COMMIT, $APPLY_WORKERS apply worker(s), lead flow $LEAD_FLOW, load average $(cut -d" " -f1-3 /proc/loadavg), jit $jit (compiles: $([ "$jit_works" -gt 0 ] && echo yes || echo no)), $(cluster_pages "$DIR")"
 row "measure" "value"
 row "----------------------------------------------------------------------" "----------------"
 for mode in $ONE_MODES; do report one "$mode"; done

@@ -219,7 +219,7 @@ release_stale_huge_pages() {
 
 # cluster_pages HOME: what backs the running cluster's shared memory, from its
 # postmaster's smaps (its pid file read with a bound: its owner could make it
-# a pipe)
+# a pipe); start_cluster and the benchmark headers say it
 cluster_pages() {
 	hp_pid=$(timeout 2 head -c 32 "$1/pgdata/postmaster.pid" 2>/dev/null | head -1) || hp_pid=
 	case $hp_pid in '' | *[!0-9]*) echo "pages unknown"; return 0 ;; esac
@@ -228,15 +228,6 @@ cluster_pages() {
 	else
 		echo "4 kB pages"
 	fi
-}
-
-# shared_memory_pages HOME PORT DB: the same as antiban.shared_memory() reads
-# it from the kernel, for benchmark headers
-shared_memory_pages() {
-	cluster_psql "$1" "$2" "$3" -tAc "SELECT CASE WHEN page_bytes IS NULL THEN 'pages unknown'
-		WHEN page_bytes >= 1048576 THEN (page_bytes / 1048576) || ' MB huge pages'
-		ELSE (page_bytes / 1024) || ' kB pages' END
-		FROM antiban.shared_memory()" 2>/dev/null || echo "pages unknown"
 }
 
 cluster_psql() {
