@@ -149,9 +149,22 @@ bucket_victim_score(const void *key, const void *value, void *arg)
 	return Max(va->now - v->bucket.stamp, 0);
 }
 
+/* Store a bucket built aside (NULL when the stripe is full of non-full buckets). */
+static BucketValue *
+bucket_store(const BucketKey *key, uint64 hash, const BucketValue *built, TimestampTz now,
+			 const BucketKey *keep)
+{
+	VictimArg	arg = {now, keep, key->domain};
+	BucketValue *v = slot_table_insert(&bucket_table, hash, key, bucket_victim_score, &arg);
+
+	if (v != NULL)
+		*v = *built;
+	return v;
+}
+
 /*
- * The bucket for 'key'.  Missing: with 'create', inserted (NULL when the
- * stripe is full of non-full buckets); without, built in 'scratch'.
+ * The bucket for 'key'.  Missing: built in 'scratch' and, with 'create',
+ * stored (NULL when the stripe is full of non-full buckets).
  */
 static BucketValue *
 bucket_get(const BucketKey *key, uint64 hash, const TokenBucketParams *params,
@@ -159,15 +172,13 @@ bucket_get(const BucketKey *key, uint64 hash, const TokenBucketParams *params,
 		   const BucketKey *keep)
 {
 	BucketValue *v = slot_table_find(&bucket_table, hash, key);
-	VictimArg	arg = {now, keep, key->domain};
 
 	if (v == NULL)
 	{
-		v = create ? slot_table_insert(&bucket_table, hash, key, bucket_victim_score, &arg) : scratch;
-		if (v == NULL)
-			return NULL;
-		memset(v, 0, sizeof(*v));
-		token_bucket_init(&v->bucket, params, now, empty_at);
+		memset(scratch, 0, sizeof(*scratch));
+		token_bucket_init(&scratch->bucket, params, now, empty_at);
+		scratch->params = *params;
+		return create ? bucket_store(key, hash, scratch, now, keep) : scratch;
 	}
 	v->params = *params;
 	return v;
@@ -245,12 +256,24 @@ buckets_take(Oid instance, const CachedNumber *n, const char *recipient,
 	nb = bucket_get(&nk, nh, &n->throughput, buckets_empty_since(0), now, consume, &scratch_n, NULL);
 	if (nb && recipient)
 	{
-		/* inserting the pair may evict and shift entries: keep the number's, then find it again */
-		pb = bucket_get(&pk, ph, &pp, buckets_empty_since(pair_last_send), now, consume, &scratch_p, &nk);
-		if (pb && pb != &scratch_p)
+		/*
+		 * A pair seen first is stored only for a take that goes.  A refused
+		 * one would come back the same next time (a new bucket is a function
+		 * of the time), and storing it filled the table with pairs no
+		 * message went to: after a crash new pairs start empty, each number
+		 * a rotation tried for each person left one, and a bucket that is
+		 * not full cannot be evicted (every decision then waited for room).
+		 */
+		pb = bucket_get(&pk, ph, &pp, buckets_empty_since(pair_last_send), now, false, &scratch_p, NULL);
+		if (pb == &scratch_p && consume &&
+			token_bucket_take(&nb->bucket, &nb->params, amount, now, false).allowed &&
+			token_bucket_take(&pb->bucket, &pp, amount, now, false).allowed)
 		{
-			strlcpy(pb->recipient, recipient, BUCKET_LABEL_LEN);
-			nb = slot_table_find(&bucket_table, nh, &nk);
+			/* inserting may evict and shift entries: keep the number's, then find it again */
+			strlcpy(scratch_p.recipient, recipient, BUCKET_LABEL_LEN);
+			pb = bucket_store(&pk, ph, &scratch_p, now, &nk);
+			if (pb)
+				nb = slot_table_find(&bucket_table, nh, &nk);
 		}
 	}
 	if (nb == NULL || (recipient && pb == NULL))
