@@ -129,21 +129,21 @@ through_db() {
 	(RATE=$rate run_wrk "$URL" "$DIR/$mix.tsv" 0 600s) > "$DIR/$mix.$label.wrk" &
 	WRK_PID=$!
 	# (the identity's last value first: counting a growing table five
-	# times a second took a tenth of the machine from what is measured)
-	i=0
-	while kill -0 $WRK_PID 2>/dev/null && [ "$(sql "SELECT CASE WHEN coalesce(pg_sequence_last_value(
+	# times a second took a tenth of the machine from what is measured; so
+	# did a psql per check: one session waits, and this shell watches wrk)
+	cluster_wait "$DIR" "$PORT" bench_run "CASE WHEN coalesce(pg_sequence_last_value(
 			pg_get_serial_sequence('antiban.webhook_events', 'id')), 0) >= $posts
-			THEN (SELECT count(*) FROM antiban.webhook_events) >= $posts ELSE false END")" != t ] \
-		&& [ $i -lt 3000 ]; do sleep 0.2; i=$((i + 1)); done
+			THEN (SELECT count(*) FROM antiban.webhook_events) >= $posts ELSE false END" &
+	WAIT_PID=$!
+	while kill -0 $WRK_PID 2>/dev/null && kill -0 $WAIT_PID 2>/dev/null; do sleep 0.5; done
+	if kill -0 $WAIT_PID 2>/dev/null; then cluster_wait_cancel "$DIR" "$PORT"; fi
+	wait $WAIT_PID 2>/dev/null || true
 	sleep 0.5
 	kill -INT $WRK_PID 2>/dev/null || true
 	wait $WRK_PID || true
 	stop_process "$DIR" receiver
 	calls=$(sed -n 's/.* \([0-9]*\) POSTs sent to the database in \([0-9]*\) transactions.*/\1 \2/p' "$DIR/receiver.log" | tail -1)
-	i=0
-	while [ "$(sql "SELECT EXISTS (SELECT 1 FROM antiban.webhook_events WHERE status = 'pending')")" = t ] && [ $i -lt 3000 ]; do
-		sleep 0.2; i=$((i + 1))
-	done
+	cluster_wait "$DIR" "$PORT" bench_run "NOT EXISTS (SELECT 1 FROM antiban.webhook_events WHERE status = 'pending')" || true
 	sql "SELECT count(*) FILTER (WHERE signature_valid), count(*) FILTER (WHERE status NOT IN ('applied')),
 	            sum(updates),
 	            round(count(*) FILTER (WHERE signature_valid) / extract(epoch FROM max(received_at) - min(received_at))),

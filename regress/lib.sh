@@ -236,6 +236,32 @@ cluster_psql() {
 	as_cluster_user "$(pg_bindir)/psql" -X -q -v ON_ERROR_STOP=1 -h "$home" -p "$port" -d "$db" "$@"
 }
 
+
+# cluster_wait HOME PORT DB CONDITION [SECONDS]: wait until the SQL boolean
+# CONDITION holds, checking it every 0.2 s inside one session (each check in
+# its own transaction); false after SECONDS (default 600) or when
+# cluster_wait_cancel ends it.  A benchmark that polled with a psql per
+# check (runuser, pg_config, a new backend five times a second) took a
+# tenth of the machine from what it measured.
+cluster_wait() {
+	home=$1 port=$2 db=$3 cond=$4 limit=${5:-600}
+	[ "$(cluster_psql "$home" "$port" "$db" -tA -c "SET application_name = 'antiban bench wait'" -c "
+		DO \$wait\$ BEGIN
+			FOR i IN 1 .. $limit * 5 LOOP
+				EXIT WHEN ($cond);
+				COMMIT;
+				PERFORM pg_sleep(0.2);
+				COMMIT;
+			END LOOP;
+		END \$wait\$" -c "SELECT ($cond)" 2>/dev/null)" = t ]
+}
+
+# cluster_wait_cancel HOME PORT: end every cluster_wait on that cluster
+cluster_wait_cancel() {
+	cluster_psql "$1" "$2" postgres -tA -c "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = 'antiban bench wait'" >/dev/null
+}
+
 # cluster_cpu HOME [TITLE]: CPU seconds the cluster in HOME has used so far:
 # the postmaster, its children alive and those it reaped (benchmarks take the
 # difference around a run: what it cost the database, whatever else the
