@@ -63,6 +63,18 @@ is($node->safe_psql('postgres', q{
 	SELECT outcome || ' ' || reason FROM antiban.decide('+5511900000776', 'utility');
 	SELECT count(*) FROM antiban.buckets WHERE kind = 'pair' AND recipient = '+5511900000776'}),
 	"t\nQUEUE pair_rate\n0", 'a consuming decision refused by a new pair stores no bucket for it');
+# Meta's word empties a bucket that is not stored yet (after a restart, the
+# pair of someone never sent to): it is stored, empty (this crashed the server).
+is($node->safe_psql('postgres', q{
+	SELECT 'pair_drained' = ANY (antiban.act_on_error(n.id, NULL, 131056, 400, 'webhook', NULL, '+5511900000775'))
+	FROM antiban.numbers n WHERE n.phone_number_id = '1001';
+	SELECT tokens FROM antiban.buckets WHERE kind = 'pair' AND recipient = '+5511900000775'}),
+	"t\n0.000", 'a pair rate error (131056) on a pair not stored yet stores it empty');
+is($node->safe_psql('postgres', q{
+	SELECT 'slowed' = ANY (antiban.act_on_error(n.id, NULL, 130429, 400, 'webhook'))
+	FROM antiban.numbers n WHERE n.phone_number_id = '1001';
+	SELECT tokens FROM antiban.buckets WHERE kind = 'number' AND phone_number_id = '1001'}),
+	"t\n0.000", 'a throughput error (130429) on a number bucket not stored yet stores it empty');
 $node->restart;
 ok($node->poll_query_until('postgres', q{SELECT previous_shutdown = 'clean' FROM antiban.journal_stats()}),
 	'the writer knows the last shutdown was clean');

@@ -163,8 +163,8 @@ bucket_store(const BucketKey *key, uint64 hash, const BucketValue *built, Timest
 }
 
 /*
- * The bucket for 'key'.  Missing: built in 'scratch' and, with 'create',
- * stored (NULL when the stripe is full of non-full buckets).
+ * The bucket for 'key'.  Missing: built in 'scratch' (always given) and,
+ * with 'create', stored (NULL when the stripe is full of non-full buckets).
  */
 static BucketValue *
 bucket_get(const BucketKey *key, uint64 hash, const TokenBucketParams *params,
@@ -363,10 +363,11 @@ buckets_drain(Oid instance, const CachedNumber *n, const char *recipient, uint64
 	uint64		h = key_hash(&key);
 	uint32		s = slot_table_stripe(&bucket_table, h);
 	TimestampTz now = antiban_now();
+	BucketValue scratch;
 	BucketValue *v;
 
 	LWLockAcquire(&bucket_locks[s].lock, LW_EXCLUSIVE);
-	v = bucket_get(&key, h, &params, buckets_empty_since(0), now, true, NULL, NULL);
+	v = bucket_get(&key, h, &params, buckets_empty_since(0), now, true, &scratch, NULL);
 	if (v)
 	{
 		token_bucket_refill(&v->bucket, &params, now);

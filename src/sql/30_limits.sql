@@ -29,7 +29,7 @@ SELECT b.kind, n.phone_number_id, b.recipient, round(b.tokens::numeric, 3) AS to
 FROM antiban.bucket_states() b
 LEFT JOIN antiban.numbers n ON n.id = b.number_id;
 COMMENT ON VIEW antiban.buckets IS
-    'Token buckets per number (throughput) and per number and recipient (pair rate). Buckets absent here are full, except a pair no message has gone to since a crash restart: it is as full as the time since the start made it, and shows here from its first message.';
+    'Token buckets per number (throughput) and per number and recipient (pair rate). Buckets absent here are full, except pairs no message has gone through since the server started: they are as full as the time since the person''s last message (or since a crash restart) made them, and show here from their first message.';
 
 -- Recipients, in two tables because their changes follow two rules.
 -- Sends take effect at once and are written behind by the journal writer:
