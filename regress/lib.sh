@@ -236,7 +236,6 @@ cluster_psql() {
 	as_cluster_user "$(pg_bindir)/psql" -X -q -v ON_ERROR_STOP=1 -h "$home" -p "$port" -d "$db" "$@"
 }
 
-
 # cluster_wait HOME PORT DB CONDITION [SECONDS]: wait until the SQL boolean
 # CONDITION holds, checking it every 0.2 s inside one session (each check in
 # its own transaction); false after SECONDS (default 600) or when

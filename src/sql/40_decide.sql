@@ -18,9 +18,9 @@ CREATE INDEX decisions_decided_at ON antiban.decisions USING brin (decided_at);
 -- looked up by equality, never sorted for people.  In "C" the index compares
 -- bytes instead of going through the database's collation, which was a third
 -- of the journal writer's insert.  The recipient alone is the key: a person's
--- decisions share one entry (deduplication), a quarter of the size with
--- (recipient, decided_at), whose entries were all distinct, and a quarter
--- less work per decision the writer stores; one person's rows are few to sort.
+-- decisions share one deduplicated entry, so the index is a quarter of the
+-- size it had keyed (recipient, decided_at), whose entries were all distinct,
+-- and costs the writer a quarter less per row; one person's rows are few to sort.
 CREATE INDEX decisions_recipient ON antiban.decisions (recipient);
 COMMENT ON TABLE antiban.decisions IS
     'Every decision antiban made, with its reason: "why was this message delayed?" in SQL. Written behind the hot path by the journal writer (antiban.flush_journal() forces it).';
