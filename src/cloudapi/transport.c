@@ -8,33 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 
-static size_t
-on_read(char *buffer, size_t size, size_t n, void *userp)
-{
-	TransportWatch *w = userp;
-	size_t		left = w->body_len - w->body_sent;
-	size_t		len = size * n < left ? size * n : left;
-
-	memcpy(buffer, w->body + w->body_sent, len);
-	w->body_sent += len;
-	return len;
-}
-
-/* Rewinding is a re-send: allowed only before anything was handed over. */
-static int
-on_seek(void *userp, curl_off_t offset, int origin)
-{
-	TransportWatch *w = userp;
-
-	if (offset == 0 && origin == SEEK_SET && w->body_sent == 0)
-		return CURL_SEEKFUNC_OK;
-	return CURL_SEEKFUNC_FAIL;
-}
-
 /*
  * Called once the connection is ready (new, or kept alive), before the
  * request is written.  No connection opened yet in this transfer means a
- * kept-alive one carries it.
+ * kept-alive one carries it.  A second call is libcurl retrying on a fresh
+ * connection because the kept-alive one died before any answer: the
+ * request may have reached Meta, so it is never written again.
  */
 static int
 on_prereq(void *userp, char *remote_ip, char *local_ip, int remote_port, int local_port)
@@ -42,6 +21,11 @@ on_prereq(void *userp, char *remote_ip, char *local_ip, int remote_port, int loc
 	TransportWatch *w = userp;
 	long		opened = 0;
 
+	if (w->request_started)
+	{
+		w->retry_refused = true;
+		return CURL_PREREQFUNC_ABORT;
+	}
 	w->request_started = true;
 	if (curl_easy_getinfo(w->easy, CURLINFO_NUM_CONNECTS, &opened) != CURLE_OK || opened == 0)
 		w->connection_reused = true;
@@ -57,12 +41,14 @@ transport_watch(CURL *easy, TransportWatch *w, const char *body, size_t body_len
 	w->body_len = body ? body_len : 0;
 	if (body)
 	{
-		curl_easy_setopt(easy, CURLOPT_POST, 1L);
+		/*
+		 * Not copied: the caller keeps it until the transfer ends.  Given
+		 * whole, libcurl writes a small body with the headers in one send
+		 * (a read callback cost a second send, and a second packet for the
+		 * server to read, per request).
+		 */
 		curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) w->body_len);
-		curl_easy_setopt(easy, CURLOPT_READFUNCTION, on_read);
-		curl_easy_setopt(easy, CURLOPT_READDATA, w);
-		curl_easy_setopt(easy, CURLOPT_SEEKFUNCTION, on_seek);
-		curl_easy_setopt(easy, CURLOPT_SEEKDATA, w);
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
 	}
 	curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, on_prereq);
 	curl_easy_setopt(easy, CURLOPT_PREREQDATA, w);
@@ -110,13 +96,29 @@ failure_of(CURLcode rc)
 	}
 }
 
+/*
+ * Body bytes the last attempt handed to the kernel (libcurl counts those it
+ * wrote with the headers too).  A refused retry restarted the count, so
+ * its caller never asks.
+ */
+static curl_off_t
+body_bytes_sent(const TransportWatch *w)
+{
+	curl_off_t	sent = 0;
+
+	if (curl_easy_getinfo(w->easy, CURLINFO_SIZE_UPLOAD_T, &sent) != CURLE_OK)
+		return 1;				/* unknown: never claim it was withheld */
+	return sent;
+}
+
 void
 transport_facts(const TransportWatch *w, CURLcode rc, TransportFacts *out)
 {
 	out->failure = failure_of(rc);
 	out->request_started = w->request_started;
 	out->connection_reused = w->connection_reused;
-	out->body_withheld = w->body != NULL && w->body_len > 0 && w->body_sent == 0;
+	out->body_withheld = w->body != NULL && w->body_len > 0 && !w->retry_refused &&
+		body_bytes_sent(w) == 0;
 }
 
 TransportOutcome

@@ -15,20 +15,20 @@
 #include "core/transport_outcome.h"
 
 /*
- * One request's body and what became of it.  The body is handed to libcurl
- * through a read callback whose seek callback refuses to rewind once a byte
- * was handed over: libcurl then can not silently re-send it on a fresh
- * connection when a kept-alive one dies (it fails with
- * CURLE_SEND_FAIL_REWIND instead, an ambiguous outcome).
+ * One request's body and what became of it.  When a kept-alive connection
+ * dies before any answer, libcurl would silently send the request again on
+ * a fresh one: the callback that sees each attempt start refuses the
+ * second (the transfer fails with CURLE_ABORTED_BY_CALLBACK, an ambiguous
+ * outcome).
  */
 typedef struct TransportWatch
 {
 	CURL	   *easy;
 	const char *body;			/* NULL: no body (GET) */
 	size_t		body_len;
-	size_t		body_sent;		/* bytes handed to libcurl */
 	bool		request_started;	/* libcurl had a ready connection for it */
 	bool		connection_reused;	/* ... and it was a kept-alive one */
+	bool		retry_refused;	/* a second attempt was refused (above) */
 } TransportWatch;
 
 /* Set the body (POST) or none (GET) and the callbacks that watch it. */

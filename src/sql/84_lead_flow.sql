@@ -663,6 +663,13 @@ BEGIN
     IF NOT antiban.lead_flow_on() THEN
         RETURN NULL;
     END IF;
+    -- Every event below needs a row that is now sent, read or failed: a
+    -- sender's claim (queued to sending) and a requeue have none, and skip
+    -- the grouping of both transition tables (a sixth of a claim's cost).
+    IF NOT EXISTS (SELECT FROM new_rows nr
+                   WHERE nr.sent_at IS NOT NULL OR nr.read_at IS NOT NULL OR nr.failed_at IS NOT NULL) THEN
+        RETURN NULL;
+    END IF;
     deferred := current_setting('antiban.lead_scoring') = 'deferred';
     -- only the open leads of the persons these messages went to: one join
     -- through the unique index on open leads, no call per message.
