@@ -113,9 +113,10 @@ typedef struct AntibanShared
 	pg_atomic_uint32 previous_shutdown;	/* SHUTDOWN_UNKNOWN, _CLEAN or _CRASHED */
 	pg_atomic_uint64 config_generation; /* bumped when numbers change */
 	pg_atomic_uint64 templates_generation;	/* bumped when templates change */
-	slock_t		mutex;			/* protects portfolio slots and worker latches */
+	slock_t		mutex;			/* protects portfolio slots, worker latches, promises */
 	int			nportfolios;
 	Latch	   *sender_latch[ANTIBAN_MAX_SENDERS];	/* set to wake a sender */
+	int64		claim_promised[ANTIBAN_MAX_SENDERS];	/* claim_share.c */
 	Latch	   *webhook_apply_latch[ANTIBAN_MAX_APPLY_WORKERS];	/* set to wake a webhook apply worker */
 	int32		page_kb;		/* kernel page size backing the segment (shmem_pages.c); -1 unknown */
 	pg_atomic_uint32 page_advice_given; /* the log said so once for this segment */

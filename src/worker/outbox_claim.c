@@ -77,7 +77,9 @@ CONVERSATION_HELD_SQL("d", "$1") " AS held"
  * back at once: outbox_record.c), the retry time of one waiting, the time
  * of one parked itself (its turn comes first), now for one due (behind
  * every message due earlier).  Read again with this statement's snapshot:
- * a message whose turn came meanwhile stays due.
+ * a message whose turn came meanwhile stays due.  The rows by key, their
+ * state compared as text: never through outbox_due, whose predicate that
+ * state implies and which holds the whole queue (outbox_record.c).
  */
 static const char *const park_sql =
 "UPDATE antiban.outbox o SET not_before = greatest(o.not_before, b.until), reason = 'conversation_order',"
@@ -90,7 +92,7 @@ static const char *const park_sql =
 "   AND e.state IN ('queued', 'retry_wait', 'sending') AND NOT e.metadata @> '{\"independent\": true}'"
 "   AND (e.state <> 'queued' OR e.not_before <= $2 OR e.reason = 'conversation_order')"
 "  ORDER BY e.id LIMIT 1) b"
-" WHERE o.id = h.id AND o.state IN ('queued', 'retry_wait')";
+" WHERE o.id = ANY($1) AND o.id = h.id AND o.state::text IN ('queued', 'retry_wait')";
 
 /* Paused or refused templates never reach Meta (see 85_monitor.sql). */
 static const char *const hold_sql =
@@ -480,6 +482,8 @@ sender_claim(SenderState *st, int limit, Outgoing **out, TimestampTz *next_due)
 		if (go.n > before)
 			remember(st, t, d, id, DatumGetInt64(go.number_id[go.n - 1]));
 	}
+	/* the decisions took their tokens: the other senders may count the rest */
+	claim_share_forget(st->slot);
 	if (ndue == 0)
 		*next_due = next_due_time(now);
 	else if (nheld > 0)

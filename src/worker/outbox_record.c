@@ -56,14 +56,18 @@ static const char *const record_sql =
  * locked may be parking it now, behind this answer it could not see yet;
  * the write waits for that claim and reads its park (or the park reads
  * this answer), so no message sits out a lease whose answer came.
+ * Their ids first, then those rows by key, and their state compared as
+ * text: statistics taken while nothing waited made the planner read them
+ * through outbox_due (its predicate implied by the state), every waiting
+ * row at each recording however long the queue had grown (TAP 037).
  */
 " released AS (UPDATE antiban.outbox f"
 " SET not_before = CASE WHEN f.reason = 'conversation_order' THEN least(f.not_before, $14) ELSE f.not_before END"
-" FROM recorded r"
-" WHERE r.state NOT IN ('queued', 'retry_wait', 'sending') AND f.id = (SELECT min(n.id) FROM antiban.outbox n"
+" WHERE f.id = ANY (ARRAY(SELECT (SELECT min(n.id) FROM antiban.outbox n"
 "   WHERE n.recipient = r.recipient AND n.id > r.id AND n.state IN ('queued', 'retry_wait', 'sending')"
 "    AND NOT n.metadata @> '{\"independent\": true}')"
-"  AND f.state = 'queued' AND (f.reason = 'conversation_order' OR f.not_before <= $14))"
+"  FROM recorded r WHERE r.state NOT IN ('queued', 'retry_wait', 'sending')))"
+"  AND f.state::text = 'queued' AND (f.reason = 'conversation_order' OR f.not_before <= $14))"
 " SELECT id, number_id, code, http, sending_at, recipient FROM recorded"
 " WHERE code IS NOT NULL AND number_id IS NOT NULL ORDER BY number_id, id";
 

@@ -152,17 +152,23 @@ claim_step(void *arg)
 	ClaimStep  *c = arg;
 	int			room = Min(c->room, Min(antiban_claim_batch, MAX_RESULTS));
 	int64		tokens;
+	int64		granted;
 	TimestampTz next_token;
 
-	/* claim no more than the numbers can send now: nothing to put back */
+	/*
+	 * Claim no more than the numbers can send now, less what other senders'
+	 * claims in progress are about to take: nothing to put back.
+	 */
 	tokens = buckets_available(numbers_cache_get(), antiban_now(), &next_token);
-	c->st->token_bound = tokens < room;
-	if (tokens == 0)
+	granted = claim_share_promise(c->st->slot, tokens, room);
+	c->st->token_bound = granted < room;
+	if (granted == 0)
 	{
-		c->next_due = next_token;
+		/* promised to another claim, which ends within milliseconds */
+		c->next_due = tokens > 0 ? antiban_now() + CLAIM_GATHER_MS * 1000 : next_token;
 		return;
 	}
-	c->n = sender_claim(c->st, (int) Min(tokens, room), &c->out, &c->next_due);
+	c->n = sender_claim(c->st, (int) granted, &c->out, &c->next_due);
 }
 
 /*
@@ -194,6 +200,7 @@ claim_and_send(SenderState *st, TimestampTz *next_due)
 	st->last_claim = now;
 	if (!worker_run_stoppable("antiban sender: claiming due messages", claim_step, &c, 0))
 	{
+		claim_share_forget(st->slot);
 		/* rolled back: what the claim remembered never went out */
 		for (int i = 0; i < c.n; i++)
 			hash_search(st->inflight, &c.out[i].id, HASH_REMOVE, NULL);
@@ -344,6 +351,13 @@ drain_before_exit(SenderState *st)
 	sender_breaker_flush();
 }
 
+/* A sender that exits, on an error too, holds no tokens back from the others. */
+static void
+forget_promise(int code, Datum slot)
+{
+	claim_share_forget(DatumGetInt32(slot));
+}
+
 void
 antiban_sender_main(Datum arg)
 {
@@ -365,6 +379,8 @@ antiban_sender_main(Datum arg)
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("antiban sender could not initialise libcurl")));
 	srandom((unsigned) MyProcPid);
+	claim_share_forget(st.slot);
+	before_shmem_exit(forget_promise, Int32GetDatum(st.slot));
 
 	/* idle until the extension exists in this database */
 	while (!ShutdownRequestPending && !worker_extension_present())

@@ -45,6 +45,10 @@ typedef struct SenderState
 } SenderState;
 
 /* outbox_claim.c */
+/* claim_share.c: tokens the claims in progress are about to take */
+extern int64 claim_share_promise(int slot, int64 available, int64 wanted);
+extern void claim_share_forget(int slot);
+
 extern const char *const sender_due_sql;
 extern int	sender_claim(SenderState *st, int limit, Outgoing **out, TimestampTz *next_due);
 
