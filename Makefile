@@ -32,7 +32,7 @@ PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-ini
               -Wno-sign-compare -Wno-cast-function-type
 SHLIB_LINK  = -lcurl -ljson-c -lcrypto -llinear -lm
 
-EXTRA_CLEAN = antiban--*.sql $(LEAD_CORPUS_SQL) regress/unit/run_unit_tests tmp_check tmp_check_iso \
+EXTRA_CLEAN = antiban--*.sql $(LEAD_CORPUS_SQL) regress/unit/run_unit_tests regress/transport/transport_check tmp_check tmp_check_iso \
               results regression.diffs regression.out log regress/fuzz/bin src/dashboard/dist
 
 # The JIT's bitcode would only inline our SQL-callable functions: skip it.
@@ -79,6 +79,11 @@ install-dashboard: dashboard
 
 regress/simulator/antiban-sim: $(wildcard regress/simulator/*.c regress/simulator/*.h)
 	$(MAKE) -C regress/simulator
+
+# What a failed POST means, on a real libcurl against misbehaving servers (TAP 039).
+all: regress/transport/transport_check
+regress/transport/transport_check: regress/transport/transport_check.c src/cloudapi/transport.c src/core/transport_outcome.c $(wildcard src/cloudapi/*.h src/core/*.h)
+	$(CC) -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Isrc -o $@ $(filter %.c,$^) -lcurl
 
 antiban--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@

@@ -5,10 +5,10 @@
  * One rule above speed: a request must never be sent twice by the HTTP
  * layer.  libcurl silently re-sends a request when a reused connection turns
  * out dead after sending, which for a POST to Meta could mean a duplicate
- * message.  So the body goes through transport.c's watch, which refuses to
- * rewind once any byte was handed over: libcurl then fails with
- * CURLE_SEND_FAIL_REWIND, the outcome is ambiguous (core/transport_outcome.c)
- * and the sender waits for evidence instead of sending again blindly.
+ * message.  So transport.c's watch refuses the second start of a request:
+ * libcurl then fails with CURLE_ABORTED_BY_CALLBACK, the outcome is
+ * ambiguous (core/transport_outcome.c) and the sender waits for evidence
+ * instead of sending again blindly.
  */
 #include "client.h"
 #include "transport.h"

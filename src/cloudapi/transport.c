@@ -22,10 +22,7 @@ on_prereq(void *userp, char *remote_ip, char *local_ip, int remote_port, int loc
 	long		opened = 0;
 
 	if (w->request_started)
-	{
-		w->retry_refused = true;
 		return CURL_PREREQFUNC_ABORT;
-	}
 	w->request_started = true;
 	if (curl_easy_getinfo(w->easy, CURLINFO_NUM_CONNECTS, &opened) != CURLE_OK || opened == 0)
 		w->connection_reused = true;
@@ -96,29 +93,18 @@ failure_of(CURLcode rc)
 	}
 }
 
-/*
- * Body bytes the last attempt handed to the kernel (libcurl counts those it
- * wrote with the headers too).  A refused retry restarted the count, so
- * its caller never asks.
- */
-static curl_off_t
-body_bytes_sent(const TransportWatch *w)
-{
-	curl_off_t	sent = 0;
-
-	if (curl_easy_getinfo(w->easy, CURLINFO_SIZE_UPLOAD_T, &sent) != CURLE_OK)
-		return 1;				/* unknown: never claim it was withheld */
-	return sent;
-}
-
 void
 transport_facts(const TransportWatch *w, CURLcode rc, TransportFacts *out)
 {
 	out->failure = failure_of(rc);
 	out->request_started = w->request_started;
 	out->connection_reused = w->connection_reused;
-	out->body_withheld = w->body != NULL && w->body_len > 0 && !w->retry_refused &&
-		body_bytes_sent(w) == 0;
+	/*
+	 * Headers and body go out in one write, right after the start: a
+	 * request that started may have left whole.  libcurl's byte counts can
+	 * not say otherwise (a retry that failed to reconnect reset them).
+	 */
+	out->body_withheld = w->body != NULL && w->body_len > 0 && !w->request_started;
 }
 
 TransportOutcome

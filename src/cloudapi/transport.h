@@ -28,7 +28,6 @@ typedef struct TransportWatch
 	size_t		body_len;
 	bool		request_started;	/* libcurl had a ready connection for it */
 	bool		connection_reused;	/* ... and it was a kept-alive one */
-	bool		retry_refused;	/* a second attempt was refused (above) */
 } TransportWatch;
 
 /* Set the body (POST) or none (GET) and the callbacks that watch it. */

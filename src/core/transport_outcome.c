@@ -39,9 +39,9 @@ transport_failure_outcome(const TransportFacts *facts)
 		return TRANSPORT_NOT_SENT;
 	/*
 	 * A kept-alive connection takes the request at once: whatever broke
-	 * (a send error, a refused rewind, a reply that never came) broke after
-	 * the request may have left.  The connect time of such a transfer is 0,
-	 * which once made these look "not sent".
+	 * (a send error, a refused second attempt, a reply that never came)
+	 * broke after the request may have left.  The connect time of such a
+	 * transfer is 0, which once made these look "not sent".
 	 */
 	if (facts->connection_reused || facts->request_started)
 		return TRANSPORT_AMBIGUOUS;

@@ -36,8 +36,8 @@ typedef struct TransportFacts
 	TransportFailure failure;
 	bool		request_started;	/* a ready connection was handed the request */
 	bool		connection_reused;	/* that connection was a kept-alive one */
-	bool		body_withheld;	/* the request has a body, and not one byte of it
-								 * was handed to the connection */
+	bool		body_withheld;	/* the request has a body, and no connection
+								 * was ever handed it */
 } TransportFacts;
 
 extern TransportOutcome transport_failure_outcome(const TransportFacts *facts);

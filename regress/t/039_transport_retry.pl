@@ -1,0 +1,118 @@
+# What a failed POST means, on Debian's libcurl against servers that misbehave
+# on purpose (regress/transport/transport_check drives src/cloudapi/transport.c
+# as the sender's client does).  A request that reached the server whole is
+# never "not sent", and libcurl never sends it a second time by itself:
+#  - a kept-alive connection that dies after the server read the request:
+#    libcurl would re-send it on a fresh connection (the server would count
+#    it twice); the second start is refused, the outcome is ambiguous;
+#  - the same, when the fresh connection then fails too (nothing listens):
+#    libcurl's byte count starts again at 0 for that attempt, which once read
+#    as "no byte of the body left" and let the breaker send it again;
+#  - nothing listens from the start: not sent, provably.
+use strict;
+use warnings;
+use File::Basename qw(dirname);
+use IO::Socket::INET;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $check = dirname(__FILE__) . '/../transport/transport_check';
+my $dir = PostgreSQL::Test::Utils::tempdir;
+
+# A server that answers the first request of its first connection, reads the
+# second whole, then closes that connection; it counts every request it read
+# whole.  With $keep_listening it goes on accepting (and answering) more.
+sub start_server
+{
+	my ($name, $keep_listening) = @_;
+	my $listen = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 5, ReuseAddr => 1)
+	  or die "listen: $!";
+	my $port = $listen->sockport;
+	my $count_file = "$dir/$name.count";
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		my $count = 0;
+		my $note = sub { open(my $f, '>', $count_file) or die; print $f $count; close $f; };
+		$note->();
+		my $serve = sub {
+			my ($conn, $answers) = @_;
+			for my $i (1 .. 100)
+			{
+				my $req = read_request($conn);
+				last unless defined $req;
+				$count++;
+				$note->();
+				last if $i > $answers;
+				print $conn "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+			}
+			close $conn;
+		};
+		my $first = $listen->accept or exit 0;
+		$serve->($first, 1);
+		if ($keep_listening)
+		{
+			while (my $conn = $listen->accept) { $serve->($conn, 100); }
+		}
+		close $listen;
+		exit 0;
+	}
+	close $listen;
+	return { pid => $pid, url => "http://127.0.0.1:$port/v24.0/1001/messages", count_file => $count_file };
+}
+
+sub read_request
+{
+	my ($conn) = @_;
+	my $buf = '';
+	while (index($buf, "\r\n\r\n") < 0)
+	{
+		my $n = sysread($conn, $buf, 65536, length $buf);
+		return undef unless $n;
+	}
+	my ($head, $rest) = split /\r\n\r\n/, $buf, 2;
+	my ($length) = $head =~ /^content-length:\s*(\d+)/mi;
+	while (length($rest) < ($length // 0))
+	{
+		my $n = sysread($conn, $rest, 65536, length $rest);
+		return undef unless $n;
+	}
+	return $head;
+}
+
+sub stop_server
+{
+	my ($server) = @_;
+	kill 'TERM', $server->{pid};
+	waitpid($server->{pid}, 0);
+	return slurp_file($server->{count_file}) + 0;
+}
+
+sub run_check
+{
+	my ($url, $n) = @_;
+	my $out = `$check $url $n`;
+	is($?, 0, "transport_check ran against $url");
+	return { map { my ($i, $what) = split / /, $_, 3; ($i => $what) } split /\n/, $out };
+}
+
+my $server = start_server('listening', 1);
+my $got = run_check($server->{url}, 2);
+is($got->{1}, 'OK', 'kept-alive server: the first request is answered');
+is($got->{2}, 'AMBIGUOUS', 'kept-alive server: the request whose reply was lost is ambiguous');
+is(stop_server($server), 2, 'kept-alive server: it read two requests, the second never again');
+
+$server = start_server('gone', 0);
+$got = run_check($server->{url}, 2);
+is($got->{1}, 'OK', 'server that goes away: the first request is answered');
+is($got->{2}, 'AMBIGUOUS', 'server that goes away: a request it read whole is ambiguous, not "not sent"');
+is(stop_server($server), 2, 'server that goes away: it read both requests');
+
+my $closed = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1) or die;
+my $port = $closed->sockport;
+close $closed;
+$got = run_check("http://127.0.0.1:$port/v24.0/1001/messages", 1);
+is($got->{1}, 'NOT_SENT', 'nothing listens: not sent (retried at once)');
+
+done_testing();
