@@ -50,12 +50,14 @@ sub start_server
 			close $conn;
 		};
 		my $first = $listen->accept or exit 0;
+		# (gone: nothing listens any more before libcurl can try again)
+		close $listen unless $keep_listening;
 		$serve->($first, 1);
 		if ($keep_listening)
 		{
 			while (my $conn = $listen->accept) { $serve->($conn, 100); }
+			close $listen;
 		}
-		close $listen;
 		exit 0;
 	}
 	close $listen;
@@ -94,25 +96,27 @@ sub run_check
 	my ($url, $n) = @_;
 	my $out = `$check $url $n`;
 	is($?, 0, "transport_check ran against $url");
-	return { map { my ($i, $what) = split / /, $_, 3; ($i => $what) } split /\n/, $out };
+	return { map { my ($i, $what, $why) = split / /, $_, 3; ($i => [ $what, $why // '' ]) } split /\n/, $out };
 }
 
 my $server = start_server('listening', 1);
 my $got = run_check($server->{url}, 2);
-is($got->{1}, 'OK', 'kept-alive server: the first request is answered');
-is($got->{2}, 'AMBIGUOUS', 'kept-alive server: the request whose reply was lost is ambiguous');
+is($got->{1}[0], 'OK', 'kept-alive server: the first request is answered');
+is($got->{2}[0], 'AMBIGUOUS', 'kept-alive server: the request whose reply was lost is ambiguous');
+like($got->{2}[1], qr/aborted by an application callback/i, "kept-alive server: libcurl's second start was refused");
 is(stop_server($server), 2, 'kept-alive server: it read two requests, the second never again');
 
 $server = start_server('gone', 0);
 $got = run_check($server->{url}, 2);
-is($got->{1}, 'OK', 'server that goes away: the first request is answered');
-is($got->{2}, 'AMBIGUOUS', 'server that goes away: a request it read whole is ambiguous, not "not sent"');
+is($got->{1}[0], 'OK', 'server that goes away: the first request is answered');
+is($got->{2}[0], 'AMBIGUOUS', 'server that goes away: a request it read whole is ambiguous, not "not sent"');
+like($got->{2}[1], qr/connect/i, "server that goes away: libcurl's new connection was refused");
 is(stop_server($server), 2, 'server that goes away: it read both requests');
 
-my $closed = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Listen => 1) or die;
-my $port = $closed->sockport;
+# a port bound and kept, never listening: connecting to it is refused
+my $closed = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp') or die "bind: $!";
+$got = run_check('http://127.0.0.1:' . $closed->sockport . '/v24.0/1001/messages', 1);
+is($got->{1}[0], 'NOT_SENT', 'nothing listens: not sent (retried at once)');
 close $closed;
-$got = run_check("http://127.0.0.1:$port/v24.0/1001/messages", 1);
-is($got->{1}, 'NOT_SENT', 'nothing listens: not sent (retried at once)');
 
 done_testing();
