@@ -15,7 +15,6 @@
  */
 #include "worker/sender.h"
 
-#include "storage/ipc.h"
 #include "storage/spin.h"
 
 /* How many of 'available' tokens this sender's claim may take (and promises). */
