@@ -5,7 +5,6 @@
  */
 #include "transport.h"
 
-#include <stdio.h>
 #include <string.h>
 
 /*
