@@ -8,11 +8,16 @@
 #  - the same, when the fresh connection then fails too (nothing listens):
 #    libcurl's byte count starts again at 0 for that attempt, which once read
 #    as "no byte of the body left" and let the breaker send it again;
-#  - nothing listens from the start: not sent, provably.
+#  - nothing listens from the start: not sent, provably;
+#  - a TLS server that offers HTTP/2 first (as Meta's does): the request goes
+#    over HTTP/1.1, where the rules above hold (on HTTP/2 libcurl would retry
+#    a refused stream by itself, and its second start would be refused).
 use strict;
 use warnings;
 use File::Basename qw(dirname);
 use IO::Socket::INET;
+use IO::Socket::SSL;
+use IO::Socket::SSL::Utils;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
@@ -118,5 +123,56 @@ my $closed = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Pro
 $got = run_check('http://127.0.0.1:' . $closed->sockport . '/v24.0/1001/messages', 1);
 is($got->{1}[0], 'NOT_SENT', 'nothing listens: not sent (retried at once)');
 close $closed;
+
+# A TLS server whose ALPN prefers h2 to http/1.1; it notes the protocol of
+# each connection, answers requests over HTTP/1.1 and drops an h2 one.
+my ($ca, $ca_key) = CERT_create(CA => 1, subject => { commonName => 'antiban test CA' });
+my ($cert, $key) = CERT_create(
+	issuer => [ $ca, $ca_key ],
+	purpose => 'server',
+	subject => { commonName => 'localhost' },
+	subjectAltNames => [ [ DNS => 'localhost' ], [ IP => '127.0.0.1' ] ]);
+PEM_cert2file($ca, "$dir/ca.crt");
+PEM_cert2file($cert, "$dir/tls.crt");
+PEM_key2file($key, "$dir/tls.key");
+my $tls = IO::Socket::SSL->new(
+	LocalAddr => '127.0.0.1',
+	LocalPort => 0,
+	Listen => 5,
+	ReuseAddr => 1,
+	SSL_server => 1,
+	SSL_cert_file => "$dir/tls.crt",
+	SSL_key_file => "$dir/tls.key",
+	SSL_alpn_protocols => [ 'h2', 'http/1.1' ]) or die "TLS listen: $SSL_ERROR";
+my $tls_port = $tls->sockport;
+my $tls_pid = fork();
+die "fork: $!" unless defined $tls_pid;
+if ($tls_pid == 0)
+{
+	while (my $conn = $tls->accept)
+	{
+		my $alpn = $conn->alpn_selected // '(none)';
+		open(my $f, '>>', "$dir/alpn.log") or die;
+		print $f "$alpn\n";
+		close $f;
+		if ($alpn eq 'h2') { close $conn; next; }
+		while (defined read_request($conn))
+		{
+			print $conn "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+		}
+		close $conn;
+	}
+	exit 0;
+}
+close $tls;
+{
+	local $ENV{TRANSPORT_CHECK_CAINFO} = "$dir/ca.crt";
+	$got = run_check("https://localhost:$tls_port/v24.0/1001/messages", 2);
+}
+kill 'TERM', $tls_pid;
+waitpid($tls_pid, 0);
+is_deeply([ map { "@$_" } @$got{ 1, 2 } ], [ 'OK HTTP/1.1', 'OK HTTP/1.1' ],
+	'server offering HTTP/2 first: both requests answered over HTTP/1.1');
+is(-e "$dir/alpn.log" ? slurp_file("$dir/alpn.log") : '(no connection)', "http/1.1\n", 'server offering HTTP/2 first: one connection, http/1.1 chosen by ALPN');
 
 done_testing();

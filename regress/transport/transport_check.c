@@ -5,9 +5,11 @@
  *		does, and print what each attempt's failure means:
  *
  *			transport_check URL N
- *			1 OK
+ *			1 OK HTTP/1.1
  *			2 AMBIGUOUS couldn't connect
  *
+ *		(an answered request with the HTTP version it went over).  For an
+ *		https URL, TRANSPORT_CHECK_CAINFO names the CA file to trust.
  *		TAP 039 points it at servers that misbehave on purpose.
  */
 #include <stdio.h>
@@ -35,6 +37,26 @@ outcome_name(TransportOutcome o)
 			return "NOT_SENT";
 		case TRANSPORT_AMBIGUOUS:
 			return "AMBIGUOUS";
+	}
+	return "?";
+}
+
+static const char *
+http_version_name(CURL *easy)
+{
+	long		version = 0;
+
+	curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &version);
+	switch (version)
+	{
+		case CURL_HTTP_VERSION_1_0:
+			return "HTTP/1.0";
+		case CURL_HTTP_VERSION_1_1:
+			return "HTTP/1.1";
+		case CURL_HTTP_VERSION_2_0:
+			return "HTTP/2";
+		case CURL_HTTP_VERSION_3:
+			return "HTTP/3";
 	}
 	return "?";
 }
@@ -72,6 +94,8 @@ main(int argc, char **argv)
 		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
 		curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
 		curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, 5000L);
+		if (getenv("TRANSPORT_CHECK_CAINFO"))
+			curl_easy_setopt(easy, CURLOPT_CAINFO, getenv("TRANSPORT_CHECK_CAINFO"));
 		curl_multi_add_handle(multi, easy);
 		do
 		{
@@ -83,7 +107,7 @@ main(int argc, char **argv)
 			if (msg->msg == CURLMSG_DONE)
 				rc = msg->data.result;
 		printf("%d %s %s\n", i, rc == CURLE_OK ? "OK" : outcome_name(transport_outcome(&w, rc)),
-			   rc == CURLE_OK ? "" : curl_easy_strerror(rc));
+			   rc == CURLE_OK ? http_version_name(easy) : curl_easy_strerror(rc));
 		fflush(stdout);
 		curl_multi_remove_handle(multi, easy);
 	}

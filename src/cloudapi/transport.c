@@ -48,6 +48,18 @@ transport_watch(CURL *easy, TransportWatch *w, const char *body, size_t body_len
 	}
 	curl_easy_setopt(easy, CURLOPT_PREREQFUNCTION, on_prereq);
 	curl_easy_setopt(easy, CURLOPT_PREREQDATA, w);
+
+	/*
+	 * HTTP/1.1 even where the server offers HTTP/2 (Meta's does; libcurl
+	 * takes it over TLS by default).  On HTTP/2 libcurl retries by itself a
+	 * stream the server refused (REFUSED_STREAM, the streams a GOAWAY cuts
+	 * off), which the server guarantees it never processed; it does not say
+	 * so, and the second start is refused above like any other, so a message
+	 * Meta never saw would wait as ambiguous and end "unknown".  On HTTP/1.1
+	 * every request has its connection to itself: the case the rule above
+	 * is proven for (antiban.max_inflight connections at most per sender).
+	 */
+	curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
 }
 
 static TransportFailure
