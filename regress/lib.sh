@@ -9,6 +9,7 @@ ANTIBAN_BUILD_PACKAGES="build-essential pkg-config postgresql-15 postgresql-serv
 # (clang-14 and its compiler-rt: the libFuzzer harnesses in regress/fuzz)
 # (python3-yaml, python3-jsonschema and docker-compose: regress/t/060_compose.pl checks docker/compose.yaml
 # against the Compose schema docker-compose ships, with no Docker engine)
+# (libio-socket-ssl-perl: the TLS server that offers HTTP/2 in regress/t/039_transport_retry.pl)
 ANTIBAN_TEST_PACKAGES="libcmocka-dev libipc-run-perl libio-socket-ssl-perl curl clang-14 libclang-rt-14-dev python3-yaml python3-jsonschema docker-compose"
 ANTIBAN_BENCH_PACKAGES="redis-server redis-tools wrk curl"
 # The dashboard's tests (run-tests.sh): a real Prometheus scrapes /metrics,

@@ -24,6 +24,12 @@ use Test::More;
 my $check = dirname(__FILE__) . '/../transport/transport_check';
 my $dir = PostgreSQL::Test::Utils::tempdir;
 
+# the servers still running: stopped however this script ends (not by the
+# forked servers themselves, which run this END block too when they exit)
+my $parent = $$;
+my %servers;
+END { kill 'KILL', keys %servers if $$ == $parent && %servers; }
+
 # A server that answers the first request of its first connection, reads the
 # second whole, then closes that connection; it counts every request it read
 # whole.  With $keep_listening it goes on accepting (and answering) more.
@@ -36,6 +42,7 @@ sub start_server
 	my $count_file = "$dir/$name.count";
 	my $pid = fork();
 	die "fork: $!" unless defined $pid;
+	$servers{$pid} = 1 if $pid;
 	if ($pid == 0)
 	{
 		my $count = 0;
@@ -93,6 +100,7 @@ sub stop_server
 	my ($server) = @_;
 	kill 'TERM', $server->{pid};
 	waitpid($server->{pid}, 0);
+	delete $servers{ $server->{pid} };
 	return slurp_file($server->{count_file}) + 0;
 }
 
@@ -147,6 +155,7 @@ my $tls = IO::Socket::SSL->new(
 my $tls_port = $tls->sockport;
 my $tls_pid = fork();
 die "fork: $!" unless defined $tls_pid;
+$servers{$tls_pid} = 1 if $tls_pid;
 if ($tls_pid == 0)
 {
 	while (my $conn = $tls->accept)
@@ -167,10 +176,11 @@ if ($tls_pid == 0)
 close $tls;
 {
 	local $ENV{TRANSPORT_CHECK_CAINFO} = "$dir/ca.crt";
-	$got = run_check("https://localhost:$tls_port/v24.0/1001/messages", 2);
+	$got = run_check("https://127.0.0.1:$tls_port/v24.0/1001/messages", 2);
 }
 kill 'TERM', $tls_pid;
 waitpid($tls_pid, 0);
+delete $servers{$tls_pid};
 is_deeply([ map { "@$_" } @$got{ 1, 2 } ], [ 'OK HTTP/1.1', 'OK HTTP/1.1' ],
 	'server offering HTTP/2 first: both requests answered over HTTP/1.1');
 is(-e "$dir/alpn.log" ? slurp_file("$dir/alpn.log") : '(no connection)', "http/1.1\n", 'server offering HTTP/2 first: one connection, http/1.1 chosen by ALPN');

@@ -51,11 +51,12 @@ transport_watch(CURL *easy, TransportWatch *w, const char *body, size_t body_len
 
 	/*
 	 * HTTP/1.1 even where the server offers HTTP/2 (Meta's does; libcurl
-	 * takes it over TLS by default).  On HTTP/2 libcurl retries by itself a
-	 * stream the server refused (REFUSED_STREAM, the streams a GOAWAY cuts
-	 * off), which the server guarantees it never processed; it does not say
-	 * so, and the second start is refused above like any other, so a message
-	 * Meta never saw would wait as ambiguous and end "unknown".  On HTTP/1.1
+	 * takes it over TLS by default).  On HTTP/2 a stream the server refused
+	 * (RST_STREAM REFUSED_STREAM, or cut off by a GOAWAY while others stay
+	 * open) was never processed, yet libcurl retries it by itself without
+	 * saying so, and the second start is refused above like any other; a
+	 * GOAWAY that cuts the last streams fails them with CURLE_HTTP2.  Either
+	 * way a message Meta never saw would wait as ambiguous.  On HTTP/1.1
 	 * every request has its connection to itself: the case the rule above
 	 * is proven for (antiban.max_inflight connections at most per sender).
 	 */

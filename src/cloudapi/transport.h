@@ -30,7 +30,10 @@ typedef struct TransportWatch
 	bool		connection_reused;	/* ... and it was a kept-alive one */
 } TransportWatch;
 
-/* Set the body (POST) or none (GET) and the callbacks that watch it. */
+/*
+ * Set the body (POST) or none (GET), the callbacks that watch it, and
+ * HTTP/1.1 (never HTTP/2: see transport.c).
+ */
 extern void transport_watch(CURL *easy, TransportWatch *w, const char *body, size_t body_len);
 extern TransportOutcome transport_outcome(const TransportWatch *w, CURLcode rc);
 /* What the failure was and how far the request got (for the circuit breaker). */
