@@ -48,7 +48,7 @@ $(OBJS): $(wildcard src/*/*.h)
 # The webhook receiver (installed next to PostgreSQL's programs) and the
 # Cloud API simulator the integration tests and the demo talk to.
 all: src/receiver/antiban-receiver regress/simulator/antiban-sim dashboard
-src/receiver/antiban-receiver: $(wildcard src/receiver/*.c src/receiver/*.h) Makefile
+src/receiver/antiban-receiver: $(wildcard src/receiver/*.c src/receiver/*.h) src/core/open_files.h Makefile
 	$(MAKE) -C src/receiver DASHBOARD_DIR='$(dashboard_dir)'
 
 install: install-receiver install-dashboard

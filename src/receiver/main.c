@@ -14,6 +14,7 @@
 #include "options.h"
 #include "pool.h"
 #include "queue.h"
+#include "../core/open_files.h"
 
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -21,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 /*
@@ -99,14 +99,8 @@ fit_connections_to_fd_limit(void)
 	struct rlimit lim;
 	long		room;
 
-	if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+	if (!open_files_raise_soft_limit(&lim))
 		return;
-	if (lim.rlim_cur < lim.rlim_max)
-	{
-		lim.rlim_cur = lim.rlim_max;
-		(void) setrlimit(RLIMIT_NOFILE, &lim);
-		(void) getrlimit(RLIMIT_NOFILE, &lim);
-	}
 	room = lim.rlim_cur == RLIM_INFINITY ? receiver_opts.max_connections : (long) lim.rlim_cur - FD_RESERVE;
 	if (room < receiver_opts.max_connections)
 	{

@@ -299,6 +299,7 @@ handle_signals(SenderState *st)
 		ConfigReloadPending = false;
 		ProcessConfigFile(PGC_SIGHUP);
 		cloudapi_set_timeouts(st->client, antiban_http_timeout_ms, Min(antiban_http_timeout_ms, 5000));
+		sender_fit_open_files(antiban_max_inflight);
 	}
 }
 
@@ -369,6 +370,7 @@ antiban_sender_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	worker_finish_statements_on_sigterm();
 	worker_connect("antiban sender");
+	sender_fit_open_files(antiban_max_inflight);
 
 	st.inflight = hash_create("antiban in flight", 1024, &ctl, HASH_ELEM | HASH_BLOBS);
 	st.batch_context = AllocSetContextCreate(TopMemoryContext, "antiban sender batch",

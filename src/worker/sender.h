@@ -58,6 +58,9 @@ extern void sender_record(SenderState *st, CloudApiResult *results, int n);
 /* outbox_reconcile.c */
 extern void sender_reconcile(SenderState *st);
 
+/* sender_open_files.c: room for antiban.max_inflight connections */
+extern void sender_fit_open_files(int max_inflight);
+
 /* access_tokens.c */
 extern const char *access_token_for(int64 number_id);
 
