@@ -22,7 +22,8 @@ open_files_raise_soft_limit(struct rlimit *lim)
 	{
 		struct rlimit raised = {.rlim_cur = lim->rlim_max, .rlim_max = lim->rlim_max};
 
-		if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+		/* (read again: some kernels clamp what they were given, silently) */
+		if (setrlimit(RLIMIT_NOFILE, &raised) == 0 && getrlimit(RLIMIT_NOFILE, &raised) == 0)
 			*lim = raised;
 	}
 	return true;
