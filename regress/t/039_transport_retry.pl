@@ -30,6 +30,32 @@ my $parent = $$;
 my %servers;
 END { kill 'KILL', keys %servers if $$ == $parent && %servers; }
 
+# what every server here answers to a request it answers
+my $answer = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+
+# $serve run in a child of its own, which then exits; its pid
+sub fork_server
+{
+	my ($serve) = @_;
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		$serve->();
+		exit 0;
+	}
+	$servers{$pid} = 1;
+	return $pid;
+}
+
+sub stop_pid
+{
+	my ($pid) = @_;
+	kill 'TERM', $pid;
+	waitpid($pid, 0);
+	delete $servers{$pid};
+}
+
 # A server that answers the first request of its first connection, reads the
 # second whole, then closes that connection; it counts every request it read
 # whole.  With $keep_listening it goes on accepting (and answering) more.
@@ -40,11 +66,7 @@ sub start_server
 	  or die "listen: $!";
 	my $port = $listen->sockport;
 	my $count_file = "$dir/$name.count";
-	my $pid = fork();
-	die "fork: $!" unless defined $pid;
-	$servers{$pid} = 1 if $pid;
-	if ($pid == 0)
-	{
+	my $pid = fork_server(sub {
 		my $count = 0;
 		my $note = sub { open(my $f, '>', $count_file) or die; print $f $count; close $f; };
 		$note->();
@@ -57,7 +79,7 @@ sub start_server
 				$count++;
 				$note->();
 				last if $i > $answers;
-				print $conn "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
+				print $conn $answer;
 			}
 			close $conn;
 		};
@@ -70,8 +92,7 @@ sub start_server
 			while (my $conn = $listen->accept) { $serve->($conn, 100); }
 			close $listen;
 		}
-		exit 0;
-	}
+	});
 	close $listen;
 	return { pid => $pid, url => "http://127.0.0.1:$port/v24.0/1001/messages", count_file => $count_file };
 }
@@ -98,9 +119,7 @@ sub read_request
 sub stop_server
 {
 	my ($server) = @_;
-	kill 'TERM', $server->{pid};
-	waitpid($server->{pid}, 0);
-	delete $servers{ $server->{pid} };
+	stop_pid($server->{pid});
 	return slurp_file($server->{count_file}) + 0;
 }
 
@@ -153,11 +172,7 @@ my $tls = IO::Socket::SSL->new(
 	SSL_key_file => "$dir/tls.key",
 	SSL_alpn_protocols => [ 'h2', 'http/1.1' ]) or die "TLS listen: $SSL_ERROR";
 my $tls_port = $tls->sockport;
-my $tls_pid = fork();
-die "fork: $!" unless defined $tls_pid;
-$servers{$tls_pid} = 1 if $tls_pid;
-if ($tls_pid == 0)
-{
+my $tls_pid = fork_server(sub {
 	while (my $conn = $tls->accept)
 	{
 		my $alpn = $conn->alpn_selected // '(none)';
@@ -165,22 +180,16 @@ if ($tls_pid == 0)
 		print $f "$alpn\n";
 		close $f;
 		if ($alpn eq 'h2') { close $conn; next; }
-		while (defined read_request($conn))
-		{
-			print $conn "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}";
-		}
+		print $conn $answer while defined read_request($conn);
 		close $conn;
 	}
-	exit 0;
-}
+});
 close $tls;
 {
 	local $ENV{TRANSPORT_CHECK_CAINFO} = "$dir/ca.crt";
 	$got = run_check("https://127.0.0.1:$tls_port/v24.0/1001/messages", 2);
 }
-kill 'TERM', $tls_pid;
-waitpid($tls_pid, 0);
-delete $servers{$tls_pid};
+stop_pid($tls_pid);
 is_deeply([ map { "@$_" } @$got{ 1, 2 } ], [ 'OK HTTP/1.1', 'OK HTTP/1.1' ],
 	'server offering HTTP/2 first: both requests answered over HTTP/1.1');
 is(-e "$dir/alpn.log" ? slurp_file("$dir/alpn.log") : '(no connection)', "http/1.1\n", 'server offering HTTP/2 first: one connection, http/1.1 chosen by ALPN');
