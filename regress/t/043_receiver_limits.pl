@@ -29,8 +29,10 @@ my $http = HTTP::Tiny->new(timeout => 30, keep_alive => 0);
 
 sub connect_raw
 {
-	return IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $r->{port}, Proto => 'tcp', Timeout => 10)
+	# (not "return ... or die": return binds tighter, so a failed connect came back undef)
+	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $r->{port}, Proto => 'tcp', Timeout => 10)
 	  or die "connect: $!";
+	return $s;
 }
 # The status line the receiver answers to a raw request.
 sub raw_status

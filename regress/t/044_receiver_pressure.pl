@@ -31,8 +31,10 @@ my $verify = "$r->{url}/webhook?hub.mode=subscribe&hub.verify_token=pressure-ver
 
 sub connect_raw
 {
-	return IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $r->{port}, Proto => 'tcp', Timeout => 10)
+	# (not "return ... or die": return binds tighter, so a failed connect came back undef)
+	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $r->{port}, Proto => 'tcp', Timeout => 10)
 	  or die "connect: $!";
+	return $s;
 }
 sub metric
 {
