@@ -11,7 +11,10 @@
 # path before batching, the peer for before/after: one POST per transaction
 # (--batch 1), applied inline, as antiban.ingest_webhook did it): POSTs/s,
 # p50/p99 latency, the apply lag (applied_at - received_at of every event)
-# and how long after the last POST the last change was applied.  The peer,
+# how long after the last POST the last change was applied, and what each
+# POST cost: the cluster's CPU (every process, from the receiver's start to
+# the last change applied), the receiver's CPU and the WAL written (the
+# insert position's advance: what a replica and the archive receive).  The peer,
 # in the same run: the same receiver with --no-db (parses HTTP and answers
 # 200 without touching the database) on the same bodies, the ceiling.
 # worker@10000 is the worker mode with wrk pacing its connections to offer
@@ -121,6 +124,9 @@ through_db() {
 	apply=$mode batch=$BATCH
 	[ "$mode" != single ] || apply=inline batch=1
 	fresh_db "$apply"
+	# what the run costs: the cluster's CPU and WAL from here until the last
+	# change is applied, and the receiver's CPU
+	cpu0=$(cluster_cpu "$DIR") lsn0=$(sql "SELECT pg_current_wal_insert_lsn()")
 	start_receiver --conninfo "host=$DIR port=$PORT dbname=bench_run user=receiver" \
 		--threads "$THREADS" --pool "$POOL" --batch "$batch"
 	posts=$(wc -l < "$DIR/$mix.tsv")
@@ -141,6 +147,7 @@ through_db() {
 	sleep 0.5
 	kill -INT $WRK_PID 2>/dev/null || true
 	wait $WRK_PID || true
+	receiver_cpu=$(process_cpu "$DIR/receiver.pid")
 	stop_process "$DIR" receiver
 	calls=$(sed -n 's/.* \([0-9]*\) POSTs sent to the database in \([0-9]*\) transactions.*/\1 \2/p' "$DIR/receiver.log" | tail -1)
 	cluster_wait "$DIR" "$PORT" bench_run "NOT EXISTS (SELECT 1 FROM antiban.webhook_events WHERE status = 'pending')" || true
@@ -156,6 +163,10 @@ through_db() {
 	            round(count(*) FILTER (WHERE applied_at IS NOT NULL) / extract(epoch FROM max(applied_at) - min(received_at)))
 	     FROM antiban.webhook_events" | tr '|' ' ' > "$DIR/$mix.$label.row"
 	echo "$posts $calls" >> "$DIR/$mix.$label.row"
+	cpu1=$(cluster_cpu "$DIR")
+	wal=$(sql "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$lsn0')")
+	awk -v p="$posts" -v c0="$cpu0" -v c1="$cpu1" -v r="$receiver_cpu" -v w="$wal" \
+		'BEGIN { printf "%d %d %d\n", (c1 - c0) * 1e6 / p, r * 1e6 / p, w / p }' >> "$DIR/$mix.$label.row"
 }
 
 # ceiling MIX: the same bodies, no database, 10 s
@@ -176,8 +187,10 @@ report() {	# MIX MODE LABEL
 	mix=$1 mode=$2
 	set -- $(head -1 "$DIR/$mix.$mode.row")
 	stored=$1 not_applied=$2 updates=$3 per_s=$4 lag50=$5 lag99=$6 lagmax=$7 tail_ms=$8 read_priced=$9 contacts=${10} applied_per_s=${11}
-	set -- $(tail -1 "$DIR/$mix.$mode.row")
+	set -- $(sed -n 2p "$DIR/$mix.$mode.row")
 	posts=$1 batched=${2:-?} calls=${3:-?}
+	set -- $(sed -n 3p "$DIR/$mix.$mode.row")
+	cpu_us=${1:-?} receiver_us=${2:-?} wal_bytes=${3:-?}
 	ceiling_rps=$(requests_per_s "$DIR/$mix.nodb.wrk")
 	row "$mix, apply $(echo "$mode" | sed 's|@\(.*\)| at \1/s|'): signed POSTs / answered other than 200" "$posts / $(non_200 "$DIR/$mix.$mode.wrk")"
 	row "  stored / not applied / updates applied" "$stored / $not_applied / $updates"
@@ -190,6 +203,7 @@ report() {	# MIX MODE LABEL
 	row "  last change applied after the last POST stored (ms)" "$tail_ms"
 	row "  through the database / ceiling (POSTs/s stored, applied)" "$(awk -v a="$per_s" -v c="$applied_per_s" -v b="$ceiling_rps" 'BEGIN { printf "%.3f, %.3f", a / b, c / b }')"
 	row "  messages read with PMP pricing / contacts created" "$read_priced / $contacts"
+	row "  per POST: PostgreSQL CPU / receiver CPU (us) / WAL (bytes)" "$cpu_us / $receiver_us / $wal_bytes"
 }
 echo
 echo "antiban webhook benchmark: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, wrk -t 2 -c $CONNECTIONS, receiver $THREADS threads / $POOL connections / up to $BATCH POSTs per transaction, synchronous_commit $SYNCHRONOUS_COMMIT, $APPLY_WORKERS apply worker(s), lead flow $LEAD_FLOW, load average $(cut -d" " -f1-3 /proc/loadavg), jit $jit (compiles: $([ "$jit_works" -gt 0 ] && echo yes || echo no)), $(cluster_pages "$DIR")"
