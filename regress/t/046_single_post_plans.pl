@@ -3,9 +3,10 @@
 # plan dearer than a custom one and planned them again at every call (2.1 ms
 # of a single POST's 4.7; charging the message 1.3 of it).  At low rates,
 # Meta's usual, every POST is such a batch.  antiban.apply_webhooks and
-# antiban.charge_messages use generic plans: counted here by
-# pg_stat_statements (track_planning), twenty delivered statuses posted one
-# by one in one session.
+# antiban.charge_messages use generic plans for a batch under 100
+# (antiban.plan_for_batch): counted here by pg_stat_statements
+# (track_planning), twenty delivered statuses posted one by one in one
+# session.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -67,6 +68,13 @@ cmp_ok($plans, '<=', 2, "and was planned $plans times (without generic plans: up
 ($calls, $plans) = plans_of('WITH st AS ( SELECT u.ord::integer AS ord');
 cmp_ok($calls, '>=', $posts, "reading the statuses ran $calls times");
 cmp_ok($plans, '<=', 2, "and was planned $plans times (without generic plans: up to once per call)");
+
+# what they set for a small batch ends with them, not with the caller's transaction
+is($node->safe_psql('postgres', q{
+	BEGIN;
+	SELECT antiban.apply_webhooks('{}') + antiban.charge_messages('{}') AS nothing_to_do;
+	SHOW plan_cache_mode;
+	COMMIT;}), "0\nauto", 'the caller\'s plan_cache_mode is left as it was');
 
 $node->stop;
 done_testing();

@@ -8,6 +8,24 @@
 -- failed; an inbound message once per wamid; any other change once per
 -- antiban.webhook_changes key; event times through antiban.webhook_time.
 
+-- Generic plans for the rest of the calling function (and what it calls)
+-- when its batch is small.  Statements that take a batch as arrays get a
+-- custom plan that knows a batch of one is small, so the plan cache judges
+-- the generic plan dearer and plans them again at every call; above 100 the
+-- custom plans are worth their planning.  Call it only from a function with
+-- a SET plan_cache_mode clause, which undoes it on return.  (No SET clause
+-- here, for that reason: set_config is named with its schema instead.)
+CREATE FUNCTION antiban.plan_for_batch(size integer) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF coalesce(size, 0) < 100 THEN
+        PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION antiban.plan_for_batch(integer) IS
+    'Internal (antiban.apply_webhooks, antiban.charge_messages): for a batch of fewer than 100 items, generic plans until the calling function returns (it must have a SET plan_cache_mode clause, which restores the setting); a small batch would otherwise be planned again at every call.';
+
 CREATE FUNCTION antiban.status_rank(status text) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN CASE status WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 WHEN 'failed' THEN 4 ELSE 0 END;
