@@ -151,6 +151,7 @@ through_db() {
 	stop_process "$DIR" receiver
 	calls=$(sed -n 's/.* \([0-9]*\) POSTs sent to the database in \([0-9]*\) transactions.*/\1 \2/p' "$DIR/receiver.log" | tail -1)
 	cluster_wait "$DIR" "$PORT" bench_run "NOT EXISTS (SELECT 1 FROM antiban.webhook_events WHERE status = 'pending')" || true
+	cpu1=$(cluster_cpu "$DIR") wal=$(sql "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$lsn0')")
 	sql "SELECT count(*) FILTER (WHERE signature_valid), count(*) FILTER (WHERE status NOT IN ('applied')),
 	            sum(updates),
 	            round(count(*) FILTER (WHERE signature_valid) / extract(epoch FROM max(received_at) - min(received_at))),
@@ -163,8 +164,6 @@ through_db() {
 	            round(count(*) FILTER (WHERE applied_at IS NOT NULL) / extract(epoch FROM max(applied_at) - min(received_at)))
 	     FROM antiban.webhook_events" | tr '|' ' ' > "$DIR/$mix.$label.row"
 	echo "$posts $calls" >> "$DIR/$mix.$label.row"
-	cpu1=$(cluster_cpu "$DIR")
-	wal=$(sql "SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '$lsn0')")
 	awk -v p="$posts" -v c0="$cpu0" -v c1="$cpu1" -v r="$receiver_cpu" -v w="$wal" \
 		'BEGIN { printf "%d %d %d\n", (c1 - c0) * 1e6 / p, r * 1e6 / p, w / p }' >> "$DIR/$mix.$label.row"
 }

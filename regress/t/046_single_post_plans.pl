@@ -17,7 +17,7 @@ use lib $FindBin::RealBin;
 use AntibanTest;
 
 my $posts = 20;
-my $node = antiban_node('single_post_plans', 'antiban.sender_workers' => '0',
+my $node = antiban_node('single_post_plans', 'antiban.sender_workers' => '0', 'autovacuum' => 'off',
 	'shared_preload_libraries' => 'antiban, pg_stat_statements',
 	'pg_stat_statements.track' => 'all', 'pg_stat_statements.track_planning' => 'on');
 $node->safe_psql('postgres', 'CREATE EXTENSION pg_stat_statements');
@@ -69,12 +69,17 @@ cmp_ok($plans, '<=', 2, "and was planned $plans times (without generic plans: up
 cmp_ok($calls, '>=', $posts, "reading the statuses ran $calls times");
 cmp_ok($plans, '<=', 2, "and was planned $plans times (without generic plans: up to once per call)");
 
-# what they set for a small batch ends with them, not with the caller's transaction
-is($node->safe_psql('postgres', q{
-	BEGIN;
-	SELECT antiban.apply_webhooks('{}') + antiban.charge_messages('{}') AS nothing_to_do;
-	SHOW plan_cache_mode;
-	COMMIT;}), "0\nauto", 'the caller\'s plan_cache_mode is left as it was');
+# what they set for a small batch ends with them, not with the caller's
+# transaction, and a session's own choice is left alone
+for my $mode ('auto', 'force_custom_plan')
+{
+	is($node->safe_psql('postgres', qq{
+		BEGIN;
+		SET LOCAL plan_cache_mode = $mode;
+		SELECT antiban.apply_webhooks('{}') + antiban.charge_messages('{}') AS nothing_to_do;
+		SHOW plan_cache_mode;
+		COMMIT;}), "0\n$mode", "a caller's plan_cache_mode $mode is left as it was");
+}
 
 $node->stop;
 done_testing();

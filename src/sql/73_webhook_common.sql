@@ -8,23 +8,43 @@
 -- failed; an inbound message once per wamid; any other change once per
 -- antiban.webhook_changes key; event times through antiban.webhook_time.
 
--- Generic plans for the rest of the calling function (and what it calls)
--- when its batch is small.  Statements that take a batch as arrays get a
--- custom plan that knows a batch of one is small, so the plan cache judges
--- the generic plan dearer and plans them again at every call; above 100 the
--- custom plans are worth their planning.  Call it only from a function with
--- a SET plan_cache_mode clause, which undoes it on return.  (No SET clause
--- here, for that reason: set_config is named with its schema instead.)
-CREATE FUNCTION antiban.plan_for_batch(size integer) RETURNS void
+-- Generic plans until antiban.plan_restore, when the batch is small.
+-- Statements that take a batch as arrays get a custom plan that knows a
+-- batch of one is small, so the plan cache judges the generic plan dearer
+-- and plans them again at every call; from 100 on the custom plans are worth
+-- their planning.  A session's own choice (any plan_cache_mode but auto) is
+-- left alone.  Returns what plan_restore must put back (NULL: nothing
+-- changed).  Restored by hand on each return, not by a SET clause: a
+-- function's clause would also override the caller's choice, and a local
+-- setting made inside a function without the variable in its clause lasts
+-- until the caller's transaction ends (an error undoes it with the
+-- (sub)transaction).  Names carry their schema: these run under the
+-- caller's search_path.
+CREATE FUNCTION antiban.plan_for_batch(size integer) RETURNS text
 LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    previous text := pg_catalog.current_setting('plan_cache_mode');
 BEGIN
-    IF coalesce(size, 0) < 100 THEN
+    IF coalesce(size, 0) OPERATOR(pg_catalog.<) 100 AND previous OPERATOR(pg_catalog.=) 'auto' THEN
         PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
+        RETURN previous;
     END IF;
+    RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION antiban.plan_for_batch(integer) IS
-    'Internal (antiban.apply_webhooks, antiban.charge_messages): for a batch of fewer than 100 items, generic plans until the calling function returns (it must have a SET plan_cache_mode clause, which restores the setting); a small batch would otherwise be planned again at every call.';
+    'Internal (antiban.apply_webhooks, antiban.charge_messages): for a batch of fewer than 100 items, generic plans until antiban.plan_restore(what this returned), unless the session chose a plan_cache_mode other than auto; a small batch would otherwise be planned again at every call. Returns the setting to restore, NULL when it changed nothing.';
+
+CREATE FUNCTION antiban.plan_restore(previous text) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    IF previous IS NOT NULL THEN
+        PERFORM pg_catalog.set_config('plan_cache_mode', previous, true);
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION antiban.plan_restore(text) IS
+    'Internal: put back the plan_cache_mode antiban.plan_for_batch returned (NULL: nothing to do).';
 
 CREATE FUNCTION antiban.status_rank(status text) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE

@@ -140,9 +140,7 @@ SET search_path = pg_catalog, antiban, pg_temp
 -- whole table per webhook (sql/16_webhook_apply_plans).  A scan that is
 -- still needed is then costed past every JIT threshold: compiled at each
 -- call from a session with jit on (psql, pg_cron), 0.4 s a batch, so off.
--- plan_cache_mode: see the body's start (the clause undoes, on the way out,
--- what the body sets).
-SET enable_seqscan = off SET jit = off SET plan_cache_mode = auto
+SET enable_seqscan = off SET jit = off
 AS $$
 DECLARE
     received timestamptz := antiban.now();
@@ -165,14 +163,15 @@ DECLARE
     -- inline lead scoring, for the whole batch at once (see below)
     leads_batched boolean := antiban.lead_flow_on() AND current_setting('antiban.lead_scoring') = 'inline';
     queued_after bigint;
+    plans text;             -- the plan_cache_mode to put back (antiban.plan_for_batch)
 BEGIN
     -- A small batch (at low rates every POST is a batch of one) uses generic
     -- plans: the statements take the batch as arrays, a custom plan knows a
     -- batch of one is small, so the plan cache judged the generic plan
     -- dearer and planned them again at every call (2.1 ms of a single
     -- POST's 4.7; TAP 046).  A large batch keeps custom plans: they know its
-    -- size and cost 5 % less CPU per event than the generic ones at 1,000.
-    PERFORM antiban.plan_for_batch(cardinality(events));
+    -- size and cost 3-8 % less CPU per POST than generic ones at 1,000.
+    plans := antiban.plan_for_batch(cardinality(events));
     -- applied once: an event that is no longer pending is left alone
     -- (locked by id, then judged on the version locked; OFFSET 0 keeps the
     -- status test out of the scan: a plan that also read the index of
@@ -186,6 +185,7 @@ BEGIN
     WHERE p.status = 'pending';
     n := coalesce(cardinality(ids), 0);
     IF n = 0 THEN
+        PERFORM antiban.plan_restore(plans);
         RETURN 0;
     END IF;
     updates := array_fill(0, ARRAY[n]);
@@ -336,6 +336,7 @@ BEGIN
     -- received_at: only the partitions of the batch, as above)
     WHERE w.id = ANY (ids) AND w.received_at BETWEEN received_since AND received_until
       AND w.id = u.id AND w.received_at = u.at;
+    PERFORM antiban.plan_restore(plans);
     RETURN n;
 END
 $$;

@@ -518,15 +518,13 @@ COMMENT ON FUNCTION antiban.add_tier_volume(bigint, text, text, date, bigint) IS
     'Internal: count messages charged messages toward a portfolio''s monthly volume for a market and counter; returns how many were counted before them (their numbers follow). Never waits for another transaction.';
 
 CREATE FUNCTION antiban.charge_messages(ids bigint[]) RETURNS integer
-LANGUAGE plpgsql VOLATILE
-SET plan_cache_mode = auto
-AS $$
+LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     written integer;
-BEGIN
     -- (a few messages: generic plans, as under antiban.apply_webhooks;
     -- planned for each call of one message otherwise, 1.3 ms)
-    PERFORM antiban.plan_for_batch(cardinality(ids));
+    plans text := antiban.plan_for_batch(cardinality(ids));
+BEGIN
     WITH m AS MATERIALIZED (
         SELECT o.id, o.portfolio_id, w.id AS waba, o.number_id, o.phone_number_id, o.recipient,
                o.metadata ->> 'campaign' AS campaign, w.currency, d.at AS delivered_at,
@@ -589,6 +587,7 @@ BEGIN
         RETURNING 1
     )
     SELECT count(*) INTO written FROM priced;
+    PERFORM antiban.plan_restore(plans);
     RETURN written;
 END
 $$;
