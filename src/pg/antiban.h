@@ -401,6 +401,7 @@ extern bool decision_rows_insert(const JournalDecision *d, int n);
 extern bool reach_rows_upsert(const JournalRecipient *r, int n);
 extern int64 journal_flush(bool writer, bool *done);
 extern void journal_set_writer_latch(Latch *latch);
+extern void journal_writer_committed(void);
 extern void journal_mark_startup(void);
 extern void journal_mark_clean_shutdown(void);
 

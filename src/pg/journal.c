@@ -34,6 +34,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -66,6 +67,11 @@ typedef struct JournalRing
 	pg_atomic_uint64 tail;		/* next position the flusher reads */
 	pg_atomic_uint64 direct_writes; /* records that bypassed the ring */
 	pg_atomic_uint64 flushed;
+	/*
+	 * The journal writer's transaction while it holds records it took from
+	 * the ring and has not committed; set under flush_lock when it takes.
+	 */
+	pg_atomic_uint32 writer_xid;
 	Latch	   *writer_latch;
 	uint64		mask;
 	JournalEntry entries[FLEXIBLE_ARRAY_MEMBER];
@@ -106,6 +112,7 @@ journal_shmem_init(void)
 		pg_atomic_init_u64(&ring->tail, 0);
 		pg_atomic_init_u64(&ring->direct_writes, 0);
 		pg_atomic_init_u64(&ring->flushed, 0);
+		pg_atomic_init_u32(&ring->writer_xid, InvalidTransactionId);
 		ring->writer_latch = NULL;
 		for (uint64 i = 0; i <= ring->mask; i++)
 			pg_atomic_init_u64(&ring->entries[i].sequence, i);
@@ -117,6 +124,14 @@ void
 journal_set_writer_latch(Latch *latch)
 {
 	ring->writer_latch = latch;
+	pg_atomic_write_u32(&ring->writer_xid, InvalidTransactionId);
+}
+
+/* The writer's transaction has ended: what it took is stored or carried. */
+void
+journal_writer_committed(void)
+{
+	pg_atomic_write_u32(&ring->writer_xid, InvalidTransactionId);
 }
 
 /* Claim a slot, or NULL when the ring is full. */
@@ -621,6 +636,7 @@ journal_flush(bool writer, bool *done)
 	int64		total = 0;
 	int			taken;
 	int			batches = 0;
+	TransactionId writer_xid = InvalidTransactionId;
 
 	antiban_require_loaded();
 	if (done)
@@ -650,7 +666,11 @@ journal_flush(bool writer, bool *done)
 		/* one reader of the ring at a time; the inserts run unlocked */
 		b.ndecisions = b.nrecipients = 0;
 		LWLockAcquire(flush_lock, LW_EXCLUSIVE);
+		if (!writer && !TransactionIdIsValid(writer_xid))
+			writer_xid = pg_atomic_read_u32(&ring->writer_xid);
 		taken = ring_take(&b, instance);
+		if (writer && taken > 0)
+			pg_atomic_write_u32(&ring->writer_xid, GetTopTransactionId());
 		LWLockRelease(flush_lock);
 		total += taken;
 		if (!writer)
@@ -666,6 +686,16 @@ journal_flush(bool writer, bool *done)
 	pg_atomic_fetch_add_u64(&ring->flushed, total);
 	pfree(b.decisions);
 	pfree(b.recipients);
+
+	/*
+	 * Records the writer took before us are in its transaction until it
+	 * commits: wait for it, so that what was decided before this call is in
+	 * the tables when it returns (a batch the tables did not take in time,
+	 * carried over, comes with the writer's next flush).  A lock wait: it
+	 * can be cancelled, and a deadlock with the writer is detected.
+	 */
+	if (TransactionIdIsValid(writer_xid))
+		XactLockTableWait(writer_xid, NULL, NULL, XLTW_None);
 	return total;
 }
 

@@ -51,7 +51,7 @@ COMMENT ON FUNCTION antiban.frequency_caps_check(text) IS
 CREATE FUNCTION antiban.flush_journal() RETURNS bigint
 AS 'MODULE_PATHNAME', 'antiban_flush_journal' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION antiban.flush_journal() IS
-    'Store buffered decisions and recipient facts now instead of at the journal writer''s next tick. Returns how many records it stored.';
+    'Store buffered decisions and recipient facts now instead of at the journal writer''s next tick, in the caller''s transaction. Returns how many records it took from the buffer. It also waits for the journal writer''s transaction in progress, if the writer holds records taken before this call, so that every decision made before the call is in antiban.decisions when it returns (a batch the writer could not store in time because a table was locked is carried over to its next tick). The wait is a lock wait: cancel and statement_timeout end it.';
 
 CREATE FUNCTION antiban.shared_memory(OUT antiban_bytes bigint, OUT page_bytes bigint, OUT huge_pages boolean)
 AS 'MODULE_PATHNAME', 'antiban_shared_memory' LANGUAGE C VOLATILE;

@@ -78,6 +78,7 @@ flush_once(bool last)
 	}
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	journal_writer_committed();
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	if (written > 0)
