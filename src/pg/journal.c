@@ -33,6 +33,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
 #include "utils/array.h"
@@ -68,10 +69,14 @@ typedef struct JournalRing
 	pg_atomic_uint64 direct_writes; /* records that bypassed the ring */
 	pg_atomic_uint64 flushed;
 	/*
-	 * The journal writer's transaction while it holds records it took from
-	 * the ring and has not committed; set under flush_lock when it takes.
+	 * What the journal writer holds in a transaction not yet ended: its xid
+	 * (invalid: nothing) and the lowest ring position it took there (0: a
+	 * batch carried over from an earlier flush), both set under flush_lock;
+	 * and whether its last flush left a batch carried over.
 	 */
 	pg_atomic_uint32 writer_xid;
+	uint64		writer_from;
+	pg_atomic_uint32 writer_carrying;
 	Latch	   *writer_latch;
 	uint64		mask;
 	JournalEntry entries[FLEXIBLE_ARRAY_MEMBER];
@@ -113,6 +118,8 @@ journal_shmem_init(void)
 		pg_atomic_init_u64(&ring->direct_writes, 0);
 		pg_atomic_init_u64(&ring->flushed, 0);
 		pg_atomic_init_u32(&ring->writer_xid, InvalidTransactionId);
+		ring->writer_from = 0;
+		pg_atomic_init_u32(&ring->writer_carrying, 0);
 		ring->writer_latch = NULL;
 		for (uint64 i = 0; i <= ring->mask; i++)
 			pg_atomic_init_u64(&ring->entries[i].sequence, i);
@@ -120,11 +127,20 @@ journal_shmem_init(void)
 	flush_lock = &GetNamedLWLockTranche("antiban_journal")->lock;
 }
 
+/* The writer exits, even on an error: it holds nothing any more. */
+static void
+writer_gone(int code, Datum arg)
+{
+	pg_atomic_write_u32(&ring->writer_xid, InvalidTransactionId);
+}
+
 void
 journal_set_writer_latch(Latch *latch)
 {
 	ring->writer_latch = latch;
 	pg_atomic_write_u32(&ring->writer_xid, InvalidTransactionId);
+	if (latch != NULL)
+		before_shmem_exit(writer_gone, (Datum) 0);
 }
 
 /* The writer's transaction has ended: what it took is stored or carried. */
@@ -133,6 +149,7 @@ journal_writer_committed(void)
 {
 	pg_atomic_write_u32(&ring->writer_xid, InvalidTransactionId);
 }
+
 
 /* Claim a slot, or NULL when the ring is full. */
 static JournalEntry *
@@ -594,11 +611,75 @@ write_direct(Oid instance, uint32 kind, const void *record)
 	write_batch(&b);
 }
 
-/* Move up to FLUSH_BATCH published records of this instance into 'b'. */
+/*
+ * The writer is about to hold records from ring position 'from' on (0: a
+ * carried batch) in this transaction: say so, with flush_lock held, unless
+ * it already did.  The xid was assigned before the lock (writer_will_hold),
+ * except when records arrived in between.
+ */
+static void
+writer_holds(uint64 from)
+{
+	if (!TransactionIdIsValid(pg_atomic_read_u32(&ring->writer_xid)))
+	{
+		ring->writer_from = from;
+		pg_atomic_write_u32(&ring->writer_xid, GetTopTransactionId());
+	}
+}
+
+/*
+ * Assign the writer's xid outside flush_lock when it will hold records: an
+ * error there (xid wraparound protection) leaves the ring untouched.  No xid
+ * is spent on a tick that finds nothing.
+ */
+static void
+writer_will_hold(void)
+{
+	uint64		tail = pg_atomic_read_u64(&ring->tail);
+
+	if (carry.ndecisions + carry.nrecipients > 0 ||
+		pg_atomic_read_u64(&ring->entries[tail & ring->mask].sequence) == tail + 1)
+		(void) GetTopTransactionId();
+}
+
+/*
+ * A backend's flush, flush_lock held: while the writer holds, in a
+ * transaction not yet ended, records claimed before the call (below
+ * 'before'), wait for that transaction, lock released meanwhile.  Waiting
+ * before taking anything: a cancel loses no record, and the caller holds no
+ * row the writer's batch may need.  A wait that ends with the batch carried
+ * over (a table the writer could not lock in time: perhaps the caller's)
+ * is the last: it comes with the writer's next flush.
+ */
+static void
+wait_for_writer(uint64 *before)
+{
+	for (;;)
+	{
+		TransactionId xid = pg_atomic_read_u32(&ring->writer_xid);
+
+		if (!TransactionIdIsValid(xid) || ring->writer_from >= *before)
+			return;
+		LWLockRelease(flush_lock);
+		XactLockTableWait(xid, NULL, NULL, XLTW_None);
+		if (pg_atomic_read_u32(&ring->writer_carrying))
+			*before = 0;
+		LWLockAcquire(flush_lock, LW_EXCLUSIVE);
+	}
+}
+
+/*
+ * Move up to FLUSH_BATCH published records of this instance into 'b'.  A
+ * slot below 'claimed_before' that its producer claimed but has not
+ * published yet (it is copying the record: no error can stop it) is waited
+ * for, a second at most: records published after it may be older than the
+ * caller's call.
+ */
 static int
-ring_take(Batch *b, Oid instance)
+ring_take(Batch *b, Oid instance, uint64 claimed_before)
 {
 	int			taken = 0;
+	int			spins = 0;
 	uint64		pos = pg_atomic_read_u64(&ring->tail);
 
 	while (taken < FLUSH_BATCH)
@@ -606,7 +687,12 @@ ring_take(Batch *b, Oid instance)
 		JournalEntry *e = &ring->entries[pos & ring->mask];
 
 		if (pg_atomic_read_u64(&e->sequence) != pos + 1)
-			break;
+		{
+			if (pos >= claimed_before || ++spins > 10000)
+				break;
+			pg_usleep(100);
+			continue;
+		}
 		pg_read_barrier();
 		if (e->instance == instance)
 			batch_add(b, e->kind, &e->u);
@@ -636,22 +722,30 @@ journal_flush(bool writer, bool *done)
 	int64		total = 0;
 	int			taken;
 	int			batches = 0;
-	TransactionId writer_xid = InvalidTransactionId;
+	uint64		before;
 
 	antiban_require_loaded();
 	if (done)
 		*done = true;
 	if (!ring_usable())
 		return 0;
+	/* a backend's call: what was claimed before it */
+	before = writer ? 0 : pg_atomic_read_u64(&ring->head);
+	if (writer)
+		writer_will_hold();
 	if (writer && carry.ndecisions + carry.nrecipients > 0)
 	{
 		if (carry_instance == instance)
 		{
 			Batch		again = carry;
 
+			LWLockAcquire(flush_lock, LW_EXCLUSIVE);
+			writer_holds(0);
+			LWLockRelease(flush_lock);
 			carry.ndecisions = carry.nrecipients = 0;
 			if (!store_batch(&again, instance))
 			{
+				pg_atomic_write_u32(&ring->writer_carrying, 1);
 				if (done)
 					*done = false;
 				return 0;
@@ -666,11 +760,19 @@ journal_flush(bool writer, bool *done)
 		/* one reader of the ring at a time; the inserts run unlocked */
 		b.ndecisions = b.nrecipients = 0;
 		LWLockAcquire(flush_lock, LW_EXCLUSIVE);
-		if (!writer && !TransactionIdIsValid(writer_xid))
-			writer_xid = pg_atomic_read_u32(&ring->writer_xid);
-		taken = ring_take(&b, instance);
-		if (writer && taken > 0)
-			pg_atomic_write_u32(&ring->writer_xid, GetTopTransactionId());
+		if (writer)
+		{
+			uint64		from = pg_atomic_read_u64(&ring->tail);
+
+			taken = ring_take(&b, instance, 0);
+			if (taken > 0)
+				writer_holds(from);
+		}
+		else
+		{
+			wait_for_writer(&before);
+			taken = ring_take(&b, instance, before);
+		}
 		LWLockRelease(flush_lock);
 		total += taken;
 		if (!writer)
@@ -683,19 +785,11 @@ journal_flush(bool writer, bool *done)
 		}
 		/* a few subtransactions per transaction: the writer comes back at once when more wait */
 	} while (taken == FLUSH_BATCH && (!writer || ++batches < 16));
+	if (writer)
+		pg_atomic_write_u32(&ring->writer_carrying, carry.ndecisions + carry.nrecipients > 0);
 	pg_atomic_fetch_add_u64(&ring->flushed, total);
 	pfree(b.decisions);
 	pfree(b.recipients);
-
-	/*
-	 * Records the writer took before us are in its transaction until it
-	 * commits: wait for it, so that what was decided before this call is in
-	 * the tables when it returns (a batch the tables did not take in time,
-	 * carried over, comes with the writer's next flush).  A lock wait: it
-	 * can be cancelled, and a deadlock with the writer is detected.
-	 */
-	if (TransactionIdIsValid(writer_xid))
-		XactLockTableWait(writer_xid, NULL, NULL, XLTW_None);
 	return total;
 }
 
