@@ -127,11 +127,22 @@ UPDATE antiban.numbers SET quality_rating = 'RED', previous_quality = 'RED', sta
 SELECT phone_number_id, health FROM antiban.evaluate_health() WHERE phone_number_id = '1003';
 ALTER SYSTEM SET antiban.health_weights = 'quality_red = 70';
 SELECT pg_reload_conf();
-SELECT pg_sleep(0.2);
+\set ECHO none
+\o /dev/null
+SELECT format('SELECT pg_sleep(0.05) WHERE current_setting(%L) <> %L', 'antiban.health_weights', 'quality_red = 70')
+FROM generate_series(1, 400) \gexec
+\o
+\set ECHO all
 SELECT phone_number_id, health FROM antiban.evaluate_health() WHERE phone_number_id = '1003';
 SELECT left(health_terms::text, 60) AS terms FROM antiban.numbers WHERE phone_number_id = '1003';
 ALTER SYSTEM RESET antiban.health_weights;
 SELECT pg_reload_conf();
+\set ECHO none
+\o /dev/null
+SELECT format('SELECT pg_sleep(0.05) WHERE current_setting(%L) = %L', 'antiban.health_weights', 'quality_red = 70')
+FROM generate_series(1, 400) \gexec
+\o
+\set ECHO all
 
 -- A page of the monitor's template poll: status, category, quality and
 -- components are kept; a pause or a quality drop raises one alert.

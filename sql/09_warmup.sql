@@ -43,13 +43,23 @@ FROM antiban.buckets WHERE kind = 'number' AND phone_number_id = '1001';
 -- A new spread (a reload) reaches the cached rate without touching the number: 500 over 4 h.
 ALTER SYSTEM SET antiban.warmup_spread = '4h';
 SELECT pg_reload_conf();
-SELECT pg_sleep(0.2);
+\set ECHO none
+\o /dev/null
+SELECT format('SELECT pg_sleep(0.05) WHERE current_setting(%L) <> %L', 'antiban.warmup_spread', '4h')
+FROM generate_series(1, 400) \gexec
+\o
+\set ECHO all
 SELECT outcome FROM antiban.decide('+5511911110004', 'marketing', from_number => '1001', consume => false);
 SELECT round(rate_per_second::numeric, 6) AS rate_over_4h
 FROM antiban.buckets WHERE kind = 'number' AND phone_number_id = '1001';
 ALTER SYSTEM RESET antiban.warmup_spread;
 SELECT pg_reload_conf();
-SELECT pg_sleep(0.2);
+\set ECHO none
+\o /dev/null
+SELECT format('SELECT pg_sleep(0.05) WHERE current_setting(%L) = %L', 'antiban.warmup_spread', '4h')
+FROM generate_series(1, 400) \gexec
+\o
+\set ECHO all
 
 -- A bad signal as the day ends: the day is repeated, the cap stays.
 SELECT pg_temp.at('2030-01-03 00:00:00+00');
@@ -89,12 +99,22 @@ SELECT antiban.start_warmup('1002');
 SELECT pg_temp.sent('1002', 250);
 ALTER SYSTEM SET antiban.protection = off;
 SELECT pg_reload_conf();
-SELECT pg_sleep(0.2);
+\set ECHO none
+\o /dev/null
+SELECT format('SELECT pg_sleep(0.05) WHERE current_setting(%L) <> %L', 'antiban.protection', 'off')
+FROM generate_series(1, 400) \gexec
+\o
+\set ECHO all
 SELECT count(*) AS changed FROM antiban.evaluate_health() WHERE phone_number_id = '1002' AND changed;
 SELECT warmup_full_until IS NULL AS not_full FROM antiban.number_health WHERE phone_number_id = '1002';
 ALTER SYSTEM RESET antiban.protection;
 SELECT pg_reload_conf();
-SELECT pg_sleep(0.2);
+\set ECHO none
+\o /dev/null
+SELECT format('SELECT pg_sleep(0.05) WHERE current_setting(%L) = %L', 'antiban.protection', 'off')
+FROM generate_series(1, 400) \gexec
+\o
+\set ECHO all
 SELECT count(*) AS changed FROM antiban.evaluate_health() WHERE phone_number_id = '1002' AND changed;
 SELECT warmup_full_until IS NOT NULL AS full FROM antiban.number_health WHERE phone_number_id = '1002';
 
