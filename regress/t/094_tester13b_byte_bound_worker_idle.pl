@@ -42,7 +42,9 @@ $node->safe_psql('postgres', qq{
 
 # Sample the backlog and the worker's state until it is drained: a stall is
 # the same pending count in three samples in a row with the worker idle
-# (waiting on its latch) in each of them.
+# and waiting on its latch (wait event Extension) in each of them; idle with
+# no wait event is a worker between two batches, which a loaded machine may
+# not have scheduled yet.
 my ($stalls, $run, $last, $deadline) = (0, 0, -1, time() + 180);
 while (time() < $deadline)
 {
@@ -53,7 +55,7 @@ while (time() < $deadline)
 	last if $pending == 0;
 	# (from the first batch on: stored directly, not by ingest, the events
 	# wake no worker, and the first batch waits for the one-second tick)
-	if ($pending < $events && $state =~ /^idle:/ && $pending == $last) { $run++; } else { $run = 0; }
+	if ($pending < $events && $state =~ /^idle:Extension$/ && $pending == $last) { $run++; } else { $run = 0; }
 	$stalls++ if $run == 2;
 	$last = $pending;
 	usleep(100_000);
