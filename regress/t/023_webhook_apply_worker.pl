@@ -54,8 +54,8 @@ ok(wait_for($node, q{SELECT count(*) = 5 FROM antiban.webhook_events WHERE statu
 	'the worker applied all five, each with its applied_at');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.outbox WHERE id <= 5 AND state = 'delivered'}), '5',
 	'and their messages are delivered');
-is($node->safe_psql('postgres', q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'antiban webhook apply'}),
-	'2', 'two webhook apply workers run (antiban.webhook_apply_workers)');
+ok(wait_for($node, q{SELECT count(*) = 2 FROM pg_stat_activity WHERE backend_type = 'antiban webhook apply'}),
+	'two webhook apply workers run (antiban.webhook_apply_workers)');
 
 # ---- 2. What no commit woke it for: its tick, and a crash ----
 # a row pending while no commit wakes the worker: only its tick finds it
@@ -150,10 +150,13 @@ stop_receiver($r);
 # Four commits half a second apart, with antiban.webhook_apply_gather at
 # 10 s: one batch applies all four, none before the last was stored (at
 # once, the first would be applied long before the fourth arrives).
-$node->safe_psql('postgres', q{ALTER SYSTEM SET antiban.webhook_apply_gather = '10s'; SELECT pg_reload_conf();});
-ok(wait_for($node, q{SELECT setting = '10000' FROM pg_settings WHERE name = 'antiban.webhook_apply_gather'}),
-	'the gather is 10 s');
-usleep(1_500_000);	# (the worker is idle, past its last tick's reload)
+# (set at a restart: a reload reaches a worker only at its next tick, which
+# a loaded machine may delay past any fixed sleep)
+$node->append_conf('postgresql.conf', "antiban.webhook_apply_gather = '10s'");
+$node->restart;
+ok(wait_for($node, q{SELECT count(*) = 2 FROM pg_stat_activity
+	WHERE backend_type = 'antiban webhook apply' AND wait_event = 'Extension'}),
+	'the gather is 10 s, and both workers wait for work');
 $node->safe_psql('postgres', join(";\nSELECT pg_sleep(0.5);\n", map { ingest_sql(status_body($_, 'delivered')) } 36 .. 39),
 	extra_params => [ '-U', 'receiver' ]);
 ok(wait_for($node, q{SELECT count(*) = 4 FROM antiban.webhook_events WHERE status = 'applied'
@@ -163,6 +166,5 @@ is($node->safe_psql('postgres', q{
 	WHERE e.body::text ~ 'wamid\.W3[6-9]"'
 	  AND e.applied_at >= (SELECT max(x.received_at) FROM antiban.webhook_events x WHERE x.body::text ~ 'wamid\.W3[6-9]"')}),
 	'4', 'in one batch, after the last of them was stored');
-$node->safe_psql('postgres', q{ALTER SYSTEM RESET antiban.webhook_apply_gather; SELECT pg_reload_conf();});
 $node->stop;
 done_testing();
