@@ -10,7 +10,9 @@
 # event commits that batch 1 cannot see (E1).  When batch 1 ends, E1 is
 # pending; a third event (E3) commits half a second later.  Applying E1 at
 # once made a batch of E1 alone and another of E3; gathering first applies
-# both in one transaction (their rows' xmin is the batch's).
+# both in one transaction (their rows' xmin is the batch's).  The gather is
+# 10 s (its most): the test looks at E1 and commits E3 within it, which on a
+# loaded machine can take more than a second or two.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -24,7 +26,7 @@ use AntibanTest;
 
 my $secret = 'app-secret-gather-035';
 my $node = antiban_node('apply_gathers', 'antiban.sender_workers' => '0', 'antiban.webhook_apply' => 'worker',
-	'antiban.webhook_apply_workers' => '1', 'antiban.webhook_apply_gather' => '3s');
+	'antiban.webhook_apply_workers' => '1', 'antiban.webhook_apply_gather' => '10s');
 register_numbers($node, '1001' => {});
 $node->safe_psql('postgres', qq{
 	SELECT antiban.set_secret('app_secret', '$secret');

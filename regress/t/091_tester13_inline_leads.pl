@@ -19,6 +19,12 @@ my $secret = 'tester13-inline-secret';
 # (the antiban leads worker scores an hour apart: what is queued stays
 # queued until this test looks, or calls antiban.process_lead_events)
 my $node = antiban_node('t13_inline', 'antiban.sender_workers' => '0', 'antiban.lead_scoring_interval' => '1h');
+# (it looks for the extension every 5 s and, once it finds it, scores at
+# once: that first pass must be over before section 3 queues an event, or
+# it may take it, or fail on the trigger there and make it wait 5 s; it says
+# it is off, no LLM URL, right after that pass)
+ok(wait_for($node, q{SELECT count(*) = 1 FROM pg_stat_activity
+	WHERE backend_type = 'antiban leads' AND query LIKE 'off:%'}, 120), 'the leads worker made its first pass');
 register_numbers($node, '1001' => {});
 $node->safe_psql('postgres', qq{
 	SELECT antiban.set_secret('app_secret', '$secret');

@@ -36,6 +36,13 @@ $node->start;
 my $plan = $node->safe_psql('postgres', 'SET jit_above_cost = 0; EXPLAIN (ANALYZE) SELECT sum(i) FROM generate_series(1, 10) i');
 plan skip_all => 'JIT is not available in this server' unless $plan =~ /JIT:/;
 $node->safe_psql('postgres', 'CREATE EXTENSION antiban');
+# The antiban leads worker looks for the extension every 5 s and, once it
+# finds it, scores the queue at once (the hour's interval runs from there):
+# it must have made that first pass before anything is queued below, or it
+# may take the events this test counts and processes.  It says it is off
+# (no LLM URL) right after that pass.
+ok(wait_for($node, q{SELECT count(*) = 1 FROM pg_stat_activity
+	WHERE backend_type = 'antiban leads' AND query LIKE 'off:%'}, 120), 'the leads worker made its first pass');
 register_numbers($node, '1001' => {});
 $node->safe_psql('postgres', q{
 	SELECT antiban.set_secret('app_secret', 'tester13-jit');

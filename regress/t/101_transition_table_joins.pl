@@ -22,7 +22,7 @@ my $rows = 300;
 my $node = antiban_node('transition_joins',
 	'shared_preload_libraries' => 'antiban, auto_explain',
 	'antiban.sender_workers' => 0,
-	'antiban.webhook_apply_workers' => 0,
+	'antiban.webhook_apply_workers' => 1,
 	'auto_explain.log_min_duration' => 0,
 	'auto_explain.log_nested_statements' => 'on',
 	'auto_explain.log_analyze' => 'on',
@@ -93,13 +93,18 @@ sub status_body
 	  . '"statuses":[' . join(',', @statuses) . ']}}]}]}';
 }
 my $first = $node->safe_psql('postgres', q{SELECT min(id) FROM antiban.outbox WHERE state = 'sent'});
-my $apply = q{INSERT INTO antiban.webhook_events (body_raw, body_size, body_sha256, body, signature_valid, status)
+# (each stored and applied in one transaction: the webhook apply worker,
+# which sweeps pending events every second, never sees them, so this
+# session's apply is the one that moves them and logs its plans)
+my $apply = q{BEGIN;
+	INSERT INTO antiban.webhook_events (body_raw, body_size, body_sha256, body, signature_valid, status)
 	SELECT convert_to(b, 'UTF8'), length(b), sha256(convert_to(b, 'UTF8')), b::jsonb, true, 'pending'
 	FROM (VALUES ('%s')) v(b);
-	SELECT antiban.apply_pending_webhooks();};
+	SELECT antiban.apply_pending_webhooks();
+	COMMIT;};
 $offset = -s $node->logfile;
-$node->safe_psql('postgres', sprintf($apply, status_body($first, 1)) . sprintf($apply, status_body($first + 1, $rows)),
-	connstr => $node->connstr('postgres') . ' application_name=tjapply');
+is($node->safe_psql('postgres', sprintf($apply, status_body($first, 1)) . sprintf($apply, status_body($first + 1, $rows)),
+	connstr => $node->connstr('postgres') . ' application_name=tjapply'), "1\n1", 'this session applied both events');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.outbox WHERE state = 'delivered'}), $rows + 1,
 	'one status, then a batch, applied');
 ($plans, $worst, $where) = wasted_rows('tjapply', $offset);
@@ -122,9 +127,11 @@ my $store = q{INSERT INTO antiban.webhook_events (body_raw, body_size, body_sha2
 	FROM unnest(ARRAY[%s]) b;};
 sub quoted { join(',', map { "'$_'" } @_) }
 $offset = -s $node->logfile;
-$node->safe_psql('postgres', sprintf($store, quoted(inbound_body(0))) . 'SELECT antiban.apply_pending_webhooks();'
-	  . sprintf($store, quoted(map { inbound_body($_) } 1 .. $rows)) . "SELECT antiban.apply_pending_webhooks($rows + 1);",
-	connstr => $node->connstr('postgres') . ' application_name=tjinbound');
+# (stored and applied in one transaction each, as above)
+is($node->safe_psql('postgres', 'BEGIN;' . sprintf($store, quoted(inbound_body(0))) . 'SELECT antiban.apply_pending_webhooks(); COMMIT;'
+	  . 'BEGIN;' . sprintf($store, quoted(map { inbound_body($_) } 1 .. $rows))
+	  . "SELECT antiban.apply_pending_webhooks($rows + 1); COMMIT;",
+	connstr => $node->connstr('postgres') . ' application_name=tjinbound'), "1\n$rows", 'this session applied every event');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.interactions WHERE wamid LIKE 'wamid.TJIN%'}), $rows + 1,
 	'one inbound message, then a batch, applied');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.leads}), $rows + 1, 'a lead for each person');
