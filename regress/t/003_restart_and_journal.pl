@@ -52,12 +52,15 @@ sub fresh_recipient_outcome
 }
 ok($node->poll_query_until('postgres', q{SELECT previous_shutdown = 'crashed' FROM antiban.journal_stats()}),
 	'the writer knows the last run crashed');
-is(fresh_recipient_outcome('+5511900000777'), 'QUEUE', 'after a crash a new pair bucket starts empty');
+# (the clock pinned half a second after the start: the number has tokens, the
+# new pair a thirteenth of one, however long this machine took to get here)
+is($node->safe_psql('postgres', q{
+	SELECT set_config('antiban.pinned_now', (pg_postmaster_start_time() + interval '0.5 s')::text, false) IS NOT NULL;
+	SELECT outcome || ' ' || reason FROM antiban.decide('+5511900000777', 'utility', consume => false)}),
+	"t\nQUEUE pair_rate", 'after a crash a new pair bucket starts empty');
 # A refused take leaves no pair behind (it would come back the same): storing
 # one for each number a rotation tried filled the table after a crash with
 # buckets that could not be evicted until full.
-# (the clock pinned half a second after the start: the number has tokens, the
-# new pair a thirteenth of one, however long this machine took to get here)
 is($node->safe_psql('postgres', q{
 	SELECT set_config('antiban.pinned_now', (pg_postmaster_start_time() + interval '0.5 s')::text, false) IS NOT NULL;
 	SELECT outcome || ' ' || reason FROM antiban.decide('+5511900000776', 'utility');

@@ -82,21 +82,30 @@ is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.outbox WHERE sent
 	'0', 'sent and read are timestamped (delivered too, unless Meta folded it into read)');
 
 # 2. The receiver dies while the simulator keeps posting; it comes back on the same port.
+my $failed_before = sim_ledger($sim)->{webhooks}{failed};
 stop_receiver($receiver, 'KILL');
 $node->safe_psql('postgres', q{SELECT count(antiban.send_template('+55219' || lpad(i::text, 8, '0'), 'oferta', 'pt_BR'))
 	FROM generate_series(1, 300) i});
-select(undef, undef, undef, 1.5);
+# (the receiver stays down until the simulator's ledger shows a post that failed on it)
+sub ledger_until
+{
+	my ($ready) = @_;
+	my $deadline = time() + 120;
+	my $ledger = sim_ledger($sim);
+	until ($ready->($ledger) || time() > $deadline)
+	{
+		select(undef, undef, undef, 0.1);
+		$ledger = sim_ledger($sim);
+	}
+	return $ledger;
+}
+ok(ledger_until(sub { $_[0]{webhooks}{failed} > $failed_before })->{webhooks}{failed} > $failed_before,
+	'a webhook post met the dead receiver');
 $receiver = start_receiver($node, port => $receiver->{port});
 ok(wait_for($node, q{SELECT count(*) = 500 FROM antiban.outbox WHERE state = 'read'}, 180),
 	'after the restart every message still reached read')
   or diag($node->safe_psql('postgres', q{SELECT state, count(*) FROM antiban.outbox GROUP BY 1}));
-my $ledger;
-for (1 .. 100)
-{
-	$ledger = sim_ledger($sim);
-	last if $ledger->{webhooks}{pending} == 0;
-	select(undef, undef, undef, 0.1);
-}
+my $ledger = ledger_until(sub { $_[0]{webhooks}{pending} == 0 });
 cmp_ok($ledger->{webhooks}{attempts}, '>', $ledger->{webhooks}{posted}, 'posts failed while the receiver was down, and were retried');
 is($ledger->{webhooks}{pending}, 0, 'the simulator has nothing left to deliver');
 is($node->safe_psql('postgres', q{SELECT count(*) FROM antiban.webhook_events WHERE signature_valid}),

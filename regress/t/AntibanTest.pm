@@ -36,6 +36,19 @@ antiban.monitor = off
 EOC
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION antiban');
+	# Until the journal writer's first flush has read how the server last
+	# stopped (antiban.journal_stats().previous_shutdown 'unknown'), a bucket
+	# seen for the first time counts as empty since the start: a new pair on
+	# the real clock would be held.  Wait for it, where the writer runs (the
+	# library preloaded, its database the one the extension was created in).
+	my $writer_runs = $node->safe_psql('postgres', q{
+		SELECT 'antiban' = ANY (string_to_array(replace(current_setting('shared_preload_libraries'), ' ', ''), ','))
+		   AND current_setting('antiban.database_name', true) = current_database()});
+	if ($writer_runs eq 't')
+	{
+		wait_for($node, q{SELECT previous_shutdown <> 'unknown' FROM antiban.journal_stats()}, 180)
+		  or die "the journal writer of node $name did not flush within 180 s";
+	}
 	return $node;
 }
 
