@@ -36,8 +36,12 @@ COMMENT ON FUNCTION antiban.plan_for_batch(integer) IS
     'Internal (antiban.apply_webhooks, antiban.charge_messages): for a batch of fewer than 100 items, generic plans until antiban.plan_restore(what this returned), unless the session chose a plan_cache_mode other than auto; a small batch would otherwise be planned again at every call. Returns the setting to restore, NULL when it changed nothing.';
 
 CREATE FUNCTION antiban.plan_restore(previous text) RETURNS void
-LANGUAGE sql VOLATILE AS $$
-    SELECT pg_catalog.set_config('plan_cache_mode', previous, true) WHERE previous IS NOT NULL
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    -- (PL/pgSQL: a SQL function here would run uninlined, which
+    -- 16_webhook_apply_plans refuses on the apply's path)
+    PERFORM pg_catalog.set_config('plan_cache_mode', previous, true) WHERE previous IS NOT NULL;
+END
 $$;
 COMMENT ON FUNCTION antiban.plan_restore(text) IS
     'Internal: put back the plan_cache_mode antiban.plan_for_batch returned (NULL: nothing to do).';
