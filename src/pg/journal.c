@@ -127,22 +127,6 @@ journal_shmem_init(void)
 	flush_lock = &GetNamedLWLockTranche("antiban_journal")->lock;
 }
 
-/* The writer exits, even on an error: it holds nothing any more. */
-static void
-writer_gone(int code, Datum arg)
-{
-	pg_atomic_write_u32(&ring->writer_xid, InvalidTransactionId);
-}
-
-void
-journal_set_writer_latch(Latch *latch)
-{
-	ring->writer_latch = latch;
-	pg_atomic_write_u32(&ring->writer_xid, InvalidTransactionId);
-	if (latch != NULL)
-		before_shmem_exit(writer_gone, (Datum) 0);
-}
-
 /* The writer's transaction has ended: what it took is stored or carried. */
 void
 journal_writer_committed(void)
@@ -150,6 +134,20 @@ journal_writer_committed(void)
 	pg_atomic_write_u32(&ring->writer_xid, InvalidTransactionId);
 }
 
+/* The writer exits, even on an error: it holds nothing any more. */
+static void
+writer_gone(int code, Datum arg)
+{
+	journal_writer_committed();
+}
+
+void
+journal_set_writer_latch(Latch *latch)
+{
+	ring->writer_latch = latch;
+	if (latch != NULL)
+		before_shmem_exit(writer_gone, (Datum) 0);
+}
 
 /* Claim a slot, or NULL when the ring is full. */
 static JournalEntry *
