@@ -1,6 +1,6 @@
 -- Flat as history grows (issue 13 §4): the health score and the early
 -- warnings read sends per number and minute (antiban.send_minutes), not the
--- outbox; webhook events are partitioned by month (pg_partman) and
+-- outbox; webhook posts are partitioned by month (pg_partman) and
 -- retention drops an old partition whole; a body is still stored once, and
 -- a message's idempotency key still makes one message.
 \i regress/fixture.sql
@@ -108,7 +108,7 @@ SELECT k, format('{"object":"whatsapp_business_account","entry":[{"id":"200","ch
 FROM generate_series(1, 4) k;
 SELECT k, p.stored, p.duplicate FROM bodies, pg_temp.post(body) p ORDER BY k;
 -- without pg_partman every event is in the one default partition
-SELECT relid::regclass AS partition FROM pg_partition_tree('antiban.webhook_events') WHERE isleaf;
+SELECT relid::regclass AS partition FROM pg_partition_tree('antiban.webhook_posts') WHERE isleaf;
 -- a year's events: 100 days old, 40 days, yesterday, today
 UPDATE antiban.webhook_events e SET received_at = now() - x.age
 FROM (SELECT b.k, format('wamid.OLD%s', b.k) AS wamid, v.age FROM bodies b
@@ -127,10 +127,10 @@ SHOW search_path;
 SELECT antiban.manage_partitions() ~ '^[0-9]+ partitions \(was 1\), 4 events moved into them$' AS handed_over;
 -- (the caller's search_path is kept)
 SHOW search_path;
-SELECT count(*) >= 5 AS monthly_partitions, to_regclass('antiban.webhook_events_unsorted') IS NULL AS default_replaced
-FROM pg_partition_tree('antiban.webhook_events') WHERE isleaf;
-SELECT tableoid::regclass AS old_partition FROM antiban.webhook_events WHERE id = :oldest_event \gset
-SELECT :'old_partition' <> 'antiban.webhook_events_default' AS in_a_month_partition,
+SELECT count(*) >= 5 AS monthly_partitions, to_regclass('antiban.webhook_posts_unsorted') IS NULL AS default_replaced
+FROM pg_partition_tree('antiban.webhook_posts') WHERE isleaf;
+SELECT tableoid::regclass AS old_partition FROM antiban.webhook_posts WHERE id = :oldest_event \gset
+SELECT :'old_partition' <> 'antiban.webhook_posts_default' AS in_a_month_partition,
        (SELECT count(*) FROM antiban.webhook_events) AS events;
 -- the same bytes again: stored once, whichever partition holds the first copy
 SELECT k, p.stored, p.duplicate FROM bodies, pg_temp.post(body) p ORDER BY k;
@@ -154,9 +154,9 @@ FROM (SELECT replace(body, 'wamid.OLD', 'wamid.NEW') AS b FROM bodies) v;
 SELECT antiban.apply_pending_webhooks(10) AS applied;
 SELECT count(*) FILTER (WHERE s.idx_scan > 1) AS other_partitions_read_per_event,
        count(*) >= 4 AS other_partitions
-FROM pg_partition_tree('antiban.webhook_events') t
+FROM pg_partition_tree('antiban.webhook_posts') t
 LEFT JOIN pg_stat_xact_all_tables s ON s.relid = t.relid
-WHERE t.isleaf AND t.relid <> (SELECT e.tableoid FROM antiban.webhook_events e ORDER BY e.received_at DESC LIMIT 1);
+WHERE t.isleaf AND t.relid <> (SELECT e.tableoid FROM antiban.webhook_posts e ORDER BY e.received_at DESC LIMIT 1);
 COMMIT;
 
 -- back to 30 days: the partition of the 100-day-old event is dropped whole

@@ -111,7 +111,7 @@ SELECT mode, mode_forced FROM antiban.numbers WHERE phone_number_id IN ('1002', 
 
 -- ---- an old partition: only its owner drops it whole ----
 -- (made after the install, as pg_partman makes them: without the parent's grants)
-CREATE TABLE antiban.webhook_events_2029_10 PARTITION OF antiban.webhook_events
+CREATE TABLE antiban.webhook_posts_2029_10 PARTITION OF antiban.webhook_posts
     FOR VALUES FROM ('2029-10-01') TO ('2029-11-01');
 INSERT INTO antiban.webhook_events (received_at, body_raw, body_size, body_sha256, signature_valid, status)
 SELECT at, '\x7b7d', 2, sha256(convert_to(at::text, 'UTF8')), true, 'applied'
@@ -119,10 +119,10 @@ FROM generate_series(timestamptz '2029-10-01', '2029-10-03', interval '1 day') a
 SET SESSION AUTHORIZATION admin26;
 SELECT what, deleted, partitions_dropped FROM antiban.apply_retention() WHERE what = 'webhook_events';
 RESET SESSION AUTHORIZATION;
-SELECT to_regclass('antiban.webhook_events_2029_10') IS NOT NULL AS kept_for_the_owner,
-       (SELECT count(*) FROM antiban.webhook_events_2029_10) AS rows_left;
+SELECT to_regclass('antiban.webhook_posts_2029_10') IS NOT NULL AS kept_for_the_owner,
+       (SELECT count(*) FROM antiban.webhook_posts_2029_10) AS rows_left;
 SELECT what, partitions_dropped FROM antiban.apply_retention() WHERE what = 'webhook_events';
-SELECT to_regclass('antiban.webhook_events_2029_10') IS NULL AS dropped_by_the_owner;
+SELECT to_regclass('antiban.webhook_posts_2029_10') IS NULL AS dropped_by_the_owner;
 
 -- ---- pg_cron: a clear error without it, the jobs with it ----
 SET client_min_messages = warning;

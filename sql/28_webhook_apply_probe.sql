@@ -1,6 +1,6 @@
 -- The apply writes each event's outcome back by key: a batch of 1,000 events
--- reads its 1,000 rows of antiban.webhook_events (locked, then written), never
--- the partition's whole primary key.  Joined on id alone, the write-back was
+-- reads its 1,000 outcomes (antiban.webhook_outcomes: locked, then written)
+-- and its 1,000 posts (their bodies), never a whole primary key.  Joined on id alone, the write-back was
 -- planned as a merge join that walked the partition from its first event, a
 -- read per event ever stored for every batch (6,000 rows fetched here, where
 -- the table holds 4,000 and the batch 1,000).
@@ -26,15 +26,17 @@ BEGIN;
 SELECT pg_temp.pending(1, 3000) AS stored;
 SELECT antiban.apply_pending_webhooks(3000) AS applied;
 COMMIT;
-ANALYZE antiban.webhook_events_unsorted;
--- then a batch of 1,000: each of its rows is fetched three times (found
--- pending, locked, written back), no other row at all (storing them fetches
--- none)
+ANALYZE antiban.webhook_posts_unsorted, antiban.webhook_outcomes;
+-- then a batch of 1,000: each of its outcomes is fetched three times (found
+-- pending, locked, written back) and each post twice (its size for the
+-- batch's bound, its body), no other row at all (storing them fetches none)
 BEGIN;
 SELECT pg_temp.pending(3001, 4000) AS stored;
 SELECT antiban.apply_pending_webhooks(1000) AS applied;
-SELECT idx_tup_fetch <= 3 * 1000 AS fetched_by_key, seq_scan
-FROM pg_stat_xact_all_tables WHERE relid = 'antiban.webhook_events_unsorted'::regclass;
+SELECT relid::regclass AS tbl, idx_tup_fetch <= CASE relid WHEN 'antiban.webhook_outcomes'::regclass THEN 3 ELSE 2 END * 1000
+       AS fetched_by_key, seq_scan
+FROM pg_stat_xact_all_tables WHERE relid IN ('antiban.webhook_posts_unsorted'::regclass, 'antiban.webhook_outcomes'::regclass)
+ORDER BY 1;
 COMMIT;
 SELECT status, count(*), min(id), max(id), sum(updates) AS moved
 FROM antiban.webhook_events GROUP BY status;

@@ -298,10 +298,11 @@ typedef struct Post
 /*
  * All rows of the call in one statement.  The digest goes first into
  * webhook_digests, whose key keeps the same bytes once per verdict (also
- * twice within one call, across partitions of webhook_events, and against
+ * twice within one call, across partitions of webhook_posts, and against
  * a concurrent call, which waits for ours); only the first POST of each new
- * digest is stored.  Identities follow the input order, so the RETURNING
- * rows do, sorted by id.
+ * digest is stored: the post as it arrived, and beside it its outcome (the
+ * row the apply updates; see 70_webhooks.sql).  Identities follow the input
+ * order, so the RETURNING rows do, sorted by id.
  */
 static const char *const insert_sql =
 "WITH u AS ("
@@ -310,12 +311,17 @@ static const char *const insert_sql =
 "), fresh AS ("
 "  INSERT INTO antiban.webhook_digests (body_sha256, signature_valid)"
 "  SELECT h, v FROM u ORDER BY ord ON CONFLICT DO NOTHING RETURNING body_sha256, signature_valid"
+"), first_posts AS ("
+"  SELECT DISTINCT ON (u.h, u.v) u.* FROM u JOIN fresh f ON f.body_sha256 = u.h AND f.signature_valid = u.v"
+"  ORDER BY u.h, u.v, u.ord"
 "), stored AS ("
-"  INSERT INTO antiban.webhook_events (body_raw, body_size, body_sha256, body, signature_valid, status, problems)"
-"  SELECT r, s, h, j, v, t::antiban.webhook_status, p::text[]"
-"  FROM (SELECT DISTINCT ON (u.h, u.v) u.* FROM u JOIN fresh f ON f.body_sha256 = u.h AND f.signature_valid = u.v"
-"        ORDER BY u.h, u.v, u.ord) first_posts ORDER BY ord"
-"  RETURNING id, body_sha256, signature_valid"
+"  INSERT INTO antiban.webhook_posts (body_raw, body_size, body_sha256, body, signature_valid)"
+"  SELECT r, s, h, j, v FROM first_posts ORDER BY ord"
+"  RETURNING id, received_at, body_sha256, signature_valid"
+"), outcomes AS ("
+"  INSERT INTO antiban.webhook_outcomes (id, received_at, status, problems)"
+"  SELECT st.id, st.received_at, f.t::antiban.webhook_status, f.p::text[]"
+"  FROM stored st JOIN first_posts f ON f.h = st.body_sha256 AND f.v = st.signature_valid"
 ") SELECT id, body_sha256, signature_valid FROM stored ORDER BY id";
 
 /*

@@ -177,11 +177,19 @@ BEGIN
     -- status test out of the scan: a plan that also read the index of
     -- pending events would read the whole backlog for each batch)
     -- (received_since and _until: only the partitions of that time are read)
+    -- (the outcome is the row locked and later updated, found by its id
+    -- alone, in a subquery of its own: joined to the post, the time the two
+    -- share let the planner read the outcomes' BRIN index instead, every row
+    -- of those pages for each event; the post is then read by its key, in
+    -- its partition)
     SELECT array_agg(p.id ORDER BY p.id), array_agg(p.received_at ORDER BY p.id), array_agg(p.body ORDER BY p.id)
     INTO ids, ats, bodies
-    FROM (SELECT w.id, w.received_at, w.status, w.body FROM antiban.webhook_events w
-          WHERE w.id = ANY (events) AND w.received_at BETWEEN received_since AND received_until
-          ORDER BY w.id OFFSET 0 FOR UPDATE) p
+    FROM (SELECT o.id, o.received_at, o.status,
+                 (SELECT w.body FROM antiban.webhook_posts w
+                  WHERE w.id = o.id AND w.received_at = o.received_at
+                    AND w.received_at BETWEEN received_since AND received_until) AS body
+          FROM (SELECT x.id, x.received_at, x.status FROM antiban.webhook_outcomes x
+                WHERE x.id = ANY (events) ORDER BY x.id OFFSET 0 FOR UPDATE) o) p
     WHERE p.status = 'pending';
     n := coalesce(cardinality(ids), 0);
     IF n = 0 THEN
@@ -320,7 +328,7 @@ BEGIN
         END;
     END IF;
 
-    UPDATE antiban.webhook_events w SET
+    UPDATE antiban.webhook_outcomes w SET
         updates = u.updates,
         problems = w.problems || u.notes,
         status = (CASE WHEN cardinality(w.problems || u.notes) = 0 THEN 'applied' ELSE 'partial' END)::antiban.webhook_status,
@@ -332,10 +340,8 @@ BEGIN
                  || ARRAY(SELECT jsonb_array_elements_text(x.notes)) AS notes
           FROM unnest(ids, ats, bodies, updates, problems) AS x(id, at, body, updates, notes)) u
     -- (id = ANY: the batch's rows are probed by key; joined on id alone the
-    -- plan was a merge join reading the partition's whole primary key;
-    -- received_at: only the partitions of the batch, as above)
-    WHERE w.id = ANY (ids) AND w.received_at BETWEEN received_since AND received_until
-      AND w.id = u.id AND w.received_at = u.at;
+    -- plan was a merge join reading the whole primary key)
+    WHERE w.id = ANY (ids) AND w.id = u.id;
     PERFORM antiban.plan_restore(plans);
     RETURN n;
 END
@@ -375,7 +381,11 @@ BEGIN
                  bool_or(NOT x.taken) AS cut
           FROM (SELECT c.id, c.received_at,
                        row_number() OVER w = 1 OR sum(c.body_size) OVER w - c.body_size < max_bytes AS taken
-                FROM (SELECT e.id, e.received_at, e.body_size FROM antiban.webhook_events e WHERE e.status = 'pending'
+                FROM (SELECT e.id, e.received_at,
+                             -- (its post by key: one probe of its partition)
+                             (SELECT w.body_size FROM antiban.webhook_posts w
+                              WHERE w.id = e.id AND w.received_at = e.received_at) AS body_size
+                      FROM antiban.webhook_outcomes e WHERE e.status = 'pending'
                       ORDER BY e.received_at LIMIT max_events FOR UPDATE SKIP LOCKED) c
                 WINDOW w AS (ORDER BY c.received_at, c.id)) x) p;
     applied := coalesce(applied, 0);

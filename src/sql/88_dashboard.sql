@@ -21,11 +21,11 @@
 -- outbox_due and outbox_sending).  Rows only enter it after a crash, so the
 -- index is tiny and costs nothing on the send path.
 CREATE INDEX outbox_unknown ON antiban.outbox (id) WHERE state = 'unknown';
--- send_errors and webhook_events are appended in time order: BRIN stays a
+-- send_errors and webhook_posts are appended in time order: BRIN stays a
 -- few pages however large they grow.
 CREATE INDEX send_errors_at ON antiban.send_errors USING brin (at);
 -- Stored but not yet applied webhooks: the apply lag.
-CREATE INDEX webhook_events_pending ON antiban.webhook_events (received_at) WHERE status = 'pending';
+CREATE INDEX webhook_outcomes_pending ON antiban.webhook_outcomes (received_at) WHERE status = 'pending';
 
 -- ---- building blocks ----
 
@@ -189,11 +189,11 @@ recent AS (
            count(*) FILTER (WHERE e.status = 'partial') AS partial_5min,
            count(*) FILTER (WHERE e.status = 'malformed') AS malformed_5min,
            max(e.received_at) AS last_received_at
-    FROM antiban.webhook_events e, clock c
+    FROM antiban.webhook_outcomes e, clock c
     WHERE e.received_at > c.now - interval '5 minutes'
 ), pending AS (
     SELECT count(*) AS pending, min(e.received_at) AS oldest
-    FROM antiban.webhook_events e WHERE e.status = 'pending'
+    FROM antiban.webhook_outcomes e WHERE e.status = 'pending'
 )
 SELECT r.last_5min, round(r.last_5min / 300.0, 2) AS per_second, r.rejected_5min, r.partial_5min,
        r.malformed_5min, r.last_received_at, p.pending,

@@ -104,7 +104,8 @@ LANGUAGE sql STABLE AS $$
     FROM (VALUES
         -- partitioned: old partitions are dropped whole, only the
         -- default partition's old rows are deleted
-        ('webhook_events', 'antiban.webhook_events'::regclass, 'received_at', NULL::text, 'webhook_events'),
+        ('webhook_events', 'antiban.webhook_posts'::regclass, 'received_at', NULL::text, 'webhook_events'),
+        ('webhook_outcomes', 'antiban.webhook_outcomes'::regclass, 'received_at', NULL, 'webhook_events'),
         ('webhook_digests', 'antiban.webhook_digests'::regclass, 'received_at', NULL, 'webhook_events'),
         ('decisions', 'antiban.decisions'::regclass, 'decided_at', NULL, 'decisions'),
         ('health_events', 'antiban.health_events'::regclass, 'at', NULL, 'health_events'),
@@ -276,9 +277,10 @@ FROM pg_catalog.pg_stat_user_tables s
 WHERE s.relid IN ('antiban.outbox'::regclass, 'antiban.decisions'::regclass,
                   'antiban.message_costs'::regclass, 'antiban.tier_volumes'::regclass,
                   'antiban.webhook_changes'::regclass, 'antiban.send_errors'::regclass,
-                  'antiban.webhook_digests'::regclass, 'antiban.send_minute_changes'::regclass)
+                  'antiban.webhook_digests'::regclass, 'antiban.send_minute_changes'::regclass,
+                  'antiban.webhook_outcomes'::regclass)
    -- a partitioned table has no statistics of its own: its partitions do
-   OR s.relid IN (SELECT p.relid FROM pg_catalog.pg_partition_tree('antiban.webhook_events') p WHERE p.isleaf);
+   OR s.relid IN (SELECT p.relid FROM pg_catalog.pg_partition_tree('antiban.webhook_posts') p WHERE p.isleaf);
 COMMENT ON VIEW antiban.vacuum_hints IS
     'antiban''s hot tables with their dead rows and changes since the last analyze, and the command to run when autovacuum lags (more than 20 % dead rows, or 10 % changed since ANALYZE). The antiban-vacuum job runs VACUUM (ANALYZE) on them nightly.';
 
@@ -295,13 +297,13 @@ LANGUAGE sql STABLE AS $$
         ('antiban-leases', '* * * * *', 'SELECT antiban.reconcile_unconfirmed()',
          'settles messages whose sending lease expired, as the senders do: after antiban.unconfirmed_grace, antiban.on_unconfirmed'),
         ('antiban-vacuum', '30 3 * * *',
-         'VACUUM (ANALYZE) antiban.outbox, antiban.webhook_events, antiban.decisions, antiban.message_costs, antiban.webhook_changes',
+         'VACUUM (ANALYZE) antiban.outbox, antiban.webhook_posts, antiban.webhook_outcomes, antiban.decisions, antiban.message_costs, antiban.webhook_changes',
          'vacuums and analyzes the hot tables at night (see antiban.vacuum_hints)')
     ) AS j(job_name, schedule, command, description)
     -- pg_partman's upkeep of the partitioned tables, where it is installed
     UNION ALL
     SELECT 'antiban-partitions', '17 * * * *', 'SELECT antiban.manage_partitions()',
-           'makes next months'' partitions of antiban.webhook_events ahead of time and drops those past retention.webhook_events (pg_partman)'
+           'makes next months'' partitions of antiban.webhook_posts ahead of time and drops those past retention.webhook_events (pg_partman)'
     WHERE EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'pg_partman')
     -- FOR THE LEADS WORK: the nightly retraining job appears once its function exists.
     UNION ALL

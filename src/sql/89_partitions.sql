@@ -1,4 +1,5 @@
--- Partitions: antiban.webhook_events by month with pg_partman.
+-- Partitions: antiban.webhook_posts (the webhook POSTs as received) by
+-- month with pg_partman.
 --
 -- pg_partman is optional: antiban installs and runs without it (every event
 -- then stays in the default partition and retention deletes old ones in
@@ -29,7 +30,7 @@ RETURNS text
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     partman name := antiban.partman_schema();
-    parent constant text := 'antiban.webhook_events';
+    parent constant text := 'antiban.webhook_posts';
     retention interval := antiban.setting_interval('retention.webhook_events');
     span interval := antiban.setting_interval('partitions.interval');
     start timestamptz;
@@ -46,7 +47,7 @@ BEGIN
     END IF;
     SELECT count(*) INTO before FROM pg_catalog.pg_inherits WHERE inhparent = parent::regclass;
     EXECUTE format('SELECT count(*) FROM %I.part_config WHERE parent_table = $1', partman) INTO after USING parent;
-    IF after > 0 AND to_regclass('antiban.webhook_events_unsorted') IS NOT NULL THEN
+    IF after > 0 AND to_regclass('antiban.webhook_posts_unsorted') IS NOT NULL THEN
         -- pg_partman remembers an antiban dropped since (DROP EXTENSION): forget it
         EXECUTE format('SELECT template_table FROM %I.part_config WHERE parent_table = $1', partman) INTO template USING parent;
         EXECUTE format('DELETE FROM %I.part_config WHERE parent_table = $1', partman) USING parent;
@@ -58,12 +59,12 @@ BEGIN
     IF after = 0 THEN
         -- the hand-over: pg_partman makes its own default partition, so the
         -- events that arrived meanwhile wait aside and come back routed by time
-        LOCK TABLE antiban.webhook_events IN ACCESS EXCLUSIVE MODE;
+        LOCK TABLE antiban.webhook_posts IN ACCESS EXCLUSIVE MODE;
         CREATE TEMP TABLE antiban_events_handover ON COMMIT DROP AS
-            SELECT * FROM antiban.webhook_events_unsorted;
-        ALTER TABLE antiban.webhook_events DETACH PARTITION antiban.webhook_events_unsorted;
-        ALTER EXTENSION antiban DROP TABLE antiban.webhook_events_unsorted;
-        DROP TABLE antiban.webhook_events_unsorted;
+            SELECT * FROM antiban.webhook_posts_unsorted;
+        ALTER TABLE antiban.webhook_posts DETACH PARTITION antiban.webhook_posts_unsorted;
+        ALTER EXTENSION antiban DROP TABLE antiban.webhook_posts_unsorted;
+        DROP TABLE antiban.webhook_posts_unsorted;
         -- partitions from the oldest event retention keeps, or this month
         SELECT greatest(min(received_at), antiban.now() - retention) INTO start FROM antiban_events_handover;
         start := date_trunc('month', coalesce(least(start, antiban.now()), antiban.now()));
@@ -71,7 +72,7 @@ BEGIN
                        ' p_premake => $5, p_start_partition => $6, p_jobmon => false)', partman)
             USING parent, 'received_at', 'native', span::text,
                   antiban.setting('partitions.premake')::integer, start::text;
-        INSERT INTO antiban.webhook_events OVERRIDING SYSTEM VALUE SELECT * FROM antiban_events_handover;
+        INSERT INTO antiban.webhook_posts OVERRIDING SYSTEM VALUE SELECT * FROM antiban_events_handover;
         GET DIAGNOSTICS moved = ROW_COUNT;
     END IF;
     EXECUTE format('UPDATE %I.part_config SET retention = $2, retention_keep_table = false, retention_keep_index = false,'
@@ -85,4 +86,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.manage_partitions(text) IS
-    'Hand antiban.webhook_events to pg_partman (once: partitions of partitions.interval from the oldest event retention keeps, the events of the default partition moved into them) and run its upkeep: partitions.premake partitions ahead, those entirely older than retention.webhook_events dropped whole. Returns how many partitions there are. An error with a hint where pg_partman is not installed. Call it as the role that owns antiban''s tables (the antiban-partitions job does, hourly); leave callers_search_path alone (it keeps the caller''s search_path from pg_partman).';
+    'Hand antiban.webhook_posts (the webhook POSTs as received; their outcomes are narrow rows of antiban.webhook_outcomes, thinned by retention) to pg_partman (once: partitions of partitions.interval from the oldest post retention keeps, the posts of the default partition moved into them) and run its upkeep: partitions.premake partitions ahead, those entirely older than retention.webhook_events dropped whole. Returns how many partitions there are. An error with a hint where pg_partman is not installed. Call it as the role that owns antiban''s tables (the antiban-partitions job does, hourly); leave callers_search_path alone (it keeps the caller''s search_path from pg_partman).';

@@ -127,7 +127,7 @@ GRANT EXECUTE ON FUNCTION antiban.set_secret(antiban.secret_kind, text, text),
 GRANT EXECUTE ON FUNCTION antiban.ingest_webhook(bytea, text), antiban.ingest_webhooks(bytea[], text[]),
     antiban.webhook_verify(text)
     TO antiban_receiver;
-GRANT SELECT ON antiban.webhook_events, antiban.contacts, antiban.interactions, antiban.templates,
+GRANT SELECT ON antiban.webhook_events, antiban.webhook_posts, antiban.webhook_outcomes, antiban.contacts, antiban.interactions, antiban.templates,
     antiban.quality_history, antiban.alerts TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.error_action(integer, integer), antiban.is_opt_out(text) TO antiban_reader;
 GRANT EXECUTE ON FUNCTION antiban.set_marketing_opt_out(text, text, boolean),

@@ -58,8 +58,11 @@ BEGIN
     EXECUTE format('CREATE POLICY portfolio_scope ON antiban.alerts USING (%s OR phone_number_id = ANY ((SELECT antiban.phone_numbers_of(current_user))::text[])'
                    ' OR waba_id IN (SELECT w.waba_id FROM antiban.wabas w))', scope);
     -- raw webhook bodies are not routed to a portfolio: restricted roles see none
-    ALTER TABLE antiban.webhook_events ENABLE ROW LEVEL SECURITY;
-    EXECUTE format('CREATE POLICY portfolio_scope ON antiban.webhook_events USING (%s)', scope);
+    -- (antiban.webhook_events reads them with the reader's rights)
+    ALTER TABLE antiban.webhook_posts ENABLE ROW LEVEL SECURITY;
+    EXECUTE format('CREATE POLICY portfolio_scope ON antiban.webhook_posts USING (%s)', scope);
+    ALTER TABLE antiban.webhook_outcomes ENABLE ROW LEVEL SECURITY;
+    EXECUTE format('CREATE POLICY portfolio_scope ON antiban.webhook_outcomes USING (%s)', scope);
     -- A number is its WABA's; the rows below hang off a number by its id.
     ALTER TABLE antiban.numbers ENABLE ROW LEVEL SECURITY;
     EXECUTE format('CREATE POLICY portfolio_scope ON antiban.numbers USING (%s OR waba_id IN (SELECT w.id FROM antiban.wabas w))', scope);
@@ -129,7 +132,7 @@ BEGIN
     -- filter they could not use the outbox's partial indexes)
     FOR t IN SELECT c.oid::regclass AS rel FROM pg_class c
              WHERE c.relnamespace = 'antiban'::regnamespace AND c.relkind IN ('r', 'p')
-               AND (c.relrowsecurity OR c.relname IN ('portfolios', 'interactions', 'decisions', 'alerts', 'webhook_events'))
+               AND (c.relrowsecurity OR c.relname IN ('portfolios', 'interactions', 'decisions', 'alerts', 'webhook_posts', 'webhook_outcomes'))
                AND c.relname <> 'role_portfolios' LOOP
         EXECUTE format('CREATE POLICY antiban_owner_all ON %s TO antiban_owner USING (true)', t.rel);
     END LOOP;

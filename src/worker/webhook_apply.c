@@ -191,7 +191,7 @@ apply_batch(int limit, bool *more, bool *full)
 	if (applied > 0 && !*more)
 	{
 		/* (SKIP LOCKED: another worker's batch is not ours to wait for) */
-		if (SPI_execute("SELECT 1 FROM antiban.webhook_events w"
+		if (SPI_execute("SELECT 1 FROM antiban.webhook_outcomes w"
 						" WHERE w.status = 'pending' AND w.received_at <= transaction_timestamp()"
 						" LIMIT 1 FOR UPDATE SKIP LOCKED",
 						false, 1) != SPI_OK_SELECT)

@@ -23,7 +23,6 @@ DECLARE
     pkey text;
     sets text;
     fills CONSTANT jsonb := jsonb_build_object(
-        'webhook_events', jsonb_build_object('body_size', 'octet_length(o.body_raw)'),
         'contacts', jsonb_build_object('portfolio_id',
             '(SELECT w.portfolio_id FROM antiban_previous.numbers n JOIN antiban_previous.wabas w ON w.id = n.waba_id'
             ' WHERE n.phone_number_id = o.last_phone_number_id)'));
@@ -61,6 +60,20 @@ BEGIN
                             WHEN sets IS NULL THEN format('ON CONFLICT (%s) DO NOTHING', pkey)
                             ELSE format('ON CONFLICT (%s) DO UPDATE SET %s', pkey, sets) END);
     END LOOP;
+
+    -- 0.1.0's webhook_events was one table: each row is a post (as it
+    -- arrived) and an outcome (what became of it) now, and the name a view
+    -- of both (70_webhooks.sql); 0.1.0 kept whole bodies, so their size is
+    -- their length, and knew no apply time
+    IF to_regclass('antiban_previous.webhook_events') IS NOT NULL THEN
+        INSERT INTO antiban.webhook_posts (id, received_at, body_raw, body_size, body_sha256, body, signature_valid)
+        OVERRIDING SYSTEM VALUE
+        SELECT o.id, o.received_at, o.body_raw, octet_length(o.body_raw), o.body_sha256, o.body, o.signature_valid
+        FROM antiban_previous.webhook_events o;
+        INSERT INTO antiban.webhook_outcomes (id, received_at, status, updates, problems)
+        SELECT o.id, o.received_at, o.status::text::antiban.webhook_status, o.updates, o.problems
+        FROM antiban_previous.webhook_events o;
+    END IF;
 
     -- identity columns go on after the highest id copied
     FOR t IN SELECT a.attrelid::regclass AS rel, a.attname FROM pg_attribute a
@@ -112,10 +125,10 @@ END
 $upgrade$;
 
 -- What the new version keeps beside the rows: the digests that keep each
--- webhook body stored once (webhook_events is partitioned now), and the
+-- webhook body stored once (its posts are partitioned now), and the
 -- sends per minute the health score reads instead of the outbox.
 INSERT INTO antiban.webhook_digests (body_sha256, signature_valid, received_at)
-SELECT body_sha256, signature_valid, min(received_at) FROM antiban.webhook_events GROUP BY 1, 2
+SELECT body_sha256, signature_valid, min(received_at) FROM antiban.webhook_posts GROUP BY 1, 2
 ON CONFLICT DO NOTHING;
 SELECT antiban.rebuild_send_minutes(antiban.now() - antiban.setting_interval('retention.send_minutes'));
 -- Every portfolio has its lead routing row (portfolios_add_lead_routing,
