@@ -196,10 +196,11 @@ while [ $k -lt "$ROWS" ]; do
 		     ELSE 'cancelled' END AS st) x
 	JOIN antiban.numbers n ON n.id = 1 + i % $NUMBERS" >/dev/null
 	# a year of applied status webhooks, one status each (what Meta posts)
+	# (each a post as it arrived and its outcome: antiban.webhook_events shows both)
 	sql -c "SET session_replication_role = replica" -c "
-	INSERT INTO antiban.webhook_events (received_at, body_raw, body_size, body_sha256, body, signature_valid, status,
-		updates, applied_at)
-	SELECT t, convert_to(b, 'UTF8'), octet_length(b), sha256(convert_to(b, 'UTF8')), b::jsonb, true, 'applied', 1, t
+	WITH p AS (
+	INSERT INTO antiban.webhook_posts (received_at, body_raw, body_size, body_sha256, body, signature_valid)
+	SELECT t, convert_to(b, 'UTF8'), octet_length(b), sha256(convert_to(b, 'UTF8')), b::jsonb, true
 	FROM generate_series($k + 1, $hi) i
 	CROSS JOIN LATERAL (SELECT now() - interval '365 days' * (1 - i::float8 / $ROWS) - interval '1 hour' AS t) x
 	CROSS JOIN LATERAL (SELECT format('{\"object\":\"whatsapp_business_account\",\"entry\":[{\"id\":\"200\",\"changes\":[{\"value\":'
@@ -207,7 +208,10 @@ while [ $k -lt "$ROWS" ]; do
 		'\"statuses\":[{\"id\":\"wamid.H%s\",\"status\":\"%s\",\"timestamp\":\"%s\",\"recipient_id\":\"55119%s\",\"biz_opaque_callback_data\":\"%s\",'
 		'\"pricing\":{\"billable\": true,\"pricing_model\":\"PMP\",\"type\":\"regular\",\"category\":\"marketing\"}}]},\"field\":\"messages\"}]}]}',
 		4000001 + i % $NUMBERS, i, (ARRAY['sent', 'delivered', 'read'])[1 + i % 3], extract(epoch FROM t)::bigint,
-		lpad(i::text, 8, '0'), i) AS b) y" >/dev/null
+		lpad(i::text, 8, '0'), i) AS b) y
+	RETURNING id, received_at)
+	INSERT INTO antiban.webhook_outcomes (id, received_at, status, updates, applied_at)
+	SELECT id, received_at, 'applied', 1, received_at FROM p" >/dev/null
 	k=$hi
 done
 # the digests that keep a webhook stored once, where the events are partitioned
@@ -220,10 +224,9 @@ sql -c "DO \$\$ BEGIN IF to_regclass('antiban.webhook_digests') IS NOT NULL THEN
 sql -c "VACUUM ANALYZE" >/dev/null
 t_load=$(( $(date +%s) - t_load ))
 sizes=$(sql -c "SELECT pg_size_pretty(pg_total_relation_size('antiban.outbox')) || ' outbox, '
-	|| pg_size_pretty(sum(pg_total_relation_size(relid))) || ' webhook_events in ' || count(*) || ' table(s)'
-	FROM (SELECT relid FROM pg_partition_tree('antiban.webhook_events') WHERE isleaf
-	      UNION SELECT 'antiban.webhook_events'::regclass
-	      WHERE NOT EXISTS (SELECT FROM pg_partition_tree('antiban.webhook_events'))) t")
+	|| pg_size_pretty(sum(pg_total_relation_size(relid))) || ' webhook posts and outcomes in ' || count(*) || ' table(s)'
+	FROM (SELECT relid FROM pg_partition_tree('antiban.webhook_posts') WHERE isleaf
+	      UNION SELECT 'antiban.webhook_outcomes'::regclass) t")
 
 say "measuring with history"
 full=$(measure full "'129'")

@@ -138,7 +138,7 @@ through_db() {
 	# times a second took a tenth of the machine from what is measured; so
 	# did a psql per check: one session waits, and this shell watches wrk)
 	cluster_wait "$DIR" "$PORT" bench_run "CASE WHEN coalesce(pg_sequence_last_value(
-			pg_get_serial_sequence('antiban.webhook_events', 'id')), 0) >= $posts
+			pg_get_serial_sequence('antiban.webhook_posts', 'id')), 0) >= $posts
 			THEN (SELECT count(*) FROM antiban.webhook_events) >= $posts ELSE false END" &
 	WAIT_PID=$!
 	while kill -0 $WRK_PID 2>/dev/null && kill -0 $WAIT_PID 2>/dev/null; do sleep 0.5; done

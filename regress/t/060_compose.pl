@@ -83,7 +83,7 @@ my $psql = "$bindir/psql -X -At -h 127.0.0.1 -p $port -d antiban";
 $ENV{PGPASSWORD} = $secret{db_password};
 is(`$psql -U postgres -c "SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension WHERE extname IN ('antiban', 'pg_cron', 'pg_partman')"`,
 	"antiban,pg_cron,pg_partman\n", 'antiban, pg_cron and pg_partman are installed in database antiban (password login over TCP)');
-is(`$psql -U postgres -c "SELECT count(*) > 1 FROM pg_partition_tree('antiban.webhook_events') WHERE isleaf"`, "t\n",
+is(`$psql -U postgres -c "SELECT count(*) > 1 FROM pg_partition_tree('antiban.webhook_posts') WHERE isleaf"`, "t\n",
 	'webhook_events is kept by month by pg_partman');
 is(`$psql -U postgres -c "SHOW shared_preload_libraries"`, "antiban, pg_cron\n", 'and preloaded');
 is(`$psql -U postgres -c "SELECT count(*) FROM cron.job WHERE jobname LIKE 'antiban-%'"`, "5\n", 'the maintenance jobs are in pg_cron (antiban-partitions too)');

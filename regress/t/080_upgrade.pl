@@ -86,14 +86,17 @@ is($node->safe_psql('upgraded', q{
 	't', 'the opt-out kept in 0.1.0 recipient_state is a recipient fact');
 is($node->safe_psql('upgraded', q{SELECT count(*) FROM antiban.lead_models WHERE active}), '1',
 	'new objects exist: the default lead model was trained');
-# webhook_events became partitioned (issue 13 §4): its rows in the default
-# partition until pg_partman takes it, each body's digest kept (stored once),
-# and the messages sent before the upgrade counted in the sends rollup
+# webhook_events became posts, partitioned (issue 13 §4), and their outcomes,
+# with a view of both by the old name: its rows in the default partition
+# until pg_partman takes it, each with its outcome, each body's digest kept
+# (stored once), and the messages sent before the upgrade counted in the
+# sends rollup
 is($node->safe_psql('upgraded', q{
-	SELECT format('%s %s %s', c.relkind, (SELECT count(*) FROM antiban.webhook_events_unsorted),
+	SELECT format('%s %s %s %s', c.relkind, (SELECT count(*) FROM antiban.webhook_posts_unsorted),
+	              (SELECT string_agg(status || ' ' || updates, ',') FROM antiban.webhook_events),
 	              (SELECT count(*) FROM antiban.webhook_digests d JOIN antiban.webhook_events e USING (body_sha256, signature_valid)))
-	FROM pg_class c WHERE c.oid = 'antiban.webhook_events'::regclass}),
-	'p 1 1', 'webhook_events is partitioned, with its event and that body\'s digest');
+	FROM pg_class c WHERE c.oid = 'antiban.webhook_posts'::regclass}),
+	'p 1 applied 0 1', 'webhook_events is partitioned posts and their outcomes, with its event and that body\'s digest');
 is($node->safe_psql('upgraded', q{SELECT sum(sent) || ' ' || sum(delivered) FROM antiban.send_minutes}),
 	'20 10', 'the health score\'s sends rollup counts what the old outbox sent and delivered');
 $node->safe_psql('upgraded', q{INSERT INTO antiban.outbox (portfolio_id, number_id, phone_number_id, recipient, category,

@@ -32,7 +32,7 @@ $node->safe_psql('postgres', qq{
 	CREATE EXTENSION pg_partman SCHEMA partman;
 	UPDATE antiban.settings SET value = '400 days' WHERE name = 'retention.webhook_events';});
 like($node->safe_psql('postgres', q{SELECT antiban.manage_partitions()}), qr/partitions/, 'pg_partman partitions the events');
-ok($node->safe_psql('postgres', q{SELECT count(*) FROM pg_partition_tree('antiban.webhook_events') WHERE isleaf}) >= 3,
+ok($node->safe_psql('postgres', q{SELECT count(*) FROM pg_partition_tree('antiban.webhook_posts') WHERE isleaf}) >= 3,
 	'into several partitions');
 
 # A pending status event stored as the receiver stores one, received at a chosen time.
@@ -60,7 +60,7 @@ is($node->safe_psql('postgres', $events_sql . qq{
 	SELECT count(pg_temp.pending(i, 'delivered', now() + interval '300 days' + i * interval '1 hour'))
 	     + count(pg_temp.pending(i, 'read', now() + interval '330 days' + i * interval '1 hour'))
 	FROM generate_series(31, $messages) i;
-	SELECT count(DISTINCT tableoid) >= 10 FROM antiban.webhook_events WHERE status = 'pending';
+	SELECT count(DISTINCT p.tableoid) >= 10 FROM antiban.webhook_posts p JOIN antiban.webhook_outcomes o USING (id, received_at) WHERE o.status = 'pending';
 	CREATE TEMP TABLE rounds AS SELECT 0 AS r, 0 AS applied;
 	DO \$\$ DECLARE n integer; k integer := 0; BEGIN
 		LOOP
