@@ -3,7 +3,7 @@
 # scripts CI runs), a role per service of docker/compose.yaml.
 #   db         PostgreSQL 15 with antiban and pg_cron preloaded; on the first
 #              start: initdb, the antiban database and extensions (pg_partman
-#              keeping webhook_events by month), secrets,
+#              keeping the webhook posts by month), secrets,
 #              the receiver's login role and the pg_cron maintenance jobs
 #   receiver   antiban-receiver, connecting to db as role "receiver"
 #   simulator  the Cloud API simulator (compose profile "demo"), posting
@@ -92,7 +92,7 @@ CREATE DATABASE $DB;
 \c $DB
 CREATE EXTENSION antiban;
 CREATE EXTENSION pg_cron;
--- webhook_events by month, old months dropped whole (postgresql-15-partman)
+-- webhook posts by month, old months dropped whole (postgresql-15-partman)
 CREATE SCHEMA partman;
 CREATE EXTENSION pg_partman SCHEMA partman;
 SELECT antiban.manage_partitions();

@@ -33,8 +33,11 @@ ANALYZE antiban.webhook_posts_unsorted, antiban.webhook_outcomes;
 BEGIN;
 SELECT pg_temp.pending(3001, 4000) AS stored;
 SELECT antiban.apply_pending_webhooks(1000) AS applied;
+-- and the apply writes only the narrow outcome: a post, bodies and all, is
+-- written once, when it arrives (marking an event applied used to write a new
+-- version of the whole row)
 SELECT relid::regclass AS tbl, idx_tup_fetch <= CASE relid WHEN 'antiban.webhook_outcomes'::regclass THEN 3 ELSE 2 END * 1000
-       AS fetched_by_key, seq_scan
+       AS fetched_by_key, seq_scan, n_tup_ins AS inserted, n_tup_upd AS updated
 FROM pg_stat_xact_all_tables WHERE relid IN ('antiban.webhook_posts_unsorted'::regclass, 'antiban.webhook_outcomes'::regclass)
 ORDER BY 1;
 COMMIT;

@@ -52,11 +52,16 @@ CREATE INDEX webhook_outcomes_received ON antiban.webhook_outcomes USING brin (r
 COMMENT ON TABLE antiban.webhook_outcomes IS
     'What became of each webhook POST of antiban.webhook_posts (same id and received_at): pending, applied, partial, rejected or malformed, the rows it moved, its problems and when it was applied. antiban.webhook_events shows both.';
 
+-- Each outcome with its post, found by key (LIMIT 1: never flattened into a
+-- join the planner may cost from stale statistics: a nested loop over two
+-- just-filled tables read one whole for every row of the other).
 CREATE VIEW antiban.webhook_events WITH (security_invoker = true) AS
-SELECT p.id, p.received_at, p.body_raw, p.body_size, p.body_sha256, p.body, p.signature_valid,
+SELECT o.id, o.received_at, p.body_raw, p.body_size, p.body_sha256, p.body, p.signature_valid,
        o.status, o.updates, o.problems, o.applied_at
-FROM antiban.webhook_posts p
-     JOIN antiban.webhook_outcomes o ON o.id = p.id AND o.received_at = p.received_at;
+FROM antiban.webhook_outcomes o
+     CROSS JOIN LATERAL (SELECT w.body_raw, w.body_size, w.body_sha256, w.body, w.signature_valid
+                         FROM antiban.webhook_posts w
+                         WHERE w.id = o.id AND w.received_at = o.received_at LIMIT 1) p;
 -- (an INSERT that names none of these gets what a table would have given)
 ALTER VIEW antiban.webhook_events ALTER COLUMN received_at SET DEFAULT clock_timestamp();
 ALTER VIEW antiban.webhook_events ALTER COLUMN updates SET DEFAULT 0;
