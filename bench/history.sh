@@ -217,7 +217,7 @@ done
 # the digests that keep a webhook stored once, where the events are partitioned
 sql -c "DO \$\$ BEGIN IF to_regclass('antiban.webhook_digests') IS NOT NULL THEN
 	INSERT INTO antiban.webhook_digests (body_sha256, signature_valid, received_at)
-	SELECT body_sha256, signature_valid, received_at FROM antiban.webhook_events ON CONFLICT DO NOTHING;
+	SELECT body_sha256, signature_valid, received_at FROM antiban.webhook_posts ON CONFLICT DO NOTHING;
 	END IF; END \$\$" \
 	-c "DO \$\$ BEGIN IF to_regprocedure('antiban.rebuild_send_minutes(timestamptz)') IS NOT NULL THEN
 	PERFORM antiban.rebuild_send_minutes(now() - interval '2 days'); END IF; END \$\$" >/dev/null
@@ -226,7 +226,7 @@ t_load=$(( $(date +%s) - t_load ))
 sizes=$(sql -c "SELECT pg_size_pretty(pg_total_relation_size('antiban.outbox')) || ' outbox, '
 	|| pg_size_pretty(sum(pg_total_relation_size(relid))) || ' webhook posts and outcomes in ' || count(*) || ' table(s)'
 	FROM (SELECT relid FROM pg_partition_tree('antiban.webhook_posts') WHERE isleaf
-	      UNION SELECT 'antiban.webhook_outcomes'::regclass) t")
+	      UNION SELECT relid FROM pg_partition_tree('antiban.webhook_outcomes') WHERE isleaf) t")
 
 say "measuring with history"
 full=$(measure full "'129'")

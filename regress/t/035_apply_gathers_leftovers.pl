@@ -74,7 +74,7 @@ is($node->safe_psql('postgres', 'SELECT (' . event_of(2) . ').updates + (' . eve
 	'each moved its message');
 # (the transaction that applied an event wrote its outcome: that row's xmin)
 is($node->safe_psql('postgres', 'SELECT count(DISTINCT o.xmin::text) FROM antiban.webhook_events x'
-		. ' JOIN antiban.webhook_outcomes o USING (id)'
+		. ' JOIN antiban.webhook_outcomes o USING (id, received_at)'
 		. " WHERE x.body::text LIKE '%wamid.G2\"%' OR x.body::text LIKE '%wamid.G3\"%'"),
 	'1', 'E1 and E3 applied in one batch: the worker gathered before applying what batch 1 left');
 isnt($node->safe_psql('postgres', 'SELECT count(DISTINCT o.xmin::text) FROM antiban.webhook_outcomes o'), '1',

@@ -37,17 +37,21 @@ CREATE INDEX webhook_posts_received ON antiban.webhook_posts USING brin (receive
 COMMENT ON TABLE antiban.webhook_posts IS
     'Every webhook POST as it arrived (kept bytes, size, digest, parsed body, signature verdict), written once; what became of it is in antiban.webhook_outcomes, and antiban.webhook_events shows both.';
 
--- One row per post, by its id; not partitioned (a narrow row: retention
--- deletes old ones in batches).  A fillfactor below 100 leaves each page
--- room for the apply's new versions, so most stay on their page.
+-- One row per post, same id and received_at, partitioned the same way (the
+-- hand-over and retention treat the two tables alike, so a month of posts
+-- and its outcomes are dropped together).
 CREATE TABLE antiban.webhook_outcomes (
-    id               bigint PRIMARY KEY,
+    id               bigint NOT NULL,
     received_at      timestamptz NOT NULL,
     status           antiban.webhook_status NOT NULL,
     updates          integer NOT NULL DEFAULT 0,
     problems         text[] NOT NULL DEFAULT '{}',
-    applied_at       timestamptz
-) WITH (fillfactor = 70);
+    applied_at       timestamptz,
+    PRIMARY KEY (id, received_at)
+) PARTITION BY RANGE (received_at);
+CREATE TABLE antiban.webhook_outcomes_unsorted PARTITION OF antiban.webhook_outcomes DEFAULT;
+COMMENT ON TABLE antiban.webhook_outcomes_unsorted IS
+    'The partition of antiban.webhook_outcomes every outcome lands in until antiban.manage_partitions() hands the table to pg_partman.';
 CREATE INDEX webhook_outcomes_received ON antiban.webhook_outcomes USING brin (received_at);
 COMMENT ON TABLE antiban.webhook_outcomes IS
     'What became of each webhook POST of antiban.webhook_posts (same id and received_at): pending, applied, partial, rejected or malformed, the rows it moved, its problems and when it was applied. antiban.webhook_events shows both.';
@@ -67,44 +71,70 @@ ALTER VIEW antiban.webhook_events ALTER COLUMN received_at SET DEFAULT clock_tim
 ALTER VIEW antiban.webhook_events ALTER COLUMN updates SET DEFAULT 0;
 ALTER VIEW antiban.webhook_events ALTER COLUMN problems SET DEFAULT '{}';
 
--- Writes through the view go to both tables (antiban's own code writes the
--- tables; this is for an operator's or a test's hand).
+-- Writes through the view go to both tables, as they would to one table
+-- (antiban's own code writes the tables; this is for an operator's or a
+-- test's hand).  An UPDATE writes only the columns it changes, on the rows
+-- as they are when it locks them (a view's rows are not locked for an
+-- INSTEAD OF trigger: copying every column of the statement's snapshot
+-- could undo an apply that committed meanwhile).
 CREATE FUNCTION antiban.webhook_events_write() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        IF NEW.id IS NULL THEN
-            INSERT INTO antiban.webhook_posts (received_at, body_raw, body_size, body_sha256, body, signature_valid)
-            VALUES (NEW.received_at, NEW.body_raw, NEW.body_size, NEW.body_sha256, NEW.body, NEW.signature_valid)
-            RETURNING id INTO NEW.id;
-        ELSE
-            INSERT INTO antiban.webhook_posts OVERRIDING SYSTEM VALUE
-                (id, received_at, body_raw, body_size, body_sha256, body, signature_valid)
-            VALUES (NEW.id, NEW.received_at, NEW.body_raw, NEW.body_size, NEW.body_sha256, NEW.body, NEW.signature_valid);
+        IF NEW.id IS NOT NULL THEN
+            RAISE EXCEPTION 'cannot insert a non-DEFAULT value into column "id"'
+                USING ERRCODE = 'generated_always',
+                      DETAIL = 'An event''s id is the identity of antiban.webhook_posts.',
+                      HINT = 'Leave id out.';
         END IF;
+        INSERT INTO antiban.webhook_posts (received_at, body_raw, body_size, body_sha256, body, signature_valid)
+        VALUES (NEW.received_at, NEW.body_raw, NEW.body_size, NEW.body_sha256, NEW.body, NEW.signature_valid)
+        RETURNING id INTO NEW.id;
         INSERT INTO antiban.webhook_outcomes (id, received_at, status, updates, problems, applied_at)
         VALUES (NEW.id, NEW.received_at, NEW.status, NEW.updates, NEW.problems, NEW.applied_at);
         RETURN NEW;
     ELSIF TG_OP = 'UPDATE' THEN
-        -- (the id is the identity's: it does not change)
-        UPDATE antiban.webhook_posts SET received_at = NEW.received_at, body_raw = NEW.body_raw,
-               body_size = NEW.body_size, body_sha256 = NEW.body_sha256, body = NEW.body,
-               signature_valid = NEW.signature_valid
-        WHERE id = OLD.id AND received_at = OLD.received_at;
-        UPDATE antiban.webhook_outcomes SET received_at = NEW.received_at, status = NEW.status,
-               updates = NEW.updates, problems = NEW.problems, applied_at = NEW.applied_at
-        WHERE id = OLD.id;
+        IF NEW.id IS DISTINCT FROM OLD.id THEN
+            RAISE EXCEPTION 'column "id" can only be updated to DEFAULT'
+                USING ERRCODE = 'generated_always',
+                      DETAIL = 'An event''s id is the identity of antiban.webhook_posts.';
+        END IF;
+        IF (NEW.received_at, NEW.body_raw, NEW.body_size, NEW.body_sha256, NEW.body, NEW.signature_valid)
+           IS DISTINCT FROM (OLD.received_at, OLD.body_raw, OLD.body_size, OLD.body_sha256, OLD.body, OLD.signature_valid) THEN
+            UPDATE antiban.webhook_posts w SET
+                received_at = CASE WHEN NEW.received_at IS DISTINCT FROM OLD.received_at THEN NEW.received_at ELSE w.received_at END,
+                body_raw = CASE WHEN NEW.body_raw IS DISTINCT FROM OLD.body_raw THEN NEW.body_raw ELSE w.body_raw END,
+                body_size = CASE WHEN NEW.body_size IS DISTINCT FROM OLD.body_size THEN NEW.body_size ELSE w.body_size END,
+                body_sha256 = CASE WHEN NEW.body_sha256 IS DISTINCT FROM OLD.body_sha256 THEN NEW.body_sha256 ELSE w.body_sha256 END,
+                body = CASE WHEN NEW.body IS DISTINCT FROM OLD.body THEN NEW.body ELSE w.body END,
+                signature_valid = CASE WHEN NEW.signature_valid IS DISTINCT FROM OLD.signature_valid
+                                       THEN NEW.signature_valid ELSE w.signature_valid END
+            WHERE w.id = OLD.id AND w.received_at = OLD.received_at;
+        END IF;
+        UPDATE antiban.webhook_outcomes o SET
+            received_at = CASE WHEN NEW.received_at IS DISTINCT FROM OLD.received_at THEN NEW.received_at ELSE o.received_at END,
+            status = CASE WHEN NEW.status IS DISTINCT FROM OLD.status THEN NEW.status ELSE o.status END,
+            updates = CASE WHEN NEW.updates IS DISTINCT FROM OLD.updates THEN NEW.updates ELSE o.updates END,
+            problems = CASE WHEN NEW.problems IS DISTINCT FROM OLD.problems THEN NEW.problems ELSE o.problems END,
+            applied_at = CASE WHEN NEW.applied_at IS DISTINCT FROM OLD.applied_at THEN NEW.applied_at ELSE o.applied_at END
+        WHERE o.id = OLD.id AND o.received_at = OLD.received_at;
+        IF NOT FOUND THEN
+            RETURN NULL;        -- deleted meanwhile: not counted as updated
+        END IF;
         RETURN NEW;
     END IF;
     DELETE FROM antiban.webhook_posts WHERE id = OLD.id AND received_at = OLD.received_at;
-    DELETE FROM antiban.webhook_outcomes WHERE id = OLD.id;
+    DELETE FROM antiban.webhook_outcomes WHERE id = OLD.id AND received_at = OLD.received_at;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
     RETURN OLD;
 END
 $$;
 CREATE TRIGGER webhook_events_write INSTEAD OF INSERT OR UPDATE OR DELETE ON antiban.webhook_events
     FOR EACH ROW EXECUTE FUNCTION antiban.webhook_events_write();
 COMMENT ON FUNCTION antiban.webhook_events_write() IS
-    'Trigger: an INSERT, UPDATE or DELETE on the view antiban.webhook_events writes antiban.webhook_posts and antiban.webhook_outcomes alike (the id from the posts'' identity when none is given).';
+    'Trigger: an INSERT, UPDATE or DELETE on the view antiban.webhook_events writes antiban.webhook_posts and antiban.webhook_outcomes alike, as one table would take it: the id is the posts'' identity (giving or changing one is refused, generated_always); an UPDATE writes only the columns it changes, on the rows as they are when locked.';
 
 -- The same bytes are stored once per verdict: a copy refused for its
 -- signature (say while the app secret was being rotated) never hides Meta's

@@ -177,11 +177,12 @@ BEGIN
     -- status test out of the scan: a plan that also read the index of
     -- pending events would read the whole backlog for each batch)
     -- (received_since and _until: only the partitions of that time are read)
-    -- (the outcome is the row locked and later updated, found by its id
-    -- alone, in a subquery of its own: joined to the post, the time the two
-    -- share let the planner read the outcomes' BRIN index instead, every row
-    -- of those pages for each event; the post is then read by its key, in
-    -- its partition)
+    -- (the outcome is the row locked and later updated, found by its key in
+    -- a subquery of its own: joined to the post, the time the two share let
+    -- the planner read the outcomes' BRIN index instead, every row of those
+    -- pages for each event; the post is then read by its key, in its
+    -- partition.  A post retention took first leaves its outcome a body of
+    -- NULL, said in its problems below.)
     SELECT array_agg(p.id ORDER BY p.id), array_agg(p.received_at ORDER BY p.id), array_agg(p.body ORDER BY p.id)
     INTO ids, ats, bodies
     FROM (SELECT o.id, o.received_at, o.status,
@@ -189,7 +190,8 @@ BEGIN
                   WHERE w.id = o.id AND w.received_at = o.received_at
                     AND w.received_at BETWEEN received_since AND received_until) AS body
           FROM (SELECT x.id, x.received_at, x.status FROM antiban.webhook_outcomes x
-                WHERE x.id = ANY (events) ORDER BY x.id OFFSET 0 FOR UPDATE) o) p
+                WHERE x.id = ANY (events) AND x.received_at BETWEEN received_since AND received_until
+                ORDER BY x.id OFFSET 0 FOR UPDATE) o) p
     WHERE p.status = 'pending';
     n := coalesce(cardinality(ids), 0);
     IF n = 0 THEN
@@ -334,14 +336,18 @@ BEGIN
         status = (CASE WHEN cardinality(w.problems || u.notes) = 0 THEN 'applied' ELSE 'partial' END)::antiban.webhook_status,
         applied_at = clock_timestamp()
     FROM (SELECT x.id, x.at, x.updates,
-                 CASE WHEN x.body ->> 'object' IS DISTINCT FROM 'whatsapp_business_account'
+                 CASE WHEN x.body IS NULL
+                      THEN ARRAY['its post is gone (retention deleted it before it was applied): nothing to apply']
+                      WHEN x.body ->> 'object' IS DISTINCT FROM 'whatsapp_business_account'
                            OR jsonb_typeof(x.body -> 'entry') IS DISTINCT FROM 'array'
                       THEN ARRAY['not a whatsapp_business_account object with entry[]'] ELSE '{}' END
                  || ARRAY(SELECT jsonb_array_elements_text(x.notes)) AS notes
           FROM unnest(ids, ats, bodies, updates, problems) AS x(id, at, body, updates, notes)) u
     -- (id = ANY: the batch's rows are probed by key; joined on id alone the
-    -- plan was a merge join reading the whole primary key)
-    WHERE w.id = ANY (ids) AND w.id = u.id;
+    -- plan was a merge join reading the partition's whole primary key;
+    -- received_at: only the partitions of the batch, as above)
+    WHERE w.id = ANY (ids) AND w.received_at BETWEEN received_since AND received_until
+      AND w.id = u.id AND w.received_at = u.at;
     PERFORM antiban.plan_restore(plans);
     RETURN n;
 END
@@ -383,8 +389,9 @@ BEGIN
                        row_number() OVER w = 1 OR sum(c.body_size) OVER w - c.body_size < max_bytes AS taken
                 FROM (SELECT e.id, e.received_at,
                              -- (its post by key: one probe of its partition)
-                             (SELECT w.body_size FROM antiban.webhook_posts w
-                              WHERE w.id = e.id AND w.received_at = e.received_at) AS body_size
+                             -- (none: retention took it first; the apply says so)
+                             coalesce((SELECT w.body_size FROM antiban.webhook_posts w
+                                       WHERE w.id = e.id AND w.received_at = e.received_at), 0) AS body_size
                       FROM antiban.webhook_outcomes e WHERE e.status = 'pending'
                       ORDER BY e.received_at LIMIT max_events FOR UPDATE SKIP LOCKED) c
                 WINDOW w AS (ORDER BY c.received_at, c.id)) x) p;

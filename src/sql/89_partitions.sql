@@ -1,5 +1,6 @@
--- Partitions: antiban.webhook_posts (the webhook POSTs as received) by
--- month with pg_partman.
+-- Partitions: antiban.webhook_posts and antiban.webhook_outcomes (the
+-- webhook POSTs as received and what became of them) by month with
+-- pg_partman.
 --
 -- pg_partman is optional: antiban installs and runs without it (every event
 -- then stays in the default partition and retention deletes old ones in
@@ -30,60 +31,77 @@ RETURNS text
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     partman name := antiban.partman_schema();
-    parent constant text := 'antiban.webhook_posts';
+    -- the posts and their outcomes, partitioned alike: a month of both is
+    -- made and dropped together
+    parents constant text[] := ARRAY['antiban.webhook_posts', 'antiban.webhook_outcomes'];
+    parent text;
+    unsorted text;
     retention interval := antiban.setting_interval('retention.webhook_events');
     span interval := antiban.setting_interval('partitions.interval');
     start timestamptz;
     moved bigint := 0;
+    n bigint;
     before integer;
     after integer;
+    configured integer;
     template text;
 BEGIN
     IF partman IS NULL THEN
         RAISE EXCEPTION 'pg_partman is not installed in database %', current_database()
             USING ERRCODE = 'undefined_object',
-                  DETAIL = 'antiban works without it: webhook events then stay in one partition and retention deletes old ones in batches.',
+                  DETAIL = 'antiban works without it: webhook posts and outcomes then stay in one partition each and retention deletes old ones in batches.',
                   HINT = 'apt-get install postgresql-15-partman, then CREATE SCHEMA partman; CREATE EXTENSION pg_partman SCHEMA partman; here, and call antiban.manage_partitions() again (or schedule antiban.maintenance_jobs()).';
     END IF;
-    SELECT count(*) INTO before FROM pg_catalog.pg_inherits WHERE inhparent = parent::regclass;
-    EXECUTE format('SELECT count(*) FROM %I.part_config WHERE parent_table = $1', partman) INTO after USING parent;
-    IF after > 0 AND to_regclass('antiban.webhook_posts_unsorted') IS NOT NULL THEN
-        -- pg_partman remembers an antiban dropped since (DROP EXTENSION): forget it
-        EXECUTE format('SELECT template_table FROM %I.part_config WHERE parent_table = $1', partman) INTO template USING parent;
+    SELECT count(*) INTO before FROM pg_catalog.pg_inherits WHERE inhparent = 'antiban.webhook_posts'::regclass;
+    -- pg_partman may remember a table that is no longer ours: an antiban
+    -- dropped since (DROP EXTENSION), or webhook_events, once the partitioned
+    -- table and now their view: forget it (its upkeep would fail)
+    FOREACH parent IN ARRAY parents || 'antiban.webhook_events'::text LOOP
+        EXECUTE format('SELECT count(*), max(template_table) FROM %I.part_config WHERE parent_table = $1', partman)
+            INTO configured, template USING parent;
+        CONTINUE WHEN configured = 0 OR (parent <> 'antiban.webhook_events' AND to_regclass(parent || '_unsorted') IS NULL);
         EXECUTE format('DELETE FROM %I.part_config WHERE parent_table = $1', partman) USING parent;
         IF template IS NOT NULL THEN
             EXECUTE format('DROP TABLE IF EXISTS %s', template);
         END IF;
-        after := 0;
-    END IF;
-    IF after = 0 THEN
-        -- the hand-over: pg_partman makes its own default partition, so the
-        -- events that arrived meanwhile wait aside and come back routed by time
-        LOCK TABLE antiban.webhook_posts IN ACCESS EXCLUSIVE MODE;
-        CREATE TEMP TABLE antiban_events_handover ON COMMIT DROP AS
-            SELECT * FROM antiban.webhook_posts_unsorted;
-        ALTER TABLE antiban.webhook_posts DETACH PARTITION antiban.webhook_posts_unsorted;
-        ALTER EXTENSION antiban DROP TABLE antiban.webhook_posts_unsorted;
-        DROP TABLE antiban.webhook_posts_unsorted;
-        -- partitions from the oldest event retention keeps, or this month
-        SELECT greatest(min(received_at), antiban.now() - retention) INTO start FROM antiban_events_handover;
+    END LOOP;
+    -- the hand-over: pg_partman makes its own default partition, so the rows
+    -- that arrived meanwhile wait aside and come back routed by time (both
+    -- tables locked first, in the order ingest writes them)
+    FOREACH parent IN ARRAY parents LOOP
+        EXECUTE format('SELECT count(*) FROM %I.part_config WHERE parent_table = $1', partman) INTO configured USING parent;
+        CONTINUE WHEN configured > 0;
+        unsorted := parent || '_unsorted';
+        LOCK TABLE antiban.webhook_posts, antiban.webhook_outcomes IN ACCESS EXCLUSIVE MODE;
+        EXECUTE format('CREATE TEMP TABLE antiban_handover ON COMMIT DROP AS SELECT * FROM %s', unsorted);
+        EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', parent, unsorted);
+        EXECUTE format('ALTER EXTENSION antiban DROP TABLE %s', unsorted);
+        EXECUTE format('DROP TABLE %s', unsorted);
+        -- partitions from the oldest row retention keeps, or this month
+        SELECT greatest(min(received_at), antiban.now() - retention) INTO start FROM antiban_handover;
         start := date_trunc('month', coalesce(least(start, antiban.now()), antiban.now()));
         EXECUTE format('SELECT %I.create_parent(p_parent_table => $1, p_control => $2, p_type => $3, p_interval => $4,'
                        ' p_premake => $5, p_start_partition => $6, p_jobmon => false)', partman)
             USING parent, 'received_at', 'native', span::text,
                   antiban.setting('partitions.premake')::integer, start::text;
-        INSERT INTO antiban.webhook_posts OVERRIDING SYSTEM VALUE SELECT * FROM antiban_events_handover;
-        GET DIAGNOSTICS moved = ROW_COUNT;
-    END IF;
-    EXECUTE format('UPDATE %I.part_config SET retention = $2, retention_keep_table = false, retention_keep_index = false,'
-                   ' premake = $3, infinite_time_partitions = true WHERE parent_table = $1', partman)
-        USING parent, retention::text, antiban.setting('partitions.premake')::integer;
-    EXECUTE format('SELECT %I.run_maintenance(p_parent_table => $1, p_jobmon => false)', partman) USING parent;
-    SELECT count(*) INTO after FROM pg_catalog.pg_inherits WHERE inhparent = parent::regclass;
+        EXECUTE format('INSERT INTO %s OVERRIDING SYSTEM VALUE SELECT * FROM antiban_handover', parent);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        IF parent = 'antiban.webhook_posts' THEN
+            moved := n;
+        END IF;
+        DROP TABLE antiban_handover;
+    END LOOP;
+    FOREACH parent IN ARRAY parents LOOP
+        EXECUTE format('UPDATE %I.part_config SET retention = $2, retention_keep_table = false, retention_keep_index = false,'
+                       ' premake = $3, infinite_time_partitions = true WHERE parent_table = $1', partman)
+            USING parent, retention::text, antiban.setting('partitions.premake')::integer;
+        EXECUTE format('SELECT %I.run_maintenance(p_parent_table => $1, p_jobmon => false)', partman) USING parent;
+    END LOOP;
+    SELECT count(*) INTO after FROM pg_catalog.pg_inherits WHERE inhparent = 'antiban.webhook_posts'::regclass;
     PERFORM set_config('search_path', callers_search_path, false);
     RETURN format('%s partitions (was %s)%s', after, before,
                   CASE WHEN moved > 0 THEN format(', %s events moved into them', moved) ELSE '' END);
 END
 $$;
 COMMENT ON FUNCTION antiban.manage_partitions(text) IS
-    'Hand antiban.webhook_posts (the webhook POSTs as received; their outcomes are narrow rows of antiban.webhook_outcomes, thinned by retention) to pg_partman (once: partitions of partitions.interval from the oldest post retention keeps, the posts of the default partition moved into them) and run its upkeep: partitions.premake partitions ahead, those entirely older than retention.webhook_events dropped whole. Returns how many partitions there are. An error with a hint where pg_partman is not installed. Call it as the role that owns antiban''s tables (the antiban-partitions job does, hourly); leave callers_search_path alone (it keeps the caller''s search_path from pg_partman).';
+    'Hand antiban.webhook_posts and antiban.webhook_outcomes (the webhook POSTs as received and what became of them, behind the view antiban.webhook_events) to pg_partman (once each: partitions of partitions.interval from the oldest row retention keeps, the rows of the default partition moved into them) and run its upkeep: partitions.premake partitions ahead, those entirely older than retention.webhook_events dropped whole. Returns how many partitions the posts have, and how many events the hand-over moved. An error with a hint where pg_partman is not installed. Call it as the role that owns antiban''s tables (the antiban-partitions job does, hourly); leave callers_search_path alone (it keeps the caller''s search_path from pg_partman).';
