@@ -226,7 +226,7 @@ t_load=$(( $(date +%s) - t_load ))
 sizes=$(sql -c "SELECT pg_size_pretty(pg_total_relation_size('antiban.outbox')) || ' outbox, '
 	|| pg_size_pretty(sum(pg_total_relation_size(relid))) || ' webhook posts and outcomes in ' || count(*) || ' table(s)'
 	FROM (SELECT relid FROM pg_partition_tree('antiban.webhook_posts') WHERE isleaf
-	      UNION SELECT relid FROM pg_partition_tree('antiban.webhook_outcomes') WHERE isleaf) t")
+	      UNION SELECT 'antiban.webhook_outcomes'::regclass) t")
 
 say "measuring with history"
 full=$(measure full "'129'")

@@ -61,14 +61,14 @@ SELECT relname, seq_scan, seq_tup_read
 FROM pg_stat_xact_all_tables
 WHERE schemaname = 'antiban' AND seq_scan > 0
   AND relname IN ('persons', 'person_ids', 'contacts', 'interactions', 'leads', 'lead_features', 'lead_scores',
-                  'lead_events', 'outbox', 'webhook_posts_unsorted', 'webhook_outcomes_unsorted', 'message_costs')
+                  'lead_events', 'outbox', 'webhook_posts_unsorted', 'webhook_outcomes', 'message_costs')
 ORDER BY relname;
 -- nor through a whole index: a few rows each, not the 1,500 every table holds
 SELECT relname, idx_tup_fetch
 FROM pg_stat_xact_all_tables
 WHERE schemaname = 'antiban' AND idx_tup_fetch > 50
   AND relname IN ('persons', 'person_ids', 'contacts', 'interactions', 'leads', 'lead_features', 'lead_scores',
-                  'lead_events', 'outbox', 'webhook_posts_unsorted', 'webhook_outcomes_unsorted', 'message_costs')
+                  'lead_events', 'outbox', 'webhook_posts_unsorted', 'webhook_outcomes', 'message_costs')
 ORDER BY relname;
 COMMIT;
 SELECT status, count(*) FROM antiban.webhook_events GROUP BY 1 ORDER BY 1;

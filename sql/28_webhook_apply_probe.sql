@@ -26,7 +26,7 @@ BEGIN;
 SELECT pg_temp.pending(1, 3000) AS stored;
 SELECT antiban.apply_pending_webhooks(3000) AS applied;
 COMMIT;
-ANALYZE antiban.webhook_posts_unsorted, antiban.webhook_outcomes_unsorted;
+ANALYZE antiban.webhook_posts_unsorted, antiban.webhook_outcomes;
 -- then a batch of 1,000: each of its outcomes is fetched three times (found
 -- pending, locked, written back) and each post twice (its size for the
 -- batch's bound, its body), no other row at all (storing them fetches none)
@@ -36,9 +36,9 @@ SELECT antiban.apply_pending_webhooks(1000) AS applied;
 -- and the apply writes only the narrow outcome: a post, bodies and all, is
 -- written once, when it arrives (marking an event applied used to write a new
 -- version of the whole row)
-SELECT relid::regclass AS tbl, idx_tup_fetch <= CASE relid WHEN 'antiban.webhook_outcomes_unsorted'::regclass THEN 3 ELSE 2 END * 1000
+SELECT relid::regclass AS tbl, idx_tup_fetch <= CASE relid WHEN 'antiban.webhook_outcomes'::regclass THEN 3 ELSE 2 END * 1000
        AS fetched_by_key, seq_scan, n_tup_ins AS inserted, n_tup_upd AS updated
-FROM pg_stat_xact_all_tables WHERE relid IN ('antiban.webhook_posts_unsorted'::regclass, 'antiban.webhook_outcomes_unsorted'::regclass)
+FROM pg_stat_xact_all_tables WHERE relid IN ('antiban.webhook_posts_unsorted'::regclass, 'antiban.webhook_outcomes'::regclass)
 ORDER BY 1;
 COMMIT;
 SELECT status, count(*), min(id), max(id), sum(updates) AS moved

@@ -37,21 +37,19 @@ CREATE INDEX webhook_posts_received ON antiban.webhook_posts USING brin (receive
 COMMENT ON TABLE antiban.webhook_posts IS
     'Every webhook POST as it arrived (kept bytes, size, digest, parsed body, signature verdict), written once; what became of it is in antiban.webhook_outcomes, and antiban.webhook_events shows both.';
 
--- One row per post, same id and received_at, partitioned the same way (the
--- hand-over and retention treat the two tables alike, so a month of posts
--- and its outcomes are dropped together).
+-- One row per post, by its id; not partitioned (a narrow row: retention
+-- deletes old ones in batches, retention.max_rows_per_run at a time).  Its
+-- status is in the pending index's predicate, so the apply's update is
+-- never HOT; a fillfactor below 100 still lets the new version most often
+-- go on the same page, a smaller WAL record.
 CREATE TABLE antiban.webhook_outcomes (
-    id               bigint NOT NULL,
+    id               bigint PRIMARY KEY,
     received_at      timestamptz NOT NULL,
     status           antiban.webhook_status NOT NULL,
     updates          integer NOT NULL DEFAULT 0,
     problems         text[] NOT NULL DEFAULT '{}',
-    applied_at       timestamptz,
-    PRIMARY KEY (id, received_at)
-) PARTITION BY RANGE (received_at);
-CREATE TABLE antiban.webhook_outcomes_unsorted PARTITION OF antiban.webhook_outcomes DEFAULT;
-COMMENT ON TABLE antiban.webhook_outcomes_unsorted IS
-    'The partition of antiban.webhook_outcomes every outcome lands in until antiban.manage_partitions() hands the table to pg_partman.';
+    applied_at       timestamptz
+) WITH (fillfactor = 70);
 CREATE INDEX webhook_outcomes_received ON antiban.webhook_outcomes USING brin (received_at);
 COMMENT ON TABLE antiban.webhook_outcomes IS
     'What became of each webhook POST of antiban.webhook_posts (same id and received_at): pending, applied, partial, rejected or malformed, the rows it moved, its problems and when it was applied. antiban.webhook_events shows both.';

@@ -177,21 +177,20 @@ BEGIN
     -- status test out of the scan: a plan that also read the index of
     -- pending events would read the whole backlog for each batch)
     -- (received_since and _until: only the partitions of that time are read)
-    -- (the outcome is the row locked and later updated, found by its key in
-    -- a subquery of its own: joined to the post, the time the two share let
-    -- the planner read the outcomes' BRIN index instead, every row of those
-    -- pages for each event; the post is then read by its key, in its
-    -- partition.  A post retention took first leaves its outcome a body of
-    -- NULL, said in its problems below.)
+    -- (the outcome is the row locked and later updated, found in a subquery
+    -- of its own; the post is then read by its key, in its partition.  A
+    -- post retention took first leaves its outcome a body of NULL, said in
+    -- its problems below.)
     SELECT array_agg(p.id ORDER BY p.id), array_agg(p.received_at ORDER BY p.id), array_agg(p.body ORDER BY p.id)
     INTO ids, ats, bodies
     FROM (SELECT o.id, o.received_at, o.status,
                  (SELECT w.body FROM antiban.webhook_posts w
                   WHERE w.id = o.id AND w.received_at = o.received_at
                     AND w.received_at BETWEEN received_since AND received_until) AS body
+          -- (by its id alone: any bound on its time let the planner read the
+          -- outcomes' BRIN index instead, every row of those pages)
           FROM (SELECT x.id, x.received_at, x.status FROM antiban.webhook_outcomes x
-                WHERE x.id = ANY (events) AND x.received_at BETWEEN received_since AND received_until
-                ORDER BY x.id OFFSET 0 FOR UPDATE) o) p
+                WHERE x.id = ANY (events) ORDER BY x.id OFFSET 0 FOR UPDATE) o) p
     WHERE p.status = 'pending';
     n := coalesce(cardinality(ids), 0);
     IF n = 0 THEN
@@ -344,10 +343,8 @@ BEGIN
                  || ARRAY(SELECT jsonb_array_elements_text(x.notes)) AS notes
           FROM unnest(ids, ats, bodies, updates, problems) AS x(id, at, body, updates, notes)) u
     -- (id = ANY: the batch's rows are probed by key; joined on id alone the
-    -- plan was a merge join reading the partition's whole primary key;
-    -- received_at: only the partitions of the batch, as above)
-    WHERE w.id = ANY (ids) AND w.received_at BETWEEN received_since AND received_until
-      AND w.id = u.id AND w.received_at = u.at;
+    -- plan was a merge join reading the whole primary key)
+    WHERE w.id = ANY (ids) AND w.id = u.id;
     PERFORM antiban.plan_restore(plans);
     RETURN n;
 END

@@ -23,7 +23,7 @@ INSERT INTO antiban.settings (name, value, kind, description) VALUES
     ('retention.health_events', '90 days', 'interval', 'Health and mode changes older than this are deleted.'),
     ('retention.delivered_outbox', '90 days', 'interval', 'Outbox rows delivered or read longer ago than this are deleted (their cost stays in antiban.message_costs, their counts in antiban.daily_rollups).'),
     ('retention.send_minutes', '8 days', 'interval', 'Sends per number and minute (antiban.send_minutes, what the health score reads) older than this are deleted.'),
-    ('partitions.interval', '1 month', 'interval', 'The time each partition of antiban.webhook_posts and webhook_outcomes (the events behind antiban.webhook_events) covers once pg_partman manages it (antiban.manage_partitions); a partition is dropped once all of it is older than retention.webhook_events.'),
+    ('partitions.interval', '1 month', 'interval', 'The time each partition of antiban.webhook_posts (the bodies behind antiban.webhook_events) covers once pg_partman manages it (antiban.manage_partitions); a partition is dropped once all of it is older than retention.webhook_events.'),
     ('partitions.premake', '2', 'integer', 'Partitions pg_partman keeps made ahead of time.'),
     ('retention.batch_rows', '5000', 'integer', 'Rows one retention DELETE removes; each batch is short, so no lock is held long.'),
     ('retention.max_rows_per_run', '200000', 'integer', 'Most rows one retention run deletes per table; the next run goes on.'),

@@ -277,10 +277,10 @@ FROM pg_catalog.pg_stat_user_tables s
 WHERE s.relid IN ('antiban.outbox'::regclass, 'antiban.decisions'::regclass,
                   'antiban.message_costs'::regclass, 'antiban.tier_volumes'::regclass,
                   'antiban.webhook_changes'::regclass, 'antiban.send_errors'::regclass,
-                  'antiban.webhook_digests'::regclass, 'antiban.send_minute_changes'::regclass)
+                  'antiban.webhook_digests'::regclass, 'antiban.send_minute_changes'::regclass,
+                  'antiban.webhook_outcomes'::regclass)
    -- a partitioned table has no statistics of its own: its partitions do
-   OR s.relid IN (SELECT p.relid FROM pg_catalog.pg_partition_tree('antiban.webhook_posts') p WHERE p.isleaf)
-   OR s.relid IN (SELECT p.relid FROM pg_catalog.pg_partition_tree('antiban.webhook_outcomes') p WHERE p.isleaf);
+   OR s.relid IN (SELECT p.relid FROM pg_catalog.pg_partition_tree('antiban.webhook_posts') p WHERE p.isleaf);
 COMMENT ON VIEW antiban.vacuum_hints IS
     'antiban''s hot tables with their dead rows and changes since the last analyze, and the command to run when autovacuum lags (more than 20 % dead rows, or 10 % changed since ANALYZE). The antiban-vacuum job runs VACUUM (ANALYZE) on them nightly.';
 
@@ -303,7 +303,7 @@ LANGUAGE sql STABLE AS $$
     -- pg_partman's upkeep of the partitioned tables, where it is installed
     UNION ALL
     SELECT 'antiban-partitions', '17 * * * *', 'SELECT antiban.manage_partitions()',
-           'makes next months'' partitions of antiban.webhook_posts and webhook_outcomes ahead of time and drops those past retention.webhook_events (pg_partman)'
+           'makes next months'' partitions of antiban.webhook_posts ahead of time and drops those past retention.webhook_events (pg_partman)'
     WHERE EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'pg_partman')
     -- FOR THE LEADS WORK: the nightly retraining job appears once its function exists.
     UNION ALL

@@ -1,6 +1,5 @@
--- Partitions: antiban.webhook_posts and antiban.webhook_outcomes (the
--- webhook POSTs as received and what became of them) by month with
--- pg_partman.
+-- Partitions: antiban.webhook_posts (the webhook POSTs as received) by
+-- month with pg_partman.
 --
 -- pg_partman is optional: antiban installs and runs without it (every event
 -- then stays in the default partition and retention deletes old ones in
@@ -31,9 +30,8 @@ RETURNS text
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     partman name := antiban.partman_schema();
-    -- the posts and their outcomes, partitioned alike: a month of both is
-    -- made and dropped together
-    parents constant text[] := ARRAY['antiban.webhook_posts', 'antiban.webhook_outcomes'];
+    -- the posts (their outcomes are narrow rows of a plain table)
+    parents constant text[] := ARRAY['antiban.webhook_posts'];
     parent text;
     unsorted text;
     retention interval := antiban.setting_interval('retention.webhook_events');
@@ -49,7 +47,7 @@ BEGIN
     IF partman IS NULL THEN
         RAISE EXCEPTION 'pg_partman is not installed in database %', current_database()
             USING ERRCODE = 'undefined_object',
-                  DETAIL = 'antiban works without it: webhook posts and outcomes then stay in one partition each and retention deletes old ones in batches.',
+                  DETAIL = 'antiban works without it: webhook posts then stay in one partition and retention deletes old ones in batches.',
                   HINT = 'apt-get install postgresql-15-partman, then CREATE SCHEMA partman; CREATE EXTENSION pg_partman SCHEMA partman; here, and call antiban.manage_partitions() again (or schedule antiban.maintenance_jobs()).';
     END IF;
     SELECT count(*) INTO before FROM pg_catalog.pg_inherits WHERE inhparent = 'antiban.webhook_posts'::regclass;
@@ -67,12 +65,12 @@ BEGIN
     END LOOP;
     -- the hand-over: pg_partman makes its own default partition, so the rows
     -- that arrived meanwhile wait aside and come back routed by time (both
-    -- tables locked first, in the order ingest writes them)
+    -- table locked first)
     FOREACH parent IN ARRAY parents LOOP
         EXECUTE format('SELECT count(*) FROM %I.part_config WHERE parent_table = $1', partman) INTO configured USING parent;
         CONTINUE WHEN configured > 0;
         unsorted := parent || '_unsorted';
-        LOCK TABLE antiban.webhook_posts, antiban.webhook_outcomes IN ACCESS EXCLUSIVE MODE;
+        EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', parent);
         EXECUTE format('CREATE TEMP TABLE antiban_handover ON COMMIT DROP AS SELECT * FROM %s', unsorted);
         EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', parent, unsorted);
         EXECUTE format('ALTER EXTENSION antiban DROP TABLE %s', unsorted);
@@ -104,4 +102,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION antiban.manage_partitions(text) IS
-    'Hand antiban.webhook_posts and antiban.webhook_outcomes (the webhook POSTs as received and what became of them, behind the view antiban.webhook_events) to pg_partman (once each: partitions of partitions.interval from the oldest row retention keeps, the rows of the default partition moved into them) and run its upkeep: partitions.premake partitions ahead, those entirely older than retention.webhook_events dropped whole. Returns how many partitions the posts have, and how many events the hand-over moved. An error with a hint where pg_partman is not installed. Call it as the role that owns antiban''s tables (the antiban-partitions job does, hourly); leave callers_search_path alone (it keeps the caller''s search_path from pg_partman).';
+    'Hand antiban.webhook_posts (the webhook POSTs as received, behind the view antiban.webhook_events; their outcomes are narrow rows of a plain table that retention thins in batches) to pg_partman (once: partitions of partitions.interval from the oldest post retention keeps, the posts of the default partition moved into them) and run its upkeep: partitions.premake partitions ahead, those entirely older than retention.webhook_events dropped whole. Returns how many partitions the posts have, and how many events the hand-over moved. An error with a hint where pg_partman is not installed. Call it as the role that owns antiban''s tables (the antiban-partitions job does, hourly); leave callers_search_path alone (it keeps the caller''s search_path from pg_partman).';
