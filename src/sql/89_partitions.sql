@@ -30,18 +30,13 @@ RETURNS text
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     partman name := antiban.partman_schema();
-    -- the posts (their outcomes are narrow rows of a plain table)
-    parents constant text[] := ARRAY['antiban.webhook_posts'];
-    parent text;
-    unsorted text;
+    parent constant text := 'antiban.webhook_posts';
     retention interval := antiban.setting_interval('retention.webhook_events');
     span interval := antiban.setting_interval('partitions.interval');
     start timestamptz;
     moved bigint := 0;
-    n bigint;
     before integer;
     after integer;
-    configured integer;
     template text;
 BEGIN
     IF partman IS NULL THEN
@@ -50,52 +45,49 @@ BEGIN
                   DETAIL = 'antiban works without it: webhook posts then stay in one partition and retention deletes old ones in batches.',
                   HINT = 'apt-get install postgresql-15-partman, then CREATE SCHEMA partman; CREATE EXTENSION pg_partman SCHEMA partman; here, and call antiban.manage_partitions() again (or schedule antiban.maintenance_jobs()).';
     END IF;
-    SELECT count(*) INTO before FROM pg_catalog.pg_inherits WHERE inhparent = 'antiban.webhook_posts'::regclass;
-    -- pg_partman may remember a table that is no longer ours: an antiban
-    -- dropped since (DROP EXTENSION), or webhook_events, once the partitioned
-    -- table and now their view: forget it (its upkeep would fail)
-    FOREACH parent IN ARRAY parents || 'antiban.webhook_events'::text LOOP
-        EXECUTE format('SELECT count(*), max(template_table) FROM %I.part_config WHERE parent_table = $1', partman)
-            INTO configured, template USING parent;
-        CONTINUE WHEN configured = 0 OR (parent <> 'antiban.webhook_events' AND to_regclass(parent || '_unsorted') IS NULL);
+    SELECT count(*) INTO before FROM pg_catalog.pg_inherits WHERE inhparent = parent::regclass;
+    -- webhook_events was the partitioned table once and is their view now:
+    -- pg_partman's upkeep of it would fail, so it forgets it
+    EXECUTE format('SELECT max(template_table) FROM %I.part_config WHERE parent_table = $1', partman)
+        INTO template USING 'antiban.webhook_events';
+    EXECUTE format('DELETE FROM %I.part_config WHERE parent_table = $1', partman) USING 'antiban.webhook_events';
+    IF template IS NOT NULL THEN
+        EXECUTE format('DROP TABLE IF EXISTS %s', template);
+    END IF;
+    EXECUTE format('SELECT count(*) FROM %I.part_config WHERE parent_table = $1', partman) INTO after USING parent;
+    IF after > 0 AND to_regclass('antiban.webhook_posts_unsorted') IS NOT NULL THEN
+        -- pg_partman remembers an antiban dropped since (DROP EXTENSION): forget it
+        EXECUTE format('SELECT template_table FROM %I.part_config WHERE parent_table = $1', partman) INTO template USING parent;
         EXECUTE format('DELETE FROM %I.part_config WHERE parent_table = $1', partman) USING parent;
         IF template IS NOT NULL THEN
             EXECUTE format('DROP TABLE IF EXISTS %s', template);
         END IF;
-    END LOOP;
-    -- the hand-over: pg_partman makes its own default partition, so the rows
-    -- that arrived meanwhile wait aside and come back routed by time (both
-    -- table locked first)
-    FOREACH parent IN ARRAY parents LOOP
-        EXECUTE format('SELECT count(*) FROM %I.part_config WHERE parent_table = $1', partman) INTO configured USING parent;
-        CONTINUE WHEN configured > 0;
-        unsorted := parent || '_unsorted';
-        EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', parent);
-        EXECUTE format('CREATE TEMP TABLE antiban_handover ON COMMIT DROP AS SELECT * FROM %s', unsorted);
-        EXECUTE format('ALTER TABLE %s DETACH PARTITION %s', parent, unsorted);
-        EXECUTE format('ALTER EXTENSION antiban DROP TABLE %s', unsorted);
-        EXECUTE format('DROP TABLE %s', unsorted);
-        -- partitions from the oldest row retention keeps, or this month
-        SELECT greatest(min(received_at), antiban.now() - retention) INTO start FROM antiban_handover;
+        after := 0;
+    END IF;
+    IF after = 0 THEN
+        -- the hand-over: pg_partman makes its own default partition, so the
+        -- posts that arrived meanwhile wait aside and come back routed by time
+        LOCK TABLE antiban.webhook_posts IN ACCESS EXCLUSIVE MODE;
+        CREATE TEMP TABLE antiban_events_handover ON COMMIT DROP AS
+            SELECT * FROM antiban.webhook_posts_unsorted;
+        ALTER TABLE antiban.webhook_posts DETACH PARTITION antiban.webhook_posts_unsorted;
+        ALTER EXTENSION antiban DROP TABLE antiban.webhook_posts_unsorted;
+        DROP TABLE antiban.webhook_posts_unsorted;
+        -- partitions from the oldest post retention keeps, or this month
+        SELECT greatest(min(received_at), antiban.now() - retention) INTO start FROM antiban_events_handover;
         start := date_trunc('month', coalesce(least(start, antiban.now()), antiban.now()));
         EXECUTE format('SELECT %I.create_parent(p_parent_table => $1, p_control => $2, p_type => $3, p_interval => $4,'
                        ' p_premake => $5, p_start_partition => $6, p_jobmon => false)', partman)
             USING parent, 'received_at', 'native', span::text,
                   antiban.setting('partitions.premake')::integer, start::text;
-        EXECUTE format('INSERT INTO %s OVERRIDING SYSTEM VALUE SELECT * FROM antiban_handover', parent);
-        GET DIAGNOSTICS n = ROW_COUNT;
-        IF parent = 'antiban.webhook_posts' THEN
-            moved := n;
-        END IF;
-        DROP TABLE antiban_handover;
-    END LOOP;
-    FOREACH parent IN ARRAY parents LOOP
-        EXECUTE format('UPDATE %I.part_config SET retention = $2, retention_keep_table = false, retention_keep_index = false,'
-                       ' premake = $3, infinite_time_partitions = true WHERE parent_table = $1', partman)
-            USING parent, retention::text, antiban.setting('partitions.premake')::integer;
-        EXECUTE format('SELECT %I.run_maintenance(p_parent_table => $1, p_jobmon => false)', partman) USING parent;
-    END LOOP;
-    SELECT count(*) INTO after FROM pg_catalog.pg_inherits WHERE inhparent = 'antiban.webhook_posts'::regclass;
+        INSERT INTO antiban.webhook_posts OVERRIDING SYSTEM VALUE SELECT * FROM antiban_events_handover;
+        GET DIAGNOSTICS moved = ROW_COUNT;
+    END IF;
+    EXECUTE format('UPDATE %I.part_config SET retention = $2, retention_keep_table = false, retention_keep_index = false,'
+                   ' premake = $3, infinite_time_partitions = true WHERE parent_table = $1', partman)
+        USING parent, retention::text, antiban.setting('partitions.premake')::integer;
+    EXECUTE format('SELECT %I.run_maintenance(p_parent_table => $1, p_jobmon => false)', partman) USING parent;
+    SELECT count(*) INTO after FROM pg_catalog.pg_inherits WHERE inhparent = parent::regclass;
     PERFORM set_config('search_path', callers_search_path, false);
     RETURN format('%s partitions (was %s)%s', after, before,
                   CASE WHEN moved > 0 THEN format(', %s events moved into them', moved) ELSE '' END);
