@@ -167,6 +167,7 @@ typedef struct NumbersCache
 	int			nportfolios;
 	struct RolePortfolio *grants;	/* antiban.role_portfolios */
 	int			ngrants;
+	struct HTAB *by_phone;		/* phone_number_id -> index in numbers */
 } NumbersCache;
 
 /* tenancy.c: which portfolios a role may use (antiban.role_portfolios) */

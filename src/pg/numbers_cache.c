@@ -44,7 +44,13 @@ typedef struct CacheSettings
 
 static CacheSettings cache_settings;
 static MemoryContext cache_context = NULL;
-static HTAB *by_phone = NULL;
+/*
+ * Caches replaced during this transaction.  Callers hold pointers into the
+ * cache (a CachedNumber, a portfolio, the cache itself) across calls that
+ * may reload it (a decision, a SQL function, a trigger): a replaced cache is
+ * freed when the transaction ends, never under their feet.
+ */
+static MemoryContext retired_caches = NULL;
 static bool bump_pending = false;
 static bool callback_registered = false;
 
@@ -229,11 +235,11 @@ index_by_phone(NumbersCache *c)
 {
 	HASHCTL		ctl = {.keysize = PHONE_ID_MAXLEN, .entrysize = sizeof(PhoneEntry), .hcxt = cache_context};
 
-	by_phone = hash_create("antiban numbers", Max(c->nnumbers, 16), &ctl,
-						   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	c->by_phone = hash_create("antiban numbers", Max(c->nnumbers, 16), &ctl,
+							  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	for (int i = 0; i < c->nnumbers; i++)
 	{
-		PhoneEntry *e = hash_search(by_phone, c->numbers[i].view.phone_number_id, HASH_ENTER, NULL);
+		PhoneEntry *e = hash_search(c->by_phone, c->numbers[i].view.phone_number_id, HASH_ENTER, NULL);
 
 		e->index = i;
 	}
@@ -263,10 +269,6 @@ load_cache(void)
 	return c;
 }
 
-/*
- * The current cache.  Built in a fresh context that replaces the old one
- * only once loading succeeded, so an error leaves the previous copy intact.
- */
 static CacheSettings
 current_settings(void)
 {
@@ -285,11 +287,30 @@ same_settings(const CacheSettings *a, const CacheSettings *b)
 		a->warmup.max_daily == b->warmup.max_daily && a->warmup.spread_hours == b->warmup.spread_hours;
 }
 
+static void register_bump(void);
+
+/* Keep a replaced cache until this transaction ends (see retired_caches). */
+static void
+retire(MemoryContext replaced)
+{
+	if (retired_caches == NULL)
+		retired_caches = AllocSetContextCreate(TopMemoryContext, "antiban retired numbers caches",
+											   ALLOCSET_SMALL_SIZES);
+	MemoryContextSetParent(replaced, retired_caches);
+	register_bump();
+}
+
+/*
+ * The current cache.  Built in a fresh context that replaces the old one
+ * only once loading succeeded, so an error leaves the previous copy intact;
+ * the one replaced stays readable until the transaction ends.
+ */
 NumbersCache *
 numbers_cache_get(void)
 {
 	CacheSettings settings;
 	uint64		generation;
+	MemoryContext previous = cache_context;
 	MemoryContext fresh;
 	MemoryContext old;
 	NumbersCache *loaded;
@@ -304,27 +325,23 @@ numbers_cache_get(void)
 	fresh = AllocSetContextCreate(TopMemoryContext, "antiban numbers cache",
 								  ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(fresh);
+	/* load_cache allocates in cache_context */
+	cache_context = fresh;
 	PG_TRY();
 	{
-		MemoryContext previous = cache_context;
-
-		cache_context = fresh;
 		loaded = load_cache();
-		cache_context = previous;
 	}
 	PG_CATCH();
 	{
 		MemoryContextSwitchTo(old);
+		cache_context = previous;
 		MemoryContextDelete(fresh);
-		by_phone = NULL;
-		cache = NULL;
 		PG_RE_THROW();
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(old);
-	if (cache_context)
-		MemoryContextDelete(cache_context);
-	cache_context = fresh;
+	if (previous)
+		retire(previous);
 	cache = loaded;
 	cache_generation = generation;
 	cache_settings = settings;
@@ -338,7 +355,7 @@ numbers_cache_find(NumbersCache *c, const char *phone_number_id)
 
 	if (strlen(phone_number_id) >= PHONE_ID_MAXLEN)
 		return NULL;
-	e = hash_search(by_phone, phone_number_id, HASH_FIND, NULL);
+	e = hash_search(c->by_phone, phone_number_id, HASH_FIND, NULL);
 	return e ? &c->numbers[e->index] : NULL;
 }
 
@@ -372,15 +389,19 @@ numbers_cache_portfolio(NumbersCache *c, const char *business_id)
 static bool templates_bump_pending = false;
 
 static void
-bump_at_commit(XactEvent event, void *arg)
+at_transaction_end(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_COMMIT && bump_pending && antiban_shared)
 		pg_atomic_fetch_add_u64(&antiban_shared->config_generation, 1);
 	if (event == XACT_EVENT_COMMIT && templates_bump_pending && antiban_shared)
 		pg_atomic_fetch_add_u64(&antiban_shared->templates_generation, 1);
-	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
 		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
 		bump_pending = templates_bump_pending = false;
+		if (retired_caches)
+			MemoryContextDeleteChildren(retired_caches);
+	}
 }
 
 static void
@@ -388,7 +409,7 @@ register_bump(void)
 {
 	if (!callback_registered)
 	{
-		RegisterXactCallback(bump_at_commit, NULL);
+		RegisterXactCallback(at_transaction_end, NULL);
 		callback_registered = true;
 	}
 }

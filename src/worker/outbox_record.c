@@ -15,6 +15,7 @@
  */
 #include "worker/sender.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/array.h"
@@ -269,6 +270,53 @@ answered_errors(uint64 *nerrors)
 	return errors;
 }
 
+/*
+ * Do what an answered error says (pause, slow down, opt out, ...) in a
+ * subtransaction of its own: if that fails, the results recorded with it
+ * (other messages' wamids, this message's failure) still commit and the
+ * sender goes on; the failure is logged with what was not done.  A cancel
+ * (a stop, the recording's deadline) still ends the whole recording.
+ */
+static void
+act_on_answered_error(const MetaErrorEvent *e)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(caller);
+	PG_TRY();
+	{
+		(void) meta_error_act(e);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(caller);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller);
+		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("antiban sender: could not act on error %d of message %lld from number %lld",
+						e->code, (long long) e->message_id, (long long) e->number_id),
+				 errdetail("The message's failure is recorded; what the code does (antiban.send_errors, a pause, a slow-down, an opt-out) was not done: %s",
+						   edata->message),
+				 errhint("Fix the cause, then run antiban.act_on_error(%lld, %lld, %d, %d, 'send', NULL, <recipient>) to do it.",
+						 (long long) e->number_id, (long long) e->message_id, e->code, e->http_status)));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(caller);
+	CurrentResourceOwner = owner;
+}
+
 void
 sender_record(SenderState *st, CloudApiResult *results, int n)
 {
@@ -311,5 +359,5 @@ sender_record(SenderState *st, CloudApiResult *results, int n)
 	if (nlinks > 0)
 		link_answers(link_ids, nlinks);
 	for (uint64 i = 0; i < nerrors; i++)
-		(void) meta_error_act(&errors[i]);
+		act_on_answered_error(&errors[i]);
 }
