@@ -26,6 +26,7 @@
 #include "utils/memutils.h"
 
 #include "core/lead_features.h"
+#include "pg/xact_memory.h"
 
 #define CACHED_MODELS 4
 
@@ -46,10 +47,11 @@ forget_models(Datum arg, Oid relid)
 {
 	if (relid != InvalidOid && relid != models_relid)
 		return;
+	/* a caller may hold a model across the catalog access that brought this */
 	for (int i = 0; i < CACHED_MODELS; i++)
 		if (slots[i].cxt)
 		{
-			MemoryContextDelete(slots[i].cxt);
+			free_at_transaction_end(slots[i].cxt);
 			slots[i].cxt = NULL;
 		}
 }
@@ -66,7 +68,7 @@ free_slot(void)
 		if (slots[i].used < victim->used)
 			victim = &slots[i];
 	}
-	MemoryContextDelete(victim->cxt);
+	free_at_transaction_end(victim->cxt);
 	victim->cxt = NULL;
 	return victim;
 }

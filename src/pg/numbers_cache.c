@@ -24,6 +24,7 @@
 #include "core/throughput.h"
 #include "pg/privileged.h"
 #include "pg/warmup.h"
+#include "pg/xact_memory.h"
 
 #define PHONE_ID_MAXLEN 64
 
@@ -44,13 +45,6 @@ typedef struct CacheSettings
 
 static CacheSettings cache_settings;
 static MemoryContext cache_context = NULL;
-/*
- * Caches replaced during this transaction.  Callers hold pointers into the
- * cache (a CachedNumber, a portfolio, the cache itself) across calls that
- * may reload it (a decision, a SQL function, a trigger): a replaced cache is
- * freed when the transaction ends, never under their feet.
- */
-static MemoryContext retired_caches = NULL;
 static bool bump_pending = false;
 static bool callback_registered = false;
 
@@ -287,23 +281,10 @@ same_settings(const CacheSettings *a, const CacheSettings *b)
 		a->warmup.max_daily == b->warmup.max_daily && a->warmup.spread_hours == b->warmup.spread_hours;
 }
 
-static void register_bump(void);
-
-/* Keep a replaced cache until this transaction ends (see retired_caches). */
-static void
-retire(MemoryContext replaced)
-{
-	if (retired_caches == NULL)
-		retired_caches = AllocSetContextCreate(TopMemoryContext, "antiban retired numbers caches",
-											   ALLOCSET_SMALL_SIZES);
-	MemoryContextSetParent(replaced, retired_caches);
-	register_bump();
-}
-
 /*
  * The current cache.  Built in a fresh context that replaces the old one
  * only once loading succeeded, so an error leaves the previous copy intact;
- * the one replaced stays readable until the transaction ends.
+ * the one replaced stays readable until the transaction ends (xact_memory.c).
  */
 NumbersCache *
 numbers_cache_get(void)
@@ -340,8 +321,9 @@ numbers_cache_get(void)
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(old);
+	/* callers may still hold the old copy (a CachedNumber, the cache) */
 	if (previous)
-		retire(previous);
+		free_at_transaction_end(previous);
 	cache = loaded;
 	cache_generation = generation;
 	cache_settings = settings;
@@ -389,19 +371,15 @@ numbers_cache_portfolio(NumbersCache *c, const char *business_id)
 static bool templates_bump_pending = false;
 
 static void
-at_transaction_end(XactEvent event, void *arg)
+bump_at_commit(XactEvent event, void *arg)
 {
 	if (event == XACT_EVENT_COMMIT && bump_pending && antiban_shared)
 		pg_atomic_fetch_add_u64(&antiban_shared->config_generation, 1);
 	if (event == XACT_EVENT_COMMIT && templates_bump_pending && antiban_shared)
 		pg_atomic_fetch_add_u64(&antiban_shared->templates_generation, 1);
-	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE ||
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
-	{
 		bump_pending = templates_bump_pending = false;
-		if (retired_caches)
-			MemoryContextDeleteChildren(retired_caches);
-	}
 }
 
 static void
@@ -409,7 +387,7 @@ register_bump(void)
 {
 	if (!callback_registered)
 	{
-		RegisterXactCallback(at_transaction_end, NULL);
+		RegisterXactCallback(bump_at_commit, NULL);
 		callback_registered = true;
 	}
 }
