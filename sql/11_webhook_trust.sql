@@ -115,6 +115,23 @@ SELECT state, error_code FROM antiban.outbox WHERE id = :d;
 SELECT count(*) AS send_errors, min(code) AS code FROM antiban.send_errors WHERE message_id = :d;
 SELECT phone_number_id, mode, rate_factor FROM antiban.numbers WHERE phone_number_id = '1003';
 SELECT count(*) AS events FROM antiban.webhook_events WHERE body::text LIKE '%wamid.D%';
+-- Acting on a failure's code fails: the status still applies
+-- (a trigger refuses every send_errors row; the event says what was not done)
+CREATE FUNCTION public.refuse_send_error() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'send_errors refused by the test';
+END $$;
+CREATE TRIGGER refuse_send_error BEFORE INSERT ON antiban.send_errors
+    FOR EACH ROW EXECUTE FUNCTION public.refuse_send_error();
+SELECT antiban.send_template('+5511987650019', 'oferta', 'pt_BR', from_number => '1003') AS g \gset
+SELECT pg_temp.accepted(:g, 'wamid.G');
+SELECT stored FROM pg_temp.post(pg_temp.entry(pg_temp.statuses('1003',
+    pg_temp.status('wamid.G', 'failed', '5511987650019', :g, pg_temp.error(131050)))));
+SELECT state, error_code FROM antiban.outbox WHERE id = :g;
+SELECT status, updates, regexp_replace(problem, 'outbox [0-9]+', 'outbox <g>') AS problem FROM pg_temp.last_event();
+SELECT count(*) AS send_errors FROM antiban.send_errors WHERE message_id = :g;
+DROP TRIGGER refuse_send_error ON antiban.send_errors;
+DROP FUNCTION public.refuse_send_error();
 -- An account restriction holds the WABA's numbers; an operator lifts it;
 -- Meta's retry of the same change in another envelope must not hold them again.
 SELECT pg_temp.change('account_update', '{"event":"ACCOUNT_RESTRICTION","restriction_info":[{"restriction_type":"RESTRICTED_BIZ_INITIATED_MESSAGING","expiration":1893542400}]}') AS restriction \gset
@@ -212,3 +229,4 @@ SELECT count(*) AS rejected_events, sum(octet_length(body_raw)) <= 2048 AS small
 -- A signed body is kept whole, however long.
 SELECT stored, signature_valid FROM pg_temp.post(pg_temp.entry(pg_temp.inbound('1002', '5511955550081', 'wamid.IN81', repeat('texto longo ', 400))));
 SELECT status, body_size > 4096 AS long, octet_length(body_raw) = body_size AS whole FROM antiban.webhook_events ORDER BY id DESC LIMIT 1;
+

@@ -65,6 +65,32 @@ is($node->safe_psql('postgres', q{
 	SELECT count(*) FROM pg_backend_memory_contexts WHERE name = 'antiban numbers cache'}),
 	"1\n0.5\n1\n1", 'after the transaction only the current copy is kept');
 
+# A copy loaded inside a transaction sees that transaction's own rows; if it
+# rolls back, the copy must go too.  Another session's commit (through
+# dblink) moves the generation while this one has a number not committed.
+$node->safe_psql('postgres', 'CREATE EXTENSION dblink');
+my $connstr = $node->connstr('postgres') =~ s/'/''/gr;
+$node->safe_psql('postgres', qq{
+	BEGIN;
+	INSERT INTO antiban.numbers (phone_number_id, waba_id, throughput_level, quality_rating)
+		VALUES ('1099', 1, 'HIGH', 'GREEN');
+	SELECT dblink_exec('$connstr', 'UPDATE antiban.numbers SET quality_rating = quality_rating WHERE false');
+	SELECT count(*) FROM antiban.decide('+5511987000098', 'utility', from_number => '1099', consume => false);
+	ROLLBACK;});
+my ($rc, $out, $err) = $node->psql('postgres',
+	q{SELECT outcome FROM antiban.decide('+5511987000098', 'utility', from_number => '1099', consume => false)});
+like($err, qr/1099/, 'a number whose insert rolled back is unknown again, not kept in the copy')
+  or diag("rc $rc, out $out");
+
+# PREPARE TRANSACTION would skip the reload every backend does at commit.
+($rc, $out, $err) = $node->psql('postgres', q{
+	BEGIN;
+	UPDATE antiban.numbers SET quality_rating = 'YELLOW' WHERE phone_number_id = '1003';
+	PREPARE TRANSACTION 'numbers_changed';});
+like($err, qr/cannot prepare a transaction that changed the numbers, WABAs, portfolios, secrets or templates of antiban/, 'PREPARE of a configuration change is refused');
+is($node->safe_psql('postgres', q{SELECT quality_rating FROM antiban.numbers WHERE phone_number_id = '1003'}),
+	'GREEN', 'and nothing of it stays');
+
 # The sender acts on an error Meta answers in the transaction that records
 # the answers.  If acting fails (here a trigger refuses the send_errors row
 # of a 131050), the answers are still recorded and the sender goes on.
@@ -99,6 +125,27 @@ ok($node->log_contains('WARNING:  antiban sender: could not act on error 131050'
 $node->safe_psql('postgres', q{SELECT antiban.send_template('+5511987000012', 'oferta', 'pt_BR', from_number => '1001')});
 ok(wait_for($node, q{SELECT state = 'sent' AND wamid IS NOT NULL FROM antiban.outbox WHERE recipient = '+5511987000012'}, 180),
 	'the sender goes on with the next message');
+
+# A deadlock or a serialization failure while acting is tried again: the
+# first try of this 131049 fails as a serialization failure would.
+$node->safe_psql('postgres', q{
+	CREATE SEQUENCE public.send_error_tries;
+	GRANT USAGE ON SEQUENCE public.send_error_tries TO PUBLIC;
+	CREATE FUNCTION public.fail_first_try() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN
+		IF NEW.code = 131049 AND nextval('public.send_error_tries') = 1 THEN
+			RAISE EXCEPTION 'could not serialize access (the test)' USING ERRCODE = 'serialization_failure';
+		END IF;
+		RETURN NEW;
+	END $$;
+	CREATE TRIGGER fail_first_try BEFORE INSERT ON antiban.send_errors
+		FOR EACH ROW EXECUTE FUNCTION public.fail_first_try();});
+sim_post($sim, '/_sim/script', { number => '1001', fail_next => 1, code => 131049 });
+$node->safe_psql('postgres', q{SELECT antiban.send_template('+5511987000013', 'oferta', 'pt_BR', from_number => '1001')});
+ok(wait_for($node, q{SELECT count(*) = 1 FROM antiban.send_errors e JOIN antiban.outbox o ON o.id = e.message_id
+	WHERE o.recipient = '+5511987000013' AND e.code = 131049}, 180),
+	'a serialization failure while acting is tried again: the 131049 is recorded once');
+is($node->safe_psql('postgres', q{SELECT last_value FROM public.send_error_tries}), '2', 'on its second try');
 unlike(slurp_file($node->logfile, $log_offset), qr/terminated by exit code|violates foreign key/,
 	'no sender died');
 stop_simulator($sim);

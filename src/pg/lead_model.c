@@ -68,7 +68,8 @@ free_slot(void)
 		if (slots[i].used < victim->used)
 			victim = &slots[i];
 	}
-	free_at_transaction_end(victim->cxt);
+	/* no caller holds a model across the load of another: free it now */
+	MemoryContextDelete(victim->cxt);
 	victim->cxt = NULL;
 	return victim;
 }

@@ -47,6 +47,8 @@ static CacheSettings cache_settings;
 static MemoryContext cache_context = NULL;
 static bool bump_pending = false;
 static bool callback_registered = false;
+/* Loaded in a transaction that changed the configuration and then aborted. */
+static bool cache_stale = false;
 
 /*
  * Columns 14 and 15: what Meta's account signals hold against the number's
@@ -299,7 +301,7 @@ numbers_cache_get(void)
 	antiban_require_loaded();
 	generation = pg_atomic_read_u64(&antiban_shared->config_generation);
 	settings = current_settings();
-	if (cache != NULL && generation == cache_generation &&
+	if (cache != NULL && !cache_stale && generation == cache_generation &&
 		same_settings(&settings, &cache_settings))
 		return cache;
 
@@ -325,6 +327,7 @@ numbers_cache_get(void)
 	if (previous)
 		free_at_transaction_end(previous);
 	cache = loaded;
+	cache_stale = false;
 	cache_generation = generation;
 	cache_settings = settings;
 	return cache;
@@ -373,10 +376,19 @@ static bool templates_bump_pending = false;
 static void
 bump_at_commit(XactEvent event, void *arg)
 {
+	if (event == XACT_EVENT_PRE_PREPARE && (bump_pending || templates_bump_pending))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot prepare a transaction that changed the numbers, WABAs, portfolios, secrets or templates of antiban"),
+				 errdetail("Every backend reloads its copy of them when such a transaction commits, which COMMIT PREPARED would skip."),
+				 errhint("Commit this transaction directly, or make the change in a transaction that is not prepared.")));
 	if (event == XACT_EVENT_COMMIT && bump_pending && antiban_shared)
 		pg_atomic_fetch_add_u64(&antiban_shared->config_generation, 1);
 	if (event == XACT_EVENT_COMMIT && templates_bump_pending && antiban_shared)
 		pg_atomic_fetch_add_u64(&antiban_shared->templates_generation, 1);
+	/* a copy loaded since may hold this transaction's rows, now gone */
+	if ((event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT) && bump_pending)
+		cache_stale = true;
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
 		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
 		bump_pending = templates_bump_pending = false;
@@ -400,11 +412,15 @@ antiban_config_changed(void)
 	bump_pending = true;
 }
 
-/* Whether this transaction changed antiban.templates (not yet committed). */
+/*
+ * Whether this transaction changed antiban.templates or the numbers,
+ * WABAs and portfolios a template lookup depends on (not yet committed):
+ * what it looks up now may not survive, so it is not kept.
+ */
 bool
 antiban_templates_changing(void)
 {
-	return templates_bump_pending;
+	return templates_bump_pending || bump_pending;
 }
 
 PG_FUNCTION_INFO_V1(antiban_templates_changed_trigger);

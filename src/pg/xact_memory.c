@@ -9,7 +9,9 @@
  * replaces at once leaves those callers reading freed memory (a portfolio
  * id that names nothing, a wild pointer).  So a replaced context is moved
  * here and freed when the top-level transaction commits, aborts or is
- * prepared; no caller keeps such a pointer across transactions.
+ * prepared; no caller keeps such a pointer across transactions.  A long
+ * transaction keeps every copy it replaced (a numbers cache is a few hundred
+ * bytes per number), which is the price of never freeing one under a caller.
  */
 #include "postgres.h"
 
@@ -35,6 +37,12 @@ free_replaced(XactEvent event, void *arg)
 void
 free_at_transaction_end(MemoryContext replaced)
 {
+	/* between transactions (an invalidation taken at one's start) nobody holds it */
+	if (!IsTransactionOrTransactionBlock())
+	{
+		MemoryContextDelete(replaced);
+		return;
+	}
 	if (replaced_memory == NULL)
 		replaced_memory = AllocSetContextCreate(TopMemoryContext, "antiban replaced cache memory",
 												ALLOCSET_SMALL_SIZES);
@@ -44,6 +52,4 @@ free_at_transaction_end(MemoryContext replaced)
 		callback_registered = true;
 	}
 	MemoryContextSetParent(replaced, replaced_memory);
-	if (!IsTransactionState())
-		MemoryContextDeleteChildren(replaced_memory);
 }

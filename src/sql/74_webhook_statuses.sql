@@ -149,8 +149,18 @@ BEGIN
         -- the request went out when the accepted attempt was claimed
         code := r.errors -> 0 ->> 'code';
         CONTINUE WHEN code IS NULL OR code !~ '^[0-9]{1,9}$';
-        PERFORM antiban.act_on_error(r.number_id, r.id, code::integer, 400, 'webhook',
-            (SELECT o.sending_at FROM antiban.outbox o WHERE o.id = r.id), r.recipient);
+        -- if acting fails, the statuses stay applied and the event says so;
+        -- a deadlock or a lock is raised for the caller to try again
+        BEGIN
+            PERFORM antiban.act_on_error(r.number_id, r.id, code::integer, 400, 'webhook',
+                (SELECT o.sending_at FROM antiban.outbox o WHERE o.id = r.id), r.recipient);
+        EXCEPTION
+            WHEN deadlock_detected OR serialization_failure OR lock_not_available OR query_canceled THEN
+                RAISE;
+            WHEN OTHERS THEN
+                problems := problems || format('field messages: error %s of outbox %s not acted on (no send_errors row, pause, slow-down or opt-out): %s',
+                                               code, r.id, SQLERRM);
+        END;
     END LOOP;
     PERFORM antiban.link_status_recipients(statuses);
 END

@@ -270,18 +270,25 @@ answered_errors(uint64 *nerrors)
 	return errors;
 }
 
+/* A deadlock with a webhook or the monitor, a serialization failure, a lock timeout: try again. */
+static bool
+worth_retrying(int sqlerrcode)
+{
+	return sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
+		sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE ||
+		sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE;
+}
+
 /*
- * Do what an answered error says (pause, slow down, opt out, ...) in a
- * subtransaction of its own: if that fails, the results recorded with it
- * (other messages' wamids, this message's failure) still commit and the
- * sender goes on; the failure is logged with what was not done.  A cancel
- * (a stop, the recording's deadline) still ends the whole recording.
+ * One try at what an answered error says, in a subtransaction of its own;
+ * NULL when done, else the error (a cancel is raised as it came).
  */
-static void
-act_on_answered_error(const MetaErrorEvent *e)
+static ErrorData *
+try_act(const MetaErrorEvent *e)
 {
 	MemoryContext caller = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
+	ErrorData  *volatile failed = NULL;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(caller);
@@ -292,29 +299,51 @@ act_on_answered_error(const MetaErrorEvent *e)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
-
 		MemoryContextSwitchTo(caller);
-		edata = CopyErrorData();
+		failed = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(caller);
-		CurrentResourceOwner = owner;
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
-			ReThrowError(edata);
-		ereport(WARNING,
-				(errcode(edata->sqlerrcode),
-				 errmsg("antiban sender: could not act on error %d of message %lld from number %lld",
-						e->code, (long long) e->message_id, (long long) e->number_id),
-				 errdetail("The message's failure is recorded; what the code does (antiban.send_errors, a pause, a slow-down, an opt-out) was not done: %s",
-						   edata->message),
-				 errhint("Fix the cause, then run antiban.act_on_error(%lld, %lld, %d, %d, 'send', NULL, <recipient>) to do it.",
-						 (long long) e->number_id, (long long) e->message_id, e->code, e->http_status)));
-		FreeErrorData(edata);
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(caller);
 	CurrentResourceOwner = owner;
+	if (failed && failed->sqlerrcode == ERRCODE_QUERY_CANCELED)
+		ReThrowError(failed);
+	return failed;
+}
+
+/*
+ * Do what an answered error says (pause, slow down, opt out, ...) apart
+ * from the recording of the answers: if it fails (after three tries for a
+ * deadlock or a lock), the results recorded with it (other messages'
+ * wamids, this message's failure) still commit and the sender goes on; the
+ * failure is logged with what was not done.  A cancel (a stop, the
+ * recording's deadline) still ends the whole recording.
+ */
+static void
+act_on_answered_error(const MetaErrorEvent *e)
+{
+	ErrorData  *failed = NULL;
+
+	for (int attempt = 1; attempt <= 3; attempt++)
+	{
+		if (failed)
+			FreeErrorData(failed);
+		failed = try_act(e);
+		if (failed == NULL || !worth_retrying(failed->sqlerrcode))
+			break;
+	}
+	if (failed == NULL)
+		return;
+	ereport(WARNING,
+			(errcode(failed->sqlerrcode),
+			 errmsg("antiban sender: could not act on error %d of message %lld from number %lld",
+					e->code, (long long) e->message_id, (long long) e->number_id),
+			 errdetail("The message's failure is recorded; what the code does (antiban.send_errors, a pause, a slow-down, an opt-out) was not done: %s",
+					   failed->message),
+			 errhint("Fix the cause, then run antiban.act_on_error(%lld, %lld, %d, %d, 'send', NULL, <recipient>) to do it.",
+					 (long long) e->number_id, (long long) e->message_id, e->code, e->http_status)));
+	FreeErrorData(failed);
 }
 
 void
