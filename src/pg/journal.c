@@ -44,6 +44,7 @@
 #include "utils/timestamp.h"
 
 #include "pg/privileged.h"
+#include "pg/subxact.h"
 
 #define JOURNAL_DECISION	1
 #define JOURNAL_RECIPIENT	2
@@ -481,36 +482,24 @@ refused_record(int sqlerrcode)
  * Write a batch in a subtransaction: 0 when it is stored, else the error's
  * code, the error itself consumed (its message in *message when asked).
  */
+static void
+write_step(void *arg)
+{
+	write_batch((Batch *) arg);
+}
+
 static int
 try_write(Batch *b, char **message)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	volatile int code = 0;
+	ErrorData  *e = subxact_run(write_step, b);
+	int			code;
 
-	BeginInternalSubTransaction(NULL);
-	PG_TRY();
-	{
-		write_batch(b);
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *e;
-
-		MemoryContextSwitchTo(cxt);
-		e = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		code = e->sqlerrcode;
-		if (message)
-			*message = pstrdup(e->message);
-		FreeErrorData(e);
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
-	CurrentResourceOwner = owner;
+	if (e == NULL)
+		return 0;
+	code = e->sqlerrcode;
+	if (message)
+		*message = pstrdup(e->message);
+	FreeErrorData(e);
 	return code;
 }
 

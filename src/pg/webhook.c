@@ -47,6 +47,7 @@
 #include "core/json_repair.h"
 #include "core/opt_out.h"
 #include "pg/privileged.h"
+#include "pg/subxact.h"
 #include "worker/webhook_apply.h"
 
 /* Meta nests about eight levels; anything this deep is an attack, not a webhook. */
@@ -144,6 +145,20 @@ json_depth(const char *s, size_t len)
 	return max;
 }
 
+typedef struct JsonParse
+{
+	const char *text;
+	Jsonb	   *result;
+} JsonParse;
+
+static void
+parse_step(void *arg)
+{
+	JsonParse  *p = arg;
+
+	p->result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(p->text)));
+}
+
 /*
  * jsonb_in in a subtransaction: a parse error becomes a reason, not an
  * error of ours (the caller's transaction must go on to store the bytes).
@@ -151,32 +166,13 @@ json_depth(const char *s, size_t len)
 static Jsonb *
 parse_json(const char *text, const char **problem)
 {
-	MemoryContext caller = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	Jsonb	   *volatile result = NULL;
+	JsonParse	p = {text, NULL};
+	ErrorData  *e = subxact_run(parse_step, &p);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(caller);
-	PG_TRY();
-	{
-		result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(text)));
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *e;
-
-		MemoryContextSwitchTo(caller);
-		e = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		*problem = psprintf("not JSON: %s", e->message);
-		result = NULL;
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(caller);
-	CurrentResourceOwner = owner;
-	return result;
+	if (e == NULL)
+		return p.result;
+	*problem = psprintf("not JSON: %s", e->message);
+	return NULL;
 }
 
 /* UTF-8 without NUL bytes, the only text jsonb_in may be given. */

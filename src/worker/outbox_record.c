@@ -15,7 +15,6 @@
  */
 #include "worker/sender.h"
 
-#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/array.h"
@@ -26,6 +25,7 @@
 #include "core/retry_plan.h"
 #include "pg/error_consequences.h"
 #include "pg/privileged.h"
+#include "pg/subxact.h"
 
 #define RECORD_COLUMNS 13
 
@@ -279,37 +279,10 @@ worth_retrying(int sqlerrcode)
 		sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE;
 }
 
-/*
- * One try at what an answered error says, in a subtransaction of its own;
- * NULL when done, else the error (a cancel is raised as it came).
- */
-static ErrorData *
-try_act(const MetaErrorEvent *e)
+static void
+act_step(void *arg)
 {
-	MemoryContext caller = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	ErrorData  *volatile failed = NULL;
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(caller);
-	PG_TRY();
-	{
-		(void) meta_error_act(e);
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(caller);
-		failed = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(caller);
-	CurrentResourceOwner = owner;
-	if (failed && failed->sqlerrcode == ERRCODE_QUERY_CANCELED)
-		ReThrowError(failed);
-	return failed;
+	(void) meta_error_act((const MetaErrorEvent *) arg);
 }
 
 /*
@@ -329,7 +302,9 @@ act_on_answered_error(const MetaErrorEvent *e)
 	{
 		if (failed)
 			FreeErrorData(failed);
-		failed = try_act(e);
+		failed = subxact_run(act_step, (void *) e);
+		if (failed && failed->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(failed);
 		if (failed == NULL || !worth_retrying(failed->sqlerrcode))
 			break;
 	}
