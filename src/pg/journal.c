@@ -478,16 +478,16 @@ refused_record(int sqlerrcode)
 	return class0 == '2' && (class1 == '2' || class1 == '3');
 }
 
-/*
- * Write a batch in a subtransaction: 0 when it is stored, else the error's
- * code, the error itself consumed (its message in *message when asked).
- */
 static void
 write_step(void *arg)
 {
 	write_batch((Batch *) arg);
 }
 
+/*
+ * Write a batch in a subtransaction: 0 when it is stored, else the error's
+ * code, the error itself consumed (its message in *message when asked).
+ */
 static int
 try_write(Batch *b, char **message)
 {
